@@ -1,0 +1,65 @@
+"""Small SQL helpers shared by the aggregate modules (dialect differences live here)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlmodel import SQLModel
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+__all__ = ["dialect_name", "insert_ignore", "table_of", "upsert"]
+
+
+def table_of(model: type[SQLModel]) -> sa.Table:
+    """The Core table behind a SQLModel table class."""
+    table = sa.inspect(model).local_table
+    assert isinstance(table, sa.Table)
+    return table
+
+
+async def dialect_name(session: AsyncSession) -> str:
+    """``"sqlite"`` or ``"postgresql"`` for the connection the session is using."""
+    connection = await session.connection()
+    return connection.dialect.name
+
+
+async def _insert(session: AsyncSession, model: type[SQLModel]) -> Any:
+    table = table_of(model)
+    if await dialect_name(session) == "postgresql":
+        return postgresql.insert(table)
+    return sqlite.insert(table)
+
+
+async def insert_ignore(
+    session: AsyncSession,
+    model: type[SQLModel],
+    values: Mapping[str, Any],
+    *,
+    conflict: Sequence[str],
+) -> None:
+    """INSERT the row unless one with the same ``conflict`` columns exists (race-free)."""
+    stmt = (await _insert(session, model)).values(**values)
+    await session.exec(stmt.on_conflict_do_nothing(index_elements=list(conflict)))
+
+
+async def upsert(
+    session: AsyncSession,
+    model: type[SQLModel],
+    values: Mapping[str, Any],
+    *,
+    conflict: Sequence[str],
+    update: Mapping[str, Any],
+) -> None:
+    """INSERT the row, or UPDATE ``update`` on the existing one (race-free).
+
+    ``update`` values may be callables taking the ``excluded`` pseudo-table, to refer to
+    the values that were about to be inserted.
+    """
+    stmt = (await _insert(session, model)).values(**values)
+    set_ = {
+        key: value(stmt.excluded) if callable(value) else value for key, value in update.items()
+    }
+    await session.exec(stmt.on_conflict_do_update(index_elements=list(conflict), set_=set_))

@@ -1,0 +1,134 @@
+"""Telegram account aggregate: who talks to the bot, in which language, and reachability."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+import sqlalchemy as sa
+from sqlmodel import col, update
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from storage._sql import insert_ignore, table_of, upsert
+from storage.models.accounts import Language, TelegramAccount
+from storage.types import utcnow
+
+__all__ = [
+    "ensure_account",
+    "language_from_code",
+    "mark_blocked",
+    "set_language",
+    "upsert_account",
+]
+
+
+def language_from_code(language_code: str | None) -> Language | None:
+    """Map Telegram's ``language_code`` to ours: "en*" is English, anything else Chinese.
+
+    None when Telegram sent no code (then nothing should be overwritten).
+    """
+    if not language_code:
+        return None
+    return Language.EN if language_code.strip().lower().startswith("en") else Language.ZH
+
+
+async def upsert_account(
+    *,
+    session: AsyncSession,
+    telegram_user_id: int,
+    first_name: str,
+    username: str | None,
+    language_code: str | None,
+    now: datetime | None = None,
+) -> TelegramAccount:
+    """Create or refresh the account of whoever just wrote to the bot.
+
+    Names and ``last_seen_at`` follow Telegram. The language follows ``language_code``
+    only until the user chooses one explicitly (``language_chosen``). Writing to us proves
+    the user has not blocked the bot, so ``blocked_at`` is cleared. One INSERT ... ON
+    CONFLICT statement, so two updates from the same user racing are harmless.
+    """
+    now = now or utcnow()
+    detected = language_from_code(language_code)
+    table = table_of(TelegramAccount)
+    values: dict[str, Any] = {
+        "telegram_user_id": telegram_user_id,
+        "first_name": first_name,
+        "username": username,
+        "language": detected or Language.ZH,
+        "language_chosen": False,
+        "blocked_at": None,
+        "created_at": now,
+        "last_seen_at": now,
+    }
+    changes: dict[str, Any] = {
+        "first_name": first_name,
+        "username": username,
+        "blocked_at": None,
+        "last_seen_at": now,
+    }
+    if detected is not None:
+        changes["language"] = lambda excluded: sa.case(
+            (table.c.language_chosen, table.c.language), else_=excluded.language
+        )
+    await upsert(session, TelegramAccount, values, conflict=["telegram_user_id"], update=changes)
+    account = await session.get(TelegramAccount, telegram_user_id, populate_existing=True)
+    assert account is not None
+    return account
+
+
+async def ensure_account(
+    *,
+    session: AsyncSession,
+    telegram_user_id: int,
+    first_name: str = "",
+    now: datetime | None = None,
+) -> TelegramAccount:
+    """Make sure the account row exists, leaving an existing one untouched.
+
+    For acting on someone before their first message (e.g. granting the first admin from
+    the CLI); their first update fills in the real name and language.
+    """
+    now = now or utcnow()
+    await insert_ignore(
+        session,
+        TelegramAccount,
+        {
+            "telegram_user_id": telegram_user_id,
+            "first_name": first_name,
+            "language": Language.ZH,
+            "language_chosen": False,
+            "created_at": now,
+            "last_seen_at": now,
+        },
+        conflict=["telegram_user_id"],
+    )
+    account = await session.get(TelegramAccount, telegram_user_id, populate_existing=True)
+    assert account is not None
+    return account
+
+
+async def set_language(
+    *, session: AsyncSession, telegram_user_id: int, language: Language | str
+) -> TelegramAccount:
+    """Record the user's explicit choice; from now on Telegram's language_code is ignored."""
+    account = await session.get(TelegramAccount, telegram_user_id)
+    if account is None:
+        raise LookupError(f"no telegram account {telegram_user_id}")
+    account.language = Language(language)
+    account.language_chosen = True
+    session.add(account)
+    await session.flush()
+    return account
+
+
+async def mark_blocked(
+    *, session: AsyncSession, telegram_user_id: int, at: datetime | None = None
+) -> bool:
+    """Note that Telegram answered 403 for this user; False if the account is unknown."""
+    result = await session.exec(
+        update(TelegramAccount)
+        .where(col(TelegramAccount.telegram_user_id) == telegram_user_id)
+        .values(blocked_at=at or utcnow())
+    )
+    return bool(result.rowcount)

@@ -1,0 +1,220 @@
+"""Engine, session scope and migrations.
+
+One ``Database`` per process. Every unit of work (a handler, a job) opens one short
+``session_scope()``: it commits on success and rolls back on error, and it is never held
+across a network call. SQLite is the embedded default (WAL, busy_timeout, foreign keys on
+every connection); PostgreSQL (psycopg 3) is the production database.
+
+Migrations are Alembic's, shipped inside this package (``storage/alembic.ini`` and
+``storage/migrations``); ``upgrade_to_head`` runs them with the synchronous drivers so it
+works from plain code, from the CLI, and from inside a running event loop (it blocks;
+wrap it in ``asyncio.to_thread`` there).
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import Any
+
+import sqlalchemy as sa
+from alembic import command
+from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from sqlalchemy import event
+from sqlalchemy.engine import URL, make_url
+from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
+from sqlalchemy.pool import NullPool
+from sqlmodel import SQLModel
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+import storage.models  # noqa: F401  (registers every table on SQLModel.metadata)
+
+__all__ = [
+    "ALEMBIC_INI",
+    "Database",
+    "alembic_config",
+    "async_url",
+    "create_engine_for",
+    "current_revision",
+    "ensure_sqlite_dir",
+    "head_revision",
+    "sync_url",
+    "upgrade_to_head",
+]
+
+ALEMBIC_INI = Path(__file__).resolve().parent / "alembic.ini"
+
+# busy_timeout comes first so that switching to WAL waits for a lock instead of failing.
+SQLITE_PRAGMAS: tuple[str, ...] = (
+    "PRAGMA busy_timeout=5000",
+    "PRAGMA journal_mode=WAL",
+    "PRAGMA foreign_keys=ON",
+    "PRAGMA synchronous=NORMAL",
+)
+
+_SQLITE_DRIVERS = {"sqlite", "sqlite+pysqlite", "sqlite+aiosqlite"}
+_POSTGRES_DRIVERS = {"postgres", "postgresql", "postgresql+psycopg", "postgresql+psycopg_async"}
+
+
+def _parse(url: str | URL) -> URL:
+    parsed = make_url(url)
+    if parsed.drivername in _SQLITE_DRIVERS or parsed.drivername in _POSTGRES_DRIVERS:
+        return parsed
+    raise ValueError(
+        f"unsupported database URL {parsed.render_as_string(hide_password=True)!r}: "
+        "use sqlite[+aiosqlite]:///path or postgresql[+psycopg]://..."
+    )
+
+
+def _is_sqlite(url: URL) -> bool:
+    return url.drivername.startswith("sqlite")
+
+
+def _sqlite_file(url: URL) -> Path | None:
+    """The database file of a SQLite URL, or None for in-memory databases."""
+    database = url.database
+    if not database or database == ":memory:" or database.startswith("file:"):
+        return None
+    if url.query.get("mode") == "memory":
+        return None
+    return Path(database)
+
+
+def async_url(url: str | URL) -> URL:
+    """The URL with the async driver (aiosqlite or psycopg) the application engine uses."""
+    parsed = _parse(url)
+    if _is_sqlite(parsed):
+        return parsed.set(drivername="sqlite+aiosqlite")
+    return parsed.set(drivername="postgresql+psycopg")
+
+
+def sync_url(url: str | URL) -> str:
+    """The URL with a synchronous driver, for Alembic (pysqlite; psycopg is both)."""
+    parsed = _parse(url)
+    driver = "sqlite+pysqlite" if _is_sqlite(parsed) else "postgresql+psycopg"
+    return parsed.set(drivername=driver).render_as_string(hide_password=False)
+
+
+def ensure_sqlite_dir(url: str | URL) -> None:
+    """Create the directory of a SQLite database file (no-op for anything else)."""
+    parsed = _parse(url)
+    if not _is_sqlite(parsed):
+        return
+    path = _sqlite_file(parsed)
+    if path is not None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+
+
+def _install_sqlite_pragmas(engine: sa.Engine, *, wal: bool) -> None:
+    """Set the SQLite PRAGMAs on every new DBAPI connection of ``engine``.
+
+    WAL is skipped for in-memory databases, which cannot use it.
+    """
+    pragmas = [p for p in SQLITE_PRAGMAS if wal or "journal_mode" not in p]
+
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_connection: Any, _record: Any) -> None:
+        cursor = dbapi_connection.cursor()
+        try:
+            for pragma in pragmas:
+                cursor.execute(pragma)
+        finally:
+            cursor.close()
+
+
+def create_engine_for(url: str, *, echo: bool = False) -> AsyncEngine:
+    """An async engine for ``url``; plain sqlite:// and postgresql:// get async drivers."""
+    target = async_url(url)
+    if _is_sqlite(target):
+        ensure_sqlite_dir(target)
+        engine = create_async_engine(target, echo=echo)
+        _install_sqlite_pragmas(engine.sync_engine, wal=_sqlite_file(target) is not None)
+        return engine
+    return create_async_engine(target, echo=echo, pool_pre_ping=True)
+
+
+class Database:
+    """The engine plus a session factory; hand this object around, never a session."""
+
+    def __init__(self, url: str, *, echo: bool = False) -> None:
+        self.url = url
+        self.engine: AsyncEngine = create_engine_for(url, echo=echo)
+        self.sessionmaker: async_sessionmaker[AsyncSession] = async_sessionmaker(
+            self.engine, class_=AsyncSession, expire_on_commit=False
+        )
+
+    @property
+    def dialect(self) -> str:
+        """``"sqlite"`` or ``"postgresql"``."""
+        return self.engine.dialect.name
+
+    @asynccontextmanager
+    async def session_scope(self) -> AsyncIterator[AsyncSession]:
+        """One unit of work: commit if the block succeeds, roll back if it raises."""
+        async with self.sessionmaker() as session:
+            try:
+                yield session
+                await session.commit()
+            except BaseException:
+                await session.rollback()
+                raise
+
+    async def upgrade(self) -> None:
+        """Run the migrations to head (in a thread, so the event loop keeps running)."""
+        await asyncio.to_thread(upgrade_to_head, self.url)
+
+    async def create_all(self) -> None:
+        """Create the tables straight from the models, bypassing Alembic.
+
+        Only for throwaway databases (in-memory tests); real databases use ``upgrade``.
+        """
+        async with self.engine.begin() as conn:
+            await conn.run_sync(SQLModel.metadata.create_all)
+
+    async def dispose(self) -> None:
+        """Close every pooled connection."""
+        await self.engine.dispose()
+
+
+def alembic_config(url: str | None = None) -> Config:
+    """The Alembic config shipped in the package, optionally pointed at ``url``."""
+    config = Config(str(ALEMBIC_INI))
+    config.attributes["embedded"] = True  # env.py: don't reconfigure the app's logging
+    if url is not None:
+        # Passed as an attribute rather than through the ini: no %-interpolation issues,
+        # and it outranks the environment variable that the CLI path reads.
+        config.attributes["database_url"] = sync_url(url)
+    return config
+
+
+def upgrade_to_head(url: str, *, revision: str = "head") -> None:
+    """Migrate the database at ``url`` to ``revision``.
+
+    Synchronous and loop-free, so it may run inside ``asyncio.to_thread``; Alembic keeps
+    global state, so do not run two migrations at once in one process.
+    """
+    command.upgrade(alembic_config(url), revision)
+
+
+def current_revision(url: str) -> str | None:
+    """The Alembic revision the database at ``url`` is at (None if never migrated)."""
+    parsed = _parse(url)
+    if _is_sqlite(parsed):
+        path = _sqlite_file(parsed)
+        if path is not None and not path.exists():
+            return None
+    engine = sa.create_engine(sync_url(url), poolclass=NullPool)
+    try:
+        with engine.connect() as conn:
+            return MigrationContext.configure(conn).get_current_revision()
+    finally:
+        engine.dispose()
+
+
+def head_revision() -> str | None:
+    """The newest revision shipped with this code."""
+    return ScriptDirectory.from_config(alembic_config()).get_current_head()

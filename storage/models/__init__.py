@@ -1,0 +1,105 @@
+"""Every table of partybot; importing this package registers them on ``SQLModel.metadata``."""
+
+from __future__ import annotations
+
+from sqlmodel import SQLModel
+
+from storage.models.accounts import Language, Role, RoleGrant, TelegramAccount
+from storage.models.assessments import (
+    Assessment,
+    AssessmentScheme,
+    AssessmentSubject,
+    Rating,
+    RectificationOrder,
+    RectificationState,
+)
+from storage.models.audit import AuditLog
+from storage.models.base import NAMING_CONVENTION
+from storage.models.funds import FundAllocation, FundPurpose, FundSource
+from storage.models.invitations import (
+    CodeAttempt,
+    Invitation,
+    RegistrationRequest,
+    RegistrationState,
+)
+from storage.models.leadership import ContactPoint, ContactVisit
+from storage.models.members import (
+    Gender,
+    InactiveReason,
+    Member,
+    MemberStatus,
+    MemberStatusChange,
+)
+from storage.models.notices import AttachmentKind, Delivery, DeliveryKind, DeliveryState, Notice
+from storage.models.orgs import OrgKind, OrgUnit
+from storage.models.sessions import (
+    Attendance,
+    AttendanceOutcome,
+    AudienceKind,
+    CheckinMethod,
+    LeaveReason,
+    LeaveState,
+    ReminderState,
+    Rsvp,
+    SessionKind,
+    SessionReminder,
+    SessionSeries,
+    SessionState,
+    StudySession,
+)
+from storage.models.trainings import Training, TrainingConfirmation
+
+#: The metadata Alembic compares against (the same object as ``SQLModel.metadata``).
+metadata = SQLModel.metadata
+
+__all__ = [
+    "NAMING_CONVENTION",
+    "Assessment",
+    "AssessmentScheme",
+    "AssessmentSubject",
+    "AttachmentKind",
+    "Attendance",
+    "AttendanceOutcome",
+    "AudienceKind",
+    "AuditLog",
+    "CheckinMethod",
+    "CodeAttempt",
+    "ContactPoint",
+    "ContactVisit",
+    "Delivery",
+    "DeliveryKind",
+    "DeliveryState",
+    "FundAllocation",
+    "FundPurpose",
+    "FundSource",
+    "Gender",
+    "InactiveReason",
+    "Invitation",
+    "Language",
+    "LeaveReason",
+    "LeaveState",
+    "Member",
+    "MemberStatus",
+    "MemberStatusChange",
+    "Notice",
+    "OrgKind",
+    "OrgUnit",
+    "Rating",
+    "RectificationOrder",
+    "RectificationState",
+    "RegistrationRequest",
+    "RegistrationState",
+    "ReminderState",
+    "Role",
+    "RoleGrant",
+    "Rsvp",
+    "SessionKind",
+    "SessionReminder",
+    "SessionSeries",
+    "SessionState",
+    "StudySession",
+    "TelegramAccount",
+    "Training",
+    "TrainingConfirmation",
+    "metadata",
+]

@@ -1,0 +1,112 @@
+"""Annual assessments (五好 / 五带头 / satisfaction) and rectification orders (限期整改)."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from decimal import Decimal
+from enum import StrEnum
+
+import sqlalchemy as sa
+from sqlmodel import Field, SQLModel
+
+from storage.models.base import enum_check, enum_column, fk, utc_column
+from storage.types import utcnow
+
+__all__ = [
+    "Assessment",
+    "AssessmentScheme",
+    "AssessmentSubject",
+    "Rating",
+    "RectificationOrder",
+    "RectificationState",
+]
+
+
+class AssessmentSubject(StrEnum):
+    ORG = "org"
+    MEMBER = "member"
+
+
+class AssessmentScheme(StrEnum):
+    """five_good rates townships/branches, five_lead rates members, satisfaction the rest."""
+
+    FIVE_GOOD = "five_good"
+    FIVE_LEAD = "five_lead"
+    SATISFACTION = "satisfaction"
+
+
+class Rating(StrEnum):
+    EXCELLENT = "excellent"
+    GOOD = "good"
+    FAIR = "fair"
+    POOR = "poor"
+
+
+class RectificationState(StrEnum):
+    OPEN = "open"
+    DONE = "done"
+    OVERDUE = "overdue"
+
+
+class Assessment(SQLModel, table=True):
+    """One yearly rating of an org or a member; ``passed`` feeds the 65% / 60% targets."""
+
+    __tablename__ = "assessment"
+    __table_args__ = (
+        enum_check("subject_kind", AssessmentSubject),
+        enum_check("scheme", AssessmentScheme),
+        enum_check("rating", Rating),
+        sa.CheckConstraint(
+            "(subject_kind = 'org' AND org_id IS NOT NULL AND member_id IS NULL)"
+            " OR (subject_kind = 'member' AND member_id IS NOT NULL AND org_id IS NULL)",
+            name="one_subject",
+        ),
+        sa.UniqueConstraint("year", "scheme", "org_id"),
+        sa.UniqueConstraint("year", "scheme", "member_id"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    year: int = Field(sa_column=sa.Column(sa.Integer, nullable=False))
+    subject_kind: AssessmentSubject = Field(sa_column=enum_column(AssessmentSubject))
+    org_id: int | None = Field(
+        default=None, sa_column=fk("org_unit.id", nullable=True, ondelete="CASCADE")
+    )
+    member_id: int | None = Field(
+        default=None, sa_column=fk("member.id", nullable=True, ondelete="CASCADE")
+    )
+    scheme: AssessmentScheme = Field(sa_column=enum_column(AssessmentScheme))
+    rating: Rating = Field(sa_column=enum_column(Rating))
+    passed: bool = Field(sa_column=sa.Column(sa.Boolean, nullable=False))
+    score: Decimal | None = Field(default=None, sa_column=sa.Column(sa.Numeric(6, 2)))
+    note: str | None = Field(default=None, sa_column=sa.Column(sa.Text))
+    assessed_by: int = Field(sa_column=sa.Column(sa.BigInteger, nullable=False))
+    assessed_at: datetime = Field(default_factory=utcnow, sa_column=utc_column(default=utcnow))
+
+
+class RectificationOrder(SQLModel, table=True):
+    """An order to fix something by ``deadline``, optionally with a notice of criticism."""
+
+    __tablename__ = "rectification_order"
+    __table_args__ = (
+        enum_check("state", RectificationState),
+        sa.CheckConstraint("deadline >= issued_on", name="deadline_after_issue"),
+        sa.Index("ix_rectification_order_state_deadline", "state", "deadline"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    org_id: int = Field(sa_column=fk("org_unit.id", ondelete="CASCADE"))
+    year: int = Field(sa_column=sa.Column(sa.Integer, nullable=False))
+    assessment_id: int | None = Field(
+        default=None, sa_column=fk("assessment.id", nullable=True, ondelete="SET NULL")
+    )
+    reason: str = Field(sa_column=sa.Column(sa.Text, nullable=False))
+    criticised: bool = Field(default=False, sa_column=sa.Column(sa.Boolean, nullable=False))
+    issued_on: date = Field(sa_column=sa.Column(sa.Date, nullable=False))
+    deadline: date = Field(sa_column=sa.Column(sa.Date, nullable=False))
+    state: RectificationState = Field(
+        default=RectificationState.OPEN,
+        sa_column=enum_column(RectificationState, default=RectificationState.OPEN),
+    )
+    closed_at: datetime | None = Field(default=None, sa_column=utc_column(nullable=True))
+    closed_note: str | None = Field(default=None, sa_column=sa.Column(sa.Text))
+    issued_by: int = Field(sa_column=sa.Column(sa.BigInteger, nullable=False))

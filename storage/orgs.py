@@ -1,0 +1,84 @@
+"""Org tree aggregate: create units and answer subtree questions via the materialized path."""
+
+from __future__ import annotations
+
+from sqlmodel import col, select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from storage.models.orgs import OrgKind, OrgUnit
+
+__all__ = [
+    "create_org",
+    "get_county",
+    "get_org",
+    "get_org_by_code",
+    "is_within",
+    "subtree_ids",
+]
+
+
+async def create_org(
+    *,
+    session: AsyncSession,
+    code: str,
+    name: str,
+    kind: OrgKind | str,
+    parent_id: int | None = None,
+) -> OrgUnit:
+    """Insert an org unit under ``parent_id`` and fill its path ("/<parent path>/<id>/").
+
+    Raises LookupError if the parent does not exist; the county is the one unit without
+    a parent (a CHECK constraint enforces it).
+    """
+    parent_path = "/"
+    if parent_id is not None:
+        parent = await session.get(OrgUnit, parent_id)
+        if parent is None:
+            raise LookupError(f"no org unit with id {parent_id}")
+        parent_path = parent.path
+    org = OrgUnit(code=code, name=name, kind=OrgKind(kind), parent_id=parent_id)
+    session.add(org)
+    await session.flush()  # the path needs the id
+    org.path = f"{parent_path}{org.id}/"
+    await session.flush()
+    return org
+
+
+async def get_org(*, session: AsyncSession, org_id: int) -> OrgUnit | None:
+    """The org unit with this id, if any."""
+    return await session.get(OrgUnit, org_id)
+
+
+async def get_org_by_code(*, session: AsyncSession, code: str) -> OrgUnit | None:
+    """The org unit with this short code ("C001", "T01-V03"), if any."""
+    result = await session.exec(select(OrgUnit).where(OrgUnit.code == code))
+    return result.first()
+
+
+async def get_county(*, session: AsyncSession) -> OrgUnit | None:
+    """The root of the tree (the county), if it has been created."""
+    result = await session.exec(
+        select(OrgUnit).where(col(OrgUnit.parent_id).is_(None)).order_by(col(OrgUnit.id))
+    )
+    return result.first()
+
+
+async def subtree_ids(
+    *, session: AsyncSession, org_id: int, active_only: bool = False
+) -> list[int]:
+    """Ids of ``org_id`` and every unit below it (empty if ``org_id`` does not exist)."""
+    org = await session.get(OrgUnit, org_id)
+    if org is None:
+        return []
+    stmt = select(OrgUnit.id).where(col(OrgUnit.path).startswith(org.path))
+    if active_only:
+        stmt = stmt.where(col(OrgUnit.active).is_(True))
+    result = await session.exec(stmt.order_by(col(OrgUnit.path)))
+    return [org_id for org_id in result.all() if org_id is not None]
+
+
+async def is_within(*, session: AsyncSession, org_id: int, ancestor_id: int) -> bool:
+    """True if ``org_id`` is ``ancestor_id`` or lies below it."""
+    result = await session.exec(select(OrgUnit.path).where(OrgUnit.id == org_id))
+    path = result.first()
+    return path is not None and f"/{ancestor_id}/" in path

@@ -1,0 +1,84 @@
+"""Role grants: a role bound to an org node reaches that node's whole subtree."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import NamedTuple
+
+from sqlmodel import col, delete, select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from storage._sql import insert_ignore
+from storage.models.accounts import Role, RoleGrant
+from storage.models.orgs import OrgUnit
+from storage.types import utcnow
+
+__all__ = ["RoleScope", "grant_role", "revoke_role", "roles_of"]
+
+
+class RoleScope(NamedTuple):
+    """One role of a user and where it applies (``org_path`` answers subtree questions)."""
+
+    role: Role
+    org_id: int
+    org_path: str
+
+
+async def grant_role(
+    *,
+    session: AsyncSession,
+    telegram_user_id: int,
+    role: Role | str,
+    org_id: int,
+    granted_by: int | None,
+    now: datetime | None = None,
+) -> RoleGrant:
+    """Grant ``role`` over ``org_id``; granting it again returns the existing grant as is."""
+    role = Role(role)
+    await insert_ignore(
+        session,
+        RoleGrant,
+        {
+            "telegram_user_id": telegram_user_id,
+            "role": role,
+            "org_id": org_id,
+            "granted_by": granted_by,
+            "granted_at": now or utcnow(),
+        },
+        conflict=["telegram_user_id", "role", "org_id"],
+    )
+    result = await session.exec(
+        select(RoleGrant)
+        .where(
+            RoleGrant.telegram_user_id == telegram_user_id,
+            RoleGrant.role == role,
+            RoleGrant.org_id == org_id,
+        )
+        .execution_options(populate_existing=True)
+    )
+    return result.one()
+
+
+async def revoke_role(
+    *, session: AsyncSession, telegram_user_id: int, role: Role | str, org_id: int
+) -> bool:
+    """Remove the grant; False if there was none."""
+    result = await session.exec(
+        delete(RoleGrant).where(
+            col(RoleGrant.telegram_user_id) == telegram_user_id,
+            col(RoleGrant.role) == Role(role),
+            col(RoleGrant.org_id) == org_id,
+        )
+    )
+    return bool(result.rowcount)
+
+
+async def roles_of(*, session: AsyncSession, telegram_user_id: int) -> list[RoleScope]:
+    """Every role the user holds, with the path of the org it is bound to."""
+    result = await session.exec(
+        select(RoleGrant.role, RoleGrant.org_id, OrgUnit.path)
+        .join(OrgUnit, col(OrgUnit.id) == col(RoleGrant.org_id))
+        .where(RoleGrant.telegram_user_id == telegram_user_id)
+        .order_by(col(OrgUnit.path), col(RoleGrant.role))
+    )
+    return [RoleScope(Role(role), org_id, path) for role, org_id, path in result.all()]

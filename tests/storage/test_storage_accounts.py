@@ -1,0 +1,218 @@
+"""Telegram accounts (language rules, reachability) and role grants."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from storage import Database
+from storage.accounts import (
+    ensure_account,
+    language_from_code,
+    mark_blocked,
+    set_language,
+    upsert_account,
+)
+from storage.models import Language, Role
+from storage.roles import RoleScope, grant_role, revoke_role, roles_of
+
+T0 = datetime(2025, 5, 1, 1, 0, tzinfo=UTC)
+
+
+@pytest.mark.parametrize(
+    ("code", "expected"),
+    [
+        ("en", Language.EN),
+        ("en-GB", Language.EN),
+        ("EN-us", Language.EN),
+        ("zh-hans", Language.ZH),
+        ("ru", Language.ZH),
+        ("", None),
+        (None, None),
+    ],
+)
+def test_language_from_code(code: str | None, expected: Language | None) -> None:
+    assert language_from_code(code) is expected
+
+
+async def test_new_account_takes_language_from_telegram(db: Database) -> None:
+    async with db.session_scope() as session:
+        en = await upsert_account(
+            session=session,
+            telegram_user_id=1,
+            first_name="Ann",
+            username="ann",
+            language_code="en-US",
+            now=T0,
+        )
+        zh = await upsert_account(
+            session=session,
+            telegram_user_id=2,
+            first_name="王",
+            username=None,
+            language_code=None,
+            now=T0,
+        )
+    assert (en.language, en.language_chosen) == (Language.EN, False)
+    assert zh.language is Language.ZH
+    assert en.created_at == en.last_seen_at == T0
+
+
+async def test_upsert_refreshes_names_and_follows_telegram_language(db: Database) -> None:
+    async with db.session_scope() as session:
+        await upsert_account(
+            session=session,
+            telegram_user_id=1,
+            first_name="Ann",
+            username="ann",
+            language_code="en",
+            now=T0,
+        )
+    later = T0 + timedelta(hours=1)
+    async with db.session_scope() as session:
+        account = await upsert_account(
+            session=session,
+            telegram_user_id=1,
+            first_name="Anna",
+            username=None,
+            language_code="zh-hans",
+            now=later,
+        )
+    assert (account.first_name, account.username) == ("Anna", None)
+    assert account.language is Language.ZH
+    assert account.created_at == T0
+    assert account.last_seen_at == later
+    async with db.session_scope() as session:  # no language_code: keep what we have
+        account = await upsert_account(
+            session=session,
+            telegram_user_id=1,
+            first_name="Anna",
+            username=None,
+            language_code=None,
+        )
+    assert account.language is Language.ZH
+
+
+async def test_explicit_choice_is_never_overwritten(db: Database) -> None:
+    async with db.session_scope() as session:
+        await upsert_account(
+            session=session,
+            telegram_user_id=1,
+            first_name="王",
+            username=None,
+            language_code="zh",
+        )
+        chosen = await set_language(session=session, telegram_user_id=1, language="en")
+    assert (chosen.language, chosen.language_chosen) == (Language.EN, True)
+    async with db.session_scope() as session:
+        account = await upsert_account(
+            session=session,
+            telegram_user_id=1,
+            first_name="王",
+            username=None,
+            language_code="zh-hans",
+        )
+    assert (account.language, account.language_chosen) == (Language.EN, True)
+
+
+async def test_set_language_of_unknown_account(db: Database) -> None:
+    async with db.session_scope() as session:
+        with pytest.raises(LookupError):
+            await set_language(session=session, telegram_user_id=5, language=Language.EN)
+
+
+async def test_blocked_until_the_user_writes_again(db: Database) -> None:
+    async with db.session_scope() as session:
+        await upsert_account(
+            session=session, telegram_user_id=1, first_name="A", username=None, language_code="zh"
+        )
+        assert await mark_blocked(session=session, telegram_user_id=1, at=T0)
+        assert not await mark_blocked(session=session, telegram_user_id=2)
+    async with db.session_scope() as session:
+        account = await upsert_account(
+            session=session, telegram_user_id=1, first_name="A", username=None, language_code="zh"
+        )
+    assert account.blocked_at is None
+
+
+async def test_ensure_account_creates_a_placeholder_once(db: Database) -> None:
+    async with db.session_scope() as session:
+        placeholder = await ensure_account(session=session, telegram_user_id=5, now=T0)
+    assert (placeholder.first_name, placeholder.language) == ("", Language.ZH)
+    async with db.session_scope() as session:
+        await upsert_account(
+            session=session,
+            telegram_user_id=5,
+            first_name="Ann",
+            username=None,
+            language_code="en",
+        )
+        again = await ensure_account(session=session, telegram_user_id=5)
+    assert (again.first_name, again.language, again.created_at) == ("Ann", Language.EN, T0)
+
+
+async def test_grant_role_is_idempotent(db: Database, tree: dict[str, int]) -> None:
+    async with db.session_scope() as session:
+        await upsert_account(
+            session=session, telegram_user_id=1, first_name="A", username=None, language_code="zh"
+        )
+        first = await grant_role(
+            session=session,
+            telegram_user_id=1,
+            role=Role.SECRETARY,
+            org_id=tree["v1"],
+            granted_by=None,
+            now=T0,
+        )
+    async with db.session_scope() as session:
+        again = await grant_role(
+            session=session,
+            telegram_user_id=1,
+            role="secretary",
+            org_id=tree["v1"],
+            granted_by=99,
+        )
+    assert again.id == first.id
+    assert again.granted_by is None  # the original grant is kept as it was
+    assert again.granted_at == T0
+
+
+async def test_roles_of_and_revoke(db: Database, tree: dict[str, int]) -> None:
+    async with db.session_scope() as session:
+        await upsert_account(
+            session=session, telegram_user_id=1, first_name="A", username=None, language_code="zh"
+        )
+        await grant_role(
+            session=session,
+            telegram_user_id=1,
+            role=Role.SECRETARY,
+            org_id=tree["v1"],
+            granted_by=None,
+        )
+        await grant_role(
+            session=session,
+            telegram_user_id=1,
+            role=Role.TOWNSHIP_ORGANISER,
+            org_id=tree["t1"],
+            granted_by=None,
+        )
+    async with db.session_scope() as session:
+        roles = await roles_of(session=session, telegram_user_id=1)
+        assert await roles_of(session=session, telegram_user_id=2) == []
+    t1_path = f"/{tree['county']}/{tree['t1']}/"
+    assert roles == [
+        RoleScope(Role.TOWNSHIP_ORGANISER, tree["t1"], t1_path),
+        RoleScope(Role.SECRETARY, tree["v1"], f"{t1_path}{tree['v1']}/"),
+    ]
+    assert roles[0].role is Role.TOWNSHIP_ORGANISER
+    async with db.session_scope() as session:
+        assert await revoke_role(
+            session=session, telegram_user_id=1, role=Role.SECRETARY, org_id=tree["v1"]
+        )
+        assert not await revoke_role(
+            session=session, telegram_user_id=1, role=Role.SECRETARY, org_id=tree["v1"]
+        )
+        assert [r.role for r in await roles_of(session=session, telegram_user_id=1)] == [
+            Role.TOWNSHIP_ORGANISER
+        ]

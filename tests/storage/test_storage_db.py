@@ -1,0 +1,113 @@
+"""Engine and session scope: URL handling, SQLite PRAGMAs, commit/rollback semantics."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+from sqlmodel import select
+
+from storage import Database, create_engine_for, sync_url
+from storage.db import async_url
+from storage.models import OrgKind, OrgUnit
+from storage.orgs import create_org
+
+
+@pytest.mark.parametrize(
+    ("given", "expected"),
+    [
+        ("sqlite:///data/x.db", "sqlite+aiosqlite:///data/x.db"),
+        ("sqlite+pysqlite:///x.db", "sqlite+aiosqlite:///x.db"),
+        ("sqlite+aiosqlite:////abs/x.db", "sqlite+aiosqlite:////abs/x.db"),
+        ("postgresql://u:p@h:5432/db", "postgresql+psycopg://u:p@h:5432/db"),
+        ("postgres://u:p@h/db", "postgresql+psycopg://u:p@h/db"),
+        ("postgresql+psycopg://u:p@h/db", "postgresql+psycopg://u:p@h/db"),
+    ],
+)
+def test_async_url_normalises_drivers(given: str, expected: str) -> None:
+    assert async_url(given).render_as_string(hide_password=False) == expected
+
+
+@pytest.mark.parametrize(
+    ("given", "expected"),
+    [
+        ("sqlite+aiosqlite:///x.db", "sqlite+pysqlite:///x.db"),
+        ("sqlite:///x.db", "sqlite+pysqlite:///x.db"),
+        ("postgresql+psycopg://u:p%40ss@h/db", "postgresql+psycopg://u:p%40ss@h/db"),
+        ("postgresql://u@h/db", "postgresql+psycopg://u@h/db"),
+    ],
+)
+def test_sync_url_for_alembic(given: str, expected: str) -> None:
+    assert sync_url(given) == expected
+
+
+@pytest.mark.parametrize("url", ["mysql://u@h/db", "postgresql+psycopg2://u@h/db"])
+def test_unsupported_urls_are_refused(url: str) -> None:
+    with pytest.raises(ValueError, match="unsupported database URL"):
+        create_engine_for(url)
+
+
+async def test_sqlite_pragmas_on_every_connection(db: Database) -> None:
+    async with db.engine.connect() as conn:
+        pragmas = {
+            name: (await conn.exec_driver_sql(f"PRAGMA {name}")).scalar()
+            for name in ("journal_mode", "foreign_keys", "busy_timeout", "synchronous")
+        }
+    assert pragmas == {
+        "journal_mode": "wal",
+        "foreign_keys": 1,
+        "busy_timeout": 5000,
+        "synchronous": 1,
+    }
+
+
+async def test_sqlite_parent_directory_is_created(tmp_path: Path) -> None:
+    target = tmp_path / "deep" / "er" / "bot.db"
+    database = Database(f"sqlite:///{target}")
+    try:
+        async with database.engine.connect() as conn:
+            await conn.exec_driver_sql("CREATE TABLE t (x INTEGER)")
+        assert target.exists()
+    finally:
+        await database.dispose()
+
+
+async def test_in_memory_database_with_create_all() -> None:
+    database = Database("sqlite+aiosqlite://")
+    try:
+        await database.create_all()
+        async with database.session_scope() as session:
+            await create_org(session=session, code="C001", name="县委", kind=OrgKind.COUNTY)
+        async with database.engine.connect() as conn:
+            assert (await conn.exec_driver_sql("PRAGMA foreign_keys")).scalar() == 1
+            assert (await conn.exec_driver_sql("PRAGMA journal_mode")).scalar() == "memory"
+    finally:
+        await database.dispose()
+
+
+async def test_session_scope_commits_on_success(db: Database) -> None:
+    async with db.session_scope() as session:
+        await create_org(session=session, code="C001", name="县委", kind=OrgKind.COUNTY)
+    async with db.session_scope() as session:
+        org = (await session.exec(select(OrgUnit))).one()
+    assert org.code == "C001"
+    assert org.path == f"/{org.id}/"  # expire_on_commit=False: usable after the scope
+
+
+async def test_session_scope_rolls_back_on_error(db: Database) -> None:
+    async def failing_unit_of_work() -> None:
+        async with db.session_scope() as session:
+            await create_org(session=session, code="C001", name="县委", kind=OrgKind.COUNTY)
+            raise RuntimeError("boom")
+
+    with pytest.raises(RuntimeError, match="boom"):
+        await failing_unit_of_work()
+    async with db.session_scope() as session:
+        assert (await session.exec(select(OrgUnit))).all() == []
+
+
+async def test_dialect_property(db: Database) -> None:
+    assert db.dialect == "sqlite"
+    async with db.engine.connect() as conn:
+        assert (await conn.execute(sa.text("SELECT 1"))).scalar() == 1
