@@ -28,16 +28,22 @@ async def get_updates(world: World, params: Params) -> Any:
         world.confirm(offset)
     generation = world.start_poll()
     deadline = world.monotonic() + timeout
-    while True:
-        if world.poll_superseded(generation):
-            raise ApiError(409, e.POLL_CONFLICT)
-        if world.webhook.url:
-            raise ApiError(409, e.WEBHOOK_CONFLICT)
-        updates = world.deliverable(limit)
-        remaining = deadline - world.monotonic()
-        if updates or remaining <= 0 or world.closing:
-            return updates
-        await world.wait_changed(remaining)
+    world.active_polls += 1
+    world.changed()
+    try:
+        while True:
+            if world.poll_superseded(generation):
+                raise ApiError(409, e.POLL_CONFLICT)
+            if world.webhook.url:
+                raise ApiError(409, e.WEBHOOK_CONFLICT)
+            updates = world.deliverable(limit)
+            remaining = deadline - world.monotonic()
+            if updates or remaining <= 0 or world.closing:
+                return updates
+            await world.wait_changed(remaining)
+    finally:
+        world.active_polls -= 1
+        world.changed()
 
 
 async def set_webhook(world: World, params: Params) -> Any:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, TypeVar
 
@@ -54,7 +54,6 @@ class WebhookState:
 @dataclass
 class _Poll:
     generation: int = 0
-    active: set[int] = field(default_factory=set)
 
 
 class World:
@@ -92,6 +91,7 @@ class World:
         self.menu_buttons: dict[int | None, dict[str, Any]] = {}
         self.allowed_updates: list[str] | None = None
         self.confirmed_offset = 0
+        self.active_polls = 0  # getUpdates calls waiting right now
         self.closing = False
         self._commands: dict[CommandKey, list[dict[str, str]]] = {}
         self._updates: list[dict[str, Any]] = []

@@ -17,7 +17,6 @@ from telegram.error import BadRequest, Forbidden, InvalidToken
 from sandbox import EmulatorServer, SimUser, World
 
 
-
 async def test_send_message_is_seen_by_the_user(bot: Bot, alice: SimUser) -> None:
     sent = await bot.send_message(alice.id, "<b>你好</b>, Alice", parse_mode="HTML")
     assert sent.text == "你好, Alice"
@@ -38,9 +37,7 @@ async def test_text_length_limits(bot: Bot, alice: SimUser) -> None:
     assert len(alice.messages) == 2
 
 
-async def test_empty_text_refused(
-    http: httpx.AsyncClient, alice: SimUser, world: World
-) -> None:
+async def test_empty_text_refused(http: httpx.AsyncClient, alice: SimUser, world: World) -> None:
     response = await http.post(f"/bot{world.token}/sendMessage", data={"chat_id": alice.id})
     assert response.status_code == 400
     assert response.json() == {
@@ -94,9 +91,7 @@ async def test_wrong_token_body(http: httpx.AsyncClient, world: World) -> None:
     assert world.calls[-1].status == 401
 
 
-async def test_unknown_method_is_404_and_recorded(
-    http: httpx.AsyncClient, world: World
-) -> None:
+async def test_unknown_method_is_404_and_recorded(http: httpx.AsyncClient, world: World) -> None:
     response = await http.post(f"/bot{world.token}/sendDice", data={"chat_id": 1})
     assert response.status_code == 404
     assert response.json() == {"ok": False, "error_code": 404, "description": "Not Found"}

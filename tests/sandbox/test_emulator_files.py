@@ -1,0 +1,78 @@
+"""Photos and documents: upload, reuse by file_id, getFile and download, user uploads."""
+
+from __future__ import annotations
+
+import struct
+import zlib
+
+import pytest
+from telegram import Bot
+from telegram.error import BadRequest
+
+from sandbox import SimUser, World
+
+
+def tiny_png(width: int, height: int) -> bytes:
+    """A valid PNG header with the given size (pixel data is irrelevant here)."""
+    ihdr = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
+    chunk = b"IHDR" + ihdr
+    return (
+        b"\x89PNG\r\n\x1a\n"
+        + struct.pack(">I", len(ihdr))
+        + chunk
+        + struct.pack(">I", zlib.crc32(chunk))
+    )
+
+
+async def test_photo_upload_and_download(bot: Bot, alice: SimUser, world: World) -> None:
+    data = tiny_png(640, 480)
+    sent = await bot.send_photo(alice.id, data, caption="<i>图表</i>", parse_mode="HTML")
+    size = sent.photo[-1]
+    assert (size.width, size.height, size.file_size) == (640, 480, len(data))
+    assert sent.caption == "图表"
+    seen = await alice.wait_for_reply()
+    assert seen.photo is not None
+    assert seen.caption == "图表"
+    file = await bot.get_file(size.file_id)
+    assert bytes(await file.download_as_bytearray()) == data
+    assert world.file_bytes(size.file_id) == data
+    again = await bot.send_photo(alice.id, size.file_id)
+    assert again.photo[-1].file_id == size.file_id
+
+
+async def test_document_upload_and_download(bot: Bot, alice: SimUser) -> None:
+    data = "姓名,电话\n张三,138\n".encode()
+    sent = await bot.send_document(alice.id, data, filename="名单.csv")
+    assert sent.document is not None
+    assert sent.document.file_name == "名单.csv"
+    assert sent.document.file_size == len(data)
+    file = await bot.get_file(sent.document.file_id)
+    assert bytes(await file.download_as_bytearray()) == data
+    assert alice.messages[-1].document is not None
+
+
+async def test_caption_limit(bot: Bot, alice: SimUser) -> None:
+    with pytest.raises(BadRequest, match="Message caption is too long"):
+        await bot.send_document(alice.id, b"x", filename="a.txt", caption="c" * 1025)
+    await bot.send_document(alice.id, b"x", filename="a.txt", caption="c" * 1024)
+
+
+async def test_user_document_is_downloadable(bot: Bot, alice: SimUser) -> None:
+    data = b"PK\x03\x04 pretend spreadsheet"
+    mime = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+    await alice.send_document("roster.xlsx", data, mime, caption="名单")
+    update = (await bot.get_updates())[-1]
+    assert update.message is not None
+    assert update.message.document is not None
+    document = update.message.document
+    assert (document.file_name, document.mime_type) == ("roster.xlsx", mime)
+    assert update.message.caption == "名单"
+    file = await bot.get_file(document.file_id)
+    assert bytes(await file.download_as_bytearray()) == data
+
+
+async def test_unknown_files(bot: Bot, alice: SimUser) -> None:
+    with pytest.raises(BadRequest, match="Invalid file_id"):
+        await bot.get_file("nope")
+    with pytest.raises(BadRequest, match="Wrong file identifier"):
+        await bot.send_photo(alice.id, "nope")
