@@ -6,6 +6,7 @@ rate limits) and adds a long-polled event stream for the web chat page.
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import json
 from typing import Any
@@ -227,9 +228,10 @@ class ControlApi:
         since = int(request.query_params.get("since", "0"))
         timeout = min(float(request.query_params.get("timeout", "0")), MAX_EVENT_WAIT)
         world = self.world
-        deadline = world.monotonic() + timeout
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout
         while not world.events_after(since) and not world.closing:
-            remaining = deadline - world.monotonic()
+            remaining = deadline - loop.time()
             if remaining <= 0 or not await world.wait_changed(remaining):
                 break
         events = world.events_after(since)

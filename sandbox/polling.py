@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 from sandbox import errors as e
@@ -27,7 +28,8 @@ async def get_updates(world: World, params: Params) -> Any:
     if offset is not None:
         world.confirm(offset)
     generation = world.start_poll()
-    deadline = world.monotonic() + timeout
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout  # real time even when the World's clocks are fake
     world.active_polls += 1
     world.changed()
     try:
@@ -37,7 +39,7 @@ async def get_updates(world: World, params: Params) -> Any:
             if world.webhook.url:
                 raise ApiError(409, e.WEBHOOK_CONFLICT)
             updates = world.deliverable(limit)
-            remaining = deadline - world.monotonic()
+            remaining = deadline - loop.time()
             if updates or remaining <= 0 or world.closing:
                 return updates
             await world.wait_changed(remaining)

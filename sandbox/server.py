@@ -12,6 +12,7 @@ import asyncio
 import contextlib
 import logging
 import os
+import signal
 from types import TracebackType
 from typing import Self
 
@@ -170,5 +171,17 @@ def main(argv: list[str] | None = None) -> int:
     if args.rate_limits:
         world.set_rate_limits(enabled=True)
     with contextlib.suppress(KeyboardInterrupt):
-        asyncio.run(serve(world, args.host, args.port))
+        asyncio.run(_serve_until_signal(world, args.host, args.port))
     return 0
+
+
+async def _serve_until_signal(world: World, host: str, port: int) -> None:
+    """Serve until SIGINT or SIGTERM, then shut down cleanly."""
+    task = asyncio.create_task(serve(world, host, port))
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        with contextlib.suppress(NotImplementedError, RuntimeError):
+            loop.add_signal_handler(sig, task.cancel)
+    with contextlib.suppress(asyncio.CancelledError):
+        await task
+    log.info("Bot API emulator stopped")

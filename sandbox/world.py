@@ -458,10 +458,11 @@ class World:
         return True
 
     async def sleep(self, seconds: float) -> None:
-        """Sleep, but end early when the server is closing (for held faulty responses)."""
-        deadline = self.monotonic() + seconds
+        """Sleep in real time, ending early when the server is closing (held responses)."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + seconds
         while not self.closing:
-            remaining = deadline - self.monotonic()
+            remaining = deadline - loop.time()
             if remaining <= 0 or not await self.wait_changed(remaining):
                 return
 
