@@ -1,0 +1,1 @@
+"""partybot's rules: settings, access policy, translation, CLI; nothing Telegram-shaped."""

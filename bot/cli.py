@@ -1,0 +1,130 @@
+"""The `partybot` command line: run the bot, manage the database, bootstrap the county.
+
+Wrong arguments give one line with the reason and exit status 2; operational failures
+exit 1. Nothing here prints the bot token.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import signal
+import sys
+from collections.abc import Sequence
+from typing import NoReturn
+
+from bot import bootstrap
+from bot.logs import configure_logging
+from bot.settings import Settings, SettingsError, load_settings
+
+EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse that reports a usage error in one line instead of a usage dump."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(EXIT_USAGE, f"{self.prog}: {message} (see {self.prog} --help)\n")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The whole command tree."""
+    parser = _Parser(prog="partybot", description="partybot: party work of a county, on phones")
+    commands = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
+
+    commands.add_parser("run", help="run the bot (long polling)")
+
+    db = commands.add_parser("db", help="database schema")
+    db_commands = db.add_subparsers(dest="db_command", required=True, parser_class=_Parser)
+    db_commands.add_parser("upgrade", help="migrate the database to the newest schema")
+    db_commands.add_parser("current", help="show the schema revision")
+
+    init = commands.add_parser("init", help="create the county (once)")
+    init.add_argument("--county", required=True, help="county name, e.g. 某某县")
+    init.add_argument("--code", default="C", help="short code of the county org (default C)")
+
+    emulator = commands.add_parser("emulator", help="run the Bot API emulator standalone")
+    emulator.add_argument("--host", default="127.0.0.1")
+    emulator.add_argument("--port", type=int, default=8081)
+    emulator.add_argument("--token", help="token the emulator accepts (default: from settings)")
+
+    admin = commands.add_parser("admin", help="bootstrap administration")
+    admin_commands = admin.add_subparsers(
+        dest="admin_command", required=True, parser_class=_Parser
+    )
+    grant = admin_commands.add_parser("grant", help="grant a role to a Telegram user")
+    grant.add_argument("--telegram-id", type=int, required=True)
+    grant.add_argument("--role", required=True)
+    grant.add_argument("--org", required=True, help="code of the org the role applies to")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the `partybot` console script."""
+    args = build_parser().parse_args(argv)
+    try:
+        settings = load_settings()
+    except SettingsError as exc:
+        print(f"partybot: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    configure_logging(settings.log_level, secrets=[settings.token])
+    try:
+        match args.command:
+            case "run":
+                return run_bot(settings)
+            case "db" if args.db_command == "upgrade":
+                print(bootstrap.upgrade_database(settings.database_url))
+            case "db":
+                print(bootstrap.database_revision(settings.database_url))
+            case "init":
+                print(asyncio.run(bootstrap.init_county(settings, args.county, args.code)))
+            case "emulator":
+                return run_emulator(settings, args.host, args.port, args.token)
+            case "admin":
+                print(
+                    asyncio.run(
+                        bootstrap.grant_role(settings, args.telegram_id, args.role, args.org)
+                    )
+                )
+    except bootstrap.BootstrapError as exc:
+        print(f"partybot: {exc}", file=sys.stderr)
+        return EXIT_FAILED
+    return EXIT_OK
+
+
+def run_bot(settings: Settings) -> int:
+    """Long-poll Telegram until SIGINT/SIGTERM; stopping confirms the last update offset."""
+    if settings.token is None:
+        print(NO_TOKEN_HELP, file=sys.stderr)
+        return EXIT_FAILED
+    from telegram import Update
+
+    from bot.app import build_application
+    from storage import Database
+
+    bootstrap.upgrade_database(settings.database_url)
+    application = build_application(settings, database=Database(settings.database_url))
+    application.run_polling(
+        allowed_updates=Update.ALL_TYPES, stop_signals=(signal.SIGINT, signal.SIGTERM)
+    )
+    return EXIT_OK
+
+
+def run_emulator(settings: Settings, host: str, port: int, token: str | None) -> int:
+    """Serve the Bot API emulator until interrupted."""
+    from sandbox.server import main as emulator_main
+
+    argv = ["--host", host, "--port", str(port)]
+    token = token or settings.token
+    if token:
+        argv += ["--token", token]
+    return emulator_main(argv)
+
+
+NO_TOKEN_HELP = """partybot: TELEGRAM_BOT_TOKEN is not set.
+Get a token from @BotFather in Telegram and put it in the environment or in .env:
+    TELEGRAM_BOT_TOKEN=123456789:AA...   (see README.md, "Configuration")"""
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,42 @@
+"""Injectable clocks: real time in production, controllable time in tests and the sandbox."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from typing import Protocol
+
+
+class Clock(Protocol):
+    """Anything that tells the current time as an aware UTC datetime."""
+
+    def now(self) -> datetime: ...
+
+
+class SystemClock:
+    """The wall clock."""
+
+    def now(self) -> datetime:
+        return datetime.now(UTC)
+
+
+class ManualClock:
+    """Time that moves only when told to; tests and the sandbox's clock control use it."""
+
+    def __init__(self, start: datetime) -> None:
+        if start.tzinfo is None:
+            raise ValueError("ManualClock needs an aware datetime")
+        self._now = start.astimezone(UTC)
+
+    def now(self) -> datetime:
+        return self._now
+
+    def advance(self, delta: timedelta) -> datetime:
+        """Move forward (never back) and return the new time."""
+        if delta < timedelta(0):
+            raise ValueError("time does not go backwards")
+        self._now += delta
+        return self._now
+
+    def set(self, moment: datetime) -> None:
+        """Jump to a moment that is not earlier than now."""
+        self.advance(moment.astimezone(UTC) - self._now)

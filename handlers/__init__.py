@@ -1,0 +1,1 @@
+"""The conversation: one module per feature, registered in one ordered place."""

@@ -1,0 +1,26 @@
+"""Server-side permission checks for handlers, with a translated refusal."""
+
+from __future__ import annotations
+
+from telegram import Update
+
+from bot.access import Action, Principal, allows
+from bot.context import BotContext
+
+
+async def refuse(update: Update, context: BotContext, text: str) -> None:
+    """Tell the user why nothing happened: an alert for a tap, a message otherwise."""
+    if update.callback_query is not None:
+        await update.callback_query.answer(text, show_alert=True)
+    elif update.effective_message is not None:
+        await update.effective_message.reply_text(text)
+
+
+async def permitted(
+    update: Update, context: BotContext, principal: Principal, action: Action, org_path: str
+) -> bool:
+    """True if allowed; otherwise answers with a clear refusal and returns False."""
+    if allows(principal, action, org_path):
+        return True
+    await refuse(update, context, context._("You do not have the right to do this here."))
+    return False

@@ -1,0 +1,48 @@
+"""All handler registration, in one ordered place.
+
+Group -1 runs for every update first (accounts, language). Group 0 holds the features in
+order; the first handler that matches wins, so the fallbacks at its end answer only what no
+feature took, and nothing is ever met with silence.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from telegram import Update
+from telegram.ext import (
+    Application,
+    CallbackQueryHandler,
+    CommandHandler,
+    MessageHandler,
+    TypeHandler,
+    filters,
+)
+
+from bot.i18n import N_
+from handlers import common, errors, fallbacks, start
+
+# The command menu everyone sees; descriptions are translated per language at start-up.
+PUBLIC_COMMANDS: tuple[tuple[str, str], ...] = (
+    ("start", N_("Begin, or join your branch")),
+    ("help", N_("What partybot can do")),
+)
+
+
+def register_handlers(application: Application[Any, Any, Any, Any, Any, Any]) -> None:
+    """Attach every handler to the application, in order."""
+    application.add_handler(TypeHandler(Update, common.on_any_update_remember_user), group=-1)
+
+    application.add_handler(CommandHandler("start", start.cmd_start))
+    application.add_handler(CommandHandler("help", start.cmd_help))
+
+    # Fallbacks: keep these last.
+    application.add_handler(MessageHandler(filters.COMMAND, fallbacks.on_unknown_command))
+    application.add_handler(
+        MessageHandler(
+            filters.TEXT & ~filters.COMMAND & filters.ChatType.PRIVATE,
+            fallbacks.on_unexpected_text,
+        )
+    )
+    application.add_handler(CallbackQueryHandler(fallbacks.on_unknown_callback))
+    application.add_error_handler(errors.on_error)

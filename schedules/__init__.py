@@ -1,0 +1,1 @@
+"""Time: wakes the bot when something in the database falls due."""

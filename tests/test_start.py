@@ -1,0 +1,83 @@
+"""/start, /help, fallbacks and command menus, through the emulator over real HTTP."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from sandbox import SimUser, World
+from storage import Database
+from storage.models import TelegramAccount
+
+Person = Callable[..., SimUser]
+
+
+async def test_start_answers_in_chinese(person: Person) -> None:
+    alice = person("阿丽")
+    await alice.send("/start")
+    reply = await alice.wait_for_reply()
+    assert reply.text == (
+        "欢迎使用党建助手。\n加入支部：请向支部书记要邀请链接，或扫村委会张贴的二维码。"
+    )
+
+
+async def test_start_answers_in_english_for_english_clients(person: Person) -> None:
+    bob = person("Bob", language="en")
+    await bob.send("/start")
+    reply = await bob.wait_for_reply()
+    assert reply.text.startswith("Welcome to partybot, the party-work assistant of our county.")
+
+
+async def test_help_lists_commands(person: Person) -> None:
+    alice = person("阿丽")
+    await alice.send("/help")
+    reply = await alice.wait_for_reply()
+    assert reply.text.splitlines()[0] == "我可以帮您："
+    assert "/start" in reply.text
+
+
+async def test_first_contact_records_the_account(person: Person, database: Database) -> None:
+    bob = person("Bob", language="en")
+    await bob.send("/start")
+    await bob.wait_for_reply()
+    async with database.session_scope() as session:
+        account = await session.get(TelegramAccount, bob.id)
+    assert account is not None
+    assert (account.first_name, account.language) == ("Bob", "en")
+
+
+async def test_unknown_command_is_answered_not_ignored(person: Person) -> None:
+    alice = person("阿丽")
+    await alice.send("/frobnicate")
+    reply = await alice.wait_for_reply()
+    assert reply.text == "没有这个命令。发送 /help 查看可以做什么。"
+
+
+async def test_free_text_points_at_help(person: Person) -> None:
+    bob = person("Bob", language="en")
+    await bob.send("hello?")
+    reply = await bob.wait_for_reply()
+    assert reply.text == "Please use the buttons under my messages, or send /help."
+
+
+async def test_forged_callback_data_is_refused(person: Person) -> None:
+    alice = person("阿丽")
+    await alice.send("/start")
+    reply = await alice.wait_for_reply()
+    query_id = await alice.tap_data("admin:grant:1", message_id=reply.message_id)
+    answer = await alice.wait_for_callback_answer(query_id)
+    assert answer.text == "这个按钮已经失效。"
+    assert answer.show_alert is True
+
+
+async def test_command_menus_are_published_per_language(person: Person, world: World) -> None:
+    alice, bob = person("阿丽"), person("Bob", language="en")
+    chinese = world.commands_for(alice.id)
+    english = world.commands_for(bob.id)
+    assert [(c["command"], c["description"]) for c in chinese] == [
+        ("start", "开始使用 / 加入支部"),
+        ("help", "使用帮助"),
+    ]
+    assert [c["description"] for c in english] == [
+        "Begin, or join your branch",
+        "What partybot can do",
+    ]
