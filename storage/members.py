@@ -1,0 +1,134 @@
+"""Members aggregate: roster people and their link to a Telegram account."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import date, datetime
+
+from sqlalchemy import func
+from sqlmodel import col, select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from storage.models.members import Gender, Member, MemberStatus
+from storage.types import utcnow
+
+__all__ = [
+    "AlreadyLinked",
+    "count_members",
+    "create_member",
+    "find_in_branch_by_phone",
+    "get_member",
+    "link_telegram",
+    "list_members",
+    "member_by_telegram",
+]
+
+
+class AlreadyLinked(Exception):
+    """The member, or the Telegram account, is already bound to someone else."""
+
+
+async def create_member(
+    *,
+    session: AsyncSession,
+    name: str,
+    org_id: int,
+    status: MemberStatus | str,
+    gender: Gender | str = Gender.UNKNOWN,
+    phone: str | None = None,
+    joined_on: date | None = None,
+    party_group_id: int | None = None,
+    telegram_user_id: int | None = None,
+    now: datetime | None = None,
+) -> Member:
+    """Add a person to a branch roster."""
+    now = now or utcnow()
+    member = Member(
+        name=name,
+        org_id=org_id,
+        status=MemberStatus(status),
+        gender=Gender(gender),
+        phone=phone,
+        joined_on=joined_on,
+        party_group_id=party_group_id,
+        telegram_user_id=telegram_user_id,
+        created_at=now,
+        updated_at=now,
+    )
+    session.add(member)
+    await session.flush()
+    return member
+
+
+async def get_member(*, session: AsyncSession, member_id: int) -> Member | None:
+    """The member with this id, if any."""
+    return await session.get(Member, member_id)
+
+
+async def member_by_telegram(*, session: AsyncSession, telegram_user_id: int) -> Member | None:
+    """The active roster person linked to this Telegram account, if any."""
+    result = await session.exec(
+        select(Member).where(
+            Member.telegram_user_id == telegram_user_id, col(Member.active).is_(True)
+        )
+    )
+    return result.first()
+
+
+async def find_in_branch_by_phone(
+    *, session: AsyncSession, org_id: int, phone: str
+) -> Member | None:
+    """The active member of a branch with this (normalised) phone number, if any."""
+    result = await session.exec(
+        select(Member)
+        .where(Member.org_id == org_id, Member.phone == phone, col(Member.active).is_(True))
+        .order_by(col(Member.id))
+    )
+    return result.first()
+
+
+async def list_members(
+    *,
+    session: AsyncSession,
+    org_ids: Sequence[int],
+    active: bool | None = True,
+    offset: int = 0,
+    limit: int | None = None,
+) -> list[Member]:
+    """Members of these orgs, by name; `active=None` lists everyone."""
+    stmt = select(Member).where(col(Member.org_id).in_(list(org_ids)))
+    if active is not None:
+        stmt = stmt.where(col(Member.active).is_(active))
+    stmt = stmt.order_by(col(Member.name), col(Member.id)).offset(offset)
+    if limit is not None:
+        stmt = stmt.limit(limit)
+    return list((await session.exec(stmt)).all())
+
+
+async def count_members(
+    *, session: AsyncSession, org_ids: Sequence[int], active: bool | None = True
+) -> int:
+    """How many members `list_members` would list without paging."""
+    stmt = select(func.count()).select_from(Member).where(col(Member.org_id).in_(list(org_ids)))
+    if active is not None:
+        stmt = stmt.where(col(Member.active).is_(active))
+    return int((await session.exec(stmt)).one())
+
+
+async def link_telegram(
+    *, session: AsyncSession, member_id: int, telegram_user_id: int, now: datetime | None = None
+) -> Member:
+    """Bind a Telegram account to a roster person; one account, one person."""
+    member = await session.get(Member, member_id, with_for_update=True)
+    if member is None:
+        raise LookupError(f"no member {member_id}")
+    if member.telegram_user_id not in (None, telegram_user_id):
+        raise AlreadyLinked(f"member {member_id} is linked to another account")
+    other = await member_by_telegram(session=session, telegram_user_id=telegram_user_id)
+    if other is not None and other.id != member_id:
+        raise AlreadyLinked(f"account {telegram_user_id} is linked to member {other.id}")
+    member.telegram_user_id = telegram_user_id
+    member.updated_at = now or utcnow()
+    session.add(member)
+    await session.flush()
+    return member
