@@ -19,14 +19,11 @@ from telegram.ext import (
     filters,
 )
 
-from bot.i18n import N_
-from handlers import common, errors, fallbacks, start
+from handlers import common, errors, fallbacks, menus, start
 
 # The command menu everyone sees; descriptions are translated per language at start-up.
-PUBLIC_COMMANDS: tuple[tuple[str, str], ...] = (
-    ("start", N_("Begin, or join your branch")),
-    ("help", N_("What partybot can do")),
-)
+# Every menu command (public, for members, per role) is a row of handlers.menus.MENU.
+PUBLIC_COMMANDS: tuple[tuple[str, str], ...] = menus.public_commands()
 
 
 def register_handlers(application: Application[Any, Any, Any, Any, Any, Any]) -> None:

@@ -1,0 +1,76 @@
+"""Per-user command menus, derived from the access policy so menu and rights never disagree.
+
+One table (`MENU`) says which commands exist and what each needs: nothing (everyone),
+being known (on a roster, or holding any role), or an `Action` held somewhere. A user's
+menu is exactly the rows their roles allow; it is set for their private chat in their
+language whenever their roles change.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+
+from telegram import Bot, BotCommand, BotCommandScopeChat
+from telegram.error import TelegramError
+
+from bot.access import Action, Principal, load_principal, scope_roots
+from bot.i18n import N_, gettext
+from storage import Database, members
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True, slots=True)
+class MenuCommand:
+    """One command of the menu and what it takes to see it."""
+
+    name: str
+    description: str  # an English msgid, translated per user
+    action: Action | None = None  # needed somewhere in the user's scope; None: no role needed
+    known_only: bool = False  # only for people on a roster or holding a role
+
+
+MENU: tuple[MenuCommand, ...] = (
+    MenuCommand("start", N_("Begin, or join your branch")),
+    MenuCommand("help", N_("What partybot can do")),
+)
+
+
+def public_commands() -> tuple[tuple[str, str], ...]:
+    """(name, msgid) of the commands everyone sees: the default menu."""
+    return tuple((c.name, c.description) for c in MENU if c.action is None and not c.known_only)
+
+
+def menu_for(principal: Principal, *, is_member: bool) -> list[MenuCommand]:
+    """The commands this person may use, in menu order."""
+    known = is_member or bool(principal.grants)
+    return [
+        command
+        for command in MENU
+        if (known or not command.known_only)
+        and (command.action is None or scope_roots(principal, command.action))
+    ]
+
+
+async def refresh_menu(
+    bot: Bot, *, database: Database, telegram_user_id: int, language: str
+) -> None:
+    """Set this user's private-chat menu to what their roles allow, in their language.
+
+    Best effort: the change that caused the refresh is already committed, so a Telegram
+    failure (e.g. the user blocked the bot) is logged and not raised.
+    """
+    async with database.session_scope() as session:
+        principal = await load_principal(session=session, telegram_user_id=telegram_user_id)
+        member = await members.member_by_telegram(
+            session=session, telegram_user_id=telegram_user_id
+        )
+    commands = [
+        BotCommand(c.name, gettext(language, c.description))
+        for c in menu_for(principal, is_member=member is not None)
+    ]
+    try:
+        await bot.set_my_commands(commands, scope=BotCommandScopeChat(chat_id=telegram_user_id))
+    except TelegramError as exc:
+        log.warning("could not set the menu of user %s: %s", telegram_user_id, exc)
