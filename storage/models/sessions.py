@@ -9,6 +9,7 @@ import sqlalchemy as sa
 from sqlmodel import Field, SQLModel
 
 from storage.models.base import created_at_column, enum_check, enum_column, fk, utc_column
+from storage.models.notices import AttachmentKind
 from storage.types import utcnow
 
 __all__ = [
@@ -20,6 +21,7 @@ __all__ = [
     "LeaveState",
     "ReminderState",
     "Rsvp",
+    "SessionEscalation",
     "SessionKind",
     "SessionReminder",
     "SessionSeries",
@@ -123,6 +125,8 @@ class SessionSeries(SQLModel, table=True):
     created_by: int = Field(sa_column=sa.Column(sa.BigInteger, nullable=False))
     created_at: datetime = Field(default_factory=utcnow, sa_column=created_at_column())
     active: bool = Field(default=True, sa_column=sa.Column(sa.Boolean, nullable=False))
+    # Minutes before each occurrence when reminders fall due; NULL means the defaults.
+    reminder_offsets: list[int] | None = Field(default=None, sa_column=sa.Column(sa.JSON))
 
 
 class StudySession(SQLModel, table=True):
@@ -139,6 +143,11 @@ class StudySession(SQLModel, table=True):
             name="checkin_window",
         ),
         sa.Index("ix_study_session_org_id_starts_at", "org_id", "starts_at"),
+        enum_check("materials_file_kind", AttachmentKind),
+        # One row per occurrence of a series, even after it is moved or cancelled.
+        sa.Index(
+            "ix_study_session_series_id_series_slot", "series_id", "series_slot", unique=True
+        ),
     )
 
     id: int | None = Field(default=None, primary_key=True)
@@ -159,7 +168,12 @@ class StudySession(SQLModel, table=True):
     )
     materials_text: str | None = Field(default=None, sa_column=sa.Column(sa.Text))
     materials_file_id: str | None = Field(default=None, sa_column=sa.Column(sa.String(255)))
+    materials_file_kind: AttachmentKind | None = Field(
+        default=None, sa_column=enum_column(AttachmentKind, nullable=True)
+    )
     minutes_text: str | None = Field(default=None, sa_column=sa.Column(sa.Text))
+    minutes_photo_ids: list[str] | None = Field(default=None, sa_column=sa.Column(sa.JSON))
+    series_slot: date | None = Field(default=None, sa_column=sa.Column(sa.Date))
     created_by: int = Field(sa_column=sa.Column(sa.BigInteger, nullable=False))
     created_at: datetime = Field(default_factory=utcnow, sa_column=created_at_column())
     updated_at: datetime = Field(
@@ -239,3 +253,32 @@ class Attendance(SQLModel, table=True):
     updated_at: datetime = Field(
         default_factory=utcnow, sa_column=utc_column(default=utcnow, onupdate=utcnow)
     )
+    # Wrong check-in codes typed for this session; a few too many and only proxy remains.
+    checkin_failures: int = Field(
+        default=0, sa_column=sa.Column(sa.Integer, nullable=False, default=0, server_default="0")
+    )
+
+
+class SessionEscalation(SQLModel, table=True):
+    """The silent-branch ladder for one org, one required kind and one missed period.
+
+    ``level`` is how far it has climbed: 1 the org's own officers were told, 2 the
+    parent's, 3 the grandparent's. ``resolved_at`` is set once a session of that kind is
+    held, which stops the ladder.
+    """
+
+    __tablename__ = "session_escalation"
+    __table_args__ = (
+        sa.UniqueConstraint("org_id", "kind", "period_start"),
+        enum_check("kind", SessionKind),
+        sa.CheckConstraint("level BETWEEN 1 AND 3", name="level_range"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    org_id: int = Field(sa_column=fk("org_unit.id", ondelete="CASCADE"))
+    kind: SessionKind = Field(sa_column=enum_column(SessionKind))
+    period_start: date = Field(sa_column=sa.Column(sa.Date, nullable=False))
+    level: int = Field(sa_column=sa.Column(sa.Integer, nullable=False))
+    last_step_at: datetime = Field(sa_column=utc_column())
+    resolved_at: datetime | None = Field(default=None, sa_column=utc_column(nullable=True))
+    created_at: datetime = Field(default_factory=utcnow, sa_column=created_at_column())
