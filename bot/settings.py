@@ -39,6 +39,10 @@ class Settings(BaseSettings):
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = Field(
         default="INFO", alias="PARTYBOT_LOG_LEVEL"
     )
+    relay_rate: float = Field(default=25.0, gt=0, le=1000, alias="PARTYBOT_RELAY_RATE")
+    notice_reminder_hours: float = Field(
+        default=24.0, gt=0, le=24 * 30, alias="PARTYBOT_NOTICE_REMINDER_HOURS"
+    )
 
     @field_validator("telegram_bot_token", mode="before")
     @classmethod

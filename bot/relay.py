@@ -1,0 +1,436 @@
+"""The delivery relay: the outbox (``delivery`` rows) -> Telegram, paced, retried, resumable.
+
+Everything partybot sends in bulk is first a row (``storage.deliveries.enqueue``) written in
+the same transaction as the change that caused it. The relay claims due rows in short
+transactions, sends them with no transaction open, and writes each outcome back. The
+rules, the crash bound and the choice of a separate ``Bot`` are in docs/relay.md.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import os
+import random
+import socket
+import time
+import uuid
+import warnings
+from collections import OrderedDict, deque
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from telegram import Bot, InlineKeyboardMarkup, Message
+from telegram.error import Forbidden, NetworkError, RetryAfter, TelegramError
+from telegram.request import HTTPXRequest
+from telegram.warnings import PTBDeprecationWarning
+
+from bot.clock import Clock
+from bot.pacing import Pacer
+from storage import Database, accounts, deliveries
+from storage.deliveries import BLOCKED_ERROR, ClaimedDelivery, Outcome
+from storage.models import DeliveryState
+
+__all__ = ["Relay", "RelayConfig", "judge", "relay_bot", "retry_after_seconds", "send_payload"]
+
+log = logging.getLogger(__name__)
+
+ProgressHook = Callable[[], Awaitable[None]]
+
+
+@dataclass(frozen=True, slots=True)
+class RelayConfig:
+    """How fast, how patient and how stubborn the relay is."""
+
+    rate: float = 25.0  # messages per second overall (Telegram allows about 30)
+    chat_interval: float = 1.0  # seconds between two messages to one chat
+    max_in_flight: int = 32  # sends whose outcome is not yet recorded (the crash bound)
+    lease: timedelta = timedelta(seconds=60)  # a claim older than this, not renewed, is stale
+    poll_interval: float = 1.0  # idle: how often to look for rows enqueued elsewhere
+    max_attempts: int = 6  # 5xx / timeouts: give up (dead) after this many tries
+    backoff_base: float = 10.0  # seconds before the 2nd try; doubles each time, jittered
+    backoff_cap: float = 1800.0
+    request_timeout: float = 10.0  # seconds to wait for Telegram's answer
+    progress_interval: float = 2.0  # how often the progress hook runs
+
+    @property
+    def batch(self) -> int:
+        """Rows claimed at a time: about a second of work."""
+        return max(10, min(500, round(self.rate)))
+
+
+def relay_bot(
+    token: str, *, base_url: str, base_file_url: str, config: RelayConfig = RelayConfig()
+) -> Bot:
+    """A Bot of the relay's own: no rate limiter and its own connection pool.
+
+    The Application's bot goes through PTB's AIORateLimiter, whose queue and retries
+    would hold people's replies behind a broadcast and hide 429s from the relay.
+    """
+    timeout = config.request_timeout
+    request = HTTPXRequest(
+        connection_pool_size=config.max_in_flight + 4,
+        read_timeout=timeout,
+        write_timeout=timeout,
+        connect_timeout=timeout,
+        pool_timeout=timeout,
+    )
+    return Bot(token, base_url=base_url, base_file_url=base_file_url, request=request)
+
+
+async def send_payload(bot: Bot, chat_id: int, payload: dict[str, Any]) -> Message:
+    """Send one delivery payload: text, or a photo / document with the text as caption."""
+    markup_data = payload.get("reply_markup")
+    markup = InlineKeyboardMarkup.de_json(markup_data, bot) if markup_data else None
+    text: str = payload["text"]
+    parse_mode = payload.get("parse_mode")
+    if payload.get("photo"):
+        return await bot.send_photo(
+            chat_id, payload["photo"], caption=text, parse_mode=parse_mode, reply_markup=markup
+        )
+    if payload.get("document"):
+        return await bot.send_document(
+            chat_id,
+            payload["document"],
+            caption=text,
+            parse_mode=parse_mode,
+            reply_markup=markup,
+        )
+    return await bot.send_message(chat_id, text, parse_mode=parse_mode, reply_markup=markup)
+
+
+def judge(
+    row: ClaimedDelivery,
+    error: BaseException | None,
+    *,
+    message_id: int | None,
+    now: datetime,
+    config: RelayConfig,
+    rng: random.Random,
+) -> Outcome:
+    """The new state of a row after one try (a 429 never gets here: it is retried as is).
+
+    Sent; 403 -> dead (blocked); 5xx and timeouts -> failed with jittered exponential
+    backoff, dead after ``max_attempts``; anything else Telegram refuses -> dead.
+    """
+    attempts = row.attempts + 1
+    if error is None:
+        return Outcome(row.id, DeliveryState.SENT, attempts, now, telegram_message_id=message_id)
+    reason = f"{type(error).__name__}: {error}"[:500]
+    if isinstance(error, Forbidden):
+        return Outcome(
+            row.id, DeliveryState.DEAD, attempts, now, error=f"{BLOCKED_ERROR}: {error}"
+        )
+    if isinstance(error, NetworkError):
+        if attempts >= config.max_attempts:
+            return Outcome(row.id, DeliveryState.DEAD, attempts, now, error=reason)
+        backoff = min(config.backoff_cap, config.backoff_base * 2 ** (attempts - 1))
+        delay = timedelta(seconds=backoff * rng.uniform(0.5, 1.0))
+        return Outcome(row.id, DeliveryState.FAILED, attempts, now + delay, error=reason)
+    return Outcome(row.id, DeliveryState.DEAD, attempts, now, error=reason)
+
+
+class Relay:
+    """The long-lived sender: ``start()`` in post_init, ``stop()`` in post_shutdown.
+
+    ``wake()`` is cheap and safe anywhere: call it after enqueuing so a fresh row goes
+    out at once instead of at the next poll.
+    """
+
+    def __init__(
+        self,
+        *,
+        bot: Bot,
+        database: Database,
+        clock: Clock,
+        config: RelayConfig = RelayConfig(),
+        on_progress: ProgressHook | None = None,
+        monotonic: Callable[[], float] = time.monotonic,
+        rng: random.Random | None = None,
+        worker: str | None = None,
+    ) -> None:
+        self.bot = bot
+        self.database = database
+        self.clock = clock
+        self.config = config
+        self.worker = worker or f"{socket.gethostname()[:30]}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+        self._on_progress = on_progress
+        self._monotonic = monotonic
+        self._rng = rng or random.Random()
+        self.pacer = Pacer(config.rate, chat_interval=config.chat_interval)
+        self._buffer: OrderedDict[int, deque[ClaimedDelivery]] = OrderedDict()
+        self._buffered = 0
+        self._holding = 0  # sends started whose outcome is not recorded yet
+        self._sending: set[asyncio.Task[None]] = set()
+        self._pending_writes: list[tuple[ClaimedDelivery, Outcome, asyncio.Future[None]]] = []
+        self._writer: asyncio.Task[None] | None = None
+        self._idle_until = -float("inf")
+        self._changed = asyncio.Event()
+        self._stopping = False
+        self._task: asyncio.Task[None] | None = None
+
+    # --- lifecycle --------------------------------------------------------------------------
+
+    @property
+    def running(self) -> bool:
+        """Whether the relay task is alive."""
+        return self._task is not None and not self._task.done()
+
+    def wake(self) -> None:
+        """Look for due rows now (something was just enqueued)."""
+        self._idle_until = -float("inf")
+        self._changed.set()
+
+    async def start(self) -> None:
+        """Connect the relay's bot and start sending in the background."""
+        await self.bot.initialize()
+        self._stopping = False
+        self._task = asyncio.create_task(self.run(), name="delivery-relay")
+
+    async def stop(self) -> None:
+        """Finish the sends in flight, give back unsent claims, close the bot."""
+        self._stopping = True
+        self._changed.set()
+        if self._task is not None:
+            try:
+                await self._task
+            except Exception:
+                log.exception("the delivery relay ended with an error")
+            self._task = None
+        await self.bot.shutdown()
+
+    async def run(self) -> None:
+        """Send until ``stop()``; cancelling it is a crash (claims stay, leases expire)."""
+        maintenance = asyncio.create_task(self._maintain(), name="relay-maintenance")
+        progress = asyncio.create_task(self._progress_loop(), name="relay-progress")
+        try:
+            await self._dispatch()
+            if self._sending:
+                await asyncio.gather(*self._sending, return_exceptions=True)
+            await self._release_buffer()
+            await self._report_progress()
+        finally:
+            maintenance.cancel()
+            progress.cancel()
+            for task in self._sending:
+                task.cancel()
+            await asyncio.gather(maintenance, progress, *self._sending, return_exceptions=True)
+
+    # --- dispatching ------------------------------------------------------------------------
+
+    async def _dispatch(self) -> None:
+        while not self._stopping:
+            now = self._monotonic()
+            if self._should_claim(now):
+                await self._claim(now)
+                continue
+            row = self._next_ready(now)
+            if row is not None:
+                self._launch(row, now)
+                continue
+            await self._idle(self._wait_hint(now))
+
+    def _should_claim(self, now: float) -> bool:
+        if now < self._idle_until:
+            return False
+        batch = self.config.batch
+        if self._buffered < batch // 2 + 1:
+            return True
+        return self._buffered < 4 * batch and not self._any_chat_ready(now)
+
+    async def _claim(self, now: float) -> None:
+        limit = self.config.batch
+        try:
+            async with self.database.session_scope() as session:
+                await deliveries.reclaim_stale(
+                    session=session,
+                    now=self.clock.now(),
+                    lease=self.config.lease,
+                    worker=self.worker,
+                )
+                rows = await deliveries.claim_due(
+                    session=session, worker=self.worker, now=self.clock.now(), limit=limit
+                )
+        except Exception:
+            log.exception("claiming deliveries failed; trying again shortly")
+            rows = []
+        for row in rows:
+            self._buffer.setdefault(row.chat_id, deque()).append(row)
+        self._buffered += len(rows)
+        if len(rows) < limit:  # drained: wait for wake() or the next poll
+            self._idle_until = now + self.config.poll_interval
+
+    def _any_chat_ready(self, now: float) -> bool:
+        return any(self.pacer.chat_delay(chat, now) == 0 for chat in self._buffer)
+
+    def _next_ready(self, now: float) -> ClaimedDelivery | None:
+        if self._holding >= self.config.max_in_flight or self.pacer.global_delay(now) > 0:
+            return None
+        for chat_id, rows in self._buffer.items():
+            if self.pacer.chat_delay(chat_id, now) == 0:
+                row = rows.popleft()
+                if not rows:
+                    del self._buffer[chat_id]
+                self._buffered -= 1
+                return row
+        return None
+
+    def _wait_hint(self, now: float) -> float:
+        hint = self.config.poll_interval
+        if now < self._idle_until:
+            hint = min(hint, self._idle_until - now)
+        if self._buffer and self._holding < self.config.max_in_flight:
+            chat_wait = min(self.pacer.chat_delay(chat, now) for chat in self._buffer)
+            hint = min(hint, max(self.pacer.global_delay(now), chat_wait))
+        return max(hint, 0.0)
+
+    async def _idle(self, timeout: float) -> None:  # noqa: ASYNC109
+        if timeout > 0:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._changed.wait(), timeout)
+        self._changed.clear()
+
+    def _requeue_first(self, row: ClaimedDelivery) -> None:
+        self._buffer.setdefault(row.chat_id, deque()).appendleft(row)
+        self._buffer.move_to_end(row.chat_id, last=False)
+        self._buffered += 1
+
+    async def _release_buffer(self) -> None:
+        ids = [row.id for rows in self._buffer.values() for row in rows]
+        if not ids:
+            return
+        async with self.database.session_scope() as session:
+            await deliveries.release(session=session, worker=self.worker, ids=ids)
+        self._buffer.clear()
+        self._buffered = 0
+
+    # --- sending ----------------------------------------------------------------------------
+
+    def _launch(self, row: ClaimedDelivery, now: float) -> None:
+        self.pacer.start(row.chat_id, now)
+        self._holding += 1
+        task = asyncio.create_task(self._send(row), name=f"relay-send-{row.id}")
+        self._sending.add(task)
+        task.add_done_callback(self._sending.discard)
+
+    async def _send(self, row: ClaimedDelivery) -> None:
+        error: BaseException | None = None
+        message_id: int | None = None
+        try:
+            try:
+                message = await send_payload(self.bot, row.chat_id, row.payload)
+                message_id = message.message_id
+            except RetryAfter as exc:
+                self._rate_limited(row, exc)
+                return
+            except TelegramError as exc:
+                error = exc
+            except Exception as exc:  # a payload we cannot send: record it, do not loop
+                log.exception("delivery %s could not be sent", row.id)
+                error = exc
+            finally:
+                self.pacer.finish(row.chat_id, self._monotonic())
+            outcome = judge(
+                row,
+                error,
+                message_id=message_id,
+                now=self.clock.now(),
+                config=self.config,
+                rng=self._rng,
+            )
+            await self._record(row, outcome)
+        finally:
+            self._holding -= 1
+            self._changed.set()
+
+    def _rate_limited(self, row: ClaimedDelivery, exc: RetryAfter) -> None:
+        seconds = retry_after_seconds(exc)
+        log.warning("Telegram asked to slow down: pausing all sends for %.0f s", seconds)
+        self.pacer.pause(seconds, self._monotonic())
+        self._requeue_first(row)
+
+    # --- recording outcomes (group commit) --------------------------------------------------
+
+    async def _record(self, row: ClaimedDelivery, outcome: Outcome) -> None:
+        done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self._pending_writes.append((row, outcome, done))
+        if self._writer is None or self._writer.done():
+            self._writer = asyncio.create_task(self._write_outcomes(), name="relay-writer")
+        await done
+
+    async def _write_outcomes(self) -> None:
+        while self._pending_writes:
+            batch, self._pending_writes = self._pending_writes, []
+            while True:
+                try:
+                    await self._write(batch)
+                    break
+                except Exception:
+                    log.exception("recording %s delivery outcomes failed; retrying", len(batch))
+                    await asyncio.sleep(1.0)
+            for _, _, done in batch:
+                if not done.done():
+                    done.set_result(None)
+
+    async def _write(self, batch: list[tuple[ClaimedDelivery, Outcome, Any]]) -> None:
+        now = self.clock.now()
+        async with self.database.session_scope() as session:
+            await deliveries.record_outcomes(
+                session=session,
+                worker=self.worker,
+                outcomes=[outcome for _, outcome, _ in batch],
+                now=now,
+            )
+            for row, outcome, _ in batch:
+                if _is_blocked(outcome) and row.chat_id > 0:
+                    await accounts.mark_blocked(
+                        session=session, telegram_user_id=row.chat_id, at=now
+                    )
+
+    # --- background chores ------------------------------------------------------------------
+
+    async def _maintain(self) -> None:
+        """Renew our leases and hand back other workers' stale ones, a few times a lease."""
+        period = max(self.config.lease.total_seconds() / 3, 0.05)
+        while True:
+            await asyncio.sleep(period)
+            try:
+                async with self.database.session_scope() as session:
+                    now = self.clock.now()
+                    await deliveries.renew_claims(session=session, worker=self.worker, now=now)
+                    stale = await deliveries.reclaim_stale(
+                        session=session, now=now, lease=self.config.lease, worker=self.worker
+                    )
+                if stale:
+                    log.warning("took back %s deliveries from a worker that stopped", stale)
+                    self.wake()
+            except Exception:
+                log.exception("renewing delivery claims failed")
+
+    async def _progress_loop(self) -> None:
+        while True:
+            await asyncio.sleep(self.config.progress_interval)
+            await self._report_progress()
+
+    async def _report_progress(self) -> None:
+        if self._on_progress is None:
+            return
+        try:
+            await self._on_progress()
+        except Exception:
+            log.exception("reporting delivery progress failed")
+
+
+def retry_after_seconds(exc: RetryAfter) -> float:
+    """The pause a 429 asks for, in seconds (PTB 22 returns int or timedelta)."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", PTBDeprecationWarning)
+        value = exc.retry_after
+    return value.total_seconds() if isinstance(value, timedelta) else float(value)
+
+
+def _is_blocked(outcome: Outcome) -> bool:
+    return outcome.state == DeliveryState.DEAD and (outcome.error or "").startswith(BLOCKED_ERROR)
