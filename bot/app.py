@@ -14,6 +14,7 @@ from telegram.ext import AIORateLimiter, Application, ApplicationBuilder, Contex
 from bot.clock import Clock, SystemClock
 from bot.context import SERVICES_KEY, BotContext, Services
 from bot.i18n import LANGUAGES, gettext
+from bot.relay import Relay, RelayConfig, relay_bot
 from bot.settings import Settings
 from handlers.registry import PUBLIC_COMMANDS, register_handlers
 from schedules.scheduler import build_scheduler
@@ -44,11 +45,27 @@ def build_application(
         .post_shutdown(_post_shutdown)
         .build()
     )
+    clock = clock or SystemClock()
     application.bot_data[SERVICES_KEY] = Services(
-        settings=settings, database=database, clock=clock or SystemClock()
+        settings=settings,
+        database=database,
+        clock=clock,
+        relay=build_relay(settings, settings.token, database=database, clock=clock),
     )
     register_handlers(application)
     return application
+
+
+def build_relay(settings: Settings, token: str, *, database: Database, clock: Clock) -> Relay:
+    """The delivery relay, with a Bot of its own (see docs/relay.md)."""
+    config = RelayConfig(rate=settings.relay_rate)
+    bot = relay_bot(
+        token,
+        base_url=settings.bot_api_url,
+        base_file_url=settings.bot_file_url,
+        config=config,
+    )
+    return Relay(bot=bot, database=database, clock=clock, config=config)
 
 
 async def _post_init(application: PartyApplication) -> None:
@@ -58,6 +75,7 @@ async def _post_init(application: PartyApplication) -> None:
     scheduler = build_scheduler(services.settings.tz)
     scheduler.start()
     application.bot_data[_SCHEDULER_KEY] = scheduler
+    await services.relay.start()
     me = application.bot
     log.info("partybot is up as @%s", me.username)
 
@@ -68,6 +86,7 @@ async def _post_shutdown(application: PartyApplication) -> None:
     if scheduler is not None:
         scheduler.shutdown(wait=False)
     services: Services = application.bot_data[SERVICES_KEY]
+    await services.relay.stop()
     await services.database.dispose()
 
 

@@ -9,6 +9,7 @@ from telegram.ext import Application, CallbackContext, ExtBot
 
 from bot.clock import Clock
 from bot.i18n import gettext, ngettext
+from bot.relay import Relay
 from bot.settings import Settings
 from storage import Database
 
@@ -23,6 +24,7 @@ class Services:
     settings: Settings
     database: Database
     clock: Clock
+    relay: Relay  # the outbox sender: call relay.wake() after enqueuing deliveries
 
 
 class BotContext(CallbackContext[ExtBot[None], dict[Any, Any], dict[Any, Any], dict[str, Any]]):
@@ -39,7 +41,7 @@ class BotContext(CallbackContext[ExtBot[None], dict[Any, Any], dict[Any, Any], d
 
     @property
     def services(self) -> Services:
-        """Settings, database and clock."""
+        """Settings, database, clock and the delivery relay."""
         return cast(Services, self.bot_data[SERVICES_KEY])
 
     @property
