@@ -13,12 +13,17 @@ import contextlib
 import logging
 import os
 import signal
+from collections.abc import Sequence
+from pathlib import Path
 from types import TracebackType
 from typing import Self
 
 import uvicorn
 from starlette.applications import Starlette
-from starlette.routing import Mount
+from starlette.requests import Request
+from starlette.responses import FileResponse
+from starlette.routing import BaseRoute, Mount, Route
+from starlette.staticfiles import StaticFiles
 
 from sandbox.api import BotApi
 from sandbox.control import ControlApi
@@ -28,13 +33,27 @@ from sandbox.world import World
 log = logging.getLogger(__name__)
 DEFAULT_TOKEN = "123456:TEST-token-abcdefghijklmnopqrstuvwxyz"
 _LOGGERS = ("uvicorn", "uvicorn.error", "uvicorn.access", "sandbox", __name__)
+STATIC_DIR = Path(__file__).resolve().parent / "static"
 
 
-def build_app(world: World) -> Starlette:
-    """The ASGI app: Bot API, file downloads, and the control API under ``/_control``."""
+def build_app(world: World, extra_routes: Sequence[BaseRoute] = ()) -> Starlette:
+    """The ASGI app: Bot API, file downloads, the control API under ``/_control``, the web
+    chat page at ``/`` (files under ``/static``), and whatever ``extra_routes`` a host adds
+    (the partybot sandbox adds its own controls this way, so this package imports nothing)."""
     return Starlette(
-        routes=[*BotApi(world).routes(), Mount("/_control", routes=ControlApi(world).routes())]
+        routes=[
+            *BotApi(world).routes(),
+            Mount("/_control", routes=ControlApi(world).routes()),
+            *extra_routes,
+            Route("/", _web_chat, methods=["GET"]),
+            Mount("/static", app=StaticFiles(directory=STATIC_DIR), name="static"),
+        ]
     )
+
+
+async def _web_chat(request: Request) -> FileResponse:
+    """The web chat page; it talks to the control API only."""
+    return FileResponse(STATIC_DIR / "index.html", headers={"Cache-Control": "no-cache"})
 
 
 class RedactToken(logging.Filter):
@@ -62,11 +81,13 @@ class EmulatorServer:
         port: int = 0,
         *,
         deliver_webhooks: bool = True,
+        extra_routes: Sequence[BaseRoute] = (),
     ) -> None:
         self.world = world
         self.host = host
         self.port = port
         self._deliver = deliver_webhooks
+        self._extra_routes = tuple(extra_routes)
         self._server: uvicorn.Server | None = None
         self._webhooks: asyncio.Task[None] | None = None
         self._filter = RedactToken(world.token)
@@ -82,7 +103,7 @@ class EmulatorServer:
         for name in _LOGGERS:
             logging.getLogger(name).addFilter(self._filter)
         config = uvicorn.Config(
-            build_app(self.world),
+            build_app(self.world, self._extra_routes),
             host=self.host,
             port=self.port,
             log_config=None,

@@ -1,0 +1,723 @@
+"""The sandbox's demo county: one county, three townships, nine branches, 150 members.
+
+Everything is planned from a fixed random seed, so every fresh sandbox shows the same
+people and the same history; the plan is also how a restarted sandbox finds its demo cast
+again (by branch and name) without any extra table. History (closed sessions with
+attendance, trainings, notices with read receipts) lies in the months before the moment of
+seeding, and each branch has one theme party day ahead with pending reminders, so the clock
+control has something to show. Seeding writes only into a database without a county.
+
+Rows are written through storage/ functions where they exist (orgs, members, accounts,
+roles, audit) and as storage models directly for sessions, trainings and notices.
+"""
+
+from __future__ import annotations
+
+import itertools
+import random
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
+from decimal import Decimal
+from zoneinfo import ZoneInfo
+
+from sqlmodel import col, select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from storage import accounts, audit, members, orgs, roles
+from storage.models import (
+    Attendance,
+    AttendanceOutcome,
+    AudienceKind,
+    CheckinMethod,
+    Delivery,
+    DeliveryKind,
+    DeliveryState,
+    Gender,
+    LeaveReason,
+    LeaveState,
+    Member,
+    MemberStatus,
+    Notice,
+    OrgKind,
+    OrgUnit,
+    ReminderState,
+    Role,
+    Rsvp,
+    SessionKind,
+    SessionReminder,
+    SessionState,
+    StudySession,
+    Training,
+    TrainingConfirmation,
+)
+
+DEMO_SEED = 20260302
+#: A roster member's Telegram id in the sandbox is this plus the member's id.
+TELEGRAM_ID_BASE = 8_000_000
+#: People who are on no roster yet (they register with an invitation) get ids from here.
+VISITOR_ID_BASE = 9_000_000
+
+COUNTY = ("C", "清河县")
+# (township code, name, ((branch code, name, number of members), ...))
+LAYOUT: tuple[tuple[str, str, tuple[tuple[str, str, int], ...]], ...] = (
+    (
+        "T01",
+        "东风镇党委",
+        (
+            ("T01-V01", "东风村党支部", 18),
+            ("T01-V02", "柳树村党支部", 15),
+            ("T01-V03", "杏花村党支部", 17),
+        ),
+    ),
+    (
+        "T02",
+        "红星乡党委",
+        (
+            ("T02-V01", "红星村党支部", 16),
+            ("T02-V02", "石桥村党支部", 19),
+            ("T02-V03", "河湾村党支部", 14),
+        ),
+    ),
+    (
+        "T03",
+        "向阳镇党委",
+        (
+            ("T03-V01", "向阳村党支部", 17),
+            ("T03-V02", "枣林村党支部", 16),
+            ("T03-V03", "新庄村党支部", 18),
+        ),
+    ),
+)
+
+SURNAMES = (
+    "王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗郑梁谢宋唐许韩冯邓曹彭曾肖田董袁潘蒋蔡余杜叶程"
+    "苏魏吕丁任沈姚卢姜崔钟谭陆汪范金石廖贾夏韦付方白邹孟熊秦邱江尹薛段雷侯龙史陶贺顾毛郝龚邵"
+)
+MALE_GIVEN = (
+    "建国",
+    "国强",
+    "志强",
+    "建华",
+    "卫东",
+    "德福",
+    "永福",
+    "振华",
+    "文华",
+    "春生",
+    "建军",
+    "红兵",
+    "志刚",
+    "立新",
+    "保国",
+    "长林",
+    "福生",
+    "宝山",
+    "金山",
+    "玉林",
+    "有才",
+    "成才",
+    "学文",
+    "海军",
+    "明",
+    "伟",
+    "勇",
+    "涛",
+    "军",
+    "强",
+    "峰",
+    "斌",
+    "磊",
+    "超",
+    "小龙",
+    "俊杰",
+    "家豪",
+    "子轩",
+    "浩然",
+    "宇航",
+)
+FEMALE_GIVEN = (
+    "秀英",
+    "桂英",
+    "秀兰",
+    "玉兰",
+    "桂兰",
+    "凤英",
+    "淑珍",
+    "红梅",
+    "春花",
+    "金凤",
+    "翠花",
+    "玉梅",
+    "海燕",
+    "丽华",
+    "小红",
+    "美玲",
+    "晓燕",
+    "秀珍",
+    "丽",
+    "芳",
+    "敏",
+    "静",
+    "艳",
+    "慧",
+    "娟",
+    "霞",
+    "婷",
+    "雪",
+    "欣怡",
+    "梓涵",
+    "雨欣",
+)
+MOBILE_PREFIXES = ("138", "139", "137", "135", "136", "150", "151", "152", "158", "159", "187")
+
+SESSION_TOPICS = (
+    "学习《中国共产党农村基层组织工作条例》",
+    "乡村振兴与村集体经济发展",
+    "人居环境整治志愿服务",
+    "廉洁自律警示教育",
+    "春耕生产互助动员",
+    "党员先锋岗评议",
+    "防汛抗旱准备工作",
+    "学习身边的优秀党员",
+)
+PLACES = ("村党员活动室", "村委会会议室", "村文化广场")
+
+
+@dataclass(frozen=True, slots=True)
+class PlannedMember:
+    """One roster person of the plan."""
+
+    name: str
+    gender: Gender
+    phone: str | None
+    status: MemberStatus
+    joined_on: date | None
+    registered: bool  # linked to a Telegram account
+    diligence: float  # how likely to attend a session
+
+
+@dataclass(frozen=True, slots=True)
+class CastRole:
+    """A demo person of the web page, or one of the other office holders."""
+
+    key: str  # "county_staff", "organiser", "secretary", "secretary_2", "member", "member_2"
+    role: Role | None  # None: a plain member
+    scope_code: str | None  # the org the role is held on
+    branch_code: str  # the roster the person is on
+    index: int  # position in that branch's planned roster
+
+
+#: The six people the page opens a chat for, in order.
+CAST: tuple[CastRole, ...] = (
+    CastRole("county_staff", Role.COUNTY_STAFF, "C", "T01-V01", 0),
+    CastRole("organiser", Role.TOWNSHIP_ORGANISER, "T01", "T01-V02", 0),
+    CastRole("secretary", Role.SECRETARY, "T01-V01", "T01-V01", 1),
+    CastRole("secretary_2", Role.SECRETARY, "T02-V01", "T02-V01", 0),
+    CastRole("member", None, None, "T01-V01", 2),
+    CastRole("member_2", None, None, "T02-V01", 1),
+)
+
+
+@dataclass(frozen=True, slots=True)
+class DemoPlan:
+    """Who is where in the demo county, and who holds which office."""
+
+    rosters: dict[str, list[PlannedMember]]  # branch code -> members
+    offices: tuple[CastRole, ...]  # the cast first, then the other secretaries and organisers
+
+
+@dataclass(frozen=True, slots=True)
+class DemoPerson:
+    """A demo person as the sandbox shows them: a roster member with an account."""
+
+    key: str
+    role: Role | None
+    name: str
+    member_id: int
+    telegram_user_id: int
+    phone: str | None
+    branch_name: str
+    scope_name: str  # where the role applies (the branch for plain members)
+
+
+def roster_telegram_id(member_id: int) -> int:
+    """The sandbox Telegram id of a roster member."""
+    return TELEGRAM_ID_BASE + member_id
+
+
+def plan_demo(seed: int = DEMO_SEED) -> DemoPlan:
+    """The whole demo county as data, the same for the same seed."""
+    rng = random.Random(seed)
+    used_names: set[str] = set()
+    used_phones: set[str] = set()
+    offices = (*CAST, *_other_offices())
+    pinned = {(o.branch_code, o.index) for o in offices}  # office holders use Telegram
+    rosters: dict[str, list[PlannedMember]] = {}
+    for _t_code, _t_name, branches in LAYOUT:
+        for code, _name, size in branches:
+            rosters[code] = [
+                _plan_member(rng, used_names, used_phones, pinned=(code, i) in pinned)
+                for i in range(size)
+            ]
+    return DemoPlan(rosters=rosters, offices=offices)
+
+
+def _plan_member(
+    rng: random.Random, used_names: set[str], used_phones: set[str], *, pinned: bool
+) -> PlannedMember:
+    gender = Gender.FEMALE if rng.random() < 0.4 else Gender.MALE
+    given = FEMALE_GIVEN if gender is Gender.FEMALE else MALE_GIVEN
+    name = rng.choice(SURNAMES) + rng.choice(given)
+    while name in used_names:
+        name = rng.choice(SURNAMES) + rng.choice(given)
+    used_names.add(name)
+    phone: str | None = None
+    if pinned or rng.random() < 0.88:  # many elders have no phone of their own
+        phone = _phone(rng)
+        while phone in used_phones:
+            phone = _phone(rng)
+        used_phones.add(phone)
+    roll = rng.random()
+    joined: date | None = date(rng.randint(1972, 2023), rng.randint(1, 12), rng.randint(1, 28))
+    status = MemberStatus.FULL
+    if roll > 0.95 and not pinned:
+        status, joined = MemberStatus.ACTIVIST, None
+    elif roll > 0.91 and not pinned:
+        status, joined = MemberStatus.DEVELOPMENT_TARGET, None
+    elif roll > 0.86 and not pinned:
+        status, joined = MemberStatus.PROBATIONARY, date(2025, rng.randint(6, 12), 1)
+    registered = pinned or (phone is not None and rng.random() < 0.7)
+    return PlannedMember(
+        name=name,
+        gender=gender,
+        phone=phone,
+        status=status,
+        joined_on=joined,
+        registered=registered,
+        diligence=rng.uniform(0.55, 0.98),
+    )
+
+
+def _phone(rng: random.Random) -> str:
+    return f"+86{rng.choice(MOBILE_PREFIXES)}{rng.randrange(10**8):08d}"
+
+
+def _other_offices() -> tuple[CastRole, ...]:
+    """A secretary for every branch and an organiser for every township the cast leaves."""
+    taken = {(c.branch_code, c.index) for c in CAST}
+    held = {(c.role, c.scope_code) for c in CAST}
+    offices: list[CastRole] = []
+
+    def first_free(branch_code: str) -> int:
+        index = next(i for i in itertools.count() if (branch_code, i) not in taken)
+        taken.add((branch_code, index))
+        return index
+
+    for t_code, _t_name, branches in LAYOUT:
+        for code, _name, _size in branches:
+            if (Role.SECRETARY, code) not in held:
+                offices.append(CastRole("", Role.SECRETARY, code, code, first_free(code)))
+        if (Role.TOWNSHIP_ORGANISER, t_code) not in held:
+            last_branch = branches[-1][0]
+            offices.append(
+                CastRole("", Role.TOWNSHIP_ORGANISER, t_code, last_branch, first_free(last_branch))
+            )
+    return tuple(offices)
+
+
+async def seed_demo(
+    *, session: AsyncSession, now: datetime, tz: ZoneInfo, seed: int = DEMO_SEED
+) -> bool:
+    """Write the demo county into an empty database; False (and nothing written) otherwise."""
+    if await orgs.get_county(session=session) is not None:
+        return False
+    plan = plan_demo(seed)
+    rng = random.Random(seed + 1)
+    county = await orgs.create_org(
+        session=session, code=COUNTY[0], name=COUNTY[1], kind=OrgKind.COUNTY
+    )
+    assert county.id is not None
+    by_code: dict[str, OrgUnit] = {county.code: county}
+    people: dict[str, list[Member]] = {}
+    for t_code, t_name, branches in LAYOUT:
+        township = await orgs.create_org(
+            session=session, code=t_code, name=t_name, kind=OrgKind.TOWNSHIP, parent_id=county.id
+        )
+        by_code[t_code] = township
+        for code, name, _size in branches:
+            branch = await orgs.create_org(
+                session=session,
+                code=code,
+                name=name,
+                kind=OrgKind.VILLAGE_BRANCH,
+                parent_id=township.id,
+            )
+            by_code[code] = branch
+            people[code] = await _seed_roster(session, branch, plan.rosters[code], now)
+    officers = await _seed_offices(session, plan, by_code, people, now)
+    history = _History(session, rng, now, tz, officers)
+    for code, roster in people.items():
+        await history.sessions(by_code[code], roster, plan.rosters[code])
+    await history.trainings(county, by_code, people)
+    await history.notices(county, by_code, people)
+    await audit.record(
+        session=session,
+        actor=None,
+        action="sandbox.seed",
+        target_kind="org_unit",
+        target_id=county.id,
+        org_id=county.id,
+        detail={"seed": seed, "members": sum(len(r) for r in people.values())},
+        at=now,
+    )
+    return True
+
+
+async def _seed_roster(
+    session: AsyncSession, branch: OrgUnit, planned: Sequence[PlannedMember], now: datetime
+) -> list[Member]:
+    assert branch.id is not None
+    roster: list[Member] = []
+    for person in planned:
+        member = await members.create_member(
+            session=session,
+            name=person.name,
+            org_id=branch.id,
+            status=person.status,
+            gender=person.gender,
+            phone=person.phone,
+            joined_on=person.joined_on,
+            now=now,
+        )
+        assert member.id is not None
+        if person.registered:
+            telegram_id = roster_telegram_id(member.id)
+            await accounts.ensure_account(
+                session=session, telegram_user_id=telegram_id, first_name=person.name, now=now
+            )
+            member = await members.link_telegram(
+                session=session, member_id=member.id, telegram_user_id=telegram_id, now=now
+            )
+        roster.append(member)
+    return roster
+
+
+async def _seed_offices(
+    session: AsyncSession,
+    plan: DemoPlan,
+    by_code: dict[str, OrgUnit],
+    people: dict[str, list[Member]],
+    now: datetime,
+) -> dict[str, int]:
+    """Grant the planned roles; returns org code -> Telegram id of who acts for that org."""
+    acting: dict[str, int] = {}
+    for office in plan.offices:
+        member = people[office.branch_code][office.index]
+        if office.role is None or office.scope_code is None or member.telegram_user_id is None:
+            continue
+        org = by_code[office.scope_code]
+        assert org.id is not None
+        await roles.grant_role(
+            session=session,
+            telegram_user_id=member.telegram_user_id,
+            role=office.role,
+            org_id=org.id,
+            granted_by=None,
+            now=now,
+        )
+        acting.setdefault(office.scope_code, member.telegram_user_id)
+    return acting
+
+
+class _History:
+    """The months before the sandbox started: sessions, trainings, notices."""
+
+    def __init__(
+        self,
+        session: AsyncSession,
+        rng: random.Random,
+        now: datetime,
+        tz: ZoneInfo,
+        acting: dict[str, int],
+    ) -> None:
+        self.db = session
+        self.rng = rng
+        self.now = now
+        self.tz = tz
+        self.acting = acting
+        self.today = now.astimezone(tz).date()
+
+    def _at(self, day: date, hour: int, minute: int = 0) -> datetime:
+        return datetime.combine(day, time(hour, minute), self.tz).astimezone(self.now.tzinfo)
+
+    async def sessions(
+        self, branch: OrgUnit, roster: list[Member], planned: list[PlannedMember]
+    ) -> None:
+        """Three months of theme party days, a party lesson, a general meeting; one ahead."""
+        assert branch.id is not None
+        first_of_month = self.today.replace(day=1)
+        past: list[tuple[SessionKind, date, int]] = []
+        for months_back in (3, 2, 1):
+            month = _months_before(first_of_month, months_back)
+            past.append((SessionKind.THEME_PARTY_DAY, month.replace(day=15), 9))
+        past.append(
+            (SessionKind.PARTY_LESSON, _months_before(first_of_month, 2).replace(day=8), 19)
+        )
+        past.append(
+            (
+                SessionKind.BRANCH_GENERAL_MEETING,
+                _months_before(first_of_month, 1).replace(day=25),
+                19,
+            )
+        )
+        for kind, day, hour in sorted(past, key=lambda item: item[1]):
+            study = self._session(branch, kind, self._at(day, hour, 30 if hour > 12 else 0))
+            study.state = SessionState.CLOSED
+            self.db.add(study)
+            await self.db.flush()
+            assert study.id is not None
+            for offset in (1440, 120):
+                due = study.starts_at - timedelta(minutes=offset)
+                self.db.add(self._reminder(study.id, offset, due, sent=True))
+            for member, person in zip(roster, planned, strict=True):
+                self.db.add(self._attendance_closed(study, member, person))
+        ahead = self.today + timedelta(days=6 + self.rng.randint(0, 4))
+        upcoming = self._session(branch, SessionKind.THEME_PARTY_DAY, self._at(ahead, 9))
+        self.db.add(upcoming)
+        await self.db.flush()
+        assert upcoming.id is not None
+        for offset in (1440, 120):
+            due = upcoming.starts_at - timedelta(minutes=offset)
+            self.db.add(self._reminder(upcoming.id, offset, due, sent=False))
+        for member in roster:
+            assert member.id is not None
+            self.db.add(
+                Attendance(session_id=upcoming.id, member_id=member.id, updated_at=self.now)
+            )
+        await self.db.flush()
+
+    def _session(self, branch: OrgUnit, kind: SessionKind, starts_at: datetime) -> StudySession:
+        assert branch.id is not None
+        created = min(starts_at - timedelta(days=7), self.now)
+        return StudySession(
+            org_id=branch.id,
+            kind=kind,
+            topic=self.rng.choice(SESSION_TOPICS),
+            starts_at=starts_at,
+            duration_minutes=90,
+            place=self.rng.choice(PLACES),
+            audience_kind=AudienceKind.BRANCH,
+            audience_org_id=branch.id,
+            created_by=self.acting.get(branch.code, 0),
+            created_at=created,
+            updated_at=created,
+        )
+
+    def _reminder(
+        self, session_id: int, offset: int, due: datetime, *, sent: bool
+    ) -> SessionReminder:
+        return SessionReminder(
+            session_id=session_id,
+            offset_minutes=offset,
+            due_at=due,
+            state=ReminderState.SENT if sent else ReminderState.PENDING,
+            sent_at=due if sent else None,
+        )
+
+    def _attendance_closed(
+        self, study: StudySession, member: Member, person: PlannedMember
+    ) -> Attendance:
+        assert study.id is not None
+        assert member.id is not None
+        roll = self.rng.random()
+        after = study.starts_at + timedelta(days=1)
+        row = Attendance(session_id=study.id, member_id=member.id, updated_at=after)
+        if roll < person.diligence:
+            row.rsvp = Rsvp.ATTEND
+            row.outcome = AttendanceOutcome.PRESENT
+            row.checked_in_at = study.starts_at + timedelta(minutes=self.rng.randint(-25, 10))
+            row.checkin_method = (
+                CheckinMethod.PROXY
+                if member.phone is None
+                else (self.rng.choice((CheckinMethod.CODE, CheckinMethod.QR)))
+            )
+            return row
+        if roll < person.diligence + 0.08:
+            row.rsvp = Rsvp.LEAVE
+            row.leave_reason = self.rng.choice(tuple(LeaveReason))
+            row.leave_state = LeaveState.APPROVED
+            row.outcome = AttendanceOutcome.EXCUSED
+        else:
+            row.outcome = AttendanceOutcome.ABSENT
+        row.makeup_sent_at = after
+        if self.rng.random() < 0.6:
+            row.makeup_done_at = after + timedelta(days=self.rng.randint(1, 6))
+        return row
+
+    async def trainings(
+        self, county: OrgUnit, by_code: dict[str, OrgUnit], people: dict[str, list[Member]]
+    ) -> None:
+        """A county-wide winter training and one training per township, with confirmations."""
+        everyone = [m for roster in people.values() for m in roster]
+        await self._training(county, "全县农村党员冬春训", 60, Decimal("8.0"), everyone, 0.8)
+        for t_code, t_name, branches in LAYOUT:
+            township_people = [m for code, _n, _s in branches for m in people[code]]
+            title = f"{t_name.removesuffix('党委')}党员集中轮训"
+            await self._training(by_code[t_code], title, 30, Decimal("4.0"), township_people, 0.7)
+
+    async def _training(
+        self,
+        org: OrgUnit,
+        title: str,
+        days_ago: int,
+        hours: Decimal,
+        audience: list[Member],
+        share: float,
+    ) -> None:
+        assert org.id is not None
+        held_on = self.today - timedelta(days=days_ago)
+        training = Training(
+            org_id=org.id,
+            title=title,
+            held_on=held_on,
+            hours=hours,
+            cost_yuan=Decimal(30 * len(audience)).quantize(Decimal("0.01")),
+            created_by=self.acting.get(org.code, 0),
+            created_at=self._at(held_on, 18),
+        )
+        self.db.add(training)
+        await self.db.flush()
+        assert training.id is not None
+        for member in audience:
+            if self.rng.random() < share:
+                assert member.id is not None
+                self.db.add(
+                    TrainingConfirmation(
+                        training_id=training.id,
+                        member_id=member.id,
+                        confirmed_at=self._at(held_on, 17),
+                    )
+                )
+        await self.db.flush()
+
+    async def notices(
+        self, county: OrgUnit, by_code: dict[str, OrgUnit], people: dict[str, list[Member]]
+    ) -> None:
+        """Three notices (county, township, branch) with deliveries and read receipts."""
+        t01_codes = [code for code, _n, _s in LAYOUT[0][2]]
+        await self._notice(
+            county,
+            "关于开展全县农村党员冬春训的通知：请各支部组织党员按时参加培训，不能参加的向支部书记请假。",
+            70,
+            [m for roster in people.values() for m in roster],
+            0.85,
+        )
+        await self._notice(
+            by_code["T01"],
+            "请各村党支部组织党员参加春耕生产志愿服务，帮助留守老人和困难户。",
+            20,
+            [m for code in t01_codes for m in people[code]],
+            0.7,
+        )
+        await self._notice(
+            by_code["T01-V01"],
+            "本月主题党日安排在村党员活动室，请大家提前十分钟到场签到。",
+            5,
+            people["T01-V01"],
+            0.6,
+        )
+
+    async def _notice(
+        self, org: OrgUnit, text: str, days_ago: int, audience: list[Member], read_share: float
+    ) -> None:
+        assert org.id is not None
+        sent_at = self._at(self.today - timedelta(days=days_ago), 10)
+        notice = Notice(
+            org_id=org.id,
+            sender_telegram_id=self.acting.get(org.code, 0),
+            text=text,
+            audience={"kind": "subtree", "org_id": org.id},
+            requires_ack=True,
+            ack_reminded_at=sent_at + timedelta(days=1),
+            created_at=sent_at,
+        )
+        self.db.add(notice)
+        await self.db.flush()
+        assert notice.id is not None
+        for member in audience:
+            if member.telegram_user_id is None:
+                continue
+            read = self.rng.random() < read_share
+            self.db.add(
+                Delivery(
+                    kind=DeliveryKind.NOTICE,
+                    notice_id=notice.id,
+                    member_id=member.id,
+                    chat_id=member.telegram_user_id,
+                    payload={"text": text},
+                    state=DeliveryState.SENT,
+                    attempts=1,
+                    next_attempt_at=sent_at,
+                    sent_at=sent_at,
+                    acknowledged_at=sent_at + timedelta(hours=self.rng.randint(1, 30))
+                    if read
+                    else None,
+                    dedupe_key=f"demo:notice:{notice.id}:{member.id}",
+                    created_at=sent_at,
+                )
+            )
+        await self.db.flush()
+
+
+def _months_before(first_of_month: date, months: int) -> date:
+    index = first_of_month.year * 12 + first_of_month.month - 1 - months
+    return date(index // 12, index % 12 + 1, 1)
+
+
+async def demo_people(*, session: AsyncSession, seed: int = DEMO_SEED) -> list[DemoPerson]:
+    """The cast as it stands in the database (found by branch and name), in page order."""
+    plan = plan_demo(seed)
+    found: list[DemoPerson] = []
+    for cast in CAST:
+        planned = plan.rosters[cast.branch_code][cast.index]
+        row = (
+            await session.exec(
+                select(Member, OrgUnit)
+                .join(OrgUnit, col(OrgUnit.id) == col(Member.org_id))
+                .where(OrgUnit.code == cast.branch_code, Member.name == planned.name)
+            )
+        ).first()
+        if row is None:
+            continue
+        member, branch = row
+        if member.id is None or member.telegram_user_id is None:
+            continue
+        scope = branch
+        if cast.scope_code is not None:
+            scope = await orgs.get_org_by_code(session=session, code=cast.scope_code) or branch
+        found.append(
+            DemoPerson(
+                key=cast.key,
+                role=cast.role,
+                name=member.name,
+                member_id=member.id,
+                telegram_user_id=member.telegram_user_id,
+                phone=member.phone,
+                branch_name=branch.name,
+                scope_name=scope.name,
+            )
+        )
+    return found
+
+
+def visitor_name(number: int, seed: int = DEMO_SEED) -> str:
+    """A plausible name for the n-th newcomer (someone not on any roster yet)."""
+    rng = random.Random(seed * 1000 + number)
+    given = FEMALE_GIVEN if rng.random() < 0.4 else MALE_GIVEN
+    return rng.choice(SURNAMES) + rng.choice(given)
+
+
+def visitor_phone(telegram_user_id: int) -> str:
+    """A stable mobile number for a sandbox Telegram account that has none on a roster."""
+    return f"+86199{telegram_user_id % 10**8:08d}"
