@@ -24,7 +24,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from telegram import Bot, InlineKeyboardMarkup, Message
-from telegram.error import Forbidden, NetworkError, RetryAfter, TelegramError
+from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TelegramError
 from telegram.request import HTTPXRequest
 from telegram.warnings import PTBDeprecationWarning
 
@@ -124,7 +124,7 @@ def judge(
         return Outcome(
             row.id, DeliveryState.DEAD, attempts, now, error=f"{BLOCKED_ERROR}: {error}"
         )
-    if isinstance(error, NetworkError):
+    if isinstance(error, NetworkError) and not isinstance(error, BadRequest):
         if attempts >= config.max_attempts:
             return Outcome(row.id, DeliveryState.DEAD, attempts, now, error=reason)
         backoff = min(config.backoff_cap, config.backoff_base * 2 ** (attempts - 1))

@@ -125,9 +125,13 @@ async def enqueue(
     values = _row(
         kind, Outgoing(chat_id, payload, dedupe_key, member_id), due_at, notice_id, session_id
     )
-    stmt = (await _insert(session)).values(**values)
-    result = await session.exec(stmt.on_conflict_do_nothing(index_elements=["dedupe_key"]))
-    return bool(result.rowcount)
+    stmt = (
+        (await _insert(session))
+        .values(**values)
+        .on_conflict_do_nothing(index_elements=["dedupe_key"])
+        .returning(_DELIVERY.c.id)
+    )
+    return (await session.exec(stmt)).first() is not None
 
 
 async def enqueue_many(
