@@ -11,9 +11,10 @@ import asyncio
 import signal
 import sys
 from collections.abc import Sequence
+from pathlib import Path
 from typing import NoReturn
 
-from bot import bootstrap
+from bot import bootstrap, roster_report
 from bot.logs import configure_logging
 from bot.settings import Settings, SettingsError, load_settings
 
@@ -56,6 +57,17 @@ def build_parser() -> argparse.ArgumentParser:
     grant.add_argument("--telegram-id", type=int, required=True)
     grant.add_argument("--role", required=True)
     grant.add_argument("--org", required=True, help="code of the org the role applies to")
+
+    import_ = commands.add_parser("import", help="import data from files")
+    import_commands = import_.add_subparsers(
+        dest="import_command", required=True, parser_class=_Parser
+    )
+    roster = import_commands.add_parser("roster", help="import a roster (.xlsx or .csv)")
+    roster.add_argument("file", type=Path, help="the roster spreadsheet")
+    roster.add_argument("--dry-run", action="store_true", help="show the changes, write nothing")
+    roster.add_argument(
+        "--skip-bad", action="store_true", help="import the correct rows, list the others"
+    )
     return parser
 
 
@@ -80,6 +92,12 @@ def main(argv: Sequence[str] | None = None) -> int:
                 print(asyncio.run(bootstrap.init_county(settings, args.county, args.code)))
             case "emulator":
                 return run_emulator(settings, args.host, args.port, args.token)
+            case "import":
+                return asyncio.run(
+                    roster_report.run_cli(
+                        settings, args.file, dry_run=args.dry_run, skip_bad=args.skip_bad
+                    )
+                )
             case "admin":
                 print(
                     asyncio.run(

@@ -19,7 +19,7 @@ from telegram.ext import (
     filters,
 )
 
-from handlers import common, errors, fallbacks, menus, start
+from handlers import common, errors, fallbacks, invitations, menus, registration, start
 
 # The command menu everyone sees; descriptions are translated per language at start-up.
 # Every menu command (public, for members, per role) is a row of handlers.menus.MENU.
@@ -32,6 +32,25 @@ def register_handlers(application: Application[Any, Any, Any, Any, Any, Any]) ->
 
     application.add_handler(CommandHandler("start", start.cmd_start))
     application.add_handler(CommandHandler("help", start.cmd_help))
+
+    application.add_handler(CommandHandler("invite", invitations.cmd_invite))
+    application.add_handler(CommandHandler("invites", invitations.cmd_invites))
+    for codec, on_tap in (*invitations.CALLBACKS, *registration.CALLBACKS):
+        application.add_handler(CallbackQueryHandler(on_tap, pattern=codec.pattern))
+    application.add_handler(
+        MessageHandler(filters.CONTACT & filters.ChatType.PRIVATE, registration.on_contact)
+    )
+    application.add_handler(
+        MessageHandler(
+            filters.Text(registration.by_name_labels()) & filters.ChatType.PRIVATE,
+            registration.on_find_by_name,
+        )
+    )
+    application.add_handler(
+        MessageHandler(
+            registration.awaiting_last_four(application.user_data), registration.on_last_four
+        )
+    )
 
     # Fallbacks: keep these last.
     application.add_handler(MessageHandler(filters.COMMAND, fallbacks.on_unknown_command))

@@ -5,11 +5,15 @@ from __future__ import annotations
 from telegram import Update
 
 from bot.context import BotContext
+from handlers import registration
 
 
 async def cmd_start(update: Update, context: BotContext) -> None:
-    """Greet the user and say how to join their branch."""
+    """Join with an invitation code if one came with the link; otherwise say how to get one."""
     if update.effective_message is None:
+        return
+    if context.args:
+        await registration.start_with_code(update, context, context.args[0])
         return
     _ = context._
     await update.effective_message.reply_text(

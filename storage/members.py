@@ -21,6 +21,7 @@ __all__ = [
     "link_telegram",
     "list_members",
     "member_by_telegram",
+    "members_with_phones",
 ]
 
 
@@ -132,3 +133,15 @@ async def link_telegram(
     session.add(member)
     await session.flush()
     return member
+
+
+async def members_with_phones(*, session: AsyncSession, phones: Sequence[str]) -> list[Member]:
+    """Active members (of any branch) whose normalised phone is one of ``phones``."""
+    if not phones:
+        return []
+    result = await session.exec(
+        select(Member)
+        .where(col(Member.phone).in_(list(phones)), col(Member.active).is_(True))
+        .order_by(col(Member.id))
+    )
+    return list(result.all())

@@ -1,0 +1,387 @@
+"""Invitation rules: codes and their hashes, deep links, QR codes, and the wrong-code throttle.
+
+A code is shown once (in the link and its QR code) and stored only as its sha256, so a
+leaked database does not leak working links. Every `/start <code>` attempt is logged; after
+MAX_FAILED_ATTEMPTS failures within THROTTLE_WINDOW further attempts are refused, which
+makes guessing an 11-character code hopeless.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import io
+import math
+import re
+import secrets
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from enum import StrEnum
+from pathlib import Path
+from typing import Final
+from zoneinfo import ZoneInfo
+
+import segno
+from sqlmodel.ext.asyncio.session import AsyncSession
+from telegram import Bot
+from telegram.error import TelegramError
+
+from bot.access import ROLE_ORG_KINDS, ROLE_RANK, Action, Principal, allows, may_give_role
+from bot.bootstrap import BootstrapError
+from bot.clock import Clock, SystemClock
+from bot.i18n import N_, gettext
+from bot.settings import Settings
+from storage import Database, audit, orgs
+from storage import invitations as store
+from storage.models import Invitation, MemberStatus, OrgUnit, Role
+
+CODE_BYTES: Final = 8  # secrets.token_urlsafe(8): 11 characters of [A-Za-z0-9_-]
+PAYLOAD: Final = re.compile(r"[A-Za-z0-9_-]{1,64}")  # what Telegram allows in ?start=
+# "Unlimited" uses: the column is an int with CHECK max_uses >= 1, so a cap stands in.
+UNLIMITED_USES: Final = 1000
+USES_CHOICES: Final = (1, 10, 50, UNLIMITED_USES)
+DAYS_CHOICES: Final = (1, 7, 30)
+DEFAULT_DAYS: Final = 7
+MAX_DAYS: Final = 365
+# Invitations bring people onto a branch roster, so only the roles held on a branch.
+INVITABLE_ROLES: Final = (Role.MEMBER, Role.DEPUTY_SECRETARY, Role.SECRETARY)
+BRANCH_KINDS: Final = ROLE_ORG_KINDS[Role.MEMBER]
+THROTTLE_WINDOW: Final = timedelta(minutes=15)
+MAX_FAILED_ATTEMPTS: Final = 5
+QR_SCALE: Final = 16  # about 650 px: sharp when printed on A4 and posted on a wall
+
+ROLE_LABELS: Final[dict[Role, str]] = {
+    Role.MEMBER: N_("Party member"),
+    Role.DEPUTY_SECRETARY: N_("Deputy secretary"),
+    Role.SECRETARY: N_("Secretary"),
+    Role.TOWNSHIP_ORGANISER: N_("Township organiser"),
+    Role.COUNTY_STAFF: N_("County staff"),
+    Role.INSPECTOR: N_("Inspector"),
+    Role.ADMIN: N_("Administrator"),
+}
+STATUS_LABELS: Final[dict[MemberStatus, str]] = {
+    MemberStatus.FULL: N_("Full member"),
+    MemberStatus.PROBATIONARY: N_("Probationary member"),
+    MemberStatus.DEVELOPMENT_TARGET: N_("Development target"),
+    MemberStatus.ACTIVIST: N_("Activist"),
+}
+_WEEKDAYS: Final = (N_("Mon"), N_("Tue"), N_("Wed"), N_("Thu"), N_("Fri"), N_("Sat"), N_("Sun"))
+
+
+class CodeStatus(StrEnum):
+    """What a code entered with /start turned out to be."""
+
+    VALID = "valid"
+    UNKNOWN = "unknown"
+    EXPIRED = "expired"
+    REVOKED = "revoked"
+    USED_UP = "used_up"
+    THROTTLED = "throttled"
+
+
+@dataclass(frozen=True, slots=True)
+class CodeCheck:
+    """The verdict on a code: the invitation if it exists, when to retry if throttled."""
+
+    status: CodeStatus
+    invitation: Invitation | None = None
+    retry_at: datetime | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class IssuedInvitation:
+    """A new invitation and its code in clear (shown once, never stored)."""
+
+    invitation: Invitation
+    code: str
+
+
+# --- codes, links, pictures ---------------------------------------------------------------
+
+
+def new_code() -> str:
+    """A fresh random code, safe in a Telegram deep link."""
+    return secrets.token_urlsafe(CODE_BYTES)
+
+
+def hash_code(code: str) -> str:
+    """The sha256 (hex) under which a code is stored."""
+    return hashlib.sha256(code.encode()).hexdigest()
+
+
+def deep_link(bot_username: str, code: str) -> str:
+    """The t.me link that opens the bot with `/start <code>`."""
+    return f"https://t.me/{bot_username}?start={code}"
+
+
+def qr_png(link: str) -> bytes:
+    """A PNG of the link as a QR code, large and robust enough to print and post."""
+    buffer = io.BytesIO()
+    segno.make(link, error="q").save(buffer, kind="png", scale=QR_SCALE, border=4)
+    return buffer.getvalue()
+
+
+# --- words and times people read ----------------------------------------------------------
+
+
+def role_label(language: str, role: Role | str) -> str:
+    """A role in the reader's words."""
+    return gettext(language, ROLE_LABELS[Role(role)])
+
+
+def status_label(language: str, status: MemberStatus | str) -> str:
+    """A member status in the reader's words."""
+    return gettext(language, STATUS_LABELS[MemberStatus(status)])
+
+
+def format_moment(language: str, moment: datetime, tz: ZoneInfo) -> str:
+    """A moment in local time, like "3月5日（周四）19:30"."""
+    local = moment.astimezone(tz)
+    return gettext(language, "{weekday} {month}/{day} {time}").format(
+        weekday=gettext(language, _WEEKDAYS[local.weekday()]),
+        month=local.month,
+        day=local.day,
+        time=local.strftime("%H:%M"),
+    )
+
+
+def uses_left_label(language: str, invitation: Invitation) -> str:
+    """How many more people may use the invitation ("unlimited" for the cap)."""
+    if invitation.max_uses >= UNLIMITED_USES:
+        return gettext(language, "unlimited")
+    return str(invitation.max_uses - invitation.uses)
+
+
+def max_uses_label(language: str, max_uses: int) -> str:
+    """A choice of uses as a button shows it."""
+    return gettext(language, "unlimited") if max_uses >= UNLIMITED_USES else str(max_uses)
+
+
+async def org_label(*, session: AsyncSession, org: OrgUnit) -> str:
+    """The org with its parents below the county: "东风镇党委 / 东风村党支部"."""
+    ids = [int(part) for part in org.path.strip("/").split("/") if part]
+    names: list[str] = []
+    for org_id in ids[1:]:
+        unit = org if org_id == org.id else await orgs.get_org(session=session, org_id=org_id)
+        if unit is not None:
+            names.append(unit.name)
+    return " / ".join(names or [org.name])
+
+
+# --- who may invite whom ------------------------------------------------------------------
+
+
+def may_invite_to(principal: Principal, org: OrgUnit) -> bool:
+    """May the principal create invitations for this org (a branch, in scope)?"""
+    return org.kind in BRANCH_KINDS and allows(principal, Action.INVITE, org.path)
+
+
+def offered_roles(principal: Principal, org: OrgUnit) -> list[Role]:
+    """The roles an invitation to this org may carry when this principal creates it."""
+    return [
+        role
+        for role in INVITABLE_ROLES
+        if may_give_role(principal, role, org.path, org.kind, via=Action.INVITE)
+    ]
+
+
+def is_raised_role(role: Role | str) -> bool:
+    """Does joining with this role mean a grant beyond being on the roster?"""
+    return ROLE_RANK[Role(role)] > ROLE_RANK[Role.MEMBER]
+
+
+# --- creating, checking, revoking ---------------------------------------------------------
+
+
+async def issue(
+    *,
+    session: AsyncSession,
+    org: OrgUnit,
+    role: Role,
+    max_uses: int,
+    days: int,
+    actor: int | None,
+    now: datetime,
+    via: str,
+) -> IssuedInvitation:
+    """Create an invitation with a fresh code and audit it (the caller checked access)."""
+    assert org.id is not None
+    code = new_code()
+    invitation = await store.create_invitation(
+        session=session,
+        code_hash=hash_code(code),
+        org_id=org.id,
+        role=role,
+        created_by=actor,
+        max_uses=max_uses,
+        expires_at=now + timedelta(days=days),
+        now=now,
+    )
+    await audit.record(
+        session=session,
+        actor=actor,
+        action="invitation.create",
+        target_kind="invitation",
+        target_id=invitation.id,
+        org_id=org.id,
+        detail={"role": role.value, "max_uses": max_uses, "days": days, "via": via},
+        at=now,
+    )
+    return IssuedInvitation(invitation, code)
+
+
+def status_of(invitation: Invitation | None, now: datetime) -> CodeStatus:
+    """Why an invitation can or cannot be used right now."""
+    if invitation is None:
+        return CodeStatus.UNKNOWN
+    if invitation.revoked_at is not None:
+        return CodeStatus.REVOKED
+    if invitation.expires_at <= now:
+        return CodeStatus.EXPIRED
+    if invitation.uses >= invitation.max_uses:
+        return CodeStatus.USED_UP
+    return CodeStatus.VALID
+
+
+async def throttled_until(
+    *, session: AsyncSession, telegram_user_id: int, now: datetime
+) -> datetime | None:
+    """When the user may try codes again, or None if they may now.
+
+    Blocked while MAX_FAILED_ATTEMPTS failures lie within the window; the block lifts
+    when the oldest of those leaves it. Refused attempts are not logged, so waiting the
+    announced time always works.
+    """
+    recent = await store.failed_attempt_times(
+        session=session,
+        telegram_user_id=telegram_user_id,
+        since=now - THROTTLE_WINDOW,
+        limit=MAX_FAILED_ATTEMPTS,
+    )
+    if len(recent) < MAX_FAILED_ATTEMPTS:
+        return None
+    return recent[-1] + THROTTLE_WINDOW
+
+
+def minutes_until(moment: datetime, now: datetime) -> int:
+    """Whole minutes to wait, rounded up, at least one."""
+    return max(1, math.ceil((moment - now).total_seconds() / 60))
+
+
+async def check_code(
+    *, session: AsyncSession, telegram_user_id: int, code: str, now: datetime
+) -> CodeCheck:
+    """Look the code up, unless the user is throttled, and log the attempt."""
+    retry_at = await throttled_until(session=session, telegram_user_id=telegram_user_id, now=now)
+    if retry_at is not None:
+        return CodeCheck(CodeStatus.THROTTLED, retry_at=retry_at)
+    invitation = None
+    if PAYLOAD.fullmatch(code):
+        invitation = await store.get_by_hash(session=session, code_hash=hash_code(code))
+    status = status_of(invitation, now)
+    await store.record_attempt(
+        session=session,
+        telegram_user_id=telegram_user_id,
+        succeeded=status is CodeStatus.VALID,
+        at=now,
+    )
+    return CodeCheck(status, invitation)
+
+
+async def revoke(
+    *, session: AsyncSession, invitation: Invitation, actor: int, now: datetime
+) -> bool:
+    """Revoke the invitation and audit it; False if it was already revoked.
+
+    The caller checked that the actor may manage invitations of its org.
+    """
+    assert invitation.id is not None
+    if not await store.revoke_invitation(session=session, invitation_id=invitation.id, now=now):
+        return False
+    await audit.record(
+        session=session,
+        actor=actor,
+        action="invitation.revoke",
+        target_kind="invitation",
+        target_id=invitation.id,
+        org_id=invitation.org_id,
+        detail={"role": Role(invitation.role).value, "uses": invitation.uses},
+        at=now,
+    )
+    return True
+
+
+# --- the command line ---------------------------------------------------------------------
+
+
+async def create_from_cli(
+    settings: Settings,
+    *,
+    org_code: str,
+    role_name: str,
+    uses: int,
+    days: int,
+    bot_username: str | None,
+    qr_path: str | None = None,
+    clock: Clock | None = None,
+) -> str:
+    """`partybot invite create`: the first invitation of a county, without Telegram."""
+    role = _cli_role(role_name)
+    if not 1 <= uses <= UNLIMITED_USES:
+        raise BootstrapError(f"--uses must be between 1 and {UNLIMITED_USES}")
+    if not 1 <= days <= MAX_DAYS:
+        raise BootstrapError(f"--days must be between 1 and {MAX_DAYS}")
+    username = bot_username or await _ask_bot_username(settings)
+    now = (clock or SystemClock()).now()
+    database = Database(settings.database_url)
+    try:
+        async with database.session_scope() as session:
+            org = await orgs.get_org_by_code(session=session, code=org_code)
+            if org is None:
+                raise BootstrapError(f"no org with code {org_code!r}")
+            if org.kind not in BRANCH_KINDS:
+                raise BootstrapError(f"{org.name} ({org.code}) is a {org.kind}, not a branch")
+            issued = await issue(
+                session=session,
+                org=org,
+                role=role,
+                max_uses=uses,
+                days=days,
+                actor=None,
+                now=now,
+                via="cli",
+            )
+            label = await org_label(session=session, org=org)
+    finally:
+        await database.dispose()
+    link = deep_link(username, issued.code)
+    if qr_path is not None:
+        await asyncio.to_thread(Path(qr_path).write_bytes, qr_png(link))
+    expires = issued.invitation.expires_at.astimezone(settings.tz)
+    return (
+        f"{link}\n{label}: {role.value}, {uses} use(s), "
+        f"valid until {expires:%Y-%m-%d %H:%M} {settings.timezone}"
+    )
+
+
+def _cli_role(role_name: str) -> Role:
+    try:
+        role = Role(role_name)
+    except ValueError:
+        role = None
+    if role not in INVITABLE_ROLES:
+        known = ", ".join(r.value for r in INVITABLE_ROLES)
+        raise BootstrapError(f"an invitation's role is one of: {known}")
+    assert role is not None
+    return role
+
+
+async def _ask_bot_username(settings: Settings) -> str:
+    """The bot's @username from getMe, for the link."""
+    if settings.token is None:
+        raise BootstrapError("set TELEGRAM_BOT_TOKEN (or pass --bot-username) to build the link")
+    try:
+        async with Bot(settings.token, base_url=settings.bot_api_url) as telegram_bot:
+            return telegram_bot.username
+    except TelegramError as exc:
+        raise BootstrapError(f"could not ask Telegram for the bot's username: {exc}") from None

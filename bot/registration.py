@@ -1,0 +1,368 @@
+"""Registration rules: match a newcomer to the branch roster, or let a secretary decide.
+
+Joining spends one use of the invitation and links the Telegram account in the same
+transaction, so a refusal (code used up meanwhile, roster entry taken) raises and leaves
+nothing behind. Decisions on requests are one conditional UPDATE: the first tap wins and
+every later one learns who decided.
+"""
+
+from __future__ import annotations
+
+import unicodedata
+from dataclasses import dataclass
+from datetime import datetime
+from enum import StrEnum
+from typing import Final, NoReturn
+
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from bot.invitations import CodeStatus, is_raised_role, status_of
+from bot.roster_file import normalise_phone
+from storage import audit, members, orgs, roles
+from storage import invitations as store
+from storage.models import (
+    Invitation,
+    Language,
+    Member,
+    MemberStatus,
+    OrgKind,
+    RegistrationRequest,
+    RegistrationState,
+    Role,
+    TelegramAccount,
+)
+
+# Who is asked to confirm a newcomer, nearest first: the branch's own officers, else the
+# township's organisers, else county staff (so a request never waits for nobody).
+DECIDER_ROLES: Final[dict[OrgKind, tuple[Role, ...]]] = {
+    OrgKind.VILLAGE_BRANCH: (Role.SECRETARY, Role.DEPUTY_SECRETARY),
+    OrgKind.COUNTY_DEPARTMENT: (Role.SECRETARY, Role.DEPUTY_SECRETARY),
+    OrgKind.GRASSROOTS_STATION: (Role.SECRETARY, Role.DEPUTY_SECRETARY),
+    OrgKind.TOWNSHIP: (Role.TOWNSHIP_ORGANISER,),
+    OrgKind.COUNTY: (Role.COUNTY_STAFF,),
+}
+# What an approver may record for someone who is not on the roster yet.
+NEW_ENTRY_STATUSES: Final = (MemberStatus.ACTIVIST, MemberStatus.PROBATIONARY, MemberStatus.FULL)
+CLAIMED_NAME_LENGTH: Final = 100
+PHONE_LENGTH: Final = 20
+
+
+class Refusal(StrEnum):
+    """Why a registration step changed nothing."""
+
+    INVITATION = "invitation"  # the invitation cannot be used (any more); see `status`
+    MEMBER_TAKEN = "member_taken"  # the roster entry belongs to another account
+    ACCOUNT_TAKEN = "account_taken"  # this account already belongs to a roster entry
+    ALREADY_DECIDED = "already_decided"
+    STALE = "stale"  # the request or roster entry is gone or not where it should be
+
+
+class RegistrationRefused(Exception):
+    """A refused step; raised inside the transaction so that it rolls back."""
+
+    def __init__(
+        self,
+        reason: Refusal,
+        *,
+        status: CodeStatus | None = None,
+        decided_by: TelegramAccount | None = None,
+        state: RegistrationState | None = None,
+    ) -> None:
+        super().__init__(reason.value)
+        self.reason = reason
+        self.status = status
+        self.decided_by = decided_by
+        self.state = state
+
+
+@dataclass(frozen=True, slots=True)
+class Joined:
+    """Who joined, where, and the role the invitation gave them (None: plain member)."""
+
+    member: Member
+    telegram_user_id: int
+    org_id: int
+    role: Role | None
+
+
+def typed_digits(text: str) -> str:
+    """The digits in what someone typed, full-width digits included ("１２３４" -> "1234")."""
+    return "".join(ch for ch in unicodedata.normalize("NFKC", text) if ch.isdigit())
+
+
+def last_four_match(member: Member, typed: str) -> bool:
+    """Are these the last four digits of the member's phone on the roster?"""
+    digits = typed_digits(typed)
+    return member.phone is not None and len(digits) == 4 and member.phone.endswith(digits)
+
+
+def clean_phone(raw: str | None) -> str | None:
+    """A shared phone as the roster keeps it; a number we cannot read is kept as given."""
+    if not raw:
+        return None
+    return normalise_phone(raw) or raw.strip()[:PHONE_LENGTH]
+
+
+async def find_by_phone(
+    *, session: AsyncSession, invitation: Invitation, phone: str | None
+) -> Member | None:
+    """The roster entry of the invitation's branch with this phone, if any."""
+    normalised = normalise_phone(phone) if phone else None
+    if normalised is None:
+        return None
+    return await members.find_in_branch_by_phone(
+        session=session, org_id=invitation.org_id, phone=normalised
+    )
+
+
+async def join(
+    *,
+    session: AsyncSession,
+    invitation: Invitation,
+    member_id: int,
+    telegram_user_id: int,
+    now: datetime,
+    via: str,
+) -> Joined:
+    """Spend a use of the invitation, link the account to the member, grant the role."""
+    assert invitation.id is not None
+    if not await store.claim_use(session=session, invitation_id=invitation.id, now=now):
+        fresh = await store.get_invitation(session=session, invitation_id=invitation.id)
+        raise RegistrationRefused(Refusal.INVITATION, status=status_of(fresh, now))
+    member = await _link(session, member_id, telegram_user_id, invitation.org_id, now)
+    role = await _grant_invited_role(
+        session, invitation.role, telegram_user_id, invitation.org_id, invitation.created_by, now
+    )
+    await audit.record(
+        session=session,
+        actor=telegram_user_id,
+        action="member.register",
+        target_kind="member",
+        target_id=member.id,
+        org_id=invitation.org_id,
+        detail={"invitation_id": invitation.id, "via": via, "role": Role(invitation.role).value},
+        at=now,
+    )
+    return Joined(member, telegram_user_id, invitation.org_id, role)
+
+
+async def ask_deciders(
+    *,
+    session: AsyncSession,
+    invitation: Invitation,
+    telegram_user_id: int,
+    claimed_name: str,
+    phone: str | None,
+    now: datetime,
+) -> RegistrationRequest:
+    """No roster match: spend a use and open a request for the branch officers."""
+    assert invitation.id is not None
+    if not await store.claim_use(session=session, invitation_id=invitation.id, now=now):
+        fresh = await store.get_invitation(session=session, invitation_id=invitation.id)
+        raise RegistrationRefused(Refusal.INVITATION, status=status_of(fresh, now))
+    request = await store.create_request(
+        session=session,
+        telegram_user_id=telegram_user_id,
+        invitation_id=invitation.id,
+        org_id=invitation.org_id,
+        claimed_name=(claimed_name.strip() or "?")[:CLAIMED_NAME_LENGTH],
+        phone=clean_phone(phone),
+        now=now,
+    )
+    await audit.record(
+        session=session,
+        actor=telegram_user_id,
+        action="registration.request",
+        target_kind="registration_request",
+        target_id=request.id,
+        org_id=invitation.org_id,
+        detail={"invitation_id": invitation.id, "claimed_name": request.claimed_name},
+        at=now,
+    )
+    return request
+
+
+async def deciders(*, session: AsyncSession, org_id: int) -> list[TelegramAccount]:
+    """Who is asked about a request for this branch: the nearest level with officers."""
+    org = await orgs.get_org(session=session, org_id=org_id)
+    while org is not None:
+        wanted = DECIDER_ROLES.get(OrgKind(org.kind), ())
+        assert org.id is not None
+        found = await store.role_holders(session=session, org_id=org.id, roles=wanted)
+        if found:
+            return found
+        if org.parent_id is None:
+            return []
+        org = await orgs.get_org(session=session, org_id=org.parent_id)
+    return []
+
+
+async def language_of(*, session: AsyncSession, telegram_user_id: int) -> str:
+    """The language someone reads, for messages sent to them on another user's action."""
+    account = await session.get(TelegramAccount, telegram_user_id)
+    return str(account.language) if account is not None else Language.ZH.value
+
+
+async def pending_request(*, session: AsyncSession, request_id: int) -> RegistrationRequest:
+    """The request if it still waits; otherwise refuse, saying who decided it."""
+    request = await store.get_request(session=session, request_id=request_id)
+    if request is None:
+        raise RegistrationRefused(Refusal.STALE)
+    if request.state != RegistrationState.PENDING:
+        await _refuse_decided(session, request)
+    return request
+
+
+async def approve(
+    *,
+    session: AsyncSession,
+    request: RegistrationRequest,
+    decider_id: int,
+    member_id: int | None,
+    new_status: MemberStatus | None,
+    now: datetime,
+) -> Joined:
+    """Link the requester to a roster entry (or a new one) and grant the invited role.
+
+    The caller checked the decider's access on the request's org.
+    """
+    assert request.id is not None
+    created = member_id is None
+    if member_id is None:
+        member = await members.create_member(
+            session=session,
+            name=request.claimed_name,
+            org_id=request.org_id,
+            status=new_status or MemberStatus.FULL,
+            phone=normalise_phone(request.phone) if request.phone else None,
+            now=now,
+        )
+        assert member.id is not None
+        member_id = member.id
+    await _claim_decision(session, request, RegistrationState.APPROVED, decider_id, member_id, now)
+    member = await _link(session, member_id, request.telegram_user_id, request.org_id, now)
+    invitation = await store.get_invitation(session=session, invitation_id=request.invitation_id)
+    invited_role = invitation.role if invitation is not None else Role.MEMBER
+    role = await _grant_invited_role(
+        session, invited_role, request.telegram_user_id, request.org_id, decider_id, now
+    )
+    if created:
+        await audit.record(
+            session=session,
+            actor=decider_id,
+            action="member.create",
+            target_kind="member",
+            target_id=member_id,
+            org_id=request.org_id,
+            detail={"name": member.name, "status": MemberStatus(member.status).value},
+            at=now,
+        )
+    await audit.record(
+        session=session,
+        actor=decider_id,
+        action="registration.approve",
+        target_kind="registration_request",
+        target_id=request.id,
+        org_id=request.org_id,
+        detail={"member_id": member_id, "telegram_user_id": request.telegram_user_id},
+        at=now,
+    )
+    return Joined(member, request.telegram_user_id, request.org_id, role)
+
+
+async def reject(
+    *, session: AsyncSession, request: RegistrationRequest, decider_id: int, now: datetime
+) -> None:
+    """Turn the request down (the caller checked the decider's access)."""
+    await _claim_decision(session, request, RegistrationState.REJECTED, decider_id, None, now)
+    await audit.record(
+        session=session,
+        actor=decider_id,
+        action="registration.reject",
+        target_kind="registration_request",
+        target_id=request.id,
+        org_id=request.org_id,
+        detail={"telegram_user_id": request.telegram_user_id},
+        at=now,
+    )
+
+
+async def _claim_decision(
+    session: AsyncSession,
+    request: RegistrationRequest,
+    state: RegistrationState,
+    decider_id: int,
+    member_id: int | None,
+    now: datetime,
+) -> None:
+    assert request.id is not None
+    decided = await store.decide_request(
+        session=session,
+        request_id=request.id,
+        state=state,
+        decided_by=decider_id,
+        member_id=member_id,
+        now=now,
+    )
+    if not decided:
+        fresh = await store.get_request(session=session, request_id=request.id)
+        if fresh is None:
+            raise RegistrationRefused(Refusal.STALE)
+        await _refuse_decided(session, fresh)
+
+
+async def _refuse_decided(session: AsyncSession, request: RegistrationRequest) -> NoReturn:
+    by = None
+    if request.decided_by is not None:
+        by = await session.get(TelegramAccount, request.decided_by)
+    raise RegistrationRefused(
+        Refusal.ALREADY_DECIDED, decided_by=by, state=RegistrationState(request.state)
+    )
+
+
+async def _link(
+    session: AsyncSession, member_id: int, telegram_user_id: int, org_id: int, now: datetime
+) -> Member:
+    member = await members.get_member(session=session, member_id=member_id)
+    if member is None or member.org_id != org_id or not member.active:
+        raise RegistrationRefused(Refusal.STALE)
+    if member.telegram_user_id not in (None, telegram_user_id):
+        raise RegistrationRefused(Refusal.MEMBER_TAKEN)
+    try:
+        return await members.link_telegram(
+            session=session, member_id=member_id, telegram_user_id=telegram_user_id, now=now
+        )
+    except members.AlreadyLinked:
+        raise RegistrationRefused(Refusal.ACCOUNT_TAKEN) from None
+
+
+async def _grant_invited_role(
+    session: AsyncSession,
+    role: Role | str,
+    telegram_user_id: int,
+    org_id: int,
+    granted_by: int | None,
+    now: datetime,
+) -> Role | None:
+    if not is_raised_role(role):
+        return None
+    role = Role(role)
+    await roles.grant_role(
+        session=session,
+        telegram_user_id=telegram_user_id,
+        role=role,
+        org_id=org_id,
+        granted_by=granted_by,
+        now=now,
+    )
+    await audit.record(
+        session=session,
+        actor=granted_by,
+        action="role.grant",
+        target_kind="telegram_account",
+        target_id=telegram_user_id,
+        org_id=org_id,
+        detail={"role": role.value, "via": "invitation"},
+        at=now,
+    )
+    return role

@@ -1,0 +1,330 @@
+"""Invitations aggregate: invitation codes, code attempts and registration requests.
+
+Codes are stored only as their sha256. A use is claimed with one conditional UPDATE (the
+CHECK ``uses <= max_uses`` backs it up), and a registration request is decided with one
+conditional UPDATE too, so two racing taps can never both win.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from typing import NamedTuple
+
+import sqlalchemy as sa
+from sqlmodel import col, select, update
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from storage.models.accounts import Role, RoleGrant, TelegramAccount
+from storage.models.invitations import (
+    CodeAttempt,
+    Invitation,
+    RegistrationRequest,
+    RegistrationState,
+)
+from storage.models.orgs import OrgKind, OrgUnit
+
+__all__ = [
+    "InvitationRow",
+    "claim_use",
+    "count_invitations",
+    "create_invitation",
+    "create_request",
+    "decide_request",
+    "failed_attempt_times",
+    "get_by_hash",
+    "get_invitation",
+    "get_request",
+    "list_invitations",
+    "page_branch_parents",
+    "page_branches",
+    "pending_request_of",
+    "record_attempt",
+    "revoke_invitation",
+    "role_holders",
+]
+
+
+class InvitationRow(NamedTuple):
+    """An invitation with the name of its org, for listings."""
+
+    invitation: Invitation
+    org_name: str
+
+
+async def create_invitation(
+    *,
+    session: AsyncSession,
+    code_hash: str,
+    org_id: int,
+    role: Role | str,
+    created_by: int | None,
+    max_uses: int,
+    expires_at: datetime,
+    now: datetime,
+) -> Invitation:
+    """Store a new invitation (its code only as ``code_hash``)."""
+    invitation = Invitation(
+        code_hash=code_hash,
+        org_id=org_id,
+        role=Role(role),
+        created_by=created_by,
+        max_uses=max_uses,
+        uses=0,
+        expires_at=expires_at,
+        created_at=now,
+    )
+    session.add(invitation)
+    await session.flush()
+    return invitation
+
+
+async def get_invitation(*, session: AsyncSession, invitation_id: int) -> Invitation | None:
+    """The invitation with this id, read fresh."""
+    return await session.get(Invitation, invitation_id, populate_existing=True)
+
+
+async def get_by_hash(*, session: AsyncSession, code_hash: str) -> Invitation | None:
+    """The invitation whose code hashes to ``code_hash``, if any."""
+    result = await session.exec(select(Invitation).where(Invitation.code_hash == code_hash))
+    return result.first()
+
+
+def _in_subtrees(paths: Sequence[str]) -> sa.ColumnElement[bool]:
+    return sa.or_(*(col(OrgUnit.path).startswith(path) for path in paths))
+
+
+async def list_invitations(
+    *,
+    session: AsyncSession,
+    org_paths: Sequence[str],
+    now: datetime,
+    offset: int = 0,
+    limit: int = 8,
+) -> list[InvitationRow]:
+    """Invitations of orgs inside any of ``org_paths``: usable ones first, newest first."""
+    if not org_paths:
+        return []
+    usable = sa.and_(
+        col(Invitation.revoked_at).is_(None),
+        col(Invitation.expires_at) > now,
+        col(Invitation.uses) < col(Invitation.max_uses),
+    )
+    result = await session.exec(
+        select(Invitation, OrgUnit.name)
+        .join(OrgUnit, col(OrgUnit.id) == col(Invitation.org_id))
+        .where(_in_subtrees(org_paths))
+        .order_by(
+            sa.case((usable, 0), else_=1),
+            col(Invitation.created_at).desc(),
+            col(Invitation.id).desc(),
+        )
+        .offset(offset)
+        .limit(limit)
+    )
+    return [InvitationRow(invitation, name) for invitation, name in result.all()]
+
+
+async def count_invitations(*, session: AsyncSession, org_paths: Sequence[str]) -> int:
+    """How many invitations ``list_invitations`` would list without paging."""
+    if not org_paths:
+        return 0
+    result = await session.exec(
+        select(sa.func.count())
+        .select_from(Invitation)
+        .join(OrgUnit, col(OrgUnit.id) == col(Invitation.org_id))
+        .where(_in_subtrees(org_paths))
+    )
+    return int(result.one())
+
+
+async def revoke_invitation(*, session: AsyncSession, invitation_id: int, now: datetime) -> bool:
+    """Mark the invitation revoked; False if it already was (or does not exist)."""
+    result = await session.exec(
+        update(Invitation)
+        .where(col(Invitation.id) == invitation_id, col(Invitation.revoked_at).is_(None))
+        .values(revoked_at=now)
+    )
+    return bool(result.rowcount)
+
+
+async def claim_use(*, session: AsyncSession, invitation_id: int, now: datetime) -> bool:
+    """Spend one use if the invitation is still usable; False if it is not (any reason)."""
+    result = await session.exec(
+        update(Invitation)
+        .where(
+            col(Invitation.id) == invitation_id,
+            col(Invitation.uses) < col(Invitation.max_uses),
+            col(Invitation.revoked_at).is_(None),
+            col(Invitation.expires_at) > now,
+        )
+        .values(uses=col(Invitation.uses) + 1)
+    )
+    return bool(result.rowcount)
+
+
+async def record_attempt(
+    *, session: AsyncSession, telegram_user_id: int, succeeded: bool, at: datetime
+) -> None:
+    """Log one code attempt (the throttle counts the failed ones)."""
+    session.add(CodeAttempt(telegram_user_id=telegram_user_id, succeeded=succeeded, at=at))
+    await session.flush()
+
+
+async def failed_attempt_times(
+    *, session: AsyncSession, telegram_user_id: int, since: datetime, limit: int
+) -> list[datetime]:
+    """Times of the user's failed attempts after ``since``, newest first, at most ``limit``."""
+    result = await session.exec(
+        select(CodeAttempt.at)
+        .where(
+            CodeAttempt.telegram_user_id == telegram_user_id,
+            col(CodeAttempt.succeeded).is_(False),
+            col(CodeAttempt.at) > since,
+        )
+        .order_by(col(CodeAttempt.at).desc(), col(CodeAttempt.id).desc())
+        .limit(limit)
+    )
+    return list(result.all())
+
+
+async def create_request(
+    *,
+    session: AsyncSession,
+    telegram_user_id: int,
+    invitation_id: int,
+    org_id: int,
+    claimed_name: str,
+    phone: str | None,
+    now: datetime,
+) -> RegistrationRequest:
+    """Open a pending registration request."""
+    request = RegistrationRequest(
+        telegram_user_id=telegram_user_id,
+        invitation_id=invitation_id,
+        org_id=org_id,
+        claimed_name=claimed_name,
+        phone=phone,
+        state=RegistrationState.PENDING,
+        created_at=now,
+    )
+    session.add(request)
+    await session.flush()
+    return request
+
+
+async def get_request(*, session: AsyncSession, request_id: int) -> RegistrationRequest | None:
+    """The registration request with this id, read fresh."""
+    return await session.get(RegistrationRequest, request_id, populate_existing=True)
+
+
+async def pending_request_of(
+    *, session: AsyncSession, telegram_user_id: int
+) -> RegistrationRequest | None:
+    """The user's registration request still waiting for a decision, if any."""
+    result = await session.exec(
+        select(RegistrationRequest)
+        .where(
+            RegistrationRequest.telegram_user_id == telegram_user_id,
+            RegistrationRequest.state == RegistrationState.PENDING,
+        )
+        .order_by(col(RegistrationRequest.id).desc())
+    )
+    return result.first()
+
+
+async def decide_request(
+    *,
+    session: AsyncSession,
+    request_id: int,
+    state: RegistrationState,
+    decided_by: int | None,
+    member_id: int | None,
+    now: datetime,
+) -> bool:
+    """Move a pending request to ``state``; False if someone decided it first."""
+    result = await session.exec(
+        update(RegistrationRequest)
+        .where(
+            col(RegistrationRequest.id) == request_id,
+            col(RegistrationRequest.state) == RegistrationState.PENDING,
+        )
+        .values(state=state, decided_by=decided_by, decided_at=now, member_id=member_id)
+    )
+    return bool(result.rowcount)
+
+
+async def role_holders(
+    *, session: AsyncSession, org_id: int, roles: Sequence[Role]
+) -> list[TelegramAccount]:
+    """Accounts holding any of ``roles`` directly on ``org_id`` (not inherited from above)."""
+    result = await session.exec(
+        select(TelegramAccount)
+        .where(
+            col(TelegramAccount.telegram_user_id).in_(
+                select(RoleGrant.telegram_user_id).where(
+                    RoleGrant.org_id == org_id, col(RoleGrant.role).in_(list(roles))
+                )
+            )
+        )
+        .order_by(col(TelegramAccount.telegram_user_id))
+    )
+    return list(result.all())
+
+
+def _branches_in(org_paths: Sequence[str], kinds: Sequence[OrgKind]) -> sa.ColumnElement[bool]:
+    return sa.and_(
+        _in_subtrees(org_paths), col(OrgUnit.kind).in_(list(kinds)), col(OrgUnit.active)
+    )
+
+
+async def page_branches(
+    *,
+    session: AsyncSession,
+    org_paths: Sequence[str],
+    kinds: Sequence[OrgKind],
+    parent_id: int | None = None,
+    offset: int = 0,
+    limit: int = 8,
+) -> tuple[list[OrgUnit], int]:
+    """Active orgs of ``kinds`` inside ``org_paths`` (under ``parent_id`` if given), by name,
+    with their total count."""
+    if not org_paths:
+        return [], 0
+    where = _branches_in(org_paths, kinds)
+    if parent_id is not None:
+        where = sa.and_(where, col(OrgUnit.parent_id) == parent_id)
+    total = (await session.exec(select(sa.func.count()).select_from(OrgUnit).where(where))).one()
+    rows = await session.exec(
+        select(OrgUnit)
+        .where(where)
+        .order_by(col(OrgUnit.name), col(OrgUnit.id))
+        .offset(offset)
+        .limit(limit)
+    )
+    return list(rows.all()), int(total)
+
+
+async def page_branch_parents(
+    *,
+    session: AsyncSession,
+    org_paths: Sequence[str],
+    kinds: Sequence[OrgKind],
+    offset: int = 0,
+    limit: int = 8,
+) -> tuple[list[OrgUnit], int]:
+    """The orgs directly above those ``page_branches`` finds (townships, the county), by
+    name, with their total count."""
+    if not org_paths:
+        return [], 0
+    parent_ids = select(OrgUnit.parent_id).where(_branches_in(org_paths, kinds))
+    where = col(OrgUnit.id).in_(parent_ids)
+    total = (await session.exec(select(sa.func.count()).select_from(OrgUnit).where(where))).one()
+    rows = await session.exec(
+        select(OrgUnit)
+        .where(where)
+        .order_by(col(OrgUnit.name), col(OrgUnit.id))
+        .offset(offset)
+        .limit(limit)
+    )
+    return list(rows.all()), int(total)

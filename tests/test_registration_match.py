@@ -1,0 +1,213 @@
+"""Registration through the emulator: matching the roster by phone, or by name and digits."""
+
+from __future__ import annotations
+
+from sqlmodel import col
+
+from bot.clock import ManualClock
+from bot.i18n import gettext
+from handlers.registration import PICK_NAME
+from sandbox import World
+from storage import Database
+from storage.models import AuditLog, Role, RoleGrant
+from tests.builders import add_member, build_tree
+from tests.test_invitations_support import (
+    ZH_BY_NAME,
+    ZH_DONGFENG,
+    ZH_SHARE,
+    Person,
+    attempts,
+    audit_actions,
+    invitation_of,
+    issue_code,
+    member,
+    open_invitation,
+    requests,
+    rows,
+)
+
+FALLBACK_TEXT = "Please use the buttons under my messages, or send /help."
+WELCOME = f"欢迎您，{{name}}！您已加入{ZH_DONGFENG}。\n发送 /help 看看我能做什么。"
+
+
+async def test_shared_contact_links_the_roster_entry(
+    person: Person, database: Database, clock: ManualClock, world: World
+) -> None:
+    tree = await build_tree(database)
+    entry = await add_member(database, tree.dongfeng, "张三", phone="+8613800000001")
+    code = await issue_code(database, clock, tree.dongfeng, uses=10)
+    zhang = person("老张", phone="+86 138-0000-0001")
+
+    text = await open_invitation(zhang, code)
+    assert text == (
+        f"欢迎！这是加入{ZH_DONGFENG}的邀请。\n请点下面的“{ZH_SHARE}”，我好在支部名册上找到您。"
+    )
+    assert zhang.reply_keyboard == [[ZH_SHARE], [ZH_BY_NAME]]
+
+    await zhang.press(ZH_SHARE)  # one tap (Telegram asks to confirm)
+    welcome = await zhang.wait_for_reply()
+    assert welcome.text == WELCOME.format(name="张三")  # the roster name, not Telegram's
+    assert zhang.reply_keyboard is None
+    assert (await member(database, entry.id)).telegram_user_id == zhang.id
+    assert (await invitation_of(database, code)).uses == 1
+    assert await audit_actions(database) == ["invitation.create", "member.register"]
+    assert await attempts(database, zhang) == [True]
+    menus = [c for c in world.calls_of("setMyCommands") if "scope" in c.params]
+    assert any(str(zhang.id) in str(c.params["scope"]) for c in menus)
+
+
+async def test_registration_speaks_english(
+    person: Person, database: Database, clock: ManualClock
+) -> None:
+    tree = await build_tree(database)
+    await add_member(database, tree.dongfeng, "Zhang San", phone="+8613800000001")
+    code = await issue_code(database, clock, tree.dongfeng, role=Role.DEPUTY_SECRETARY)
+    zhang = person("Zhang", language="en", phone="+8613800000001")
+
+    text = await open_invitation(zhang, code)
+    assert text.startswith(f"Welcome! This invitation is for {ZH_DONGFENG}.\n")
+    assert zhang.reply_keyboard == [["📱 Share my phone number"], ["No phone? Find me by name"]]
+    await zhang.press("📱 Share my phone number")
+    welcome = await zhang.wait_for_reply()
+    assert welcome.text == (
+        f"Welcome, Zhang San! You have joined {ZH_DONGFENG}.\n"
+        "Your role: Deputy secretary.\nSend /help to see what I can do."
+    )
+    granted = await rows(database, RoleGrant, col(RoleGrant.telegram_user_id) == zhang.id)
+    assert [(g.role, g.org_id) for g in granted] == [(Role.DEPUTY_SECRETARY, tree.dongfeng.id)]
+    assert await audit_actions(database) == ["invitation.create", "role.grant", "member.register"]
+
+
+async def test_someone_elses_contact_is_refused(
+    person: Person, database: Database, clock: ManualClock
+) -> None:
+    tree = await build_tree(database)
+    entry = await add_member(database, tree.dongfeng, "张三", phone="+8613800000001")
+    code = await issue_code(database, clock, tree.dongfeng)
+    li = person("李四", phone="+8613900000009")
+    await open_invitation(li, code)
+
+    await li.share_contact("+8613800000001", own=False, first_name="张三")
+    reply = await li.wait_for_reply()
+    assert reply.text == f"请发送您本人的手机号：点下面的“{ZH_SHARE}”。"
+    assert (await member(database, entry.id)).telegram_user_id is None
+    assert (await invitation_of(database, code)).uses == 0
+    assert await requests(database) == []
+
+
+async def test_by_name_and_the_last_four_digits(
+    person: Person, database: Database, clock: ManualClock
+) -> None:
+    tree = await build_tree(database)
+    li = await add_member(database, tree.dongfeng, "李四", phone="+8613800000002")
+    await add_member(database, tree.dongfeng, "王五", phone="+8613800000003")
+    await add_member(database, tree.dongfeng, "赵六", telegram_user_id=900001)  # registered
+    await add_member(database, tree.liushu, "钱七", phone="+8613800000004")  # other branch
+    code = await issue_code(database, clock, tree.dongfeng)
+    grandpa = person("李大爷")  # no phone on his Telegram account
+    await open_invitation(grandpa, code)
+
+    await grandpa.press(ZH_BY_NAME)
+    names = await grandpa.wait_for_reply()
+    assert names.text == f"请在{ZH_DONGFENG}的名册上点您的名字："
+    assert names.buttons == [["李四", "王五"], ["名单上没有我"]]
+    await grandpa.tap("李四")
+    asked = await grandpa.wait_for_reply()
+    assert asked.text == "您选了李四。为确认是您本人，请输入您手机号的后四位数字。"
+
+    await grandpa.send("0003")
+    wrong = await grandpa.wait_for_reply()
+    assert wrong.text == f"后四位对不上。请重新输入手机号后四位，或点下面的“{ZH_SHARE}”。"
+    assert (await member(database, li.id)).telegram_user_id is None
+    assert (await invitation_of(database, code)).uses == 0
+
+    await grandpa.send("０００２")  # full-width digits from a Chinese keyboard
+    welcome = await grandpa.wait_for_reply()
+    assert welcome.text == WELCOME.format(name="李四")
+    assert (await member(database, li.id)).telegram_user_id == grandpa.id
+    assert (await invitation_of(database, code)).uses == 1
+    assert await attempts(database, grandpa) == [True, False, True]
+    entries = await rows(database, AuditLog, col(AuditLog.action) == "member.register")
+    assert [e.detail["via"] for e in entries] == ["name"]
+
+    await grandpa.send("0002")  # the digits step is over: ordinary text again
+    assert (await grandpa.wait_for_reply()).text == gettext("zh", FALLBACK_TEXT)
+
+
+async def test_a_name_without_a_phone_goes_to_the_secretary(
+    person: Person, database: Database, clock: ManualClock
+) -> None:
+    tree = await build_tree(database)
+    await add_member(database, tree.dongfeng, "孙八")
+    code = await issue_code(database, clock, tree.dongfeng)
+    sun = person("孙八")
+    await open_invitation(sun, code)
+    await sun.press(ZH_BY_NAME)
+    await sun.wait_for_reply()
+    await sun.tap("孙八")
+    told = await sun.wait_for_reply()
+    assert told.text == (
+        f"谢谢！{ZH_DONGFENG}的名册上没找到您，我已请支部书记确认。有结果了我会在这里告诉您。"
+    )
+    [request] = await requests(database)
+    assert (request.claimed_name, request.phone, request.state) == ("孙八", None, "pending")
+    assert (await invitation_of(database, code)).uses == 1
+
+
+async def test_picking_a_name_from_another_branch_is_refused(
+    person: Person, database: Database, clock: ManualClock
+) -> None:
+    tree = await build_tree(database)
+    other = await add_member(database, tree.liushu, "钱七", phone="+8613800000004")
+    code = await issue_code(database, clock, tree.dongfeng)
+    qian = person("钱七")
+    await open_invitation(qian, code)
+    invitation = await invitation_of(database, code)
+    forged = PICK_NAME.encode(invitation.id or 0, other.id or 0)
+    answer = await qian.wait_for_callback_answer(
+        await qian.tap_data(forged, message_id=qian.messages[-1].message_id)
+    )
+    assert answer.text == "这个按钮已经失效。"
+    stranger = PICK_NAME.encode((invitation.id or 0) + 1, other.id or 0)
+    answer = await qian.wait_for_callback_answer(
+        await qian.tap_data(stranger, message_id=qian.messages[-1].message_id)
+    )
+    assert answer.text == "请重新打开邀请链接（扫二维码或点链接），再试一次。"
+    assert (await member(database, other.id)).telegram_user_id is None
+
+
+async def test_a_roster_entry_linked_to_another_account_is_refused(
+    person: Person, database: Database, clock: ManualClock
+) -> None:
+    tree = await build_tree(database)
+    entry = await add_member(
+        database, tree.dongfeng, "张三", phone="+8613800000001", telegram_user_id=900001
+    )
+    code = await issue_code(database, clock, tree.dongfeng)
+    impostor = person("张三", phone="+8613800000001")
+    await open_invitation(impostor, code)
+    await impostor.press(ZH_SHARE)
+    reply = await impostor.wait_for_reply()
+    assert reply.text == "名册上的这个人已经绑定了别的 Telegram 账号。请找支部书记处理。"
+    assert (await member(database, entry.id)).telegram_user_id == 900001
+    assert (await invitation_of(database, code)).uses == 0
+    assert await audit_actions(database) == ["invitation.create"]
+
+
+async def test_a_registered_account_cannot_bind_a_second_member(
+    person: Person, database: Database, clock: ManualClock
+) -> None:
+    tree = await build_tree(database)
+    alice = person("阿丽", phone="+8613800000001")
+    await add_member(database, tree.dongfeng, "阿丽", telegram_user_id=alice.id)
+    other = await add_member(database, tree.liushu, "阿丽", phone="+8613800000001")
+    code = await issue_code(database, clock, tree.liushu)
+
+    text = await open_invitation(alice, code)
+    assert text == f"您已经登记过了：{ZH_DONGFENG}，阿丽。"
+    await alice.share_contact()
+    reply = await alice.wait_for_reply()
+    assert reply.text == f"您已经登记过了：{ZH_DONGFENG}，阿丽。"
+    assert (await member(database, other.id)).telegram_user_id is None
+    assert (await invitation_of(database, code)).uses == 0
+    assert await attempts(database, alice) == []  # nothing was tried, nothing counted
