@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import NoReturn
 
 from bot import bootstrap, roster_report
+from bot.invitations import create_from_cli
 from bot.logs import configure_logging
 from bot.settings import Settings, SettingsError, load_settings
 
@@ -58,6 +59,18 @@ def build_parser() -> argparse.ArgumentParser:
     grant.add_argument("--role", required=True)
     grant.add_argument("--org", required=True, help="code of the org the role applies to")
 
+    invite = commands.add_parser("invite", help="invitation links")
+    invite_commands = invite.add_subparsers(
+        dest="invite_command", required=True, parser_class=_Parser
+    )
+    create = invite_commands.add_parser("create", help="create an invitation and print its link")
+    create.add_argument("--org", required=True, help="code of the branch, e.g. T01-V01")
+    create.add_argument("--role", default="member", help="member (default), deputy_secretary, ...")
+    create.add_argument("--uses", type=int, default=1, help="how many people may use it (1)")
+    create.add_argument("--days", type=int, default=7, help="days it stays valid (7)")
+    create.add_argument("--bot-username", help="the bot's @username (default: ask Telegram)")
+    create.add_argument("--qr", help="also write the QR code as a PNG to this file")
+
     import_ = commands.add_parser("import", help="import data from files")
     import_commands = import_.add_subparsers(
         dest="import_command", required=True, parser_class=_Parser
@@ -96,6 +109,20 @@ def main(argv: Sequence[str] | None = None) -> int:
                 return asyncio.run(
                     roster_report.run_cli(
                         settings, args.file, dry_run=args.dry_run, skip_bad=args.skip_bad
+                    )
+                )
+            case "invite":
+                print(
+                    asyncio.run(
+                        create_from_cli(
+                            settings,
+                            org_code=args.org,
+                            role_name=args.role,
+                            uses=args.uses,
+                            days=args.days,
+                            bot_username=args.bot_username,
+                            qr_path=args.qr,
+                        )
                     )
                 )
             case "admin":

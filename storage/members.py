@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import date, datetime
+from typing import Any
 
 from sqlalchemy import func
 from sqlmodel import col, select
@@ -15,11 +16,13 @@ from storage.types import utcnow
 __all__ = [
     "AlreadyLinked",
     "count_members",
+    "count_unlinked",
     "create_member",
     "find_in_branch_by_phone",
     "get_member",
     "link_telegram",
     "list_members",
+    "list_unlinked",
     "member_by_telegram",
     "members_with_phones",
 ]
@@ -114,6 +117,36 @@ async def count_members(
     if active is not None:
         stmt = stmt.where(col(Member.active).is_(active))
     return int((await session.exec(stmt)).one())
+
+
+def _unlinked_in(org_id: int) -> Any:
+    return (
+        Member.org_id == org_id,
+        col(Member.active).is_(True),
+        col(Member.telegram_user_id).is_(None),
+    )
+
+
+async def list_unlinked(
+    *, session: AsyncSession, org_id: int, offset: int = 0, limit: int = 8
+) -> list[Member]:
+    """Active members of a branch not yet linked to a Telegram account, by name."""
+    result = await session.exec(
+        select(Member)
+        .where(*_unlinked_in(org_id))
+        .order_by(col(Member.name), col(Member.id))
+        .offset(offset)
+        .limit(limit)
+    )
+    return list(result.all())
+
+
+async def count_unlinked(*, session: AsyncSession, org_id: int) -> int:
+    """How many members `list_unlinked` would list without paging."""
+    result = await session.exec(
+        select(func.count()).select_from(Member).where(*_unlinked_in(org_id))
+    )
+    return int(result.one())
 
 
 async def link_telegram(
