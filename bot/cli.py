@@ -34,7 +34,11 @@ def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="partybot", description="partybot: party work of a county, on phones")
     commands = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
 
-    commands.add_parser("run", help="run the bot (long polling)")
+    commands.add_parser("run", help="run the bot (long polling); without a token, the sandbox")
+
+    sandbox = commands.add_parser("sandbox", help="try partybot in a browser, no token needed")
+    sandbox.add_argument("--reset", action="store_true", help="start the demo county afresh")
+    sandbox.add_argument("--port", type=int, default=8080, help="port of the page (8080)")
 
     db = commands.add_parser("db", help="database schema")
     db_commands = db.add_subparsers(dest="db_command", required=True, parser_class=_Parser)
@@ -97,6 +101,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         match args.command:
             case "run":
                 return run_bot(settings)
+            case "sandbox":
+                return run_sandbox(settings, port=args.port, fresh=args.reset)
             case "db" if args.db_command == "upgrade":
                 print(bootstrap.upgrade_database(settings.database_url))
             case "db":
@@ -138,10 +144,13 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def run_bot(settings: Settings) -> int:
-    """Long-poll Telegram until SIGINT/SIGTERM; stopping confirms the last update offset."""
+    """Long-poll Telegram until SIGINT/SIGTERM; stopping confirms the last update offset.
+
+    Without a token there is no Telegram to talk to, so the sandbox starts instead.
+    """
     if settings.token is None:
         print(NO_TOKEN_HELP, file=sys.stderr)
-        return EXIT_FAILED
+        return run_sandbox(settings)
     from telegram import Update
 
     from bot.app import build_application
@@ -152,6 +161,18 @@ def run_bot(settings: Settings) -> int:
     application.run_polling(
         allowed_updates=Update.ALL_TYPES, stop_signals=(signal.SIGINT, signal.SIGTERM)
     )
+    return EXIT_OK
+
+
+def run_sandbox(settings: Settings, *, port: int = 8080, fresh: bool = False) -> int:
+    """Serve the sandbox (emulator, bot, demo county, web page) until interrupted."""
+    from bot.sandbox_app import serve_sandbox
+
+    try:
+        asyncio.run(serve_sandbox(settings, port=port, fresh=fresh))
+    except OSError as exc:
+        print(f"partybot: {exc}", file=sys.stderr)
+        return EXIT_FAILED
     return EXIT_OK
 
 
@@ -166,8 +187,9 @@ def run_emulator(settings: Settings, host: str, port: int, token: str | None) ->
     return emulator_main(argv)
 
 
-NO_TOKEN_HELP = """partybot: TELEGRAM_BOT_TOKEN is not set.
-Get a token from @BotFather in Telegram and put it in the environment or in .env:
+NO_TOKEN_HELP = """partybot: TELEGRAM_BOT_TOKEN is not set, so the sandbox starts instead:
+the demo county in a browser, with no Telegram. To run the real bot, get a token from
+@BotFather and put it in the environment or in .env:
     TELEGRAM_BOT_TOKEN=123456789:AA...   (see README.md, "Configuration")"""
 
 

@@ -60,11 +60,20 @@ def test_invalid_setting_stops_with_one_line(
     assert "PARTYBOT_TIMEZONE" in _one_line(capsys.readouterr().err)
 
 
-def test_run_without_token_says_what_to_set(
-    database_url: str, capsys: pytest.CaptureFixture[str]
+def test_run_without_token_starts_the_sandbox_and_says_what_to_set(
+    database_url: str, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    assert main(["run"]) == 1
-    assert "TELEGRAM_BOT_TOKEN is not set" in capsys.readouterr().err
+    started: list[int] = []
+
+    async def serve_sandbox(settings: object, *, port: int, fresh: bool) -> None:
+        started.append(port)
+
+    monkeypatch.setattr("bot.sandbox_app.serve_sandbox", serve_sandbox)
+    assert main(["run"]) == 0
+    assert started == [8080]
+    err = capsys.readouterr().err
+    assert "TELEGRAM_BOT_TOKEN is not set, so the sandbox starts instead" in err
+    assert "@BotFather" in err
 
 
 def test_db_upgrade_then_current(database_url: str, capsys: pytest.CaptureFixture[str]) -> None:

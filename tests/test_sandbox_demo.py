@@ -1,0 +1,144 @@
+"""The demo county: its size, its history, its cast, and that it is seeded only once."""
+
+from __future__ import annotations
+
+import re
+
+import sqlalchemy as sa
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from bot.demo import CAST, demo_people, plan_demo, roster_telegram_id, seed_demo
+from storage import Database, roles
+from storage.models import Role
+from tests.test_sandbox_support import START, sandbox_settings
+
+CHINESE_NAME = re.compile(r"^[\u4e00-\u9fff]{2,3}$")
+
+
+async def _count(session: AsyncSession, sql: str) -> int:
+    return int((await session.exec(sa.text(sql))).one()[0])  # type: ignore[call-overload]
+
+
+async def _counts(database: Database) -> dict[str, int]:
+    queries = {
+        "counties": "SELECT count(*) FROM org_unit WHERE kind = 'county'",
+        "townships": "SELECT count(*) FROM org_unit WHERE kind = 'township'",
+        "branches": "SELECT count(*) FROM org_unit WHERE kind = 'village_branch'",
+        "members": "SELECT count(*) FROM member",
+        "accounts": "SELECT count(*) FROM telegram_account",
+        "linked": "SELECT count(*) FROM member WHERE telegram_user_id IS NOT NULL",
+        "closed": "SELECT count(*) FROM study_session WHERE state = 'closed'",
+        "upcoming": "SELECT count(*) FROM study_session WHERE state = 'scheduled'",
+        "attendance": "SELECT count(*) FROM attendance",
+        "present": "SELECT count(*) FROM attendance WHERE outcome = 'present'",
+        "excused": "SELECT count(*) FROM attendance WHERE outcome = 'excused'",
+        "absent": "SELECT count(*) FROM attendance WHERE outcome = 'absent'",
+        "pending_reminders": "SELECT count(*) FROM session_reminder WHERE state = 'pending'",
+        "trainings": "SELECT count(*) FROM training",
+        "confirmations": "SELECT count(*) FROM training_confirmation",
+        "notices": "SELECT count(*) FROM notice",
+        "deliveries": "SELECT count(*) FROM delivery",
+        "read": "SELECT count(*) FROM delivery WHERE acknowledged_at IS NOT NULL",
+        "audit": "SELECT count(*) FROM audit_log WHERE action = 'sandbox.seed'",
+    }
+    async with database.session_scope() as session:
+        return {name: await _count(session, sql) for name, sql in queries.items()}
+
+
+async def test_the_demo_county_is_seeded_once_with_months_of_history(
+    database: Database,
+) -> None:
+    tz = sandbox_settings().tz
+    async with database.session_scope() as session:
+        assert await seed_demo(session=session, now=START, tz=tz) is True
+    counts = await _counts(database)
+    assert (counts["counties"], counts["townships"], counts["branches"]) == (1, 3, 9)
+    assert counts["members"] == 150
+    assert counts["linked"] == counts["accounts"]
+    assert 80 <= counts["linked"] < 150  # most, not all, members use Telegram
+    # Per branch: three theme party days, a party lesson, a general meeting; one ahead.
+    assert (counts["closed"], counts["upcoming"]) == (45, 9)
+    assert counts["attendance"] == 150 * 6
+    closed_rows = counts["present"] + counts["excused"] + counts["absent"]
+    assert closed_rows == 150 * 5
+    assert counts["present"] > counts["absent"] > 0
+    assert counts["excused"] > 0
+    assert counts["pending_reminders"] == 9 * 2
+    assert counts["trainings"] == 4
+    assert counts["confirmations"] > 150
+    assert counts["notices"] == 3
+    assert 0 < counts["read"] < counts["deliveries"]
+    assert counts["audit"] == 1
+
+    async with database.session_scope() as session:
+        assert await seed_demo(session=session, now=START, tz=tz) is False
+    assert await _counts(database) == counts
+
+
+async def test_history_lies_before_the_seeding_and_reminders_after_it(
+    database: Database,
+) -> None:
+    async with database.session_scope() as session:
+        await seed_demo(session=session, now=START, tz=sandbox_settings().tz)
+    async with database.session_scope() as session:
+        rows = (
+            await session.exec(
+                sa.text(  # type: ignore[call-overload]
+                    "SELECT state, min(starts_at), max(starts_at) FROM study_session"
+                    " GROUP BY state"
+                )
+            )
+        ).all()
+        pending = await _count(
+            session,
+            "SELECT count(*) FROM session_reminder"
+            f" WHERE state = 'pending' AND due_at <= '{START.isoformat()}'",
+        )
+    spans = {state: (first, last) for state, first, last in rows}
+    start = START.isoformat()[:19].replace("T", " ")
+    assert spans["closed"][1] < start < spans["scheduled"][0]
+    assert pending == 0
+
+
+def test_the_plan_is_the_same_every_time_with_chinese_names() -> None:
+    plan = plan_demo()
+    assert plan == plan_demo()
+    assert plan != plan_demo(seed=7)
+    names = [person.name for roster in plan.rosters.values() for person in roster]
+    assert len(names) == 150
+    assert len(set(names)) == 150
+    assert all(CHINESE_NAME.match(name) for name in names)
+    phones = [p.phone for roster in plan.rosters.values() for p in roster if p.phone]
+    assert len(phones) == len(set(phones))
+    assert all(re.fullmatch(r"\+861\d{10}", phone) for phone in phones)
+
+
+async def test_the_cast_are_linked_members_with_their_roles(database: Database) -> None:
+    async with database.session_scope() as session:
+        await seed_demo(session=session, now=START, tz=sandbox_settings().tz)
+    async with database.session_scope() as session:
+        cast = await demo_people(session=session)
+        held = {
+            person.key: [
+                (scope.role, scope.org_id)
+                for scope in await roles.roles_of(
+                    session=session, telegram_user_id=person.telegram_user_id
+                )
+            ]
+            for person in cast
+        }
+    assert [person.key for person in cast] == [c.key for c in CAST]
+    by_key = {person.key: person for person in cast}
+    assert [role for role, _org in held["county_staff"]] == [Role.COUNTY_STAFF]
+    assert [role for role, _org in held["organiser"]] == [Role.TOWNSHIP_ORGANISER]
+    assert [role for role, _org in held["secretary"]] == [Role.SECRETARY]
+    assert [role for role, _org in held["secretary_2"]] == [Role.SECRETARY]
+    assert held["member"] == held["member_2"] == []
+    assert by_key["county_staff"].scope_name == "清河县"
+    assert by_key["organiser"].scope_name == "东风镇党委"
+    assert by_key["secretary"].scope_name == by_key["member"].branch_name == "东风村党支部"
+    assert by_key["secretary_2"].scope_name == by_key["member_2"].branch_name == "红星村党支部"
+    for person in cast:
+        assert person.telegram_user_id == roster_telegram_id(person.member_id)
+        assert person.phone is not None
+        assert CHINESE_NAME.match(person.name)
