@@ -133,6 +133,27 @@ def may_give_role(
     """
     if org_kind not in ROLE_ORG_KINDS[role]:
         return False
+    return _outranks_at(principal, role, org_path, via)
+
+
+def may_remove_role(principal: Principal, holder: Principal, grant: Grant) -> bool:
+    """May the principal take `grant` away from `holder` (via /appoint)?
+
+    Removing takes the same right as giving: APPOINT where the grant is bound, from a rank
+    strictly above the role. Nobody removes their own last admin role.
+    """
+    if grant not in holder.grants:
+        return False
+    if (
+        grant.role is Role.ADMIN
+        and holder.telegram_user_id == principal.telegram_user_id
+        and sum(g.role is Role.ADMIN for g in holder.grants) <= 1
+    ):
+        return False
+    return _outranks_at(principal, grant.role, grant.org_path, Action.APPOINT)
+
+
+def _outranks_at(principal: Principal, role: Role, org_path: str, via: Action) -> bool:
     return any(
         via in ROLE_ACTIONS[grant.role]
         and _reaches(grant, org_path)

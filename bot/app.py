@@ -17,6 +17,7 @@ from bot.i18n import LANGUAGES, gettext
 from bot.relay import Relay, RelayConfig, relay_bot
 from bot.settings import Settings
 from handlers.registry import PUBLIC_COMMANDS, register_handlers
+from schedules.jobs import register_jobs
 from schedules.scheduler import build_scheduler
 from storage import Database
 
@@ -73,6 +74,13 @@ async def _post_init(application: PartyApplication) -> None:
     await publish_public_commands(application)
     services: Services = application.bot_data[SERVICES_KEY]
     scheduler = build_scheduler(services.settings.tz)
+    register_jobs(
+        scheduler,
+        bot=application.bot,
+        database=services.database,
+        clock=services.clock,
+        tz=services.settings.tz,
+    )
     scheduler.start()
     application.bot_data[_SCHEDULER_KEY] = scheduler
     await services.relay.start()

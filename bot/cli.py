@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import NoReturn
 
-from bot import bootstrap, roster_report
+from bot import audit_report, bootstrap, roster_report
 from bot.invitations import create_from_cli
 from bot.logs import configure_logging
 from bot.settings import Settings, SettingsError, load_settings
@@ -85,6 +85,12 @@ def build_parser() -> argparse.ArgumentParser:
     roster.add_argument(
         "--skip-bad", action="store_true", help="import the correct rows, list the others"
     )
+
+    log = commands.add_parser("audit", help="print the audit log, newest first")
+    log.add_argument("--org", help="code of an org: only entries in its subtree")
+    log.add_argument("--since", type=audit_report.day_argument, help="first day, 2026-03-01")
+    log.add_argument("--until", type=audit_report.day_argument, help="last day, 2026-03-31")
+    log.add_argument("--limit", type=audit_report.positive_int, default=100, help="(100)")
     return parser
 
 
@@ -131,12 +137,27 @@ def main(argv: Sequence[str] | None = None) -> int:
                         )
                     )
                 )
+            case "audit":
+                print(
+                    asyncio.run(
+                        audit_report.audit_report(
+                            settings,
+                            org_code=args.org,
+                            since=args.since,
+                            until=args.until,
+                            limit=args.limit,
+                        )
+                    )
+                )
             case "admin":
                 print(
                     asyncio.run(
                         bootstrap.grant_role(settings, args.telegram_id, args.role, args.org)
                     )
                 )
+    except audit_report.AuditReportError as exc:
+        print(f"partybot: {exc}", file=sys.stderr)
+        return EXIT_USAGE
     except bootstrap.BootstrapError as exc:
         print(f"partybot: {exc}", file=sys.stderr)
         return EXIT_FAILED

@@ -34,6 +34,10 @@ class MenuCommand:
 MENU: tuple[MenuCommand, ...] = (
     MenuCommand("start", N_("Begin, or join your branch")),
     MenuCommand("help", N_("What partybot can do")),
+    MenuCommand("me", N_("My profile"), known_only=True),
+    MenuCommand("language", N_("Language: 中文 / English"), known_only=True),
+    MenuCommand("members", N_("Branch roster"), Action.VIEW_ROSTER),
+    MenuCommand("appoint", N_("Give or remove roles"), Action.APPOINT),
 )
 
 

@@ -19,7 +19,18 @@ from telegram.ext import (
     filters,
 )
 
-from handlers import common, errors, fallbacks, invitations, menus, registration, start
+from handlers import (
+    common,
+    errors,
+    fallbacks,
+    invitations,
+    menus,
+    profile,
+    registration,
+    roles,
+    roster,
+    start,
+)
 
 # The command menu everyone sees; descriptions are translated per language at start-up.
 # Every menu command (public, for members, per role) is a row of handlers.menus.MENU.
@@ -51,6 +62,13 @@ def register_handlers(application: Application[Any, Any, Any, Any, Any, Any]) ->
             registration.awaiting_last_four(application.user_data), registration.on_last_four
         )
     )
+
+    application.add_handler(CommandHandler("me", profile.cmd_me))
+    application.add_handler(CommandHandler("language", profile.cmd_language))
+    application.add_handler(CommandHandler("members", roster.cmd_members))
+    application.add_handler(CommandHandler("appoint", roles.cmd_appoint))
+    for codec, on_tap in (*profile.CALLBACKS, *roster.CALLBACKS, *roles.CALLBACKS):
+        application.add_handler(CallbackQueryHandler(on_tap, pattern=codec.pattern))
 
     # Fallbacks: keep these last.
     application.add_handler(MessageHandler(filters.COMMAND, fallbacks.on_unknown_command))

@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+from typing import Any
+
+from sqlalchemy import func
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from storage.models.orgs import OrgKind, OrgUnit
 
 __all__ = [
+    "child_units",
+    "count_child_units",
     "create_org",
     "get_county",
     "get_org",
@@ -82,3 +87,34 @@ async def is_within(*, session: AsyncSession, org_id: int, ancestor_id: int) -> 
     result = await session.exec(select(OrgUnit.path).where(OrgUnit.id == org_id))
     path = result.first()
     return path is not None and f"/{ancestor_id}/" in path
+
+
+def _child_units_of(org_id: int) -> tuple[Any, ...]:
+    return (
+        OrgUnit.parent_id == org_id,
+        col(OrgUnit.active).is_(True),
+        OrgUnit.kind != OrgKind.PARTY_GROUP,
+    )
+
+
+async def child_units(
+    *, session: AsyncSession, org_id: int, offset: int = 0, limit: int | None = None
+) -> list[OrgUnit]:
+    """Active units directly below ``org_id`` (party groups aside), by code: a tree level."""
+    stmt = (
+        select(OrgUnit)
+        .where(*_child_units_of(org_id))
+        .order_by(col(OrgUnit.code), col(OrgUnit.id))
+        .offset(offset)
+    )
+    if limit is not None:
+        stmt = stmt.limit(limit)
+    return list((await session.exec(stmt)).all())
+
+
+async def count_child_units(*, session: AsyncSession, org_id: int) -> int:
+    """How many units `child_units` would list without paging."""
+    result = await session.exec(
+        select(func.count()).select_from(OrgUnit).where(*_child_units_of(org_id))
+    )
+    return int(result.one())

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 from typing import NamedTuple
 
@@ -9,11 +10,11 @@ from sqlmodel import col, delete, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from storage._sql import insert_ignore
-from storage.models.accounts import Role, RoleGrant
+from storage.models.accounts import Role, RoleGrant, TelegramAccount
 from storage.models.orgs import OrgUnit
 from storage.types import utcnow
 
-__all__ = ["RoleScope", "grant_role", "revoke_role", "roles_of"]
+__all__ = ["Holder", "RoleScope", "grant_role", "holders", "revoke_role", "roles_of"]
 
 
 class RoleScope(NamedTuple):
@@ -22,6 +23,13 @@ class RoleScope(NamedTuple):
     role: Role
     org_id: int
     org_path: str
+
+
+class Holder(NamedTuple):
+    """Someone holding a role on an org, with the language to write to them in."""
+
+    telegram_user_id: int
+    language: str
 
 
 async def grant_role(
@@ -82,3 +90,15 @@ async def roles_of(*, session: AsyncSession, telegram_user_id: int) -> list[Role
         .order_by(col(OrgUnit.path), col(RoleGrant.role))
     )
     return [RoleScope(Role(role), org_id, path) for role, org_id, path in result.all()]
+
+
+async def holders(*, session: AsyncSession, org_id: int, roles: Sequence[Role]) -> list[Holder]:
+    """Who holds one of ``roles`` bound exactly to ``org_id`` (e.g. a branch's secretaries)."""
+    result = await session.exec(
+        select(TelegramAccount.telegram_user_id, TelegramAccount.language)
+        .join(RoleGrant, col(RoleGrant.telegram_user_id) == col(TelegramAccount.telegram_user_id))
+        .where(RoleGrant.org_id == org_id, col(RoleGrant.role).in_([Role(r) for r in roles]))
+        .distinct()
+        .order_by(col(TelegramAccount.telegram_user_id))
+    )
+    return [Holder(int(user_id), str(language)) for user_id, language in result.all()]

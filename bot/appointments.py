@@ -1,0 +1,153 @@
+"""Giving and removing roles (/appoint): who may give what to whom, and where.
+
+The policy itself is bot/access.py (`may_give_role`, `may_remove_role`); this module
+applies it to a chosen member and org inside the transaction that writes the grant and
+its audit row.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Final
+
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from bot.access import Action, Grant, Principal, load_principal, may_give_role, may_remove_role
+from bot.direct_messages import Recipient, recipient
+from bot.i18n import N_
+from bot.members import GONE, NOT_ALLOWED, Refused, end_role
+from storage import audit, members, orgs, roles
+from storage.models import Member, OrgUnit, Role
+
+ROLE_NAMES: Final[dict[Role, str]] = {
+    Role.MEMBER: N_("party member"),
+    Role.DEPUTY_SECRETARY: N_("deputy secretary"),
+    Role.SECRETARY: N_("secretary"),
+    Role.TOWNSHIP_ORGANISER: N_("township organiser"),
+    Role.COUNTY_STAFF: N_("county organisation staff"),
+    Role.INSPECTOR: N_("inspector"),
+    Role.ADMIN: N_("administrator"),
+}
+#: Roles /appoint can give; being a member comes from the roster, not from a grant.
+APPOINTABLE: Final = tuple(role for role in Role if role is not Role.MEMBER)
+
+
+def givable_roles(principal: Principal, org: OrgUnit) -> list[Role]:
+    """The roles the principal may give at this org, highest first."""
+    return [
+        role
+        for role in reversed(APPOINTABLE)
+        if may_give_role(principal, role, org.path, org.kind, via=Action.APPOINT)
+    ]
+
+
+@dataclass(frozen=True, slots=True)
+class Candidate:
+    """A linked member chosen for /appoint, with their account and the roles they hold."""
+
+    member: Member
+    branch: OrgUnit
+    holder: Principal
+
+
+async def candidate(*, session: AsyncSession, member_id: int) -> Candidate:
+    """The active, Telegram-linked member behind a button, with their current roles."""
+    member = await members.get_member(session=session, member_id=member_id)
+    if member is None or not member.active:
+        raise Refused(GONE)
+    if member.telegram_user_id is None:
+        raise Refused(N_("This person has not linked Telegram yet."))
+    branch = await orgs.get_org(session=session, org_id=member.org_id)
+    if branch is None:
+        raise Refused(GONE)
+    holder = await load_principal(session=session, telegram_user_id=member.telegram_user_id)
+    return Candidate(member, branch, holder)
+
+
+@dataclass(frozen=True, slots=True)
+class RoleChange:
+    """A role given or removed, and whom to tell about it."""
+
+    member_name: str
+    role: Role
+    org: OrgUnit
+    holder: Recipient
+
+
+async def _holder(session: AsyncSession, telegram_user_id: int) -> Recipient:
+    found = await recipient(session=session, telegram_user_id=telegram_user_id)
+    return found or Recipient(telegram_user_id, "zh")
+
+
+async def appoint(
+    *,
+    session: AsyncSession,
+    principal: Principal,
+    member_id: int,
+    role: Role,
+    org_id: int,
+    now: datetime,
+) -> RoleChange:
+    """Give `role` at `org_id` to the member (who must be inside that org's subtree)."""
+    chosen = await candidate(session=session, member_id=member_id)
+    org = await orgs.get_org(session=session, org_id=org_id)
+    if org is None or not org.active or not chosen.branch.path.startswith(org.path):
+        raise Refused(NOT_ALLOWED)
+    if not may_give_role(principal, role, org.path, org.kind, via=Action.APPOINT):
+        raise Refused(NOT_ALLOWED)
+    if Grant(role, org_id, org.path) in chosen.holder.grants:
+        raise Refused(N_("{name} already has this role here."), name=chosen.member.name)
+    assert chosen.member.telegram_user_id is not None
+    await roles.grant_role(
+        session=session,
+        telegram_user_id=chosen.member.telegram_user_id,
+        role=role,
+        org_id=org_id,
+        granted_by=principal.telegram_user_id,
+        now=now,
+    )
+    await audit.record(
+        session=session,
+        actor=principal.telegram_user_id,
+        action="role.grant",
+        target_kind="account",
+        target_id=chosen.member.telegram_user_id,
+        org_id=org_id,
+        detail={"role": role.value, "member_id": member_id, "name": chosen.member.name},
+        at=now,
+    )
+    holder = await _holder(session, chosen.member.telegram_user_id)
+    return RoleChange(chosen.member.name, role, org, holder)
+
+
+async def dismiss(
+    *,
+    session: AsyncSession,
+    principal: Principal,
+    member_id: int,
+    role: Role,
+    org_id: int,
+    now: datetime,
+) -> RoleChange:
+    """Remove the member's `role` at `org_id`, if the principal could have given it."""
+    chosen = await candidate(session=session, member_id=member_id)
+    org = await orgs.get_org(session=session, org_id=org_id)
+    grant = Grant(role, org_id, org.path if org is not None else "")
+    if org is None or grant not in chosen.holder.grants:
+        raise Refused(N_("This role has already been removed."))
+    if not may_remove_role(principal, chosen.holder, grant):
+        if role is Role.ADMIN and chosen.holder.telegram_user_id == principal.telegram_user_id:
+            raise Refused(N_("You cannot remove your own last administrator role."))
+        raise Refused(NOT_ALLOWED)
+    await end_role(
+        session=session,
+        actor=principal.telegram_user_id,
+        member=chosen.member,
+        role=role,
+        org_id=org_id,
+        now=now,
+    )
+    assert chosen.member.telegram_user_id is not None
+    holder = await _holder(session, chosen.member.telegram_user_id)
+    return RoleChange(chosen.member.name, role, org, holder)

@@ -1,0 +1,398 @@
+"""Rules for looking after a roster: the status path, transfers and deactivation.
+
+Each change checks the actor's right on the member's branch (and on the destination, for a
+transfer) inside the transaction that makes it, refuses with a translatable reason
+(`Refused`), and writes an audit row with the before and after values.
+"""
+
+from __future__ import annotations
+
+import html
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from typing import Final
+
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from bot.access import ROLE_ORG_KINDS, Action, Principal, allows
+from bot.direct_messages import Recipient
+from bot.i18n import N_, gettext
+from storage import audit, member_admin, members, orgs, roles
+from storage.models import InactiveReason, Member, MemberStatus, OrgKind, OrgUnit, Role
+
+#: "Developing party members": 入党积极分子 -> 发展对象 -> 预备党员 -> 正式党员.
+STATUS_PATH: Final = (
+    MemberStatus.ACTIVIST,
+    MemberStatus.DEVELOPMENT_TARGET,
+    MemberStatus.PROBATIONARY,
+    MemberStatus.FULL,
+)
+STATUS_NAMES: Final[dict[MemberStatus, str]] = {
+    MemberStatus.ACTIVIST: N_("activist"),
+    MemberStatus.DEVELOPMENT_TARGET: N_("development target"),
+    MemberStatus.PROBATIONARY: N_("probationary member"),
+    MemberStatus.FULL: N_("full member"),
+}
+#: Where members may belong (village branches, departments, stations).
+BRANCH_KINDS: Final[frozenset[OrgKind]] = ROLE_ORG_KINDS[Role.MEMBER]
+
+#: Reasons offered for taking someone off the roster (transfers have their own path).
+DEACTIVATION_REASONS: Final[dict[InactiveReason, str]] = {
+    InactiveReason.LEFT: N_("Left"),
+    InactiveReason.DECEASED: N_("Deceased"),
+    InactiveReason.OTHER: N_("Other reason"),
+}
+#: A forward step needs no reason; any other change is a correction and needs one.
+STEP: Final = "step"
+CORRECTION_REASONS: Final[dict[str, str]] = {
+    "mistake": N_("It was recorded wrongly"),
+    "other": N_("Other reason"),
+}
+
+NOT_ALLOWED: Final = N_("You do not have the right to do this here.")
+GONE: Final = N_("This person is no longer on the roster.")
+STALE: Final = N_("This has changed in the meantime. Please open the member card again.")
+
+
+class Refused(Exception):
+    """A change that may not happen; `message` is a msgid, `values` fill its placeholders."""
+
+    def __init__(self, message: str, **values: str) -> None:
+        super().__init__(message)
+        self.message = message
+        self.values = values
+
+    def text(self, language: str) -> str:
+        """The reason, translated."""
+        return gettext(language, self.message).format(**self.values)
+
+
+def next_status(status: MemberStatus) -> MemberStatus | None:
+    """The next step on the path, or None for a full member."""
+    index = STATUS_PATH.index(status)
+    return STATUS_PATH[index + 1] if index + 1 < len(STATUS_PATH) else None
+
+
+def format_day(language: str, day: date) -> str:
+    """A calendar date as people read it ("2025年3月1日" / "2025-03-01")."""
+    return gettext(language, "{year}-{month:02d}-{day:02d}").format(
+        year=day.year, month=day.month, day=day.day
+    )
+
+
+async def org_trail(*, session: AsyncSession, org: OrgUnit) -> str:
+    """The org and its ancestors from the county down: "红旗县 / 东风镇党委 / 东风村党支部"."""
+    names: list[str] = []
+    for org_id in (int(part) for part in org.path.strip("/").split("/")):
+        unit = org if org_id == org.id else await orgs.get_org(session=session, org_id=org_id)
+        if unit is not None:
+            names.append(unit.name)
+    return " / ".join(names)
+
+
+async def secretaries(*, session: AsyncSession, org_id: int) -> list[Recipient]:
+    """The secretaries of a branch, to tell them about changes to their roster."""
+    held = await roles.holders(session=session, org_id=org_id, roles=[Role.SECRETARY])
+    return [Recipient(h.telegram_user_id, h.language) for h in held]
+
+
+async def managed_member(
+    *, session: AsyncSession, principal: Principal, member_id: int
+) -> tuple[Member, OrgUnit]:
+    """The active member and their branch, if the principal may manage members there."""
+    member = await members.get_member(session=session, member_id=member_id)
+    if member is None or not member.active:
+        raise Refused(GONE)
+    org = await orgs.get_org(session=session, org_id=member.org_id)
+    if org is None or not allows(principal, Action.MANAGE_MEMBERS, org.path):
+        raise Refused(NOT_ALLOWED)
+    return member, org
+
+
+@dataclass(frozen=True, slots=True)
+class Transferred:
+    """A member moved between branches, and the secretaries of both to tell."""
+
+    member_name: str
+    from_org: OrgUnit
+    to_org: OrgUnit
+    told: list[Recipient] = field(default_factory=list)
+
+
+async def transfer(
+    *,
+    session: AsyncSession,
+    principal: Principal,
+    member_id: int,
+    from_org_id: int,
+    to_org_id: int,
+    now: datetime,
+) -> Transferred:
+    """Move a member to another branch inside the principal's scope."""
+    member, source = await managed_member(
+        session=session, principal=principal, member_id=member_id
+    )
+    if source.id != from_org_id:
+        raise Refused(STALE)
+    target = await orgs.get_org(session=session, org_id=to_org_id)
+    if target is None or not target.active or target.kind not in BRANCH_KINDS:
+        raise Refused(N_("Members can only be moved to a branch."))
+    if target.id == source.id:
+        raise Refused(N_("{name} is already in {branch}."), name=member.name, branch=target.name)
+    if not allows(principal, Action.MANAGE_MEMBERS, target.path):
+        raise Refused(NOT_ALLOWED)
+    await member_admin.transfer_member(
+        session=session, member_id=member_id, to_org_id=to_org_id, now=now
+    )
+    await audit.record(
+        session=session,
+        actor=principal.telegram_user_id,
+        action="member.transfer",
+        target_kind="member",
+        target_id=member_id,
+        org_id=to_org_id,
+        detail={
+            "name": member.name,
+            "before": {"org_id": from_org_id},
+            "after": {"org_id": to_org_id},
+        },
+        at=now,
+    )
+    told = await secretaries(session=session, org_id=from_org_id)
+    told += await secretaries(session=session, org_id=to_org_id)
+    return Transferred(member.name, source, target, told)
+
+
+@dataclass(frozen=True, slots=True)
+class StatusChanged:
+    """A member's new status, recorded on `changed_on`."""
+
+    member_name: str
+    before: MemberStatus
+    after: MemberStatus
+    changed_on: date
+
+
+async def change_status(
+    *,
+    session: AsyncSession,
+    principal: Principal,
+    member_id: int,
+    expected: MemberStatus,
+    to: MemberStatus,
+    reason: str,
+    today: date,
+    now: datetime,
+) -> StatusChanged:
+    """One step forward along the path (`reason` STEP), or a correction with a reason.
+
+    `expected` is the status the actor saw; if it changed meanwhile, nothing happens.
+    """
+    member, org = await managed_member(session=session, principal=principal, member_id=member_id)
+    if member.status != expected or to == expected:
+        raise Refused(STALE)
+    if reason == STEP and next_status(expected) != to:
+        raise Refused(N_("A status moves one step at a time; use a correction for anything else."))
+    if reason != STEP and reason not in CORRECTION_REASONS:
+        raise Refused(STALE)
+    await member_admin.set_status(
+        session=session,
+        member_id=member_id,
+        status=to,
+        changed_on=today,
+        recorded_by=principal.telegram_user_id,
+        now=now,
+    )
+    await audit.record(
+        session=session,
+        actor=principal.telegram_user_id,
+        action="member.status",
+        target_kind="member",
+        target_id=member_id,
+        org_id=org.id,
+        detail={
+            "name": member.name,
+            "before": {"status": expected.value},
+            "after": {"status": to.value},
+            "changed_on": today.isoformat(),
+            "reason": reason,
+        },
+        at=now,
+    )
+    return StatusChanged(member.name, expected, to, today)
+
+
+@dataclass(frozen=True, slots=True)
+class Deactivated:
+    """A member taken off the roster, and the branch roles that ended with it."""
+
+    member_name: str
+    org: OrgUnit
+    telegram_user_id: int | None
+    revoked: list[Role] = field(default_factory=list)
+
+
+async def deactivate(
+    *,
+    session: AsyncSession,
+    principal: Principal,
+    member_id: int,
+    reason: InactiveReason,
+    now: datetime,
+) -> Deactivated:
+    """Take a member off the roster with a reason.
+
+    Their roles bound inside the branch end too: someone no longer on the roster cannot
+    lead it. Roles elsewhere (given by higher levels) are left alone.
+    """
+    member, org = await managed_member(session=session, principal=principal, member_id=member_id)
+    if reason not in DEACTIVATION_REASONS:
+        raise Refused(STALE)
+    if member.telegram_user_id is not None and member.telegram_user_id == (
+        principal.telegram_user_id
+    ):
+        raise Refused(N_("You cannot take yourself off the roster."))
+    revoked: list[Role] = []
+    if member.telegram_user_id is not None:
+        for held in await roles.roles_of(
+            session=session, telegram_user_id=member.telegram_user_id
+        ):
+            if held.org_path.startswith(org.path):
+                await end_role(
+                    session=session,
+                    actor=principal.telegram_user_id,
+                    member=member,
+                    role=held.role,
+                    org_id=held.org_id,
+                    now=now,
+                    because="deactivated",
+                )
+                revoked.append(held.role)
+    await member_admin.deactivate_member(
+        session=session, member_id=member_id, reason=reason, now=now
+    )
+    await audit.record(
+        session=session,
+        actor=principal.telegram_user_id,
+        action="member.deactivate",
+        target_kind="member",
+        target_id=member_id,
+        org_id=org.id,
+        detail={
+            "name": member.name,
+            "before": {"active": True},
+            "after": {"active": False, "inactive_reason": reason.value},
+            "telegram_user_id": member.telegram_user_id,
+        },
+        at=now,
+    )
+    return Deactivated(member.name, org, member.telegram_user_id, revoked)
+
+
+async def end_role(
+    *,
+    session: AsyncSession,
+    actor: int,
+    member: Member,
+    role: Role,
+    org_id: int,
+    now: datetime,
+    because: str | None = None,
+) -> bool:
+    """Revoke one role of a member's account and audit it; False if it was already gone."""
+    assert member.telegram_user_id is not None
+    removed = await roles.revoke_role(
+        session=session, telegram_user_id=member.telegram_user_id, role=role, org_id=org_id
+    )
+    if removed:
+        detail = {"role": role.value, "member_id": member.id, "name": member.name}
+        if because is not None:
+            detail["because"] = because
+        await audit.record(
+            session=session,
+            actor=actor,
+            action="role.revoke",
+            target_kind="account",
+            target_id=member.telegram_user_id,
+            org_id=org_id,
+            detail=detail,
+            at=now,
+        )
+    return removed
+
+
+# --- the probation year -------------------------------------------------------------------
+
+PROBATION_REMINDED: Final = "probation.reminded"
+
+
+def one_year_before(day: date) -> date:
+    """The same calendar day a year earlier (29 February falls back to the 28th)."""
+    try:
+        return day.replace(year=day.year - 1)
+    except ValueError:
+        return date(day.year - 1, 2, 28)
+
+
+@dataclass(frozen=True, slots=True)
+class ProbationReminder:
+    """Probationary members of one branch whose year is up, and its secretaries to tell."""
+
+    branch: str
+    due: list[member_admin.ProbationDue]
+    told: list[Recipient]
+
+    def text(self, language: str) -> str:
+        """The reminder, in one language."""
+        lines = [
+            gettext(
+                language,
+                "Probation reminder ({branch}): the probation year of these members is up. "
+                "Please discuss admitting them as full members:",
+            ).format(branch=html.escape(self.branch))
+        ]
+        for person in self.due:
+            lines.append(
+                gettext(language, "• {name} (probationary since {date})").format(
+                    name=html.escape(person.name), date=format_day(language, person.since)
+                )
+            )
+        return "\n".join(lines)
+
+
+async def claim_probation_reminders(
+    *, session: AsyncSession, today: date, now: datetime
+) -> list[ProbationReminder]:
+    """Reminders due today, each marked sent (an audit row per member) as it is claimed.
+
+    A branch without a secretary is skipped, so its reminder waits for the day one is
+    appointed. Claiming before sending means a crash loses a reminder rather than
+    repeating it every day.
+    """
+    due = await member_admin.due_probationary(
+        session=session,
+        started_on_or_before=one_year_before(today),
+        reminded_action=PROBATION_REMINDED,
+    )
+    by_branch: dict[int, list[member_admin.ProbationDue]] = {}
+    for person in due:
+        by_branch.setdefault(person.org_id, []).append(person)
+    reminders = []
+    for org_id, people in by_branch.items():
+        told = await secretaries(session=session, org_id=org_id)
+        branch = await orgs.get_org(session=session, org_id=org_id)
+        if not told or branch is None:
+            continue
+        for person in people:
+            await audit.record(
+                session=session,
+                actor=None,
+                action=PROBATION_REMINDED,
+                target_kind="member",
+                target_id=person.member_id,
+                org_id=org_id,
+                detail={"name": person.name, "since": person.since.isoformat()},
+                at=now,
+            )
+        reminders.append(ProbationReminder(branch.name, people, told))
+    return reminders

@@ -1,0 +1,99 @@
+"""Walking the org tree with buttons to pick a unit inside one's scope.
+
+Used wherever staff must first say which branch (or township) they mean: the roster, a
+transfer's destination, the org of an appointment. Each feature owns two codecs, one to
+move around (`nav`: subject, org id, page; org 0 is the top of the scope) and one for the
+choice (`pick`: subject, org id), and routes them to its own handlers, which re-check the
+scope of every id they receive.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Final
+
+from sqlmodel.ext.asyncio.session import AsyncSession
+from telegram import InlineKeyboardButton, InlineKeyboardMarkup
+
+from bot.access import Action, Principal, allows, scope_roots
+from bot.members import BRANCH_KINDS, org_trail
+from handlers.callbacks import CallbackCodec
+from handlers.screens import button
+from storage import orgs
+from storage.models import OrgUnit
+
+PAGE_SIZE: Final = 8
+TOP: Final = 0
+
+
+@dataclass(frozen=True, slots=True)
+class PickerScreen:
+    """What to show: where we are (None at the top of the scope) and the buttons."""
+
+    trail: str | None
+    markup: InlineKeyboardMarkup
+
+
+@dataclass(frozen=True, slots=True)
+class OrgPicker:
+    """The two button kinds of one feature's picker."""
+
+    nav: CallbackCodec
+    pick: CallbackCodec
+
+    async def screen(
+        self,
+        *,
+        session: AsyncSession,
+        principal: Principal,
+        action: Action,
+        subject: int,
+        at: int,
+        page: int,
+        can_pick: Callable[[OrgUnit], bool],
+        _: Callable[[str], str],
+    ) -> PickerScreen | None:
+        """The tree level at `at` inside the principal's `action` scope; None if outside it."""
+        roots = scope_roots(principal, action)
+        here: OrgUnit | None = None
+        if at == TOP and len(roots) == 1:
+            at = roots[0].org_id
+        if at != TOP:
+            here = await orgs.get_org(session=session, org_id=at)
+            if here is None or not allows(principal, action, here.path):
+                return None
+            total = await orgs.count_child_units(session=session, org_id=at)
+            units = await orgs.child_units(
+                session=session, org_id=at, offset=page * PAGE_SIZE, limit=PAGE_SIZE
+            )
+        else:
+            found = [await orgs.get_org(session=session, org_id=g.org_id) for g in roots]
+            every = [unit for unit in found if unit is not None]
+            total, units = len(every), every[page * PAGE_SIZE : (page + 1) * PAGE_SIZE]
+        rows: list[list[InlineKeyboardButton]] = []
+        if here is not None and can_pick(here):
+            label = _("Choose {name}").format(name=here.name)
+            rows.append([button(label, self.pick.encode(subject, at))])
+        for unit in units:
+            assert unit.id is not None
+            if unit.kind not in BRANCH_KINDS:
+                rows.append([button(f"{unit.name} ›", self.nav.encode(subject, unit.id, 0))])
+            elif can_pick(unit):
+                rows.append([button(unit.name, self.pick.encode(subject, unit.id))])
+        paging = []
+        if page > 0:
+            paging.append(button(_("◀ Previous"), self.nav.encode(subject, at, page - 1)))
+        if (page + 1) * PAGE_SIZE < total:
+            paging.append(button(_("Next ▶"), self.nav.encode(subject, at, page + 1)))
+        if paging:
+            rows.append(paging)
+        if here is not None:
+            up = here.parent_id if here.parent_id is not None else TOP
+            parent = await orgs.get_org(session=session, org_id=up) if up != TOP else None
+            if parent is None or not allows(principal, action, parent.path):
+                up = TOP
+            if up != TOP or len(roots) > 1:
+                rows.append([button(_("⬆ Up"), self.nav.encode(subject, up, 0))])
+        trail = await org_trail(session=session, org=here) if here is not None else None
+        return PickerScreen(trail, InlineKeyboardMarkup(rows))

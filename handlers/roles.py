@@ -1,0 +1,366 @@
+"""/appoint: give or remove roles, within the appointer's scope.
+
+Pick an org (staff walk the tree; a secretary starts at their branch), pick a person there
+who has linked Telegram, then give a role the policy allows at that org or remove one the
+appointer could have given. The appointee is told in their language and their command
+menu follows at once.
+"""
+
+from __future__ import annotations
+
+import html
+from functools import partial
+from typing import Final
+
+from sqlmodel.ext.asyncio.session import AsyncSession
+from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
+
+from bot import appointments
+from bot.access import (
+    Action,
+    Grant,
+    Principal,
+    allows,
+    load_principal,
+    may_remove_role,
+    scope_roots,
+)
+from bot.context import BotContext
+from bot.direct_messages import tell
+from bot.i18n import N_, gettext
+from bot.members import BRANCH_KINDS, NOT_ALLOWED, STALE, Refused
+from handlers.callbacks import CallbackCodec
+from handlers.guard import refuse
+from handlers.menus import refresh_menu
+from handlers.org_picker import OrgPicker
+from handlers.screens import Screen, answer_with, button, callback_ints, show
+from storage import member_admin, orgs
+from storage.models import OrgUnit, Role
+
+PAGE_SIZE: Final = 8
+
+PICKER: Final = OrgPicker(
+    CallbackCodec("apt.n", (int, int, int)), CallbackCodec("apt.o", (int, int))
+)
+PEOPLE: Final = CallbackCodec("apt.l", (int, int))  # org, page
+PERSON: Final = CallbackCodec("apt.u", (int, int))  # org, member
+# Roles travel as their index in appointments.APPOINTABLE.
+GIVE: Final = CallbackCodec("apt.g", (int, int, int))  # org, member, role
+GIVE_DO: Final = CallbackCodec("apt.gy", (int, int, int))  # org, member, role
+TAKE: Final = CallbackCodec("apt.r", (int, int, int, int))  # org, member, role, grant's org
+TAKE_DO: Final = CallbackCodec("apt.ry", (int, int, int, int))  # org, member, role, grant's org
+
+NO_APPOINTING: Final = N_("Only branch secretaries and party staff can give roles.")
+
+
+def role_name(lang: str, role: Role) -> str:
+    """A role in words, in the given language."""
+    return gettext(lang, appointments.ROLE_NAMES[role])
+
+
+def _role(index: int) -> Role:
+    if not 0 <= index < len(appointments.APPOINTABLE):
+        raise Refused(STALE)
+    return appointments.APPOINTABLE[index]
+
+
+def _role_index(role: Role) -> int:
+    return appointments.APPOINTABLE.index(role)
+
+
+async def _org_in_scope(session: AsyncSession, principal: Principal, org_id: int) -> OrgUnit:
+    org = await orgs.get_org(session=session, org_id=org_id)
+    if org is None or not allows(principal, Action.APPOINT, org.path):
+        raise Refused(NOT_ALLOWED)
+    return org
+
+
+# --- choosing the org and the person ------------------------------------------------------
+
+
+async def cmd_appoint(update: Update, context: BotContext) -> None:
+    """Start an appointment: the secretary's branch, or the org tree for staff."""
+    user = update.effective_user
+    if user is None:
+        return
+    lang = context.language
+    screen: Screen | None = None
+    async with context.services.database.session_scope() as session:
+        principal = await load_principal(session=session, telegram_user_id=user.id)
+        roots = scope_roots(principal, Action.APPOINT)
+        if len(roots) == 1:
+            org = await orgs.get_org(session=session, org_id=roots[0].org_id)
+            if org is not None and org.kind in BRANCH_KINDS:
+                screen = await _people(session, principal, org, 0, lang)
+        if roots and screen is None:
+            screen = await _picker(session, principal, 0, 0, lang)
+    if screen is None:
+        await refuse(update, context, context._(NO_APPOINTING))
+        return
+    await show(update, context, *screen)
+
+
+async def _picker(
+    session: AsyncSession, principal: Principal, at: int, page: int, lang: str
+) -> Screen | None:
+    _ = partial(gettext, lang)
+    found = await PICKER.screen(
+        session=session,
+        principal=principal,
+        action=Action.APPOINT,
+        subject=0,
+        at=at,
+        page=page,
+        can_pick=lambda org: bool(appointments.givable_roles(principal, org)),
+        _=_,
+    )
+    if found is None:
+        return None
+    lines = [_("Give a role where? Choose the branch or committee:")]
+    if found.trail:
+        lines.insert(0, html.escape(found.trail))
+    return "\n".join(lines), found.markup
+
+
+async def on_nav(update: Update, context: BotContext) -> None:
+    """Move around the org tree."""
+    _, at, page = callback_ints(PICKER.nav, update)
+    await answer_with(update, context, lambda s, p: _picker(s, p, at, page, context.language))
+
+
+async def on_org(update: Update, context: BotContext) -> None:
+    """List the people of the chosen org."""
+    _, org_id = callback_ints(PICKER.pick, update)
+    await answer_with(update, context, lambda s, p: _people_of(s, p, org_id, 0, context.language))
+
+
+async def on_people(update: Update, context: BotContext) -> None:
+    """Turn a page of the people list."""
+    org_id, page = callback_ints(PEOPLE, update)
+    await answer_with(
+        update, context, lambda s, p: _people_of(s, p, org_id, page, context.language)
+    )
+
+
+async def _people_of(
+    session: AsyncSession, principal: Principal, org_id: int, page: int, lang: str
+) -> Screen:
+    org = await _org_in_scope(session, principal, org_id)
+    return await _people(session, principal, org, page, lang)
+
+
+async def _people(
+    session: AsyncSession, principal: Principal, org: OrgUnit, page: int, lang: str
+) -> Screen:
+    _ = partial(gettext, lang)
+    assert org.id is not None
+    total = await member_admin.count_linked(session=session, under_path=org.path)
+    pages = max(1, -(-total // PAGE_SIZE))
+    page = min(max(page, 0), pages - 1)
+    people = await member_admin.list_linked(
+        session=session, under_path=org.path, offset=page * PAGE_SIZE, limit=PAGE_SIZE
+    )
+    lines = [html.escape(org.name), _("Choose a person. Only people who have linked Telegram.")]
+    if total == 0:
+        lines.append(_("Nobody here has linked Telegram yet."))
+    rows = [[button(m.name, PERSON.encode(org.id, m.id or 0))] for m in people]
+    paging = []
+    if page > 0:
+        paging.append(button(_("◀ Previous"), PEOPLE.encode(org.id, page - 1)))
+    if page + 1 < pages:
+        paging.append(button(_("Next ▶"), PEOPLE.encode(org.id, page + 1)))
+    if paging:
+        rows.append(paging)
+    parent = await orgs.get_org(session=session, org_id=org.parent_id) if org.parent_id else None
+    if parent is not None and parent.id and allows(principal, Action.APPOINT, parent.path):
+        rows.append([button(_("⬆ Up"), PICKER.nav.encode(0, parent.id, 0))])
+    elif len(scope_roots(principal, Action.APPOINT)) > 1:
+        rows.append([button(_("⬆ Up"), PICKER.nav.encode(0, 0, 0))])
+    return "\n".join(lines), InlineKeyboardMarkup(rows)
+
+
+# --- the person: current roles, roles to give ---------------------------------------------
+
+
+async def on_person(update: Update, context: BotContext) -> None:
+    """Show a person's roles, with buttons to give or remove what the appointer may."""
+    org_id, member_id = callback_ints(PERSON, update)
+    await answer_with(
+        update, context, lambda s, p: _person(s, p, org_id, member_id, context.language)
+    )
+
+
+async def _person(
+    session: AsyncSession, principal: Principal, org_id: int, member_id: int, lang: str
+) -> Screen:
+    _ = partial(gettext, lang)
+    org = await _org_in_scope(session, principal, org_id)
+    chosen = await appointments.candidate(session=session, member_id=member_id)
+    if not chosen.branch.path.startswith(org.path):
+        raise Refused(NOT_ALLOWED)
+    held: list[str] = []
+    rows: list[list[InlineKeyboardButton]] = []
+    for grant in chosen.holder.grants:
+        where = await orgs.get_org(session=session, org_id=grant.org_id)
+        place = where.name if where is not None else "?"
+        held.append(
+            _("{role} of {org}").format(role=role_name(lang, grant.role), org=html.escape(place))
+        )
+        if grant.role in appointments.APPOINTABLE and may_remove_role(
+            principal, chosen.holder, grant
+        ):
+            label = _("Remove: {role} of {org}").format(
+                role=role_name(lang, grant.role), org=place
+            )
+            data = TAKE.encode(org_id, member_id, _role_index(grant.role), grant.org_id)
+            rows.append([button(label, data)])
+    for role in appointments.givable_roles(principal, org):
+        if Grant(role, org_id, org.path) not in chosen.holder.grants:
+            label = _("Appoint as {role}").format(role=role_name(lang, role))
+            rows.append([button(label, GIVE.encode(org_id, member_id, _role_index(role)))])
+    lines = [
+        _("{name}, branch: {branch}").format(
+            name=html.escape(chosen.member.name), branch=html.escape(chosen.branch.name)
+        ),
+        _("Roles: {roles}").format(roles="; ".join(held) if held else _("none")),
+    ]
+    if not rows:
+        lines.append(_("You cannot give or remove any role of this person here."))
+    rows.append([button(_("Back"), PEOPLE.encode(org_id, 0))])
+    return "\n".join(lines), InlineKeyboardMarkup(rows)
+
+
+# --- giving a role ------------------------------------------------------------------------
+
+
+async def on_give(update: Update, context: BotContext) -> None:
+    """Ask to confirm an appointment."""
+    org_id, member_id, index = callback_ints(GIVE, update)
+    lang = context.language
+
+    async def build(session: AsyncSession, principal: Principal) -> Screen:
+        _ = partial(gettext, lang)
+        role = _role(index)
+        org = await _org_in_scope(session, principal, org_id)
+        chosen = await appointments.candidate(session=session, member_id=member_id)
+        text = _("Appoint {name} as {role} of {org}?").format(
+            name=html.escape(chosen.member.name),
+            role=role_name(lang, role),
+            org=html.escape(org.name),
+        )
+        rows = [
+            [button(_("Yes, appoint"), GIVE_DO.encode(org_id, member_id, index))],
+            [button(_("Cancel"), PERSON.encode(org_id, member_id))],
+        ]
+        return text, InlineKeyboardMarkup(rows)
+
+    await answer_with(update, context, build)
+
+
+async def on_give_do(update: Update, context: BotContext) -> None:
+    """Grant the role, tell the appointee, and refresh their menu."""
+    org_id, member_id, index = callback_ints(GIVE_DO, update)
+    await _change(update, context, org_id, member_id, index, org_id, give=True)
+
+
+async def on_take(update: Update, context: BotContext) -> None:
+    """Ask to confirm removing a role."""
+    org_id, member_id, index, grant_org_id = callback_ints(TAKE, update)
+    lang = context.language
+
+    async def build(session: AsyncSession, principal: Principal) -> Screen:
+        _ = partial(gettext, lang)
+        role = _role(index)
+        await _org_in_scope(session, principal, org_id)
+        chosen = await appointments.candidate(session=session, member_id=member_id)
+        where = await orgs.get_org(session=session, org_id=grant_org_id)
+        if where is None:
+            raise Refused(STALE)
+        text = _("Remove the role {role} of {org} from {name}?").format(
+            name=html.escape(chosen.member.name),
+            role=role_name(lang, role),
+            org=html.escape(where.name),
+        )
+        rows = [
+            [button(_("Yes, remove"), TAKE_DO.encode(org_id, member_id, index, grant_org_id))],
+            [button(_("Cancel"), PERSON.encode(org_id, member_id))],
+        ]
+        return text, InlineKeyboardMarkup(rows)
+
+    await answer_with(update, context, build)
+
+
+async def on_take_do(update: Update, context: BotContext) -> None:
+    """Remove the role, tell the person, and refresh their menu."""
+    org_id, member_id, index, grant_org_id = callback_ints(TAKE_DO, update)
+    await _change(update, context, org_id, member_id, index, grant_org_id, give=False)
+
+
+async def _change(
+    update: Update,
+    context: BotContext,
+    org_id: int,
+    member_id: int,
+    index: int,
+    grant_org_id: int,
+    *,
+    give: bool,
+) -> None:
+    """Give or remove a role in one transaction, then answer, tell and refresh the menu."""
+    user = update.effective_user
+    if user is None:
+        return
+    services = context.services
+    try:
+        role = _role(index)
+        async with services.database.session_scope() as session:
+            principal = await load_principal(session=session, telegram_user_id=user.id)
+            await _org_in_scope(session, principal, org_id)
+            change = appointments.appoint if give else appointments.dismiss
+            done = await change(
+                session=session,
+                principal=principal,
+                member_id=member_id,
+                role=role,
+                org_id=grant_org_id,
+                now=services.clock.now(),
+            )
+    except Refused as refused:
+        await refuse(update, context, refused.text(context.language))
+        return
+    name, place = html.escape(done.member_name), html.escape(done.org.name)
+    if give:
+        mine = N_("{name} is now {role} of {org}.")
+        theirs = N_("You have been appointed {role} of {org}. Send /help to see what you can do.")
+    else:
+        mine = N_("{name} is no longer {role} of {org}.")
+        theirs = N_("You are no longer {role} of {org}.")
+    lang = context.language
+    text = gettext(lang, mine).format(name=name, role=role_name(lang, role), org=place)
+    back = button(context._("Back"), PERSON.encode(org_id, member_id))
+    await show(update, context, text, InlineKeyboardMarkup([[back]]))
+    await tell(
+        context.bot,
+        services.database,
+        [done.holder],
+        lambda lang: gettext(lang, theirs).format(role=role_name(lang, role), org=place),
+        now=services.clock.now(),
+    )
+    await refresh_menu(
+        context.bot,
+        database=services.database,
+        telegram_user_id=done.holder.telegram_user_id,
+        language=done.holder.language,
+    )
+
+
+CALLBACKS: Final = (
+    (PICKER.nav, on_nav),
+    (PICKER.pick, on_org),
+    (PEOPLE, on_people),
+    (PERSON, on_person),
+    (GIVE, on_give),
+    (GIVE_DO, on_give_do),
+    (TAKE, on_take),
+    (TAKE_DO, on_take_do),
+)

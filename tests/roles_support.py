@@ -1,0 +1,110 @@
+"""Helpers shared by the roles, profile, roster and access-matrix tests.
+
+Not a test module (no ``test_`` prefix): plain functions to talk through the emulator and
+to look at what the database holds.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import sqlalchemy as sa
+from sqlmodel import col, select
+
+from sandbox import SimUser
+from sandbox.models import CallbackAnswer, ChatMessage
+from storage import Database, accounts
+from storage.models import (
+    AuditLog,
+    Invitation,
+    Member,
+    MemberStatusChange,
+    RoleGrant,
+)
+
+Person = Callable[..., SimUser]
+
+# Tables a refused action must leave exactly as they were.
+WATCHED: tuple[type[Any], ...] = (AuditLog, Member, MemberStatusChange, RoleGrant, Invitation)
+
+
+async def say(user: SimUser, text: str) -> ChatMessage:
+    """Send a message and return the bot's answer."""
+    await user.send(text)
+    return await user.wait_for_reply()
+
+
+async def tap(user: SimUser, label: str) -> ChatMessage:
+    """Tap an inline button and return the screen it leads to."""
+    await user.tap(label)
+    return await user.wait_for_reply()
+
+
+async def tap_refused(user: SimUser, label: str) -> CallbackAnswer:
+    """Tap an inline button that the bot refuses; returns the alert."""
+    query = await user.tap(label)
+    return await user.wait_for_callback_answer(query)
+
+
+async def forge(user: SimUser, data: str) -> CallbackAnswer:
+    """Send callback data on the user's latest bot message; returns the bot's answer."""
+    messages = user.messages
+    if not messages:
+        await say(user, "/start")
+        messages = user.messages
+    query = await user.tap_data(data, message_id=messages[-1].message_id)
+    return await user.wait_for_callback_answer(query)
+
+
+def buttons(message: ChatMessage) -> list[str]:
+    """Every button label of a message, row after row."""
+    return [label for row in message.buttons for label in row]
+
+
+async def snapshot(database: Database) -> dict[str, Any]:
+    """Row counts and content digests of the watched tables ("nothing changed" checks)."""
+    found: dict[str, Any] = {}
+    async with database.session_scope() as session:
+        for model in WATCHED:
+            table = sa.inspect(model).local_table
+            rows = (await session.exec(sa.select(table))).all()
+            found[table.name] = sorted(repr(tuple(row)) for row in rows)
+    return found
+
+
+async def audit_rows(database: Database, action: str | None = None) -> list[AuditLog]:
+    """Audit rows, oldest first, optionally of one action."""
+    async with database.session_scope() as session:
+        stmt = select(AuditLog).order_by(col(AuditLog.id))
+        if action is not None:
+            stmt = stmt.where(AuditLog.action == action)
+        return list((await session.exec(stmt)).all())
+
+
+async def member_row(database: Database, member_id: int) -> Member:
+    """The member as stored now."""
+    async with database.session_scope() as session:
+        member = await session.get(Member, member_id)
+    assert member is not None
+    return member
+
+
+async def grants_of(database: Database, telegram_user_id: int) -> set[tuple[str, int]]:
+    """(role, org id) of every grant the account holds."""
+    async with database.session_scope() as session:
+        rows = await session.exec(
+            sa.select(RoleGrant.role, RoleGrant.org_id).where(
+                RoleGrant.telegram_user_id == telegram_user_id
+            )
+        )
+        return {(str(role), int(org_id)) for role, org_id in rows.all()}
+
+
+async def speaks(database: Database, telegram_user_id: int, language: str) -> None:
+    """Make sure the account exists and reads `language` (as if it had chosen it)."""
+    async with database.session_scope() as session:
+        await accounts.ensure_account(session=session, telegram_user_id=telegram_user_id)
+        await accounts.set_language(
+            session=session, telegram_user_id=telegram_user_id, language=language
+        )
