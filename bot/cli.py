@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import NoReturn
 
-from bot import bootstrap, roster_report
+from bot import audit_report, bootstrap, roster_report
 from bot.invitations import create_from_cli
 from bot.logs import configure_logging
 from bot.settings import Settings, SettingsError, load_settings
@@ -34,7 +34,11 @@ def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="partybot", description="partybot: party work of a county, on phones")
     commands = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
 
-    commands.add_parser("run", help="run the bot (long polling)")
+    commands.add_parser("run", help="run the bot (long polling); without a token, the sandbox")
+
+    sandbox = commands.add_parser("sandbox", help="try partybot in a browser, no token needed")
+    sandbox.add_argument("--reset", action="store_true", help="start the demo county afresh")
+    sandbox.add_argument("--port", type=int, default=8080, help="port of the page (8080)")
 
     db = commands.add_parser("db", help="database schema")
     db_commands = db.add_subparsers(dest="db_command", required=True, parser_class=_Parser)
@@ -59,17 +63,6 @@ def build_parser() -> argparse.ArgumentParser:
     grant.add_argument("--role", required=True)
     grant.add_argument("--org", required=True, help="code of the org the role applies to")
 
-    import_ = commands.add_parser("import", help="import data from files")
-    import_commands = import_.add_subparsers(
-        dest="import_command", required=True, parser_class=_Parser
-    )
-    roster = import_commands.add_parser("roster", help="import a roster (.xlsx or .csv)")
-    roster.add_argument("file", type=Path, help="the roster spreadsheet")
-    roster.add_argument("--dry-run", action="store_true", help="show the changes, write nothing")
-    roster.add_argument(
-        "--skip-bad", action="store_true", help="import the correct rows, list the others"
-    )
-
     invite = commands.add_parser("invite", help="invitation links")
     invite_commands = invite.add_subparsers(
         dest="invite_command", required=True, parser_class=_Parser
@@ -81,6 +74,23 @@ def build_parser() -> argparse.ArgumentParser:
     create.add_argument("--days", type=int, default=7, help="days it stays valid (7)")
     create.add_argument("--bot-username", help="the bot's @username (default: ask Telegram)")
     create.add_argument("--qr", help="also write the QR code as a PNG to this file")
+
+    import_ = commands.add_parser("import", help="import data from files")
+    import_commands = import_.add_subparsers(
+        dest="import_command", required=True, parser_class=_Parser
+    )
+    roster = import_commands.add_parser("roster", help="import a roster (.xlsx or .csv)")
+    roster.add_argument("file", type=Path, help="the roster spreadsheet")
+    roster.add_argument("--dry-run", action="store_true", help="show the changes, write nothing")
+    roster.add_argument(
+        "--skip-bad", action="store_true", help="import the correct rows, list the others"
+    )
+
+    log = commands.add_parser("audit", help="print the audit log, newest first")
+    log.add_argument("--org", help="code of an org: only entries in its subtree")
+    log.add_argument("--since", type=audit_report.day_argument, help="first day, 2026-03-01")
+    log.add_argument("--until", type=audit_report.day_argument, help="last day, 2026-03-31")
+    log.add_argument("--limit", type=audit_report.positive_int, default=100, help="(100)")
     return parser
 
 
@@ -97,6 +107,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         match args.command:
             case "run":
                 return run_bot(settings)
+            case "sandbox":
+                return run_sandbox(settings, port=args.port, fresh=args.reset)
             case "db" if args.db_command == "upgrade":
                 print(bootstrap.upgrade_database(settings.database_url))
             case "db":
@@ -105,6 +117,12 @@ def main(argv: Sequence[str] | None = None) -> int:
                 print(asyncio.run(bootstrap.init_county(settings, args.county, args.code)))
             case "emulator":
                 return run_emulator(settings, args.host, args.port, args.token)
+            case "import":
+                return asyncio.run(
+                    roster_report.run_cli(
+                        settings, args.file, dry_run=args.dry_run, skip_bad=args.skip_bad
+                    )
+                )
             case "invite":
                 print(
                     asyncio.run(
@@ -119,10 +137,16 @@ def main(argv: Sequence[str] | None = None) -> int:
                         )
                     )
                 )
-            case "import":
-                return asyncio.run(
-                    roster_report.run_cli(
-                        settings, args.file, dry_run=args.dry_run, skip_bad=args.skip_bad
+            case "audit":
+                print(
+                    asyncio.run(
+                        audit_report.audit_report(
+                            settings,
+                            org_code=args.org,
+                            since=args.since,
+                            until=args.until,
+                            limit=args.limit,
+                        )
                     )
                 )
             case "admin":
@@ -131,6 +155,9 @@ def main(argv: Sequence[str] | None = None) -> int:
                         bootstrap.grant_role(settings, args.telegram_id, args.role, args.org)
                     )
                 )
+    except audit_report.AuditReportError as exc:
+        print(f"partybot: {exc}", file=sys.stderr)
+        return EXIT_USAGE
     except bootstrap.BootstrapError as exc:
         print(f"partybot: {exc}", file=sys.stderr)
         return EXIT_FAILED
@@ -138,10 +165,13 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def run_bot(settings: Settings) -> int:
-    """Long-poll Telegram until SIGINT/SIGTERM; stopping confirms the last update offset."""
+    """Long-poll Telegram until SIGINT/SIGTERM; stopping confirms the last update offset.
+
+    Without a token there is no Telegram to talk to, so the sandbox starts instead.
+    """
     if settings.token is None:
         print(NO_TOKEN_HELP, file=sys.stderr)
-        return EXIT_FAILED
+        return run_sandbox(settings)
     from telegram import Update
 
     from bot.app import build_application
@@ -152,6 +182,18 @@ def run_bot(settings: Settings) -> int:
     application.run_polling(
         allowed_updates=Update.ALL_TYPES, stop_signals=(signal.SIGINT, signal.SIGTERM)
     )
+    return EXIT_OK
+
+
+def run_sandbox(settings: Settings, *, port: int = 8080, fresh: bool = False) -> int:
+    """Serve the sandbox (emulator, bot, demo county, web page) until interrupted."""
+    from bot.sandbox_app import serve_sandbox
+
+    try:
+        asyncio.run(serve_sandbox(settings, port=port, fresh=fresh))
+    except OSError as exc:
+        print(f"partybot: {exc}", file=sys.stderr)
+        return EXIT_FAILED
     return EXIT_OK
 
 
@@ -166,8 +208,9 @@ def run_emulator(settings: Settings, host: str, port: int, token: str | None) ->
     return emulator_main(argv)
 
 
-NO_TOKEN_HELP = """partybot: TELEGRAM_BOT_TOKEN is not set.
-Get a token from @BotFather in Telegram and put it in the environment or in .env:
+NO_TOKEN_HELP = """partybot: TELEGRAM_BOT_TOKEN is not set, so the sandbox starts instead:
+the demo county in a browser, with no Telegram. To run the real bot, get a token from
+@BotFather and put it in the environment or in .env:
     TELEGRAM_BOT_TOKEN=123456789:AA...   (see README.md, "Configuration")"""
 
 
