@@ -169,6 +169,8 @@ class Relay:
         self._writer: asyncio.Task[None] | None = None
         self._idle_until = -float("inf")
         self._changed = asyncio.Event()
+        self._settled = asyncio.Event()
+        self._settled.set()
         self._stopping = False
         self._task: asyncio.Task[None] | None = None
 
@@ -183,6 +185,16 @@ class Relay:
         """Look for due rows now (something was just enqueued)."""
         self._idle_until = -float("inf")
         self._changed.set()
+
+    async def settled(self) -> None:
+        """Wait until no claimed row is waiting, in flight or unrecorded."""
+        await self._settled.wait()
+
+    def _note_settled(self) -> None:
+        if self._holding == 0 and self._buffered == 0:
+            self._settled.set()
+        else:
+            self._settled.clear()
 
     async def start(self) -> None:
         """Connect the relay's bot and start sending in the background."""
@@ -260,6 +272,7 @@ class Relay:
         for row in rows:
             self._buffer.setdefault(row.chat_id, deque()).append(row)
         self._buffered += len(rows)
+        self._note_settled()
         if len(rows) < limit:  # drained: wait for wake() or the next poll
             self._idle_until = now + self.config.poll_interval
 
@@ -306,6 +319,7 @@ class Relay:
             await deliveries.release(session=session, worker=self.worker, ids=ids)
         self._buffer.clear()
         self._buffered = 0
+        self._note_settled()
 
     # --- sending ----------------------------------------------------------------------------
 
@@ -344,6 +358,7 @@ class Relay:
             await self._record(row, outcome)
         finally:
             self._holding -= 1
+            self._note_settled()
             self._changed.set()
 
     def _rate_limited(self, row: ClaimedDelivery, exc: RetryAfter) -> None:

@@ -5,15 +5,17 @@ Not a test module (no ``test_`` prefix): plain functions the relay tests share.
 
 from __future__ import annotations
 
+import asyncio
+import sys
 from collections import Counter
 from collections.abc import AsyncIterator, Iterable, Sequence
 from contextlib import asynccontextmanager
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlmodel import col, select
 
-from bot.clock import Clock
+from bot.clock import Clock, ManualClock
 from bot.relay import Relay, RelayConfig, relay_bot
 from sandbox import EmulatorServer, World
 from storage import Database
@@ -103,3 +105,27 @@ def sends(world: World) -> list[Any]:
     """Successful sendMessage/sendPhoto/sendDocument calls, in arrival order."""
     names = {"sendmessage", "sendphoto", "senddocument"}
     return [call for call in world.calls if call.method.lower() in names and call.ok]
+
+
+async def serve_relay(database_url: str, api_url: str, token: str, now: str, rate: float) -> None:
+    """Run a relay until the process is killed (the crash test's separate process)."""
+    database = Database(database_url)
+    relay_config = config(rate=rate)
+    bot = relay_bot(
+        token, base_url=f"{api_url}/bot", base_file_url=f"{api_url}/file/bot", config=relay_config
+    )
+    relay = Relay(
+        bot=bot,
+        database=database,
+        clock=ManualClock(datetime.fromisoformat(now)),
+        config=relay_config,
+        worker="doomed-process",
+    )
+    await bot.initialize()
+    relay.wake()
+    await relay.run()
+
+
+if __name__ == "__main__":
+    database_url, api_url, token, now, rate = sys.argv[1:6]
+    asyncio.run(serve_relay(database_url, api_url, token, now, float(rate)))
