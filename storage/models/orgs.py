@@ -52,4 +52,8 @@ class OrgUnit(SQLModel, table=True):
     parent_id: int | None = Field(default=None, sa_column=fk("org_unit.id", nullable=True))
     path: str = Field(default="", sa_column=sa.Column(sa.String(255), nullable=False))
     active: bool = Field(default=True, sa_column=sa.Column(sa.Boolean, nullable=False))
+    # Branches send members a greeting on their political birthday unless switched off.
+    greetings_enabled: bool = Field(
+        default=True, sa_column=sa.Column(sa.Boolean, nullable=False, server_default=sa.true())
+    )
     created_at: datetime = Field(default_factory=utcnow, sa_column=created_at_column())
