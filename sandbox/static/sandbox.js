@@ -540,6 +540,7 @@ async function start() {
   for (const person of people) await openChat(person);
   activate(people[0]?.user_id);
   follow();
+  document.body.dataset.ready = "true"; // every chat is open and live
 }
 
 start();
