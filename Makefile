@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 BABEL_KEYWORDS := --no-default-keywords -k _ -k N_ -k gettext:2 -k ngettext:2,3 -k n_:1,2
 
-.PHONY: run test lint typecheck pytest bench messages clean
+.PHONY: run sandbox test lint typecheck pytest bench messages clean
 
 $(STAMP): pyproject.toml constraints.txt
 	@$(PYTHON) -c 'import sys; sys.exit("partybot needs Python >= 3.11") if sys.version_info < (3, 11) else None'
@@ -17,6 +17,10 @@ $(STAMP): pyproject.toml constraints.txt
 ## Run partybot: the real bot when TELEGRAM_BOT_TOKEN is set, otherwise the local sandbox.
 run: $(STAMP)
 	$(BIN)/partybot run
+
+## The sandbox on http://127.0.0.1:8080 even when a token is set (`make sandbox ARGS=--reset`).
+sandbox: $(STAMP)
+	$(BIN)/partybot sandbox $(ARGS)
 
 ## Lint, type-check and run every test.
 test: lint typecheck pytest
