@@ -12,7 +12,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlmodel import col, select
 
-from sandbox import SimUser
+from sandbox import SimUser, World
 from sandbox.models import CallbackAnswer, ChatMessage
 from storage import Database, accounts
 from storage.models import (
@@ -108,3 +108,13 @@ async def speaks(database: Database, telegram_user_id: int, language: str) -> No
         await accounts.set_language(
             session=session, telegram_user_id=telegram_user_id, language=language
         )
+
+
+def menu(world: World, user_id: int) -> list[str]:
+    """The command names a user sees in their menu now."""
+    return [command["command"] for command in world.commands_for(user_id)]
+
+
+async def menu_becomes(world: World, user_id: int, expected: Callable[[list[str]], bool]) -> None:
+    """Wait until the user's menu satisfies `expected` (it is set after the answer)."""
+    await world.wait_for(lambda: expected(menu(world, user_id)), what=f"menu of {user_id}")

@@ -4,8 +4,12 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+import pytest
+from telegram.ext import CommandHandler
+
+from bot.access import ROLE_ACTIONS, Grant, Principal
 from bot.app import PartyApplication
-from handlers.menus import refresh_menu
+from handlers.menus import MENU, menu_for, public_commands, refresh_menu
 from sandbox import SimUser, World
 from storage import Database
 from storage.models import Role
@@ -13,9 +17,13 @@ from tests.builders import add_member, build_tree, grant
 
 Person = Callable[..., SimUser]
 
+BRANCH = "/1/2/3/"
+EVERYONE = ["start", "help"]
+KNOWN = [*EVERYONE, "me", "language"]
 
-def names(world: World, user: SimUser) -> list[str]:
-    return [c["command"] for c in world.commands_for(user.id)]
+
+def chat_menu(world: World, user: SimUser) -> list[dict[str, str]]:
+    return world.commands({"type": "chat", "chat_id": user.id})
 
 
 async def test_secretary_menu_is_set_for_her_chat_in_chinese(
@@ -26,6 +34,49 @@ async def test_secretary_menu_is_set_for_her_chat_in_chinese(
     await add_member(database, tree.dongfeng, "王丽", telegram_user_id=alice.id)
     await grant(database, alice.id, Role.SECRETARY, tree.dongfeng)
     await refresh_menu(bot_app.bot, database=database, telegram_user_id=alice.id, language="zh")
-    menu = world.commands({"type": "chat", "chat_id": alice.id})
-    assert [c["command"] for c in menu][:2] == ["start", "help"]
-    assert menu[0]["description"] == "开始使用 / 加入支部"
+    names = [c["command"] for c in chat_menu(world, alice)]
+    assert names[:4] == KNOWN
+    assert {"members", "appoint"} <= set(names)
+    descriptions = {c["command"]: c["description"] for c in chat_menu(world, alice)}
+    assert descriptions["start"] == "开始使用 / 加入支部"
+    assert descriptions["members"] == "支部党员名册"
+    assert descriptions["appoint"] == "任命或撤销职务"
+
+
+async def test_member_menu_in_english(
+    person: Person, world: World, database: Database, bot_app: PartyApplication
+) -> None:
+    tree = await build_tree(database)
+    bob = person("Bob", language="en")
+    await add_member(database, tree.dongfeng, "Bob", telegram_user_id=bob.id)
+    await refresh_menu(bot_app.bot, database=database, telegram_user_id=bob.id, language="en")
+    assert [(c["command"], c["description"]) for c in chat_menu(world, bob)][:4] == [
+        ("start", "Begin, or join your branch"),
+        ("help", "What partybot can do"),
+        ("me", "My profile"),
+        ("language", "Language: 中文 / English"),
+    ]
+    assert not {"members", "appoint", "invite"} & {c["command"] for c in chat_menu(world, bob)}
+
+
+@pytest.mark.parametrize("role", list(Role))
+def test_menu_rows_are_exactly_what_the_role_may_do(role: Role) -> None:
+    principal = Principal.of(1, [Grant(role, 3, BRANCH)] if role is not Role.MEMBER else [])
+    shown = [command.name for command in menu_for(principal, is_member=True)]
+    expected = [c.name for c in MENU if c.action is None or c.action in ROLE_ACTIONS[role]]
+    assert shown == expected
+
+
+def test_strangers_see_only_the_public_commands() -> None:
+    shown = [c.name for c in menu_for(Principal.of(1, []), is_member=False)]
+    assert shown == EVERYONE == [name for name, _ in public_commands()]
+
+
+def test_every_menu_command_has_a_handler(bot_app: PartyApplication) -> None:
+    registered = {
+        command
+        for handler in bot_app.handlers[0]
+        if isinstance(handler, CommandHandler)
+        for command in handler.commands
+    }
+    assert {command.name for command in MENU} <= registered

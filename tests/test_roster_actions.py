@@ -6,6 +6,8 @@ from datetime import date
 
 from sqlmodel import col, select
 
+from bot.app import PartyApplication
+from handlers.menus import refresh_menu
 from sandbox import World
 from storage import Database
 from storage.models import InactiveReason, MemberStatus, MemberStatusChange, Role
@@ -17,6 +19,8 @@ from tests.roles_support import (
     forge,
     grants_of,
     member_row,
+    menu,
+    menu_becomes,
     say,
     snapshot,
     speaks,
@@ -195,7 +199,7 @@ async def test_status_in_english(person: Person, database: Database) -> None:
 
 
 async def test_deactivation_takes_a_member_off_the_roster_and_ends_branch_roles(
-    person: Person, database: Database, world: World
+    person: Person, database: Database, world: World, bot_app: PartyApplication
 ) -> None:
     tree = await build_tree(database)
     alice, dora = person("阿丽"), person("小多")
@@ -203,6 +207,8 @@ async def test_deactivation_takes_a_member_off_the_roster_and_ends_branch_roles(
     await add_member(database, tree.dongfeng, "王丽", telegram_user_id=alice.id)
     deputy = await add_member(database, tree.dongfeng, "多多", telegram_user_id=dora.id)
     await grant(database, dora.id, Role.DEPUTY_SECRETARY, tree.dongfeng)
+    await refresh_menu(bot_app.bot, database=database, telegram_user_id=dora.id, language="zh")
+    assert "members" in menu(world, dora.id)
 
     await say(alice, "/members")
     await tap(alice, "✅ 多多")
@@ -226,7 +232,7 @@ async def test_deactivation_takes_a_member_off_the_roster_and_ends_branch_roles(
     [row] = await audit_rows(database, "member.deactivate")
     assert row.detail["after"] == {"active": False, "inactive_reason": "left"}
     # Her menu no longer offers the roster.
-    assert "members" not in [c["command"] for c in world.commands_for(dora.id)]
+    await menu_becomes(world, dora.id, lambda names: names == ["start", "help"])
     roster = await tap(alice, "返回名册")
     assert "✅ 多多" not in buttons(roster)
     assert "共 1 人" in roster.text
