@@ -26,10 +26,12 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from telegram import Bot
 from telegram.error import TelegramError
 
-from bot.access import ROLE_ORG_KINDS, ROLE_RANK, Action, Principal, allows, may_give_role
+from bot.access import ROLE_RANK, Action, Principal, allows, may_give_role
+from bot.appointments import ROLE_NAMES
 from bot.bootstrap import BootstrapError
 from bot.clock import Clock, SystemClock
 from bot.i18n import N_, gettext
+from bot.members import BRANCH_KINDS, STATUS_NAMES
 from bot.settings import Settings
 from storage import Database, audit, orgs
 from storage import invitations as store
@@ -45,26 +47,10 @@ DEFAULT_DAYS: Final = 7
 MAX_DAYS: Final = 365
 # Invitations bring people onto a branch roster, so only the roles held on a branch.
 INVITABLE_ROLES: Final = (Role.MEMBER, Role.DEPUTY_SECRETARY, Role.SECRETARY)
-BRANCH_KINDS: Final = ROLE_ORG_KINDS[Role.MEMBER]
 THROTTLE_WINDOW: Final = timedelta(minutes=15)
 MAX_FAILED_ATTEMPTS: Final = 5
 QR_SCALE: Final = 16  # about 650 px: sharp when printed on A4 and posted on a wall
 
-ROLE_LABELS: Final[dict[Role, str]] = {
-    Role.MEMBER: N_("Party member"),
-    Role.DEPUTY_SECRETARY: N_("Deputy secretary"),
-    Role.SECRETARY: N_("Secretary"),
-    Role.TOWNSHIP_ORGANISER: N_("Township organiser"),
-    Role.COUNTY_STAFF: N_("County staff"),
-    Role.INSPECTOR: N_("Inspector"),
-    Role.ADMIN: N_("Administrator"),
-}
-STATUS_LABELS: Final[dict[MemberStatus, str]] = {
-    MemberStatus.FULL: N_("Full member"),
-    MemberStatus.PROBATIONARY: N_("Probationary member"),
-    MemberStatus.DEVELOPMENT_TARGET: N_("Development target"),
-    MemberStatus.ACTIVIST: N_("Activist"),
-}
 _WEEKDAYS: Final = (N_("Mon"), N_("Tue"), N_("Wed"), N_("Thu"), N_("Fri"), N_("Sat"), N_("Sun"))
 
 
@@ -126,12 +112,12 @@ def qr_png(link: str) -> bytes:
 
 def role_label(language: str, role: Role | str) -> str:
     """A role in the reader's words."""
-    return gettext(language, ROLE_LABELS[Role(role)])
+    return gettext(language, ROLE_NAMES[Role(role)])
 
 
 def status_label(language: str, status: MemberStatus | str) -> str:
     """A member status in the reader's words."""
-    return gettext(language, STATUS_LABELS[MemberStatus(status)])
+    return gettext(language, STATUS_NAMES[MemberStatus(status)])
 
 
 def format_moment(language: str, moment: datetime, tz: ZoneInfo) -> str:

@@ -16,13 +16,13 @@ from typing import Final, NoReturn
 
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from bot.direct_messages import Recipient
 from bot.invitations import CodeStatus, is_raised_role, status_of
 from bot.roster_file import normalise_phone
 from storage import audit, members, orgs, roles
 from storage import invitations as store
 from storage.models import (
     Invitation,
-    Language,
     Member,
     MemberStatus,
     OrgKind,
@@ -58,21 +58,24 @@ class Refusal(StrEnum):
 
 
 class RegistrationRefused(Exception):
-    """A refused step; raised inside the transaction so that it rolls back."""
+    """A refused step; raised inside the transaction so that it rolls back.
+
+    It carries plain values only: the session's objects are gone after the rollback.
+    """
 
     def __init__(
         self,
         reason: Refusal,
         *,
         status: CodeStatus | None = None,
-        decided_by: TelegramAccount | None = None,
-        state: RegistrationState | None = None,
+        decided_by: int | None = None,
+        decided_by_name: str = "",
     ) -> None:
         super().__init__(reason.value)
         self.reason = reason
         self.status = status
         self.decided_by = decided_by
-        self.state = state
+        self.decided_by_name = decided_by_name
 
 
 @dataclass(frozen=True, slots=True)
@@ -182,25 +185,19 @@ async def ask_deciders(
     return request
 
 
-async def deciders(*, session: AsyncSession, org_id: int) -> list[TelegramAccount]:
+async def deciders(*, session: AsyncSession, org_id: int) -> list[Recipient]:
     """Who is asked about a request for this branch: the nearest level with officers."""
     org = await orgs.get_org(session=session, org_id=org_id)
     while org is not None:
-        wanted = DECIDER_ROLES.get(OrgKind(org.kind), ())
         assert org.id is not None
-        found = await store.role_holders(session=session, org_id=org.id, roles=wanted)
+        wanted = DECIDER_ROLES.get(OrgKind(org.kind), ())
+        found = await roles.holders(session=session, org_id=org.id, roles=wanted)
         if found:
-            return found
+            return [Recipient(h.telegram_user_id, h.language) for h in found]
         if org.parent_id is None:
             return []
         org = await orgs.get_org(session=session, org_id=org.parent_id)
     return []
-
-
-async def language_of(*, session: AsyncSession, telegram_user_id: int) -> str:
-    """The language someone reads, for messages sent to them on another user's action."""
-    account = await session.get(TelegramAccount, telegram_user_id)
-    return str(account.language) if account is not None else Language.ZH.value
 
 
 async def pending_request(*, session: AsyncSession, request_id: int) -> RegistrationRequest:
@@ -316,7 +313,9 @@ async def _refuse_decided(session: AsyncSession, request: RegistrationRequest) -
     if request.decided_by is not None:
         by = await session.get(TelegramAccount, request.decided_by)
     raise RegistrationRefused(
-        Refusal.ALREADY_DECIDED, decided_by=by, state=RegistrationState(request.state)
+        Refusal.ALREADY_DECIDED,
+        decided_by=request.decided_by,
+        decided_by_name=by.first_name if by is not None else "",
     )
 
 

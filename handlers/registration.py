@@ -18,7 +18,6 @@ from typing import Any, Final
 from sqlmodel.ext.asyncio.session import AsyncSession
 from telegram import (
     Contact,
-    InlineKeyboardButton,
     InlineKeyboardMarkup,
     KeyboardButton,
     Message,
@@ -33,14 +32,16 @@ from bot import invitations as rules
 from bot import registration as reg
 from bot.access import Action, allows, load_principal
 from bot.context import BotContext
+from bot.direct_messages import Recipient, recipient, tell
 from bot.i18n import LANGUAGES, N_, gettext
 from handlers.callbacks import CallbackCodec
 from handlers.guard import permitted, refuse
 from handlers.invitations import PAGE_SIZE, in_rows, keyboard, paging_row
 from handlers.menus import refresh_menu
+from handlers.screens import button, callback_ints, callback_values, show
 from storage import invitations as store
 from storage import members, orgs
-from storage.models import Invitation, Member, MemberStatus, RegistrationRequest, TelegramAccount
+from storage.models import Invitation, Language, Member, MemberStatus, RegistrationRequest
 
 log = logging.getLogger(__name__)
 
@@ -115,7 +116,7 @@ class Asked:
 
     request: RegistrationRequest
     branch: str
-    deciders: list[TelegramAccount]
+    deciders: list[Recipient]
 
 
 Outcome = Notice | Welcome | Asked
@@ -210,9 +211,9 @@ async def _usable_invitation(session: AsyncSession, context: BotContext) -> Invi
 async def _welcome(
     session: AsyncSession, joined: reg.Joined, language: str | None = None
 ) -> Welcome:
-    language = language or await reg.language_of(
-        session=session, telegram_user_id=joined.telegram_user_id
-    )
+    if language is None:
+        found = await recipient(session=session, telegram_user_id=joined.telegram_user_id)
+        language = found.language if found else Language.ZH.value
     return Welcome(
         telegram_user_id=joined.telegram_user_id,
         name=joined.member.name,
@@ -314,12 +315,8 @@ async def _notify_deciders(context: BotContext, asked: Asked) -> None:
         markup = InlineKeyboardMarkup(
             [
                 [
-                    InlineKeyboardButton(
-                        gettext(language, "Approve"), callback_data=APPROVE.encode(request.id, 0)
-                    ),
-                    InlineKeyboardButton(
-                        gettext(language, "Reject"), callback_data=REJECT.encode(request.id)
-                    ),
+                    button(gettext(language, "Approve"), APPROVE.encode(request.id, 0)),
+                    button(gettext(language, "Reject"), REJECT.encode(request.id)),
                 ]
             ]
         )
@@ -337,11 +334,10 @@ async def _refused(update: Update, context: BotContext, refused: reg.Registratio
         text = _(CODE_PROBLEMS[refused.status or rules.CodeStatus.UNKNOWN])
     elif refused.reason is reg.Refusal.ALREADY_DECIDED:
         user = update.effective_user
-        by = refused.decided_by
-        if by is not None and user is not None and by.telegram_user_id == user.id:
+        if user is not None and refused.decided_by == user.id:
             text = _("You have already decided this request.")
         else:
-            name = by.first_name if by is not None else "?"
+            name = refused.decided_by_name or "?"
             text = _("Already decided by {name}.").format(name=html.escape(name))
     else:
         text = _(REFUSALS[refused.reason])
@@ -490,18 +486,11 @@ async def _name_list(
         session=session, org_id=invitation.org_id, offset=page * PAGE_SIZE, limit=PAGE_SIZE
     )
     _ = context._
-    buttons = [
-        InlineKeyboardButton(m.name, callback_data=PICK_NAME.encode(invitation_id, m.id or 0))
-        for m in people
-    ]
+    buttons = [button(m.name, PICK_NAME.encode(invitation_id, m.id or 0)) for m in people]
     rows = [
         *in_rows(buttons),
         paging_row(_, page, total, lambda p: NAMES.encode(invitation_id, p)),
-        [
-            InlineKeyboardButton(
-                _("My name is not on the list"), callback_data=NOT_LISTED.encode(invitation_id)
-            )
-        ],
+        [button(_("My name is not on the list"), NOT_LISTED.encode(invitation_id))],
     ]
     branch = html.escape(await _branch_of(session, invitation.org_id))
     text = (
@@ -523,28 +512,22 @@ async def _tapped_invitation(
 
 async def on_names_page(update: Update, context: BotContext) -> None:
     """Another page of names."""
-    query, user = update.callback_query, update.effective_user
-    decoded = NAMES.decode(query.data if query else None)
-    if query is None or user is None or decoded is None:
-        return
-    invitation_id, page = int(decoded[0]), int(decoded[1])
+    invitation_id, page = callback_ints(NAMES, update)
     async with context.services.database.session_scope() as session:
         invitation = await _tapped_invitation(session, context, invitation_id)
         view = await _name_list(session, context, invitation, page) if invitation else None
     if view is None:
         await refuse(update, context, _no_invitation_text(context))
         return
-    await query.answer()
-    await query.edit_message_text(view[0], reply_markup=view[1])
+    await show(update, context, *view)
 
 
 async def on_pick_name(update: Update, context: BotContext) -> None:
     """A name was tapped: ask for the last four digits of that member's phone."""
     query, user = update.callback_query, update.effective_user
-    decoded = PICK_NAME.decode(query.data if query else None)
-    if query is None or user is None or decoded is None:
+    if query is None or user is None:
         return
-    invitation_id, member_id = int(decoded[0]), int(decoded[1])
+    invitation_id, member_id = callback_ints(PICK_NAME, update)
     now = context.services.clock.now()
     outcome: Outcome | None = None
     member: Member | None = None
@@ -572,8 +555,7 @@ async def on_pick_name(update: Update, context: BotContext) -> None:
             "You chose {name}. To confirm it is you, please type the last four digits "
             "of your phone number."
         ).format(name=html.escape(member.name))
-        await query.answer()
-        await query.edit_message_text(text)
+        await show(update, context, text)
 
 
 async def _unlinked_member(
@@ -593,15 +575,15 @@ async def _unlinked_member(
 async def on_not_listed(update: Update, context: BotContext) -> None:
     """ "My name is not on the list": ask the branch officers."""
     query, user = update.callback_query, update.effective_user
-    decoded = NOT_LISTED.decode(query.data if query else None)
-    if query is None or user is None or decoded is None:
+    if query is None or user is None:
         return
+    (invitation_id,) = callback_ints(NOT_LISTED, update)
     now = context.services.clock.now()
     outcome: Outcome | None = None
     try:
         async with context.services.database.session_scope() as session:
             outcome = await _settled(session, user.id)
-            invitation = await _tapped_invitation(session, context, int(decoded[0]))
+            invitation = await _tapped_invitation(session, context, invitation_id)
             if outcome is None and invitation is not None:
                 outcome = await _ask(session, invitation, user.id, user.full_name, None, now)
     except reg.RegistrationRefused as refused:
@@ -735,11 +717,10 @@ def _request_summary(context: BotContext, request: RegistrationRequest, branch: 
 
 async def on_approve(update: Update, context: BotContext) -> None:
     """Approve was tapped: pick the roster entry to link, or make a new one."""
-    query, user = update.callback_query, update.effective_user
-    decoded = APPROVE.decode(query.data if query else None)
-    if query is None or user is None or decoded is None:
+    user = update.effective_user
+    if user is None:
         return
-    request_id, page = int(decoded[0]), int(decoded[1])
+    request_id, page = callback_ints(APPROVE, update)
     view = None
     try:
         async with context.services.database.session_scope() as session:
@@ -753,8 +734,7 @@ async def on_approve(update: Update, context: BotContext) -> None:
     if view is None:
         await _refuse_decision(update, context, decision)
         return
-    await query.answer()
-    await query.edit_message_text(view[0], reply_markup=view[1])
+    await show(update, context, *view)
 
 
 async def _member_choice(
@@ -767,18 +747,13 @@ async def _member_choice(
     people = await members.list_unlinked(
         session=session, org_id=request.org_id, offset=page * PAGE_SIZE, limit=PAGE_SIZE
     )
-    buttons = [
-        InlineKeyboardButton(_roster_label(m), callback_data=LINK.encode(request_id, m.id or 0))
-        for m in people
-    ]
+    buttons = [button(_roster_label(m), LINK.encode(request_id, m.id or 0)) for m in people]
     rows = [
         *in_rows(buttons),
         paging_row(_, page, total, lambda p: APPROVE.encode(request_id, p)),
         [
-            InlineKeyboardButton(
-                _("➕ New roster entry"), callback_data=NEW_ENTRY.encode(request_id)
-            ),
-            InlineKeyboardButton(_("Reject"), callback_data=REJECT.encode(request_id)),
+            button(_("➕ New roster entry"), NEW_ENTRY.encode(request_id)),
+            button(_("Reject"), REJECT.encode(request_id)),
         ],
     ]
     summary = _request_summary(context, request, await _branch_of(session, request.org_id))
@@ -795,20 +770,16 @@ def _roster_label(member: Member) -> str:
 
 async def on_link(update: Update, context: BotContext) -> None:
     """A roster entry was picked: approve the request and link the account to it."""
-    query, user = update.callback_query, update.effective_user
-    decoded = LINK.decode(query.data if query else None)
-    if query is None or user is None or decoded is None:
-        return
-    await _approve(update, context, int(decoded[0]), int(decoded[1]), None)
+    request_id, member_id = callback_ints(LINK, update)
+    await _approve(update, context, request_id, member_id, None)
 
 
 async def on_new_entry(update: Update, context: BotContext) -> None:
     """ "New roster entry": ask which status the new member has."""
-    query, user = update.callback_query, update.effective_user
-    decoded = NEW_ENTRY.decode(query.data if query else None)
-    if query is None or user is None or decoded is None:
+    user = update.effective_user
+    if user is None:
         return
-    request_id = int(decoded[0])
+    (request_id,) = callback_ints(NEW_ENTRY, update)
     text = None
     try:
         async with context.services.database.session_scope() as session:
@@ -825,31 +796,29 @@ async def on_new_entry(update: Update, context: BotContext) -> None:
         return
     _ = context._
     buttons = [
-        InlineKeyboardButton(
+        button(
             rules.status_label(context.language, status),
-            callback_data=NEW_STATUS.encode(request_id, status.value),
+            NEW_STATUS.encode(request_id, status.value),
         )
         for status in reg.NEW_ENTRY_STATUSES
     ]
-    back = InlineKeyboardButton(_("« Back"), callback_data=APPROVE.encode(request_id, 0))
-    await query.answer()
-    await query.edit_message_text(
+    back = button(_("« Back"), APPROVE.encode(request_id, 0))
+    await show(
+        update,
+        context,
         text + "\n" + _("A new roster entry will be made. What is this person?"),
-        reply_markup=InlineKeyboardMarkup([buttons, [back]]),
+        InlineKeyboardMarkup([buttons, [back]]),
     )
 
 
 async def on_new_status(update: Update, context: BotContext) -> None:
     """The status of the new roster entry was picked: create it and approve."""
-    query, user = update.callback_query, update.effective_user
-    decoded = NEW_STATUS.decode(query.data if query else None)
-    if query is None or user is None or decoded is None:
-        return
-    status = next((s for s in reg.NEW_ENTRY_STATUSES if s.value == decoded[1]), None)
+    request_id, status_name = callback_values(NEW_STATUS, update)
+    status = next((s for s in reg.NEW_ENTRY_STATUSES if s.value == status_name), None)
     if status is None:
         await refuse(update, context, context._(REFUSALS[reg.Refusal.STALE]))
         return
-    await _approve(update, context, int(decoded[0]), None, status)
+    await _approve(update, context, int(request_id), None, status)
 
 
 async def _approve(
@@ -889,53 +858,48 @@ async def _approve(
             name=html.escape(welcome.name), branch=html.escape(welcome.branch)
         )
     )
-    await _tell_member(context, welcome.telegram_user_id, _welcome_text(welcome))
+    member = Recipient(welcome.telegram_user_id, welcome.language)
+    await tell(
+        context.bot, context.services.database, [member], lambda _: _welcome_text(welcome), now=now
+    )
     await _refresh(context, welcome)
 
 
 async def on_reject(update: Update, context: BotContext) -> None:
     """Reject the request and tell the person who asked."""
     query, user = update.callback_query, update.effective_user
-    decoded = REJECT.decode(query.data if query else None)
-    if query is None or user is None or decoded is None:
+    if query is None or user is None:
         return
+    (request_id,) = callback_ints(REJECT, update)
     now = context.services.clock.now()
-    told: tuple[int, str] | None = None
+    told: Recipient | None = None
     try:
         async with context.services.database.session_scope() as session:
-            decision = await _decision(session, user.id, int(decoded[0]))
+            decision = await _decision(session, user.id, request_id)
             request = decision.request
             if decision.allowed and request is not None:
                 await reg.reject(session=session, request=request, decider_id=user.id, now=now)
                 branch = await _branch_of(session, request.org_id)
-                language = await reg.language_of(
-                    session=session, telegram_user_id=request.telegram_user_id
-                )
-                told = (request.telegram_user_id, language)
+                told = await recipient(session=session, telegram_user_id=request.telegram_user_id)
     except reg.RegistrationRefused as refused:
         await _refused(update, context, refused)
         return
-    if told is None or request is None:
+    if not decision.allowed or request is None:
         await _refuse_decision(update, context, decision)
         return
     await query.answer(context._("Rejected."))
     await query.edit_message_text(
         context._("Rejected: {name} was told.").format(name=html.escape(request.claimed_name))
     )
-    member_id, language = told
-    text = gettext(
-        language,
-        "Sorry, your request to join {branch} was not approved. "
-        "If you think this is a mistake, please talk to your branch secretary.",
-    ).format(branch=html.escape(branch))
-    await _tell_member(context, member_id, text)
 
+    def rejection(language: str) -> str:
+        return gettext(
+            language,
+            "Sorry, your request to join {branch} was not approved. "
+            "If you think this is a mistake, please talk to your branch secretary.",
+        ).format(branch=html.escape(branch))
 
-async def _tell_member(context: BotContext, telegram_user_id: int, text: str) -> None:
-    try:
-        await context.bot.send_message(telegram_user_id, text, reply_markup=ReplyKeyboardRemove())
-    except TelegramError as exc:
-        log.warning("could not tell user %s about their request: %s", telegram_user_id, exc)
+    await tell(context.bot, context.services.database, [told] if told else [], rejection, now=now)
 
 
 #: Every button of this module and its handler, for handlers/registry.py.

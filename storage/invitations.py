@@ -15,14 +15,14 @@ import sqlalchemy as sa
 from sqlmodel import col, select, update
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from storage.models.accounts import Role, RoleGrant, TelegramAccount
+from storage.models.accounts import Role
 from storage.models.invitations import (
     CodeAttempt,
     Invitation,
     RegistrationRequest,
     RegistrationState,
 )
-from storage.models.orgs import OrgKind, OrgUnit
+from storage.models.orgs import OrgUnit
 
 __all__ = [
     "InvitationRow",
@@ -36,12 +36,9 @@ __all__ = [
     "get_invitation",
     "get_request",
     "list_invitations",
-    "page_branch_parents",
-    "page_branches",
     "pending_request_of",
     "record_attempt",
     "revoke_invitation",
-    "role_holders",
 ]
 
 
@@ -252,79 +249,3 @@ async def decide_request(
         .values(state=state, decided_by=decided_by, decided_at=now, member_id=member_id)
     )
     return bool(result.rowcount)
-
-
-async def role_holders(
-    *, session: AsyncSession, org_id: int, roles: Sequence[Role]
-) -> list[TelegramAccount]:
-    """Accounts holding any of ``roles`` directly on ``org_id`` (not inherited from above)."""
-    result = await session.exec(
-        select(TelegramAccount)
-        .where(
-            col(TelegramAccount.telegram_user_id).in_(
-                select(RoleGrant.telegram_user_id).where(
-                    RoleGrant.org_id == org_id, col(RoleGrant.role).in_(list(roles))
-                )
-            )
-        )
-        .order_by(col(TelegramAccount.telegram_user_id))
-    )
-    return list(result.all())
-
-
-def _branches_in(org_paths: Sequence[str], kinds: Sequence[OrgKind]) -> sa.ColumnElement[bool]:
-    return sa.and_(
-        _in_subtrees(org_paths), col(OrgUnit.kind).in_(list(kinds)), col(OrgUnit.active)
-    )
-
-
-async def page_branches(
-    *,
-    session: AsyncSession,
-    org_paths: Sequence[str],
-    kinds: Sequence[OrgKind],
-    parent_id: int | None = None,
-    offset: int = 0,
-    limit: int = 8,
-) -> tuple[list[OrgUnit], int]:
-    """Active orgs of ``kinds`` inside ``org_paths`` (under ``parent_id`` if given), by name,
-    with their total count."""
-    if not org_paths:
-        return [], 0
-    where = _branches_in(org_paths, kinds)
-    if parent_id is not None:
-        where = sa.and_(where, col(OrgUnit.parent_id) == parent_id)
-    total = (await session.exec(select(sa.func.count()).select_from(OrgUnit).where(where))).one()
-    rows = await session.exec(
-        select(OrgUnit)
-        .where(where)
-        .order_by(col(OrgUnit.name), col(OrgUnit.id))
-        .offset(offset)
-        .limit(limit)
-    )
-    return list(rows.all()), int(total)
-
-
-async def page_branch_parents(
-    *,
-    session: AsyncSession,
-    org_paths: Sequence[str],
-    kinds: Sequence[OrgKind],
-    offset: int = 0,
-    limit: int = 8,
-) -> tuple[list[OrgUnit], int]:
-    """The orgs directly above those ``page_branches`` finds (townships, the county), by
-    name, with their total count."""
-    if not org_paths:
-        return [], 0
-    parent_ids = select(OrgUnit.parent_id).where(_branches_in(org_paths, kinds))
-    where = col(OrgUnit.id).in_(parent_ids)
-    total = (await session.exec(select(sa.func.count()).select_from(OrgUnit).where(where))).one()
-    rows = await session.exec(
-        select(OrgUnit)
-        .where(where)
-        .order_by(col(OrgUnit.name), col(OrgUnit.id))
-        .offset(offset)
-        .limit(limit)
-    )
-    return list(rows.all()), int(total)

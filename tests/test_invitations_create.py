@@ -8,7 +8,7 @@ from sqlmodel import col
 
 from bot import invitations as rules
 from bot.clock import ManualClock
-from handlers.invitations import CREATE, PICK_ORG
+from handlers.invitations import CREATE, PICKER
 from sandbox import World
 from storage import Database
 from storage.models import AuditLog, Invitation, Role
@@ -83,7 +83,7 @@ async def test_the_caption_speaks_english_to_english_users(
     await sec.send("/invite")
     step = await sec.wait_for_reply()  # a deputy may only invite members: no role step
     assert (
-        step.text == f"Invitation to {ZH_DONGFENG} as Party member.\nHow many people may use it?"
+        step.text == f"Invitation to {ZH_DONGFENG} as party member.\nHow many people may use it?"
     )
     await sec.tap("unlimited")
     step = await sec.wait_for_reply()
@@ -94,7 +94,7 @@ async def test_the_caption_speaks_english_to_english_users(
     code = code_in(photo.caption)
     assert (photo.caption or "").splitlines()[:4] == [
         f"Invitation to join {ZH_DONGFENG}",
-        "Role: Party member",
+        "Role: party member",
         "Uses left: unlimited",
         "Valid until: Tue 3/3 09:00",
     ]
@@ -111,12 +111,12 @@ async def test_county_staff_walk_from_township_to_branch_and_may_give_any_branch
 
     await staff.send("/invite")
     step = await staff.wait_for_reply()
-    assert step.text == "邀请加入哪个乡镇的支部？请先选乡镇："
-    assert step.buttons == [["东风镇党委", "前进乡党委"]]
-    await staff.tap("前进乡党委")
+    assert step.text == "红旗县\n邀请加入哪个支部？请选择："
+    assert step.buttons == [["东风镇党委 ›"], ["前进乡党委 ›"]]
+    await staff.tap("前进乡党委 ›")
     step = await staff.wait_for_reply()
-    assert step.text == "邀请加入哪个支部？请选择："
-    assert step.buttons == [["前进村党支部"], ["« 返回乡镇"]]
+    assert step.text == "红旗县 / 前进乡党委\n邀请加入哪个支部？请选择："
+    assert step.buttons[0] == ["前进村党支部"]
     await staff.tap("前进村党支部")
     step = await staff.wait_for_reply()
     assert step.buttons == [["党员"], ["副书记"], ["书记"]]
@@ -131,8 +131,8 @@ async def test_township_organiser_picks_among_the_branches_of_the_township(
 
     await organiser.send("/invite")
     step = await organiser.wait_for_reply()
-    assert step.text == "邀请加入哪个支部？请选择："
-    assert sorted(step.buttons[0]) == ["东风村党支部", "柳树村党支部"]
+    assert step.text == "红旗县 / 东风镇党委\n邀请加入哪个支部？请选择："
+    assert step.buttons == [["东风村党支部"], ["柳树村党支部"]]
     for label in ("柳树村党支部", "书记", "1", "30 天"):
         await organiser.tap(label)
         await organiser.wait_for_reply()
@@ -187,7 +187,7 @@ async def test_forged_buttons_outside_the_scope_write_nothing(
     )
     assert answer.text == "这个按钮已经失效。"
 
-    elsewhere = PICK_ORG.encode(tree.qianjin.id)
+    elsewhere = PICKER.pick.encode(0, tree.qianjin.id)
     answer = await sec.wait_for_callback_answer(
         await sec.tap_data(elsewhere, message_id=step.message_id)
     )
@@ -205,15 +205,13 @@ async def test_higher_roles_only_where_the_inviter_outranks_them(
     await grant(database, organiser.id, Role.DEPUTY_SECRETARY, tree.qianjin)
 
     await organiser.send("/invite")
-    step = await organiser.wait_for_reply()
-    assert step.text == "邀请加入哪个乡镇的支部？请先选乡镇："
-    await organiser.tap("前进乡党委")
-    await organiser.wait_for_reply()
+    step = await organiser.wait_for_reply()  # two scopes: both at the top
+    assert step.buttons == [["东风镇党委 ›"], ["前进村党支部"]]
     await organiser.tap("前进村党支部")
     step = await organiser.wait_for_reply()
     # Only a deputy there: members only, straight to the number of uses.
+    assert step.text == "邀请加入：前进乡党委 / 前进村党支部（党员）\n这个邀请可以给几个人用？"
     assert step.buttons == [["1", "10", "50", "不限"]]
-    assert "党员" in (step.text or "")
     assert tree.qianjin.id is not None
     forged = CREATE.encode(tree.qianjin.id, Role.DEPUTY_SECRETARY.value, 1, 7)
     answer = await organiser.wait_for_callback_answer(

@@ -59,7 +59,7 @@ async def test_revoke_sets_revoked_at_once_and_the_code_stops_working(
     assert answer.text == "Invitation revoked. Its link and QR code no longer work."
     redrawn = await sec.wait_for_reply()
     assert redrawn.text == (
-        f"Invitations (1):\n1. 东风村党支部 · Party member · used 0/10 · revoked"
+        "Invitations (1):\n1. 东风村党支部 · party member · used 0/10 · revoked"
     )
     assert redrawn.buttons == []
     invitation = await invitation_of(database, code)

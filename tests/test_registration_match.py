@@ -71,7 +71,7 @@ async def test_registration_speaks_english(
     welcome = await zhang.wait_for_reply()
     assert welcome.text == (
         f"Welcome, Zhang San! You have joined {ZH_DONGFENG}.\n"
-        "Your role: Deputy secretary.\nSend /help to see what I can do."
+        "Your role: deputy secretary.\nSend /help to see what I can do."
     )
     granted = await rows(database, RoleGrant, col(RoleGrant.telegram_user_id) == zhang.id)
     assert [(g.role, g.org_id) for g in granted] == [(Role.DEPUTY_SECRETARY, tree.dongfeng.id)]
