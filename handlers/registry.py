@@ -29,6 +29,7 @@ from handlers import (
     registration,
     roles,
     roster,
+    roster_import,
     start,
 )
 
@@ -43,6 +44,15 @@ def register_handlers(application: Application[Any, Any, Any, Any, Any, Any]) ->
 
     application.add_handler(CommandHandler("start", start.cmd_start))
     application.add_handler(CommandHandler("help", start.cmd_help))
+
+    application.add_handler(
+        MessageHandler(
+            filters.Document.ALL & filters.ChatType.PRIVATE, roster_import.on_roster_document
+        )
+    )
+    application.add_handler(
+        CallbackQueryHandler(roster_import.on_roster_choice, pattern=roster_import.CHOICE.pattern)
+    )
 
     application.add_handler(CommandHandler("invite", invitations.cmd_invite))
     application.add_handler(CommandHandler("invites", invitations.cmd_invites))

@@ -1,0 +1,304 @@
+"""Roster import by document: county staff send the spreadsheet, see a preview, confirm.
+
+Nothing is kept between the preview and the confirmation but the file's Telegram id under
+a short random token in the sender's user_data: the confirm tap downloads the file again
+and plans afresh against the database as it is then, so a stale preview can never be
+written. The token is taken out of user_data by the first tap, so a second tap (or a
+forged one) imports nothing.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import html
+import logging
+import secrets
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from pathlib import PurePath
+from typing import Final, cast
+
+from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Message, Update
+from telegram.error import TelegramError
+
+from bot.access import Action, Principal, allows, load_principal
+from bot.context import BotContext
+from bot.i18n import N_
+from bot.roster_file import MSG_UNSUPPORTED, RosterFileError
+from bot.roster_import import PROGRESS_MIN_ROWS, ImportOutcome, Verdict, import_roster
+from bot.roster_report import is_truncated, report_lines
+from handlers.callbacks import CallbackCodec
+from handlers.guard import permitted, refuse
+from storage import orgs
+from storage.models import OrgUnit
+
+log = logging.getLogger(__name__)
+
+MAX_FILE_BYTES: Final = 5 * 1024 * 1024
+#: What a roster may be called; old Excel files get read_roster's "save as .xlsx" advice.
+ROSTER_SUFFIXES: Final = frozenset({".xlsx", ".xlsm", ".csv", ".xls", ".et", ".wps"})
+PENDING_KEY: Final = "roster_imports"
+PENDING_TTL: Final = timedelta(minutes=30)
+#: Entries per list in a chat report; longer reports come as an attached text file too.
+SUMMARY_LIMIT: Final = 10
+MESSAGE_LIMIT: Final = 4000
+REPORT_FILENAME: Final = "roster-report.txt"
+
+CHOICE: Final = CallbackCodec("rimp", (str, str))  # action, token
+GO, SKIP_BAD, CANCEL = "go", "skip", "no"
+
+MSG_STAFF_ONLY: Final = N_(
+    "Only county staff can import a roster file, so I have not used this file."
+)
+MSG_TOO_BIG: Final = N_(
+    "The file {filename} is {size} MB; I can take files of up to {limit} MB. "
+    "Please remove pictures from it or split the roster into several files."
+)
+MSG_RECEIVED: Final = N_("Received {filename}. Checking it…")
+MSG_CHECKING: Final = N_("Checking {filename}: {done} of {total} rows…")
+MSG_WRITING: Final = N_("Importing {filename}: {done} of {total} rows…")
+MSG_IMPORTING: Final = N_("Importing {filename}…")
+MSG_ASK: Final = N_("Import this file?")
+MSG_FULL_LIST: Final = N_("The full list is in the attached file.")
+MSG_CANCELLED: Final = N_("Cancelled. Nothing was imported.")
+MSG_GONE: Final = N_(
+    "This import was already done or cancelled, or it is too old. "
+    "Send the file again to start over."
+)
+BUTTON_IMPORT: Final = N_("Import")
+BUTTON_SKIP_BAD: Final = N_("Import only the correct rows")
+BUTTON_CANCEL: Final = N_("Cancel")
+
+
+@dataclass(frozen=True, slots=True)
+class PendingImport:
+    """A previewed file waiting for the staff member's decision."""
+
+    file_id: str
+    filename: str
+    expires_at: datetime
+
+
+async def on_roster_document(update: Update, context: BotContext) -> None:
+    """A document arrived: from county staff, preview importing it; else refuse."""
+    message, user = update.effective_message, update.effective_user
+    if message is None or message.document is None or user is None:
+        return
+    _ = context._
+    county, principal = await _county_and_principal(context, user.id)
+    if county is None or not allows(principal, Action.IMPORT_ROSTER, county.path):
+        await refuse(update, context, _(MSG_STAFF_ONLY))
+        return
+    document = message.document
+    filename = document.file_name or ""
+    if PurePath(filename).suffix.lower() not in ROSTER_SUFFIXES:
+        await message.reply_text(html.escape(_(MSG_UNSUPPORTED).format(filename=filename)))
+        return
+    if (document.file_size or 0) > MAX_FILE_BYTES:
+        size = f"{(document.file_size or 0) / 1024 / 1024:.1f}"
+        text = _(MSG_TOO_BIG).format(filename=filename, size=size, limit=MAX_FILE_BYTES >> 20)
+        await message.reply_text(html.escape(text))
+        return
+    status = await message.reply_text(html.escape(_(MSG_RECEIVED).format(filename=filename)))
+    outcome = await _run(context, status, document.file_id, filename, dry_run=True)
+    if outcome is None:
+        return
+    token = _remember(context, document.file_id, filename)
+    await _show(context, status, outcome, _choices(context, outcome, token))
+
+
+async def on_roster_choice(update: Update, context: BotContext) -> None:
+    """导入 / 只导入正确的行 / 取消 under a preview: act once, for county staff only."""
+    query, user = update.callback_query, update.effective_user
+    decoded = CHOICE.decode(query.data if query is not None else None)
+    if query is None or user is None or decoded is None:
+        return
+    _ = context._
+    action, token = str(decoded[0]), str(decoded[1])
+    pending = _pending(context).pop(token, None)  # first tap wins; nothing to await before
+    if pending is None or action not in (GO, SKIP_BAD, CANCEL):
+        await query.answer(_(MSG_GONE), show_alert=True)
+        return
+    if pending.expires_at <= context.services.clock.now():
+        await query.answer(_(MSG_GONE), show_alert=True)
+        return
+    county, principal = await _county_and_principal(context, user.id)
+    if county is None or not await permitted(
+        update, context, principal, Action.IMPORT_ROSTER, county.path
+    ):
+        return
+    await query.answer()
+    if action == CANCEL:
+        await query.edit_message_text(html.escape(_(MSG_CANCELLED)))
+        return
+    status = query.message
+    if not isinstance(status, Message):
+        return
+    await status.edit_text(html.escape(_(MSG_IMPORTING).format(filename=pending.filename)))
+    outcome = await _run(
+        context,
+        status,
+        pending.file_id,
+        pending.filename,
+        dry_run=False,
+        skip_bad=action == SKIP_BAD,
+        actor=user.id,
+    )
+    if outcome is not None:
+        await _show(context, status, outcome, None)
+
+
+async def _county_and_principal(
+    context: BotContext, telegram_user_id: int
+) -> tuple[OrgUnit | None, Principal]:
+    """The county (None before `partybot init`) and what this user may do."""
+    async with context.services.database.session_scope() as session:
+        county = await orgs.get_county(session=session)
+        principal = await load_principal(session=session, telegram_user_id=telegram_user_id)
+    return county, principal
+
+
+async def _run(
+    context: BotContext,
+    status: Message,
+    file_id: str,
+    filename: str,
+    *,
+    dry_run: bool,
+    skip_bad: bool = False,
+    actor: int | None = None,
+) -> ImportOutcome | None:
+    """Download and import (or preview) the file; a file-level problem is shown, None."""
+    _ = context._
+    file = await context.bot.get_file(file_id)
+    data = bytes(await file.download_as_bytearray())
+    now = context.services.clock.now()
+    try:
+        async with _ProgressMessage(status, _(MSG_CHECKING), _(MSG_WRITING), filename) as shown:
+            return await import_roster(
+                database=context.services.database,
+                data=data,
+                filename=filename,
+                today=now.astimezone(context.services.settings.tz).date(),
+                now=now,
+                actor=actor,
+                via="bot",
+                dry_run=dry_run,
+                skip_bad=skip_bad,
+                progress=shown,
+            )
+    except RosterFileError as error:
+        await status.edit_text(html.escape(error.render(_)))
+        return None
+
+
+async def _show(
+    context: BotContext,
+    status: Message,
+    outcome: ImportOutcome,
+    keyboard: InlineKeyboardMarkup | None,
+) -> None:
+    """Put the report into the status message; a long one also comes as a text file."""
+    _ = context._
+    lines = report_lines(outcome, context.language, limit=SUMMARY_LIMIT)
+    if is_truncated(outcome, SUMMARY_LIMIT):
+        full = "\n".join(report_lines(outcome, context.language)) + "\n"
+        await status.reply_document(full.encode(), filename=REPORT_FILENAME)
+        lines.append(_(MSG_FULL_LIST))
+    if keyboard is not None:
+        lines.append(_(MSG_ASK))
+    await status.edit_text(_fit(lines), reply_markup=keyboard)
+
+
+def _fit(lines: list[str]) -> str:
+    """HTML-escaped lines joined, cut to fit one Telegram message."""
+    text = ""
+    for line in lines:
+        escaped = html.escape(line)
+        if len(text) + len(escaped) + 2 > MESSAGE_LIMIT:
+            return text + "\n…"
+        text = f"{text}\n{escaped}" if text else escaped
+    return text
+
+
+def _choices(context: BotContext, outcome: ImportOutcome, token: str) -> InlineKeyboardMarkup:
+    """导入, 只导入正确的行 (when some rows are bad and some good), 取消."""
+    _ = context._
+    plan = outcome.plan
+    rows = [[InlineKeyboardButton(_(BUTTON_IMPORT), callback_data=CHOICE.encode(GO, token))]]
+    has_good = bool(plan.creates or plan.updates or plan.unchanged)
+    if outcome.verdict == Verdict.PREVIEW and plan.problems and has_good:
+        label = _(BUTTON_SKIP_BAD)
+        rows.append([InlineKeyboardButton(label, callback_data=CHOICE.encode(SKIP_BAD, token))])
+    rows.append(
+        [InlineKeyboardButton(_(BUTTON_CANCEL), callback_data=CHOICE.encode(CANCEL, token))]
+    )
+    return InlineKeyboardMarkup(rows)
+
+
+def _pending(context: BotContext) -> dict[str, PendingImport]:
+    """This user's previews awaiting a decision (the dict lives in user_data)."""
+    if context.user_data is None:  # updates without a user cannot have anything pending
+        return {}
+    return cast(dict[str, PendingImport], context.user_data.setdefault(PENDING_KEY, {}))
+
+
+def _remember(context: BotContext, file_id: str, filename: str) -> str:
+    """Keep the file id under a fresh token, forgetting previews that have expired."""
+    now = context.services.clock.now()
+    pending = _pending(context)
+    for token in [token for token, item in pending.items() if item.expires_at <= now]:
+        del pending[token]
+    token = secrets.token_hex(4)
+    pending[token] = PendingImport(file_id, filename, now + PENDING_TTL)
+    return token
+
+
+class _ProgressMessage:
+    """Edits the status message as a large file's rows are checked and written.
+
+    The import calls it synchronously from inside its transaction; the edits happen in a
+    task of their own, so the transaction never waits on Telegram.
+    """
+
+    def __init__(self, status: Message, checking: str, writing: str, filename: str) -> None:
+        self._status = status
+        self._texts = {"check": checking, "write": writing}
+        self._filename = filename
+        self._latest: tuple[str, int, int] | None = None
+        self._wake = asyncio.Event()
+        self._closed = False
+        self._task: asyncio.Task[None] | None = None
+
+    async def __aenter__(self) -> _ProgressMessage:
+        self._task = asyncio.create_task(self._edit_loop())
+        return self
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        """Stop editing (after any edit under way) before the final text goes out."""
+        self._closed = True
+        self._wake.set()
+        if self._task is not None:
+            await self._task
+
+    def __call__(self, phase: str, done: int, total: int) -> None:
+        if total > PROGRESS_MIN_ROWS:
+            self._latest = (phase, done, total)
+            self._wake.set()
+
+    async def _edit_loop(self) -> None:
+        shown: tuple[str, int, int] | None = None
+        while True:
+            await self._wake.wait()
+            self._wake.clear()
+            if self._closed:
+                return
+            if self._latest is None or self._latest == shown:
+                continue
+            shown = self._latest
+            phase, done, total = shown
+            text = self._texts[phase].format(filename=self._filename, done=done, total=total)
+            try:
+                await self._status.edit_text(html.escape(text))
+            except TelegramError as error:  # progress is a courtesy; the import goes on
+                log.warning("could not show import progress: %s", error)
