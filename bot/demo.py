@@ -15,10 +15,13 @@ from __future__ import annotations
 
 import itertools
 import random
+import tomllib
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from decimal import Decimal
+from functools import cache
+from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from sqlmodel import col, select
@@ -58,130 +61,82 @@ TELEGRAM_ID_BASE = 8_000_000
 #: People who are on no roster yet (they register with an invitation) get ids from here.
 VISITOR_ID_BASE = 9_000_000
 
-COUNTY = ("C", "清河县")
-# (township code, name, ((branch code, name, number of members), ...))
-LAYOUT: tuple[tuple[str, str, tuple[tuple[str, str, int], ...]], ...] = (
-    (
-        "T01",
-        "东风镇党委",
-        (
-            ("T01-V01", "东风村党支部", 18),
-            ("T01-V02", "柳树村党支部", 15),
-            ("T01-V03", "杏花村党支部", 17),
-        ),
-    ),
-    (
-        "T02",
-        "红星乡党委",
-        (
-            ("T02-V01", "红星村党支部", 16),
-            ("T02-V02", "石桥村党支部", 19),
-            ("T02-V03", "河湾村党支部", 14),
-        ),
-    ),
-    (
-        "T03",
-        "向阳镇党委",
-        (
-            ("T03-V01", "向阳村党支部", 17),
-            ("T03-V02", "枣林村党支部", 16),
-            ("T03-V03", "新庄村党支部", 18),
-        ),
-    ),
-)
-
-SURNAMES = (
-    "王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗郑梁谢宋唐许韩冯邓曹彭曾肖田董袁潘蒋蔡余杜叶程"
-    "苏魏吕丁任沈姚卢姜崔钟谭陆汪范金石廖贾夏韦付方白邹孟熊秦邱江尹薛段雷侯龙史陶贺顾毛郝龚邵"
-)
-MALE_GIVEN = (
-    "建国",
-    "国强",
-    "志强",
-    "建华",
-    "卫东",
-    "德福",
-    "永福",
-    "振华",
-    "文华",
-    "春生",
-    "建军",
-    "红兵",
-    "志刚",
-    "立新",
-    "保国",
-    "长林",
-    "福生",
-    "宝山",
-    "金山",
-    "玉林",
-    "有才",
-    "成才",
-    "学文",
-    "海军",
-    "明",
-    "伟",
-    "勇",
-    "涛",
-    "军",
-    "强",
-    "峰",
-    "斌",
-    "磊",
-    "超",
-    "小龙",
-    "俊杰",
-    "家豪",
-    "子轩",
-    "浩然",
-    "宇航",
-)
-FEMALE_GIVEN = (
-    "秀英",
-    "桂英",
-    "秀兰",
-    "玉兰",
-    "桂兰",
-    "凤英",
-    "淑珍",
-    "红梅",
-    "春花",
-    "金凤",
-    "翠花",
-    "玉梅",
-    "海燕",
-    "丽华",
-    "小红",
-    "美玲",
-    "晓燕",
-    "秀珍",
-    "丽",
-    "芳",
-    "敏",
-    "静",
-    "艳",
-    "慧",
-    "娟",
-    "霞",
-    "婷",
-    "雪",
-    "欣怡",
-    "梓涵",
-    "雨欣",
-)
 MOBILE_PREFIXES = ("138", "139", "137", "135", "136", "150", "151", "152", "158", "159", "187")
+DATA_FILE = Path(__file__).with_name("demo_county.toml")
 
-SESSION_TOPICS = (
-    "学习《中国共产党农村基层组织工作条例》",
-    "乡村振兴与村集体经济发展",
-    "人居环境整治志愿服务",
-    "廉洁自律警示教育",
-    "春耕生产互助动员",
-    "党员先锋岗评议",
-    "防汛抗旱准备工作",
-    "学习身边的优秀党员",
-)
-PLACES = ("村党员活动室", "村委会会议室", "村文化广场")
+
+@dataclass(frozen=True, slots=True)
+class BranchData:
+    """A village branch of the demo county and how many members its roster has."""
+
+    code: str
+    name: str
+    size: int
+
+
+@dataclass(frozen=True, slots=True)
+class TownshipData:
+    code: str
+    name: str  # of the township committee
+    place: str  # the township itself
+    branches: tuple[BranchData, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class NoticeData:
+    """A past notice: sent by the county, the first township or its first branch."""
+
+    org: str  # "county" | "township" | "branch"
+    days_ago: int
+    read_share: float
+    text: str
+
+
+@dataclass(frozen=True, slots=True)
+class DemoData:
+    """The names and texts of the demo county (bot/demo_county.toml)."""
+
+    county_code: str
+    county_name: str
+    townships: tuple[TownshipData, ...]
+    surnames: str
+    male: tuple[str, ...]
+    female: tuple[str, ...]
+    topics: tuple[str, ...]
+    places: tuple[str, ...]
+    county_training: str
+    township_training: str  # with {place}
+    notices: tuple[NoticeData, ...]
+
+
+@cache
+def demo_data() -> DemoData:
+    """Read the demo county's data file once."""
+    raw = tomllib.loads(DATA_FILE.read_text(encoding="utf-8"))
+    return DemoData(
+        county_code=raw["county"]["code"],
+        county_name=raw["county"]["name"],
+        townships=tuple(
+            TownshipData(
+                t["code"],
+                t["name"],
+                t["place"],
+                tuple(BranchData(b["code"], b["name"], int(b["members"])) for b in t["branches"]),
+            )
+            for t in raw["townships"]
+        ),
+        surnames=raw["names"]["surnames"],
+        male=tuple(raw["names"]["male"]),
+        female=tuple(raw["names"]["female"]),
+        topics=tuple(raw["sessions"]["topics"]),
+        places=tuple(raw["sessions"]["places"]),
+        county_training=raw["trainings"]["county"],
+        township_training=raw["trainings"]["township"],
+        notices=tuple(
+            NoticeData(n["org"], int(n["days_ago"]), float(n["read_share"]), n["text"])
+            for n in raw["notices"]
+        ),
+    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -254,11 +209,11 @@ def plan_demo(seed: int = DEMO_SEED) -> DemoPlan:
     offices = (*CAST, *_other_offices())
     pinned = {(o.branch_code, o.index) for o in offices}  # office holders use Telegram
     rosters: dict[str, list[PlannedMember]] = {}
-    for _t_code, _t_name, branches in LAYOUT:
-        for code, _name, size in branches:
-            rosters[code] = [
-                _plan_member(rng, used_names, used_phones, pinned=(code, i) in pinned)
-                for i in range(size)
+    for township in demo_data().townships:
+        for branch in township.branches:
+            rosters[branch.code] = [
+                _plan_member(rng, used_names, used_phones, pinned=(branch.code, i) in pinned)
+                for i in range(branch.size)
             ]
     return DemoPlan(rosters=rosters, offices=offices)
 
@@ -267,10 +222,9 @@ def _plan_member(
     rng: random.Random, used_names: set[str], used_phones: set[str], *, pinned: bool
 ) -> PlannedMember:
     gender = Gender.FEMALE if rng.random() < 0.4 else Gender.MALE
-    given = FEMALE_GIVEN if gender is Gender.FEMALE else MALE_GIVEN
-    name = rng.choice(SURNAMES) + rng.choice(given)
+    name = _name(rng, gender)
     while name in used_names:
-        name = rng.choice(SURNAMES) + rng.choice(given)
+        name = _name(rng, gender)
     used_names.add(name)
     phone: str | None = None
     if pinned or rng.random() < 0.88:  # many elders have no phone of their own
@@ -299,6 +253,12 @@ def _plan_member(
     )
 
 
+def _name(rng: random.Random, gender: Gender) -> str:
+    data = demo_data()
+    given = data.female if gender is Gender.FEMALE else data.male
+    return rng.choice(data.surnames) + rng.choice(given)
+
+
 def _phone(rng: random.Random) -> str:
     return f"+86{rng.choice(MOBILE_PREFIXES)}{rng.randrange(10**8):08d}"
 
@@ -314,14 +274,15 @@ def _other_offices() -> tuple[CastRole, ...]:
         taken.add((branch_code, index))
         return index
 
-    for t_code, _t_name, branches in LAYOUT:
-        for code, _name, _size in branches:
-            if (Role.SECRETARY, code) not in held:
-                offices.append(CastRole("", Role.SECRETARY, code, code, first_free(code)))
-        if (Role.TOWNSHIP_ORGANISER, t_code) not in held:
-            last_branch = branches[-1][0]
+    for township in demo_data().townships:
+        for branch in township.branches:
+            if (Role.SECRETARY, branch.code) not in held:
+                index = first_free(branch.code)
+                offices.append(CastRole("", Role.SECRETARY, branch.code, branch.code, index))
+        if (Role.TOWNSHIP_ORGANISER, township.code) not in held:
+            last = township.branches[-1].code
             offices.append(
-                CastRole("", Role.TOWNSHIP_ORGANISER, t_code, last_branch, first_free(last_branch))
+                CastRole("", Role.TOWNSHIP_ORGANISER, township.code, last, first_free(last))
             )
     return tuple(offices)
 
@@ -332,29 +293,30 @@ async def seed_demo(
     """Write the demo county into an empty database; False (and nothing written) otherwise."""
     if await orgs.get_county(session=session) is not None:
         return False
+    data = demo_data()
     plan = plan_demo(seed)
     rng = random.Random(seed + 1)
     county = await orgs.create_org(
-        session=session, code=COUNTY[0], name=COUNTY[1], kind=OrgKind.COUNTY
+        session=session, code=data.county_code, name=data.county_name, kind=OrgKind.COUNTY
     )
     assert county.id is not None
     by_code: dict[str, OrgUnit] = {county.code: county}
     people: dict[str, list[Member]] = {}
-    for t_code, t_name, branches in LAYOUT:
+    for t in data.townships:
         township = await orgs.create_org(
-            session=session, code=t_code, name=t_name, kind=OrgKind.TOWNSHIP, parent_id=county.id
+            session=session, code=t.code, name=t.name, kind=OrgKind.TOWNSHIP, parent_id=county.id
         )
-        by_code[t_code] = township
-        for code, name, _size in branches:
+        by_code[t.code] = township
+        for b in t.branches:
             branch = await orgs.create_org(
                 session=session,
-                code=code,
-                name=name,
+                code=b.code,
+                name=b.name,
                 kind=OrgKind.VILLAGE_BRANCH,
                 parent_id=township.id,
             )
-            by_code[code] = branch
-            people[code] = await _seed_roster(session, branch, plan.rosters[code], now)
+            by_code[b.code] = branch
+            people[b.code] = await _seed_roster(session, branch, plan.rosters[b.code], now)
     officers = await _seed_offices(session, plan, by_code, people, now)
     history = _History(session, rng, now, tz, officers)
     for code, roster in people.items():
@@ -503,10 +465,10 @@ class _History:
         return StudySession(
             org_id=branch.id,
             kind=kind,
-            topic=self.rng.choice(SESSION_TOPICS),
+            topic=self.rng.choice(demo_data().topics),
             starts_at=starts_at,
             duration_minutes=90,
-            place=self.rng.choice(PLACES),
+            place=self.rng.choice(demo_data().places),
             audience_kind=AudienceKind.BRANCH,
             audience_org_id=branch.id,
             created_by=self.acting.get(branch.code, 0),
@@ -559,12 +521,13 @@ class _History:
         self, county: OrgUnit, by_code: dict[str, OrgUnit], people: dict[str, list[Member]]
     ) -> None:
         """A county-wide winter training and one training per township, with confirmations."""
+        data = demo_data()
         everyone = [m for roster in people.values() for m in roster]
-        await self._training(county, "全县农村党员冬春训", 60, Decimal("8.0"), everyone, 0.8)
-        for t_code, t_name, branches in LAYOUT:
-            township_people = [m for code, _n, _s in branches for m in people[code]]
-            title = f"{t_name.removesuffix('党委')}党员集中轮训"
-            await self._training(by_code[t_code], title, 30, Decimal("4.0"), township_people, 0.7)
+        await self._training(county, data.county_training, 60, Decimal("8.0"), everyone, 0.8)
+        for t in data.townships:
+            township_people = [m for b in t.branches for m in people[b.code]]
+            title = data.township_training.format(place=t.place)
+            await self._training(by_code[t.code], title, 30, Decimal("4.0"), township_people, 0.7)
 
     async def _training(
         self,
@@ -604,29 +567,20 @@ class _History:
     async def notices(
         self, county: OrgUnit, by_code: dict[str, OrgUnit], people: dict[str, list[Member]]
     ) -> None:
-        """Three notices (county, township, branch) with deliveries and read receipts."""
-        t01_codes = [code for code, _n, _s in LAYOUT[0][2]]
-        await self._notice(
-            county,
-            "关于开展全县农村党员冬春训的通知：请各支部组织党员按时参加培训，不能参加的向支部书记请假。",
-            70,
-            [m for roster in people.values() for m in roster],
-            0.85,
-        )
-        await self._notice(
-            by_code["T01"],
-            "请各村党支部组织党员参加春耕生产志愿服务，帮助留守老人和困难户。",
-            20,
-            [m for code in t01_codes for m in people[code]],
-            0.7,
-        )
-        await self._notice(
-            by_code["T01-V01"],
-            "本月主题党日安排在村党员活动室，请大家提前十分钟到场签到。",
-            5,
-            people["T01-V01"],
-            0.6,
-        )
+        """Past notices of the county, the first township and its first branch, with reads."""
+        first_township = demo_data().townships[0]
+        first_branch = first_township.branches[0].code
+        audiences = {
+            "county": (county, [m for roster in people.values() for m in roster]),
+            "township": (
+                by_code[first_township.code],
+                [m for b in first_township.branches for m in people[b.code]],
+            ),
+            "branch": (by_code[first_branch], people[first_branch]),
+        }
+        for notice in demo_data().notices:
+            org, audience = audiences[notice.org]
+            await self._notice(org, notice.text, notice.days_ago, audience, notice.read_share)
 
     async def _notice(
         self, org: OrgUnit, text: str, days_ago: int, audience: list[Member], read_share: float
@@ -714,8 +668,7 @@ async def demo_people(*, session: AsyncSession, seed: int = DEMO_SEED) -> list[D
 def visitor_name(number: int, seed: int = DEMO_SEED) -> str:
     """A plausible name for the n-th newcomer (someone not on any roster yet)."""
     rng = random.Random(seed * 1000 + number)
-    given = FEMALE_GIVEN if rng.random() < 0.4 else MALE_GIVEN
-    return rng.choice(SURNAMES) + rng.choice(given)
+    return _name(rng, Gender.FEMALE if rng.random() < 0.4 else Gender.MALE)
 
 
 def visitor_phone(telegram_user_id: int) -> str:

@@ -375,14 +375,25 @@ function build(chat, parent, text, entities, start, end) {
   for (const entity of entities) {
     const stop = entity.offset + entity.length;
     if (entity.offset < position || stop > end) continue;
-    parent.append(text.slice(position, entity.offset));
+    appendPlain(chat, parent, text.slice(position, entity.offset));
     const inner = entities.filter((e) => e !== entity && e.offset >= entity.offset && e.offset + e.length <= stop);
     const el = entityElement(chat, entity, text.slice(entity.offset, stop));
     build(chat, el, text, inner, entity.offset, stop);
     parent.append(el);
     position = stop;
   }
-  parent.append(text.slice(position, end));
+  appendPlain(chat, parent, text.slice(position, end));
+}
+
+// Plain text, with web addresses made clickable as Telegram's apps do.
+function appendPlain(chat, parent, text) {
+  if (parent.tagName === "A") return parent.append(text);
+  let position = 0;
+  for (const match of text.matchAll(/https?:\/\/[^\s<>"]+/g)) {
+    parent.append(text.slice(position, match.index), link(chat, match[0], match[0]));
+    position = match.index + match[0].length;
+  }
+  parent.append(text.slice(position));
 }
 
 function entityElement(chat, entity, content) {
