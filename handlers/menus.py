@@ -37,6 +37,8 @@ MENU: tuple[MenuCommand, ...] = (
     MenuCommand("me", N_("My profile"), known_only=True),
     MenuCommand("language", N_("Language: 中文 / English"), known_only=True),
     MenuCommand("members", N_("Branch roster"), Action.VIEW_ROSTER),
+    MenuCommand("invite", N_("Invite members: link and QR code"), Action.INVITE),
+    MenuCommand("invites", N_("Invitations: list and revoke"), Action.INVITE),
     MenuCommand("appoint", N_("Give or remove roles"), Action.APPOINT),
 )
 

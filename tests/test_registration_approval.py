@@ -6,7 +6,7 @@ from sqlmodel import col
 
 from bot.clock import ManualClock
 from handlers.registration import APPROVE, LINK, REJECT
-from sandbox import SimUser
+from sandbox import SimUser, World
 from storage import Database
 from storage.models import AuditLog, Member, MemberStatus, RegistrationState, Role
 from tests.builders import add_member, build_tree, grant
@@ -127,7 +127,7 @@ async def test_double_tap_on_a_name_links_once_and_audits_once(
 
 
 async def test_approve_by_making_a_new_roster_entry(
-    person: Person, database: Database, clock: ManualClock
+    person: Person, database: Database, clock: ManualClock, world: World
 ) -> None:
     tree = await build_tree(database)
     sec = person("Secretary Wang", language="en")
@@ -150,6 +150,13 @@ async def test_approve_by_making_a_new_roster_entry(
 
     welcome = await newcomer.wait_for_reply()
     assert (welcome.text or "").splitlines()[1] == "您的职务：副书记。"
+    menu = await world.wait_for(
+        lambda: (
+            [c["command"] for c in world.commands({"type": "chat", "chat_id": newcomer.id})]
+            or None
+        )
+    )
+    assert "invite" in menu  # the deputy's menu now offers invitations
     [created] = await rows(database, Member, col(Member.telegram_user_id) == newcomer.id)
     assert (created.name, created.status, created.phone, created.org_id) == (
         "小 王",

@@ -52,8 +52,13 @@ async def test_shared_contact_links_the_roster_entry(
     assert (await invitation_of(database, code)).uses == 1
     assert await audit_actions(database) == ["invitation.create", "member.register"]
     assert await attempts(database, zhang) == [True]
-    menus = [c for c in world.calls_of("setMyCommands") if "scope" in c.params]
-    assert any(str(zhang.id) in str(c.params["scope"]) for c in menus)
+    menu = await world.wait_for(
+        lambda: (
+            [c["command"] for c in world.commands({"type": "chat", "chat_id": zhang.id})] or None
+        )
+    )
+    assert "me" in menu  # the member menu, set for this chat
+    assert "invite" not in menu
 
 
 async def test_registration_speaks_english(
