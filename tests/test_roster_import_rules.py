@@ -1,0 +1,261 @@
+"""The rules of an import: which org a row lands in, who it matches, what conflicts, and
+that a failure half-way writes nothing."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import UTC, date, datetime
+from typing import Any
+
+import pytest
+from sqlalchemy import event
+
+from bot import roster_import
+from bot.roster_import import ImportOutcome, Verdict, import_roster
+from bot.roster_report import report_lines
+from storage import Database, orgs
+from storage.models import Member, MemberStatus, OrgKind
+from tests.builders import Tree, add_member, build_tree
+from tests.test_roster_import_support import (
+    all_members,
+    all_orgs,
+    counts,
+    csv_bytes,
+    status_changes,
+)
+
+NOW = datetime(2026, 3, 2, 1, 0, tzinfo=UTC)
+TODAY = date(2026, 3, 2)
+HEADER = ["姓名", "所属乡镇", "所在党支部", "人员类别", "手机号码", "党小组"]
+
+
+@pytest.fixture
+async def tree(database: Database) -> Tree:
+    return await build_tree(database)
+
+
+async def run(
+    database: Database, *rows: list[str], dry_run: bool = False, skip_bad: bool = False
+) -> ImportOutcome:
+    return await import_roster(
+        database=database,
+        data=csv_bytes([HEADER, *rows]),
+        filename="r.csv",
+        today=TODAY,
+        now=NOW,
+        actor=42,
+        via="test",
+        dry_run=dry_run,
+        skip_bad=skip_bad,
+    )
+
+
+def problems(outcome: ImportOutcome) -> list[str]:
+    return [problem.render(lambda text: text) for problem in outcome.plan.problems]
+
+
+async def test_new_codes_follow_the_existing_ones_and_loose_names_match(
+    database: Database, tree: Tree
+) -> None:
+    outcome = await run(
+        database,
+        ["甲", "城关镇", "东关村党支部", "正式党员", "", ""],
+        ["乙", "东风镇", "新风村党支部", "正式党员", "", ""],  # 东风镇党委 (T01)
+        ["丙", "东风镇党委", "东风村", "正式党员", "", "第一党小组"],  # 东风村党支部
+        ["丁", "", "柳树村", "正式党员", "", ""],  # no township: 柳树村党支部
+    )
+    assert outcome.verdict == Verdict.IMPORTED
+    assert [(org.code, org.name) for org in outcome.plan.new_orgs] == [
+        ("T03", "城关镇"),
+        ("T03-V01", "东关村党支部"),
+        ("T01-V03", "新风村党支部"),
+        ("T01-V01-G01", "第一党小组"),
+    ]
+    created = await all_orgs(database)
+    assert created["T01-V03"].parent_id == tree.townships["T01"].id
+    assert created["T01-V01-G01"].kind == OrgKind.PARTY_GROUP
+    people = await all_members(database)
+    assert people["丙"].org_id == tree.dongfeng.id
+    assert people["丁"].org_id == tree.liushu.id
+
+
+async def test_orgs_that_cannot_take_the_row(database: Database, tree: Tree) -> None:
+    async with database.session_scope() as session:
+        for township in (tree.townships["T01"], tree.townships["T02"]):
+            await orgs.create_org(
+                session=session,
+                code=f"{township.code}-V09",
+                name="新村党支部",
+                kind=OrgKind.VILLAGE_BRANCH,
+                parent_id=township.id,
+            )
+        await orgs.create_org(
+            session=session,
+            code="D01",
+            name="组织部",
+            kind=OrgKind.COUNTY_DEPARTMENT,
+            parent_id=tree.county.id,
+        )
+        closed = await orgs.get_org(session=session, org_id=tree.qianjin.id or 0)
+        assert closed is not None
+        closed.active = False
+        session.add(closed)
+    before = await counts(database)
+    outcome = await run(
+        database,
+        ["甲", "", "新村党支部", "正式党员", "", ""],
+        ["乙", "组织部", "某村党支部", "正式党员", "", ""],
+        ["丙", "前进乡党委", "前进村党支部", "正式党员", "", ""],
+        ["丁", "", "北山村党支部", "正式党员", "", ""],
+    )
+    assert outcome.verdict == Verdict.REFUSED
+    assert problems(outcome) == [
+        "row 2: several branches are called 新村党支部; fill in the township to say which",
+        "row 3: the name 组织部 is already used by another kind of unit",
+        "row 4: 前进村党支部 is marked as closed",
+        "row 5: there is no branch called 北山村党支部; fill in the township so it can be created",
+    ]
+    assert await counts(database) == before
+
+
+async def test_people_conflicts_are_reported_by_row(database: Database, tree: Tree) -> None:
+    await add_member(database, tree.dongfeng, "张三", phone="+8613800138000")
+    await add_member(database, tree.dongfeng, "李四", phone="+8613900139000")
+    await add_member(database, tree.liushu, "王五")
+    await add_member(database, tree.liushu, "王五")  # two of them, no phones
+    await add_member(database, tree.qianjin, "赵六", phone="+8613700137000")
+    await add_member(database, tree.qianjin, "孙七", phone="+8613700137000")  # shared phone
+    outcome = await run(
+        database,
+        # row 2: 李四's phone, but the name is 张三's, who is also in the branch
+        ["张三", "东风镇党委", "东风村党支部", "正式党员", "13900139000", ""],
+        ["王五", "东风镇党委", "柳树村党支部", "正式党员", "", ""],  # row 3: which 王五?
+        ["周八", "前进乡党委", "前进村党支部", "正式党员", "13700137000", ""],  # row 4
+        ["吴十", "东风镇党委", "柳树村党支部", "正式党员", "", ""],  # row 5: new
+        ["吴十", "", "柳树村党支部", "预备党员", "", ""],  # row 6: the same new person
+    )
+    assert problems(outcome) == [
+        "row 2: the phone number 13900139000 already belongs to 李四 of 东风村党支部",
+        "row 3: several members of 柳树村党支部 are called 王五; add a phone number to say which",
+        "row 4: the phone number 13700137000 belongs to several members already",
+        "row 6: this is the same person as in row 5",
+    ]
+    assert [person.row.name for person in outcome.plan.creates] == ["吴十"]
+
+
+async def test_one_member_is_matched_by_one_row_only(database: Database, tree: Tree) -> None:
+    await add_member(database, tree.dongfeng, "张三", phone="+8613800138000")
+    outcome = await run(
+        database,
+        ["张山", "东风镇党委", "东风村党支部", "正式党员", "13800138000", ""],  # renames 张三
+        ["张三", "东风镇党委", "东风村党支部", "正式党员", "", ""],  # ... who is taken
+    )
+    assert problems(outcome) == ["row 3: this is the same person as in row 2"]
+
+
+async def test_inactive_members_are_not_matched(database: Database, tree: Tree) -> None:
+    gone = await add_member(database, tree.dongfeng, "张三", phone="+8613800138000")
+    async with database.session_scope() as session:
+        member = await session.get(Member, gone.id)
+        assert member is not None
+        member.active = False
+        session.add(member)
+    outcome = await run(
+        database, ["张三", "东风镇党委", "东风村党支部", "正式党员", "13800138000", ""]
+    )
+    assert (len(outcome.plan.creates), len(outcome.plan.updates)) == (1, 0)
+
+
+async def test_blank_cells_keep_what_is_known_and_groups_follow_the_branch(
+    database: Database, tree: Tree
+) -> None:
+    await run(database, ["张三", "东风镇党委", "东风村党支部", "预备党员", "13800138000", "一组"])
+    # a blank group keeps the group; a status change is recorded with today's date
+    outcome = await run(database, ["张三", "东风镇党委", "东风村党支部", "正式党员", "", ""])
+    assert report_lines(outcome, "en")[:3] == [
+        "Imported r.csv: 0 created, 1 updated, 0 unchanged.",
+        "Updated (1):",
+        "row 2: 张三: Member category: probationary member → full member",
+    ]
+    (zhang,) = (await all_members(database)).values()
+    group = (await all_orgs(database))["T01-V01-G01"]
+    assert (zhang.phone, zhang.party_group_id) == ("+8613800138000", group.id)
+    (change,) = await status_changes(database)
+    assert (change.from_status, change.to_status, change.changed_on, change.recorded_by) == (
+        MemberStatus.PROBATIONARY,
+        MemberStatus.FULL,
+        TODAY,
+        42,
+    )
+    # a new group in the same branch is a change too
+    outcome = await run(database, ["张三", "东风镇党委", "东风村党支部", "正式党员", "", "二组"])
+    assert report_lines(outcome, "zh")[3] == "第 2 行：张三：党小组由 一组 改为 二组"
+
+
+async def test_a_failure_half_way_writes_nothing(
+    database: Database, tree: Tree, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    await add_member(database, tree.dongfeng, "张三", phone="+8613800138000")
+    before = await counts(database)
+
+    async def broken(**_: Any) -> None:
+        raise RuntimeError("disk full")
+
+    # the audit row is the last write: orgs, new people, updates and status changes are
+    # already sent when it fails, and all of them must roll back
+    monkeypatch.setattr(roster_import.audit, "record", broken)
+    with pytest.raises(RuntimeError, match="disk full"):
+        await run(
+            database,
+            ["张三", "东风镇党委", "东风村党支部", "预备党员", "13800138000", ""],
+            ["李四", "城关镇", "东关村党支部", "正式党员", "", "一组"],
+        )
+    assert await counts(database) == before
+    (zhang,) = (await all_members(database)).values()
+    assert zhang.status == MemberStatus.FULL
+
+
+async def test_dry_run_writes_nothing(database: Database, tree: Tree) -> None:
+    before = await counts(database)
+    outcome = await run(
+        database, ["李四", "城关镇", "东关村党支部", "正式党员", "", "一组"], dry_run=True
+    )
+    assert outcome.verdict == Verdict.PREVIEW
+    assert len(outcome.plan.new_orgs) == 3
+    assert await counts(database) == before
+
+
+@contextmanager
+def selects(database: Database) -> Iterator[list[str]]:
+    """The SELECT statements sent inside the block."""
+    sent: list[str] = []
+
+    def record(*args: Any) -> None:
+        if str(args[2]).lstrip().upper().startswith("SELECT"):
+            sent.append(str(args[2]))
+
+    engine = database.engine.sync_engine
+    event.listen(engine, "before_cursor_execute", record)
+    try:
+        yield sent
+    finally:
+        event.remove(engine, "before_cursor_execute", record)
+
+
+@pytest.mark.parametrize("rows", [600, 1800])
+async def test_matching_loads_people_per_batch_not_per_row(
+    database: Database, tree: Tree, rows: int
+) -> None:
+    people = [
+        ["某" + str(n), "东风镇党委", ["东风村党支部", "柳树村党支部"][n % 2], "正式党员",
+         f"1390000{n:04d}", ""]
+        for n in range(rows)
+    ]  # fmt: skip
+    await run(database, *people)
+    with selects(database) as sent:
+        outcome = await run(database, *people)
+    assert outcome.plan.unchanged == rows
+    batches = -(-rows // roster_import.PLAN_BATCH)
+    # county, org tree, org codes, then per batch: phones, and (first batch) branches
+    assert len(sent) == 3 + batches + 1
