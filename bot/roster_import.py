@@ -29,6 +29,8 @@ from storage.models import Gender, Member, MemberStatus, OrgKind, OrgUnit
 
 __all__ = [
     "AUDIT_ACTION",
+    "PLAN_BATCH",
+    "PROGRESS_MIN_ROWS",
     "FieldChange",
     "ImportOutcome",
     "ImportPlan",
@@ -108,7 +110,7 @@ OrgSlot = int | NewOrg
 
 @dataclass(frozen=True, slots=True)
 class FieldChange:
-    """One field of one person, before and after (values as stored, "" for empty)."""
+    """One field of one person, before and after, as text for a report ("" for empty)."""
 
     field: str
     old: str
@@ -418,7 +420,7 @@ def _problem(
 
 
 def display_phone(phone: str | None) -> str:
-    """ "+8613800138000" -> "13800138000", the way people write it."""
+    """A phone as people write it: "+8613800138000" becomes "13800138000"."""
     return (phone or "").removeprefix("+86")
 
 

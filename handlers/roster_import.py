@@ -115,11 +115,9 @@ async def on_roster_choice(update: Update, context: BotContext) -> None:
         return
     _ = context._
     action, token = str(decoded[0]), str(decoded[1])
-    pending = _pending(context).pop(token, None)  # first tap wins; nothing to await before
-    if pending is None or action not in (GO, SKIP_BAD, CANCEL):
-        await query.answer(_(MSG_GONE), show_alert=True)
-        return
-    if pending.expires_at <= context.services.clock.now():
+    # Taken out before anything is awaited, so of two taps only the first finds it.
+    pending = _pending(context).pop(token, None) if action in (GO, SKIP_BAD, CANCEL) else None
+    if pending is None or pending.expires_at <= context.services.clock.now():
         await query.answer(_(MSG_GONE), show_alert=True)
         return
     county, principal = await _county_and_principal(context, user.id)
@@ -168,7 +166,7 @@ async def _run(
     skip_bad: bool = False,
     actor: int | None = None,
 ) -> ImportOutcome | None:
-    """Download and import (or preview) the file; a file-level problem is shown, None."""
+    """Download and import (or preview) the file; None once a file-level problem is shown."""
     _ = context._
     file = await context.bot.get_file(file_id)
     data = bytes(await file.download_as_bytearray())
