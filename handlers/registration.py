@@ -73,6 +73,7 @@ CODE_PROBLEMS: Final = {
         "This invitation has been used up. Please ask your branch secretary for a new one."
     ),
 }
+STALE: Final = N_("This button is no longer valid.")
 REFUSALS: Final = {
     reg.Refusal.MEMBER_TAKEN: N_(
         "This roster entry is already linked to another Telegram account. "
@@ -82,7 +83,15 @@ REFUSALS: Final = {
         "Your Telegram account is already linked to someone on a roster. "
         "Please see your branch secretary."
     ),
-    reg.Refusal.STALE: N_("This button is no longer valid."),
+}
+DECIDER_REFUSALS: Final = {
+    reg.Refusal.MEMBER_TAKEN: N_(
+        "This person on the roster is already linked to another Telegram account. "
+        "Please pick another name."
+    ),
+    reg.Refusal.ACCOUNT_TAKEN: N_(
+        "This Telegram account is already linked to someone on a roster, so nothing was changed."
+    ),
 }
 
 
@@ -326,8 +335,14 @@ async def _notify_deciders(context: BotContext, asked: Asked) -> None:
             log.warning("could not ask %s about request %s: %s", account, request.id, exc)
 
 
-async def _refused(update: Update, context: BotContext, refused: reg.RegistrationRefused) -> None:
-    """Explain a refused step to the person who took it."""
+async def _refused(
+    update: Update,
+    context: BotContext,
+    refused: reg.RegistrationRefused,
+    *,
+    deciding: bool = False,
+) -> None:
+    """Explain a refused step to the person who took it (the newcomer, or an officer)."""
     _ = context._
     if refused.reason is reg.Refusal.INVITATION:
         _forget(context)
@@ -340,7 +355,7 @@ async def _refused(update: Update, context: BotContext, refused: reg.Registratio
             name = refused.decided_by_name or "?"
             text = _("Already decided by {name}.").format(name=html.escape(name))
     else:
-        text = _(REFUSALS[refused.reason])
+        text = _((DECIDER_REFUSALS if deciding else REFUSALS).get(refused.reason, STALE))
     if update.callback_query is not None:
         await update.callback_query.answer(text, show_alert=True)
     elif update.effective_message is not None:
@@ -548,7 +563,7 @@ async def on_pick_name(update: Update, context: BotContext) -> None:
     elif invitation is None:
         await refuse(update, context, _no_invitation_text(context))
     elif member is None:
-        await refuse(update, context, context._(REFUSALS[reg.Refusal.STALE]))
+        await refuse(update, context, context._(STALE))
     else:
         _remember(context, invitation_id, member_id)
         text = context._(
@@ -698,7 +713,7 @@ async def _decision(session: AsyncSession, user_id: int, request_id: int) -> _De
 async def _refuse_decision(update: Update, context: BotContext, decision: _Decision) -> None:
     """The request is gone, or the user may not decide it: say so."""
     if decision.request is None:
-        await refuse(update, context, context._(REFUSALS[reg.Refusal.STALE]))
+        await refuse(update, context, context._(STALE))
         return
     user = update.effective_user
     assert user is not None
@@ -729,7 +744,7 @@ async def on_approve(update: Update, context: BotContext) -> None:
                 request = await reg.pending_request(session=session, request_id=request_id)
                 view = await _member_choice(session, context, request, page)
     except reg.RegistrationRefused as refused:
-        await _refused(update, context, refused)
+        await _refused(update, context, refused, deciding=True)
         return
     if view is None:
         await _refuse_decision(update, context, decision)
@@ -789,7 +804,7 @@ async def on_new_entry(update: Update, context: BotContext) -> None:
                 branch = await _branch_of(session, request.org_id)
                 text = _request_summary(context, request, branch)
     except reg.RegistrationRefused as refused:
-        await _refused(update, context, refused)
+        await _refused(update, context, refused, deciding=True)
         return
     if text is None:
         await _refuse_decision(update, context, decision)
@@ -816,7 +831,7 @@ async def on_new_status(update: Update, context: BotContext) -> None:
     request_id, status_name = callback_values(NEW_STATUS, update)
     status = next((s for s in reg.NEW_ENTRY_STATUSES if s.value == status_name), None)
     if status is None:
-        await refuse(update, context, context._(REFUSALS[reg.Refusal.STALE]))
+        await refuse(update, context, context._(STALE))
         return
     await _approve(update, context, int(request_id), None, status)
 
@@ -847,7 +862,7 @@ async def _approve(
                 )
                 welcome = await _welcome(session, joined)
     except reg.RegistrationRefused as refused:
-        await _refused(update, context, refused)
+        await _refused(update, context, refused, deciding=True)
         return
     if welcome is None:
         await _refuse_decision(update, context, decision)
@@ -882,7 +897,7 @@ async def on_reject(update: Update, context: BotContext) -> None:
                 branch = await _branch_of(session, request.org_id)
                 told = await recipient(session=session, telegram_user_id=request.telegram_user_id)
     except reg.RegistrationRefused as refused:
-        await _refused(update, context, refused)
+        await _refused(update, context, refused, deciding=True)
         return
     if not decision.allowed or request is None:
         await _refuse_decision(update, context, decision)

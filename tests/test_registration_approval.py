@@ -7,7 +7,7 @@ from sqlmodel import col
 from bot.clock import ManualClock
 from handlers.registration import APPROVE, LINK, REJECT
 from sandbox import SimUser, World
-from storage import Database
+from storage import Database, accounts, members
 from storage.models import AuditLog, Member, MemberStatus, RegistrationState, Role
 from tests.builders import add_member, build_tree, grant
 from tests.test_invitations_support import (
@@ -226,3 +226,29 @@ async def test_without_branch_officers_the_township_organiser_decides(
     assert answer.text == "您没有权限在这里做这件事。"
     [request] = await requests(database)
     assert request.state == RegistrationState.PENDING
+
+
+async def test_a_roster_entry_taken_meanwhile_is_refused_and_the_request_stays_open(
+    person: Person, database: Database, clock: ManualClock
+) -> None:
+    tree = await build_tree(database)
+    sec = person("王书记")
+    await grant(database, sec.id, Role.SECRETARY, tree.dongfeng)
+    entry = await add_member(database, tree.dongfeng, "王小", phone="+8613800000003")
+    code = await issue_code(database, clock, tree.dongfeng)
+    await _ask_by_contact(person, code)
+    await sec.wait_for_reply()
+    await sec.tap("批准")
+    await sec.wait_for_reply()
+    async with database.session_scope() as session:  # someone else got there first
+        await accounts.ensure_account(session=session, telegram_user_id=900001)
+        await members.link_telegram(
+            session=session, member_id=entry.id or 0, telegram_user_id=900001
+        )
+
+    answer = await sec.wait_for_callback_answer(await sec.tap("王小 …0003"))
+    assert answer.text == "名册上的这个人已经绑定了别的 Telegram 账号。请选别的名字。"
+    [request] = await requests(database)
+    assert request.state == RegistrationState.PENDING
+    assert (await member(database, entry.id)).telegram_user_id == 900001
+    assert "registration.approve" not in await audit_actions(database)
