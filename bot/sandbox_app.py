@@ -22,7 +22,6 @@ from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import Any
 
 from pydantic import SecretStr
 
@@ -123,15 +122,14 @@ async def running_sandbox(
         world = World(SANDBOX_TOKEN, bot_username=SANDBOX_BOT_USERNAME, clock=clock.now)
         people = SandboxPeople(world, database, clock)
         await people.restore()
-        running: dict[str, Any] = {}
-        time = TimeControl(clock, database, lambda: running.get(_SCHEDULER_KEY))
+        time = TimeControl(clock, database, scheduler=lambda: None)
         routes = SandboxRoutes(people, time, cast, settings.timezone).routes()
         async with EmulatorServer(world, host, port, extra_routes=routes) as server:
             application = build_application(
                 bot_settings(settings, server.url, url), database=database, clock=clock
             )
+            time.scheduler = lambda: application.bot_data.get(_SCHEDULER_KEY)
             async with polling(application, poll_timeout=poll_timeout):
-                running[_SCHEDULER_KEY] = application.bot_data.get(_SCHEDULER_KEY)
                 yield Sandbox(world, server, application, database, clock, time, people, cast)
     finally:
         _save_offset(database_path, clock.offset)

@@ -528,6 +528,7 @@ async function start() {
     }));
   }
   $("#person-add").addEventListener("click", addPerson);
+  // Asking for events after a far-off mark returns none, and the current mark to follow from.
   page.since = (await api("GET", "/_control/events?since=1000000000&timeout=0")).last;
   let people;
   try {
