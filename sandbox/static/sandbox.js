@@ -475,7 +475,19 @@ function apply(event) {
   const chat = page.chats.get(event.chat_id);
   if (chat && event.message && ["message", "edit", "delete"].includes(event.kind)) {
     upsert(chat, event.message);
+    if (event.message.from_bot) refreshPerson(chat);
   }
+}
+
+// What the bot says may follow a change of role or branch (registered, appointed): reread
+// the person once things are quiet.
+function refreshPerson(chat) {
+  if (!page.sandbox) return;
+  clearTimeout(chat.refreshTimer);
+  chat.refreshTimer = setTimeout(async () => {
+    chat.person = await api("GET", `/_sandbox/people/${chat.id}`).catch(() => chat.person);
+    renderHead(chat);
+  }, 400);
 }
 
 // ---- people -----------------------------------------------------------------------------

@@ -1,0 +1,97 @@
+"""The whole story on the sandbox page, in a real browser, as a county officer would show it.
+
+A secretary creates an invitation, a newcomer opens its link and registers, the secretary
+approves, schedules a session; the clock jumps, the reminder arrives, the member taps 参加,
+checks in with the code, and the secretary's attendance view shows it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import re
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import pytest
+
+from bot.demo import VISITOR_ID_BASE
+from bot.sandbox_app import Sandbox
+from tests.browser.browser_support import open_page, phone, say, shot
+from tests.test_sandbox_support import copy_template, sandbox_at, seed_template
+
+if TYPE_CHECKING:
+    from playwright.async_api import Locator, Page
+
+
+@pytest.fixture(scope="module")
+def template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    path = tmp_path_factory.mktemp("sandbox-flow-template") / "sandbox.db"
+    asyncio.run(seed_template(path))
+    return path
+
+
+@pytest.fixture
+async def sandbox(template: Path, tmp_path: Path) -> AsyncIterator[Sandbox]:
+    async with sandbox_at(copy_template(template, tmp_path)) as running:
+        yield running
+
+
+@pytest.fixture
+async def page(sandbox: Sandbox, tmp_path: Path) -> AsyncIterator[Page]:
+    async with open_page(sandbox.url, tmp_path / "profile") as opened:
+        yield opened
+
+
+def exactly(text: str) -> re.Pattern[str]:
+    """Match an element's whole text, not a part of it."""
+    return re.compile(f"^{re.escape(text)}$")
+
+
+async def tap(chat: Locator, label: str) -> None:
+    """Tap the newest inline button with exactly this label."""
+    await chat.locator(".inline-keyboard button").filter(has_text=exactly(label)).last.click()
+
+
+async def bot_says(chat: Locator, fragment: str) -> Locator:
+    """Wait for a bot message (new or edited) containing this text, and return it."""
+    message = chat.locator(".message.bot").filter(has_text=fragment).last
+    await message.wait_for()
+    return message
+
+
+async def test_invitation_registration_session_reminder_rsvp_checkin_attendance(
+    sandbox: Sandbox, page: Page
+) -> None:
+    secretary = phone(page, sandbox.cast[2].telegram_user_id)
+
+    # The secretary creates an invitation: a QR code and a link to post at the village office.
+    await say(secretary, "/invite")
+    await bot_says(secretary, "新成员是什么身份？")
+    await tap(secretary, "党员")
+    await bot_says(secretary, "这个邀请可以给几个人用？")
+    await tap(secretary, "1")
+    await bot_says(secretary, "有效期多长？")
+    await tap(secretary, "7 天（常用）")
+    invitation = await bot_says(secretary, "请打印这张二维码")
+    await invitation.locator("img").wait_for()
+
+    # A newcomer opens the link (in the sandbox: a click, then "whose phone?").
+    await invitation.locator("a[href*='t.me/']").click()
+    await page.locator("#open-link").get_by_role("button", name="新来的人（不在名册上）").click()
+    newcomer = phone(page, VISITOR_ID_BASE + 1)
+    await bot_says(newcomer, "这是加入东风镇党委 / 东风村党支部的邀请")
+    await newcomer.locator(".reply-keyboard button", has_text="发送我的手机号").click()
+    await bot_says(newcomer, "我已请支部书记确认")
+
+    # Not on the roster yet: the secretary approves and makes a roster entry.
+    await bot_says(secretary, "有人申请加入")
+    await tap(secretary, "批准")
+    await bot_says(secretary, "这是名册上的哪一位？")
+    await tap(secretary, "➕ 新建名册记录")
+    await tap(secretary, "正式党员")
+    await bot_says(secretary, "已批准")
+    await bot_says(newcomer, "您已加入东风镇党委 / 东风村党支部")
+    await newcomer.locator(".role", has_text="党员 · 东风村党支部").wait_for()
+
+    await shot(page, "full-flow")
