@@ -14,10 +14,13 @@ from telegram.ext import AIORateLimiter, Application, ApplicationBuilder, Contex
 from bot.clock import Clock, SystemClock
 from bot.context import SERVICES_KEY, BotContext, Services
 from bot.i18n import LANGUAGES, gettext
+from bot.notices import NoticeProgress
 from bot.relay import Relay, RelayConfig, relay_bot
 from bot.settings import Settings
+from handlers import notice_reads
 from handlers.registry import PUBLIC_COMMANDS, register_handlers
 from schedules.jobs import register_jobs
+from schedules.notices import add_notice_jobs
 from schedules.scheduler import build_scheduler
 from storage import Database
 
@@ -66,7 +69,10 @@ def build_relay(settings: Settings, token: str, *, database: Database, clock: Cl
         base_file_url=settings.bot_file_url,
         config=config,
     )
-    return Relay(bot=bot, database=database, clock=clock, config=config)
+    progress = NoticeProgress(bot=bot, database=database, rate=config.rate)
+    return Relay(
+        bot=bot, database=database, clock=clock, config=config, on_progress=progress.report
+    )
 
 
 async def _post_init(application: PartyApplication) -> None:
@@ -81,6 +87,7 @@ async def _post_init(application: PartyApplication) -> None:
         clock=services.clock,
         tz=services.settings.tz,
     )
+    add_notice_jobs(scheduler, services, notice_reads.ack_markup)
     scheduler.start()
     application.bot_data[_SCHEDULER_KEY] = scheduler
     await services.relay.start()

@@ -40,6 +40,9 @@ MENU: tuple[MenuCommand, ...] = (
     MenuCommand("invite", N_("Invite members: link and QR code"), Action.INVITE),
     MenuCommand("invites", N_("Invitations: list and revoke"), Action.INVITE),
     MenuCommand("appoint", N_("Give or remove roles"), Action.APPOINT),
+    MenuCommand("notice", N_("Send a notice"), Action.SEND_NOTICE),
+    MenuCommand("notices", N_("Notices: who has read them"), Action.SEND_NOTICE),
+    MenuCommand("greetings", N_("Political-birthday greetings on or off"), Action.SEND_NOTICE),
 )
 
 

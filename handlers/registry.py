@@ -13,6 +13,7 @@ from telegram import Update
 from telegram.ext import (
     Application,
     CallbackQueryHandler,
+    ChatMemberHandler,
     CommandHandler,
     MessageHandler,
     TypeHandler,
@@ -23,9 +24,13 @@ from handlers import (
     common,
     errors,
     fallbacks,
+    greetings,
     invitations,
     menus,
+    notice_reads,
+    notices,
     profile,
+    reachability,
     registration,
     roles,
     roster,
@@ -44,6 +49,12 @@ def register_handlers(application: Application[Any, Any, Any, Any, Any, Any]) ->
 
     application.add_handler(CommandHandler("start", start.cmd_start))
     application.add_handler(CommandHandler("help", start.cmd_help))
+
+    # The text (or photo, or file) of a notice being written: only while its draft waits
+    # for it, so before other features' text and file handlers.
+    application.add_handler(
+        MessageHandler(notices.writing_notice(application), notices.on_notice_text)
+    )
 
     application.add_handler(
         MessageHandler(
@@ -79,6 +90,15 @@ def register_handlers(application: Application[Any, Any, Any, Any, Any, Any]) ->
     application.add_handler(CommandHandler("appoint", roles.cmd_appoint))
     for codec, on_tap in (*profile.CALLBACKS, *roster.CALLBACKS, *roles.CALLBACKS):
         application.add_handler(CallbackQueryHandler(on_tap, pattern=codec.pattern))
+
+    application.add_handler(CommandHandler("notice", notices.cmd_notice))
+    application.add_handler(CommandHandler("notices", notice_reads.cmd_notices))
+    application.add_handler(CommandHandler("greetings", greetings.cmd_greetings))
+    for codec, on_tap in (*notices.CALLBACKS, *notice_reads.CALLBACKS, *greetings.CALLBACKS):
+        application.add_handler(CallbackQueryHandler(on_tap, pattern=codec.pattern))
+    application.add_handler(
+        ChatMemberHandler(reachability.on_my_chat_member, ChatMemberHandler.MY_CHAT_MEMBER)
+    )
 
     # Fallbacks: keep these last.
     application.add_handler(MessageHandler(filters.COMMAND, fallbacks.on_unknown_command))

@@ -142,13 +142,20 @@ async def enqueue_many(
     due_at: datetime,
     notice_id: int | None = None,
     session_id: int | None = None,
-) -> None:
-    """Queue many messages in one statement; rows whose key is already queued are skipped."""
+) -> int:
+    """Queue many messages in one statement; rows whose key is already queued are skipped.
+
+    Returns how many were queued.
+    """
     if not items:
-        return
+        return 0
     rows = [_row(kind, item, due_at, notice_id, session_id) for item in items]
-    stmt = (await _insert(session)).on_conflict_do_nothing(index_elements=["dedupe_key"])
-    await session.exec(stmt, params=rows)
+    stmt = (
+        (await _insert(session))
+        .on_conflict_do_nothing(index_elements=["dedupe_key"])
+        .returning(_DELIVERY.c.id)
+    )
+    return len((await session.exec(stmt, params=rows)).all())
 
 
 async def claim_due(

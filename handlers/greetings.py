@@ -1,0 +1,102 @@
+"""/greetings: a branch secretary switches political-birthday greetings on or off."""
+
+from __future__ import annotations
+
+from typing import Final
+
+from sqlmodel.ext.asyncio.session import AsyncSession
+from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
+
+from bot.access import Action, Principal, allows, load_principal, scope_roots
+from bot.context import BotContext
+from bot.greetings import switch_greetings
+from bot.members import BRANCH_KINDS, NOT_ALLOWED
+from handlers.callbacks import CallbackCodec
+from handlers.guard import refuse
+from handlers.screens import button, callback_ints, show
+from storage import orgs
+from storage.models import OrgUnit
+
+SWITCH: Final = CallbackCodec("grt.set", (int, int))  # branch id, 1: on / 0: off
+
+
+async def _branches(session: AsyncSession, principal: Principal) -> list[OrgUnit]:
+    found = [
+        await orgs.get_org(session=session, org_id=grant.org_id)
+        for grant in scope_roots(principal, Action.SEND_NOTICE)
+    ]
+    return [org for org in found if org is not None and org.kind in BRANCH_KINDS]
+
+
+def _screen(context: BotContext, branches: list[OrgUnit]) -> tuple[str, InlineKeyboardMarkup]:
+    _ = context._
+    lines = [
+        _(
+            "On a member's political birthday (the day they joined the party) the branch "
+            "sends them a short greeting."
+        )
+    ]
+    rows: list[list[InlineKeyboardButton]] = []
+    for branch in branches:
+        assert branch.id is not None
+        if branch.greetings_enabled:
+            lines.append(_("{org}: greetings are on").format(org=branch.name))
+            label = _("Turn off for {org}").format(org=branch.name)
+            rows.append([button(label, SWITCH.encode(branch.id, 0))])
+        else:
+            lines.append(_("{org}: greetings are off").format(org=branch.name))
+            label = _("Turn on for {org}").format(org=branch.name)
+            rows.append([button(label, SWITCH.encode(branch.id, 1))])
+    return "\n".join(lines), InlineKeyboardMarkup(rows)
+
+
+async def cmd_greetings(update: Update, context: BotContext) -> None:
+    """Show whether the user's branches send political-birthday greetings."""
+    user = update.effective_user
+    if user is None:
+        return
+    async with context.services.database.session_scope() as session:
+        principal = await load_principal(session=session, telegram_user_id=user.id)
+        branches = await _branches(session, principal)
+        staff = bool(scope_roots(principal, Action.SEND_NOTICE))
+    if not branches:
+        text = (
+            context._("Each branch's secretary switches its greetings on or off.")
+            if staff
+            else context._(NOT_ALLOWED)
+        )
+        await refuse(update, context, text)
+        return
+    await show(update, context, *_screen(context, branches))
+
+
+async def on_switch(update: Update, context: BotContext) -> None:
+    """Turn a branch's greetings on or off (re-checked and audited)."""
+    user = update.effective_user
+    if user is None:
+        return
+    org_id, enabled = callback_ints(SWITCH, update)
+    async with context.services.database.session_scope() as session:
+        principal = await load_principal(session=session, telegram_user_id=user.id)
+        org = await orgs.get_org(session=session, org_id=org_id)
+        allowed = (
+            org is not None
+            and org.kind in BRANCH_KINDS
+            and allows(principal, Action.SEND_NOTICE, org.path)
+        )
+        if allowed:
+            await switch_greetings(
+                session=session,
+                org_id=org_id,
+                enabled=bool(enabled),
+                actor=user.id,
+                now=context.services.clock.now(),
+            )
+        branches = await _branches(session, principal)
+    if not allowed:
+        await refuse(update, context, context._(NOT_ALLOWED))
+        return
+    await show(update, context, *_screen(context, branches))
+
+
+CALLBACKS: Final = ((SWITCH, on_switch),)

@@ -1,0 +1,268 @@
+"""Read receipts: the 已阅 button, /notices with read rates, who has not read, reminders."""
+
+from __future__ import annotations
+
+from typing import Any, Final
+
+from sqlmodel.ext.asyncio.session import AsyncSession
+from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
+from telegram.error import BadRequest
+
+from bot.access import Action, Principal, allows, load_principal, scope_roots
+from bot.context import BotContext
+from bot.i18n import N_, gettext
+from bot.invitations import format_moment
+from bot.members import BRANCH_KINDS, NOT_ALLOWED
+from bot.notices import names_line, plain_text, remind_non_readers
+from handlers.callbacks import CallbackCodec
+from handlers.guard import refuse
+from handlers.screens import button, callback_ints, show
+from storage import notices, orgs
+from storage.models import Notice
+
+ACK: Final = CallbackCodec("ntc.ack", (int,))  # notice id
+ACKED: Final = CallbackCodec("ntc.acked", (int,))  # notice id
+VIEW: Final = CallbackCodec("ntc.view", (int,))  # notice id
+LIST: Final = CallbackCodec("ntc.list", (int,))  # always 0
+REMIND: Final = CallbackCodec("ntc.remind", (int,))  # notice id
+
+MARK_AS_READ: Final = N_("Mark as read")
+MARKED: Final = N_("Read ✓")
+GONE: Final = N_("This button is no longer valid.")
+LISTED: Final = 10
+EXCERPT: Final = 40
+
+
+def ack_markup(notice_id: int, language: str) -> dict[str, Any]:
+    """The 已阅 button under a notice, in the reader's language (a delivery payload part)."""
+    label = gettext(language, MARK_AS_READ)
+    return InlineKeyboardMarkup([[button(label, ACK.encode(notice_id))]]).to_dict()
+
+
+def _acked_markup(notice_id: int, language: str) -> InlineKeyboardMarkup:
+    return InlineKeyboardMarkup([[button(gettext(language, MARKED), ACKED.encode(notice_id))]])
+
+
+async def on_ack(update: Update, context: BotContext) -> None:
+    """已阅: record the first tap, replace the button by "已阅 ✓"."""
+    query = update.callback_query
+    if query is None or update.effective_user is None:
+        return
+    (notice_id,) = callback_ints(ACK, update)
+    async with context.services.database.session_scope() as session:
+        result = await notices.acknowledge(
+            session=session,
+            notice_id=notice_id,
+            chat_id=update.effective_user.id,
+            now=context.services.clock.now(),
+        )
+    if result == notices.AckResult.UNKNOWN:
+        await refuse(update, context, context._(GONE))
+        return
+    if result == notices.AckResult.ACKNOWLEDGED:
+        await query.answer(context._("Thank you, noted as read."))
+    else:
+        await query.answer(context._("You have already marked this as read."))
+    try:
+        await query.edit_message_reply_markup(_acked_markup(notice_id, context.language))
+    except BadRequest as exc:
+        if "not modified" not in exc.message:
+            raise
+
+
+async def on_acked(update: Update, context: BotContext) -> None:
+    """A tap on "已阅 ✓": nothing more to do."""
+    if update.callback_query is not None:
+        await update.callback_query.answer(context._("You have already marked this as read."))
+
+
+# --- /notices --------------------------------------------------------------------------------
+
+
+async def _scope_paths(session: AsyncSession, principal: Principal) -> list[str]:
+    return [grant.org_path for grant in scope_roots(principal, Action.SEND_NOTICE)]
+
+
+def _excerpt(text_html: str) -> str:
+    text = " ".join(plain_text(text_html).split())
+    return text if len(text) <= EXCERPT else text[: EXCERPT - 1] + "…"
+
+
+def _rate(context: BotContext, summary: notices.NoticeSummary) -> str:
+    if not summary.requires_ack:
+        return context._("delivered {delivered} of {total} · no read receipt").format(
+            delivered=summary.delivered, total=summary.total
+        )
+    percent = 100 * summary.read // summary.delivered if summary.delivered else 0
+    return context._("read {read} of {delivered} ({percent}%)").format(
+        read=summary.read, delivered=summary.delivered, percent=percent
+    )
+
+
+async def _list_screen(
+    session: AsyncSession, principal: Principal, context: BotContext
+) -> tuple[str, InlineKeyboardMarkup] | None:
+    paths = await _scope_paths(session, principal)
+    if not paths:
+        return None
+    found = await notices.recent_notices(session=session, paths=paths, limit=LISTED)
+    if not found:
+        return context._("No notices yet. Send /notice to write one."), InlineKeyboardMarkup([])
+    tz = context.services.settings.tz
+    lines = [context._("Recent notices (tap one to see who has not read it):")]
+    rows: list[list[InlineKeyboardButton]] = []
+    for number, summary in enumerate(found, start=1):
+        when = format_moment(context.language, summary.created_at, tz)
+        lines += [
+            "",
+            f"{number}. {when} · {summary.org_name}",
+            f"   {_excerpt(summary.text)}",
+            f"   {_rate(context, summary)}",
+        ]
+        rows.append([button(f"{number}. {_excerpt(summary.text)[:20]}", VIEW.encode(summary.id))])
+    return "\n".join(lines), InlineKeyboardMarkup(rows)
+
+
+async def cmd_notices(update: Update, context: BotContext) -> None:
+    """List recent notices in the user's scope with their read rates."""
+    await _show_list(update, context)
+
+
+async def on_list(update: Update, context: BotContext) -> None:
+    """Back from a notice to the list."""
+    await _show_list(update, context)
+
+
+async def _show_list(update: Update, context: BotContext) -> None:
+    user = update.effective_user
+    if user is None:
+        return
+    async with context.services.database.session_scope() as session:
+        principal = await load_principal(session=session, telegram_user_id=user.id)
+        screen = await _list_screen(session, principal, context)
+    if screen is None:
+        await refuse(update, context, context._(NOT_ALLOWED))
+        return
+    await show(update, context, *screen)
+
+
+async def _notice_in_scope(
+    session: AsyncSession, principal: Principal, notice_id: int
+) -> Notice | None:
+    """The notice, if it exists and was sent from inside the principal's scope."""
+    notice = await notices.get_notice(session=session, notice_id=notice_id)
+    if notice is None:
+        return None
+    org = await orgs.get_org(session=session, org_id=notice.org_id)
+    if org is None or not allows(principal, Action.SEND_NOTICE, org.path):
+        return None
+    return notice
+
+
+async def _detail_screen(
+    session: AsyncSession, notice: Notice, context: BotContext
+) -> tuple[str, InlineKeyboardMarkup]:
+    assert notice.id is not None
+    _ = context._
+    org = await orgs.get_org(session=session, org_id=notice.org_id)
+    counts = (await notices.delivery_counts(session=session, notice_ids=[notice.id]))[notice.id]
+    delivered = counts.sent
+    when = format_moment(context.language, notice.created_at, context.services.settings.tz)
+    lines = [f"{when} · {org.name if org else ''}", _excerpt(notice.text), ""]
+    rows: list[list[InlineKeyboardButton]] = []
+    if notice.requires_ack:
+        percent = 100 * counts.read // delivered if delivered else 0
+        lines.append(
+            _("Delivered {delivered} of {total} · read {read} ({percent}%)").format(
+                delivered=delivered, total=counts.total, read=counts.read, percent=percent
+            )
+        )
+        unread = delivered - counts.read
+        lines.append(_("Not read yet: {n}").format(n=unread))
+        if unread and org is not None and org.kind in BRANCH_KINDS:
+            names = await notices.unread_names(session=session, notice_id=notice.id)
+            lines.append(names_line(context.language, names, unread))
+        elif unread:
+            off_roster = _("Not on a roster")
+            for group in await notices.unread_by_branch(session=session, notice_id=notice.id):
+                place = " · ".join(p for p in (group.township, group.branch) if p)
+                lines.append(f"  {place or off_roster}: {group.unread}")
+        if unread:
+            label = _("Remind the {n} who have not read it").format(n=unread)
+            rows.append([button(label, REMIND.encode(notice.id))])
+    else:
+        lines.append(
+            _("Delivered {delivered} of {total} · read receipts were not asked for").format(
+                delivered=delivered, total=counts.total
+            )
+        )
+    if counts.unreachable:
+        names = await notices.unreachable_names(session=session, notice_id=notice.id)
+        lines.append(
+            _("Blocked the bot, please tell them in person ({n}): {names}").format(
+                n=counts.unreachable,
+                names=names_line(context.language, names, counts.unreachable),
+            )
+        )
+    rows.append([button(_("◀ All notices"), LIST.encode(0))])
+    return "\n".join(lines), InlineKeyboardMarkup(rows)
+
+
+async def on_view(update: Update, context: BotContext) -> None:
+    """One notice: read rate, who has not read it, and a button to remind them."""
+    user = update.effective_user
+    if user is None:
+        return
+    (notice_id,) = callback_ints(VIEW, update)
+    screen = None
+    async with context.services.database.session_scope() as session:
+        principal = await load_principal(session=session, telegram_user_id=user.id)
+        notice = await _notice_in_scope(session, principal, notice_id)
+        if notice is not None:
+            screen = await _detail_screen(session, notice, context)
+    if screen is None:
+        await refuse(update, context, context._(NOT_ALLOWED))
+        return
+    await show(update, context, *screen)
+
+
+async def on_remind(update: Update, context: BotContext) -> None:
+    """Remind everyone who has not read the notice (once per tap-able message)."""
+    query = update.callback_query
+    user = update.effective_user
+    if query is None or user is None or query.message is None:
+        return
+    (notice_id,) = callback_ints(REMIND, update)
+    reminded: int | None = None
+    async with context.services.database.session_scope() as session:
+        principal = await load_principal(session=session, telegram_user_id=user.id)
+        notice = await _notice_in_scope(session, principal, notice_id)
+        if notice is not None and notice.requires_ack:
+            reminded = await remind_non_readers(
+                session=session,
+                notice=notice,
+                key=f"remind:{user.id}:{query.message.message_id}",
+                now=context.services.clock.now(),
+                ack_markup=ack_markup,
+                actor=user.id,
+            )
+    if reminded is None:
+        await refuse(update, context, context._(NOT_ALLOWED))
+        return
+    context.services.relay.wake()
+    if reminded:
+        await query.answer(
+            context._("A reminder is on its way to {n} people.").format(n=reminded),
+            show_alert=True,
+        )
+    else:
+        await query.answer(context._("They have already been reminded."), show_alert=True)
+
+
+CALLBACKS: Final = (
+    (ACK, on_ack),
+    (ACKED, on_acked),
+    (VIEW, on_view),
+    (LIST, on_list),
+    (REMIND, on_remind),
+)

@@ -1,0 +1,76 @@
+"""Notice reminders and political-birthday greetings: the scheduler looks, the DB decides.
+
+Both jobs only queue deliveries (idempotently, by dedupe key) and wake the relay, so a
+missed run is made up by the next one and a restart sends nothing twice.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Final
+
+from apscheduler.schedulers.asyncio import AsyncIOScheduler
+
+from bot.context import Services
+from bot.greetings import queue_greetings
+from bot.notices import AckMarkup, remind_non_readers
+from storage import notices
+
+log = logging.getLogger(__name__)
+
+REMINDER_EVERY_MINUTES: Final = 5
+GREETINGS_EVERY_MINUTES: Final = 15
+
+
+async def job_ack_reminders(services: Services, ack_markup: AckMarkup) -> int:
+    """Remind non-readers of every notice whose reminder delay has passed (once each)."""
+    now = services.clock.now()
+    queued = 0
+    async with services.database.session_scope() as session:
+        for notice in await notices.due_ack_reminders(session=session, now=now):
+            queued += await remind_non_readers(
+                session=session,
+                notice=notice,
+                key="auto",
+                now=now,
+                ack_markup=ack_markup,
+                actor=None,
+            )
+    if queued:
+        log.info("queued %s notice reminders", queued)
+        services.relay.wake()
+    return queued
+
+
+async def job_greetings(services: Services) -> int:
+    """Queue today's political-birthday greetings (once per member and year)."""
+    async with services.database.session_scope() as session:
+        queued = await queue_greetings(
+            session=session, now=services.clock.now(), tz=services.settings.tz
+        )
+    if queued:
+        log.info("queued %s political-birthday greetings", queued)
+        services.relay.wake()
+    return queued
+
+
+def add_notice_jobs(
+    scheduler: AsyncIOScheduler, services: Services, ack_markup: AckMarkup
+) -> None:
+    """Look for due reminders every few minutes and for greetings a few times an hour."""
+    scheduler.add_job(
+        job_ack_reminders,
+        "interval",
+        minutes=REMINDER_EVERY_MINUTES,
+        args=[services, ack_markup],
+        id="notice-ack-reminders",
+        replace_existing=True,
+    )
+    scheduler.add_job(
+        job_greetings,
+        "interval",
+        minutes=GREETINGS_EVERY_MINUTES,
+        args=[services],
+        id="political-birthday-greetings",
+        replace_existing=True,
+    )
