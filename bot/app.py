@@ -17,11 +17,12 @@ from bot.i18n import LANGUAGES, gettext
 from bot.notices import NoticeProgress
 from bot.relay import Relay, RelayConfig, relay_bot
 from bot.settings import Settings
-from handlers import notice_reads
+from handlers import attendance, notice_reads
 from handlers.registry import PUBLIC_COMMANDS, register_handlers
 from schedules.jobs import register_jobs
 from schedules.notices import add_notice_jobs
 from schedules.scheduler import build_scheduler
+from schedules.sessions import register_session_jobs
 from storage import Database
 
 log = logging.getLogger(__name__)
@@ -86,6 +87,14 @@ async def _post_init(application: PartyApplication) -> None:
         database=services.database,
         clock=services.clock,
         tz=services.settings.tz,
+    )
+    register_session_jobs(
+        scheduler,
+        database=services.database,
+        clock=services.clock,
+        settings=services.settings,
+        buttons=attendance.BUTTONS,
+        wake=services.relay.wake,
     )
     add_notice_jobs(scheduler, services, notice_reads.ack_markup)
     scheduler.start()

@@ -6,6 +6,7 @@ program at once with a line naming the variable, not fail hours later in a handl
 
 from __future__ import annotations
 
+import hashlib
 import re
 from pathlib import Path
 from typing import Any, Literal
@@ -43,6 +44,13 @@ class Settings(BaseSettings):
     notice_reminder_hours: float = Field(
         default=24.0, gt=0, le=24 * 30, alias="PARTYBOT_NOTICE_REMINDER_HOURS"
     )
+    secret_key: SecretStr | None = Field(default=None, alias="PARTYBOT_SECRET_KEY")
+    checkin_opens_minutes: int = Field(
+        default=30, ge=0, le=24 * 60, alias="PARTYBOT_CHECKIN_OPENS_MINUTES"
+    )
+    checkin_closes_minutes: int = Field(
+        default=60, ge=0, le=24 * 60, alias="PARTYBOT_CHECKIN_CLOSES_MINUTES"
+    )
 
     @field_validator("telegram_bot_token", mode="before")
     @classmethod
@@ -54,6 +62,18 @@ class Settings(BaseSettings):
     def _token_shape(cls, value: SecretStr | None) -> SecretStr | None:
         if value is not None and not TOKEN_PATTERN.match(value.get_secret_value()):
             raise ValueError("does not look like a bot token from @BotFather (digits:secret)")
+        return value
+
+    @field_validator("secret_key", mode="before")
+    @classmethod
+    def _empty_secret_is_none(cls, value: object) -> object:
+        return None if value in ("", None) else value
+
+    @field_validator("secret_key")
+    @classmethod
+    def _secret_long_enough(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None and len(value.get_secret_value()) < 16:
+            raise ValueError("must be at least 16 characters (use a long random string)")
         return value
 
     @field_validator("telegram_api_base_url")
@@ -88,6 +108,20 @@ class Settings(BaseSettings):
     def token(self) -> str | None:
         """The bot token in clear, for the Telegram client only (never log it)."""
         return self.telegram_bot_token.get_secret_value() if self.telegram_bot_token else None
+
+    @property
+    def signing_key(self) -> bytes:
+        """Key for short-lived signed codes (check-in): PARTYBOT_SECRET_KEY if set.
+
+        Otherwise derived from the bot token, which is just as secret, so a deployment
+        works without one more variable; setting the key keeps codes stable across a
+        token change.
+        """
+        if self.secret_key is not None:
+            return self.secret_key.get_secret_value().encode()
+        if self.token is None:
+            raise ValueError("PARTYBOT_SECRET_KEY or TELEGRAM_BOT_TOKEN is needed to sign codes")
+        return hashlib.sha256(b"partybot signing key\0" + self.token.encode()).digest()
 
     @property
     def bot_api_url(self) -> str:

@@ -21,12 +21,17 @@ from telegram.ext import (
 )
 
 from handlers import (
+    attendance,
+    attendance_report,
+    awaiting,
+    checkin,
     common,
     errors,
     fallbacks,
     greetings,
     invitations,
     menus,
+    newsession,
     notice_reads,
     notices,
     profile,
@@ -35,6 +40,7 @@ from handlers import (
     roles,
     roster,
     roster_import,
+    sessions,
     start,
 )
 
@@ -47,8 +53,24 @@ def register_handlers(application: Application[Any, Any, Any, Any, Any, Any]) ->
     """Attach every handler to the application, in order."""
     application.add_handler(TypeHandler(Update, common.on_any_update_remember_user), group=-1)
 
+    # A scanned check-in QR code opens the bot with "/start ci_<session>_<code>".
+    application.add_handler(
+        CommandHandler("start", checkin.cmd_start_checkin, filters.Regex(r"^/start ci_"))
+    )
     application.add_handler(CommandHandler("start", start.cmd_start))
     application.add_handler(CommandHandler("help", start.cmd_help))
+
+    # Typed answers a session flow waits for; only while it waits, so before other features'
+    # text and file handlers (materials can be a file, minutes can be photos).
+    waits = application.user_data
+    for flow, on_input in (
+        (newsession.FLOW, newsession.on_form_input),
+        (sessions.EDIT_FLOW, sessions.on_edit_input),
+        (attendance.LEAVE_FLOW, attendance.on_leave_note),
+        (checkin.FLOW, checkin.on_number),
+        (attendance_report.MINUTES_FLOW, attendance_report.on_minutes_input),
+    ):
+        application.add_handler(MessageHandler(awaiting.awaiting(waits, flow), on_input))
 
     # The text (or photo, or file) of a notice being written: only while its draft waits
     # for it, so before other features' text and file handlers.
@@ -99,6 +121,20 @@ def register_handlers(application: Application[Any, Any, Any, Any, Any, Any]) ->
     application.add_handler(
         ChatMemberHandler(reachability.on_my_chat_member, ChatMemberHandler.MY_CHAT_MEMBER)
     )
+
+    application.add_handler(CommandHandler("newsession", newsession.cmd_newsession))
+    application.add_handler(CommandHandler("sessions", sessions.cmd_sessions))
+    application.add_handler(CommandHandler("checkin", checkin.cmd_checkin))
+    application.add_handler(CommandHandler("attendance", attendance_report.cmd_attendance))
+    application.add_handler(CommandHandler("minutes", attendance_report.cmd_minutes))
+    for codec, on_tap in (
+        *newsession.CALLBACKS,
+        *sessions.CALLBACKS,
+        *attendance.CALLBACKS,
+        *checkin.CALLBACKS,
+        *attendance_report.CALLBACKS,
+    ):
+        application.add_handler(CallbackQueryHandler(on_tap, pattern=codec.pattern))
 
     # Fallbacks: keep these last.
     application.add_handler(MessageHandler(filters.COMMAND, fallbacks.on_unknown_command))

@@ -1,0 +1,193 @@
+"""What falls due over time for sessions: reminders, closing, series, the digest, the ladder.
+
+Each duty reads what is due from the database at ``now`` and acts on it inside the
+caller's transaction; state changes and the messages they cause commit together, so a
+job that runs twice, or again after a crash, does nothing twice.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections import defaultdict
+from datetime import UTC, datetime, time, timedelta
+
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from bot import session_notify as notify
+from bot import session_ops
+from bot.dates import local_date
+from bot.session_notify import SessionButtons, Silence
+from bot.sessions import (
+    DIGEST_HOUR,
+    REQUIRED_KINDS,
+    checkin_closes_at,
+    is_silent,
+    ladder_step_due,
+    previous_period,
+)
+from bot.settings import Settings
+from storage import orgs
+from storage import sessions as store
+from storage.models import OrgUnit, ReminderState, SessionEscalation, SessionState
+
+__all__ = [
+    "climb_ladder",
+    "close_finished",
+    "extend_all_series",
+    "send_digests",
+    "send_due_reminders",
+]
+
+
+async def send_due_reminders(
+    *, session: AsyncSession, settings: Settings, buttons: SessionButtons, now: datetime
+) -> int:
+    """Queue every due reminder; returns how many messages were queued.
+
+    A cancelled session's reminders are cancelled. A reminder for a session that has
+    already started (it fell due while the bot was down) is skipped. If several of one
+    session are due at once, only the latest is sent: no burst after a restart.
+    """
+    due = await store.due_reminders(session=session, now=now)
+    latest = {study.id: reminder.id for reminder, study in due}  # due is oldest first
+    queued = 0
+    for reminder, study in due:
+        assert reminder.id is not None
+        if study.state == SessionState.CANCELLED:
+            state = ReminderState.CANCELLED
+        elif (
+            study.state != SessionState.SCHEDULED
+            or study.starts_at <= now
+            or latest[study.id] != reminder.id
+        ):
+            state = ReminderState.SKIPPED
+        else:
+            state = ReminderState.SENT
+        claimed = await store.set_reminder_state(
+            session=session, reminder_id=reminder.id, state=state, now=now
+        )
+        if claimed and state == ReminderState.SENT:
+            queued += await notify.queue_reminder(
+                session=session,
+                reminder=reminder,
+                study=study,
+                settings=settings,
+                buttons=buttons,
+                now=now,
+            )
+    return queued
+
+
+async def close_finished(
+    *, session: AsyncSession, settings: Settings, buttons: SessionButtons, now: datetime
+) -> int:
+    """Finalise every session whose check-in window has closed; returns how many."""
+    closed = 0
+    for study in await store.sessions_to_close(session=session, now=now):
+        if now >= checkin_closes_at(study) and await session_ops.close(
+            session=session, study=study, settings=settings, buttons=buttons, now=now
+        ):
+            closed += 1
+    return closed
+
+
+async def extend_all_series(
+    *, session: AsyncSession, settings: Settings, buttons: SessionButtons, now: datetime
+) -> int:
+    """Generate the next few weeks of every active series; returns occurrences created."""
+    created = 0
+    for series in await store.active_series(session=session):
+        created += len(
+            await session_ops.extend_series(
+                session=session, series=series, settings=settings, buttons=buttons, now=now
+            )
+        )
+    return created
+
+
+async def send_digests(*, session: AsyncSession, settings: Settings, now: datetime) -> int:
+    """From the evening hour on, tell officers who has not answered for tomorrow."""
+    local = now.astimezone(settings.tz)
+    if local.hour < DIGEST_HOUR:
+        return 0
+    tomorrow = local.date() + timedelta(days=1)
+    start = datetime.combine(tomorrow, time(0), tzinfo=settings.tz).astimezone(UTC)
+    queued = 0
+    for study in await store.sessions_starting(
+        session=session, start=start, end=start + timedelta(days=1)
+    ):
+        org = await orgs.get_org(session=session, org_id=study.org_id)
+        if org is not None:
+            queued += await notify.queue_digest(
+                session=session, study=study, org=org, settings=settings, now=now
+            )
+    return queued
+
+
+def _ancestor(org: OrgUnit, distance: int) -> int | None:
+    """The id of the org ``distance`` levels above (from the materialised path)."""
+    ids = [int(part) for part in org.path.strip("/").split("/")]
+    return ids[-1 - distance] if distance < len(ids) else None
+
+
+async def climb_ladder(*, session: AsyncSession, settings: Settings, now: datetime) -> int:
+    """The silent-branch ladder: start it for missed periods, climb it weekly, stop it.
+
+    A period is judged only if it ended after partybot scheduled its first session, so
+    the months before the county started using it raise nothing. Returns messages queued.
+    """
+    first = await store.first_session_created_at(session=session)
+    if first is None:
+        return 0
+    today = local_date(now, settings.tz)
+    held = await store.last_held(session=session, now=now)
+    steps: dict[tuple[int, int], list[tuple[SessionEscalation | None, Silence]]] = defaultdict(
+        list
+    )
+    units = await store.orgs_of_kinds(session=session, kinds=list(REQUIRED_KINDS))
+    for org in units:
+        assert org.id is not None
+        for kind in REQUIRED_KINDS[org.kind]:
+            start, end = previous_period(kind, today)
+            ended = datetime.combine(end, time(0), tzinfo=settings.tz)
+            if ended <= first or not is_silent(held.get((org.id, kind)), start, settings.tz):
+                continue
+            if await store.open_escalation(
+                session=session, org_id=org.id, kind=kind, period_start=start, now=now
+            ):
+                steps[(org.id, 1)].append((None, Silence(org.name, kind, start)))
+    for escalation in await store.open_escalations(session=session):
+        assert escalation.id is not None
+        if not is_silent(
+            held.get((escalation.org_id, escalation.kind)), escalation.period_start, settings.tz
+        ):
+            await store.resolve_escalation(session=session, escalation_id=escalation.id, now=now)
+            continue
+        if not ladder_step_due(escalation.level, escalation.last_step_at, now):
+            continue
+        silent_org = await orgs.get_org(session=session, org_id=escalation.org_id)
+        above = _ancestor(silent_org, escalation.level) if silent_org is not None else None
+        if silent_org is None or above is None:
+            continue
+        if await store.step_escalation(
+            session=session, escalation_id=escalation.id, from_level=escalation.level, now=now
+        ):
+            silence = Silence(silent_org.name, escalation.kind, escalation.period_start)
+            steps[(above, escalation.level + 1)].append((escalation, silence))
+    queued = 0
+    for (tell_id, level), items in steps.items():
+        tell = await orgs.get_org(session=session, org_id=tell_id)
+        if tell is None:
+            continue
+        names = sorted(f"{s.org_name}|{s.kind.value}|{s.period_start}" for _e, s in items)
+        key = hashlib.sha256("\n".join(names).encode()).hexdigest()[:16]
+        queued += await notify.queue_silence(
+            session=session,
+            level=level,
+            tell=tell,
+            items=[silence for _e, silence in items],
+            key=f"{tell_id}:{today}:{key}",
+            settings=settings,
+            now=now,
+        )
+    return queued

@@ -1,0 +1,528 @@
+"""Who is told what about a session, each in their language, through the outbox.
+
+Every function queues delivery rows inside the caller's transaction, with a dedupe key
+that names the event and the person, so a replay, a double tap or a restart in the
+middle never sends anything twice. The relay does the sending.
+
+Buttons are drawn by the handlers that will receive their taps (callback data belongs
+to them), so callers pass a ``SessionButtons``; the composition root wires the real one.
+"""
+
+from __future__ import annotations
+
+import html
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import Any, Protocol
+
+from sqlmodel.ext.asyncio.session import AsyncSession
+from telegram import InlineKeyboardMarkup
+
+from bot.i18n import N_, gettext
+from bot.session_text import (
+    LEAVE_REASON_LABELS,
+    cadence_label,
+    clip,
+    kind_label,
+    names_line,
+    payload,
+    period_label,
+    session_card,
+)
+from bot.sessions import CADENCE_MONTHS, OFFICER_ROLES
+from bot.settings import Settings
+from storage import deliveries, roles
+from storage import sessions as store
+from storage.deliveries import Outgoing
+from storage.models import (
+    AttachmentKind,
+    Attendance,
+    AttendanceOutcome,
+    DeliveryKind,
+    LeaveReason,
+    LeaveState,
+    OrgUnit,
+    Rsvp,
+    SessionKind,
+    SessionReminder,
+    SessionState,
+    StudySession,
+)
+from storage.roles import Holder
+
+__all__ = [
+    "SessionButtons",
+    "Silence",
+    "officers",
+    "queue_absence_warnings",
+    "queue_change",
+    "queue_digest",
+    "queue_invitations",
+    "queue_leave_decision",
+    "queue_leave_request",
+    "queue_makeup",
+    "queue_reminder",
+    "queue_silence",
+]
+
+_MATERIALS_IN_CAPTION = 600
+_MATERIALS_IN_TEXT = 3000
+
+
+class SessionButtons(Protocol):
+    """The keyboards of session messages, drawn by the handlers that answer them."""
+
+    def rsvp(self, session_id: int, language: str) -> InlineKeyboardMarkup: ...
+
+    def makeup(self, attendance_id: int, language: str) -> InlineKeyboardMarkup: ...
+
+    def leave_decision(self, attendance_id: int, language: str) -> InlineKeyboardMarkup: ...
+
+
+async def officers(*, session: AsyncSession, org: OrgUnit) -> list[Holder]:
+    """The people who answer for an org (a branch's secretaries, a township's organisers)."""
+    assert org.id is not None
+    wanted = OFFICER_ROLES.get(org.kind, ())
+    if not wanted:
+        return []
+    return await roles.holders(session=session, org_id=org.id, roles=wanted)
+
+
+def _id(value: int | None) -> int:
+    assert value is not None
+    return value
+
+
+async def _queue(
+    session: AsyncSession,
+    kind: DeliveryKind,
+    items: Sequence[Outgoing],
+    now: datetime,
+    study: StudySession | None = None,
+) -> int:
+    await deliveries.enqueue_many(
+        session=session,
+        kind=kind,
+        items=items,
+        due_at=now,
+        session_id=study.id if study is not None else None,
+    )
+    return len(items)
+
+
+async def queue_invitations(
+    *,
+    session: AsyncSession,
+    study: StudySession,
+    settings: Settings,
+    buttons: SessionButtons,
+    now: datetime,
+) -> int:
+    """The invitation with 参加 / 请假 to every invitee who has Telegram."""
+    items = []
+    for person in await store.invitees(session=session, session_id=_id(study.id)):
+        if person.telegram_user_id is None:
+            continue
+        language = person.language or settings.language
+        text = "\n".join(
+            [
+                session_card(
+                    study,
+                    language=language,
+                    tz=settings.tz,
+                    now=now,
+                    heading=gettext(language, "📅 You are invited:"),
+                ),
+                *_materials_lines(study, language),
+                "",
+                gettext(language, "Will you come? Please tap a button."),
+            ]
+        )
+        items.append(
+            Outgoing(
+                person.telegram_user_id,
+                payload(text, markup=buttons.rsvp(_id(study.id), language)),
+                f"session-invite:{study.id}:{person.member_id}",
+                person.member_id,
+            )
+        )
+    return await _queue(session, DeliveryKind.SESSION_INVITATION, items, now, study)
+
+
+def _materials_lines(study: StudySession, language: str) -> list[str]:
+    lines = []
+    if study.materials_text:
+        text = html.escape(clip(study.materials_text, _MATERIALS_IN_TEXT))
+        lines.append(gettext(language, "Materials: {text}").format(text=text))
+    if study.materials_file_id:
+        lines.append(gettext(language, "The materials file will come with the make-up study."))
+    return lines
+
+
+async def queue_change(
+    *, session: AsyncSession, study: StudySession, settings: Settings, now: datetime, key: str
+) -> int:
+    """Tell every invitee that the session moved, changed, or was cancelled.
+
+    ``key`` names this change (e.g. the audit row's id), so each change is told once.
+    """
+    if study.state == SessionState.CANCELLED:
+        heading = N_("❌ This session is cancelled:")
+    else:
+        heading = N_("✏️ This session has changed:")
+    items = []
+    for person in await store.invitees(session=session, session_id=_id(study.id)):
+        if person.telegram_user_id is None:
+            continue
+        language = person.language or settings.language
+        text = session_card(
+            study,
+            language=language,
+            tz=settings.tz,
+            now=now,
+            heading=gettext(language, heading),
+        )
+        items.append(
+            Outgoing(
+                person.telegram_user_id,
+                payload(text),
+                f"session-change:{study.id}:{key}:{person.member_id}",
+                person.member_id,
+            )
+        )
+    return await _queue(session, DeliveryKind.SESSION_INVITATION, items, now, study)
+
+
+async def queue_reminder(
+    *,
+    session: AsyncSession,
+    reminder: SessionReminder,
+    study: StudySession,
+    settings: Settings,
+    buttons: SessionButtons,
+    now: datetime,
+) -> int:
+    """One reminder to each invitee: "see you there" if they said yes, else "please answer".
+
+    Members on (requested or approved) leave are not reminded.
+    """
+    items = []
+    moment = int(reminder.due_at.timestamp())
+    for person in await store.invitees(session=session, session_id=_id(study.id)):
+        if person.telegram_user_id is None or person.leave_state in (
+            LeaveState.PENDING,
+            LeaveState.APPROVED,
+        ):
+            continue
+        language = person.language or settings.language
+        card = session_card(
+            study,
+            language=language,
+            tz=settings.tz,
+            now=now,
+            heading=gettext(language, "⏰ Reminder:"),
+        )
+        if person.rsvp == Rsvp.ATTEND:
+            content = payload(card + "\n\n" + gettext(language, "See you there!"))
+        else:
+            content = payload(
+                card + "\n\n" + gettext(language, "Will you come? Please tap a button."),
+                markup=buttons.rsvp(_id(study.id), language),
+            )
+        items.append(
+            Outgoing(
+                person.telegram_user_id,
+                content,
+                f"reminder:{reminder.id}:{moment}:{person.member_id}",
+                person.member_id,
+            )
+        )
+    return await _queue(session, DeliveryKind.SESSION_REMINDER, items, now, study)
+
+
+async def queue_leave_request(
+    *,
+    session: AsyncSession,
+    study: StudySession,
+    org: OrgUnit,
+    attendance: Attendance,
+    member_name: str,
+    settings: Settings,
+    buttons: SessionButtons,
+    now: datetime,
+) -> int:
+    """Ask the org's officers to approve or reject a leave request."""
+    reason_key = LEAVE_REASON_LABELS[attendance.leave_reason or LeaveReason.OTHER]
+    items = []
+    for officer in await officers(session=session, org=org):
+        language = officer.language
+        reason = gettext(language, reason_key)
+        if attendance.leave_note:
+            reason = f"{reason}: {html.escape(attendance.leave_note)}"
+        text = "\n".join(
+            [
+                gettext(language, "🙋 {name} asks for leave. Reason: {reason}").format(
+                    name=html.escape(member_name), reason=reason
+                ),
+                session_card(study, language=language, tz=settings.tz, now=now),
+            ]
+        )
+        items.append(
+            Outgoing(
+                officer.telegram_user_id,
+                payload(text, markup=buttons.leave_decision(_id(attendance.id), language)),
+                f"leave-request:{attendance.id}:{attendance.updated_at.timestamp():.3f}:"
+                f"{officer.telegram_user_id}",
+            )
+        )
+    return await _queue(session, DeliveryKind.OTHER, items, now, study)
+
+
+async def queue_leave_decision(
+    *,
+    session: AsyncSession,
+    study: StudySession,
+    attendance_id: int,
+    settings: Settings,
+    buttons: SessionButtons,
+    now: datetime,
+    key: str,
+) -> store.Invitee:
+    """Tell the member whether their leave was approved (rejected: please come).
+
+    Returns the member as invited, so the caller can name them.
+    """
+    person = next(
+        p
+        for p in await store.invitees(session=session, session_id=_id(study.id))
+        if p.attendance_id == attendance_id
+    )
+    if person.telegram_user_id is None:
+        return person
+    language = person.language or settings.language
+    if person.leave_state == LeaveState.APPROVED:
+        heading = gettext(
+            language, "✅ Your leave was approved. Please do the make-up study afterwards."
+        )
+        markup = None
+    else:
+        heading = gettext(language, "Your leave was not approved. Please come if you can.")
+        markup = buttons.rsvp(_id(study.id), language)
+    text = "\n".join([heading, session_card(study, language=language, tz=settings.tz, now=now)])
+    item = Outgoing(
+        person.telegram_user_id,
+        payload(text, markup=markup),
+        f"leave-decision:{attendance_id}:{key}",
+        person.member_id,
+    )
+    await _queue(session, DeliveryKind.OTHER, [item], now, study)
+    return person
+
+
+async def queue_makeup(
+    *,
+    session: AsyncSession,
+    study: StudySession,
+    settings: Settings,
+    buttons: SessionButtons,
+    now: datetime,
+) -> int:
+    """Send the materials to everyone absent (excused or not) as make-up study (补学)."""
+    items, sent = [], []
+    for person in await store.invitees(session=session, session_id=_id(study.id)):
+        if person.outcome not in (AttendanceOutcome.ABSENT, AttendanceOutcome.EXCUSED):
+            continue
+        if person.telegram_user_id is None or person.makeup_sent:
+            continue
+        language = person.language or settings.language
+        items.append(
+            Outgoing(
+                person.telegram_user_id,
+                _makeup_payload(study, language, settings, buttons, person.attendance_id, now),
+                f"makeup:{person.attendance_id}",
+                person.member_id,
+            )
+        )
+        sent.append(person.attendance_id)
+    await store.mark_makeup_sent(session=session, attendance_ids=sent, now=now)
+    return await _queue(session, DeliveryKind.MAKEUP, items, now, study)
+
+
+def _makeup_payload(
+    study: StudySession,
+    language: str,
+    settings: Settings,
+    buttons: SessionButtons,
+    attendance_id: int,
+    now: datetime,
+) -> dict[str, Any]:
+    lines = [
+        session_card(
+            study,
+            language=language,
+            tz=settings.tz,
+            now=now,
+            heading=gettext(language, "📖 Make-up study for a session you missed:"),
+        )
+    ]
+    limit = _MATERIALS_IN_CAPTION if study.materials_file_id else _MATERIALS_IN_TEXT
+    if study.materials_text:
+        lines.append(html.escape(clip(study.materials_text, limit)))
+    else:
+        lines.append(gettext(language, "Please study the topic above."))
+    lines.append(gettext(language, "When you have studied it, tap the button."))
+    markup = buttons.makeup(attendance_id, language)
+    file_id = study.materials_file_id
+    photo = file_id if study.materials_file_kind == AttachmentKind.PHOTO else None
+    document = file_id if study.materials_file_kind == AttachmentKind.DOCUMENT else None
+    return payload("\n".join(lines), markup=markup, photo=photo, document=document)
+
+
+async def queue_digest(
+    *, session: AsyncSession, study: StudySession, org: OrgUnit, settings: Settings, now: datetime
+) -> int:
+    """The evening before: tell the officers who has not answered yet."""
+    waiting = [
+        person.name
+        for person in await store.invitees(session=session, session_id=_id(study.id))
+        if person.rsvp == Rsvp.NONE
+    ]
+    items = []
+    for officer in await officers(session=session, org=org):
+        language = officer.language
+        card = session_card(
+            study,
+            language=language,
+            tz=settings.tz,
+            now=now,
+            heading=gettext(language, "🌙 Tomorrow:"),
+        )
+        if waiting:
+            line = gettext(language, "Not answered yet ({n}): {names}").format(
+                n=len(waiting), names=names_line(waiting, language)
+            )
+        else:
+            line = gettext(language, "Everyone has answered.")
+        items.append(
+            Outgoing(
+                officer.telegram_user_id,
+                payload(card + "\n\n" + line),
+                f"digest:{study.id}:{officer.telegram_user_id}",
+            )
+        )
+    return await _queue(session, DeliveryKind.OTHER, items, now, study)
+
+
+async def queue_absence_warnings(
+    *,
+    session: AsyncSession,
+    study: StudySession,
+    org: OrgUnit,
+    member_ids: Sequence[int],
+    streak: int,
+    settings: Settings,
+    now: datetime,
+) -> int:
+    """Three absences in a row: tell the member and the officers."""
+    if not member_ids:
+        return 0
+    wanted = set(member_ids)
+    people = [
+        person
+        for person in await store.invitees(session=session, session_id=_id(study.id))
+        if person.member_id in wanted
+    ]
+    items = []
+    for person in people:
+        if person.telegram_user_id is not None:
+            language = person.language or settings.language
+            text = gettext(
+                language,
+                "⚠️ You have missed {n} sessions in a row. Please come to the next one, "
+                "or ask for leave if you cannot.",
+            ).format(n=streak)
+            items.append(
+                Outgoing(
+                    person.telegram_user_id,
+                    payload(text),
+                    f"absences:{study.id}:{person.member_id}:member",
+                    person.member_id,
+                )
+            )
+    for officer in await officers(session=session, org=org):
+        language = officer.language
+        text = gettext(
+            language, "⚠️ Missed {n} sessions in a row: {names}. Please talk with them."
+        ).format(n=streak, names=names_line([p.name for p in people], language))
+        items.append(
+            Outgoing(
+                officer.telegram_user_id,
+                payload(text),
+                f"absences:{study.id}:officer:{officer.telegram_user_id}",
+            )
+        )
+    return await _queue(session, DeliveryKind.WARNING, items, now, study)
+
+
+@dataclass(frozen=True, slots=True)
+class Silence:
+    """One required kind an org has not held in a period."""
+
+    org_name: str
+    kind: SessionKind
+    period_start: date
+
+
+_SILENCE_HEADING = {
+    1: N_("⚠️ These required sessions have not been held:"),
+    2: N_("⚠️ These required sessions have not been held, and the branch was told a week ago:"),
+    3: N_(
+        "⚠️ These required sessions have still not been held, although the branch and the "
+        "level above were told:"
+    ),
+}
+_SILENCE_FOOTER = {
+    1: N_("Please schedule them with /newsession."),
+    2: N_("Please follow up with them."),
+    3: N_("Please follow up with them."),
+}
+
+
+async def queue_silence(
+    *,
+    session: AsyncSession,
+    level: int,
+    tell: OrgUnit,
+    items: Sequence[Silence],
+    key: str,
+    settings: Settings,
+    now: datetime,
+) -> int:
+    """One step of the silent-branch ladder: one message to each officer of ``tell``.
+
+    ``key`` names this step (the escalation rows it covers), so it is told once.
+    """
+    queued = []
+    for officer in await officers(session=session, org=tell):
+        language = officer.language
+        lines = [gettext(language, _SILENCE_HEADING[level])]
+        for item in items:
+            months = CADENCE_MONTHS[item.kind] or 12
+            lines.append(
+                gettext(language, "• {org}: {kind}, {period} (required {cadence})").format(
+                    org=html.escape(item.org_name),
+                    kind=kind_label(item.kind, language),
+                    period=period_label(months, item.period_start, language),
+                    cadence=cadence_label(months, language),
+                )
+            )
+        lines.append(gettext(language, _SILENCE_FOOTER[level]))
+        queued.append(
+            Outgoing(
+                officer.telegram_user_id,
+                payload("\n".join(lines)),
+                f"silence:{level}:{key}:{officer.telegram_user_id}",
+            )
+        )
+    return await _queue(session, DeliveryKind.WARNING, queued, now)

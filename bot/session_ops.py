@@ -1,0 +1,336 @@
+"""Session operations: a rule, the rows it writes, its audit entry and who is told, together.
+
+Handlers and jobs call these inside one short transaction; what people are told is
+queued in the outbox in that same transaction, so a change and its messages commit (or
+fail) together.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from bot import session_notify as notify
+from bot.dates import local_date
+from bot.session_notify import SessionButtons
+from bot.sessions import (
+    ABSENCE_STREAK,
+    SERIES_HORIZON,
+    Repeat,
+    occurrences,
+    plan_reminders,
+    series_rule,
+)
+from bot.settings import Settings
+from storage import audit, orgs
+from storage import sessions as store
+from storage.models import (
+    AttachmentKind,
+    AttendanceOutcome,
+    AudienceKind,
+    SessionKind,
+    SessionSeries,
+    StudySession,
+)
+
+__all__ = [
+    "Scheduled",
+    "SessionPlan",
+    "cancel",
+    "change",
+    "close",
+    "extend_series",
+    "schedule",
+]
+
+
+@dataclass(frozen=True, slots=True)
+class SessionPlan:
+    """Everything the /newsession form collects."""
+
+    org_id: int
+    kind: SessionKind
+    topic: str
+    starts_at: datetime
+    duration_minutes: int
+    place: str
+    audience_kind: AudienceKind
+    audience_org_id: int
+    reminder_offsets: tuple[int, ...]
+    repeat: Repeat = Repeat.NONE
+    materials_text: str | None = None
+    materials_file_id: str | None = None
+    materials_file_kind: AttachmentKind | None = None
+
+
+def _id(value: int | None) -> int:
+    assert value is not None
+    return value
+
+
+def _reminder_rows(
+    starts_at: datetime, offsets: tuple[int, ...] | list[int], now: datetime
+) -> list[tuple[Any, ...]]:
+    return [
+        (planned.offset_minutes, planned.due_at, planned.state)
+        for planned in plan_reminders(starts_at, offsets, now)
+    ]
+
+
+@dataclass(frozen=True, slots=True)
+class Scheduled:
+    """A new session, how many are invited, and how many of them are told on Telegram."""
+
+    study: StudySession
+    invited: int
+    reached: int
+
+
+async def schedule(
+    *,
+    session: AsyncSession,
+    plan: SessionPlan,
+    actor: int,
+    settings: Settings,
+    buttons: SessionButtons,
+    now: datetime,
+) -> Scheduled:
+    """Create the session (and its series), audit it and invite its audience."""
+    series: SessionSeries | None = None
+    if plan.repeat != Repeat.NONE:
+        local_start = plan.starts_at.astimezone(settings.tz)
+        series = await store.create_series(
+            session=session,
+            org_id=plan.org_id,
+            kind=plan.kind,
+            topic=plan.topic,
+            rule=series_rule(plan.repeat, local_start.date()),
+            local_time=local_start.time(),
+            duration_minutes=plan.duration_minutes,
+            place=plan.place,
+            audience_kind=plan.audience_kind,
+            audience_org_id=plan.audience_org_id,
+            reminder_offsets=plan.reminder_offsets,
+            created_by=actor,
+            now=now,
+        )
+    study = await store.create_session(
+        session=session,
+        org_id=plan.org_id,
+        kind=plan.kind,
+        topic=plan.topic,
+        starts_at=plan.starts_at,
+        duration_minutes=plan.duration_minutes,
+        place=plan.place,
+        audience_kind=plan.audience_kind,
+        audience_org_id=plan.audience_org_id,
+        created_by=actor,
+        reminders=_reminder_rows(plan.starts_at, plan.reminder_offsets, now),
+        now=now,
+        materials_text=plan.materials_text,
+        materials_file_id=plan.materials_file_id,
+        materials_file_kind=plan.materials_file_kind,
+        checkin_opens_minutes_before=settings.checkin_opens_minutes,
+        checkin_closes_minutes_after=settings.checkin_closes_minutes,
+        series_id=series.id if series is not None else None,
+        series_slot=local_date(plan.starts_at, settings.tz) if series is not None else None,
+    )
+    await audit.record(
+        session=session,
+        actor=actor,
+        action="session.create",
+        target_kind="study_session",
+        target_id=study.id,
+        org_id=plan.org_id,
+        detail={
+            "kind": plan.kind.value,
+            "topic": plan.topic,
+            "starts_at": plan.starts_at.isoformat(),
+            "series_id": series.id if series is not None else None,
+        },
+        at=now,
+    )
+    reached = await notify.queue_invitations(
+        session=session, study=study, settings=settings, buttons=buttons, now=now
+    )
+    if series is not None:
+        await extend_series(
+            session=session, series=series, settings=settings, buttons=buttons, now=now
+        )
+    counts = await store.attendance_counts(session=session, session_id=_id(study.id))
+    return Scheduled(study, counts.invited, reached)
+
+
+async def extend_series(
+    *,
+    session: AsyncSession,
+    series: SessionSeries,
+    settings: Settings,
+    buttons: SessionButtons,
+    now: datetime,
+) -> list[StudySession]:
+    """Create the occurrences due within the next few weeks that do not exist yet.
+
+    Each occurrence has a slot (its original day): a moved or cancelled occurrence keeps
+    its slot, so it is never generated a second time.
+    """
+    existing = await store.series_slots(session=session, series_id=_id(series.id))
+    first = max(existing) if existing else local_date(series.created_at, settings.tz)
+    created = []
+    for slot, starts_at in occurrences(
+        series.rule,
+        series.local_time,
+        settings.tz,
+        first=first,
+        after=now,
+        until=now + SERIES_HORIZON,
+    ):
+        if slot in existing:
+            continue
+        offsets = series.reminder_offsets or []
+        study = await store.create_session(
+            session=session,
+            org_id=series.org_id,
+            kind=series.kind,
+            topic=series.topic,
+            starts_at=starts_at,
+            duration_minutes=series.duration_minutes,
+            place=series.place,
+            audience_kind=series.audience_kind,
+            audience_org_id=series.audience_org_id,
+            created_by=series.created_by,
+            reminders=_reminder_rows(starts_at, offsets, now),
+            now=now,
+            checkin_opens_minutes_before=settings.checkin_opens_minutes,
+            checkin_closes_minutes_after=settings.checkin_closes_minutes,
+            series_id=series.id,
+            series_slot=slot,
+        )
+        await notify.queue_invitations(
+            session=session, study=study, settings=settings, buttons=buttons, now=now
+        )
+        created.append(study)
+    return created
+
+
+async def change(
+    *,
+    session: AsyncSession,
+    study: StudySession,
+    changes: dict[str, Any],
+    actor: int,
+    settings: Settings,
+    now: datetime,
+) -> StudySession | None:
+    """Edit a scheduled session, move its reminders if the time moved, tell everyone."""
+    updated = await store.update_session(
+        session=session, session_id=_id(study.id), changes=changes, now=now
+    )
+    if updated is None:
+        return None
+    if "starts_at" in changes:
+        reminders = await store.reminder_offsets(session=session, session_id=_id(study.id))
+        await store.replan_reminders(
+            session=session,
+            session_id=_id(study.id),
+            reminders=_reminder_rows(updated.starts_at, reminders, now),
+        )
+    entry = await audit.record(
+        session=session,
+        actor=actor,
+        action="session.edit",
+        target_kind="study_session",
+        target_id=study.id,
+        org_id=study.org_id,
+        detail={key: _plain(value) for key, value in changes.items()},
+        at=now,
+    )
+    await notify.queue_change(
+        session=session, study=updated, settings=settings, now=now, key=str(entry.id)
+    )
+    return updated
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, datetime):
+        return value.isoformat()
+    return value.value if isinstance(value, AttachmentKind) else value
+
+
+async def cancel(
+    *,
+    session: AsyncSession,
+    study: StudySession,
+    actor: int,
+    settings: Settings,
+    now: datetime,
+    whole_series: bool = False,
+) -> list[int]:
+    """Cancel one occurrence, or it and the rest of its series; tell every invitee."""
+    if whole_series and study.series_id is not None:
+        cancelled = await store.cancel_series(session=session, series_id=study.series_id, now=now)
+        if await store.cancel_session(session=session, session_id=_id(study.id), now=now):
+            cancelled.append(_id(study.id))
+    elif await store.cancel_session(session=session, session_id=_id(study.id), now=now):
+        cancelled = [_id(study.id)]
+    else:
+        cancelled = []
+    for session_id in sorted(set(cancelled)):
+        gone = await store.get_session(session=session, session_id=session_id)
+        assert gone is not None
+        await audit.record(
+            session=session,
+            actor=actor,
+            action="session.cancel",
+            target_kind="study_session",
+            target_id=session_id,
+            org_id=gone.org_id,
+            detail={"series_id": gone.series_id, "whole_series": whole_series},
+            at=now,
+        )
+        await notify.queue_change(
+            session=session, study=gone, settings=settings, now=now, key="cancel"
+        )
+    return sorted(set(cancelled))
+
+
+async def close(
+    *,
+    session: AsyncSession,
+    study: StudySession,
+    settings: Settings,
+    buttons: SessionButtons,
+    now: datetime,
+) -> bool:
+    """After the check-in window: outcomes for all, make-up study, absence warnings.
+
+    False if another run closed it first (then nothing else happens).
+    """
+    if not await store.finalise_session(session=session, session_id=_id(study.id), now=now):
+        return False
+    await notify.queue_makeup(
+        session=session, study=study, settings=settings, buttons=buttons, now=now
+    )
+    absent = [
+        person.member_id
+        for person in await store.invitees(session=session, session_id=_id(study.id))
+        if person.outcome == AttendanceOutcome.ABSENT
+    ]
+    streaks = await store.absence_streaks(
+        session=session, member_ids=absent, length=ABSENCE_STREAK
+    )
+    org = await orgs.get_org(session=session, org_id=study.org_id)
+    if streaks and org is not None:
+        await notify.queue_absence_warnings(
+            session=session,
+            study=study,
+            org=org,
+            member_ids=streaks,
+            streak=ABSENCE_STREAK,
+            settings=settings,
+            now=now,
+        )
+    return True

@@ -1,0 +1,383 @@
+"""/attendance for officers (who is invited, coming, on leave, checked in, absent, made up),
+marking members present from the roster (代签到, audited), and /minutes with photos.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime, timedelta
+from typing import Final
+from zoneinfo import ZoneInfo
+
+from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Message, Update
+
+from bot.access import Action, load_principal, scope_roots
+from bot.context import BotContext
+from bot.dates import format_time, format_when
+from bot.i18n import N_
+from bot.session_text import clip, kind_label, leave_label, names_line, session_card
+from bot.sessions import checkin_opens_at
+from handlers import awaiting
+from handlers.guard import refuse
+from handlers.screens import button, callback_values, show
+from handlers.session_access import NOT_ALLOWED, officer_session
+from handlers.session_codecs import MINUTES, PROXY, REPORT
+from storage import audit
+from storage import sessions as store
+from storage.models import (
+    AttendanceOutcome,
+    CheckinMethod,
+    LeaveState,
+    Rsvp,
+    SessionState,
+    StudySession,
+)
+
+MINUTES_FLOW: Final = "minutes"
+PAGE: Final = 8
+NAMES_SHOWN: Final = 40
+RECENT: Final = timedelta(days=60)
+MAX_MINUTES_TEXT: Final = 3000
+VIEWERS: Final = (Action.MANAGE_ATTENDANCE, Action.VIEW_REPORTS)
+NO_SESSIONS: Final = N_("There are no sessions from the last two months or coming up.")
+
+
+def _id(value: int | None) -> int:
+    assert value is not None
+    return value
+
+
+async def _candidates(
+    update: Update, context: BotContext, actions: tuple[Action, ...], *, started_only: bool
+) -> list[StudySession] | None:
+    """Recent and coming sessions inside the user's scope; None if the user has no scope."""
+    user = update.effective_user
+    if user is None:
+        return None
+    now = context.services.clock.now()
+    async with context.services.database.session_scope() as session:
+        principal = await load_principal(session=session, telegram_user_id=user.id)
+        paths = sorted({root.org_path for a in actions for root in scope_roots(principal, a)})
+        if not paths:
+            return None
+        found = await store.sessions_of_orgs(
+            session=session,
+            org_paths=paths,
+            states=[SessionState.SCHEDULED, SessionState.CLOSED],
+            since=now - RECENT,
+            newest_first=True,
+        )
+    return [study for study in found if not started_only or study.starts_at <= now]
+
+
+def _choice(context: BotContext, study: StudySession, now: datetime) -> str:
+    when = format_when(study.starts_at, language=context.language, tz=_tz(context), now=now)
+    return clip(f"{when} {kind_label(study.kind, context.language)}: {study.topic}", 60)
+
+
+async def _pick_or_open(
+    update: Update,
+    context: BotContext,
+    found: list[StudySession] | None,
+    encode: Callable[[int], str],
+) -> StudySession | None:
+    """One session: return it. Several: offer them as buttons. None: say why."""
+    message = update.effective_message
+    if found is None:
+        await refuse(update, context, context._(NOT_ALLOWED))
+        return None
+    if len(found) == 1:
+        return found[0]
+    if message is None:
+        return None
+    if not found:
+        await message.reply_text(context._(NO_SESSIONS))
+        return None
+    now = context.services.clock.now()
+    rows = [[button(_choice(context, study, now), encode(_id(study.id)))] for study in found]
+    await message.reply_text(context._("Which session?"), reply_markup=InlineKeyboardMarkup(rows))
+    return None
+
+
+# --- /attendance --------------------------------------------------------------------------
+
+
+async def cmd_attendance(update: Update, context: BotContext) -> None:
+    """Pick a session of one's scope and see its attendance."""
+    found = await _candidates(update, context, VIEWERS, started_only=False)
+    study = await _pick_or_open(update, context, found, REPORT.encode)
+    if study is not None:
+        await _show_report(update, context, study)
+
+
+async def on_report(update: Update, context: BotContext) -> None:
+    """The attendance of a chosen session (also the 🔄 refresh)."""
+    (session_id,) = callback_values(REPORT, update)
+    study = await officer_session(update, context, int(session_id), *VIEWERS)
+    if study is not None:
+        await _show_report(update, context, study)
+
+
+async def _show_report(update: Update, context: BotContext, study: StudySession) -> None:
+    _ = context._
+    now = context.services.clock.now()
+    async with context.services.database.session_scope() as session:
+        counts = await store.attendance_counts(session=session, session_id=_id(study.id))
+        people = await store.invitees(session=session, session_id=_id(study.id))
+
+    def names(chosen: list[str]) -> str:
+        shown = names_line(chosen[:NAMES_SHOWN], context.language)
+        more = len(chosen) - NAMES_SHOWN
+        return shown + (_(" and {n} more").format(n=more) if more > 0 else "")
+
+    on_leave = [
+        f"{p.name} {leave_label(p.leave_reason, p.leave_note, p.leave_state, context.language)}"
+        for p in people
+        if p.leave_state in (LeaveState.PENDING, LeaveState.APPROVED)
+    ]
+    lines = [
+        session_card(study, language=context.language, tz=_tz(context), now=now),
+        "",
+        _("Invited: {n}").format(n=counts.invited),
+        _("Will attend ({n}): {names}").format(
+            n=counts.attend, names=names([p.name for p in people if p.rsvp == Rsvp.ATTEND])
+        ),
+        _("On leave ({n}): {names}").format(
+            n=counts.leave_pending + counts.leave_approved, names=names(on_leave)
+        ),
+        _("Not answered ({n}): {names}").format(
+            n=counts.no_answer, names=names([p.name for p in people if p.rsvp == Rsvp.NONE])
+        ),
+        _("Checked in ({n}): {names}").format(
+            n=counts.checked_in, names=names([p.name for p in people if p.checked_in])
+        ),
+        _("Absent ({n}): {names}").format(
+            n=counts.absent,
+            names=names([p.name for p in people if p.outcome == AttendanceOutcome.ABSENT]),
+        ),
+        _("Made up ({n}): {names}").format(
+            n=counts.made_up, names=names([p.name for p in people if p.makeup_done])
+        ),
+    ]
+    rows = [[button(_("🔄 Refresh"), REPORT.encode(_id(study.id)))]]
+    if study.state != SessionState.CANCELLED and now >= checkin_opens_at(study):
+        rows[0].append(button(_("Mark from the roster"), PROXY.encode(_id(study.id), 0, 0)))
+    await show(update, context, "\n".join(lines), InlineKeyboardMarkup(rows))
+
+
+# --- marking from the roster --------------------------------------------------------------
+
+
+async def on_proxy(update: Update, context: BotContext) -> None:
+    """The roster of who is not checked in; a tap marks that person present (audited)."""
+    query = update.callback_query
+    user = update.effective_user
+    if query is None or user is None:
+        return
+    session_id, member_id, page = (int(v) for v in callback_values(PROXY, update))
+    study = await officer_session(update, context, session_id, Action.MANAGE_ATTENDANCE)
+    if study is None:
+        return
+    now = context.services.clock.now()
+    if study.state == SessionState.CANCELLED:
+        await refuse(update, context, context._("This session has been cancelled."))
+        return
+    if now < checkin_opens_at(study):
+        await refuse(
+            update,
+            context,
+            context._("Check-in opens at {time}.").format(
+                time=format_time(checkin_opens_at(study), tz=_tz(context))
+            ),
+        )
+        return
+    toast = None
+    if member_id:
+        toast = await _mark(update, context, study, member_id, now)
+        if toast is None:
+            return
+    await _roster_screen(update, context, study, page, toast)
+
+
+async def _mark(
+    update: Update, context: BotContext, study: StudySession, member_id: int, now: datetime
+) -> str | None:
+    """Mark one invitee present; the toast to show, or None after a refusal."""
+    user = update.effective_user
+    assert user is not None
+    async with context.services.database.session_scope() as session:
+        row = await store.get_attendance(
+            session=session, session_id=_id(study.id), member_id=member_id
+        )
+        person = next(
+            (
+                p
+                for p in await store.invitees(session=session, session_id=_id(study.id))
+                if p.member_id == member_id
+            ),
+            None,
+        )
+        done = row is not None and await store.check_in(
+            session=session,
+            attendance_id=_id(row.id),
+            method=CheckinMethod.PROXY,
+            now=now,
+            marked_by=user.id,
+        )
+        if done and row is not None:
+            await audit.record(
+                session=session,
+                actor=user.id,
+                action="attendance.proxy",
+                target_kind="attendance",
+                target_id=row.id,
+                org_id=study.org_id,
+                detail={"session_id": study.id, "member_id": member_id},
+                at=now,
+            )
+    if row is None or person is None:
+        await refuse(update, context, context._("This person is not invited to this session."))
+        return None
+    if not done:
+        return context._("{name} is already checked in.").format(name=person.name)
+    return context._("Marked present: {name}").format(name=person.name)
+
+
+async def _roster_screen(
+    update: Update, context: BotContext, study: StudySession, page: int, toast: str | None
+) -> None:
+    query = update.callback_query
+    assert query is not None
+    async with context.services.database.session_scope() as session:
+        people = [
+            p
+            for p in await store.invitees(session=session, session_id=_id(study.id))
+            if not p.checked_in
+        ]
+    pages = max(1, -(-len(people) // PAGE))
+    page = min(max(page, 0), pages - 1)
+    shown = people[page * PAGE : (page + 1) * PAGE]
+    rows: list[list[InlineKeyboardButton]] = [
+        [button(f"☐ {p.name}", PROXY.encode(_id(study.id), p.member_id, page))] for p in shown
+    ]
+    nav = []
+    if page > 0:
+        nav.append(button("◀", PROXY.encode(_id(study.id), 0, page - 1)))
+    if page + 1 < pages:
+        nav.append(button("▶", PROXY.encode(_id(study.id), 0, page + 1)))
+    if nav:
+        rows.append(nav)
+    rows.append([button(context._("Back to attendance"), REPORT.encode(_id(study.id)))])
+    text = context._("Tap a name to mark that person present ({topic}).").format(topic=study.topic)
+    if not people:
+        text = context._("Everyone invited is checked in.")
+    await query.answer(toast)
+    markup = InlineKeyboardMarkup(rows)
+    if isinstance(query.message, Message) and query.message.text is not None:
+        await query.edit_message_text(text, reply_markup=markup, parse_mode=None)
+    else:  # from the check-in photo: keep the code on screen, list below it
+        await context.bot.send_message(query.from_user.id, text, reply_markup=markup)
+
+
+# --- /minutes -----------------------------------------------------------------------------
+
+
+async def cmd_minutes(update: Update, context: BotContext) -> None:
+    """Pick a session that has taken place and record its minutes."""
+    found = await _candidates(update, context, (Action.MANAGE_ATTENDANCE,), started_only=True)
+    study = await _pick_or_open(update, context, found, lambda sid: MINUTES.encode(sid, "pick"))
+    if study is not None:
+        await _start_minutes(update, context, study)
+
+
+async def on_minutes(update: Update, context: BotContext) -> None:
+    """Choose the session (pick) or finish (done)."""
+    session_id, step = callback_values(MINUTES, update)
+    study = await officer_session(update, context, int(session_id), Action.MANAGE_ATTENDANCE)
+    if study is None:
+        return
+    if step == "pick":
+        await _start_minutes(update, context, study)
+        return
+    awaiting.stop(context)
+    photos = len(study.minutes_photo_ids or [])
+    chars = len(study.minutes_text or "")
+    await show(
+        update,
+        context,
+        context._("Minutes of {topic} saved: {chars} characters of text, {photos} photos.").format(
+            topic=study.topic, chars=chars, photos=photos
+        ),
+    )
+
+
+async def _start_minutes(update: Update, context: BotContext, study: StudySession) -> None:
+    if study.state == SessionState.CANCELLED:
+        await refuse(update, context, context._("This session has been cancelled."))
+        return
+    if study.starts_at > context.services.clock.now():
+        await refuse(update, context, context._("This session has not taken place yet."))
+        return
+    awaiting.expect(context, MINUTES_FLOW, _id(study.id))
+    await show(
+        update,
+        context,
+        context._(
+            "Send the minutes of {topic} as text, and photos if you have them. "
+            "Tap Done when finished."
+        ).format(topic=study.topic),
+        _done(context, study),
+    )
+
+
+def _done(context: BotContext, study: StudySession) -> InlineKeyboardMarkup:
+    return InlineKeyboardMarkup(
+        [[button(context._("Done"), MINUTES.encode(_id(study.id), "done"))]]
+    )
+
+
+async def on_minutes_input(update: Update, context: BotContext) -> None:
+    """A paragraph or a photo of the minutes; the officer's right is checked again."""
+    message = update.effective_message
+    user = update.effective_user
+    state = awaiting.waiting(context, MINUTES_FLOW)
+    if message is None or user is None or state is None:
+        return
+    study = await officer_session(update, context, state.ref, Action.MANAGE_ATTENDANCE)
+    if study is None:
+        awaiting.stop(context)
+        return
+    text = (message.text or message.caption or "").strip()
+    photo = message.photo[-1].file_id if message.photo else None
+    if not text and photo is None:
+        await message.reply_text(context._("Please send text or a photo."))
+        return
+    now = context.services.clock.now()
+    async with context.services.database.session_scope() as session:
+        await store.add_minutes(
+            session=session,
+            session_id=state.ref,
+            text=clip(text, MAX_MINUTES_TEXT) if text else None,
+            photo_id=photo,
+            now=now,
+        )
+        await audit.record(
+            session=session,
+            actor=user.id,
+            action="session.minutes",
+            target_kind="study_session",
+            target_id=state.ref,
+            org_id=study.org_id,
+            detail={"chars": len(text), "photo": photo is not None},
+            at=now,
+        )
+    await message.reply_text(
+        context._("Saved. Send more, or tap Done."), reply_markup=_done(context, study)
+    )
+
+
+def _tz(context: BotContext) -> ZoneInfo:
+    return context.services.settings.tz
+
+
+CALLBACKS: Final = ((REPORT, on_report), (PROXY, on_proxy), (MINUTES, on_minutes))

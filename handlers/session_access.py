@@ -1,0 +1,42 @@
+"""The one check every officer screen of a session makes: may this user act on it?"""
+
+from __future__ import annotations
+
+from typing import Final
+
+from telegram import Update
+
+from bot.access import Action, allows, load_principal
+from bot.context import BotContext
+from bot.i18n import N_
+from handlers.guard import refuse
+from storage import orgs
+from storage import sessions as store
+from storage.models import StudySession
+
+NOT_ALLOWED: Final = N_("You do not have the right to do this here.")
+
+
+async def officer_session(
+    update: Update, context: BotContext, session_id: int, *actions: Action
+) -> StudySession | None:
+    """The session if the user holds one of `actions` over its org; else refuse (None).
+
+    The id came from a button, so it is trusted for nothing: a session of another
+    branch, or one that no longer exists, gets the same clear refusal.
+    """
+    user = update.effective_user
+    if user is None:
+        return None
+    async with context.services.database.session_scope() as session:
+        study = await store.get_session(session=session, session_id=session_id)
+        org = await orgs.get_org(session=session, org_id=study.org_id) if study else None
+        principal = await load_principal(session=session, telegram_user_id=user.id)
+    if (
+        study is None
+        or org is None
+        or not any(allows(principal, action, org.path) for action in actions)
+    ):
+        await refuse(update, context, context._(NOT_ALLOWED))
+        return None
+    return study

@@ -1,0 +1,28 @@
+"""Every button of the session features, in one place so screens can link to each other.
+
+Prefixes are unique project-wide ("ses." sessions, "att." attendance, "ci." check-in).
+Fields are ids and short words; handlers re-check every id they receive.
+"""
+
+from __future__ import annotations
+
+from typing import Final
+
+from handlers.callbacks import CallbackCodec
+
+FORM: Final = CallbackCodec("ses.new", (int, str, int))  # form token, step, value
+VIEW: Final = CallbackCodec("ses.view", (int,))  # session id: a member's view
+MANAGE: Final = CallbackCodec("ses.mng", (int,))  # session id: an officer's view
+EDIT: Final = CallbackCodec("ses.edit", (int, str))  # session id, "time" | "place" | "topic"
+CANCEL: Final = CallbackCodec("ses.cancel", (int, str))  # session id, "ask" | "one" | "all"
+
+RSVP: Final = CallbackCodec("att.rsvp", (int, str))  # session id, "yes" | "leave"
+REASON: Final = CallbackCodec("att.why", (int, int))  # session id, reason index
+DECIDE: Final = CallbackCodec("att.dec", (int, str))  # attendance id, "ok" | "no"
+MAKEUP: Final = CallbackCodec("att.mk", (int,))  # attendance id
+REPORT: Final = CallbackCodec("att.view", (int,))  # session id: /attendance for it
+PROXY: Final = CallbackCodec("att.px", (int, int, int))  # session id, member id or 0, page
+MINUTES: Final = CallbackCodec("att.min", (int, str))  # session id, "pick" | "done"
+
+CHECKIN: Final = CallbackCodec("ci.tap", (int,))  # member: 签到 for a session
+CODE: Final = CallbackCodec("ci.show", (int,))  # officer: show or renew the code

@@ -1,0 +1,334 @@
+"""/sessions: everyone's coming and recent sessions with their own status; officers also
+manage the sessions they organise (change time, place or topic; cancel one or a series).
+"""
+
+from __future__ import annotations
+
+import html
+from datetime import datetime
+from typing import Any, Final
+from zoneinfo import ZoneInfo
+
+from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
+
+from bot import session_ops
+from bot.access import Action, load_principal, scope_roots
+from bot.context import BotContext
+from bot.dates import format_when, parse_when
+from bot.i18n import N_
+from bot.session_text import clip, kind_label, session_card, status_label
+from bot.sessions import Window, rsvp_refusal, window_state
+from handlers import awaiting
+from handlers.attendance import BUTTONS, NOT_INVITED
+from handlers.guard import refuse
+from handlers.newsession import DATE_EXAMPLES, MAX_PLACE, MAX_TOPIC
+from handlers.screens import button, callback_values, show
+from handlers.session_access import officer_session
+from handlers.session_codecs import (
+    CANCEL,
+    CHECKIN,
+    CODE,
+    EDIT,
+    MAKEUP,
+    MANAGE,
+    MINUTES,
+    REPORT,
+    VIEW,
+)
+from storage import members
+from storage import sessions as store
+from storage.models import Attendance, AttendanceOutcome, SessionState, StudySession
+
+EDIT_FLOW: Final = "edit"
+FIELD_KEY: Final = "sessions.edit_field"
+FIELDS: Final = ("time", "place", "topic")
+ORGANISERS: Final = (Action.SCHEDULE_SESSION, Action.MANAGE_ATTENDANCE)
+NOT_SCHEDULED: Final = N_("This session is no longer scheduled, so it cannot be changed.")
+
+
+def _id(value: int | None) -> int:
+    assert value is not None
+    return value
+
+
+async def cmd_sessions(update: Update, context: BotContext) -> None:
+    """Coming and recent sessions with my status; the ones I organise, to manage."""
+    user = update.effective_user
+    message = update.effective_message
+    if user is None or message is None:
+        return
+    awaiting.stop(context)
+    now = context.services.clock.now()
+    async with context.services.database.session_scope() as session:
+        member = await members.member_by_telegram(session=session, telegram_user_id=user.id)
+        upcoming, recent = (
+            await store.member_sessions(session=session, member_id=member.id, now=now)
+            if member is not None and member.id is not None
+            else ([], [])
+        )
+        principal = await load_principal(session=session, telegram_user_id=user.id)
+        paths = sorted({root.org_path for a in ORGANISERS for root in scope_roots(principal, a)})
+        organised = (
+            await store.sessions_of_orgs(
+                session=session, org_paths=paths, states=[SessionState.SCHEDULED]
+            )
+            if paths
+            else []
+        )
+    if member is None and not paths:
+        await message.reply_text(
+            context._("You are not on a branch roster yet, so there are no sessions for you.")
+        )
+        return
+    _ = context._
+    lines = [_("<b>Coming up</b>")]
+    lines += [_line(context, m.study, m.attendance, now) for m in upcoming] or [_("none")]
+    lines += ["", _("<b>Recent</b>")]
+    lines += [_line(context, m.study, m.attendance, now) for m in recent] or [_("none")]
+    rows = [
+        [button(_short(context, m.study, now), VIEW.encode(_id(m.study.id)))] for m in upcoming
+    ]
+    if organised:
+        lines += ["", _("<b>Sessions you organise</b>")]
+        lines += [_line(context, study, None, now) for study in organised]
+        rows += [
+            [button("⚙ " + _short(context, study, now), MANAGE.encode(_id(study.id)))]
+            for study in organised
+        ]
+    await message.reply_text("\n".join(lines), reply_markup=InlineKeyboardMarkup(rows))
+
+
+def _line(context: BotContext, study: StudySession, row: Attendance | None, now: datetime) -> str:
+    when = format_when(study.starts_at, language=context.language, tz=_tz(context), now=now)
+    text = f"• {when} {kind_label(study.kind, context.language)}: {html.escape(study.topic)}"
+    if row is not None:
+        text += " — " + status_label(study, row, language=context.language, now=now)
+    elif study.state == SessionState.CANCELLED:
+        text += " — " + context._("cancelled")
+    return text
+
+
+def _short(context: BotContext, study: StudySession, now: datetime) -> str:
+    when = format_when(study.starts_at, language=context.language, tz=_tz(context), now=now)
+    return clip(f"{when} {study.topic}", 40)
+
+
+# --- a member's view ----------------------------------------------------------------------
+
+
+async def on_view(update: Update, context: BotContext) -> None:
+    """One session as I see it, with what I can do now (answer, 签到, make-up)."""
+    user = update.effective_user
+    if user is None:
+        return
+    (session_id,) = callback_values(VIEW, update)
+    now = context.services.clock.now()
+    async with context.services.database.session_scope() as session:
+        member = await members.member_by_telegram(session=session, telegram_user_id=user.id)
+        study = await store.get_session(session=session, session_id=int(session_id))
+        row = (
+            await store.get_attendance(
+                session=session, session_id=int(session_id), member_id=member.id
+            )
+            if member is not None and member.id is not None and study is not None
+            else None
+        )
+    if study is None or row is None:
+        await refuse(update, context, context._(NOT_INVITED))
+        return
+    status = status_label(study, row, language=context.language, now=now)
+    text = "\n".join(
+        [
+            session_card(study, language=context.language, tz=_tz(context), now=now),
+            context._("Your status: {status}").format(status=status),
+        ]
+    )
+    rows: list[list[InlineKeyboardButton]] = []
+    if rsvp_refusal(study, now) is None:
+        rows += [list(r) for r in BUTTONS.rsvp(_id(study.id), context.language).inline_keyboard]
+    if window_state(study, now) == Window.OPEN and row.checked_in_at is None:
+        rows.append([button(context._("Check in"), CHECKIN.encode(_id(study.id)))])
+    if (
+        row.outcome in (AttendanceOutcome.ABSENT, AttendanceOutcome.EXCUSED)
+        and row.makeup_done_at is None
+    ):
+        rows.append([button(context._("I have studied it"), MAKEUP.encode(_id(row.id)))])
+    await show(update, context, text, InlineKeyboardMarkup(rows) if rows else None)
+
+
+# --- an officer's view --------------------------------------------------------------------
+
+
+async def on_manage(update: Update, context: BotContext) -> None:
+    """One session I organise: numbers at a glance and what I can do with it."""
+    (session_id,) = callback_values(MANAGE, update)
+    study = await officer_session(update, context, int(session_id), *ORGANISERS)
+    if study is None:
+        return
+    _ = context._
+    now = context.services.clock.now()
+    async with context.services.database.session_scope() as session:
+        counts = await store.attendance_counts(session=session, session_id=_id(study.id))
+    summary = _(
+        "Invited {invited} · will attend {attend} · on leave {leave} · not answered {none} · "
+        "checked in {checked}"
+    ).format(
+        invited=counts.invited,
+        attend=counts.attend,
+        leave=counts.leave_pending + counts.leave_approved,
+        none=counts.no_answer,
+        checked=counts.checked_in,
+    )
+    sid = _id(study.id)
+    rows: list[list[InlineKeyboardButton]] = []
+    if study.state == SessionState.SCHEDULED and study.starts_at > now:
+        rows.append(
+            [
+                button(_("✏️ Time"), EDIT.encode(sid, "time")),
+                button(_("✏️ Place"), EDIT.encode(sid, "place")),
+                button(_("✏️ Topic"), EDIT.encode(sid, "topic")),
+            ]
+        )
+        rows.append([button(_("❌ Cancel the session"), CANCEL.encode(sid, "ask"))])
+    rows.append([button(_("📋 Attendance"), REPORT.encode(sid))])
+    if window_state(study, now) == Window.OPEN:
+        rows[-1].append(button(_("Check-in code"), CODE.encode(sid)))
+    if study.starts_at <= now and study.state != SessionState.CANCELLED:
+        rows[-1].append(button(_("📝 Minutes"), MINUTES.encode(sid, "pick")))
+    card = session_card(study, language=context.language, tz=_tz(context), now=now)
+    await show(update, context, f"{card}\n{summary}", InlineKeyboardMarkup(rows))
+
+
+async def on_edit(update: Update, context: BotContext) -> None:
+    """Ask for the new time, place or topic."""
+    session_id, field = callback_values(EDIT, update)
+    study = await officer_session(update, context, int(session_id), Action.SCHEDULE_SESSION)
+    if study is None or field not in FIELDS:
+        return
+    if study.state != SessionState.SCHEDULED:
+        await refuse(update, context, context._(NOT_SCHEDULED))
+        return
+    awaiting.expect(context, EDIT_FLOW, _id(study.id))
+    if context.user_data is not None:
+        context.user_data[FIELD_KEY] = field
+    prompts = {
+        "time": context._("Please type the new date and time, for example:\n{examples}").format(
+            examples=DATE_EXAMPLES
+        ),
+        "place": context._("Please type the new place."),
+        "topic": context._("Please type the new topic."),
+    }
+    await show(update, context, prompts[str(field)])
+
+
+async def on_edit_input(update: Update, context: BotContext) -> None:
+    """The new value: checked, saved, and every invitee told."""
+    message = update.effective_message
+    user = update.effective_user
+    state = awaiting.waiting(context, EDIT_FLOW)
+    field = context.user_data.get(FIELD_KEY) if context.user_data is not None else None
+    if message is None or user is None or state is None or field not in FIELDS:
+        return
+    text = (message.text or "").strip()
+    services = context.services
+    now = services.clock.now()
+    changes: dict[str, Any] = {}
+    if field == "time":
+        moment = parse_when(text, now=now, tz=services.settings.tz)
+        if moment is None or moment <= now:
+            await message.reply_text(
+                context._(
+                    "I could not read that as a time in the future. Please type it like one "
+                    "of these:\n{examples}"
+                ).format(examples=DATE_EXAMPLES)
+            )
+            return
+        changes["starts_at"] = moment
+    else:
+        limit = MAX_PLACE if field == "place" else MAX_TOPIC
+        if not text or len(text) > limit:
+            await message.reply_text(
+                context._("Please type it in at most {n} characters.").format(n=limit)
+            )
+            return
+        changes[str(field)] = text
+    study = await officer_session(update, context, state.ref, Action.SCHEDULE_SESSION)
+    awaiting.stop(context)
+    if study is None:
+        return
+    async with services.database.session_scope() as session:
+        updated = await session_ops.change(
+            session=session,
+            study=study,
+            changes=changes,
+            actor=user.id,
+            settings=services.settings,
+            now=now,
+        )
+    if updated is None:
+        await message.reply_text(context._(NOT_SCHEDULED))
+        return
+    services.relay.wake()
+    card = session_card(updated, language=context.language, tz=_tz(context), now=now)
+    await message.reply_text(
+        context._("Saved. Everyone invited is told about the change.") + "\n\n" + card
+    )
+
+
+async def on_cancel(update: Update, context: BotContext) -> None:
+    """Ask first; then cancel this occurrence, or the whole series from here on."""
+    user = update.effective_user
+    session_id, step = callback_values(CANCEL, update)
+    study = await officer_session(update, context, int(session_id), Action.SCHEDULE_SESSION)
+    if study is None or user is None:
+        return
+    if study.state != SessionState.SCHEDULED:
+        await refuse(update, context, context._(NOT_SCHEDULED))
+        return
+    sid = _id(study.id)
+    _ = context._
+    if step == "ask":
+        rows = [[button(_("Yes, cancel it"), CANCEL.encode(sid, "one"))]]
+        if study.series_id is not None:
+            whole = _("Cancel all coming ones of this series")
+            rows.append([button(whole, CANCEL.encode(sid, "all"))])
+        rows.append([button(_("Back"), MANAGE.encode(sid))])
+        text = _("Cancel this session? Everyone invited will be told.")
+        await show(update, context, text, InlineKeyboardMarkup(rows))
+        return
+    services = context.services
+    now = services.clock.now()
+    async with services.database.session_scope() as session:
+        cancelled = await session_ops.cancel(
+            session=session,
+            study=study,
+            actor=user.id,
+            settings=services.settings,
+            now=now,
+            whole_series=step == "all",
+        )
+    if not cancelled:
+        await refuse(update, context, context._(NOT_SCHEDULED))
+        return
+    services.relay.wake()
+    await show(
+        update,
+        context,
+        context.n_(
+            "Cancelled {n} session. Everyone invited is told.",
+            "Cancelled {n} sessions. Everyone invited is told.",
+            len(cancelled),
+        ).format(n=len(cancelled)),
+    )
+
+
+def _tz(context: BotContext) -> ZoneInfo:
+    return context.services.settings.tz
+
+
+CALLBACKS: Final = (
+    (VIEW, on_view),
+    (MANAGE, on_manage),
+    (EDIT, on_edit),
+    (CANCEL, on_cancel),
+)

@@ -1,0 +1,115 @@
+"""Session jobs: reminders, closing (absences, make-up), series, the digest, the ladder.
+
+Each ``job_*`` opens one short transaction, asks bot.session_duties what is due at the
+clock's ``now`` and returns how many things it did; tests call them directly with an
+injected clock. The jobs need no Bot: everything they say goes through the outbox, and
+``register_session_jobs`` wakes the relay when a job queued something.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable
+
+from apscheduler.schedulers.asyncio import AsyncIOScheduler
+from apscheduler.triggers.interval import IntervalTrigger
+
+from bot import session_duties as duties
+from bot.clock import Clock
+from bot.session_notify import SessionButtons
+from bot.settings import Settings
+from storage import Database
+
+log = logging.getLogger(__name__)
+
+
+async def job_due_reminders(
+    database: Database, clock: Clock, *, settings: Settings, buttons: SessionButtons
+) -> int:
+    """Send the reminders whose time has come (messages queued)."""
+    async with database.session_scope() as session:
+        return await duties.send_due_reminders(
+            session=session, settings=settings, buttons=buttons, now=clock.now()
+        )
+
+
+async def job_close_sessions(
+    database: Database, clock: Clock, *, settings: Settings, buttons: SessionButtons
+) -> int:
+    """Finalise sessions whose check-in has closed: absences, make-up, warnings."""
+    async with database.session_scope() as session:
+        return await duties.close_finished(
+            session=session, settings=settings, buttons=buttons, now=clock.now()
+        )
+
+
+async def job_extend_series(
+    database: Database, clock: Clock, *, settings: Settings, buttons: SessionButtons
+) -> int:
+    """Generate the coming weeks of every repeating session."""
+    async with database.session_scope() as session:
+        return await duties.extend_all_series(
+            session=session, settings=settings, buttons=buttons, now=clock.now()
+        )
+
+
+async def job_evening_digest(database: Database, clock: Clock, *, settings: Settings) -> int:
+    """The evening before a session, tell its officers who has not answered."""
+    async with database.session_scope() as session:
+        return await duties.send_digests(session=session, settings=settings, now=clock.now())
+
+
+async def job_silent_ladder(database: Database, clock: Clock, *, settings: Settings) -> int:
+    """Start, climb and stop the silent-branch ladder."""
+    async with database.session_scope() as session:
+        return await duties.climb_ladder(session=session, settings=settings, now=clock.now())
+
+
+def register_session_jobs(
+    scheduler: AsyncIOScheduler,
+    *,
+    database: Database,
+    clock: Clock,
+    settings: Settings,
+    buttons: SessionButtons,
+    wake: Callable[[], None],
+) -> None:
+    """Look every minute for reminders and closings, less often for the rest."""
+
+    def run(name: str, job: Callable[[], Awaitable[int]]) -> Callable[[], Awaitable[None]]:
+        async def tick() -> None:
+            done = await job()
+            if done:
+                log.info("%s: %d", name, done)
+                wake()
+
+        return tick
+
+    def reminders() -> Awaitable[int]:
+        return job_due_reminders(database, clock, settings=settings, buttons=buttons)
+
+    def closing() -> Awaitable[int]:
+        return job_close_sessions(database, clock, settings=settings, buttons=buttons)
+
+    def series() -> Awaitable[int]:
+        return job_extend_series(database, clock, settings=settings, buttons=buttons)
+
+    def digest() -> Awaitable[int]:
+        return job_evening_digest(database, clock, settings=settings)
+
+    def ladder() -> Awaitable[int]:
+        return job_silent_ladder(database, clock, settings=settings)
+
+    for name, job, seconds in (
+        ("session_reminders", reminders, 60),
+        ("session_closing", closing, 60),
+        ("session_series", series, 3600),
+        ("session_digest", digest, 600),
+        ("silent_ladder", ladder, 3600),
+    ):
+        scheduler.add_job(
+            run(name, job),
+            IntervalTrigger(seconds=seconds, timezone=settings.tz),
+            id=name,
+            replace_existing=True,
+        )

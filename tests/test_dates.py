@@ -1,0 +1,85 @@
+"""Dates as people type them (relative to the injected clock, Asia/Shanghai) and as they read."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from bot.dates import format_day, format_time, format_when, parse_when
+
+SHANGHAI = ZoneInfo("Asia/Shanghai")
+# Monday 2 March 2026, 09:00 in Shanghai (the tests' clock).
+NOW = datetime(2026, 3, 2, 9, 0, tzinfo=SHANGHAI).astimezone(UTC)
+
+
+def local(year: int, month: int, day: int, hour: int, minute: int = 0) -> datetime:
+    return datetime(year, month, day, hour, minute, tzinfo=SHANGHAI).astimezone(UTC)
+
+
+@pytest.mark.parametrize(
+    ("typed", "expected"),
+    [
+        ("2026-12-03 19:30", local(2026, 12, 3, 19, 30)),
+        ("2026/12/3 19:30", local(2026, 12, 3, 19, 30)),
+        ("2026年12月3日 19:30", local(2026, 12, 3, 19, 30)),
+        ("12-03 19:30", local(2026, 12, 3, 19, 30)),
+        ("12月3日 19:30", local(2026, 12, 3, 19, 30)),
+        ("12月3号19:30", local(2026, 12, 3, 19, 30)),
+        ("１２月３日　１９：３０", local(2026, 12, 3, 19, 30)),  # full-width, as IMEs type
+        ("明天 19:30", local(2026, 3, 3, 19, 30)),
+        ("今天 20:00", local(2026, 3, 2, 20, 0)),
+        ("后天 8:05", local(2026, 3, 4, 8, 5)),
+        ("周五 19:30", local(2026, 3, 6, 19, 30)),
+        ("星期一 19:30", local(2026, 3, 2, 19, 30)),  # today is Monday: today
+        ("礼拜天 9:00", local(2026, 3, 8, 9, 0)),
+        ("下周五 19:30", local(2026, 3, 13, 19, 30)),
+        ("明天 晚上7点半", local(2026, 3, 3, 19, 30)),
+        ("明天 下午3点", local(2026, 3, 3, 15, 0)),
+        ("明天 上午9点15分", local(2026, 3, 3, 9, 15)),
+        ("明天 中午12点", local(2026, 3, 3, 12, 0)),
+        ("tomorrow 7:30pm", local(2026, 3, 3, 19, 30)),
+        ("Fri 19:30", local(2026, 3, 6, 19, 30)),
+        ("01-05 19:30", local(2027, 1, 5, 19, 30)),  # already behind us this year
+    ],
+)
+def test_typed_forms(typed: str, expected: datetime) -> None:
+    assert parse_when(typed, now=NOW, tz=SHANGHAI) == expected
+
+
+@pytest.mark.parametrize(
+    "typed",
+    [
+        "",
+        "下个月",
+        "明天",
+        "19:30",
+        "2026-02-30 19:30",
+        "13月1日 19:30",
+        "明天 24:00",
+        "周八 9:00",
+    ],
+)
+def test_what_is_not_a_date_and_time(typed: str) -> None:
+    assert parse_when(typed, now=NOW, tz=SHANGHAI) is None
+
+
+def test_a_past_moment_is_parsed_and_left_to_the_caller() -> None:
+    assert parse_when("今天 08:00", now=NOW, tz=SHANGHAI) == local(2026, 3, 2, 8, 0)
+
+
+def test_results_are_utc() -> None:
+    moment = parse_when("明天 07:00", now=NOW, tz=SHANGHAI)
+    assert moment == datetime(2026, 3, 2, 23, 0, tzinfo=UTC)
+
+
+def test_formatting_in_each_language() -> None:
+    moment = local(2026, 3, 5, 19, 30)
+    assert format_when(moment, language="zh", tz=SHANGHAI, now=NOW) == "3月5日（周四）19:30"
+    assert format_when(moment, language="en", tz=SHANGHAI, now=NOW) == "Thu 5 Mar 19:30"
+    later = local(2027, 1, 5, 8, 0)
+    assert format_when(later, language="zh", tz=SHANGHAI, now=NOW) == "2027年1月5日（周二）08:00"
+    assert format_when(later, language="en", tz=SHANGHAI, now=NOW) == "Tue 5 Jan 2027 08:00"
+    assert format_day(moment, language="zh", tz=SHANGHAI) == "3月5日（周四）"
+    assert format_time(moment, tz=SHANGHAI) == "19:30"
