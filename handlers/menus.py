@@ -27,8 +27,16 @@ class MenuCommand:
 
     name: str
     description: str  # an English msgid, translated per user
-    action: Action | None = None  # needed somewhere in the user's scope; None: no role needed
+    # Needed somewhere in the user's scope (any one of a tuple); None: no role needed.
+    action: Action | tuple[Action, ...] | None = None
     known_only: bool = False  # only for people on a roster or holding a role
+
+    @property
+    def actions(self) -> tuple[Action, ...]:
+        """The actions of which any one shows the command (empty: no role needed)."""
+        if self.action is None:
+            return ()
+        return self.action if isinstance(self.action, tuple) else (self.action,)
 
 
 MENU: tuple[MenuCommand, ...] = (
@@ -39,7 +47,11 @@ MENU: tuple[MenuCommand, ...] = (
     MenuCommand("sessions", N_("My study sessions"), known_only=True),
     MenuCommand("newsession", N_("Schedule a study session"), Action.SCHEDULE_SESSION),
     MenuCommand("checkin", N_("Show the check-in code"), Action.MANAGE_ATTENDANCE),
-    MenuCommand("attendance", N_("Who came to a session"), Action.MANAGE_ATTENDANCE),
+    MenuCommand(
+        "attendance",
+        N_("Who came to a session"),
+        (Action.MANAGE_ATTENDANCE, Action.VIEW_REPORTS),  # inspectors read it too
+    ),
     MenuCommand("minutes", N_("Record the minutes of a session"), Action.MANAGE_ATTENDANCE),
     MenuCommand("members", N_("Branch roster"), Action.VIEW_ROSTER),
     MenuCommand("invite", N_("Invite members: link and QR code"), Action.INVITE),
@@ -63,7 +75,7 @@ def menu_for(principal: Principal, *, is_member: bool) -> list[MenuCommand]:
         command
         for command in MENU
         if (known or not command.known_only)
-        and (command.action is None or scope_roots(principal, command.action))
+        and (not command.actions or any(scope_roots(principal, a) for a in command.actions))
     ]
 
 

@@ -342,7 +342,7 @@ async def on_transfer_do(update: Update, context: BotContext) -> None:
     await tell(
         context.bot,
         services.database,
-        done.told,
+        [someone for someone in done.told if someone.telegram_user_id != user.id],
         lambda lang: gettext(lang, "{name} has been moved from {source} to {target}.").format(
             **values
         ),

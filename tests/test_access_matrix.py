@@ -13,9 +13,11 @@ from dataclasses import dataclass
 import pytest
 
 from bot.access import Action, Grant, Principal, allows, may_give_role, may_remove_role
+from bot.app import PartyApplication
 from bot.i18n import gettext
 from bot.members import NOT_ALLOWED
 from handlers import invitations, roles, roster
+from handlers.menus import MENU
 from sandbox import SimUser
 from storage import Database
 from storage.models import MemberStatus, OrgKind, Role
@@ -183,27 +185,51 @@ class Actor:
         await grant(database, user.id, self.role, place)
 
 
-# The commands: allowed for a role anywhere in its scope, so "in" and "out" agree.
-COMMANDS = ("/members", "/appoint", "/invite", "/invites")
-# The buttons act on 东风村党支部 (transfer: to 柳树村党支部, same township):
-# roster page, member card, status step, deactivation, transfer, appointment, invitation.
-BUTTONS = ("roster", "card", "status", "deactivate", "transfer", "appoint", "invite")
-
-# y: allowed, -: refused and nothing changes. Columns: the commands /members /appoint
-# /invite /invites, then the buttons roster card status deactivate transfer appoint invite.
+# The commands: allowed for a role anywhere in its scope, so "in" and "out" agree. "y"
+# means "not refused for lack of rights" (an officer may still hear that there is nothing
+# to do yet); "-" means the refusal, with nothing changed.
+COMMANDS = (
+    "/members",
+    "/appoint",
+    "/invite",
+    "/invites",
+    "/notice",
+    "/notices",
+    "/greetings",
+    "/newsession",
+    "/checkin",
+    "/attendance",
+    "/minutes",
+)
 # fmt: off
-MATRIX: dict[str, str] = {
-    #                          mem apt inv ivs | ros crd sta dea tra apg ivc
-    "member-in":              "-   -   -   -   | -   -   -   -   -   -   -",
-    "deputy_secretary-in":    "y   -   y   y   | y   y   -   -   -   -   y",
-    "deputy_secretary-out":   "y   -   y   y   | -   -   -   -   -   -   -",
-    "secretary-in":           "y   y   y   y   | y   y   y   y   -   y   y",
-    "secretary-out":          "y   y   y   y   | -   -   -   -   -   -   -",
-    "township_organiser-in":  "y   y   y   y   | y   y   y   y   y   y   y",
-    "township_organiser-out": "y   y   y   y   | -   -   -   -   -   -   -",
-    "county_staff-in":        "y   y   y   y   | y   y   y   y   y   y   y",
-    "inspector-in":           "y   -   -   -   | y   y   -   -   -   -   -",
-    "admin-in":               "y   y   y   y   | y   y   y   y   y   y   y",
+COMMAND_MATRIX: dict[str, str] = {
+    #                      mem apt inv ivs ntc nts grt nse chk att min
+    "member":             "-   -   -   -   -   -   -   -   -   -   -",
+    "deputy_secretary":   "y   -   y   y   y   y   y   y   y   y   y",
+    "secretary":          "y   y   y   y   y   y   y   y   y   y   y",
+    "township_organiser": "y   y   y   y   y   y   y   y   y   y   y",
+    "county_staff":       "y   y   y   y   y   y   y   y   y   y   y",
+    "inspector":          "y   -   -   -   -   -   -   -   -   y   -",
+    "admin":              "y   y   y   y   y   y   y   y   y   y   y",
+}
+# fmt: on
+
+# The buttons act on 东风村党支部 (transfer: to 柳树村党支部, same township): roster page,
+# member card, status step, deactivation, transfer, appointment, invitation, greetings off.
+BUTTONS = ("roster", "card", "status", "deactivate", "transfer", "appoint", "invite", "greet")
+# fmt: off
+BUTTON_MATRIX: dict[str, str] = {
+    #                          ros crd sta dea tra apg ivc grt
+    "member-in":              "-   -   -   -   -   -   -   -",
+    "deputy_secretary-in":    "y   y   -   -   -   -   y   y",
+    "deputy_secretary-out":   "-   -   -   -   -   -   -   -",
+    "secretary-in":           "y   y   y   y   -   y   y   y",
+    "secretary-out":          "-   -   -   -   -   -   -   -",
+    "township_organiser-in":  "y   y   y   y   y   y   y   y",
+    "township_organiser-out": "-   -   -   -   -   -   -   -",
+    "county_staff-in":        "y   y   y   y   y   y   y   y",
+    "inspector-in":           "y   y   -   -   -   -   -   -",
+    "admin-in":               "y   y   y   y   y   y   y   y",
 }
 # fmt: on
 
@@ -223,7 +249,8 @@ ACTORS = [
 
 
 def expected_cells(actor: Actor) -> dict[str, bool]:
-    marks = MATRIX[str(actor)].replace("|", " ").split()
+    role = actor.role.value if actor.role else "member"
+    marks = [*COMMAND_MATRIX[role].split(), *BUTTON_MATRIX[str(actor)].split()]
     return dict(zip((*COMMANDS, *BUTTONS), (mark == "y" for mark in marks), strict=True))
 
 
@@ -235,8 +262,11 @@ COMMAND_REFUSALS: dict[str, str] = {
 }
 
 
-def test_the_matrix_covers_every_actor() -> None:
-    assert sorted(MATRIX) == sorted(str(actor) for actor in ACTORS)
+def test_the_matrix_covers_every_actor_and_every_command(bot_app: PartyApplication) -> None:
+    assert sorted(BUTTON_MATRIX) == sorted(str(actor) for actor in ACTORS)
+    assert set(COMMAND_MATRIX) == {role.value for role in Role}
+    privileged = {f"/{c.name}" for c in MENU if c.action is not None}
+    assert privileged <= set(COMMANDS), "a privileged command is missing from the matrix"
 
 
 async def _target(
@@ -262,7 +292,7 @@ async def test_every_privileged_command_and_button(
     for command in COMMANDS:
         before = await snapshot(database)
         reply = await say(user, command)
-        refusal = gettext("zh", COMMAND_REFUSALS[command])
+        refusal = gettext("zh", COMMAND_REFUSALS.get(command, NOT_ALLOWED))
         outcome[command] = reply.text != refusal
         if not outcome[command]:
             assert await snapshot(database) == before, command
@@ -277,6 +307,7 @@ async def test_every_privileged_command_and_button(
         "transfer": f"ros.ty:{await _target(database, tree, '丙')}:{dongfeng}:{liushu}",
         "appoint": f"apt.gy:{dongfeng}:{await _target(database, tree, '丁', linked_as=9001)}:0",
         "invite": f"inv.c:{dongfeng}:member:10:7",
+        "greet": f"grt.set:{dongfeng}:0",
     }
     for name, data in buttons.items():
         before = await snapshot(database)
