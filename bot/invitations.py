@@ -30,7 +30,8 @@ from bot.access import ROLE_RANK, Action, Principal, allows, may_give_role
 from bot.appointments import ROLE_NAMES
 from bot.bootstrap import BootstrapError
 from bot.clock import Clock, SystemClock
-from bot.i18n import N_, gettext
+from bot.dates import format_when
+from bot.i18n import gettext
 from bot.members import BRANCH_KINDS, STATUS_NAMES
 from bot.settings import Settings
 from storage import Database, audit, orgs
@@ -50,8 +51,6 @@ INVITABLE_ROLES: Final = (Role.MEMBER, Role.DEPUTY_SECRETARY, Role.SECRETARY)
 THROTTLE_WINDOW: Final = timedelta(minutes=15)
 MAX_FAILED_ATTEMPTS: Final = 5
 QR_SCALE: Final = 16  # about 650 px: sharp when printed on A4 and posted on a wall
-
-_WEEKDAYS: Final = (N_("Mon"), N_("Tue"), N_("Wed"), N_("Thu"), N_("Fri"), N_("Sat"), N_("Sun"))
 
 
 class CodeStatus(StrEnum):
@@ -120,15 +119,11 @@ def status_label(language: str, status: MemberStatus | str) -> str:
     return gettext(language, STATUS_NAMES[MemberStatus(status)])
 
 
-def format_moment(language: str, moment: datetime, tz: ZoneInfo) -> str:
-    """A moment in local time, like "3月5日（周四）19:30"."""
-    local = moment.astimezone(tz)
-    return gettext(language, "{weekday} {month}/{day} {time}").format(
-        weekday=gettext(language, _WEEKDAYS[local.weekday()]),
-        month=local.month,
-        day=local.day,
-        time=local.strftime("%H:%M"),
-    )
+def format_moment(
+    language: str, moment: datetime, tz: ZoneInfo, *, now: datetime | None = None
+) -> str:
+    """A moment in local time, like "3月5日（周四）19:30" (bot.dates decides the style)."""
+    return format_when(moment, language=language, tz=tz, now=now)
 
 
 def uses_left_label(language: str, invitation: Invitation) -> str:

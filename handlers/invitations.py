@@ -272,7 +272,9 @@ async def on_create(update: Update, context: BotContext) -> None:
 
 def _caption(context: BotContext, invitation: Invitation, label: str, link: str) -> str:
     _, language = context._, context.language
-    expires = rules.format_moment(language, invitation.expires_at, context.services.settings.tz)
+    expires = rules.format_moment(
+        language, invitation.expires_at, context.services.settings.tz, now=invitation.created_at
+    )
     lines = [
         _("Invitation to join {branch}").format(branch=label),
         _("Role: {role}").format(role=rules.role_label(language, invitation.role)),
@@ -374,7 +376,8 @@ def _list_line(context: BotContext, number: int, row: store.InvitationRow, now: 
     _, language, invitation = context._, context.language, row.invitation
     status = rules.status_of(invitation, now)
     if status is rules.CodeStatus.VALID:
-        moment = rules.format_moment(language, invitation.expires_at, context.services.settings.tz)
+        tz = context.services.settings.tz
+        moment = rules.format_moment(language, invitation.expires_at, tz, now=now)
         state = _("valid until {moment}").format(moment=moment)
     else:
         state = _(_STATE_WORDS[status])

@@ -20,7 +20,6 @@ from telegram import (
     Contact,
     InlineKeyboardMarkup,
     KeyboardButton,
-    Message,
     ReplyKeyboardMarkup,
     ReplyKeyboardRemove,
     Update,
@@ -34,6 +33,7 @@ from bot.access import Action, allows, load_principal
 from bot.context import BotContext
 from bot.direct_messages import Recipient, recipient, tell
 from bot.i18n import LANGUAGES, N_, gettext
+from handlers import awaiting
 from handlers.callbacks import CallbackCodec
 from handlers.guard import permitted, refuse
 from handlers.invitations import PAGE_SIZE, in_rows, keyboard, paging_row
@@ -45,7 +45,8 @@ from storage.models import Invitation, Language, Member, MemberStatus, Registrat
 
 log = logging.getLogger(__name__)
 
-STATE_KEY: Final = "registration"  # user_data: {"invitation": id, "member": id or None}
+STATE_KEY: Final = "registration.invitation"  # user_data: the invitation being used
+LAST_FOUR: Final = "registration.last_four"  # awaited typed input; ref: the member chosen
 
 NAMES = CallbackCodec("reg.n", (int, int))  # invitation id, page
 PICK_NAME = CallbackCodec("reg.p", (int, int))  # invitation id, member id
@@ -140,39 +141,26 @@ WAITING: Final = N_(
 # --- state between messages ---------------------------------------------------------------
 
 
-def _state(context: BotContext) -> dict[str, int | None]:
+def _invitation_id(context: BotContext) -> int | None:
     found = context.user_data.get(STATE_KEY) if context.user_data is not None else None
-    return found if isinstance(found, dict) else {}
+    return found if isinstance(found, int) else None
 
 
-def _remember(context: BotContext, invitation_id: int, member_id: int | None = None) -> None:
+def _remember(context: BotContext, invitation_id: int) -> None:
     if context.user_data is not None:
-        context.user_data[STATE_KEY] = {"invitation": invitation_id, "member": member_id}
+        context.user_data[STATE_KEY] = invitation_id
 
 
 def _forget(context: BotContext) -> None:
     if context.user_data is not None:
         context.user_data.pop(STATE_KEY, None)
-
-
-class _AwaitingLastFour(filters.MessageFilter):
-    """Text from someone who was just asked for the last four digits of their phone."""
-
-    def __init__(self, user_data: Mapping[int, Mapping[str, Any]]) -> None:
-        super().__init__(name="awaiting_last_four")
-        self._user_data = user_data
-
-    def filter(self, message: Message) -> bool:
-        user = message.from_user
-        state = self._user_data.get(user.id, {}).get(STATE_KEY) if user else None
-        return isinstance(state, dict) and state.get("member") is not None
+    if awaiting.waiting(context, LAST_FOUR) is not None:
+        awaiting.stop(context)
 
 
 def awaiting_last_four(user_data: Mapping[int, Mapping[str, Any]]) -> filters.BaseFilter:
-    """Private text (not a command) from a user in the last-four-digits step."""
-    return (
-        _AwaitingLastFour(user_data) & filters.TEXT & ~filters.COMMAND & filters.ChatType.PRIVATE
-    )
+    """Text from a user who was just asked for the last four digits of their phone."""
+    return awaiting.awaiting(user_data, LAST_FOUR) & filters.TEXT
 
 
 def by_name_labels() -> list[str]:
@@ -211,7 +199,7 @@ async def _settled(session: AsyncSession, telegram_user_id: int) -> Notice | Non
 
 
 async def _usable_invitation(session: AsyncSession, context: BotContext) -> Invitation | None:
-    invitation_id = _state(context).get("invitation")
+    invitation_id = _invitation_id(context)
     if invitation_id is None:
         return None
     return await store.get_invitation(session=session, invitation_id=invitation_id)
@@ -344,6 +332,8 @@ async def _refused(
 ) -> None:
     """Explain a refused step to the person who took it (the newcomer, or an officer)."""
     _ = context._
+    if not deciding and awaiting.waiting(context, LAST_FOUR) is not None:
+        awaiting.stop(context)
     if refused.reason is reg.Refusal.INVITATION:
         _forget(context)
         text = _(CODE_PROBLEMS[refused.status or rules.CodeStatus.UNKNOWN])
@@ -520,7 +510,7 @@ async def _tapped_invitation(
     session: AsyncSession, context: BotContext, invitation_id: int
 ) -> Invitation | None:
     """The invitation a button names, if it is the one this user opened."""
-    if _state(context).get("invitation") != invitation_id:
+    if _invitation_id(context) != invitation_id:
         return None
     return await store.get_invitation(session=session, invitation_id=invitation_id)
 
@@ -565,7 +555,7 @@ async def on_pick_name(update: Update, context: BotContext) -> None:
     elif member is None:
         await refuse(update, context, context._(STALE))
     else:
-        _remember(context, invitation_id, member_id)
+        awaiting.expect(context, LAST_FOUR, member_id)
         text = context._(
             "You chose {name}. To confirm it is you, please type the last four digits "
             "of your phone number."
@@ -616,7 +606,8 @@ async def on_last_four(update: Update, context: BotContext) -> None:
     user, message = update.effective_user, update.effective_message
     if user is None or message is None or message.text is None:
         return
-    member_id = _state(context).get("member")
+    wait = awaiting.waiting(context, LAST_FOUR)
+    member_id = wait.ref if wait is not None else None
     now = context.services.clock.now()
     outcome: Outcome | None = None
     retry_at: datetime | None = None

@@ -96,7 +96,7 @@ async def test_the_caption_speaks_english_to_english_users(
         f"Invitation to join {ZH_DONGFENG}",
         "Role: party member",
         "Uses left: unlimited",
-        "Valid until: Tue 3/3 09:00",
+        "Valid until: Tue 3 Mar 09:00",
     ]
     invitation = await invitation_of(database, code)
     assert invitation.max_uses == rules.UNLIMITED_USES
