@@ -258,8 +258,8 @@ async def queue_leave_request(
     for officer in await officers(session=session, org=org):
         language = officer.language
         reason = gettext(language, reason_key)
-        if attendance.leave_note:
-            reason = f"{reason}: {html.escape(attendance.leave_note)}"
+        if attendance.leave_note:  # 其他: the member's own words say it best
+            reason = html.escape(attendance.leave_note)
         text = "\n".join(
             [
                 gettext(language, "🙋 {name} asks for leave. Reason: {reason}").format(

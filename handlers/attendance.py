@@ -320,9 +320,13 @@ async def on_decide(update: Update, context: BotContext) -> None:
 def _decided_text(
     context: BotContext, study: StudySession, name: str, approve: bool, now: datetime
 ) -> str:
-    verdict = context._("✅ Leave approved") if approve else context._("❌ Leave not approved")
+    verdict = (
+        context._("✅ Leave approved: {name}")
+        if approve
+        else context._("❌ Leave not approved: {name}")
+    ).format(name=html.escape(name))
     card = session_card(study, language=context.language, tz=_tz(context), now=now)
-    return f"{verdict}: {html.escape(name)}\n{card}"
+    return f"{verdict}\n{card}"
 
 
 async def on_makeup(update: Update, context: BotContext) -> None:

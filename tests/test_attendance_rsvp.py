@@ -1,0 +1,236 @@
+"""参加 / 请假: answers recorded once, leave with a reason to the secretary, approve or reject,
+the member told, and buttons about other branches or cancelled sessions refused."""
+
+from __future__ import annotations
+
+from bot import session_ops
+from bot.clock import ManualClock
+from bot.settings import Settings
+from handlers.session_codecs import DECIDE, RSVP
+from sandbox import World
+from storage import Database
+from storage.models import AttendanceOutcome, LeaveReason, LeaveState, Role, Rsvp
+from tests.builders import add_member, grant
+from tests.sessions_support import (
+    Branch,
+    Person,
+    arrives,
+    at,
+    attendance_of,
+    audit_actions,
+    create_session,
+    make_branch,
+    refused,
+    run_closing,
+    say,
+    tap,
+    texts,
+)
+
+CARD = "学习党章\n活动：支委会\n时间：3月5日（周四）19:30（90分钟）\n地点：村委会会议室"
+
+
+async def invited(
+    database: Database, settings: Settings, clock: ManualClock, world: World, branch: Branch
+) -> int:
+    """A session on Thursday evening; every member has its invitation on screen."""
+    study = await create_session(
+        database, settings, clock, branch.org, starts_at=at(2026, 3, 5, 19, 30)
+    )
+    for user in branch.people.values():
+        await arrives(world, user, "📅")
+    assert study.id is not None
+    return study.id
+
+
+async def test_attend_is_recorded_once_even_on_a_double_tap(
+    person: Person, database: Database, world: World, clock: ManualClock, settings: Settings
+) -> None:
+    branch = await make_branch(database, person, names=("张三",))
+    session_id = await invited(database, settings, clock, world, branch)
+    zhang = branch.people["张三"]
+    invitation = zhang.messages[-1]
+
+    first = await zhang.tap("参加")
+    assert (await zhang.wait_for_callback_answer(first)).text == "谢谢！"
+    assert (await zhang.wait_for_reply()).text == "✅ 已记下：您参加。3月5日（周四）19:30见！"
+    again = await zhang.tap("参加", message_id=invitation.message_id)
+    assert (await zhang.wait_for_callback_answer(again)).text == "您已经说过要参加了。"
+    replay = await zhang.tap_data(RSVP.encode(session_id, "yes"), message_id=invitation.message_id)
+    await zhang.wait_for_callback_answer(replay)
+
+    assert texts(zhang).count("✅ 已记下：您参加。3月5日（周四）19:30见！") == 1
+    row = (await attendance_of(database, session_id))[branch.member_id("张三")]
+    assert row.rsvp == Rsvp.ATTEND
+
+
+async def test_leave_goes_to_the_secretary_and_the_member_hears_the_approval(
+    person: Person, database: Database, world: World, clock: ManualClock, settings: Settings
+) -> None:
+    branch = await make_branch(database, person, names=("李四",))
+    session_id = await invited(database, settings, clock, world, branch)
+    li, sec = branch.people["李四"], branch.secretary
+
+    reasons = await tap(li, "请假")
+    assert reasons.text == "为什么来不了？请点一个原因。"
+    assert reasons.buttons == [["生病", "外出务工"], ["农忙", "其他"]]
+    sent = await tap(li, "外出务工")
+    assert sent.text == "请假（外出务工）已发给书记，请等回复。"
+
+    request = await arrives(world, sec, "🙋")
+    assert request.text == f"🙋 李四 请假。原因：外出务工\n{CARD}"
+    assert request.buttons == [["批准", "拒绝"]]
+    row = (await attendance_of(database, session_id))[branch.member_id("李四")]
+    assert (row.rsvp, row.leave_reason, row.leave_state) == (
+        Rsvp.LEAVE,
+        LeaveReason.MIGRANT_WORK,
+        LeaveState.PENDING,
+    )
+
+    decided = await tap(sec, "批准")
+    assert decided.text == f"✅ 已批准请假：李四\n{CARD}"
+    told = await arrives(world, li, "请假已批准")
+    assert told.text == f"✅ 您的请假已批准。会后请补学。\n{CARD}"
+    [entry] = await audit_actions(database, "session.leave.approve")
+    assert entry.actor_telegram_id == sec.id
+
+    clock.set(at(2026, 3, 5, 20, 30))
+    assert await run_closing(database, clock, settings) == 1
+    row = (await attendance_of(database, session_id))[branch.member_id("李四")]
+    assert (row.leave_state, row.outcome) == (LeaveState.APPROVED, AttendanceOutcome.EXCUSED)
+
+
+async def test_rejected_leave_puts_the_member_back_to_expected(
+    person: Person, database: Database, world: World, clock: ManualClock, settings: Settings
+) -> None:
+    branch = await make_branch(database, person, names=("李四",))
+    session_id = await invited(database, settings, clock, world, branch)
+    li, sec = branch.people["李四"], branch.secretary
+    await tap(li, "请假")
+    await tap(li, "农忙")
+    await arrives(world, sec, "🙋")
+    assert (await tap(sec, "拒绝")).text == f"❌ 没有批准请假：李四\n{CARD}"
+    told = await arrives(world, li, "没有批准")
+    assert told.text == f"您的请假没有批准，能来请尽量来。\n{CARD}"
+    assert told.buttons == [["参加", "请假"]]
+    row = (await attendance_of(database, session_id))[branch.member_id("李四")]
+    assert (row.rsvp, row.leave_state) == (Rsvp.NONE, LeaveState.REJECTED)
+    assert len(await audit_actions(database, "session.leave.reject")) == 1
+
+
+async def test_other_reason_takes_the_members_own_words(
+    person: Person, database: Database, world: World, clock: ManualClock, settings: Settings
+) -> None:
+    branch = await make_branch(database, person, names=("王五",))
+    session_id = await invited(database, settings, clock, world, branch)
+    wang = branch.people["王五"]
+    await tap(wang, "请假")
+    assert (await tap(wang, "其他")).text == "请简单写一下原因。"
+    assert (await say(wang, "家里有<事>")).text == "请假（家里有<事>）已发给书记，请等回复。"
+    request = await arrives(world, branch.secretary, "🙋")
+    assert request.text.startswith("🙋 王五 请假。原因：家里有<事>\n")
+    row = (await attendance_of(database, session_id))[branch.member_id("王五")]
+    assert (row.leave_reason, row.leave_note) == (LeaveReason.OTHER, "家里有<事>")
+
+
+async def test_the_second_officer_finds_the_request_decided(
+    person: Person, database: Database, world: World, clock: ManualClock, settings: Settings
+) -> None:
+    branch = await make_branch(database, person, names=("李四",))
+    deputy = person("副书记")
+    await grant(database, deputy.id, Role.DEPUTY_SECRETARY, branch.org)
+    await say(deputy, "/start")
+    await invited(database, settings, clock, world, branch)
+    li = branch.people["李四"]
+    await tap(li, "请假")
+    await tap(li, "生病")
+    await arrives(world, branch.secretary, "🙋")
+    await arrives(world, deputy, "🙋")
+    await tap(branch.secretary, "批准")
+    assert await refused(deputy, "拒绝") == "这个请假已经处理过了。"
+    assert len(await audit_actions(database, "session.leave")) == 1
+
+
+async def test_buttons_about_another_branchs_session_are_refused(
+    person: Person, database: Database, world: World, clock: ManualClock, settings: Settings
+) -> None:
+    branch = await make_branch(database, person, names=("李四",))
+    session_id = await invited(database, settings, clock, world, branch)
+    li = branch.people["李四"]
+    await tap(li, "请假")
+    await tap(li, "生病")
+    await arrives(world, branch.secretary, "🙋")
+    row = (await attendance_of(database, session_id))[branch.member_id("李四")]
+
+    outsider = person("柳树村党员")
+    await add_member(database, branch.tree.liushu, "柳树村党员", telegram_user_id=outsider.id)
+    other_secretary = person("柳树村书记")
+    await grant(database, other_secretary.id, Role.SECRETARY, branch.tree.liushu)
+    for user in (outsider, other_secretary):
+        await say(user, "/start")
+
+    query = await outsider.tap_data(
+        RSVP.encode(session_id, "yes"), message_id=outsider.messages[-1].message_id
+    )
+    answer = await outsider.wait_for_callback_answer(query)
+    assert (answer.text, answer.show_alert) == ("这次活动不是您参加的，这个按钮没有用。", True)
+    query = await other_secretary.tap_data(
+        DECIDE.encode(row.id or 0, "ok"), message_id=other_secretary.messages[-1].message_id
+    )
+    answer = await other_secretary.wait_for_callback_answer(query)
+    assert answer.text == "您没有权限在这里做这件事。"
+    row = (await attendance_of(database, session_id))[branch.member_id("李四")]
+    assert row.leave_state == LeaveState.PENDING
+    assert await audit_actions(database, "session.leave") == []
+
+
+async def test_buttons_of_a_cancelled_or_started_session_are_refused(
+    person: Person, database: Database, world: World, clock: ManualClock, settings: Settings
+) -> None:
+    branch = await make_branch(database, person, names=("张三", "李四"))
+    session_id = await invited(database, settings, clock, world, branch)
+    later = await create_session(
+        database, settings, clock, branch.org, starts_at=at(2026, 3, 6, 19, 30), topic="党课"
+    )
+    async with database.session_scope() as session:
+        await session_ops.cancel(
+            session=session,
+            study=later,
+            actor=branch.secretary.id,
+            settings=settings,
+            now=clock.now(),
+        )
+    zhang = branch.people["张三"]
+    cancelled_invitation = await arrives(world, zhang, "❌")
+    invitation = next(m for m in zhang.messages if "党课" in m.text and "📅" in m.text)
+    assert cancelled_invitation.text.startswith("❌ 活动取消了：\n党课")
+    assert await refused(zhang, "参加", message_id=invitation.message_id) == "这次活动已经取消了。"
+
+    clock.set(at(2026, 3, 5, 19, 35))
+    first = next(m for m in zhang.messages if "学习党章" in m.text)
+    assert (
+        await refused(zhang, "请假", message_id=first.message_id)
+        == "活动已经开始，这个按钮不能再用了。"
+    )
+    row = (await attendance_of(database, session_id))[branch.member_id("张三")]
+    assert row.rsvp == Rsvp.NONE
+
+
+async def test_leave_in_english(
+    person: Person, database: Database, world: World, clock: ManualClock, settings: Settings
+) -> None:
+    branch = await make_branch(database, person, names=(), english=("Eve",))
+    await invited(database, settings, clock, world, branch)
+    eve = branch.people["Eve"]
+    reasons = await tap(eve, "Ask for leave")
+    assert reasons.text == "Why can you not come? Please tap a reason."
+    assert reasons.buttons == [["Sick", "Working away"], ["Farm work", "Other"]]
+    assert (await tap(eve, "Sick")).text == (
+        "Your leave request (Sick) was sent to the secretary."
+    )
+    await arrives(world, branch.secretary, "🙋")
+    await tap(branch.secretary, "批准")
+    told = await arrives(world, eve, "approved")
+    assert told.text.startswith(
+        "✅ Your leave was approved. Please do the make-up study afterwards.\n学习党章\n"
+    )
