@@ -7,7 +7,6 @@ transfer) inside the transaction that makes it, refuses with a translatable reas
 
 from __future__ import annotations
 
-import html
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Final
@@ -52,6 +51,11 @@ CORRECTION_REASONS: Final[dict[str, str]] = {
 NOT_ALLOWED: Final = N_("You do not have the right to do this here.")
 GONE: Final = N_("This person is no longer on the roster.")
 STALE: Final = N_("This has changed in the meantime. Please open the member card again.")
+
+
+def is_branch(org: OrgUnit) -> bool:
+    """Is this unit one that has a roster (a village branch, department or station)?"""
+    return org.kind in BRANCH_KINDS
 
 
 class Refused(Exception):
@@ -228,6 +232,7 @@ class Deactivated:
 
     member_name: str
     org: OrgUnit
+    org_id: int
     telegram_user_id: int | None
     revoked: list[Role] = field(default_factory=list)
 
@@ -286,7 +291,7 @@ async def deactivate(
         },
         at=now,
     )
-    return Deactivated(member.name, org, member.telegram_user_id, revoked)
+    return Deactivated(member.name, org, member.org_id, member.telegram_user_id, revoked)
 
 
 async def end_role(
@@ -319,80 +324,3 @@ async def end_role(
             at=now,
         )
     return removed
-
-
-# --- the probation year -------------------------------------------------------------------
-
-PROBATION_REMINDED: Final = "probation.reminded"
-
-
-def one_year_before(day: date) -> date:
-    """The same calendar day a year earlier (29 February falls back to the 28th)."""
-    try:
-        return day.replace(year=day.year - 1)
-    except ValueError:
-        return date(day.year - 1, 2, 28)
-
-
-@dataclass(frozen=True, slots=True)
-class ProbationReminder:
-    """Probationary members of one branch whose year is up, and its secretaries to tell."""
-
-    branch: str
-    due: list[member_admin.ProbationDue]
-    told: list[Recipient]
-
-    def text(self, language: str) -> str:
-        """The reminder, in one language."""
-        lines = [
-            gettext(
-                language,
-                "Probation reminder ({branch}): the probation year of these members is up. "
-                "Please discuss admitting them as full members:",
-            ).format(branch=html.escape(self.branch))
-        ]
-        for person in self.due:
-            lines.append(
-                gettext(language, "• {name} (probationary since {date})").format(
-                    name=html.escape(person.name), date=format_day(language, person.since)
-                )
-            )
-        return "\n".join(lines)
-
-
-async def claim_probation_reminders(
-    *, session: AsyncSession, today: date, now: datetime
-) -> list[ProbationReminder]:
-    """Reminders due today, each marked sent (an audit row per member) as it is claimed.
-
-    A branch without a secretary is skipped, so its reminder waits for the day one is
-    appointed. Claiming before sending means a crash loses a reminder rather than
-    repeating it every day.
-    """
-    due = await member_admin.due_probationary(
-        session=session,
-        started_on_or_before=one_year_before(today),
-        reminded_action=PROBATION_REMINDED,
-    )
-    by_branch: dict[int, list[member_admin.ProbationDue]] = {}
-    for person in due:
-        by_branch.setdefault(person.org_id, []).append(person)
-    reminders = []
-    for org_id, people in by_branch.items():
-        told = await secretaries(session=session, org_id=org_id)
-        branch = await orgs.get_org(session=session, org_id=org_id)
-        if not told or branch is None:
-            continue
-        for person in people:
-            await audit.record(
-                session=session,
-                actor=None,
-                action=PROBATION_REMINDED,
-                target_kind="member",
-                target_id=person.member_id,
-                org_id=org_id,
-                detail={"name": person.name, "since": person.since.isoformat()},
-                at=now,
-            )
-        reminders.append(ProbationReminder(branch.name, people, told))
-    return reminders

@@ -163,7 +163,7 @@ async def _people(
     lines = [html.escape(org.name), _("Choose a person. Only people who have linked Telegram.")]
     if total == 0:
         lines.append(_("Nobody here has linked Telegram yet."))
-    rows = [[button(m.name, PERSON.encode(org.id, m.id or 0))] for m in people]
+    rows = [[button(m.name, PERSON.encode(org.id, m.id))] for m in people if m.id is not None]
     paging = []
     if page > 0:
         paging.append(button(_("◀ Previous"), PEOPLE.encode(org.id, page - 1)))

@@ -14,7 +14,7 @@ from telegram import Bot
 
 from bot.clock import Clock
 from bot.direct_messages import tell
-from bot.members import claim_probation_reminders
+from bot.probation import claim_probation_reminders
 from storage import Database
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")

@@ -221,7 +221,7 @@ async def due_probationary(
     )
     result = await session.exec(stmt)
     return [
-        ProbationDue(int(i or 0), name, org_id, since)
-        for i, name, org_id, since in result.all()
-        if since is not None  # excluded by the WHERE clause; narrows the type
+        ProbationDue(member_id, name, org_id, since)
+        for member_id, name, org_id, since in result.all()
+        if member_id is not None and since is not None  # always: narrows the types
     ]

@@ -6,7 +6,7 @@ from datetime import date, timedelta
 
 from bot.app import PartyApplication
 from bot.clock import ManualClock
-from bot.members import one_year_before
+from bot.probation import one_year_before
 from schedules.jobs import job_probation_reminders
 from storage import Database, member_admin
 from storage.models import MemberStatus, Role

@@ -1,0 +1,95 @@
+"""The probation year: tell branch secretaries once when a probationary member's year is up.
+
+Probation starts on the latest day the member became probationary (a MemberStatusChange),
+or on the day they joined when no change was recorded. Being reminded is an audit row
+("probation.reminded") written as the reminder is claimed, so a later run skips it; a new
+status change (say, probation extended) makes the member due again a year later.
+"""
+
+from __future__ import annotations
+
+import html
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import Final
+
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from bot.direct_messages import Recipient
+from bot.i18n import gettext
+from bot.members import format_day, secretaries
+from storage import audit, member_admin, orgs
+
+PROBATION_REMINDED: Final = "probation.reminded"
+
+
+def one_year_before(day: date) -> date:
+    """The same calendar day a year earlier (29 February falls back to the 28th)."""
+    try:
+        return day.replace(year=day.year - 1)
+    except ValueError:
+        return date(day.year - 1, 2, 28)
+
+
+@dataclass(frozen=True, slots=True)
+class ProbationReminder:
+    """Probationary members of one branch whose year is up, and its secretaries to tell."""
+
+    branch: str
+    due: list[member_admin.ProbationDue]
+    told: list[Recipient]
+
+    def text(self, language: str) -> str:
+        """The reminder, in one language."""
+        lines = [
+            gettext(
+                language,
+                "Probation reminder ({branch}): the probation year of these members is up. "
+                "Please discuss admitting them as full members:",
+            ).format(branch=html.escape(self.branch))
+        ]
+        for person in self.due:
+            lines.append(
+                gettext(language, "• {name} (probationary since {date})").format(
+                    name=html.escape(person.name), date=format_day(language, person.since)
+                )
+            )
+        return "\n".join(lines)
+
+
+async def claim_probation_reminders(
+    *, session: AsyncSession, today: date, now: datetime
+) -> list[ProbationReminder]:
+    """Reminders due today, each marked sent (an audit row per member) as it is claimed.
+
+    A branch without a secretary is skipped, so its reminder waits for the day one is
+    appointed. Claiming before sending means a crash loses a reminder rather than
+    repeating it every day.
+    """
+    due = await member_admin.due_probationary(
+        session=session,
+        started_on_or_before=one_year_before(today),
+        reminded_action=PROBATION_REMINDED,
+    )
+    by_branch: dict[int, list[member_admin.ProbationDue]] = {}
+    for person in due:
+        by_branch.setdefault(person.org_id, []).append(person)
+    reminders = []
+    for org_id, people in by_branch.items():
+        told = await secretaries(session=session, org_id=org_id)
+        branch = await orgs.get_org(session=session, org_id=org_id)
+        if not told or branch is None:
+            continue
+        for person in people:
+            await audit.record(
+                session=session,
+                actor=None,
+                action=PROBATION_REMINDED,
+                target_kind="member",
+                target_id=person.member_id,
+                org_id=org_id,
+                detail={"name": person.name, "since": person.since.isoformat()},
+                at=now,
+            )
+        reminders.append(ProbationReminder(branch.name, people, told))
+    return reminders
