@@ -22,14 +22,18 @@ from bot.sessions import DEFAULT_REMINDER_OFFSETS, Repeat
 from bot.settings import Settings
 from handlers.attendance import BUTTONS
 from sandbox import SimUser, World
-from sandbox.models import ChatMessage
+from sandbox.files import photo_sizes
+from sandbox.models import ChatMessage, Content
 from schedules import sessions as jobs
-from storage import Database, accounts
+from storage import Database, accounts, sessions
 from storage.models import (
+    AttachmentKind,
     Attendance,
     AudienceKind,
     AuditLog,
+    CheckinMethod,
     Delivery,
+    LeaveReason,
     Member,
     OrgUnit,
     Role,
@@ -111,6 +115,7 @@ async def create_session(
     offsets: tuple[int, ...] = DEFAULT_REMINDER_OFFSETS,
     repeat: Repeat = Repeat.NONE,
     materials_text: str | None = None,
+    materials_file: tuple[str, AttachmentKind] | None = None,
     actor: int = 1,
 ) -> StudySession:
     """Schedule a session as the form does (rows, audit, invitations queued)."""
@@ -127,6 +132,8 @@ async def create_session(
         reminder_offsets=offsets,
         repeat=repeat,
         materials_text=materials_text,
+        materials_file_id=materials_file[0] if materials_file else None,
+        materials_file_kind=materials_file[1] if materials_file else None,
     )
     async with database.session_scope() as session:
         scheduled = await session_ops.schedule(
@@ -250,3 +257,59 @@ def labels(message: ChatMessage) -> list[str]:
 
 def shift(clock: ManualClock, **delta: Any) -> datetime:
     return clock.advance(timedelta(**delta))
+
+
+PNG = (
+    b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\x00\x00\x00\x01\x00\x00\x00\x01\x08\x06"
+    b"\x00\x00\x00\x1f\x15\xc4\x89\x00\x00\x00\nIDATx\x9cc\x00\x01\x00\x00\x05\x00"
+    b"\x01\r\n-\xb4\x00\x00\x00\x00IEND\xaeB`\x82"
+)
+
+
+def uploaded(world: World, name: str, kind: AttachmentKind) -> str:
+    """A file already on the emulator (as if someone had sent it once): its file_id."""
+    data = PNG if kind == AttachmentKind.PHOTO else b"%PDF-1.4 study material"
+    mime = "image/png" if kind == AttachmentKind.PHOTO else "application/pdf"
+    return world.files.add(data, kind.value, name, mime).file_id
+
+
+async def send_photo(world: World, user: SimUser, caption: str | None = None) -> ChatMessage:
+    """The user sends a photo (SimUser has no helper for it); returns the bot's answer."""
+    stored = world.files.add(PNG, "photo", "minutes.png", "image/png")
+    after = user.mark()
+    message = world.store_message(
+        user.chat, Content(caption=caption), sender=user.to_api(), photo=photo_sizes(stored)
+    )
+    world.push_update("message", message.to_api())
+    return await user.wait_for_message(after)
+
+
+async def checked_in(database: Database, session_id: int, member_id: int, now: datetime) -> None:
+    """Check someone in directly (how members do it is covered by the check-in tests)."""
+    async with database.session_scope() as session:
+        row = await sessions.get_attendance(
+            session=session, session_id=session_id, member_id=member_id
+        )
+        assert row is not None
+        assert row.id is not None
+        await sessions.check_in(
+            session=session, attendance_id=row.id, method=CheckinMethod.QR, now=now
+        )
+
+
+async def on_approved_leave(
+    database: Database, session_id: int, member_id: int, now: datetime
+) -> None:
+    """Ask for and approve leave directly (the RSVP tests cover the buttons)."""
+    async with database.session_scope() as session:
+        row = await sessions.get_attendance(
+            session=session, session_id=session_id, member_id=member_id
+        )
+        assert row is not None
+        assert row.id is not None
+        await sessions.request_leave(
+            session=session, attendance_id=row.id, reason=LeaveReason.SICK, note=None, now=now
+        )
+        await sessions.decide_leave(
+            session=session, attendance_id=row.id, approve=True, decided_by=1, now=now
+        )
