@@ -255,17 +255,19 @@ class Relay:
 
     async def _claim(self, now: float) -> None:
         limit = self.config.batch
+        stale = 0
         try:
             async with self.database.session_scope() as session:
-                await deliveries.reclaim_stale(
-                    session=session,
-                    now=self.clock.now(),
-                    lease=self.config.lease,
-                    worker=self.worker,
-                )
                 rows = await deliveries.claim_due(
                     session=session, worker=self.worker, now=self.clock.now(), limit=limit
                 )
+                if len(rows) < limit:  # the queue is drained: anything left by a dead worker?
+                    stale = await deliveries.reclaim_stale(
+                        session=session,
+                        now=self.clock.now(),
+                        lease=self.config.lease,
+                        worker=self.worker,
+                    )
         except Exception:
             log.exception("claiming deliveries failed; trying again shortly")
             rows = []
@@ -273,7 +275,9 @@ class Relay:
             self._buffer.setdefault(row.chat_id, deque()).append(row)
         self._buffered += len(rows)
         self._note_settled()
-        if len(rows) < limit:  # drained: wait for wake() or the next poll
+        if stale:
+            log.warning("took back %s deliveries from a worker that stopped", stale)
+        elif len(rows) < limit:  # drained: wait for wake() or the next poll
             self._idle_until = now + self.config.poll_interval
 
     def _any_chat_ready(self, now: float) -> bool:
@@ -408,20 +412,15 @@ class Relay:
     # --- background chores ------------------------------------------------------------------
 
     async def _maintain(self) -> None:
-        """Renew our leases and hand back other workers' stale ones, a few times a lease."""
+        """Renew the lease on the rows this relay holds, a few times per lease."""
         period = max(self.config.lease.total_seconds() / 3, 0.05)
         while True:
             await asyncio.sleep(period)
             try:
                 async with self.database.session_scope() as session:
-                    now = self.clock.now()
-                    await deliveries.renew_claims(session=session, worker=self.worker, now=now)
-                    stale = await deliveries.reclaim_stale(
-                        session=session, now=now, lease=self.config.lease, worker=self.worker
+                    await deliveries.renew_claims(
+                        session=session, worker=self.worker, now=self.clock.now()
                     )
-                if stale:
-                    log.warning("took back %s deliveries from a worker that stopped", stale)
-                    self.wake()
             except Exception:
                 log.exception("renewing delivery claims failed")
 

