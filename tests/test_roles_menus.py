@@ -80,3 +80,8 @@ def test_every_menu_command_has_a_handler(bot_app: PartyApplication) -> None:
         for command in handler.commands
     }
     assert {command.name for command in MENU} <= registered
+
+
+def test_each_command_is_in_the_menu_once() -> None:
+    names = [command.name for command in MENU]
+    assert len(names) == len(set(names))
