@@ -28,7 +28,7 @@ from bot.sessions import (
 from bot.settings import Settings
 from storage import orgs
 from storage import sessions as store
-from storage.models import OrgUnit, ReminderState, SessionEscalation, SessionState
+from storage.models import OrgUnit, ReminderState, SessionState
 
 __all__ = [
     "climb_ladder",
@@ -141,9 +141,7 @@ async def climb_ladder(*, session: AsyncSession, settings: Settings, now: dateti
         return 0
     today = local_date(now, settings.tz)
     held = await store.last_held(session=session, now=now)
-    steps: dict[tuple[int, int], list[tuple[SessionEscalation | None, Silence]]] = defaultdict(
-        list
-    )
+    steps: dict[tuple[int, int], list[Silence]] = defaultdict(list)  # (tell, level): what
     units = await store.orgs_of_kinds(session=session, kinds=list(REQUIRED_KINDS))
     for org in units:
         assert org.id is not None
@@ -155,7 +153,7 @@ async def climb_ladder(*, session: AsyncSession, settings: Settings, now: dateti
             if await store.open_escalation(
                 session=session, org_id=org.id, kind=kind, period_start=start, now=now
             ):
-                steps[(org.id, 1)].append((None, Silence(org.name, kind, start)))
+                steps[(org.id, 1)].append(Silence(org.name, kind, start))
     for escalation in await store.open_escalations(session=session):
         assert escalation.id is not None
         if not is_silent(
@@ -163,29 +161,30 @@ async def climb_ladder(*, session: AsyncSession, settings: Settings, now: dateti
         ):
             await store.resolve_escalation(session=session, escalation_id=escalation.id, now=now)
             continue
-        if not ladder_step_due(escalation.level, escalation.last_step_at, now):
+        level = escalation.level  # read before stepping: the update refreshes the object
+        if not ladder_step_due(level, escalation.last_step_at, now):
             continue
         silent_org = await orgs.get_org(session=session, org_id=escalation.org_id)
-        above = _ancestor(silent_org, escalation.level) if silent_org is not None else None
+        above = _ancestor(silent_org, level) if silent_org is not None else None
         if silent_org is None or above is None:
             continue
         if await store.step_escalation(
-            session=session, escalation_id=escalation.id, from_level=escalation.level, now=now
+            session=session, escalation_id=escalation.id, from_level=level, now=now
         ):
             silence = Silence(silent_org.name, escalation.kind, escalation.period_start)
-            steps[(above, escalation.level + 1)].append((escalation, silence))
+            steps[(above, level + 1)].append(silence)
     queued = 0
     for (tell_id, level), items in steps.items():
         tell = await orgs.get_org(session=session, org_id=tell_id)
         if tell is None:
             continue
-        names = sorted(f"{s.org_name}|{s.kind.value}|{s.period_start}" for _e, s in items)
+        names = sorted(f"{s.org_name}|{s.kind.value}|{s.period_start}" for s in items)
         key = hashlib.sha256("\n".join(names).encode()).hexdigest()[:16]
         queued += await notify.queue_silence(
             session=session,
             level=level,
             tell=tell,
-            items=[silence for _e, silence in items],
+            items=items,
             key=f"{tell_id}:{today}:{key}",
             settings=settings,
             now=now,

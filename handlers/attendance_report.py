@@ -72,7 +72,7 @@ async def _candidates(
 
 def _choice(context: BotContext, study: StudySession, now: datetime) -> str:
     when = format_when(study.starts_at, language=context.language, tz=_tz(context), now=now)
-    return clip(f"{when} {kind_label(study.kind, context.language)}: {study.topic}", 60)
+    return clip(f"{when} {kind_label(study.kind, context.language)} · {study.topic}", 60)
 
 
 async def _pick_or_open(

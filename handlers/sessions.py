@@ -100,7 +100,7 @@ async def cmd_sessions(update: Update, context: BotContext) -> None:
 
 def _line(context: BotContext, study: StudySession, row: Attendance | None, now: datetime) -> str:
     when = format_when(study.starts_at, language=context.language, tz=_tz(context), now=now)
-    text = f"• {when} {kind_label(study.kind, context.language)}: {html.escape(study.topic)}"
+    text = f"• {when} {kind_label(study.kind, context.language)} · {html.escape(study.topic)}"
     if row is not None:
         text += " — " + status_label(study, row, language=context.language, now=now)
     elif study.state == SessionState.CANCELLED:

@@ -24,6 +24,7 @@ from tests.sessions_support import (
     create_session,
     labels,
     make_branch,
+    refused,
     say,
     tap,
 )
@@ -233,3 +234,21 @@ def test_the_signing_key_comes_from_the_secret_or_the_token() -> None:
         load_settings(env_file=None, PARTYBOT_SECRET_KEY="short")
     with pytest.raises(ValueError, match="PARTYBOT_SECRET_KEY or TELEGRAM_BOT_TOKEN"):
         _ = load_settings(env_file=None).signing_key
+
+
+async def test_buttons_of_a_closed_checkin_window_are_refused(
+    person: Person, database: Database, world: World, clock: ManualClock, settings: Settings
+) -> None:
+    branch = await make_branch(database, person, names=("张三",))
+    await tonight(database, settings, clock, branch)
+    zhang, sec = branch.people["张三"], branch.secretary
+    await arrives(world, zhang, "📅")
+    clock.set(at(2026, 3, 2, 19, 20))
+    listing = await say(zhang, "/sessions")
+    await tap(zhang, labels(listing)[0])
+    screen = await say(sec, "/checkin")
+    clock.set(at(2026, 3, 2, 20, 31))
+    assert await refused(zhang, "签到") == "这次活动的签到已经结束。"
+    assert await refused(sec, "🔄 换新码", message_id=screen.message_id) == (
+        "这次活动的签到已经结束。"
+    )
