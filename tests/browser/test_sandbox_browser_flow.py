@@ -93,5 +93,63 @@ async def test_invitation_registration_session_reminder_rsvp_checkin_attendance(
     await bot_says(secretary, "已批准")
     await bot_says(newcomer, "您已加入东风镇党委 / 东风村党支部")
     await newcomer.locator(".role", has_text="党员 · 东风村党支部").wait_for()
+    name = await newcomer.locator(".name").inner_text()
 
+    # The secretary schedules a theme party day for tomorrow evening; the branch is invited.
+    await say(secretary, "/newsession")
+    await bot_says(secretary, "是哪一种活动？")
+    await tap(secretary, "主题党日")
+    await bot_says(secretary, "主题是什么？")
+    await say(secretary, "学习新党章")
+    await bot_says(secretary, "什么时候开始？")
+    await say(secretary, "明天 19:30")
+    await bot_says(secretary, "大约开多长时间？")
+    await tap(secretary, "90分钟")
+    await bot_says(secretary, "在哪里开？")
+    await tap(secretary, "村党员活动室")
+    await bot_says(secretary, "什么时候提醒大家？")
+    await tap(secretary, "下一步")
+    await bot_says(secretary, "要定期重复吗？")
+    await tap(secretary, "只开一次")
+    await bot_says(secretary, "请发送学习材料")
+    await tap(secretary, "跳过")
+    await bot_says(secretary, "请核对新活动")
+    await tap(secretary, "✅ 确认")
+    await bot_says(secretary, "已安排")
+    await bot_says(newcomer, "学习新党章")
+
+    # Time jumps to the reminder a day before; the member answers 参加 on it.
+    await page.click("[data-jump=next]")
+    await page.locator("#clock-now", has_text="3月2日（周一）19:30").wait_for()
+    reminder = await bot_says(newcomer, "提醒")
+    await reminder.get_by_role("button", name="参加", exact=True).click()
+    await bot_says(newcomer, "已记下：您参加")
+
+    # The evening of the session: check-in is open. The secretary looks at attendance.
+    await page.click("[data-jump=day]")
+    await page.locator("#clock-now", has_text="3月3日（周二）19:30").wait_for()
+    await say(secretary, "/attendance")
+    await bot_says(secretary, "哪一次活动？")
+    await secretary.locator(".inline-keyboard button", has_text="学习新党章").last.click()
+    view = await bot_says(secretary, "已签到（0）")
+    assert name in await view.inner_text()  # invited, answered 参加
+
+    # The secretary shows the code; the member taps 签到 and types it.
+    await say(secretary, "/checkin")
+    screen = await bot_says(secretary, "签到码")
+    found = re.search(r"签到码：(\d[\d ]*\d)", await screen.inner_text())
+    assert found is not None
+    code = found.group(1).replace(" ", "")
+    await say(newcomer, "/sessions")
+    await bot_says(newcomer, "即将举行")
+    await newcomer.locator(".inline-keyboard button", has_text="学习新党章").last.click()
+    await bot_says(newcomer, "您的情况")
+    await tap(newcomer, "签到")
+    await bot_says(newcomer, "请输入书记屏幕上的")
+    await say(newcomer, code)
+    await bot_says(newcomer, "签到成功")
+
+    # The secretary refreshes the attendance view: the member is there.
+    await view.get_by_role("button", name="🔄 刷新").click()
+    await bot_says(secretary, f"已签到（1）：{name}")
     await shot(page, "full-flow")
