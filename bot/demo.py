@@ -27,9 +27,11 @@ from zoneinfo import ZoneInfo
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from bot.sessions import DEFAULT_REMINDER_OFFSETS as OFFSETS
+from bot.sessions import plan_reminders
 from storage import accounts, audit, members, orgs, roles
+from storage import sessions as session_store
 from storage.models import (
-    Attendance,
     AttendanceOutcome,
     AudienceKind,
     CheckinMethod,
@@ -38,7 +40,6 @@ from storage.models import (
     DeliveryState,
     Gender,
     LeaveReason,
-    LeaveState,
     Member,
     MemberStatus,
     Notice,
@@ -46,10 +47,7 @@ from storage.models import (
     OrgUnit,
     ReminderState,
     Role,
-    Rsvp,
     SessionKind,
-    SessionReminder,
-    SessionState,
     StudySession,
     Training,
     TrainingConfirmation,
@@ -417,52 +415,45 @@ class _History:
         self, branch: OrgUnit, roster: list[Member], planned: list[PlannedMember]
     ) -> None:
         """Three months of theme party days, a party lesson, a general meeting; one ahead."""
-        assert branch.id is not None
         first_of_month = self.today.replace(day=1)
-        past: list[tuple[SessionKind, date, int]] = []
-        for months_back in (3, 2, 1):
-            month = _months_before(first_of_month, months_back)
-            past.append((SessionKind.THEME_PARTY_DAY, month.replace(day=15), 9))
+        past = [
+            (SessionKind.THEME_PARTY_DAY, _months_before(first_of_month, n).replace(day=15), 9, 0)
+            for n in (3, 2, 1)
+        ]
         past.append(
-            (SessionKind.PARTY_LESSON, _months_before(first_of_month, 2).replace(day=8), 19)
+            (SessionKind.PARTY_LESSON, _months_before(first_of_month, 2).replace(day=8), 19, 30)
         )
         past.append(
             (
                 SessionKind.BRANCH_GENERAL_MEETING,
                 _months_before(first_of_month, 1).replace(day=25),
                 19,
+                30,
             )
         )
-        for kind, day, hour in sorted(past, key=lambda item: item[1]):
-            study = self._session(branch, kind, self._at(day, hour, 30 if hour > 12 else 0))
-            study.state = SessionState.CLOSED
-            self.db.add(study)
-            await self.db.flush()
-            assert study.id is not None
-            for offset in (1440, 120):
-                due = study.starts_at - timedelta(minutes=offset)
-                self.db.add(self._reminder(study.id, offset, due, sent=True))
-            for member, person in zip(roster, planned, strict=True):
-                self.db.add(self._attendance_closed(study, member, person))
-        ahead = self.today + timedelta(days=6 + self.rng.randint(0, 4))
-        upcoming = self._session(branch, SessionKind.THEME_PARTY_DAY, self._at(ahead, 9))
-        self.db.add(upcoming)
-        await self.db.flush()
-        assert upcoming.id is not None
-        for offset in (1440, 120):
-            due = upcoming.starts_at - timedelta(minutes=offset)
-            self.db.add(self._reminder(upcoming.id, offset, due, sent=False))
-        for member in roster:
-            assert member.id is not None
-            self.db.add(
-                Attendance(session_id=upcoming.id, member_id=member.id, updated_at=self.now)
-            )
-        await self.db.flush()
+        diligence = {m.id: p.diligence for m, p in zip(roster, planned, strict=True)}
+        for kind, day, hour, minute in sorted(past, key=lambda item: item[1]):
+            starts_at = self._at(day, hour, minute)
+            sent = [(o, starts_at - timedelta(minutes=o), ReminderState.SENT) for o in OFFSETS]
+            study = await self._create(branch, kind, starts_at, sent)
+            await self._held(branch, study, diligence)
+        starts_at = self._at(self.today + timedelta(days=6 + self.rng.randint(0, 4)), 9)
+        ahead = [
+            (r.offset_minutes, r.due_at, r.state)
+            for r in plan_reminders(starts_at, OFFSETS, self.now)
+        ]
+        await self._create(branch, SessionKind.THEME_PARTY_DAY, starts_at, ahead)
 
-    def _session(self, branch: OrgUnit, kind: SessionKind, starts_at: datetime) -> StudySession:
+    async def _create(
+        self,
+        branch: OrgUnit,
+        kind: SessionKind,
+        starts_at: datetime,
+        reminders: Sequence[tuple[int, datetime, ReminderState]],
+    ) -> StudySession:
         assert branch.id is not None
-        created = min(starts_at - timedelta(days=7), self.now)
-        return StudySession(
+        return await session_store.create_session(
+            session=self.db,
             org_id=branch.id,
             kind=kind,
             topic=self.rng.choice(demo_data().topics),
@@ -472,50 +463,51 @@ class _History:
             audience_kind=AudienceKind.BRANCH,
             audience_org_id=branch.id,
             created_by=self.acting.get(branch.code, 0),
-            created_at=created,
-            updated_at=created,
+            reminders=reminders,
+            now=min(starts_at - timedelta(days=7), self.now),
         )
 
-    def _reminder(
-        self, session_id: int, offset: int, due: datetime, *, sent: bool
-    ) -> SessionReminder:
-        return SessionReminder(
-            session_id=session_id,
-            offset_minutes=offset,
-            due_at=due,
-            state=ReminderState.SENT if sent else ReminderState.PENDING,
-            sent_at=due if sent else None,
-        )
-
-    def _attendance_closed(
-        self, study: StudySession, member: Member, person: PlannedMember
-    ) -> Attendance:
+    async def _held(
+        self, branch: OrgUnit, study: StudySession, diligence: dict[int | None, float]
+    ) -> None:
+        """Answers, leave, check-ins, the closing, and make-up study, as members gave them."""
         assert study.id is not None
-        assert member.id is not None
-        roll = self.rng.random()
-        after = study.starts_at + timedelta(days=1)
-        row = Attendance(session_id=study.id, member_id=member.id, updated_at=after)
-        if roll < person.diligence:
-            row.rsvp = Rsvp.ATTEND
-            row.outcome = AttendanceOutcome.PRESENT
-            row.checked_in_at = study.starts_at + timedelta(minutes=self.rng.randint(-25, 10))
-            row.checkin_method = (
-                CheckinMethod.PROXY
-                if member.phone is None
-                else (self.rng.choice((CheckinMethod.CODE, CheckinMethod.QR)))
-            )
-            return row
-        if roll < person.diligence + 0.08:
-            row.rsvp = Rsvp.LEAVE
-            row.leave_reason = self.rng.choice(tuple(LeaveReason))
-            row.leave_state = LeaveState.APPROVED
-            row.outcome = AttendanceOutcome.EXCUSED
-        else:
-            row.outcome = AttendanceOutcome.ABSENT
-        row.makeup_sent_at = after
-        if self.rng.random() < 0.6:
-            row.makeup_done_at = after + timedelta(days=self.rng.randint(1, 6))
-        return row
+        secretary = self.acting.get(branch.code, 0)
+        db, start = self.db, study.starts_at
+        day_before = start - timedelta(days=1)
+        for invitee in await session_store.invitees(session=db, session_id=study.id):
+            row, roll = invitee.attendance_id, self.rng.random()
+            present = diligence[invitee.member_id]
+            if roll < present:
+                await session_store.set_rsvp(session=db, attendance_id=row, now=day_before)
+                proxy = invitee.telegram_user_id is None
+                await session_store.check_in(
+                    session=db,
+                    attendance_id=row,
+                    method=CheckinMethod.PROXY if proxy else CheckinMethod.CODE,
+                    now=start + timedelta(minutes=self.rng.randint(-25, 10)),
+                    marked_by=secretary if proxy else None,
+                )
+            elif roll < present + 0.08:
+                reason = self.rng.choice(tuple(LeaveReason))
+                await session_store.request_leave(
+                    session=db, attendance_id=row, reason=reason, note=None, now=day_before
+                )
+                await session_store.decide_leave(
+                    session=db, attendance_id=row, approve=True, decided_by=secretary, now=start
+                )
+        closed = start + timedelta(hours=3)
+        await session_store.finalise_session(session=db, session_id=study.id, now=closed)
+        missed = [
+            invitee.attendance_id
+            for invitee in await session_store.invitees(session=db, session_id=study.id)
+            if invitee.outcome in (AttendanceOutcome.ABSENT, AttendanceOutcome.EXCUSED)
+        ]
+        await session_store.mark_makeup_sent(session=db, attendance_ids=missed, now=closed)
+        for row in missed:
+            if self.rng.random() < 0.6:
+                done = closed + timedelta(days=self.rng.randint(1, 6))
+                await session_store.mark_makeup_done(session=db, attendance_id=row, now=done)
 
     async def trainings(
         self, county: OrgUnit, by_code: dict[str, OrgUnit], people: dict[str, list[Member]]

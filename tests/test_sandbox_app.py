@@ -24,7 +24,7 @@ from tests.test_sandbox_support import (
     copy_template,
     sandbox_at,
     sandbox_settings,
-    seed_template,
+    seeded_template,
 )
 
 WELCOME = (
@@ -35,10 +35,8 @@ WELCOME = (
 
 
 @pytest.fixture(scope="module")
-def template(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    path = tmp_path_factory.mktemp("sandbox-template") / "sandbox.db"
-    asyncio.run(seed_template(path))
-    return path
+def template() -> Path:
+    return seeded_template()
 
 
 @pytest.fixture

@@ -15,14 +15,12 @@ from bot.clock import OffsetClock
 from bot.context import SERVICES_KEY, Services
 from bot.sandbox_app import Sandbox
 from bot.sandbox_time import Jump, wake_jobs
-from tests.test_sandbox_support import START, copy_template, sandbox_at, seed_template
+from tests.test_sandbox_support import START, copy_template, sandbox_at, seeded_template
 
 
 @pytest.fixture(scope="module")
-def template(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    path = tmp_path_factory.mktemp("sandbox-clock-template") / "sandbox.db"
-    asyncio.run(seed_template(path))
-    return path
+def template() -> Path:
+    return seeded_template()
 
 
 @pytest.fixture

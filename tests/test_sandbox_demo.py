@@ -3,16 +3,33 @@
 from __future__ import annotations
 
 import re
+from collections.abc import AsyncIterator
+from pathlib import Path
 
+import pytest
 import sqlalchemy as sa
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.demo import CAST, demo_people, plan_demo, roster_telegram_id, seed_demo
 from storage import Database, roles
 from storage.models import Role
-from tests.test_sandbox_support import START, sandbox_settings
+from tests.test_sandbox_support import (
+    START,
+    copy_template,
+    sandbox_settings,
+    seeded_template,
+    url_of,
+)
 
 CHINESE_NAME = re.compile(r"^[\u4e00-\u9fff]{2,3}$")
+
+
+@pytest.fixture
+async def seeded(tmp_path: Path) -> AsyncIterator[Database]:
+    """A copy of the demo database seeded at START."""
+    database = Database(url_of(copy_template(seeded_template(), tmp_path)))
+    yield database
+    await database.dispose()
 
 
 async def _count(session: AsyncSession, sql: str) -> int:
@@ -75,12 +92,8 @@ async def test_the_demo_county_is_seeded_once_with_months_of_history(
     assert await _counts(database) == counts
 
 
-async def test_history_lies_before_the_seeding_and_reminders_after_it(
-    database: Database,
-) -> None:
-    async with database.session_scope() as session:
-        await seed_demo(session=session, now=START, tz=sandbox_settings().tz)
-    async with database.session_scope() as session:
+async def test_history_lies_before_the_seeding_and_reminders_after_it(seeded: Database) -> None:
+    async with seeded.session_scope() as session:
         rows = (
             await session.exec(
                 sa.text(  # type: ignore[call-overload]
@@ -113,10 +126,8 @@ def test_the_plan_is_the_same_every_time_with_chinese_names() -> None:
     assert all(re.fullmatch(r"\+861\d{10}", phone) for phone in phones)
 
 
-async def test_the_cast_are_linked_members_with_their_roles(database: Database) -> None:
-    async with database.session_scope() as session:
-        await seed_demo(session=session, now=START, tz=sandbox_settings().tz)
-    async with database.session_scope() as session:
+async def test_the_cast_are_linked_members_with_their_roles(seeded: Database) -> None:
+    async with seeded.session_scope() as session:
         cast = await demo_people(session=session)
         held = {
             person.key: [

@@ -5,10 +5,14 @@ The sandbox's wall clock is frozen at START here, so "now" moves only when a tes
 
 from __future__ import annotations
 
+import asyncio
+import atexit
 import shutil
+import tempfile
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
+from functools import cache
 from pathlib import Path
 
 from bot.demo import seed_demo
@@ -43,6 +47,16 @@ async def seed_template(path: Path) -> None:
     async with database.session_scope() as session:
         await seed_demo(session=session, now=START, tz=sandbox_settings().tz)
     await database.dispose()
+
+
+@cache
+def seeded_template() -> Path:
+    """The seeded database, made once per test run and shared by every sandbox test."""
+    directory = Path(tempfile.mkdtemp(prefix="partybot-sandbox-"))
+    atexit.register(shutil.rmtree, directory, ignore_errors=True)
+    path = directory / "sandbox.db"
+    asyncio.run(seed_template(path))
+    return path
 
 
 def copy_template(template: Path, directory: Path) -> Path:

@@ -7,7 +7,6 @@ checks in with the code, and the secretary's attendance view shows it.
 
 from __future__ import annotations
 
-import asyncio
 import re
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -18,17 +17,15 @@ import pytest
 from bot.demo import VISITOR_ID_BASE
 from bot.sandbox_app import Sandbox
 from tests.browser.browser_support import open_page, phone, say, shot
-from tests.test_sandbox_support import copy_template, sandbox_at, seed_template
+from tests.test_sandbox_support import copy_template, sandbox_at, seeded_template
 
 if TYPE_CHECKING:
     from playwright.async_api import Locator, Page
 
 
 @pytest.fixture(scope="module")
-def template(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    path = tmp_path_factory.mktemp("sandbox-flow-template") / "sandbox.db"
-    asyncio.run(seed_template(path))
-    return path
+def template() -> Path:
+    return seeded_template()
 
 
 @pytest.fixture

@@ -6,7 +6,6 @@ because `.ci/run` installs both. Each test saves a screenshot to test-artifacts/
 
 from __future__ import annotations
 
-import asyncio
 import io
 from collections.abc import AsyncIterator
 from datetime import timedelta
@@ -27,7 +26,7 @@ from bot.demo import VISITOR_ID_BASE, roster_telegram_id
 from bot.i18n import gettext
 from bot.sandbox_app import Sandbox
 from tests.browser.browser_support import open_page, phone, say, shot, zh_time
-from tests.test_sandbox_support import START, copy_template, sandbox_at, seed_template
+from tests.test_sandbox_support import START, copy_template, sandbox_at, seeded_template
 
 if TYPE_CHECKING:
     from playwright.async_api import Page
@@ -40,10 +39,8 @@ WELCOME = (
 
 
 @pytest.fixture(scope="module")
-def template(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    path = tmp_path_factory.mktemp("sandbox-browser-template") / "sandbox.db"
-    asyncio.run(seed_template(path))
-    return path
+def template() -> Path:
+    return seeded_template()
 
 
 @pytest.fixture
