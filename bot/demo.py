@@ -26,10 +26,12 @@ from zoneinfo import ZoneInfo
 
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
+from telegram.constants import ParseMode
 
+from bot.notices import Audience
 from bot.sessions import DEFAULT_REMINDER_OFFSETS as OFFSETS
 from bot.sessions import plan_reminders
-from storage import accounts, audit, members, orgs, roles
+from storage import accounts, audit, members, notices, orgs, roles
 from storage import sessions as session_store
 from storage.models import (
     AttendanceOutcome,
@@ -42,7 +44,6 @@ from storage.models import (
     LeaveReason,
     Member,
     MemberStatus,
-    Notice,
     OrgKind,
     OrgUnit,
     ReminderState,
@@ -320,7 +321,7 @@ async def seed_demo(
     for code, roster in people.items():
         await history.sessions(by_code[code], roster, plan.rosters[code])
     await history.trainings(county, by_code, people)
-    await history.notices(county, by_code, people)
+    await history.notices(county, by_code)
     await audit.record(
         session=session,
         actor=None,
@@ -556,64 +557,66 @@ class _History:
                 )
         await self.db.flush()
 
-    async def notices(
-        self, county: OrgUnit, by_code: dict[str, OrgUnit], people: dict[str, list[Member]]
-    ) -> None:
+    async def notices(self, county: OrgUnit, by_code: dict[str, OrgUnit]) -> None:
         """Past notices of the county, the first township and its first branch, with reads."""
-        first_township = demo_data().townships[0]
-        first_branch = first_township.branches[0].code
-        audiences = {
-            "county": (county, [m for roster in people.values() for m in roster]),
-            "township": (
-                by_code[first_township.code],
-                [m for b in first_township.branches for m in people[b.code]],
-            ),
-            "branch": (by_code[first_branch], people[first_branch]),
+        township = demo_data().townships[0]
+        senders = {
+            "county": county,
+            "township": by_code[township.code],
+            "branch": by_code[township.branches[0].code],
         }
         for notice in demo_data().notices:
-            org, audience = audiences[notice.org]
-            await self._notice(org, notice.text, notice.days_ago, audience, notice.read_share)
+            await self._notice(senders[notice.org], notice)
 
-    async def _notice(
-        self, org: OrgUnit, text: str, days_ago: int, audience: list[Member], read_share: float
-    ) -> None:
+    async def _notice(self, org: OrgUnit, data: NoticeData) -> None:
+        """A notice as /notice leaves it once the relay has sent it and people have read it."""
         assert org.id is not None
-        sent_at = self._at(self.today - timedelta(days=days_ago), 10)
-        notice = Notice(
+        db = self.db
+        sent_at = self._at(self.today - timedelta(days=data.days_ago), 10)
+        paths = [org.path]
+        readers = await notices.recipients(session=db, paths=paths)
+        counts = await notices.audience_counts(session=db, paths=paths)
+        audience = Audience(root_id=org.id, org_ids=(org.id,)).to_json()
+        notice = await notices.create_notice(
+            session=db,
             org_id=org.id,
             sender_telegram_id=self.acting.get(org.code, 0),
-            text=text,
-            audience={"kind": "subtree", "org_id": org.id},
+            text=data.text,
+            parse_mode=ParseMode.HTML.value,
+            attachment_kind=None,
+            attachment_file_id=None,
+            audience={**audience, "unreachable": counts.unreachable},
             requires_ack=True,
-            ack_reminded_at=sent_at + timedelta(days=1),
-            created_at=sent_at,
+            ack_reminder_after_minutes=24 * 60,
+            progress_chat_id=None,
+            progress_message_id=None,
+            now=sent_at,
         )
-        self.db.add(notice)
-        await self.db.flush()
         assert notice.id is not None
-        for member in audience:
-            if member.telegram_user_id is None:
-                continue
-            read = self.rng.random() < read_share
-            self.db.add(
+        notice.ack_reminded_at = sent_at + timedelta(days=1)  # that reminder went out long ago
+        for reader in readers:
+            db.add(
                 Delivery(
                     kind=DeliveryKind.NOTICE,
                     notice_id=notice.id,
-                    member_id=member.id,
-                    chat_id=member.telegram_user_id,
-                    payload={"text": text},
+                    member_id=reader.member_id,
+                    chat_id=reader.chat_id,
+                    payload={"text": data.text, "parse_mode": ParseMode.HTML.value},
                     state=DeliveryState.SENT,
                     attempts=1,
                     next_attempt_at=sent_at,
                     sent_at=sent_at,
-                    acknowledged_at=sent_at + timedelta(hours=self.rng.randint(1, 30))
-                    if read
-                    else None,
-                    dedupe_key=f"demo:notice:{notice.id}:{member.id}",
+                    dedupe_key=f"notice:{notice.id}:{reader.chat_id}",
                     created_at=sent_at,
                 )
             )
-        await self.db.flush()
+        await db.flush()
+        for reader in readers:
+            if self.rng.random() < data.read_share:
+                read_at = sent_at + timedelta(hours=self.rng.randint(1, 30))
+                await notices.acknowledge(
+                    session=db, notice_id=notice.id, chat_id=reader.chat_id, now=read_at
+                )
 
 
 def _months_before(first_of_month: date, months: int) -> date:
