@@ -25,6 +25,7 @@ from telegram import (
 from bot.demo import VISITOR_ID_BASE, roster_telegram_id
 from bot.i18n import gettext
 from bot.sandbox_app import Sandbox
+from tests.browser import browser_support
 from tests.browser.browser_support import open_page, phone, say, shot, zh_time
 from tests.test_sandbox_support import START, copy_template, sandbox_at, seeded_template
 
@@ -226,3 +227,15 @@ async def _shows(page: Page, selector: str, text: str) -> None:
         "([selector, text]) => document.querySelector(selector).textContent === text",
         arg=[selector, text],
     )
+
+
+def test_without_chromium_the_browser_tests_skip_here_and_fail_in_ci(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    monkeypatch.setattr(browser_support, "CHROMIUM", tmp_path / "no-chromium")
+    monkeypatch.delenv("CI", raising=False)
+    with pytest.raises(pytest.skip.Exception, match="chromium is not installed"):
+        browser_support.require_browser()
+    monkeypatch.setenv("CI", "true")
+    with pytest.raises(pytest.fail.Exception, match="CI must run the browser tests"):
+        browser_support.require_browser()
