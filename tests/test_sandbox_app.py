@@ -14,7 +14,7 @@ import sqlalchemy as sa
 
 from bot import sandbox_app
 from bot.cli import main
-from bot.demo import VISITOR_ID_BASE, roster_telegram_id
+from bot.demo_plan import VISITOR_ID_BASE, roster_telegram_id
 from bot.i18n import gettext
 from bot.sandbox_app import Sandbox
 from bot.sandbox_time import Jump

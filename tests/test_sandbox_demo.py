@@ -10,7 +10,8 @@ import pytest
 import sqlalchemy as sa
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from bot.demo import CAST, demo_people, plan_demo, roster_telegram_id, seed_demo
+from bot.demo import demo_people, seed_demo
+from bot.demo_plan import CAST, plan_demo, roster_telegram_id
 from storage import Database, roles
 from storage.models import Role
 from tests.test_sandbox_support import (

@@ -22,7 +22,7 @@ from telegram import (
     ReplyKeyboardMarkup,
 )
 
-from bot.demo import VISITOR_ID_BASE, roster_telegram_id
+from bot.demo_plan import VISITOR_ID_BASE, roster_telegram_id
 from bot.i18n import gettext
 from bot.sandbox_app import Sandbox
 from tests.browser import browser_support

@@ -1,0 +1,274 @@
+"""The months before the sandbox started: sessions with attendance, trainings, notices.
+
+Written through the features' own storage functions (sessions, answers, leave, check-in,
+closing, make-up; notices, recipients, read receipts), so the history looks exactly as if
+people had used the bot; trainings and already-sent deliveries, which have no such
+function, are inserted as models.
+"""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Sequence
+from datetime import date, datetime, time, timedelta
+from decimal import Decimal
+from zoneinfo import ZoneInfo
+
+from sqlmodel.ext.asyncio.session import AsyncSession
+from telegram.constants import ParseMode
+
+from bot.demo_plan import NoticeData, PlannedMember, demo_data
+from bot.notices import Audience
+from bot.sessions import DEFAULT_REMINDER_OFFSETS as OFFSETS
+from bot.sessions import plan_reminders
+from storage import notices
+from storage import sessions as session_store
+from storage.models import (
+    AttendanceOutcome,
+    AudienceKind,
+    CheckinMethod,
+    Delivery,
+    DeliveryKind,
+    DeliveryState,
+    LeaveReason,
+    Member,
+    OrgUnit,
+    ReminderState,
+    SessionKind,
+    StudySession,
+    Training,
+    TrainingConfirmation,
+)
+
+
+class History:
+    """The months before the sandbox started: sessions, trainings, notices."""
+
+    def __init__(
+        self,
+        session: AsyncSession,
+        rng: random.Random,
+        now: datetime,
+        tz: ZoneInfo,
+        acting: dict[str, int],
+    ) -> None:
+        self.db = session
+        self.rng = rng
+        self.now = now
+        self.tz = tz
+        self.acting = acting
+        self.today = now.astimezone(tz).date()
+
+    def _at(self, day: date, hour: int, minute: int = 0) -> datetime:
+        return datetime.combine(day, time(hour, minute), self.tz).astimezone(self.now.tzinfo)
+
+    async def sessions(
+        self, branch: OrgUnit, roster: list[Member], planned: list[PlannedMember]
+    ) -> None:
+        """Three months of theme party days, a party lesson, a general meeting; one ahead."""
+        first_of_month = self.today.replace(day=1)
+        past = [
+            (SessionKind.THEME_PARTY_DAY, _months_before(first_of_month, n).replace(day=15), 9, 0)
+            for n in (3, 2, 1)
+        ]
+        past.append(
+            (SessionKind.PARTY_LESSON, _months_before(first_of_month, 2).replace(day=8), 19, 30)
+        )
+        past.append(
+            (
+                SessionKind.BRANCH_GENERAL_MEETING,
+                _months_before(first_of_month, 1).replace(day=25),
+                19,
+                30,
+            )
+        )
+        diligence = {m.id: p.diligence for m, p in zip(roster, planned, strict=True)}
+        for kind, day, hour, minute in sorted(past, key=lambda item: item[1]):
+            starts_at = self._at(day, hour, minute)
+            sent = [(o, starts_at - timedelta(minutes=o), ReminderState.SENT) for o in OFFSETS]
+            study = await self._create(branch, kind, starts_at, sent)
+            await self._held(branch, study, diligence)
+        starts_at = self._at(self.today + timedelta(days=6 + self.rng.randint(0, 4)), 9)
+        ahead = [
+            (r.offset_minutes, r.due_at, r.state)
+            for r in plan_reminders(starts_at, OFFSETS, self.now)
+        ]
+        await self._create(branch, SessionKind.THEME_PARTY_DAY, starts_at, ahead)
+
+    async def _create(
+        self,
+        branch: OrgUnit,
+        kind: SessionKind,
+        starts_at: datetime,
+        reminders: Sequence[tuple[int, datetime, ReminderState]],
+    ) -> StudySession:
+        assert branch.id is not None
+        return await session_store.create_session(
+            session=self.db,
+            org_id=branch.id,
+            kind=kind,
+            topic=self.rng.choice(demo_data().topics),
+            starts_at=starts_at,
+            duration_minutes=90,
+            place=self.rng.choice(demo_data().places),
+            audience_kind=AudienceKind.BRANCH,
+            audience_org_id=branch.id,
+            created_by=self.acting.get(branch.code, 0),
+            reminders=reminders,
+            now=min(starts_at - timedelta(days=7), self.now),
+        )
+
+    async def _held(
+        self, branch: OrgUnit, study: StudySession, diligence: dict[int | None, float]
+    ) -> None:
+        """Answers, leave, check-ins, the closing, and make-up study, as members gave them."""
+        assert study.id is not None
+        secretary = self.acting.get(branch.code, 0)
+        db, start = self.db, study.starts_at
+        day_before = start - timedelta(days=1)
+        for invitee in await session_store.invitees(session=db, session_id=study.id):
+            row, roll = invitee.attendance_id, self.rng.random()
+            present = diligence[invitee.member_id]
+            if roll < present:
+                await session_store.set_rsvp(session=db, attendance_id=row, now=day_before)
+                proxy = invitee.telegram_user_id is None
+                await session_store.check_in(
+                    session=db,
+                    attendance_id=row,
+                    method=CheckinMethod.PROXY if proxy else CheckinMethod.CODE,
+                    now=start + timedelta(minutes=self.rng.randint(-25, 10)),
+                    marked_by=secretary if proxy else None,
+                )
+            elif roll < present + 0.08:
+                reason = self.rng.choice(tuple(LeaveReason))
+                await session_store.request_leave(
+                    session=db, attendance_id=row, reason=reason, note=None, now=day_before
+                )
+                await session_store.decide_leave(
+                    session=db, attendance_id=row, approve=True, decided_by=secretary, now=start
+                )
+        closed = start + timedelta(hours=3)
+        await session_store.finalise_session(session=db, session_id=study.id, now=closed)
+        missed = [
+            invitee.attendance_id
+            for invitee in await session_store.invitees(session=db, session_id=study.id)
+            if invitee.outcome in (AttendanceOutcome.ABSENT, AttendanceOutcome.EXCUSED)
+        ]
+        await session_store.mark_makeup_sent(session=db, attendance_ids=missed, now=closed)
+        for row in missed:
+            if self.rng.random() < 0.6:
+                done = closed + timedelta(days=self.rng.randint(1, 6))
+                await session_store.mark_makeup_done(session=db, attendance_id=row, now=done)
+
+    async def trainings(
+        self, county: OrgUnit, by_code: dict[str, OrgUnit], people: dict[str, list[Member]]
+    ) -> None:
+        """A county-wide winter training and one training per township, with confirmations."""
+        data = demo_data()
+        everyone = [m for roster in people.values() for m in roster]
+        await self._training(county, data.county_training, 60, Decimal("8.0"), everyone, 0.8)
+        for t in data.townships:
+            township_people = [m for b in t.branches for m in people[b.code]]
+            title = data.township_training.format(place=t.place)
+            await self._training(by_code[t.code], title, 30, Decimal("4.0"), township_people, 0.7)
+
+    async def _training(
+        self,
+        org: OrgUnit,
+        title: str,
+        days_ago: int,
+        hours: Decimal,
+        audience: list[Member],
+        share: float,
+    ) -> None:
+        assert org.id is not None
+        held_on = self.today - timedelta(days=days_ago)
+        training = Training(
+            org_id=org.id,
+            title=title,
+            held_on=held_on,
+            hours=hours,
+            cost_yuan=Decimal(30 * len(audience)).quantize(Decimal("0.01")),
+            created_by=self.acting.get(org.code, 0),
+            created_at=self._at(held_on, 18),
+        )
+        self.db.add(training)
+        await self.db.flush()
+        assert training.id is not None
+        for member in audience:
+            if self.rng.random() < share:
+                assert member.id is not None
+                self.db.add(
+                    TrainingConfirmation(
+                        training_id=training.id,
+                        member_id=member.id,
+                        confirmed_at=self._at(held_on, 17),
+                    )
+                )
+        await self.db.flush()
+
+    async def notices(self, county: OrgUnit, by_code: dict[str, OrgUnit]) -> None:
+        """Past notices of the county, the first township and its first branch, with reads."""
+        township = demo_data().townships[0]
+        senders = {
+            "county": county,
+            "township": by_code[township.code],
+            "branch": by_code[township.branches[0].code],
+        }
+        for notice in demo_data().notices:
+            await self._notice(senders[notice.org], notice)
+
+    async def _notice(self, org: OrgUnit, data: NoticeData) -> None:
+        """A notice as /notice leaves it once the relay has sent it and people have read it."""
+        assert org.id is not None
+        db = self.db
+        sent_at = self._at(self.today - timedelta(days=data.days_ago), 10)
+        paths = [org.path]
+        readers = await notices.recipients(session=db, paths=paths)
+        counts = await notices.audience_counts(session=db, paths=paths)
+        audience = Audience(root_id=org.id, org_ids=(org.id,)).to_json()
+        notice = await notices.create_notice(
+            session=db,
+            org_id=org.id,
+            sender_telegram_id=self.acting.get(org.code, 0),
+            text=data.text,
+            parse_mode=ParseMode.HTML.value,
+            attachment_kind=None,
+            attachment_file_id=None,
+            audience={**audience, "unreachable": counts.unreachable},
+            requires_ack=True,
+            ack_reminder_after_minutes=24 * 60,
+            progress_chat_id=None,
+            progress_message_id=None,
+            now=sent_at,
+        )
+        assert notice.id is not None
+        notice.ack_reminded_at = sent_at + timedelta(days=1)  # that reminder went out long ago
+        for reader in readers:
+            db.add(
+                Delivery(
+                    kind=DeliveryKind.NOTICE,
+                    notice_id=notice.id,
+                    member_id=reader.member_id,
+                    chat_id=reader.chat_id,
+                    payload={"text": data.text, "parse_mode": ParseMode.HTML.value},
+                    state=DeliveryState.SENT,
+                    attempts=1,
+                    next_attempt_at=sent_at,
+                    sent_at=sent_at,
+                    dedupe_key=f"notice:{notice.id}:{reader.chat_id}",
+                    created_at=sent_at,
+                )
+            )
+        await db.flush()
+        for reader in readers:
+            if self.rng.random() < data.read_share:
+                read_at = sent_at + timedelta(hours=self.rng.randint(1, 30))
+                await notices.acknowledge(
+                    session=db, notice_id=notice.id, chat_id=reader.chat_id, now=read_at
+                )
+
+
+def _months_before(first_of_month: date, months: int) -> date:
+    index = first_of_month.year * 12 + first_of_month.month - 1 - months
+    return date(index // 12, index % 12 + 1, 1)
