@@ -126,3 +126,24 @@ async def test_killed_process_resumes_from_the_rows(
     assert len(sends(world)) < PEOPLE
     await _restart_and_finish(world, emulator, database, clock)
     _check_exactly_once(world, people, claimed, 32)
+
+
+async def test_a_clean_stop_gives_back_what_it_did_not_send(
+    world: World, emulator: EmulatorServer, database: Database, clock: ManualClock
+) -> None:
+    """Stopping waits for the sends in flight and releases the rest: a restart sends them
+    at once, without waiting for a lease, and nobody gets anything twice."""
+    people = add_people(world, PEOPLE)
+    await queue_texts(database, clock, people)
+    relay = make_relay(world, emulator, database, clock, config(rate=100.0))
+    async with running(relay):
+        relay.wake()
+        await world.wait_for(lambda: len(sends(world)) >= 50, timeout=20)
+    after_stop = await states(database)
+    assert DeliveryState.SENDING not in after_stop
+    assert after_stop[DeliveryState.SENT] == len(sends(world))
+    async with running(make_relay(world, emulator, database, clock)) as again:
+        again.wake()
+        await world.wait_for(lambda: len(sends(world)) >= PEOPLE, timeout=20)
+        await again.settled()
+    _check_exactly_once(world, people, set(), 0)

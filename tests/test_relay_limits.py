@@ -88,6 +88,8 @@ async def test_replies_are_not_held_up_behind_a_broadcast(
     writes to the bot gets the answer at once (the relay has its own Bot and pacing)."""
     world.set_rate_limits(enabled=True, global_per_second=30)
     services: Services = bot_app.bot_data[SERVICES_KEY]
+    assert services.relay.config.rate == 25.0  # PARTYBOT_RELAY_RATE's default
+    assert services.relay.bot is not bot_app.bot  # its own Bot, without PTB's rate limiter
     people = add_people(world, 300)
     await queue_texts(database, clock, people)
     services.relay.wake()

@@ -13,6 +13,7 @@ from telegram.error import BadRequest, Forbidden, NetworkError, TimedOut
 
 from bot.pacing import Pacer
 from bot.relay import RelayConfig, judge
+from bot.settings import SettingsError, load_settings
 from storage.deliveries import BLOCKED_ERROR, ClaimedDelivery
 from storage.models import DeliveryKind, DeliveryState
 
@@ -171,3 +172,14 @@ def test_judge_backs_off_with_bounded_jitter_then_gives_up() -> None:
     )
     assert last.state == DeliveryState.DEAD
     assert last.attempts == 4
+
+
+def test_the_rate_is_a_setting(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("PARTYBOT_RELAY_RATE", raising=False)
+    monkeypatch.delenv("PARTYBOT_NOTICE_REMINDER_HOURS", raising=False)
+    assert load_settings(env_file=None).relay_rate == 25.0
+    assert load_settings(env_file=None, PARTYBOT_RELAY_RATE="12.5").relay_rate == 12.5
+    with pytest.raises(SettingsError, match="PARTYBOT_RELAY_RATE"):
+        load_settings(env_file=None, PARTYBOT_RELAY_RATE="0")
+    with pytest.raises(SettingsError, match="PARTYBOT_NOTICE_REMINDER_HOURS"):
+        load_settings(env_file=None, PARTYBOT_NOTICE_REMINDER_HOURS="-1")
