@@ -319,13 +319,13 @@ function renderMessage(chat, message) {
     bubble.append(image);
   }
   if (message.document) {
-    const link = document.createElement("a");
+    const download = document.createElement("a");
     const name = message.document.file_name || "file";
-    link.className = "doc";
-    link.href = `/_sandbox/files/${message.document.file_id}`;
-    link.download = name;
-    link.textContent = `📄 ${name} (${Math.ceil((message.document.file_size || 0) / 1024)} KB)`;
-    bubble.append(link, document.createElement("br"));
+    download.className = "doc";
+    download.href = `/_sandbox/files/${message.document.file_id}`;
+    download.download = name;
+    download.textContent = `📄 ${name} (${Math.ceil((message.document.file_size || 0) / 1024)} KB)`;
+    bubble.append(download, document.createElement("br"));
   }
   if (message.contact) {
     bubble.append(`📱 ${message.contact.first_name} ${message.contact.phone_number}`);
