@@ -1,6 +1,7 @@
 """/notice: write a notice, choose who gets it, ask for 已阅 or not, preview, send once.
 
-The draft lives in user_data; every button carries the draft's token, so a tap on an old
+The draft lives in user_data (its text is awaited through handlers.awaiting, so one typed
+input flow waits at a time); every button carries the draft's token, so a tap on an old
 screen changes nothing, and the send button consumes the draft before anything is written:
 a double tap sends once. The confirmation message then becomes the live progress report.
 """
@@ -9,16 +10,15 @@ from __future__ import annotations
 
 import secrets
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import timedelta
 from typing import Any, Final
 
 from sqlmodel.ext.asyncio.session import AsyncSession
-from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Message, Update
+from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
 from telegram.constants import ParseMode
-from telegram.ext import Application, filters
 
 from bot.access import Action, Principal, allows, load_principal, scope_roots
-from bot.context import SERVICES_KEY, BotContext, Services
+from bot.context import BotContext
 from bot.i18n import N_
 from bot.invitations import role_label, status_label
 from bot.members import NOT_ALLOWED
@@ -31,6 +31,7 @@ from bot.notices import (
     send_notice,
     too_long,
 )
+from handlers import awaiting
 from handlers.callbacks import CallbackCodec
 from handlers.guard import refuse
 from handlers.notice_reads import ack_markup
@@ -40,8 +41,8 @@ from storage.models import AttachmentKind, MemberStatus, OrgKind, OrgUnit, Role
 
 DRAFT_KEY: Final = "notices.draft"
 SENT_KEY: Final = "notices.sent"
-#: A draft waiting for its text longer than this no longer catches the user's messages.
-DRAFT_LIFETIME: Final = timedelta(hours=1)
+#: The typed-input flow (handlers.awaiting) of a draft waiting for its text.
+FLOW: Final = "notice.text"
 
 AUDIENCE: Final = CallbackCodec("ntc.aud", (str, str, int))  # token, all|pick|stat|role, root
 PICK: Final = CallbackCodec("ntc.pick", (str, int))  # token, unit id (0: done)
@@ -69,7 +70,6 @@ class Draft:
     """A notice being written (kept in user_data between messages and taps)."""
 
     token: str
-    started: datetime
     step: str = "text"  # text -> audience -> receipt -> confirm
     text_html: str = ""
     attachment_kind: AttachmentKind | None = None
@@ -90,29 +90,6 @@ def _draft(context: BotContext, token: str | None = None) -> Draft | None:
     return found
 
 
-class _WritingNotice(filters.MessageFilter):
-    """Messages from someone whose notice draft waits for its text."""
-
-    def __init__(self, application: Application[Any, Any, Any, Any, Any, Any]) -> None:
-        super().__init__(name="writing_notice")
-        self._application = application
-
-    def filter(self, message: Message) -> bool:
-        user = message.from_user
-        found = self._application.user_data.get(user.id, {}) if user else {}
-        draft = found.get(DRAFT_KEY)
-        if not isinstance(draft, Draft) or draft.step != "text":
-            return False
-        services: Services = self._application.bot_data[SERVICES_KEY]
-        return services.clock.now() - draft.started < DRAFT_LIFETIME
-
-
-def writing_notice(application: Application[Any, Any, Any, Any, Any, Any]) -> filters.BaseFilter:
-    """Private text, photos and files (not commands) from someone writing a notice."""
-    content = (filters.TEXT & ~filters.COMMAND) | filters.PHOTO | filters.Document.ALL
-    return _WritingNotice(application) & content & filters.ChatType.PRIVATE
-
-
 def _cancel_row(context: BotContext, draft: Draft) -> list[InlineKeyboardButton]:
     return [button(context._("Cancel"), CANCEL.encode(draft.token))]
 
@@ -127,8 +104,9 @@ async def cmd_notice(update: Update, context: BotContext) -> None:
     if not scope_roots(principal, Action.SEND_NOTICE):
         await refuse(update, context, context._(NOT_ALLOWED))
         return
-    draft = Draft(token=secrets.token_hex(4), started=context.services.clock.now())
+    draft = Draft(token=secrets.token_hex(4))
     context.user_data[DRAFT_KEY] = draft
+    awaiting.expect(context, FLOW)
     await update.effective_message.reply_text(
         context._(
             "Write the notice and send it to me. Bold and italics from your Telegram app are "
@@ -142,7 +120,8 @@ async def on_notice_text(update: Update, context: BotContext) -> None:
     """The notice itself: text, or a photo or document with the text as caption."""
     message = update.effective_message
     draft = _draft(context)
-    if message is None or draft is None:
+    if message is None or draft is None or draft.step != "text":
+        awaiting.stop(context)
         return
     if message.photo or message.document:
         body, plain = message.caption_html or "", message.caption or ""
@@ -167,6 +146,7 @@ async def on_notice_text(update: Update, context: BotContext) -> None:
         return
     draft.text_html, draft.attachment_kind, draft.file_id = body, kind, file_id
     draft.step = "audience"
+    awaiting.stop(context)
     user = update.effective_user
     assert user is not None
     async with context.services.database.session_scope() as session:
@@ -487,6 +467,8 @@ async def on_cancel(update: Update, context: BotContext) -> None:
         return
     if context.user_data is not None:
         context.user_data.pop(DRAFT_KEY, None)
+    if awaiting.waiting(context, FLOW):
+        awaiting.stop(context)
     await _edit(update, context._("Cancelled. Nothing was sent."))
 
 

@@ -60,8 +60,8 @@ def register_handlers(application: Application[Any, Any, Any, Any, Any, Any]) ->
     application.add_handler(CommandHandler("start", start.cmd_start))
     application.add_handler(CommandHandler("help", start.cmd_help))
 
-    # Typed answers a session flow waits for; only while it waits, so before other features'
-    # text and file handlers (materials can be a file, minutes can be photos).
+    # Typed answers a flow waits for; only while it waits, so before other features' text
+    # and file handlers (materials can be a file, minutes can be photos, a notice either).
     waits = application.user_data
     for flow, on_input in (
         (newsession.FLOW, newsession.on_form_input),
@@ -69,14 +69,9 @@ def register_handlers(application: Application[Any, Any, Any, Any, Any, Any]) ->
         (attendance.LEAVE_FLOW, attendance.on_leave_note),
         (checkin.FLOW, checkin.on_number),
         (attendance_report.MINUTES_FLOW, attendance_report.on_minutes_input),
+        (notices.FLOW, notices.on_notice_text),
     ):
         application.add_handler(MessageHandler(awaiting.awaiting(waits, flow), on_input))
-
-    # The text (or photo, or file) of a notice being written: only while its draft waits
-    # for it, so before other features' text and file handlers.
-    application.add_handler(
-        MessageHandler(notices.writing_notice(application), notices.on_notice_text)
-    )
 
     application.add_handler(
         MessageHandler(
