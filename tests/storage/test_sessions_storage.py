@@ -1,0 +1,197 @@
+"""The sessions aggregate in SQL, on SQLite and on PostgreSQL: audiences, one-row answers,
+finalising, counts, rates, absence streaks, when each kind was last held, the ladder rows."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, timedelta
+
+import pytest
+
+from storage import Database, members
+from storage import sessions as store
+from storage.models import (
+    AttendanceOutcome,
+    AudienceKind,
+    CheckinMethod,
+    LeaveReason,
+    MemberStatus,
+    ReminderState,
+    SessionKind,
+    SessionState,
+)
+from tests.storage.conftest import build_tree
+
+NOW = datetime(2026, 3, 2, 1, 0, tzinfo=UTC)
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
+def database(request: pytest.FixtureRequest) -> Database:
+    """The migrated database of each dialect (PostgreSQL only where a server is given)."""
+    name = "db" if request.param == "sqlite" else "pg_db"
+    found: Database = request.getfixturevalue(name)
+    return found
+
+
+@pytest.fixture
+async def ids(database: Database) -> dict[str, int]:
+    found = await build_tree(database)
+    async with database.session_scope() as session:
+        for key, org, group in (
+            ("a", "v1", "g1"),
+            ("b", "v1", None),
+            ("c", "v2", None),
+            ("d", "v3", None),
+        ):
+            member = await members.create_member(
+                session=session,
+                name=key,
+                org_id=found[org],
+                status=MemberStatus.FULL,
+                party_group_id=found[group] if group else None,
+            )
+            assert member.id is not None
+            found[key] = member.id
+    return found
+
+
+async def new_session(
+    database: Database,
+    org_id: int,
+    *,
+    audience: AudienceKind = AudienceKind.BRANCH,
+    audience_org_id: int | None = None,
+    starts_at: datetime = NOW + timedelta(days=1),
+    kind: SessionKind = SessionKind.BRANCH_COMMITTEE_MEETING,
+) -> int:
+    async with database.session_scope() as session:
+        study = await store.create_session(
+            session=session,
+            org_id=org_id,
+            kind=kind,
+            topic="t",
+            starts_at=starts_at,
+            duration_minutes=60,
+            place="p",
+            audience_kind=audience,
+            audience_org_id=audience_org_id or org_id,
+            created_by=1,
+            reminders=[(120, starts_at - timedelta(hours=2), ReminderState.PENDING)],
+            now=NOW,
+        )
+    assert study.id is not None
+    return study.id
+
+
+async def invited(database: Database, session_id: int) -> set[int]:
+    async with database.session_scope() as session:
+        return {p.member_id for p in await store.invitees(session=session, session_id=session_id)}
+
+
+async def test_audiences_resolve_in_sql(database: Database, ids: dict[str, int]) -> None:
+    branch = await new_session(database, ids["v1"])
+    group = await new_session(
+        database, ids["v1"], audience=AudienceKind.PARTY_GROUP, audience_org_id=ids["g1"]
+    )
+    township = await new_session(database, ids["t1"], audience=AudienceKind.SUBTREE)
+    county = await new_session(database, ids["county"], audience=AudienceKind.SUBTREE)
+    assert await invited(database, branch) == {ids["a"], ids["b"]}
+    assert await invited(database, group) == {ids["a"]}
+    assert await invited(database, township) == {ids["a"], ids["b"], ids["c"]}
+    assert await invited(database, county) == {ids["a"], ids["b"], ids["c"], ids["d"]}
+
+
+async def test_answers_change_once_and_outcomes_are_final(
+    database: Database, ids: dict[str, int]
+) -> None:
+    session_id = await new_session(database, ids["v1"])
+    async with database.session_scope() as session:
+        a = await store.get_attendance(session=session, session_id=session_id, member_id=ids["a"])
+        b = await store.get_attendance(session=session, session_id=session_id, member_id=ids["b"])
+        assert a is not None
+        assert b is not None
+        assert a.id is not None
+        assert b.id is not None
+        assert await store.set_rsvp(session=session, attendance_id=a.id, now=NOW)
+        assert not await store.set_rsvp(session=session, attendance_id=a.id, now=NOW)
+        assert await store.check_in(
+            session=session, attendance_id=a.id, method=CheckinMethod.QR, now=NOW
+        )
+        assert not await store.check_in(
+            session=session, attendance_id=a.id, method=CheckinMethod.CODE, now=NOW
+        )
+        assert await store.request_leave(
+            session=session, attendance_id=b.id, reason=LeaveReason.FARMING, note=None, now=NOW
+        )
+        assert not await store.request_leave(
+            session=session, attendance_id=b.id, reason=LeaveReason.SICK, note=None, now=NOW
+        )
+        assert await store.decide_leave(
+            session=session, attendance_id=b.id, approve=True, decided_by=7, now=NOW
+        )
+        assert not await store.decide_leave(
+            session=session, attendance_id=b.id, approve=False, decided_by=8, now=NOW
+        )
+        counts = await store.attendance_counts(session=session, session_id=session_id)
+        assert counts == store.AttendanceCounts(2, 1, 0, 0, 1, 1, 0, 0)
+        assert await store.finalise_session(session=session, session_id=session_id, now=NOW)
+        assert not await store.finalise_session(session=session, session_id=session_id, now=NOW)
+    async with database.session_scope() as session:
+        people = {
+            p.member_id: p for p in await store.invitees(session=session, session_id=session_id)
+        }
+        study = await store.get_session(session=session, session_id=session_id)
+    assert study is not None
+    assert study.state == SessionState.CLOSED
+    assert people[ids["a"]].outcome == AttendanceOutcome.PRESENT
+    assert people[ids["b"]].outcome == AttendanceOutcome.EXCUSED
+
+
+async def test_rates_streaks_and_last_held(database: Database, ids: dict[str, int]) -> None:
+    for week in range(4):
+        session_id = await new_session(
+            database, ids["v1"], starts_at=NOW - timedelta(days=7 * (4 - week))
+        )
+        async with database.session_scope() as session:
+            if week == 0:
+                row = await store.get_attendance(
+                    session=session, session_id=session_id, member_id=ids["b"]
+                )
+                assert row is not None
+                assert row.id is not None
+                await store.check_in(
+                    session=session, attendance_id=row.id, method=CheckinMethod.PROXY, now=NOW
+                )
+            await store.finalise_session(session=session, session_id=session_id, now=NOW)
+    async with database.session_scope() as session:
+        assert await store.attendance_rate(session=session, member_id=ids["b"], year=2026) == 0.25
+        assert await store.attendance_rate(session=session, member_id=ids["b"], year=2025) is None
+        # a: absent four times (no longer exactly three); b: three after one present.
+        assert await store.absence_streaks(
+            session=session, member_ids=[ids["a"], ids["b"]], length=3
+        ) == [ids["b"]]
+        held = await store.last_held(session=session, now=NOW)
+        assert held == {(ids["v1"], SessionKind.BRANCH_COMMITTEE_MEETING): NOW - timedelta(days=7)}
+        assert await store.first_session_created_at(session=session) == NOW
+
+
+async def test_a_ladder_row_is_opened_once_and_climbs_once_per_step(
+    database: Database, ids: dict[str, int]
+) -> None:
+    kind = SessionKind.PARTY_LESSON
+    async with database.session_scope() as session:
+        assert await store.open_escalation(
+            session=session, org_id=ids["v1"], kind=kind, period_start=date(2026, 1, 1), now=NOW
+        )
+        assert not await store.open_escalation(
+            session=session, org_id=ids["v1"], kind=kind, period_start=date(2026, 1, 1), now=NOW
+        )
+        [row] = await store.open_escalations(session=session)
+        assert row.id is not None
+        assert await store.step_escalation(
+            session=session, escalation_id=row.id, from_level=1, now=NOW
+        )
+        assert not await store.step_escalation(
+            session=session, escalation_id=row.id, from_level=1, now=NOW
+        )
+        await store.resolve_escalation(session=session, escalation_id=row.id, now=NOW)
+        assert await store.open_escalations(session=session) == []
