@@ -10,8 +10,8 @@ from telegram.error import BadRequest
 
 from bot.access import Action, Principal, allows, load_principal, scope_roots
 from bot.context import BotContext
+from bot.dates import format_when
 from bot.i18n import N_, gettext
-from bot.invitations import format_moment
 from bot.members import BRANCH_KINDS, NOT_ALLOWED
 from bot.notices import names_line, plain_text, remind_non_readers
 from handlers.callbacks import CallbackCodec
@@ -79,7 +79,7 @@ async def on_acked(update: Update, context: BotContext) -> None:
 # --- /notices --------------------------------------------------------------------------------
 
 
-async def _scope_paths(session: AsyncSession, principal: Principal) -> list[str]:
+def _scope_paths(principal: Principal) -> list[str]:
     return [grant.org_path for grant in scope_roots(principal, Action.SEND_NOTICE)]
 
 
@@ -102,17 +102,17 @@ def _rate(context: BotContext, summary: notices.NoticeSummary) -> str:
 async def _list_screen(
     session: AsyncSession, principal: Principal, context: BotContext
 ) -> tuple[str, InlineKeyboardMarkup] | None:
-    paths = await _scope_paths(session, principal)
+    paths = _scope_paths(principal)
     if not paths:
         return None
     found = await notices.recent_notices(session=session, paths=paths, limit=LISTED)
     if not found:
         return context._("No notices yet. Send /notice to write one."), InlineKeyboardMarkup([])
-    tz = context.services.settings.tz
+    tz, now = context.services.settings.tz, context.services.clock.now()
     lines = [context._("Recent notices (tap one to see who has not read it):")]
     rows: list[list[InlineKeyboardButton]] = []
     for number, summary in enumerate(found, start=1):
-        when = format_moment(context.language, summary.created_at, tz)
+        when = format_when(summary.created_at, language=context.language, tz=tz, now=now)
         lines += [
             "",
             f"{number}. {when} · {summary.org_name}",
@@ -167,7 +167,12 @@ async def _detail_screen(
     org = await orgs.get_org(session=session, org_id=notice.org_id)
     counts = (await notices.delivery_counts(session=session, notice_ids=[notice.id]))[notice.id]
     delivered = counts.sent
-    when = format_moment(context.language, notice.created_at, context.services.settings.tz)
+    when = format_when(
+        notice.created_at,
+        language=context.language,
+        tz=context.services.settings.tz,
+        now=context.services.clock.now(),
+    )
     lines = [f"{when} · {org.name if org else ''}", _excerpt(notice.text), ""]
     rows: list[list[InlineKeyboardButton]] = []
     if notice.requires_ack:
