@@ -10,6 +10,8 @@ from sqlmodel import col, select
 
 from bot.app import PartyApplication
 from sandbox import SimUser, World
+from sandbox.files import photo_sizes
+from sandbox.models import Content
 from storage import Database
 from storage.models import AuditLog, Delivery, DeliveryState, Member, Notice, Role
 from tests.builders import Tree, add_member, build_tree, grant
@@ -324,3 +326,50 @@ async def test_the_county_writes_to_all_secretaries_in_english(
         "The notice has been sent.\nDelivered: 3 of 3\nSend /notices to see who has read it."
     )
     assert member.messages == []
+
+
+def _photo_from(world: World, user: SimUser, caption: str, bold: int) -> None:
+    """The user sends a photo whose caption starts with ``bold`` characters in bold (as
+    formatted in the Telegram app; SimUser has no helper for photos)."""
+    png = (
+        b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\x00\x00\x00\x01\x00\x00\x00\x01\x08\x06"
+        b"\x00\x00\x00\x1f\x15\xc4\x89\x00\x00\x00\rIDATx\x9cc\xf8\x0f\x00\x00\x01\x01\x00"
+        b"\x05\x18\xd8N\x00\x00\x00\x00IEND\xaeB`\x82"
+    )
+    stored = world.files.add(png, "photo", "poster.png", "image/png")
+    entities = ({"type": "bold", "offset": 0, "length": bold},)
+    message = world.store_message(
+        user.chat,
+        Content(caption=caption, caption_entities=entities),
+        sender=user.to_api(),
+        photo=photo_sizes(stored),
+    )
+    world.push_update("message", message.to_api())
+
+
+async def test_a_notice_with_a_photo(
+    branch: Branch, world: World, database: Database, bot_app: PartyApplication
+) -> None:
+    alice, bob, _ = branch.members
+    await alice.send("/notice")
+    await alice.wait_for_reply()
+    mark = world.mark()
+    _photo_from(world, alice, "主题党日海报 <见附件>", bold=4)
+    menu = await alice.wait_for_message(after=mark)
+    assert menu.text == "这条通知发给谁？"
+    await alice.tap("东风村党支部全体")
+    await alice.wait_for_reply()
+    await alice.tap("不需要回执")
+    await alice.wait_for_reply()
+    looks = await alice.wait_for_reply()
+    assert looks.photo is not None
+    # The bold made in the app stays bold; the "<" typed by Alice stays a "<".
+    assert looks.caption == "📢 通知 · 东风村党支部\n\n主题党日海报 <见附件>"
+    bolds = [e for e in looks.versions[-1].caption_entities if e["type"] == "bold"]
+    header = len("📢 通知 · 东风村党支部".encode("utf-16-le")) // 2  # Telegram counts UTF-16
+    assert [e["length"] for e in bolds] == [header, 4]
+    await alice.wait_for_reply()
+    await alice.tap("发给 3 人")
+    got = await bob.wait_for_reply()
+    assert got.photo is not None
+    assert got.caption == looks.caption
