@@ -201,16 +201,15 @@ class Relay:
         await self.bot.initialize()
         self._stopping = False
         self._task = asyncio.create_task(self.run(), name="delivery-relay")
+        self._task.add_done_callback(_report_crash)
 
     async def stop(self) -> None:
         """Finish the sends in flight, give back unsent claims, close the bot."""
         self._stopping = True
         self._changed.set()
         if self._task is not None:
-            try:
+            with contextlib.suppress(Exception):  # already logged by _report_crash
                 await self._task
-            except Exception:
-                log.exception("the delivery relay ended with an error")
             self._task = None
         await self.bot.shutdown()
 
@@ -225,11 +224,12 @@ class Relay:
             await self._release_buffer()
             await self._report_progress()
         finally:
-            maintenance.cancel()
-            progress.cancel()
-            for task in self._sending:
+            chores = [maintenance, progress, *self._sending]
+            if self._writer is not None:
+                chores.append(self._writer)
+            for task in chores:
                 task.cancel()
-            await asyncio.gather(maintenance, progress, *self._sending, return_exceptions=True)
+            await asyncio.gather(*chores, return_exceptions=True)
 
     # --- dispatching ------------------------------------------------------------------------
 
@@ -436,6 +436,12 @@ class Relay:
             await self._on_progress()
         except Exception:
             log.exception("reporting delivery progress failed")
+
+
+def _report_crash(task: asyncio.Task[None]) -> None:
+    """A relay that dies sends nothing more: say so loudly (the rows wait for a restart)."""
+    if not task.cancelled() and task.exception() is not None:
+        log.error("the delivery relay stopped", exc_info=task.exception())
 
 
 def retry_after_seconds(exc: RetryAfter) -> float:
