@@ -38,12 +38,14 @@ __all__ = [
     "final_text",
     "join_names",
     "names_line",
+    "notice_body",
     "notice_payload",
     "plain_text",
     "preview",
     "progress_text",
     "remind_non_readers",
     "send_notice",
+    "too_long",
 ]
 
 log = logging.getLogger(__name__)
