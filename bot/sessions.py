@@ -46,6 +46,7 @@ __all__ = [
     "audience_kinds_for",
     "checkin_closes_at",
     "checkin_opens_at",
+    "decision_refusal",
     "ladder_step_due",
     "monthly_repeat_possible",
     "occurrences",
@@ -191,6 +192,16 @@ def rsvp_refusal(study_session: StudySession, now: datetime) -> str | None:
         return N_("This session has been cancelled.")
     if study_session.state == SessionState.CLOSED or now >= study_session.starts_at:
         return N_("This session has already started, so this button no longer works.")
+    return None
+
+
+def decision_refusal(study_session: StudySession) -> str | None:
+    """Why leave can no longer be decided (a msgid): only until the session is finalised,
+    so a request sent just before the start can still be approved as an excused absence."""
+    if study_session.state == SessionState.CANCELLED:
+        return N_("This session has been cancelled.")
+    if study_session.state == SessionState.CLOSED:
+        return N_("This session is over, so the request can no longer be decided.")
     return None
 
 

@@ -21,7 +21,7 @@ from bot.context import BotContext
 from bot.dates import format_when
 from bot.i18n import N_, gettext
 from bot.session_text import LEAVE_REASON_LABELS, leave_label, session_card
-from bot.sessions import rsvp_refusal
+from bot.sessions import decision_refusal, rsvp_refusal
 from bot.settings import Settings
 from handlers import awaiting
 from handlers.guard import refuse
@@ -278,7 +278,7 @@ async def on_decide(update: Update, context: BotContext) -> None:
             or not allows(principal, Action.MANAGE_ATTENDANCE, org.path)
         ):
             outcome = NOT_ALLOWED
-        elif (refusal := rsvp_refusal(study, now)) is not None:
+        elif (refusal := decision_refusal(study)) is not None:
             outcome = refusal
         elif not await store.decide_leave(
             session=session,

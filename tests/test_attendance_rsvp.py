@@ -234,3 +234,28 @@ async def test_leave_in_english(
     assert told.text.startswith(
         "✅ Your leave was approved. Please do the make-up study afterwards.\n学习党章\n"
     )
+
+
+async def test_leave_can_be_decided_until_the_session_is_finalised(
+    person: Person, database: Database, world: World, clock: ManualClock, settings: Settings
+) -> None:
+    branch = await make_branch(database, person, names=("李四", "王五"))
+    session_id = await invited(database, settings, clock, world, branch)
+    sec = branch.secretary
+    for name in ("李四", "王五"):
+        await tap(branch.people[name], "请假")
+        await tap(branch.people[name], "生病")
+    await world.wait_for(lambda: len([t for t in texts(sec) if t.startswith("🙋")]) == 2)
+    li_request, wang_request = [m for m in sec.messages if (m.text or "").startswith("🙋")]
+
+    clock.set(at(2026, 3, 5, 19, 45))  # started, not yet finalised
+    await tap(sec, "批准", message_id=li_request.message_id)
+    clock.set(at(2026, 3, 5, 20, 30))
+    await run_closing(database, clock, settings)
+    assert (
+        await refused(sec, "批准", message_id=wang_request.message_id)
+        == "活动已经结束，这个请假不能再处理了。"
+    )
+    rows = await attendance_of(database, session_id)
+    assert rows[branch.member_id("李四")].outcome == AttendanceOutcome.EXCUSED
+    assert rows[branch.member_id("王五")].outcome == AttendanceOutcome.ABSENT
