@@ -101,13 +101,13 @@ def _rate(context: BotContext, summary: notices.NoticeSummary) -> str:
 
 async def _list_screen(
     session: AsyncSession, principal: Principal, context: BotContext
-) -> tuple[str, InlineKeyboardMarkup] | None:
+) -> tuple[str, InlineKeyboardMarkup | None] | None:
     paths = _scope_paths(principal)
     if not paths:
         return None
     found = await notices.recent_notices(session=session, paths=paths, limit=LISTED)
     if not found:
-        return context._("No notices yet. Send /notice to write one."), InlineKeyboardMarkup([])
+        return context._("No notices yet. Send /notice to write one."), None
     tz, now = context.services.settings.tz, context.services.clock.now()
     lines = [context._("Recent notices (tap one to see who has not read it):")]
     rows: list[list[InlineKeyboardButton]] = []

@@ -179,3 +179,24 @@ async def test_staff_see_unread_rolled_up_by_township_and_branch(
         "  东风镇党委 · 柳树村党支部: 1",
         "  前进乡党委 · 前进村党支部: 3",
     ]
+
+
+async def test_forged_views_and_reminders_outside_the_scope_are_refused(
+    database: Database, person: Callable[..., SimUser], bot_app: PartyApplication
+) -> None:
+    tree = await build_tree(database)
+    alice, other = person("Alice"), person("Other")
+    await grant(database, alice.id, Role.SECRETARY, tree.dongfeng)
+    await grant(database, other.id, Role.SECRETARY, tree.qianjin)
+    bob = person("Bob")
+    await add_member(database, tree.dongfeng, "李明", telegram_user_id=bob.id)
+    await _send_branch_notice(alice, [bob], "东风村的通知")
+    await other.send("/notices")
+    listing = await other.wait_for_reply()
+    assert listing.text == "还没有通知。发送 /notice 写一条。"
+    async with database.session_scope() as session:
+        (notice_id,) = (await session.exec(select(col(Delivery.notice_id)))).all()
+    for data in (f"ntc.view:{notice_id}", f"ntc.remind:{notice_id}"):
+        tap = await other.tap_data(data, message_id=listing.message_id)
+        assert (await other.wait_for_callback_answer(tap)).text == "您没有权限在这里做这件事。"
+    assert len(bob.messages) == 1  # no reminder went out
