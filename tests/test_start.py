@@ -6,7 +6,8 @@ from collections.abc import Callable
 
 from sandbox import SimUser, World
 from storage import Database
-from storage.models import TelegramAccount
+from storage.models import Role, TelegramAccount
+from tests.builders import add_member, build_tree, grant
 
 Person = Callable[..., SimUser]
 
@@ -27,12 +28,32 @@ async def test_start_answers_in_english_for_english_clients(person: Person) -> N
     assert reply.text.startswith("Welcome to partybot, the party-work assistant of our county.")
 
 
-async def test_help_lists_commands(person: Person) -> None:
+async def test_help_lists_only_what_a_stranger_may_use(person: Person) -> None:
     alice = person("阿丽")
     await alice.send("/help")
     reply = await alice.wait_for_reply()
-    assert reply.text.splitlines()[0] == "我可以帮您："
-    assert "/start" in reply.text
+    assert reply.text.splitlines() == [
+        "我可以帮您：",
+        "/start - 开始使用 / 加入支部",
+        "/help - 使用帮助",
+    ]
+
+
+async def test_help_for_a_secretary_matches_the_secretarys_menu(
+    person: Person, database: Database, world: World
+) -> None:
+    tree = await build_tree(database)
+    wang = person("王书记")
+    await add_member(database, tree.dongfeng, "王建国", telegram_user_id=wang.id)
+    await grant(database, wang.id, Role.SECRETARY, tree.dongfeng)
+    await wang.send("/start")
+    assert (await wang.wait_for_reply()).text == "王建国，欢迎回来。发送 /help 查看可以做什么。"
+    await wang.send("/help")
+    listed = [line.split(" ")[0] for line in (await wang.wait_for_reply()).text.splitlines()[1:]]
+    assert {"/invite", "/members", "/newsession", "/notice"} <= set(listed)
+    assert "/import" not in listed
+    # /start refreshed the per-chat menu (roles granted outside the bot show up there too).
+    assert [f"/{c['command']}" for c in world.commands_for(wang.id)] == listed
 
 
 async def test_first_contact_records_the_account(person: Person, database: Database) -> None:
