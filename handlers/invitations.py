@@ -22,7 +22,15 @@ from bot.members import BRANCH_KINDS, NOT_ALLOWED, Refused
 from handlers.callbacks import CallbackCodec
 from handlers.guard import refuse
 from handlers.org_picker import OrgPicker
-from handlers.screens import Screen, answer_with, button, callback_ints, callback_values, show
+from handlers.screens import (
+    Screen,
+    answer_with,
+    button,
+    callback_ints,
+    callback_values,
+    first_tap,
+    show,
+)
 from storage import invitations as store
 from storage import orgs
 from storage.models import Invitation, OrgUnit, Role
@@ -240,6 +248,9 @@ async def on_create(update: Update, context: BotContext) -> None:
     if user is None or chat is None:
         return
     org_id, role_name, uses, days = callback_values(CREATE, update)
+    if not first_tap(update, context):
+        await refuse(update, context, context._("This invitation has already been created."))
+        return
     now = context.services.clock.now()
     try:
         async with context.services.database.session_scope() as session:

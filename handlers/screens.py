@@ -84,3 +84,26 @@ async def answer_with(
         await refuse(update, context, reason or context._(refusal))
         return
     await show(update, context, *screen)
+
+
+_TAPPED_KEY = "screens.tapped"
+_TAPPED_KEEP = 50
+
+
+def first_tap(update: Update, context: BotContext) -> bool:
+    """True the first time this button of this message is tapped; False for a repeat.
+
+    For buttons whose data alone would act again (e.g. "create"): a double tap, or a tap
+    on the same old screen later, must not do the work twice. The taps are remembered per
+    user, the most recent few dozen.
+    """
+    query = update.callback_query
+    if query is None or query.message is None or context.user_data is None:
+        return True
+    key = f"{query.message.chat.id}:{query.message.message_id}:{query.data}"
+    tapped: list[str] = context.user_data.setdefault(_TAPPED_KEY, [])
+    if key in tapped:
+        return False
+    tapped.append(key)
+    del tapped[:-_TAPPED_KEEP]
+    return True

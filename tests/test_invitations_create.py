@@ -219,3 +219,24 @@ async def test_higher_roles_only_where_the_inviter_outranks_them(
     )
     assert answer.text == "您不能在这里给这个身份。"
     assert await rows(database, Invitation, col(Invitation.role) != Role.MEMBER) == []
+
+
+async def test_a_double_tap_on_create_makes_one_invitation(
+    person: Person, database: Database
+) -> None:
+    tree = await build_tree(database)
+    sec = person("王书记")
+    await grant(database, sec.id, Role.SECRETARY, tree.dongfeng)
+    await sec.send("/invite")
+    await sec.wait_for_reply()
+    await sec.tap("党员")
+    await sec.wait_for_reply()
+    await sec.tap("10")
+    step = await sec.wait_for_reply()
+    create = CREATE.encode(tree.dongfeng.id or 0, Role.MEMBER.value, 10, 7)
+    first = await sec.tap_data(create, message_id=step.message_id)
+    second = await sec.tap_data(create, message_id=step.message_id)
+    await sec.wait_for_callback_answer(first)
+    answer = await sec.wait_for_callback_answer(second)
+    assert answer.text == "这个邀请已经生成过了。"
+    assert len(await rows(database, Invitation)) == 1
