@@ -32,7 +32,7 @@ from bot.bootstrap import BootstrapError
 from bot.clock import Clock, SystemClock
 from bot.dates import format_when
 from bot.i18n import gettext
-from bot.members import BRANCH_KINDS, STATUS_NAMES
+from bot.members import BRANCH_KINDS, STATUS_NAMES, org_trail
 from bot.settings import Settings
 from storage import Database, audit, orgs
 from storage import invitations as store
@@ -140,13 +140,7 @@ def max_uses_label(language: str, max_uses: int) -> str:
 
 async def org_label(*, session: AsyncSession, org: OrgUnit) -> str:
     """The org with its parents below the county: "东风镇党委 / 东风村党支部"."""
-    ids = [int(part) for part in org.path.strip("/").split("/") if part]
-    names: list[str] = []
-    for org_id in ids[1:]:
-        unit = org if org_id == org.id else await orgs.get_org(session=session, org_id=org_id)
-        if unit is not None:
-            names.append(unit.name)
-    return " / ".join(names or [org.name])
+    return await org_trail(session=session, org=org, include_county=False)
 
 
 # --- who may invite whom ------------------------------------------------------------------

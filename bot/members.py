@@ -84,14 +84,14 @@ def format_day(language: str, day: date) -> str:
     )
 
 
-async def org_trail(*, session: AsyncSession, org: OrgUnit) -> str:
-    """The org and its ancestors from the county down: "红旗县 / 东风镇党委 / 东风村党支部"."""
-    names: list[str] = []
-    for org_id in (int(part) for part in org.path.strip("/").split("/")):
-        unit = org if org_id == org.id else await orgs.get_org(session=session, org_id=org_id)
-        if unit is not None:
-            names.append(unit.name)
-    return " / ".join(names)
+async def org_trail(
+    *, session: AsyncSession, org: OrgUnit, include_county: bool = True
+) -> str:
+    """The org and its ancestors: "红旗县 / 东风镇党委 / 东风村党支部" (or without the county)."""
+    units = await orgs.lineage(session=session, org=org)
+    if not include_county and len(units) > 1:
+        units = units[1:]
+    return " / ".join(unit.name for unit in units)
 
 
 async def secretaries(*, session: AsyncSession, org_id: int) -> list[Recipient]:

@@ -18,6 +18,7 @@ __all__ = [
     "get_org",
     "get_org_by_code",
     "is_within",
+    "lineage",
     "subtree_ids",
 ]
 
@@ -80,6 +81,14 @@ async def subtree_ids(
         stmt = stmt.where(col(OrgUnit.active).is_(True))
     result = await session.exec(stmt.order_by(col(OrgUnit.path)))
     return [org_id for org_id in result.all() if org_id is not None]
+
+
+async def lineage(*, session: AsyncSession, org: OrgUnit) -> list[OrgUnit]:
+    """The org and its ancestors, from the county down, in one query (ids from the path)."""
+    ids = [int(part) for part in org.path.strip("/").split("/") if part]
+    result = await session.exec(select(OrgUnit).where(col(OrgUnit.id).in_(ids)))
+    by_id = {unit.id: unit for unit in result.all()}
+    return [by_id[org_id] for org_id in ids if org_id in by_id]
 
 
 async def is_within(*, session: AsyncSession, org_id: int, ancestor_id: int) -> bool:

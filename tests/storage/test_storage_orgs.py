@@ -6,7 +6,15 @@ import pytest
 
 from storage import Database
 from storage.models import OrgKind
-from storage.orgs import create_org, get_county, get_org, get_org_by_code, is_within, subtree_ids
+from storage.orgs import (
+    create_org,
+    get_county,
+    get_org,
+    get_org_by_code,
+    is_within,
+    lineage,
+    subtree_ids,
+)
 
 
 async def test_paths_follow_the_tree(db: Database, tree: dict[str, int]) -> None:
@@ -91,3 +99,11 @@ async def test_create_under_missing_parent(db: Database) -> None:
     async with db.session_scope() as session:
         with pytest.raises(LookupError):
             await create_org(session=session, code="X", name="x", kind="township", parent_id=42)
+
+
+async def test_lineage_runs_from_the_county_down(db: Database, tree: dict[str, int]) -> None:
+    async with db.session_scope() as session:
+        group = await get_org(session=session, org_id=tree["g1"])
+        assert group is not None
+        units = await lineage(session=session, org=group)
+    assert [unit.id for unit in units] == [tree["county"], tree["t1"], tree["v1"], tree["g1"]]
