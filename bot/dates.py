@@ -18,7 +18,6 @@ from babel.dates import format_datetime
 from bot.i18n import N_, gettext
 
 __all__ = [
-    "format_day",
     "format_time",
     "format_when",
     "local_date",
@@ -136,7 +135,6 @@ def _parse_time(text: str) -> time | None:
 # CLDR patterns, translated per language ("EEE" is the short weekday, "MMM" the month).
 _PATTERN_SAME_YEAR = N_("EEE d MMM HH:mm")
 _PATTERN_OTHER_YEAR = N_("EEE d MMM y HH:mm")
-_PATTERN_DAY = N_("EEE d MMM")
 _PATTERN_TIME = "HH:mm"
 
 
@@ -155,11 +153,6 @@ def format_when(
     same_year = now is None or local_date(now, tz).year == local_date(moment, tz).year
     pattern = _PATTERN_SAME_YEAR if same_year else _PATTERN_OTHER_YEAR
     return _format(moment, pattern, language, tz)
-
-
-def format_day(moment: datetime, *, language: str, tz: ZoneInfo) -> str:
-    """ "3月5日（周四）" / "Thu 5 Mar"."""
-    return _format(moment, _PATTERN_DAY, language, tz)
 
 
 def format_time(moment: datetime, *, tz: ZoneInfo) -> str:

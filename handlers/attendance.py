@@ -27,6 +27,7 @@ from handlers import awaiting
 from handlers.guard import refuse
 from handlers.profile import ProfileView, profile_section
 from handlers.screens import button, callback_values
+from handlers.session_access import NOT_ALLOWED
 from handlers.session_codecs import DECIDE, MAKEUP, REASON, RSVP
 from storage import audit, members, orgs
 from storage import sessions as store
@@ -41,7 +42,6 @@ REASONS: Final = (
 )
 MAX_NOTE: Final = 200
 NOT_INVITED: Final = N_("This session is not for you, so this button does nothing.")
-NOT_ALLOWED: Final = N_("You do not have the right to do this here.")
 # /me has no settings at hand; the rate's year follows the default people's zone.
 _PEOPLE_TZ: Final = ZoneInfo(str(Settings.model_fields["timezone"].default))
 

@@ -22,20 +22,18 @@ from bot.checkin import CODE_DIGITS, current_code, deep_link, parse_start_payloa
 from bot.checkin import verify_code as code_is_valid
 from bot.context import BotContext
 from bot.dates import format_time
-from bot.i18n import N_
 from bot.session_text import session_card
 from bot.sessions import MAX_CHECKIN_FAILURES, Window, checkin_opens_at, window_state
 from handlers import awaiting
 from handlers.guard import refuse
 from handlers.screens import button, callback_values
-from handlers.session_access import officer_session
+from handlers.session_access import NOT_ALLOWED, officer_session
 from handlers.session_codecs import CHECKIN, CODE, PROXY
 from storage import members
 from storage import sessions as store
 from storage.models import Attendance, CheckinMethod, SessionState, StudySession
 
 FLOW: Final = "checkin"
-NOT_ALLOWED: Final = N_("You do not have the right to do this here.")
 
 
 def _id(value: int | None) -> int:

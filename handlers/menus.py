@@ -53,11 +53,6 @@ MENU: tuple[MenuCommand, ...] = (
         (Action.MANAGE_ATTENDANCE, Action.VIEW_REPORTS),  # inspectors read it too
     ),
     MenuCommand("minutes", N_("Record the minutes of a session"), Action.MANAGE_ATTENDANCE),
-    MenuCommand("sessions", N_("My study sessions"), known_only=True),
-    MenuCommand("newsession", N_("Schedule a study session"), Action.SCHEDULE_SESSION),
-    MenuCommand("checkin", N_("Show the check-in code"), Action.MANAGE_ATTENDANCE),
-    MenuCommand("attendance", N_("Who came to a session"), Action.MANAGE_ATTENDANCE),
-    MenuCommand("minutes", N_("Record the minutes of a session"), Action.MANAGE_ATTENDANCE),
     MenuCommand("members", N_("Branch roster"), Action.VIEW_ROSTER),
     MenuCommand("invite", N_("Invite members: link and QR code"), Action.INVITE),
     MenuCommand("invites", N_("Invitations: list and revoke"), Action.INVITE),

@@ -37,6 +37,7 @@ from handlers import awaiting
 from handlers.attendance import BUTTONS
 from handlers.guard import refuse
 from handlers.screens import button, show
+from handlers.session_access import NOT_ALLOWED
 from handlers.session_codecs import FORM
 from storage import orgs
 from storage import sessions as store
@@ -49,7 +50,6 @@ MAX_TOPIC: Final = 100
 MAX_PLACE: Final = 100
 MAX_MATERIALS: Final = 2000
 DATE_EXAMPLES: Final = "2026-12-03 19:30\n12-03 19:30\n12月3日 19:30\n明天 19:30\n周五 19:30"
-NOT_ALLOWED: Final = N_("You do not have the right to do this here.")
 STALE: Final = N_("This form is no longer open. Send /newsession to start again.")
 
 

@@ -57,24 +57,8 @@ def register_handlers(application: Application[Any, Any, Any, Any, Any, Any]) ->
     application.add_handler(
         CommandHandler("start", checkin.cmd_start_checkin, filters.Regex(r"^/start ci_"))
     )
-    # A scanned check-in QR code opens the bot with "/start ci_<session>_<code>".
-    application.add_handler(
-        CommandHandler("start", checkin.cmd_start_checkin, filters.Regex(r"^/start ci_"))
-    )
     application.add_handler(CommandHandler("start", start.cmd_start))
     application.add_handler(CommandHandler("help", start.cmd_help))
-
-    # Typed answers a session flow waits for; only while it waits, so before other features'
-    # text and file handlers (materials can be a file, minutes can be photos).
-    waits = application.user_data
-    for flow, on_input in (
-        (newsession.FLOW, newsession.on_form_input),
-        (sessions.EDIT_FLOW, sessions.on_edit_input),
-        (attendance.LEAVE_FLOW, attendance.on_leave_note),
-        (checkin.FLOW, checkin.on_number),
-        (attendance_report.MINUTES_FLOW, attendance_report.on_minutes_input),
-    ):
-        application.add_handler(MessageHandler(awaiting.awaiting(waits, flow), on_input))
 
     # Typed answers a flow waits for; only while it waits, so before other features' text
     # and file handlers (materials can be a file, minutes can be photos, a notice either).

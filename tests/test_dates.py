@@ -7,7 +7,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from bot.dates import format_day, format_time, format_when, parse_when
+from bot.dates import format_time, format_when, parse_when
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 # Monday 2 March 2026, 09:00 in Shanghai (the tests' clock).
@@ -81,5 +81,4 @@ def test_formatting_in_each_language() -> None:
     later = local(2027, 1, 5, 8, 0)
     assert format_when(later, language="zh", tz=SHANGHAI, now=NOW) == "2027年1月5日（周二）08:00"
     assert format_when(later, language="en", tz=SHANGHAI, now=NOW) == "Tue 5 Jan 2027 08:00"
-    assert format_day(moment, language="zh", tz=SHANGHAI) == "3月5日（周四）"
     assert format_time(moment, tz=SHANGHAI) == "19:30"
