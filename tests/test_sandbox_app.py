@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import os
 import signal
+import socket
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -288,3 +289,22 @@ def test_cli_sandbox_and_run_without_token_start_the_sandbox(
         {"port": 8080, "fresh": False},
     ]
     assert "TELEGRAM_BOT_TOKEN is not set, so the sandbox starts" in capsys.readouterr().err
+
+
+def test_a_port_in_use_is_one_clear_line(
+    template: Path,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("TELEGRAM_BOT_TOKEN", raising=False)
+    (tmp_path / "data").mkdir()
+    copy_template(template, tmp_path / "data")
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        assert main(["sandbox", "--port", str(port)]) == 1
+    err = capsys.readouterr().err.strip().splitlines()
+    assert err == [f"partybot: emulator could not listen on 127.0.0.1:{port}"]
