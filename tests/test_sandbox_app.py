@@ -33,6 +33,7 @@ WELCOME = (
     "To join your branch, ask your branch secretary for an invitation link "
     "or scan the QR code at the village office."
 )
+WELCOME_BACK = "Welcome back, {name}. Send /help to see what you can do."
 
 
 @pytest.fixture(scope="module")
@@ -112,7 +113,9 @@ async def test_start_through_the_control_api_in_both_languages(
 ) -> None:
     secretary = sandbox.world.users[sandbox.cast[2].telegram_user_id]
     await http.post(f"/_control/users/{secretary.id}/send", json={"text": "/start"})
-    assert (await secretary.wait_for_reply()).text == gettext("zh", WELCOME)
+    assert (await secretary.wait_for_reply()).text == gettext("zh", WELCOME_BACK).format(
+        name=sandbox.cast[2].name
+    )
     visitor = (await http.post("/_sandbox/visitors", json={"language_code": "en"})).json()
     assert visitor["user_id"] == VISITOR_ID_BASE + 1
     assert visitor["role"] is visitor["branch"] is None
