@@ -125,10 +125,7 @@ async def _picker(
     )
     if found is None:
         return None
-    lines = [context._("Which branch is the invitation for?")]
-    if found.trail:
-        lines.insert(0, html.escape(found.trail))
-    return "\n".join(lines), found.markup
+    return found.titled(context._("Which branch is the invitation for?"))
 
 
 async def on_nav(update: Update, context: BotContext) -> None:

@@ -9,6 +9,7 @@ scope of every id they receive.
 
 from __future__ import annotations
 
+import html
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Final
@@ -19,7 +20,7 @@ from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 from bot.access import Action, Principal, allows, scope_roots
 from bot.members import BRANCH_KINDS, org_trail
 from handlers.callbacks import CallbackCodec
-from handlers.screens import button
+from handlers.screens import Screen, button
 from storage import orgs
 from storage.models import OrgUnit
 
@@ -33,6 +34,11 @@ class PickerScreen:
 
     trail: str | None
     markup: InlineKeyboardMarkup
+
+    def titled(self, title: str) -> Screen:
+        """The screen with where-we-are above the question (title is already escaped)."""
+        lines = [html.escape(self.trail), title] if self.trail else [title]
+        return "\n".join(lines), self.markup
 
 
 @dataclass(frozen=True, slots=True)

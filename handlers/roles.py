@@ -116,10 +116,7 @@ async def _picker(
     )
     if found is None:
         return None
-    lines = [_("Give a role where? Choose the branch or committee:")]
-    if found.trail:
-        lines.insert(0, html.escape(found.trail))
-    return "\n".join(lines), found.markup
+    return found.titled(_("Give a role where? Choose the branch or committee:"))
 
 
 async def on_nav(update: Update, context: BotContext) -> None:

@@ -82,10 +82,7 @@ async def _picker(
     )
     if found is None:
         return None
-    lines = [_("Whose roster? Choose a branch:")]
-    if found.trail:
-        lines.insert(0, html.escape(found.trail))
-    return "\n".join(lines), found.markup
+    return found.titled(_("Whose roster? Choose a branch:"))
 
 
 async def on_roster_nav(update: Update, context: BotContext) -> None:
