@@ -84,9 +84,7 @@ def format_day(language: str, day: date) -> str:
     )
 
 
-async def org_trail(
-    *, session: AsyncSession, org: OrgUnit, include_county: bool = True
-) -> str:
+async def org_trail(*, session: AsyncSession, org: OrgUnit, include_county: bool = True) -> str:
     """The org and its ancestors: "红旗县 / 东风镇党委 / 东风村党支部" (or without the county)."""
     units = await orgs.lineage(session=session, org=org)
     if not include_county and len(units) > 1:
