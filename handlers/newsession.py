@@ -49,7 +49,8 @@ DRAFT_KEY: Final = "sessions.draft"
 MAX_TOPIC: Final = 100
 MAX_PLACE: Final = 100
 MAX_MATERIALS: Final = 2000
-DATE_EXAMPLES: Final = "2026-12-03 19:30\n12-03 19:30\n12月3日 19:30\n明天 19:30\n周五 19:30"
+# Forms bot.dates.parse_when reads; the catalog shows each language its own.
+DATE_EXAMPLES: Final = N_("2026-12-03 19:30\n12-03 19:30\ntomorrow 19:30\nFriday 19:30")
 STALE: Final = N_("This form is no longer open. Send /newsession to start again.")
 
 
@@ -209,7 +210,7 @@ async def _take_when(update: Update, context: BotContext, draft: Draft, text: st
             context._(
                 "I could not read that date and time. Please type it like one of these:\n"
                 "{examples}"
-            ).format(examples=DATE_EXAMPLES)
+            ).format(examples=context._(DATE_EXAMPLES))
         )
         return
     if moment <= now:
@@ -313,7 +314,7 @@ def _screen(context: BotContext, draft: Draft) -> tuple[str, InlineKeyboardMarku
         return (
             _(
                 "When does it start? Please type the date and time, for example:\n{examples}"
-            ).format(examples=DATE_EXAMPLES),
+            ).format(examples=_(DATE_EXAMPLES)),
             None,
         )
     if step == "duration":
