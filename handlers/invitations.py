@@ -21,7 +21,7 @@ from bot.i18n import N_
 from bot.members import BRANCH_KINDS, NOT_ALLOWED, Refused
 from handlers.callbacks import CallbackCodec
 from handlers.guard import refuse
-from handlers.org_picker import OrgPicker
+from handlers.org_picker import OrgPicker, OrgQuestion
 from handlers.screens import (
     Screen,
     answer_with,
@@ -39,6 +39,12 @@ PAGE_SIZE: Final = 8
 
 PICKER: Final = OrgPicker(  # subject: unused (0)
     CallbackCodec("inv.n", (int, int, int)), CallbackCodec("inv.o", (int, int))
+)
+QUESTION: Final = OrgQuestion(
+    PICKER,
+    Action.INVITE,
+    N_("Which branch is the invitation for?"),
+    lambda _principal, org: _is_branch(org),
 )
 PICK_ROLE: Final = CallbackCodec("inv.r", (int, str))  # org id, role
 PICK_USES: Final = CallbackCodec("inv.u", (int, str, int))  # org id, role, max uses
@@ -107,31 +113,12 @@ async def _first(
         org = await orgs.get_org(session=session, org_id=roots[0].org_id)
         if org is not None and _is_branch(org):
             return await _role_step(session, principal, org, context)
-    return await _picker(session, principal, 0, 0, context) if roots else None
-
-
-async def _picker(
-    session: AsyncSession, principal: Principal, at: int, page: int, context: BotContext
-) -> Screen | None:
-    found = await PICKER.screen(
-        session=session,
-        principal=principal,
-        action=Action.INVITE,
-        subject=0,
-        at=at,
-        page=page,
-        can_pick=_is_branch,
-        _=context._,
-    )
-    if found is None:
-        return None
-    return found.titled(context._("Which branch is the invitation for?"))
+    return await QUESTION.screen(session, principal, 0, 0, context.language) if roots else None
 
 
 async def on_nav(update: Update, context: BotContext) -> None:
     """Move around the org tree to find the branch."""
-    _, at, page = callback_ints(PICKER.nav, update)
-    await answer_with(update, context, lambda s, p: _picker(s, p, at, page, context))
+    await QUESTION.on_nav(update, context)
 
 
 async def on_pick_org(update: Update, context: BotContext) -> None:

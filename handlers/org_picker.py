@@ -12,15 +12,18 @@ from __future__ import annotations
 import html
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import partial
 from typing import Final
 
 from sqlmodel.ext.asyncio.session import AsyncSession
-from telegram import InlineKeyboardButton, InlineKeyboardMarkup
+from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
 
 from bot.access import Action, Principal, allows, scope_roots
+from bot.context import BotContext
+from bot.i18n import gettext
 from bot.members import BRANCH_KINDS, org_trail
 from handlers.callbacks import CallbackCodec
-from handlers.screens import Screen, button
+from handlers.screens import Screen, answer_with, button, callback_ints
 from storage import orgs
 from storage.models import OrgUnit
 
@@ -103,3 +106,42 @@ class OrgPicker:
                 rows.append([button(_("⬆ Up"), self.nav.encode(subject, up, 0))])
         trail = await org_trail(session=session, org=here) if here is not None else None
         return PickerScreen(trail, InlineKeyboardMarkup(rows))
+
+
+@dataclass(frozen=True, slots=True)
+class OrgQuestion:
+    """A feature's first question, "which branch?", asked with its picker in one scope.
+
+    Roster, invitations and appointments each ask it the same way; only the picker's
+    codecs, the action that bounds the scope, which units may be chosen and the wording
+    differ.
+    """
+
+    picker: OrgPicker
+    action: Action
+    title: str  # an English msgid, translated per user
+    can_pick: Callable[[Principal, OrgUnit], bool]
+
+    async def screen(
+        self, session: AsyncSession, principal: Principal, at: int, page: int, language: str
+    ) -> Screen | None:
+        """The tree level at `at` with the question; None when it is outside the scope."""
+        _ = partial(gettext, language)
+        found = await self.picker.screen(
+            session=session,
+            principal=principal,
+            action=self.action,
+            subject=0,
+            at=at,
+            page=page,
+            can_pick=lambda org: self.can_pick(principal, org),
+            _=_,
+        )
+        return None if found is None else found.titled(_(self.title))
+
+    async def on_nav(self, update: Update, context: BotContext) -> None:
+        """A tap on one of the picker's move buttons: show that level of the tree."""
+        _, at, page = callback_ints(self.picker.nav, update)
+        await answer_with(
+            update, context, lambda s, p: self.screen(s, p, at, page, context.language)
+        )

@@ -32,7 +32,7 @@ from bot.members import BRANCH_KINDS, NOT_ALLOWED, STALE, Refused
 from handlers.callbacks import CallbackCodec
 from handlers.guard import refuse
 from handlers.menus import refresh_menu
-from handlers.org_picker import OrgPicker
+from handlers.org_picker import OrgPicker, OrgQuestion
 from handlers.screens import Screen, answer_with, button, callback_ints, show
 from storage import member_admin, orgs
 from storage.models import OrgUnit, Role
@@ -41,6 +41,12 @@ PAGE_SIZE: Final = 8
 
 PICKER: Final = OrgPicker(
     CallbackCodec("apt.n", (int, int, int)), CallbackCodec("apt.o", (int, int))
+)
+QUESTION: Final = OrgQuestion(
+    PICKER,
+    Action.APPOINT,
+    N_("Give a role where? Choose the branch or committee:"),
+    lambda principal, org: bool(appointments.givable_roles(principal, org)),
 )
 PEOPLE: Final = CallbackCodec("apt.l", (int, int))  # org, page
 PERSON: Final = CallbackCodec("apt.u", (int, int))  # org, member
@@ -93,36 +99,16 @@ async def cmd_appoint(update: Update, context: BotContext) -> None:
             if org is not None and org.kind in BRANCH_KINDS:
                 screen = await _people(session, principal, org, 0, lang)
         if roots and screen is None:
-            screen = await _picker(session, principal, 0, 0, lang)
+            screen = await QUESTION.screen(session, principal, 0, 0, lang)
     if screen is None:
         await refuse(update, context, context._(NO_APPOINTING))
         return
     await show(update, context, *screen)
 
 
-async def _picker(
-    session: AsyncSession, principal: Principal, at: int, page: int, lang: str
-) -> Screen | None:
-    _ = partial(gettext, lang)
-    found = await PICKER.screen(
-        session=session,
-        principal=principal,
-        action=Action.APPOINT,
-        subject=0,
-        at=at,
-        page=page,
-        can_pick=lambda org: bool(appointments.givable_roles(principal, org)),
-        _=_,
-    )
-    if found is None:
-        return None
-    return found.titled(_("Give a role where? Choose the branch or committee:"))
-
-
 async def on_nav(update: Update, context: BotContext) -> None:
     """Move around the org tree."""
-    _, at, page = callback_ints(PICKER.nav, update)
-    await answer_with(update, context, lambda s, p: _picker(s, p, at, page, context.language))
+    await QUESTION.on_nav(update, context)
 
 
 async def on_org(update: Update, context: BotContext) -> None:

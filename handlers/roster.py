@@ -21,12 +21,19 @@ from bot.context import BotContext
 from bot.i18n import N_, gettext
 from handlers import member_actions
 from handlers.guard import refuse
+from handlers.org_picker import OrgQuestion
 from handlers.roster_codecs import CARD, DEACTIVATE, PAGE, PICKER, STATUS, TRANSFER
 from handlers.screens import Screen, answer_with, button, callback_ints, show
 from storage import member_admin, members, orgs
 from storage.models import Member, OrgUnit
 
 PAGE_SIZE: Final = 10
+QUESTION: Final = OrgQuestion(
+    PICKER,
+    Action.VIEW_ROSTER,
+    N_("Whose roster? Choose a branch:"),
+    lambda _principal, org: rules.is_branch(org),
+)
 
 NO_ROSTER: Final = N_("Only branch officers and party staff can see a roster.")
 
@@ -59,36 +66,16 @@ async def cmd_members(update: Update, context: BotContext) -> None:
             if org is not None and rules.is_branch(org):
                 screen = await _roster(session, principal, org, 0, lang)
         if roots and screen is None:
-            screen = await _picker(session, principal, 0, 0, lang)
+            screen = await QUESTION.screen(session, principal, 0, 0, lang)
     if screen is None:
         await refuse(update, context, context._(NO_ROSTER))
         return
     await show(update, context, *screen)
 
 
-async def _picker(
-    session: AsyncSession, principal: Principal, at: int, page: int, lang: str
-) -> Screen | None:
-    _ = partial(gettext, lang)
-    found = await PICKER.screen(
-        session=session,
-        principal=principal,
-        action=Action.VIEW_ROSTER,
-        subject=0,
-        at=at,
-        page=page,
-        can_pick=rules.is_branch,
-        _=_,
-    )
-    if found is None:
-        return None
-    return found.titled(_("Whose roster? Choose a branch:"))
-
-
 async def on_roster_nav(update: Update, context: BotContext) -> None:
     """Move around the org tree to find a branch."""
-    _, at, page = callback_ints(PICKER.nav, update)
-    await answer_with(update, context, lambda s, p: _picker(s, p, at, page, context.language))
+    await QUESTION.on_nav(update, context)
 
 
 async def on_roster_pick(update: Update, context: BotContext) -> None:
