@@ -171,6 +171,9 @@ class Relay:
         self._changed = asyncio.Event()
         self._settled = asyncio.Event()
         self._settled.set()
+        self._wakes = 0  # wake() calls so far; a claim remembers the count it started at
+        self._drained_at = -1  # the wake count of the latest claim that emptied the queue
+        self._claimed = asyncio.Condition()
         self._stopping = False
         self._task: asyncio.Task[None] | None = None
 
@@ -183,12 +186,26 @@ class Relay:
 
     def wake(self) -> None:
         """Look for due rows now (something was just enqueued)."""
+        self._wakes += 1
         self._idle_until = -float("inf")
         self._changed.set()
 
     async def settled(self) -> None:
         """Wait until no claimed row is waiting, in flight or unrecorded."""
         await self._settled.wait()
+
+    async def drained(self) -> None:
+        """Wait until every row due now is sent and its outcome recorded.
+
+        Unlike :meth:`settled` this also covers rows still in the table: it waits for a
+        claim that began after this call and took the last due row. Tests use it so that
+        a member's next message is answered after, not among, the relay's messages.
+        """
+        self.wake()
+        asked_at = self._wakes
+        async with self._claimed:
+            await self._claimed.wait_for(lambda: self._drained_at >= asked_at)
+        await self.settled()
 
     def _note_settled(self) -> None:
         if self._holding == 0 and self._buffered == 0:
@@ -255,7 +272,9 @@ class Relay:
 
     async def _claim(self, now: float) -> None:
         limit = self.config.batch
+        started_at = self._wakes
         stale = 0
+        looked = False
         try:
             async with self.database.session_scope() as session:
                 rows = await deliveries.claim_due(
@@ -268,6 +287,7 @@ class Relay:
                         lease=self.config.lease,
                         worker=self.worker,
                     )
+            looked = True  # committed: the claim really saw the queue
         except Exception:
             log.exception("claiming deliveries failed; trying again shortly")
             rows = []
@@ -279,6 +299,10 @@ class Relay:
             log.warning("took back %s deliveries from a worker that stopped", stale)
         elif len(rows) < limit:  # drained: wait for wake() or the next poll
             self._idle_until = now + self.config.poll_interval
+        if looked and not stale and len(rows) < limit:
+            async with self._claimed:
+                self._drained_at = max(self._drained_at, started_at)
+                self._claimed.notify_all()
 
     def _any_chat_ready(self, now: float) -> bool:
         return any(self.pacer.chat_delay(chat, now) == 0 for chat in self._buffer)

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Awaitable, Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, TypeVar
@@ -101,6 +101,7 @@ class World:
         self._next_callback = 1
         self._poll = _Poll()
         self._changed = asyncio.Event()
+        self._outboxes: list[Callable[[], Awaitable[None]]] = []
 
     # --- identity -------------------------------------------------------------------------
 
@@ -486,6 +487,19 @@ class World:
                 name = what or str(getattr(predicate, "__name__", "condition"))
                 raise TimeoutError(self.describe_timeout(name, timeout, chats))
             await self.wait_changed(remaining)
+
+    def watch_outbox(self, drained: Callable[[], Awaitable[None]]) -> None:
+        """Register a bot-side sender that works on its own time (partybot's relay).
+
+        ``drained`` waits until that sender has nothing due; :meth:`outboxes_drained` runs
+        them all, so a scripted user can read what was already on its way before acting.
+        """
+        self._outboxes.append(drained)
+
+    async def outboxes_drained(self) -> None:
+        """Wait until every registered outbox has sent what is due."""
+        for drained in list(self._outboxes):
+            await drained()
 
     def close(self) -> None:
         """Release long polls and held responses so the server can stop promptly."""

@@ -15,6 +15,7 @@ import pytest
 
 from bot.app import PartyApplication, build_application, polling
 from bot.clock import ManualClock
+from bot.context import SERVICES_KEY, Services
 from bot.settings import Settings, load_settings
 from sandbox import EmulatorServer, SimUser, World
 from storage import Database, upgrade_to_head
@@ -79,11 +80,13 @@ def settings(emulator: EmulatorServer, database_url: str) -> Settings:
 
 @pytest.fixture
 async def bot_app(
-    settings: Settings, database: Database, clock: ManualClock
+    settings: Settings, database: Database, clock: ManualClock, world: World
 ) -> AsyncIterator[PartyApplication]:
     """The real application, long-polling the emulator, stopped gracefully after the test."""
     application = build_application(settings, database=database, clock=clock)
     async with polling(application, poll_timeout=5):
+        services: Services = application.bot_data[SERVICES_KEY]
+        world.watch_outbox(services.relay.drained)
         yield application
 
 

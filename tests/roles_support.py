@@ -22,29 +22,12 @@ from storage.models import (
     MemberStatusChange,
     RoleGrant,
 )
+from tests.conversation import say
 
 Person = Callable[..., SimUser]
 
 # Tables a refused action must leave exactly as they were.
 WATCHED: tuple[type[Any], ...] = (AuditLog, Member, MemberStatusChange, RoleGrant, Invitation)
-
-
-async def say(user: SimUser, text: str) -> ChatMessage:
-    """Send a message and return the bot's answer."""
-    await user.send(text)
-    return await user.wait_for_reply()
-
-
-async def tap(user: SimUser, label: str) -> ChatMessage:
-    """Tap an inline button and return the screen it leads to."""
-    await user.tap(label)
-    return await user.wait_for_reply()
-
-
-async def tap_refused(user: SimUser, label: str) -> CallbackAnswer:
-    """Tap an inline button that the bot refuses; returns the alert."""
-    query = await user.tap(label)
-    return await user.wait_for_callback_answer(query)
 
 
 async def forge(user: SimUser, data: str) -> CallbackAnswer:

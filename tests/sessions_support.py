@@ -42,6 +42,7 @@ from storage.models import (
     StudySession,
 )
 from tests.builders import Tree, add_member, build_tree, grant
+from tests.conversation import tap_refused
 
 Person = Callable[..., SimUser]
 SHANGHAI = ZoneInfo("Asia/Shanghai")
@@ -210,23 +211,9 @@ async def audit_actions(database: Database, prefix: str = "") -> list[AuditLog]:
         return list(rows.all())
 
 
-async def say(user: SimUser, text: str) -> ChatMessage:
-    """Send a message and return the bot's answer."""
-    await user.send(text)
-    return await user.wait_for_reply()
-
-
-async def tap(user: SimUser, label: str, *, message_id: int | None = None) -> ChatMessage:
-    """Tap an inline button and return what the bot shows next."""
-    await user.tap(label, message_id=message_id)
-    return await user.wait_for_reply()
-
-
 async def refused(user: SimUser, label: str, *, message_id: int | None = None) -> str:
     """Tap a button the bot refuses; the text of its alert."""
-    query = await user.tap(label, message_id=message_id)
-    answer = await user.wait_for_callback_answer(query)
-    return answer.text or ""
+    return (await tap_refused(user, label, message_id=message_id)).text or ""
 
 
 async def arrives(

@@ -22,7 +22,12 @@ from sandbox import SimUser
 from storage import Database
 from storage.models import MemberStatus, OrgKind, Role
 from tests.builders import Tree, add_member, build_tree, grant
-from tests.roles_support import Person, forge, say, snapshot
+from tests.conversation import say
+from tests.roles_support import (
+    Person,
+    forge,
+    snapshot,
+)
 
 # --- part 1: the policy itself ------------------------------------------------------------
 

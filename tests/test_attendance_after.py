@@ -12,6 +12,7 @@ from sandbox import World
 from schedules import sessions as jobs
 from storage import Database
 from storage.models import AttachmentKind, AttendanceOutcome, SessionState
+from tests.conversation import say, tap
 from tests.sessions_support import (
     Branch,
     Person,
@@ -25,10 +26,8 @@ from tests.sessions_support import (
     make_branch,
     on_approved_leave,
     run_closing,
-    say,
     send_photo,
     stored_session,
-    tap,
     texts,
     uploaded,
 )

@@ -14,6 +14,7 @@ from storage import Database
 from storage.models import CheckinMethod
 from tests.builders import add_member
 from tests.conftest import TOKEN
+from tests.conversation import say, tap
 from tests.sessions_support import (
     Branch,
     Person,
@@ -25,8 +26,6 @@ from tests.sessions_support import (
     labels,
     make_branch,
     refused,
-    say,
-    tap,
 )
 
 START = at(2026, 3, 2, 19, 30)  # tonight

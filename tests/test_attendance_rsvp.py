@@ -11,6 +11,7 @@ from sandbox import World
 from storage import Database
 from storage.models import AttendanceOutcome, LeaveReason, LeaveState, Role, Rsvp
 from tests.builders import add_member, grant
+from tests.conversation import say, tap
 from tests.sessions_support import (
     Branch,
     Person,
@@ -22,8 +23,6 @@ from tests.sessions_support import (
     make_branch,
     refused,
     run_closing,
-    say,
-    tap,
     texts,
 )
 

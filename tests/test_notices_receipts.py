@@ -16,6 +16,7 @@ from schedules.notices import job_ack_reminders
 from storage import Database
 from storage.models import AuditLog, Delivery, Role
 from tests.builders import add_member, build_tree, grant
+from tests.conversation import say
 from tests.test_notices_compose import compose
 
 
@@ -64,8 +65,7 @@ async def test_read_receipts_rates_and_reminders(
     forged = await carol.tap_data("ntc.ack:999", message_id=notice_message.message_id)
     assert (await carol.wait_for_callback_answer(forged)).text == "这个按钮已经失效。"
 
-    await alice.send("/notices")
-    listing = await alice.wait_for_reply()
+    listing = await say(alice, "/notices")
     assert "已阅 1/3 人（33%）" in listing.text
     assert listing.buttons == [["1. 本周六上午义务植树"]]
     await alice.tap("1. 本周六上午义务植树")
@@ -135,8 +135,7 @@ async def test_no_read_receipt_means_no_button_and_no_reminder(
     got = await bob.wait_for_reply()
     assert got.text == "📢 Notice · 东风村党支部\n\nThe office is closed on Monday."
     assert got.buttons == []
-    await alice.send("/notices")
-    listing = await alice.wait_for_reply()
+    listing = await say(alice, "/notices")
     assert "delivered 1 of 1 · no read receipt" in listing.text
     await alice.tap("1. The office is closed")
     detail = await alice.wait_for_reply()
@@ -168,8 +167,7 @@ async def test_staff_see_unread_rolled_up_by_township_and_branch(
     first = next(iter(people.values()))
     await first.tap("已阅")
     await first.wait_for_reply()
-    await staff.send("/notices")
-    await staff.wait_for_reply()
+    await say(staff, "/notices")
     await staff.tap("1. 全县通知")
     detail = await staff.wait_for_reply()
     assert detail.text.splitlines()[3:] == [
@@ -191,8 +189,7 @@ async def test_forged_views_and_reminders_outside_the_scope_are_refused(
     bob = person("Bob")
     await add_member(database, tree.dongfeng, "李明", telegram_user_id=bob.id)
     await _send_branch_notice(alice, [bob], "东风村的通知")
-    await other.send("/notices")
-    listing = await other.wait_for_reply()
+    listing = await say(other, "/notices")
     assert listing.text == "还没有通知。发送 /notice 写一条。"
     async with database.session_scope() as session:
         (notice_id,) = (await session.exec(select(col(Delivery.notice_id)))).all()

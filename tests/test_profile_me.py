@@ -11,7 +11,11 @@ from sandbox import World
 from storage import Database, orgs
 from storage.models import MemberStatus, OrgKind, Role, TelegramAccount
 from tests.builders import add_member, build_tree, grant
-from tests.roles_support import Person, menu_becomes, say, tap
+from tests.conversation import say, tap
+from tests.roles_support import (
+    Person,
+    menu_becomes,
+)
 
 
 async def test_me_shows_branch_path_status_joined_group_and_roles(

@@ -6,6 +6,7 @@ from sandbox import World
 from storage import Database
 from storage.models import Role
 from tests.builders import add_member, build_tree, grant
+from tests.conversation import say, tap
 from tests.roles_support import (
     Person,
     audit_rows,
@@ -14,10 +15,8 @@ from tests.roles_support import (
     grants_of,
     menu,
     menu_becomes,
-    say,
     snapshot,
     speaks,
-    tap,
 )
 
 

@@ -12,6 +12,7 @@ from sandbox import World
 from storage import Database
 from storage.models import InactiveReason, MemberStatus, MemberStatusChange, Role
 from tests.builders import add_member, build_tree, grant
+from tests.conversation import say, tap, tap_refused
 from tests.roles_support import (
     Person,
     audit_rows,
@@ -21,11 +22,8 @@ from tests.roles_support import (
     member_row,
     menu,
     menu_becomes,
-    say,
     snapshot,
     speaks,
-    tap,
-    tap_refused,
 )
 
 

@@ -8,7 +8,13 @@ from sandbox import World
 from storage import Database
 from storage.models import MemberStatus, Role
 from tests.builders import add_member, build_tree, grant
-from tests.roles_support import Person, buttons, forge, say, snapshot, tap
+from tests.conversation import say, tap
+from tests.roles_support import (
+    Person,
+    buttons,
+    forge,
+    snapshot,
+)
 
 
 async def test_secretary_sees_her_branch_with_link_state_in_chinese(

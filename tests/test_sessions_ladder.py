@@ -12,13 +12,13 @@ from schedules import sessions as jobs
 from storage import Database
 from storage.models import Role, SessionEscalation, SessionKind
 from tests.builders import grant
+from tests.conversation import say
 from tests.sessions_support import (
     Person,
     arrives,
     at,
     create_session,
     make_branch,
-    say,
     texts,
 )
 

@@ -11,6 +11,7 @@ from sandbox import World
 from storage import Database
 from storage.models import ReminderState, Role, SessionKind, SessionState
 from tests.builders import grant
+from tests.conversation import say, tap
 from tests.sessions_support import (
     Person,
     arrives,
@@ -24,10 +25,8 @@ from tests.sessions_support import (
     reminders_of,
     run_closing,
     run_series,
-    say,
     sessions_in_db,
     stored_session,
-    tap,
 )
 
 

@@ -13,6 +13,7 @@ from sandbox import SimUser, World
 from storage import Database
 from storage.models import ReminderState
 from tests.builders import add_member, build_tree
+from tests.conversation import tap
 from tests.sessions_support import (
     Person,
     arrives,
@@ -22,7 +23,6 @@ from tests.sessions_support import (
     make_branch,
     reminders_of,
     run_reminders,
-    tap,
     texts,
 )
 

@@ -20,6 +20,7 @@ from storage.models import (
     SessionKind,
 )
 from tests.builders import add_member, grant
+from tests.conversation import say, tap
 from tests.sessions_support import (
     Person,
     arrives,
@@ -28,9 +29,7 @@ from tests.sessions_support import (
     audit_actions,
     make_branch,
     reminders_of,
-    say,
     sessions_in_db,
-    tap,
 )
 
 INVITATION = (
