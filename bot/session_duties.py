@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 from collections import defaultdict
+from collections.abc import Sequence
 from datetime import UTC, datetime, time, timedelta
 
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -34,6 +35,7 @@ __all__ = [
     "climb_ladder",
     "close_finished",
     "extend_all_series",
+    "follow_the_roster",
     "send_digests",
     "send_due_reminders",
 ]
@@ -103,6 +105,39 @@ async def extend_all_series(
             )
         )
     return created
+
+
+async def follow_the_roster(
+    *,
+    session: AsyncSession,
+    settings: Settings,
+    buttons: SessionButtons,
+    now: datetime,
+    member_ids: Sequence[int] | None = None,
+) -> int:
+    """Keep the invited lists of sessions not started in step with the roster.
+
+    A member who joined a branch, moved into it or registered on Telegram after its
+    sessions were scheduled is invited to them; one who moved away or left is taken off.
+    ``member_ids`` narrows the work to those members (right after they changed). Returns
+    invitations queued.
+    """
+    await store.withdraw_departed(session=session, now=now, member_ids=member_ids)
+    await store.enrol(session=session, now=now, member_ids=member_ids)
+    queued = 0
+    waiting = await store.uninvited(session=session, now=now, member_ids=member_ids)
+    for session_id, invitees in waiting.items():
+        study = await store.get_session(session=session, session_id=session_id)
+        if study is not None:
+            queued += await notify.queue_invitations(
+                session=session,
+                study=study,
+                settings=settings,
+                buttons=buttons,
+                now=now,
+                only=set(invitees),
+            )
+    return queued
 
 
 async def send_digests(*, session: AsyncSession, settings: Settings, now: datetime) -> int:

@@ -11,7 +11,7 @@ to them), so callers pass a ``SessionButtons``; the composition root wires the r
 from __future__ import annotations
 
 import html
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any, Protocol
@@ -124,11 +124,16 @@ async def queue_invitations(
     settings: Settings,
     buttons: SessionButtons,
     now: datetime,
+    only: Collection[int] | None = None,
 ) -> int:
-    """The invitation with 参加 / 请假 to every invitee who has Telegram."""
+    """The invitation with 参加 / 请假 to every invitee (or the ``only`` member ids) on Telegram.
+
+    Each queued invitation is noted on the attendance row, so a member who is not on
+    Telegram yet is invited later, once, when they register.
+    """
     items = []
     for person in await store.invitees(session=session, session_id=_id(study.id)):
-        if person.telegram_user_id is None:
+        if person.telegram_user_id is None or (only is not None and person.member_id not in only):
             continue
         language = person.language or settings.language
         text = "\n".join(
@@ -153,7 +158,14 @@ async def queue_invitations(
                 person.member_id,
             )
         )
-    return await _queue(session, DeliveryKind.SESSION_INVITATION, items, now, study)
+    queued = await _queue(session, DeliveryKind.SESSION_INVITATION, items, now, study)
+    await store.mark_invited(
+        session=session,
+        session_id=_id(study.id),
+        member_ids=[item.member_id for item in items if item.member_id is not None],
+        now=now,
+    )
+    return queued
 
 
 def _materials_lines(study: StudySession, language: str) -> list[str]:

@@ -9,6 +9,8 @@ and conditional updates make a double tap or a replayed update change nothing tw
 from __future__ import annotations
 
 import html
+import logging
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Final
 from zoneinfo import ZoneInfo
@@ -17,12 +19,12 @@ from telegram import InlineKeyboardMarkup, Update
 
 from bot import session_notify as notify
 from bot.access import Action, allows, load_principal
-from bot.context import BotContext
+from bot.context import BotContext, Services
 from bot.dates import format_when
 from bot.i18n import N_, gettext
+from bot.session_duties import follow_the_roster
 from bot.session_text import LEAVE_REASON_LABELS, leave_label, session_card
 from bot.sessions import decision_refusal, rsvp_refusal
-from bot.settings import Settings
 from handlers import awaiting
 from handlers.guard import refuse
 from handlers.profile import ProfileView, profile_section
@@ -42,8 +44,8 @@ REASONS: Final = (
 )
 MAX_NOTE: Final = 200
 NOT_INVITED: Final = N_("This session is not for you, so this button does nothing.")
-# /me has no settings at hand; the rate's year follows the default people's zone.
-_PEOPLE_TZ: Final = ZoneInfo(str(Settings.model_fields["timezone"].default))
+
+log = logging.getLogger(__name__)
 
 
 class SessionKeyboards:
@@ -75,6 +77,30 @@ class SessionKeyboards:
 
 
 BUTTONS: Final = SessionKeyboards()
+
+
+async def follow_roster_change(services: Services, member_ids: Sequence[int] | None) -> None:
+    """Members joined, registered, moved or left: bring coming sessions in step now.
+
+    ``member_ids`` None: anyone may have changed (a roster import).
+
+    Runs after the change committed and was confirmed to the user; the session_roster
+    job does the same every minute, so a failure here is logged and only delays things.
+    """
+    try:
+        async with services.database.session_scope() as session:
+            queued = await follow_the_roster(
+                session=session,
+                settings=services.settings,
+                buttons=BUTTONS,
+                now=services.clock.now(),
+                member_ids=member_ids,
+            )
+    except Exception:
+        log.exception("bringing sessions in step with the roster failed; the job retries")
+        return
+    if queued:
+        services.relay.wake()
 
 
 async def _own_attendance(
@@ -362,9 +388,9 @@ async def attendance_this_year(view: ProfileView) -> list[str]:
     """The member's attendance rate this year (present / finalised sessions), if any."""
     if view.member is None or view.member.id is None:
         return []
-    year = view.now.astimezone(_PEOPLE_TZ).year
+    year = view.now.astimezone(view.tz).year
     rate = await store.attendance_rate(
-        session=view.session, member_id=view.member.id, year=year, tz=_PEOPLE_TZ
+        session=view.session, member_id=view.member.id, year=year, tz=view.tz
     )
     if rate is None:  # nothing finalised yet this year: no line rather than an empty one
         return []

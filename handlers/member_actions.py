@@ -19,6 +19,7 @@ from bot.access import Action, Principal, allows, load_principal
 from bot.context import BotContext
 from bot.direct_messages import recipient, tell
 from bot.i18n import gettext
+from handlers.attendance import follow_roster_change
 from handlers.guard import refuse
 from handlers.menus import refresh_menu
 from handlers.roster_codecs import (
@@ -135,6 +136,7 @@ async def on_transfer_do(update: Update, context: BotContext) -> None:
     }
     text = context._("{name} has been moved from {source} to {target}.").format(**values)
     await show(update, context, text)
+    await follow_roster_change(services, [member_id])
     await tell(
         context.bot,
         services.database,
@@ -380,6 +382,7 @@ async def on_deactivate_do(update: Update, context: BotContext) -> None:
     )
     back = button(context._("Back to the roster"), PAGE.encode(done.org_id, 0))
     await show(update, context, text, InlineKeyboardMarkup([[back]]))
+    await follow_roster_change(services, [int(member_id)])
     if holder is not None:
         await refresh_menu(
             context.bot,

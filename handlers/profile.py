@@ -10,7 +10,7 @@ from __future__ import annotations
 import html
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, tzinfo
 from typing import Final
 
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -39,6 +39,7 @@ class ProfileView:
     principal: Principal
     language: str
     now: datetime
+    tz: tzinfo  # the county's zone: where "this year" begins and ends
 
     def _(self, message: str) -> str:
         """Translate into the person's language."""
@@ -116,6 +117,7 @@ async def cmd_me(update: Update, context: BotContext) -> None:
             principal=await load_principal(session=session, telegram_user_id=user.id),
             language=context.language,
             now=context.services.clock.now(),
+            tz=context.services.settings.tz,
         )
         for section in SECTIONS:
             lines += await section(view)

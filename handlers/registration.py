@@ -34,6 +34,7 @@ from bot.context import BotContext
 from bot.direct_messages import Recipient, recipient, tell
 from bot.i18n import LANGUAGES, N_, gettext
 from handlers import awaiting
+from handlers.attendance import follow_roster_change
 from handlers.callbacks import CallbackCodec
 from handlers.guard import permitted, refuse
 from handlers.invitations import PAGE_SIZE, in_rows, keyboard, paging_row
@@ -114,6 +115,7 @@ class Welcome:
     """Someone joined a branch."""
 
     telegram_user_id: int
+    member_id: int
     name: str
     branch: str
     role: str | None
@@ -211,8 +213,10 @@ async def _welcome(
     if language is None:
         found = await recipient(session=session, telegram_user_id=joined.telegram_user_id)
         language = found.language if found else Language.ZH.value
+    assert joined.member.id is not None
     return Welcome(
         telegram_user_id=joined.telegram_user_id,
+        member_id=joined.member.id,
         name=joined.member.name,
         branch=await _branch_of(session, joined.org_id),
         role=rules.role_label(language, joined.role) if joined.role else None,
@@ -273,7 +277,7 @@ async def _conclude(update: Update, context: BotContext, outcome: Outcome) -> No
         await context.bot.send_message(
             chat.id, _welcome_text(outcome), reply_markup=ReplyKeyboardRemove()
         )
-        await _refresh(context, outcome)
+        await _settle_in(context, outcome)
     else:
         _forget(context)
         text = _(
@@ -284,13 +288,15 @@ async def _conclude(update: Update, context: BotContext, outcome: Outcome) -> No
         await _notify_deciders(context, outcome)
 
 
-async def _refresh(context: BotContext, welcome: Welcome) -> None:
+async def _settle_in(context: BotContext, welcome: Welcome) -> None:
+    """After joining: the member's own menu, and invitations to the coming sessions."""
     await refresh_menu(
         context.bot,
         database=context.services.database,
         telegram_user_id=welcome.telegram_user_id,
         language=welcome.language,
     )
+    await follow_roster_change(context.services, [welcome.member_id])
 
 
 async def _notify_deciders(context: BotContext, asked: Asked) -> None:
@@ -868,7 +874,7 @@ async def _approve(
     await tell(
         context.bot, context.services.database, [member], lambda _: _welcome_text(welcome), now=now
     )
-    await _refresh(context, welcome)
+    await _settle_in(context, welcome)
 
 
 async def on_reject(update: Update, context: BotContext) -> None:

@@ -27,6 +27,7 @@ from bot.i18n import N_
 from bot.roster_file import MSG_UNSUPPORTED, RosterFileError
 from bot.roster_import import PROGRESS_MIN_ROWS, ImportOutcome, Verdict, import_roster
 from bot.roster_report import is_truncated, report_lines
+from handlers.attendance import follow_roster_change
 from handlers.callbacks import CallbackCodec
 from handlers.guard import permitted, refuse
 from storage import orgs
@@ -144,6 +145,7 @@ async def on_roster_choice(update: Update, context: BotContext) -> None:
     )
     if outcome is not None:
         await _show(context, status, outcome, None)
+        await follow_roster_change(context.services, None)  # newcomers, movers, leavers
 
 
 async def _county_and_principal(

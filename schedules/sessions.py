@@ -1,4 +1,4 @@
-"""Session jobs: reminders, closing (absences, make-up), series, the digest, the ladder.
+"""Session jobs: reminders, closing, series, the roster, the digest, the ladder.
 
 Each ``job_*`` opens one short transaction, asks bot.session_duties what is due at the
 clock's ``now`` and returns how many things it did; tests call them directly with an
@@ -53,6 +53,16 @@ async def job_extend_series(
         )
 
 
+async def job_follow_the_roster(
+    database: Database, clock: Clock, *, settings: Settings, buttons: SessionButtons
+) -> int:
+    """Invite newcomers to sessions already scheduled; take leavers off them."""
+    async with database.session_scope() as session:
+        return await duties.follow_the_roster(
+            session=session, settings=settings, buttons=buttons, now=clock.now()
+        )
+
+
 async def job_evening_digest(database: Database, clock: Clock, *, settings: Settings) -> int:
     """The evening before a session, tell its officers who has not answered."""
     async with database.session_scope() as session:
@@ -94,6 +104,9 @@ def register_session_jobs(
     def series() -> Awaitable[int]:
         return job_extend_series(database, clock, settings=settings, buttons=buttons)
 
+    def roster() -> Awaitable[int]:
+        return job_follow_the_roster(database, clock, settings=settings, buttons=buttons)
+
     def digest() -> Awaitable[int]:
         return job_evening_digest(database, clock, settings=settings)
 
@@ -104,6 +117,7 @@ def register_session_jobs(
         ("session_reminders", reminders, 60),
         ("session_closing", closing, 60),
         ("session_series", series, 3600),
+        ("session_roster", roster, 60),
         ("session_digest", digest, 600),
         ("silent_ladder", ladder, 3600),
     ):

@@ -55,6 +55,7 @@ __all__ = [
     "create_session",
     "decide_leave",
     "due_reminders",
+    "enrol",
     "finalise_session",
     "first_session_created_at",
     "get_attendance",
@@ -62,6 +63,7 @@ __all__ = [
     "get_session",
     "invitees",
     "last_held",
+    "mark_invited",
     "mark_makeup_done",
     "mark_makeup_sent",
     "member_sessions",
@@ -81,10 +83,15 @@ __all__ = [
     "set_reminder_state",
     "set_rsvp",
     "step_escalation",
+    "uninvited",
     "update_session",
+    "withdraw_departed",
 ]
 
 _ATTENDANCE = table_of(Attendance)
+_STUDY = table_of(StudySession)
+_MEMBER = table_of(Member)
+_ORG = table_of(OrgUnit)
 
 
 # --- sessions ---------------------------------------------------------------------------
@@ -144,40 +151,167 @@ async def create_session(
         session.add(
             SessionReminder(session_id=row.id, offset_minutes=offset, due_at=due_at, state=state)
         )
-    await _invite_audience(session, row, now)
+    await enrol(session=session, now=now, session_ids=[row.id])
     await session.flush()
     return row
 
 
-def _audience_members(audience_kind: AudienceKind, audience_org_id: int) -> Any:
-    """WHERE clause choosing the active members an audience means."""
-    if audience_kind == AudienceKind.BRANCH:
-        where = col(Member.org_id) == audience_org_id
-    elif audience_kind == AudienceKind.PARTY_GROUP:
-        where = col(Member.party_group_id) == audience_org_id
-    else:
-        root = (
-            sa.select(col(OrgUnit.path))
-            .where(col(OrgUnit.id) == audience_org_id)
-            .scalar_subquery()
-        )
-        under = sa.select(col(OrgUnit.id)).where(col(OrgUnit.path).startswith(root))
-        where = col(Member.org_id).in_(under)
-    return sa.and_(where, col(Member.active).is_(True))
+def _audience_match(
+    kind: AudienceKind, study: sa.FromClause, member: sa.FromClause
+) -> sa.ColumnElement[bool]:
+    """For sessions whose audience is of ``kind``: the member row belongs to it (SQL).
+
+    Each kind is an equality or an indexed path prefix, so it can serve as a join.
+    """
+    if kind == AudienceKind.BRANCH:
+        return member.c.org_id == study.c.audience_org_id
+    if kind == AudienceKind.PARTY_GROUP:
+        return member.c.party_group_id == study.c.audience_org_id
+    audience_org = _ORG.alias("audience_org")
+    member_org = _ORG.alias("member_org")
+    return (
+        sa.exists()
+        .where(audience_org.c.id == study.c.audience_org_id)
+        .where(member_org.c.id == member.c.org_id)
+        .where(member_org.c.path.startswith(audience_org.c.path))
+    )
 
 
-async def _invite_audience(session: AsyncSession, study: StudySession, now: datetime) -> None:
-    assert study.id is not None
-    chosen = sa.select(
-        sa.literal(study.id),
-        col(Member.id),
-        sa.literal(Rsvp.NONE.value),
-        sa.literal(AttendanceOutcome.PENDING.value),
-        sa.literal(now, type_=UTCDateTime()),
-        sa.literal(0),
-    ).where(_audience_members(study.audience_kind, study.audience_org_id))
+def _in_audience(study: sa.FromClause, member: sa.FromClause) -> sa.ColumnElement[bool]:
+    """Whether the member row is expected at the study session (any audience kind)."""
+    return sa.and_(
+        member.c.active.is_(True),
+        sa.or_(
+            *(
+                sa.and_(study.c.audience_kind == kind.value, _audience_match(kind, study, member))
+                for kind in AudienceKind
+            )
+        ),
+    )
+
+
+def _not_started(study: sa.FromClause, now: datetime) -> sa.ColumnElement[bool]:
+    return sa.and_(
+        study.c.state == SessionState.SCHEDULED.value,
+        study.c.starts_at > sa.literal(now, type_=UTCDateTime()),
+    )
+
+
+async def enrol(
+    *,
+    session: AsyncSession,
+    now: datetime,
+    session_ids: Sequence[int] | None = None,
+    member_ids: Sequence[int] | None = None,
+) -> int:
+    """Give every audience member of the sessions an attendance row if they lack one.
+
+    ``session_ids`` None means every session not started yet: members who joined a branch
+    (or moved into it) after its sessions were scheduled are expected too. Returns how
+    many rows were added.
+    """
+    study, member = _STUDY.alias("study"), _MEMBER.alias("m")
     columns = ["session_id", "member_id", "rsvp", "outcome", "updated_at", "checkin_failures"]
-    await session.exec(sa.insert(_ATTENDANCE).from_select(columns, chosen))
+    added = 0
+    for kind in AudienceKind:  # one join per kind keeps each an indexed lookup
+        chosen = (
+            sa.select(
+                study.c.id,
+                member.c.id,
+                sa.literal(Rsvp.NONE.value),
+                sa.literal(AttendanceOutcome.PENDING.value),
+                sa.literal(now, type_=UTCDateTime()),
+                sa.literal(0),
+            )
+            .select_from(study.join(member, _audience_match(kind, study, member)))
+            .where(
+                study.c.audience_kind == kind.value,
+                member.c.active.is_(True),
+                ~sa.exists().where(
+                    _ATTENDANCE.c.session_id == study.c.id,
+                    _ATTENDANCE.c.member_id == member.c.id,
+                ),
+            )
+        )
+        if session_ids is None:
+            chosen = chosen.where(_not_started(study, now))
+        else:
+            chosen = chosen.where(study.c.id.in_(session_ids))
+        if member_ids is not None:
+            chosen = chosen.where(member.c.id.in_(member_ids))
+        result = await session.exec(sa.insert(_ATTENDANCE).from_select(columns, chosen))
+        added += max(result.rowcount, 0)
+    return added
+
+
+async def withdraw_departed(
+    *, session: AsyncSession, now: datetime, member_ids: Sequence[int] | None = None
+) -> int:
+    """Take members who left an audience (moved, deactivated) off sessions not started.
+
+    A row with a check-in stays: the person came, whatever the roster says now.
+    """
+    study, member = _STUDY.alias("study"), _MEMBER.alias("m")
+    upcoming = sa.select(study.c.id).where(_not_started(study, now))
+    still_expected = sa.exists().where(
+        study.c.id == _ATTENDANCE.c.session_id,
+        member.c.id == _ATTENDANCE.c.member_id,
+        _in_audience(study, member),
+    )
+    stmt = sa.delete(_ATTENDANCE).where(
+        _ATTENDANCE.c.session_id.in_(upcoming),
+        _ATTENDANCE.c.checked_in_at.is_(None),
+        ~still_expected,
+    )
+    if member_ids is not None:
+        stmt = stmt.where(_ATTENDANCE.c.member_id.in_(member_ids))
+    result = await session.exec(stmt)
+    return max(result.rowcount, 0)
+
+
+async def uninvited(
+    *, session: AsyncSession, now: datetime, member_ids: Sequence[int] | None = None
+) -> dict[int, list[int]]:
+    """Invitees of sessions not started who are on Telegram but were never invited.
+
+    Maps session id to member ids: members who registered, or joined the audience, after
+    the session was scheduled.
+    """
+    query = (
+        select(col(Attendance.session_id), col(Attendance.member_id))
+        .join(StudySession, col(StudySession.id) == col(Attendance.session_id))
+        .join(Member, col(Member.id) == col(Attendance.member_id))
+        .where(
+            col(Attendance.invited_at).is_(None),
+            col(Member.telegram_user_id).is_not(None),
+            col(StudySession.state) == SessionState.SCHEDULED,
+            col(StudySession.starts_at) > now,
+        )
+        .order_by(col(StudySession.starts_at), col(Attendance.member_id))
+    )
+    if member_ids is not None:
+        query = query.where(col(Attendance.member_id).in_(member_ids))
+    found: dict[int, list[int]] = {}
+    for session_id, member_id in (await session.exec(query)).all():
+        found.setdefault(session_id, []).append(member_id)
+    return found
+
+
+async def mark_invited(
+    *, session: AsyncSession, session_id: int, member_ids: Sequence[int], now: datetime
+) -> None:
+    """Note that these invitees' invitations are queued."""
+    if not member_ids:
+        return
+    await session.exec(
+        update(Attendance)
+        .where(
+            col(Attendance.session_id) == session_id,
+            col(Attendance.member_id).in_(member_ids),
+            col(Attendance.invited_at).is_(None),
+        )
+        .values(invited_at=now)
+    )
 
 
 async def get_session(*, session: AsyncSession, session_id: int) -> StudySession | None:

@@ -248,6 +248,8 @@ class Attendance(SQLModel, table=True):
         sa_column=enum_column(AttendanceOutcome, default=AttendanceOutcome.PENDING),
     )
     marked_by: int | None = Field(default=None, sa_column=sa.Column(sa.BigInteger))
+    # When the invitation was queued; NULL while the member has no Telegram to reach.
+    invited_at: datetime | None = Field(default=None, sa_column=utc_column(nullable=True))
     makeup_sent_at: datetime | None = Field(default=None, sa_column=utc_column(nullable=True))
     makeup_done_at: datetime | None = Field(default=None, sa_column=utc_column(nullable=True))
     updated_at: datetime = Field(
