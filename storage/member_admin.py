@@ -148,8 +148,8 @@ async def deactivate_member(
 ) -> Member:
     """Take a member off the roster (never deleted: history keeps pointing at the row).
 
-    The Telegram link stays on the row as history; inactive members are not listed and
-    are not sent anything.
+    The Telegram link stays on the row as history until that account registers again
+    (``members.link_telegram``); inactive members are not listed and are not sent anything.
     """
     member = await session.get(Member, member_id, with_for_update=True)
     if member is None:

@@ -7,7 +7,7 @@ from datetime import date, datetime
 from typing import Any
 
 from sqlalchemy import func
-from sqlmodel import col, select
+from sqlmodel import col, select, update
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from storage.models.members import Gender, Member, MemberStatus
@@ -152,7 +152,12 @@ async def count_unlinked(*, session: AsyncSession, org_id: int) -> int:
 async def link_telegram(
     *, session: AsyncSession, member_id: int, telegram_user_id: int, now: datetime | None = None
 ) -> Member:
-    """Bind a Telegram account to a roster person; one account, one person."""
+    """Bind a Telegram account to a roster person; one account, one person.
+
+    A row taken off the roster gives the account up: someone who left and came back (or
+    was taken off by mistake and invited again) can register. The audit log of the
+    deactivation keeps which account the old row had.
+    """
     member = await session.get(Member, member_id, with_for_update=True)
     if member is None:
         raise LookupError(f"no member {member_id}")
@@ -161,6 +166,15 @@ async def link_telegram(
     other = await member_by_telegram(session=session, telegram_user_id=telegram_user_id)
     if other is not None and other.id != member_id:
         raise AlreadyLinked(f"account {telegram_user_id} is linked to member {other.id}")
+    await session.exec(
+        update(Member)
+        .where(
+            col(Member.telegram_user_id) == telegram_user_id,
+            col(Member.active).is_(False),
+            col(Member.id) != member_id,
+        )
+        .values(telegram_user_id=None)
+    )
     member.telegram_user_id = telegram_user_id
     member.updated_at = now or utcnow()
     session.add(member)

@@ -8,8 +8,8 @@ from bot.clock import ManualClock
 from bot.i18n import gettext
 from handlers.registration import PICK_NAME
 from sandbox import World
-from storage import Database
-from storage.models import AuditLog, Role, RoleGrant
+from storage import Database, member_admin
+from storage.models import AuditLog, InactiveReason, Role, RoleGrant
 from tests.builders import add_member, build_tree
 from tests.test_invitations_support import (
     ZH_BY_NAME,
@@ -216,3 +216,24 @@ async def test_a_registered_account_cannot_bind_a_second_member(
     assert (await member(database, other.id)).telegram_user_id is None
     assert (await invitation_of(database, code)).uses == 0
     assert await attempts(database, alice) == []  # nothing was tried, nothing counted
+
+
+async def test_someone_taken_off_the_roster_can_register_again(
+    person: Person, database: Database, clock: ManualClock
+) -> None:
+    tree = await build_tree(database)
+    alice = person("阿丽", phone="+8613800000001")
+    old = await add_member(database, tree.dongfeng, "阿丽", telegram_user_id=alice.id)
+    async with database.session_scope() as session:
+        await member_admin.deactivate_member(
+            session=session, member_id=old.id or 0, reason=InactiveReason.TRANSFERRED_OUT
+        )
+    back = await add_member(database, tree.liushu, "阿丽", phone="+8613800000001")
+    code = await issue_code(database, clock, tree.liushu)
+
+    assert (await open_invitation(alice, code)).startswith("欢迎！这是加入")
+    await alice.press(ZH_SHARE)
+    assert (await alice.wait_for_reply()).text.startswith("欢迎您，阿丽！您已加入")
+    assert (await member(database, back.id)).telegram_user_id == alice.id
+    gone = await member(database, old.id)
+    assert (gone.active, gone.telegram_user_id) == (False, None)
