@@ -23,13 +23,14 @@ from bot.sessions import (
     REQUIRED_KINDS,
     checkin_closes_at,
     is_silent,
+    ladder_distance,
     ladder_step_due,
     previous_period,
 )
 from bot.settings import Settings
 from storage import orgs
 from storage import sessions as store
-from storage.models import OrgUnit, ReminderState, SessionState
+from storage.models import OrgKind, OrgUnit, ReminderState, SessionState
 
 __all__ = [
     "climb_ladder",
@@ -165,6 +166,14 @@ def _ancestor(org: OrgUnit, distance: int) -> int | None:
     return ids[-1 - distance] if distance < len(ids) else None
 
 
+async def _ladder_name(session: AsyncSession, org: OrgUnit) -> str:
+    """How the ladder names a silent org: a party group with its branch, else the org."""
+    if org.kind != OrgKind.PARTY_GROUP or org.parent_id is None:
+        return org.name
+    branch = await orgs.get_org(session=session, org_id=org.parent_id)
+    return f"{branch.name} · {org.name}" if branch is not None else org.name
+
+
 async def climb_ladder(*, session: AsyncSession, settings: Settings, now: datetime) -> int:
     """The silent-branch ladder: start it for missed periods, climb it weekly, stop it.
 
@@ -185,10 +194,11 @@ async def climb_ladder(*, session: AsyncSession, settings: Settings, now: dateti
             ended = datetime.combine(end, time(0), tzinfo=settings.tz)
             if ended <= first or not is_silent(held.get((org.id, kind)), start, settings.tz):
                 continue
-            if await store.open_escalation(
+            teller = _ancestor(org, ladder_distance(org.kind, 1))
+            if teller is not None and await store.open_escalation(
                 session=session, org_id=org.id, kind=kind, period_start=start, now=now
             ):
-                steps[(org.id, 1)].append(Silence(org.name, kind, start))
+                steps[(teller, 1)].append(Silence(await _ladder_name(session, org), kind, start))
     for escalation in await store.open_escalations(session=session):
         assert escalation.id is not None
         if not is_silent(
@@ -200,13 +210,16 @@ async def climb_ladder(*, session: AsyncSession, settings: Settings, now: dateti
         if not ladder_step_due(level, escalation.last_step_at, now):
             continue
         silent_org = await orgs.get_org(session=session, org_id=escalation.org_id)
-        above = _ancestor(silent_org, level) if silent_org is not None else None
-        if silent_org is None or above is None:
+        if silent_org is None:
+            continue
+        above = _ancestor(silent_org, ladder_distance(silent_org.kind, level + 1))
+        if above is None:
             continue
         if await store.step_escalation(
             session=session, escalation_id=escalation.id, from_level=level, now=now
         ):
-            silence = Silence(silent_org.name, escalation.kind, escalation.period_start)
+            name = await _ladder_name(session, silent_org)
+            silence = Silence(name, escalation.kind, escalation.period_start)
             steps[(above, level + 1)].append(silence)
     queued = 0
     for (tell_id, level), items in steps.items():

@@ -47,6 +47,7 @@ __all__ = [
     "checkin_closes_at",
     "checkin_opens_at",
     "decision_refusal",
+    "ladder_distance",
     "ladder_step_due",
     "monthly_repeat_possible",
     "occurrences",
@@ -104,6 +105,7 @@ _LEADERSHIP_REQUIRED = (SessionKind.SPECIAL_STUDY, SessionKind.REPORT_HEARING)
 # Which kinds each org must hold on its own (the silent-branch ladder watches these).
 REQUIRED_KINDS: dict[OrgKind, tuple[SessionKind, ...]] = {
     **dict.fromkeys(_BRANCH_KINDS, _BRANCH_REQUIRED),
+    OrgKind.PARTY_GROUP: (SessionKind.PARTY_GROUP_MEETING,),
     OrgKind.TOWNSHIP: _LEADERSHIP_REQUIRED,
     OrgKind.COUNTY: _LEADERSHIP_REQUIRED,
 }
@@ -283,6 +285,15 @@ def previous_period(kind: SessionKind, today: date) -> tuple[date, date]:
     """The last complete period before the one ``today`` is in."""
     start, _ = period_containing(kind, today)
     return period_containing(kind, start - timedelta(days=1))
+
+
+def ladder_distance(silent: OrgKind, level: int) -> int:
+    """How many levels above the silent org the ladder's ``level`` (1-3) tells.
+
+    A branch's own secretary hears first. A party group has no officers of its own, so
+    its branch's secretary hears first, then the township, then the county.
+    """
+    return level - 1 + (1 if silent == OrgKind.PARTY_GROUP else 0)
 
 
 def ladder_step_due(level: int, last_step_at: datetime, now: datetime) -> bool:

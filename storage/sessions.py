@@ -1021,12 +1021,25 @@ async def orgs_of_kinds(*, session: AsyncSession, kinds: Sequence[OrgKind]) -> l
 async def last_held(
     *, session: AsyncSession, now: datetime
 ) -> dict[tuple[int, SessionKind], datetime]:
-    """When each org last held each kind (started and not cancelled)."""
+    """When each org last held each kind (started and not cancelled).
+
+    A party group meeting held for one party group counts for that group, not its branch.
+    """
+    holder = sa.case(
+        (
+            sa.and_(
+                col(StudySession.kind) == SessionKind.PARTY_GROUP_MEETING,
+                col(StudySession.audience_kind) == AudienceKind.PARTY_GROUP,
+            ),
+            col(StudySession.audience_org_id),
+        ),
+        else_=col(StudySession.org_id),
+    )
     latest = sa.func.max(StudySession.starts_at)
     result = await session.exec(
-        select(StudySession.org_id, StudySession.kind, latest)
+        select(holder, StudySession.kind, latest)
         .where(StudySession.state != SessionState.CANCELLED, col(StudySession.starts_at) <= now)
-        .group_by(col(StudySession.org_id), col(StudySession.kind))
+        .group_by(holder, col(StudySession.kind))
     )
     return {(int(org_id), SessionKind(kind)): moment for org_id, kind, moment in result.all()}
 

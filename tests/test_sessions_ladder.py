@@ -9,8 +9,15 @@ from bot.clock import ManualClock
 from bot.settings import Settings
 from sandbox import SimUser, World
 from schedules import sessions as jobs
-from storage import Database
-from storage.models import Role, SessionEscalation, SessionKind
+from storage import Database, orgs
+from storage.models import (
+    AudienceKind,
+    OrgKind,
+    Role,
+    SessionEscalation,
+    SessionKind,
+    StudySession,
+)
 from tests.builders import grant
 from tests.conversation import say
 from tests.sessions_support import (
@@ -139,3 +146,57 @@ async def test_a_new_silent_month_starts_a_new_ladder(
         lambda: next((t for t in warnings(branch.secretary) if "主题党日" in t), None)
     )
     assert "• 东风村党支部：主题党日，2026年4月（要求每月一次）" in may
+
+
+async def test_a_silent_party_group_goes_to_its_branch_then_township_then_county(
+    person: Person, database: Database, world: World, clock: ManualClock, settings: Settings
+) -> None:
+    branch = await make_branch(database, person, names=("张三", "李四"))
+    async with database.session_scope() as session:
+        groups = [
+            await orgs.create_org(
+                session=session,
+                code=f"T01-V01-G{n}",
+                name=name,
+                kind=OrgKind.PARTY_GROUP,
+                parent_id=branch.org.id,
+            )
+            for n, name in ((1, "第一党小组"), (2, "第二党小组"))
+        ]
+    first_group, second_group = groups
+    township = person("镇组织委员")
+    county = person("县委组织部")
+    await grant(database, township.id, Role.TOWNSHIP_ORGANISER, branch.tree.townships["T01"])
+    await grant(database, county.id, Role.COUNTY_STAFF, branch.tree.county)
+    for officer in (branch.secretary, township, county):
+        await say(officer, "/start")
+    # The second group meets in March; a branch-wide meeting does not count for the first.
+    for audience, org_id in ((AudienceKind.PARTY_GROUP, second_group.id), (None, None)):
+        study = await create_session(
+            database,
+            settings,
+            clock,
+            branch.org,
+            starts_at=at(2026, 3, 12, 19, 30),
+            kind=SessionKind.PARTY_GROUP_MEETING,
+        )
+        if audience is not None:
+            async with database.session_scope() as session:
+                row = await session.get(StudySession, study.id)
+                assert row is not None
+                row.audience_kind, row.audience_org_id = audience, org_id or 0
+    silent_line = "• 东风村党支部 · 第一党小组：党小组会，2026年3月（要求每月一次）"
+
+    clock.set(at(2026, 4, 1, 9, 0))
+    await ladder(database, clock, settings)
+    first = await arrives(world, branch.secretary, "⚠️")
+    assert silent_line in first.text.splitlines()
+    assert "第二党小组" not in first.text
+    clock.set(at(2026, 4, 8, 9, 0))
+    await ladder(database, clock, settings)
+    assert silent_line in (await arrives(world, township, "⚠️")).text.splitlines()
+    clock.set(at(2026, 4, 15, 9, 0))
+    await ladder(database, clock, settings)
+    assert silent_line in (await arrives(world, county, "⚠️")).text.splitlines()
+    [row] = [e for e in await escalations(database) if e.org_id == first_group.id]
+    assert (row.kind, row.level, row.resolved_at) == (SessionKind.PARTY_GROUP_MEETING, 3, None)
