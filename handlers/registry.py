@@ -36,7 +36,8 @@ from handlers import (
     notices,
     profile,
     reachability,
-    registration,
+    registration_decide,
+    registration_match,
     roles,
     roster,
     roster_import,
@@ -84,20 +85,25 @@ def register_handlers(application: Application[Any, Any, Any, Any, Any, Any]) ->
 
     application.add_handler(CommandHandler("invite", invitations.cmd_invite))
     application.add_handler(CommandHandler("invites", invitations.cmd_invites))
-    for codec, on_tap in (*invitations.CALLBACKS, *registration.CALLBACKS):
+    for codec, on_tap in (
+        *invitations.CALLBACKS,
+        *registration_match.CALLBACKS,
+        *registration_decide.CALLBACKS,
+    ):
         application.add_handler(CallbackQueryHandler(on_tap, pattern=codec.pattern))
     application.add_handler(
-        MessageHandler(filters.CONTACT & filters.ChatType.PRIVATE, registration.on_contact)
+        MessageHandler(filters.CONTACT & filters.ChatType.PRIVATE, registration_match.on_contact)
     )
     application.add_handler(
         MessageHandler(
-            filters.Text(registration.by_name_labels()) & filters.ChatType.PRIVATE,
-            registration.on_find_by_name,
+            filters.Text(registration_match.by_name_labels()) & filters.ChatType.PRIVATE,
+            registration_match.on_find_by_name,
         )
     )
     application.add_handler(
         MessageHandler(
-            registration.awaiting_last_four(application.user_data), registration.on_last_four
+            registration_match.awaiting_last_four(application.user_data),
+            registration_match.on_last_four,
         )
     )
 

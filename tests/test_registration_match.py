@@ -6,7 +6,7 @@ from sqlmodel import col
 
 from bot.clock import ManualClock
 from bot.i18n import gettext
-from handlers.registration import PICK_NAME
+from handlers.registration_match import PICK_NAME
 from sandbox import World
 from storage import Database, member_admin
 from storage.models import AuditLog, InactiveReason, Role, RoleGrant

@@ -1,0 +1,277 @@
+"""The branch officers decide a request: link it to a roster entry, add one, or reject it.
+
+Every button re-checks on the server that the tapping user may decide this request.
+"""
+
+from __future__ import annotations
+
+import html
+from dataclasses import dataclass
+from typing import Final
+
+from sqlmodel.ext.asyncio.session import AsyncSession
+from telegram import InlineKeyboardMarkup, Update
+
+from bot import invitations as rules
+from bot import registration as reg
+from bot.access import Action, allows, load_principal
+from bot.context import BotContext
+from bot.direct_messages import Recipient, recipient, tell
+from bot.i18n import gettext
+from handlers.callbacks import CallbackCodec
+from handlers.guard import permitted, refuse
+from handlers.invitations import PAGE_SIZE, in_rows, keyboard, paging_row
+from handlers.registration import (
+    APPROVE,
+    REJECT,
+    STALE,
+    branch_of,
+    explain_refusal,
+    settle_in,
+    welcome_of,
+    welcome_text,
+)
+from handlers.screens import button, callback_ints, callback_values, show
+from storage import invitations as store
+from storage import members, orgs
+from storage.models import Member, MemberStatus, RegistrationRequest
+
+LINK = CallbackCodec("reg.ln", (int, int))  # request id, member id
+NEW_ENTRY = CallbackCodec("reg.nw", (int,))  # request id
+NEW_STATUS = CallbackCodec("reg.ns", (int, str))  # request id, member status
+
+
+@dataclass(frozen=True, slots=True)
+class _Decision:
+    """A request and whether the tapping user may decide it."""
+
+    request: RegistrationRequest | None
+    org_path: str
+    allowed: bool
+
+
+async def _decision(session: AsyncSession, user_id: int, request_id: int) -> _Decision:
+    principal = await load_principal(session=session, telegram_user_id=user_id)
+    request = await store.get_request(session=session, request_id=request_id)
+    org = await orgs.get_org(session=session, org_id=request.org_id) if request else None
+    if request is None or org is None:
+        return _Decision(None, "", False)
+    allowed = allows(principal, Action.DECIDE_REGISTRATION, org.path)
+    return _Decision(request, org.path, allowed)
+
+
+async def _refuse_decision(update: Update, context: BotContext, decision: _Decision) -> None:
+    """The request is gone, or the user may not decide it: say so."""
+    if decision.request is None:
+        await refuse(update, context, context._(STALE))
+        return
+    user = update.effective_user
+    assert user is not None
+    async with context.services.database.session_scope() as session:
+        principal = await load_principal(session=session, telegram_user_id=user.id)
+    await permitted(update, context, principal, Action.DECIDE_REGISTRATION, decision.org_path)
+
+
+def _request_summary(context: BotContext, request: RegistrationRequest, branch: str) -> str:
+    return context._("{name} (phone: {phone}) wants to join {branch}.").format(
+        name=html.escape(request.claimed_name),
+        phone=html.escape(request.phone or context._("not given")),
+        branch=html.escape(branch),
+    )
+
+
+async def on_approve(update: Update, context: BotContext) -> None:
+    """Approve was tapped: pick the roster entry to link, or make a new one."""
+    user = update.effective_user
+    if user is None:
+        return
+    request_id, page = callback_ints(APPROVE, update)
+    view = None
+    try:
+        async with context.services.database.session_scope() as session:
+            decision = await _decision(session, user.id, request_id)
+            if decision.allowed:
+                request = await reg.pending_request(session=session, request_id=request_id)
+                view = await _member_choice(session, context, request, page)
+    except reg.RegistrationRefused as refused:
+        await explain_refusal(update, context, refused, deciding=True)
+        return
+    if view is None:
+        await _refuse_decision(update, context, decision)
+        return
+    await show(update, context, *view)
+
+
+async def _member_choice(
+    session: AsyncSession, context: BotContext, request: RegistrationRequest, page: int
+) -> tuple[str, InlineKeyboardMarkup | None]:
+    assert request.id is not None
+    request_id = request.id
+    _ = context._
+    total = await members.count_unlinked(session=session, org_id=request.org_id)
+    people = await members.list_unlinked(
+        session=session, org_id=request.org_id, offset=page * PAGE_SIZE, limit=PAGE_SIZE
+    )
+    buttons = [button(_roster_label(m), LINK.encode(request_id, m.id or 0)) for m in people]
+    rows = [
+        *in_rows(buttons),
+        paging_row(_, page, total, lambda p: APPROVE.encode(request_id, p)),
+        [
+            button(_("➕ New roster entry"), NEW_ENTRY.encode(request_id)),
+            button(_("Reject"), REJECT.encode(request_id)),
+        ],
+    ]
+    summary = _request_summary(context, request, await branch_of(session, request.org_id))
+    text = (
+        summary + "\n" + _("Who is this on the roster? Tap the name, or make a new roster entry.")
+    )
+    return text, keyboard(rows)
+
+
+def _roster_label(member: Member) -> str:
+    """A name with the end of the phone number, to tell two people of one name apart."""
+    return f"{member.name} …{member.phone[-4:]}" if member.phone else member.name
+
+
+async def on_link(update: Update, context: BotContext) -> None:
+    """A roster entry was picked: approve the request and link the account to it."""
+    request_id, member_id = callback_ints(LINK, update)
+    await _approve(update, context, request_id, member_id, None)
+
+
+async def on_new_entry(update: Update, context: BotContext) -> None:
+    """ "New roster entry": ask which status the new member has."""
+    user = update.effective_user
+    if user is None:
+        return
+    (request_id,) = callback_ints(NEW_ENTRY, update)
+    text = None
+    try:
+        async with context.services.database.session_scope() as session:
+            decision = await _decision(session, user.id, request_id)
+            if decision.allowed:
+                request = await reg.pending_request(session=session, request_id=request_id)
+                branch = await branch_of(session, request.org_id)
+                text = _request_summary(context, request, branch)
+    except reg.RegistrationRefused as refused:
+        await explain_refusal(update, context, refused, deciding=True)
+        return
+    if text is None:
+        await _refuse_decision(update, context, decision)
+        return
+    _ = context._
+    buttons = [
+        button(
+            rules.status_label(context.language, status),
+            NEW_STATUS.encode(request_id, status.value),
+        )
+        for status in reg.NEW_ENTRY_STATUSES
+    ]
+    back = button(_("« Back"), APPROVE.encode(request_id, 0))
+    await show(
+        update,
+        context,
+        text + "\n" + _("A new roster entry will be made. What is this person?"),
+        InlineKeyboardMarkup([buttons, [back]]),
+    )
+
+
+async def on_new_status(update: Update, context: BotContext) -> None:
+    """The status of the new roster entry was picked: create it and approve."""
+    request_id, status_name = callback_values(NEW_STATUS, update)
+    status = next((s for s in reg.NEW_ENTRY_STATUSES if s.value == status_name), None)
+    if status is None:
+        await refuse(update, context, context._(STALE))
+        return
+    await _approve(update, context, int(request_id), None, status)
+
+
+async def _approve(
+    update: Update,
+    context: BotContext,
+    request_id: int,
+    member_id: int | None,
+    status: MemberStatus | None,
+) -> None:
+    query, user = update.callback_query, update.effective_user
+    assert query is not None
+    assert user is not None
+    now = context.services.clock.now()
+    welcome = None
+    try:
+        async with context.services.database.session_scope() as session:
+            decision = await _decision(session, user.id, request_id)
+            if decision.allowed and decision.request is not None:
+                joined = await reg.approve(
+                    session=session,
+                    request=decision.request,
+                    decider_id=user.id,
+                    member_id=member_id,
+                    new_status=status,
+                    now=now,
+                )
+                welcome = await welcome_of(session, joined)
+    except reg.RegistrationRefused as refused:
+        await explain_refusal(update, context, refused, deciding=True)
+        return
+    if welcome is None:
+        await _refuse_decision(update, context, decision)
+        return
+    await query.answer(context._("Approved."))
+    await query.edit_message_text(
+        context._("Approved: {name} has joined {branch}.").format(
+            name=html.escape(welcome.name), branch=html.escape(welcome.branch)
+        )
+    )
+    member = Recipient(welcome.telegram_user_id, welcome.language)
+    await tell(
+        context.bot, context.services.database, [member], lambda _: welcome_text(welcome), now=now
+    )
+    await settle_in(context, welcome)
+
+
+async def on_reject(update: Update, context: BotContext) -> None:
+    """Reject the request and tell the person who asked."""
+    query, user = update.callback_query, update.effective_user
+    if query is None or user is None:
+        return
+    (request_id,) = callback_ints(REJECT, update)
+    now = context.services.clock.now()
+    told: Recipient | None = None
+    try:
+        async with context.services.database.session_scope() as session:
+            decision = await _decision(session, user.id, request_id)
+            request = decision.request
+            if decision.allowed and request is not None:
+                await reg.reject(session=session, request=request, decider_id=user.id, now=now)
+                branch = await branch_of(session, request.org_id)
+                told = await recipient(session=session, telegram_user_id=request.telegram_user_id)
+    except reg.RegistrationRefused as refused:
+        await explain_refusal(update, context, refused, deciding=True)
+        return
+    if not decision.allowed or request is None:
+        await _refuse_decision(update, context, decision)
+        return
+    await query.answer(context._("Rejected."))
+    await query.edit_message_text(
+        context._("Rejected: {name} was told.").format(name=html.escape(request.claimed_name))
+    )
+
+    def rejection(language: str) -> str:
+        return gettext(
+            language,
+            "Sorry, your request to join {branch} was not approved. "
+            "If you think this is a mistake, please talk to your branch secretary.",
+        ).format(branch=html.escape(branch))
+
+    await tell(context.bot, context.services.database, [told] if told else [], rejection, now=now)
+
+
+#: Every button the officers tap and its handler, for handlers/registry.py.
+CALLBACKS: Final = (
+    (APPROVE, on_approve),
+    (LINK, on_link),
+    (NEW_ENTRY, on_new_entry),
+    (NEW_STATUS, on_new_status),
+    (REJECT, on_reject),
+)
