@@ -21,8 +21,7 @@ from bot.demo_plan import NoticeData, PlannedMember, demo_data
 from bot.notices import Audience
 from bot.sessions import DEFAULT_REMINDER_OFFSETS as OFFSETS
 from bot.sessions import plan_reminders
-from storage import notices
-from storage import sessions as session_store
+from storage import attendance, notices, sessions
 from storage.models import (
     AttendanceOutcome,
     AudienceKind,
@@ -103,7 +102,7 @@ class History:
         reminders: Sequence[tuple[int, datetime, ReminderState]],
     ) -> StudySession:
         assert branch.id is not None
-        return await session_store.create_session(
+        return await sessions.create_session(
             session=self.db,
             org_id=branch.id,
             kind=kind,
@@ -126,13 +125,13 @@ class History:
         secretary = self.acting.get(branch.code, 0)
         db, start = self.db, study.starts_at
         day_before = start - timedelta(days=1)
-        for invitee in await session_store.invitees(session=db, session_id=study.id):
+        for invitee in await attendance.invitees(session=db, session_id=study.id):
             row, roll = invitee.attendance_id, self.rng.random()
             present = diligence[invitee.member_id]
             if roll < present:
-                await session_store.set_rsvp(session=db, attendance_id=row, now=day_before)
+                await attendance.set_rsvp(session=db, attendance_id=row, now=day_before)
                 proxy = invitee.telegram_user_id is None
-                await session_store.check_in(
+                await attendance.check_in(
                     session=db,
                     attendance_id=row,
                     method=CheckinMethod.PROXY if proxy else CheckinMethod.CODE,
@@ -141,24 +140,24 @@ class History:
                 )
             elif roll < present + 0.08:
                 reason = self.rng.choice(tuple(LeaveReason))
-                await session_store.request_leave(
+                await attendance.request_leave(
                     session=db, attendance_id=row, reason=reason, note=None, now=day_before
                 )
-                await session_store.decide_leave(
+                await attendance.decide_leave(
                     session=db, attendance_id=row, approve=True, decided_by=secretary, now=start
                 )
         closed = start + timedelta(hours=3)
-        await session_store.finalise_session(session=db, session_id=study.id, now=closed)
+        await attendance.finalise_session(session=db, session_id=study.id, now=closed)
         missed = [
             invitee.attendance_id
-            for invitee in await session_store.invitees(session=db, session_id=study.id)
+            for invitee in await attendance.invitees(session=db, session_id=study.id)
             if invitee.outcome in (AttendanceOutcome.ABSENT, AttendanceOutcome.EXCUSED)
         ]
-        await session_store.mark_makeup_sent(session=db, attendance_ids=missed, now=closed)
+        await attendance.mark_makeup_sent(session=db, attendance_ids=missed, now=closed)
         for row in missed:
             if self.rng.random() < 0.6:
                 done = closed + timedelta(days=self.rng.randint(1, 6))
-                await session_store.mark_makeup_done(session=db, attendance_id=row, now=done)
+                await attendance.mark_makeup_done(session=db, attendance_id=row, now=done)
 
     async def trainings(
         self, county: OrgUnit, by_code: dict[str, OrgUnit], people: dict[str, list[Member]]

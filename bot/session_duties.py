@@ -28,8 +28,7 @@ from bot.sessions import (
     previous_period,
 )
 from bot.settings import Settings
-from storage import orgs
-from storage import sessions as store
+from storage import attendance, escalations, orgs, sessions
 from storage.models import OrgKind, OrgUnit, ReminderState, SessionState
 
 __all__ = [
@@ -51,7 +50,7 @@ async def send_due_reminders(
     already started (it fell due while the bot was down) is skipped. If several of one
     session are due at once, only the latest is sent: no burst after a restart.
     """
-    due = await store.due_reminders(session=session, now=now)
+    due = await sessions.due_reminders(session=session, now=now)
     latest = {study.id: reminder.id for reminder, study in due}  # due is oldest first
     queued = 0
     for reminder, study in due:
@@ -66,7 +65,7 @@ async def send_due_reminders(
             state = ReminderState.SKIPPED
         else:
             state = ReminderState.SENT
-        claimed = await store.set_reminder_state(
+        claimed = await sessions.set_reminder_state(
             session=session, reminder_id=reminder.id, state=state, now=now
         )
         if claimed and state == ReminderState.SENT:
@@ -86,7 +85,7 @@ async def close_finished(
 ) -> int:
     """Finalise every session whose check-in window has closed; returns how many."""
     closed = 0
-    for study in await store.sessions_to_close(session=session, now=now):
+    for study in await sessions.sessions_to_close(session=session, now=now):
         if now >= checkin_closes_at(study) and await session_ops.close(
             session=session, study=study, settings=settings, buttons=buttons, now=now
         ):
@@ -99,7 +98,7 @@ async def extend_all_series(
 ) -> int:
     """Generate the next few weeks of every active series; returns occurrences created."""
     created = 0
-    for series in await store.active_series(session=session):
+    for series in await sessions.active_series(session=session):
         created += len(
             await session_ops.extend_series(
                 session=session, series=series, settings=settings, buttons=buttons, now=now
@@ -123,12 +122,12 @@ async def follow_the_roster(
     ``member_ids`` narrows the work to those members (right after they changed). Returns
     invitations queued.
     """
-    await store.withdraw_departed(session=session, now=now, member_ids=member_ids)
-    await store.enrol(session=session, now=now, member_ids=member_ids)
+    await attendance.withdraw_departed(session=session, now=now, member_ids=member_ids)
+    await attendance.enrol(session=session, now=now, member_ids=member_ids)
     queued = 0
-    waiting = await store.uninvited(session=session, now=now, member_ids=member_ids)
+    waiting = await attendance.uninvited(session=session, now=now, member_ids=member_ids)
     for session_id, invitees in waiting.items():
-        study = await store.get_session(session=session, session_id=session_id)
+        study = await sessions.get_session(session=session, session_id=session_id)
         if study is not None:
             queued += await notify.queue_invitations(
                 session=session,
@@ -149,7 +148,7 @@ async def send_digests(*, session: AsyncSession, settings: Settings, now: dateti
     tomorrow = local.date() + timedelta(days=1)
     start = datetime.combine(tomorrow, time(0), tzinfo=settings.tz).astimezone(UTC)
     queued = 0
-    for study in await store.sessions_starting(
+    for study in await sessions.sessions_starting(
         session=session, start=start, end=start + timedelta(days=1)
     ):
         org = await orgs.get_org(session=session, org_id=study.org_id)
@@ -180,13 +179,13 @@ async def climb_ladder(*, session: AsyncSession, settings: Settings, now: dateti
     A period is judged only if it ended after partybot scheduled its first session, so
     the months before the county started using it raise nothing. Returns messages queued.
     """
-    first = await store.first_session_created_at(session=session)
+    first = await escalations.first_session_created_at(session=session)
     if first is None:
         return 0
     today = local_date(now, settings.tz)
-    held = await store.last_held(session=session, now=now)
+    held = await escalations.last_held(session=session, now=now)
     steps: dict[tuple[int, int], list[Silence]] = defaultdict(list)  # (tell, level): what
-    units = await store.orgs_of_kinds(session=session, kinds=list(REQUIRED_KINDS))
+    units = await escalations.orgs_of_kinds(session=session, kinds=list(REQUIRED_KINDS))
     for org in units:
         assert org.id is not None
         for kind in REQUIRED_KINDS[org.kind]:
@@ -195,16 +194,18 @@ async def climb_ladder(*, session: AsyncSession, settings: Settings, now: dateti
             if ended <= first or not is_silent(held.get((org.id, kind)), start, settings.tz):
                 continue
             teller = _ancestor(org, ladder_distance(org.kind, 1))
-            if teller is not None and await store.open_escalation(
+            if teller is not None and await escalations.open_escalation(
                 session=session, org_id=org.id, kind=kind, period_start=start, now=now
             ):
                 steps[(teller, 1)].append(Silence(await _ladder_name(session, org), kind, start))
-    for escalation in await store.open_escalations(session=session):
+    for escalation in await escalations.open_escalations(session=session):
         assert escalation.id is not None
         if not is_silent(
             held.get((escalation.org_id, escalation.kind)), escalation.period_start, settings.tz
         ):
-            await store.resolve_escalation(session=session, escalation_id=escalation.id, now=now)
+            await escalations.resolve_escalation(
+                session=session, escalation_id=escalation.id, now=now
+            )
             continue
         level = escalation.level  # read before stepping: the update refreshes the object
         if not ladder_step_due(level, escalation.last_step_at, now):
@@ -215,7 +216,7 @@ async def climb_ladder(*, session: AsyncSession, settings: Settings, now: dateti
         above = _ancestor(silent_org, ladder_distance(silent_org.kind, level + 1))
         if above is None:
             continue
-        if await store.step_escalation(
+        if await escalations.step_escalation(
             session=session, escalation_id=escalation.id, from_level=level, now=now
         ):
             name = await _ladder_name(session, silent_org)

@@ -32,8 +32,7 @@ from bot.session_text import (
 )
 from bot.sessions import CADENCE_MONTHS, OFFICER_ROLES
 from bot.settings import Settings
-from storage import deliveries, roles
-from storage import sessions as store
+from storage import attendance, deliveries, roles
 from storage.deliveries import Outgoing
 from storage.models import (
     AttachmentKind,
@@ -132,7 +131,7 @@ async def queue_invitations(
     Telegram yet is invited later, once, when they register.
     """
     items = []
-    for person in await store.invitees(session=session, session_id=_id(study.id)):
+    for person in await attendance.invitees(session=session, session_id=_id(study.id)):
         if person.telegram_user_id is None or (only is not None and person.member_id not in only):
             continue
         language = person.language or settings.language
@@ -159,7 +158,7 @@ async def queue_invitations(
             )
         )
     queued = await _queue(session, DeliveryKind.SESSION_INVITATION, items, now, study)
-    await store.mark_invited(
+    await attendance.mark_invited(
         session=session,
         session_id=_id(study.id),
         member_ids=[item.member_id for item in items if item.member_id is not None],
@@ -190,7 +189,7 @@ async def queue_change(
     else:
         heading = N_("✏️ This session has changed:")
     items = []
-    for person in await store.invitees(session=session, session_id=_id(study.id)):
+    for person in await attendance.invitees(session=session, session_id=_id(study.id)):
         if person.telegram_user_id is None:
             continue
         language = person.language or settings.language
@@ -227,7 +226,7 @@ async def queue_reminder(
     """
     items = []
     moment = int(reminder.due_at.timestamp())
-    for person in await store.invitees(session=session, session_id=_id(study.id)):
+    for person in await attendance.invitees(session=session, session_id=_id(study.id)):
         if person.telegram_user_id is None or person.leave_state in (
             LeaveState.PENDING,
             LeaveState.APPROVED,
@@ -306,14 +305,14 @@ async def queue_leave_decision(
     buttons: SessionButtons,
     now: datetime,
     key: str,
-) -> store.Invitee:
+) -> attendance.Invitee:
     """Tell the member whether their leave was approved (rejected: please come).
 
     Returns the member as invited, so the caller can name them.
     """
     person = next(
         p
-        for p in await store.invitees(session=session, session_id=_id(study.id))
+        for p in await attendance.invitees(session=session, session_id=_id(study.id))
         if p.attendance_id == attendance_id
     )
     if person.telegram_user_id is None:
@@ -348,7 +347,7 @@ async def queue_makeup(
 ) -> int:
     """Send the materials to everyone absent (excused or not) as make-up study (补学)."""
     items, sent = [], []
-    for person in await store.invitees(session=session, session_id=_id(study.id)):
+    for person in await attendance.invitees(session=session, session_id=_id(study.id)):
         if person.outcome not in (AttendanceOutcome.ABSENT, AttendanceOutcome.EXCUSED):
             continue
         if person.telegram_user_id is None or person.makeup_sent:
@@ -363,7 +362,7 @@ async def queue_makeup(
             )
         )
         sent.append(person.attendance_id)
-    await store.mark_makeup_sent(session=session, attendance_ids=sent, now=now)
+    await attendance.mark_makeup_sent(session=session, attendance_ids=sent, now=now)
     return await _queue(session, DeliveryKind.MAKEUP, items, now, study)
 
 
@@ -403,7 +402,7 @@ async def queue_digest(
     """The evening before: tell the officers who has not answered yet."""
     waiting = [
         person.name
-        for person in await store.invitees(session=session, session_id=_id(study.id))
+        for person in await attendance.invitees(session=session, session_id=_id(study.id))
         if person.rsvp == Rsvp.NONE
     ]
     items = []
@@ -448,7 +447,7 @@ async def queue_absence_warnings(
     wanted = set(member_ids)
     people = [
         person
-        for person in await store.invitees(session=session, session_id=_id(study.id))
+        for person in await attendance.invitees(session=session, session_id=_id(study.id))
         if person.member_id in wanted
     ]
     items = []

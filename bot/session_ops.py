@@ -25,8 +25,7 @@ from bot.sessions import (
     series_rule,
 )
 from bot.settings import Settings
-from storage import audit, orgs
-from storage import sessions as store
+from storage import attendance, audit, orgs, sessions
 from storage.models import (
     AttachmentKind,
     AttendanceOutcome,
@@ -102,7 +101,7 @@ async def schedule(
     series: SessionSeries | None = None
     if plan.repeat != Repeat.NONE:
         local_start = plan.starts_at.astimezone(settings.tz)
-        series = await store.create_series(
+        series = await sessions.create_series(
             session=session,
             org_id=plan.org_id,
             kind=plan.kind,
@@ -117,7 +116,7 @@ async def schedule(
             created_by=actor,
             now=now,
         )
-    study = await store.create_session(
+    study = await sessions.create_session(
         session=session,
         org_id=plan.org_id,
         kind=plan.kind,
@@ -160,7 +159,7 @@ async def schedule(
         await extend_series(
             session=session, series=series, settings=settings, buttons=buttons, now=now
         )
-    counts = await store.attendance_counts(session=session, session_id=_id(study.id))
+    counts = await attendance.attendance_counts(session=session, session_id=_id(study.id))
     return Scheduled(study, counts.invited, reached)
 
 
@@ -177,7 +176,7 @@ async def extend_series(
     Each occurrence has a slot (its original day): a moved or cancelled occurrence keeps
     its slot, so it is never generated a second time.
     """
-    existing = await store.series_slots(session=session, series_id=_id(series.id))
+    existing = await sessions.series_slots(session=session, series_id=_id(series.id))
     first = max(existing) if existing else local_date(series.created_at, settings.tz)
     created = []
     for slot, starts_at in occurrences(
@@ -191,7 +190,7 @@ async def extend_series(
         if slot in existing:
             continue
         offsets = series.reminder_offsets or []
-        study = await store.create_session(
+        study = await sessions.create_session(
             session=session,
             org_id=series.org_id,
             kind=series.kind,
@@ -226,14 +225,14 @@ async def change(
     now: datetime,
 ) -> StudySession | None:
     """Edit a scheduled session, move its reminders if the time moved, tell everyone."""
-    updated = await store.update_session(
+    updated = await sessions.update_session(
         session=session, session_id=_id(study.id), changes=changes, now=now
     )
     if updated is None:
         return None
     if "starts_at" in changes:
-        reminders = await store.reminder_offsets(session=session, session_id=_id(study.id))
-        await store.replan_reminders(
+        reminders = await sessions.reminder_offsets(session=session, session_id=_id(study.id))
+        await sessions.replan_reminders(
             session=session,
             session_id=_id(study.id),
             reminders=_reminder_rows(updated.starts_at, reminders, now),
@@ -271,15 +270,17 @@ async def cancel(
 ) -> list[int]:
     """Cancel one occurrence, or it and the rest of its series; tell every invitee."""
     if whole_series and study.series_id is not None:
-        cancelled = await store.cancel_series(session=session, series_id=study.series_id, now=now)
-        if await store.cancel_session(session=session, session_id=_id(study.id), now=now):
+        cancelled = await sessions.cancel_series(
+            session=session, series_id=study.series_id, now=now
+        )
+        if await sessions.cancel_session(session=session, session_id=_id(study.id), now=now):
             cancelled.append(_id(study.id))
-    elif await store.cancel_session(session=session, session_id=_id(study.id), now=now):
+    elif await sessions.cancel_session(session=session, session_id=_id(study.id), now=now):
         cancelled = [_id(study.id)]
     else:
         cancelled = []
     for session_id in sorted(set(cancelled)):
-        gone = await store.get_session(session=session, session_id=session_id)
+        gone = await sessions.get_session(session=session, session_id=session_id)
         assert gone is not None
         await audit.record(
             session=session,
@@ -309,17 +310,17 @@ async def close(
 
     False if another run closed it first (then nothing else happens).
     """
-    if not await store.finalise_session(session=session, session_id=_id(study.id), now=now):
+    if not await attendance.finalise_session(session=session, session_id=_id(study.id), now=now):
         return False
     await notify.queue_makeup(
         session=session, study=study, settings=settings, buttons=buttons, now=now
     )
     absent = [
         person.member_id
-        for person in await store.invitees(session=session, session_id=_id(study.id))
+        for person in await attendance.invitees(session=session, session_id=_id(study.id))
         if person.outcome == AttendanceOutcome.ABSENT
     ]
-    streaks = await store.absence_streaks(
+    streaks = await attendance.absence_streaks(
         session=session, member_ids=absent, length=ABSENCE_STREAK
     )
     org = await orgs.get_org(session=session, org_id=study.org_id)

@@ -31,8 +31,7 @@ from handlers.profile import ProfileView, profile_section
 from handlers.screens import button, callback_values
 from handlers.session_access import NOT_ALLOWED
 from handlers.session_codecs import DECIDE, MAKEUP, REASON, RSVP
-from storage import audit, members, orgs
-from storage import sessions as store
+from storage import attendance, audit, members, orgs, sessions
 from storage.models import Attendance, LeaveReason, LeaveState, StudySession
 
 LEAVE_FLOW: Final = "leave"
@@ -112,10 +111,10 @@ async def _own_attendance(
         return None
     async with context.services.database.session_scope() as session:
         member = await members.member_by_telegram(session=session, telegram_user_id=user.id)
-        study = await store.get_session(session=session, session_id=session_id)
+        study = await sessions.get_session(session=session, session_id=session_id)
         row = None
         if member is not None and member.id is not None and study is not None:
-            row = await store.get_attendance(
+            row = await attendance.get_attendance(
                 session=session, session_id=session_id, member_id=member.id
             )
     if study is None or row is None:
@@ -144,7 +143,7 @@ async def on_rsvp(update: Update, context: BotContext) -> None:
         await _offer_reasons(update, context, study, row)
         return
     async with context.services.database.session_scope() as session:
-        changed = await store.set_rsvp(session=session, attendance_id=_id(row.id), now=now)
+        changed = await attendance.set_rsvp(session=session, attendance_id=_id(row.id), now=now)
     if not changed:
         await query.answer(context._("You have already said you will come."))
         return
@@ -243,11 +242,13 @@ async def _send_leave_request(
     services = context.services
     now = services.clock.now()
     async with services.database.session_scope() as session:
-        asked = await store.request_leave(
+        asked = await attendance.request_leave(
             session=session, attendance_id=_id(row.id), reason=reason, note=note, now=now
         )
         if asked:
-            fresh = await store.get_attendance_by_id(session=session, attendance_id=_id(row.id))
+            fresh = await attendance.get_attendance_by_id(
+                session=session, attendance_id=_id(row.id)
+            )
             member = await members.get_member(session=session, member_id=row.member_id)
             org = await orgs.get_org(session=session, org_id=study.org_id)
             assert fresh is not None
@@ -291,9 +292,11 @@ async def on_decide(update: Update, context: BotContext) -> None:
     outcome: str | None = None
     summary = ""
     async with services.database.session_scope() as session:
-        row = await store.get_attendance_by_id(session=session, attendance_id=int(attendance_id))
+        row = await attendance.get_attendance_by_id(
+            session=session, attendance_id=int(attendance_id)
+        )
         study = (
-            await store.get_session(session=session, session_id=row.session_id) if row else None
+            await sessions.get_session(session=session, session_id=row.session_id) if row else None
         )
         org = await orgs.get_org(session=session, org_id=study.org_id) if study else None
         principal = await load_principal(session=session, telegram_user_id=user.id)
@@ -306,7 +309,7 @@ async def on_decide(update: Update, context: BotContext) -> None:
             outcome = NOT_ALLOWED
         elif (refusal := decision_refusal(study)) is not None:
             outcome = refusal
-        elif not await store.decide_leave(
+        elif not await attendance.decide_leave(
             session=session,
             attendance_id=_id(row.id),
             approve=approve,
@@ -364,10 +367,12 @@ async def on_makeup(update: Update, context: BotContext) -> None:
     (attendance_id,) = callback_values(MAKEUP, update)
     now = context.services.clock.now()
     async with context.services.database.session_scope() as session:
-        row = await store.get_attendance_by_id(session=session, attendance_id=int(attendance_id))
+        row = await attendance.get_attendance_by_id(
+            session=session, attendance_id=int(attendance_id)
+        )
         member = await members.member_by_telegram(session=session, telegram_user_id=user.id)
         mine = row is not None and member is not None and row.member_id == member.id
-        done = mine and await store.mark_makeup_done(
+        done = mine and await attendance.mark_makeup_done(
             session=session, attendance_id=int(attendance_id), now=now
         )
     if not mine:
@@ -389,7 +394,7 @@ async def attendance_this_year(view: ProfileView) -> list[str]:
     if view.member is None or view.member.id is None:
         return []
     year = view.now.astimezone(view.tz).year
-    rate = await store.attendance_rate(
+    rate = await attendance.attendance_rate(
         session=view.session, member_id=view.member.id, year=year, tz=view.tz
     )
     if rate is None:  # nothing finalised yet this year: no line rather than an empty one

@@ -22,8 +22,7 @@ from handlers.guard import refuse
 from handlers.screens import button, callback_values, show
 from handlers.session_access import NOT_ALLOWED, officer_session
 from handlers.session_codecs import MINUTES, PROXY, REPORT
-from storage import audit
-from storage import sessions as store
+from storage import attendance, audit, sessions
 from storage.models import (
     AttendanceOutcome,
     CheckinMethod,
@@ -60,7 +59,7 @@ async def _candidates(
         paths = sorted({root.org_path for a in actions for root in scope_roots(principal, a)})
         if not paths:
             return None
-        found = await store.sessions_of_orgs(
+        found = await sessions.sessions_of_orgs(
             session=session,
             org_paths=paths,
             states=[SessionState.SCHEDULED, SessionState.CLOSED],
@@ -122,8 +121,8 @@ async def _show_report(update: Update, context: BotContext, study: StudySession)
     _ = context._
     now = context.services.clock.now()
     async with context.services.database.session_scope() as session:
-        counts = await store.attendance_counts(session=session, session_id=_id(study.id))
-        people = await store.invitees(session=session, session_id=_id(study.id))
+        counts = await attendance.attendance_counts(session=session, session_id=_id(study.id))
+        people = await attendance.invitees(session=session, session_id=_id(study.id))
 
     def names(chosen: list[str]) -> str:
         shown = names_line(chosen[:NAMES_SHOWN], context.language)
@@ -206,18 +205,18 @@ async def _mark(
     user = update.effective_user
     assert user is not None
     async with context.services.database.session_scope() as session:
-        row = await store.get_attendance(
+        row = await attendance.get_attendance(
             session=session, session_id=_id(study.id), member_id=member_id
         )
         person = next(
             (
                 p
-                for p in await store.invitees(session=session, session_id=_id(study.id))
+                for p in await attendance.invitees(session=session, session_id=_id(study.id))
                 if p.member_id == member_id
             ),
             None,
         )
-        done = row is not None and await store.check_in(
+        done = row is not None and await attendance.check_in(
             session=session,
             attendance_id=_id(row.id),
             method=CheckinMethod.PROXY,
@@ -251,7 +250,7 @@ async def _roster_screen(
     async with context.services.database.session_scope() as session:
         people = [
             p
-            for p in await store.invitees(session=session, session_id=_id(study.id))
+            for p in await attendance.invitees(session=session, session_id=_id(study.id))
             if not p.checked_in
         ]
     pages = max(1, -(-len(people) // PAGE))
@@ -354,7 +353,7 @@ async def on_minutes_input(update: Update, context: BotContext) -> None:
         return
     now = context.services.clock.now()
     async with context.services.database.session_scope() as session:
-        await store.add_minutes(
+        await sessions.add_minutes(
             session=session,
             session_id=state.ref,
             text=clip(text, MAX_MINUTES_TEXT) if text else None,

@@ -29,8 +29,7 @@ from handlers.guard import refuse
 from handlers.screens import button, callback_values
 from handlers.session_access import NOT_ALLOWED, officer_session
 from handlers.session_codecs import CHECKIN, CODE, PROXY
-from storage import members
-from storage import sessions as store
+from storage import attendance, members, sessions
 from storage.models import Attendance, CheckinMethod, SessionState, StudySession
 
 FLOW: Final = "checkin"
@@ -120,10 +119,10 @@ async def _member_row(
         return None
     async with context.services.database.session_scope() as session:
         member = await members.member_by_telegram(session=session, telegram_user_id=user.id)
-        study = await store.get_session(session=session, session_id=session_id)
+        study = await sessions.get_session(session=session, session_id=session_id)
         if member is None or member.id is None or study is None:
             return None
-        row = await store.get_attendance(
+        row = await attendance.get_attendance(
             session=session, session_id=session_id, member_id=member.id
         )
     return (study, row) if row is not None else None
@@ -151,7 +150,7 @@ async def _check_in(
         return context._("Too many wrong numbers. Please ask the secretary to mark you present.")
     if code_is_valid(services.settings.signing_key, session_id, code, now):
         async with services.database.session_scope() as session:
-            done = await store.check_in(
+            done = await attendance.check_in(
                 session=session, attendance_id=_id(row.id), method=method, now=now
             )
         awaiting.stop(context)
@@ -159,7 +158,9 @@ async def _check_in(
             return context._("You are already checked in.")
         return context._("✅ Checked in: {topic}. Welcome!").format(topic=html.escape(study.topic))
     async with services.database.session_scope() as session:
-        failures = await store.count_checkin_failure(session=session, attendance_id=_id(row.id))
+        failures = await attendance.count_checkin_failure(
+            session=session, attendance_id=_id(row.id)
+        )
     if failures >= MAX_CHECKIN_FAILURES:
         awaiting.stop(context)
         return context._("Too many wrong numbers. Please ask the secretary to mark you present.")
@@ -183,7 +184,7 @@ async def cmd_checkin(update: Update, context: BotContext) -> None:
         principal = await load_principal(session=session, telegram_user_id=user.id)
         roots = scope_roots(principal, Action.MANAGE_ATTENDANCE)
         found = (
-            await store.sessions_of_orgs(
+            await sessions.sessions_of_orgs(
                 session=session,
                 org_paths=[root.org_path for root in roots],
                 states=[SessionState.SCHEDULED],
@@ -248,7 +249,7 @@ async def _send_screen(update: Update, context: BotContext, study: StudySession)
     code = current_code(services.settings.signing_key, _id(study.id), now)
     link = deep_link(context.bot.username, _id(study.id), code.code)
     async with services.database.session_scope() as session:
-        counts = await store.attendance_counts(session=session, session_id=_id(study.id))
+        counts = await attendance.attendance_counts(session=session, session_id=_id(study.id))
     spaced = f"{code.code[:3]} {code.code[3:]}"
     caption = "\n".join(
         [

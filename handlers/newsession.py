@@ -39,8 +39,7 @@ from handlers.guard import refuse
 from handlers.screens import button, show
 from handlers.session_access import NOT_ALLOWED
 from handlers.session_codecs import FORM
-from storage import orgs
-from storage import sessions as store
+from storage import orgs, sessions
 from storage.models import AttachmentKind, AudienceKind, OrgKind, SessionKind, StudySession
 
 FLOW: Final = "newsession"
@@ -247,11 +246,11 @@ async def _choose_org(update: Update, context: BotContext, draft: Draft, org_id:
     async with context.services.database.session_scope() as session:
         org = await orgs.get_org(session=session, org_id=org_id)
         groups = (
-            await store.party_groups(session=session, org_id=org_id)
+            await sessions.party_groups(session=session, org_id=org_id)
             if org is not None and AudienceKind.PARTY_GROUP in audience_kinds_for(org.kind)
             else []
         )
-        places = await store.recent_places(session=session, org_id=org_id)
+        places = await sessions.recent_places(session=session, org_id=org_id)
     if org is None:
         await refuse(update, context, context._(NOT_ALLOWED))
         return

@@ -10,8 +10,7 @@ from bot.access import Action, allows, load_principal
 from bot.context import BotContext
 from bot.i18n import N_
 from handlers.guard import refuse
-from storage import orgs
-from storage import sessions as store
+from storage import orgs, sessions
 from storage.models import StudySession
 
 NOT_ALLOWED: Final = N_("You do not have the right to do this here.")
@@ -29,7 +28,7 @@ async def officer_session(
     if user is None:
         return None
     async with context.services.database.session_scope() as session:
-        study = await store.get_session(session=session, session_id=session_id)
+        study = await sessions.get_session(session=session, session_id=session_id)
         org = await orgs.get_org(session=session, org_id=study.org_id) if study else None
         principal = await load_principal(session=session, telegram_user_id=user.id)
     if (

@@ -35,8 +35,7 @@ from handlers.session_codecs import (
     REPORT,
     VIEW,
 )
-from storage import members
-from storage import sessions as store
+from storage import attendance, members, sessions
 from storage.models import Attendance, AttendanceOutcome, SessionState, StudySession
 
 EDIT_FLOW: Final = "edit"
@@ -62,14 +61,14 @@ async def cmd_sessions(update: Update, context: BotContext) -> None:
     async with context.services.database.session_scope() as session:
         member = await members.member_by_telegram(session=session, telegram_user_id=user.id)
         upcoming, recent = (
-            await store.member_sessions(session=session, member_id=member.id, now=now)
+            await sessions.member_sessions(session=session, member_id=member.id, now=now)
             if member is not None and member.id is not None
             else ([], [])
         )
         principal = await load_principal(session=session, telegram_user_id=user.id)
         paths = sorted({root.org_path for a in ORGANISERS for root in scope_roots(principal, a)})
         organised = (
-            await store.sessions_of_orgs(
+            await sessions.sessions_of_orgs(
                 session=session, org_paths=paths, states=[SessionState.SCHEDULED]
             )
             if paths
@@ -125,9 +124,9 @@ async def on_view(update: Update, context: BotContext) -> None:
     now = context.services.clock.now()
     async with context.services.database.session_scope() as session:
         member = await members.member_by_telegram(session=session, telegram_user_id=user.id)
-        study = await store.get_session(session=session, session_id=int(session_id))
+        study = await sessions.get_session(session=session, session_id=int(session_id))
         row = (
-            await store.get_attendance(
+            await attendance.get_attendance(
                 session=session, session_id=int(session_id), member_id=member.id
             )
             if member is not None and member.id is not None and study is not None
@@ -168,7 +167,7 @@ async def on_manage(update: Update, context: BotContext) -> None:
     _ = context._
     now = context.services.clock.now()
     async with context.services.database.session_scope() as session:
-        counts = await store.attendance_counts(session=session, session_id=_id(study.id))
+        counts = await attendance.attendance_counts(session=session, session_id=_id(study.id))
     summary = _(
         "Invited {invited} · will attend {attend} · on leave {leave} · not answered {none} · "
         "checked in {checked}"

@@ -25,7 +25,7 @@ from sandbox import SimUser, World
 from sandbox.files import photo_sizes
 from sandbox.models import ChatMessage, Content
 from schedules import sessions as jobs
-from storage import Database, accounts, sessions
+from storage import Database, accounts, attendance
 from storage.models import (
     AttachmentKind,
     Attendance,
@@ -274,12 +274,12 @@ async def send_photo(world: World, user: SimUser, caption: str | None = None) ->
 async def checked_in(database: Database, session_id: int, member_id: int, now: datetime) -> None:
     """Check someone in directly (how members do it is covered by the check-in tests)."""
     async with database.session_scope() as session:
-        row = await sessions.get_attendance(
+        row = await attendance.get_attendance(
             session=session, session_id=session_id, member_id=member_id
         )
         assert row is not None
         assert row.id is not None
-        await sessions.check_in(
+        await attendance.check_in(
             session=session, attendance_id=row.id, method=CheckinMethod.QR, now=now
         )
 
@@ -289,14 +289,14 @@ async def on_approved_leave(
 ) -> None:
     """Ask for and approve leave directly (the RSVP tests cover the buttons)."""
     async with database.session_scope() as session:
-        row = await sessions.get_attendance(
+        row = await attendance.get_attendance(
             session=session, session_id=session_id, member_id=member_id
         )
         assert row is not None
         assert row.id is not None
-        await sessions.request_leave(
+        await attendance.request_leave(
             session=session, attendance_id=row.id, reason=LeaveReason.SICK, note=None, now=now
         )
-        await sessions.decide_leave(
+        await attendance.decide_leave(
             session=session, attendance_id=row.id, approve=True, decided_by=1, now=now
         )

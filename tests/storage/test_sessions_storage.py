@@ -7,8 +7,7 @@ from datetime import UTC, date, datetime, timedelta
 
 import pytest
 
-from storage import Database, members
-from storage import sessions as store
+from storage import Database, attendance, escalations, members, sessions
 from storage.models import (
     AttendanceOutcome,
     AudienceKind,
@@ -64,7 +63,7 @@ async def new_session(
     kind: SessionKind = SessionKind.BRANCH_COMMITTEE_MEETING,
 ) -> int:
     async with database.session_scope() as session:
-        study = await store.create_session(
+        study = await sessions.create_session(
             session=session,
             org_id=org_id,
             kind=kind,
@@ -84,7 +83,9 @@ async def new_session(
 
 async def invited(database: Database, session_id: int) -> set[int]:
     async with database.session_scope() as session:
-        return {p.member_id for p in await store.invitees(session=session, session_id=session_id)}
+        return {
+            p.member_id for p in await attendance.invitees(session=session, session_id=session_id)
+        }
 
 
 async def test_audiences_resolve_in_sql(database: Database, ids: dict[str, int]) -> None:
@@ -105,41 +106,48 @@ async def test_answers_change_once_and_outcomes_are_final(
 ) -> None:
     session_id = await new_session(database, ids["v1"])
     async with database.session_scope() as session:
-        a = await store.get_attendance(session=session, session_id=session_id, member_id=ids["a"])
-        b = await store.get_attendance(session=session, session_id=session_id, member_id=ids["b"])
+        a = await attendance.get_attendance(
+            session=session, session_id=session_id, member_id=ids["a"]
+        )
+        b = await attendance.get_attendance(
+            session=session, session_id=session_id, member_id=ids["b"]
+        )
         assert a is not None
         assert b is not None
         assert a.id is not None
         assert b.id is not None
-        assert await store.set_rsvp(session=session, attendance_id=a.id, now=NOW)
-        assert not await store.set_rsvp(session=session, attendance_id=a.id, now=NOW)
-        assert await store.check_in(
+        assert await attendance.set_rsvp(session=session, attendance_id=a.id, now=NOW)
+        assert not await attendance.set_rsvp(session=session, attendance_id=a.id, now=NOW)
+        assert await attendance.check_in(
             session=session, attendance_id=a.id, method=CheckinMethod.QR, now=NOW
         )
-        assert not await store.check_in(
+        assert not await attendance.check_in(
             session=session, attendance_id=a.id, method=CheckinMethod.CODE, now=NOW
         )
-        assert await store.request_leave(
+        assert await attendance.request_leave(
             session=session, attendance_id=b.id, reason=LeaveReason.FARMING, note=None, now=NOW
         )
-        assert not await store.request_leave(
+        assert not await attendance.request_leave(
             session=session, attendance_id=b.id, reason=LeaveReason.SICK, note=None, now=NOW
         )
-        assert await store.decide_leave(
+        assert await attendance.decide_leave(
             session=session, attendance_id=b.id, approve=True, decided_by=7, now=NOW
         )
-        assert not await store.decide_leave(
+        assert not await attendance.decide_leave(
             session=session, attendance_id=b.id, approve=False, decided_by=8, now=NOW
         )
-        counts = await store.attendance_counts(session=session, session_id=session_id)
-        assert counts == store.AttendanceCounts(2, 1, 0, 0, 1, 1, 0, 0)
-        assert await store.finalise_session(session=session, session_id=session_id, now=NOW)
-        assert not await store.finalise_session(session=session, session_id=session_id, now=NOW)
+        counts = await attendance.attendance_counts(session=session, session_id=session_id)
+        assert counts == attendance.AttendanceCounts(2, 1, 0, 0, 1, 1, 0, 0)
+        assert await attendance.finalise_session(session=session, session_id=session_id, now=NOW)
+        assert not await attendance.finalise_session(
+            session=session, session_id=session_id, now=NOW
+        )
     async with database.session_scope() as session:
         people = {
-            p.member_id: p for p in await store.invitees(session=session, session_id=session_id)
+            p.member_id: p
+            for p in await attendance.invitees(session=session, session_id=session_id)
         }
-        study = await store.get_session(session=session, session_id=session_id)
+        study = await sessions.get_session(session=session, session_id=session_id)
     assert study is not None
     assert study.state == SessionState.CLOSED
     assert people[ids["a"]].outcome == AttendanceOutcome.PRESENT
@@ -153,25 +161,31 @@ async def test_rates_streaks_and_last_held(database: Database, ids: dict[str, in
         )
         async with database.session_scope() as session:
             if week == 0:
-                row = await store.get_attendance(
+                row = await attendance.get_attendance(
                     session=session, session_id=session_id, member_id=ids["b"]
                 )
                 assert row is not None
                 assert row.id is not None
-                await store.check_in(
+                await attendance.check_in(
                     session=session, attendance_id=row.id, method=CheckinMethod.PROXY, now=NOW
                 )
-            await store.finalise_session(session=session, session_id=session_id, now=NOW)
+            await attendance.finalise_session(session=session, session_id=session_id, now=NOW)
     async with database.session_scope() as session:
-        assert await store.attendance_rate(session=session, member_id=ids["b"], year=2026) == 0.25
-        assert await store.attendance_rate(session=session, member_id=ids["b"], year=2025) is None
+        assert (
+            await attendance.attendance_rate(session=session, member_id=ids["b"], year=2026)
+            == 0.25
+        )
+        assert (
+            await attendance.attendance_rate(session=session, member_id=ids["b"], year=2025)
+            is None
+        )
         # a: absent four times (no longer exactly three); b: three after one present.
-        assert await store.absence_streaks(
+        assert await attendance.absence_streaks(
             session=session, member_ids=[ids["a"], ids["b"]], length=3
         ) == [ids["b"]]
-        held = await store.last_held(session=session, now=NOW)
+        held = await escalations.last_held(session=session, now=NOW)
         assert held == {(ids["v1"], SessionKind.BRANCH_COMMITTEE_MEETING): NOW - timedelta(days=7)}
-        assert await store.first_session_created_at(session=session) == NOW
+        assert await escalations.first_session_created_at(session=session) == NOW
 
 
 async def test_a_ladder_row_is_opened_once_and_climbs_once_per_step(
@@ -179,19 +193,19 @@ async def test_a_ladder_row_is_opened_once_and_climbs_once_per_step(
 ) -> None:
     kind = SessionKind.PARTY_LESSON
     async with database.session_scope() as session:
-        assert await store.open_escalation(
+        assert await escalations.open_escalation(
             session=session, org_id=ids["v1"], kind=kind, period_start=date(2026, 1, 1), now=NOW
         )
-        assert not await store.open_escalation(
+        assert not await escalations.open_escalation(
             session=session, org_id=ids["v1"], kind=kind, period_start=date(2026, 1, 1), now=NOW
         )
-        [row] = await store.open_escalations(session=session)
+        [row] = await escalations.open_escalations(session=session)
         assert row.id is not None
-        assert await store.step_escalation(
+        assert await escalations.step_escalation(
             session=session, escalation_id=row.id, from_level=1, now=NOW
         )
-        assert not await store.step_escalation(
+        assert not await escalations.step_escalation(
             session=session, escalation_id=row.id, from_level=1, now=NOW
         )
-        await store.resolve_escalation(session=session, escalation_id=row.id, now=NOW)
-        assert await store.open_escalations(session=session) == []
+        await escalations.resolve_escalation(session=session, escalation_id=row.id, now=NOW)
+        assert await escalations.open_escalations(session=session) == []
