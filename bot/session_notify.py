@@ -100,20 +100,15 @@ async def _queue(
     now: datetime,
     study: StudySession | None = None,
 ) -> int:
-    """Queue the messages; returns how many were new (a replayed key queues nothing)."""
-    queued = 0
-    for item in items:
-        queued += await deliveries.enqueue(
-            session=session,
-            kind=kind,
-            chat_id=item.chat_id,
-            payload=item.payload,
-            dedupe_key=item.dedupe_key,
-            due_at=now,
-            member_id=item.member_id,
-            session_id=study.id if study is not None else None,
-        )
-    return queued
+    """Queue the messages in one statement; returns how many were new (a replayed key
+    queues nothing)."""
+    return await deliveries.enqueue_many(
+        session=session,
+        kind=kind,
+        items=items,
+        due_at=now,
+        session_id=study.id if study is not None else None,
+    )
 
 
 async def queue_invitations(
