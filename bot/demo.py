@@ -2,8 +2,9 @@
 
 Seeding writes only into a database without a county: the org tree, the rosters (most
 members already linked to Telegram), the office holders, and the history before the moment
-of seeding (bot/demo_history.py), each branch with a theme party day ahead whose reminders
-are pending, so the clock control has something to show.
+of seeding (bot/demo_history.py) with every required meeting held, and each branch's next
+meetings ahead with pending reminders, so the clock control has something to show and the
+silent-branch ladder speaks only when the user lets a month pass without meetings.
 """
 
 from __future__ import annotations
@@ -79,6 +80,8 @@ async def seed_demo(
     history = History(session, rng, now, tz, officers)
     for code, roster in people.items():
         await history.sessions(by_code[code], roster, plan.rosters[code])
+    for leading in (county, *(by_code[t.code] for t in data.townships)):
+        await history.leadership(leading)
     await history.trainings(county, by_code, people)
     await history.notices(county, by_code)
     await audit.record(

@@ -64,35 +64,48 @@ class History:
     async def sessions(
         self, branch: OrgUnit, roster: list[Member], planned: list[PlannedMember]
     ) -> None:
-        """Three months of theme party days, a party lesson, a general meeting; one ahead."""
+        """Three months of theme party days and committee meetings, a party lesson, a general
+        meeting; what comes next ahead. Every required cadence is kept, so the silent-branch
+        ladder starts quiet and speaks only when the user lets a month pass without meetings.
+        """
         first_of_month = self.today.replace(day=1)
-        past = [
-            (SessionKind.THEME_PARTY_DAY, _months_before(first_of_month, n).replace(day=15), 9, 0)
-            for n in (3, 2, 1)
+
+        def month(back: int, day: int) -> date:
+            return _months_before(first_of_month, back).replace(day=day)
+
+        next_theme_day = self.today + timedelta(days=6 + self.rng.randint(0, 4))
+        planned_sessions = [
+            *((SessionKind.THEME_PARTY_DAY, self._at(month(n, 15), 9)) for n in (3, 2, 1)),
+            *(
+                (SessionKind.BRANCH_COMMITTEE_MEETING, self._at(month(n, 5), 19, 30))
+                for n in (3, 2, 1, 0)  # this month's too: held already or coming
+            ),
+            (SessionKind.PARTY_LESSON, self._at(month(2, 8), 19, 30)),
+            (SessionKind.BRANCH_GENERAL_MEETING, self._at(month(1, 25), 19, 30)),
+            (SessionKind.THEME_PARTY_DAY, self._at(next_theme_day, 9)),
         ]
-        past.append(
-            (SessionKind.PARTY_LESSON, _months_before(first_of_month, 2).replace(day=8), 19, 30)
-        )
-        past.append(
-            (
-                SessionKind.BRANCH_GENERAL_MEETING,
-                _months_before(first_of_month, 1).replace(day=25),
-                19,
-                30,
-            )
-        )
         diligence = {m.id: p.diligence for m, p in zip(roster, planned, strict=True)}
-        for kind, day, hour, minute in sorted(past, key=lambda item: item[1]):
-            starts_at = self._at(day, hour, minute)
-            sent = [(o, starts_at - timedelta(minutes=o), ReminderState.SENT) for o in OFFSETS]
-            study = await self._create(branch, kind, starts_at, sent)
+        for kind, starts_at in sorted(planned_sessions, key=lambda item: item[1]):
+            if starts_at > self.now:
+                ahead = [
+                    (r.offset_minutes, r.due_at, r.state)
+                    for r in plan_reminders(starts_at, OFFSETS, self.now)
+                ]
+                await self._create(branch, kind, starts_at, ahead)
+                continue
+            study = await self._create(branch, kind, starts_at, _sent_reminders(starts_at))
             await self._held(branch, study, diligence)
-        starts_at = self._at(self.today + timedelta(days=6 + self.rng.randint(0, 4)), 9)
-        ahead = [
-            (r.offset_minutes, r.due_at, r.state)
-            for r in plan_reminders(starts_at, OFFSETS, self.now)
-        ]
-        await self._create(branch, SessionKind.THEME_PARTY_DAY, starts_at, ahead)
+
+    async def leadership(self, org: OrgUnit) -> None:
+        """A township's or the county's leading group: a special study and a report hearing.
+
+        Its members are not on a branch roster, so nobody is invited through partybot.
+        """
+        first_of_month = self.today.replace(day=1)
+        for kind, back in ((SessionKind.SPECIAL_STUDY, 3), (SessionKind.REPORT_HEARING, 2)):
+            starts_at = self._at(_months_before(first_of_month, back).replace(day=20), 9)
+            study = await self._create(org, kind, starts_at, _sent_reminders(starts_at))
+            await self._held(org, study, {})
 
     async def _create(
         self,
@@ -266,6 +279,11 @@ class History:
                 await notices.acknowledge(
                     session=db, notice_id=notice.id, chat_id=reader.chat_id, now=read_at
                 )
+
+
+def _sent_reminders(starts_at: datetime) -> list[tuple[int, datetime, ReminderState]]:
+    """The reminders of a session held in the past: all sent on time."""
+    return [(o, starts_at - timedelta(minutes=o), ReminderState.SENT) for o in OFFSETS]
 
 
 def _months_before(first_of_month: date, months: int) -> date:

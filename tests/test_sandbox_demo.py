@@ -4,14 +4,17 @@ from __future__ import annotations
 
 import re
 from collections.abc import AsyncIterator
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from bot.clock import ManualClock
 from bot.demo import demo_people, seed_demo
 from bot.demo_plan import CAST, plan_demo, roster_telegram_id
+from schedules.sessions import job_silent_ladder
 from storage import Database, roles
 from storage.models import Role
 from tests.test_sandbox_support import (
@@ -26,9 +29,15 @@ CHINESE_NAME = re.compile(r"^[\u4e00-\u9fff]{2,3}$")
 
 
 @pytest.fixture
-async def seeded(tmp_path: Path) -> AsyncIterator[Database]:
+def template() -> Path:
+    """The seeded database (made outside the event loop: seeding runs its own)."""
+    return seeded_template()
+
+
+@pytest.fixture
+async def seeded(template: Path, tmp_path: Path) -> AsyncIterator[Database]:
     """A copy of the demo database seeded at START."""
-    database = Database(url_of(copy_template(seeded_template(), tmp_path)))
+    database = Database(url_of(copy_template(template, tmp_path)))
     yield database
     await database.dispose()
 
@@ -74,14 +83,16 @@ async def test_the_demo_county_is_seeded_once_with_months_of_history(
     assert counts["members"] == 150
     assert counts["linked"] == counts["accounts"]
     assert 80 <= counts["linked"] < 150  # most, not all, members use Telegram
-    # Per branch: three theme party days, a party lesson, a general meeting; one ahead.
-    assert (counts["closed"], counts["upcoming"]) == (45, 9)
-    assert counts["attendance"] == 150 * 6
+    # Per branch: three theme party days, three committee meetings, a party lesson and a
+    # general meeting held; this month's committee meeting and the next theme day ahead.
+    # Per leading group (3 townships, the county): a special study and a report hearing.
+    assert (counts["closed"], counts["upcoming"]) == (9 * 8 + 4 * 2, 9 * 2)
+    assert counts["attendance"] == 150 * 10
     closed_rows = counts["present"] + counts["excused"] + counts["absent"]
-    assert closed_rows == 150 * 5
+    assert closed_rows == 150 * 8
     assert counts["present"] > counts["absent"] > 0
     assert counts["excused"] > 0
-    assert counts["pending_reminders"] == 9 * 2
+    assert counts["pending_reminders"] == 9 * 2 * 2
     assert counts["trainings"] == 4
     assert counts["confirmations"] > 150
     assert counts["notices"] == 3
@@ -154,3 +165,14 @@ async def test_the_cast_are_linked_members_with_their_roles(seeded: Database) ->
         assert person.telegram_user_id == roster_telegram_id(person.member_id)
         assert person.phone is not None
         assert CHINESE_NAME.match(person.name)
+
+
+async def test_a_fresh_demo_keeps_every_required_cadence(seeded: Database) -> None:
+    """Its history holds every required meeting, so the ladder starts quiet."""
+    clock = ManualClock(START)
+    settings = sandbox_settings()
+    assert await job_silent_ladder(seeded, clock, settings=settings) == 0
+    clock.advance(timedelta(days=14))  # still inside March: nothing new falls due
+    assert await job_silent_ladder(seeded, clock, settings=settings) == 0
+    async with seeded.session_scope() as session:
+        assert await _count(session, "SELECT count(*) FROM session_escalation") == 0
