@@ -5,6 +5,7 @@ from __future__ import annotations
 from telegram import Update
 
 from bot.context import BotContext
+from handlers.guard import STALE_BUTTON
 
 
 async def on_unknown_command(update: Update, context: BotContext) -> None:
@@ -29,6 +30,4 @@ async def on_unknown_callback(update: Update, context: BotContext) -> None:
     """A button we cannot read (old, or forged): say so, change nothing."""
     if update.callback_query is None:
         return
-    await update.callback_query.answer(
-        context._("This button is no longer valid."), show_alert=True
-    )
+    await update.callback_query.answer(context._(STALE_BUTTON), show_alert=True)

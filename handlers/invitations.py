@@ -20,7 +20,7 @@ from bot.context import BotContext
 from bot.i18n import N_
 from bot.members import BRANCH_KINDS, NOT_ALLOWED, Refused
 from handlers.callbacks import CallbackCodec
-from handlers.guard import refuse
+from handlers.guard import STALE_BUTTON, refuse
 from handlers.org_picker import OrgPicker, OrgQuestion
 from handlers.screens import (
     Screen,
@@ -56,7 +56,6 @@ NO_INVITE: Final = N_(
     "Only branch secretaries and township or county staff can create invitations."
 )
 NO_MANAGE: Final = N_("Only branch secretaries and township or county staff manage invitations.")
-STALE_BUTTON: Final = N_("This button is no longer valid.")
 ROLE_NOT_YOURS: Final = N_("You may not give this role here.")
 _STATE_WORDS: Final = {
     rules.CodeStatus.EXPIRED: N_("expired"),

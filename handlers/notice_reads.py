@@ -15,7 +15,7 @@ from bot.i18n import N_, gettext
 from bot.members import BRANCH_KINDS, NOT_ALLOWED
 from bot.notices import names_line, plain_text, remind_non_readers
 from handlers.callbacks import CallbackCodec
-from handlers.guard import refuse
+from handlers.guard import STALE_BUTTON, refuse
 from handlers.screens import button, callback_ints, show
 from storage import notices, orgs
 from storage.models import Notice
@@ -28,7 +28,6 @@ REMIND: Final = CallbackCodec("ntc.remind", (int,))  # notice id
 
 MARK_AS_READ: Final = N_("Mark as read")
 MARKED: Final = N_("Read ✓")
-GONE: Final = N_("This button is no longer valid.")
 LISTED: Final = 10
 EXCERPT: Final = 40
 
@@ -57,7 +56,7 @@ async def on_ack(update: Update, context: BotContext) -> None:
             now=context.services.clock.now(),
         )
     if result == notices.AckResult.UNKNOWN:
-        await refuse(update, context, context._(GONE))
+        await refuse(update, context, context._(STALE_BUTTON))
         return
     if result == notices.AckResult.ACKNOWLEDGED:
         await query.answer(context._("Thank you, noted as read."))

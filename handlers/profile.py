@@ -21,7 +21,7 @@ from bot.access import Principal, load_principal
 from bot.context import BotContext
 from bot.i18n import gettext
 from handlers.callbacks import CallbackCodec
-from handlers.guard import refuse
+from handlers.guard import STALE_BUTTON, refuse
 from handlers.menus import refresh_menu
 from handlers.roles import role_name
 from handlers.screens import button, callback_values, show
@@ -150,7 +150,7 @@ async def on_language(update: Update, context: BotContext) -> None:
         return
     (value,) = callback_values(CHOOSE_LANGUAGE, update)
     if value not in set(Language):
-        await refuse(update, context, context._("This button is no longer valid."))
+        await refuse(update, context, context._(STALE_BUTTON))
         return
     language = Language(str(value))
     async with context.services.database.session_scope() as session:

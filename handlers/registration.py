@@ -31,6 +31,7 @@ from bot.i18n import N_, gettext
 from handlers import awaiting
 from handlers.attendance import follow_roster_change
 from handlers.callbacks import CallbackCodec
+from handlers.guard import STALE_BUTTON
 from handlers.menus import refresh_menu
 from handlers.screens import button
 from storage import invitations as store
@@ -63,7 +64,6 @@ CODE_PROBLEMS: Final = {
         "This invitation has been used up. Please ask your branch secretary for a new one."
     ),
 }
-STALE: Final = N_("This button is no longer valid.")
 REFUSALS: Final = {
     reg.Refusal.MEMBER_TAKEN: N_(
         "This roster entry is already linked to another Telegram account. "
@@ -321,7 +321,7 @@ async def explain_refusal(
             name = refused.decided_by_name or "?"
             text = _("Already decided by {name}.").format(name=html.escape(name))
     else:
-        text = _((DECIDER_REFUSALS if deciding else REFUSALS).get(refused.reason, STALE))
+        text = _((DECIDER_REFUSALS if deciding else REFUSALS).get(refused.reason, STALE_BUTTON))
     if update.callback_query is not None:
         await update.callback_query.answer(text, show_alert=True)
     elif update.effective_message is not None:

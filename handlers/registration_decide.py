@@ -19,12 +19,11 @@ from bot.context import BotContext
 from bot.direct_messages import Recipient, recipient, tell
 from bot.i18n import gettext
 from handlers.callbacks import CallbackCodec
-from handlers.guard import permitted, refuse
+from handlers.guard import STALE_BUTTON, permitted, refuse
 from handlers.invitations import PAGE_SIZE, in_rows, keyboard, paging_row
 from handlers.registration import (
     APPROVE,
     REJECT,
-    STALE,
     branch_of,
     explain_refusal,
     settle_in,
@@ -63,7 +62,7 @@ async def _decision(session: AsyncSession, user_id: int, request_id: int) -> _De
 async def _refuse_decision(update: Update, context: BotContext, decision: _Decision) -> None:
     """The request is gone, or the user may not decide it: say so."""
     if decision.request is None:
-        await refuse(update, context, context._(STALE))
+        await refuse(update, context, context._(STALE_BUTTON))
         return
     user = update.effective_user
     assert user is not None
@@ -181,7 +180,7 @@ async def on_new_status(update: Update, context: BotContext) -> None:
     request_id, status_name = callback_values(NEW_STATUS, update)
     status = next((s for s in reg.NEW_ENTRY_STATUSES if s.value == status_name), None)
     if status is None:
-        await refuse(update, context, context._(STALE))
+        await refuse(update, context, context._(STALE_BUTTON))
         return
     await _approve(update, context, int(request_id), None, status)
 

@@ -20,13 +20,12 @@ from bot.context import BotContext
 from bot.i18n import LANGUAGES, gettext
 from handlers import awaiting
 from handlers.callbacks import CallbackCodec
-from handlers.guard import refuse
+from handlers.guard import STALE_BUTTON, refuse
 from handlers.invitations import PAGE_SIZE, in_rows, keyboard, paging_row
 from handlers.registration import (
     BY_NAME,
     LAST_FOUR,
     SHARE_PHONE,
-    STALE,
     Asked,
     Outcome,
     already_settled,
@@ -232,7 +231,7 @@ async def on_pick_name(update: Update, context: BotContext) -> None:
     elif invitation is None:
         await refuse(update, context, no_invitation_text(context))
     elif member is None:
-        await refuse(update, context, context._(STALE))
+        await refuse(update, context, context._(STALE_BUTTON))
     else:
         awaiting.expect(context, LAST_FOUR, member_id)
         text = context._(

@@ -13,7 +13,8 @@ from handlers.callbacks import CallbackCodec
 FORM: Final = CallbackCodec("ses.new", (int, str, int))  # form token, step, value
 VIEW: Final = CallbackCodec("ses.view", (int,))  # session id: a member's view
 MANAGE: Final = CallbackCodec("ses.mng", (int,))  # session id: an officer's view
-EDIT: Final = CallbackCodec("ses.edit", (int, str))  # session id, "time" | "place" | "topic"
+EDIT: Final = CallbackCodec("ses.edit", (int, str))  # session id, field (sessions.FIELDS)
+DURATION: Final = CallbackCodec("ses.dur", (int, int))  # session id, new length in minutes
 CANCEL: Final = CallbackCodec("ses.cancel", (int, str))  # session id, "ask" | "one" | "all"
 
 RSVP: Final = CallbackCodec("att.rsvp", (int, str))  # session id, "yes" | "leave"

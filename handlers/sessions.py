@@ -1,5 +1,6 @@
 """/sessions: everyone's coming and recent sessions with their own status; officers also
-manage the sessions they organise (change time, place or topic; cancel one or a series).
+manage the sessions they organise (change time, place, topic or length; cancel one or a
+series).
 """
 
 from __future__ import annotations
@@ -17,10 +18,10 @@ from bot.context import BotContext
 from bot.dates import format_when, parse_when
 from bot.i18n import N_
 from bot.session_text import clip, kind_label, session_card, status_label
-from bot.sessions import Window, rsvp_refusal, window_state
+from bot.sessions import DURATION_CHOICES, Window, rsvp_refusal, window_state
 from handlers import awaiting
 from handlers.attendance import BUTTONS, NOT_INVITED
-from handlers.guard import refuse
+from handlers.guard import STALE_BUTTON, refuse
 from handlers.newsession import DATE_EXAMPLES, MAX_PLACE, MAX_TOPIC
 from handlers.screens import button, callback_values, show
 from handlers.session_access import officer_session
@@ -28,6 +29,7 @@ from handlers.session_codecs import (
     CANCEL,
     CHECKIN,
     CODE,
+    DURATION,
     EDIT,
     MAKEUP,
     MANAGE,
@@ -40,7 +42,7 @@ from storage.models import Attendance, AttendanceOutcome, SessionState, StudySes
 
 EDIT_FLOW: Final = "edit"
 FIELD_KEY: Final = "sessions.edit_field"
-FIELDS: Final = ("time", "place", "topic")
+FIELDS: Final = ("time", "place", "topic", "duration")
 ORGANISERS: Final = (Action.SCHEDULE_SESSION, Action.MANAGE_ATTENDANCE)
 NOT_SCHEDULED: Final = N_("This session is no longer scheduled, so it cannot be changed.")
 
@@ -186,6 +188,7 @@ async def on_manage(update: Update, context: BotContext) -> None:
                 button(_("✏️ Time"), EDIT.encode(sid, "time")),
                 button(_("✏️ Place"), EDIT.encode(sid, "place")),
                 button(_("✏️ Topic"), EDIT.encode(sid, "topic")),
+                button(_("✏️ Length"), EDIT.encode(sid, "duration")),
             ]
         )
         rows.append([button(_("❌ Cancel the session"), CANCEL.encode(sid, "ask"))])
@@ -199,7 +202,7 @@ async def on_manage(update: Update, context: BotContext) -> None:
 
 
 async def on_edit(update: Update, context: BotContext) -> None:
-    """Ask for the new time, place or topic."""
+    """Ask for the new time, place or topic (typed), or length (buttons)."""
     session_id, field = callback_values(EDIT, update)
     study = await officer_session(update, context, int(session_id), Action.SCHEDULE_SESSION)
     if study is None or field not in FIELDS:
@@ -207,7 +210,20 @@ async def on_edit(update: Update, context: BotContext) -> None:
     if study.state != SessionState.SCHEDULED:
         await refuse(update, context, context._(NOT_SCHEDULED))
         return
-    awaiting.expect(context, EDIT_FLOW, _id(study.id))
+    sid = _id(study.id)
+    if field == "duration":
+        lengths = [
+            button(
+                context.n_("{n} minute", "{n} minutes", minutes).format(n=minutes),
+                DURATION.encode(sid, minutes),
+            )
+            for minutes in DURATION_CHOICES
+        ]
+        back = [button(context._("Back"), MANAGE.encode(sid))]
+        markup = InlineKeyboardMarkup([lengths, back])
+        await show(update, context, context._("How long will it take?"), markup)
+        return
+    awaiting.expect(context, EDIT_FLOW, sid)
     if context.user_data is not None:
         context.user_data[FIELD_KEY] = field
     prompts = {
@@ -255,23 +271,43 @@ async def on_edit_input(update: Update, context: BotContext) -> None:
     awaiting.stop(context)
     if study is None:
         return
+    await message.reply_text(await _save_change(context, study, changes, user.id))
+
+
+async def on_duration(update: Update, context: BotContext) -> None:
+    """A new length was tapped: saved, and every invitee told."""
+    session_id, minutes = callback_values(DURATION, update)
+    user = update.effective_user
+    if user is None or minutes not in DURATION_CHOICES:
+        await refuse(update, context, context._(STALE_BUTTON))
+        return
+    study = await officer_session(update, context, int(session_id), Action.SCHEDULE_SESSION)
+    if study is None:
+        return
+    answer = await _save_change(context, study, {"duration_minutes": minutes}, user.id)
+    await show(update, context, answer)
+
+
+async def _save_change(
+    context: BotContext, study: StudySession, changes: dict[str, Any], actor: int
+) -> str:
+    """Apply an officer's change and queue the news to every invitee; what to answer."""
+    services = context.services
+    now = services.clock.now()
     async with services.database.session_scope() as session:
         updated = await session_ops.change(
             session=session,
             study=study,
             changes=changes,
-            actor=user.id,
+            actor=actor,
             settings=services.settings,
             now=now,
         )
     if updated is None:
-        await message.reply_text(context._(NOT_SCHEDULED))
-        return
+        return context._(NOT_SCHEDULED)
     services.relay.wake()
     card = session_card(updated, language=context.language, tz=_tz(context), now=now)
-    await message.reply_text(
-        context._("Saved. Everyone invited is told about the change.") + "\n\n" + card
-    )
+    return context._("Saved. Everyone invited is told about the change.") + "\n\n" + card
 
 
 async def on_cancel(update: Update, context: BotContext) -> None:
@@ -329,5 +365,6 @@ CALLBACKS: Final = (
     (VIEW, on_view),
     (MANAGE, on_manage),
     (EDIT, on_edit),
+    (DURATION, on_duration),
     (CANCEL, on_cancel),
 )

@@ -6,7 +6,7 @@ from __future__ import annotations
 from bot.clock import ManualClock
 from bot.sessions import Repeat
 from bot.settings import Settings
-from handlers.session_codecs import CANCEL, EDIT
+from handlers.session_codecs import CANCEL, DURATION, EDIT
 from sandbox import World
 from storage import Database
 from storage.models import ReminderState, Role, SessionKind, SessionState
@@ -96,7 +96,7 @@ async def test_the_secretary_moves_a_session_and_everyone_is_told(
     manage = await tap(sec, "⚙ 3月5日（周四）19:30 学习党章")
     assert manage.text.endswith("应到1 · 参加0 · 请假0 · 未回复1 · 已签到0")
     assert manage.buttons == [
-        ["✏️ 改时间", "✏️ 改地点", "✏️ 改主题"],
+        ["✏️ 改时间", "✏️ 改地点", "✏️ 改主题", "✏️ 改时长"],
         ["❌ 取消活动"],
         ["📋 出勤"],
     ]
@@ -128,6 +128,36 @@ async def test_the_secretary_moves_a_session_and_everyone_is_told(
     await say(sec, "党员活动室")
     changed = await arrives(world, branch.people["张三"], "地点：党员活动室")
     assert changed.text.startswith("✏️ 活动有变动：")
+
+
+async def test_the_length_is_changed_with_one_tap_and_everyone_is_told(
+    person: Person, database: Database, world: World, clock: ManualClock, settings: Settings
+) -> None:
+    branch = await make_branch(database, person, names=("张三",))
+    study = await create_session(
+        database, settings, clock, branch.org, starts_at=at(2026, 3, 5, 19, 30)
+    )
+    sec = branch.secretary
+    await say(sec, "/sessions")
+    await tap(sec, "⚙ 3月5日（周四）19:30 学习党章")
+    choices = await tap(sec, "✏️ 改时长")
+    assert choices.text == "大约开多长时间？"
+    assert choices.buttons == [["60分钟", "90分钟", "120分钟", "180分钟"], ["返回"]]
+    saved = await tap(sec, "120分钟")
+    assert saved.text.startswith("已保存，已通知所有参加人员。\n\n学习党章\n")
+    assert "时间：3月5日（周四）19:30（120分钟）" in saved.text
+    told = await arrives(world, branch.people["张三"], "✏️")
+    assert "时间：3月5日（周四）19:30（120分钟）" in told.text
+    assert (await stored_session(database, study.id or 0)).duration_minutes == 120
+    [entry] = await audit_actions(database, "session.edit")
+    assert entry.detail == {"duration_minutes": 120}
+    # A length that was never offered is refused and changes nothing.
+    forged = await sec.tap_data(
+        DURATION.encode(study.id or 0, 45), message_id=sec.messages[-1].message_id
+    )
+    assert (await sec.wait_for_callback_answer(forged)).text == "这个按钮已经失效。"
+    assert (await stored_session(database, study.id or 0)).duration_minutes == 120
+    assert len(await audit_actions(database, "session.edit")) == 1
 
 
 async def test_the_secretary_cancels_a_session_and_everyone_is_told(
@@ -166,7 +196,11 @@ async def test_only_its_officers_may_change_a_session(
     await grant(database, other.id, Role.SECRETARY, branch.tree.liushu)
     for user in (branch.people["张三"], other):
         start = await say(user, "/start")
-        for data in (EDIT.encode(study.id or 0, "time"), CANCEL.encode(study.id or 0, "one")):
+        for data in (
+            EDIT.encode(study.id or 0, "time"),
+            DURATION.encode(study.id or 0, 120),
+            CANCEL.encode(study.id or 0, "one"),
+        ):
             query = await user.tap_data(data, message_id=start.message_id)
             answer = await user.wait_for_callback_answer(query)
             assert answer.text == "您没有权限在这里做这件事。"
