@@ -18,7 +18,7 @@ from bot import invitations as rules
 from bot.access import Action, Principal, allows, load_principal, scope_roots
 from bot.context import BotContext
 from bot.i18n import N_
-from bot.members import BRANCH_KINDS, NOT_ALLOWED, Refused
+from bot.members import NOT_ALLOWED, Refused, is_branch
 from handlers.callbacks import CallbackCodec
 from handlers.guard import STALE_BUTTON, refuse
 from handlers.org_picker import OrgPicker, OrgQuestion
@@ -44,7 +44,7 @@ QUESTION: Final = OrgQuestion(
     PICKER,
     Action.INVITE,
     N_("Which branch is the invitation for?"),
-    lambda _principal, org: _is_branch(org),
+    lambda _principal, org: is_branch(org),
 )
 PICK_ROLE: Final = CallbackCodec("inv.r", (int, str))  # org id, role
 PICK_USES: Final = CallbackCodec("inv.u", (int, str, int))  # org id, role, max uses
@@ -91,10 +91,6 @@ def in_rows(
     return [list(buttons[i : i + width]) for i in range(0, len(buttons), width)]
 
 
-def _is_branch(org: OrgUnit) -> bool:
-    return org.kind in BRANCH_KINDS
-
-
 # --- /invite: choose branch, role, uses, expiry -------------------------------------------
 
 
@@ -107,12 +103,12 @@ async def _first(
     session: AsyncSession, principal: Principal, context: BotContext
 ) -> Screen | None:
     """Officers of one branch go straight to the role; staff pick a branch first."""
-    roots = scope_roots(principal, Action.INVITE)
-    if len(roots) == 1:
-        org = await orgs.get_org(session=session, org_id=roots[0].org_id)
-        if org is not None and _is_branch(org):
-            return await _role_step(session, principal, org, context)
-    return await QUESTION.screen(session, principal, 0, 0, context.language) if roots else None
+    return await QUESTION.first(
+        session,
+        principal,
+        context.language,
+        lambda org: _role_step(session, principal, org, context),
+    )
 
 
 async def on_nav(update: Update, context: BotContext) -> None:
@@ -136,7 +132,7 @@ async def _checked(
 ) -> tuple[OrgUnit, Role]:
     """Re-check a tapped branch and role against the database and the access policy."""
     org = await orgs.get_org(session=session, org_id=org_id)
-    if org is None or not org.active or not _is_branch(org):
+    if org is None or not org.active or not is_branch(org):
         raise Refused(STALE_BUTTON)
     if not allows(principal, Action.INVITE, org.path):
         raise Refused(NOT_ALLOWED)

@@ -10,7 +10,7 @@ scope of every id they receive.
 from __future__ import annotations
 
 import html
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from functools import partial
 from typing import Final
@@ -21,7 +21,7 @@ from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
 from bot.access import Action, Principal, allows, scope_roots
 from bot.context import BotContext
 from bot.i18n import gettext
-from bot.members import BRANCH_KINDS, org_trail
+from bot.members import BRANCH_KINDS, is_branch, org_trail
 from handlers.callbacks import CallbackCodec
 from handlers.screens import Screen, answer_with, button, callback_ints
 from storage import orgs
@@ -138,6 +138,23 @@ class OrgQuestion:
             _=_,
         )
         return None if found is None else found.titled(_(self.title))
+
+    async def first(
+        self,
+        session: AsyncSession,
+        principal: Principal,
+        language: str,
+        open_branch: Callable[[OrgUnit], Awaitable[Screen | None]],
+    ) -> Screen | None:
+        """Where the feature's command starts: an officer of one branch goes straight to it
+        (``open_branch``), anyone with a wider scope is asked which; None: nothing in scope.
+        """
+        roots = scope_roots(principal, self.action)
+        if len(roots) == 1:
+            org = await orgs.get_org(session=session, org_id=roots[0].org_id)
+            if org is not None and is_branch(org):
+                return await open_branch(org)
+        return await self.screen(session, principal, TOP, 0, language) if roots else None
 
     async def on_nav(self, update: Update, context: BotContext) -> None:
         """A tap on one of the picker's move buttons: show that level of the tree."""

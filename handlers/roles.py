@@ -28,7 +28,7 @@ from bot.access import (
 from bot.context import BotContext
 from bot.direct_messages import tell
 from bot.i18n import N_, gettext
-from bot.members import BRANCH_KINDS, NOT_ALLOWED, STALE, Refused
+from bot.members import NOT_ALLOWED, STALE, Refused
 from handlers.callbacks import CallbackCodec
 from handlers.guard import refuse
 from handlers.menus import refresh_menu
@@ -90,16 +90,11 @@ async def cmd_appoint(update: Update, context: BotContext) -> None:
     if user is None:
         return
     lang = context.language
-    screen: Screen | None = None
     async with context.services.database.session_scope() as session:
         principal = await load_principal(session=session, telegram_user_id=user.id)
-        roots = scope_roots(principal, Action.APPOINT)
-        if len(roots) == 1:
-            org = await orgs.get_org(session=session, org_id=roots[0].org_id)
-            if org is not None and org.kind in BRANCH_KINDS:
-                screen = await _people(session, principal, org, 0, lang)
-        if roots and screen is None:
-            screen = await QUESTION.screen(session, principal, 0, 0, lang)
+        screen = await QUESTION.first(
+            session, principal, lang, lambda org: _people(session, principal, org, 0, lang)
+        )
     if screen is None:
         await refuse(update, context, context._(NO_APPOINTING))
         return

@@ -57,16 +57,11 @@ async def cmd_members(update: Update, context: BotContext) -> None:
     if user is None:
         return
     lang = context.language
-    screen: Screen | None = None
     async with context.services.database.session_scope() as session:
         principal = await load_principal(session=session, telegram_user_id=user.id)
-        roots = scope_roots(principal, Action.VIEW_ROSTER)
-        if len(roots) == 1:
-            org = await orgs.get_org(session=session, org_id=roots[0].org_id)
-            if org is not None and rules.is_branch(org):
-                screen = await _roster(session, principal, org, 0, lang)
-        if roots and screen is None:
-            screen = await QUESTION.screen(session, principal, 0, 0, lang)
+        screen = await QUESTION.first(
+            session, principal, lang, lambda org: _roster(session, principal, org, 0, lang)
+        )
     if screen is None:
         await refuse(update, context, context._(NO_ROSTER))
         return
