@@ -91,7 +91,7 @@ class History:
                     (r.offset_minutes, r.due_at, r.state)
                     for r in plan_reminders(starts_at, OFFSETS, self.now)
                 ]
-                await self._create(branch, kind, starts_at, ahead)
+                await self._invited(await self._create(branch, kind, starts_at, ahead))
                 continue
             study = await self._create(branch, kind, starts_at, _sent_reminders(starts_at))
             await self._held(branch, study, diligence)
@@ -128,6 +128,21 @@ class History:
             created_by=self.acting.get(branch.code, 0),
             reminders=reminders,
             now=min(starts_at - timedelta(days=7), self.now),
+        )
+
+    async def _invited(self, study: StudySession) -> None:
+        """Those on Telegram had their invitation before the sandbox started (so the
+        session_roster job does not send it again when the sandbox runs)."""
+        assert study.id is not None
+        await attendance.mark_invited(
+            session=self.db,
+            session_id=study.id,
+            member_ids=[
+                invitee.member_id
+                for invitee in await attendance.invitees(session=self.db, session_id=study.id)
+                if invitee.telegram_user_id is not None
+            ],
+            now=study.created_at,
         )
 
     async def _held(

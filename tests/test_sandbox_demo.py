@@ -14,7 +14,8 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from bot.clock import ManualClock
 from bot.demo import demo_people, seed_demo
 from bot.demo_plan import CAST, plan_demo, roster_telegram_id
-from schedules.sessions import job_silent_ladder
+from handlers.attendance import BUTTONS
+from schedules.sessions import job_follow_the_roster, job_silent_ladder
 from storage import Database, roles
 from storage.models import Role
 from tests.test_sandbox_support import (
@@ -167,11 +168,13 @@ async def test_the_cast_are_linked_members_with_their_roles(seeded: Database) ->
         assert CHINESE_NAME.match(person.name)
 
 
-async def test_a_fresh_demo_keeps_every_required_cadence(seeded: Database) -> None:
-    """Its history holds every required meeting, so the ladder starts quiet."""
+async def test_a_fresh_demo_starts_quiet(seeded: Database) -> None:
+    """Its history holds every required meeting and everyone on Telegram was invited to what
+    is coming, so neither the ladder nor the roster job has anything to send."""
     clock = ManualClock(START)
     settings = sandbox_settings()
     assert await job_silent_ladder(seeded, clock, settings=settings) == 0
+    assert await job_follow_the_roster(seeded, clock, settings=settings, buttons=BUTTONS) == 0
     clock.advance(timedelta(days=14))  # still inside March: nothing new falls due
     assert await job_silent_ladder(seeded, clock, settings=settings) == 0
     async with seeded.session_scope() as session:
