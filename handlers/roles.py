@@ -86,19 +86,13 @@ async def _org_in_scope(session: AsyncSession, principal: Principal, org_id: int
 
 async def cmd_appoint(update: Update, context: BotContext) -> None:
     """Start an appointment: the secretary's branch, or the org tree for staff."""
-    user = update.effective_user
-    if user is None:
-        return
     lang = context.language
-    async with context.services.database.session_scope() as session:
-        principal = await load_principal(session=session, telegram_user_id=user.id)
-        screen = await QUESTION.first(
-            session, principal, lang, lambda org: _people(session, principal, org, 0, lang)
-        )
-    if screen is None:
-        await refuse(update, context, context._(NO_APPOINTING))
-        return
-    await show(update, context, *screen)
+    await answer_with(
+        update,
+        context,
+        lambda s, p: QUESTION.first(s, p, lang, lambda org: _people(s, p, org, 0, lang)),
+        refusal=NO_APPOINTING,
+    )
 
 
 async def on_nav(update: Update, context: BotContext) -> None:

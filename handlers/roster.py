@@ -16,14 +16,13 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
 
 from bot import members as rules
-from bot.access import Action, Principal, allows, load_principal, scope_roots
+from bot.access import Action, Principal, allows, scope_roots
 from bot.context import BotContext
 from bot.i18n import N_, gettext
 from handlers import member_actions
-from handlers.guard import refuse
 from handlers.org_picker import OrgQuestion
 from handlers.roster_codecs import CARD, DEACTIVATE, PAGE, PICKER, STATUS, TRANSFER
-from handlers.screens import Screen, answer_with, button, callback_ints, show
+from handlers.screens import Screen, answer_with, button, callback_ints
 from storage import member_admin, members, orgs
 from storage.models import Member, OrgUnit
 
@@ -53,19 +52,13 @@ def _id(row: Member | OrgUnit) -> int:
 
 async def cmd_members(update: Update, context: BotContext) -> None:
     """Show the roster of the user's branch, or let staff pick a branch first."""
-    user = update.effective_user
-    if user is None:
-        return
     lang = context.language
-    async with context.services.database.session_scope() as session:
-        principal = await load_principal(session=session, telegram_user_id=user.id)
-        screen = await QUESTION.first(
-            session, principal, lang, lambda org: _roster(session, principal, org, 0, lang)
-        )
-    if screen is None:
-        await refuse(update, context, context._(NO_ROSTER))
-        return
-    await show(update, context, *screen)
+    await answer_with(
+        update,
+        context,
+        lambda s, p: QUESTION.first(s, p, lang, lambda org: _roster(s, p, org, 0, lang)),
+        refusal=NO_ROSTER,
+    )
 
 
 async def on_roster_nav(update: Update, context: BotContext) -> None:
