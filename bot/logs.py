@@ -1,8 +1,10 @@
-"""Logging set-up that never lets the bot token out.
+"""Logging set-up that never lets the bot token or a phone number out.
 
 httpx logs every request URL, and Bot API URLs carry the token (`/bot<token>/getMe`);
-exception texts can carry it too. Redacting in the record factory covers every logger,
-every handler and every formatter, including pytest's log capture.
+exception texts can carry it too. At DEBUG, PTB logs every update, so a shared contact
+(registration) would put the member's phone number in the log several times. Redacting
+in the record factory covers every logger, every handler and every formatter, including
+pytest's log capture.
 """
 
 from __future__ import annotations
@@ -13,7 +15,10 @@ from collections.abc import Callable, Iterable
 from urllib.parse import quote
 
 REDACTED = "<redacted-token>"
+REDACTED_PHONE = "<redacted-phone>"
 _ANY_TOKEN = re.compile(r"\d{3,20}(?::|%3[Aa])[A-Za-z0-9_-]{30,}")
+#: A mainland mobile number as people, rosters and Telegram write it (+86, 0086, 86 or none).
+_ANY_PHONE = re.compile(r"(?<![\d])(?:(?:\+|%2[Bb]|00)?86[ -]?)?1[3-9]\d(?:[ -]?\d{4}){2}(?!\d)")
 _QUIET_LOGGERS = ("httpx", "httpcore", "apscheduler", "uvicorn.access")
 
 _secrets: set[str] = set()
@@ -21,10 +26,10 @@ _base_factory: Callable[..., logging.LogRecord] | None = None
 
 
 def redact(text: str) -> str:
-    """Replace known secrets and anything shaped like a bot token."""
+    """Replace known secrets, anything shaped like a bot token, and mobile numbers."""
     for secret in _secrets:
         text = text.replace(secret, REDACTED)
-    return _ANY_TOKEN.sub(REDACTED, text)
+    return _ANY_PHONE.sub(REDACTED_PHONE, _ANY_TOKEN.sub(REDACTED, text))
 
 
 def _redacting_factory(*args: object, **kwargs: object) -> logging.LogRecord:
