@@ -60,6 +60,8 @@ MENU: tuple[MenuCommand, ...] = (
     MenuCommand("notice", N_("Send a notice"), Action.SEND_NOTICE),
     MenuCommand("notices", N_("Notices: who has read them"), Action.SEND_NOTICE),
     MenuCommand("greetings", N_("Political-birthday greetings on or off"), Action.SEND_NOTICE),
+    MenuCommand("fund", N_("Record training or other funds"), Action.RECORD_FUNDS),
+    MenuCommand("funds", N_("Training funds per member"), Action.VIEW_REPORTS),
 )
 
 

@@ -28,6 +28,7 @@ from handlers import (
     common,
     errors,
     fallbacks,
+    funds,
     greetings,
     invitations,
     menus,
@@ -71,6 +72,7 @@ def register_handlers(application: Application[Any, Any, Any, Any, Any, Any]) ->
         (checkin.FLOW, checkin.on_number),
         (attendance_report.MINUTES_FLOW, attendance_report.on_minutes_input),
         (notices.FLOW, notices.on_notice_text),
+        (funds.FLOW, funds.on_amount),
     ):
         application.add_handler(MessageHandler(awaiting.awaiting(waits, flow), on_input))
 
@@ -135,6 +137,11 @@ def register_handlers(application: Application[Any, Any, Any, Any, Any, Any]) ->
         *checkin.CALLBACKS,
         *attendance_report.CALLBACKS,
     ):
+        application.add_handler(CallbackQueryHandler(on_tap, pattern=codec.pattern))
+
+    application.add_handler(CommandHandler("fund", funds.cmd_fund))
+    application.add_handler(CommandHandler("funds", funds.cmd_funds))
+    for codec, on_tap in funds.CALLBACKS:
         application.add_handler(CallbackQueryHandler(on_tap, pattern=codec.pattern))
 
     # Fallbacks: keep these last.

@@ -74,9 +74,7 @@ def upgrade() -> None:
 def downgrade() -> None:
     with op.batch_alter_table("contact_point", schema=None) as batch_op:
         batch_op.add_column(
-            sa.Column(
-                "is_demonstration", sa.Boolean(), nullable=False, server_default=sa.false()
-            )
+            sa.Column("is_demonstration", sa.Boolean(), nullable=False, server_default=sa.false())
         )
     op.execute(
         "UPDATE contact_point SET is_demonstration = TRUE WHERE EXISTS (SELECT 1 FROM"
