@@ -131,7 +131,7 @@ async def write_fund(
         purpose=entry.purpose,
         amount_yuan=entry.amount_yuan,
         note=entry.note,
-        recorded_by=actor or 0,
+        recorded_by=actor,
         now=now,
     )
     await audit.record(

@@ -26,6 +26,7 @@ from handlers import (
     awaiting,
     checkin,
     common,
+    duties,
     errors,
     fallbacks,
     funds,
@@ -44,6 +45,7 @@ from handlers import (
     roster_import,
     sessions,
     start,
+    visits,
 )
 
 # The command menu everyone sees; descriptions are translated per language at start-up.
@@ -73,6 +75,7 @@ def register_handlers(application: Application[Any, Any, Any, Any, Any, Any]) ->
         (attendance_report.MINUTES_FLOW, attendance_report.on_minutes_input),
         (notices.FLOW, notices.on_notice_text),
         (funds.FLOW, funds.on_amount),
+        (visits.FLOW, visits.on_visit_input),
     ):
         application.add_handler(MessageHandler(awaiting.awaiting(waits, flow), on_input))
 
@@ -141,7 +144,10 @@ def register_handlers(application: Application[Any, Any, Any, Any, Any, Any]) ->
 
     application.add_handler(CommandHandler("fund", funds.cmd_fund))
     application.add_handler(CommandHandler("funds", funds.cmd_funds))
-    for codec, on_tap in funds.CALLBACKS:
+    application.add_handler(CommandHandler("visit", visits.cmd_visit))
+    application.add_handler(CommandHandler("duties", duties.cmd_duties))
+    application.add_handler(CommandHandler("leaders", duties.cmd_leaders))
+    for codec, on_tap in (*funds.CALLBACKS, *visits.CALLBACKS, *duties.CALLBACKS):
         application.add_handler(CallbackQueryHandler(on_tap, pattern=codec.pattern))
 
     # Fallbacks: keep these last.

@@ -47,7 +47,7 @@ async def record_fund(
     source: FundSource,
     purpose: FundPurpose,
     amount_yuan: Decimal,
-    recorded_by: int,
+    recorded_by: int | None,
     note: str | None = None,
     now: datetime,
 ) -> FundAllocation:

@@ -112,7 +112,9 @@ async def test_a_township_scope_still_counts_the_county_share(
         (ids["t2"], Decimal("20.99")),
         (ids["v3"], Decimal("20.99")),
     ]
-    assert [(s.per_member_yuan, s.gap_yuan) for s in none] == [(Decimal("0.00"), Decimal("30"))] * 2
+    assert [(s.per_member_yuan, s.gap_yuan) for s in none] == [
+        (Decimal("0.00"), Decimal("30"))
+    ] * 2
 
 
 async def test_fund_totals_by_source_and_purpose(database: Database, ids: dict[str, int]) -> None:

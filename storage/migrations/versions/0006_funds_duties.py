@@ -1,5 +1,6 @@
-"""Leaders' duties: demonstration sites get their own table, visits keep photos, and the
-visit reminder ladder remembers the rungs it has taken.
+"""Funds and leaders' duties: funds imported by the system have no recorder;
+demonstration sites get their own table, visits keep photos, and the visit reminder ladder
+remembers the rungs it has taken.
 
 Revision ID: 0006
 Revises: 0004
@@ -61,6 +62,8 @@ def upgrade() -> None:
     )
     with op.batch_alter_table("contact_visit", schema=None) as batch_op:
         batch_op.add_column(sa.Column("photo_ids", sa.JSON(), nullable=True))
+    with op.batch_alter_table("fund_allocation", schema=None) as batch_op:
+        batch_op.alter_column("recorded_by", existing_type=sa.BigInteger(), nullable=True)
     # A contact point marked as a demonstration made its org a site for that year.
     op.execute(
         "INSERT INTO demonstration_site (org_id, year, created_at)"
@@ -85,6 +88,9 @@ def downgrade() -> None:
         batch_op.alter_column("is_demonstration", server_default=None)
     with op.batch_alter_table("contact_visit", schema=None) as batch_op:
         batch_op.drop_column("photo_ids")
+    op.execute("UPDATE fund_allocation SET recorded_by = 0 WHERE recorded_by IS NULL")
+    with op.batch_alter_table("fund_allocation", schema=None) as batch_op:
+        batch_op.alter_column("recorded_by", existing_type=sa.BigInteger(), nullable=False)
     op.drop_table("duty_reminder")
     op.drop_index(op.f("ix_demonstration_site_year"), table_name="demonstration_site")
     op.drop_table("demonstration_site")
