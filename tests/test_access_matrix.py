@@ -16,7 +16,7 @@ from bot.access import Action, Grant, Principal, allows, may_give_role, may_remo
 from bot.app import PartyApplication
 from bot.i18n import gettext
 from bot.members import NOT_ALLOWED
-from handlers import funds, invitations, roles, roster
+from handlers import duties, funds, invitations, roles, roster
 from handlers.menus import MENU
 from sandbox import SimUser
 from storage import Database
@@ -208,17 +208,19 @@ COMMANDS = (
     "/minutes",
     "/fund",
     "/funds",
+    "/duties",
+    "/leaders",
 )
 # fmt: off
 COMMAND_MATRIX: dict[str, str] = {
-    #                      mem apt inv ivs ntc nts grt nse chk att min fnd fns
-    "member":             "-   -   -   -   -   -   -   -   -   -   -   -   -",
-    "deputy_secretary":   "y   -   y   y   y   y   y   y   y   y   y   -   -",
-    "secretary":          "y   y   y   y   y   y   y   y   y   y   y   -   y",
-    "township_organiser": "y   y   y   y   y   y   y   y   y   y   y   y   y",
-    "county_staff":       "y   y   y   y   y   y   y   y   y   y   y   y   y",
-    "inspector":          "y   -   -   -   -   -   -   -   -   y   -   -   y",
-    "admin":              "y   y   y   y   y   y   y   y   y   y   y   y   y",
+    #                      mem apt inv ivs ntc nts grt nse chk att min fnd fns dut ldr
+    "member":             "-   -   -   -   -   -   -   -   -   -   -   -   -   -   -",
+    "deputy_secretary":   "y   -   y   y   y   y   y   y   y   y   y   -   -   -   -",
+    "secretary":          "y   y   y   y   y   y   y   y   y   y   y   -   y   y   -",
+    "township_organiser": "y   y   y   y   y   y   y   y   y   y   y   y   y   y   -",
+    "county_staff":       "y   y   y   y   y   y   y   y   y   y   y   y   y   y   y",
+    "inspector":          "y   -   -   -   -   -   -   -   -   y   -   -   y   y   -",
+    "admin":              "y   y   y   y   y   y   y   y   y   y   y   y   y   y   y",
 }
 # fmt: on
 
@@ -269,6 +271,8 @@ COMMAND_REFUSALS: dict[str, str] = {
     "/invites": invitations.NO_MANAGE,
     "/fund": funds.NO_FUNDS,
     "/funds": funds.NO_REPORT,
+    "/duties": duties.NO_DUTIES,
+    "/leaders": duties.NO_LEADERS,
 }
 
 
