@@ -13,8 +13,8 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.clock import ManualClock
 from bot.demo import demo_people, seed_demo
-from bot.duties import queue_duty_reminders
 from bot.demo_plan import CAST, plan_demo, roster_telegram_id
+from bot.duties import queue_duty_reminders
 from handlers.attendance import BUTTONS
 from schedules.sessions import job_follow_the_roster, job_silent_ladder
 from storage import Database, roles
