@@ -24,6 +24,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from telegram.constants import ParseMode
 
 from bot.access import Action, Principal, allows
+from bot.direct_messages import recipient
 from bot.i18n import N_, gettext
 from bot.members import BRANCH_KINDS, GONE, NOT_ALLOWED, Refused, format_day
 from storage import audit, deliveries, members, orgs, roles
@@ -38,7 +39,6 @@ from storage.models import (
     OrgKind,
     OrgUnit,
     Role,
-    TelegramAccount,
 )
 
 __all__ = [
@@ -164,7 +164,8 @@ async def add_contact_point(
         at=now,
     )
     if leader.telegram_user_id is not None:
-        language = await _language(session, leader.telegram_user_id)
+        told = await recipient(session=session, telegram_user_id=leader.telegram_user_id)
+        language = told.language if told is not None else "zh"
         await deliveries.enqueue(
             session=session,
             kind=DeliveryKind.OTHER,
@@ -180,11 +181,6 @@ async def add_contact_point(
             member_id=leader.id,
         )
     return PointChange(point, leader.name, org)
-
-
-async def _language(session: AsyncSession, telegram_user_id: int) -> str:
-    account = await session.get(TelegramAccount, telegram_user_id)
-    return str(account.language) if account is not None else "zh"
 
 
 async def remove_contact_point(
