@@ -96,11 +96,11 @@ def build_parser() -> argparse.ArgumentParser:
     funds_commands = funds.add_subparsers(
         dest="funds_command", required=True, parser_class=_Parser
     )
-    funds_import = funds_commands.add_parser(
+    funds_file = funds_commands.add_parser(
         "import", help="import the county's funds spreadsheet (.xlsx or .csv), all rows or none"
     )
-    funds_import.add_argument("file", type=Path, help="the funds spreadsheet")
-    funds_import.add_argument(
+    funds_file.add_argument("file", type=Path, help="the funds spreadsheet")
+    funds_file.add_argument(
         "--dry-run", action="store_true", help="show the records, write nothing"
     )
 
