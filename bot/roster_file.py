@@ -37,12 +37,17 @@ __all__ = [
     "MAX_FILE_BYTES",
     "MAX_ROWS",
     "MAX_UNPACKED_BYTES",
+    "Cell",
+    "Grid",
     "ParsedRoster",
     "RosterFileError",
     "RosterRow",
     "RowProblem",
+    "cell_text",
+    "normalise_header",
     "normalise_phone",
     "parse_date",
+    "read_grids",
     "read_roster",
 ]
 
@@ -285,23 +290,9 @@ Grid = list[list[Cell]]
 
 
 def read_roster(data: bytes, filename: str, *, today: date | None = None) -> ParsedRoster:
-    """Read an .xlsx or .csv roster; file-level trouble raises RosterFileError.
-
-    Files beyond the limits (MAX_FILE_BYTES, MAX_UNPACKED_BYTES, MAX_ROWS, MAX_COLUMNS) are
-    refused with one line, before they can take the memory or time of everyone else.
-    """
+    """Read an .xlsx or .csv roster; file-level trouble raises RosterFileError."""
     today = today or datetime.now(LOCAL_TZ).date()
-    if len(data) > MAX_FILE_BYTES:
-        raise RosterFileError(MSG_FILE_TOO_BIG, filename=filename, limit=str(MAX_FILE_BYTES >> 20))
-    suffix = PurePath(filename).suffix.lower()
-    if suffix in _OLD_EXCEL_SUFFIXES:
-        raise RosterFileError(MSG_OLD_EXCEL, filename=filename)
-    if suffix in _XLSX_SUFFIXES:
-        grids = _read_xlsx(data, filename)
-    elif suffix in _CSV_SUFFIXES:
-        grids = [_read_csv(data, filename)]
-    else:
-        raise RosterFileError(MSG_UNSUPPORTED, filename=filename)
+    grids = read_grids(data, filename)
     for grid in grids:
         header = _find_header(grid)
         if header is not None:
@@ -310,6 +301,26 @@ def read_roster(data: bytes, filename: str, *, today: date | None = None) -> Par
 
 
 # --- Reading files into grids (row i of the grid is spreadsheet row i + 1) -----------------
+
+
+def read_grids(data: bytes, filename: str, *, unsupported: str = MSG_UNSUPPORTED) -> list[Grid]:
+    """Every sheet of an .xlsx, or the one table of a .csv, as grids of cells.
+
+    Shared by every spreadsheet partybot reads (rosters, training funds); file-level
+    trouble raises RosterFileError, with `unsupported` as the message for other files.
+    Files beyond the limits (MAX_FILE_BYTES, MAX_UNPACKED_BYTES, MAX_ROWS, MAX_COLUMNS) are
+    refused with one line, before they can take the memory or time of everyone else.
+    """
+    if len(data) > MAX_FILE_BYTES:
+        raise RosterFileError(MSG_FILE_TOO_BIG, filename=filename, limit=str(MAX_FILE_BYTES >> 20))
+    suffix = PurePath(filename).suffix.lower()
+    if suffix in _OLD_EXCEL_SUFFIXES:
+        raise RosterFileError(MSG_OLD_EXCEL, filename=filename)
+    if suffix in _XLSX_SUFFIXES:
+        return _read_xlsx(data, filename)
+    if suffix in _CSV_SUFFIXES:
+        return [_read_csv(data, filename)]
+    raise RosterFileError(unsupported, filename=filename)
 
 
 def _read_xlsx(data: bytes, filename: str) -> list[Grid]:
@@ -478,7 +489,7 @@ class _Header:
     fields: list[str | None]  # field, _SENSITIVE, or None per column
 
 
-def _normalise_header(text: str) -> str:
+def normalise_header(text: str) -> str:
     """Comparable form of a header: full-width, spaces, "(required)" notes and ":*" go."""
     text = unicodedata.normalize("NFKC", text).lower()
     text = _HEADER_NOTE.sub("", text)
@@ -487,16 +498,16 @@ def _normalise_header(text: str) -> str:
 
 
 _ALIAS_FIELD: Final[dict[str, tuple[str, int]]] = {
-    _normalise_header(alias): (name, rank)
+    normalise_header(alias): (name, rank)
     for name, aliases in HEADER_ALIASES.items()
     for rank, alias in enumerate(aliases)
 }
-_SENSITIVE_KEYS: Final = frozenset(_normalise_header(alias) for alias in SENSITIVE_HEADER_ALIASES)
+_SENSITIVE_KEYS: Final = frozenset(normalise_header(alias) for alias in SENSITIVE_HEADER_ALIASES)
 
 
 def _header_field(cell: Cell) -> tuple[str, int] | None:
     """The field a header cell names with its alias rank, (_SENSITIVE, 0), or None."""
-    key = _normalise_header(_text(cell))
+    key = normalise_header(cell_text(cell))
     if not key:
         return None
     if key in _SENSITIVE_KEYS or any(part in key for part in SENSITIVE_HEADER_PARTS):
@@ -531,7 +542,7 @@ def _second_header_row(header: Sequence[Cell], row: Sequence[Cell]) -> bool:
     only data has (a phone or ID number), and header words in at least half its cells. So
     a member whose note says "电话" or "无身份证" is never taken for a header.
     """
-    texts = [_text(cell) for cell in row]
+    texts = [cell_text(cell) for cell in row]
     filled = [text for text in texts if text]
     if not filled:
         return False
@@ -554,8 +565,8 @@ def _label_columns(upper: Sequence[Cell], lower: Sequence[Cell], last_row: int) 
     labels: list[str] = []
     ranked: list[tuple[str, int] | None] = []
     for column in range(width):
-        low = _clean_label(_text(lower[column])) if column < len(lower) else ""
-        high = _clean_label(_text(upper[column])) if column < len(upper) else ""
+        low = _clean_label(cell_text(lower[column])) if column < len(lower) else ""
+        high = _clean_label(cell_text(upper[column])) if column < len(upper) else ""
         low_field, high_field = _header_field(low), _header_field(high)
         if low_field is None and high_field is not None:
             labels.append(high)
@@ -604,13 +615,13 @@ def _parse_grid(grid: Grid, header: _Header, today: date) -> ParsedRoster:
             for column, name in enumerate(fields)
             if name is not None and name != _SENSITIVE and column < len(cells)
         }
-        if all(_text(value) == "" for value in values.values()):
+        if all(cell_text(value) == "" for value in values.values()):
             continue
         id_columns = [
             _label_of(header, column)
             for column, cell in enumerate(cells)
             if column >= len(fields) or fields[column] != _SENSITIVE
-            if _ID_IN_TEXT.search(_text(cell).replace(" ", ""))
+            if _ID_IN_TEXT.search(cell_text(cell).replace(" ", ""))
         ]
         values = {name: _without_id(value) for name, value in values.items()}
         row, row_problems = _parse_row(row_number, values, today)
@@ -645,7 +656,7 @@ def _drop_id_columns(header: _Header, data: Sequence[Sequence[Cell]]) -> list[st
     for column, name in enumerate(fields):
         if name == _SENSITIVE:
             continue
-        values = [_text(row[column]) for row in data if column < len(row)]
+        values = [cell_text(row[column]) for row in data if column < len(row)]
         values = [value for value in values if value]
         id_like = sum(1 for value in values if _looks_like_id(value))
         if (name is None and id_like) or (name is not None and id_like * 2 > len(values)):
@@ -676,7 +687,7 @@ def _ignored_columns(
         if name is not None:
             continue
         label = header.labels[column] if column < len(header.labels) else ""
-        if not label and any(column < len(row) and _text(row[column]) for row in data):
+        if not label and any(column < len(row) and cell_text(row[column]) for row in data):
             label = _column_letter(column)
         if label:
             ignored.append(label)
@@ -693,12 +704,12 @@ def _parse_row(
 ) -> tuple[RosterRow | None, list[RowProblem]]:
     """One data row; the row comes back only when name, branch and status are usable."""
     report = _Reporter(row_number)
-    name = _clean_label(_text(values.get("name")))
+    name = _clean_label(cell_text(values.get("name")))
     if not name:
         report.add("name", "missing_name", MSG_MISSING_NAME)
     gender = _parse_gender(values.get("gender"), report)
     phone = _parse_phone(values.get("phone"), report)
-    branch = _clean_label(_text(values.get("branch")))
+    branch = _clean_label(cell_text(values.get("branch")))
     if not branch:
         report.add("branch", "missing_branch", MSG_MISSING_BRANCH)
     status = _parse_status(values.get("status"), report)
@@ -710,11 +721,11 @@ def _parse_row(
         name=name,
         gender=gender,
         phone=phone,
-        township=_clean_label(_text(values.get("township"))) or None,
+        township=_clean_label(cell_text(values.get("township"))) or None,
         branch=branch,
         status=status,
         joined_on=joined_on,
-        party_group=_clean_label(_text(values.get("party_group"))) or None,
+        party_group=_clean_label(cell_text(values.get("party_group"))) or None,
     )
     return row, report.problems
 
@@ -733,7 +744,7 @@ class _Reporter:
 
 def _parse_gender(cell: Cell, report: _Reporter) -> Gender:
     """Any of GENDER_WORDS; blank is unknown, anything else is a problem."""
-    text = _text(cell)
+    text = cell_text(cell)
     if not text:
         return Gender.UNKNOWN
     gender = GENDER_WORDS.get(_normalise_word(text))
@@ -745,7 +756,7 @@ def _parse_gender(cell: Cell, report: _Reporter) -> Gender:
 
 def _parse_phone(cell: Cell, report: _Reporter) -> str | None:
     """A mainland mobile as +86 and 11 digits; blank is fine (many elders have no phone)."""
-    text = _text(cell)
+    text = cell_text(cell)
     if not text:
         return None
     phone = normalise_phone(text)
@@ -756,7 +767,7 @@ def _parse_phone(cell: Cell, report: _Reporter) -> str | None:
 
 def _parse_status(cell: Cell, report: _Reporter) -> MemberStatus | None:
     """Full, probationary, development target or activist, in any of STATUS_WORDS."""
-    text = _text(cell)
+    text = cell_text(cell)
     if not text:
         report.add("status", "missing_status", MSG_MISSING_STATUS)
         return None
@@ -768,7 +779,7 @@ def _parse_status(cell: Cell, report: _Reporter) -> MemberStatus | None:
 
 def _parse_joined(cell: Cell, today: date, report: _Reporter) -> date | None:
     """The date joined, which must lie between the Party's founding and today."""
-    text = _text(cell)
+    text = cell_text(cell)
     if not text:
         return None
     joined = parse_date(cell)
@@ -828,7 +839,7 @@ def parse_date(cell: Cell) -> date | None:
         return None
     if isinstance(cell, int | float):
         return _date_from_number(cell)
-    return _date_from_text(_text(cell))
+    return _date_from_text(cell_text(cell))
 
 
 def _date_from_number(number: float) -> date | None:
@@ -866,7 +877,7 @@ def _make_date(year: str, month: str, day: str) -> date | None:
         return None
 
 
-def _text(cell: Cell) -> str:
+def cell_text(cell: Cell) -> str:
     """A cell as trimmed NFKC text; 13800000000.0 becomes "13800000000", dates ISO."""
     if cell is None:
         return ""
@@ -915,7 +926,7 @@ def _looks_like_id(text: str) -> bool:
 
 def _without_id(cell: Cell) -> Cell:
     """The cell with any ID number in its text taken out (the row is reported too)."""
-    text = _text(cell)
+    text = cell_text(cell)
     if not _ID_IN_TEXT.search(text.replace(" ", "")):
         return cell
     return _ID_IN_TEXT.sub("", text.replace(" ", "")).strip()

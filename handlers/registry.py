@@ -27,8 +27,10 @@ from handlers import (
     awaiting,
     checkin,
     common,
+    duties,
     errors,
     fallbacks,
+    funds,
     greetings,
     invitations,
     menus,
@@ -44,6 +46,7 @@ from handlers import (
     roster_import,
     sessions,
     start,
+    visits,
 )
 
 # The command menu everyone sees; descriptions are translated per language at start-up.
@@ -79,6 +82,8 @@ def register_handlers(application: Application[Any, Any, Any, Any, Any, Any]) ->
         (checkin.FLOW, checkin.on_number),
         (attendance_report.MINUTES_FLOW, attendance_report.on_minutes_input),
         (notices.FLOW, notices.on_notice_text),
+        (funds.FLOW, funds.on_amount),
+        (visits.FLOW, visits.on_visit_input),
     ):
         application.add_handler(MessageHandler(awaiting.awaiting(waits, flow), on_input))
 
@@ -143,6 +148,14 @@ def register_handlers(application: Application[Any, Any, Any, Any, Any, Any]) ->
         *checkin.CALLBACKS,
         *attendance_report.CALLBACKS,
     ):
+        application.add_handler(CallbackQueryHandler(on_tap, pattern=codec.pattern))
+
+    application.add_handler(CommandHandler("fund", funds.cmd_fund))
+    application.add_handler(CommandHandler("funds", funds.cmd_funds))
+    application.add_handler(CommandHandler("visit", visits.cmd_visit))
+    application.add_handler(CommandHandler("duties", duties.cmd_duties))
+    application.add_handler(CommandHandler("leaders", duties.cmd_leaders))
+    for codec, on_tap in (*funds.CALLBACKS, *visits.CALLBACKS, *duties.CALLBACKS):
         application.add_handler(CallbackQueryHandler(on_tap, pattern=codec.pattern))
 
     # Fallbacks: keep these last.
