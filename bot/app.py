@@ -9,7 +9,14 @@ from typing import Any
 
 from telegram import BotCommand, Update
 from telegram.constants import ParseMode
-from telegram.ext import AIORateLimiter, Application, ApplicationBuilder, ContextTypes, Defaults
+from telegram.ext import (
+    AIORateLimiter,
+    Application,
+    ApplicationBuilder,
+    BaseUpdateProcessor,
+    ContextTypes,
+    Defaults,
+)
 from telegram.request import HTTPXRequest
 
 from bot.clock import Clock, SystemClock
@@ -19,6 +26,7 @@ from bot.i18n import LANGUAGES, gettext
 from bot.notices import NoticeProgress
 from bot.relay import Relay, RelayConfig, relay_bot
 from bot.settings import Settings
+from bot.updates import PerChatProcessor
 from handlers import attendance, notice_reads
 from handlers.registry import PUBLIC_COMMANDS, register_handlers
 from schedules.duties import add_duty_jobs
@@ -36,15 +44,23 @@ _CONNECTIONS = 256  # what ApplicationBuilder gives the bot's own connection poo
 
 
 def build_application(
-    settings: Settings, *, database: Database, clock: Clock | None = None
+    settings: Settings,
+    *,
+    database: Database,
+    clock: Clock | None = None,
+    updates: BaseUpdateProcessor | None = None,
 ) -> PartyApplication:
-    """Build the Telegram application with partybot's services and handlers attached."""
+    """Build the Telegram application with partybot's services and handlers attached.
+
+    Updates are handled by `updates`, by default a `PerChatProcessor` (bot/updates.py).
+    """
     if settings.token is None:
         raise ValueError("TELEGRAM_BOT_TOKEN is required to build the application")
     application: PartyApplication = (
         ApplicationBuilder()
         .bot(html_bot(settings, settings.token))
         .context_types(ContextTypes(context=BotContext))
+        .concurrent_updates(updates or PerChatProcessor())
         .job_queue(None)
         .post_init(_post_init)
         .post_shutdown(_post_shutdown)

@@ -115,9 +115,9 @@ async def test_dialect_property(db: Database) -> None:
 
 async def test_database_errors_never_carry_sql_parameters(db: Database) -> None:
     """Names and phone numbers are parameters; an error's text goes to logs and the ops chat."""
-    with pytest.raises(sa.exc.DBAPIError) as raised:
-        async with db.session_scope() as session:
-            connection = await session.connection()
+    async with db.session_scope() as session:
+        connection = await session.connection()
+        with pytest.raises(sa.exc.DBAPIError) as raised:
             await connection.execute(
                 sa.text("INSERT INTO no_such_table (name, phone) VALUES (:name, :phone)"),
                 {"name": "张三", "phone": "+8613812345678"},
