@@ -139,3 +139,30 @@ async def test_a_write_that_finds_the_database_locked_is_tried_once_more(
         await bob.send("/start")
         reply = await bob.wait_for_reply()
     assert reply.text == "Sorry, something went wrong. Please try again in a moment."
+
+
+async def test_the_ops_chat_reads_an_error_as_it_was_raised(
+    settings: Settings,
+    database: Database,
+    clock: ManualClock,
+    world: World,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """An error whose text has '<' and '&' reaches the ops chat (Telegram would refuse it
+    unescaped) and carries no SQL parameters."""
+    ops = world.add_user("值班", language_code="zh-hans")
+    await ops.send("/start")  # the ops person has opened the chat once
+
+    async def broken(**_kwargs: object) -> object:
+        raise ValueError("bad <input> & more")
+
+    with_ops = settings.model_copy(update={"ops_chat_id": ops.id})
+    application = build_application(with_ops, database=database, clock=clock)
+    async with polling(application, poll_timeout=5):
+        await ops.wait_for_reply()
+        monkeypatch.setattr(accounts, "upsert_account", broken)
+        alice = world.add_user("阿丽", language_code="zh-hans")
+        await alice.send("/start")
+        await alice.wait_for_reply()
+        told = await ops.wait_for_reply()
+    assert "ValueError('bad <input> & more')" in (told.text or "")
