@@ -43,6 +43,7 @@ from handlers import (
     roster_import,
     sessions,
     start,
+    summary,
 )
 
 # The command menu everyone sees; descriptions are translated per language at start-up.
@@ -135,6 +136,10 @@ def register_handlers(application: Application[Any, Any, Any, Any, Any, Any]) ->
         *checkin.CALLBACKS,
         *attendance_report.CALLBACKS,
     ):
+        application.add_handler(CallbackQueryHandler(on_tap, pattern=codec.pattern))
+
+    application.add_handler(CommandHandler("summary", summary.cmd_summary))
+    for codec, on_tap in summary.CALLBACKS:
         application.add_handler(CallbackQueryHandler(on_tap, pattern=codec.pattern))
 
     # Fallbacks: keep these last.
