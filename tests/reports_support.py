@@ -85,9 +85,8 @@ ROSTER = {
 }
 
 # (branch, kind, Shanghai day, state, {member: (outcome, made up)})
-SESSIONS: list[
-    tuple[str, SessionKind, tuple[int, int, int], SessionState, dict[str, tuple[AttendanceOutcome, bool]]]
-] = [
+Outcomes = dict[str, tuple[AttendanceOutcome, bool]]
+SESSIONS: list[tuple[str, SessionKind, tuple[int, int, int], SessionState, Outcomes]] = [
     ("T01-V01", C, (2026, 1, 10), SessionState.CLOSED, {}),
     ("T01-V01", C, (2026, 2, 10), SessionState.CLOSED, {}),
     ("T01-V01", C, (2026, 3, 10), SessionState.CLOSED, {}),
