@@ -61,6 +61,7 @@ MENU: tuple[MenuCommand, ...] = (
     MenuCommand("notices", N_("Notices: who has read them"), Action.SEND_NOTICE),
     MenuCommand("greetings", N_("Political-birthday greetings on or off"), Action.SEND_NOTICE),
     MenuCommand("summary", N_("Summary against the county's targets"), Action.VIEW_REPORTS),
+    MenuCommand("export", N_("Export a workbook (.xlsx)"), Action.VIEW_REPORTS),
 )
 
 

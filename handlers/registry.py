@@ -27,6 +27,7 @@ from handlers import (
     checkin,
     common,
     errors,
+    export,
     fallbacks,
     greetings,
     invitations,
@@ -139,7 +140,8 @@ def register_handlers(application: Application[Any, Any, Any, Any, Any, Any]) ->
         application.add_handler(CallbackQueryHandler(on_tap, pattern=codec.pattern))
 
     application.add_handler(CommandHandler("summary", summary.cmd_summary))
-    for codec, on_tap in summary.CALLBACKS:
+    application.add_handler(CommandHandler("export", export.cmd_export))
+    for codec, on_tap in (*summary.CALLBACKS, *export.CALLBACKS):
         application.add_handler(CallbackQueryHandler(on_tap, pattern=codec.pattern))
 
     # Fallbacks: keep these last.
