@@ -18,9 +18,9 @@ from bot.i18n import N_
 from bot.periods import Period, period_from_token
 from handlers.callbacks import CallbackCodec
 from handlers.guard import STALE_BUTTON, refuse
+from handlers.period_input import requested_period
 from handlers.screens import button, callback_values
 from handlers.session_access import NOT_ALLOWED
-from handlers.summary import requested_period
 from storage import orgs
 from storage.models import OrgUnit
 

@@ -16,13 +16,13 @@ from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Message, Update
 from bot.access import Action, allows, load_principal, scope_roots
 from bot.charts import chart_png
 from bot.context import BotContext
-from bot.dates import local_date
 from bot.i18n import N_
-from bot.periods import Period, parse_period, period_from_token
+from bot.periods import Period, period_from_token
 from bot.summary import Summary, build_summary
 from bot.summary_text import split_message, summary_text
 from handlers.callbacks import CallbackCodec
 from handlers.guard import STALE_BUTTON, refuse
+from handlers.period_input import requested_period
 from handlers.screens import button, callback_values
 from handlers.session_access import NOT_ALLOWED
 from storage import orgs
@@ -36,12 +36,6 @@ PERIOD_HELP: Final = N_(
     "/summary 上季度, /summary 本月."
 )
 BUTTONS_PER_ROW: Final = 2
-
-
-def requested_period(context: BotContext, text: str) -> Period | None:
-    """The period typed after a command (empty: this year), in the people's zone."""
-    today = local_date(context.services.clock.now(), context.services.settings.tz)
-    return parse_period(text, today=today)
 
 
 async def cmd_summary(update: Update, context: BotContext) -> None:
