@@ -71,8 +71,8 @@ def draw_chart(summary: Summary, language: str) -> MplFigure:
         _("{org} · {period}").format(org=summary.org.name, period=summary.period.label(language)),
         fontproperties=font,
     )
-    for label in axes.get_xticklabels():
-        label.set_fontproperties(font)
+    # Tick labels are made again at every draw: name the font family for those too.
+    axes.tick_params(labelfontfamily=font.get_name())
     axes.legend(prop=font, loc="lower right")
     return chart
 

@@ -127,7 +127,9 @@ def _unit_line(line: Line, language: str) -> str:
     if line.is_member and not line.on_telegram:
         parts.append(_("not on Telegram"))
     head = f"⚠️{line.warnings}" if line.warnings else "✅"
-    return f"{head} {html.escape(line.name)}: " + " · ".join(parts)
+    return _("{mark} {name}: {figures}").format(
+        mark=head, name=html.escape(line.name), figures=" · ".join(parts)
+    )
 
 
 def summary_text(summary: Summary, language: str) -> str:

@@ -22,7 +22,9 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from itertools import count
 from datetime import UTC, datetime
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from sandbox import SimUser
@@ -119,7 +121,20 @@ SESSIONS: list[tuple[str, SessionKind, tuple[int, int, int], SessionState, Outco
 READS = (("张三", True), ("李四", False), ("孙七", True))
 
 
-async def build_county(database: Database, person: Person) -> County:
+@dataclass(frozen=True)
+class Account:
+    """A stand-in for a person when no bot is running (storage tests): just an id."""
+
+    id: int
+
+
+def accounts_only() -> Callable[..., Account]:
+    """A `person` factory for storage tests: each call is a new Telegram id."""
+    ids = count(9001)
+    return lambda *_args, **_kwargs: Account(next(ids))
+
+
+async def build_county(database: Database, person: Callable[..., Any]) -> County:
     """The fixture county with its officers on Telegram."""
     tree = await build_tree(database)
     staff = person("县委组织部小陈")
