@@ -22,8 +22,8 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from itertools import count
 from datetime import UTC, datetime
+from itertools import count
 from typing import Any
 from zoneinfo import ZoneInfo
 
