@@ -14,6 +14,7 @@ from bot.charts import CJK_FONT, draw_chart
 from bot.clock import ManualClock
 from bot.periods import Period, PeriodKind
 from bot.summary import build_summary
+from handlers.menus import refresh_menu
 from sandbox import SimUser, World
 from storage import Database, members, orgs
 from storage.models import Assessment, AssessmentScheme, AssessmentSubject, MemberStatus, Rating
@@ -276,3 +277,28 @@ async def test_the_chart_draws_every_label_with_the_cjk_font(
     glyphs = FT2Font(str(CJK_FONT)).get_charmap()
     missing = {char for char in shown if not char.isspace() and ord(char) not in glyphs}
     assert not missing
+
+
+async def test_menus_and_help_by_role(
+    database: Database, clock: ManualClock, person: Person, world: World, bot_app: PartyApplication
+) -> None:
+    county = await _county(database, clock, person)
+    for user in (county.staff, county.organiser, county.secretary, county.users["张三"]):
+        await refresh_menu(bot_app.bot, database=database, telegram_user_id=user.id, language="zh")
+    for officer in (county.staff, county.organiser):
+        menu = {
+            c["command"]: c["description"]
+            for c in world.commands({"type": "chat", "chat_id": officer.id})
+        }
+        assert menu["summary"] == "对照全县目标的汇总"
+        assert menu["export"] == "导出工作簿（.xlsx）"
+        shown = await say(officer, "/help")
+        assert shown.text is not None
+        assert "/summary - 对照全县目标的汇总" in shown.text.splitlines()
+        assert "/export - 导出工作簿（.xlsx）" in shown.text.splitlines()
+    member = county.users["张三"]
+    menu_names = {c["command"] for c in world.commands({"type": "chat", "chat_id": member.id})}
+    assert not {"summary", "export"} & menu_names
+    help_text = (await say(member, "/help")).text or ""
+    assert "/summary" not in help_text
+    assert "/export" not in help_text
