@@ -67,10 +67,7 @@ def draw_chart(summary: Summary, language: str) -> MplFigure:
     axes.invert_yaxis()
     axes.set_xlim(0, 105)
     axes.set_xlabel(_("% (dashed line: target)"), fontproperties=font)
-    axes.set_title(
-        _("{org} · {period}").format(org=summary.org.name, period=summary.period.label(language)),
-        fontproperties=font,
-    )
+    axes.set_title(f"{summary.org.name} · {summary.period.label(language)}", fontproperties=font)
     # Tick labels are made again at every draw: name the font family for those too.
     axes.tick_params(labelfontfamily=font.get_name())
     axes.legend(prop=font, loc="lower right")

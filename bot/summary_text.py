@@ -66,9 +66,7 @@ def _whole_lines(summary: Summary, language: str) -> list[str]:
     figures = summary.whole
     members = summary.by == By.MEMBER
     lines = [
-        _("📊 <b>{org}</b> · {period}").format(
-            org=html.escape(summary.org.name), period=summary.period.label(language)
-        ),
+        f"📊 <b>{html.escape(summary.org.name)}</b> · {summary.period.label(language)}",
         _("Members: {n}").format(n=figures.roster.members),
     ]
     for check in figures.checks():
@@ -127,9 +125,8 @@ def _unit_line(line: Line, language: str) -> str:
     if line.is_member and not line.on_telegram:
         parts.append(_("not on Telegram"))
     head = f"⚠️{line.warnings}" if line.warnings else "✅"
-    return _("{mark} {name}: {figures}").format(
-        mark=head, name=html.escape(line.name), figures=" · ".join(parts)
-    )
+    colon = "：" if language == "zh" else ": "
+    return f"{head} {html.escape(line.name)}{colon}" + " · ".join(parts)
 
 
 def summary_text(summary: Summary, language: str) -> str:
