@@ -19,6 +19,7 @@ from bot.relay import Relay, RelayConfig, relay_bot
 from bot.settings import Settings
 from handlers import attendance, notice_reads
 from handlers.registry import PUBLIC_COMMANDS, register_handlers
+from schedules.duties import add_duty_jobs
 from schedules.jobs import register_jobs
 from schedules.notices import add_notice_jobs
 from schedules.scheduler import build_scheduler
@@ -97,6 +98,7 @@ async def _post_init(application: PartyApplication) -> None:
         wake=services.relay.wake,
     )
     add_notice_jobs(scheduler, services, notice_reads.ack_markup)
+    add_duty_jobs(scheduler, services)
     scheduler.start()
     application.bot_data[_SCHEDULER_KEY] = scheduler
     await services.relay.start()

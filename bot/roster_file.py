@@ -30,12 +30,17 @@ from bot.i18n import N_
 from storage.models import Gender, MemberStatus
 
 __all__ = [
+    "Cell",
+    "Grid",
     "ParsedRoster",
     "RosterFileError",
     "RosterRow",
     "RowProblem",
+    "cell_text",
+    "normalise_header",
     "normalise_phone",
     "parse_date",
+    "read_grids",
     "read_roster",
 ]
 
@@ -251,15 +256,7 @@ Grid = list[list[Cell]]
 def read_roster(data: bytes, filename: str, *, today: date | None = None) -> ParsedRoster:
     """Read an .xlsx or .csv roster; file-level trouble raises RosterFileError."""
     today = today or datetime.now(LOCAL_TZ).date()
-    suffix = PurePath(filename).suffix.lower()
-    if suffix in _OLD_EXCEL_SUFFIXES:
-        raise RosterFileError(MSG_OLD_EXCEL, filename=filename)
-    if suffix in _XLSX_SUFFIXES:
-        grids = _read_xlsx(data, filename)
-    elif suffix in _CSV_SUFFIXES:
-        grids = [_read_csv(data, filename)]
-    else:
-        raise RosterFileError(MSG_UNSUPPORTED, filename=filename)
+    grids = read_grids(data, filename)
     for grid in grids:
         header = _find_header(grid)
         if header is not None:
@@ -268,6 +265,22 @@ def read_roster(data: bytes, filename: str, *, today: date | None = None) -> Par
 
 
 # --- Reading files into grids (row i of the grid is spreadsheet row i + 1) -----------------
+
+
+def read_grids(data: bytes, filename: str, *, unsupported: str = MSG_UNSUPPORTED) -> list[Grid]:
+    """Every sheet of an .xlsx, or the one table of a .csv, as grids of cells.
+
+    Shared by every spreadsheet partybot reads (rosters, training funds); file-level
+    trouble raises RosterFileError, with `unsupported` as the message for other files.
+    """
+    suffix = PurePath(filename).suffix.lower()
+    if suffix in _OLD_EXCEL_SUFFIXES:
+        raise RosterFileError(MSG_OLD_EXCEL, filename=filename)
+    if suffix in _XLSX_SUFFIXES:
+        return _read_xlsx(data, filename)
+    if suffix in _CSV_SUFFIXES:
+        return [_read_csv(data, filename)]
+    raise RosterFileError(unsupported, filename=filename)
 
 
 def _read_xlsx(data: bytes, filename: str) -> list[Grid]:
@@ -346,7 +359,7 @@ class _Header:
     fields: list[str | None]  # field, _SENSITIVE, or None per column
 
 
-def _normalise_header(text: str) -> str:
+def normalise_header(text: str) -> str:
     """Comparable form of a header: full-width, spaces, "(required)" notes and ":*" go."""
     text = unicodedata.normalize("NFKC", text).lower()
     text = _HEADER_NOTE.sub("", text)
@@ -355,16 +368,16 @@ def _normalise_header(text: str) -> str:
 
 
 _ALIAS_FIELD: Final[dict[str, tuple[str, int]]] = {
-    _normalise_header(alias): (name, rank)
+    normalise_header(alias): (name, rank)
     for name, aliases in HEADER_ALIASES.items()
     for rank, alias in enumerate(aliases)
 }
-_SENSITIVE_KEYS: Final = frozenset(_normalise_header(alias) for alias in SENSITIVE_HEADER_ALIASES)
+_SENSITIVE_KEYS: Final = frozenset(normalise_header(alias) for alias in SENSITIVE_HEADER_ALIASES)
 
 
 def _header_field(cell: Cell) -> tuple[str, int] | None:
     """The field a header cell names with its alias rank, (_SENSITIVE, 0), or None."""
-    key = _normalise_header(_text(cell))
+    key = normalise_header(cell_text(cell))
     if not key:
         return None
     if key in _SENSITIVE_KEYS or any(part in key for part in SENSITIVE_HEADER_PARTS):
@@ -398,8 +411,8 @@ def _label_columns(upper: Sequence[Cell], lower: Sequence[Cell], last_row: int) 
     labels: list[str] = []
     ranked: list[tuple[str, int] | None] = []
     for column in range(width):
-        low = _clean_label(_text(lower[column])) if column < len(lower) else ""
-        high = _clean_label(_text(upper[column])) if column < len(upper) else ""
+        low = _clean_label(cell_text(lower[column])) if column < len(lower) else ""
+        high = _clean_label(cell_text(upper[column])) if column < len(upper) else ""
         low_field, high_field = _header_field(low), _header_field(high)
         if low_field is None and high_field is not None:
             labels.append(high)
@@ -448,7 +461,7 @@ def _parse_grid(grid: Grid, header: _Header, today: date) -> ParsedRoster:
             for column, name in enumerate(fields)
             if name is not None and name != _SENSITIVE and column < len(cells)
         }
-        if all(_text(value) == "" for value in values.values()):
+        if all(cell_text(value) == "" for value in values.values()):
             continue
         row, row_problems = _parse_row(row_number, values, today)
         if row is not None:
@@ -478,7 +491,7 @@ def _drop_id_columns(header: _Header, data: Sequence[Sequence[Cell]]) -> list[st
     for column, name in enumerate(fields):
         if name == _SENSITIVE:
             continue
-        values = [_text(row[column]) for row in data if column < len(row)]
+        values = [cell_text(row[column]) for row in data if column < len(row)]
         values = [value for value in values if value]
         id_like = sum(1 for value in values if _looks_like_id(value))
         if (name is None and id_like) or (name is not None and id_like * 2 > len(values)):
@@ -503,7 +516,7 @@ def _ignored_columns(
         if name is not None:
             continue
         label = header.labels[column] if column < len(header.labels) else ""
-        if not label and any(column < len(row) and _text(row[column]) for row in data):
+        if not label and any(column < len(row) and cell_text(row[column]) for row in data):
             label = _column_letter(column)
         if label:
             ignored.append(label)
@@ -520,12 +533,12 @@ def _parse_row(
 ) -> tuple[RosterRow | None, list[RowProblem]]:
     """One data row; the row comes back only when name, branch and status are usable."""
     report = _Reporter(row_number)
-    name = _clean_label(_text(values.get("name")))
+    name = _clean_label(cell_text(values.get("name")))
     if not name:
         report.add("name", "missing_name", MSG_MISSING_NAME)
     gender = _parse_gender(values.get("gender"), report)
     phone = _parse_phone(values.get("phone"), report)
-    branch = _clean_label(_text(values.get("branch")))
+    branch = _clean_label(cell_text(values.get("branch")))
     if not branch:
         report.add("branch", "missing_branch", MSG_MISSING_BRANCH)
     status = _parse_status(values.get("status"), report)
@@ -537,11 +550,11 @@ def _parse_row(
         name=name,
         gender=gender,
         phone=phone,
-        township=_clean_label(_text(values.get("township"))) or None,
+        township=_clean_label(cell_text(values.get("township"))) or None,
         branch=branch,
         status=status,
         joined_on=joined_on,
-        party_group=_clean_label(_text(values.get("party_group"))) or None,
+        party_group=_clean_label(cell_text(values.get("party_group"))) or None,
     )
     return row, report.problems
 
@@ -560,7 +573,7 @@ class _Reporter:
 
 def _parse_gender(cell: Cell, report: _Reporter) -> Gender:
     """Any of GENDER_WORDS; blank is unknown, anything else is a problem."""
-    text = _text(cell)
+    text = cell_text(cell)
     if not text:
         return Gender.UNKNOWN
     gender = GENDER_WORDS.get(_normalise_word(text))
@@ -572,7 +585,7 @@ def _parse_gender(cell: Cell, report: _Reporter) -> Gender:
 
 def _parse_phone(cell: Cell, report: _Reporter) -> str | None:
     """A mainland mobile as +86 and 11 digits; blank is fine (many elders have no phone)."""
-    text = _text(cell)
+    text = cell_text(cell)
     if not text:
         return None
     phone = normalise_phone(text)
@@ -583,7 +596,7 @@ def _parse_phone(cell: Cell, report: _Reporter) -> str | None:
 
 def _parse_status(cell: Cell, report: _Reporter) -> MemberStatus | None:
     """Full, probationary, development target or activist, in any of STATUS_WORDS."""
-    text = _text(cell)
+    text = cell_text(cell)
     if not text:
         report.add("status", "missing_status", MSG_MISSING_STATUS)
         return None
@@ -595,7 +608,7 @@ def _parse_status(cell: Cell, report: _Reporter) -> MemberStatus | None:
 
 def _parse_joined(cell: Cell, today: date, report: _Reporter) -> date | None:
     """The date joined, which must lie between the Party's founding and today."""
-    text = _text(cell)
+    text = cell_text(cell)
     if not text:
         return None
     joined = parse_date(cell)
@@ -655,7 +668,7 @@ def parse_date(cell: Cell) -> date | None:
         return None
     if isinstance(cell, int | float):
         return _date_from_number(cell)
-    return _date_from_text(_text(cell))
+    return _date_from_text(cell_text(cell))
 
 
 def _date_from_number(number: float) -> date | None:
@@ -693,7 +706,7 @@ def _make_date(year: str, month: str, day: str) -> date | None:
         return None
 
 
-def _text(cell: Cell) -> str:
+def cell_text(cell: Cell) -> str:
     """A cell as trimmed NFKC text; 13800000000.0 becomes "13800000000", dates ISO."""
     if cell is None:
         return ""

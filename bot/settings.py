@@ -40,6 +40,10 @@ class Settings(BaseSettings):
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = Field(
         default="INFO", alias="PARTYBOT_LOG_LEVEL"
     )
+    log_format: Literal["text", "json"] = Field(default="text", alias="PARTYBOT_LOG_FORMAT")
+    startup_retry_seconds: float = Field(
+        default=2.0, gt=0, le=600, alias="PARTYBOT_STARTUP_RETRY_SECONDS"
+    )
     relay_rate: float = Field(default=25.0, gt=0, le=1000, alias="PARTYBOT_RELAY_RATE")
     notice_reminder_hours: float = Field(
         default=24.0, gt=0, le=24 * 30, alias="PARTYBOT_NOTICE_REMINDER_HOURS"

@@ -26,9 +26,11 @@ from handlers import (
     awaiting,
     checkin,
     common,
+    duties,
     errors,
     export,
     fallbacks,
+    funds,
     greetings,
     invitations,
     menus,
@@ -45,6 +47,7 @@ from handlers import (
     sessions,
     start,
     summary,
+    visits,
 )
 
 # The command menu everyone sees; descriptions are translated per language at start-up.
@@ -73,6 +76,8 @@ def register_handlers(application: Application[Any, Any, Any, Any, Any, Any]) ->
         (checkin.FLOW, checkin.on_number),
         (attendance_report.MINUTES_FLOW, attendance_report.on_minutes_input),
         (notices.FLOW, notices.on_notice_text),
+        (funds.FLOW, funds.on_amount),
+        (visits.FLOW, visits.on_visit_input),
     ):
         application.add_handler(MessageHandler(awaiting.awaiting(waits, flow), on_input))
 
@@ -139,6 +144,13 @@ def register_handlers(application: Application[Any, Any, Any, Any, Any, Any]) ->
     ):
         application.add_handler(CallbackQueryHandler(on_tap, pattern=codec.pattern))
 
+    application.add_handler(CommandHandler("fund", funds.cmd_fund))
+    application.add_handler(CommandHandler("funds", funds.cmd_funds))
+    application.add_handler(CommandHandler("visit", visits.cmd_visit))
+    application.add_handler(CommandHandler("duties", duties.cmd_duties))
+    application.add_handler(CommandHandler("leaders", duties.cmd_leaders))
+    for codec, on_tap in (*funds.CALLBACKS, *visits.CALLBACKS, *duties.CALLBACKS):
+        application.add_handler(CallbackQueryHandler(on_tap, pattern=codec.pattern))
     application.add_handler(CommandHandler("summary", summary.cmd_summary))
     application.add_handler(CommandHandler("export", export.cmd_export))
     for codec, on_tap in (*summary.CALLBACKS, *export.CALLBACKS):
