@@ -19,9 +19,13 @@ from zoneinfo import ZoneInfo
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.dates import local_date
+from bot.duties import HEARINGS_NEEDED, STUDIES_NEEDED, VISITS_NEEDED, year_bounds
+from bot.funds import FLOOR_YUAN
+from bot.members import BRANCH_KINDS
 from bot.periods import Period
 from bot.sessions import KIND_ORDER, REQUIRED_KINDS, period_containing
-from storage import escalations, reports
+from storage import duties, escalations, funds, reports
+from storage.funds import OrgSpend
 from storage.models import OrgKind, OrgUnit, SessionKind
 from storage.reports import (
     AttendanceFigures,
@@ -34,11 +38,11 @@ from storage.reports import (
 )
 
 __all__ = [
-    "BRANCH_KINDS",
     "TARGETS",
     "Check",
     "Figure",
     "Figures",
+    "Leading",
     "Line",
     "Summary",
     "build_summary",
@@ -46,9 +50,6 @@ __all__ = [
     "judged_periods",
 ]
 
-BRANCH_KINDS = frozenset(
-    {OrgKind.VILLAGE_BRANCH, OrgKind.COUNTY_DEPARTMENT, OrgKind.GRASSROOTS_STATION}
-)
 # The kinds whose cadence is required somewhere (the ladder's kinds), in display order.
 CADENCE_KINDS: tuple[SessionKind, ...] = tuple(
     dict.fromkeys(kind for kinds in REQUIRED_KINDS.values() for kind in kinds)
@@ -63,6 +64,10 @@ class Figure(StrEnum):
     ATTENDANCE = "attendance"
     MAKEUP = "makeup"
     READS = "reads"
+    FUNDS = "funds"
+    VISITS = "visits"
+    HEARINGS = "hearings"
+    STUDIES = "studies"
     FIVE_GOOD = "five_good"
     FIVE_LEAD = "five_lead"
 
@@ -75,6 +80,10 @@ TARGETS: dict[Figure, Fraction] = {
     Figure.ATTENDANCE: Fraction(9, 10),
     Figure.MAKEUP: Fraction(1),
     Figure.READS: Fraction(9, 10),
+    Figure.FUNDS: Fraction(1),  # of the floor: FLOOR_YUAN a member a year
+    Figure.VISITS: Fraction(1),  # contact points visited VISITS_NEEDED times a year
+    Figure.HEARINGS: Fraction(1),  # leading groups that heard HEARINGS_NEEDED reports
+    Figure.STUDIES: Fraction(1),  # leading groups that held STUDIES_NEEDED special studies
     Figure.FIVE_GOOD: Fraction(65, 100),
     Figure.FIVE_LEAD: Fraction(60, 100),
 }
@@ -82,11 +91,16 @@ TARGETS: dict[Figure, Fraction] = {
 
 @dataclass(frozen=True, slots=True)
 class Check:
-    """One figure as a share: ``part`` of ``whole`` against its target."""
+    """One figure as a share: ``part`` of ``whole`` against its target.
+
+    A yearly duty judged before its year is over is progress (``final`` False): shown,
+    but not held against anyone yet.
+    """
 
     figure: Figure
     part: int
     whole: int
+    final: bool = True
 
     @property
     def judged(self) -> bool:
@@ -101,7 +115,18 @@ class Check:
     def ok(self) -> bool:
         """Meets the target (a figure with nothing to judge is not held against anyone)."""
         share = self.share
-        return share is None or share >= TARGETS[self.figure]
+        return share is None or not self.final or share >= TARGETS[self.figure]
+
+
+@dataclass(frozen=True, slots=True)
+class Leading:
+    """The leading groups (county, township committees) of a group and their duties."""
+
+    groups: int
+    hearings_met: int
+    studies_met: int
+    hearings: int  # report hearings held
+    studies: int  # special studies held
 
 
 @dataclass(frozen=True, slots=True)
@@ -116,6 +141,10 @@ class Figures:
     reads: Reads = field(default_factory=lambda: Reads(0, 0))
     five_good: Ratings | None = None  # None: not assessed yet
     five_lead: Ratings | None = None
+    funds: OrgSpend | None = None  # training money of the period's year
+    visits: Ratings | None = None  # contact points, and those visited often enough
+    leading: Leading | None = None
+    year_over: bool = True  # the yearly duties are judged only once their year is over
 
     @property
     def periods_met(self) -> int:
@@ -139,10 +168,27 @@ class Figures:
             Check(Figure.MAKEUP, a.makeup_done, a.makeup_owed),
             Check(Figure.READS, self.reads.read, self.reads.delivered),
         ]
+        if not members:
+            checks += self._duties()
         if self.five_good is not None and not members:
             checks.append(Check(Figure.FIVE_GOOD, self.five_good.passed, self.five_good.rated))
         if self.five_lead is not None:
             checks.append(Check(Figure.FIVE_LEAD, self.five_lead.passed, self.five_lead.rated))
+        return checks
+
+    def _duties(self) -> list[Check]:
+        """Training money per member against the floor, and leaders' yearly duties."""
+        checks = []
+        if self.funds is not None and self.funds.members:
+            floor = int(FLOOR_YUAN * 100) * self.funds.members
+            checks.append(Check(Figure.FUNDS, int(self.funds.attributed_yuan * 100), floor))
+        final = self.year_over
+        if self.visits is not None:
+            checks.append(Check(Figure.VISITS, self.visits.passed, self.visits.rated, final))
+        if self.leading is not None and self.leading.groups:
+            lead = self.leading
+            checks.append(Check(Figure.HEARINGS, lead.hearings_met, lead.groups, final))
+            checks.append(Check(Figure.STUDIES, lead.studies_met, lead.groups, final))
         return checks
 
     def warnings(self, *, members: bool = False) -> int:
@@ -251,8 +297,19 @@ async def _figures(
                     due.get((group, kind), 0),
                     held.get((group, kind), 0),
                 )
+    spend: dict[int, OrgSpend] = {}
+    visits: dict[int, Ratings] = {}
+    leading: dict[int, Leading] = {}
+    year = period.start.year
+    if scope.by != By.MEMBER:
+        spend = await _spend(session, scope, year)
+        visits = await reports.contact_visits(
+            session=session, scope=scope, year=year, needed=VISITS_NEEDED
+        )
+        leading = await _leading(session, scope, year, tz)
     groups = set(roster) | set(attendance) | set(reads) | set(cadence)
-    groups |= set(five_good) | set(five_lead)
+    groups |= set(five_good) | set(five_lead) | set(spend) | set(visits) | set(leading)
+    year_over = year_bounds(year, tz)[1] <= now
     return {
         group: Figures(
             roster=roster.get(group, Roster(0, 0)),
@@ -261,8 +318,56 @@ async def _figures(
             reads=reads.get(group, Reads(0, 0)),
             five_good=five_good.get(group),
             five_lead=five_lead.get(group),
+            funds=spend.get(group),
+            visits=visits.get(group),
+            leading=leading.get(group),
+            year_over=year_over,
         )
         for group in groups
+    }
+
+
+async def _spend(session: AsyncSession, scope: Scope, year: int) -> dict[int, OrgSpend]:
+    """Training money per member of the scope (WHOLE) or of each child unit (UNIT), as
+    storage.funds attributes it (ancestors' money shared out by members)."""
+    spends = await funds.training_spend(
+        session=session, org_id=scope.org_id, year=year, floor_yuan=FLOOR_YUAN
+    )
+    depth = scope.path.count("/") - 2 + (1 if scope.by == By.UNIT else 0)
+    return {spend.org_id: spend for spend in spends if spend.depth == depth}
+
+
+async def _leading(
+    session: AsyncSession, scope: Scope, year: int, tz: ZoneInfo
+) -> dict[int, Leading]:
+    """Report hearings and special studies of the leading groups, from storage.duties: one
+    group per township (UNIT), or all of them together with the county's (WHOLE)."""
+    start, end = year_bounds(year, tz)
+    counts = await duties.leading_group_counts(
+        session=session, under_path=scope.path, start=start, end=end
+    )
+    if scope.by == By.UNIT:
+        return {
+            c.org_id: Leading(
+                1,
+                int(c.report_hearings >= HEARINGS_NEEDED),
+                int(c.special_studies >= STUDIES_NEEDED),
+                c.report_hearings,
+                c.special_studies,
+            )
+            for c in counts
+            if c.org_id != scope.org_id
+        }
+    if not counts:
+        return {}
+    return {
+        scope.org_id: Leading(
+            len(counts),
+            sum(c.report_hearings >= HEARINGS_NEEDED for c in counts),
+            sum(c.special_studies >= STUDIES_NEEDED for c in counts),
+            sum(c.report_hearings for c in counts),
+            sum(c.special_studies for c in counts),
+        )
     }
 
 

@@ -9,7 +9,9 @@ from __future__ import annotations
 import html
 from fractions import Fraction
 
+from bot.funds import FLOOR_YUAN
 from bot.i18n import N_, gettext
+from bot.periods import Period
 from bot.session_text import cadence_label, kind_label
 from bot.sessions import CADENCE_MONTHS
 from bot.summary import TARGETS, Check, Figure, Figures, Line, Summary
@@ -26,6 +28,10 @@ FIGURE_LABELS: dict[Figure, str] = {
     Figure.ATTENDANCE: N_("Attendance"),
     Figure.MAKEUP: N_("Make-up study"),
     Figure.READS: N_("Notices read"),
+    Figure.FUNDS: N_("Training funds"),
+    Figure.VISITS: N_("Contact visits"),
+    Figure.HEARINGS: N_("Report hearings"),
+    Figure.STUDIES: N_("Special studies"),
     Figure.FIVE_GOOD: N_("Five good"),
     Figure.FIVE_LEAD: N_("Five lead"),
 }
@@ -45,12 +51,30 @@ def _mark(check: Check) -> str:
     return "✅" if check.ok else "⚠️"
 
 
-def _headline(check: Check, language: str) -> str:
+def _headline(check: Check, figures: Figures, summary: Summary, language: str) -> str:
     _ = lambda message: gettext(language, message)  # noqa: E731
     label = _(FIGURE_LABELS[check.figure])
     share = check.share
     if share is None:
         return _("{label}: nothing to judge yet").format(label=label)
+    if check.figure == Figure.FUNDS and figures.funds is not None:
+        return _("{label}: {amount} yuan a member in {year} {mark} target {floor} yuan").format(
+            label=label,
+            amount=f"{figures.funds.per_member_yuan:.2f}",
+            year=Period.year_of(summary.period.start).label(language),
+            mark=_mark(check),
+            floor=FLOOR_YUAN,
+        )
+    if not check.final:
+        return _(
+            "{label}: {part}/{whole} ({percent}) so far, target {target} by the year's end"
+        ).format(
+            label=label,
+            part=check.part,
+            whole=check.whole,
+            percent=percent(share),
+            target=percent(TARGETS[check.figure]),
+        )
     return _("{label}: {part}/{whole} ({percent}) {mark} target {target}").format(
         label=label,
         part=check.part,
@@ -70,9 +94,16 @@ def _whole_lines(summary: Summary, language: str) -> list[str]:
         _("Members: {n}").format(n=figures.roster.members),
     ]
     for check in figures.checks():
-        lines.append(_headline(check, language))
+        lines.append(_headline(check, figures, summary, language))
         if check.figure == Figure.CADENCE:
             lines += _cadence_lines(figures, language)
+        if check.figure == Figure.STUDIES and figures.leading is not None:
+            lines.append(
+                "   "
+                + _("report hearings held {hearings}, special studies held {studies}").format(
+                    hearings=figures.leading.hearings, studies=figures.leading.studies
+                )
+            )
         if check.figure == Figure.ATTENDANCE:
             lines.append(
                 "   "
@@ -118,6 +149,9 @@ def _unit_line(line: Line, language: str) -> str:
         label = _(FIGURE_LABELS[check.figure])
         if check.share is None:
             parts.append(f"{label} -")
+        elif check.figure == Figure.FUNDS and line.figures.funds is not None:
+            amount = _("{amount} yuan").format(amount=f"{line.figures.funds.per_member_yuan:.2f}")
+            parts.append(f"{label} {amount}{'' if check.ok else '⚠️'}")
         elif line.is_member:
             parts.append(f"{label} {check.part}/{check.whole}{'' if check.ok else '⚠️'}")
         else:

@@ -22,6 +22,7 @@ import sqlalchemy as sa
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from storage._sql import table_of
+from storage.duties import visits_by_point
 from storage.escalations import session_holder
 from storage.models.assessments import Assessment, AssessmentScheme, AssessmentSubject
 from storage.models.members import Member
@@ -48,6 +49,7 @@ __all__ = [
     "Unit",
     "attendance",
     "branch_members",
+    "contact_visits",
     "five_good",
     "five_lead",
     "member_key",
@@ -403,4 +405,20 @@ async def five_lead(
     )
     stmt, key = member_key(base, scope, _MEMBER)
     rows = await _grouped(session, stmt.add_columns(key, *_ratings_columns()).group_by(key))
+    return {int(k): Ratings(int(r), int(p)) for k, r, p in rows}
+
+
+async def contact_visits(
+    *, session: AsyncSession, scope: Scope, year: int, needed: int
+) -> dict[int, Ratings]:
+    """Leaders' contact points of the year in each group, and how many had ``needed``
+    visits (rated = points, passed = points with enough visits)."""
+    points = visits_by_point(year)
+    stmt, key = org_key(sa.select().select_from(points), scope, points.c.org_id)
+    rows = await _grouped(
+        session,
+        stmt.add_columns(
+            key, sa.func.count(), sa.func.count().filter(points.c.visits >= needed)
+        ).group_by(key),
+    )
     return {int(k): Ratings(int(r), int(p)) for k, r, p in rows}

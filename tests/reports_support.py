@@ -13,6 +13,11 @@ unit       roster on Telegram  on time    attendance  make-up        read
 前进村     2      2            8/8        1/2         0/1            0/0
 =========  =====  ===========  =========  ==========  =============  =======
 
+Training funds of 2026: 160 yuan at the county, 60 at 东风村 (so per member: county 27.50,
+东风镇 30.00, 前进乡 20.00, 东风村 35.00, 柳树村 20.00). Contact points of 2026: 张三 ->
+柳树村 (2 visits), 李四 -> 东风镇 (none), 吴九 -> 前进村 (1 visit). 东风镇 held a special
+study; no leading group heard a report.
+
 东风村 by member: 张三 2/2 read 1/1; 李四 1/2 (absent once, made up) read 0/1; 王五 0/1
 (excused, made up); 赵六 0/1 (absent, not made up, not on Telegram). Excused 1, absent 3
 in the county. 柳树村 also has a December 2025 committee meeting at which 孙七 was absent.
@@ -22,7 +27,8 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
+from decimal import Decimal
 from itertools import count
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -33,9 +39,14 @@ from storage.models import (
     Attendance,
     AttendanceOutcome,
     AudienceKind,
+    ContactPoint,
+    ContactVisit,
     Delivery,
     DeliveryKind,
     DeliveryState,
+    FundAllocation,
+    FundPurpose,
+    FundSource,
     Member,
     Notice,
     OrgUnit,
@@ -116,6 +127,15 @@ SESSIONS: list[tuple[str, SessionKind, tuple[int, int, int], SessionState, Outco
     ("T02-V01", C, (2026, 4, 20), SessionState.SCHEDULED, {}),  # ahead: not held yet
     ("T01", SessionKind.SPECIAL_STUDY, (2026, 2, 1), SessionState.CLOSED, {}),
 ]
+
+# (org code, yuan) of training money recorded for 2026
+FUNDS = (("C", "160.00"), ("T01-V01", "60.00"))
+# (leader, org code, visit days) of the 2026 contact points
+CONTACT_POINTS = (
+    ("张三", "T01-V02", (date(2026, 2, 3), date(2026, 3, 30))),
+    ("李四", "T01", ()),
+    ("吴九", "T02-V01", (date(2026, 4, 1),)),
+)
 
 # (member, read): deliveries of one notice of 东风镇 on 2026-03-01 that asked for 已阅.
 READS = (("张三", True), ("李四", False), ("孙七", True))
@@ -224,5 +244,31 @@ async def _history(database: Database, county: County) -> None:
                 dedupe_key=f"notice:{notice.id}:{wang.id}",
             )
         )
+        for code, yuan in FUNDS:
+            session.add(
+                FundAllocation(
+                    org_id=county.org(code).id,
+                    year=2026,
+                    source=FundSource.COUNTY,
+                    purpose=FundPurpose.TRAINING,
+                    amount_yuan=Decimal(yuan),
+                    recorded_by=county.staff.id,
+                )
+            )
+        for leader, code, days in CONTACT_POINTS:
+            point = ContactPoint(
+                leader_member_id=county.members[leader].id,
+                org_id=county.org(code).id,
+                year=2026,
+                created_at=FIRST_USE,
+            )
+            session.add(point)
+            await session.flush()
+            for day in days:
+                session.add(
+                    ContactVisit(
+                        contact_point_id=point.id, visited_on=day, recorded_by=county.staff.id
+                    )
+                )
         for user in (county.staff, county.organiser, county.secretary, *county.users.values()):
             await accounts.ensure_account(session=session, telegram_user_id=user.id)

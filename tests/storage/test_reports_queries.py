@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from decimal import Decimal
+
 from bot.periods import Period, PeriodKind
-from bot.summary import Figures, build_summary
+from bot.summary import Figures, Leading, build_summary
 from storage import Database, orgs, reports
 from storage.models import OrgUnit, SessionKind
-from storage.reports import AttendanceFigures, By, Reads, Roster, Scope
+from storage.reports import AttendanceFigures, By, Ratings, Reads, Roster, Scope
 from tests.reports_support import NOW, SHANGHAI, accounts_only, build_county
 from tests.storage.test_sessions_storage import database  # noqa: F401  (both databases)
 
@@ -33,6 +35,14 @@ async def test_every_scope_on_both_databases(database: Database) -> None:  # noq
     assert whole.cadence[SessionKind.BRANCH_COMMITTEE_MEETING] == (7, 9, 7)
     assert whole.cadence[SessionKind.SPECIAL_STUDY] == (0, 0, 1)
     assert whole.five_good is None
+    assert whole.funds is not None
+    assert whole.funds.per_member_yuan == Decimal("27.50")
+    assert whole.visits == Ratings(3, 1)
+    assert whole.leading == Leading(3, 0, 1, 0, 1)
+    assert towns["前进乡党委"].funds is not None
+    assert towns["前进乡党委"].funds.per_member_yuan == Decimal("20.00")
+    assert towns["东风镇党委"].visits == Ratings(2, 1)
+    assert towns["东风镇党委"].leading == Leading(1, 0, 1, 0, 1)
     assert list(towns) == ["东风镇党委", "前进乡党委"]  # worst first
     assert towns["东风镇党委"].attendance == AttendanceFigures(8, 5, 1, 2, 3, 2)
     assert (towns["前进乡党委"].periods_met, towns["前进乡党委"].periods_required) == (8, 8)
