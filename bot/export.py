@@ -22,14 +22,20 @@ from openpyxl.utils import get_column_letter
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.dates import local_date
+from bot.duties import year_bounds
+from bot.funds import FLOOR_YUAN, PURPOSES, SOURCES
 from bot.i18n import N_, gettext
 from bot.members import STATUS_NAMES
 from bot.periods import Period, parse_period
 from bot.session_text import kind_label
 from bot.settings import Settings
 from storage import Database, current_revision, exports, orgs
+from storage import duties as duty_store
+from storage import funds as fund_store
 from storage.models import (
     AttendanceOutcome,
+    FundPurpose,
+    FundSource,
     LeaveState,
     MemberStatus,
     OrgUnit,
@@ -139,6 +145,32 @@ async def gather(
             session=session, path=path, start=start, end=end
         )
     ]
+    year = period.start.year
+    funds = [
+        (at_year, org_name, label(SOURCES, FundSource(source)),
+         label(PURPOSES, FundPurpose(purpose)), float(amount), note, local(recorded))
+        for at_year, org_name, source, purpose, amount, note, recorded in await exports.fund_rows(
+            session=session, path=path, years=[year]
+        )
+    ]  # fmt: skip
+    spend = [
+        (s.name, s.members, float(s.recorded_yuan), float(s.attributed_yuan),
+         float(s.per_member_yuan) if s.per_member_yuan is not None else None, float(s.gap_yuan))
+        for s in await fund_store.training_spend(
+            session=session, org_id=org.id or 0, year=year, floor_yuan=FLOOR_YUAN
+        )
+    ]  # fmt: skip
+    points = [
+        (p.leader_name, p.org_name, p.visits, p.last_visit)
+        for p in await duty_store.contact_point_views(session=session, year=year, under_path=path)
+    ]
+    year_start, year_end = year_bounds(year, tz)
+    leading = [
+        (c.org_name, c.report_hearings, c.special_studies)
+        for c in await duty_store.leading_group_counts(
+            session=session, under_path=path, start=year_start, end=year_end
+        )
+    ]
     sheets = [
         Sheet(
             N_("Members"),
@@ -169,6 +201,28 @@ async def gather(
             (N_("Notice sent"), N_("Text"), N_("Name"), N_("Org"), N_("Delivered"),
              N_("Read")),
             receipts,
+        ),
+        Sheet(
+            N_("Funds"),
+            (N_("Year"), N_("Org"), N_("Source"), N_("Purpose"), N_("Yuan"), N_("Note"),
+             N_("Recorded")),
+            funds,
+        ),
+        Sheet(
+            N_("Training funds per member"),
+            (N_("Org"), N_("Members"), N_("Recorded here (yuan)"), N_("Counted here (yuan)"),
+             N_("Per member (yuan)"), N_("Missing to the floor (yuan)")),
+            spend,
+        ),
+        Sheet(
+            N_("Contact points"),
+            (N_("Leader"), N_("Org"), N_("Visits"), N_("Last visit")),
+            points,
+        ),
+        Sheet(
+            N_("Leading groups"),
+            (N_("Org"), N_("Report hearings"), N_("Special studies")),
+            leading,
         ),
     ]  # fmt: skip
     return ExportData(org, period, sheets)

@@ -14,13 +14,21 @@ import sqlalchemy as sa
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from storage._sql import table_of
+from storage.models.funds import FundAllocation
 from storage.models.members import Member
 from storage.models.notices import Delivery, DeliveryKind, DeliveryState, Notice
 from storage.models.orgs import OrgUnit
 from storage.models.sessions import Attendance, AttendanceOutcome, StudySession
 from storage.types import UTCDateTime
 
-__all__ = ["attendance_rows", "member_rows", "notice_rows", "receipt_rows", "session_rows"]
+__all__ = [
+    "attendance_rows",
+    "fund_rows",
+    "member_rows",
+    "notice_rows",
+    "receipt_rows",
+    "session_rows",
+]
 
 _ORG = table_of(OrgUnit)
 _MEMBER = table_of(Member)
@@ -28,6 +36,7 @@ _ATTENDANCE = table_of(Attendance)
 _STUDY = table_of(StudySession)
 _NOTICE = table_of(Notice)
 _DELIVERY = table_of(Delivery)
+_FUND = table_of(FundAllocation)
 
 
 async def _rows(session: AsyncSession, stmt: sa.Select[Any]) -> list[tuple[Any, ...]]:
@@ -177,4 +186,26 @@ async def receipt_rows(
             _NOTICE.c.created_at < _utc(end),
         )
         .order_by(_NOTICE.c.created_at, _NOTICE.c.id, _MEMBER.c.name),
+    )
+
+
+async def fund_rows(
+    *, session: AsyncSession, path: str, years: list[int]
+) -> list[tuple[Any, ...]]:
+    """(year, org name, source, purpose, amount, note, recorded at) of the money recorded
+    in the subtree in these years, by year, org and time."""
+    return await _rows(
+        session,
+        sa.select(
+            _FUND.c.year,
+            _ORG.c.name,
+            _FUND.c.source,
+            _FUND.c.purpose,
+            _FUND.c.amount_yuan,
+            _FUND.c.note,
+            _FUND.c.recorded_at,
+        )
+        .join(_ORG, _ORG.c.id == _FUND.c.org_id)
+        .where(_in(_ORG, path), _FUND.c.year.in_(years))
+        .order_by(_FUND.c.year, _ORG.c.code, _FUND.c.recorded_at, _FUND.c.id),
     )

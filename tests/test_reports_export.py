@@ -22,7 +22,17 @@ from tests.conversation import say
 from tests.reports_support import NOW, SHANGHAI, accounts_only, build_county
 
 Person = Callable[..., SimUser]
-SHEETS_ZH = ["党员", "组织生活", "出勤", "通知", "已阅回执"]
+SHEETS_ZH = [
+    "党员",
+    "组织生活",
+    "出勤",
+    "通知",
+    "已阅回执",
+    "经费",
+    "人均培训经费",
+    "联系点",
+    "领导班子",
+]
 
 
 def _book(world: World, document: dict[str, str] | None) -> Workbook:
@@ -50,7 +60,7 @@ async def test_a_secretarys_export_holds_only_her_branch(
     assert document.document["file_name"] == "partybot-T01-V01-y2026.xlsx"
     done = await secretary.wait_for_reply()
     assert done.message_id == progress.message_id  # the progress message, edited
-    assert done.text == "东风村党支部2026年的工作簿已生成：共18行。"
+    assert done.text == "东风村党支部2026年的工作簿已生成：共20行。"
 
     book = _book(world, document.document)
     assert book.sheetnames == SHEETS_ZH
@@ -80,6 +90,10 @@ async def test_a_secretarys_export_holds_only_her_branch(
     for other in ("柳树村党支部", "前进村党支部", "孙七", "周八", "吴九", "郑十"):
         assert other not in everything
     assert members.column_dimensions["C"].width >= 12  # 东风村党支部: six wide characters
+    assert _column(book, "经费", "金额（元）") == [60.0]  # the county's money is not hers
+    assert _column(book, "人均培训经费", "人均（元）") == [35.0]
+    assert book["联系点"].max_row == 1
+    assert book["领导班子"].max_row == 1
 
 
 async def test_county_export_for_a_month_and_refusals(
@@ -112,7 +126,12 @@ async def test_english_headers_for_an_english_reader(database: Database) -> None
             language="en",
         )
     book = load_workbook(io.BytesIO(workbook_bytes(data, "en")))
-    assert book.sheetnames == ["Members", "Sessions", "Attendance", "Notices", "Read receipts"]
+    assert book.sheetnames == [
+        "Members", "Sessions", "Attendance", "Notices", "Read receipts", "Funds",
+        "Training funds per member", "Contact points", "Leading groups",
+    ]  # fmt: skip
+    assert _column(book, "Contact points", "Visits") == [0, 1, 2]  # fewest first
+    assert _column(book, "Leading groups", "Special studies") == [0, 1, 0]
     assert [c.value for c in book["Attendance"][1]][:4] == ["Starts", "Topic", "Kind", "Name"]
     assert book["Attendance"]["H2"].value == "present"
 
@@ -143,7 +162,8 @@ def test_the_command_line_writes_the_same_workbook(
     assert main(["export", "--org", "T01", "--period", "2026Q1", str(target)]) == 0
     out = capsys.readouterr().out.strip()
     assert out == (
-        f"{target}: 东风镇党委 2026年第1季度 (党员 6, 组织生活 10, 出勤 8, 通知 1, 已阅回执 3)"
+        f"{target}: 东风镇党委 2026年第1季度 (党员 6, 组织生活 10, 出勤 8, 通知 1, 已阅回执 3, "
+        "经费 1, 人均培训经费 3, 联系点 2, 领导班子 1)"
     )
     book = load_workbook(target)
     assert book.sheetnames == SHEETS_ZH
