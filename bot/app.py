@@ -10,9 +10,11 @@ from typing import Any
 from telegram import BotCommand, Update
 from telegram.constants import ParseMode
 from telegram.ext import AIORateLimiter, Application, ApplicationBuilder, ContextTypes, Defaults
+from telegram.request import HTTPXRequest
 
 from bot.clock import Clock, SystemClock
 from bot.context import SERVICES_KEY, BotContext, Services
+from bot.htmltext import HtmlBot
 from bot.i18n import LANGUAGES, gettext
 from bot.notices import NoticeProgress
 from bot.relay import Relay, RelayConfig, relay_bot
@@ -30,6 +32,7 @@ log = logging.getLogger(__name__)
 
 PartyApplication = Application[Any, BotContext, Any, Any, Any, Any]
 _SCHEDULER_KEY = "scheduler"
+_CONNECTIONS = 256  # what ApplicationBuilder gives the bot's own connection pool
 
 
 def build_application(
@@ -40,12 +43,8 @@ def build_application(
         raise ValueError("TELEGRAM_BOT_TOKEN is required to build the application")
     application: PartyApplication = (
         ApplicationBuilder()
-        .token(settings.token)
-        .base_url(settings.bot_api_url)
-        .base_file_url(settings.bot_file_url)
-        .defaults(Defaults(tzinfo=settings.tz, parse_mode=ParseMode.HTML))
+        .bot(html_bot(settings, settings.token))
         .context_types(ContextTypes(context=BotContext))
-        .rate_limiter(AIORateLimiter(max_retries=3))
         .job_queue(None)
         .post_init(_post_init)
         .post_shutdown(_post_shutdown)
@@ -60,6 +59,18 @@ def build_application(
     )
     register_handlers(application)
     return application
+
+
+def html_bot(settings: Settings, token: str) -> HtmlBot:
+    """The application's Bot: HTML by default, every plain string escaped (bot/htmltext.py)."""
+    return HtmlBot(
+        token,
+        base_url=settings.bot_api_url,
+        base_file_url=settings.bot_file_url,
+        defaults=Defaults(tzinfo=settings.tz, parse_mode=ParseMode.HTML),
+        rate_limiter=AIORateLimiter(max_retries=3),
+        request=HTTPXRequest(connection_pool_size=_CONNECTIONS),
+    )
 
 
 def build_relay(settings: Settings, token: str, *, database: Database, clock: Clock) -> Relay:

@@ -1,15 +1,16 @@
 """The county view as text: the headline figures, then each unit or member, worst first.
 
-HTML (the bot's parse mode): every org and member name is escaped. Shares are shown
-rounded down, so a figure shown at 90 % never hides one that misses a 90 % target.
+The text is Markup (bot/htmltext.py): only the heading is markup on purpose; org and
+member names are plain text, escaped once when joined. Shares are shown rounded down, so
+a figure shown at 90 % never hides one that misses a 90 % target.
 """
 
 from __future__ import annotations
 
-import html
 from fractions import Fraction
 
 from bot.funds import FLOOR_YUAN
+from bot.htmltext import Markup, bold, html_lines
 from bot.i18n import N_, gettext
 from bot.periods import Period
 from bot.session_text import cadence_label, kind_label
@@ -90,7 +91,7 @@ def _whole_lines(summary: Summary, language: str) -> list[str]:
     figures = summary.whole
     members = summary.by == By.MEMBER
     lines = [
-        f"📊 <b>{html.escape(summary.org.name)}</b> · {summary.period.label(language)}",
+        Markup("📊 {} · {}").format(bold(summary.org.name), summary.period.label(language)),
         _("Members: {n}").format(n=figures.roster.members),
     ]
     for check in figures.checks():
@@ -160,10 +161,10 @@ def _unit_line(line: Line, language: str) -> str:
         parts.append(_("not on Telegram"))
     head = f"⚠️{line.warnings}" if line.warnings else "✅"
     colon = "：" if language == "zh" else ": "
-    return f"{head} {html.escape(line.name)}{colon}" + " · ".join(parts)
+    return f"{head} {line.name}{colon}" + " · ".join(parts)
 
 
-def summary_text(summary: Summary, language: str) -> str:
+def summary_text(summary: Summary, language: str) -> Markup:
     """The whole summary (may be longer than one message: see `split_message`)."""
     lines = _whole_lines(summary, language)
     if summary.lines:
@@ -174,26 +175,26 @@ def summary_text(summary: Summary, language: str) -> str:
         )
         lines += ["", gettext(language, heading)]
         lines += [_unit_line(line, language) for line in summary.lines]
-    return "\n".join(lines)
+    return html_lines(lines)
 
 
-def split_message(text: str, limit: int = MESSAGE_LIMIT) -> list[str]:
-    """Cut a long text into messages below ``limit`` characters, at line ends."""
-    parts: list[str] = []
-    current = ""
+def split_message(text: Markup, limit: int = MESSAGE_LIMIT) -> list[Markup]:
+    """Cut a long text into messages below ``limit`` characters of HTML, at line ends."""
+    parts: list[Markup] = []
+    current: list[Markup] = []
+    size = 0
     for line in text.split("\n"):
         while len(line) > limit:  # one overlong line: cut it (no line of ours is this long)
             if current:
-                parts.append(current)
-                current = ""
-            parts.append(line[:limit])
-            line = line[limit:]
-        candidate = f"{current}\n{line}" if current else line
-        if len(candidate) > limit:
-            parts.append(current)
-            current = line
-        else:
-            current = candidate
+                parts.append(html_lines(current))
+                current, size = [], 0
+            parts.append(Markup(line[:limit]))
+            line = Markup(line[limit:])
+        if current and size + 1 + len(line) > limit:
+            parts.append(html_lines(current))
+            current, size = [], 0
+        size += len(line) + (1 if current else 0)
+        current.append(Markup(line))
     if current or not parts:
-        parts.append(current)
+        parts.append(html_lines(current))
     return parts

@@ -20,6 +20,7 @@ from telegram.ext import (
     filters,
 )
 
+from bot.checkin import PAYLOAD_PATTERN as CHECKIN_PAYLOAD
 from handlers import (
     attendance,
     attendance_report,
@@ -59,9 +60,14 @@ def register_handlers(application: Application[Any, Any, Any, Any, Any, Any]) ->
     """Attach every handler to the application, in order."""
     application.add_handler(TypeHandler(Update, common.on_any_update_remember_user), group=-1)
 
-    # A scanned check-in QR code opens the bot with "/start ci_<session>_<code>".
+    # A scanned check-in QR code opens the bot with "/start ci_<session>_<code>"; any other
+    # payload is an invitation code (which never has that shape).
     application.add_handler(
-        CommandHandler("start", checkin.cmd_start_checkin, filters.Regex(r"^/start ci_"))
+        CommandHandler(
+            "start",
+            checkin.cmd_start_checkin,
+            filters.Regex(rf"^/start {CHECKIN_PAYLOAD}\s*$"),
+        )
     )
     application.add_handler(CommandHandler("start", start.cmd_start))
     application.add_handler(CommandHandler("help", start.cmd_help))
@@ -69,6 +75,8 @@ def register_handlers(application: Application[Any, Any, Any, Any, Any, Any]) ->
     # Typed answers a flow waits for; only while it waits, so before other features' text
     # and file handlers (materials can be a file, minutes can be photos, a notice either).
     waits = application.user_data
+    # The rest of a text just refused as too long is refused with it, not taken as input.
+    application.add_handler(MessageHandler(awaiting.continuation(waits), awaiting.on_continuation))
     for flow, on_input in (
         (newsession.FLOW, newsession.on_form_input),
         (sessions.EDIT_FLOW, sessions.on_edit_input),
