@@ -317,3 +317,22 @@ async def test_menus_and_help_by_role(
     help_text = (await say(member, "/help")).text or ""
     assert "/summary" not in help_text
     assert "/export" not in help_text
+
+
+async def test_names_are_text_not_html(
+    database: Database, clock: ManualClock, person: Person, bot_app: PartyApplication
+) -> None:
+    county = await _county(database, clock, person)
+    async with database.session_scope() as session:
+        await members.create_member(
+            session=session,
+            name="<b>王</b> & 李",
+            org_id=county.tree.dongfeng.id,
+            status=MemberStatus.FULL,
+        )
+    answer = await say(county.secretary, "/summary")
+    assert answer.text is not None
+    assert "✅ <b>王</b> & 李：出勤 - · 补学 - · 通知已阅 - · 未上 Telegram" in answer.text
+    # One bold entity, the branch's name after "📊 " (offsets count UTF-16 units: 📊 is two).
+    bold = [(e["offset"], e["length"]) for e in answer.entities if e["type"] == "bold"]
+    assert bold == [(3, len("东风村党支部"))]
