@@ -32,6 +32,7 @@ from handlers import (
     invitations,
     menus,
     newsession,
+    newtraining,
     notice_reads,
     notices,
     profile,
@@ -43,6 +44,8 @@ from handlers import (
     roster_import,
     sessions,
     start,
+    training_staff,
+    trainings,
 )
 
 # The command menu everyone sees; descriptions are translated per language at start-up.
@@ -71,6 +74,7 @@ def register_handlers(application: Application[Any, Any, Any, Any, Any, Any]) ->
         (checkin.FLOW, checkin.on_number),
         (attendance_report.MINUTES_FLOW, attendance_report.on_minutes_input),
         (notices.FLOW, notices.on_notice_text),
+        (newtraining.FLOW, newtraining.on_form_input),
     ):
         application.add_handler(MessageHandler(awaiting.awaiting(waits, flow), on_input))
 
@@ -134,6 +138,15 @@ def register_handlers(application: Application[Any, Any, Any, Any, Any, Any]) ->
         *attendance.CALLBACKS,
         *checkin.CALLBACKS,
         *attendance_report.CALLBACKS,
+    ):
+        application.add_handler(CallbackQueryHandler(on_tap, pattern=codec.pattern))
+
+    application.add_handler(CommandHandler("newtraining", newtraining.cmd_newtraining))
+    application.add_handler(CommandHandler("trainings", trainings.cmd_trainings))
+    for codec, on_tap in (
+        *newtraining.CALLBACKS,
+        *trainings.CALLBACKS,
+        *training_staff.CALLBACKS,
     ):
         application.add_handler(CallbackQueryHandler(on_tap, pattern=codec.pattern))
 

@@ -53,6 +53,7 @@ MAY: dict[Role, set[Action]] = {
         A.APPOINT,
         A.MANAGE_MEMBERS,
         A.VIEW_REPORTS,
+        A.MANAGE_TRAININGS,
     },
     Role.TOWNSHIP_ORGANISER: {
         A.INVITE,
@@ -65,6 +66,7 @@ MAY: dict[Role, set[Action]] = {
         A.MANAGE_MEMBERS,
         A.VIEW_REPORTS,
         A.VIEW_AUDIT,
+        A.MANAGE_TRAININGS,
     },
     Role.COUNTY_STAFF: set(Action),  # everything, importing rosters included
     Role.INSPECTOR: {A.VIEW_ROSTER, A.VIEW_REPORTS, A.VIEW_AUDIT},
