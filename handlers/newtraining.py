@@ -125,8 +125,8 @@ async def _audience_screen(
     )
     if found is None:
         return None
-    text, markup = found.titled(context._("New training. Whose members is it for?"))
-    rows = [*markup.inline_keyboard, _cancel(context, draft)]
+    text, _markup = found.titled(context._("New training. Whose members is it for?"))
+    rows = [*found.markup.inline_keyboard, _cancel(context, draft)]
     return text, InlineKeyboardMarkup(rows)
 
 

@@ -198,7 +198,7 @@ async def trainings_screen(
         text, view_rows = await _officer_part(session, context, [g.org_path for g in roots])
         parts.append(text)
         rows += view_rows
-    return "\n\n".join(parts), InlineKeyboardMarkup(rows)
+    return "\n\n".join(parts), InlineKeyboardMarkup(rows) if rows else None
 
 
 async def _member_part(

@@ -235,12 +235,14 @@ async def assign_audience(
     )
     if status is not None:
         chosen = chosen.where(col(Member.status) == status)
-    stmt = sa.insert(_ASSIGNEE).from_select(
-        ["training_id", "member_id", "assigned_at", "quiz_next", "quiz_failures"], chosen
+    stmt = (
+        sa.insert(_ASSIGNEE)
+        .from_select(
+            ["training_id", "member_id", "assigned_at", "quiz_next", "quiz_failures"], chosen
+        )
+        .returning(_ASSIGNEE.c.id)
     )
-    await session.flush()
-    connection = await session.connection()
-    count = int((await connection.execute(stmt)).rowcount)
+    count = len(await _rows(session, stmt))
     per_person = training.cost_per_person_yuan or Decimal("0.00")
     training.cost_yuan = (per_person * count).quantize(Decimal("0.01"))
     session.add(training)
