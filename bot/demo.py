@@ -82,7 +82,7 @@ async def seed_demo(
         await history.sessions(by_code[code], roster, plan.rosters[code])
     for leading in (county, *(by_code[t.code] for t in data.townships)):
         await history.leadership(leading)
-    await history.trainings(county, by_code, people)
+    await history.trainings(county, by_code)
     await history.notices(county, by_code)
     await audit.record(
         session=session,
