@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta, tzinfo
 from decimal import Decimal, InvalidOperation
 from enum import StrEnum
+from functools import partial
 from typing import Any, Final
 from zoneinfo import ZoneInfo
 
@@ -204,7 +205,7 @@ def training_text(
     language: str, training: Training, org_name: str, *, reminder: bool = False
 ) -> str:
     """The HTML a member reads: who organises it, what it is, how long, by when, materials."""
-    _ = lambda message: gettext(language, message)  # noqa: E731
+    _ = partial(gettext, language)
     lines = [
         f"<b>{_(HEADER).format(org=html.escape(org_name))}</b>",
         f"<b>{html.escape(training.title)}</b>",
