@@ -207,17 +207,18 @@ COMMANDS = (
     "/checkin",
     "/attendance",
     "/minutes",
+    "/newtraining",
 )
 # fmt: off
 COMMAND_MATRIX: dict[str, str] = {
-    #                      mem apt inv ivs ntc nts grt nse chk att min
-    "member":             "-   -   -   -   -   -   -   -   -   -   -",
-    "deputy_secretary":   "y   -   y   y   y   y   y   y   y   y   y",
-    "secretary":          "y   y   y   y   y   y   y   y   y   y   y",
-    "township_organiser": "y   y   y   y   y   y   y   y   y   y   y",
-    "county_staff":       "y   y   y   y   y   y   y   y   y   y   y",
-    "inspector":          "y   -   -   -   -   -   -   -   -   y   -",
-    "admin":              "y   y   y   y   y   y   y   y   y   y   y",
+    #                      mem apt inv ivs ntc nts grt nse chk att min ntr
+    "member":             "-   -   -   -   -   -   -   -   -   -   -   -",
+    "deputy_secretary":   "y   -   y   y   y   y   y   y   y   y   y   -",
+    "secretary":          "y   y   y   y   y   y   y   y   y   y   y   y",
+    "township_organiser": "y   y   y   y   y   y   y   y   y   y   y   y",
+    "county_staff":       "y   y   y   y   y   y   y   y   y   y   y   y",
+    "inspector":          "y   -   -   -   -   -   -   -   -   y   -   -",
+    "admin":              "y   y   y   y   y   y   y   y   y   y   y   y",
 }
 # fmt: on
 
