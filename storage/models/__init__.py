@@ -31,6 +31,7 @@ from storage.models.members import (
     MemberStatusChange,
 )
 from storage.models.notices import AttachmentKind, Delivery, DeliveryKind, DeliveryState, Notice
+from storage.models.operations import LeaderLease, ProcessedUpdate
 from storage.models.orgs import OrgKind, OrgUnit
 from storage.models.sessions import (
     Attendance,
@@ -77,6 +78,7 @@ __all__ = [
     "InactiveReason",
     "Invitation",
     "Language",
+    "LeaderLease",
     "LeaveReason",
     "LeaveState",
     "Member",
@@ -85,6 +87,7 @@ __all__ = [
     "Notice",
     "OrgKind",
     "OrgUnit",
+    "ProcessedUpdate",
     "Rating",
     "RectificationOrder",
     "RectificationState",
