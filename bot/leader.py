@@ -30,6 +30,7 @@ __all__ = ["LEASE_NAME", "Leadership", "process_identity"]
 log = logging.getLogger(__name__)
 
 LEASE_NAME = "leader"
+STOPPING = "stopping"
 Hook = Callable[[], Awaitable[None]]
 
 
@@ -88,7 +89,7 @@ class Leadership:
                 await self._task
             self._task = None
         if self.leading:
-            await self._step_down("stopping")
+            await self._step_down(STOPPING)
             try:
                 async with self.database.session_scope() as session:
                     await leases.release(
@@ -140,7 +141,8 @@ class Leadership:
 
     async def _step_down(self, reason: str) -> None:
         self.leading = False
-        log.warning("this process no longer leads: %s", reason)
+        level = logging.INFO if reason == STOPPING else logging.WARNING
+        log.log(level, "this process no longer leads: %s", reason)
         try:
             await self._on_deposed()
         except Exception:
