@@ -4,6 +4,7 @@ replayed update is processed once, and /healthz says what an operator needs to k
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from datetime import timedelta
 from typing import Any
 
 import httpx
@@ -13,8 +14,10 @@ from sqlmodel import select
 from bot.app import PartyApplication, build_application, serving
 from bot.clock import ManualClock
 from bot.settings import Settings, load_settings
+from bot.update_log import finish_update, take_update
 from bot.web import SECRET_HEADER, WebServer
 from sandbox import EmulatorServer, SimUser, World
+from schedules.jobs import job_forget_old_updates
 from storage import Database, head_revision
 from storage.models import ProcessedUpdate
 from tests.conftest import TOKEN
@@ -175,3 +178,26 @@ async def test_the_metrics_page_is_off_unless_asked_for(
     webhook_app: PartyApplication, client: httpx.AsyncClient
 ) -> None:
     assert (await client.get("/metrics")).status_code == 404
+
+
+async def test_taken_updates_are_forgotten_after_the_retention(
+    database: Database, clock: ManualClock
+) -> None:
+    await take_update(database, update_id=1, worker="a", now=clock.now())
+    clock.advance(timedelta(hours=47))
+    await take_update(database, update_id=2, worker="a", now=clock.now())
+    clock.advance(timedelta(hours=2))
+    assert await job_forget_old_updates(database, clock) == 1
+    assert await _taken(database) == [2]
+
+
+async def test_an_update_whose_taker_died_is_taken_again_after_a_while(
+    database: Database, clock: ManualClock
+) -> None:
+    assert await take_update(database, update_id=7, worker="a", now=clock.now())
+    assert not await take_update(database, update_id=7, worker="b", now=clock.now())
+    clock.advance(timedelta(minutes=3))  # "a" never finished it
+    assert await take_update(database, update_id=7, worker="b", now=clock.now())
+    await finish_update(database, update_id=7, now=clock.now())
+    clock.advance(timedelta(minutes=3))
+    assert not await take_update(database, update_id=7, worker="c", now=clock.now())
