@@ -13,9 +13,11 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from telegram import BotCommand, Update
 from telegram.constants import ParseMode
 from telegram.ext import AIORateLimiter, Application, ApplicationBuilder, ContextTypes, Defaults
+from telegram.request import HTTPXRequest
 
 from bot.clock import Clock, SystemClock
 from bot.context import SERVICES_KEY, BotContext, Services
+from bot.htmltext import HtmlBot
 from bot.i18n import LANGUAGES, gettext
 from bot.leader import Leadership, process_identity
 from bot.metrics import Metrics
@@ -24,6 +26,7 @@ from bot.relay import Relay, RelayConfig, relay_bot
 from bot.settings import Settings
 from handlers import attendance, notice_reads
 from handlers.registry import PUBLIC_COMMANDS, register_handlers
+from schedules.duties import add_duty_jobs
 from schedules.jobs import register_jobs
 from schedules.notices import add_notice_jobs
 from schedules.scheduler import build_scheduler
@@ -34,6 +37,7 @@ log = logging.getLogger(__name__)
 
 PartyApplication = Application[Any, BotContext, Any, Any, Any, Any]
 _SCHEDULER_KEY = "scheduler"
+_CONNECTIONS = 256  # what ApplicationBuilder gives the bot's own connection pool
 
 
 class MeteredApplication(Application[Any, BotContext, Any, Any, Any, Any]):
@@ -58,12 +62,8 @@ def build_application(
     application: PartyApplication = (
         ApplicationBuilder()
         .application_class(MeteredApplication)
-        .token(settings.token)
-        .base_url(settings.bot_api_url)
-        .base_file_url(settings.bot_file_url)
-        .defaults(Defaults(tzinfo=settings.tz, parse_mode=ParseMode.HTML))
+        .bot(html_bot(settings, settings.token))
         .context_types(ContextTypes(context=BotContext))
-        .rate_limiter(AIORateLimiter(max_retries=3))
         .job_queue(None)
         .post_init(_post_init)
         .post_shutdown(_post_shutdown)
@@ -121,6 +121,18 @@ class _LeaderWork:
         await self.relay.stop()
 
 
+def html_bot(settings: Settings, token: str) -> HtmlBot:
+    """The application's Bot: HTML by default, every plain string escaped (bot/htmltext.py)."""
+    return HtmlBot(
+        token,
+        base_url=settings.bot_api_url,
+        base_file_url=settings.bot_file_url,
+        defaults=Defaults(tzinfo=settings.tz, parse_mode=ParseMode.HTML),
+        rate_limiter=AIORateLimiter(max_retries=3),
+        request=HTTPXRequest(connection_pool_size=_CONNECTIONS),
+    )
+
+
 def build_relay(
     settings: Settings,
     token: str,
@@ -175,6 +187,7 @@ async def _post_init(application: PartyApplication) -> None:
         wake=services.relay.wake,
     )
     add_notice_jobs(scheduler, services, notice_reads.ack_markup)
+    add_duty_jobs(scheduler, services)
     scheduler.start(paused=True)
     application.bot_data[_SCHEDULER_KEY] = scheduler
     await services.leadership.start()

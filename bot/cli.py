@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import NoReturn
 
-from bot import audit_report, bootstrap, roster_report
+from bot import audit_report, bootstrap, funds_import, roster_report
 from bot.invitations import create_from_cli
 from bot.logs import configure_logging
 from bot.settings import Settings, SettingsError, check_webhook_url, load_settings
@@ -107,6 +107,18 @@ def build_parser() -> argparse.ArgumentParser:
         "--skip-bad", action="store_true", help="import the correct rows, list the others"
     )
 
+    funds = commands.add_parser("funds", help="training and other funds")
+    funds_commands = funds.add_subparsers(
+        dest="funds_command", required=True, parser_class=_Parser
+    )
+    funds_file = funds_commands.add_parser(
+        "import", help="import the county's funds spreadsheet (.xlsx or .csv), all rows or none"
+    )
+    funds_file.add_argument("file", type=Path, help="the funds spreadsheet")
+    funds_file.add_argument(
+        "--dry-run", action="store_true", help="show the records, write nothing"
+    )
+
     log = commands.add_parser("audit", help="print the audit log, newest first")
     log.add_argument("--org", help="code of an org: only entries in its subtree")
     log.add_argument("--since", type=audit_report.day_argument, help="first day, 2026-03-01")
@@ -148,6 +160,8 @@ def main(argv: Sequence[str] | None = None) -> int:
                         settings, args.file, dry_run=args.dry_run, skip_bad=args.skip_bad
                     )
                 )
+            case "funds":
+                return asyncio.run(funds_import.run_cli(settings, args.file, dry_run=args.dry_run))
             case "invite":
                 print(
                     asyncio.run(

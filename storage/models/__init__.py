@@ -22,7 +22,13 @@ from storage.models.invitations import (
     RegistrationRequest,
     RegistrationState,
 )
-from storage.models.leadership import ContactPoint, ContactVisit
+from storage.models.leadership import (
+    ContactPoint,
+    ContactVisit,
+    DemonstrationSite,
+    DutyReminder,
+    DutyStep,
+)
 from storage.models.members import (
     Gender,
     InactiveReason,
@@ -71,6 +77,9 @@ __all__ = [
     "Delivery",
     "DeliveryKind",
     "DeliveryState",
+    "DemonstrationSite",
+    "DutyReminder",
+    "DutyStep",
     "FundAllocation",
     "FundPurpose",
     "FundSource",

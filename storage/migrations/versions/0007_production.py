@@ -1,7 +1,7 @@
 """Several processes on one database: the leader's lease and the webhook updates taken.
 
-Revision ID: 0005_production
-Revises: 0004
+Revision ID: 0007
+Revises: 0006
 Create Date: 2026-12-04 17:40:00
 """
 
@@ -12,8 +12,8 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = "0005_production"
-down_revision: str | None = "0004"
+revision: str = "0007"
+down_revision: str | None = "0006"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
