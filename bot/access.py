@@ -32,6 +32,8 @@ class Action(StrEnum):
     SEND_NOTICE = "send_notice"
     VIEW_REPORTS = "view_reports"
     MANAGE_TRAININGS = "manage_trainings"  # publish trainings, confirm for members, overdue
+    RECORD_FUNDS = "record_funds"  # training and other funds allocated to orgs (/fund)
+    MANAGE_DUTIES = "manage_duties"  # leaders' contact points and demonstration sites
 
 
 _BRANCH_OFFICER = frozenset(
@@ -50,14 +52,14 @@ _SECRETARY = _BRANCH_OFFICER | {
     Action.VIEW_REPORTS,
     Action.MANAGE_TRAININGS,
 }
-_STAFF = _SECRETARY | {Action.VIEW_AUDIT}
+_STAFF = _SECRETARY | {Action.VIEW_AUDIT, Action.RECORD_FUNDS}
 
 ROLE_ACTIONS: dict[Role, frozenset[Action]] = {
     Role.MEMBER: frozenset(),
     Role.DEPUTY_SECRETARY: _BRANCH_OFFICER,
     Role.SECRETARY: _SECRETARY,
     Role.TOWNSHIP_ORGANISER: _STAFF,
-    Role.COUNTY_STAFF: _STAFF | {Action.IMPORT_ROSTER},
+    Role.COUNTY_STAFF: _STAFF | {Action.IMPORT_ROSTER, Action.MANAGE_DUTIES},
     Role.INSPECTOR: frozenset({Action.VIEW_ROSTER, Action.VIEW_REPORTS, Action.VIEW_AUDIT}),
     Role.ADMIN: frozenset(Action),
 }

@@ -15,11 +15,13 @@ import io
 import re
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from typing import Final
 
 import segno
 
 __all__ = [
     "CODE_DIGITS",
+    "PAYLOAD_PATTERN",
     "SLOT",
     "CheckinCode",
     "current_code",
@@ -31,7 +33,10 @@ __all__ = [
 
 SLOT = timedelta(minutes=3)
 CODE_DIGITS = 6
-_PAYLOAD = re.compile(rf"^ci_(\d{{1,12}})_(\d{{{CODE_DIGITS}}})$")
+#: A check-in deep-link payload. Invitation codes never match it (see
+#: bot.invitations.new_code), so /start routes by this pattern alone.
+PAYLOAD_PATTERN: Final = rf"ci_(\d{{1,12}})_(\d{{{CODE_DIGITS}}})"
+_PAYLOAD = re.compile(rf"^{PAYLOAD_PATTERN}$")
 _TYPED = re.compile(r"\d")
 
 

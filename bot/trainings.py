@@ -9,7 +9,6 @@ belongs to handlers/, so whoever queues training messages passes a ``DoneMarkup`
 
 from __future__ import annotations
 
-import html
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -25,6 +24,7 @@ from telegram.constants import ParseMode
 
 from bot.access import Action, Principal, allows, load_principal
 from bot.dates import local_date, parse_day
+from bot.htmltext import bold, html_lines, payload_html
 from bot.i18n import N_, gettext
 from bot.members import NOT_ALLOWED, Refused, format_day
 from storage import audit, deliveries, orgs, trainings
@@ -206,9 +206,9 @@ def training_text(
 ) -> str:
     """The HTML a member reads: who organises it, what it is, how long, by when, materials."""
     _ = partial(gettext, language)
-    lines = [
-        f"<b>{_(HEADER).format(org=html.escape(org_name))}</b>",
-        f"<b>{html.escape(training.title)}</b>",
+    lines: list[str] = [
+        bold(_(HEADER).format(org=org_name)),
+        bold(training.title),
         _("{kind} · {hours} h").format(
             kind=_(KIND_LABELS[training.kind]), hours=format_hours(training.hours)
         ),
@@ -216,13 +216,13 @@ def training_text(
     if training.deadline is not None:
         lines.append(_("Complete by: {day}").format(day=format_day(language, training.deadline)))
     if training.materials_text:
-        lines += ["", html.escape(training.materials_text)]
+        lines += ["", training.materials_text]
     if training.materials_file_id:
         lines.append(_("The materials are in the file above."))
     lines += ["", _("When you have studied it, tap “Done studying” below.")]
     if reminder:
         lines[:0] = [_(REMINDER), ""]
-    return "\n".join(lines)
+    return html_lines(lines)
 
 
 def _payloads(
@@ -233,7 +233,7 @@ def _payloads(
 
     def payload(language: str) -> dict[str, Any]:
         return {
-            "text": training_text(language, training, org_name, reminder=reminder),
+            "text": payload_html(training_text(language, training, org_name, reminder=reminder)),
             "parse_mode": ParseMode.HTML.value,
             "reply_markup": buttons(training_id, language),
         }
@@ -246,7 +246,7 @@ def _file_payload(training: Training) -> dict[str, Any] | None:
         return None
     is_photo = training.materials_file_kind == AttachmentKind.PHOTO
     return {
-        "text": html.escape(training.title),
+        "text": payload_html(training.title),
         "parse_mode": ParseMode.HTML.value,
         "photo": training.materials_file_id if is_photo else None,
         "document": None if is_photo else training.materials_file_id,

@@ -8,7 +8,6 @@ and conditional updates make a double tap or a replayed update change nothing tw
 
 from __future__ import annotations
 
-import html
 import logging
 from collections.abc import Sequence
 from datetime import datetime
@@ -21,6 +20,7 @@ from bot import session_notify as notify
 from bot.access import Action, allows, load_principal
 from bot.context import BotContext, Services
 from bot.dates import format_when
+from bot.htmltext import html_lines
 from bot.i18n import N_, gettext
 from bot.session_duties import follow_the_roster
 from bot.session_text import LEAVE_REASON_LABELS, leave_label, session_card
@@ -269,7 +269,7 @@ async def _send_leave_request(
         return
     services.relay.wake()
     text = context._("Your leave request ({reason}) was sent to the secretary.").format(
-        reason=html.escape(note) if note else context._(LEAVE_REASON_LABELS[reason])
+        reason=note if note else context._(LEAVE_REASON_LABELS[reason])
     )
     query = update.callback_query
     if query is not None:
@@ -353,9 +353,9 @@ def _decided_text(
         context._("✅ Leave approved: {name}")
         if approve
         else context._("❌ Leave not approved: {name}")
-    ).format(name=html.escape(name))
+    ).format(name=name)
     card = session_card(study, language=context.language, tz=_tz(context), now=now)
-    return f"{verdict}\n{card}"
+    return html_lines([verdict, card])
 
 
 async def on_makeup(update: Update, context: BotContext) -> None:

@@ -14,6 +14,7 @@ from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Message, Update
 from bot.access import Action, load_principal, scope_roots
 from bot.context import BotContext
 from bot.dates import format_time, format_when
+from bot.htmltext import html_lines
 from bot.i18n import N_
 from bot.session_text import clip, kind_label, leave_label, names_line, session_card
 from bot.sessions import checkin_opens_at
@@ -36,7 +37,6 @@ MINUTES_FLOW: Final = "minutes"
 PAGE: Final = 8
 NAMES_SHOWN: Final = 40
 RECENT: Final = timedelta(days=60)
-MAX_MINUTES_TEXT: Final = 3000
 VIEWERS: Final = (Action.MANAGE_ATTENDANCE, Action.VIEW_REPORTS)
 NO_SESSIONS: Final = N_("There are no sessions from the last two months or coming up.")
 
@@ -161,7 +161,7 @@ async def _show_report(update: Update, context: BotContext, study: StudySession)
     rows = [[button(_("🔄 Refresh"), REPORT.encode(_id(study.id)))]]
     if study.state != SessionState.CANCELLED and now >= checkin_opens_at(study):
         rows[0].append(button(_("Mark from the roster"), PROXY.encode(_id(study.id), 0, 0)))
-    await show(update, context, "\n".join(lines), InlineKeyboardMarkup(rows))
+    await show(update, context, html_lines(lines), InlineKeyboardMarkup(rows))
 
 
 # --- marking from the roster --------------------------------------------------------------
@@ -356,7 +356,7 @@ async def on_minutes_input(update: Update, context: BotContext) -> None:
         await sessions.add_minutes(
             session=session,
             session_id=state.ref,
-            text=clip(text, MAX_MINUTES_TEXT) if text else None,
+            text=text or None,
             photo_id=photo,
             now=now,
         )

@@ -10,7 +10,6 @@ only the secretary can mark them present.
 from __future__ import annotations
 
 import contextlib
-import html
 from datetime import datetime
 from typing import Final
 
@@ -22,6 +21,7 @@ from bot.checkin import CODE_DIGITS, current_code, deep_link, parse_start_payloa
 from bot.checkin import verify_code as code_is_valid
 from bot.context import BotContext
 from bot.dates import format_time
+from bot.htmltext import Markup, html_lines
 from bot.session_text import session_card
 from bot.sessions import MAX_CHECKIN_FAILURES, Window, checkin_opens_at, window_state
 from handlers import awaiting
@@ -156,7 +156,7 @@ async def _check_in(
         awaiting.stop(context)
         if not done:
             return context._("You are already checked in.")
-        return context._("✅ Checked in: {topic}. Welcome!").format(topic=html.escape(study.topic))
+        return context._("✅ Checked in: {topic}. Welcome!").format(topic=study.topic)
     async with services.database.session_scope() as session:
         failures = await attendance.count_checkin_failure(
             session=session, attendance_id=_id(row.id)
@@ -251,11 +251,11 @@ async def _send_screen(update: Update, context: BotContext, study: StudySession)
     async with services.database.session_scope() as session:
         counts = await attendance.attendance_counts(session=session, session_id=_id(study.id))
     spaced = f"{code.code[:3]} {code.code[3:]}"
-    caption = "\n".join(
+    caption = html_lines(
         [
             session_card(study, language=context.language, tz=services.settings.tz, now=now),
             "",
-            context._("Check-in number: <b>{code}</b>").format(code=spaced),
+            Markup(context._("Check-in number: <b>{code}</b>")).format(code=spaced),
             context._(
                 "Scan the QR code with the phone camera and tap Start. "
                 'Or tap "Check in" in the bot and type the number.'

@@ -11,7 +11,6 @@ same question again. Access is checked again when the training is published.
 
 from __future__ import annotations
 
-import html
 import secrets
 from dataclasses import dataclass, field
 from datetime import date, timedelta
@@ -25,6 +24,7 @@ from bot import trainings as rules
 from bot.access import Action, Principal, allows, load_principal, scope_roots
 from bot.context import BotContext
 from bot.dates import local_date
+from bot.htmltext import bold, html_lines
 from bot.i18n import N_
 from bot.invitations import status_label
 from bot.members import NOT_ALLOWED, Refused, format_day
@@ -270,7 +270,7 @@ async def on_form_input(update: Update, context: BotContext) -> None:
             draft.pending = rules.read_question(text)
             await _ask(update, context, draft, "answer")
     except Refused as refused:
-        await message.reply_text(html.escape(refused.text(context.language)))
+        await message.reply_text(refused.text(context.language))
 
 
 async def _take_materials(
@@ -322,7 +322,7 @@ def _echo(context: BotContext, draft: Draft) -> str:
     if draft.step not in ("status", "kind"):
         lines.append(_("Kind: {kind}").format(kind=_(KIND_LABELS[draft.kind])))
     if draft.title:
-        lines.append(_("Title: {title}").format(title=html.escape(draft.title)))
+        lines.append(_("Title: {title}").format(title=draft.title))
     if draft.hours:
         lines.append(_("Hours: {hours}").format(hours=format_hours(draft.hours)))
     if draft.deadline_iso:
@@ -335,7 +335,7 @@ def _echo(context: BotContext, draft: Draft) -> str:
 
 
 def _audience_label(context: BotContext, draft: Draft) -> str:
-    name = html.escape(draft.org_name)
+    name = draft.org_name
     if draft.status is None:
         return context._("all members of {org}").format(org=name)
     return context._("{status}s of {org}").format(
@@ -428,7 +428,7 @@ def _screen(context: BotContext, draft: Draft) -> tuple[str, list[list[InlineKey
             [button(clip(option, 40), FORM.encode(token, "right", index))]
             for index, option in enumerate(options)
         ]
-        text = _("{question}\nWhich answer is right?").format(question=html.escape(question))
+        text = _("{question}\nWhich answer is right?").format(question=question)
         return text, rows
     return _preview(context, draft), [[button(_("✅ Publish"), FORM.encode(token, "publish", 0))]]
 
@@ -437,7 +437,7 @@ def _preview(context: BotContext, draft: Draft) -> str:
     _ = context._
     lines = [
         _("Please check the new training:"),
-        f"<b>{html.escape(draft.title)}</b>",
+        bold(draft.title),
         _("Kind: {kind}").format(kind=_(KIND_LABELS[draft.kind])),
         _("Hours: {hours}").format(hours=format_hours(draft.hours)),
         _("Deadline: {day}").format(day=_deadline(context, draft)),
@@ -445,18 +445,16 @@ def _preview(context: BotContext, draft: Draft) -> str:
         _cost_line(context, draft),
     ]
     if draft.materials_text:
-        lines.append(
-            _("Materials: {text}").format(text=html.escape(clip(draft.materials_text, 300)))
-        )
+        lines.append(_("Materials: {text}").format(text=clip(draft.materials_text, 300)))
     if draft.materials_file_id:
         lines.append(_("Materials file: attached"))
     for number, (question, options, right) in enumerate(draft.questions, start=1):
         lines.append(
             _("Question {n}: {question} (right: {answer})").format(
-                n=number, question=html.escape(question), answer=html.escape(options[right])
+                n=number, question=question, answer=options[right]
             )
         )
-    return "\n".join(lines)
+    return html_lines(lines)
 
 
 def _plan(draft: Draft) -> TrainingPlan:
@@ -502,9 +500,7 @@ async def _publish(update: Update, context: BotContext, draft: Draft) -> None:
     text = context._(
         "✅ Published: {title}\n{assigned} members are in it; {reached} of them get it on "
         "Telegram now. Send /trainings to follow who has completed it."
-    ).format(
-        title=html.escape(draft.title), assigned=published.assigned, reached=published.reached
-    )
+    ).format(title=draft.title, assigned=published.assigned, reached=published.reached)
     await show(update, context, text)
 
 

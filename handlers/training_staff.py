@@ -8,7 +8,6 @@ until "Confirm" calls the one use case (bot.trainings.confirm_for), which checks
 
 from __future__ import annotations
 
-import html
 from typing import Final
 
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -18,6 +17,7 @@ from bot import trainings as rules
 from bot.access import Action, Principal, load_principal, scope_roots
 from bot.context import BotContext
 from bot.dates import local_date
+from bot.htmltext import Markup, bold, html_lines
 from bot.members import Refused, format_day
 from bot.notices import names_line
 from bot.session_text import clip
@@ -67,7 +67,7 @@ async def _detail(
     done = len(people) - len(pending)
     overdue = training.deadline is not None and training.deadline < today
     lines = [
-        f"<b>{html.escape(training.title)}</b>",
+        bold(training.title),
         _("Deadline: {day}").format(
             day=format_day(context.language, training.deadline) if training.deadline else "-"
         ),
@@ -75,7 +75,7 @@ async def _detail(
     ]
     if pending:
         label = _("Overdue ({n}):") if overdue else _("Not completed yet ({n}):")
-        names = [html.escape(name) for name in pending[:NAMES_SHOWN]]
+        names = pending[:NAMES_SHOWN]
         lines += [
             label.format(n=len(pending)),
             names_line(context.language, names, len(pending)),
@@ -86,7 +86,7 @@ async def _detail(
             [button(_("Confirm for members who attended in person"), BULK.encode(training_id, 0))]
         )
     rows.append([button(_("◀ All trainings"), LIST.encode(0))])
-    return "\n".join(lines), InlineKeyboardMarkup(rows)
+    return html_lines(lines), InlineKeyboardMarkup(rows)
 
 
 async def on_view(update: Update, context: BotContext) -> None:
@@ -134,9 +134,9 @@ async def _picker(
         label = _("Confirm {n} as completed").format(n=len(ticked))
         rows.append([button(label, SAVE.encode(training_id))])
     rows.append([button(_("◀ Back"), VIEW.encode(training_id))])
-    text = _(
-        "{title}\nTick the members who attended in person or have no phone (📵), then confirm."
-    ).format(title=f"<b>{html.escape(training.title)}</b>")
+    text: str = Markup(
+        _("{title}\nTick the members who attended in person or have no phone (📵), then confirm.")
+    ).format(title=bold(training.title))
     if not pending:
         text = _("Everyone in your scope has completed this training.")
     return text, InlineKeyboardMarkup(rows)
@@ -202,7 +202,7 @@ async def on_save(update: Update, context: BotContext) -> None:
     if screen is None:
         await show(update, context, note)
         return
-    await show(update, context, f"{note}\n\n{screen[0]}", screen[1])
+    await show(update, context, html_lines([note, "", screen[0]]), screen[1])
 
 
 CALLBACKS: Final = (

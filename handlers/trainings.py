@@ -7,7 +7,6 @@ training at all: a forged or outdated button changes nothing and gets one line.
 
 from __future__ import annotations
 
-import html
 from typing import Any, Final
 
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -18,6 +17,7 @@ from bot import trainings as rules
 from bot.access import Action, Principal, scope_roots
 from bot.context import BotContext
 from bot.dates import local_date
+from bot.htmltext import Markup, bold, html_lines
 from bot.i18n import N_, gettext
 from bot.members import format_day
 from bot.session_text import clip
@@ -111,7 +111,7 @@ def _result(context: BotContext, step: QuizStep) -> tuple[str, InlineKeyboardMar
     training = step.training
     assert training is not None
     assert training.id is not None
-    title = f"<b>{html.escape(training.title)}</b>"
+    title = bold(training.title)
     if step.outcome in (QuizOutcome.DONE, QuizOutcome.ALREADY):
         passed = [_("Quiz passed.")] if step.total and step.outcome == QuizOutcome.DONE else []
         lines = [
@@ -120,7 +120,7 @@ def _result(context: BotContext, step: QuizStep) -> tuple[str, InlineKeyboardMar
             *passed,
             _("{hours} h counted for this year.").format(hours=format_hours(training.hours)),
         ]
-        return "\n".join(lines), None
+        return html_lines(lines), None
     question = step.question
     assert question is not None
     if step.outcome == QuizOutcome.WRONG:
@@ -128,13 +128,13 @@ def _result(context: BotContext, step: QuizStep) -> tuple[str, InlineKeyboardMar
         lines = [
             title,
             _("Question {n} of {total}: {question}").format(
-                n=question.position + 1, total=step.total, question=html.escape(question.text)
+                n=question.position + 1, total=step.total, question=question.text
             ),
-            _("❌ Not right. The right answer is: {answer}").format(answer=html.escape(right)),
+            _("❌ Not right. The right answer is: {answer}").format(answer=right),
             _("Read the materials again, then take the quiz once more."),
         ]
         retry = [[button(_("Take the quiz again"), RETRY.encode(training.id))]]
-        return "\n".join(lines), InlineKeyboardMarkup(retry)
+        return html_lines(lines), InlineKeyboardMarkup(retry)
     return _question_screen(context, training, question, step.total)
 
 
@@ -143,21 +143,21 @@ def _question_screen(
 ) -> tuple[str, InlineKeyboardMarkup]:
     _ = context._
     assert training.id is not None
-    lines = [f"<b>{html.escape(training.title)}</b>"]
+    lines: list[str] = [bold(training.title)]
     if question.position == 0:
         lines.append(_("Answer the quiz to complete the training."))
     else:
         lines.append(_("✓ Right."))
     lines.append(
         _("Question {n} of {total}: {question}").format(
-            n=question.position + 1, total=total, question=html.escape(question.text)
+            n=question.position + 1, total=total, question=question.text
         )
     )
     rows = [
         [button(clip(str(option), 60), ANSWER.encode(training.id, question.position, index))]
         for index, option in enumerate(question.options)
     ]
-    return "\n".join(lines), InlineKeyboardMarkup(rows)
+    return html_lines(lines), InlineKeyboardMarkup(rows)
 
 
 # --- /trainings --------------------------------------------------------------------------------
@@ -198,7 +198,7 @@ async def trainings_screen(
         text, view_rows = await _officer_part(session, context, [g.org_path for g in roots])
         parts.append(text)
         rows += view_rows
-    return "\n\n".join(parts), InlineKeyboardMarkup(rows) if rows else None
+    return Markup("\n\n").join(parts), InlineKeyboardMarkup(rows) if rows else None
 
 
 async def _member_part(
@@ -217,7 +217,7 @@ async def _member_part(
         reverse=True,
     )
     lines = [
-        _("<b>My trainings</b>"),
+        Markup(_("<b>My trainings</b>")),
         _("Training hours this year: {hours}").format(hours=format_hours(hours)),
     ]
     rows: list[list[InlineKeyboardButton]] = []
@@ -228,7 +228,7 @@ async def _member_part(
             late = _(" (overdue)") if item.deadline and item.deadline < today else ""
             lines.append(
                 _("• {title} · {hours} h · by {day}{late}").format(
-                    title=html.escape(item.title),
+                    title=item.title,
                     hours=format_hours(item.hours),
                     day=due,
                     late=late,
@@ -244,12 +244,12 @@ async def _member_part(
             assert item.confirmed_at is not None
             lines.append(
                 _("• {title} · {hours} h · {day}").format(
-                    title=html.escape(item.title),
+                    title=item.title,
                     hours=format_hours(item.hours),
                     day=format_day(context.language, local_date(item.confirmed_at, tz)),
                 )
             )
-    return "\n".join(lines), rows
+    return html_lines(lines), rows
 
 
 async def _officer_part(
@@ -263,13 +263,15 @@ async def _officer_part(
     )
     if not found:
         return _("No trainings for your members yet. Send /newtraining to publish one."), []
-    lines = [_("<b>Trainings of your members</b> (tap one for who is overdue):")]
+    lines: list[str] = [
+        Markup(_("<b>Trainings of your members</b> (tap one for who is overdue):"))
+    ]
     rows = []
     for number, item in enumerate(found, start=1):
         due = format_day(context.language, item.deadline) if item.deadline else "-"
         line = _("{n}. {title} · done {done}/{total} · by {day}").format(
             n=number,
-            title=html.escape(clip(item.title, 40)),
+            title=clip(item.title, 40),
             done=item.done,
             total=item.total,
             day=due,
@@ -278,7 +280,7 @@ async def _officer_part(
             line += _(" · overdue {n}").format(n=item.overdue)
         lines.append(line)
         rows.append([button(f"{number}. {clip(item.title, 24)}", VIEW.encode(item.training_id))])
-    return "\n".join(lines), rows
+    return html_lines(lines), rows
 
 
 @profile_section

@@ -16,7 +16,7 @@ from bot.access import Action, Grant, Principal, allows, may_give_role, may_remo
 from bot.app import PartyApplication
 from bot.i18n import gettext
 from bot.members import NOT_ALLOWED
-from handlers import invitations, roles, roster
+from handlers import duties, funds, invitations, roles, roster
 from handlers.menus import MENU
 from sandbox import SimUser
 from storage import Database
@@ -67,6 +67,7 @@ MAY: dict[Role, set[Action]] = {
         A.VIEW_REPORTS,
         A.VIEW_AUDIT,
         A.MANAGE_TRAININGS,
+        A.RECORD_FUNDS,
     },
     Role.COUNTY_STAFF: set(Action),  # everything, importing rosters included
     Role.INSPECTOR: {A.VIEW_ROSTER, A.VIEW_REPORTS, A.VIEW_AUDIT},
@@ -208,17 +209,21 @@ COMMANDS = (
     "/attendance",
     "/minutes",
     "/newtraining",
+    "/fund",
+    "/funds",
+    "/duties",
+    "/leaders",
 )
 # fmt: off
 COMMAND_MATRIX: dict[str, str] = {
-    #                      mem apt inv ivs ntc nts grt nse chk att min ntr
-    "member":             "-   -   -   -   -   -   -   -   -   -   -   -",
-    "deputy_secretary":   "y   -   y   y   y   y   y   y   y   y   y   -",
-    "secretary":          "y   y   y   y   y   y   y   y   y   y   y   y",
-    "township_organiser": "y   y   y   y   y   y   y   y   y   y   y   y",
-    "county_staff":       "y   y   y   y   y   y   y   y   y   y   y   y",
-    "inspector":          "y   -   -   -   -   -   -   -   -   y   -   -",
-    "admin":              "y   y   y   y   y   y   y   y   y   y   y   y",
+    #                      mem apt inv ivs ntc nts grt nse chk att min ntr fnd fns dut ldr
+    "member":             "-   -   -   -   -   -   -   -   -   -   -   -   -   -   -   -",
+    "deputy_secretary":   "y   -   y   y   y   y   y   y   y   y   y   -   -   -   -   -",
+    "secretary":          "y   y   y   y   y   y   y   y   y   y   y   y   -   y   y   -",
+    "township_organiser": "y   y   y   y   y   y   y   y   y   y   y   y   y   y   y   -",
+    "county_staff":       "y   y   y   y   y   y   y   y   y   y   y   y   y   y   y   y",
+    "inspector":          "y   -   -   -   -   -   -   -   -   y   -   -   -   y   y   -",
+    "admin":              "y   y   y   y   y   y   y   y   y   y   y   y   y   y   y   y",
 }
 # fmt: on
 
@@ -267,6 +272,10 @@ COMMAND_REFUSALS: dict[str, str] = {
     "/appoint": roles.NO_APPOINTING,
     "/invite": invitations.NO_INVITE,
     "/invites": invitations.NO_MANAGE,
+    "/fund": funds.NO_FUNDS,
+    "/funds": funds.NO_REPORT,
+    "/duties": duties.NO_DUTIES,
+    "/leaders": duties.NO_LEADERS,
 }
 
 

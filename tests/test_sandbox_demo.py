@@ -14,6 +14,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from bot.clock import ManualClock
 from bot.demo import demo_people, seed_demo
 from bot.demo_plan import CAST, plan_demo, roster_telegram_id
+from bot.duties import queue_duty_reminders
 from bot.trainings import remind_due
 from handlers.attendance import BUTTONS
 from handlers.trainings import done_markup
@@ -70,6 +71,10 @@ async def _counts(database: Database) -> dict[str, int]:
         "deliveries": "SELECT count(*) FROM delivery",
         "read": "SELECT count(*) FROM delivery WHERE acknowledged_at IS NOT NULL",
         "audit": "SELECT count(*) FROM audit_log WHERE action = 'sandbox.seed'",
+        "funds": "SELECT count(*) FROM fund_allocation",
+        "contact_points": "SELECT count(*) FROM contact_point",
+        "visits": "SELECT count(*) FROM contact_visit",
+        "sites": "SELECT count(*) FROM demonstration_site",
     }
     async with database.session_scope() as session:
         return {name: await _count(session, sql) for name, sql in queries.items()}
@@ -101,6 +106,10 @@ async def test_the_demo_county_is_seeded_once_with_months_of_history(
     assert counts["notices"] == 3
     assert 0 < counts["read"] < counts["deliveries"]
     assert counts["audit"] == 1
+    # Training funds and leaders' duties: every township's organiser and the county staff
+    # member have a contact point with 0-2 visits; one township and one village are sites.
+    assert counts["funds"] == 7
+    assert (counts["contact_points"], counts["visits"], counts["sites"]) == (4, 4, 2)
 
     async with database.session_scope() as session:
         assert await seed_demo(session=session, now=START, tz=tz) is False
@@ -181,6 +190,21 @@ async def test_a_fresh_demo_starts_quiet(seeded: Database) -> None:
     assert await job_silent_ladder(seeded, clock, settings=settings) == 0
     async with seeded.session_scope() as session:
         assert await _count(session, "SELECT count(*) FROM session_escalation") == 0
+    async with seeded.session_scope() as session:
+        assert await queue_duty_reminders(session=session, now=clock.now(), tz=settings.tz) == 0
+
+
+async def test_a_demo_started_late_in_the_year_has_no_overdue_visit_reminders(
+    database: Database,
+) -> None:
+    """Contact points are set up at the seeding, so no rung that fell due earlier in the
+    year (30 June ... 30 October) is held against them."""
+    late = START.replace(month=11, day=30)
+    tz = sandbox_settings().tz
+    async with database.session_scope() as session:
+        assert await seed_demo(session=session, now=late, tz=tz) is True
+    async with database.session_scope() as session:
+        assert await queue_duty_reminders(session=session, now=late, tz=tz) == 0
 
 
 async def test_open_trainings_have_some_members_done_and_remind_only_when_due(

@@ -22,7 +22,13 @@ from storage.models.invitations import (
     RegistrationRequest,
     RegistrationState,
 )
-from storage.models.leadership import ContactPoint, ContactVisit
+from storage.models.leadership import (
+    ContactPoint,
+    ContactVisit,
+    DemonstrationSite,
+    DutyReminder,
+    DutyStep,
+)
 from storage.models.members import (
     Gender,
     InactiveReason,
@@ -31,6 +37,7 @@ from storage.models.members import (
     MemberStatusChange,
 )
 from storage.models.notices import AttachmentKind, Delivery, DeliveryKind, DeliveryState, Notice
+from storage.models.operations import LeaderLease, ProcessedUpdate
 from storage.models.orgs import OrgKind, OrgUnit
 from storage.models.sessions import (
     Attendance,
@@ -78,6 +85,9 @@ __all__ = [
     "Delivery",
     "DeliveryKind",
     "DeliveryState",
+    "DemonstrationSite",
+    "DutyReminder",
+    "DutyStep",
     "FundAllocation",
     "FundPurpose",
     "FundSource",
@@ -85,6 +95,7 @@ __all__ = [
     "InactiveReason",
     "Invitation",
     "Language",
+    "LeaderLease",
     "LeaveReason",
     "LeaveState",
     "Member",
@@ -93,6 +104,7 @@ __all__ = [
     "Notice",
     "OrgKind",
     "OrgUnit",
+    "ProcessedUpdate",
     "Rating",
     "RectificationOrder",
     "RectificationState",

@@ -1,6 +1,6 @@
 """The trainings aggregate in SQL, on SQLite and on PostgreSQL: audiences written once,
 completions, quiz progress, hours per year, officers' progress, and the completion roll-up
-per unit and period that reports read; and migration 0005 with data in place."""
+per unit and period that reports read; and migration 0008 with data in place."""
 
 from __future__ import annotations
 
@@ -212,8 +212,8 @@ async def test_quiz_progress_moves_once_per_answer(database: Database) -> None:
 
 
 def _migration_round_trip(url: str) -> None:
-    """Trainings recorded before 0005 keep their rows up and down."""
-    upgrade_to_head(url, revision="0004")
+    """Trainings recorded before 0008 keep their rows up and down."""
+    upgrade_to_head(url, revision="0007")
     engine = sa.create_engine(sync_url(url))
     with engine.begin() as conn:
         conn.exec_driver_sql(
@@ -241,17 +241,17 @@ def _migration_round_trip(url: str) -> None:
         assert conn.exec_driver_sql(
             "SELECT member_id, method FROM training_confirmation ORDER BY member_id"
         ).all() == [(1, "self"), (2, "bulk")]
-    command.downgrade(alembic_config(url), "0004")
+    command.downgrade(alembic_config(url), "0007")
     with engine.begin() as conn:
         assert conn.exec_driver_sql("SELECT count(*) FROM training_confirmation").scalar() == 2
         assert conn.exec_driver_sql("SELECT title FROM training").scalar() == "冬训"
     engine.dispose()
 
 
-async def test_migration_0005_keeps_trainings_up_and_down(sqlite_url: str) -> None:
+async def test_migration_0008_keeps_trainings_up_and_down(sqlite_url: str) -> None:
     await asyncio.to_thread(_migration_round_trip, sqlite_url)
 
 
 @pytest.mark.postgres
-async def test_migration_0005_keeps_trainings_up_and_down_postgres(postgres_url: str) -> None:
+async def test_migration_0008_keeps_trainings_up_and_down_postgres(postgres_url: str) -> None:
     await asyncio.to_thread(_migration_round_trip, postgres_url)

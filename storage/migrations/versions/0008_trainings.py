@@ -5,8 +5,8 @@ sent); quiz questions; how each completion was recorded.
 Trainings recorded before keep their rows: kind ``course``, no deadline or audience; their
 confirmations count as ``bulk`` when someone marked them for the member, else ``self``.
 
-Revision ID: 0005
-Revises: 0004
+Revision ID: 0008
+Revises: 0007
 Create Date: 2026-12-04 17:30:00
 """
 
@@ -17,8 +17,8 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = "0005"
-down_revision: str | None = "0004"
+revision: str = "0008"
+down_revision: str | None = "0007"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
