@@ -17,7 +17,7 @@ from typing import NoReturn
 from bot import audit_report, bootstrap, export, funds_import, roster_report
 from bot.invitations import create_from_cli
 from bot.logs import configure_logging
-from bot.settings import Settings, SettingsError, load_settings
+from bot.settings import Settings, SettingsError, check_webhook_url, load_settings
 from storage import head_revision
 from storage.backup import BackupError, backup_sqlite, pg_dump_command, restore_sqlite, sqlite_path
 
@@ -31,12 +31,27 @@ class _Parser(argparse.ArgumentParser):
         self.exit(EXIT_USAGE, f"{self.prog}: {message} (see {self.prog} --help)\n")
 
 
+def _webhook_url(value: str) -> str:
+    try:
+        return check_webhook_url(value)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The whole command tree."""
     parser = _Parser(prog="partybot", description="partybot: party work of a county, on phones")
     commands = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
 
-    commands.add_parser("run", help="run the bot (long polling); without a token, the sandbox")
+    run = commands.add_parser(
+        "run", help="run the bot (long polling); without a token, the sandbox"
+    )
+    run.add_argument(
+        "--webhook",
+        metavar="URL",
+        type=_webhook_url,
+        help="take updates by webhook at this public https URL (PARTYBOT_WEBHOOK_URL)",
+    )
 
     sandbox = commands.add_parser("sandbox", help="try partybot in a browser, no token needed")
     sandbox.add_argument("--reset", action="store_true", help="start the demo county afresh")

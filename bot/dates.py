@@ -21,6 +21,7 @@ __all__ = [
     "format_time",
     "format_when",
     "local_date",
+    "parse_day",
     "parse_when",
     "to_utc",
 ]
@@ -74,6 +75,16 @@ def parse_when(text: str, *, now: datetime, tz: ZoneInfo) -> datetime | None:
     if clock is None:
         return None
     return to_utc(datetime.combine(day, clock, tzinfo=tz))
+
+
+def parse_day(text: str, *, now: datetime, tz: ZoneInfo) -> date | None:
+    """The calendar day a person meant (the forms of :func:`parse_when` without a time),
+    or None if the text is not just a day. Whether it has passed is for the caller."""
+    cleaned = " ".join(unicodedata.normalize("NFKC", text).strip().split())
+    parsed = _parse_day(cleaned, local_date(now, tz))
+    if parsed is None or parsed[1].strip():
+        return None
+    return parsed[0]
 
 
 def _parse_day(text: str, today: date) -> tuple[date, str] | None:

@@ -46,6 +46,7 @@ MENU: tuple[MenuCommand, ...] = (
     MenuCommand("me", N_("My profile"), known_only=True),
     MenuCommand("language", N_("Language: 中文 / English"), known_only=True),
     MenuCommand("sessions", N_("My study sessions"), known_only=True),
+    MenuCommand("trainings", N_("My trainings and study hours"), known_only=True),
     MenuCommand("newsession", N_("Schedule a study session"), Action.SCHEDULE_SESSION),
     MenuCommand("checkin", N_("Show the check-in code"), Action.MANAGE_ATTENDANCE),
     MenuCommand(
@@ -58,6 +59,7 @@ MENU: tuple[MenuCommand, ...] = (
     MenuCommand("invite", N_("Invite members: link and QR code"), Action.INVITE),
     MenuCommand("invites", N_("Invitations: list and revoke"), Action.INVITE),
     MenuCommand("appoint", N_("Give or remove roles"), Action.APPOINT),
+    MenuCommand("newtraining", N_("Publish a training"), Action.MANAGE_TRAININGS),
     MenuCommand("notice", N_("Send a notice"), Action.SEND_NOTICE),
     MenuCommand("notices", N_("Notices: who has read them"), Action.SEND_NOTICE),
     MenuCommand("greetings", N_("Political-birthday greetings on or off"), Action.SEND_NOTICE),

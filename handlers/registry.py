@@ -36,6 +36,7 @@ from handlers import (
     invitations,
     menus,
     newsession,
+    newtraining,
     notice_reads,
     notices,
     profile,
@@ -48,6 +49,8 @@ from handlers import (
     sessions,
     start,
     summary,
+    training_staff,
+    trainings,
     visits,
 )
 
@@ -84,6 +87,7 @@ def register_handlers(application: Application[Any, Any, Any, Any, Any, Any]) ->
         (checkin.FLOW, checkin.on_number),
         (attendance_report.MINUTES_FLOW, attendance_report.on_minutes_input),
         (notices.FLOW, notices.on_notice_text),
+        (newtraining.FLOW, newtraining.on_form_input),
         (funds.FLOW, funds.on_amount),
         (visits.FLOW, visits.on_visit_input),
     ):
@@ -149,6 +153,15 @@ def register_handlers(application: Application[Any, Any, Any, Any, Any, Any]) ->
         *attendance.CALLBACKS,
         *checkin.CALLBACKS,
         *attendance_report.CALLBACKS,
+    ):
+        application.add_handler(CallbackQueryHandler(on_tap, pattern=codec.pattern))
+
+    application.add_handler(CommandHandler("newtraining", newtraining.cmd_newtraining))
+    application.add_handler(CommandHandler("trainings", trainings.cmd_trainings))
+    for codec, on_tap in (
+        *newtraining.CALLBACKS,
+        *trainings.CALLBACKS,
+        *training_staff.CALLBACKS,
     ):
         application.add_handler(CallbackQueryHandler(on_tap, pattern=codec.pattern))
 

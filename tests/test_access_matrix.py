@@ -53,6 +53,7 @@ MAY: dict[Role, set[Action]] = {
         A.APPOINT,
         A.MANAGE_MEMBERS,
         A.VIEW_REPORTS,
+        A.MANAGE_TRAININGS,
     },
     Role.TOWNSHIP_ORGANISER: {
         A.INVITE,
@@ -65,6 +66,7 @@ MAY: dict[Role, set[Action]] = {
         A.MANAGE_MEMBERS,
         A.VIEW_REPORTS,
         A.VIEW_AUDIT,
+        A.MANAGE_TRAININGS,
         A.RECORD_FUNDS,
     },
     Role.COUNTY_STAFF: set(Action),  # everything, importing rosters included
@@ -206,6 +208,7 @@ COMMANDS = (
     "/checkin",
     "/attendance",
     "/minutes",
+    "/newtraining",
     "/fund",
     "/funds",
     "/duties",
@@ -215,14 +218,14 @@ COMMANDS = (
 )
 # fmt: off
 COMMAND_MATRIX: dict[str, str] = {
-    #                      mem apt inv ivs ntc nts grt nse chk att min fnd fns dut ldr sum exp
-    "member":             "-   -   -   -   -   -   -   -   -   -   -   -   -   -   -   -   -",
-    "deputy_secretary":   "y   -   y   y   y   y   y   y   y   y   y   -   -   -   -   -   -",
-    "secretary":          "y   y   y   y   y   y   y   y   y   y   y   -   y   y   -   y   y",
-    "township_organiser": "y   y   y   y   y   y   y   y   y   y   y   y   y   y   -   y   y",
-    "county_staff":       "y   y   y   y   y   y   y   y   y   y   y   y   y   y   y   y   y",
-    "inspector":          "y   -   -   -   -   -   -   -   -   y   -   -   y   y   -   y   y",
-    "admin":              "y   y   y   y   y   y   y   y   y   y   y   y   y   y   y   y   y",
+    #                      mem apt inv ivs ntc nts grt nse chk att min ntr fnd fns dut ldr sum exp
+    "member":             "-   -   -   -   -   -   -   -   -   -   -   -   -   -   -   -   -   -",
+    "deputy_secretary":   "y   -   y   y   y   y   y   y   y   y   y   -   -   -   -   -   -   -",
+    "secretary":          "y   y   y   y   y   y   y   y   y   y   y   y   -   y   y   -   y   y",
+    "township_organiser": "y   y   y   y   y   y   y   y   y   y   y   y   y   y   y   -   y   y",
+    "county_staff":       "y   y   y   y   y   y   y   y   y   y   y   y   y   y   y   y   y   y",
+    "inspector":          "y   -   -   -   -   -   -   -   -   y   -   -   -   y   y   -   y   y",
+    "admin":              "y   y   y   y   y   y   y   y   y   y   y   y   y   y   y   y   y   y",
 }
 # fmt: on
 
