@@ -38,6 +38,11 @@ async def test_every_scope_on_both_databases(database: Database) -> None:  # noq
     assert whole.funds is not None
     assert whole.funds.per_member_yuan == Decimal("27.50")
     assert whole.visits == Ratings(3, 1)
+    assert whole.training is not None
+    assert (whole.training.assigned, whole.training.completed) == (9, 5)
+    assert whole.training.hours == Decimal("17.0")
+    assert towns["东风镇党委"].training is not None
+    assert towns["东风镇党委"].training.hours == Decimal("14.5")
     assert whole.leading == Leading(3, 0, 1, 0, 1)
     assert towns["前进乡党委"].funds is not None
     assert towns["前进乡党委"].funds.per_member_yuan == Decimal("20.00")
