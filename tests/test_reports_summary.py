@@ -17,7 +17,15 @@ from bot.summary import build_summary
 from handlers.menus import refresh_menu
 from sandbox import SimUser, World
 from storage import Database, members, orgs
-from storage.models import Assessment, AssessmentScheme, AssessmentSubject, MemberStatus, Rating
+from storage.models import (
+    Assessment,
+    AssessmentScheme,
+    AssessmentSubject,
+    MemberStatus,
+    Rating,
+    Role,
+)
+from tests.builders import grant
 from tests.conversation import say, tap
 from tests.reports_support import NOW, SHANGHAI, County, build_county
 
@@ -342,3 +350,25 @@ async def test_names_are_text_not_html(
     # One bold entity, the branch's name after "📊 " (offsets count UTF-16 units: 📊 is two).
     bold = [(e["offset"], e["length"]) for e in answer.entities if e["type"] == "bold"]
     assert bold == [(3, len("东风村党支部"))]
+
+
+async def test_someone_with_two_scopes_is_asked_which(
+    database: Database, clock: ManualClock, person: Person, world: World, bot_app: PartyApplication
+) -> None:
+    county = await _county(database, clock, person)
+    await grant(database, county.secretary.id, Role.SECRETARY, county.tree.qianjin)
+    asked = await say(county.secretary, "/summary 2026")
+    assert asked.text == "看哪一个？"
+    assert asked.buttons == [["东风村党支部"], ["前进村党支部"]]
+    chosen = await tap(county.secretary, "前进村党支部")
+    assert chosen.message_id == asked.message_id
+    assert chosen.text is not None
+    assert chosen.text.startswith("📊 前进村党支部 · 2026年\n党员：2人")
+
+    asked = await say(county.secretary, "/export 2026年3月")
+    assert asked.buttons == [["东风村党支部"], ["前进村党支部"]]
+    progress = await tap(county.secretary, "东风村党支部")
+    assert progress.text == "正在生成东风村党支部2026年3月的工作簿…"
+    document = await county.secretary.wait_for_reply()
+    assert document.document is not None
+    assert document.document["file_name"] == "partybot-T01-V01-m2026_03.xlsx"
