@@ -227,6 +227,9 @@ def run_bot(settings: Settings) -> int:
     except TokenRefused as exc:
         print(refused_line(exc), file=sys.stderr)
         return EXIT_FAILED
+    except OSError as exc:  # e.g. PARTYBOT_LISTEN's port is taken
+        print(f"partybot: {exc}", file=sys.stderr)
+        return EXIT_FAILED
     return EXIT_OK
 
 
