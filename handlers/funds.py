@@ -213,6 +213,9 @@ async def on_amount(update: Update, context: BotContext) -> None:
     if not isinstance(draft, Draft):
         awaiting.stop(context)
         return
+    if not message.text:
+        await message.reply_text(context._("Please type the amount in yuan, e.g. 1200.50."))
+        return
     services = context.services
     now = services.clock.now()
     try:
@@ -225,7 +228,7 @@ async def on_amount(update: Update, context: BotContext) -> None:
                 year=draft.year,
                 source=draft.source,
                 purpose=draft.purpose,
-                amount=(message.text or "")[:100],
+                amount=message.text[:100],
                 today=local_date(now, services.settings.tz),
                 now=now,
             )

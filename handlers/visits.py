@@ -207,7 +207,12 @@ async def on_visit_input(update: Update, context: BotContext) -> None:
         if not text:
             await message.reply_text(_("Please type in a few words what you checked."))
             return
-        _keep(context, replace(draft, note=text[: duties.MAX_NOTE]))
+        if len(text) > duties.MAX_NOTE:
+            await message.reply_text(
+                _("That is too long: at most {limit} characters.").format(limit=duties.MAX_NOTE)
+            )
+            return
+        _keep(context, replace(draft, note=text))
         await message.reply_text(
             _("Send photos if you have any, then tap Save."),
             reply_markup=_save_markup(context, draft.point_id),
