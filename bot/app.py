@@ -17,7 +17,7 @@ from bot.i18n import LANGUAGES, gettext
 from bot.notices import NoticeProgress
 from bot.relay import Relay, RelayConfig, relay_bot
 from bot.settings import Settings
-from handlers import attendance, notice_reads
+from handlers import attendance, notice_reads, visits
 from handlers.registry import PUBLIC_COMMANDS, register_handlers
 from schedules.duties import add_duty_jobs
 from schedules.jobs import register_jobs
@@ -98,7 +98,7 @@ async def _post_init(application: PartyApplication) -> None:
         wake=services.relay.wake,
     )
     add_notice_jobs(scheduler, services, notice_reads.ack_markup)
-    add_duty_jobs(scheduler, services)
+    add_duty_jobs(scheduler, services, visits.visit_markup)
     scheduler.start()
     application.bot_data[_SCHEDULER_KEY] = scheduler
     await services.relay.start()
