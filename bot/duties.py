@@ -184,7 +184,8 @@ async def add_contact_point(
                 "parse_mode": ParseMode.HTML.value,
                 "reply_markup": visit_markup(point.id, language),
             },
-            dedupe_key=f"duty:told:{point.id}",
+            # With the creation time: a point removed and set up again is told again.
+            dedupe_key=f"duty:told:{point.id}:{now.timestamp():.0f}",
             due_at=now,
             member_id=leader.id,
         )
@@ -423,7 +424,7 @@ async def _tell_leaders(
                     "parse_mode": ParseMode.HTML.value,
                     "reply_markup": visit_markup(point.id, language),
                 },
-                f"duty:{rung.step.value}:{point.id}",
+                f"duty:{rung.step.value}:{point.id}:{point.created_at.timestamp():.0f}",
                 point.leader_member_id,
             )
         )
@@ -441,7 +442,8 @@ async def _tell_county(
     if county is None or county.id is None:
         return 0
     staff = await roles.holders(session=session, org_id=county.id, roles=[Role.COUNTY_STAFF])
-    key = hashlib.sha256(",".join(str(p.id) for p in points).encode()).hexdigest()[:16]
+    taken = ",".join(f"{p.id}@{p.created_at.timestamp():.0f}" for p in points)
+    key = hashlib.sha256(taken.encode()).hexdigest()[:16]
     head = COUNTY_NO_VISIT if rung.step == DutyStep.NO_VISIT_COUNTY else COUNTY_FEW_VISITS
     items = []
     by_language: dict[str, str] = defaultdict(str)
