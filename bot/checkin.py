@@ -18,6 +18,8 @@ from datetime import UTC, datetime, timedelta
 
 import segno
 
+from bot.numbers import normalise_digits, typed_digits
+
 __all__ = [
     "CODE_DIGITS",
     "SLOT",
@@ -31,8 +33,7 @@ __all__ = [
 
 SLOT = timedelta(minutes=3)
 CODE_DIGITS = 6
-_PAYLOAD = re.compile(rf"^ci_(\d{{1,12}})_(\d{{{CODE_DIGITS}}})$")
-_TYPED = re.compile(r"\d")
+_PAYLOAD = re.compile(rf"^ci_([0-9]{{1,12}})_([0-9]{{{CODE_DIGITS}}})$")
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,8 +63,11 @@ def current_code(key: bytes, session_id: int, now: datetime) -> CheckinCode:
 
 
 def verify_code(key: bytes, session_id: int, typed: str, now: datetime) -> bool:
-    """Is this the current or the previous slot's code? Spaces and dashes are ignored."""
-    digits = "".join(_TYPED.findall(typed))
+    """Is this the current or the previous slot's code at ``now``?
+
+    Spaces and dashes are ignored, full-width digits count (bot.numbers).
+    """
+    digits = typed_digits(typed)
     if len(digits) != CODE_DIGITS:
         return False
     slot = _slot(now)
@@ -80,7 +84,7 @@ def deep_link(bot_username: str, session_id: int, code: str) -> str:
 
 def parse_start_payload(payload: str) -> tuple[int, str] | None:
     """(session id, code) from a ``/start ci_<session>_<code>`` payload."""
-    match = _PAYLOAD.match(payload.strip())
+    match = _PAYLOAD.match(normalise_digits(payload.strip()))
     if match is None:
         return None
     return int(match[1]), match[2]

@@ -9,13 +9,13 @@ a CLDR pattern that is itself translated, so each language reads its own style.
 from __future__ import annotations
 
 import re
-import unicodedata
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from babel.dates import format_datetime
 
 from bot.i18n import N_, gettext
+from bot.numbers import normalise_digits
 
 __all__ = [
     "format_time",
@@ -64,7 +64,7 @@ def parse_when(text: str, *, now: datetime, tz: ZoneInfo) -> datetime | None:
     year that is already behind us means next year; a weekday means the next such day
     (today included). Whether the moment is in the future is for the caller to judge.
     """
-    cleaned = " ".join(unicodedata.normalize("NFKC", text).strip().split())
+    cleaned = " ".join(normalise_digits(text).strip().split())
     today = local_date(now, tz)
     parsed = _parse_day(cleaned, today)
     if parsed is None:

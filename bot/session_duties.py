@@ -21,17 +21,20 @@ from bot.session_notify import SessionButtons, Silence
 from bot.sessions import (
     DIGEST_HOUR,
     REQUIRED_KINDS,
+    Window,
     checkin_closes_at,
     is_silent,
     ladder_distance,
     ladder_step_due,
     previous_period,
+    window_state,
 )
 from bot.settings import Settings
 from storage import attendance, escalations, orgs, sessions
 from storage.models import OrgKind, OrgUnit, ReminderState, SessionState
 
 __all__ = [
+    "announce_checkin",
     "climb_ladder",
     "close_finished",
     "extend_all_series",
@@ -76,6 +79,29 @@ async def send_due_reminders(
                 settings=settings,
                 buttons=buttons,
                 now=now,
+            )
+    return queued
+
+
+# Check-in opens at most a day before the start and closes within a day after it.
+_CHECKIN_REACH = timedelta(days=1, minutes=1)
+
+
+async def announce_checkin(
+    *, session: AsyncSession, settings: Settings, buttons: SessionButtons, now: datetime
+) -> int:
+    """When a session's check-in opens, push 签到 to its invitees; returns messages queued.
+
+    Each member is told once per session (the outbox key), so running every minute, or
+    again after a restart, repeats nothing; someone invited later still gets it.
+    """
+    queued = 0
+    for study in await sessions.sessions_starting(
+        session=session, start=now - _CHECKIN_REACH, end=now + _CHECKIN_REACH
+    ):
+        if window_state(study, now) == Window.OPEN:
+            queued += await notify.queue_checkin_open(
+                session=session, study=study, settings=settings, buttons=buttons, now=now
             )
     return queued
 

@@ -30,7 +30,7 @@ from bot.session_text import (
     period_label,
     session_card,
 )
-from bot.sessions import CADENCE_MONTHS, OFFICER_ROLES
+from bot.sessions import CADENCE_MONTHS, OFFICER_ROLES, Window, window_state
 from bot.settings import Settings
 from storage import attendance, deliveries, roles
 from storage.deliveries import Outgoing
@@ -56,6 +56,7 @@ __all__ = [
     "officers",
     "queue_absence_warnings",
     "queue_change",
+    "queue_checkin_open",
     "queue_digest",
     "queue_invitations",
     "queue_leave_decision",
@@ -77,6 +78,10 @@ class SessionButtons(Protocol):
     def makeup(self, attendance_id: int, language: str) -> InlineKeyboardMarkup: ...
 
     def leave_decision(self, attendance_id: int, language: str) -> InlineKeyboardMarkup: ...
+
+    def checkin(self, session_id: int, language: str) -> InlineKeyboardMarkup: ...
+
+    def rsvp_and_checkin(self, session_id: int, language: str) -> InlineKeyboardMarkup: ...
 
 
 async def officers(*, session: AsyncSession, org: OrgUnit) -> list[Holder]:
@@ -217,8 +222,10 @@ async def queue_reminder(
 ) -> int:
     """One reminder to each invitee: "see you there" if they said yes, else "please answer".
 
-    Members on (requested or approved) leave are not reminded.
+    Members on (requested or approved) leave are not reminded. Once check-in is open the
+    reminder carries 签到 too (unless they are in already).
     """
+    checkin_open = window_state(study, now) == Window.OPEN
     items = []
     moment = int(reminder.due_at.timestamp())
     for person in await attendance.invitees(session=session, session_id=_id(study.id)):
@@ -235,18 +242,69 @@ async def queue_reminder(
             now=now,
             heading=gettext(language, "⏰ Reminder:"),
         )
+        can_check_in = checkin_open and not person.checked_in
         if person.rsvp == Rsvp.ATTEND:
-            content = payload(card + "\n\n" + gettext(language, "See you there!"))
+            content = payload(
+                card + "\n\n" + gettext(language, "See you there!"),
+                markup=buttons.checkin(_id(study.id), language) if can_check_in else None,
+            )
         else:
             content = payload(
                 card + "\n\n" + gettext(language, "Will you come? Please tap a button."),
-                markup=buttons.rsvp(_id(study.id), language),
+                markup=(buttons.rsvp_and_checkin if can_check_in else buttons.rsvp)(
+                    _id(study.id), language
+                ),
             )
         items.append(
             Outgoing(
                 person.telegram_user_id,
                 content,
                 f"reminder:{reminder.id}:{moment}:{person.member_id}",
+                person.member_id,
+            )
+        )
+    return await _queue(session, DeliveryKind.SESSION_REMINDER, items, now, study)
+
+
+async def queue_checkin_open(
+    *,
+    session: AsyncSession,
+    study: StudySession,
+    settings: Settings,
+    buttons: SessionButtons,
+    now: datetime,
+) -> int:
+    """Check-in has opened: 签到 to every invitee who is not in yet, once each.
+
+    Not to those on (requested or approved) leave, nor to the organiser, who runs the
+    check-in and counts as present. The key names the session and the member, so running
+    again (every minute, or after a restart) queues nothing twice.
+    """
+    items = []
+    for person in await attendance.invitees(session=session, session_id=_id(study.id)):
+        if (
+            person.telegram_user_id is None
+            or person.checked_in
+            or person.telegram_user_id == study.created_by
+            or person.leave_state in (LeaveState.PENDING, LeaveState.APPROVED)
+        ):
+            continue
+        language = person.language or settings.language
+        card = session_card(
+            study,
+            language=language,
+            tz=settings.tz,
+            now=now,
+            heading=gettext(language, "📍 Check-in is open:"),
+        )
+        hint = gettext(
+            language, 'Tap "Check in", then type the number on the secretary\'s screen.'
+        )
+        items.append(
+            Outgoing(
+                person.telegram_user_id,
+                payload(card + "\n\n" + hint, markup=buttons.checkin(_id(study.id), language)),
+                f"checkin-open:{study.id}:{person.member_id}",
                 person.member_id,
             )
         )

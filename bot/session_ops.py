@@ -306,11 +306,14 @@ async def close(
     buttons: SessionButtons,
     now: datetime,
 ) -> bool:
-    """After the check-in window: outcomes for all, make-up study, absence warnings.
+    """After the check-in window: outcomes for all (the organiser present), make-up study,
+    absence warnings.
 
     False if another run closed it first (then nothing else happens).
     """
-    if not await attendance.finalise_session(session=session, session_id=_id(study.id), now=now):
+    if not await attendance.finalise_session(
+        session=session, session_id=_id(study.id), now=now, organiser=study.created_by
+    ):
         return False
     await notify.queue_makeup(
         session=session, study=study, settings=settings, buttons=buttons, now=now

@@ -56,6 +56,7 @@ __all__ = [
     "previous_period",
     "rsvp_refusal",
     "series_rule",
+    "session_ends_at",
     "window_state",
 ]
 
@@ -174,9 +175,17 @@ def checkin_opens_at(study_session: StudySession) -> datetime:
     return study_session.starts_at - timedelta(minutes=study_session.checkin_opens_minutes_before)
 
 
+def session_ends_at(study_session: StudySession) -> datetime:
+    """The planned end: the start plus the session's length."""
+    return study_session.starts_at + timedelta(minutes=study_session.duration_minutes)
+
+
 def checkin_closes_at(study_session: StudySession) -> datetime:
-    """When check-in ends; after this the session is finalised (absences written)."""
-    return study_session.starts_at + timedelta(minutes=study_session.checkin_closes_minutes_after)
+    """When check-in ends: the grace after the session's end (a latecomer still checks in
+    while the meeting runs). After this the session is finalised (absences written)."""
+    return session_ends_at(study_session) + timedelta(
+        minutes=study_session.checkin_closes_minutes_after
+    )
 
 
 def window_state(study_session: StudySession, now: datetime) -> Window:

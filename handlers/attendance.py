@@ -30,7 +30,7 @@ from handlers.guard import refuse
 from handlers.profile import ProfileView, profile_section
 from handlers.screens import button, callback_values
 from handlers.session_access import NOT_ALLOWED
-from handlers.session_codecs import DECIDE, MAKEUP, REASON, RSVP
+from handlers.session_codecs import CHECKIN, DECIDE, MAKEUP, REASON, RSVP
 from storage import attendance, audit, members, orgs, sessions
 from storage.models import Attendance, LeaveReason, LeaveState, StudySession
 
@@ -59,6 +59,15 @@ class SessionKeyboards:
                 ]
             ]
         )
+
+    def checkin(self, session_id: int, language: str) -> InlineKeyboardMarkup:
+        return InlineKeyboardMarkup(
+            [[button(gettext(language, "Check in"), CHECKIN.encode(session_id))]]
+        )
+
+    def rsvp_and_checkin(self, session_id: int, language: str) -> InlineKeyboardMarkup:
+        rows = [*self.rsvp(session_id, language).inline_keyboard]
+        return InlineKeyboardMarkup([*rows, *self.checkin(session_id, language).inline_keyboard])
 
     def makeup(self, attendance_id: int, language: str) -> InlineKeyboardMarkup:
         label = gettext(language, "I have studied it")

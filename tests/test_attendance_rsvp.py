@@ -93,7 +93,7 @@ async def test_leave_goes_to_the_secretary_and_the_member_hears_the_approval(
     [entry] = await audit_actions(database, "session.leave.approve")
     assert entry.actor_telegram_id == sec.id
 
-    clock.set(at(2026, 3, 5, 20, 30))
+    clock.set(at(2026, 3, 5, 21, 30))
     assert await run_closing(database, clock, settings) == 1
     row = (await attendance_of(database, session_id))[branch.member_id("李四")]
     assert (row.leave_state, row.outcome) == (LeaveState.APPROVED, AttendanceOutcome.EXCUSED)
@@ -249,7 +249,7 @@ async def test_leave_can_be_decided_until_the_session_is_finalised(
 
     clock.set(at(2026, 3, 5, 19, 45))  # started, not yet finalised
     await tap(sec, "批准", message_id=li_request.message_id)
-    clock.set(at(2026, 3, 5, 20, 30))
+    clock.set(at(2026, 3, 5, 21, 30))
     await run_closing(database, clock, settings)
     assert (
         await refused(sec, "批准", message_id=wang_request.message_id)

@@ -39,7 +39,7 @@ async def test_sessions_lists_what_is_coming_and_what_was_with_my_status(
     )
     assert past.id is not None
     await checked_in(database, past.id, branch.member_id("张三"), at(2026, 3, 2, 19, 25))
-    clock.set(at(2026, 3, 2, 21, 0))
+    clock.set(at(2026, 3, 2, 21, 30))
     await run_closing(database, clock, settings)
     await create_session(
         database,
@@ -225,7 +225,7 @@ async def test_attendance_shows_every_category_with_names(
     await tap(zhang, "参加")
     await on_approved_leave(database, study.id, branch.member_id("李四"), clock.now())
     await checked_in(database, study.id, branch.member_id("张三"), at(2026, 3, 2, 19, 20))
-    clock.set(at(2026, 3, 2, 21, 0))
+    clock.set(at(2026, 3, 2, 21, 30))
     await run_closing(database, clock, settings)
 
     report = await say(branch.secretary, "/attendance")
@@ -333,7 +333,7 @@ async def test_me_shows_the_attendance_rate_of_this_year(
         )
         if day == 2:
             await checked_in(database, study.id or 0, branch.member_id("张三"), clock.now())
-        clock.set(at(2026, 3, day, 21, 0))
+        clock.set(at(2026, 3, day, 21, 30))
         await run_closing(database, clock, settings)
     me = await say(branch.people["张三"], "/me")
     assert me.text.endswith("\n本年出勤率：50%")

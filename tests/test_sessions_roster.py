@@ -177,7 +177,7 @@ async def test_leavers_come_off_coming_sessions_but_past_records_stay(
     past = await create_session(
         database, settings, clock, branch.org, starts_at=at(2026, 3, 2, 19, 30)
     )
-    clock.set(at(2026, 3, 2, 21, 0))
+    clock.set(at(2026, 3, 2, 21, 30))
     await run_closing(database, clock, settings)
     coming = await create_session(
         database, settings, clock, branch.org, starts_at=at(2026, 3, 6, 19, 30)

@@ -124,7 +124,7 @@ async def test_secretary_schedules_a_session_step_by_step(
     )
     assert (study.starts_at, study.duration_minutes) == (at(2026, 3, 3, 19, 30), 90)
     assert (study.audience_kind, study.audience_org_id) == (AudienceKind.BRANCH, branch.org.id)
-    assert (study.checkin_opens_minutes_before, study.checkin_closes_minutes_after) == (30, 60)
+    assert (study.checkin_opens_minutes_before, study.checkin_closes_minutes_after) == (30, 30)
     assert study.materials_text == "学习《中国共产党章程》第一章"
     assert [
         (r.offset_minutes, r.due_at, r.state) for r in await reminders_of(database, study.id)
