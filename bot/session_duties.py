@@ -11,6 +11,7 @@ import hashlib
 from collections import defaultdict
 from collections.abc import Sequence
 from datetime import UTC, datetime, time, timedelta
+from zoneinfo import ZoneInfo
 
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -23,6 +24,7 @@ from bot.sessions import (
     REQUIRED_KINDS,
     Window,
     checkin_closes_at,
+    checkin_opens_at,
     is_silent,
     ladder_distance,
     ladder_step_due,
@@ -39,6 +41,7 @@ __all__ = [
     "close_finished",
     "extend_all_series",
     "follow_the_roster",
+    "next_session_event",
     "send_digests",
     "send_due_reminders",
 ]
@@ -104,6 +107,24 @@ async def announce_checkin(
                 session=session, study=study, settings=settings, buttons=buttons, now=now
             )
     return queued
+
+
+async def next_session_event(
+    *, session: AsyncSession, after: datetime, tz: ZoneInfo
+) -> datetime | None:
+    """The next moment a session job has something to do: a check-in opening or closing,
+    or an evening digest (the sandbox's "to the next reminder" stops at each)."""
+    moments = []
+    for study in await sessions.sessions_starting(
+        session=session, start=after - _CHECKIN_REACH, end=after + timedelta(days=400)
+    ):
+        evening = datetime.combine(
+            local_date(study.starts_at, tz) - timedelta(days=1), time(DIGEST_HOUR), tzinfo=tz
+        )
+        for moment in (checkin_opens_at(study), checkin_closes_at(study), evening):
+            if moment > after:
+                moments.append(moment.astimezone(UTC))
+    return min(moments, default=None)
 
 
 async def close_finished(

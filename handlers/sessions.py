@@ -96,7 +96,8 @@ async def cmd_sessions(update: Update, context: BotContext) -> None:
             [button("⚙ " + _short(context, study, now), MANAGE.encode(_id(study.id)))]
             for study in organised
         ]
-    await message.reply_text("\n".join(lines), reply_markup=InlineKeyboardMarkup(rows))
+    markup = InlineKeyboardMarkup(rows) if rows else None  # never an empty keyboard
+    await message.reply_text("\n".join(lines), reply_markup=markup)
 
 
 def _line(context: BotContext, study: StudySession, row: Attendance | None, now: datetime) -> str:
