@@ -291,3 +291,31 @@ async def test_checkin_closes_after_the_sessions_end_plus_the_grace(
     rows = await attendance_of(database, session_id)
     assert rows[branch.member_id("张三")].outcome == AttendanceOutcome.PRESENT
     assert rows[branch.member_id("李四")].outcome == AttendanceOutcome.ABSENT
+
+
+async def test_sessions_without_any_sends_no_keyboard(person: Person, database: Database) -> None:
+    branch = await make_branch(database, person, names=("张三",))
+    listing = await say(branch.people["张三"], "/sessions")
+    assert listing.text == "即将举行\n无\n\n最近的活动\n无"
+    assert listing.reply_markup is None
+
+
+async def test_cancel_stops_the_wait_by_button_or_command_in_each_language(
+    person: Person, database: Database, clock: ManualClock, settings: Settings
+) -> None:
+    branch = await make_branch(database, person, names=("张三",), english=("Eve",))
+    session_id = await tonight(database, settings, clock, branch)
+    clock.set(at(2026, 3, 2, 19, 0))
+    zhang, eve = branch.people["张三"], branch.people["Eve"]
+    assert (await say(zhang, "/cancel")).text == "现在没有要取消的事。"
+    await say(zhang, "/checkin")
+    assert (await say(zhang, "/cancel")).text == "已取消。"
+    code = code_now(settings, clock, session_id)
+    assert not (await say(zhang, code)).text.startswith("✅")  # no longer taken as the code
+    prompt = await say(eve, "/checkin")
+    cancelled = await tap(eve, "Cancel", message_id=prompt.message_id)
+    assert (cancelled.message_id, cancelled.text) == (prompt.message_id, "Cancelled.")
+    assert cancelled.buttons == []
+    assert (await say(eve, "/cancel")).text == "There is nothing to cancel."
+    rows = await attendance_of(database, session_id)
+    assert rows[branch.member_id("张三")].checked_in_at is None
