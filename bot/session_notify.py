@@ -11,7 +11,7 @@ to them), so callers pass a ``SessionButtons``; the composition root wires the r
 from __future__ import annotations
 
 import html
-from collections.abc import Collection, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any, Protocol
@@ -19,7 +19,8 @@ from typing import Any, Protocol
 from sqlmodel.ext.asyncio.session import AsyncSession
 from telegram import InlineKeyboardMarkup
 
-from bot.i18n import N_, gettext
+from bot.dates import format_when
+from bot.i18n import N_, gettext, ngettext
 from bot.session_text import (
     LEAVE_REASON_LABELS,
     cadence_label,
@@ -30,7 +31,7 @@ from bot.session_text import (
     period_label,
     session_card,
 )
-from bot.sessions import CADENCE_MONTHS, OFFICER_ROLES, Window, window_state
+from bot.sessions import CADENCE_MONTHS, OFFICER_ROLES, Window, rule_parts, window_state
 from bot.settings import Settings
 from storage import attendance, deliveries, roles
 from storage.deliveries import Outgoing
@@ -45,6 +46,7 @@ from storage.models import (
     Rsvp,
     SessionKind,
     SessionReminder,
+    SessionSeries,
     SessionState,
     StudySession,
 )
@@ -53,6 +55,7 @@ from storage.roles import Holder
 __all__ = [
     "SessionButtons",
     "Silence",
+    "change_lines",
     "officers",
     "queue_absence_warnings",
     "queue_change",
@@ -63,6 +66,7 @@ __all__ = [
     "queue_leave_request",
     "queue_makeup",
     "queue_reminder",
+    "queue_series_invitation",
     "queue_silence",
 ]
 
@@ -167,6 +171,70 @@ async def queue_invitations(
     return queued
 
 
+_SERIES_HEADING = {
+    "weekly": N_("📅 You are invited to a session every week:"),
+    "monthly": N_("📅 You are invited to a session every month:"),
+    "quarterly": N_("📅 You are invited to a session every three months:"),
+}
+
+
+async def queue_series_invitation(
+    *,
+    session: AsyncSession,
+    series: SessionSeries,
+    studies: Sequence[StudySession],
+    dates: Sequence[datetime],
+    settings: Settings,
+    buttons: SessionButtons,
+    now: datetime,
+) -> int:
+    """ONE invitation for a new series: the first session, the dates ahead, and 参加 /
+    请假 for the first one (reminders ask again before each of the others).
+
+    Every occurrence already created counts as invited, so none sends its own.
+    """
+    first = studies[0]
+    repeat = rule_parts(series.rule)[0]
+    items = []
+    for person in await attendance.invitees(session=session, session_id=_id(first.id)):
+        if person.telegram_user_id is None:
+            continue
+        language = person.language or settings.language
+        listed = [
+            format_when(moment, language=language, tz=settings.tz, now=now) for moment in dates
+        ]
+        text = "\n".join(
+            [
+                session_card(
+                    first,
+                    language=language,
+                    tz=settings.tz,
+                    now=now,
+                    heading=gettext(language, _SERIES_HEADING[repeat.value]),
+                ),
+                *_materials_lines(first, language),
+                gettext(language, "Dates: {dates}").format(dates=names_line(listed, language)),
+                "",
+                gettext(language, "Will you come to the first one? Please tap a button."),
+            ]
+        )
+        items.append(
+            Outgoing(
+                person.telegram_user_id,
+                payload(text, markup=buttons.rsvp(_id(first.id), language)),
+                f"series-invite:{series.id}:{person.member_id}",
+                person.member_id,
+            )
+        )
+    queued = await _queue(session, DeliveryKind.SESSION_INVITATION, items, now, first)
+    told = [item.member_id for item in items if item.member_id is not None]
+    for study in studies:
+        await attendance.mark_invited(
+            session=session, session_id=_id(study.id), member_ids=told, now=now
+        )
+    return queued
+
+
 def _materials_lines(study: StudySession, language: str) -> list[str]:
     lines = []
     if study.materials_text:
@@ -177,11 +245,54 @@ def _materials_lines(study: StudySession, language: str) -> list[str]:
     return lines
 
 
+_CHANGE_LINES = {
+    "starts_at": N_("Time: {old} → {new}"),
+    "place": N_("Place: {old} → {new}"),
+    "topic": N_("Topic: {old} → {new}"),
+    "duration_minutes": N_("Length: {old} → {new}"),
+}
+
+
+def _change_value(field: str, value: Any, language: str, settings: Settings, now: datetime) -> str:
+    if field == "starts_at":
+        return format_when(value, language=language, tz=settings.tz, now=now)
+    if field == "duration_minutes":
+        return ngettext(language, "{n} minute", "{n} minutes", value).format(n=value)
+    return html.escape(str(value))
+
+
+def change_lines(
+    before: Mapping[str, Any],
+    study: StudySession,
+    language: str,
+    settings: Settings,
+    now: datetime,
+) -> list[str]:
+    """ "时间：3月5日（周四）19:30 → 3月7日（周六）09:00": what changed, old → new."""
+    lines = []
+    for field, pattern in _CHANGE_LINES.items():
+        if field in before and before[field] != getattr(study, field):
+            lines.append(
+                gettext(language, pattern).format(
+                    old=_change_value(field, before[field], language, settings, now),
+                    new=_change_value(field, getattr(study, field), language, settings, now),
+                )
+            )
+    return lines
+
+
 async def queue_change(
-    *, session: AsyncSession, study: StudySession, settings: Settings, now: datetime, key: str
+    *,
+    session: AsyncSession,
+    study: StudySession,
+    settings: Settings,
+    now: datetime,
+    key: str,
+    before: Mapping[str, Any] | None = None,
 ) -> int:
     """Tell every invitee that the session moved, changed, or was cancelled.
 
+    ``before`` holds the changed fields' old values, so the notice says old → new.
     ``key`` names this change (e.g. the audit row's id), so each change is told once.
     """
     if study.state == SessionState.CANCELLED:
@@ -193,13 +304,10 @@ async def queue_change(
         if person.telegram_user_id is None:
             continue
         language = person.language or settings.language
-        text = session_card(
-            study,
-            language=language,
-            tz=settings.tz,
-            now=now,
-            heading=gettext(language, heading),
-        )
+        changed = change_lines(before or {}, study, language, settings, now)
+        card = session_card(study, language=language, tz=settings.tz, now=now)
+        text = "\n".join([gettext(language, heading), *changed])
+        text = f"{text}\n\n{card}" if changed else f"{text}\n{card}"
         items.append(
             Outgoing(
                 person.telegram_user_id,

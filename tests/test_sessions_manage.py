@@ -27,6 +27,7 @@ from tests.sessions_support import (
     run_series,
     sessions_in_db,
     stored_session,
+    texts,
 )
 
 
@@ -109,6 +110,8 @@ async def test_the_secretary_moves_a_session_and_everyone_is_told(
     told = await arrives(world, branch.people["张三"], "✏️")
     assert told.text == (
         "✏️ 活动有变动：\n"
+        "时间：3月5日（周四）19:30 → 3月7日（周六）09:00\n"
+        "\n"
         "学习党章\n"
         "活动：支委会\n"
         "时间：3月7日（周六）09:00（90分钟）\n"
@@ -127,7 +130,7 @@ async def test_the_secretary_moves_a_session_and_everyone_is_told(
     await tap(sec, "✏️ 改地点")
     await say(sec, "党员活动室")
     changed = await arrives(world, branch.people["张三"], "地点：党员活动室")
-    assert changed.text.startswith("✏️ 活动有变动：")
+    assert changed.text.startswith("✏️ 活动有变动：\n地点：村委会会议室 → 党员活动室\n\n")
 
 
 async def test_the_length_is_changed_with_one_tap_and_everyone_is_told(
@@ -275,8 +278,14 @@ async def test_a_monthly_series_is_generated_a_few_weeks_ahead(
         1440,
         120,
     ]
-    invitation = await arrives(world, branch.people["张三"], "4月15日")
-    assert invitation.buttons == [["参加", "请假"]]
+    zhang = branch.people["张三"]
+    await world.wait_for(lambda: len([t for t in texts(zhang) if "4月15日" in t]) == 2)
+    series, april = [m for m in zhang.messages if "4月15日" in (m.text or "")]
+    assert series.text.startswith("📅 请参加（每月一次）：\n为民服务\n")
+    dates = "日期：3月15日（周日）09:00、4月15日（周三）09:00、5月15日（周五）09:00、6月15日"
+    assert dates in series.text
+    assert april.text.startswith("📅 请参加：\n为民服务\n")
+    assert april.buttons == [["参加", "请假"]]
 
 
 async def test_one_occurrence_of_a_weekly_series_is_cancelled_and_stays_cancelled(
