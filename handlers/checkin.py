@@ -63,6 +63,8 @@ _ANSWERS: Final = {
     ),
 }
 TYPE_THE_NUMBER: Final = N_("Please type the {n}-digit number shown by the secretary.")
+#: What /checkin tells a member when nothing is open (officers get the code screen).
+NOTHING_OPEN: Final = N_("No session is open for check-in now.")
 
 
 def _answer(context: BotContext, outcome: CheckinOutcome) -> str:
@@ -192,7 +194,7 @@ async def cmd_checkin(update: Update, context: BotContext) -> None:
         await _ask_for_number(update, context, _id(mine[0].id))
         return
     if not mine:
-        await message.reply_text(context._("No session is open for check-in now."))
+        await message.reply_text(context._(NOTHING_OPEN))
         return
     rows = [[button(_label(context, study), CHECKIN.encode(_id(study.id)))] for study in mine]
     await message.reply_text(context._("Which session?"), reply_markup=InlineKeyboardMarkup(rows))

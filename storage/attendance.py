@@ -463,12 +463,16 @@ async def finalise_session(
     )
     if not result.rowcount:
         return False
-    organised = col(Attendance.member_id).in_(
-        select(Member.id).where(Member.telegram_user_id == organiser)
-    )
+    present = col(Attendance.checked_in_at).is_not(None)
+    if organiser is not None:  # (never "IS NULL": members without Telegram are no organiser)
+        present = sa.or_(
+            present,
+            col(Attendance.member_id).in_(
+                select(Member.id).where(col(Member.telegram_user_id) == sa.literal(organiser))
+            ),
+        )
     outcome = sa.case(
-        (col(Attendance.checked_in_at).is_not(None), AttendanceOutcome.PRESENT.value),
-        (organised, AttendanceOutcome.PRESENT.value),
+        (present, AttendanceOutcome.PRESENT.value),
         (col(Attendance.leave_state) == LeaveState.APPROVED, AttendanceOutcome.EXCUSED.value),
         else_=AttendanceOutcome.ABSENT.value,
     )

@@ -16,7 +16,7 @@ from bot.access import Action, Grant, Principal, allows, may_give_role, may_remo
 from bot.app import PartyApplication
 from bot.i18n import gettext
 from bot.members import NOT_ALLOWED
-from handlers import invitations, roles, roster
+from handlers import checkin, invitations, roles, roster
 from handlers.menus import MENU
 from sandbox import SimUser
 from storage import Database
@@ -264,6 +264,7 @@ COMMAND_REFUSALS: dict[str, str] = {
     "/appoint": roles.NO_APPOINTING,
     "/invite": invitations.NO_INVITE,
     "/invites": invitations.NO_MANAGE,
+    "/checkin": checkin.NOTHING_OPEN,  # members check in with it; only officers get the screen
 }
 
 
