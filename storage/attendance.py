@@ -463,7 +463,7 @@ async def finalise_session(
     )
     if not result.rowcount:
         return False
-    present = col(Attendance.checked_in_at).is_not(None)
+    present: sa.ColumnElement[bool] = col(Attendance.checked_in_at).is_not(None)
     if organiser is not None:  # (never "IS NULL": members without Telegram are no organiser)
         present = sa.or_(
             present,
