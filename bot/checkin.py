@@ -15,6 +15,7 @@ import io
 import re
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from typing import Final
 
 import segno
 
@@ -22,6 +23,7 @@ from bot.numbers import normalise_digits, typed_digits
 
 __all__ = [
     "CODE_DIGITS",
+    "PAYLOAD_PATTERN",
     "SLOT",
     "CheckinCode",
     "current_code",
@@ -33,7 +35,10 @@ __all__ = [
 
 SLOT = timedelta(minutes=3)
 CODE_DIGITS = 6
-_PAYLOAD = re.compile(rf"^ci_([0-9]{{1,12}})_([0-9]{{{CODE_DIGITS}}})$")
+#: A check-in deep-link payload. Invitation codes never match it (see
+#: bot.invitations.new_code), so /start routes by this pattern alone.
+PAYLOAD_PATTERN: Final = rf"ci_([0-9]{{1,12}})_([0-9]{{{CODE_DIGITS}}})"
+_PAYLOAD = re.compile(rf"^{PAYLOAD_PATTERN}$")
 
 
 @dataclass(frozen=True, slots=True)

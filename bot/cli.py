@@ -8,16 +8,18 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import signal
 import sys
 from collections.abc import Sequence
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import NoReturn
 
-from bot import audit_report, bootstrap, roster_report
+from bot import audit_report, bootstrap, export, funds_import, roster_report
 from bot.invitations import create_from_cli
 from bot.logs import configure_logging
-from bot.settings import Settings, SettingsError, load_settings
+from bot.settings import Settings, SettingsError, check_webhook_url, load_settings
+from storage import head_revision
+from storage.backup import BackupError, backup_sqlite, pg_dump_command, restore_sqlite, sqlite_path
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 
@@ -29,12 +31,27 @@ class _Parser(argparse.ArgumentParser):
         self.exit(EXIT_USAGE, f"{self.prog}: {message} (see {self.prog} --help)\n")
 
 
+def _webhook_url(value: str) -> str:
+    try:
+        return check_webhook_url(value)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The whole command tree."""
     parser = _Parser(prog="partybot", description="partybot: party work of a county, on phones")
     commands = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
 
-    commands.add_parser("run", help="run the bot (long polling); without a token, the sandbox")
+    run = commands.add_parser(
+        "run", help="run the bot (long polling); without a token, the sandbox"
+    )
+    run.add_argument(
+        "--webhook",
+        metavar="URL",
+        type=_webhook_url,
+        help="take updates by webhook at this public https URL (PARTYBOT_WEBHOOK_URL)",
+    )
 
     sandbox = commands.add_parser("sandbox", help="try partybot in a browser, no token needed")
     sandbox.add_argument("--reset", action="store_true", help="start the demo county afresh")
@@ -48,6 +65,11 @@ def build_parser() -> argparse.ArgumentParser:
     init = commands.add_parser("init", help="create the county (once)")
     init.add_argument("--county", required=True, help="county name, e.g. 某某县")
     init.add_argument("--code", default="C", help="short code of the county org (default C)")
+
+    backup = commands.add_parser("backup", help="copy the database to a file (bot may run)")
+    backup.add_argument("file", type=Path, help="new file: SQLite copy, or pg_dump's archive")
+    restore = commands.add_parser("restore", help="replace the SQLite database with a backup")
+    restore.add_argument("file", type=Path, help="a file written by `partybot backup`")
 
     emulator = commands.add_parser("emulator", help="run the Bot API emulator standalone")
     emulator.add_argument("--host", default="127.0.0.1")
@@ -86,11 +108,28 @@ def build_parser() -> argparse.ArgumentParser:
         "--skip-bad", action="store_true", help="import the correct rows, list the others"
     )
 
+    funds = commands.add_parser("funds", help="training and other funds")
+    funds_commands = funds.add_subparsers(
+        dest="funds_command", required=True, parser_class=_Parser
+    )
+    funds_file = funds_commands.add_parser(
+        "import", help="import the county's funds spreadsheet (.xlsx or .csv), all rows or none"
+    )
+    funds_file.add_argument("file", type=Path, help="the funds spreadsheet")
+    funds_file.add_argument(
+        "--dry-run", action="store_true", help="show the records, write nothing"
+    )
+
     log = commands.add_parser("audit", help="print the audit log, newest first")
     log.add_argument("--org", help="code of an org: only entries in its subtree")
     log.add_argument("--since", type=audit_report.day_argument, help="first day, 2026-03-01")
     log.add_argument("--until", type=audit_report.day_argument, help="last day, 2026-03-31")
     log.add_argument("--limit", type=audit_report.positive_int, default=100, help="(100)")
+
+    report = commands.add_parser("export", help="write an org's workbook (.xlsx) for a period")
+    report.add_argument("--org", required=True, help="code of the org: its whole subtree")
+    report.add_argument("--period", default="", help="2026, 2026-03, 2026Q1 (default: this year)")
+    report.add_argument("file", type=Path, help="the .xlsx file to write")
     return parser
 
 
@@ -102,7 +141,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except SettingsError as exc:
         print(f"partybot: {exc}", file=sys.stderr)
         return EXIT_USAGE
-    configure_logging(settings.log_level, secrets=[settings.token])
+    configure_logging(settings.log_level, secrets=[settings.token], log_format=settings.log_format)
     try:
         match args.command:
             case "run":
@@ -115,6 +154,10 @@ def main(argv: Sequence[str] | None = None) -> int:
                 print(bootstrap.database_revision(settings.database_url))
             case "init":
                 print(asyncio.run(bootstrap.init_county(settings, args.county, args.code)))
+            case "backup":
+                return run_backup(settings, args.file)
+            case "restore":
+                print(restore_database(settings, args.file))
             case "emulator":
                 return run_emulator(settings, args.host, args.port, args.token)
             case "import":
@@ -123,6 +166,8 @@ def main(argv: Sequence[str] | None = None) -> int:
                         settings, args.file, dry_run=args.dry_run, skip_bad=args.skip_bad
                     )
                 )
+            case "funds":
+                return asyncio.run(funds_import.run_cli(settings, args.file, dry_run=args.dry_run))
             case "invite":
                 print(
                     asyncio.run(
@@ -149,6 +194,18 @@ def main(argv: Sequence[str] | None = None) -> int:
                         )
                     )
                 )
+            case "export":
+                print(
+                    asyncio.run(
+                        export.export_cli(
+                            settings,
+                            org_code=args.org,
+                            period_text=args.period,
+                            path=args.file,
+                            now=datetime.now(UTC),
+                        )
+                    )
+                )
             case "admin":
                 print(
                     asyncio.run(
@@ -158,31 +215,58 @@ def main(argv: Sequence[str] | None = None) -> int:
     except audit_report.AuditReportError as exc:
         print(f"partybot: {exc}", file=sys.stderr)
         return EXIT_USAGE
-    except bootstrap.BootstrapError as exc:
+    except export.ExportError as exc:
+        print(f"partybot: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    except (bootstrap.BootstrapError, BackupError) as exc:
         print(f"partybot: {exc}", file=sys.stderr)
         return EXIT_FAILED
     return EXIT_OK
 
 
 def run_bot(settings: Settings) -> int:
-    """Long-poll Telegram until SIGINT/SIGTERM; stopping confirms the last update offset.
+    """Serve Telegram until SIGINT/SIGTERM; stopping confirms the last update offset.
 
-    Without a token there is no Telegram to talk to, so the sandbox starts instead.
+    Without a token there is no Telegram to talk to, so the sandbox starts instead. A token
+    Telegram refuses ends with one line and exit status 1 (see bot/serve.py).
     """
     if settings.token is None:
         print(NO_TOKEN_HELP, file=sys.stderr)
         return run_sandbox(settings)
-    from telegram import Update
-
-    from bot.app import build_application
-    from storage import Database
+    from bot.serve import TokenRefused, refused_line, serve
 
     bootstrap.upgrade_database(settings.database_url)
-    application = build_application(settings, database=Database(settings.database_url))
-    application.run_polling(
-        allowed_updates=Update.ALL_TYPES, stop_signals=(signal.SIGINT, signal.SIGTERM)
-    )
+    try:
+        asyncio.run(serve(settings))
+    except TokenRefused as exc:
+        print(refused_line(exc), file=sys.stderr)
+        return EXIT_FAILED
     return EXIT_OK
+
+
+def run_backup(settings: Settings, target: Path) -> int:
+    """SQLite: an online copy. PostgreSQL: print the pg_dump command, then run it."""
+    url = settings.database_url
+    if sqlite_path(url) is not None:
+        backup_sqlite(url, target)
+        print(f"backed up {sqlite_path(url)} to {target}")
+        return EXIT_OK
+    dump = pg_dump_command(url, target)
+    print(" ".join(dump.argv), flush=True)
+    try:
+        status = dump.run()
+    except FileNotFoundError:
+        print("partybot: pg_dump is not installed (PostgreSQL client tools)", file=sys.stderr)
+        return EXIT_FAILED
+    return EXIT_OK if status == 0 else EXIT_FAILED
+
+
+def restore_database(settings: Settings, source: Path) -> str:
+    """Replace the SQLite database with a backup, never moving the schema backwards."""
+    restored = restore_sqlite(settings.database_url, source)
+    head = head_revision()
+    hint = "" if restored == head else f"; run `partybot db upgrade` (newest is {head})"
+    return f"restored {source} (schema {restored}){hint}"
 
 
 def run_sandbox(settings: Settings, *, port: int = 8080, fresh: bool = False) -> int:

@@ -10,7 +10,6 @@ to them), so callers pass a ``SessionButtons``; the composition root wires the r
 
 from __future__ import annotations
 
-import html
 from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -20,6 +19,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from telegram import InlineKeyboardMarkup
 
 from bot.dates import format_when
+from bot.htmltext import html_lines
 from bot.i18n import N_, gettext, ngettext
 from bot.session_text import (
     LEAVE_REASON_LABELS,
@@ -139,7 +139,7 @@ async def queue_invitations(
         if person.telegram_user_id is None or (only is not None and person.member_id not in only):
             continue
         language = person.language or settings.language
-        text = "\n".join(
+        text = html_lines(
             [
                 session_card(
                     study,
@@ -203,7 +203,7 @@ async def queue_series_invitation(
         listed = [
             format_when(moment, language=language, tz=settings.tz, now=now) for moment in dates
         ]
-        text = "\n".join(
+        text = html_lines(
             [
                 session_card(
                     first,
@@ -238,7 +238,7 @@ async def queue_series_invitation(
 def _materials_lines(study: StudySession, language: str) -> list[str]:
     lines = []
     if study.materials_text:
-        text = html.escape(clip(study.materials_text, _MATERIALS_IN_TEXT))
+        text = clip(study.materials_text, _MATERIALS_IN_TEXT)
         lines.append(gettext(language, "Materials: {text}").format(text=text))
     if study.materials_file_id:
         lines.append(gettext(language, "The materials file will come with the make-up study."))
@@ -258,7 +258,7 @@ def _change_value(field: str, value: Any, language: str, settings: Settings, now
         return format_when(value, language=language, tz=settings.tz, now=now)
     if field == "duration_minutes":
         return ngettext(language, "{n} minute", "{n} minutes", value).format(n=value)
-    return html.escape(str(value))
+    return str(value)
 
 
 def change_lines(
@@ -306,8 +306,7 @@ async def queue_change(
         language = person.language or settings.language
         changed = change_lines(before or {}, study, language, settings, now)
         card = session_card(study, language=language, tz=settings.tz, now=now)
-        text = "\n".join([gettext(language, heading), *changed])
-        text = f"{text}\n\n{card}" if changed else f"{text}\n{card}"
+        text = html_lines([gettext(language, heading), *changed, *([""] if changed else []), card])
         items.append(
             Outgoing(
                 person.telegram_user_id,
@@ -437,11 +436,11 @@ async def queue_leave_request(
         language = officer.language
         reason = gettext(language, reason_key)
         if attendance.leave_note:  # 其他: the member's own words say it best
-            reason = html.escape(attendance.leave_note)
-        text = "\n".join(
+            reason = attendance.leave_note
+        text = html_lines(
             [
                 gettext(language, "🙋 {name} asks for leave. Reason: {reason}").format(
-                    name=html.escape(member_name), reason=reason
+                    name=member_name, reason=reason
                 ),
                 session_card(study, language=language, tz=settings.tz, now=now),
             ]
@@ -487,7 +486,7 @@ async def queue_leave_decision(
     else:
         heading = gettext(language, "Your leave was not approved. Please come if you can.")
         markup = buttons.rsvp(_id(study.id), language)
-    text = "\n".join([heading, session_card(study, language=language, tz=settings.tz, now=now)])
+    text = html_lines([heading, session_card(study, language=language, tz=settings.tz, now=now)])
     item = Outgoing(
         person.telegram_user_id,
         payload(text, markup=markup),
@@ -546,7 +545,7 @@ def _makeup_payload(
     ]
     limit = _MATERIALS_IN_CAPTION if study.materials_file_id else _MATERIALS_IN_TEXT
     if study.materials_text:
-        lines.append(html.escape(clip(study.materials_text, limit)))
+        lines.append(clip(study.materials_text, limit))
     else:
         lines.append(gettext(language, "Please study the topic above."))
     lines.append(gettext(language, "When you have studied it, tap the button."))
@@ -554,7 +553,7 @@ def _makeup_payload(
     file_id = study.materials_file_id
     photo = file_id if study.materials_file_kind == AttachmentKind.PHOTO else None
     document = file_id if study.materials_file_kind == AttachmentKind.DOCUMENT else None
-    return payload("\n".join(lines), markup=markup, photo=photo, document=document)
+    return payload(html_lines(lines), markup=markup, photo=photo, document=document)
 
 
 async def queue_digest(
@@ -689,7 +688,7 @@ async def queue_silence(
             months = CADENCE_MONTHS[item.kind] or 12
             lines.append(
                 gettext(language, "• {org}: {kind}, {period} (required {cadence})").format(
-                    org=html.escape(item.org_name),
+                    org=item.org_name,
                     kind=kind_label(item.kind, language),
                     period=period_label(months, item.period_start, language),
                     cadence=cadence_label(months, language),
@@ -699,7 +698,7 @@ async def queue_silence(
         queued.append(
             Outgoing(
                 officer.telegram_user_id,
-                payload("\n".join(lines)),
+                payload(html_lines(lines)),
                 f"silence:{level}:{key}:{officer.telegram_user_id}",
             )
         )

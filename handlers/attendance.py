@@ -9,7 +9,6 @@ and conditional updates make a double tap or a replayed update change nothing tw
 from __future__ import annotations
 
 import contextlib
-import html
 import logging
 from collections.abc import Sequence
 from datetime import datetime
@@ -21,6 +20,7 @@ from telegram.error import BadRequest, TelegramError
 
 from bot import session_answers as answers
 from bot.context import BotContext, Services
+from bot.htmltext import Markup, html_lines
 from bot.i18n import gettext
 from bot.session_answers import Answer, Decision
 from bot.session_duties import follow_the_roster
@@ -151,10 +151,10 @@ def _with_last_line(update: Update, line: str) -> str:
     if not isinstance(message, Message):
         return line
     shown = message.text_html if message.text else (message.caption_html or "")
-    paragraphs = shown.split("\n\n")
+    paragraphs = [Markup(paragraph) for paragraph in shown.split("\n\n")]  # already HTML
     if len(paragraphs) > 1:
         paragraphs = paragraphs[:-1]
-    return "\n\n".join([*paragraphs, line])
+    return Markup("\n\n").join([*paragraphs, line])
 
 
 async def _edit_tapped(update: Update, text: str, markup: InlineKeyboardMarkup) -> None:
@@ -324,7 +324,7 @@ async def _send_leave_request(
         return
     services.relay.wake()
     text = context._("Your leave request ({reason}) was sent to the secretary.").format(
-        reason=html.escape(note) if note else context._(LEAVE_REASON_LABELS[reason])
+        reason=note if note else context._(LEAVE_REASON_LABELS[reason])
     )
     markup = _answered_keyboard(context, outcome.study, outcome.row)
     query = update.callback_query
@@ -336,7 +336,7 @@ async def _send_leave_request(
         return
     if update.effective_message is not None:
         await update.effective_message.reply_text(
-            f"{text}\n{_leave_line(context, outcome.row)}", reply_markup=markup
+            html_lines([text, _leave_line(context, outcome.row)]), reply_markup=markup
         )
     message_id = context.user_data.pop(LEAVE_MESSAGE_KEY, None) if context.user_data else None
     if isinstance(message_id, int):  # the prompt's 取消 under the invitation is done with
@@ -381,9 +381,9 @@ def _decided_text(
         context._("✅ Leave approved: {name}")
         if approve
         else context._("❌ Leave not approved: {name}")
-    ).format(name=html.escape(name))
+    ).format(name=name)
     card = session_card(study, language=context.language, tz=_tz(context), now=now)
-    return f"{verdict}\n{card}"
+    return html_lines([verdict, card])
 
 
 async def on_makeup(update: Update, context: BotContext) -> None:

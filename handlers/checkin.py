@@ -10,7 +10,6 @@ only the secretary can mark them present.
 from __future__ import annotations
 
 import contextlib
-import html
 from typing import Final
 
 from telegram import InlineKeyboardMarkup, Message, Update
@@ -20,6 +19,7 @@ from bot.access import Action, load_principal, scope_roots
 from bot.checkin import CODE_DIGITS, current_code, deep_link, parse_start_payload, qr_png
 from bot.context import BotContext
 from bot.dates import format_time
+from bot.htmltext import Markup, html_lines
 from bot.i18n import N_
 from bot.session_checkin import (
     Checkin,
@@ -70,9 +70,7 @@ NOTHING_OPEN: Final = N_("No session is open for check-in now.")
 def _answer(context: BotContext, outcome: CheckinOutcome) -> str:
     """What to tell the member about a check-in outcome."""
     if outcome.result == Checkin.DONE and outcome.study is not None:
-        return context._("✅ Checked in: {topic}. Welcome!").format(
-            topic=html.escape(outcome.study.topic)
-        )
+        return context._("✅ Checked in: {topic}. Welcome!").format(topic=outcome.study.topic)
     if outcome.result == Checkin.NOT_YET and outcome.study is not None:
         return context._("Check-in opens at {time}.").format(
             time=format_time(checkin_opens_at(outcome.study), tz=context.services.settings.tz)
@@ -280,11 +278,11 @@ async def _send_screen(update: Update, context: BotContext, study: StudySession)
             )
         counts = await attendance.attendance_counts(session=session, session_id=_id(study.id))
     spaced = f"{code.code[:3]} {code.code[3:]}"
-    caption = "\n".join(
+    caption = html_lines(
         [
             session_card(study, language=context.language, tz=services.settings.tz, now=now),
             "",
-            context._("Check-in number: <b>{code}</b>").format(code=spaced),
+            Markup(context._("Check-in number: <b>{code}</b>")).format(code=spaced),
             context._(
                 "Scan the QR code with the phone camera and tap Start. "
                 'Or tap "Check in" in the bot and type the number.'

@@ -8,7 +8,6 @@ changes nothing. Access is checked again when the form is confirmed.
 
 from __future__ import annotations
 
-import html
 import secrets
 from dataclasses import dataclass, field
 from datetime import date, datetime
@@ -28,6 +27,7 @@ from bot.dates import (
     parse_time_on,
     parse_when,
 )
+from bot.htmltext import html_lines
 from bot.i18n import N_
 from bot.session_ops import SessionPlan
 from bot.session_text import clip, kind_label, names_line, session_card
@@ -324,7 +324,7 @@ async def _ask(
         awaiting.expect(context, FLOW)
     else:
         awaiting.stop(context)
-    await show(update, context, f"{note}\n{text}" if note else text, markup)
+    await show(update, context, html_lines([note, text]) if note else text, markup)
 
 
 def _screen(context: BotContext, draft: Draft) -> tuple[str, InlineKeyboardMarkup | None]:
@@ -337,9 +337,7 @@ def _screen(context: BotContext, draft: Draft) -> tuple[str, InlineKeyboardMarku
             for index, kind in enumerate(KIND_ORDER)
         ]
         rows = [labels[i : i + 2] for i in range(0, len(labels), 2)]
-        text = _("New session for {org}.\nWhat kind of session is it?").format(
-            org=html.escape(draft.org_name)
-        )
+        text = _("New session for {org}.\nWhat kind of session is it?").format(org=draft.org_name)
         return text, InlineKeyboardMarkup(rows)
     if step == "topic":
         return _("What is the topic? Please type it."), None
@@ -495,19 +493,17 @@ def _preview(context: BotContext, draft: Draft) -> str:
     reminders = [_offset_label(context, offset) for offset in plan.reminder_offsets]
     lines = [
         card,
-        _("Invited: {audience}").format(audience=html.escape(draft.audience_name)),
+        _("Invited: {audience}").format(audience=draft.audience_name),
         _("Reminders: {list}").format(
             list=names_line(reminders, context.language) if reminders else _("none")
         ),
         _("Repeats: {repeat}").format(repeat=_repeat_label(context, plan.repeat, draft)),
     ]
     if plan.materials_text:
-        lines.append(
-            _("Materials: {text}").format(text=html.escape(clip(plan.materials_text, 300)))
-        )
+        lines.append(_("Materials: {text}").format(text=clip(plan.materials_text, 300)))
     if plan.materials_file_id:
         lines.append(_("Materials file: attached"))
-    return "\n".join(lines)
+    return html_lines(lines)
 
 
 async def _confirm(update: Update, context: BotContext, draft: Draft) -> None:
@@ -545,7 +541,7 @@ async def _confirm(update: Update, context: BotContext, draft: Draft) -> None:
     text = context._(
         "✅ Scheduled. {invited} invited; {reached} of them get the invitation on Telegram now."
     ).format(invited=scheduled.invited, reached=scheduled.reached)
-    await show(update, context, f"{text}\n\n{card}")
+    await show(update, context, html_lines([text, "", card]))
 
 
 async def _abandon(update: Update, context: BotContext, *, done: bool = False) -> None:

@@ -5,7 +5,6 @@ series).
 
 from __future__ import annotations
 
-import html
 from datetime import datetime
 from typing import Any, Final
 from zoneinfo import ZoneInfo
@@ -16,6 +15,7 @@ from bot import session_ops
 from bot.access import Action, load_principal, scope_roots
 from bot.context import BotContext
 from bot.dates import format_when, parse_when
+from bot.htmltext import Markup, html_lines
 from bot.i18n import N_
 from bot.session_text import clip, kind_label, session_card, status_label
 from bot.sessions import DURATION_CHOICES, Window, rsvp_refusal, window_state
@@ -83,27 +83,27 @@ async def cmd_sessions(update: Update, context: BotContext) -> None:
         )
         return
     _ = context._
-    lines = [_("<b>Coming up</b>")]
+    lines: list[str] = [Markup(_("<b>Coming up</b>"))]
     lines += [_line(context, m.study, m.attendance, now) for m in upcoming] or [_("none")]
-    lines += ["", _("<b>Recent</b>")]
+    lines += ["", Markup(_("<b>Recent</b>"))]
     lines += [_line(context, m.study, m.attendance, now) for m in recent] or [_("none")]
     rows = [
         [button(_short(context, m.study, now), VIEW.encode(_id(m.study.id)))] for m in upcoming
     ]
     if organised:
-        lines += ["", _("<b>Sessions you organise</b>")]
+        lines += ["", Markup(_("<b>Sessions you organise</b>"))]
         lines += [_line(context, study, None, now) for study in organised]
         rows += [
             [button("⚙ " + _short(context, study, now), MANAGE.encode(_id(study.id)))]
             for study in organised
         ]
     markup = InlineKeyboardMarkup(rows) if rows else None  # never an empty keyboard
-    await message.reply_text("\n".join(lines), reply_markup=markup)
+    await message.reply_text(html_lines(lines), reply_markup=markup)
 
 
 def _line(context: BotContext, study: StudySession, row: Attendance | None, now: datetime) -> str:
     when = format_when(study.starts_at, language=context.language, tz=_tz(context), now=now)
-    text = f"• {when} {kind_label(study.kind, context.language)} · {html.escape(study.topic)}"
+    text = f"• {when} {kind_label(study.kind, context.language)} · {study.topic}"
     if row is not None:
         text += " — " + status_label(study, row, language=context.language, now=now)
     elif study.state == SessionState.CANCELLED:
@@ -140,7 +140,7 @@ async def on_view(update: Update, context: BotContext) -> None:
         await refuse(update, context, context._(NOT_INVITED))
         return
     status = status_label(study, row, language=context.language, now=now)
-    text = "\n".join(
+    text = html_lines(
         [
             session_card(study, language=context.language, tz=_tz(context), now=now),
             context._("Your status: {status}").format(status=status),
@@ -200,7 +200,7 @@ async def on_manage(update: Update, context: BotContext) -> None:
     if study.starts_at <= now and study.state != SessionState.CANCELLED:
         rows[-1].append(button(_("📝 Minutes"), MINUTES.encode(sid, "pick")))
     card = session_card(study, language=context.language, tz=_tz(context), now=now)
-    await show(update, context, f"{card}\n{summary}", InlineKeyboardMarkup(rows))
+    await show(update, context, html_lines([card, summary]), InlineKeyboardMarkup(rows))
 
 
 async def on_edit(update: Update, context: BotContext) -> None:
@@ -311,7 +311,7 @@ async def _save_change(
         return context._(NOT_SCHEDULED)
     services.relay.wake()
     card = session_card(updated, language=context.language, tz=_tz(context), now=now)
-    return context._("Saved. Everyone invited is told about the change.") + "\n\n" + card
+    return html_lines([context._("Saved. Everyone invited is told about the change."), "", card])
 
 
 async def on_cancel(update: Update, context: BotContext) -> None:

@@ -165,6 +165,24 @@ async def test_the_secretary_records_minutes_and_photos(
     assert (await stored_session(database, session_id)).minutes_text == study.minutes_text
 
 
+async def test_long_minutes_are_kept_whole_even_when_the_app_splits_them(
+    person: Person, database: Database, world: World, clock: ManualClock, settings: Settings
+) -> None:
+    branch = await make_branch(database, person)
+    session_id = await held_tonight(database, settings, clock, branch)
+    sec = branch.secretary
+    clock.set(at(2026, 3, 2, 21, 0))
+    await say(sec, "/minutes")
+    long_text = "记" * 3500
+    assert (await say(sec, long_text)).text == "已保存。可以继续发，发完点“完成”。"
+    assert (await say(sec, "录" * 4096)).text == "已保存。可以继续发，发完点“完成”。"
+    assert (await say(sec, "尾")).text == "已保存。可以继续发，发完点“完成”。"
+    done = await tap(sec, "完成")
+    assert done.text == "“学习党章”的会议记录已保存：文字7599字，照片0张。"
+    study = await stored_session(database, session_id)
+    assert study.minutes_text == f"{long_text}\n{'录' * 4096}\n尾"
+
+
 async def test_a_member_cannot_record_minutes(person: Person, database: Database) -> None:
     branch = await make_branch(database, person, names=("张三",))
     assert (await say(branch.people["张三"], "/minutes")).text == "您没有权限在这里做这件事。"

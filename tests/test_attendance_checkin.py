@@ -164,7 +164,10 @@ async def test_outside_the_window_and_outside_the_list(
     clock.set(at(2026, 3, 2, 21, 30))  # 19:30 + 90 minutes + 30 minutes of grace
     late = f"/start ci_{session_id}_{code_now(settings, clock, session_id)}"
     assert (await say(zhang, late)).text == "这次活动的签到已经结束。"
-    assert (await say(zhang, "/start ci_x")).text == "这个签到码无效。"
+    # Not a check-in payload, so an invitation code (unknown to a newcomer), never check-in.
+    assert (await say(person("新人"), "/start ci_x")).text == (
+        "这个邀请码不对。请检查链接，或向支部书记要一个新的邀请。"
+    )
     assert all(
         row.checked_in_at is None for row in (await attendance_of(database, session_id)).values()
     )
