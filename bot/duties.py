@@ -13,7 +13,6 @@ messages in the caller's transaction.
 from __future__ import annotations
 
 import hashlib
-import html
 from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -26,6 +25,7 @@ from telegram.constants import ParseMode
 
 from bot.access import Action, Principal, allows
 from bot.direct_messages import recipient
+from bot.htmltext import html_lines, payload_html
 from bot.i18n import N_, gettext
 from bot.members import BRANCH_KINDS, GONE, NOT_ALLOWED, Refused, format_day
 from storage import audit, deliveries, members, orgs, roles
@@ -178,8 +178,8 @@ async def add_contact_point(
             kind=DeliveryKind.OTHER,
             chat_id=leader.telegram_user_id,
             payload={
-                "text": gettext(language, TOLD_LEADER).format(
-                    org=html.escape(org.name), year=year
+                "text": payload_html(
+                    gettext(language, TOLD_LEADER).format(org=org.name, year=year)
                 ),
                 "parse_mode": ParseMode.HTML.value,
                 "reply_markup": visit_markup(point.id, language),
@@ -413,14 +413,12 @@ async def _tell_leaders(
             continue
         language = point.leader_language or "zh"
         message = NO_VISIT_YET if rung.step == DutyStep.NO_VISIT else FEW_VISITS
-        text = gettext(language, message).format(
-            org=html.escape(point.org_name), count=point.visits
-        )
+        text = gettext(language, message).format(org=point.org_name, count=point.visits)
         items.append(
             Outgoing(
                 point.leader_telegram_id,
                 {
-                    "text": text,
+                    "text": payload_html(text),
                     "parse_mode": ParseMode.HTML.value,
                     "reply_markup": visit_markup(point.id, language),
                 },
@@ -446,14 +444,14 @@ async def _tell_county(
     key = hashlib.sha256(taken.encode()).hexdigest()[:16]
     head = COUNTY_NO_VISIT if rung.step == DutyStep.NO_VISIT_COUNTY else COUNTY_FEW_VISITS
     items = []
-    by_language: dict[str, str] = defaultdict(str)
+    by_language: dict[str, str] = defaultdict(str)  # HTML (Markup)
     for holder in staff:
         language = holder.language
         if language not in by_language:
             lines = [gettext(language, head)]
             lines += [
                 gettext(language, COUNTY_LINE).format(
-                    leader=html.escape(p.leader_name), org=html.escape(p.org_name), count=p.visits
+                    leader=p.leader_name, org=p.org_name, count=p.visits
                 )
                 for p in points[:COUNTY_LINES]
             ]
@@ -461,11 +459,11 @@ async def _tell_county(
                 more = gettext(language, N_("…and {count} more"))
                 lines.append(more.format(count=len(points) - COUNTY_LINES))
             lines.append(gettext(language, N_("Please follow up with them.")))
-            by_language[language] = "\n".join(lines)
+            by_language[language] = html_lines(lines)
         items.append(
             Outgoing(
                 holder.telegram_user_id,
-                {"text": by_language[language], "parse_mode": ParseMode.HTML.value},
+                {"text": payload_html(by_language[language]), "parse_mode": ParseMode.HTML.value},
                 f"duty:{rung.step.value}:{key}:{holder.telegram_user_id}",
             )
         )

@@ -10,7 +10,6 @@ remove one; or make a township or village a demonstration site (tap again to und
 
 from __future__ import annotations
 
-import html
 from functools import partial
 from typing import Final
 
@@ -22,6 +21,7 @@ from bot.access import Action, Principal, allows, load_principal, scope_roots
 from bot.context import BotContext
 from bot.dates import local_date
 from bot.funds import check_year
+from bot.htmltext import Markup, html_lines
 from bot.i18n import N_, gettext
 from bot.members import GONE, NOT_ALLOWED, Refused, is_branch
 from handlers import visits
@@ -99,7 +99,7 @@ async def cmd_duties(update: Update, context: BotContext) -> None:
     if not roots:
         await refuse(update, context, context._(NO_DUTIES))
         return
-    await message.reply_text("\n\n".join(parts))
+    await message.reply_text(Markup("\n\n").join(parts))
 
 
 async def _counters(session: AsyncSession, org_id: int, year: int, context: BotContext) -> str:
@@ -108,7 +108,7 @@ async def _counters(session: AsyncSession, org_id: int, year: int, context: BotC
     org = await orgs.get_org(session=session, org_id=org_id)
     if org is None:
         return _("Nothing to show.")
-    lines = [_("Leaders' duties {year}, {org}:").format(year=year, org=html.escape(org.name))]
+    lines = [_("Leaders' duties {year}, {org}:").format(year=year, org=org.name)]
     points = await store.contact_point_views(session=session, year=year, under_path=org.path)
     lines.append(
         _("Contact points (at least {needed} visits a year each):").format(
@@ -120,8 +120,8 @@ async def _counters(session: AsyncSession, org_id: int, year: int, context: BotC
     for point in points[:SHOWN]:
         lines.append(
             _("• {leader} → {org}: {count} visits {mark}").format(
-                leader=html.escape(point.leader_name),
-                org=html.escape(point.org_name),
+                leader=point.leader_name,
+                org=point.org_name,
                 count=point.visits,
                 mark=_tick(point.visits >= duties.VISITS_NEEDED),
             )
@@ -145,7 +145,7 @@ async def _counters(session: AsyncSession, org_id: int, year: int, context: BotC
                     "• {org}: report hearings {hearings} {h_mark}, special studies {studies} "
                     "{s_mark}"
                 ).format(
-                    org=html.escape(group.org_name),
+                    org=group.org_name,
                     hearings=group.report_hearings,
                     h_mark=_tick(group.report_hearings >= duties.HEARINGS_NEEDED),
                     studies=group.special_studies,
@@ -153,14 +153,14 @@ async def _counters(session: AsyncSession, org_id: int, year: int, context: BotC
                 )
             )
     lines.append(await _sites_line(session, org, year, lang))
-    return "\n".join(lines)
+    return html_lines(lines)
 
 
 async def _sites_line(session: AsyncSession, org: OrgUnit, year: int, lang: str) -> str:
     _ = partial(gettext, lang)
     found = await store.sites(session=session, year=year, under_path=org.path)
-    county = [html.escape(s.org_name) for s in found if s.kind == OrgKind.TOWNSHIP]
-    village = [html.escape(s.org_name) for s in found if s.kind == OrgKind.VILLAGE_BRANCH]
+    county = [s.org_name for s in found if s.kind == OrgKind.TOWNSHIP]
+    village = [s.org_name for s in found if s.kind == OrgKind.VILLAGE_BRANCH]
     return _("Demonstration sites: county level {county}; township level {village}").format(
         county="、".join(county) or _("none"), village="、".join(village) or _("none")
     )
@@ -198,7 +198,7 @@ async def _home(session: AsyncSession, principal: Principal, context: BotContext
         [button(_("✖ Remove a contact point"), REMOVE_LIST.encode(0))],
         [button(_("🏅 Demonstration sites"), SITE_QUESTION.picker.nav.encode(0, 0, 0))],
     ]
-    return "\n".join(lines), InlineKeyboardMarkup(rows)
+    return html_lines(lines), InlineKeyboardMarkup(rows)
 
 
 async def on_leader_nav(update: Update, context: BotContext) -> None:
@@ -247,7 +247,7 @@ async def _people(
     if paging:
         rows.append(paging)
     rows.append([button(_("Back"), HOME.encode())])
-    text = "\n".join([html.escape(org.name), _("Choose the leader:")])
+    text = html_lines([org.name, _("Choose the leader:")])
     return text, InlineKeyboardMarkup(rows)
 
 
@@ -271,7 +271,7 @@ async def on_point_nav(update: Update, context: BotContext) -> None:
             _=context._,
         )
         title = context._("Contact point of {name}? Choose a township or a branch:").format(
-            name=html.escape(leader.name)
+            name=leader.name
         )
         return None if found is None else found.titled(title)
 
@@ -303,8 +303,8 @@ async def on_point(update: Update, context: BotContext) -> None:
         return
     services.relay.wake()
     text = context._("{name} now has {org} as a contact point for {year}.").format(
-        name=html.escape(change.leader_name),
-        org=html.escape(change.org.name),
+        name=change.leader_name,
+        org=change.org.name,
         year=change.point.year,
     )
     await show(update, context, text, _back(context))
@@ -379,7 +379,7 @@ async def on_remove(update: Update, context: BotContext) -> None:
         )
         _ = context._
         text = _("Remove the contact point {org} of {leader}? Its {count} visits go too.").format(
-            org=html.escape(view.org_name), leader=html.escape(view.leader_name), count=view.visits
+            org=view.org_name, leader=view.leader_name, count=view.visits
         )
         rows = [
             [button(_("Yes, remove"), REMOVE_DO.encode(point_id))],
@@ -410,7 +410,7 @@ async def on_remove_do(update: Update, context: BotContext) -> None:
         await refuse(update, context, refused.text(context.language))
         return
     text = context._("{name} no longer has {org} as a contact point.").format(
-        name=html.escape(change.leader_name), org=html.escape(change.org.name)
+        name=change.leader_name, org=change.org.name
     )
     await show(update, context, text, _back(context))
 
@@ -450,7 +450,7 @@ async def on_site(update: Update, context: BotContext) -> None:
         text = _("{org} is a county-level demonstration site in {year}.")
     else:
         text = _("{org} is a township-level demonstration site in {year}.")
-    await show(update, context, text.format(org=html.escape(org.name), year=year), _back(context))
+    await show(update, context, text.format(org=org.name, year=year), _back(context))
 
 
 CALLBACKS: Final = (

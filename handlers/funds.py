@@ -8,7 +8,6 @@ transaction. /funds [year] lists the orgs below the 30-yuan floor, worst first.
 
 from __future__ import annotations
 
-import html
 from dataclasses import dataclass
 from datetime import date
 from functools import partial
@@ -21,6 +20,7 @@ from bot import funds
 from bot.access import Action, Principal, allows, load_principal, scope_roots
 from bot.context import BotContext
 from bot.dates import local_date
+from bot.htmltext import Markup, html_lines
 from bot.i18n import N_, gettext
 from bot.members import NOT_ALLOWED, Refused, org_trail
 from handlers import awaiting
@@ -118,7 +118,7 @@ async def _years(
     this = _today(context).year
     trail = await org_trail(session=session, org=org)
     rows = [[button(str(year), YEAR.encode(org_id, year)) for year in (this - 1, this, this + 1)]]
-    text = "\n".join([html.escape(trail), _("Funds for which year?")])
+    text = html_lines([trail, _("Funds for which year?")])
     return text, InlineKeyboardMarkup(rows)
 
 
@@ -134,9 +134,7 @@ async def on_year(update: Update, context: BotContext) -> None:
             [button(_(funds.SOURCES[source]), SOURCE.encode(org_id, year, index))]
             for index, source in enumerate(SOURCE_ORDER)
         ]
-        text = _("{org}, {year}. Where does the money come from?").format(
-            org=html.escape(org.name), year=year
-        )
+        text = _("{org}, {year}. Where does the money come from?").format(org=org.name, year=year)
         return text, InlineKeyboardMarkup(rows)
 
     await answer_with(update, context, build)
@@ -156,7 +154,7 @@ async def on_source(update: Update, context: BotContext) -> None:
             for index, purpose in enumerate(PURPOSE_ORDER)
         ]
         text = _("{org}, {year}, {source}. What is the money for?").format(
-            org=html.escape(org.name), year=year, source=_(funds.SOURCES[SOURCE_ORDER[source]])
+            org=org.name, year=year, source=_(funds.SOURCES[SOURCE_ORDER[source]])
         )
         return text, InlineKeyboardMarkup(rows)
 
@@ -190,7 +188,7 @@ async def on_purpose(update: Update, context: BotContext) -> None:
     awaiting.expect(context, FLOW, org_id)
     await query.answer()
     text = _("{org}, {year}, {source}, {purpose}. Type the amount in yuan, e.g. 1200.50:").format(
-        org=html.escape(org.name),
+        org=org.name,
         year=year,
         source=_(funds.SOURCES[draft.source]),
         purpose=_(funds.PURPOSES[draft.purpose]),
@@ -238,7 +236,7 @@ async def on_amount(update: Update, context: BotContext) -> None:
     await message.reply_text(
         _("Recorded: {amount} yuan for {org}, {year}, {source}, {purpose}.").format(
             amount=funds.format_yuan(row.amount_yuan),
-            org=html.escape(org.name),
+            org=org.name,
             year=row.year,
             source=_(funds.SOURCES[draft.source]),
             purpose=_(funds.PURPOSES[draft.purpose]),
@@ -269,15 +267,15 @@ async def cmd_funds(update: Update, context: BotContext) -> None:
     if not roots:
         await refuse(update, context, context._(NO_REPORT))
         return
-    await message.reply_text("\n\n".join(parts))
+    await message.reply_text(Markup("\n\n").join(parts))
 
 
 def _per_member(lang: str, spend: fund_store.OrgSpend) -> str:
     _ = partial(gettext, lang)
     if spend.per_member_yuan is None:
-        return _("{org}: no members").format(org=html.escape(spend.name))
+        return _("{org}: no members").format(org=spend.name)
     return _("{org}: {per} yuan per member ({members} members)").format(
-        org=html.escape(spend.name),
+        org=spend.name,
         per=funds.format_yuan(spend.per_member_yuan),
         members=spend.members,
     )
@@ -315,7 +313,7 @@ async def _report(session: AsyncSession, org_id: int, year: int, lang: str) -> s
                 floor=funds.format_yuan(funds.FLOOR_YUAN)
             )
         )
-        return "\n".join(lines)
+        return html_lines(lines)
     lines.append(_("Below the floor ({count}), worst first:").format(count=len(short)))
     for spend in short[:SHOWN]:
         lines.append(
@@ -325,7 +323,7 @@ async def _report(session: AsyncSession, org_id: int, year: int, lang: str) -> s
         )
     if len(short) > SHOWN:
         lines.append(_("…and {count} more").format(count=len(short) - SHOWN))
-    return "\n".join(lines)
+    return html_lines(lines)
 
 
 CALLBACKS: Final = (

@@ -6,6 +6,7 @@ from telegram import Update
 
 from bot.access import load_principal
 from bot.context import BotContext
+from bot.htmltext import html_lines
 from handlers import registration
 from handlers.menus import menu_for, refresh_menu
 from storage import duties, members
@@ -58,4 +59,4 @@ async def cmd_help(update: Update, context: BotContext) -> None:
     commands = menu_for(principal, is_member=member is not None, is_leader=leader)
     lines = [_("What I can do:")]
     lines += [f"/{command.name} - {_(command.description)}" for command in commands]
-    await message.reply_text("\n".join(lines))
+    await message.reply_text(html_lines(lines))

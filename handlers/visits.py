@@ -8,7 +8,6 @@ someone else's contact point is refused and nothing is written.
 
 from __future__ import annotations
 
-import html
 from dataclasses import dataclass, field, replace
 from datetime import date, timedelta
 from functools import partial
@@ -21,6 +20,7 @@ from bot import duties
 from bot.access import Principal
 from bot.context import BotContext
 from bot.dates import local_date
+from bot.htmltext import html_lines
 from bot.i18n import N_, gettext
 from bot.members import Refused, format_day
 from bot.roster_file import parse_date
@@ -120,10 +120,10 @@ def _days(point: store.ContactPointView, today: date, lang: str) -> Screen:
         for label, day in ((label, today - timedelta(days=n)) for n, label in enumerate(labels))
         if day.year == point.year
     ]
-    text = "\n".join(
+    text = html_lines(
         [
             _("{org}: {count} of {needed} visits this year.").format(
-                org=html.escape(point.org_name), count=point.visits, needed=duties.VISITS_NEEDED
+                org=point.org_name, count=point.visits, needed=duties.VISITS_NEEDED
             ),
             _("When was the visit? Tap the day, or type the date (e.g. 2026-12-01)."),
         ]
@@ -178,7 +178,7 @@ async def _take_day(update: Update, context: BotContext, point_id: int, day: dat
         return
     _keep(context, Draft(point_id, day))
     text = context._("{org}, {day}. What did you check? Type a few words.").format(
-        org=html.escape(point.org_name), day=format_day(context.language, day)
+        org=point.org_name, day=format_day(context.language, day)
     )
     query = update.callback_query
     if query is not None:
@@ -270,7 +270,7 @@ async def on_save(update: Update, context: BotContext) -> None:
     await query.answer()
     await query.edit_message_text(
         context._("Visit saved: {org}, {day}. Visits this year: {count} of {needed}.").format(
-            org=html.escape(done.point.org_name),
+            org=done.point.org_name,
             day=format_day(context.language, draft.day),
             count=done.point.visits,
             needed=duties.VISITS_NEEDED,

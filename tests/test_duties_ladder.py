@@ -9,6 +9,7 @@ county's list.
 
 from __future__ import annotations
 
+import dataclasses
 from datetime import date
 
 from sqlmodel import col, select
@@ -95,7 +96,7 @@ async def test_the_ladder_from_june_to_october_once_each_across_a_restart(
     # A restart: a new engine on the same database, a new Services; nothing is sent again.
     restarted = Database(database_url)
     try:
-        again = Services(services.settings, restarted, clock, services.relay)
+        again = dataclasses.replace(services, database=restarted)
         assert await job_duty_reminders(again, visit_markup) == 0
     finally:
         await restarted.dispose()
