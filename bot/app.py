@@ -24,13 +24,14 @@ from bot.metrics import Metrics
 from bot.notices import NoticeProgress
 from bot.relay import Relay, RelayConfig, relay_bot
 from bot.settings import Settings
-from handlers import attendance, notice_reads
+from handlers import attendance, notice_reads, trainings, visits
 from handlers.registry import PUBLIC_COMMANDS, register_handlers
 from schedules.duties import add_duty_jobs
 from schedules.jobs import register_jobs
 from schedules.notices import add_notice_jobs
 from schedules.scheduler import build_scheduler
 from schedules.sessions import register_session_jobs
+from schedules.trainings import add_training_jobs
 from storage import Database
 
 log = logging.getLogger(__name__)
@@ -187,7 +188,8 @@ async def _post_init(application: PartyApplication) -> None:
         wake=services.relay.wake,
     )
     add_notice_jobs(scheduler, services, notice_reads.ack_markup)
-    add_duty_jobs(scheduler, services)
+    add_training_jobs(scheduler, services, trainings.done_markup)
+    add_duty_jobs(scheduler, services, visits.visit_markup)
     scheduler.start(paused=True)
     application.bot_data[_SCHEDULER_KEY] = scheduler
     await services.leadership.start()

@@ -55,7 +55,14 @@ from storage.models.sessions import (
     SessionState,
     StudySession,
 )
-from storage.models.trainings import Training, TrainingConfirmation
+from storage.models.trainings import (
+    ConfirmationMethod,
+    Training,
+    TrainingAssignee,
+    TrainingConfirmation,
+    TrainingKind,
+    TrainingQuestion,
+)
 
 #: The metadata Alembic compares against (the same object as ``SQLModel.metadata``).
 metadata = SQLModel.metadata
@@ -72,6 +79,7 @@ __all__ = [
     "AuditLog",
     "CheckinMethod",
     "CodeAttempt",
+    "ConfirmationMethod",
     "ContactPoint",
     "ContactVisit",
     "Delivery",
@@ -114,6 +122,9 @@ __all__ = [
     "StudySession",
     "TelegramAccount",
     "Training",
+    "TrainingAssignee",
     "TrainingConfirmation",
+    "TrainingKind",
+    "TrainingQuestion",
     "metadata",
 ]
