@@ -74,6 +74,10 @@ def register_handlers(application: Application[Any, Any, Any, Any, Any, Any]) ->
     )
     application.add_handler(CommandHandler("start", start.cmd_start))
     application.add_handler(CommandHandler("help", start.cmd_help))
+    application.add_handler(CommandHandler("cancel", awaiting.cmd_cancel))
+    application.add_handler(
+        CallbackQueryHandler(awaiting.on_cancel, pattern=awaiting.CANCEL.pattern)
+    )
 
     # Typed answers a flow waits for; only while it waits, so before other features' text
     # and file handlers (materials can be a file, minutes can be photos, a notice either).

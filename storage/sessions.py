@@ -77,7 +77,7 @@ async def create_session(
     materials_file_id: str | None = None,
     materials_file_kind: AttachmentKind | None = None,
     checkin_opens_minutes_before: int = 30,
-    checkin_closes_minutes_after: int = 60,
+    checkin_closes_minutes_after: int = 30,
     series_id: int | None = None,
     series_slot: date | None = None,
 ) -> StudySession:

@@ -16,7 +16,7 @@ from bot.access import Action, Grant, Principal, allows, may_give_role, may_remo
 from bot.app import PartyApplication
 from bot.i18n import gettext
 from bot.members import NOT_ALLOWED
-from handlers import duties, funds, invitations, roles, roster
+from handlers import checkin, duties, funds, invitations, roles, roster
 from handlers.menus import MENU
 from sandbox import SimUser
 from storage import Database
@@ -274,6 +274,7 @@ COMMAND_REFUSALS: dict[str, str] = {
     "/appoint": roles.NO_APPOINTING,
     "/invite": invitations.NO_INVITE,
     "/invites": invitations.NO_MANAGE,
+    "/checkin": checkin.NOTHING_OPEN,  # members check in with it; only officers get the screen
     "/fund": funds.NO_FUNDS,
     "/funds": funds.NO_REPORT,
     "/duties": duties.NO_DUTIES,

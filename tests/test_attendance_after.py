@@ -68,9 +68,9 @@ async def test_after_the_window_everyone_unmarked_is_absent_in_an_explicit_row(
     branch = await make_branch(database, person, offline=("赵老汉",))
     session_id = await held_tonight(database, settings, clock, branch)
 
-    clock.set(at(2026, 3, 2, 20, 29))
+    clock.set(at(2026, 3, 2, 21, 29))
     assert await run_closing(database, clock, settings) == 0
-    clock.set(at(2026, 3, 2, 20, 30))
+    clock.set(at(2026, 3, 2, 21, 30))
     assert await run_closing(database, clock, settings) == 1
     assert await run_closing(database, clock, settings) == 0
 
@@ -94,7 +94,7 @@ async def test_absentees_get_the_materials_and_confirm_the_make_up_with_one_tap(
     session_id = await held_tonight(
         database, settings, clock, branch, materials_text="学习《党章》第一章：总纲"
     )
-    clock.set(at(2026, 3, 2, 20, 30))
+    clock.set(at(2026, 3, 2, 21, 30))
     await run_closing(database, clock, settings)
 
     wang, li = branch.people["王五"], branch.people["李四"]
@@ -126,7 +126,7 @@ async def test_a_materials_file_comes_with_the_make_up(
     await held_tonight(
         database, settings, clock, branch, materials_file=(file_id, AttachmentKind.DOCUMENT)
     )
-    clock.set(at(2026, 3, 2, 20, 30))
+    clock.set(at(2026, 3, 2, 21, 30))
     await run_closing(database, clock, settings)
     makeup = await arrives(world, branch.people["王五"], "📖")
     assert makeup.document is not None
@@ -225,7 +225,7 @@ async def test_three_absences_in_a_row_tell_the_member_and_the_secretary(
         assert study.id is not None
         clock.set(start)
         await checked_in(database, study.id, branch.member_id("张三"), clock.now())
-        clock.set(start + timedelta(hours=1))
+        clock.set(start + timedelta(hours=2))
         await run_closing(database, clock, settings)
         warnings = await deliveries(database, "absences:")
         if week < 2:

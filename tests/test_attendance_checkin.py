@@ -161,7 +161,7 @@ async def test_outside_the_window_and_outside_the_list(
     link = f"/start ci_{session_id}_{code_now(settings, clock, session_id)}"
     assert (await say(outsider, link)).text == "您不在这次活动的名单上，请问一下书记。"
 
-    clock.set(at(2026, 3, 2, 20, 30))
+    clock.set(at(2026, 3, 2, 21, 30))  # 19:30 + 90 minutes + 30 minutes of grace
     late = f"/start ci_{session_id}_{code_now(settings, clock, session_id)}"
     assert (await say(zhang, late)).text == "这次活动的签到已经结束。"
     # Not a check-in payload, so an invitation code (unknown to a newcomer), never check-in.
@@ -215,13 +215,14 @@ async def test_a_new_code_replaces_the_old_screen(
     await world.wait_for(lambda: branch.secretary.chat.message(first.message_id).deleted)
 
 
-async def test_only_officers_open_the_checkin_screen(
+async def test_checkin_typed_by_a_member_asks_for_the_number_not_the_screen(
     person: Person, database: Database, clock: ManualClock, settings: Settings
 ) -> None:
     branch = await make_branch(database, person, names=("张三",))
     await tonight(database, settings, clock, branch)
     clock.set(at(2026, 3, 2, 19, 0))
-    assert (await say(branch.people["张三"], "/checkin")).text == "您没有权限在这里做这件事。"
+    answer = await say(branch.people["张三"], "/checkin")
+    assert (answer.text, answer.photo) == ("请输入书记屏幕上的6位数字。", None)
 
 
 def test_the_signing_key_comes_from_the_secret_or_the_token() -> None:
@@ -249,7 +250,7 @@ async def test_buttons_of_a_closed_checkin_window_are_refused(
     listing = await say(zhang, "/sessions")
     await tap(zhang, labels(listing)[0])
     screen = await say(sec, "/checkin")
-    clock.set(at(2026, 3, 2, 20, 31))
+    clock.set(at(2026, 3, 2, 21, 31))
     assert await refused(zhang, "签到") == "这次活动的签到已经结束。"
     assert await refused(sec, "🔄 换新码", message_id=screen.message_id) == (
         "这次活动的签到已经结束。"
