@@ -27,7 +27,7 @@ from bot.access import Action, Principal, allows
 from bot.direct_messages import recipient
 from bot.htmltext import html_lines, payload_html
 from bot.i18n import N_, gettext
-from bot.members import BRANCH_KINDS, GONE, NOT_ALLOWED, Refused, format_day
+from bot.members import BRANCH_KINDS, GONE, NOT_ALLOWED, Refused
 from storage import audit, deliveries, members, orgs, roles
 from storage import duties as store
 from storage.deliveries import Outgoing
@@ -470,8 +470,3 @@ async def _tell_county(
     return await deliveries.enqueue_many(
         session=session, kind=DeliveryKind.WARNING, items=items, due_at=now
     )
-
-
-def day_label(language: str, day: date) -> str:
-    """A visit day as people read it."""
-    return format_day(language, day)
