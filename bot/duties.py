@@ -51,6 +51,7 @@ __all__ = [
     "check_visit_day",
     "local_year",
     "log_visit",
+    "next_rung_due",
     "queue_duty_reminders",
     "remove_contact_point",
     "toggle_site",
@@ -398,6 +399,28 @@ async def queue_duty_reminders(
         else:
             queued += await _tell_county(session, rung, taken, now)
     return queued
+
+
+async def next_rung_due(
+    *, session: AsyncSession, after: datetime, tz: ZoneInfo
+) -> datetime | None:
+    """When the next rung that would tell someone falls due after ``after`` (this year or
+    next), as the database stands now; None if none would. The sandbox's clock jumps there.
+    """
+    this = local_year(after, tz)
+    for year in (this, this + 1):
+        for rung in RUNGS:
+            due = rung_due(rung, year, tz)
+            if due > after and await store.ladder_candidates(
+                session=session,
+                year=year,
+                step=rung.step,
+                fewer_than=rung.fewer_than,
+                created_before=due,
+                after_step=rung.after,
+            ):
+                return due
+    return None
 
 
 async def _tell_leaders(
