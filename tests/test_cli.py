@@ -68,7 +68,7 @@ def test_run_without_token_starts_the_sandbox_and_says_what_to_set(
     async def serve_sandbox(settings: object, *, port: int, fresh: bool) -> None:
         started.append(port)
 
-    monkeypatch.setattr("bot.sandbox_app.serve_sandbox", serve_sandbox)
+    monkeypatch.setattr("demo.app.serve_sandbox", serve_sandbox)
     assert main(["run"]) == 0
     assert started == [8080]
     err = capsys.readouterr().err

@@ -13,8 +13,8 @@ import sqlalchemy as sa
 
 from bot.clock import OffsetClock
 from bot.context import SERVICES_KEY, Services
-from bot.sandbox_app import Sandbox
-from bot.sandbox_time import Jump, wake_jobs
+from demo.app import Sandbox
+from demo.time_control import Jump, wake_jobs
 from tests.test_sandbox_support import START, copy_template, sandbox_at, seeded_template
 
 

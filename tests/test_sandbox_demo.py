@@ -12,8 +12,8 @@ import sqlalchemy as sa
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.clock import ManualClock
-from bot.demo import demo_people, seed_demo
-from bot.demo_plan import CAST, plan_demo, roster_telegram_id
+from demo.county import demo_people, seed_demo
+from demo.plan import CAST, plan_demo, roster_telegram_id
 from handlers.attendance import BUTTONS
 from schedules.sessions import job_follow_the_roster, job_silent_ladder
 from storage import Database, roles

@@ -14,8 +14,8 @@ from typing import TYPE_CHECKING
 
 import pytest
 
-from bot.demo_plan import VISITOR_ID_BASE
-from bot.sandbox_app import Sandbox
+from demo.app import Sandbox
+from demo.plan import VISITOR_ID_BASE
 from tests.browser.browser_support import open_page, phone, say, shot
 from tests.test_sandbox_support import copy_template, sandbox_at, seeded_template
 

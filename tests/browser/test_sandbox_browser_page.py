@@ -22,9 +22,9 @@ from telegram import (
     ReplyKeyboardMarkup,
 )
 
-from bot.demo_plan import VISITOR_ID_BASE, roster_telegram_id
 from bot.i18n import gettext
-from bot.sandbox_app import Sandbox
+from demo.app import Sandbox
+from demo.plan import VISITOR_ID_BASE, roster_telegram_id
 from tests.browser import browser_support
 from tests.browser.browser_support import open_page, phone, say, shot, zh_time
 from tests.test_sandbox_support import START, copy_template, sandbox_at, seeded_template
