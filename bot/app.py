@@ -32,9 +32,17 @@ _SCHEDULER_KEY = "scheduler"
 
 
 def build_application(
-    settings: Settings, *, database: Database, clock: Clock | None = None
+    settings: Settings,
+    *,
+    database: Database,
+    clock: Clock | None = None,
+    relay_config: RelayConfig | None = None,
 ) -> PartyApplication:
-    """Build the Telegram application with partybot's services and handlers attached."""
+    """Build the Telegram application with partybot's services and handlers attached.
+
+    ``relay_config`` replaces the relay's pacing drawn from settings (tests space messages
+    to one chat closer than Telegram's 1 s so that a conversation does not crawl).
+    """
     if settings.token is None:
         raise ValueError("TELEGRAM_BOT_TOKEN is required to build the application")
     application: PartyApplication = (
@@ -55,15 +63,24 @@ def build_application(
         settings=settings,
         database=database,
         clock=clock,
-        relay=build_relay(settings, settings.token, database=database, clock=clock),
+        relay=build_relay(
+            settings, settings.token, database=database, clock=clock, config=relay_config
+        ),
     )
     register_handlers(application)
     return application
 
 
-def build_relay(settings: Settings, token: str, *, database: Database, clock: Clock) -> Relay:
+def build_relay(
+    settings: Settings,
+    token: str,
+    *,
+    database: Database,
+    clock: Clock,
+    config: RelayConfig | None = None,
+) -> Relay:
     """The delivery relay, with a Bot of its own (see docs/relay.md)."""
-    config = RelayConfig(rate=settings.relay_rate)
+    config = config or RelayConfig(rate=settings.relay_rate)
     bot = relay_bot(
         token,
         base_url=settings.bot_api_url,

@@ -21,9 +21,9 @@ from handlers.menus import MENU
 from sandbox import SimUser
 from storage import Database
 from storage.models import MemberStatus, OrgKind, Role
-from tests.builders import Tree, add_member, build_tree, grant
-from tests.conversation import say
-from tests.roles_support import (
+from tests.support.builders import Tree, add_member, build_tree, grant
+from tests.support.conversation import say
+from tests.support.roles import (
     Person,
     forge,
     snapshot,

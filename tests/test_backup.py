@@ -18,9 +18,7 @@ from sqlalchemy.pool import NullPool
 
 from bot.cli import main
 from storage import current_revision, head_revision, sync_url, upgrade_to_head
-from tests.storage.conftest import require_postgres_url
-
-TOKEN = "123456789:TEST-token-abcdefghijklmnopqrstuvwxyz"
+from tests.support.storage import require_postgres_url
 
 
 @pytest.fixture

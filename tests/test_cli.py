@@ -11,8 +11,6 @@ from bot.cli import main
 from storage import Database
 from storage import roles as role_store
 
-TOKEN = "123456789:TEST-token-abcdefghijklmnopqrstuvwxyz"
-
 
 @pytest.fixture
 def database_url(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> str:
@@ -107,7 +105,7 @@ def test_admin_grant_bootstraps_county_staff(
     assert [(grant.role, grant.org_path) for grant in held] == [("county_staff", "/1/")]
 
 
-async def _roles_of(url: str, telegram_user_id: int) -> list[role_store.HeldRole]:
+async def _roles_of(url: str, telegram_user_id: int) -> list[role_store.RoleScope]:
     database = Database(url)
     async with database.session_scope() as session:
         held = await role_store.roles_of(session=session, telegram_user_id=telegram_user_id)

@@ -7,8 +7,9 @@ from datetime import timedelta
 from bot import invitations as rules
 from bot.clock import ManualClock
 from storage import Database
-from tests.builders import add_member, build_tree
-from tests.test_invitations_support import (
+from tests.support.builders import add_member, build_tree
+from tests.support.conversation import shown
+from tests.support.invitations import (
     ZH_SHARE,
     Person,
     attempts,
@@ -34,7 +35,7 @@ async def test_an_invitation_serves_until_max_uses_then_is_used_up(
         newcomer = person(f"党员{n}", phone=f"+861380000000{n}")
         assert (await open_invitation(newcomer, code)).startswith(WELCOME_PROMPT)
         await newcomer.press(ZH_SHARE)
-        assert (await newcomer.wait_for_reply()).text.startswith(f"欢迎您，党员{n}！")
+        assert shown(await newcomer.wait_for_reply()).startswith(f"欢迎您，党员{n}！")
     assert (await invitation_of(database, code)).uses == 2
 
     late = person("迟到的人", phone="+8613800000009")
@@ -55,7 +56,7 @@ async def test_the_last_use_goes_to_whoever_shares_first(
     await open_invitation(second, code)  # both opened the link while one use was left
 
     await first.press(ZH_SHARE)
-    assert (await first.wait_for_reply()).text.startswith("欢迎您，甲！")
+    assert shown(await first.wait_for_reply()).startswith("欢迎您，甲！")
     await second.press(ZH_SHARE)
     assert (await second.wait_for_reply()).text == USED_UP
     assert (await member(database, first_entry.id)).telegram_user_id == first.id

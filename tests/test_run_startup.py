@@ -7,9 +7,9 @@ import socket
 from pathlib import Path
 
 from sandbox import EmulatorServer, World
-from tests.process_support import started
+from tests.support.constants import TOKEN
+from tests.support.process import started
 
-TOKEN = "123456789:TEST-token-abcdefghijklmnopqrstuvwxyz"
 REVOKED = "123456789:REVOKED-token-abcdefghijklmnopqrstuv"
 
 

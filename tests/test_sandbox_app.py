@@ -20,7 +20,7 @@ from demo.app import Sandbox
 from demo.plan import VISITOR_ID_BASE, roster_telegram_id
 from demo.time_control import Jump
 from storage import members
-from tests.test_sandbox_support import (
+from tests.support.sandbox import (
     START,
     copy_template,
     sandbox_at,

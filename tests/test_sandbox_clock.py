@@ -15,7 +15,7 @@ from bot.clock import OffsetClock
 from bot.context import SERVICES_KEY, Services
 from demo.app import Sandbox
 from demo.time_control import Jump, wake_jobs
-from tests.test_sandbox_support import START, copy_template, sandbox_at, seeded_template
+from tests.support.sandbox import START, copy_template, sandbox_at, seeded_template
 
 
 @pytest.fixture(scope="module")
