@@ -15,7 +15,7 @@ import pytest
 from bot.access import Action, Grant, Principal, allows, may_give_role, may_remove_role
 from bot.app import PartyApplication
 from bot.i18n import gettext
-from bot.members import NOT_ALLOWED
+from bot.refusals import NOT_ALLOWED
 from handlers import invitations, roles, roster
 from handlers.menus import MENU
 from sandbox import SimUser
