@@ -165,9 +165,10 @@ async def test_outside_the_window_and_outside_the_list(
     late = f"/start ci_{session_id}_{code_now(settings, clock, session_id)}"
     assert (await say(zhang, late)).text == "这次活动的签到已经结束。"
     assert (await say(zhang, "/start ci_x")).text == "这个签到码无效。"
-    assert all(
-        row.checked_in_at is None for row in (await attendance_of(database, session_id)).values()
-    )
+    invited = await attendance_of(database, session_id)
+    assert {member_id: row.checked_in_at for member_id, row in invited.items()} == {
+        branch.member_id(name): None for name in ("张三", "李四", "王五")
+    }
 
 
 async def test_the_secretary_marks_members_present_from_the_roster(

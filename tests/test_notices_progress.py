@@ -75,7 +75,8 @@ async def test_progress_is_edited_every_two_seconds_then_final(
     ]
     relay_edits = edits[1:]  # the first is the handler's "sending…"
     gaps = [b - a for a, b in itertools.pairwise(relay_edits)]
-    assert all(gap >= 1.9 for gap in gaps)
+    assert len(gaps) >= 1
+    assert min(gaps) >= 1.9
 
 
 async def test_progress_resumes_after_a_restart_and_finishes_once(

@@ -105,7 +105,7 @@ async def test_fault_429_carries_retry_after(bot: Bot, alice: SimUser, world: Wo
     world.inject_faults(kind="429", count=1, retry_after=7)
     with pytest.raises(RetryAfter) as caught:
         await bot.send_message(alice.id, "x")
-    assert "7" in str(caught.value)
+    assert str(caught.value) == "Flood control exceeded. Retry in 7 seconds"
     assert world.calls[-1].retry_after == 7
     assert alice.messages == []
 
