@@ -31,6 +31,9 @@ class Action(StrEnum):
     MANAGE_ATTENDANCE = "manage_attendance"  # approve leave, mark attendance for others
     SEND_NOTICE = "send_notice"
     VIEW_REPORTS = "view_reports"
+    MANAGE_TRAININGS = "manage_trainings"  # publish trainings, confirm for members, overdue
+    RECORD_FUNDS = "record_funds"  # training and other funds allocated to orgs (/fund)
+    MANAGE_DUTIES = "manage_duties"  # leaders' contact points and demonstration sites
 
 
 _BRANCH_OFFICER = frozenset(
@@ -43,15 +46,20 @@ _BRANCH_OFFICER = frozenset(
         Action.SEND_NOTICE,
     }
 )
-_SECRETARY = _BRANCH_OFFICER | {Action.APPOINT, Action.MANAGE_MEMBERS, Action.VIEW_REPORTS}
-_STAFF = _SECRETARY | {Action.VIEW_AUDIT}
+_SECRETARY = _BRANCH_OFFICER | {
+    Action.APPOINT,
+    Action.MANAGE_MEMBERS,
+    Action.VIEW_REPORTS,
+    Action.MANAGE_TRAININGS,
+}
+_STAFF = _SECRETARY | {Action.VIEW_AUDIT, Action.RECORD_FUNDS}
 
 ROLE_ACTIONS: dict[Role, frozenset[Action]] = {
     Role.MEMBER: frozenset(),
     Role.DEPUTY_SECRETARY: _BRANCH_OFFICER,
     Role.SECRETARY: _SECRETARY,
     Role.TOWNSHIP_ORGANISER: _STAFF,
-    Role.COUNTY_STAFF: _STAFF | {Action.IMPORT_ROSTER},
+    Role.COUNTY_STAFF: _STAFF | {Action.IMPORT_ROSTER, Action.MANAGE_DUTIES},
     Role.INSPECTOR: frozenset({Action.VIEW_ROSTER, Action.VIEW_REPORTS, Action.VIEW_AUDIT}),
     Role.ADMIN: frozenset(Action),
 }

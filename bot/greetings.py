@@ -6,7 +6,6 @@ Greetings go through the delivery relay like every bulk send. One per member and
 
 from __future__ import annotations
 
-import html
 from datetime import datetime, time
 from typing import Final
 from zoneinfo import ZoneInfo
@@ -14,6 +13,7 @@ from zoneinfo import ZoneInfo
 from sqlmodel.ext.asyncio.session import AsyncSession
 from telegram.constants import ParseMode
 
+from bot.htmltext import payload_html
 from bot.i18n import gettext
 from storage import audit, deliveries, notices
 from storage.deliveries import Outgoing
@@ -26,15 +26,15 @@ GREETING_TIME: Final = time(9, 0)
 
 
 def greeting_text(language: str, *, name: str, joined_year: int, branch: str) -> str:
-    """The greeting itself, short and warm (HTML: names are escaped)."""
+    """The greeting itself, short and warm (plain text: escaped when queued)."""
     first = gettext(
         language,
         "Comrade {name}, today is your political birthday! On this day in {year} you "
         "joined the Communist Party of China.",
-    ).format(name=html.escape(name), year=joined_year)
+    ).format(name=name, year=joined_year)
     second = gettext(
         language, "{branch} wishes you a happy political birthday, good health and happiness!"
-    ).format(branch=html.escape(branch))
+    ).format(branch=branch)
     return f"🎉 {first}\n{second}"
 
 
@@ -49,11 +49,13 @@ async def queue_greetings(*, session: AsyncSession, now: datetime, tz: ZoneInfo)
         Outgoing(
             member.chat_id,
             {
-                "text": greeting_text(
-                    member.language,
-                    name=member.name,
-                    joined_year=member.joined_on.year,
-                    branch=member.branch,
+                "text": payload_html(
+                    greeting_text(
+                        member.language,
+                        name=member.name,
+                        joined_year=member.joined_on.year,
+                        branch=member.branch,
+                    )
                 ),
                 "parse_mode": ParseMode.HTML.value,
             },

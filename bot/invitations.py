@@ -29,6 +29,7 @@ from telegram.error import TelegramError
 from bot.access import ROLE_RANK, Action, Principal, allows, may_give_role
 from bot.appointments import ROLE_NAMES
 from bot.bootstrap import BootstrapError
+from bot.checkin import parse_start_payload
 from bot.clock import Clock, SystemClock
 from bot.dates import format_when
 from bot.i18n import gettext
@@ -85,8 +86,15 @@ class IssuedInvitation:
 
 
 def new_code() -> str:
-    """A fresh random code, safe in a Telegram deep link."""
-    return secrets.token_urlsafe(CODE_BYTES)
+    """A fresh random code, safe in a Telegram deep link.
+
+    Never one that reads as another kind of /start payload (a check-in link), so a deep
+    link's kind is told by its shape alone.
+    """
+    while True:
+        code = secrets.token_urlsafe(CODE_BYTES)
+        if parse_start_payload(code) is None:
+            return code
 
 
 def hash_code(code: str) -> str:

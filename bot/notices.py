@@ -21,6 +21,7 @@ from telegram import Bot
 from telegram.constants import ParseMode
 from telegram.error import BadRequest, TelegramError
 
+from bot.htmltext import Markup, bold, html_lines, payload_html
 from bot.i18n import N_, gettext
 from storage import Database, audit, deliveries, notices, orgs
 from storage.deliveries import Outgoing
@@ -112,13 +113,17 @@ def too_long(length: int, *, has_attachment: bool) -> int | None:
     return limit if length > limit else None
 
 
-def notice_body(language: str, org_name: str, text_html: str, *, reminder: bool = False) -> str:
-    """The HTML a recipient reads: a header naming the sender's unit, then the notice."""
-    header = gettext(language, HEADER).format(org=html.escape(org_name))
-    lines = [f"<b>{header}</b>", "", text_html]
+def notice_body(language: str, org_name: str, text_html: str, *, reminder: bool = False) -> Markup:
+    """The HTML a recipient reads: a header naming the sender's unit, then the notice.
+
+    ``text_html`` is the notice as stored: the officer's message as HTML (Telegram's own
+    rendering of its entities, so already escaped).
+    """
+    header = gettext(language, HEADER).format(org=org_name)
+    lines = [bold(header), "", Markup(text_html)]
     if reminder:
         lines[:0] = [gettext(language, REMINDER), ""]
-    return "\n".join(lines)
+    return html_lines(lines)
 
 
 def notice_payload(
@@ -132,7 +137,7 @@ def notice_payload(
     """The delivery payload of a notice (or of a reminder about it) in one language."""
     assert notice.id is not None
     return {
-        "text": notice_body(language, org_name, notice.text, reminder=reminder),
+        "text": payload_html(notice_body(language, org_name, notice.text, reminder=reminder)),
         "parse_mode": ParseMode.HTML.value,
         "reply_markup": ack_markup(notice.id, language) if notice.requires_ack else None,
         "photo": notice.attachment_file_id
@@ -300,7 +305,7 @@ def progress_text(language: str, counts: DeliveryCounts, rate: float) -> str:
     done = counts.total - counts.waiting
     percent = 100 * done // counts.total if counts.total else 100
     _ = partial(gettext, language)
-    return "\n".join(
+    return html_lines(
         [
             _("Sending the notice…"),
             f"{_bar(done, counts.total)} {percent}%",
@@ -352,7 +357,7 @@ def final_text(
     if before:
         lines.append(_("Not reachable on Telegram before sending: {n}").format(n=before))
     lines.append(_("Send /notices to see who has read it."))
-    return "\n".join(lines)
+    return html_lines(lines)
 
 
 class NoticeProgress:
@@ -402,7 +407,12 @@ class NoticeProgress:
     async def _edit(self, chat_id: int, message_id: int, text: str) -> bool:
         """Show ``text``; False if Telegram could not take it now (try again next time)."""
         try:
-            await self.bot.edit_message_text(text, chat_id=chat_id, message_id=message_id)
+            await self.bot.edit_message_text(
+                payload_html(text),
+                chat_id=chat_id,
+                message_id=message_id,
+                parse_mode=ParseMode.HTML,
+            )
         except BadRequest as exc:
             if "not modified" in exc.message or "not found" in exc.message:
                 return True  # already shown, or the sender deleted it: nothing more to do

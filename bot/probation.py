@@ -8,7 +8,6 @@ status change (say, probation extended) makes the member due again a year later.
 
 from __future__ import annotations
 
-import html
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Final
@@ -16,6 +15,7 @@ from typing import Final
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.direct_messages import Recipient
+from bot.htmltext import html_lines
 from bot.i18n import gettext
 from bot.members import format_day, secretaries
 from storage import audit, member_admin, orgs
@@ -46,15 +46,15 @@ class ProbationReminder:
                 language,
                 "Probation reminder ({branch}): the probation year of these members is up. "
                 "Please discuss admitting them as full members:",
-            ).format(branch=html.escape(self.branch))
+            ).format(branch=self.branch)
         ]
         for person in self.due:
             lines.append(
                 gettext(language, "• {name} (probationary since {date})").format(
-                    name=html.escape(person.name), date=format_day(language, person.since)
+                    name=person.name, date=format_day(language, person.since)
                 )
             )
-        return "\n".join(lines)
+        return html_lines(lines)
 
 
 async def claim_probation_reminders(

@@ -16,26 +16,38 @@ import io
 import re
 import unicodedata
 import warnings
+import zipfile
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, time
 from pathlib import PurePath
-from typing import Any, Final
+from typing import Any, Final, cast
 from zoneinfo import ZoneInfo
 
 from openpyxl import load_workbook
+from openpyxl.utils.cell import range_boundaries
 from openpyxl.utils.datetime import from_excel
+from openpyxl.xml.functions import iterparse
 
 from bot.i18n import N_
 from storage.models import Gender, MemberStatus
 
 __all__ = [
+    "MAX_COLUMNS",
+    "MAX_FILE_BYTES",
+    "MAX_ROWS",
+    "MAX_UNPACKED_BYTES",
+    "Cell",
+    "Grid",
     "ParsedRoster",
     "RosterFileError",
     "RosterRow",
     "RowProblem",
+    "cell_text",
+    "normalise_header",
     "normalise_phone",
     "parse_date",
+    "read_grids",
     "read_roster",
 ]
 
@@ -116,6 +128,15 @@ DATE_DAY_MARK: Final = "日"
 # --- Limits and constants ------------------------------------------------------------------
 
 REQUIRED_FIELDS: Final = ("name", "branch", "status")
+#: The largest roster file taken, in bytes (README: "Roster files").
+MAX_FILE_BYTES: Final = 5 * 1024 * 1024
+#: An .xlsx is a zip: the most its parts may unpack to, so a small file cannot hide a huge one.
+MAX_UNPACKED_BYTES: Final = 100 * 1024 * 1024
+#: Rows per sheet (title and header rows included), counted as they stream in: reading
+#: stops at the first row beyond, whatever the sheet's dimension claims.
+MAX_ROWS: Final = 50_000
+#: Columns per row; a roster has a dozen or two.
+MAX_COLUMNS: Final = 100
 HEADER_SCAN_ROWS: Final = 10
 PARTY_FOUNDED: Final = date(1921, 7, 1)
 LOCAL_TZ: Final = ZoneInfo("Asia/Shanghai")
@@ -125,6 +146,7 @@ _CSV_SUFFIXES: Final = frozenset({".csv"})
 _OLD_EXCEL_SUFFIXES: Final = frozenset({".xls", ".et", ".wps"})
 
 _ID_NUMBER: Final = re.compile(r"\d{17}[\dX]", re.IGNORECASE)
+_ID_IN_TEXT: Final = re.compile(r"(?<!\d)\d{17}[\dX](?![\dA-Za-z])", re.IGNORECASE)
 _MOBILE: Final = re.compile(r"(?:\+86|0086|86)?(1[3-9]\d{9})")
 _PHONE_SEPARATORS: Final = re.compile(r"[\s\-–—.()]")
 _HEADER_NOTE: Final = re.compile(r"[(\[【〔][^)\]】〕]*[)\]】〕]")
@@ -224,6 +246,22 @@ MSG_NO_HEADER: Final = N_(
     "The header row needs a name column and at least one other known column."
 )
 MSG_MISSING_COLUMNS: Final = N_("The roster is missing required columns: {columns}.")
+MSG_FILE_TOO_BIG: Final = N_(
+    "The file {filename} is larger than {limit} MB. "
+    "Please remove pictures from it or split the roster into several files."
+)
+MSG_TOO_MANY_ROWS: Final = N_(
+    "The file {filename} has more than {limit} rows. "
+    "Please split the roster into several files (or delete empty rows at the end)."
+)
+MSG_TOO_MANY_COLUMNS: Final = N_(
+    "The file {filename} has more than {limit} columns in row {row}. "
+    "Please keep only the roster's columns."
+)
+MSG_MIXED_ENCODING: Final = N_(
+    "The file {filename} is in UTF-8 except line {line}, which is in another encoding. "
+    "Please save the whole file as UTF-8 and send it again."
+)
 
 MSG_MISSING_NAME: Final = N_("row {row}: the name is missing")
 MSG_MISSING_BRANCH: Final = N_("row {row}: the party branch is missing")
@@ -236,6 +274,9 @@ MSG_FUTURE_DATE: Final = N_("row {row}: the date joined {value} is in the future
 MSG_EARLY_DATE: Final = N_("row {row}: the date joined {value} is before 1 July 1921")
 MSG_DUPLICATE_PHONE: Final = N_(
     "row {row}: the phone number {value} is already used in row {earlier}"
+)
+MSG_ID_NUMBER: Final = N_(
+    "row {row}: column {column} holds an ID number; it was removed (ID numbers are not kept)"
 )
 MSG_DUPLICATE_NAME: Final = N_(
     "row {row}: {value} is listed twice in the same branch (first in row {earlier})"
@@ -251,15 +292,7 @@ Grid = list[list[Cell]]
 def read_roster(data: bytes, filename: str, *, today: date | None = None) -> ParsedRoster:
     """Read an .xlsx or .csv roster; file-level trouble raises RosterFileError."""
     today = today or datetime.now(LOCAL_TZ).date()
-    suffix = PurePath(filename).suffix.lower()
-    if suffix in _OLD_EXCEL_SUFFIXES:
-        raise RosterFileError(MSG_OLD_EXCEL, filename=filename)
-    if suffix in _XLSX_SUFFIXES:
-        grids = _read_xlsx(data, filename)
-    elif suffix in _CSV_SUFFIXES:
-        grids = [_read_csv(data, filename)]
-    else:
-        raise RosterFileError(MSG_UNSUPPORTED, filename=filename)
+    grids = read_grids(data, filename)
     for grid in grids:
         header = _find_header(grid)
         if header is not None:
@@ -270,32 +303,113 @@ def read_roster(data: bytes, filename: str, *, today: date | None = None) -> Par
 # --- Reading files into grids (row i of the grid is spreadsheet row i + 1) -----------------
 
 
+def read_grids(data: bytes, filename: str, *, unsupported: str = MSG_UNSUPPORTED) -> list[Grid]:
+    """Every sheet of an .xlsx, or the one table of a .csv, as grids of cells.
+
+    Shared by every spreadsheet partybot reads (rosters, training funds); file-level
+    trouble raises RosterFileError, with `unsupported` as the message for other files.
+    Files beyond the limits (MAX_FILE_BYTES, MAX_UNPACKED_BYTES, MAX_ROWS, MAX_COLUMNS) are
+    refused with one line, before they can take the memory or time of everyone else.
+    """
+    if len(data) > MAX_FILE_BYTES:
+        raise RosterFileError(MSG_FILE_TOO_BIG, filename=filename, limit=str(MAX_FILE_BYTES >> 20))
+    suffix = PurePath(filename).suffix.lower()
+    if suffix in _OLD_EXCEL_SUFFIXES:
+        raise RosterFileError(MSG_OLD_EXCEL, filename=filename)
+    if suffix in _XLSX_SUFFIXES:
+        return _read_xlsx(data, filename)
+    if suffix in _CSV_SUFFIXES:
+        return [_read_csv(data, filename)]
+    raise RosterFileError(unsupported, filename=filename)
+
+
 def _read_xlsx(data: bytes, filename: str) -> list[Grid]:
-    """All worksheets as grids, merged ranges filled with their top-left value."""
+    """All worksheets as grids, merged ranges filled with their top-left value.
+
+    Streams each sheet with openpyxl's read-only mode and ignores the dimension a sheet
+    claims (a few bytes can claim XFD1048576): only rows and cells that are there count.
+    """
+    _check_unpacked_size(data, filename)
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # openpyxl warns about unsupported extensions
-            workbook = load_workbook(io.BytesIO(data), read_only=False, data_only=True)
+            workbook = load_workbook(io.BytesIO(data), read_only=True, data_only=True)
     except Exception as error:  # zipfile, XML and openpyxl's own errors all mean "unreadable"
         raise RosterFileError(MSG_UNREADABLE, filename=filename) from error
     try:
-        return [_sheet_grid(sheet) for sheet in workbook.worksheets]
+        grids = []
+        for sheet in workbook.worksheets:
+            sheet.reset_dimensions()
+            grid = _bounded_rows(sheet.iter_rows(values_only=True), filename)
+            with workbook._archive.open(sheet._worksheet_path) as source:
+                _fill_merged(grid, _merged_ranges(source))
+            grids.append(grid)
+        return grids
+    except RosterFileError:
+        raise
+    except Exception as error:
+        raise RosterFileError(MSG_UNREADABLE, filename=filename) from error
     finally:
         workbook.close()
 
 
-def _sheet_grid(sheet: Any) -> Grid:
-    """One worksheet's values, with every cell of a merged range carrying the range's value."""
-    grid: Grid = [list(values) for values in sheet.iter_rows(values_only=True)]
-    for merged in sheet.merged_cells.ranges:
-        top, left = merged.min_row - 1, merged.min_col - 1
+def _check_unpacked_size(data: bytes, filename: str) -> None:
+    """Refuse a zip whose parts would unpack to more than MAX_UNPACKED_BYTES."""
+    try:
+        with zipfile.ZipFile(io.BytesIO(data)) as archive:
+            unpacked = sum(info.file_size for info in archive.infolist())
+    except zipfile.BadZipFile as error:
+        raise RosterFileError(MSG_UNREADABLE, filename=filename) from error
+    if unpacked > MAX_UNPACKED_BYTES:
+        raise RosterFileError(MSG_FILE_TOO_BIG, filename=filename, limit=str(MAX_FILE_BYTES >> 20))
+
+
+def _bounded_rows(rows: Iterable[Sequence[Cell]], filename: str) -> Grid:
+    """The rows as a grid, refused at the first row beyond MAX_ROWS or MAX_COLUMNS."""
+    grid: Grid = []
+    for row in rows:
+        if len(grid) == MAX_ROWS:
+            raise RosterFileError(MSG_TOO_MANY_ROWS, filename=filename, limit=str(MAX_ROWS))
+        cells = list(row)
+        while cells and cells[-1] in (None, ""):
+            cells.pop()
+        if len(cells) > MAX_COLUMNS:
+            raise RosterFileError(
+                MSG_TOO_MANY_COLUMNS,
+                filename=filename,
+                limit=str(MAX_COLUMNS),
+                row=str(len(grid) + 1),
+            )
+        grid.append(cells)
+    return grid
+
+
+_MERGE_CELL: Final = "{http://schemas.openxmlformats.org/spreadsheetml/2006/main}mergeCell"
+
+
+def _merged_ranges(source: Any) -> list[tuple[int, int, int, int]]:
+    """(min_col, min_row, max_col, max_row) of each merged range, read as a stream."""
+    ranges = []
+    for _event, element in iterparse(source):
+        if element.tag == _MERGE_CELL and element.get("ref"):
+            bounds = range_boundaries(element.get("ref"))
+            if None not in bounds:
+                ranges.append(cast(tuple[int, int, int, int], bounds))
+        element.clear()
+    return ranges
+
+
+def _fill_merged(grid: Grid, ranges: Iterable[tuple[int, int, int, int]]) -> None:
+    """Every cell of a merged range carries the range's value (within the grid's rows)."""
+    for min_col, min_row, max_col, max_row in ranges:
+        top, left = min_row - 1, min_col - 1
         if top >= len(grid) or left >= len(grid[top]):
             continue
         value = grid[top][left]
-        for row in grid[top : min(merged.max_row, len(grid))]:
-            for column in range(left, min(merged.max_col, len(row))):
+        for row in grid[top : min(max_row, len(grid))]:
+            row.extend([None] * (min(max_col, MAX_COLUMNS) - len(row)))
+            for column in range(left, min(max_col, len(row))):
                 row[column] = value
-    return grid
 
 
 def _read_csv(data: bytes, filename: str) -> Grid:
@@ -307,31 +421,60 @@ def _read_csv(data: bytes, filename: str) -> Grid:
     head = text.split("\n", 1)[0]
     delimiter = "\t" if head.count("\t") > head.count(",") else ","
     reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
-    grid: Grid = []
-    start = 1
-    try:
+
+    def records() -> Iterable[list[Cell]]:
+        start, count = 1, 0
         for record in reader:
             # A quoted field may span lines: a record sits at the line where it starts.
-            grid.extend([] for _ in range(start - 1 - len(grid)))
-            grid.append(list(record))
+            for _ in range(start - 1 - count):
+                count += 1
+                yield []
+            count += 1
+            yield list(record)
             start = reader.line_num + 1
+
+    try:
+        return _bounded_rows(records(), filename)
     except csv.Error as error:
         raise RosterFileError(MSG_UNREADABLE, filename=filename) from error
-    return grid
 
 
 def _decode(data: bytes, filename: str) -> str:
-    """Text of a CSV: UTF-8 first (strict), then GB18030, which covers GBK."""
+    """Text of a CSV in one encoding: UTF-8 (strict), else GB18030, which covers GBK.
+
+    A file that is UTF-8 but for some lines is refused, naming the first bad line: read as
+    GB18030 it would garble every UTF-8 name.
+    """
     if data.startswith((b"\xff\xfe", b"\xfe\xff")):
-        encodings: Sequence[str] = ("utf-16",)
-    else:
-        encodings = ("utf-8-sig", "gb18030")
-    for encoding in encodings:
         try:
-            return data.decode(encoding)
+            return data.decode("utf-16")
+        except UnicodeDecodeError as error:
+            raise RosterFileError(MSG_UNREADABLE, filename=filename) from error
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        pass
+    bad_line = _first_mixed_line(data)
+    if bad_line is not None:
+        raise RosterFileError(MSG_MIXED_ENCODING, filename=filename, line=str(bad_line))
+    try:
+        return data.decode("gb18030")
+    except UnicodeDecodeError as error:
+        raise RosterFileError(MSG_UNREADABLE, filename=filename) from error
+
+
+def _first_mixed_line(data: bytes) -> int | None:
+    """The first line that is not UTF-8, if some other line is UTF-8 beyond ASCII."""
+    utf8_beyond_ascii = False
+    first_bad: int | None = None
+    for number, line in enumerate(data.split(b"\n"), start=1):
+        try:
+            line.decode("utf-8")
         except UnicodeDecodeError:
+            first_bad = first_bad or number
             continue
-    raise RosterFileError(MSG_UNREADABLE, filename=filename)
+        utf8_beyond_ascii = utf8_beyond_ascii or not line.isascii()
+    return first_bad if utf8_beyond_ascii else None
 
 
 # --- Finding the header --------------------------------------------------------------------
@@ -346,7 +489,7 @@ class _Header:
     fields: list[str | None]  # field, _SENSITIVE, or None per column
 
 
-def _normalise_header(text: str) -> str:
+def normalise_header(text: str) -> str:
     """Comparable form of a header: full-width, spaces, "(required)" notes and ":*" go."""
     text = unicodedata.normalize("NFKC", text).lower()
     text = _HEADER_NOTE.sub("", text)
@@ -355,16 +498,16 @@ def _normalise_header(text: str) -> str:
 
 
 _ALIAS_FIELD: Final[dict[str, tuple[str, int]]] = {
-    _normalise_header(alias): (name, rank)
+    normalise_header(alias): (name, rank)
     for name, aliases in HEADER_ALIASES.items()
     for rank, alias in enumerate(aliases)
 }
-_SENSITIVE_KEYS: Final = frozenset(_normalise_header(alias) for alias in SENSITIVE_HEADER_ALIASES)
+_SENSITIVE_KEYS: Final = frozenset(normalise_header(alias) for alias in SENSITIVE_HEADER_ALIASES)
 
 
 def _header_field(cell: Cell) -> tuple[str, int] | None:
     """The field a header cell names with its alias rank, (_SENSITIVE, 0), or None."""
-    key = _normalise_header(_text(cell))
+    key = normalise_header(cell_text(cell))
     if not key:
         return None
     if key in _SENSITIVE_KEYS or any(part in key for part in SENSITIVE_HEADER_PARTS):
@@ -385,11 +528,35 @@ def _find_header(grid: Grid) -> _Header | None:
         if "name" not in fields or len(fields) < 2:
             continue
         below = grid[index + 1] if index + 1 < len(grid) else []
-        if any(_header_field(cell) is not None for cell in below):
+        if _second_header_row(row, below):
             return _label_columns(grid[index], below, index + 1)
         above = grid[index - 1] if index > 0 else []
         return _label_columns(above, row, index)
     return None
+
+
+def _second_header_row(header: Sequence[Cell], row: Sequence[Cell]) -> bool:
+    """Whether the row under a header row is a second header row, not the first member.
+
+    Only when it reads like one: nothing but a header word under the name column, no value
+    only data has (a phone or ID number), and header words in at least half its cells. So
+    a member whose note says "电话" or "无身份证" is never taken for a header.
+    """
+    texts = [cell_text(cell) for cell in row]
+    filled = [text for text in texts if text]
+    if not filled:
+        return False
+    name_column = next(
+        (i for i, cell in enumerate(header) if (_header_field(cell) or ("",))[0] == "name"), None
+    )
+    if name_column is not None and name_column < len(texts):
+        under_name = texts[name_column]
+        if under_name and _header_field(under_name) is None:
+            return False
+    if any(normalise_phone(text) or _ID_IN_TEXT.search(text) for text in filled):
+        return False
+    known = sum(1 for text in filled if _header_field(text) is not None)
+    return known * 2 >= len(filled)
 
 
 def _label_columns(upper: Sequence[Cell], lower: Sequence[Cell], last_row: int) -> _Header:
@@ -398,8 +565,8 @@ def _label_columns(upper: Sequence[Cell], lower: Sequence[Cell], last_row: int) 
     labels: list[str] = []
     ranked: list[tuple[str, int] | None] = []
     for column in range(width):
-        low = _clean_label(_text(lower[column])) if column < len(lower) else ""
-        high = _clean_label(_text(upper[column])) if column < len(upper) else ""
+        low = _clean_label(cell_text(lower[column])) if column < len(lower) else ""
+        high = _clean_label(cell_text(upper[column])) if column < len(upper) else ""
         low_field, high_field = _header_field(low), _header_field(high)
         if low_field is None and high_field is not None:
             labels.append(high)
@@ -448,9 +615,20 @@ def _parse_grid(grid: Grid, header: _Header, today: date) -> ParsedRoster:
             for column, name in enumerate(fields)
             if name is not None and name != _SENSITIVE and column < len(cells)
         }
-        if all(_text(value) == "" for value in values.values()):
+        if all(cell_text(value) == "" for value in values.values()):
             continue
+        id_columns = [
+            _label_of(header, column)
+            for column, cell in enumerate(cells)
+            if column >= len(fields) or fields[column] != _SENSITIVE
+            if _ID_IN_TEXT.search(cell_text(cell).replace(" ", ""))
+        ]
+        values = {name: _without_id(value) for name, value in values.items()}
         row, row_problems = _parse_row(row_number, values, today)
+        for label in _unique(id_columns):
+            row_problems.append(
+                RowProblem(row_number, "id_number", "id_number", MSG_ID_NUMBER, {"column": label})
+            )
         if row is not None:
             row_problems += _duplicates(row, seen)
             rows.append(row)
@@ -478,12 +656,18 @@ def _drop_id_columns(header: _Header, data: Sequence[Sequence[Cell]]) -> list[st
     for column, name in enumerate(fields):
         if name == _SENSITIVE:
             continue
-        values = [_text(row[column]) for row in data if column < len(row)]
+        values = [cell_text(row[column]) for row in data if column < len(row)]
         values = [value for value in values if value]
         id_like = sum(1 for value in values if _looks_like_id(value))
         if (name is None and id_like) or (name is not None and id_like * 2 > len(values)):
             fields[column] = _SENSITIVE
     return fields
+
+
+def _label_of(header: _Header, column: int) -> str:
+    """A column's header label, or its letter when it has none."""
+    label = header.labels[column] if column < len(header.labels) else ""
+    return label or _column_letter(column)
 
 
 def _check_required(fields: Sequence[str | None]) -> None:
@@ -503,7 +687,7 @@ def _ignored_columns(
         if name is not None:
             continue
         label = header.labels[column] if column < len(header.labels) else ""
-        if not label and any(column < len(row) and _text(row[column]) for row in data):
+        if not label and any(column < len(row) and cell_text(row[column]) for row in data):
             label = _column_letter(column)
         if label:
             ignored.append(label)
@@ -520,12 +704,12 @@ def _parse_row(
 ) -> tuple[RosterRow | None, list[RowProblem]]:
     """One data row; the row comes back only when name, branch and status are usable."""
     report = _Reporter(row_number)
-    name = _clean_label(_text(values.get("name")))
+    name = _clean_label(cell_text(values.get("name")))
     if not name:
         report.add("name", "missing_name", MSG_MISSING_NAME)
     gender = _parse_gender(values.get("gender"), report)
     phone = _parse_phone(values.get("phone"), report)
-    branch = _clean_label(_text(values.get("branch")))
+    branch = _clean_label(cell_text(values.get("branch")))
     if not branch:
         report.add("branch", "missing_branch", MSG_MISSING_BRANCH)
     status = _parse_status(values.get("status"), report)
@@ -537,11 +721,11 @@ def _parse_row(
         name=name,
         gender=gender,
         phone=phone,
-        township=_clean_label(_text(values.get("township"))) or None,
+        township=_clean_label(cell_text(values.get("township"))) or None,
         branch=branch,
         status=status,
         joined_on=joined_on,
-        party_group=_clean_label(_text(values.get("party_group"))) or None,
+        party_group=_clean_label(cell_text(values.get("party_group"))) or None,
     )
     return row, report.problems
 
@@ -560,7 +744,7 @@ class _Reporter:
 
 def _parse_gender(cell: Cell, report: _Reporter) -> Gender:
     """Any of GENDER_WORDS; blank is unknown, anything else is a problem."""
-    text = _text(cell)
+    text = cell_text(cell)
     if not text:
         return Gender.UNKNOWN
     gender = GENDER_WORDS.get(_normalise_word(text))
@@ -572,7 +756,7 @@ def _parse_gender(cell: Cell, report: _Reporter) -> Gender:
 
 def _parse_phone(cell: Cell, report: _Reporter) -> str | None:
     """A mainland mobile as +86 and 11 digits; blank is fine (many elders have no phone)."""
-    text = _text(cell)
+    text = cell_text(cell)
     if not text:
         return None
     phone = normalise_phone(text)
@@ -583,7 +767,7 @@ def _parse_phone(cell: Cell, report: _Reporter) -> str | None:
 
 def _parse_status(cell: Cell, report: _Reporter) -> MemberStatus | None:
     """Full, probationary, development target or activist, in any of STATUS_WORDS."""
-    text = _text(cell)
+    text = cell_text(cell)
     if not text:
         report.add("status", "missing_status", MSG_MISSING_STATUS)
         return None
@@ -595,7 +779,7 @@ def _parse_status(cell: Cell, report: _Reporter) -> MemberStatus | None:
 
 def _parse_joined(cell: Cell, today: date, report: _Reporter) -> date | None:
     """The date joined, which must lie between the Party's founding and today."""
-    text = _text(cell)
+    text = cell_text(cell)
     if not text:
         return None
     joined = parse_date(cell)
@@ -655,7 +839,7 @@ def parse_date(cell: Cell) -> date | None:
         return None
     if isinstance(cell, int | float):
         return _date_from_number(cell)
-    return _date_from_text(_text(cell))
+    return _date_from_text(cell_text(cell))
 
 
 def _date_from_number(number: float) -> date | None:
@@ -693,7 +877,7 @@ def _make_date(year: str, month: str, day: str) -> date | None:
         return None
 
 
-def _text(cell: Cell) -> str:
+def cell_text(cell: Cell) -> str:
     """A cell as trimmed NFKC text; 13800000000.0 becomes "13800000000", dates ISO."""
     if cell is None:
         return ""
@@ -738,6 +922,14 @@ _STATUS_KEYS: Final[dict[str, MemberStatus]] = {
 def _looks_like_id(text: str) -> bool:
     """An 18-character Chinese national ID number (17 digits and a digit or X)."""
     return _ID_NUMBER.fullmatch(text.replace(" ", "")) is not None
+
+
+def _without_id(cell: Cell) -> Cell:
+    """The cell with any ID number in its text taken out (the row is reported too)."""
+    text = cell_text(cell)
+    if not _ID_IN_TEXT.search(text.replace(" ", "")):
+        return cell
+    return _ID_IN_TEXT.sub("", text.replace(" ", "")).strip()
 
 
 def _mask_id(text: str) -> str:

@@ -15,7 +15,7 @@ from typing import Final, TextIO
 
 from bot.clock import Clock, SystemClock
 from bot.i18n import N_, gettext
-from bot.roster_file import RosterFileError
+from bot.roster_file import MAX_FILE_BYTES, MSG_FILE_TOO_BIG, RosterFileError
 from bot.roster_import import (
     PROGRESS_MIN_ROWS,
     ImportOutcome,
@@ -246,6 +246,9 @@ async def run_cli(
         reason = error.strerror or type(error).__name__
         print(f"partybot: {_(MSG_CANNOT_READ).format(path=path, reason=reason)}", file=err)
         return 1
+    except RosterFileError as error:
+        print(f"partybot: {error.render(_)}", file=err)
+        return 1
     now = (clock or SystemClock()).now()
     database = Database(settings.database_url)
     try:
@@ -276,5 +279,15 @@ async def run_cli(
 
 
 async def _read(path: Path) -> bytes:
-    """The file's bytes, read off the event loop."""
-    return await asyncio.to_thread(path.read_bytes)
+    """The file's bytes, read off the event loop; a file over the limit is not read at all."""
+
+    def read() -> bytes:
+        with path.open("rb") as file:
+            data = file.read(MAX_FILE_BYTES + 1)
+        if len(data) > MAX_FILE_BYTES:
+            raise RosterFileError(
+                MSG_FILE_TOO_BIG, filename=path.name, limit=str(MAX_FILE_BYTES >> 20)
+            )
+        return data
+
+    return await asyncio.to_thread(read)

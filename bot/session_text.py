@@ -6,13 +6,13 @@ people, so both render here: one wording per message, whoever sends it.
 
 from __future__ import annotations
 
-import html
 from collections.abc import Sequence
 from datetime import date, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
 from bot.dates import format_when
+from bot.htmltext import Markup, bold, html_lines, payload_html
 from bot.i18n import N_, gettext, ngettext
 from bot.sessions import KIND_LABELS, checkin_closes_at
 from storage.models import (
@@ -60,17 +60,17 @@ def session_card(
     lines = []
     if heading:
         lines.append(heading)
-    lines.append(f"<b>{html.escape(study.topic)}</b>")
+    lines.append(bold(study.topic))
     lines.append(_("Activity: {kind}").format(kind=kind_label(study.kind, language)))
     when = format_when(study.starts_at, language=language, tz=tz, now=now)
     length = ngettext(language, "{n} minute", "{n} minutes", study.duration_minutes).format(
         n=study.duration_minutes
     )
     lines.append(_("Time: {when} ({length})").format(when=when, length=length))
-    lines.append(_("Place: {place}").format(place=html.escape(study.place)))
+    lines.append(_("Place: {place}").format(place=study.place))
     if study.state == SessionState.CANCELLED:
-        lines.append(_("<b>Cancelled</b>"))
-    return "\n".join(lines)
+        lines.append(Markup(_("<b>Cancelled</b>")))
+    return html_lines(lines)
 
 
 def leave_label(
@@ -79,7 +79,7 @@ def leave_label(
     """ "生病（待批）" — the reason (the member's own words for 其他) and the decision."""
     said = gettext(language, LEAVE_REASON_LABELS[reason or LeaveReason.OTHER])
     if reason == LeaveReason.OTHER and note:
-        said = html.escape(note)
+        said = note
     pattern = {
         LeaveState.PENDING: N_("{reason} (waiting for approval)"),
         LeaveState.APPROVED: N_("{reason} (approved)"),
@@ -148,7 +148,7 @@ def payload(
 ) -> dict[str, Any]:
     """A delivery payload in the relay's shape (HTML text, optional keyboard and file)."""
     return {
-        "text": text,
+        "text": payload_html(text),
         "parse_mode": "HTML",
         "reply_markup": markup.to_dict() if markup is not None else None,
         "photo": photo,
@@ -166,4 +166,4 @@ def names_line(names: Sequence[str], language: str) -> str:
     if not names:
         return "-"
     separator = "、" if language == "zh" else ", "
-    return separator.join(html.escape(name) for name in names)
+    return separator.join(name for name in names)

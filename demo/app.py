@@ -18,6 +18,7 @@ import asyncio
 import contextlib
 import logging
 import signal
+import socket
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -107,6 +108,7 @@ async def running_sandbox(
     wall: Callable[[], datetime] | None = None,
 ) -> AsyncIterator[Sandbox]:
     """Run the emulator, the bot and the demo county until the block ends."""
+    ensure_port_free(host, port)  # before seeding: a taken port fails at once
     if fresh:
         reset(database_path)
     database_path.parent.mkdir(parents=True, exist_ok=True)
@@ -122,7 +124,7 @@ async def running_sandbox(
         world = World(SANDBOX_TOKEN, bot_username=SANDBOX_BOT_USERNAME, clock=clock.now)
         people = SandboxPeople(world, database, clock)
         await people.restore()
-        time = TimeControl(clock, database, scheduler=lambda: None)
+        time = TimeControl(clock, database, scheduler=lambda: None, tz=settings.tz)
         routes = SandboxRoutes(people, time, cast, settings.timezone).routes()
         async with EmulatorServer(world, host, port, extra_routes=routes) as server:
             application = build_application(
@@ -134,6 +136,24 @@ async def running_sandbox(
     finally:
         _save_offset(database_path, clock.offset)
         await database.dispose()
+
+
+class PortTaken(OSError):
+    """The page's port is in use; the message says how to choose another."""
+
+
+def ensure_port_free(host: str, port: int) -> None:
+    """Fail at once, in one line, if nothing can listen on ``host:port``."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind((host, port))
+        except OSError as exc:
+            raise PortTaken(
+                f"port {port} on {host} is taken (is another sandbox running?); "
+                f"choose another with --port, e.g. partybot sandbox --port {port + 10} "
+                f"(make sandbox ARGS='--port {port + 10}')"
+            ) from exc
 
 
 def bot_settings(settings: Settings, emulator_url: str, database_url: str) -> Settings:

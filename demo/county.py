@@ -18,6 +18,7 @@ from zoneinfo import ZoneInfo
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from demo.duties import seed_funds_and_duties
 from demo.history import History
 from demo.plan import (
     CAST,
@@ -82,8 +83,11 @@ async def seed_demo(
         await history.sessions(by_code[code], roster, plan.rosters[code])
     for leading in (county, *(by_code[t.code] for t in data.townships)):
         await history.leadership(leading)
-    await history.trainings(county, by_code, people)
+    await history.trainings(county, by_code)
     await history.notices(county, by_code)
+    await seed_funds_and_duties(
+        session=session, by_code=by_code, people=people, offices=plan.offices, now=now, tz=tz
+    )
     await audit.record(
         session=session,
         actor=None,

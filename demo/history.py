@@ -2,8 +2,9 @@
 
 Written through the features' own storage functions (sessions, answers, leave, check-in,
 closing, make-up; notices, recipients, read receipts), so the history looks exactly as if
-people had used the bot; trainings and already-sent deliveries, which have no such
-function, are inserted as models.
+people had used the bot (trainings too: published, their audience written down, some
+members done); already-sent deliveries, which have no such function, are inserted as
+models.
 """
 
 from __future__ import annotations
@@ -20,23 +21,24 @@ from telegram.constants import ParseMode
 from bot.notices import Audience
 from bot.sessions import DEFAULT_REMINDER_OFFSETS as OFFSETS
 from bot.sessions import plan_reminders
-from demo.plan import NoticeData, PlannedMember, demo_data
-from storage import attendance, notices, sessions
+from demo.plan import CurrentTraining, NoticeData, PlannedMember, demo_data
+from storage import attendance, notices, sessions, trainings
 from storage.models import (
     AttendanceOutcome,
     AudienceKind,
     CheckinMethod,
+    ConfirmationMethod,
     Delivery,
     DeliveryKind,
     DeliveryState,
+    FundSource,
     LeaveReason,
     Member,
     OrgUnit,
     ReminderState,
     SessionKind,
     StudySession,
-    Training,
-    TrainingConfirmation,
+    TrainingKind,
 )
 
 
@@ -187,52 +189,137 @@ class History:
                 done = closed + timedelta(days=self.rng.randint(1, 6))
                 await attendance.mark_makeup_done(session=db, attendance_id=row, now=done)
 
-    async def trainings(
-        self, county: OrgUnit, by_code: dict[str, OrgUnit], people: dict[str, list[Member]]
-    ) -> None:
-        """A county-wide winter training and one training per township, with confirmations."""
+    async def trainings(self, county: OrgUnit, by_code: dict[str, OrgUnit]) -> None:
+        """A county-wide winter training and one training per township, long over; then
+        the trainings still open (one with a quiz), some members done, the rest pending."""
         data = demo_data()
-        everyone = [m for roster in people.values() for m in roster]
-        await self._training(county, data.county_training, 60, Decimal("8.0"), everyone, 0.8)
+        await self._training(county, data.county_training, 60, Decimal("8.0"), 0.8)
         for t in data.townships:
-            township_people = [m for b in t.branches for m in people[b.code]]
             title = data.township_training.format(place=t.place)
-            await self._training(by_code[t.code], title, 30, Decimal("4.0"), township_people, 0.7)
+            await self._training(by_code[t.code], title, 30, Decimal("4.0"), 0.7)
+        township = data.townships[0]
+        senders = {
+            "county": county,
+            "township": by_code[township.code],
+            "branch": by_code[township.branches[0].code],
+        }
+        for current in data.current_trainings:
+            await self._current(senders[current.org], current)
 
     async def _training(
+        self, org: OrgUnit, title: str, days_ago: int, hours: Decimal, share: float
+    ) -> None:
+        """A past training of ``org``'s whole subtree: its deadline two weeks later, each
+        member done with probability ``share`` (the rest overdue)."""
+        held_on = self.today - timedelta(days=days_ago)
+        training_id, assignees = await self._publish(
+            org,
+            title=title,
+            kind=TrainingKind.COURSE,
+            hours=hours,
+            held_on=held_on,
+            deadline=held_on + timedelta(days=14),
+            materials=None,
+            questions=(),
+        )
+        for member_id in assignees:
+            if self.rng.random() < share:
+                done = self._at(held_on + timedelta(days=self.rng.randint(0, 10)), 17)
+                await trainings.confirm(
+                    session=self.db,
+                    training_id=training_id,
+                    member_ids=[member_id],
+                    method=ConfirmationMethod.SELF,
+                    marked_by=None,
+                    now=done,
+                )
+
+    async def _current(self, org: OrgUnit, data: CurrentTraining) -> None:
+        """A training still open: deadline ahead (beyond the reminder's lead, so nothing is
+        due at the start), a share of its members done, by quiz if it has one."""
+        held_on = self.today - timedelta(days=data.days_ago)
+        training_id, assignees = await self._publish(
+            org,
+            title=data.title,
+            kind=TrainingKind(data.kind),
+            hours=Decimal(data.hours),
+            held_on=held_on,
+            deadline=self.today + timedelta(days=data.deadline_in),
+            materials=data.materials,
+            questions=data.questions,
+        )
+        method = ConfirmationMethod.QUIZ if data.questions else ConfirmationMethod.SELF
+        for member_id in assignees:
+            if self.rng.random() < data.done_share:
+                done_on = held_on + timedelta(days=self.rng.randint(0, data.days_ago - 1))
+                await trainings.confirm(
+                    session=self.db,
+                    training_id=training_id,
+                    member_ids=[member_id],
+                    method=method,
+                    marked_by=None,
+                    now=min(self._at(done_on, 20), self.now),
+                )
+
+    async def _publish(
         self,
         org: OrgUnit,
+        *,
         title: str,
-        days_ago: int,
+        kind: TrainingKind,
         hours: Decimal,
-        audience: list[Member],
-        share: float,
-    ) -> None:
+        held_on: date,
+        deadline: date,
+        materials: str | None,
+        questions: Sequence[tuple[str, Sequence[str], int]],
+    ) -> tuple[int, list[int]]:
+        """A training as /newtraining leaves it once the relay has sent it: its audience
+        (the org's subtree) written down, one sent message per member on Telegram."""
         assert org.id is not None
-        held_on = self.today - timedelta(days=days_ago)
-        training = Training(
+        published = self._at(held_on, 9)
+        training = await trainings.create_training(
+            session=self.db,
             org_id=org.id,
             title=title,
+            kind=kind,
             held_on=held_on,
+            deadline=deadline,
             hours=hours,
-            cost_yuan=Decimal(30 * len(audience)).quantize(Decimal("0.01")),
+            cost_per_person_yuan=Decimal("30.00"),
+            funding_source=FundSource.COUNTY,
+            audience_org_id=org.id,
+            audience_status=None,
+            materials_text=materials,
+            materials_file_id=None,
+            materials_file_kind=None,
             created_by=self.acting.get(org.code, 0),
-            created_at=self._at(held_on, 18),
+            now=published,
         )
-        self.db.add(training)
-        await self.db.flush()
         assert training.id is not None
-        for member in audience:
-            if self.rng.random() < share:
-                assert member.id is not None
-                self.db.add(
-                    TrainingConfirmation(
-                        training_id=training.id,
-                        member_id=member.id,
-                        confirmed_at=self._at(held_on, 17),
-                    )
+        await trainings.add_questions(session=self.db, training_id=training.id, items=questions)
+        await trainings.assign_audience(
+            session=self.db, training=training, path=org.path, status=None, now=published
+        )
+        for reader in await trainings.recipients(session=self.db, training_id=training.id):
+            self.db.add(
+                Delivery(
+                    kind=DeliveryKind.TRAINING,
+                    member_id=reader.member_id,
+                    chat_id=reader.chat_id,
+                    payload={"text": title},
+                    state=DeliveryState.SENT,
+                    attempts=1,
+                    next_attempt_at=published,
+                    sent_at=published,
+                    dedupe_key=f"training:{training.id}:{reader.chat_id}",
+                    created_at=published,
                 )
+            )
         await self.db.flush()
+        members_in = await trainings.assignees_in_scope(
+            session=self.db, training_id=training.id, paths=[org.path]
+        )
+        return training.id, [row.member_id for row in members_in]
 
     async def notices(self, county: OrgUnit, by_code: dict[str, OrgUnit]) -> None:
         """Past notices of the county, the first township and its first branch, with reads."""

@@ -55,6 +55,21 @@ class NoticeData:
 
 
 @dataclass(frozen=True, slots=True)
+class CurrentTraining:
+    """A training still open when the sandbox starts (demo/county.toml)."""
+
+    org: str  # "county", "township" (the first township) or "branch" (its first branch)
+    title: str
+    kind: str
+    hours: str
+    days_ago: int
+    deadline_in: int
+    done_share: float
+    materials: str
+    questions: tuple[tuple[str, tuple[str, ...], int], ...]
+
+
+@dataclass(frozen=True, slots=True)
 class DemoData:
     """The names and texts of the demo county (demo/county.toml)."""
 
@@ -68,6 +83,7 @@ class DemoData:
     places: tuple[str, ...]
     county_training: str
     township_training: str  # with {place}
+    current_trainings: tuple[CurrentTraining, ...]
     notices: tuple[NoticeData, ...]
 
 
@@ -94,6 +110,23 @@ def demo_data() -> DemoData:
         places=tuple(raw["sessions"]["places"]),
         county_training=raw["trainings"]["county"],
         township_training=raw["trainings"]["township"],
+        current_trainings=tuple(
+            CurrentTraining(
+                t["org"],
+                t["title"],
+                t["kind"],
+                t["hours"],
+                int(t["days_ago"]),
+                int(t["deadline_in"]),
+                float(t["done_share"]),
+                t["materials"],
+                tuple(
+                    (q["text"], tuple(q["options"]), int(q["answer"]))
+                    for q in t.get("questions", [])
+                ),
+            )
+            for t in raw["trainings"]["current"]
+        ),
         notices=tuple(
             NoticeData(n["org"], int(n["days_ago"]), float(n["read_share"]), n["text"])
             for n in raw["notices"]

@@ -14,12 +14,14 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import func
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.clock import OffsetClock
+from bot.session_duties import next_session_event
 from storage import Database
 from storage.models import Delivery, DeliveryState, ReminderState, SessionReminder
 
@@ -29,7 +31,7 @@ class Jump(StrEnum):
 
     HOUR = "hour"
     DAY = "day"
-    NEXT = "next"  # to the next pending reminder or delivery
+    NEXT = "next"  # to the next reminder, delivery, check-in opening/closing or digest
 
 
 STEPS = {Jump.HOUR: timedelta(hours=1), Jump.DAY: timedelta(days=1)}
@@ -45,8 +47,9 @@ class JumpResult:
     next_due: datetime | None
 
 
-async def next_due(*, session: AsyncSession, after: datetime) -> datetime | None:
-    """The earliest pending session reminder or queued delivery due after ``after``."""
+async def next_due(*, session: AsyncSession, after: datetime, tz: ZoneInfo) -> datetime | None:
+    """The earliest moment after ``after`` when something falls due: a pending session
+    reminder, a queued delivery, a check-in opening or closing, an evening digest."""
     reminder = await session.exec(
         select(func.min(SessionReminder.due_at)).where(
             SessionReminder.state == ReminderState.PENDING, col(SessionReminder.due_at) > after
@@ -58,7 +61,8 @@ async def next_due(*, session: AsyncSession, after: datetime) -> datetime | None
             col(Delivery.next_attempt_at) > after,
         )
     )
-    due = [moment for moment in (reminder.one(), delivery.one()) if moment is not None]
+    event = await next_session_event(session=session, after=after, tz=tz)
+    due = [moment for moment in (reminder.one(), delivery.one(), event) if moment is not None]
     return min(due) if due else None
 
 
@@ -79,16 +83,21 @@ class TimeControl:
     """Jumps of the shared clock, followed by a wake-up of the scheduler's jobs."""
 
     def __init__(
-        self, clock: OffsetClock, database: Database, scheduler: Callable[[], Any]
+        self,
+        clock: OffsetClock,
+        database: Database,
+        scheduler: Callable[[], Any],
+        tz: ZoneInfo,
     ) -> None:
         self.clock = clock
         self.database = database
+        self.tz = tz
         self.scheduler = scheduler  # the running AsyncIOScheduler, or None before start-up
 
     async def next_due(self) -> datetime | None:
-        """When the next reminder or delivery falls due, if any is pending."""
+        """When something falls due next (see ``next_due``), if anything is pending."""
         async with self.database.session_scope() as session:
-            return await next_due(session=session, after=self.clock.now())
+            return await next_due(session=session, after=self.clock.now(), tz=self.tz)
 
     async def jump(self, how: Jump) -> JumpResult:
         """Move the clock (to the next due row: not at all if none is pending), wake jobs."""

@@ -3,20 +3,40 @@
 One flow at a time per user: starting another replaces the wait, so free text never lands
 in a flow the user has left. A handler routes on `awaiting(user_data, flow)` and only
 sees messages while that flow waits; everything else falls through to other features.
+
+Every prompt that waits carries a 取消 button (`cancel_keyboard`), and `/cancel` works
+anywhere: both forget the wait and the half-filled forms registered with `forget_on_cancel`.
+
+Telegram apps split a text longer than 4096 characters into several messages sent at
+once. A flow refuses an over-long text with `refuse_too_long`; the parts that follow it
+(same user, within PART_WINDOW by message date) are the rest of that text, so they are
+refused with it (`continuation`, `on_continuation`) and never taken as the answer.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 from typing import Any, Final
 
-from telegram import Message
+from telegram import InlineKeyboardMarkup, Message, Update
 from telegram.ext import filters
 
 from bot.context import BotContext
+from bot.i18n import N_
+from handlers.callbacks import CallbackCodec
+from handlers.screens import button
 
 KEY: Final = "sessions.awaiting"
+CANCEL: Final = CallbackCodec("wait.cancel")
+CANCEL_LABEL: Final = N_("Cancel")
+_FORGET: list[str] = [KEY]  # user_data keys that a cancel clears
+TOO_LONG_KEY: Final = "awaiting.too_long"
+#: Parts of one split text arrive within a second or two of each other.
+PART_WINDOW: Final = timedelta(seconds=3)
+#: A part of a split text is this long at least (apps split at 4096, at a break before it).
+SPLIT_PART: Final = 3800
 
 
 @dataclass(frozen=True, slots=True)
@@ -60,3 +80,110 @@ class _Awaiting(filters.MessageFilter):
 def awaiting(user_data: Mapping[int, Mapping[str, Any]], flow: str) -> filters.BaseFilter:
     """Private messages (not commands) from users whose `flow` waits for input."""
     return _Awaiting(user_data, flow) & ~filters.COMMAND & filters.ChatType.PRIVATE
+
+
+def forget_on_cancel(key: str) -> str:
+    """Register a user_data key (a form in progress) that 取消 and /cancel clear."""
+    if key not in _FORGET:
+        _FORGET.append(key)
+    return key
+
+
+def cancel_keyboard(context: BotContext) -> InlineKeyboardMarkup:
+    """The 取消 button under every prompt that waits for typed input."""
+    return InlineKeyboardMarkup([[button(context._(CANCEL_LABEL), CANCEL.encode())]])
+
+
+def _forget(context: BotContext) -> bool:
+    """Drop every wait and form; True if there was something to drop."""
+    if context.user_data is None:
+        return False
+    return bool([context.user_data.pop(key) for key in _FORGET if key in context.user_data])
+
+
+async def cmd_cancel(update: Update, context: BotContext) -> None:
+    """/cancel: stop whatever the bot is waiting for, in any flow."""
+    message = update.effective_message
+    if message is None:
+        return
+    if _forget(context):
+        await message.reply_text(context._("Cancelled."))
+    else:
+        await message.reply_text(context._("There is nothing to cancel."))
+
+
+async def on_cancel(update: Update, context: BotContext) -> None:
+    """取消 under a prompt: stop waiting and say so in place of the prompt."""
+    query = update.callback_query
+    if query is None:
+        return
+    _forget(context)
+    await query.answer()
+    await query.edit_message_text(context._("Cancelled."))
+
+
+@dataclass(slots=True)
+class _Refused:
+    """An over-long text refused, and the parts of it seen so far."""
+
+    template: str  # the flow's translated refusal, with {limit} and {count}
+    limit: int
+    count: int
+    last: datetime  # message date of the latest part
+    split: bool  # the latest part was long enough to have been split by the app
+
+
+async def refuse_too_long(
+    message: Message, context: BotContext, *, template: str, limit: int, count: int
+) -> None:
+    """Refuse a typed text over `limit`, remembering it so the rest of it is refused too."""
+    if context.user_data is not None:
+        context.user_data[TOO_LONG_KEY] = _Refused(
+            template, limit, count, message.date, count >= SPLIT_PART
+        )
+    await message.reply_text(template.format(limit=limit, count=count))
+
+
+def _text_length(message: Message) -> int:
+    return len(message.text or message.caption or "")
+
+
+def _refused_before(user_data: Mapping[str, Any], message: Message) -> _Refused | None:
+    refused = user_data.get(TOO_LONG_KEY)
+    if not isinstance(refused, _Refused) or not refused.split:
+        return None
+    if not refused.last <= message.date <= refused.last + PART_WINDOW:
+        return None
+    return refused
+
+
+class _Continuation(filters.MessageFilter):
+    def __init__(self, user_data: Mapping[int, Mapping[str, Any]]) -> None:
+        super().__init__(name="continuation")
+        self._user_data = user_data
+
+    def filter(self, message: Message) -> bool:
+        user = message.from_user
+        if user is None or not _text_length(message):
+            return False
+        return _refused_before(self._user_data.get(user.id, {}), message) is not None
+
+
+def continuation(user_data: Mapping[int, Mapping[str, Any]]) -> filters.BaseFilter:
+    """The next part of a text just refused as too long (a private message, not a command)."""
+    return _Continuation(user_data) & ~filters.COMMAND & filters.ChatType.PRIVATE
+
+
+async def on_continuation(update: Update, context: BotContext) -> None:
+    """The rest of an over-long text: refused with the length of the whole."""
+    message = update.effective_message
+    if message is None or context.user_data is None:
+        return
+    refused = _refused_before(context.user_data, message)
+    if refused is None:
+        return
+    part = _text_length(message)
+    refused.count += part
+    refused.last = message.date
+    refused.split = part >= SPLIT_PART
+    await message.reply_text(refused.template.format(limit=refused.limit, count=refused.count))

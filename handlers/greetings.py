@@ -10,6 +10,7 @@ from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
 from bot.access import Action, Principal, allows, load_principal, scope_roots
 from bot.context import BotContext
 from bot.greetings import switch_greetings
+from bot.htmltext import html_lines
 from bot.members import BRANCH_KINDS
 from bot.refusals import NOT_ALLOWED
 from handlers.callbacks import CallbackCodec
@@ -48,7 +49,7 @@ def _screen(context: BotContext, branches: list[OrgUnit]) -> tuple[str, InlineKe
             lines.append(_("{org}: greetings are off").format(org=branch.name))
             label = _("Turn on for {org}").format(org=branch.name)
             rows.append([button(label, SWITCH.encode(branch.id, 1))])
-    return "\n".join(lines), InlineKeyboardMarkup(rows)
+    return html_lines(lines), InlineKeyboardMarkup(rows)
 
 
 async def cmd_greetings(update: Update, context: BotContext) -> None:

@@ -6,7 +6,6 @@ choices in the callback data and every tap re-checks them against the access pol
 
 from __future__ import annotations
 
-import html
 from collections.abc import Callable, Sequence
 from datetime import datetime
 from typing import Final
@@ -17,6 +16,7 @@ from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
 from bot import invitations as rules
 from bot.access import Action, Principal, allows, load_principal, scope_roots
 from bot.context import BotContext
+from bot.htmltext import html_lines
 from bot.i18n import N_
 from bot.members import is_branch
 from bot.refusals import NOT_ALLOWED, Refused
@@ -160,7 +160,7 @@ async def _role_step(
         for role in roles
     ]
     text = context._("Invitation to {branch}.\nWhich role does the new member get?")
-    return text.format(branch=html.escape(label)), InlineKeyboardMarkup(buttons)
+    return text.format(branch=label), InlineKeyboardMarkup(buttons)
 
 
 def _uses_step(context: BotContext, org: OrgUnit, role: Role, label: str) -> Screen:
@@ -172,7 +172,7 @@ def _uses_step(context: BotContext, org: OrgUnit, role: Role, label: str) -> Scr
         for uses in rules.USES_CHOICES
     ]
     text = context._("Invitation to {branch} as {role}.\nHow many people may use it?").format(
-        branch=html.escape(label), role=rules.role_label(context.language, role)
+        branch=label, role=rules.role_label(context.language, role)
     )
     return text, InlineKeyboardMarkup([buttons])
 
@@ -190,7 +190,7 @@ def _days_step(context: BotContext, org: OrgUnit, role: Role, uses: int, label: 
     ]
     text = context._("Invitation to {branch} as {role}, uses: {uses}.\nHow long is it valid?")
     formatted = text.format(
-        branch=html.escape(label),
+        branch=label,
         role=rules.role_label(context.language, role),
         uses=rules.max_uses_label(context.language, uses),
     )
@@ -257,7 +257,7 @@ async def on_create(update: Update, context: BotContext) -> None:
     await context.bot.send_photo(
         chat.id,
         photo=rules.qr_png(link),
-        caption=_caption(context, issued.invitation, html.escape(label), link),
+        caption=_caption(context, issued.invitation, label, link),
     )
 
 
@@ -274,7 +274,7 @@ def _caption(context: BotContext, invitation: Invitation, label: str, link: str)
         link,
         _("Print this QR code and post it at the village office. Scan it with Telegram to join."),
     ]
-    return "\n".join(lines)
+    return html_lines(lines)
 
 
 # --- /invites: list and revoke ------------------------------------------------------------
@@ -360,7 +360,7 @@ async def _invitation_list(
             label = _("Revoke {number}").format(number=number)
             buttons.append(button(label, REVOKE.encode(row.invitation.id or 0, page)))
     markup = keyboard([*in_rows(buttons, 4), paging_row(_, page, total, LIST_PAGE.encode)])
-    return "\n".join(lines), markup
+    return html_lines(lines), markup
 
 
 def _list_line(context: BotContext, number: int, row: store.InvitationRow, now: datetime) -> str:
@@ -374,7 +374,7 @@ def _list_line(context: BotContext, number: int, row: store.InvitationRow, now: 
         state = _(_STATE_WORDS[status])
     return _("{number}. {branch} · {role} · used {uses}/{max_uses} · {state}").format(
         number=number,
-        branch=html.escape(row.org_name),
+        branch=row.org_name,
         role=rules.role_label(language, invitation.role),
         uses=invitation.uses,
         max_uses=rules.max_uses_label(language, invitation.max_uses),

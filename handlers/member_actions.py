@@ -7,7 +7,6 @@ that writes the change and its audit row.
 
 from __future__ import annotations
 
-import html
 from functools import partial
 from typing import Final
 
@@ -18,6 +17,7 @@ from bot import members as rules
 from bot.access import Action, Principal, allows, load_principal
 from bot.context import BotContext
 from bot.direct_messages import recipient, tell
+from bot.htmltext import bold, html_lines
 from bot.i18n import gettext
 from bot.refusals import Refused
 from handlers.attendance import follow_roster_change
@@ -74,13 +74,13 @@ async def on_transfer_nav(update: Update, context: BotContext) -> None:
             return None
         lines = [
             _("Move {name} from {branch} to which branch?").format(
-                name=html.escape(member.name), branch=html.escape(org.name)
+                name=member.name, branch=org.name
             )
         ]
         if found.trail:
-            lines.append(html.escape(found.trail))
+            lines.append(found.trail)
         rows = [*found.markup.inline_keyboard, back_to_card(member_id, lang)]
-        return "\n".join(lines), InlineKeyboardMarkup(rows)
+        return html_lines(lines), InlineKeyboardMarkup(rows)
 
     await answer_with(update, context, build)
 
@@ -99,9 +99,9 @@ async def on_transfer_pick(update: Update, context: BotContext) -> None:
         if target is None or not allows(principal, Action.MANAGE_MEMBERS, target.path):
             return None
         text = _("Move {name} from {source} to {target}?").format(
-            name=html.escape(member.name),
-            source=html.escape(org.name),
-            target=html.escape(target.name),
+            name=member.name,
+            source=org.name,
+            target=target.name,
         )
         confirm = button(_("Yes, move"), TRANSFER_DO.encode(member_id, member.org_id, to_org_id))
         return text, InlineKeyboardMarkup([[confirm], back_to_card(member_id, lang)])
@@ -131,9 +131,9 @@ async def on_transfer_do(update: Update, context: BotContext) -> None:
         await refuse(update, context, refused.text(context.language))
         return
     values = {
-        "name": html.escape(done.member_name),
-        "source": html.escape(done.from_org.name),
-        "target": html.escape(done.to_org.name),
+        "name": done.member_name,
+        "source": done.from_org.name,
+        "target": done.to_org.name,
     }
     text = context._("{name} has been moved from {source} to {target}.").format(**values)
     await show(update, context, text)
@@ -164,7 +164,7 @@ async def on_status(update: Update, context: BotContext) -> None:
         )
         current = rules.STATUS_PATH.index(member.status)
         lines = [
-            f"<b>{html.escape(member.name)}</b>",
+            bold(member.name),
             _("Status: {status}").format(status=_(rules.STATUS_NAMES[member.status])),
         ]
         since = await member_admin.probation_started_on(session=session, member_id=member_id)
@@ -178,7 +178,7 @@ async def on_status(update: Update, context: BotContext) -> None:
             rows.append([button(label, STATUS_STEP.encode(member_id, current, index))])
         rows.append([button(_("Correct the status"), STATUS_FIX.encode(member_id, current))])
         rows.append(back_to_card(member_id, lang))
-        return "\n".join(lines), InlineKeyboardMarkup(rows)
+        return html_lines(lines), InlineKeyboardMarkup(rows)
 
     await answer_with(update, context, build)
 
@@ -198,7 +198,7 @@ async def on_status_step(update: Update, context: BotContext) -> None:
         if before is None or after is None or member.status is not before:
             raise Refused(rules.STALE)
         text = _("Change {name} from {before} to {after}, dated {date}?").format(
-            name=html.escape(member.name),
+            name=member.name,
             before=_(rules.STATUS_NAMES[before]),
             after=_(rules.STATUS_NAMES[after]),
             date=rules.format_day(lang, today),
@@ -223,7 +223,7 @@ async def on_status_fix(update: Update, context: BotContext) -> None:
         )
         if _status(current) is not member.status:
             raise Refused(rules.STALE)
-        text = _("Correct the status of {name} to:").format(name=html.escape(member.name))
+        text = _("Correct the status of {name} to:").format(name=member.name)
         rows = [
             [button(_(rules.STATUS_NAMES[status]), STATUS_WHY.encode(member_id, current, index))]
             for index, status in enumerate(rules.STATUS_PATH)
@@ -248,7 +248,7 @@ async def on_status_why(update: Update, context: BotContext) -> None:
         if _status(current) is not member.status or after is None:
             raise Refused(rules.STALE)
         text = _("Why is the status of {name} corrected to {after}?").format(
-            name=html.escape(member.name), after=_(rules.STATUS_NAMES[after])
+            name=member.name, after=_(rules.STATUS_NAMES[after])
         )
         rows = [
             [button(_(label), STATUS_DO.encode(member_id, current, target, reason))]
@@ -288,7 +288,7 @@ async def on_status_do(update: Update, context: BotContext) -> None:
         return
     _ = context._
     text = _("Recorded: {name} is now {status} (from {date}).").format(
-        name=html.escape(done.member_name),
+        name=done.member_name,
         status=_(rules.STATUS_NAMES[done.after]),
         date=rules.format_day(context.language, done.changed_on),
     )
@@ -309,7 +309,7 @@ async def on_deactivate(update: Update, context: BotContext) -> None:
         member, _org = await rules.managed_member(
             session=session, principal=principal, member_id=member_id
         )
-        text = _("Why does {name} leave the roster?").format(name=html.escape(member.name))
+        text = _("Why does {name} leave the roster?").format(name=member.name)
         rows = [
             [button(_(label), DEACTIVATE_ASK.encode(member_id, reason.value))]
             for reason, label in rules.DEACTIVATION_REASONS.items()
@@ -343,7 +343,7 @@ async def on_deactivate_ask(update: Update, context: BotContext) -> None:
         text = _(
             "Take {name} off the roster ({reason})? They will no longer be listed "
             "or sent messages. Their history is kept."
-        ).format(name=html.escape(member.name), reason=_(rules.DEACTIVATION_REASONS[reason]))
+        ).format(name=member.name, reason=_(rules.DEACTIVATION_REASONS[reason]))
         confirm = button(_("Yes, take off"), DEACTIVATE_DO.encode(int(member_id), reason.value))
         return text, InlineKeyboardMarkup([[confirm], back_to_card(int(member_id), lang)])
 
@@ -379,7 +379,7 @@ async def on_deactivate_do(update: Update, context: BotContext) -> None:
         await refuse(update, context, refused.text(context.language))
         return
     text = context._("{name} is no longer on the roster of {branch}.").format(
-        name=html.escape(done.member_name), branch=html.escape(done.org.name)
+        name=done.member_name, branch=done.org.name
     )
     back = button(context._("Back to the roster"), PAGE.encode(done.org_id, 0))
     await show(update, context, text, InlineKeyboardMarkup([[back]]))

@@ -16,7 +16,7 @@ from telegram.error import TelegramError
 
 from bot.access import Action, Principal, load_principal, scope_roots
 from bot.i18n import N_, gettext
-from storage import Database, members
+from storage import Database, duties, members
 
 log = logging.getLogger(__name__)
 
@@ -30,6 +30,7 @@ class MenuCommand:
     # Needed somewhere in the user's scope (any one of a tuple); None: no role needed.
     action: Action | tuple[Action, ...] | None = None
     known_only: bool = False  # only for people on a roster or holding a role
+    leader_only: bool = False  # only for leaders with a contact point (联系点)
 
     @property
     def actions(self) -> tuple[Action, ...]:
@@ -45,6 +46,7 @@ MENU: tuple[MenuCommand, ...] = (
     MenuCommand("me", N_("My profile"), known_only=True),
     MenuCommand("language", N_("Language: 中文 / English"), known_only=True),
     MenuCommand("sessions", N_("My study sessions"), known_only=True),
+    MenuCommand("trainings", N_("My trainings and study hours"), known_only=True),
     MenuCommand("newsession", N_("Schedule a study session"), Action.SCHEDULE_SESSION),
     MenuCommand("checkin", N_("Show the check-in code"), Action.MANAGE_ATTENDANCE),
     MenuCommand(
@@ -57,24 +59,39 @@ MENU: tuple[MenuCommand, ...] = (
     MenuCommand("invite", N_("Invite members: link and QR code"), Action.INVITE),
     MenuCommand("invites", N_("Invitations: list and revoke"), Action.INVITE),
     MenuCommand("appoint", N_("Give or remove roles"), Action.APPOINT),
+    MenuCommand("newtraining", N_("Publish a training"), Action.MANAGE_TRAININGS),
     MenuCommand("notice", N_("Send a notice"), Action.SEND_NOTICE),
     MenuCommand("notices", N_("Notices: who has read them"), Action.SEND_NOTICE),
     MenuCommand("greetings", N_("Political-birthday greetings on or off"), Action.SEND_NOTICE),
+    MenuCommand("fund", N_("Record training or other funds"), Action.RECORD_FUNDS),
+    MenuCommand("funds", N_("Training funds per member"), Action.VIEW_REPORTS),
+    MenuCommand("visit", N_("Log a visit to my contact point"), leader_only=True),
+    MenuCommand("duties", N_("Leaders' duties: visits, reports, studies"), Action.VIEW_REPORTS),
+    MenuCommand("leaders", N_("Set contact points and demonstration sites"), Action.MANAGE_DUTIES),
+    MenuCommand("summary", N_("Summary against the county's targets"), Action.VIEW_REPORTS),
+    MenuCommand("export", N_("Export a workbook (.xlsx)"), Action.VIEW_REPORTS),
 )
 
 
 def public_commands() -> tuple[tuple[str, str], ...]:
     """(name, msgid) of the commands everyone sees: the default menu."""
-    return tuple((c.name, c.description) for c in MENU if c.action is None and not c.known_only)
+    return tuple(
+        (c.name, c.description)
+        for c in MENU
+        if c.action is None and not c.known_only and not c.leader_only
+    )
 
 
-def menu_for(principal: Principal, *, is_member: bool) -> list[MenuCommand]:
+def menu_for(
+    principal: Principal, *, is_member: bool, is_leader: bool = False
+) -> list[MenuCommand]:
     """The commands this person may use, in menu order."""
     known = is_member or bool(principal.grants)
     return [
         command
         for command in MENU
         if (known or not command.known_only)
+        and (is_leader or not command.leader_only)
         and (not command.actions or any(scope_roots(principal, a) for a in command.actions))
     ]
 
@@ -92,9 +109,10 @@ async def refresh_menu(
         member = await members.member_by_telegram(
             session=session, telegram_user_id=telegram_user_id
         )
+        leader = member is not None and await duties.is_leader(session=session, member=member)
     commands = [
         BotCommand(c.name, gettext(language, c.description))
-        for c in menu_for(principal, is_member=member is not None)
+        for c in menu_for(principal, is_member=member is not None, is_leader=leader)
     ]
     try:
         await bot.set_my_commands(commands, scope=BotCommandScopeChat(chat_id=telegram_user_id))

@@ -11,6 +11,7 @@ from telegram.error import BadRequest
 from bot.access import Action, Principal, allows, load_principal, scope_roots
 from bot.context import BotContext
 from bot.dates import format_when
+from bot.htmltext import html_lines
 from bot.i18n import N_, gettext
 from bot.members import BRANCH_KINDS
 from bot.notices import names_line, plain_text, remind_non_readers
@@ -120,7 +121,7 @@ async def _list_screen(
             f"   {_rate(context, summary)}",
         ]
         rows.append([button(f"{number}. {_excerpt(summary.text)[:20]}", VIEW.encode(summary.id))])
-    return "\n".join(lines), InlineKeyboardMarkup(rows)
+    return html_lines(lines), InlineKeyboardMarkup(rows)
 
 
 async def cmd_notices(update: Update, context: BotContext) -> None:
@@ -210,7 +211,7 @@ async def _detail_screen(
             )
         )
     rows.append([button(_("◀ All notices"), LIST.encode(0))])
-    return "\n".join(lines), InlineKeyboardMarkup(rows)
+    return html_lines(lines), InlineKeyboardMarkup(rows)
 
 
 async def on_view(update: Update, context: BotContext) -> None:

@@ -19,6 +19,7 @@ from telegram.constants import ParseMode
 
 from bot.access import Action, Principal, allows, load_principal, scope_roots
 from bot.context import BotContext
+from bot.htmltext import html_lines
 from bot.i18n import N_
 from bot.invitations import role_label, status_label
 from bot.notices import (
@@ -137,11 +138,12 @@ async def on_notice_text(update: Update, context: BotContext) -> None:
         return
     limit = too_long(len(plain), has_attachment=kind is not None)
     if limit is not None:
-        await message.reply_text(
-            context._(
-                "This notice is too long: at most {limit} characters, it has {count}. "
-                "Please shorten it and send it again."
-            ).format(limit=limit, count=len(plain))
+        template = context._(
+            "This notice is too long: at most {limit} characters, it has {count}. "
+            "Please shorten it and send it again."
+        )
+        await awaiting.refuse_too_long(
+            message, context, template=template, limit=limit, count=len(plain)
         )
         return
     draft.text_html, draft.attachment_kind, draft.file_id = body, kind, file_id
@@ -410,7 +412,7 @@ async def on_receipt(update: Update, context: BotContext) -> None:
         rows.insert(0, [button(label, SEND.encode(draft.token))])
     else:
         lines.append(_("Nobody in this audience can get it on Telegram."))
-    await chat.send_message("\n".join(lines), reply_markup=InlineKeyboardMarkup(rows))
+    await chat.send_message(html_lines(lines), reply_markup=InlineKeyboardMarkup(rows))
 
 
 async def on_send(update: Update, context: BotContext) -> None:

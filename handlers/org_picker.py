@@ -9,7 +9,6 @@ scope of every id they receive.
 
 from __future__ import annotations
 
-import html
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from functools import partial
@@ -20,6 +19,7 @@ from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
 
 from bot.access import Action, Principal, allows, scope_roots
 from bot.context import BotContext
+from bot.htmltext import html_lines
 from bot.i18n import gettext
 from bot.members import BRANCH_KINDS, is_branch, org_trail
 from handlers.callbacks import CallbackCodec
@@ -40,8 +40,8 @@ class PickerScreen:
 
     def titled(self, title: str) -> Screen:
         """The screen with where-we-are above the question (title is already escaped)."""
-        lines = [html.escape(self.trail), title] if self.trail else [title]
-        return "\n".join(lines), self.markup
+        lines = [self.trail, title] if self.trail else [title]
+        return html_lines(lines), self.markup
 
 
 @dataclass(frozen=True, slots=True)

@@ -7,7 +7,6 @@ line (attendance rate, training hours...) by decorating one function with
 
 from __future__ import annotations
 
-import html
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime, tzinfo
@@ -19,6 +18,7 @@ from telegram import InlineKeyboardMarkup, Update
 from bot import members as rules
 from bot.access import Principal, load_principal
 from bot.context import BotContext
+from bot.htmltext import bold, html_lines
 from bot.i18n import gettext
 from handlers.callbacks import CallbackCodec
 from handlers.guard import STALE_BUTTON, refuse
@@ -76,15 +76,15 @@ async def roster_entry(view: ProfileView) -> list[str]:
         else _("not recorded")
     )
     lines = [
-        f"<b>{html.escape(member.name)}</b>",
-        _("Branch: {branch}").format(branch=html.escape(trail)),
+        bold(member.name),
+        _("Branch: {branch}").format(branch=trail),
         _("Status: {status}").format(status=_(rules.STATUS_NAMES[member.status])),
         _("Joined: {date}").format(date=joined),
     ]
     if member.party_group_id is not None:
         group = await orgs.get_org(session=view.session, org_id=member.party_group_id)
         if group is not None:
-            lines.append(_("Party group: {group}").format(group=html.escape(group.name)))
+            lines.append(_("Party group: {group}").format(group=group.name))
     return lines
 
 
@@ -94,7 +94,7 @@ async def roles_held(view: ProfileView) -> list[str]:
     held = []
     for grant in view.principal.grants:
         org = await orgs.get_org(session=view.session, org_id=grant.org_id)
-        place = html.escape(org.name) if org is not None else "?"
+        place = org.name if org is not None else "?"
         held.append(
             view._("{role} of {org}").format(role=role_name(view.language, grant.role), org=place)
         )
@@ -121,7 +121,7 @@ async def cmd_me(update: Update, context: BotContext) -> None:
         )
         for section in SECTIONS:
             lines += await section(view)
-    await update.effective_message.reply_text("\n".join(lines))
+    await update.effective_message.reply_text(html_lines(lines))
 
 
 # --- language -----------------------------------------------------------------------------

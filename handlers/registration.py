@@ -8,7 +8,6 @@ without importing each other.
 
 from __future__ import annotations
 
-import html
 import logging
 from dataclasses import dataclass
 from typing import Final
@@ -27,6 +26,7 @@ from bot import invitations as rules
 from bot import registration as reg
 from bot.context import BotContext
 from bot.direct_messages import Recipient, recipient
+from bot.htmltext import html_lines
 from bot.i18n import N_, gettext
 from handlers import awaiting
 from handlers.attendance import follow_roster_change
@@ -220,13 +220,13 @@ def welcome_text(welcome: Welcome) -> str:
     """One welcome, whether the member joined alone or an officer approved them."""
     lines = [
         gettext(welcome.language, "Welcome, {name}! You have joined {branch}.").format(
-            name=html.escape(welcome.name), branch=html.escape(welcome.branch)
+            name=welcome.name, branch=welcome.branch
         )
     ]
     if welcome.role is not None:
         lines.append(gettext(welcome.language, "Your role: {role}.").format(role=welcome.role))
     lines.append(gettext(welcome.language, "Send /help to see what I can do."))
-    return "\n".join(lines)
+    return html_lines(lines)
 
 
 async def conclude(update: Update, context: BotContext, outcome: Outcome) -> None:
@@ -238,9 +238,7 @@ async def conclude(update: Update, context: BotContext, outcome: Outcome) -> Non
     if isinstance(outcome, Notice):
         if outcome.done:
             forget(context)
-        text = _(outcome.text).format(
-            name=html.escape(outcome.name), branch=html.escape(outcome.branch)
-        )
+        text = _(outcome.text).format(name=outcome.name, branch=outcome.branch)
         await context.bot.send_message(chat.id, text, reply_markup=ReplyKeyboardRemove())
     elif isinstance(outcome, Welcome):
         forget(context)
@@ -253,7 +251,7 @@ async def conclude(update: Update, context: BotContext, outcome: Outcome) -> Non
         text = _(
             "Thank you! I could not find you on the roster of {branch}, so I have asked "
             "the branch secretary to confirm. I will tell you here when they decide."
-        ).format(branch=html.escape(outcome.branch))
+        ).format(branch=outcome.branch)
         await context.bot.send_message(chat.id, text, reply_markup=ReplyKeyboardRemove())
         await _notify_deciders(context, outcome)
 
@@ -281,9 +279,9 @@ async def _notify_deciders(context: BotContext, asked: Asked) -> None:
             "New member request for {branch}:\nName: {name}\nPhone: {phone}\n"
             "This person is not on the roster yet. Please check and decide.",
         ).format(
-            branch=html.escape(asked.branch),
-            name=html.escape(request.claimed_name),
-            phone=html.escape(request.phone or gettext(language, "not given")),
+            branch=asked.branch,
+            name=request.claimed_name,
+            phone=request.phone or gettext(language, "not given"),
         )
         markup = InlineKeyboardMarkup(
             [
@@ -319,7 +317,7 @@ async def explain_refusal(
             text = _("You have already decided this request.")
         else:
             name = refused.decided_by_name or "?"
-            text = _("Already decided by {name}.").format(name=html.escape(name))
+            text = _("Already decided by {name}.").format(name=name)
     else:
         text = _((DECIDER_REFUSALS if deciding else REFUSALS).get(refused.reason, STALE_BUTTON))
     if update.callback_query is not None:
@@ -375,5 +373,5 @@ async def start_with_code(update: Update, context: BotContext, code: str) -> Non
         text = _(
             "Welcome! This invitation is for {branch}.\n"
             "Tap “{share}” below, so I can find you on the branch roster."
-        ).format(branch=html.escape(branch), share=_(SHARE_PHONE))
+        ).format(branch=branch, share=_(SHARE_PHONE))
         await message.reply_text(text, reply_markup=join_keyboard(context))

@@ -5,7 +5,6 @@ Every button re-checks on the server that the tapping user may decide this reque
 
 from __future__ import annotations
 
-import html
 from dataclasses import dataclass
 from typing import Final
 
@@ -73,9 +72,9 @@ async def _refuse_decision(update: Update, context: BotContext, decision: _Decis
 
 def _request_summary(context: BotContext, request: RegistrationRequest, branch: str) -> str:
     return context._("{name} (phone: {phone}) wants to join {branch}.").format(
-        name=html.escape(request.claimed_name),
-        phone=html.escape(request.phone or context._("not given")),
-        branch=html.escape(branch),
+        name=request.claimed_name,
+        phone=request.phone or context._("not given"),
+        branch=branch,
     )
 
 
@@ -219,7 +218,7 @@ async def _approve(
     await query.answer(context._("Approved."))
     await query.edit_message_text(
         context._("Approved: {name} has joined {branch}.").format(
-            name=html.escape(welcome.name), branch=html.escape(welcome.branch)
+            name=welcome.name, branch=welcome.branch
         )
     )
     member = Recipient(welcome.telegram_user_id, welcome.language)
@@ -253,7 +252,7 @@ async def on_reject(update: Update, context: BotContext) -> None:
         return
     await query.answer(context._("Rejected."))
     await query.edit_message_text(
-        context._("Rejected: {name} was told.").format(name=html.escape(request.claimed_name))
+        context._("Rejected: {name} was told.").format(name=request.claimed_name)
     )
 
     def rejection(language: str) -> str:
@@ -261,7 +260,7 @@ async def on_reject(update: Update, context: BotContext) -> None:
             language,
             "Sorry, your request to join {branch} was not approved. "
             "If you think this is a mistake, please talk to your branch secretary.",
-        ).format(branch=html.escape(branch))
+        ).format(branch=branch)
 
     await tell(context.bot, context.services.database, [told] if told else [], rejection, now=now)
 

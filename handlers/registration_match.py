@@ -5,7 +5,6 @@ Someone the roster does not know becomes a request to the branch officers instea
 
 from __future__ import annotations
 
-import html
 from collections.abc import Mapping
 from datetime import datetime
 from typing import Any, Final
@@ -184,7 +183,7 @@ async def _name_list(
         paging_row(_, page, total, lambda p: NAMES.encode(invitation_id, p)),
         [button(_("My name is not on the list"), NOT_LISTED.encode(invitation_id))],
     ]
-    branch = html.escape(await branch_of(session, invitation.org_id))
+    branch = await branch_of(session, invitation.org_id)
     text = (
         _("Tap your name on the roster of {branch}:")
         if people
@@ -237,7 +236,7 @@ async def on_pick_name(update: Update, context: BotContext) -> None:
         text = context._(
             "You chose {name}. To confirm it is you, please type the last four digits "
             "of your phone number."
-        ).format(name=html.escape(member.name))
+        ).format(name=member.name)
         await show(update, context, text)
 
 

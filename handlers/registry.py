@@ -20,18 +20,23 @@ from telegram.ext import (
     filters,
 )
 
+from bot.checkin import PAYLOAD_PATTERN as CHECKIN_PAYLOAD
 from handlers import (
     attendance,
     attendance_report,
     awaiting,
     checkin,
     common,
+    duties,
     errors,
+    export,
     fallbacks,
+    funds,
     greetings,
     invitations,
     menus,
     newsession,
+    newtraining,
     notice_reads,
     notices,
     profile,
@@ -43,6 +48,10 @@ from handlers import (
     roster_import,
     sessions,
     start,
+    summary,
+    training_staff,
+    trainings,
+    visits,
 )
 
 # The command menu everyone sees; descriptions are translated per language at start-up.
@@ -54,16 +63,27 @@ def register_handlers(application: Application[Any, Any, Any, Any, Any, Any]) ->
     """Attach every handler to the application, in order."""
     application.add_handler(TypeHandler(Update, common.on_any_update_remember_user), group=-1)
 
-    # A scanned check-in QR code opens the bot with "/start ci_<session>_<code>".
+    # A scanned check-in QR code opens the bot with "/start ci_<session>_<code>"; any other
+    # payload is an invitation code (which never has that shape).
     application.add_handler(
-        CommandHandler("start", checkin.cmd_start_checkin, filters.Regex(r"^/start ci_"))
+        CommandHandler(
+            "start",
+            checkin.cmd_start_checkin,
+            filters.Regex(rf"^/start {CHECKIN_PAYLOAD}\s*$"),
+        )
     )
     application.add_handler(CommandHandler("start", start.cmd_start))
     application.add_handler(CommandHandler("help", start.cmd_help))
+    application.add_handler(CommandHandler("cancel", awaiting.cmd_cancel))
+    application.add_handler(
+        CallbackQueryHandler(awaiting.on_cancel, pattern=awaiting.CANCEL.pattern)
+    )
 
     # Typed answers a flow waits for; only while it waits, so before other features' text
     # and file handlers (materials can be a file, minutes can be photos, a notice either).
     waits = application.user_data
+    # The rest of a text just refused as too long is refused with it, not taken as input.
+    application.add_handler(MessageHandler(awaiting.continuation(waits), awaiting.on_continuation))
     for flow, on_input in (
         (newsession.FLOW, newsession.on_form_input),
         (sessions.EDIT_FLOW, sessions.on_edit_input),
@@ -71,6 +91,9 @@ def register_handlers(application: Application[Any, Any, Any, Any, Any, Any]) ->
         (checkin.FLOW, checkin.on_number),
         (attendance_report.MINUTES_FLOW, attendance_report.on_minutes_input),
         (notices.FLOW, notices.on_notice_text),
+        (newtraining.FLOW, newtraining.on_form_input),
+        (funds.FLOW, funds.on_amount),
+        (visits.FLOW, visits.on_visit_input),
     ):
         application.add_handler(MessageHandler(awaiting.awaiting(waits, flow), on_input))
 
@@ -135,6 +158,27 @@ def register_handlers(application: Application[Any, Any, Any, Any, Any, Any]) ->
         *checkin.CALLBACKS,
         *attendance_report.CALLBACKS,
     ):
+        application.add_handler(CallbackQueryHandler(on_tap, pattern=codec.pattern))
+
+    application.add_handler(CommandHandler("newtraining", newtraining.cmd_newtraining))
+    application.add_handler(CommandHandler("trainings", trainings.cmd_trainings))
+    for codec, on_tap in (
+        *newtraining.CALLBACKS,
+        *trainings.CALLBACKS,
+        *training_staff.CALLBACKS,
+    ):
+        application.add_handler(CallbackQueryHandler(on_tap, pattern=codec.pattern))
+
+    application.add_handler(CommandHandler("fund", funds.cmd_fund))
+    application.add_handler(CommandHandler("funds", funds.cmd_funds))
+    application.add_handler(CommandHandler("visit", visits.cmd_visit))
+    application.add_handler(CommandHandler("duties", duties.cmd_duties))
+    application.add_handler(CommandHandler("leaders", duties.cmd_leaders))
+    for codec, on_tap in (*funds.CALLBACKS, *visits.CALLBACKS, *duties.CALLBACKS):
+        application.add_handler(CallbackQueryHandler(on_tap, pattern=codec.pattern))
+    application.add_handler(CommandHandler("summary", summary.cmd_summary))
+    application.add_handler(CommandHandler("export", export.cmd_export))
+    for codec, on_tap in (*summary.CALLBACKS, *export.CALLBACKS):
         application.add_handler(CallbackQueryHandler(on_tap, pattern=codec.pattern))
 
     # Fallbacks: keep these last.

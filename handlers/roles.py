@@ -8,7 +8,6 @@ menu follows at once.
 
 from __future__ import annotations
 
-import html
 from functools import partial
 from typing import Final
 
@@ -27,6 +26,7 @@ from bot.access import (
 )
 from bot.context import BotContext
 from bot.direct_messages import tell
+from bot.htmltext import html_lines
 from bot.i18n import N_, gettext
 from bot.members import STALE
 from bot.refusals import NOT_ALLOWED, Refused
@@ -133,7 +133,7 @@ async def _people(
     people = await member_admin.list_linked(
         session=session, under_path=org.path, offset=page * PAGE_SIZE, limit=PAGE_SIZE
     )
-    lines = [html.escape(org.name), _("Choose a person. Only people who have linked Telegram.")]
+    lines = [org.name, _("Choose a person. Only people who have linked Telegram.")]
     if total == 0:
         lines.append(_("Nobody here has linked Telegram yet."))
     rows = [[button(m.name, PERSON.encode(org.id, m.id))] for m in people if m.id is not None]
@@ -149,7 +149,7 @@ async def _people(
         rows.append([button(_("⬆ Up"), PICKER.nav.encode(0, parent.id, 0))])
     elif len(scope_roots(principal, Action.APPOINT)) > 1:
         rows.append([button(_("⬆ Up"), PICKER.nav.encode(0, 0, 0))])
-    return "\n".join(lines), InlineKeyboardMarkup(rows)
+    return html_lines(lines), InlineKeyboardMarkup(rows)
 
 
 # --- the person: current roles, roles to give ---------------------------------------------
@@ -176,9 +176,7 @@ async def _person(
     for grant in chosen.holder.grants:
         where = await orgs.get_org(session=session, org_id=grant.org_id)
         place = where.name if where is not None else "?"
-        held.append(
-            _("{role} of {org}").format(role=role_name(lang, grant.role), org=html.escape(place))
-        )
+        held.append(_("{role} of {org}").format(role=role_name(lang, grant.role), org=place))
         if grant.role in appointments.APPOINTABLE and may_remove_role(
             principal, chosen.holder, grant
         ):
@@ -192,15 +190,13 @@ async def _person(
             label = _("Appoint as {role}").format(role=role_name(lang, role))
             rows.append([button(label, GIVE.encode(org_id, member_id, _role_index(role)))])
     lines = [
-        _("{name}, branch: {branch}").format(
-            name=html.escape(chosen.member.name), branch=html.escape(chosen.branch.name)
-        ),
+        _("{name}, branch: {branch}").format(name=chosen.member.name, branch=chosen.branch.name),
         _("Roles: {roles}").format(roles="; ".join(held) if held else _("none")),
     ]
     if not rows:
         lines.append(_("You cannot give or remove any role of this person here."))
     rows.append([button(_("Back"), PEOPLE.encode(org_id, 0))])
-    return "\n".join(lines), InlineKeyboardMarkup(rows)
+    return html_lines(lines), InlineKeyboardMarkup(rows)
 
 
 # --- giving a role ------------------------------------------------------------------------
@@ -217,9 +213,9 @@ async def on_give(update: Update, context: BotContext) -> None:
         org = await _org_in_scope(session, principal, org_id)
         chosen = await appointments.candidate(session=session, member_id=member_id)
         text = _("Appoint {name} as {role} of {org}?").format(
-            name=html.escape(chosen.member.name),
+            name=chosen.member.name,
             role=role_name(lang, role),
-            org=html.escape(org.name),
+            org=org.name,
         )
         rows = [
             [button(_("Yes, appoint"), GIVE_DO.encode(org_id, member_id, index))],
@@ -250,9 +246,9 @@ async def on_take(update: Update, context: BotContext) -> None:
         if where is None:
             raise Refused(STALE)
         text = _("Remove the role {role} of {org} from {name}?").format(
-            name=html.escape(chosen.member.name),
+            name=chosen.member.name,
             role=role_name(lang, role),
-            org=html.escape(where.name),
+            org=where.name,
         )
         rows = [
             [button(_("Yes, remove"), TAKE_DO.encode(org_id, member_id, index, grant_org_id))],
@@ -301,7 +297,7 @@ async def _change(
     except Refused as refused:
         await refuse(update, context, refused.text(context.language))
         return
-    name, place = html.escape(done.member_name), html.escape(done.org.name)
+    name, place = done.member_name, done.org.name
     if give:
         mine = N_("{name} is now {role} of {org}.")
         theirs = N_("You have been appointed {role} of {org}. Send /help to see what you can do.")

@@ -8,7 +8,6 @@ deactivation) live in handlers/member_actions.py.
 
 from __future__ import annotations
 
-import html
 from functools import partial
 from typing import Final
 
@@ -18,6 +17,7 @@ from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
 from bot import members as rules
 from bot.access import Action, Principal, allows, scope_roots
 from bot.context import BotContext
+from bot.htmltext import bold, html_lines
 from bot.i18n import N_, gettext
 from bot.refusals import Refused
 from handlers import member_actions
@@ -105,7 +105,7 @@ async def _roster(
         session=session, org_ids=[_id(org)], offset=page * PAGE_SIZE, limit=PAGE_SIZE
     )
     lines = [
-        html.escape(await rules.org_trail(session=session, org=org)),
+        await rules.org_trail(session=session, org=org),
         _("Members: {total} ({linked} on Telegram, {unlinked} not linked)").format(
             total=counts.total, linked=counts.linked, unlinked=counts.total - counts.linked
         ),
@@ -129,7 +129,7 @@ async def _roster(
     parent = await orgs.get_org(session=session, org_id=org.parent_id) if org.parent_id else None
     if parent is not None and allows(principal, Action.VIEW_ROSTER, parent.path):
         rows.append([button(_("Other branch"), PICKER.nav.encode(0, _id(parent), 0))])
-    return "\n".join(lines), InlineKeyboardMarkup(rows)
+    return html_lines(lines), InlineKeyboardMarkup(rows)
 
 
 def _person_label(member: Member, lang: str) -> str:
@@ -167,9 +167,9 @@ async def _card(
     joined = rules.format_day(lang, member.joined_on) if member.joined_on else _("not recorded")
     trail = await rules.org_trail(session=session, org=org)
     lines = [
-        f"<b>{html.escape(member.name)}</b>",
-        _("Branch: {branch}").format(branch=html.escape(trail)),
-        _("Phone: {phone}").format(phone=html.escape(phone)),
+        bold(member.name),
+        _("Branch: {branch}").format(branch=trail),
+        _("Phone: {phone}").format(phone=phone),
         _("Status: {status}").format(status=_(rules.STATUS_NAMES[member.status])),
         _("Joined: {date}").format(date=joined),
         _("Telegram: linked") if member.telegram_user_id else _("Telegram: not linked"),
@@ -182,7 +182,7 @@ async def _card(
         actions.append(button(_("Deactivate"), DEACTIVATE.encode(member_id)))
         rows.append(actions)
     rows.append([button(_("Back to the roster"), PAGE.encode(member.org_id, page))])
-    return "\n".join(lines), InlineKeyboardMarkup(rows)
+    return html_lines(lines), InlineKeyboardMarkup(rows)
 
 
 async def _may_transfer_somewhere(session: AsyncSession, principal: Principal) -> bool:

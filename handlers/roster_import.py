@@ -10,7 +10,6 @@ forged one) imports nothing.
 from __future__ import annotations
 
 import asyncio
-import html
 import logging
 import secrets
 from dataclasses import dataclass
@@ -23,8 +22,9 @@ from telegram.error import TelegramError
 
 from bot.access import Action, Principal, allows, load_principal
 from bot.context import BotContext
+from bot.htmltext import Markup, as_html
 from bot.i18n import N_
-from bot.roster_file import MSG_UNSUPPORTED, RosterFileError
+from bot.roster_file import MAX_FILE_BYTES, MSG_UNSUPPORTED, RosterFileError
 from bot.roster_import import PROGRESS_MIN_ROWS, ImportOutcome, Verdict, import_roster
 from bot.roster_report import is_truncated, report_lines
 from handlers.attendance import follow_roster_change
@@ -35,7 +35,6 @@ from storage.models import OrgUnit
 
 log = logging.getLogger(__name__)
 
-MAX_FILE_BYTES: Final = 5 * 1024 * 1024
 #: What a roster may be called; old Excel files get read_roster's "save as .xlsx" advice.
 ROSTER_SUFFIXES: Final = frozenset({".xlsx", ".xlsm", ".csv", ".xls", ".et", ".wps"})
 PENDING_KEY: Final = "roster_imports"
@@ -93,14 +92,14 @@ async def on_roster_document(update: Update, context: BotContext) -> None:
     document = message.document
     filename = document.file_name or ""
     if PurePath(filename).suffix.lower() not in ROSTER_SUFFIXES:
-        await message.reply_text(html.escape(_(MSG_UNSUPPORTED).format(filename=filename)))
+        await message.reply_text(_(MSG_UNSUPPORTED).format(filename=filename))
         return
     if (document.file_size or 0) > MAX_FILE_BYTES:
         size = f"{(document.file_size or 0) / 1024 / 1024:.1f}"
         text = _(MSG_TOO_BIG).format(filename=filename, size=size, limit=MAX_FILE_BYTES >> 20)
-        await message.reply_text(html.escape(text))
+        await message.reply_text(text)
         return
-    status = await message.reply_text(html.escape(_(MSG_RECEIVED).format(filename=filename)))
+    status = await message.reply_text(_(MSG_RECEIVED).format(filename=filename))
     outcome = await _run(context, status, document.file_id, filename, dry_run=True)
     if outcome is None:
         return
@@ -128,12 +127,12 @@ async def on_roster_choice(update: Update, context: BotContext) -> None:
         return
     await query.answer()
     if action == CANCEL:
-        await query.edit_message_text(html.escape(_(MSG_CANCELLED)))
+        await query.edit_message_text(_(MSG_CANCELLED))
         return
     status = query.message
     if not isinstance(status, Message):
         return
-    await status.edit_text(html.escape(_(MSG_IMPORTING).format(filename=pending.filename)))
+    await status.edit_text(_(MSG_IMPORTING).format(filename=pending.filename))
     outcome = await _run(
         context,
         status,
@@ -188,7 +187,7 @@ async def _run(
                 progress=shown,
             )
     except RosterFileError as error:
-        await status.edit_text(html.escape(error.render(_)))
+        await status.edit_text(error.render(_))
         return None
 
 
@@ -210,14 +209,14 @@ async def _show(
     await status.edit_text(_fit(lines), reply_markup=keyboard)
 
 
-def _fit(lines: list[str]) -> str:
+def _fit(lines: list[str]) -> Markup:
     """HTML-escaped lines joined, cut to fit one Telegram message."""
-    text = ""
+    text = Markup()
     for line in lines:
-        escaped = html.escape(line)
+        escaped = as_html(line)
         if len(text) + len(escaped) + 2 > MESSAGE_LIMIT:
-            return text + "\n…"
-        text = f"{text}\n{escaped}" if text else escaped
+            return text + Markup("\n…")
+        text = text + Markup("\n") + escaped if text else escaped
     return text
 
 
@@ -299,6 +298,6 @@ class _ProgressMessage:
             phase, done, total = shown
             text = self._texts[phase].format(filename=self._filename, done=done, total=total)
             try:
-                await self._status.edit_text(html.escape(text))
+                await self._status.edit_text(text)
             except TelegramError as error:  # progress is a courtesy; the import goes on
                 log.warning("could not show import progress: %s", error)

@@ -19,7 +19,7 @@ from bot.refusals import NOT_ALLOWED, Refused
 from handlers.callbacks import CallbackCodec
 from handlers.guard import refuse
 
-Screen = tuple[str, InlineKeyboardMarkup]
+Screen = tuple[str, InlineKeyboardMarkup | None]
 Build = Callable[[AsyncSession, Principal], Awaitable[Screen | None]]
 
 

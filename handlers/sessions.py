@@ -5,7 +5,6 @@ series).
 
 from __future__ import annotations
 
-import html
 from datetime import datetime
 from typing import Any, Final
 from zoneinfo import ZoneInfo
@@ -16,13 +15,15 @@ from bot import session_ops
 from bot.access import Action, load_principal, scope_roots
 from bot.context import BotContext
 from bot.dates import format_when, parse_when
+from bot.htmltext import Markup, html_lines
 from bot.i18n import N_
 from bot.session_text import clip, kind_label, session_card, status_label
 from bot.sessions import DURATION_CHOICES, Window, rsvp_refusal, window_state
 from handlers import awaiting
 from handlers.attendance import BUTTONS, NOT_INVITED
+from handlers.awaiting import cancel_keyboard
 from handlers.guard import STALE_BUTTON, refuse
-from handlers.newsession import DATE_EXAMPLES, MAX_PLACE, MAX_TOPIC
+from handlers.newsession import MAX_PLACE, MAX_TOPIC, examples
 from handlers.screens import button, callback_values, show
 from handlers.session_access import officer_session
 from handlers.session_codecs import (
@@ -41,7 +42,7 @@ from storage import attendance, members, sessions
 from storage.models import Attendance, AttendanceOutcome, SessionState, StudySession
 
 EDIT_FLOW: Final = "edit"
-FIELD_KEY: Final = "sessions.edit_field"
+FIELD_KEY: Final = awaiting.forget_on_cancel("sessions.edit_field")
 FIELDS: Final = ("time", "place", "topic", "duration")
 ORGANISERS: Final = (Action.SCHEDULE_SESSION, Action.MANAGE_ATTENDANCE)
 NOT_SCHEDULED: Final = N_("This session is no longer scheduled, so it cannot be changed.")
@@ -82,26 +83,27 @@ async def cmd_sessions(update: Update, context: BotContext) -> None:
         )
         return
     _ = context._
-    lines = [_("<b>Coming up</b>")]
+    lines: list[str] = [Markup(_("<b>Coming up</b>"))]
     lines += [_line(context, m.study, m.attendance, now) for m in upcoming] or [_("none")]
-    lines += ["", _("<b>Recent</b>")]
+    lines += ["", Markup(_("<b>Recent</b>"))]
     lines += [_line(context, m.study, m.attendance, now) for m in recent] or [_("none")]
     rows = [
         [button(_short(context, m.study, now), VIEW.encode(_id(m.study.id)))] for m in upcoming
     ]
     if organised:
-        lines += ["", _("<b>Sessions you organise</b>")]
+        lines += ["", Markup(_("<b>Sessions you organise</b>"))]
         lines += [_line(context, study, None, now) for study in organised]
         rows += [
             [button("⚙ " + _short(context, study, now), MANAGE.encode(_id(study.id)))]
             for study in organised
         ]
-    await message.reply_text("\n".join(lines), reply_markup=InlineKeyboardMarkup(rows))
+    markup = InlineKeyboardMarkup(rows) if rows else None  # never an empty keyboard
+    await message.reply_text(html_lines(lines), reply_markup=markup)
 
 
 def _line(context: BotContext, study: StudySession, row: Attendance | None, now: datetime) -> str:
     when = format_when(study.starts_at, language=context.language, tz=_tz(context), now=now)
-    text = f"• {when} {kind_label(study.kind, context.language)} · {html.escape(study.topic)}"
+    text = f"• {when} {kind_label(study.kind, context.language)} · {study.topic}"
     if row is not None:
         text += " — " + status_label(study, row, language=context.language, now=now)
     elif study.state == SessionState.CANCELLED:
@@ -138,7 +140,7 @@ async def on_view(update: Update, context: BotContext) -> None:
         await refuse(update, context, context._(NOT_INVITED))
         return
     status = status_label(study, row, language=context.language, now=now)
-    text = "\n".join(
+    text = html_lines(
         [
             session_card(study, language=context.language, tz=_tz(context), now=now),
             context._("Your status: {status}").format(status=status),
@@ -198,7 +200,7 @@ async def on_manage(update: Update, context: BotContext) -> None:
     if study.starts_at <= now and study.state != SessionState.CANCELLED:
         rows[-1].append(button(_("📝 Minutes"), MINUTES.encode(sid, "pick")))
     card = session_card(study, language=context.language, tz=_tz(context), now=now)
-    await show(update, context, f"{card}\n{summary}", InlineKeyboardMarkup(rows))
+    await show(update, context, html_lines([card, summary]), InlineKeyboardMarkup(rows))
 
 
 async def on_edit(update: Update, context: BotContext) -> None:
@@ -228,12 +230,12 @@ async def on_edit(update: Update, context: BotContext) -> None:
         context.user_data[FIELD_KEY] = field
     prompts = {
         "time": context._("Please type the new date and time, for example:\n{examples}").format(
-            examples=DATE_EXAMPLES
+            examples=examples(context)
         ),
         "place": context._("Please type the new place."),
         "topic": context._("Please type the new topic."),
     }
-    await show(update, context, prompts[str(field)])
+    await show(update, context, prompts[str(field)], cancel_keyboard(context))
 
 
 async def on_edit_input(update: Update, context: BotContext) -> None:
@@ -255,7 +257,8 @@ async def on_edit_input(update: Update, context: BotContext) -> None:
                 context._(
                     "I could not read that as a time in the future. Please type it like one "
                     "of these:\n{examples}"
-                ).format(examples=DATE_EXAMPLES)
+                ).format(examples=examples(context)),
+                reply_markup=cancel_keyboard(context),
             )
             return
         changes["starts_at"] = moment
@@ -263,7 +266,8 @@ async def on_edit_input(update: Update, context: BotContext) -> None:
         limit = MAX_PLACE if field == "place" else MAX_TOPIC
         if not text or len(text) > limit:
             await message.reply_text(
-                context._("Please type it in at most {n} characters.").format(n=limit)
+                context._("Please type it in at most {n} characters.").format(n=limit),
+                reply_markup=cancel_keyboard(context),
             )
             return
         changes[str(field)] = text
@@ -307,7 +311,7 @@ async def _save_change(
         return context._(NOT_SCHEDULED)
     services.relay.wake()
     card = session_card(updated, language=context.language, tz=_tz(context), now=now)
-    return context._("Saved. Everyone invited is told about the change.") + "\n\n" + card
+    return html_lines([context._("Saved. Everyone invited is told about the change."), "", card])
 
 
 async def on_cancel(update: Update, context: BotContext) -> None:

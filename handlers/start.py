@@ -6,9 +6,10 @@ from telegram import Update
 
 from bot.access import load_principal
 from bot.context import BotContext
+from bot.htmltext import html_lines
 from handlers import registration
 from handlers.menus import menu_for, refresh_menu
-from storage import members
+from storage import duties, members
 
 
 async def cmd_start(update: Update, context: BotContext) -> None:
@@ -54,7 +55,8 @@ async def cmd_help(update: Update, context: BotContext) -> None:
     async with context.services.database.session_scope() as session:
         principal = await load_principal(session=session, telegram_user_id=user.id)
         member = await members.member_by_telegram(session=session, telegram_user_id=user.id)
-    commands = menu_for(principal, is_member=member is not None)
+        leader = member is not None and await duties.is_leader(session=session, member=member)
+    commands = menu_for(principal, is_member=member is not None, is_leader=leader)
     lines = [_("What I can do:")]
     lines += [f"/{command.name} - {_(command.description)}" for command in commands]
-    await message.reply_text("\n".join(lines))
+    await message.reply_text(html_lines(lines))

@@ -16,7 +16,7 @@ from bot.access import Action, Grant, Principal, allows, may_give_role, may_remo
 from bot.app import PartyApplication
 from bot.i18n import gettext
 from bot.refusals import NOT_ALLOWED
-from handlers import invitations, roles, roster
+from handlers import checkin, duties, funds, invitations, roles, roster
 from handlers.menus import MENU
 from sandbox import SimUser
 from storage import Database
@@ -53,6 +53,7 @@ MAY: dict[Role, set[Action]] = {
         A.APPOINT,
         A.MANAGE_MEMBERS,
         A.VIEW_REPORTS,
+        A.MANAGE_TRAININGS,
     },
     Role.TOWNSHIP_ORGANISER: {
         A.INVITE,
@@ -65,6 +66,8 @@ MAY: dict[Role, set[Action]] = {
         A.MANAGE_MEMBERS,
         A.VIEW_REPORTS,
         A.VIEW_AUDIT,
+        A.MANAGE_TRAININGS,
+        A.RECORD_FUNDS,
     },
     Role.COUNTY_STAFF: set(Action),  # everything, importing rosters included
     Role.INSPECTOR: {A.VIEW_ROSTER, A.VIEW_REPORTS, A.VIEW_AUDIT},
@@ -205,17 +208,24 @@ COMMANDS = (
     "/checkin",
     "/attendance",
     "/minutes",
+    "/newtraining",
+    "/fund",
+    "/funds",
+    "/duties",
+    "/leaders",
+    "/summary",  # last: the chart and the workbook follow the first answer
+    "/export",
 )
 # fmt: off
 COMMAND_MATRIX: dict[str, str] = {
-    #                      mem apt inv ivs ntc nts grt nse chk att min
-    "member":             "-   -   -   -   -   -   -   -   -   -   -",
-    "deputy_secretary":   "y   -   y   y   y   y   y   y   y   y   y",
-    "secretary":          "y   y   y   y   y   y   y   y   y   y   y",
-    "township_organiser": "y   y   y   y   y   y   y   y   y   y   y",
-    "county_staff":       "y   y   y   y   y   y   y   y   y   y   y",
-    "inspector":          "y   -   -   -   -   -   -   -   -   y   -",
-    "admin":              "y   y   y   y   y   y   y   y   y   y   y",
+    #                      mem apt inv ivs ntc nts grt nse chk att min ntr fnd fns dut ldr sum exp
+    "member":             "-   -   -   -   -   -   -   -   -   -   -   -   -   -   -   -   -   -",
+    "deputy_secretary":   "y   -   y   y   y   y   y   y   y   y   y   -   -   -   -   -   -   -",
+    "secretary":          "y   y   y   y   y   y   y   y   y   y   y   y   -   y   y   -   y   y",
+    "township_organiser": "y   y   y   y   y   y   y   y   y   y   y   y   y   y   y   -   y   y",
+    "county_staff":       "y   y   y   y   y   y   y   y   y   y   y   y   y   y   y   y   y   y",
+    "inspector":          "y   -   -   -   -   -   -   -   -   y   -   -   -   y   y   -   y   y",
+    "admin":              "y   y   y   y   y   y   y   y   y   y   y   y   y   y   y   y   y   y",
 }
 # fmt: on
 
@@ -264,6 +274,11 @@ COMMAND_REFUSALS: dict[str, str] = {
     "/appoint": roles.NO_APPOINTING,
     "/invite": invitations.NO_INVITE,
     "/invites": invitations.NO_MANAGE,
+    "/checkin": checkin.NOTHING_OPEN,  # members check in with it; only officers get the screen
+    "/fund": funds.NO_FUNDS,
+    "/funds": funds.NO_REPORT,
+    "/duties": duties.NO_DUTIES,
+    "/leaders": duties.NO_LEADERS,
 }
 
 

@@ -68,9 +68,9 @@ async def test_after_the_window_everyone_unmarked_is_absent_in_an_explicit_row(
     branch = await make_branch(database, person, offline=("赵老汉",))
     session_id = await held_tonight(database, settings, clock, branch)
 
-    clock.set(at(2026, 3, 2, 20, 29))
+    clock.set(at(2026, 3, 2, 21, 29))
     assert await run_closing(database, clock, settings) == 0
-    clock.set(at(2026, 3, 2, 20, 30))
+    clock.set(at(2026, 3, 2, 21, 30))
     assert await run_closing(database, clock, settings) == 1
     assert await run_closing(database, clock, settings) == 0
 
@@ -94,7 +94,7 @@ async def test_absentees_get_the_materials_and_confirm_the_make_up_with_one_tap(
     session_id = await held_tonight(
         database, settings, clock, branch, materials_text="学习《党章》第一章：总纲"
     )
-    clock.set(at(2026, 3, 2, 20, 30))
+    clock.set(at(2026, 3, 2, 21, 30))
     await run_closing(database, clock, settings)
 
     wang, li = branch.people["王五"], branch.people["李四"]
@@ -126,7 +126,7 @@ async def test_a_materials_file_comes_with_the_make_up(
     await held_tonight(
         database, settings, clock, branch, materials_file=(file_id, AttachmentKind.DOCUMENT)
     )
-    clock.set(at(2026, 3, 2, 20, 30))
+    clock.set(at(2026, 3, 2, 21, 30))
     await run_closing(database, clock, settings)
     makeup = await arrives(world, branch.people["王五"], "📖")
     assert makeup.document is not None
@@ -163,6 +163,24 @@ async def test_the_secretary_records_minutes_and_photos(
     # After Done, text is no longer taken as minutes (another feature answers it).
     assert not shown(await say(sec, "随便说一句")).startswith("已保存")
     assert (await stored_session(database, session_id)).minutes_text == study.minutes_text
+
+
+async def test_long_minutes_are_kept_whole_even_when_the_app_splits_them(
+    person: Person, database: Database, world: World, clock: ManualClock, settings: Settings
+) -> None:
+    branch = await make_branch(database, person)
+    session_id = await held_tonight(database, settings, clock, branch)
+    sec = branch.secretary
+    clock.set(at(2026, 3, 2, 21, 0))
+    await say(sec, "/minutes")
+    long_text = "记" * 3500
+    assert (await say(sec, long_text)).text == "已保存。可以继续发，发完点“完成”。"
+    assert (await say(sec, "录" * 4096)).text == "已保存。可以继续发，发完点“完成”。"
+    assert (await say(sec, "尾")).text == "已保存。可以继续发，发完点“完成”。"
+    done = await tap(sec, "完成")
+    assert done.text == "“学习党章”的会议记录已保存：文字7599字，照片0张。"
+    study = await stored_session(database, session_id)
+    assert study.minutes_text == f"{long_text}\n{'录' * 4096}\n尾"
 
 
 async def test_a_member_cannot_record_minutes(person: Person, database: Database) -> None:
@@ -207,7 +225,7 @@ async def test_three_absences_in_a_row_tell_the_member_and_the_secretary(
         assert study.id is not None
         clock.set(start)
         await checked_in(database, study.id, branch.member_id("张三"), clock.now())
-        clock.set(start + timedelta(hours=1))
+        clock.set(start + timedelta(hours=2))
         await run_closing(database, clock, settings)
         warnings = await deliveries(database, "absences:")
         if week < 2:

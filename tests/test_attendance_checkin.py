@@ -161,10 +161,13 @@ async def test_outside_the_window_and_outside_the_list(
     link = f"/start ci_{session_id}_{code_now(settings, clock, session_id)}"
     assert (await say(outsider, link)).text == "您不在这次活动的名单上，请问一下书记。"
 
-    clock.set(at(2026, 3, 2, 20, 30))
+    clock.set(at(2026, 3, 2, 21, 30))  # 19:30 + 90 minutes + 30 minutes of grace
     late = f"/start ci_{session_id}_{code_now(settings, clock, session_id)}"
     assert (await say(zhang, late)).text == "这次活动的签到已经结束。"
-    assert (await say(zhang, "/start ci_x")).text == "这个签到码无效。"
+    # Not a check-in payload, so an invitation code (unknown to a newcomer), never check-in.
+    assert (await say(person("新人"), "/start ci_x")).text == (
+        "这个邀请码不对。请检查链接，或向支部书记要一个新的邀请。"
+    )
     invited = await attendance_of(database, session_id)
     assert {member_id: row.checked_in_at for member_id, row in invited.items()} == {
         branch.member_id(name): None for name in ("张三", "李四", "王五")
@@ -213,13 +216,14 @@ async def test_a_new_code_replaces_the_old_screen(
     await world.wait_for(lambda: deleted(branch.secretary, first.message_id))
 
 
-async def test_only_officers_open_the_checkin_screen(
+async def test_checkin_typed_by_a_member_asks_for_the_number_not_the_screen(
     person: Person, database: Database, clock: ManualClock, settings: Settings
 ) -> None:
     branch = await make_branch(database, person, names=("张三",))
     await tonight(database, settings, clock, branch)
     clock.set(at(2026, 3, 2, 19, 0))
-    assert (await say(branch.people["张三"], "/checkin")).text == "您没有权限在这里做这件事。"
+    answer = await say(branch.people["张三"], "/checkin")
+    assert (answer.text, answer.photo) == ("请输入书记屏幕上的6位数字。", None)
 
 
 def test_the_signing_key_comes_from_the_secret_or_the_token() -> None:
@@ -247,7 +251,7 @@ async def test_buttons_of_a_closed_checkin_window_are_refused(
     listing = await say(zhang, "/sessions")
     await tap(zhang, labels(listing)[0])
     screen = await say(sec, "/checkin")
-    clock.set(at(2026, 3, 2, 20, 31))
+    clock.set(at(2026, 3, 2, 21, 31))
     assert await refused(zhang, "签到") == "这次活动的签到已经结束。"
     assert await refused(sec, "🔄 换新码", message_id=screen.message_id) == (
         "这次活动的签到已经结束。"

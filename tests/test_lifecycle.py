@@ -11,10 +11,13 @@ import sqlalchemy as sa
 
 from bot.app import PartyApplication, build_application, polling
 from bot.clock import ManualClock
-from bot.logs import REDACTED, install_redaction
+from bot.logs import REDACTED, REDACTED_PHONE, install_redaction
 from bot.settings import Settings
 from sandbox import SimUser, World
 from storage import Database
+from tests.support.builders import add_member, build_tree
+from tests.support.conversation import shown
+from tests.support.invitations import ZH_SHARE, issue_code, open_invitation
 
 Person = Callable[..., SimUser]
 
@@ -80,3 +83,23 @@ async def test_graceful_stop_confirms_the_last_offset(
     assert world.confirmed_offset == max(delivered) + 1
     confirming = [c for c in world.calls_of("getUpdates") if int(c.params["timeout"]) == 0]
     assert [int(c.params["offset"]) for c in confirming] == [max(delivered) + 1]
+
+
+async def test_no_phone_number_in_any_log_line_at_debug(
+    person: Person, database: Database, clock: ManualClock, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A registration shares a phone number; at DEBUG every update is logged, redacted."""
+    install_redaction()
+    for logger in ("", "httpx", "httpcore", "telegram", "sandbox", "bot", "handlers"):
+        caplog.set_level(logging.DEBUG, logger=logger)
+    tree = await build_tree(database)
+    await add_member(database, tree.dongfeng, "党员甲", phone="+8613812345678")
+    code = await issue_code(database, clock, tree.dongfeng)
+    newcomer = person("党员甲", phone="+8613812345678")
+    await open_invitation(newcomer, code)
+    await newcomer.press(ZH_SHARE)
+    assert shown(await newcomer.wait_for_reply()).startswith("欢迎您，党员甲！")
+    lines = [caplog.handler.format(record) for record in caplog.records]
+    assert any("contact" in line for line in lines), "DEBUG logging should show the update"
+    assert not [line for line in lines if "3812345678" in line]
+    assert any(REDACTED_PHONE in line for line in lines)

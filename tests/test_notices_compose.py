@@ -4,11 +4,13 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import timedelta
 
 import pytest
 from sqlmodel import col, select
 
 from bot.app import PartyApplication
+from bot.clock import ManualClock
 from sandbox import SimUser, World
 from sandbox.files import photo_sizes
 from sandbox.models import Content
@@ -177,7 +179,7 @@ async def test_forged_audience_outside_the_scope_is_refused(
 
 
 async def test_too_long_text_is_refused_with_the_limit(
-    branch: Branch, bot_app: PartyApplication
+    branch: Branch, bot_app: PartyApplication, clock: ManualClock
 ) -> None:
     alice = branch.secretary
     await alice.send("/notice")
@@ -185,6 +187,25 @@ async def test_too_long_text_is_refused_with_the_limit(
     await alice.send("长" * 4000)
     answer = await alice.wait_for_reply()
     assert answer.text == "通知太长了：最多 3896 个字，现在有 4000 个字。请删短一些再发。"
+    clock.advance(timedelta(minutes=1))  # time to shorten it
+    await alice.send("短一点的通知")
+    assert (await alice.wait_for_reply()).text == "这条通知发给谁？"
+
+
+async def test_a_notice_split_by_the_app_is_refused_whole_not_taken_by_its_tail(
+    branch: Branch, bot_app: PartyApplication, clock: ManualClock
+) -> None:
+    """Apps send a text over 4096 characters as several messages at once."""
+    alice = branch.secretary
+    await alice.send("/notice")
+    await alice.wait_for_reply()
+    await alice.send("长" * 4096)
+    first = await alice.wait_for_reply()
+    assert first.text == "通知太长了：最多 3896 个字，现在有 4096 个字。请删短一些再发。"
+    await alice.send("这是通知的结尾")
+    rest = await alice.wait_for_reply()
+    assert rest.text == "通知太长了：最多 3896 个字，现在有 4103 个字。请删短一些再发。"
+    clock.advance(timedelta(minutes=1))
     await alice.send("短一点的通知")
     assert (await alice.wait_for_reply()).text == "这条通知发给谁？"
 

@@ -52,7 +52,8 @@ async def test_me_shows_branch_path_status_joined_group_and_roles(
         "身份：预备党员\n"
         "入党日期：2025年7月1日\n"
         "党小组：第一党小组\n"
-        "职务：东风村党支部的副书记"
+        "职务：东风村党支部的副书记\n"
+        "今年培训学时：0"
     )
 
 
@@ -84,7 +85,8 @@ async def test_me_in_english(person: Person, database: Database) -> None:
         "Eve Wang\n"
         "Branch: 红旗县 / 东风镇党委 / 东风村党支部\n"
         "Status: full member\n"
-        "Joined: not recorded"
+        "Joined: not recorded\n"
+        "Training hours this year: 0"
     )
 
 

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import secrets
 from datetime import timedelta
+
+import pytest
 
 from bot import invitations as rules
 from bot.clock import ManualClock
@@ -142,3 +145,21 @@ async def test_wrong_last_four_digits_count_towards_the_throttle(
     await guesser.send("0002")
     reply = await guesser.wait_for_reply()
     assert (reply.text or "").startswith("Welcome, 李四!")
+
+
+async def test_an_invitation_code_starting_with_ci_is_an_invitation(
+    person: Person, database: Database, clock: ManualClock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Deep-link kinds are told apart by shape: only a whole check-in payload is check-in."""
+    tree = await build_tree(database)
+    monkeypatch.setattr(secrets, "token_urlsafe", lambda _n: "ci_Xy-7kQ2a")
+    code = await issue_code(database, clock, tree.dongfeng)
+    assert code == "ci_Xy-7kQ2a"
+    assert (await open_invitation(person("新人"), code)).startswith(WELCOME_PROMPT)
+
+
+def test_no_invitation_code_reads_as_a_check_in_link(monkeypatch: pytest.MonkeyPatch) -> None:
+    drawn = iter(["ci_1_123456", "ci_12_34567", "abcDEF_-123"])
+    monkeypatch.setattr(secrets, "token_urlsafe", lambda _n: next(drawn))
+    assert rules.new_code() == "ci_12_34567"  # not a check-in payload: 5 digits after the id
+    assert rules.new_code() == "abcDEF_-123"

@@ -63,8 +63,14 @@ async def test_member_menu_in_english(
 def test_menu_rows_are_exactly_what_the_role_may_do(role: Role) -> None:
     principal = Principal.of(1, [Grant(role, 3, BRANCH)] if role is not Role.MEMBER else [])
     shown = [command.name for command in menu_for(principal, is_member=True)]
-    expected = [c.name for c in MENU if not c.actions or set(c.actions) & ROLE_ACTIONS[role]]
+    expected = [
+        c.name
+        for c in MENU
+        if not c.leader_only and (not c.actions or set(c.actions) & ROLE_ACTIONS[role])
+    ]
     assert shown == expected
+    as_leader = [c.name for c in menu_for(principal, is_member=True, is_leader=True)]
+    assert as_leader == [c.name for c in MENU if c.name in expected or c.leader_only]
 
 
 def test_strangers_see_only_the_public_commands() -> None:

@@ -12,9 +12,13 @@ import sqlalchemy as sa
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.clock import ManualClock
+from bot.duties import queue_duty_reminders
+from bot.trainings import remind_due
 from demo.county import demo_people, seed_demo
 from demo.plan import CAST, plan_demo, roster_telegram_id
 from handlers.attendance import BUTTONS
+from handlers.trainings import done_markup
+from handlers.visits import visit_markup
 from schedules.sessions import job_follow_the_roster, job_silent_ladder
 from storage import Database, roles
 from storage.models import Role
@@ -68,6 +72,10 @@ async def _counts(database: Database) -> dict[str, int]:
         "deliveries": "SELECT count(*) FROM delivery",
         "read": "SELECT count(*) FROM delivery WHERE acknowledged_at IS NOT NULL",
         "audit": "SELECT count(*) FROM audit_log WHERE action = 'sandbox.seed'",
+        "funds": "SELECT count(*) FROM fund_allocation",
+        "contact_points": "SELECT count(*) FROM contact_point",
+        "visits": "SELECT count(*) FROM contact_visit",
+        "sites": "SELECT count(*) FROM demonstration_site",
     }
     async with database.session_scope() as session:
         return {name: await _count(session, sql) for name, sql in queries.items()}
@@ -94,11 +102,15 @@ async def test_the_demo_county_is_seeded_once_with_months_of_history(
     assert counts["present"] > counts["absent"] > 0
     assert counts["excused"] > 0
     assert counts["pending_reminders"] == 9 * 2 * 2
-    assert counts["trainings"] == 4
+    assert counts["trainings"] == 4 + 2  # long over; still open (one with a quiz)
     assert counts["confirmations"] > 150
     assert counts["notices"] == 3
     assert 0 < counts["read"] < counts["deliveries"]
     assert counts["audit"] == 1
+    # Training funds and leaders' duties: every township's organiser and the county staff
+    # member have a contact point with 0-2 visits; one township and one village are sites.
+    assert counts["funds"] == 7
+    assert (counts["contact_points"], counts["visits"], counts["sites"]) == (4, 4, 2)
 
     async with database.session_scope() as session:
         assert await seed_demo(session=session, now=START, tz=tz) is False
@@ -179,3 +191,66 @@ async def test_a_fresh_demo_starts_quiet(seeded: Database) -> None:
     assert await job_silent_ladder(seeded, clock, settings=settings) == 0
     async with seeded.session_scope() as session:
         assert await _count(session, "SELECT count(*) FROM session_escalation") == 0
+    async with seeded.session_scope() as session:
+        assert (
+            await queue_duty_reminders(
+                session=session, now=clock.now(), tz=settings.tz, visit_markup=visit_markup
+            )
+            == 0
+        )
+
+
+async def test_a_demo_started_late_in_the_year_has_no_overdue_visit_reminders(
+    database: Database,
+) -> None:
+    """Contact points are set up at the seeding, so no rung that fell due earlier in the
+    year (30 June ... 30 October) is held against them."""
+    late = START.replace(month=11, day=30)
+    tz = sandbox_settings().tz
+    async with database.session_scope() as session:
+        assert await seed_demo(session=session, now=late, tz=tz) is True
+    async with database.session_scope() as session:
+        assert (
+            await queue_duty_reminders(session=session, now=late, tz=tz, visit_markup=visit_markup)
+            == 0
+        )
+
+
+async def test_open_trainings_have_some_members_done_and_remind_only_when_due(
+    seeded: Database,
+) -> None:
+    """Two trainings are still open (one with a three-question quiz), some members done;
+    nothing is due at the start, and a reminder goes out once the deadline is near."""
+    tz = sandbox_settings().tz
+    async with seeded.session_scope() as session:
+        rows = (
+            await session.exec(
+                sa.text(  # type: ignore[call-overload]
+                    "SELECT t.title, count(DISTINCT q.id), count(DISTINCT a.id),"
+                    " count(DISTINCT c.id) FROM training t"
+                    " LEFT JOIN training_question q ON q.training_id = t.id"
+                    " JOIN training_assignee a ON a.training_id = t.id"
+                    " LEFT JOIN training_confirmation c ON c.training_id = t.id"
+                    f" WHERE t.deadline >= '{START.date().isoformat()}'"
+                    " GROUP BY t.id, t.title ORDER BY t.id"
+                )
+            )
+        ).all()
+        assert [(title[:4], questions) for title, questions, _, _ in rows] == [
+            ("学习新修", 3),
+            ("春季田间", 0),
+        ]
+        assert all(0 < done < members for _, _, members, done in rows)
+        assert (
+            await _count(
+                session, "SELECT count(*) FROM training_confirmation WHERE method = 'quiz'"
+            )
+            > 0
+        )
+        assert await remind_due(session=session, now=START, tz=tz, buttons=done_markup) == 0
+        assert await _count(session, "SELECT count(*) FROM delivery WHERE state = 'pending'") == 0
+    later = START + timedelta(days=4)  # the branch lecture's deadline is two days away
+    async with seeded.session_scope() as session:
+        reminded = await remind_due(session=session, now=later, tz=tz, buttons=done_markup)
+        assert 0 < reminded < 20
+        assert await remind_due(session=session, now=later, tz=tz, buttons=done_markup) == 0

@@ -27,6 +27,7 @@ from tests.support.sessions import (
     run_series,
     sessions_in_db,
     stored_session,
+    texts,
 )
 
 
@@ -39,7 +40,7 @@ async def test_sessions_lists_what_is_coming_and_what_was_with_my_status(
     )
     assert past.id is not None
     await checked_in(database, past.id, branch.member_id("张三"), at(2026, 3, 2, 19, 25))
-    clock.set(at(2026, 3, 2, 21, 0))
+    clock.set(at(2026, 3, 2, 21, 30))
     await run_closing(database, clock, settings)
     await create_session(
         database,
@@ -109,6 +110,8 @@ async def test_the_secretary_moves_a_session_and_everyone_is_told(
     told = await arrives(world, branch.people["张三"], "✏️")
     assert told.text == (
         "✏️ 活动有变动：\n"
+        "时间：3月5日（周四）19:30 → 3月7日（周六）09:00\n"
+        "\n"
         "学习党章\n"
         "活动：支委会\n"
         "时间：3月7日（周六）09:00（90分钟）\n"
@@ -127,7 +130,7 @@ async def test_the_secretary_moves_a_session_and_everyone_is_told(
     await tap(sec, "✏️ 改地点")
     await say(sec, "党员活动室")
     changed = await arrives(world, branch.people["张三"], "地点：党员活动室")
-    assert shown(changed).startswith("✏️ 活动有变动：")
+    assert shown(changed).startswith("✏️ 活动有变动：\n地点：村委会会议室 → 党员活动室\n\n")
 
 
 async def test_the_length_is_changed_with_one_tap_and_everyone_is_told(
@@ -225,7 +228,7 @@ async def test_attendance_shows_every_category_with_names(
     await tap(zhang, "参加")
     await on_approved_leave(database, study.id, branch.member_id("李四"), clock.now())
     await checked_in(database, study.id, branch.member_id("张三"), at(2026, 3, 2, 19, 20))
-    clock.set(at(2026, 3, 2, 21, 0))
+    clock.set(at(2026, 3, 2, 21, 30))
     await run_closing(database, clock, settings)
 
     report = await say(branch.secretary, "/attendance")
@@ -275,8 +278,14 @@ async def test_a_monthly_series_is_generated_a_few_weeks_ahead(
         1440,
         120,
     ]
-    invitation = await arrives(world, branch.people["张三"], "4月15日")
-    assert invitation.buttons == [["参加", "请假"]]
+    zhang = branch.people["张三"]
+    await world.wait_for(lambda: len([t for t in texts(zhang) if "4月15日" in t]) == 2)
+    series, april = [m for m in zhang.messages if "4月15日" in (m.text or "")]
+    assert shown(series).startswith("📅 请参加（每月一次）：\n为民服务\n")
+    dates = "日期：3月15日（周日）09:00、4月15日（周三）09:00、5月15日（周五）09:00、6月15日"
+    assert dates in shown(series)
+    assert shown(april).startswith("📅 请参加：\n为民服务\n")
+    assert april.buttons == [["参加", "请假"]]
 
 
 async def test_one_occurrence_of_a_weekly_series_is_cancelled_and_stays_cancelled(
@@ -333,7 +342,7 @@ async def test_me_shows_the_attendance_rate_of_this_year(
         )
         if day == 2:
             await checked_in(database, study.id or 0, branch.member_id("张三"), clock.now())
-        clock.set(at(2026, 3, day, 21, 0))
+        clock.set(at(2026, 3, day, 21, 30))
         await run_closing(database, clock, settings)
     me = await say(branch.people["张三"], "/me")
-    assert shown(me).endswith("\n本年出勤率：50%")
+    assert "本年出勤率：50%" in shown(me).splitlines()

@@ -22,7 +22,13 @@ from storage.models.invitations import (
     RegistrationRequest,
     RegistrationState,
 )
-from storage.models.leadership import ContactPoint, ContactVisit
+from storage.models.leadership import (
+    ContactPoint,
+    ContactVisit,
+    DemonstrationSite,
+    DutyReminder,
+    DutyStep,
+)
 from storage.models.members import (
     Gender,
     InactiveReason,
@@ -31,6 +37,7 @@ from storage.models.members import (
     MemberStatusChange,
 )
 from storage.models.notices import AttachmentKind, Delivery, DeliveryKind, DeliveryState, Notice
+from storage.models.operations import LeaderLease, ProcessedUpdate
 from storage.models.orgs import OrgKind, OrgUnit
 from storage.models.sessions import (
     Attendance,
@@ -48,7 +55,14 @@ from storage.models.sessions import (
     SessionState,
     StudySession,
 )
-from storage.models.trainings import Training, TrainingConfirmation
+from storage.models.trainings import (
+    ConfirmationMethod,
+    Training,
+    TrainingAssignee,
+    TrainingConfirmation,
+    TrainingKind,
+    TrainingQuestion,
+)
 
 #: The metadata Alembic compares against (the same object as ``SQLModel.metadata``).
 metadata = SQLModel.metadata
@@ -65,11 +79,15 @@ __all__ = [
     "AuditLog",
     "CheckinMethod",
     "CodeAttempt",
+    "ConfirmationMethod",
     "ContactPoint",
     "ContactVisit",
     "Delivery",
     "DeliveryKind",
     "DeliveryState",
+    "DemonstrationSite",
+    "DutyReminder",
+    "DutyStep",
     "FundAllocation",
     "FundPurpose",
     "FundSource",
@@ -77,6 +95,7 @@ __all__ = [
     "InactiveReason",
     "Invitation",
     "Language",
+    "LeaderLease",
     "LeaveReason",
     "LeaveState",
     "Member",
@@ -85,6 +104,7 @@ __all__ = [
     "Notice",
     "OrgKind",
     "OrgUnit",
+    "ProcessedUpdate",
     "Rating",
     "RectificationOrder",
     "RectificationState",
@@ -102,6 +122,9 @@ __all__ = [
     "StudySession",
     "TelegramAccount",
     "Training",
+    "TrainingAssignee",
     "TrainingConfirmation",
+    "TrainingKind",
+    "TrainingQuestion",
     "metadata",
 ]

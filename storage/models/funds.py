@@ -47,5 +47,6 @@ class FundAllocation(SQLModel, table=True):
     purpose: FundPurpose = Field(sa_column=enum_column(FundPurpose))
     amount_yuan: Decimal = Field(sa_column=money_column())
     note: str | None = Field(default=None, sa_column=sa.Column(sa.Text))
-    recorded_by: int = Field(sa_column=sa.Column(sa.BigInteger, nullable=False))
+    # NULL: recorded by the system (the spreadsheet import on the command line).
+    recorded_by: int | None = Field(default=None, sa_column=sa.Column(sa.BigInteger))
     recorded_at: datetime = Field(default_factory=utcnow, sa_column=utc_column(default=utcnow))

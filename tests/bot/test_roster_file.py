@@ -13,16 +13,24 @@ from hypothesis import strategies as st
 from openpyxl import Workbook
 
 from bot.roster_file import (
+    MAX_COLUMNS,
+    MAX_FILE_BYTES,
+    MAX_ROWS,
     MSG_BAD_DATE,
     MSG_BAD_PHONE,
     MSG_DUPLICATE_NAME,
     MSG_DUPLICATE_PHONE,
     MSG_EARLY_DATE,
+    MSG_FILE_TOO_BIG,
     MSG_FUTURE_DATE,
+    MSG_ID_NUMBER,
     MSG_MISSING_COLUMNS,
     MSG_MISSING_NAME,
+    MSG_MIXED_ENCODING,
     MSG_NO_HEADER,
     MSG_OLD_EXCEL,
+    MSG_TOO_MANY_COLUMNS,
+    MSG_TOO_MANY_ROWS,
     MSG_UNKNOWN_STATUS,
     MSG_UNREADABLE,
     MSG_UNSUPPORTED,
@@ -214,12 +222,10 @@ def test_english_headers_and_id_values_under_an_unknown_header() -> None:
     assert ID_1 not in repr(parsed)
 
 
-def test_id_number_in_the_phone_column_is_masked() -> None:
+def test_id_number_in_the_phone_column_is_removed_and_reported() -> None:
     text = f"姓名,手机,支部,类别\n张三,{ID_1},{EAST},正式党员\n李四,13800001111,{EAST},正式党员\n"
     parsed = read(text.encode(), "r.csv")
-    assert parsed.problems == [
-        problem(2, "phone", "bad_phone", MSG_BAD_PHONE, value="1101**********1234")
-    ]
+    assert parsed.problems == [problem(2, "id_number", "id_number", MSG_ID_NUMBER, column="手机")]
     assert ID_1 not in repr(parsed)
 
 
@@ -363,3 +369,162 @@ def test_phone_normalisation_is_idempotent(text: str) -> None:
 @pytest.mark.parametrize("text", ["1380000", "12800000000", "010-12345678", "138000000001", ""])
 def test_not_mobiles(text: str) -> None:
     assert normalise_phone(text) is None
+
+
+# --- Hostile and careless files (issue 16) ---------------------------------------------------
+
+
+def _zip_with_sheet(sheet_xml: str) -> bytes:
+    """A minimal .xlsx whose one sheet is ``sheet_xml`` (what a hand-made file can claim)."""
+    import zipfile
+
+    parts = {
+        "[Content_Types].xml": (
+            '<?xml version="1.0" encoding="UTF-8"?>'
+            '<Types xmlns="http://schemas.openxmlformats.org/package/2006/content-types">'
+            '<Default Extension="rels" ContentType="application/vnd.openxmlformats-package.'
+            'relationships+xml"/><Default Extension="xml" ContentType="application/xml"/>'
+            '<Override PartName="/xl/workbook.xml" ContentType="application/vnd.openxmlformats-'
+            'officedocument.spreadsheetml.sheet.main+xml"/>'
+            '<Override PartName="/xl/worksheets/sheet1.xml" ContentType="application/vnd.'
+            'openxmlformats-officedocument.spreadsheetml.worksheet+xml"/></Types>'
+        ),
+        "_rels/.rels": (
+            '<?xml version="1.0" encoding="UTF-8"?>'
+            '<Relationships xmlns="http://schemas.openxmlformats.org/package/2006/relationships">'
+            '<Relationship Id="rId1" Type="http://schemas.openxmlformats.org/officeDocument/2006/'
+            'relationships/officeDocument" Target="xl/workbook.xml"/></Relationships>'
+        ),
+        "xl/workbook.xml": (
+            '<?xml version="1.0" encoding="UTF-8"?>'
+            '<workbook xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main" '
+            'xmlns:r="http://schemas.openxmlformats.org/officeDocument/2006/relationships">'
+            '<sheets><sheet name="S" sheetId="1" r:id="rId1"/></sheets></workbook>'
+        ),
+        "xl/_rels/workbook.xml.rels": (
+            '<?xml version="1.0" encoding="UTF-8"?>'
+            '<Relationships xmlns="http://schemas.openxmlformats.org/package/2006/relationships">'
+            '<Relationship Id="rId1" Type="http://schemas.openxmlformats.org/officeDocument/2006/'
+            'relationships/worksheet" Target="worksheets/sheet1.xml"/></Relationships>'
+        ),
+        "xl/worksheets/sheet1.xml": sheet_xml,
+    }
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
+        for name, text in parts.items():
+            archive.writestr(name, text)
+    return buffer.getvalue()
+
+
+def _sheet(dimension: str, rows: str) -> str:
+    return (
+        '<?xml version="1.0" encoding="UTF-8"?>'
+        '<worksheet xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main">'
+        f'<dimension ref="{dimension}"/><sheetData>{rows}</sheetData></worksheet>'
+    )
+
+
+def _inline_row(number: int, *values: str) -> str:
+    cells = "".join(
+        f'<c r="{chr(65 + i)}{number}" t="inlineStr"><is><t>{v}</t></is></c>'
+        for i, v in enumerate(values)
+    )
+    return f'<row r="{number}">{cells}</row>'
+
+
+def test_a_sheet_claiming_xfd1048576_is_read_by_what_it_holds() -> None:
+    rows = _inline_row(1, "姓名", "支部", "类别") + _inline_row(2, "张三", EAST, "正式党员")
+    data = _zip_with_sheet(_sheet("A1:XFD1048576", rows))
+    assert len(data) < 2000
+    parsed = read(data, "r.xlsx")
+    assert [(row.name, row.branch) for row in parsed.rows] == [("张三", EAST)]
+
+
+def test_a_million_empty_rows_stop_at_the_row_limit() -> None:
+    rows = _inline_row(1, "姓名", "支部", "类别") + "".join(
+        f'<row r="{n}"/>' for n in range(2, MAX_ROWS + 10)
+    )
+    data = _zip_with_sheet(_sheet("A1:C1048576", rows))
+    with pytest.raises(RosterFileError) as raised:
+        read(data, "r.xlsx")
+    assert raised.value.message_id == MSG_TOO_MANY_ROWS
+    assert raised.value.params["limit"] == str(MAX_ROWS)
+
+
+def test_a_cell_far_to_the_right_is_refused_as_too_many_columns() -> None:
+    far = '<row r="2"><c r="XFD2" t="inlineStr"><is><t>x</t></is></c></row>'
+    data = _zip_with_sheet(_sheet("A1:XFD2", _inline_row(1, "姓名", "支部", "类别") + far))
+    with pytest.raises(RosterFileError) as raised:
+        read(data, "r.xlsx")
+    assert raised.value.message_id == MSG_TOO_MANY_COLUMNS
+    assert raised.value.params == {"filename": "r.xlsx", "limit": str(MAX_COLUMNS), "row": "2"}
+
+
+def test_a_file_over_the_byte_limit_is_refused_unread() -> None:
+    with pytest.raises(RosterFileError) as raised:
+        read(b"x" * (MAX_FILE_BYTES + 1), "r.csv")
+    assert raised.value.message_id == MSG_FILE_TOO_BIG
+
+
+def test_a_zip_that_unpacks_beyond_the_limit_is_refused() -> None:
+    filler = "<row/>" * (30 * 1024 * 1024)  # 180 MB of XML that packs into a few hundred KB
+    data = _zip_with_sheet(_sheet("A1:A1", filler))
+    assert len(data) < MAX_FILE_BYTES
+    with pytest.raises(RosterFileError) as raised:
+        read(data, "r.xlsx")
+    assert raised.value.message_id == MSG_FILE_TOO_BIG
+
+
+def test_csv_in_utf8_with_one_gbk_line_names_the_line() -> None:
+    data = (
+        "姓名,支部,类别\n张三,东关村党支部,正式党员\n".encode()
+        + "李四,东关村党支部,正式党员\n".encode("gbk")
+        + "王五,东关村党支部,正式党员\n".encode()
+    )
+    with pytest.raises(RosterFileError) as raised:
+        read(data, "r.csv")
+    assert raised.value.message_id == MSG_MIXED_ENCODING
+    assert raised.value.params["line"] == "3"
+
+
+def test_csv_all_in_gbk_is_still_read() -> None:
+    data = "姓名,支部,类别\n张三,东关村党支部,正式党员\n".encode("gbk")
+    assert [row.name for row in read(data, "r.csv").rows] == ["张三"]
+
+
+@pytest.mark.parametrize("note", ["无身份证", "电话", "手机"])
+def test_a_first_member_whose_note_is_a_header_word_is_not_taken_for_a_header(
+    note: str,
+) -> None:
+    text = f"姓名,电话,支部,类别,备注\n张三,13800001111,{EAST},正式党员,{note}\n"
+    parsed = read(text.encode(), "r.csv")
+    assert [(row.row_number, row.name) for row in parsed.rows] == [(2, "张三")]
+    assert parsed.problems == []
+
+
+def test_a_first_member_without_phone_whose_note_says_phone_is_imported() -> None:
+    text = f"姓名,手机,支部,类别,备注\n张三,,{EAST},正式党员,电话\n李四,,{EAST},正式党员,\n"
+    parsed = read(text.encode(), "r.csv")
+    assert [row.name for row in parsed.rows] == ["张三", "李四"]
+
+
+def test_an_id_number_in_a_known_column_or_after_a_name_is_removed_and_reported() -> None:
+    text = (
+        "姓名,支部,类别,党小组\n"
+        f"张三{ID_1},{EAST},正式党员,第一党小组\n"
+        f"李四,{EAST},正式党员,{ID_2}\n"
+        f"王五,{EAST},正式党员,第二党小组\n"
+    )
+    parsed = read(text.encode(), "r.csv")
+    assert parsed.problems == [
+        problem(2, "id_number", "id_number", MSG_ID_NUMBER, column="姓名"),
+        problem(3, "id_number", "id_number", MSG_ID_NUMBER, column="党小组"),
+    ]
+    assert [(row.name, row.party_group) for row in parsed.rows] == [
+        ("张三", "第一党小组"),
+        ("李四", None),
+        ("王五", "第二党小组"),
+    ]
+    assert ID_1 not in repr(parsed)
+    assert ID_2 not in repr(parsed)
+    assert [row.name for row in parsed.good_rows] == ["王五"]

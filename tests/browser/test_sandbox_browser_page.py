@@ -242,3 +242,10 @@ def test_without_chromium_the_browser_tests_skip_here_and_fail_in_ci(
     monkeypatch.setenv("CI", "true")
     with pytest.raises(pytest.fail.Exception, match="CI must run the browser tests"):
         browser_support.require_browser()
+
+
+async def test_the_clock_note_rounds_to_whole_minutes(page: Page) -> None:
+    spans = await page.evaluate(
+        "[79180, 3570, 86390, 90].map((seconds) => formatSpan(seconds))"
+    )  # 21 h 59 min 40 s, 59.5 min, 23 h 59 min 50 s, 1.5 min
+    assert spans == ["22 小时", "1 小时", "1 天", "2 分钟"]

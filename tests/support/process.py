@@ -12,13 +12,46 @@ import contextlib
 import os
 import re
 import signal
+import socket
 import sys
-from collections.abc import AsyncIterator, Callable, Mapping
-from contextlib import asynccontextmanager
+import uuid
+from collections.abc import AsyncIterator, Callable, Iterator, Mapping
+from contextlib import asynccontextmanager, contextmanager
 from pathlib import Path
+
+import sqlalchemy as sa
+from sqlalchemy.engine import make_url
+from sqlalchemy.pool import NullPool
+
+from storage import sync_url
+from tests.support.storage import require_postgres_url
 
 ROOT = Path(__file__).resolve().parent.parent
 _OURS = re.compile(r"^(TELEGRAM_|PARTYBOT_)")
+
+
+def free_port() -> int:
+    """A TCP port nothing listens on right now."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+@contextmanager
+def new_postgres_database(prefix: str) -> Iterator[str]:
+    """URL of a brand-new PostgreSQL database on the test server, dropped afterwards
+    (skips without PARTYBOT_TEST_POSTGRES_URL, fails without it under CI)."""
+    base = require_postgres_url()
+    name = f"{prefix}_{uuid.uuid4().hex[:12]}"
+    admin = sa.create_engine(sync_url(base), isolation_level="AUTOCOMMIT", poolclass=NullPool)
+    try:
+        with admin.connect() as conn:
+            conn.exec_driver_sql(f'CREATE DATABASE "{name}"')
+        yield make_url(base).set(database=name).render_as_string(hide_password=False)
+        with admin.connect() as conn:
+            conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    finally:
+        admin.dispose()
 
 
 def clean_environment(extra: Mapping[str, str]) -> dict[str, str]:

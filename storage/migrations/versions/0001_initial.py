@@ -12,6 +12,8 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
+from storage.migrations.kept import drop_kept
+
 
 revision: str = '0001'
 down_revision: str | None = None
@@ -460,6 +462,7 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
+    drop_kept()  # nothing is left for a later upgrade to restore into
     # Children before parents; dropping a table drops its indexes.
     op.drop_table('session_reminder')
     op.drop_table('rectification_order')

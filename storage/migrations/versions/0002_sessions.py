@@ -9,8 +9,14 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+import os
+from datetime import UTC, datetime
+from zoneinfo import ZoneInfo
+
 import sqlalchemy as sa
 from alembic import op
+
+from storage.migrations.kept import keep_columns, keep_table, restore_columns, restore_table
 
 
 revision: str = '0002'
@@ -52,13 +58,72 @@ def upgrade() -> None:
         batch_op.add_column(sa.Column('materials_file_kind', sa.String(length=32), nullable=True))
         batch_op.add_column(sa.Column('minutes_photo_ids', sa.JSON(), nullable=True))
         batch_op.add_column(sa.Column('series_slot', sa.Date(), nullable=True))
+
+    # What a downgrade to 0001 kept aside comes back (storage/migrations/kept.py).
+    restore_table(revision, 'session_escalation')
+    restore_columns(revision, 'attendance', _ATTENDANCE_KEPT)
+    restore_columns(revision, 'session_series', _SERIES_KEPT)
+    restore_columns(revision, 'study_session', _SESSION_KEPT)
+    _slot_the_rest()
+
+    with op.batch_alter_table('study_session', schema=None) as batch_op:
         batch_op.create_check_constraint(
             'ck_study_session_materials_file_kind', "materials_file_kind IN ('photo', 'document')"
         )
         batch_op.create_index('ix_study_session_series_id_series_slot', ['series_id', 'series_slot'], unique=True)
 
 
+_ATTENDANCE_KEPT = ('checkin_failures',)
+_SERIES_KEPT = ('reminder_offsets',)
+_SESSION_KEPT = ('materials_file_kind', 'minutes_photo_ids', 'series_slot')
+
+
+def _slot_the_rest() -> None:
+    """Occurrences of a series without a slot (made while at 0001) take their local day.
+
+    Their slot is what stops the series job generating the day again; a day another
+    occurrence of the series already holds is left empty rather than doubled.
+    """
+    bind = op.get_bind()
+    tz = ZoneInfo(os.environ.get('PARTYBOT_TIMEZONE', 'Asia/Shanghai'))
+    study = sa.table(
+        'study_session',
+        sa.column('id', sa.Integer),
+        sa.column('series_id', sa.Integer),
+        sa.column('starts_at', sa.DateTime(timezone=True)),
+        sa.column('series_slot', sa.Date),
+    )
+    taken = {
+        (row.series_id, row.series_slot)
+        for row in bind.execute(
+            sa.select(study.c.series_id, study.c.series_slot).where(
+                study.c.series_slot.is_not(None)
+            )
+        )
+    }
+    missing = bind.execute(
+        sa.select(study.c.id, study.c.series_id, study.c.starts_at)
+        .where(study.c.series_id.is_not(None), study.c.series_slot.is_(None))
+        .order_by(study.c.starts_at)
+    ).all()
+    for row in missing:
+        starts_at = row.starts_at
+        if isinstance(starts_at, str):  # SQLite without the model's type
+            starts_at = datetime.fromisoformat(starts_at)
+        if starts_at.tzinfo is None:
+            starts_at = starts_at.replace(tzinfo=UTC)
+        slot = starts_at.astimezone(tz).date()
+        if (row.series_id, slot) in taken:
+            continue
+        taken.add((row.series_id, slot))
+        bind.execute(study.update().where(study.c.id == row.id).values(series_slot=slot))
+
+
 def downgrade() -> None:
+    keep_columns(revision, 'study_session', _SESSION_KEPT)
+    keep_columns(revision, 'session_series', _SERIES_KEPT)
+    keep_columns(revision, 'attendance', _ATTENDANCE_KEPT)
+    keep_table(revision, 'session_escalation')
     with op.batch_alter_table('study_session', schema=None) as batch_op:
         batch_op.drop_index('ix_study_session_series_id_series_slot')
         batch_op.drop_constraint('ck_study_session_materials_file_kind', type_='check')

@@ -1,0 +1,49 @@
+"""The leaders' duty ladder: the scheduler looks a few times an hour, the database decides.
+
+Each rung (30 June, 30 July, 30 September, 30 October) is taken once per contact point
+and recorded with the messages it queues, in one transaction, so a restart or a missed
+run sends nothing twice and forgets nothing.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Final
+
+from apscheduler.schedulers.asyncio import AsyncIOScheduler
+from apscheduler.triggers.interval import IntervalTrigger
+
+from bot.context import Services
+from bot.duties import VisitMarkup, queue_duty_reminders
+
+log = logging.getLogger(__name__)
+
+EVERY_MINUTES: Final = 15
+
+
+async def job_duty_reminders(services: Services, visit_markup: VisitMarkup) -> int:
+    """Queue the visit reminders that are due (to leaders, then to the county)."""
+    async with services.database.session_scope() as session:
+        queued = await queue_duty_reminders(
+            session=session,
+            now=services.clock.now(),
+            tz=services.settings.tz,
+            visit_markup=visit_markup,
+        )
+    if queued:
+        log.info("queued %s contact-point reminders", queued)
+        services.relay.wake()
+    return queued
+
+
+def add_duty_jobs(
+    scheduler: AsyncIOScheduler, services: Services, visit_markup: VisitMarkup
+) -> None:
+    """Look for due rungs every quarter of an hour."""
+    scheduler.add_job(
+        job_duty_reminders,
+        IntervalTrigger(minutes=EVERY_MINUTES, timezone=services.settings.tz),
+        args=[services, visit_markup],
+        id="duty-reminders",
+        replace_existing=True,
+    )
