@@ -141,7 +141,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     except SettingsError as exc:
         print(f"partybot: {exc}", file=sys.stderr)
         return EXIT_USAGE
-    configure_logging(settings.log_level, secrets=[settings.token], log_format=settings.log_format)
+    if args.command == "run" and args.webhook is not None:
+        settings = settings.model_copy(update={"webhook_url": args.webhook})
+    webhook_secret = settings.webhook_token if settings.token or settings.webhook_secret else None
+    configure_logging(
+        settings.log_level,
+        secrets=[settings.token, webhook_secret],
+        log_format=settings.log_format,
+    )
     try:
         match args.command:
             case "run":
@@ -241,6 +248,9 @@ def run_bot(settings: Settings) -> int:
     except TokenRefused as exc:
         print(refused_line(exc), file=sys.stderr)
         return EXIT_FAILED
+    except OSError as exc:  # e.g. PARTYBOT_LISTEN's port is taken
+        print(f"partybot: {exc}", file=sys.stderr)
+        return EXIT_FAILED
     return EXIT_OK
 
 
@@ -271,7 +281,7 @@ def restore_database(settings: Settings, source: Path) -> str:
 
 def run_sandbox(settings: Settings, *, port: int = 8080, fresh: bool = False) -> int:
     """Serve the sandbox (emulator, bot, demo county, web page) until interrupted."""
-    from bot.sandbox_app import serve_sandbox
+    from demo.app import serve_sandbox
 
     try:
         asyncio.run(serve_sandbox(settings, port=port, fresh=fresh))

@@ -27,7 +27,8 @@ from bot.access import Action, Principal, allows
 from bot.direct_messages import recipient
 from bot.htmltext import html_lines, payload_html
 from bot.i18n import N_, gettext
-from bot.members import BRANCH_KINDS, GONE, NOT_ALLOWED, Refused
+from bot.members import BRANCH_KINDS, GONE
+from bot.refusals import NOT_ALLOWED, Refused
 from storage import audit, deliveries, members, orgs, roles
 from storage import duties as store
 from storage.deliveries import Outgoing

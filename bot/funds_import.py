@@ -22,7 +22,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from bot import funds
 from bot.clock import Clock, SystemClock
 from bot.i18n import N_, gettext
-from bot.members import Refused
+from bot.refusals import Refused
 from bot.roster_file import (
     Cell,
     Grid,

@@ -23,11 +23,11 @@ from sandbox import SimUser, World
 from schedules.duties import job_duty_reminders
 from storage import Database
 from storage.models import Delivery, DeliveryKind, DutyReminder, Role
-from tests.builders import add_member, build_tree, grant
-from tests.conversation import say, tap
-from tests.duties_support import contact_point, visit
-from tests.roles_support import Person, buttons
-from tests.sessions_support import SHANGHAI, arrives, at, texts
+from tests.support.builders import add_member, build_tree, grant
+from tests.support.conversation import say, shown, tap
+from tests.support.duties import contact_point, visit
+from tests.support.roles import Person, buttons
+from tests.support.sessions import SHANGHAI, arrives, at, texts
 
 
 def reminders(user: SimUser) -> list[str]:
@@ -91,7 +91,7 @@ async def test_the_ladder_from_june_to_october_once_each_across_a_restart(
     # The reminder carries the way in: one tap opens /visit for that contact point.
     assert buttons(june) == ["📍 登记走访"]
     days = await tap(users["甲"], "📍 登记走访", message_id=june.message_id)
-    assert days.text.startswith("柳树村党支部：今年已走访 0 次（要求 2 次）。")
+    assert shown(days).startswith("柳树村党支部：今年已走访 0 次（要求 2 次）。")
     assert buttons(days)[0] == "今天 6-30"
 
     # A restart: a new engine on the same database, a new Services; nothing is sent again.
@@ -122,7 +122,7 @@ async def test_the_ladder_from_june_to_october_once_each_across_a_restart(
     )  # 甲 (1), 乙 (1), 丁 (0); 丙 has two
     for name, count in (("甲", 1), ("乙", 1), ("丁", 0)):
         september = await arrives(world, users[name], "⏰ 你今年走访")
-        assert f"{count} 次，至少需要两次" in september.text
+        assert f"{count} 次，至少需要两次" in shown(september)
     assert reminders(users["丙"]) == []
     await visit(database, point["乙"], date(2026, 10, 10), clock.now())
 

@@ -13,10 +13,10 @@ import sqlalchemy as sa
 
 from bot.clock import OffsetClock
 from bot.context import SERVICES_KEY, Services
-from bot.sandbox_app import Sandbox
-from bot.sandbox_time import Jump, wake_jobs
 from bot.session_duties import next_session_event
-from tests.test_sandbox_support import START, copy_template, sandbox_at, seeded_template
+from demo.app import Sandbox
+from demo.time_control import Jump, wake_jobs
+from tests.support.sandbox import START, copy_template, sandbox_at, seeded_template
 
 
 @pytest.fixture(scope="module")

@@ -20,7 +20,7 @@ from storage.models import (
     SessionState,
     StudySession,
 )
-from tests.storage.conftest import build_tree
+from tests.support.storage import build_tree
 
 NOW = datetime(2026, 3, 2, 1, 0, tzinfo=UTC)
 SHANGHAI = ZoneInfo("Asia/Shanghai")
@@ -62,14 +62,14 @@ async def ids(database: Database) -> dict[str, int]:
             assert point is not None
             assert point.id is not None
             found[key] = point.id
-        for point, day in (
+        for key, day in (
             ("p1", date(2026, 1, 5)),
             ("p1", date(2026, 2, 5)),
             ("p3", date(2025, 5, 1)),
         ):
             await duties.add_visit(
                 session=session,
-                contact_point_id=found[point],
+                contact_point_id=found[key],
                 visited_on=day,
                 note=None,
                 photo_ids=["f1"],
