@@ -55,9 +55,17 @@ class MeteredApplication(Application[Any, BotContext, Any, Any, Any, Any]):
 
 
 def build_application(
-    settings: Settings, *, database: Database, clock: Clock | None = None
+    settings: Settings,
+    *,
+    database: Database,
+    clock: Clock | None = None,
+    relay_config: RelayConfig | None = None,
 ) -> PartyApplication:
-    """Build the Telegram application with partybot's services and handlers attached."""
+    """Build the Telegram application with partybot's services and handlers attached.
+
+    ``relay_config`` replaces the relay's pacing drawn from settings (tests space messages
+    to one chat closer than Telegram's 1 s so that a conversation does not crawl).
+    """
     if settings.token is None:
         raise ValueError("TELEGRAM_BOT_TOKEN is required to build the application")
     application: PartyApplication = (
@@ -74,7 +82,13 @@ def build_application(
     identity = process_identity()
     metrics = Metrics()
     relay = build_relay(
-        settings, settings.token, database=database, clock=clock, worker=identity, metrics=metrics
+        settings,
+        settings.token,
+        database=database,
+        clock=clock,
+        config=relay_config,
+        worker=identity,
+        metrics=metrics,
     )
     work = _LeaderWork(application, relay, metrics)
     application.bot_data[SERVICES_KEY] = Services(
@@ -140,11 +154,12 @@ def build_relay(
     *,
     database: Database,
     clock: Clock,
+    config: RelayConfig | None = None,
     worker: str | None = None,
     metrics: Metrics | None = None,
 ) -> Relay:
     """The delivery relay, with a Bot of its own (see docs/relay.md)."""
-    config = RelayConfig(rate=settings.relay_rate)
+    config = config or RelayConfig(rate=settings.relay_rate)
     bot = relay_bot(
         token,
         base_url=settings.bot_api_url,

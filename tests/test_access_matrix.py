@@ -15,15 +15,15 @@ import pytest
 from bot.access import Action, Grant, Principal, allows, may_give_role, may_remove_role
 from bot.app import PartyApplication
 from bot.i18n import gettext
-from bot.members import NOT_ALLOWED
+from bot.refusals import NOT_ALLOWED
 from handlers import checkin, duties, funds, invitations, roles, roster
 from handlers.menus import MENU
 from sandbox import SimUser
 from storage import Database
 from storage.models import MemberStatus, OrgKind, Role
-from tests.builders import Tree, add_member, build_tree, grant
-from tests.conversation import say
-from tests.roles_support import (
+from tests.support.builders import Tree, add_member, build_tree, grant
+from tests.support.conversation import say
+from tests.support.roles import (
     Person,
     forge,
     snapshot,

@@ -18,8 +18,8 @@ from bot.export import gather, workbook_bytes
 from bot.periods import Period, PeriodKind
 from sandbox import SimUser, World
 from storage import Database, upgrade_to_head
-from tests.conversation import say
-from tests.reports_support import NOW, SHANGHAI, accounts_only, build_county
+from tests.support.conversation import say
+from tests.support.reports import NOW, SHANGHAI, accounts_only, build_county
 
 Person = Callable[..., SimUser]
 SHEETS_ZH = [

@@ -25,9 +25,9 @@ from storage.models import (
     Rating,
     Role,
 )
-from tests.builders import grant
-from tests.conversation import say, tap
-from tests.reports_support import NOW, SHANGHAI, County, build_county
+from tests.support.builders import grant, id_of
+from tests.support.conversation import say, tap
+from tests.support.reports import NOW, SHANGHAI, County, build_county
 
 Person = Callable[..., SimUser]
 PNG = b"\x89PNG\r\n\x1a\n"
@@ -265,7 +265,7 @@ async def test_a_long_summary_is_split_below_telegrams_limit(
             await members.create_member(
                 session=session,
                 name=name,
-                org_id=county.tree.dongfeng.id,
+                org_id=id_of(county.tree.dongfeng),
                 status=MemberStatus.FULL,
             )
     secretary = county.secretary
@@ -290,7 +290,7 @@ async def test_the_chart_draws_every_label_with_the_cjk_font(
 ) -> None:
     county = await _county(database, clock, person)
     async with database.session_scope() as session:
-        org = await orgs.get_org(session=session, org_id=county.tree.county.id)
+        org = await orgs.get_org(session=session, org_id=id_of(county.tree.county))
         assert org is not None
         summary = await build_summary(
             session=session, org=org, period=Period(PeriodKind.YEAR, 2026), now=NOW, tz=SHANGHAI
@@ -341,7 +341,7 @@ async def test_names_are_text_not_html(
         await members.create_member(
             session=session,
             name="<b>王</b> & 李",
-            org_id=county.tree.dongfeng.id,
+            org_id=id_of(county.tree.dongfeng),
             status=MemberStatus.FULL,
         )
     answer = await say(county.secretary, "/summary")

@@ -12,17 +12,17 @@ import sqlalchemy as sa
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.clock import ManualClock
-from bot.demo import demo_people, seed_demo
-from bot.demo_plan import CAST, plan_demo, roster_telegram_id
 from bot.duties import queue_duty_reminders
 from bot.trainings import remind_due
+from demo.county import demo_people, seed_demo
+from demo.plan import CAST, plan_demo, roster_telegram_id
 from handlers.attendance import BUTTONS
 from handlers.trainings import done_markup
 from handlers.visits import visit_markup
 from schedules.sessions import job_follow_the_roster, job_silent_ladder
 from storage import Database, roles
 from storage.models import Role
-from tests.test_sandbox_support import (
+from tests.support.sandbox import (
     START,
     copy_template,
     sandbox_settings,

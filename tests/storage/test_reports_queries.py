@@ -10,8 +10,8 @@ from bot.summary import Figures, Leading, build_summary
 from storage import Database, orgs, reports
 from storage.models import OrgUnit, SessionKind
 from storage.reports import AttendanceFigures, By, Ratings, Reads, Roster, Scope
-from tests.reports_support import NOW, SHANGHAI, accounts_only, build_county
 from tests.storage.test_sessions_storage import database  # noqa: F401  (both databases)
+from tests.support.reports import NOW, SHANGHAI, accounts_only, build_county
 
 YEAR = Period(PeriodKind.YEAR, 2026)
 

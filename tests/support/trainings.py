@@ -12,14 +12,13 @@ from bot.trainings import TrainingPlan, publish
 from handlers.trainings import done_markup
 from storage import Database
 from storage.models import (
-    AuditLog,
     Delivery,
     MemberStatus,
     OrgUnit,
     TrainingConfirmation,
     TrainingKind,
 )
-from tests.conftest import START_TIME
+from tests.support.constants import START_TIME
 
 SHANGHAI_TODAY = date(2026, 3, 2)  # START_TIME in Asia/Shanghai
 
@@ -68,16 +67,6 @@ async def confirmations(database: Database) -> dict[int, str]:
     async with database.session_scope() as session:
         rows = (await session.exec(select(TrainingConfirmation))).all()
     return {row.member_id: row.method.value for row in rows}
-
-
-async def audit_of(database: Database, prefix: str) -> list[AuditLog]:
-    async with database.session_scope() as session:
-        rows = await session.exec(
-            select(AuditLog)
-            .where(col(AuditLog.action).startswith(prefix))
-            .order_by(col(AuditLog.id))
-        )
-        return list(rows.all())
 
 
 async def training_deliveries(database: Database) -> list[Delivery]:

@@ -32,3 +32,15 @@ async def tap_refused(
     await user.world.outboxes_drained()
     query = await user.tap(label, message_id=message_id)
     return await user.wait_for_callback_answer(query)
+
+
+def shown(message: ChatMessage) -> str:
+    """The text of a bot message as shown; the test fails if the message has none."""
+    assert message.text is not None, f"message {message.message_id} has no text"
+    return message.text
+
+
+def deleted(user: SimUser, message_id: int) -> bool:
+    """Whether the bot deleted this message from the user's chat."""
+    message = user.chat.message(message_id)
+    return message is not None and message.deleted

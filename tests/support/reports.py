@@ -62,7 +62,7 @@ from storage.models import (
     TrainingConfirmation,
     TrainingKind,
 )
-from tests.builders import Tree, add_member, build_tree, grant
+from tests.support.builders import Tree, add_member, build_tree, grant, id_of
 
 Person = Callable[..., SimUser]
 SHANGHAI = ZoneInfo("Asia/Shanghai")
@@ -199,14 +199,14 @@ async def _history(database: Database, county: County) -> None:
             org = county.org(code)
             starts = shanghai(*day)
             study = StudySession(
-                org_id=org.id,
+                org_id=id_of(org),
                 kind=kind,
                 topic=f"{org.name}{day[1]}月",
                 starts_at=starts,
                 duration_minutes=90,
                 place="村委会",
                 audience_kind=AudienceKind.BRANCH if code != "T01" else AudienceKind.SUBTREE,
-                audience_org_id=org.id,
+                audience_org_id=id_of(org),
                 state=state,
                 created_by=county.staff.id,
                 created_at=FIRST_USE,
@@ -217,8 +217,8 @@ async def _history(database: Database, county: County) -> None:
             for name, (outcome, made_up) in outcomes.items():
                 session.add(
                     Attendance(
-                        session_id=study.id,
-                        member_id=county.members[name].id,
+                        session_id=id_of(study),
+                        member_id=id_of(county.members[name]),
                         outcome=outcome,
                         checked_in_at=starts if outcome == P else None,
                         makeup_sent_at=starts if outcome != P else None,
@@ -226,7 +226,7 @@ async def _history(database: Database, county: County) -> None:
                     )
                 )
         notice = Notice(
-            org_id=county.tree.townships["T01"].id,
+            org_id=id_of(county.tree.townships["T01"]),
             sender_telegram_id=county.organiser.id,
             text="春耕期间注意安全",
             requires_ack=True,
@@ -261,7 +261,7 @@ async def _history(database: Database, county: County) -> None:
         for code, yuan in FUNDS:
             session.add(
                 FundAllocation(
-                    org_id=county.org(code).id,
+                    org_id=id_of(county.org(code)),
                     year=2026,
                     source=FundSource.COUNTY,
                     purpose=FundPurpose.TRAINING,
@@ -271,22 +271,24 @@ async def _history(database: Database, county: County) -> None:
             )
         for leader, code, days in CONTACT_POINTS:
             point = ContactPoint(
-                leader_member_id=county.members[leader].id,
-                org_id=county.org(code).id,
+                leader_member_id=id_of(county.members[leader]),
+                org_id=id_of(county.org(code)),
                 year=2026,
                 created_at=FIRST_USE,
             )
             session.add(point)
             await session.flush()
-            for day in days:
+            for visited in days:
                 session.add(
                     ContactVisit(
-                        contact_point_id=point.id, visited_on=day, recorded_by=county.staff.id
+                        contact_point_id=id_of(point),
+                        visited_on=visited,
+                        recorded_by=county.staff.id,
                     )
                 )
         for code, title, hours, day, assigned, done in TRAININGS:
             training = Training(
-                org_id=county.org(code).id,
+                org_id=id_of(county.org(code)),
                 title=title,
                 kind=TrainingKind.COURSE,
                 held_on=date(*day),
@@ -298,13 +300,15 @@ async def _history(database: Database, county: County) -> None:
             await session.flush()
             for name in assigned:
                 session.add(
-                    TrainingAssignee(training_id=training.id, member_id=county.members[name].id)
+                    TrainingAssignee(
+                        training_id=id_of(training), member_id=id_of(county.members[name])
+                    )
                 )
             for name in done:
                 session.add(
                     TrainingConfirmation(
-                        training_id=training.id,
-                        member_id=county.members[name].id,
+                        training_id=id_of(training),
+                        member_id=id_of(county.members[name]),
                         confirmed_at=shanghai(*day, 20),
                     )
                 )
