@@ -31,6 +31,7 @@ class Action(StrEnum):
     MANAGE_ATTENDANCE = "manage_attendance"  # approve leave, mark attendance for others
     SEND_NOTICE = "send_notice"
     VIEW_REPORTS = "view_reports"
+    MANAGE_TRAININGS = "manage_trainings"  # publish trainings, confirm for members, overdue
     RECORD_FUNDS = "record_funds"  # training and other funds allocated to orgs (/fund)
     MANAGE_DUTIES = "manage_duties"  # leaders' contact points and demonstration sites
 
@@ -45,7 +46,12 @@ _BRANCH_OFFICER = frozenset(
         Action.SEND_NOTICE,
     }
 )
-_SECRETARY = _BRANCH_OFFICER | {Action.APPOINT, Action.MANAGE_MEMBERS, Action.VIEW_REPORTS}
+_SECRETARY = _BRANCH_OFFICER | {
+    Action.APPOINT,
+    Action.MANAGE_MEMBERS,
+    Action.VIEW_REPORTS,
+    Action.MANAGE_TRAININGS,
+}
 _STAFF = _SECRETARY | {Action.VIEW_AUDIT, Action.RECORD_FUNDS}
 
 ROLE_ACTIONS: dict[Role, frozenset[Action]] = {

@@ -9,6 +9,8 @@ from telegram.ext import Application, CallbackContext, ExtBot
 
 from bot.clock import Clock
 from bot.i18n import gettext, ngettext
+from bot.leader import Leadership
+from bot.metrics import Metrics
 from bot.relay import Relay
 from bot.settings import Settings
 from storage import Database
@@ -25,6 +27,8 @@ class Services:
     database: Database
     clock: Clock
     relay: Relay  # the outbox sender: call relay.wake() after enqueuing deliveries
+    metrics: Metrics
+    leadership: Leadership  # whether this process runs the jobs and the relay
 
 
 class BotContext(CallbackContext[ExtBot[None], dict[Any, Any], dict[Any, Any], dict[str, Any]]):

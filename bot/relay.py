@@ -29,6 +29,7 @@ from telegram.request import HTTPXRequest
 from telegram.warnings import PTBDeprecationWarning
 
 from bot.clock import Clock
+from bot.metrics import Metrics
 from bot.pacing import Pacer
 from storage import Database, accounts, deliveries
 from storage.deliveries import BLOCKED_ERROR, ClaimedDelivery, Outcome
@@ -151,8 +152,10 @@ class Relay:
         monotonic: Callable[[], float] = time.monotonic,
         rng: random.Random | None = None,
         worker: str | None = None,
+        metrics: Metrics | None = None,
     ) -> None:
         self.bot = bot
+        self.metrics = metrics
         self.database = database
         self.clock = clock
         self.config = config
@@ -383,6 +386,8 @@ class Relay:
                 config=self.config,
                 rng=self._rng,
             )
+            if self.metrics is not None:
+                self.metrics.sent(outcome.state)
             await self._record(row, outcome)
         finally:
             self._holding -= 1
@@ -391,6 +396,8 @@ class Relay:
 
     def _rate_limited(self, row: ClaimedDelivery, exc: RetryAfter) -> None:
         seconds = retry_after_seconds(exc)
+        if self.metrics is not None:
+            self.metrics.rate_limited.inc()
         log.warning("Telegram asked to slow down: pausing all sends for %.0f s", seconds)
         self.pacer.pause(seconds, self._monotonic())
         self._requeue_first(row)

@@ -16,7 +16,7 @@ from collections.abc import Awaitable, Callable
 
 from telegram.error import InvalidToken, NetworkError
 
-from bot.app import PartyApplication, build_application, polling
+from bot.app import PartyApplication, Service, build_application, serving
 from bot.logs import redact
 from bot.settings import Settings
 from storage import Database
@@ -98,9 +98,14 @@ class StopSignal:
 async def serve(settings: Settings) -> None:
     """Connect, serve updates until a stop signal, then stop gracefully.
 
-    Stopping confirms the last update offset to Telegram, lets running handlers finish,
-    and lets the relay finish the sends in flight and give back what it had not sent.
+    Updates come by long polling, or by webhook when ``settings.webhook_url`` is set; the
+    HTTP server (webhook, /healthz, /metrics) runs when the settings ask for it. Stopping
+    finishes the webhook requests being answered, confirms the last polled offset, lets
+    running handlers finish, and lets the relay finish the sends in flight, give back
+    what it had not sent, and hand the leader lease over at once.
     """
+    from bot.web import WebServer
+
     stop = StopSignal()
     stop.install()
     database = Database(settings.database_url)
@@ -110,7 +115,9 @@ async def serve(settings: Settings) -> None:
             application, base_delay=settings.startup_retry_seconds, sleep=stop.sleep
         ):
             return
-        async with polling(application):
+        web: list[Service] = [WebServer(application)] if settings.serves_http else []
+        poll_timeout = None if settings.webhook_url is not None else 10
+        async with serving(application, poll_timeout=poll_timeout, services=web):
             await stop.event.wait()
     finally:
         await database.dispose()

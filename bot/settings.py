@@ -19,7 +19,29 @@ TOKEN_PATTERN = re.compile(r"^\d{1,20}:[A-Za-z0-9_-]{30,}$")
 DEFAULT_DATABASE_URL = "sqlite+aiosqlite:///data/partybot.db"
 TELEGRAM_API_BASE_URL = "https://api.telegram.org"
 
+DEFAULT_LISTEN = "127.0.0.1:8000"
+WEBHOOK_SECRET_PATTERN = re.compile(r"^[A-Za-z0-9_-]{1,256}$")
+
 Language = Literal["zh", "en"]
+
+
+def check_webhook_url(url: str) -> str:
+    """A webhook URL Telegram accepts: https (plain http only on this machine, for tests)."""
+    match = re.match(r"^(https?)://([^/\s:]+|\[[^\]]+\])(:\d+)?(/[^\s]*)?$", url)
+    if match is None:
+        raise ValueError("must be a URL such as https://bot.example.org/telegram")
+    scheme, host = match.group(1), match.group(2)
+    if scheme == "http" and host not in ("127.0.0.1", "localhost", "[::1]"):
+        raise ValueError("must be https:// (Telegram sends webhooks over HTTPS only)")
+    return url
+
+
+def parse_listen(value: str) -> tuple[str, int]:
+    """``host:port`` (``[::1]:8000`` for IPv6) as a pair."""
+    host, sep, port = value.rpartition(":")
+    if not sep or not host or not port.isdigit() or not 0 < int(port) < 65536:
+        raise ValueError("must be host:port, e.g. 127.0.0.1:8000")
+    return host.strip("[]"), int(port)
 
 
 class Settings(BaseSettings):
@@ -44,6 +66,13 @@ class Settings(BaseSettings):
     startup_retry_seconds: float = Field(
         default=2.0, gt=0, le=600, alias="PARTYBOT_STARTUP_RETRY_SECONDS"
     )
+    webhook_url: str | None = Field(default=None, alias="PARTYBOT_WEBHOOK_URL")
+    webhook_secret: SecretStr | None = Field(default=None, alias="PARTYBOT_WEBHOOK_SECRET")
+    listen: str | None = Field(default=None, alias="PARTYBOT_LISTEN")
+    metrics: bool = Field(default=False, alias="PARTYBOT_METRICS")
+    leader_lease_seconds: float = Field(
+        default=30.0, ge=0.3, le=3600, alias="PARTYBOT_LEADER_LEASE_SECONDS"
+    )
     relay_rate: float = Field(default=25.0, gt=0, le=1000, alias="PARTYBOT_RELAY_RATE")
     notice_reminder_hours: float = Field(
         default=24.0, gt=0, le=24 * 30, alias="PARTYBOT_NOTICE_REMINDER_HOURS"
@@ -52,8 +81,9 @@ class Settings(BaseSettings):
     checkin_opens_minutes: int = Field(
         default=30, ge=0, le=24 * 60, alias="PARTYBOT_CHECKIN_OPENS_MINUTES"
     )
+    # Grace after the session's END (start + length), not after its start.
     checkin_closes_minutes: int = Field(
-        default=60, ge=0, le=24 * 60, alias="PARTYBOT_CHECKIN_CLOSES_MINUTES"
+        default=30, ge=0, le=24 * 60, alias="PARTYBOT_CHECKIN_CLOSES_MINUTES"
     )
 
     @field_validator("telegram_bot_token", mode="before")
@@ -78,6 +108,32 @@ class Settings(BaseSettings):
     def _secret_long_enough(cls, value: SecretStr | None) -> SecretStr | None:
         if value is not None and len(value.get_secret_value()) < 16:
             raise ValueError("must be at least 16 characters (use a long random string)")
+        return value
+
+    @field_validator("webhook_url", "webhook_secret", "listen", mode="before")
+    @classmethod
+    def _empty_is_none(cls, value: object) -> object:
+        return None if value in ("", None) else value
+
+    @field_validator("webhook_url")
+    @classmethod
+    def _webhook_url_shape(cls, value: str | None) -> str | None:
+        if value is not None:
+            check_webhook_url(value)
+        return value
+
+    @field_validator("webhook_secret")
+    @classmethod
+    def _webhook_secret_shape(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None and not WEBHOOK_SECRET_PATTERN.match(value.get_secret_value()):
+            raise ValueError("must be 1-256 characters of A-Z, a-z, 0-9, _ and - (Bot API rule)")
+        return value
+
+    @field_validator("listen")
+    @classmethod
+    def _listen_shape(cls, value: str | None) -> str | None:
+        if value is not None:
+            parse_listen(value)
         return value
 
     @field_validator("telegram_api_base_url")
@@ -126,6 +182,26 @@ class Settings(BaseSettings):
         if self.token is None:
             raise ValueError("PARTYBOT_SECRET_KEY or TELEGRAM_BOT_TOKEN is needed to sign codes")
         return hashlib.sha256(b"partybot signing key\0" + self.token.encode()).digest()
+
+    @property
+    def webhook_token(self) -> str:
+        """The secret Telegram sends with every webhook request: PARTYBOT_WEBHOOK_SECRET,
+        or derived from the bot token, so every process of one bot agrees on it."""
+        if self.webhook_secret is not None:
+            return self.webhook_secret.get_secret_value()
+        if self.token is None:
+            raise ValueError("PARTYBOT_WEBHOOK_SECRET or TELEGRAM_BOT_TOKEN is needed")
+        return hashlib.sha256(b"partybot webhook secret\0" + self.token.encode()).hexdigest()
+
+    @property
+    def listen_address(self) -> tuple[str, int]:
+        """Where the HTTP server (webhook, /healthz, /metrics) listens."""
+        return parse_listen(self.listen or DEFAULT_LISTEN)
+
+    @property
+    def serves_http(self) -> bool:
+        """Whether this process runs its HTTP server (always with a webhook)."""
+        return self.webhook_url is not None or self.listen is not None or self.metrics
 
     @property
     def bot_api_url(self) -> str:

@@ -46,6 +46,7 @@ MENU: tuple[MenuCommand, ...] = (
     MenuCommand("me", N_("My profile"), known_only=True),
     MenuCommand("language", N_("Language: 中文 / English"), known_only=True),
     MenuCommand("sessions", N_("My study sessions"), known_only=True),
+    MenuCommand("trainings", N_("My trainings and study hours"), known_only=True),
     MenuCommand("newsession", N_("Schedule a study session"), Action.SCHEDULE_SESSION),
     MenuCommand("checkin", N_("Show the check-in code"), Action.MANAGE_ATTENDANCE),
     MenuCommand(
@@ -58,6 +59,7 @@ MENU: tuple[MenuCommand, ...] = (
     MenuCommand("invite", N_("Invite members: link and QR code"), Action.INVITE),
     MenuCommand("invites", N_("Invitations: list and revoke"), Action.INVITE),
     MenuCommand("appoint", N_("Give or remove roles"), Action.APPOINT),
+    MenuCommand("newtraining", N_("Publish a training"), Action.MANAGE_TRAININGS),
     MenuCommand("notice", N_("Send a notice"), Action.SEND_NOTICE),
     MenuCommand("notices", N_("Notices: who has read them"), Action.SEND_NOTICE),
     MenuCommand("greetings", N_("Political-birthday greetings on or off"), Action.SEND_NOTICE),
@@ -66,6 +68,8 @@ MENU: tuple[MenuCommand, ...] = (
     MenuCommand("visit", N_("Log a visit to my contact point"), leader_only=True),
     MenuCommand("duties", N_("Leaders' duties: visits, reports, studies"), Action.VIEW_REPORTS),
     MenuCommand("leaders", N_("Set contact points and demonstration sites"), Action.MANAGE_DUTIES),
+    MenuCommand("summary", N_("Summary against the county's targets"), Action.VIEW_REPORTS),
+    MenuCommand("export", N_("Export a workbook (.xlsx)"), Action.VIEW_REPORTS),
 )
 
 

@@ -29,12 +29,14 @@ from handlers import (
     common,
     duties,
     errors,
+    export,
     fallbacks,
     funds,
     greetings,
     invitations,
     menus,
     newsession,
+    newtraining,
     notice_reads,
     notices,
     profile,
@@ -46,6 +48,9 @@ from handlers import (
     roster_import,
     sessions,
     start,
+    summary,
+    training_staff,
+    trainings,
     visits,
 )
 
@@ -69,6 +74,10 @@ def register_handlers(application: Application[Any, Any, Any, Any, Any, Any]) ->
     )
     application.add_handler(CommandHandler("start", start.cmd_start))
     application.add_handler(CommandHandler("help", start.cmd_help))
+    application.add_handler(CommandHandler("cancel", awaiting.cmd_cancel))
+    application.add_handler(
+        CallbackQueryHandler(awaiting.on_cancel, pattern=awaiting.CANCEL.pattern)
+    )
 
     # Typed answers a flow waits for; only while it waits, so before other features' text
     # and file handlers (materials can be a file, minutes can be photos, a notice either).
@@ -82,6 +91,7 @@ def register_handlers(application: Application[Any, Any, Any, Any, Any, Any]) ->
         (checkin.FLOW, checkin.on_number),
         (attendance_report.MINUTES_FLOW, attendance_report.on_minutes_input),
         (notices.FLOW, notices.on_notice_text),
+        (newtraining.FLOW, newtraining.on_form_input),
         (funds.FLOW, funds.on_amount),
         (visits.FLOW, visits.on_visit_input),
     ):
@@ -150,12 +160,25 @@ def register_handlers(application: Application[Any, Any, Any, Any, Any, Any]) ->
     ):
         application.add_handler(CallbackQueryHandler(on_tap, pattern=codec.pattern))
 
+    application.add_handler(CommandHandler("newtraining", newtraining.cmd_newtraining))
+    application.add_handler(CommandHandler("trainings", trainings.cmd_trainings))
+    for codec, on_tap in (
+        *newtraining.CALLBACKS,
+        *trainings.CALLBACKS,
+        *training_staff.CALLBACKS,
+    ):
+        application.add_handler(CallbackQueryHandler(on_tap, pattern=codec.pattern))
+
     application.add_handler(CommandHandler("fund", funds.cmd_fund))
     application.add_handler(CommandHandler("funds", funds.cmd_funds))
     application.add_handler(CommandHandler("visit", visits.cmd_visit))
     application.add_handler(CommandHandler("duties", duties.cmd_duties))
     application.add_handler(CommandHandler("leaders", duties.cmd_leaders))
     for codec, on_tap in (*funds.CALLBACKS, *visits.CALLBACKS, *duties.CALLBACKS):
+        application.add_handler(CallbackQueryHandler(on_tap, pattern=codec.pattern))
+    application.add_handler(CommandHandler("summary", summary.cmd_summary))
+    application.add_handler(CommandHandler("export", export.cmd_export))
+    for codec, on_tap in (*summary.CALLBACKS, *export.CALLBACKS):
         application.add_handler(CallbackQueryHandler(on_tap, pattern=codec.pattern))
 
     # Fallbacks: keep these last.

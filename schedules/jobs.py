@@ -10,11 +10,13 @@ from zoneinfo import ZoneInfo
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from apscheduler.triggers.cron import CronTrigger
+from apscheduler.triggers.interval import IntervalTrigger
 from telegram import Bot
 
 from bot.clock import Clock
 from bot.direct_messages import tell
 from bot.probation import claim_probation_reminders
+from bot.update_log import forget_old_updates
 from storage import Database
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
@@ -37,6 +39,11 @@ async def job_probation_reminders(
     return sum(len(reminder.due) for reminder in reminders)
 
 
+async def job_forget_old_updates(database: Database, clock: Clock) -> int:
+    """Keep the record of processed webhook updates bounded (see bot/update_log.py)."""
+    return await forget_old_updates(database, now=clock.now())
+
+
 def register_jobs(
     scheduler: AsyncIOScheduler, *, bot: Bot, database: Database, clock: Clock, tz: ZoneInfo
 ) -> None:
@@ -47,5 +54,12 @@ def register_jobs(
         args=(bot, database, clock),
         kwargs={"tz": tz},
         id="probation_reminders",
+        replace_existing=True,
+    )
+    scheduler.add_job(
+        job_forget_old_updates,
+        IntervalTrigger(hours=1, timezone=tz),
+        args=(database, clock),
+        id="forget_old_updates",
         replace_existing=True,
     )

@@ -26,11 +26,13 @@ __all__ = [
     "Outcome",
     "Outgoing",
     "claim_due",
+    "count_by_state",
     "enqueue",
     "enqueue_many",
     "reclaim_stale",
     "record_outcomes",
     "release",
+    "release_others",
     "renew_claims",
 ]
 
@@ -217,6 +219,32 @@ async def reclaim_stale(
         .where(
             t.c.state == DeliveryState.SENDING,
             t.c.claimed_at < now - lease,
+            sa.or_(t.c.claimed_by.is_(None), t.c.claimed_by != worker),
+        )
+        .values(state=DeliveryState.PENDING, claimed_at=None, claimed_by=None)
+    )
+    return int(result.rowcount)
+
+
+async def count_by_state(*, session: AsyncSession) -> dict[DeliveryState, int]:
+    """How many rows are in each state (one GROUP BY)."""
+    t = _DELIVERY
+    connection = await session.connection()
+    rows = await connection.execute(sa.select(t.c.state, sa.func.count()).group_by(t.c.state))
+    return {DeliveryState(state): int(count) for state, count in rows.all()}
+
+
+async def release_others(*, session: AsyncSession, worker: str) -> int:
+    """Hand back every row claimed by anyone but ``worker``, lease or not.
+
+    Only the leader sends, so a new leader calls this once it holds the lease: the
+    previous leader's lease expired, so it stopped sending, and its claims are orphans.
+    """
+    t = _DELIVERY
+    result = await session.exec(
+        sa.update(t)
+        .where(
+            t.c.state == DeliveryState.SENDING,
             sa.or_(t.c.claimed_by.is_(None), t.c.claimed_by != worker),
         )
         .values(state=DeliveryState.PENDING, claimed_at=None, claimed_by=None)

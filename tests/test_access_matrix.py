@@ -15,15 +15,15 @@ import pytest
 from bot.access import Action, Grant, Principal, allows, may_give_role, may_remove_role
 from bot.app import PartyApplication
 from bot.i18n import gettext
-from bot.members import NOT_ALLOWED
-from handlers import duties, funds, invitations, roles, roster
+from bot.refusals import NOT_ALLOWED
+from handlers import checkin, duties, funds, invitations, roles, roster
 from handlers.menus import MENU
 from sandbox import SimUser
 from storage import Database
 from storage.models import MemberStatus, OrgKind, Role
-from tests.builders import Tree, add_member, build_tree, grant
-from tests.conversation import say
-from tests.roles_support import (
+from tests.support.builders import Tree, add_member, build_tree, grant
+from tests.support.conversation import say
+from tests.support.roles import (
     Person,
     forge,
     snapshot,
@@ -53,6 +53,7 @@ MAY: dict[Role, set[Action]] = {
         A.APPOINT,
         A.MANAGE_MEMBERS,
         A.VIEW_REPORTS,
+        A.MANAGE_TRAININGS,
     },
     Role.TOWNSHIP_ORGANISER: {
         A.INVITE,
@@ -65,6 +66,7 @@ MAY: dict[Role, set[Action]] = {
         A.MANAGE_MEMBERS,
         A.VIEW_REPORTS,
         A.VIEW_AUDIT,
+        A.MANAGE_TRAININGS,
         A.RECORD_FUNDS,
     },
     Role.COUNTY_STAFF: set(Action),  # everything, importing rosters included
@@ -206,21 +208,24 @@ COMMANDS = (
     "/checkin",
     "/attendance",
     "/minutes",
+    "/newtraining",
     "/fund",
     "/funds",
     "/duties",
     "/leaders",
+    "/summary",  # last: the chart and the workbook follow the first answer
+    "/export",
 )
 # fmt: off
 COMMAND_MATRIX: dict[str, str] = {
-    #                      mem apt inv ivs ntc nts grt nse chk att min fnd fns dut ldr
-    "member":             "-   -   -   -   -   -   -   -   -   -   -   -   -   -   -",
-    "deputy_secretary":   "y   -   y   y   y   y   y   y   y   y   y   -   -   -   -",
-    "secretary":          "y   y   y   y   y   y   y   y   y   y   y   -   y   y   -",
-    "township_organiser": "y   y   y   y   y   y   y   y   y   y   y   y   y   y   -",
-    "county_staff":       "y   y   y   y   y   y   y   y   y   y   y   y   y   y   y",
-    "inspector":          "y   -   -   -   -   -   -   -   -   y   -   -   y   y   -",
-    "admin":              "y   y   y   y   y   y   y   y   y   y   y   y   y   y   y",
+    #                      mem apt inv ivs ntc nts grt nse chk att min ntr fnd fns dut ldr sum exp
+    "member":             "-   -   -   -   -   -   -   -   -   -   -   -   -   -   -   -   -   -",
+    "deputy_secretary":   "y   -   y   y   y   y   y   y   y   y   y   -   -   -   -   -   -   -",
+    "secretary":          "y   y   y   y   y   y   y   y   y   y   y   y   -   y   y   -   y   y",
+    "township_organiser": "y   y   y   y   y   y   y   y   y   y   y   y   y   y   y   -   y   y",
+    "county_staff":       "y   y   y   y   y   y   y   y   y   y   y   y   y   y   y   y   y   y",
+    "inspector":          "y   -   -   -   -   -   -   -   -   y   -   -   -   y   y   -   y   y",
+    "admin":              "y   y   y   y   y   y   y   y   y   y   y   y   y   y   y   y   y   y",
 }
 # fmt: on
 
@@ -269,6 +274,7 @@ COMMAND_REFUSALS: dict[str, str] = {
     "/appoint": roles.NO_APPOINTING,
     "/invite": invitations.NO_INVITE,
     "/invites": invitations.NO_MANAGE,
+    "/checkin": checkin.NOTHING_OPEN,  # members check in with it; only officers get the screen
     "/fund": funds.NO_FUNDS,
     "/funds": funds.NO_REPORT,
     "/duties": duties.NO_DUTIES,

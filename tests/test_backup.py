@@ -6,21 +6,15 @@ from __future__ import annotations
 import shutil
 import sqlite3
 import subprocess
-import uuid
 from collections.abc import Iterator
 from contextlib import closing
 from pathlib import Path
 
 import pytest
-import sqlalchemy as sa
-from sqlalchemy.engine import make_url
-from sqlalchemy.pool import NullPool
 
 from bot.cli import main
-from storage import current_revision, head_revision, sync_url, upgrade_to_head
-from tests.storage.conftest import require_postgres_url
-
-TOKEN = "123456789:TEST-token-abcdefghijklmnopqrstuvwxyz"
+from storage import current_revision, head_revision, upgrade_to_head
+from tests.support.process import new_postgres_database
 
 
 @pytest.fixture
@@ -159,18 +153,8 @@ def test_restore_refuses_a_file_that_is_no_backup(
 
 @pytest.fixture
 def postgres_url() -> Iterator[str]:
-    """A brand-new PostgreSQL database with a password-free URL, dropped afterwards."""
-    base = require_postgres_url()
-    name = f"partybot_backup_{uuid.uuid4().hex[:12]}"
-    admin = sa.create_engine(sync_url(base), isolation_level="AUTOCOMMIT", poolclass=NullPool)
-    try:
-        with admin.connect() as conn:
-            conn.exec_driver_sql(f'CREATE DATABASE "{name}"')
-        yield make_url(base).set(database=name).render_as_string(hide_password=False)
-        with admin.connect() as conn:
-            conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-    finally:
-        admin.dispose()
+    with new_postgres_database("partybot_backup") as url:
+        yield url
 
 
 @pytest.mark.postgres

@@ -17,8 +17,9 @@ from bot.logs import REDACTED, REDACTED_PHONE, install_redaction
 from bot.settings import Settings
 from sandbox import SimUser, World
 from storage import Database, accounts
-from tests.builders import add_member, build_tree
-from tests.test_invitations_support import ZH_SHARE, issue_code, open_invitation
+from tests.support.builders import add_member, build_tree
+from tests.support.conversation import shown
+from tests.support.invitations import ZH_SHARE, issue_code, open_invitation
 
 Person = Callable[..., SimUser]
 
@@ -99,7 +100,7 @@ async def test_no_phone_number_in_any_log_line_at_debug(
     newcomer = person("党员甲", phone="+8613812345678")
     await open_invitation(newcomer, code)
     await newcomer.press(ZH_SHARE)
-    assert (await newcomer.wait_for_reply()).text.startswith("欢迎您，党员甲！")
+    assert shown(await newcomer.wait_for_reply()).startswith("欢迎您，党员甲！")
     lines = [caplog.handler.format(record) for record in caplog.records]
     assert any("contact" in line for line in lines), "DEBUG logging should show the update"
     assert not [line for line in lines if "3812345678" in line]
@@ -129,7 +130,7 @@ async def test_a_write_that_finds_the_database_locked_is_tried_once_more(
     monkeypatch.setattr(accounts, "upsert_account", flaky)
     alice = person("阿丽")
     await alice.send("/start")
-    assert (await alice.wait_for_reply()).text.startswith("欢迎使用")
+    assert shown(await alice.wait_for_reply()).startswith("欢迎使用")
     assert "抱歉" not in " ".join(m.text or "" for m in alice.messages)
     assert any("trying once more" in r.getMessage() for r in caplog.records)
 

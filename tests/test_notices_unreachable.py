@@ -12,9 +12,9 @@ from bot.clock import ManualClock
 from sandbox import SimUser, World
 from storage import Database
 from storage.models import Delivery, DeliveryState, Role, TelegramAccount
-from tests.builders import add_member, build_tree, grant
-from tests.conversation import settled
-from tests.test_notices_compose import compose
+from tests.support.builders import add_member, build_tree, grant
+from tests.support.conversation import settled, shown
+from tests.support.notices import compose
 
 
 async def _blocked_at(database: Database, user: SimUser) -> object:
@@ -28,7 +28,7 @@ async def _summary(alice: SimUser, text: str) -> str:
     await compose(alice, text, "东风村党支部全体", "不需要回执")
     await alice.wait_for_reply()
     await alice.wait_for_reply()
-    return (await alice.wait_for_reply()).text
+    return shown(await alice.wait_for_reply())
 
 
 async def test_a_403_marks_the_member_who_is_skipped_next_time(

@@ -12,14 +12,17 @@ import sqlalchemy as sa
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.clock import ManualClock
-from bot.demo import demo_people, seed_demo
-from bot.demo_plan import CAST, plan_demo, roster_telegram_id
 from bot.duties import queue_duty_reminders
+from bot.trainings import remind_due
+from demo.county import demo_people, seed_demo
+from demo.plan import CAST, plan_demo, roster_telegram_id
 from handlers.attendance import BUTTONS
+from handlers.trainings import done_markup
+from handlers.visits import visit_markup
 from schedules.sessions import job_follow_the_roster, job_silent_ladder
 from storage import Database, roles
 from storage.models import Role
-from tests.test_sandbox_support import (
+from tests.support.sandbox import (
     START,
     copy_template,
     sandbox_settings,
@@ -99,7 +102,7 @@ async def test_the_demo_county_is_seeded_once_with_months_of_history(
     assert counts["present"] > counts["absent"] > 0
     assert counts["excused"] > 0
     assert counts["pending_reminders"] == 9 * 2 * 2
-    assert counts["trainings"] == 4
+    assert counts["trainings"] == 4 + 2  # long over; still open (one with a quiz)
     assert counts["confirmations"] > 150
     assert counts["notices"] == 3
     assert 0 < counts["read"] < counts["deliveries"]
@@ -189,7 +192,12 @@ async def test_a_fresh_demo_starts_quiet(seeded: Database) -> None:
     async with seeded.session_scope() as session:
         assert await _count(session, "SELECT count(*) FROM session_escalation") == 0
     async with seeded.session_scope() as session:
-        assert await queue_duty_reminders(session=session, now=clock.now(), tz=settings.tz) == 0
+        assert (
+            await queue_duty_reminders(
+                session=session, now=clock.now(), tz=settings.tz, visit_markup=visit_markup
+            )
+            == 0
+        )
 
 
 async def test_a_demo_started_late_in_the_year_has_no_overdue_visit_reminders(
@@ -202,4 +210,47 @@ async def test_a_demo_started_late_in_the_year_has_no_overdue_visit_reminders(
     async with database.session_scope() as session:
         assert await seed_demo(session=session, now=late, tz=tz) is True
     async with database.session_scope() as session:
-        assert await queue_duty_reminders(session=session, now=late, tz=tz) == 0
+        assert (
+            await queue_duty_reminders(session=session, now=late, tz=tz, visit_markup=visit_markup)
+            == 0
+        )
+
+
+async def test_open_trainings_have_some_members_done_and_remind_only_when_due(
+    seeded: Database,
+) -> None:
+    """Two trainings are still open (one with a three-question quiz), some members done;
+    nothing is due at the start, and a reminder goes out once the deadline is near."""
+    tz = sandbox_settings().tz
+    async with seeded.session_scope() as session:
+        rows = (
+            await session.exec(
+                sa.text(  # type: ignore[call-overload]
+                    "SELECT t.title, count(DISTINCT q.id), count(DISTINCT a.id),"
+                    " count(DISTINCT c.id) FROM training t"
+                    " LEFT JOIN training_question q ON q.training_id = t.id"
+                    " JOIN training_assignee a ON a.training_id = t.id"
+                    " LEFT JOIN training_confirmation c ON c.training_id = t.id"
+                    f" WHERE t.deadline >= '{START.date().isoformat()}'"
+                    " GROUP BY t.id, t.title ORDER BY t.id"
+                )
+            )
+        ).all()
+        assert [(title[:4], questions) for title, questions, _, _ in rows] == [
+            ("学习新修", 3),
+            ("春季田间", 0),
+        ]
+        assert all(0 < done < members for _, _, members, done in rows)
+        assert (
+            await _count(
+                session, "SELECT count(*) FROM training_confirmation WHERE method = 'quiz'"
+            )
+            > 0
+        )
+        assert await remind_due(session=session, now=START, tz=tz, buttons=done_markup) == 0
+        assert await _count(session, "SELECT count(*) FROM delivery WHERE state = 'pending'") == 0
+    later = START + timedelta(days=4)  # the branch lecture's deadline is two days away
+    async with seeded.session_scope() as session:
+        reminded = await remind_due(session=session, now=later, tz=tz, buttons=done_markup)
+        assert 0 < reminded < 20
+        assert await remind_due(session=session, now=later, tz=tz, buttons=done_markup) == 0

@@ -37,6 +37,7 @@ from storage.models.members import (
     MemberStatusChange,
 )
 from storage.models.notices import AttachmentKind, Delivery, DeliveryKind, DeliveryState, Notice
+from storage.models.operations import LeaderLease, ProcessedUpdate
 from storage.models.orgs import OrgKind, OrgUnit
 from storage.models.sessions import (
     Attendance,
@@ -54,7 +55,14 @@ from storage.models.sessions import (
     SessionState,
     StudySession,
 )
-from storage.models.trainings import Training, TrainingConfirmation
+from storage.models.trainings import (
+    ConfirmationMethod,
+    Training,
+    TrainingAssignee,
+    TrainingConfirmation,
+    TrainingKind,
+    TrainingQuestion,
+)
 
 #: The metadata Alembic compares against (the same object as ``SQLModel.metadata``).
 metadata = SQLModel.metadata
@@ -71,6 +79,7 @@ __all__ = [
     "AuditLog",
     "CheckinMethod",
     "CodeAttempt",
+    "ConfirmationMethod",
     "ContactPoint",
     "ContactVisit",
     "Delivery",
@@ -86,6 +95,7 @@ __all__ = [
     "InactiveReason",
     "Invitation",
     "Language",
+    "LeaderLease",
     "LeaveReason",
     "LeaveState",
     "Member",
@@ -94,6 +104,7 @@ __all__ = [
     "Notice",
     "OrgKind",
     "OrgUnit",
+    "ProcessedUpdate",
     "Rating",
     "RectificationOrder",
     "RectificationState",
@@ -111,6 +122,9 @@ __all__ = [
     "StudySession",
     "TelegramAccount",
     "Training",
+    "TrainingAssignee",
     "TrainingConfirmation",
+    "TrainingKind",
+    "TrainingQuestion",
     "metadata",
 ]

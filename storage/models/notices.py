@@ -24,6 +24,7 @@ class DeliveryKind(StrEnum):
     NOTICE = "notice"
     SESSION_REMINDER = "session_reminder"
     SESSION_INVITATION = "session_invitation"
+    TRAINING = "training"
     TRAINING_REMINDER = "training_reminder"
     WARNING = "warning"
     GREETING = "greeting"

@@ -1,0 +1,49 @@
+"""Training deadline reminders: the scheduler looks, the database decides.
+
+The job only queues deliveries (each member's reminder has a fixed dedupe key and the
+assignee row is marked in the same transaction) and wakes the relay, so a missed run is
+made up by the next one and a restart sends nothing twice.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Final
+
+from apscheduler.schedulers.asyncio import AsyncIOScheduler
+
+from bot.context import Services
+from bot.trainings import DoneMarkup, remind_due
+
+log = logging.getLogger(__name__)
+
+REMINDER_EVERY_MINUTES: Final = 30
+
+
+async def job_training_reminders(services: Services, buttons: DoneMarkup) -> int:
+    """Remind members not done of trainings whose deadline is near (once each)."""
+    async with services.database.session_scope() as session:
+        queued = await remind_due(
+            session=session,
+            now=services.clock.now(),
+            tz=services.settings.tz,
+            buttons=buttons,
+        )
+    if queued:
+        log.info("queued %s training reminders", queued)
+        services.relay.wake()
+    return queued
+
+
+def add_training_jobs(
+    scheduler: AsyncIOScheduler, services: Services, buttons: DoneMarkup
+) -> None:
+    """Look for trainings whose deadline is near every half hour."""
+    scheduler.add_job(
+        job_training_reminders,
+        "interval",
+        minutes=REMINDER_EVERY_MINUTES,
+        args=[services, buttons],
+        id="training-reminders",
+        replace_existing=True,
+    )

@@ -1,0 +1,46 @@
+"""Several processes on one database: the leader's lease and the webhook updates taken.
+
+Revision ID: 0007
+Revises: 0006
+Create Date: 2026-12-04 17:40:00
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import sqlalchemy as sa
+from alembic import op
+
+revision: str = "0007"
+down_revision: str | None = "0006"
+branch_labels: str | Sequence[str] | None = None
+depends_on: str | Sequence[str] | None = None
+
+
+def upgrade() -> None:
+    op.create_table(
+        "leader_lease",
+        sa.Column("name", sa.String(length=32), nullable=False),
+        sa.Column("holder", sa.String(length=64), nullable=False),
+        sa.Column("acquired_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("expires_at", sa.DateTime(timezone=True), nullable=False),
+        sa.PrimaryKeyConstraint("name", name=op.f("pk_leader_lease")),
+    )
+    op.create_table(
+        "processed_update",
+        sa.Column("update_id", sa.BigInteger(), autoincrement=False, nullable=False),
+        sa.Column("taken_by", sa.String(length=64), nullable=False),
+        sa.Column("taken_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("finished_at", sa.DateTime(timezone=True), nullable=True),
+        sa.PrimaryKeyConstraint("update_id", name=op.f("pk_processed_update")),
+    )
+    op.create_index(
+        op.f("ix_processed_update_taken_at"), "processed_update", ["taken_at"], unique=False
+    )
+
+
+def downgrade() -> None:
+    op.drop_index(op.f("ix_processed_update_taken_at"), table_name="processed_update")
+    op.drop_table("processed_update")
+    op.drop_table("leader_lease")
