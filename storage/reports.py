@@ -319,7 +319,12 @@ async def periods_met(
     )
     met = (
         sa.select(holder.label("holder"), _STUDY.c.kind.label("kind"), period_no.label("no"))
-        .where(_held(now), period_no.is_not(None))
+        .where(
+            _held(now),
+            _STUDY.c.starts_at >= _utc(min(period.start for period in periods)),
+            _STUDY.c.starts_at < _utc(max(period.end for period in periods)),
+            period_no.is_not(None),
+        )
         .distinct()
         .subquery("met")
     )
@@ -343,25 +348,34 @@ async def org_kinds(*, session: AsyncSession, scope: Scope) -> dict[tuple[int, O
 async def notice_reads(
     *, session: AsyncSession, scope: Scope, start: datetime, end: datetime
 ) -> dict[int, Reads]:
-    """Notices sent in [start, end) that asked for 已阅: delivered to members, and read."""
+    """Notices sent in [start, end) that asked for 已阅: delivered to members, and read.
+
+    The state is counted, not filtered on, and the notices are a list the deliveries are
+    looked up in by ``notice_id``: the outbox holds every message ever sent, and its state
+    index would walk all of them.
+    """
+    sent = _DELIVERY.c.state == DeliveryState.SENT.value
+    notices = sa.select(_NOTICE.c.id).where(
+        _NOTICE.c.requires_ack.is_(True),
+        _NOTICE.c.created_at >= _utc(start),
+        _NOTICE.c.created_at < _utc(end),
+    )
     base = (
         sa.select()
         .select_from(_DELIVERY)
-        .join(_NOTICE, _NOTICE.c.id == _DELIVERY.c.notice_id)
         .join(_MEMBER, _MEMBER.c.id == _DELIVERY.c.member_id)
         .where(
+            _DELIVERY.c.notice_id.in_(notices.scalar_subquery()),
             _DELIVERY.c.kind == DeliveryKind.NOTICE.value,
-            _DELIVERY.c.state == DeliveryState.SENT.value,
-            _NOTICE.c.requires_ack.is_(True),
-            _NOTICE.c.created_at >= _utc(start),
-            _NOTICE.c.created_at < _utc(end),
         )
     )
     stmt, key = member_key(base, scope, _MEMBER)
     rows = await _grouped(
         session,
         stmt.add_columns(
-            key, sa.func.count(), sa.func.count(_DELIVERY.c.acknowledged_at)
+            key,
+            sa.func.count().filter(sent),
+            sa.func.count().filter(sent, _DELIVERY.c.acknowledged_at.is_not(None)),
         ).group_by(key),
     )
     return {int(k): Reads(int(d), int(r)) for k, d, r in rows}
