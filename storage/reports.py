@@ -50,10 +50,12 @@ __all__ = [
     "attendance",
     "branch_members",
     "contact_visits",
+    "delivered_notice",
     "five_good",
     "five_lead",
     "member_key",
     "notice_reads",
+    "notices_between",
     "org_key",
     "org_kinds",
     "periods_met",
@@ -345,37 +347,45 @@ async def org_kinds(*, session: AsyncSession, scope: Scope) -> dict[tuple[int, O
     return {(int(k), OrgKind(kind)): int(n) for k, kind, n in rows}
 
 
+def delivered_notice() -> sa.ColumnElement[bool]:
+    """A notice message that reached its reader (SQL), as the reports and the workbook
+    count it. The state is wrapped so that no database walks the outbox's state index
+    (every message ever sent) instead of finding a period's notices by ``notice_id``."""
+    return sa.and_(
+        _DELIVERY.c.kind == DeliveryKind.NOTICE.value,
+        sa.func.coalesce(_DELIVERY.c.state, "") == DeliveryState.SENT.value,
+    )
+
+
+def notices_between(start: datetime, end: datetime) -> Any:
+    """The ids of the notices sent in [start, end), as a subquery to look deliveries up."""
+    return (
+        sa.select(_NOTICE.c.id)
+        .where(_NOTICE.c.created_at >= _utc(start), _NOTICE.c.created_at < _utc(end))
+        .scalar_subquery()
+    )
+
+
 async def notice_reads(
     *, session: AsyncSession, scope: Scope, start: datetime, end: datetime
 ) -> dict[int, Reads]:
-    """Notices sent in [start, end) that asked for 已阅: delivered to members, and read.
-
-    The state is counted, not filtered on, and the notices are a list the deliveries are
-    looked up in by ``notice_id``: the outbox holds every message ever sent, and its state
-    index would walk all of them.
-    """
-    sent = _DELIVERY.c.state == DeliveryState.SENT.value
-    notices = sa.select(_NOTICE.c.id).where(
-        _NOTICE.c.requires_ack.is_(True),
-        _NOTICE.c.created_at >= _utc(start),
-        _NOTICE.c.created_at < _utc(end),
-    )
+    """Notices sent in [start, end) that asked for 已阅: delivered to members, and read."""
     base = (
         sa.select()
         .select_from(_DELIVERY)
+        .join(_NOTICE, _NOTICE.c.id == _DELIVERY.c.notice_id)
         .join(_MEMBER, _MEMBER.c.id == _DELIVERY.c.member_id)
         .where(
-            _DELIVERY.c.notice_id.in_(notices.scalar_subquery()),
-            _DELIVERY.c.kind == DeliveryKind.NOTICE.value,
+            _DELIVERY.c.notice_id.in_(notices_between(start, end)),
+            delivered_notice(),
+            _NOTICE.c.requires_ack.is_(True),
         )
     )
     stmt, key = member_key(base, scope, _MEMBER)
     rows = await _grouped(
         session,
         stmt.add_columns(
-            key,
-            sa.func.count().filter(sent),
-            sa.func.count().filter(sent, _DELIVERY.c.acknowledged_at.is_not(None)),
+            key, sa.func.count(), sa.func.count(_DELIVERY.c.acknowledged_at)
         ).group_by(key),
     )
     return {int(k): Reads(int(d), int(r)) for k, d, r in rows}
