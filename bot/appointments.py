@@ -16,7 +16,8 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from bot.access import Action, Grant, Principal, load_principal, may_give_role, may_remove_role
 from bot.direct_messages import Recipient, recipient
 from bot.i18n import N_
-from bot.members import GONE, NOT_ALLOWED, Refused, end_role
+from bot.members import GONE, end_role
+from bot.refusals import NOT_ALLOWED, Refused
 from storage import audit, members, orgs, roles
 from storage.models import Member, OrgUnit, Role
 

@@ -19,6 +19,8 @@ from typing import Final
 
 import segno
 
+from bot.numbers import normalise_digits, typed_digits
+
 __all__ = [
     "CODE_DIGITS",
     "PAYLOAD_PATTERN",
@@ -35,9 +37,8 @@ SLOT = timedelta(minutes=3)
 CODE_DIGITS = 6
 #: A check-in deep-link payload. Invitation codes never match it (see
 #: bot.invitations.new_code), so /start routes by this pattern alone.
-PAYLOAD_PATTERN: Final = rf"ci_(\d{{1,12}})_(\d{{{CODE_DIGITS}}})"
+PAYLOAD_PATTERN: Final = rf"ci_([0-9]{{1,12}})_([0-9]{{{CODE_DIGITS}}})"
 _PAYLOAD = re.compile(rf"^{PAYLOAD_PATTERN}$")
-_TYPED = re.compile(r"\d")
 
 
 @dataclass(frozen=True, slots=True)
@@ -67,8 +68,11 @@ def current_code(key: bytes, session_id: int, now: datetime) -> CheckinCode:
 
 
 def verify_code(key: bytes, session_id: int, typed: str, now: datetime) -> bool:
-    """Is this the current or the previous slot's code? Spaces and dashes are ignored."""
-    digits = "".join(_TYPED.findall(typed))
+    """Is this the current or the previous slot's code at ``now``?
+
+    Spaces and dashes are ignored, full-width digits count (bot.numbers).
+    """
+    digits = typed_digits(typed)
     if len(digits) != CODE_DIGITS:
         return False
     slot = _slot(now)
@@ -85,7 +89,7 @@ def deep_link(bot_username: str, session_id: int, code: str) -> str:
 
 def parse_start_payload(payload: str) -> tuple[int, str] | None:
     """(session id, code) from a ``/start ci_<session>_<code>`` payload."""
-    match = _PAYLOAD.match(payload.strip())
+    match = _PAYLOAD.match(normalise_digits(payload.strip()))
     if match is None:
         return None
     return int(match[1]), match[2]

@@ -10,10 +10,11 @@ import argparse
 import asyncio
 import sys
 from collections.abc import Sequence
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import NoReturn
 
-from bot import audit_report, bootstrap, funds_import, roster_report
+from bot import audit_report, bootstrap, export, funds_import, roster_report
 from bot.invitations import create_from_cli
 from bot.logs import configure_logging
 from bot.settings import Settings, SettingsError, check_webhook_url, load_settings
@@ -124,6 +125,11 @@ def build_parser() -> argparse.ArgumentParser:
     log.add_argument("--since", type=audit_report.day_argument, help="first day, 2026-03-01")
     log.add_argument("--until", type=audit_report.day_argument, help="last day, 2026-03-31")
     log.add_argument("--limit", type=audit_report.positive_int, default=100, help="(100)")
+
+    report = commands.add_parser("export", help="write an org's workbook (.xlsx) for a period")
+    report.add_argument("--org", required=True, help="code of the org: its whole subtree")
+    report.add_argument("--period", default="", help="2026, 2026-03, 2026Q1 (default: this year)")
+    report.add_argument("file", type=Path, help="the .xlsx file to write")
     return parser
 
 
@@ -135,7 +141,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     except SettingsError as exc:
         print(f"partybot: {exc}", file=sys.stderr)
         return EXIT_USAGE
-    configure_logging(settings.log_level, secrets=[settings.token], log_format=settings.log_format)
+    if args.command == "run" and args.webhook is not None:
+        settings = settings.model_copy(update={"webhook_url": args.webhook})
+    webhook_secret = settings.webhook_token if settings.token or settings.webhook_secret else None
+    configure_logging(
+        settings.log_level,
+        secrets=[settings.token, webhook_secret],
+        log_format=settings.log_format,
+    )
     try:
         match args.command:
             case "run":
@@ -188,6 +201,18 @@ def main(argv: Sequence[str] | None = None) -> int:
                         )
                     )
                 )
+            case "export":
+                print(
+                    asyncio.run(
+                        export.export_cli(
+                            settings,
+                            org_code=args.org,
+                            period_text=args.period,
+                            path=args.file,
+                            now=datetime.now(UTC),
+                        )
+                    )
+                )
             case "admin":
                 print(
                     asyncio.run(
@@ -195,6 +220,9 @@ def main(argv: Sequence[str] | None = None) -> int:
                     )
                 )
     except audit_report.AuditReportError as exc:
+        print(f"partybot: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    except export.ExportError as exc:
         print(f"partybot: {exc}", file=sys.stderr)
         return EXIT_USAGE
     except (bootstrap.BootstrapError, BackupError) as exc:
@@ -219,6 +247,9 @@ def run_bot(settings: Settings) -> int:
         asyncio.run(serve(settings))
     except TokenRefused as exc:
         print(refused_line(exc), file=sys.stderr)
+        return EXIT_FAILED
+    except OSError as exc:  # e.g. PARTYBOT_LISTEN's port is taken
+        print(f"partybot: {exc}", file=sys.stderr)
         return EXIT_FAILED
     return EXIT_OK
 
@@ -250,7 +281,7 @@ def restore_database(settings: Settings, source: Path) -> str:
 
 def run_sandbox(settings: Settings, *, port: int = 8080, fresh: bool = False) -> int:
     """Serve the sandbox (emulator, bot, demo county, web page) until interrupted."""
-    from bot.sandbox_app import serve_sandbox
+    from demo.app import serve_sandbox
 
     try:
         asyncio.run(serve_sandbox(settings, port=port, fresh=fresh))

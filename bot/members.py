@@ -16,6 +16,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from bot.access import ROLE_ORG_KINDS, Action, Principal, allows
 from bot.direct_messages import Recipient
 from bot.i18n import N_, gettext
+from bot.refusals import NOT_ALLOWED, Refused
 from storage import audit, member_admin, members, orgs, roles
 from storage.models import InactiveReason, Member, MemberStatus, OrgKind, OrgUnit, Role
 
@@ -48,7 +49,6 @@ CORRECTION_REASONS: Final[dict[str, str]] = {
     "other": N_("Other reason"),
 }
 
-NOT_ALLOWED: Final = N_("You do not have the right to do this here.")
 GONE: Final = N_("This person is no longer on the roster.")
 STALE: Final = N_("This has changed in the meantime. Please open the member card again.")
 
@@ -56,19 +56,6 @@ STALE: Final = N_("This has changed in the meantime. Please open the member card
 def is_branch(org: OrgUnit) -> bool:
     """Is this unit one that has a roster (a village branch, department or station)?"""
     return org.kind in BRANCH_KINDS
-
-
-class Refused(Exception):
-    """A change that may not happen; `message` is a msgid, `values` fill its placeholders."""
-
-    def __init__(self, message: str, **values: str) -> None:
-        super().__init__(message)
-        self.message = message
-        self.values = values
-
-    def text(self, language: str) -> str:
-        """The reason, translated."""
-        return gettext(language, self.message).format(**self.values)
 
 
 def next_status(status: MemberStatus) -> MemberStatus | None:

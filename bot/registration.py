@@ -8,7 +8,6 @@ every later one learns who decided.
 
 from __future__ import annotations
 
-import unicodedata
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
@@ -18,6 +17,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.direct_messages import Recipient
 from bot.invitations import CodeStatus, is_raised_role, status_of
+from bot.numbers import typed_digits
 from bot.roster_file import normalise_phone
 from storage import audit, members, orgs, roles
 from storage import invitations as store
@@ -86,11 +86,6 @@ class Joined:
     telegram_user_id: int
     org_id: int
     role: Role | None
-
-
-def typed_digits(text: str) -> str:
-    """The digits in what someone typed, full-width digits included ("１２３４" -> "1234")."""
-    return "".join(ch for ch in unicodedata.normalize("NFKC", text) if ch.isdigit())
 
 
 def last_four_match(member: Member, typed: str) -> bool:

@@ -11,6 +11,7 @@ import hashlib
 from collections import defaultdict
 from collections.abc import Sequence
 from datetime import UTC, datetime, time, timedelta
+from zoneinfo import ZoneInfo
 
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -21,21 +22,26 @@ from bot.session_notify import SessionButtons, Silence
 from bot.sessions import (
     DIGEST_HOUR,
     REQUIRED_KINDS,
+    Window,
     checkin_closes_at,
+    checkin_opens_at,
     is_silent,
     ladder_distance,
     ladder_step_due,
     previous_period,
+    window_state,
 )
 from bot.settings import Settings
 from storage import attendance, escalations, orgs, sessions
 from storage.models import OrgKind, OrgUnit, ReminderState, SessionState
 
 __all__ = [
+    "announce_checkin",
     "climb_ladder",
     "close_finished",
     "extend_all_series",
     "follow_the_roster",
+    "next_session_event",
     "send_digests",
     "send_due_reminders",
 ]
@@ -78,6 +84,47 @@ async def send_due_reminders(
                 now=now,
             )
     return queued
+
+
+# Check-in opens at most a day before the start and closes within a day after it.
+_CHECKIN_REACH = timedelta(days=1, minutes=1)
+
+
+async def announce_checkin(
+    *, session: AsyncSession, settings: Settings, buttons: SessionButtons, now: datetime
+) -> int:
+    """When a session's check-in opens, push 签到 to its invitees; returns messages queued.
+
+    Each member is told once per session (the outbox key), so running every minute, or
+    again after a restart, repeats nothing; someone invited later still gets it.
+    """
+    queued = 0
+    for study in await sessions.sessions_starting(
+        session=session, start=now - _CHECKIN_REACH, end=now + _CHECKIN_REACH
+    ):
+        if window_state(study, now) == Window.OPEN:
+            queued += await notify.queue_checkin_open(
+                session=session, study=study, settings=settings, buttons=buttons, now=now
+            )
+    return queued
+
+
+async def next_session_event(
+    *, session: AsyncSession, after: datetime, tz: ZoneInfo
+) -> datetime | None:
+    """The next moment a session job has something to do: a check-in opening or closing,
+    or an evening digest (the sandbox's "to the next reminder" stops at each)."""
+    moments = []
+    for study in await sessions.sessions_starting(
+        session=session, start=after - _CHECKIN_REACH, end=after + timedelta(days=400)
+    ):
+        evening = datetime.combine(
+            local_date(study.starts_at, tz) - timedelta(days=1), time(DIGEST_HOUR), tzinfo=tz
+        )
+        for moment in (checkin_opens_at(study), checkin_closes_at(study), evening):
+            if moment > after:
+                moments.append(moment.astimezone(UTC))
+    return min(moments, default=None)
 
 
 async def close_finished(

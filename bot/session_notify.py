@@ -10,7 +10,7 @@ to them), so callers pass a ``SessionButtons``; the composition root wires the r
 
 from __future__ import annotations
 
-from collections.abc import Collection, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any, Protocol
@@ -18,8 +18,9 @@ from typing import Any, Protocol
 from sqlmodel.ext.asyncio.session import AsyncSession
 from telegram import InlineKeyboardMarkup
 
+from bot.dates import format_when
 from bot.htmltext import html_lines
-from bot.i18n import N_, gettext
+from bot.i18n import N_, gettext, ngettext
 from bot.session_text import (
     LEAVE_REASON_LABELS,
     cadence_label,
@@ -30,7 +31,7 @@ from bot.session_text import (
     period_label,
     session_card,
 )
-from bot.sessions import CADENCE_MONTHS, OFFICER_ROLES
+from bot.sessions import CADENCE_MONTHS, OFFICER_ROLES, Window, rule_parts, window_state
 from bot.settings import Settings
 from storage import attendance, deliveries, roles
 from storage.deliveries import Outgoing
@@ -45,6 +46,7 @@ from storage.models import (
     Rsvp,
     SessionKind,
     SessionReminder,
+    SessionSeries,
     SessionState,
     StudySession,
 )
@@ -53,15 +55,18 @@ from storage.roles import Holder
 __all__ = [
     "SessionButtons",
     "Silence",
+    "change_lines",
     "officers",
     "queue_absence_warnings",
     "queue_change",
+    "queue_checkin_open",
     "queue_digest",
     "queue_invitations",
     "queue_leave_decision",
     "queue_leave_request",
     "queue_makeup",
     "queue_reminder",
+    "queue_series_invitation",
     "queue_silence",
 ]
 
@@ -77,6 +82,10 @@ class SessionButtons(Protocol):
     def makeup(self, attendance_id: int, language: str) -> InlineKeyboardMarkup: ...
 
     def leave_decision(self, attendance_id: int, language: str) -> InlineKeyboardMarkup: ...
+
+    def checkin(self, session_id: int, language: str) -> InlineKeyboardMarkup: ...
+
+    def rsvp_and_checkin(self, session_id: int, language: str) -> InlineKeyboardMarkup: ...
 
 
 async def officers(*, session: AsyncSession, org: OrgUnit) -> list[Holder]:
@@ -162,6 +171,70 @@ async def queue_invitations(
     return queued
 
 
+_SERIES_HEADING = {
+    "weekly": N_("📅 You are invited to a session every week:"),
+    "monthly": N_("📅 You are invited to a session every month:"),
+    "quarterly": N_("📅 You are invited to a session every three months:"),
+}
+
+
+async def queue_series_invitation(
+    *,
+    session: AsyncSession,
+    series: SessionSeries,
+    studies: Sequence[StudySession],
+    dates: Sequence[datetime],
+    settings: Settings,
+    buttons: SessionButtons,
+    now: datetime,
+) -> int:
+    """ONE invitation for a new series: the first session, the dates ahead, and 参加 /
+    请假 for the first one (reminders ask again before each of the others).
+
+    Every occurrence already created counts as invited, so none sends its own.
+    """
+    first = studies[0]
+    repeat = rule_parts(series.rule)[0]
+    items = []
+    for person in await attendance.invitees(session=session, session_id=_id(first.id)):
+        if person.telegram_user_id is None:
+            continue
+        language = person.language or settings.language
+        listed = [
+            format_when(moment, language=language, tz=settings.tz, now=now) for moment in dates
+        ]
+        text = html_lines(
+            [
+                session_card(
+                    first,
+                    language=language,
+                    tz=settings.tz,
+                    now=now,
+                    heading=gettext(language, _SERIES_HEADING[repeat.value]),
+                ),
+                *_materials_lines(first, language),
+                gettext(language, "Dates: {dates}").format(dates=names_line(listed, language)),
+                "",
+                gettext(language, "Will you come to the first one? Please tap a button."),
+            ]
+        )
+        items.append(
+            Outgoing(
+                person.telegram_user_id,
+                payload(text, markup=buttons.rsvp(_id(first.id), language)),
+                f"series-invite:{series.id}:{person.member_id}",
+                person.member_id,
+            )
+        )
+    queued = await _queue(session, DeliveryKind.SESSION_INVITATION, items, now, first)
+    told = [item.member_id for item in items if item.member_id is not None]
+    for study in studies:
+        await attendance.mark_invited(
+            session=session, session_id=_id(study.id), member_ids=told, now=now
+        )
+    return queued
+
+
 def _materials_lines(study: StudySession, language: str) -> list[str]:
     lines = []
     if study.materials_text:
@@ -172,11 +245,54 @@ def _materials_lines(study: StudySession, language: str) -> list[str]:
     return lines
 
 
+_CHANGE_LINES = {
+    "starts_at": N_("Time: {old} → {new}"),
+    "place": N_("Place: {old} → {new}"),
+    "topic": N_("Topic: {old} → {new}"),
+    "duration_minutes": N_("Length: {old} → {new}"),
+}
+
+
+def _change_value(field: str, value: Any, language: str, settings: Settings, now: datetime) -> str:
+    if field == "starts_at":
+        return format_when(value, language=language, tz=settings.tz, now=now)
+    if field == "duration_minutes":
+        return ngettext(language, "{n} minute", "{n} minutes", value).format(n=value)
+    return str(value)
+
+
+def change_lines(
+    before: Mapping[str, Any],
+    study: StudySession,
+    language: str,
+    settings: Settings,
+    now: datetime,
+) -> list[str]:
+    """ "时间：3月5日（周四）19:30 → 3月7日（周六）09:00": what changed, old → new."""
+    lines = []
+    for field, pattern in _CHANGE_LINES.items():
+        if field in before and before[field] != getattr(study, field):
+            lines.append(
+                gettext(language, pattern).format(
+                    old=_change_value(field, before[field], language, settings, now),
+                    new=_change_value(field, getattr(study, field), language, settings, now),
+                )
+            )
+    return lines
+
+
 async def queue_change(
-    *, session: AsyncSession, study: StudySession, settings: Settings, now: datetime, key: str
+    *,
+    session: AsyncSession,
+    study: StudySession,
+    settings: Settings,
+    now: datetime,
+    key: str,
+    before: Mapping[str, Any] | None = None,
 ) -> int:
     """Tell every invitee that the session moved, changed, or was cancelled.
 
+    ``before`` holds the changed fields' old values, so the notice says old → new.
     ``key`` names this change (e.g. the audit row's id), so each change is told once.
     """
     if study.state == SessionState.CANCELLED:
@@ -188,13 +304,9 @@ async def queue_change(
         if person.telegram_user_id is None:
             continue
         language = person.language or settings.language
-        text = session_card(
-            study,
-            language=language,
-            tz=settings.tz,
-            now=now,
-            heading=gettext(language, heading),
-        )
+        changed = change_lines(before or {}, study, language, settings, now)
+        card = session_card(study, language=language, tz=settings.tz, now=now)
+        text = html_lines([gettext(language, heading), *changed, *([""] if changed else []), card])
         items.append(
             Outgoing(
                 person.telegram_user_id,
@@ -217,8 +329,10 @@ async def queue_reminder(
 ) -> int:
     """One reminder to each invitee: "see you there" if they said yes, else "please answer".
 
-    Members on (requested or approved) leave are not reminded.
+    Members on (requested or approved) leave are not reminded. Once check-in is open the
+    reminder carries 签到 too (unless they are in already).
     """
+    checkin_open = window_state(study, now) == Window.OPEN
     items = []
     moment = int(reminder.due_at.timestamp())
     for person in await attendance.invitees(session=session, session_id=_id(study.id)):
@@ -235,18 +349,69 @@ async def queue_reminder(
             now=now,
             heading=gettext(language, "⏰ Reminder:"),
         )
+        can_check_in = checkin_open and not person.checked_in
         if person.rsvp == Rsvp.ATTEND:
-            content = payload(card + "\n\n" + gettext(language, "See you there!"))
+            content = payload(
+                card + "\n\n" + gettext(language, "See you there!"),
+                markup=buttons.checkin(_id(study.id), language) if can_check_in else None,
+            )
         else:
             content = payload(
                 card + "\n\n" + gettext(language, "Will you come? Please tap a button."),
-                markup=buttons.rsvp(_id(study.id), language),
+                markup=(buttons.rsvp_and_checkin if can_check_in else buttons.rsvp)(
+                    _id(study.id), language
+                ),
             )
         items.append(
             Outgoing(
                 person.telegram_user_id,
                 content,
                 f"reminder:{reminder.id}:{moment}:{person.member_id}",
+                person.member_id,
+            )
+        )
+    return await _queue(session, DeliveryKind.SESSION_REMINDER, items, now, study)
+
+
+async def queue_checkin_open(
+    *,
+    session: AsyncSession,
+    study: StudySession,
+    settings: Settings,
+    buttons: SessionButtons,
+    now: datetime,
+) -> int:
+    """Check-in has opened: 签到 to every invitee who is not in yet, once each.
+
+    Not to those on (requested or approved) leave, nor to the organiser, who runs the
+    check-in and counts as present. The key names the session and the member, so running
+    again (every minute, or after a restart) queues nothing twice.
+    """
+    items = []
+    for person in await attendance.invitees(session=session, session_id=_id(study.id)):
+        if (
+            person.telegram_user_id is None
+            or person.checked_in
+            or person.telegram_user_id == study.created_by
+            or person.leave_state in (LeaveState.PENDING, LeaveState.APPROVED)
+        ):
+            continue
+        language = person.language or settings.language
+        card = session_card(
+            study,
+            language=language,
+            tz=settings.tz,
+            now=now,
+            heading=gettext(language, "📍 Check-in is open:"),
+        )
+        hint = gettext(
+            language, 'Tap "Check in", then type the number on the secretary\'s screen.'
+        )
+        items.append(
+            Outgoing(
+                person.telegram_user_id,
+                payload(card + "\n\n" + hint, markup=buttons.checkin(_id(study.id), language)),
+                f"checkin-open:{study.id}:{person.member_id}",
                 person.member_id,
             )
         )

@@ -8,7 +8,7 @@ fail) together.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -152,12 +152,27 @@ async def schedule(
         },
         at=now,
     )
-    reached = await notify.queue_invitations(
-        session=session, study=study, settings=settings, buttons=buttons, now=now
-    )
-    if series is not None:
-        await extend_series(
-            session=session, series=series, settings=settings, buttons=buttons, now=now
+    if series is None:
+        reached = await notify.queue_invitations(
+            session=session, study=study, settings=settings, buttons=buttons, now=now
+        )
+    else:  # one invitation listing the dates, not one message per occurrence
+        created = await extend_series(
+            session=session,
+            series=series,
+            settings=settings,
+            buttons=buttons,
+            now=now,
+            invite=False,
+        )
+        reached = await notify.queue_series_invitation(
+            session=session,
+            series=series,
+            studies=[study, *created],
+            dates=series_dates(series, study, settings),
+            settings=settings,
+            buttons=buttons,
+            now=now,
         )
     counts = await attendance.attendance_counts(session=session, session_id=_id(study.id))
     return Scheduled(study, counts.invited, reached)
@@ -170,11 +185,13 @@ async def extend_series(
     settings: Settings,
     buttons: SessionButtons,
     now: datetime,
+    invite: bool = True,
 ) -> list[StudySession]:
     """Create the occurrences due within the next few weeks that do not exist yet.
 
     Each occurrence has a slot (its original day): a moved or cancelled occurrence keeps
-    its slot, so it is never generated a second time.
+    its slot, so it is never generated a second time. ``invite`` False: the caller tells
+    people about them (the new series' one invitation).
     """
     existing = await sessions.series_slots(session=session, series_id=_id(series.id))
     first = max(existing) if existing else local_date(series.created_at, settings.tz)
@@ -208,11 +225,28 @@ async def extend_series(
             series_id=series.id,
             series_slot=slot,
         )
-        await notify.queue_invitations(
-            session=session, study=study, settings=settings, buttons=buttons, now=now
-        )
+        if invite:
+            await notify.queue_invitations(
+                session=session, study=study, settings=settings, buttons=buttons, now=now
+            )
         created.append(study)
     return created
+
+
+SERIES_DATES_LISTED = 4
+
+
+def series_dates(series: SessionSeries, first: StudySession, settings: Settings) -> list[datetime]:
+    """The first few dates of a new series (from its rule), for its one invitation."""
+    found = occurrences(
+        series.rule,
+        series.local_time,
+        settings.tz,
+        first=local_date(first.starts_at, settings.tz),
+        after=first.starts_at - timedelta(minutes=1),
+        until=first.starts_at + timedelta(days=400),
+    )
+    return [starts_at for _slot, starts_at in found[:SERIES_DATES_LISTED]]
 
 
 async def change(
@@ -224,7 +258,9 @@ async def change(
     settings: Settings,
     now: datetime,
 ) -> StudySession | None:
-    """Edit a scheduled session, move its reminders if the time moved, tell everyone."""
+    """Edit a scheduled session, move its reminders if the time moved, tell everyone
+    what changed (old → new)."""
+    before = {key: getattr(study, key) for key in changes}
     updated = await sessions.update_session(
         session=session, session_id=_id(study.id), changes=changes, now=now
     )
@@ -248,7 +284,12 @@ async def change(
         at=now,
     )
     await notify.queue_change(
-        session=session, study=updated, settings=settings, now=now, key=str(entry.id)
+        session=session,
+        study=updated,
+        settings=settings,
+        now=now,
+        key=str(entry.id),
+        before=before,
     )
     return updated
 
@@ -306,11 +347,14 @@ async def close(
     buttons: SessionButtons,
     now: datetime,
 ) -> bool:
-    """After the check-in window: outcomes for all, make-up study, absence warnings.
+    """After the check-in window: outcomes for all (the organiser present), make-up study,
+    absence warnings.
 
     False if another run closed it first (then nothing else happens).
     """
-    if not await attendance.finalise_session(session=session, session_id=_id(study.id), now=now):
+    if not await attendance.finalise_session(
+        session=session, session_id=_id(study.id), now=now, organiser=study.created_by
+    ):
         return False
     await notify.queue_makeup(
         session=session, study=study, settings=settings, buttons=buttons, now=now

@@ -56,6 +56,7 @@ __all__ = [
     "previous_period",
     "rsvp_refusal",
     "series_rule",
+    "session_ends_at",
     "window_state",
 ]
 
@@ -174,9 +175,17 @@ def checkin_opens_at(study_session: StudySession) -> datetime:
     return study_session.starts_at - timedelta(minutes=study_session.checkin_opens_minutes_before)
 
 
+def session_ends_at(study_session: StudySession) -> datetime:
+    """The planned end: the start plus the session's length."""
+    return study_session.starts_at + timedelta(minutes=study_session.duration_minutes)
+
+
 def checkin_closes_at(study_session: StudySession) -> datetime:
-    """When check-in ends; after this the session is finalised (absences written)."""
-    return study_session.starts_at + timedelta(minutes=study_session.checkin_closes_minutes_after)
+    """When check-in ends: the grace after the session's end (a latecomer still checks in
+    while the meeting runs). After this the session is finalised (absences written)."""
+    return session_ends_at(study_session) + timedelta(
+        minutes=study_session.checkin_closes_minutes_after
+    )
 
 
 def window_state(study_session: StudySession, now: datetime) -> Window:
@@ -211,12 +220,15 @@ class Repeat(StrEnum):
     NONE = "none"
     WEEKLY = "weekly"
     MONTHLY = "monthly"
+    QUARTERLY = "quarterly"  # branch general meetings and party lessons
 
 
 _WEEKDAY_CODES = ("MO", "TU", "WE", "TH", "FR", "SA", "SU")
 _RULE = re.compile(
-    r"^FREQ=(?P<freq>WEEKLY|MONTHLY);(?:BYDAY=(?P<wd>[A-Z]{2})|BYMONTHDAY=(?P<md>\d+))$"
+    r"^FREQ=(?P<freq>WEEKLY|MONTHLY);(?:INTERVAL=(?P<iv>[13]);)?"
+    r"(?:BYDAY=(?P<wd>[A-Z]{2})|BYMONTHDAY=(?P<md>\d+))$"
 )
+_MONTHS_APART = {Repeat.MONTHLY: 1, Repeat.QUARTERLY: 3}
 
 
 def monthly_repeat_possible(day: date) -> bool:
@@ -225,22 +237,25 @@ def monthly_repeat_possible(day: date) -> bool:
 
 
 def series_rule(repeat: Repeat, first_day: date) -> str:
-    """The RFC 5545 RRULE for "every week on this weekday" or "every month on this day"."""
+    """The RFC 5545 RRULE for "every week on this weekday", "every month on this day" or
+    "every three months on this day"."""
     if repeat == Repeat.WEEKLY:
         return f"FREQ=WEEKLY;BYDAY={_WEEKDAY_CODES[first_day.weekday()]}"
     if repeat == Repeat.MONTHLY and monthly_repeat_possible(first_day):
         return f"FREQ=MONTHLY;BYMONTHDAY={first_day.day}"
+    if repeat == Repeat.QUARTERLY and monthly_repeat_possible(first_day):
+        return f"FREQ=MONTHLY;INTERVAL=3;BYMONTHDAY={first_day.day}"
     raise ValueError(f"no series rule for {repeat} from {first_day}")
 
 
 def rule_parts(rule: str) -> tuple[Repeat, int]:
-    """(WEEKLY, weekday 0-6) or (MONTHLY, day of month)."""
+    """(WEEKLY, weekday 0-6), (MONTHLY, day of month) or (QUARTERLY, day of month)."""
     match = _RULE.match(rule)
     if match is None:
         raise ValueError(f"unsupported series rule {rule!r}")
     if match["freq"] == "WEEKLY":
         return Repeat.WEEKLY, _WEEKDAY_CODES.index(match["wd"])
-    return Repeat.MONTHLY, int(match["md"])
+    return (Repeat.QUARTERLY if match["iv"] == "3" else Repeat.MONTHLY), int(match["md"])
 
 
 def occurrences(
@@ -254,7 +269,7 @@ def occurrences(
         if repeat == Repeat.WEEKLY:
             day += timedelta(days=(value - day.weekday()) % 7)
         elif day.day > value:
-            day = _first_of_next_month(day).replace(day=value)
+            day = _months_later(day, _MONTHS_APART[repeat]).replace(day=value)
         else:
             day = day.replace(day=value)
         start = to_utc(datetime.combine(day, local_time, tzinfo=tz))
@@ -265,8 +280,10 @@ def occurrences(
         day += timedelta(days=1)
 
 
-def _first_of_next_month(day: date) -> date:
-    return date(day.year + day.month // 12, day.month % 12 + 1, 1)
+def _months_later(day: date, months: int) -> date:
+    """The first of the month ``months`` after ``day``'s month."""
+    index = day.year * 12 + day.month - 1 + months
+    return date(index // 12, index % 12 + 1, 1)
 
 
 def period_containing(kind: SessionKind, day: date) -> tuple[date, date]:

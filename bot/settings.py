@@ -81,8 +81,9 @@ class Settings(BaseSettings):
     checkin_opens_minutes: int = Field(
         default=30, ge=0, le=24 * 60, alias="PARTYBOT_CHECKIN_OPENS_MINUTES"
     )
+    # Grace after the session's END (start + length), not after its start.
     checkin_closes_minutes: int = Field(
-        default=60, ge=0, le=24 * 60, alias="PARTYBOT_CHECKIN_CLOSES_MINUTES"
+        default=30, ge=0, le=24 * 60, alias="PARTYBOT_CHECKIN_CLOSES_MINUTES"
     )
 
     @field_validator("telegram_bot_token", mode="before")

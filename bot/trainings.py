@@ -26,7 +26,8 @@ from bot.access import Action, Principal, allows, load_principal, scope_roots
 from bot.dates import local_date, parse_day
 from bot.htmltext import bold, html_lines, payload_html
 from bot.i18n import N_, gettext
-from bot.members import NOT_ALLOWED, Refused, format_day
+from bot.members import format_day
+from bot.refusals import NOT_ALLOWED, Refused
 from storage import audit, deliveries, orgs, trainings
 from storage.deliveries import Outgoing
 from storage.models import (

@@ -8,33 +8,36 @@ and conditional updates make a double tap or a replayed update change nothing tw
 
 from __future__ import annotations
 
+import contextlib
 import logging
 from collections.abc import Sequence
 from datetime import datetime
 from typing import Final
 from zoneinfo import ZoneInfo
 
-from telegram import InlineKeyboardMarkup, Update
+from telegram import InlineKeyboardMarkup, Message, Update
+from telegram.error import BadRequest, TelegramError
 
-from bot import session_notify as notify
-from bot.access import Action, allows, load_principal
+from bot import session_answers as answers
 from bot.context import BotContext, Services
-from bot.dates import format_when
-from bot.htmltext import html_lines
-from bot.i18n import N_, gettext
+from bot.htmltext import Markup, html_lines
+from bot.i18n import gettext
+from bot.session_answers import Answer, Decision
 from bot.session_duties import follow_the_roster
 from bot.session_text import LEAVE_REASON_LABELS, leave_label, session_card
-from bot.sessions import decision_refusal, rsvp_refusal
+from bot.sessions import Window, window_state
 from handlers import awaiting
-from handlers.guard import refuse
+from handlers.awaiting import cancel_keyboard
+from handlers.guard import STALE_BUTTON, refuse
 from handlers.profile import ProfileView, profile_section
 from handlers.screens import button, callback_values
 from handlers.session_access import NOT_ALLOWED
-from handlers.session_codecs import DECIDE, MAKEUP, REASON, RSVP
-from storage import attendance, audit, members, orgs, sessions
+from handlers.session_codecs import CHECKIN, DECIDE, MAKEUP, REASON, RSVP
+from storage import attendance, members
 from storage.models import Attendance, LeaveReason, LeaveState, StudySession
 
 LEAVE_FLOW: Final = "leave"
+LEAVE_MESSAGE_KEY: Final = awaiting.forget_on_cancel("sessions.leave_message")
 REASONS: Final = (
     LeaveReason.SICK,
     LeaveReason.MIGRANT_WORK,
@@ -42,7 +45,7 @@ REASONS: Final = (
     LeaveReason.OTHER,
 )
 MAX_NOTE: Final = 200
-NOT_INVITED: Final = N_("This session is not for you, so this button does nothing.")
+NOT_INVITED: Final = answers.NOT_INVITED
 
 log = logging.getLogger(__name__)
 
@@ -59,6 +62,15 @@ class SessionKeyboards:
                 ]
             ]
         )
+
+    def checkin(self, session_id: int, language: str) -> InlineKeyboardMarkup:
+        return InlineKeyboardMarkup(
+            [[button(gettext(language, "Check in"), CHECKIN.encode(session_id))]]
+        )
+
+    def rsvp_and_checkin(self, session_id: int, language: str) -> InlineKeyboardMarkup:
+        rows = [*self.rsvp(session_id, language).inline_keyboard]
+        return InlineKeyboardMarkup([*rows, *self.checkin(session_id, language).inline_keyboard])
 
     def makeup(self, attendance_id: int, language: str) -> InlineKeyboardMarkup:
         label = gettext(language, "I have studied it")
@@ -102,56 +114,106 @@ async def follow_roster_change(services: Services, member_ids: Sequence[int] | N
         services.relay.wake()
 
 
-async def _own_attendance(
-    update: Update, context: BotContext, session_id: int
-) -> tuple[StudySession, Attendance] | None:
-    """The tapping member's row for this session, or a clear refusal (None)."""
-    user = update.effective_user
-    if user is None:
-        return None
-    async with context.services.database.session_scope() as session:
-        member = await members.member_by_telegram(session=session, telegram_user_id=user.id)
-        study = await sessions.get_session(session=session, session_id=session_id)
-        row = None
-        if member is not None and member.id is not None and study is not None:
-            row = await attendance.get_attendance(
-                session=session, session_id=session_id, member_id=member.id
-            )
-    if study is None or row is None:
-        await refuse(update, context, context._(NOT_INVITED))
-        return None
-    return study, row
+def _answered_keyboard(
+    context: BotContext, study: StudySession, row: Attendance | None
+) -> InlineKeyboardMarkup:
+    """Under an answered invitation: change the answer (and 签到 while check-in is open)."""
+    sid = _id(study.id)
+    rows = [[button(context._("Change my answer"), RSVP.encode(sid, "change"))]]
+    if _can_check_in(context, study, row):
+        rows += [list(row) for row in BUTTONS.checkin(sid, context.language).inline_keyboard]
+    return InlineKeyboardMarkup(rows)
+
+
+def _question_keyboard(
+    context: BotContext, study: StudySession, row: Attendance | None
+) -> InlineKeyboardMarkup:
+    sid = _id(study.id)
+    if _can_check_in(context, study, row):
+        return BUTTONS.rsvp_and_checkin(sid, context.language)
+    return BUTTONS.rsvp(sid, context.language)
+
+
+def _can_check_in(context: BotContext, study: StudySession, row: Attendance | None) -> bool:
+    now = context.services.clock.now()
+    checked = row is not None and row.checked_in_at is not None
+    return window_state(study, now) == Window.OPEN and not checked
+
+
+def _with_last_line(update: Update, line: str) -> str:
+    """The tapped message with its last paragraph (the question) replaced by ``line``.
+
+    Invitations and reminders end with a paragraph that asks or answers; a message of one
+    paragraph keeps it and gets ``line`` below.
+    """
+    query = update.callback_query
+    message = query.message if query is not None else None
+    if not isinstance(message, Message):
+        return line
+    shown = message.text_html if message.text else (message.caption_html or "")
+    paragraphs = [Markup(paragraph) for paragraph in shown.split("\n\n")]  # already HTML
+    if len(paragraphs) > 1:
+        paragraphs = paragraphs[:-1]
+    return Markup("\n\n").join([*paragraphs, line])
+
+
+async def _edit_tapped(update: Update, text: str, markup: InlineKeyboardMarkup) -> None:
+    """Show the new state in the tapped message itself (text or caption)."""
+    query = update.callback_query
+    assert query is not None
+    message = query.message
+    with contextlib.suppress(BadRequest):  # unchanged (a double tap): nothing to edit
+        if isinstance(message, Message) and message.text is None:
+            await query.edit_message_caption(caption=text, reply_markup=markup)
+        else:
+            await query.edit_message_text(text, reply_markup=markup)
+
+
+def _leave_line(context: BotContext, row: Attendance) -> str:
+    leave = leave_label(row.leave_reason, row.leave_note, row.leave_state, context.language)
+    return context._("Answered: leave, {leave}").format(leave=leave)
 
 
 async def on_rsvp(update: Update, context: BotContext) -> None:
-    """参加: record it once; 请假: offer the reasons."""
+    """参加: recorded once, the invitation shows the answer; 请假: the reasons, in place;
+    更改回复: the question again."""
     query = update.callback_query
-    if query is None:
+    user = update.effective_user
+    if query is None or user is None:
         return
     session_id, answer = callback_values(RSVP, update)
-    found = await _own_attendance(update, context, int(session_id))
-    if found is None:
-        return
-    study, row = found
     now = context.services.clock.now()
-    refusal = rsvp_refusal(study, now)
-    if refusal is not None:
-        await refuse(update, context, context._(refusal))
+    async with context.services.database.session_scope() as session:
+        if answer == "yes":
+            outcome = await answers.attend(
+                session=session, actor=user.id, session_id=int(session_id), now=now
+            )
+        else:
+            outcome = await answers.own_answer(
+                session=session, actor=user.id, session_id=int(session_id), now=now
+            )
+    if outcome.study is None or outcome.row is None:
+        await refuse(update, context, context._(outcome.refusal or NOT_INVITED))
         return
+    study, row = outcome.study, outcome.row
     awaiting.stop(context)
     if answer == "leave":
         await _offer_reasons(update, context, study, row)
         return
-    async with context.services.database.session_scope() as session:
-        changed = await attendance.set_rsvp(session=session, attendance_id=_id(row.id), now=now)
-    if not changed:
-        await query.answer(context._("You have already said you will come."))
+    if answer == "change":
+        await query.answer()
+        question = context._("Will you come? Please tap a button.")
+        await _edit_tapped(
+            update, _with_last_line(update, question), _question_keyboard(context, study, row)
+        )
         return
-    await query.answer(context._("Thank you!"))
-    when = format_when(study.starts_at, language=context.language, tz=_tz(context), now=now)
-    await context.bot.send_message(
-        query.from_user.id,
-        context._("✅ Noted: you will attend. See you on {when}.").format(when=when),
+    if outcome.result == Answer.DONE:
+        await query.answer(context._("Thank you!"))
+    else:
+        await query.answer(context._("You have already said you will come."))
+    line = context._("Answered: attend ✓")
+    await _edit_tapped(
+        update, _with_last_line(update, line), _answered_keyboard(context, study, row)
     )
 
 
@@ -175,34 +237,42 @@ async def _offer_reasons(
         button(context._(LEAVE_REASON_LABELS[reason]), REASON.encode(_id(study.id), index))
         for index, reason in enumerate(REASONS)
     ]
-    await context.bot.send_message(
-        query.from_user.id,
-        context._("Why can you not come? Please tap a reason."),
-        reply_markup=InlineKeyboardMarkup([labels[:2], labels[2:]]),
+    prompt = context._("Why can you not come? Please tap a reason.")
+    await _edit_tapped(
+        update, _with_last_line(update, prompt), InlineKeyboardMarkup([labels[:2], labels[2:]])
     )
 
 
 async def on_reason(update: Update, context: BotContext) -> None:
     """A preset reason sends the request at once; 其他 asks for a few words first."""
     query = update.callback_query
-    if query is None:
+    user = update.effective_user
+    if query is None or user is None:
         return
     session_id, index = (int(value) for value in callback_values(REASON, update))
-    found = await _own_attendance(update, context, session_id)
-    if found is None or not 0 <= index < len(REASONS):
-        return
-    study, row = found
-    refusal = rsvp_refusal(study, context.services.clock.now())
-    if refusal is not None:
-        await refuse(update, context, context._(refusal))
+    if not 0 <= index < len(REASONS):
+        await refuse(update, context, context._(STALE_BUTTON))
         return
     reason = REASONS[index]
     if reason == LeaveReason.OTHER:
+        async with context.services.database.session_scope() as session:
+            found = await answers.own_answer(
+                session=session,
+                actor=user.id,
+                session_id=session_id,
+                now=context.services.clock.now(),
+            )
+        if found.row is None:
+            await refuse(update, context, context._(found.refusal or NOT_INVITED))
+            return
         awaiting.expect(context, LEAVE_FLOW, session_id)
+        if context.user_data is not None and isinstance(query.message, Message):
+            context.user_data[LEAVE_MESSAGE_KEY] = query.message.message_id
         await query.answer()
-        await query.edit_message_text(context._("Please type the reason in a few words."))
+        prompt = context._("Please type the reason in a few words.")
+        await _edit_tapped(update, _with_last_line(update, prompt), cancel_keyboard(context))
         return
-    await _send_leave_request(update, context, study, row, reason, None)
+    await _send_leave_request(update, context, session_id, reason, None)
 
 
 async def on_leave_note(update: Update, context: BotContext) -> None:
@@ -216,67 +286,62 @@ async def on_leave_note(update: Update, context: BotContext) -> None:
         await message.reply_text(
             context._("Please type the reason in a few words (at most {n} characters).").format(
                 n=MAX_NOTE
-            )
+            ),
+            reply_markup=cancel_keyboard(context),
         )
         return
-    found = await _own_attendance(update, context, state.ref)
     awaiting.stop(context)
-    if found is None:
-        return
-    study, row = found
-    refusal = rsvp_refusal(study, context.services.clock.now())
-    if refusal is not None:
-        await message.reply_text(context._(refusal))
-        return
-    await _send_leave_request(update, context, study, row, LeaveReason.OTHER, note)
+    await _send_leave_request(update, context, state.ref, LeaveReason.OTHER, note)
 
 
 async def _send_leave_request(
     update: Update,
     context: BotContext,
-    study: StudySession,
-    row: Attendance,
+    session_id: int,
     reason: LeaveReason,
     note: str | None,
 ) -> None:
+    user = update.effective_user
+    if user is None:
+        return
     services = context.services
-    now = services.clock.now()
     async with services.database.session_scope() as session:
-        asked = await attendance.request_leave(
-            session=session, attendance_id=_id(row.id), reason=reason, note=note, now=now
+        outcome = await answers.ask_leave(
+            session=session,
+            actor=user.id,
+            session_id=session_id,
+            reason=reason,
+            note=note,
+            settings=services.settings,
+            buttons=BUTTONS,
+            now=services.clock.now(),
         )
-        if asked:
-            fresh = await attendance.get_attendance_by_id(
-                session=session, attendance_id=_id(row.id)
-            )
-            member = await members.get_member(session=session, member_id=row.member_id)
-            org = await orgs.get_org(session=session, org_id=study.org_id)
-            assert fresh is not None
-            assert member is not None
-            assert org is not None
-            await notify.queue_leave_request(
-                session=session,
-                study=study,
-                org=org,
-                attendance=fresh,
-                member_name=member.name,
-                settings=services.settings,
-                buttons=BUTTONS,
-                now=now,
-            )
-    if not asked:
+    if outcome.result == Answer.REFUSED or outcome.study is None or outcome.row is None:
+        await refuse(update, context, context._(outcome.refusal or NOT_INVITED))
+        return
+    if outcome.result == Answer.ALREADY:
         await refuse(update, context, context._("You have already asked for leave."))
         return
     services.relay.wake()
     text = context._("Your leave request ({reason}) was sent to the secretary.").format(
         reason=note if note else context._(LEAVE_REASON_LABELS[reason])
     )
+    markup = _answered_keyboard(context, outcome.study, outcome.row)
     query = update.callback_query
     if query is not None:
-        await query.answer()
-        await query.edit_message_text(text)
-    elif update.effective_message is not None:
-        await update.effective_message.reply_text(text)
+        await query.answer(text)
+        await _edit_tapped(
+            update, _with_last_line(update, _leave_line(context, outcome.row)), markup
+        )
+        return
+    if update.effective_message is not None:
+        await update.effective_message.reply_text(
+            html_lines([text, _leave_line(context, outcome.row)]), reply_markup=markup
+        )
+    message_id = context.user_data.pop(LEAVE_MESSAGE_KEY, None) if context.user_data else None
+    if isinstance(message_id, int):  # the prompt's 取消 under the invitation is done with
+        with contextlib.suppress(TelegramError):
+            await context.bot.edit_message_reply_markup(user.id, message_id, reply_markup=None)
 
 
 async def on_decide(update: Update, context: BotContext) -> None:
@@ -289,61 +354,24 @@ async def on_decide(update: Update, context: BotContext) -> None:
     approve = verdict == "ok"
     services = context.services
     now = services.clock.now()
-    outcome: str | None = None
-    summary = ""
     async with services.database.session_scope() as session:
-        row = await attendance.get_attendance_by_id(
-            session=session, attendance_id=int(attendance_id)
-        )
-        study = (
-            await sessions.get_session(session=session, session_id=row.session_id) if row else None
-        )
-        org = await orgs.get_org(session=session, org_id=study.org_id) if study else None
-        principal = await load_principal(session=session, telegram_user_id=user.id)
-        if (
-            row is None
-            or study is None
-            or org is None
-            or not allows(principal, Action.MANAGE_ATTENDANCE, org.path)
-        ):
-            outcome = NOT_ALLOWED
-        elif (refusal := decision_refusal(study)) is not None:
-            outcome = refusal
-        elif not await attendance.decide_leave(
+        outcome = await answers.decide_leave(
             session=session,
-            attendance_id=_id(row.id),
+            actor=user.id,
+            attendance_id=int(attendance_id),
             approve=approve,
-            decided_by=user.id,
+            settings=services.settings,
+            buttons=BUTTONS,
             now=now,
-        ):
-            outcome = N_("This request was already decided.")
-        else:
-            entry = await audit.record(
-                session=session,
-                actor=user.id,
-                action="session.leave.approve" if approve else "session.leave.reject",
-                target_kind="attendance",
-                target_id=row.id,
-                org_id=org.id,
-                detail={"session_id": study.id, "member_id": row.member_id},
-                at=now,
-            )
-            person = await notify.queue_leave_decision(
-                session=session,
-                study=study,
-                attendance_id=_id(row.id),
-                settings=services.settings,
-                buttons=BUTTONS,
-                now=now,
-                key=str(entry.id),
-            )
-            summary = _decided_text(context, study, person.name, approve, now)
-    if outcome is not None:
-        await refuse(update, context, context._(outcome))
+        )
+    if outcome.result == Decision.REFUSED or outcome.study is None:
+        await refuse(update, context, context._(outcome.refusal or NOT_ALLOWED))
         return
     services.relay.wake()
     await query.answer()
-    await query.edit_message_text(summary)
+    await query.edit_message_text(
+        _decided_text(context, outcome.study, outcome.member_name, approve, now)
+    )
 
 
 def _decided_text(

@@ -13,16 +13,18 @@ from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Message, Update
 
 from bot.access import Action, load_principal, scope_roots
 from bot.context import BotContext
-from bot.dates import format_time, format_when
+from bot.dates import format_time, format_when, local_date
 from bot.htmltext import html_lines
 from bot.i18n import N_
+from bot.periods import Period, period_from_token
 from bot.session_text import clip, kind_label, leave_label, names_line, session_card
 from bot.sessions import checkin_opens_at
 from handlers import awaiting
-from handlers.guard import refuse
+from handlers.guard import STALE_BUTTON, refuse
+from handlers.period_input import requested_period
 from handlers.screens import button, callback_values, show
 from handlers.session_access import NOT_ALLOWED, officer_session
-from handlers.session_codecs import MINUTES, PROXY, REPORT
+from handlers.session_codecs import LIST, MINUTES, PROXY, REPORT
 from storage import attendance, audit, sessions
 from storage.models import (
     AttendanceOutcome,
@@ -39,6 +41,11 @@ NAMES_SHOWN: Final = 40
 RECENT: Final = timedelta(days=60)
 VIEWERS: Final = (Action.MANAGE_ATTENDANCE, Action.VIEW_REPORTS)
 NO_SESSIONS: Final = N_("There are no sessions from the last two months or coming up.")
+ALL: Final = "all"
+PERIOD_HELP: Final = N_(
+    "I did not understand that period. Examples: /attendance 2026年3月, /attendance 本月, "
+    "/attendance 上季度."
+)
 
 
 def _id(value: int | None) -> int:
@@ -69,9 +76,14 @@ async def _candidates(
     return [study for study in found if not started_only or study.starts_at <= now]
 
 
-def _choice(context: BotContext, study: StudySession, now: datetime) -> str:
+def _choice(
+    context: BotContext, study: StudySession, now: datetime, org_name: str | None = None
+) -> str:
+    """ "3月10日 19:00 东风村党支部 · 支委会 · 学习党章" (the org when the list spans several)."""
     when = format_when(study.starts_at, language=context.language, tz=_tz(context), now=now)
-    return clip(f"{when} {kind_label(study.kind, context.language)} · {study.topic}", 60)
+    kind = kind_label(study.kind, context.language)
+    where = f"{org_name} · " if org_name else ""
+    return clip(f"{when} {where}{kind} · {study.topic}", 60)
 
 
 async def _pick_or_open(
@@ -102,11 +114,101 @@ async def _pick_or_open(
 
 
 async def cmd_attendance(update: Update, context: BotContext) -> None:
-    """Pick a session of one's scope and see its attendance."""
-    found = await _candidates(update, context, VIEWERS, started_only=False)
-    study = await _pick_or_open(update, context, found, REPORT.encode)
-    if study is not None:
-        await _show_report(update, context, study)
+    """The sessions of one's scope, past first, to see one's attendance (optionally of a
+    period: ``/attendance 2026年3月``); a single session opens at once."""
+    message = update.effective_message
+    if message is None:
+        return
+    typed = " ".join(context.args or [])
+    period = requested_period(context, typed) if typed else None
+    if typed and period is None:
+        await message.reply_text(context._(PERIOD_HELP))
+        return
+    await _session_list(update, context, period, 0, open_single=True)
+
+
+async def on_list(update: Update, context: BotContext) -> None:
+    """Another page of the list, or another period (the filter buttons)."""
+    token, page = callback_values(LIST, update)
+    period = None if token == ALL else period_from_token(str(token))
+    if token != ALL and period is None:
+        await refuse(update, context, context._(STALE_BUTTON))
+        return
+    await _session_list(update, context, period, int(page), open_single=False)
+
+
+async def _session_list(
+    update: Update, context: BotContext, period: Period | None, page: int, *, open_single: bool
+) -> None:
+    """One page of sessions with the branch on every button, page arrows and period filters."""
+    user = update.effective_user
+    if user is None:
+        return
+    now = context.services.clock.now()
+    start, end = period.bounds(_tz(context)) if period is not None else (None, None)
+    found: list[sessions.OfficerSession] = []
+    total = 0
+    async with context.services.database.session_scope() as session:
+        principal = await load_principal(session=session, telegram_user_id=user.id)
+        paths = sorted({root.org_path for a in VIEWERS for root in scope_roots(principal, a)})
+        if paths:
+            found, total = await sessions.officer_sessions(
+                session=session,
+                org_paths=paths,
+                now=now,
+                start=start,
+                end=end,
+                offset=max(page, 0) * PAGE,
+                limit=PAGE,
+            )
+    if not paths:
+        await refuse(update, context, context._(NOT_ALLOWED))
+        return
+    if open_single and total == 1 and period is None:
+        await _show_report(update, context, found[0].study)
+        return
+    token = period.token if period is not None else ALL
+    rows = [
+        [
+            button(
+                _choice(context, item.study, now, item.org_name), REPORT.encode(_id(item.study.id))
+            )
+        ]
+        for item in found
+    ]
+    nav = []
+    if page > 0:
+        nav.append(button("◀", LIST.encode(token, page - 1)))
+    if (page + 1) * PAGE < total:
+        nav.append(button("▶", LIST.encode(token, page + 1)))
+    if nav:
+        rows.append(nav)
+    rows.append(_filters(context, token))
+    pages = max(1, -(-total // PAGE))
+    scope = period.label(context.language) if period is not None else context._("all sessions")
+    text = context._("Sessions ({scope}), past first. Page {page} of {pages}.").format(
+        scope=scope, page=min(page, pages - 1) + 1, pages=pages
+    )
+    if not total:
+        text = context._("There are no sessions in {scope}.").format(scope=scope)
+    await show(update, context, text, InlineKeyboardMarkup(rows))
+
+
+def _filters(context: BotContext, current: str) -> list[InlineKeyboardButton]:
+    """This month, last month, this quarter, this year, all: the period filter buttons."""
+    today = local_date(context.services.clock.now(), _tz(context))
+    month = Period.month_of(today)
+    choices = [
+        (month.token, context._("This month")),
+        (month.previous().token, context._("Last month")),
+        (Period.quarter_of(today).token, context._("This quarter")),
+        (Period.year_of(today).token, context._("This year")),
+        (ALL, context._("All")),
+    ]
+    return [
+        button(f"• {label}" if token == current else label, LIST.encode(token, 0))
+        for token, label in choices
+    ]
 
 
 async def on_report(update: Update, context: BotContext) -> None:
@@ -379,4 +481,9 @@ def _tz(context: BotContext) -> ZoneInfo:
     return context.services.settings.tz
 
 
-CALLBACKS: Final = ((REPORT, on_report), (PROXY, on_proxy), (MINUTES, on_minutes))
+CALLBACKS: Final = (
+    (REPORT, on_report),
+    (PROXY, on_proxy),
+    (MINUTES, on_minutes),
+    (LIST, on_list),
+)

@@ -4,6 +4,9 @@ One flow at a time per user: starting another replaces the wait, so free text ne
 in a flow the user has left. A handler routes on `awaiting(user_data, flow)` and only
 sees messages while that flow waits; everything else falls through to other features.
 
+Every prompt that waits carries a 取消 button (`cancel_keyboard`), and `/cancel` works
+anywhere: both forget the wait and the half-filled forms registered with `forget_on_cancel`.
+
 Telegram apps split a text longer than 4096 characters into several messages sent at
 once. A flow refuses an over-long text with `refuse_too_long`; the parts that follow it
 (same user, within PART_WINDOW by message date) are the rest of that text, so they are
@@ -17,12 +20,18 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Final
 
-from telegram import Message, Update
+from telegram import InlineKeyboardMarkup, Message, Update
 from telegram.ext import filters
 
 from bot.context import BotContext
+from bot.i18n import N_
+from handlers.callbacks import CallbackCodec
+from handlers.screens import button
 
 KEY: Final = "sessions.awaiting"
+CANCEL: Final = CallbackCodec("wait.cancel")
+CANCEL_LABEL: Final = N_("Cancel")
+_FORGET: list[str] = [KEY]  # user_data keys that a cancel clears
 TOO_LONG_KEY: Final = "awaiting.too_long"
 #: Parts of one split text arrive within a second or two of each other.
 PART_WINDOW: Final = timedelta(seconds=3)
@@ -71,6 +80,46 @@ class _Awaiting(filters.MessageFilter):
 def awaiting(user_data: Mapping[int, Mapping[str, Any]], flow: str) -> filters.BaseFilter:
     """Private messages (not commands) from users whose `flow` waits for input."""
     return _Awaiting(user_data, flow) & ~filters.COMMAND & filters.ChatType.PRIVATE
+
+
+def forget_on_cancel(key: str) -> str:
+    """Register a user_data key (a form in progress) that 取消 and /cancel clear."""
+    if key not in _FORGET:
+        _FORGET.append(key)
+    return key
+
+
+def cancel_keyboard(context: BotContext) -> InlineKeyboardMarkup:
+    """The 取消 button under every prompt that waits for typed input."""
+    return InlineKeyboardMarkup([[button(context._(CANCEL_LABEL), CANCEL.encode())]])
+
+
+def _forget(context: BotContext) -> bool:
+    """Drop every wait and form; True if there was something to drop."""
+    if context.user_data is None:
+        return False
+    return bool([context.user_data.pop(key) for key in _FORGET if key in context.user_data])
+
+
+async def cmd_cancel(update: Update, context: BotContext) -> None:
+    """/cancel: stop whatever the bot is waiting for, in any flow."""
+    message = update.effective_message
+    if message is None:
+        return
+    if _forget(context):
+        await message.reply_text(context._("Cancelled."))
+    else:
+        await message.reply_text(context._("There is nothing to cancel."))
+
+
+async def on_cancel(update: Update, context: BotContext) -> None:
+    """取消 under a prompt: stop waiting and say so in place of the prompt."""
+    query = update.callback_query
+    if query is None:
+        return
+    _forget(context)
+    await query.answer()
+    await query.edit_message_text(context._("Cancelled."))
 
 
 @dataclass(slots=True)

@@ -10,7 +10,6 @@ only the secretary can mark them present.
 from __future__ import annotations
 
 import contextlib
-from datetime import datetime
 from typing import Final
 
 from telegram import InlineKeyboardMarkup, Message, Update
@@ -18,19 +17,29 @@ from telegram.error import TelegramError
 
 from bot.access import Action, load_principal, scope_roots
 from bot.checkin import CODE_DIGITS, current_code, deep_link, parse_start_payload, qr_png
-from bot.checkin import verify_code as code_is_valid
 from bot.context import BotContext
 from bot.dates import format_time
 from bot.htmltext import Markup, html_lines
+from bot.i18n import N_
+from bot.session_checkin import (
+    Checkin,
+    CheckinOutcome,
+    check_in,
+    may_check_in,
+    open_for_member,
+    organiser_present,
+    window_refusal,
+)
 from bot.session_text import session_card
-from bot.sessions import MAX_CHECKIN_FAILURES, Window, checkin_opens_at, window_state
+from bot.sessions import Window, checkin_opens_at, window_state
 from handlers import awaiting
+from handlers.awaiting import cancel_keyboard
 from handlers.guard import refuse
 from handlers.screens import button, callback_values
-from handlers.session_access import NOT_ALLOWED, officer_session
+from handlers.session_access import officer_session
 from handlers.session_codecs import CHECKIN, CODE, PROXY
-from storage import attendance, members, sessions
-from storage.models import Attendance, CheckinMethod, SessionState, StudySession
+from storage import attendance, sessions
+from storage.models import CheckinMethod, SessionState, StudySession
 
 FLOW: Final = "checkin"
 
@@ -42,9 +51,39 @@ def _id(value: int | None) -> int:
 
 # --- the member ---------------------------------------------------------------------------
 
+_ANSWERS: Final = {
+    Checkin.ALREADY: N_("You are already checked in."),
+    Checkin.NOT_INVITED: N_("You are not on the list for this session. Please ask the secretary."),
+    Checkin.CANCELLED: N_("This session has been cancelled."),
+    Checkin.CLOSED: N_("Check-in for this session is closed."),
+    Checkin.LOCKED: N_("Too many wrong numbers. Please ask the secretary to mark you present."),
+    Checkin.WRONG: N_(
+        "That number is wrong or has expired. Please look at the secretary's screen "
+        "and type the number again."
+    ),
+}
+TYPE_THE_NUMBER: Final = N_("Please type the {n}-digit number shown by the secretary.")
+#: What /checkin tells a member when nothing is open (officers get the code screen).
+NOTHING_OPEN: Final = N_("No session is open for check-in now.")
+
+
+def _answer(context: BotContext, outcome: CheckinOutcome) -> str:
+    """What to tell the member about a check-in outcome."""
+    if outcome.result == Checkin.DONE and outcome.study is not None:
+        return context._("✅ Checked in: {topic}. Welcome!").format(topic=outcome.study.topic)
+    if outcome.result == Checkin.NOT_YET and outcome.study is not None:
+        return context._("Check-in opens at {time}.").format(
+            time=format_time(checkin_opens_at(outcome.study), tz=context.services.settings.tz)
+        )
+    return context._(_ANSWERS.get(outcome.result, _ANSWERS[Checkin.NOT_INVITED]))
+
 
 async def cmd_start_checkin(update: Update, context: BotContext) -> None:
-    """The deep link from the QR code: one tap on Start checks the member in."""
+    """The deep link from the QR code: one tap on Start checks the member in.
+
+    A wrong or expired code leaves the bot waiting for the number, so the member can
+    simply type what the screen shows now.
+    """
     message = update.effective_message
     if message is None:
         return
@@ -53,7 +92,7 @@ async def cmd_start_checkin(update: Update, context: BotContext) -> None:
         await message.reply_text(context._("This check-in code is not valid."))
         return
     session_id, code = parsed
-    await message.reply_text(await _check_in(update, context, session_id, code, CheckinMethod.QR))
+    await _check_in(update, context, session_id, code, CheckinMethod.QR)
 
 
 async def on_tap(update: Update, context: BotContext) -> None:
@@ -62,118 +101,107 @@ async def on_tap(update: Update, context: BotContext) -> None:
     if query is None:
         return
     (session_id,) = callback_values(CHECKIN, update)
-    refusal = await _refusal(update, context, int(session_id))
-    if refusal is not None:
-        await refuse(update, context, refusal)
+    await _ask_for_number(update, context, int(session_id))
+
+
+async def _ask_for_number(update: Update, context: BotContext, session_id: int) -> None:
+    """Wait for the number of this session, or say why the member cannot check in."""
+    user = update.effective_user
+    if user is None:
         return
-    awaiting.expect(context, FLOW, int(session_id))
-    await query.answer()
+    async with context.services.database.session_scope() as session:
+        outcome = await may_check_in(
+            session=session,
+            actor=user.id,
+            session_id=session_id,
+            now=context.services.clock.now(),
+        )
+    if outcome.result != Checkin.READY:
+        await refuse(update, context, _answer(context, outcome))
+        return
+    awaiting.expect(context, FLOW, session_id)
+    if update.callback_query is not None:
+        await update.callback_query.answer()
     await context.bot.send_message(
-        query.from_user.id,
-        context._("Please type the {n}-digit number shown by the secretary.").format(
-            n=CODE_DIGITS
-        ),
+        user.id,
+        context._(TYPE_THE_NUMBER).format(n=CODE_DIGITS),
+        reply_markup=cancel_keyboard(context),
     )
 
 
 async def on_number(update: Update, context: BotContext) -> None:
-    """The typed number after 签到."""
+    """The typed number after 签到 (or after a failed scan).
+
+    Anything but text (a photo, a sticker) is answered and not counted as a wrong number.
+    """
     message = update.effective_message
     state = awaiting.waiting(context, FLOW)
     if message is None or state is None:
         return
-    answer = await _check_in(update, context, state.ref, message.text or "", CheckinMethod.CODE)
-    await message.reply_text(answer)
-
-
-async def _refusal(update: Update, context: BotContext, session_id: int) -> str | None:
-    """Why this member cannot check in to this session now (translated), or None."""
-    now = context.services.clock.now()
-    found = await _member_row(update, context, session_id)
-    if found is None:
-        return context._("You are not on the list for this session. Please ask the secretary.")
-    study, row = found
-    if row.checked_in_at is not None:
-        return context._("You are already checked in.")
-    return _window_refusal(context, study, now)
-
-
-def _window_refusal(context: BotContext, study: StudySession, now: datetime) -> str | None:
-    state = window_state(study, now)
-    if study.state == SessionState.CANCELLED:
-        return context._("This session has been cancelled.")
-    if state == Window.CLOSED:
-        return context._("Check-in for this session is closed.")
-    if state == Window.NOT_YET:
-        return context._("Check-in opens at {time}.").format(
-            time=format_time(checkin_opens_at(study), tz=context.services.settings.tz)
+    if not message.text:
+        await message.reply_text(
+            context._(TYPE_THE_NUMBER).format(n=CODE_DIGITS),
+            reply_markup=cancel_keyboard(context),
         )
-    return None
-
-
-async def _member_row(
-    update: Update, context: BotContext, session_id: int
-) -> tuple[StudySession, Attendance] | None:
-    user = update.effective_user
-    if user is None:
-        return None
-    async with context.services.database.session_scope() as session:
-        member = await members.member_by_telegram(session=session, telegram_user_id=user.id)
-        study = await sessions.get_session(session=session, session_id=session_id)
-        if member is None or member.id is None or study is None:
-            return None
-        row = await attendance.get_attendance(
-            session=session, session_id=session_id, member_id=member.id
-        )
-    return (study, row) if row is not None else None
+        return
+    await _check_in(update, context, state.ref, message.text, CheckinMethod.CODE)
 
 
 async def _check_in(
     update: Update, context: BotContext, session_id: int, code: str, method: CheckinMethod
-) -> str:
-    """Check the member in with a code; the answer to show them."""
+) -> None:
+    """Check the member in with a code, judged at the time the message was sent."""
+    message = update.effective_message
+    user = update.effective_user
+    if message is None or user is None:
+        return
     services = context.services
-    now = services.clock.now()
-    found = await _member_row(update, context, session_id)
-    if found is None:
-        return context._("You are not on the list for this session. Please ask the secretary.")
-    study, row = found
-    if row.checked_in_at is not None:
-        awaiting.stop(context)
-        return context._("You are already checked in.")
-    refusal = _window_refusal(context, study, now)
-    if refusal is not None:
-        awaiting.stop(context)
-        return refusal
-    if row.checkin_failures >= MAX_CHECKIN_FAILURES:
-        awaiting.stop(context)
-        return context._("Too many wrong numbers. Please ask the secretary to mark you present.")
-    if code_is_valid(services.settings.signing_key, session_id, code, now):
-        async with services.database.session_scope() as session:
-            done = await attendance.check_in(
-                session=session, attendance_id=_id(row.id), method=method, now=now
-            )
-        awaiting.stop(context)
-        if not done:
-            return context._("You are already checked in.")
-        return context._("✅ Checked in: {topic}. Welcome!").format(topic=study.topic)
     async with services.database.session_scope() as session:
-        failures = await attendance.count_checkin_failure(
-            session=session, attendance_id=_id(row.id)
+        outcome = await check_in(
+            session=session,
+            actor=user.id,
+            session_id=session_id,
+            code=code,
+            method=method,
+            key=services.settings.signing_key,
+            sent_at=message.date,
+            now=services.clock.now(),
         )
-    if failures >= MAX_CHECKIN_FAILURES:
+    if outcome.result == Checkin.WRONG:
+        awaiting.expect(context, FLOW, session_id)  # the next typed number is the code
+    else:
         awaiting.stop(context)
-        return context._("Too many wrong numbers. Please ask the secretary to mark you present.")
-    return context._(
-        "That number is wrong or has expired. Please look at the secretary's screen "
-        "and type the number again."
-    )
+    await message.reply_text(_answer(context, outcome))
+
+
+async def cmd_checkin(update: Update, context: BotContext) -> None:
+    """/checkin: an officer sees the code screen; a member is asked for the number."""
+    user = update.effective_user
+    message = update.effective_message
+    if user is None or message is None:
+        return
+    now = context.services.clock.now()
+    async with context.services.database.session_scope() as session:
+        principal = await load_principal(session=session, telegram_user_id=user.id)
+        officer = bool(scope_roots(principal, Action.MANAGE_ATTENDANCE))
+        mine = await open_for_member(session=session, actor=user.id, now=now)
+    if officer:
+        await _officer_checkin(update, context)
+        return
+    if len(mine) == 1:
+        await _ask_for_number(update, context, _id(mine[0].id))
+        return
+    if not mine:
+        await message.reply_text(context._(NOTHING_OPEN))
+        return
+    rows = [[button(_label(context, study), CHECKIN.encode(_id(study.id)))] for study in mine]
+    await message.reply_text(context._("Which session?"), reply_markup=InlineKeyboardMarkup(rows))
 
 
 # --- the secretary ------------------------------------------------------------------------
 
 
-async def cmd_checkin(update: Update, context: BotContext) -> None:
+async def _officer_checkin(update: Update, context: BotContext) -> None:
     """Show the code of the session whose check-in is open (or let the officer choose)."""
     user = update.effective_user
     message = update.effective_message
@@ -193,9 +221,6 @@ async def cmd_checkin(update: Update, context: BotContext) -> None:
             if roots
             else []
         )
-    if not roots:
-        await refuse(update, context, context._(NOT_ALLOWED))
-        return
     open_now = [study for study in found if window_state(study, now) == Window.OPEN]
     if len(open_now) == 1:
         await _send_screen(update, context, open_now[0])
@@ -208,13 +233,11 @@ async def cmd_checkin(update: Update, context: BotContext) -> None:
             ).format(n=minutes)
         )
         return
-    rows = [
-        [button(_label(context, study, now), CODE.encode(_id(study.id)))] for study in open_now
-    ]
+    rows = [[button(_label(context, study), CODE.encode(_id(study.id)))] for study in open_now]
     await message.reply_text(context._("Which session?"), reply_markup=InlineKeyboardMarkup(rows))
 
 
-def _label(context: BotContext, study: StudySession, now: datetime) -> str:
+def _label(context: BotContext, study: StudySession) -> str:
     time = format_time(study.starts_at, tz=context.services.settings.tz)
     return f"{time} {study.topic}"[:60]
 
@@ -228,9 +251,9 @@ async def on_screen(update: Update, context: BotContext) -> None:
     study = await officer_session(update, context, int(session_id), Action.MANAGE_ATTENDANCE)
     if study is None:
         return
-    refusal = _window_refusal(context, study, context.services.clock.now())
+    refusal = window_refusal(study, context.services.clock.now())
     if refusal is not None:
-        await refuse(update, context, refusal)
+        await refuse(update, context, _answer(context, CheckinOutcome(refusal, study)))
         return
     await query.answer()
     await _send_screen(update, context, study)
@@ -249,6 +272,10 @@ async def _send_screen(update: Update, context: BotContext, study: StudySession)
     code = current_code(services.settings.signing_key, _id(study.id), now)
     link = deep_link(context.bot.username, _id(study.id), code.code)
     async with services.database.session_scope() as session:
+        if update.effective_user is not None:  # who runs the check-in is there
+            await organiser_present(
+                session=session, study=study, actor=update.effective_user.id, now=now
+            )
         counts = await attendance.attendance_counts(session=session, session_id=_id(study.id))
     spaced = f"{code.code[:3]} {code.code[3:]}"
     caption = html_lines(

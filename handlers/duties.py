@@ -23,7 +23,9 @@ from bot.dates import local_date
 from bot.funds import check_year
 from bot.htmltext import Markup, html_lines
 from bot.i18n import N_, gettext
-from bot.members import GONE, NOT_ALLOWED, Refused, is_branch
+from bot.members import GONE, is_branch
+from bot.refusals import NOT_ALLOWED, Refused
+from handlers import visits
 from handlers.callbacks import CallbackCodec
 from handlers.guard import refuse
 from handlers.menus import refresh_menu
@@ -294,6 +296,7 @@ async def on_point(update: Update, context: BotContext) -> None:
                 org_id=org_id,
                 year=_year(context),
                 now=services.clock.now(),
+                visit_markup=visits.visit_markup,
             )
             leader = await members.get_member(session=session, member_id=member_id)
     except Refused as refused:

@@ -18,7 +18,8 @@ from bot.access import Action, Principal, allows, load_principal, scope_roots
 from bot.context import BotContext
 from bot.htmltext import html_lines
 from bot.i18n import N_
-from bot.members import NOT_ALLOWED, Refused, is_branch
+from bot.members import is_branch
+from bot.refusals import NOT_ALLOWED, Refused
 from handlers.callbacks import CallbackCodec
 from handlers.guard import STALE_BUTTON, refuse
 from handlers.org_picker import OrgPicker, OrgQuestion

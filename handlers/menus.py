@@ -68,6 +68,8 @@ MENU: tuple[MenuCommand, ...] = (
     MenuCommand("visit", N_("Log a visit to my contact point"), leader_only=True),
     MenuCommand("duties", N_("Leaders' duties: visits, reports, studies"), Action.VIEW_REPORTS),
     MenuCommand("leaders", N_("Set contact points and demonstration sites"), Action.MANAGE_DUTIES),
+    MenuCommand("summary", N_("Summary against the county's targets"), Action.VIEW_REPORTS),
+    MenuCommand("export", N_("Export a workbook (.xlsx)"), Action.VIEW_REPORTS),
 )
 
 

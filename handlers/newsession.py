@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import secrets
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date, datetime
 from typing import Final
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Message, Update
@@ -18,7 +18,15 @@ from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Message, Update
 from bot import session_ops
 from bot.access import Action, allows, load_principal, scope_roots
 from bot.context import BotContext
-from bot.dates import format_when, local_date, parse_when
+from bot.dates import (
+    date_examples,
+    format_day,
+    format_when,
+    local_date,
+    parse_day,
+    parse_time_on,
+    parse_when,
+)
 from bot.htmltext import html_lines
 from bot.i18n import N_
 from bot.session_ops import SessionPlan
@@ -43,13 +51,11 @@ from storage import orgs, sessions
 from storage.models import AttachmentKind, AudienceKind, OrgKind, SessionKind, StudySession
 
 FLOW: Final = "newsession"
-DRAFT_KEY: Final = "sessions.draft"
+DRAFT_KEY: Final = awaiting.forget_on_cancel("sessions.draft")
 
 MAX_TOPIC: Final = 100
 MAX_PLACE: Final = 100
 MAX_MATERIALS: Final = 2000
-# Forms bot.dates.parse_when reads; the catalog shows each language its own.
-DATE_EXAMPLES: Final = N_("2026-12-03 19:30\n12-03 19:30\ntomorrow 19:30\nFriday 19:30")
 STALE: Final = N_("This form is no longer open. Send /newsession to start again.")
 
 
@@ -65,6 +71,7 @@ class Draft:
     kind: SessionKind = SessionKind.OTHER
     topic: str = ""
     starts_at: datetime | None = None
+    day: date | None = None  # a day typed without a time: only the time is asked for
     duration: int = DURATION_CHOICES[1]
     place: str = ""
     audience_kind: AudienceKind = AudienceKind.BRANCH
@@ -145,7 +152,7 @@ async def on_form_tap(update: Update, context: BotContext) -> None:
         await _ask(update, context, draft, "reminders")
     elif step == "next":
         await _ask(update, context, draft, "repeat")
-    elif step == "rep" and 0 <= value < len(Repeat):
+    elif step == "rep" and 0 <= value < len(Repeat) and _repeat_allowed(context, draft, value):
         draft.repeat = list(Repeat)[value]
         await _ask(update, context, draft, "materials")
     elif step == "skip":
@@ -198,29 +205,53 @@ async def on_form_input(update: Update, context: BotContext) -> None:
         await _after_place(update, context, draft)
 
 
+def examples(context: BotContext) -> str:
+    """Ways to type a date, in the reader's language and all in the future."""
+    services = context.services
+    return date_examples(
+        language=context.language, now=services.clock.now(), tz=services.settings.tz
+    )
+
+
 async def _take_when(update: Update, context: BotContext, draft: Draft, text: str) -> None:
     message = update.effective_message
     assert message is not None
     services = context.services
-    now = services.clock.now()
-    moment = parse_when(text, now=now, tz=services.settings.tz)
+    now, tz = services.clock.now(), services.settings.tz
+    moment = parse_time_on(text, day=draft.day, tz=tz) if draft.day is not None else None
+    moment = moment or parse_when(text, now=now, tz=tz)
     if moment is None:
+        day = parse_day(text, now=now, tz=tz)
+        if day is not None:  # "明天": only the time is missing
+            draft.day = day
+            await message.reply_text(
+                context._("What time on {day}? For example: 19:30").format(
+                    day=format_day(day, language=context.language, tz=tz)
+                ),
+                reply_markup=_cancel_row_markup(context, draft),
+            )
+            return
         await message.reply_text(
             context._(
                 "I could not read that date and time. Please type it like one of these:\n"
                 "{examples}"
-            ).format(examples=context._(DATE_EXAMPLES))
+            ).format(examples=examples(context)),
+            reply_markup=_cancel_row_markup(context, draft),
         )
         return
     if moment <= now:
         await message.reply_text(
             context._("{when} has already passed. Please type a time in the future.").format(
-                when=format_when(moment, language=context.language, tz=services.settings.tz)
-            )
+                when=format_when(moment, language=context.language, tz=tz, now=now)
+            ),
+            reply_markup=_cancel_row_markup(context, draft),
         )
         return
-    draft.starts_at = moment
-    await _ask(update, context, draft, "duration")
+    draft.starts_at, draft.day = moment, None
+    understood = context._("Understood: {when}").format(
+        when=format_when(moment, language=context.language, tz=tz, now=now)
+    )
+    await _ask(update, context, draft, "duration", note=understood)
 
 
 async def _take_materials(
@@ -286,6 +317,9 @@ async def _ask(
     """Show the screen of `step` (after `note`); typed steps wait for the next message."""
     draft.step = step
     text, markup = _screen(context, draft)
+    if step != "preview":  # every step can be left with 取消 (the preview has its own)
+        rows = [list(row) for row in markup.inline_keyboard] if markup is not None else []
+        markup = InlineKeyboardMarkup([*rows, _cancel_row(context, draft)])
     if step in ("topic", "when", "place", "materials"):
         awaiting.expect(context, FLOW)
     else:
@@ -311,7 +345,7 @@ def _screen(context: BotContext, draft: Draft) -> tuple[str, InlineKeyboardMarku
         return (
             _(
                 "When does it start? Please type the date and time, for example:\n{examples}"
-            ).format(examples=_(DATE_EXAMPLES)),
+            ).format(examples=examples(context)),
             None,
         )
     if step == "duration":
@@ -368,6 +402,14 @@ def _screen(context: BotContext, draft: Draft) -> tuple[str, InlineKeyboardMarku
     )
 
 
+def _cancel_row(context: BotContext, draft: Draft) -> list[InlineKeyboardButton]:
+    return [button(context._("Cancel"), FORM.encode(draft.token, "ok", 0))]
+
+
+def _cancel_row_markup(context: BotContext, draft: Draft) -> InlineKeyboardMarkup:
+    return InlineKeyboardMarkup([_cancel_row(context, draft)])
+
+
 def _offset_label(context: BotContext, offset: int) -> str:
     return context._(REMINDER_LABELS[offset])
 
@@ -381,10 +423,20 @@ def _repeat_rows(context: BotContext, draft: Draft) -> list[list[InlineKeyboardB
         [button(_repeat_label(context, Repeat.WEEKLY, draft), FORM.encode(token, "rep", 1))]
     )
     if monthly_repeat_possible(day):
-        rows.append(
-            [button(_repeat_label(context, Repeat.MONTHLY, draft), FORM.encode(token, "rep", 2))]
-        )
+        for repeat in (Repeat.MONTHLY, Repeat.QUARTERLY):
+            index = list(Repeat).index(repeat)
+            label = _repeat_label(context, repeat, draft)
+            rows.append([button(label, FORM.encode(token, "rep", index))])
     return rows
+
+
+def _repeat_allowed(context: BotContext, draft: Draft, value: int) -> bool:
+    """A monthly or quarterly series only from a day every month has (a forged tap is not)."""
+    if draft.starts_at is None:
+        return False
+    if list(Repeat)[value] in (Repeat.MONTHLY, Repeat.QUARTERLY):
+        return monthly_repeat_possible(local_date(draft.starts_at, context.services.settings.tz))
+    return True
 
 
 def _repeat_label(context: BotContext, repeat: Repeat, draft: Draft) -> str:
@@ -394,6 +446,8 @@ def _repeat_label(context: BotContext, repeat: Repeat, draft: Draft) -> str:
         return context._("Every week on the same day")
     if repeat == Repeat.MONTHLY:
         return context._("Every month on day {day}").format(day=local.day)
+    if repeat == Repeat.QUARTERLY:
+        return context._("Every three months on day {day}").format(day=local.day)
     return context._("Only once")
 
 

@@ -29,6 +29,7 @@ from handlers import (
     common,
     duties,
     errors,
+    export,
     fallbacks,
     funds,
     greetings,
@@ -47,6 +48,7 @@ from handlers import (
     roster_import,
     sessions,
     start,
+    summary,
     training_staff,
     trainings,
     visits,
@@ -72,6 +74,10 @@ def register_handlers(application: Application[Any, Any, Any, Any, Any, Any]) ->
     )
     application.add_handler(CommandHandler("start", start.cmd_start))
     application.add_handler(CommandHandler("help", start.cmd_help))
+    application.add_handler(CommandHandler("cancel", awaiting.cmd_cancel))
+    application.add_handler(
+        CallbackQueryHandler(awaiting.on_cancel, pattern=awaiting.CANCEL.pattern)
+    )
 
     # Typed answers a flow waits for; only while it waits, so before other features' text
     # and file handlers (materials can be a file, minutes can be photos, a notice either).
@@ -170,6 +176,10 @@ def register_handlers(application: Application[Any, Any, Any, Any, Any, Any]) ->
     application.add_handler(CommandHandler("leaders", duties.cmd_leaders))
     for codec, on_tap in (*funds.CALLBACKS, *visits.CALLBACKS, *duties.CALLBACKS):
         application.add_handler(CallbackQueryHandler(on_tap, pattern=codec.pattern))
+    application.add_handler(CommandHandler("summary", summary.cmd_summary))
+    application.add_handler(CommandHandler("export", export.cmd_export))
+    for codec, on_tap in (*summary.CALLBACKS, *export.CALLBACKS):
+        application.add_handler(CallbackQueryHandler(on_tap, pattern=codec.pattern))
 
     # Fallbacks: keep these last.
     application.add_handler(MessageHandler(filters.COMMAND, fallbacks.on_unknown_command))
@@ -180,4 +190,5 @@ def register_handlers(application: Application[Any, Any, Any, Any, Any, Any]) ->
         )
     )
     application.add_handler(CallbackQueryHandler(fallbacks.on_unknown_callback))
+    errors.retry_every_handler(application.handlers)
     application.add_error_handler(errors.on_error)

@@ -24,6 +24,7 @@ MAKEUP: Final = CallbackCodec("att.mk", (int,))  # attendance id
 REPORT: Final = CallbackCodec("att.view", (int,))  # session id: /attendance for it
 PROXY: Final = CallbackCodec("att.px", (int, int, int))  # session id, member id or 0, page
 MINUTES: Final = CallbackCodec("att.min", (int, str))  # session id, "pick" | "done"
+LIST: Final = CallbackCodec("att.ls", (str, int))  # period token or "all", page
 
 CHECKIN: Final = CallbackCodec("ci.tap", (int,))  # member: 签到 for a session
 CODE: Final = CallbackCodec("ci.show", (int,))  # officer: show or renew the code

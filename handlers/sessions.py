@@ -21,8 +21,9 @@ from bot.session_text import clip, kind_label, session_card, status_label
 from bot.sessions import DURATION_CHOICES, Window, rsvp_refusal, window_state
 from handlers import awaiting
 from handlers.attendance import BUTTONS, NOT_INVITED
+from handlers.awaiting import cancel_keyboard
 from handlers.guard import STALE_BUTTON, refuse
-from handlers.newsession import DATE_EXAMPLES, MAX_PLACE, MAX_TOPIC
+from handlers.newsession import MAX_PLACE, MAX_TOPIC, examples
 from handlers.screens import button, callback_values, show
 from handlers.session_access import officer_session
 from handlers.session_codecs import (
@@ -41,7 +42,7 @@ from storage import attendance, members, sessions
 from storage.models import Attendance, AttendanceOutcome, SessionState, StudySession
 
 EDIT_FLOW: Final = "edit"
-FIELD_KEY: Final = "sessions.edit_field"
+FIELD_KEY: Final = awaiting.forget_on_cancel("sessions.edit_field")
 FIELDS: Final = ("time", "place", "topic", "duration")
 ORGANISERS: Final = (Action.SCHEDULE_SESSION, Action.MANAGE_ATTENDANCE)
 NOT_SCHEDULED: Final = N_("This session is no longer scheduled, so it cannot be changed.")
@@ -96,7 +97,8 @@ async def cmd_sessions(update: Update, context: BotContext) -> None:
             [button("⚙ " + _short(context, study, now), MANAGE.encode(_id(study.id)))]
             for study in organised
         ]
-    await message.reply_text(html_lines(lines), reply_markup=InlineKeyboardMarkup(rows))
+    markup = InlineKeyboardMarkup(rows) if rows else None  # never an empty keyboard
+    await message.reply_text(html_lines(lines), reply_markup=markup)
 
 
 def _line(context: BotContext, study: StudySession, row: Attendance | None, now: datetime) -> str:
@@ -228,12 +230,12 @@ async def on_edit(update: Update, context: BotContext) -> None:
         context.user_data[FIELD_KEY] = field
     prompts = {
         "time": context._("Please type the new date and time, for example:\n{examples}").format(
-            examples=DATE_EXAMPLES
+            examples=examples(context)
         ),
         "place": context._("Please type the new place."),
         "topic": context._("Please type the new topic."),
     }
-    await show(update, context, prompts[str(field)])
+    await show(update, context, prompts[str(field)], cancel_keyboard(context))
 
 
 async def on_edit_input(update: Update, context: BotContext) -> None:
@@ -255,7 +257,8 @@ async def on_edit_input(update: Update, context: BotContext) -> None:
                 context._(
                     "I could not read that as a time in the future. Please type it like one "
                     "of these:\n{examples}"
-                ).format(examples=DATE_EXAMPLES)
+                ).format(examples=examples(context)),
+                reply_markup=cancel_keyboard(context),
             )
             return
         changes["starts_at"] = moment
@@ -263,7 +266,8 @@ async def on_edit_input(update: Update, context: BotContext) -> None:
         limit = MAX_PLACE if field == "place" else MAX_TOPIC
         if not text or len(text) > limit:
             await message.reply_text(
-                context._("Please type it in at most {n} characters.").format(n=limit)
+                context._("Please type it in at most {n} characters.").format(n=limit),
+                reply_markup=cancel_keyboard(context),
             )
             return
         changes[str(field)] = text
@@ -307,7 +311,7 @@ async def _save_change(
         return context._(NOT_SCHEDULED)
     services.relay.wake()
     card = session_card(updated, language=context.language, tz=_tz(context), now=now)
-    return context._("Saved. Everyone invited is told about the change.") + "\n\n" + card
+    return html_lines([context._("Saved. Everyone invited is told about the change."), "", card])
 
 
 async def on_cancel(update: Update, context: BotContext) -> None:

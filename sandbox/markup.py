@@ -2,7 +2,8 @@
 
 Telegram refuses bad keyboards as a whole (the message is not sent), so every button is
 checked before anything is stored: callback data is 1..64 *bytes* of UTF-8, which is only
-21 Chinese characters.
+21 Chinese characters. The Bot API defines no empty keyboard: ``{}``, no rows or an empty
+row are refused, so a bot that "sends no buttons" must leave reply_markup out.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from sandbox.errors import (
     BUTTON_DATA_INVALID,
     BUTTON_TYPE_INVALID,
     BUTTON_URL_INVALID,
+    EMPTY_KEYBOARD,
     bad_request,
 )
 
@@ -66,6 +68,8 @@ def parse_inline_markup(raw: object) -> dict[str, Any] | None:
 def _rows(value: object) -> list[list[Any]]:
     if not isinstance(value, list) or not all(isinstance(row, list) for row in value):
         raise bad_request(BAD_MARKUP)
+    if not value or not all(value):
+        raise bad_request(EMPTY_KEYBOARD)
     return value
 
 

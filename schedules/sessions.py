@@ -1,4 +1,4 @@
-"""Session jobs: reminders, closing, series, the roster, the digest, the ladder.
+"""Session jobs: reminders, check-in opening, closing, series, the roster, the digest, the ladder.
 
 Each ``job_*`` opens one short transaction, asks bot.session_duties what is due at the
 clock's ``now`` and returns how many things it did; tests call them directly with an
@@ -29,6 +29,16 @@ async def job_due_reminders(
     """Send the reminders whose time has come (messages queued)."""
     async with database.session_scope() as session:
         return await duties.send_due_reminders(
+            session=session, settings=settings, buttons=buttons, now=clock.now()
+        )
+
+
+async def job_open_checkin(
+    database: Database, clock: Clock, *, settings: Settings, buttons: SessionButtons
+) -> int:
+    """Push 签到 to the invitees of sessions whose check-in has opened."""
+    async with database.session_scope() as session:
+        return await duties.announce_checkin(
             session=session, settings=settings, buttons=buttons, now=clock.now()
         )
 
@@ -98,6 +108,9 @@ def register_session_jobs(
     def reminders() -> Awaitable[int]:
         return job_due_reminders(database, clock, settings=settings, buttons=buttons)
 
+    def checkin() -> Awaitable[int]:
+        return job_open_checkin(database, clock, settings=settings, buttons=buttons)
+
     def closing() -> Awaitable[int]:
         return job_close_sessions(database, clock, settings=settings, buttons=buttons)
 
@@ -115,6 +128,7 @@ def register_session_jobs(
 
     for name, job, seconds in (
         ("session_reminders", reminders, 60),
+        ("session_checkin", checkin, 60),
         ("session_closing", closing, 60),
         ("session_series", series, 3600),
         ("session_roster", roster, 60),

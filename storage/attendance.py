@@ -445,11 +445,14 @@ async def mark_makeup_done(*, session: AsyncSession, attendance_id: int, now: da
     return bool(result.rowcount)
 
 
-async def finalise_session(*, session: AsyncSession, session_id: int, now: datetime) -> bool:
+async def finalise_session(
+    *, session: AsyncSession, session_id: int, now: datetime, organiser: int | None = None
+) -> bool:
     """Close the session and give every invitee an explicit outcome, in one transaction.
 
-    Checked in: present; approved leave: excused; anyone else: absent. False if the
-    session was not scheduled any more (another run closed it first).
+    Checked in, or the organiser (``organiser``: the Telegram id of whoever scheduled
+    it): present; approved leave: excused; anyone else: absent. False if the session was
+    not scheduled any more (another run closed it first).
     """
     result = await session.exec(
         update(StudySession)
@@ -460,8 +463,16 @@ async def finalise_session(*, session: AsyncSession, session_id: int, now: datet
     )
     if not result.rowcount:
         return False
+    present: sa.ColumnElement[bool] = col(Attendance.checked_in_at).is_not(None)
+    if organiser is not None:  # (never "IS NULL": members without Telegram are no organiser)
+        present = sa.or_(
+            present,
+            col(Attendance.member_id).in_(
+                select(Member.id).where(col(Member.telegram_user_id) == sa.literal(organiser))
+            ),
+        )
     outcome = sa.case(
-        (col(Attendance.checked_in_at).is_not(None), AttendanceOutcome.PRESENT.value),
+        (present, AttendanceOutcome.PRESENT.value),
         (col(Attendance.leave_state) == LeaveState.APPROVED, AttendanceOutcome.EXCUSED.value),
         else_=AttendanceOutcome.ABSENT.value,
     )

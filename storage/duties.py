@@ -49,6 +49,7 @@ __all__ = [
     "remove_contact_point",
     "remove_site",
     "sites",
+    "visits_by_point",
 ]
 
 
@@ -69,9 +70,9 @@ class ContactPointView:
     created_at: datetime
 
 
-def _views_query() -> tuple[Any, sa.ColumnElement[int]]:
-    """Contact points with leader, org and visit count; and the count expression."""
-    visits = (
+def _visits() -> sa.Subquery:
+    """(contact_point_id, visits, last_visit): the visits of each contact point."""
+    return (
         select(
             ContactVisit.contact_point_id,
             sa.func.count(col(ContactVisit.id)).label("visits"),
@@ -80,6 +81,27 @@ def _views_query() -> tuple[Any, sa.ColumnElement[int]]:
         .group_by(col(ContactVisit.contact_point_id))
         .subquery()
     )
+
+
+def visits_by_point(year: int) -> sa.Subquery:
+    """(contact_point_id, org_id, visits) of the year's contact points, as SQL to group
+    further (the county view counts the points that reached the visits needed)."""
+    visits = _visits()
+    return (
+        sa.select(
+            col(ContactPoint.id).label("contact_point_id"),
+            col(ContactPoint.org_id).label("org_id"),
+            sa.func.coalesce(visits.c.visits, 0).label("visits"),
+        )
+        .join(visits, visits.c.contact_point_id == col(ContactPoint.id), isouter=True)
+        .where(col(ContactPoint.year) == year)
+        .subquery("visits_by_point")
+    )
+
+
+def _views_query() -> tuple[Any, sa.ColumnElement[int]]:
+    """Contact points with leader, org and visit count; and the count expression."""
+    visits = _visits()
     count = sa.func.coalesce(visits.c.visits, 0)
     stmt = (
         sa.select(
@@ -184,16 +206,10 @@ async def add_contact_point(
 
 
 async def remove_contact_point(*, session: AsyncSession, contact_point_id: int) -> bool:
-    """Delete a contact point with its visits and rungs; False if it was gone already."""
+    """Delete a contact point (its visits and rungs cascade); False if it was gone already."""
     point = await session.get(ContactPoint, contact_point_id)
     if point is None:
         return False
-    for child in (ContactVisit, DutyReminder):
-        await session.exec(
-            sa.delete(table_of(child)).where(
-                table_of(child).c.contact_point_id == contact_point_id
-            )
-        )
     await session.delete(point)
     await session.flush()
     return True

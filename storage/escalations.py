@@ -15,7 +15,7 @@ import sqlalchemy as sa
 from sqlmodel import col, select, update
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from storage._sql import insert_ignore
+from storage._sql import insert_ignore, table_of
 from storage.models.orgs import OrgKind, OrgUnit
 from storage.models.sessions import (
     AudienceKind,
@@ -32,11 +32,29 @@ __all__ = [
     "open_escalations",
     "orgs_of_kinds",
     "resolve_escalation",
+    "session_holder",
     "step_escalation",
 ]
 
 
 # --- what the ladder judges ---------------------------------------------------------------
+
+
+def session_holder(study: sa.FromClause) -> sa.ColumnElement[int]:
+    """The org a study session counts for (SQL): its organiser, except that a party group
+    meeting held for one party group counts for that group. The ladder and the county
+    reports judge cadence by this one rule.
+    """
+    return sa.case(
+        (
+            sa.and_(
+                study.c.kind == SessionKind.PARTY_GROUP_MEETING.value,
+                study.c.audience_kind == AudienceKind.PARTY_GROUP.value,
+            ),
+            study.c.audience_org_id,
+        ),
+        else_=study.c.org_id,
+    )
 
 
 async def orgs_of_kinds(*, session: AsyncSession, kinds: Sequence[OrgKind]) -> list[OrgUnit]:
@@ -56,16 +74,7 @@ async def last_held(
 
     A party group meeting held for one party group counts for that group, not its branch.
     """
-    holder = sa.case(
-        (
-            sa.and_(
-                col(StudySession.kind) == SessionKind.PARTY_GROUP_MEETING,
-                col(StudySession.audience_kind) == AudienceKind.PARTY_GROUP,
-            ),
-            col(StudySession.audience_org_id),
-        ),
-        else_=col(StudySession.org_id),
-    )
+    holder = session_holder(table_of(StudySession))
     latest = sa.func.max(StudySession.starts_at)
     result = await session.exec(
         select(holder, StudySession.kind, latest)

@@ -32,6 +32,7 @@ from storage.models.sessions import (
 
 __all__ = [
     "MemberSession",
+    "OfficerSession",
     "active_series",
     "add_minutes",
     "cancel_series",
@@ -41,6 +42,7 @@ __all__ = [
     "due_reminders",
     "get_session",
     "member_sessions",
+    "officer_sessions",
     "party_groups",
     "recent_places",
     "reminder_offsets",
@@ -75,7 +77,7 @@ async def create_session(
     materials_file_id: str | None = None,
     materials_file_kind: AttachmentKind | None = None,
     checkin_opens_minutes_before: int = 30,
-    checkin_closes_minutes_after: int = 60,
+    checkin_closes_minutes_after: int = 30,
     series_id: int | None = None,
     series_slot: date | None = None,
 ) -> StudySession:
@@ -449,3 +451,51 @@ async def sessions_of_orgs(
     order = col(StudySession.starts_at).desc() if newest_first else col(StudySession.starts_at)
     result = await session.exec(stmt.order_by(order, col(StudySession.id)).limit(limit))
     return list(result.all())
+
+
+class OfficerSession(NamedTuple):
+    """A session in an officer's list, with the name of the org that holds it."""
+
+    study: StudySession
+    org_name: str
+
+
+async def officer_sessions(
+    *,
+    session: AsyncSession,
+    org_paths: Sequence[str],
+    now: datetime,
+    start: datetime | None = None,
+    end: datetime | None = None,
+    offset: int = 0,
+    limit: int = 8,
+) -> tuple[list[OfficerSession], int]:
+    """One page of the sessions organised in these subtrees (not cancelled), and how many
+    there are: those that have started first, most recent first, then those ahead."""
+    under = sa.or_(*(col(OrgUnit.path).startswith(path) for path in org_paths))
+    conditions = [under, col(StudySession.state) != SessionState.CANCELLED]
+    if start is not None:
+        conditions.append(col(StudySession.starts_at) >= start)
+    if end is not None:
+        conditions.append(col(StudySession.starts_at) < end)
+    started = col(StudySession.starts_at) <= now
+    total = await session.exec(
+        select(sa.func.count())
+        .select_from(StudySession)
+        .join(OrgUnit, col(OrgUnit.id) == col(StudySession.org_id))
+        .where(*conditions)
+    )
+    page = await session.exec(
+        select(StudySession, OrgUnit.name)
+        .join(OrgUnit, col(OrgUnit.id) == col(StudySession.org_id))
+        .where(*conditions)
+        .order_by(
+            sa.case((started, 0), else_=1),
+            sa.case((started, col(StudySession.starts_at)), else_=None).desc(),
+            col(StudySession.starts_at),
+            col(StudySession.id),
+        )
+        .offset(offset)
+        .limit(limit)
+    )
+    return [OfficerSession(study, str(name)) for study, name in page.all()], int(total.one())

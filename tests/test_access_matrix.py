@@ -15,15 +15,15 @@ import pytest
 from bot.access import Action, Grant, Principal, allows, may_give_role, may_remove_role
 from bot.app import PartyApplication
 from bot.i18n import gettext
-from bot.members import NOT_ALLOWED
-from handlers import duties, funds, invitations, roles, roster
+from bot.refusals import NOT_ALLOWED
+from handlers import checkin, duties, funds, invitations, roles, roster
 from handlers.menus import MENU
 from sandbox import SimUser
 from storage import Database
 from storage.models import MemberStatus, OrgKind, Role
-from tests.builders import Tree, add_member, build_tree, grant
-from tests.conversation import say
-from tests.roles_support import (
+from tests.support.builders import Tree, add_member, build_tree, grant
+from tests.support.conversation import say
+from tests.support.roles import (
     Person,
     forge,
     snapshot,
@@ -213,17 +213,19 @@ COMMANDS = (
     "/funds",
     "/duties",
     "/leaders",
+    "/summary",  # last: the chart and the workbook follow the first answer
+    "/export",
 )
 # fmt: off
 COMMAND_MATRIX: dict[str, str] = {
-    #                      mem apt inv ivs ntc nts grt nse chk att min ntr fnd fns dut ldr
-    "member":             "-   -   -   -   -   -   -   -   -   -   -   -   -   -   -   -",
-    "deputy_secretary":   "y   -   y   y   y   y   y   y   y   y   y   -   -   -   -   -",
-    "secretary":          "y   y   y   y   y   y   y   y   y   y   y   y   -   y   y   -",
-    "township_organiser": "y   y   y   y   y   y   y   y   y   y   y   y   y   y   y   -",
-    "county_staff":       "y   y   y   y   y   y   y   y   y   y   y   y   y   y   y   y",
-    "inspector":          "y   -   -   -   -   -   -   -   -   y   -   -   -   y   y   -",
-    "admin":              "y   y   y   y   y   y   y   y   y   y   y   y   y   y   y   y",
+    #                      mem apt inv ivs ntc nts grt nse chk att min ntr fnd fns dut ldr sum exp
+    "member":             "-   -   -   -   -   -   -   -   -   -   -   -   -   -   -   -   -   -",
+    "deputy_secretary":   "y   -   y   y   y   y   y   y   y   y   y   -   -   -   -   -   -   -",
+    "secretary":          "y   y   y   y   y   y   y   y   y   y   y   y   -   y   y   -   y   y",
+    "township_organiser": "y   y   y   y   y   y   y   y   y   y   y   y   y   y   y   -   y   y",
+    "county_staff":       "y   y   y   y   y   y   y   y   y   y   y   y   y   y   y   y   y   y",
+    "inspector":          "y   -   -   -   -   -   -   -   -   y   -   -   -   y   y   -   y   y",
+    "admin":              "y   y   y   y   y   y   y   y   y   y   y   y   y   y   y   y   y   y",
 }
 # fmt: on
 
@@ -272,6 +274,7 @@ COMMAND_REFUSALS: dict[str, str] = {
     "/appoint": roles.NO_APPOINTING,
     "/invite": invitations.NO_INVITE,
     "/invites": invitations.NO_MANAGE,
+    "/checkin": checkin.NOTHING_OPEN,  # members check in with it; only officers get the screen
     "/fund": funds.NO_FUNDS,
     "/funds": funds.NO_REPORT,
     "/duties": duties.NO_DUTIES,

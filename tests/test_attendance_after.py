@@ -12,14 +12,14 @@ from sandbox import World
 from schedules import sessions as jobs
 from storage import Database
 from storage.models import AttachmentKind, AttendanceOutcome, SessionState
-from tests.conversation import say, tap
-from tests.sessions_support import (
+from tests.support.audit import audit_log
+from tests.support.conversation import say, shown, tap
+from tests.support.sessions import (
     Branch,
     Person,
     arrives,
     at,
     attendance_of,
-    audit_actions,
     checked_in,
     create_session,
     deliveries,
@@ -68,9 +68,9 @@ async def test_after_the_window_everyone_unmarked_is_absent_in_an_explicit_row(
     branch = await make_branch(database, person, offline=("赵老汉",))
     session_id = await held_tonight(database, settings, clock, branch)
 
-    clock.set(at(2026, 3, 2, 20, 29))
+    clock.set(at(2026, 3, 2, 21, 29))
     assert await run_closing(database, clock, settings) == 0
-    clock.set(at(2026, 3, 2, 20, 30))
+    clock.set(at(2026, 3, 2, 21, 30))
     assert await run_closing(database, clock, settings) == 1
     assert await run_closing(database, clock, settings) == 0
 
@@ -94,7 +94,7 @@ async def test_absentees_get_the_materials_and_confirm_the_make_up_with_one_tap(
     session_id = await held_tonight(
         database, settings, clock, branch, materials_text="学习《党章》第一章：总纲"
     )
-    clock.set(at(2026, 3, 2, 20, 30))
+    clock.set(at(2026, 3, 2, 21, 30))
     await run_closing(database, clock, settings)
 
     wang, li = branch.people["王五"], branch.people["李四"]
@@ -126,7 +126,7 @@ async def test_a_materials_file_comes_with_the_make_up(
     await held_tonight(
         database, settings, clock, branch, materials_file=(file_id, AttachmentKind.DOCUMENT)
     )
-    clock.set(at(2026, 3, 2, 20, 30))
+    clock.set(at(2026, 3, 2, 21, 30))
     await run_closing(database, clock, settings)
     makeup = await arrives(world, branch.people["王五"], "📖")
     assert makeup.document is not None
@@ -159,9 +159,9 @@ async def test_the_secretary_records_minutes_and_photos(
     study = await stored_session(database, session_id)
     assert study.minutes_text == "一、学习党章第一章。二、讨论发展党员。\n会场照片"
     assert len(study.minutes_photo_ids or []) == 1
-    assert len(await audit_actions(database, "session.minutes")) == 2
+    assert len(await audit_log(database, prefix="session.minutes")) == 2
     # After Done, text is no longer taken as minutes (another feature answers it).
-    assert not (await say(sec, "随便说一句")).text.startswith("已保存")
+    assert not shown(await say(sec, "随便说一句")).startswith("已保存")
     assert (await stored_session(database, session_id)).minutes_text == study.minutes_text
 
 
@@ -225,7 +225,7 @@ async def test_three_absences_in_a_row_tell_the_member_and_the_secretary(
         assert study.id is not None
         clock.set(start)
         await checked_in(database, study.id, branch.member_id("张三"), clock.now())
-        clock.set(start + timedelta(hours=1))
+        clock.set(start + timedelta(hours=2))
         await run_closing(database, clock, settings)
         warnings = await deliveries(database, "absences:")
         if week < 2:

@@ -12,16 +12,16 @@ from handlers.session_codecs import PROXY
 from sandbox import World
 from storage import Database
 from storage.models import CheckinMethod
-from tests.builders import add_member
-from tests.conftest import TOKEN
-from tests.conversation import say, tap
-from tests.sessions_support import (
+from tests.support.audit import audit_log
+from tests.support.builders import add_member
+from tests.support.constants import TOKEN
+from tests.support.conversation import deleted, say, shown, tap
+from tests.support.sessions import (
     Branch,
     Person,
     arrives,
     at,
     attendance_of,
-    audit_actions,
     create_session,
     labels,
     make_branch,
@@ -91,7 +91,7 @@ async def test_an_old_code_stops_working_within_minutes(
     old = code_now(settings, clock, session_id)
     clock.set(at(2026, 3, 2, 19, 4))  # the next slot: still accepted
     zhang, li = branch.people["张三"], branch.people["李四"]
-    assert (await say(zhang, f"/start ci_{session_id}_{old}")).text.startswith("✅ 签到成功")
+    assert shown(await say(zhang, f"/start ci_{session_id}_{old}")).startswith("✅ 签到成功")
     clock.set(at(2026, 3, 2, 19, 7))  # two slots on: a forwarded photo no longer works
     stale = await say(li, f"/start ci_{session_id}_{old}")
     assert stale.text == "数字不对或已过期。请看书记屏幕上的数字，再输入一次。"
@@ -99,7 +99,7 @@ async def test_an_old_code_stops_working_within_minutes(
     assert rows[branch.member_id("李四")].checked_in_at is None
     assert rows[branch.member_id("李四")].checkin_failures == 1
     fresh = code_now(settings, clock, session_id)
-    assert (await say(li, f"/start ci_{session_id}_{fresh}")).text.startswith("✅ 签到成功")
+    assert shown(await say(li, f"/start ci_{session_id}_{fresh}")).startswith("✅ 签到成功")
 
 
 async def test_tap_check_in_and_type_the_number(
@@ -161,16 +161,17 @@ async def test_outside_the_window_and_outside_the_list(
     link = f"/start ci_{session_id}_{code_now(settings, clock, session_id)}"
     assert (await say(outsider, link)).text == "您不在这次活动的名单上，请问一下书记。"
 
-    clock.set(at(2026, 3, 2, 20, 30))
+    clock.set(at(2026, 3, 2, 21, 30))  # 19:30 + 90 minutes + 30 minutes of grace
     late = f"/start ci_{session_id}_{code_now(settings, clock, session_id)}"
     assert (await say(zhang, late)).text == "这次活动的签到已经结束。"
     # Not a check-in payload, so an invitation code (unknown to a newcomer), never check-in.
     assert (await say(person("新人"), "/start ci_x")).text == (
         "这个邀请码不对。请检查链接，或向支部书记要一个新的邀请。"
     )
-    assert all(
-        row.checked_in_at is None for row in (await attendance_of(database, session_id)).values()
-    )
+    invited = await attendance_of(database, session_id)
+    assert {member_id: row.checked_in_at for member_id, row in invited.items()} == {
+        branch.member_id(name): None for name in ("张三", "李四", "王五")
+    }
 
 
 async def test_the_secretary_marks_members_present_from_the_roster(
@@ -196,7 +197,7 @@ async def test_the_secretary_marks_members_present_from_the_roster(
 
     row = (await attendance_of(database, session_id))[branch.member_id("赵老汉")]
     assert (row.checkin_method, row.marked_by) == (CheckinMethod.PROXY, sec.id)
-    [entry] = await audit_actions(database, "attendance.proxy")
+    [entry] = await audit_log(database, prefix="attendance.proxy")
     assert (entry.actor_telegram_id, entry.target_id) == (sec.id, row.id)
 
 
@@ -212,16 +213,17 @@ async def test_a_new_code_replaces_the_old_screen(
     second = await arrives(world, branch.secretary, "这个到19:15有效")
     code = code_now(settings, clock, session_id)
     assert f"签到码：{code[:3]} {code[3:]}" in (second.caption or "")
-    await world.wait_for(lambda: branch.secretary.chat.message(first.message_id).deleted)
+    await world.wait_for(lambda: deleted(branch.secretary, first.message_id))
 
 
-async def test_only_officers_open_the_checkin_screen(
+async def test_checkin_typed_by_a_member_asks_for_the_number_not_the_screen(
     person: Person, database: Database, clock: ManualClock, settings: Settings
 ) -> None:
     branch = await make_branch(database, person, names=("张三",))
     await tonight(database, settings, clock, branch)
     clock.set(at(2026, 3, 2, 19, 0))
-    assert (await say(branch.people["张三"], "/checkin")).text == "您没有权限在这里做这件事。"
+    answer = await say(branch.people["张三"], "/checkin")
+    assert (answer.text, answer.photo) == ("请输入书记屏幕上的6位数字。", None)
 
 
 def test_the_signing_key_comes_from_the_secret_or_the_token() -> None:
@@ -249,7 +251,7 @@ async def test_buttons_of_a_closed_checkin_window_are_refused(
     listing = await say(zhang, "/sessions")
     await tap(zhang, labels(listing)[0])
     screen = await say(sec, "/checkin")
-    clock.set(at(2026, 3, 2, 20, 31))
+    clock.set(at(2026, 3, 2, 21, 31))
     assert await refused(zhang, "签到") == "这次活动的签到已经结束。"
     assert await refused(sec, "🔄 换新码", message_id=screen.message_id) == (
         "这次活动的签到已经结束。"

@@ -12,8 +12,8 @@ from handlers.invitations import CREATE, PICKER
 from sandbox import World
 from storage import Database
 from storage.models import AuditLog, Invitation, Role
-from tests.builders import add_member, build_tree, grant
-from tests.test_invitations_support import (
+from tests.support.builders import add_member, build_tree, grant
+from tests.support.invitations import (
     ZH_DONGFENG,
     Person,
     code_in,

@@ -10,14 +10,15 @@ from handlers.registration_match import PICK_NAME
 from sandbox import World
 from storage import Database, member_admin
 from storage.models import AuditLog, InactiveReason, Role, RoleGrant
-from tests.builders import add_member, build_tree
-from tests.test_invitations_support import (
+from tests.support.audit import audit_actions
+from tests.support.builders import add_member, build_tree
+from tests.support.conversation import shown
+from tests.support.invitations import (
     ZH_BY_NAME,
     ZH_DONGFENG,
     ZH_SHARE,
     Person,
     attempts,
-    audit_actions,
     invitation_of,
     issue_code,
     member,
@@ -233,7 +234,7 @@ async def test_someone_taken_off_the_roster_can_register_again(
 
     assert (await open_invitation(alice, code)).startswith("欢迎！这是加入")
     await alice.press(ZH_SHARE)
-    assert (await alice.wait_for_reply()).text.startswith("欢迎您，阿丽！您已加入")
+    assert shown(await alice.wait_for_reply()).startswith("欢迎您，阿丽！您已加入")
     assert (await member(database, back.id)).telegram_user_id == alice.id
     gone = await member(database, old.id)
     assert (gone.active, gone.telegram_user_id) == (False, None)

@@ -23,10 +23,10 @@ from bot.settings import load_settings
 from sandbox import EmulatorServer, World
 from storage import Database, leases, upgrade_to_head
 from storage.models import DeliveryState
-from tests.process_support import BotProcess, free_port, new_postgres_database, started
-from tests.relay_support import add_people, queue_texts, rows, sends, states
+from tests.support.constants import TOKEN
+from tests.support.process import BotProcess, free_port, new_postgres_database, started
+from tests.support.relay import add_people, queue_texts, rows, sends, states
 
-TOKEN = "123456789:TEST-token-abcdefghijklmnopqrstuvwxyz"
 PEOPLE = 300
 LEASE_SECONDS = "1.5"
 IN_FLIGHT_BOUND = RelayConfig().max_in_flight
@@ -137,6 +137,7 @@ async def test_a_replayed_update_is_processed_once_across_two_processes(
     world = emulator.world
     first_port, second_port = free_port(), free_port()
     env_a = _env(emulator, database_url, first_port, first_port)
+    hook = env_a.pop("PARTYBOT_WEBHOOK_URL")  # the first is told on the command line
     env_b = _env(emulator, database_url, second_port, first_port)
     secret = load_settings(env_file=None, TELEGRAM_BOT_TOKEN=TOKEN).webhook_token
     alice = world.add_user("阿丽", language_code="zh-hans")
@@ -153,7 +154,7 @@ async def test_a_replayed_update_is_processed_once_across_two_processes(
     }
     headers = {"X-Telegram-Bot-Api-Secret-Token": secret}
     async with (
-        started(["run"], env_a, tmp_path, "first") as first,
+        started(["run", "--webhook", hook], env_a, tmp_path, "first") as first,
         started(["run"], env_b, tmp_path, "second") as second,
         httpx.AsyncClient() as client,
     ):
@@ -169,6 +170,7 @@ async def test_a_replayed_update_is_processed_once_across_two_processes(
         await _stop(first, second)
     answers = [m for m in alice.messages if m.from_bot]
     assert len(answers) == 1
+    assert world.webhook.url == hook
     assert any("update 4242 was already taken" in line for line in second.lines)
 
 

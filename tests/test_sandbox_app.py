@@ -13,14 +13,14 @@ import httpx
 import pytest
 import sqlalchemy as sa
 
-from bot import sandbox_app
 from bot.cli import main
-from bot.demo_plan import VISITOR_ID_BASE, roster_telegram_id
 from bot.i18n import gettext
-from bot.sandbox_app import Sandbox
-from bot.sandbox_time import Jump
+from demo import app as sandbox_app
+from demo.app import Sandbox
+from demo.plan import VISITOR_ID_BASE, roster_telegram_id
+from demo.time_control import Jump
 from storage import members
-from tests.test_sandbox_support import (
+from tests.support.sandbox import (
     START,
     copy_template,
     sandbox_at,
@@ -310,4 +310,24 @@ def test_a_port_in_use_is_one_clear_line(
         port = taken.getsockname()[1]
         assert main(["sandbox", "--port", str(port)]) == 1
     err = capsys.readouterr().err.strip().splitlines()
-    assert err == [f"partybot: emulator could not listen on 127.0.0.1:{port}"]
+    assert err == [
+        f"partybot: port {port} on 127.0.0.1 is taken (is another sandbox running?); "
+        f"choose another with --port, e.g. partybot sandbox --port {port + 10} "
+        f"(make sandbox ARGS='--port {port + 10}')"
+    ]
+
+
+def test_a_taken_port_is_found_before_the_demo_is_seeded(
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("TELEGRAM_BOT_TOKEN", raising=False)
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        assert main(["sandbox", "--reset", "--port", str(port)]) == 1
+    assert not (tmp_path / "data" / "sandbox.db").exists()  # nothing seeded, nothing waited
+    assert "--port" in capsys.readouterr().err

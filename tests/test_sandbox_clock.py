@@ -13,9 +13,10 @@ import sqlalchemy as sa
 
 from bot.clock import OffsetClock
 from bot.context import SERVICES_KEY, Services
-from bot.sandbox_app import Sandbox
-from bot.sandbox_time import Jump, wake_jobs
-from tests.test_sandbox_support import START, copy_template, sandbox_at, seeded_template
+from bot.session_duties import next_session_event
+from demo.app import Sandbox
+from demo.time_control import Jump, wake_jobs
+from tests.support.sandbox import START, copy_template, sandbox_at, seeded_template
 
 
 @pytest.fixture(scope="module")
@@ -100,8 +101,15 @@ async def test_to_the_next_reminder_and_nothing_when_none_is_pending(sandbox: Sa
                 )
             ).all()
         )
-    first = datetime.fromisoformat(due[0]).replace(tzinfo=UTC)
-    following = next(datetime.fromisoformat(d).replace(tzinfo=UTC) for d in due if d > due[0])
+    reminders = [datetime.fromisoformat(d).replace(tzinfo=UTC) for d in due]
+    async with sandbox.database.session_scope() as session:
+        event = await next_session_event(session=session, after=START, tz=sandbox.time.tz)
+    assert event is not None
+    first = min(reminders[0], event)
+    async with sandbox.database.session_scope() as session:
+        later = await next_session_event(session=session, after=first, tz=sandbox.time.tz)
+    assert later is not None
+    following = min([r for r in reminders if r > first] + [later])
     assert await sandbox.time.next_due() == first
 
     async with httpx.AsyncClient(base_url=sandbox.url) as http:
@@ -113,6 +121,8 @@ async def test_to_the_next_reminder_and_nothing_when_none_is_pending(sandbox: Sa
         async with sandbox.database.session_scope() as session:
             await session.exec(sa.text("UPDATE session_reminder SET state = 'sent'"))  # type: ignore[call-overload]
             await session.exec(sa.text("UPDATE delivery SET state = 'sent'"))  # type: ignore[call-overload]
+            await session.exec(sa.text("UPDATE study_session SET state = 'closed'"))  # type: ignore[call-overload]
+            await session.exec(sa.text("DELETE FROM contact_point"))  # type: ignore[call-overload]
         before = sandbox.clock.now()
         answer = (await http.post("/_sandbox/clock", json={"jump": "next"})).json()
         assert answer["moved_seconds"] == 0

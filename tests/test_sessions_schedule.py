@@ -19,14 +19,14 @@ from storage.models import (
     Role,
     SessionKind,
 )
-from tests.builders import add_member, grant
-from tests.conversation import say, tap
-from tests.sessions_support import (
+from tests.support.audit import audit_log
+from tests.support.builders import add_member, grant
+from tests.support.conversation import say, shown, tap
+from tests.support.sessions import (
     Person,
     arrives,
     at,
     attendance_of,
-    audit_actions,
     make_branch,
     reminders_of,
     sessions_in_db,
@@ -73,15 +73,14 @@ async def test_secretary_schedules_a_session_step_by_step(
 
     assert (await say(sec, "/newsession")).text == "为东风村党支部安排活动。\n是哪一种活动？"
     kinds = await tap(sec, "支委会")
-    assert kinds.text == "主题是什么？请输入。"
+    assert (kinds.text, kinds.buttons) == ("主题是什么？请输入。", [["取消"]])
     when = await say(sec, "学习党章")
-    assert when.text == (
-        "什么时候开始？请输入日期和时间，例如：\n"
-        "2026-12-03 19:30\n12-03 19:30\n12月3日 19:30\n明天 19:30\n周五 19:30"
+    assert when.text == (  # examples in the future, in Chinese
+        "什么时候开始？请输入日期和时间，例如：\n3月4日（周三）19:30\n明晚7点半\n下周三上午9点"
     )
-    length = await say(sec, "明天 19:30")
-    assert length.text == "大约开多长时间？"
-    assert length.buttons == [["60分钟", "90分钟", "120分钟", "180分钟"]]
+    length = await say(sec, "明晚7点半")
+    assert length.text == "已识别：3月3日（周二）19:30\n大约开多长时间？"  # echoed at once
+    assert length.buttons == [["60分钟", "90分钟", "120分钟", "180分钟"], ["取消"]]
     assert (await tap(sec, "90分钟")).text == "在哪里开？请输入地点。"
     reminders = await say(sec, "村委会会议室")
     assert reminders.buttons == [
@@ -90,13 +89,14 @@ async def test_secretary_schedules_a_session_step_by_step(
         ["✅ 提前2小时"],
         ["⬜ 提前30分钟"],
         ["下一步"],
+        ["取消"],
     ]
     toggled = await tap(sec, "⬜ 提前30分钟")
     assert toggled.buttons[3] == ["✅ 提前30分钟"]
     await tap(sec, "✅ 提前30分钟")
     repeat = await tap(sec, "下一步")
     assert repeat.text == "要定期重复吗？"
-    assert repeat.buttons == [["只开一次"], ["每周同一天"], ["每月3日"]]
+    assert repeat.buttons == [["只开一次"], ["每周同一天"], ["每月3日"], ["每季度3日"], ["取消"]]
     materials = await tap(sec, "只开一次")
     assert materials.text == "请发送学习材料：文字、链接或文件。没有就点“跳过”。"
     preview = await say(sec, "学习《中国共产党章程》第一章")
@@ -114,7 +114,7 @@ async def test_secretary_schedules_a_session_step_by_step(
     assert preview.buttons == [["✅ 确认", "取消"]]
 
     done = await tap(sec, "✅ 确认")
-    assert done.text.startswith("✅ 已安排。应到3人，其中3人马上会在 Telegram 收到通知。")
+    assert shown(done).startswith("✅ 已安排。应到3人，其中3人马上会在 Telegram 收到通知。")
 
     [study] = await sessions_in_db(database)
     assert (study.kind, study.topic, study.place) == (
@@ -124,7 +124,7 @@ async def test_secretary_schedules_a_session_step_by_step(
     )
     assert (study.starts_at, study.duration_minutes) == (at(2026, 3, 3, 19, 30), 90)
     assert (study.audience_kind, study.audience_org_id) == (AudienceKind.BRANCH, branch.org.id)
-    assert (study.checkin_opens_minutes_before, study.checkin_closes_minutes_after) == (30, 60)
+    assert (study.checkin_opens_minutes_before, study.checkin_closes_minutes_after) == (30, 30)
     assert study.materials_text == "学习《中国共产党章程》第一章"
     assert [
         (r.offset_minutes, r.due_at, r.state) for r in await reminders_of(database, study.id)
@@ -135,7 +135,7 @@ async def test_secretary_schedules_a_session_step_by_step(
     assert set(await attendance_of(database, study.id)) == {
         branch.member_id(n) for n in ("张三", "李四", "王五")
     }
-    [entry] = await audit_actions(database, "session.create")
+    [entry] = await audit_log(database, prefix="session.create")
     assert (entry.actor_telegram_id, entry.target_id) == (sec.id, study.id)
 
     for name in ("张三", "李四", "王五"):
@@ -176,15 +176,51 @@ async def test_an_unreadable_date_gets_examples_and_changes_nothing(
     await say(sec, "学习新思想")
     answer = await say(sec, "下个月中旬吧")
     assert answer.text == (
-        "没看懂这个日期和时间。请照下面的样子输入：\n"
-        "2026-12-03 19:30\n12-03 19:30\n12月3日 19:30\n明天 19:30\n周五 19:30"
+        "没看懂这个日期和时间。请照下面的样子输入：\n3月4日（周三）19:30\n明晚7点半\n下周三上午9点"
     )
-    assert (await say(sec, "13月40日 19:30")).text.startswith("没看懂这个日期和时间。")
-    assert (await say(sec, "明天 25:00")).text.startswith("没看懂这个日期和时间。")
+    assert answer.buttons == [["取消"]]
+    assert shown(await say(sec, "13月40日 19:30")).startswith("没看懂这个日期和时间。")
+    assert shown(await say(sec, "明天 25:00")).startswith("没看懂这个日期和时间。")
     past = await say(sec, "今天 08:00")
     assert past.text == "3月2日（周一）08:00已经过去了。请输入以后的时间。"
     assert await sessions_in_db(database) == []
-    assert (await say(sec, "后天 晚上7点半")).text == "大约开多长时间？"
+    assert (
+        await say(sec, "后天 晚上7点半")
+    ).text == "已识别：3月4日（周三）19:30\n大约开多长时间？"
+
+
+async def test_a_day_alone_asks_only_for_the_time_in_each_language(
+    person: Person, database: Database
+) -> None:
+    branch = await make_branch(database, person, names=())
+    deputy = person("Deputy", language="en")
+    await grant(database, deputy.id, Role.DEPUTY_SECRETARY, branch.org)
+    for officer, kind, day, asked, typed, echoed, cancel in (
+        (
+            branch.secretary,
+            "党课",
+            "明天",
+            "3月3日（周二）几点？例如：19:30",
+            "晚上7点半",
+            "已识别：3月3日（周二）19:30\n大约开多长时间？",
+            "取消",
+        ),
+        (
+            deputy,
+            "Party lesson",
+            "Fri",
+            "What time on Fri 6 Mar? For example: 19:30",
+            "7:30pm",
+            "Understood: Fri 6 Mar 19:30\nHow long will it take?",
+            "Cancel",
+        ),
+    ):
+        await say(officer, "/newsession")
+        await tap(officer, kind)
+        await say(officer, "学习新思想")
+        ask = await say(officer, day)
+        assert (ask.text, ask.buttons) == (asked, [[cancel]])
+        assert (await say(officer, typed)).text == echoed
 
 
 async def test_someone_without_the_right_cannot_schedule(
@@ -201,6 +237,7 @@ async def test_a_tap_on_a_closed_form_is_refused(person: Person, database: Datab
     sec = branch.secretary
     kinds = await say(sec, "/newsession")
     stale = kinds.callback_data("支委会")
+    assert stale is not None
     await tap(sec, "主题党日")
     fresh = await say(sec, "/newsession")  # a new form: the first one's buttons are stale
     query = await sec.tap_data(stale, message_id=fresh.message_id)
@@ -237,12 +274,12 @@ async def test_a_party_group_can_be_the_audience(person: Person, database: Datab
     await tap(sec, "60分钟")
     audience = await say(sec, "张三家")
     assert audience.text == "请谁参加？"
-    assert audience.buttons == [["全体支部党员"], ["第一党小组"]]
+    assert audience.buttons == [["全体支部党员"], ["第一党小组"], ["取消"]]
     await tap(sec, "第一党小组")
     await tap(sec, "下一步")
     await tap(sec, "只开一次")
     preview = await tap(sec, "跳过")
-    assert "参加人员：第一党小组" in preview.text
+    assert "参加人员：第一党小组" in shown(preview)
     await tap(sec, "✅ 确认")
     [study] = await sessions_in_db(database)
     assert (study.audience_kind, study.audience_org_id) == (AudienceKind.PARTY_GROUP, group.id)
@@ -267,7 +304,7 @@ async def test_township_staff_invite_their_whole_subtree(
     await tap(organiser, "下一步")
     await tap(organiser, "只开一次")
     preview = await tap(organiser, "跳过")
-    assert "参加人员：东风镇党委" in preview.text
+    assert "参加人员：东风镇党委" in shown(preview)
     await tap(organiser, "✅ 确认")
     [study] = await sessions_in_db(database)
     assert study.audience_kind == AudienceKind.SUBTREE
@@ -295,7 +332,7 @@ async def test_a_file_can_be_the_materials(person: Person, database: Database) -
         "学习材料.pdf", b"%PDF-1.4 material", "application/pdf", caption="第一课"
     )
     preview = await sec.wait_for_reply()
-    assert preview.text.endswith("学习材料：第一课\n学习材料文件：已附上")
+    assert shown(preview).endswith("学习材料：第一课\n学习材料文件：已附上")
     await tap(sec, "✅ 确认")
     [study] = await sessions_in_db(database)
     assert study.materials_file_kind == AttachmentKind.DOCUMENT
@@ -338,4 +375,4 @@ async def test_the_form_in_english(person: Person, database: Database, world: Wo
     )
     assert invitation.buttons == [["Attend", "Ask for leave"]]
     chinese = await arrives(world, branch.people["张三"], "请参加")
-    assert "时间：3月3日（周二）19:30（120分钟）" in chinese.text
+    assert "时间：3月3日（周二）19:30（120分钟）" in shown(chinese)

@@ -85,9 +85,11 @@ function formatTime(ms, withDate = true) {
 }
 
 function formatSpan(seconds) {
-  const days = Math.floor(seconds / 86400);
-  const hours = Math.floor((seconds % 86400) / 3600);
-  const minutes = Math.round((seconds % 3600) / 60);
+  // Round to whole minutes first, so 21 h 59.6 min reads "22 小时", never "21 小时 60 分钟".
+  const total = Math.round(seconds / 60);
+  const days = Math.floor(total / 1440);
+  const hours = Math.floor((total % 1440) / 60);
+  const minutes = total % 60;
   const parts = [[days, "days"], [hours, "hours"], [minutes, "minutes"]].filter(([n]) => n > 0);
   return parts.map(([n, unit]) => `${n} ${t(unit)}`).join(" ") || `0 ${t("minutes")}`;
 }

@@ -182,8 +182,9 @@ class StudySession(SQLModel, table=True):
     checkin_opens_minutes_before: int = Field(
         default=30, sa_column=sa.Column(sa.Integer, nullable=False, default=30)
     )
+    # Check-in stays open this long after the session's end (start + duration).
     checkin_closes_minutes_after: int = Field(
-        default=60, sa_column=sa.Column(sa.Integer, nullable=False, default=60)
+        default=30, sa_column=sa.Column(sa.Integer, nullable=False, default=30)
     )
 
 

@@ -22,12 +22,12 @@ from telegram import (
     ReplyKeyboardMarkup,
 )
 
-from bot.demo_plan import VISITOR_ID_BASE, roster_telegram_id
 from bot.i18n import gettext
-from bot.sandbox_app import Sandbox
-from tests.browser import browser_support
-from tests.browser.browser_support import open_page, phone, say, shot, zh_time
-from tests.test_sandbox_support import START, copy_template, sandbox_at, seeded_template
+from demo.app import Sandbox
+from demo.plan import VISITOR_ID_BASE, roster_telegram_id
+from tests.support import browser as browser_support
+from tests.support.browser import open_page, phone, say, shot, zh_time
+from tests.support.sandbox import START, copy_template, sandbox_at, seeded_template
 
 if TYPE_CHECKING:
     from playwright.async_api import Page
@@ -242,3 +242,10 @@ def test_without_chromium_the_browser_tests_skip_here_and_fail_in_ci(
     monkeypatch.setenv("CI", "true")
     with pytest.raises(pytest.fail.Exception, match="CI must run the browser tests"):
         browser_support.require_browser()
+
+
+async def test_the_clock_note_rounds_to_whole_minutes(page: Page) -> None:
+    spans = await page.evaluate(
+        "[79180, 3570, 86390, 90].map((seconds) => formatSpan(seconds))"
+    )  # 21 h 59 min 40 s, 59.5 min, 23 h 59 min 50 s, 1.5 min
+    assert spans == ["22 小时", "1 小时", "1 天", "2 分钟"]

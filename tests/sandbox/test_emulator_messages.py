@@ -15,6 +15,7 @@ from telegram import (
 from telegram.error import BadRequest, Forbidden, InvalidToken
 
 from sandbox import EmulatorServer, SimUser, World
+from sandbox.errors import EMPTY_KEYBOARD as EMPTY
 
 
 async def test_send_message_is_seen_by_the_user(bot: Bot, alice: SimUser) -> None:
@@ -103,7 +104,7 @@ async def test_method_names_are_case_insensitive_and_get_works(
 ) -> None:
     response = await http.get(f"/bot{world.token}/GETME")
     assert response.json()["result"]["username"] == "partybot_test_bot"
-    assert response.json()["result"]["id"] == 123456
+    assert response.json()["result"]["id"] == 123456789
 
 
 async def test_blocked_user_gets_403_and_my_chat_member(bot: Bot, alice: SimUser) -> None:
@@ -194,3 +195,25 @@ async def test_user_who_never_started_cannot_be_messaged(bot: Bot, world: World)
         await bot.send_message(shy.id, "hi")
     await shy.send("/start")
     await bot.send_message(shy.id, "hi")
+
+
+@pytest.mark.parametrize(
+    ("markup", "reason"),
+    [
+        ("{}", "Bad Request: can't parse reply keyboard markup JSON object"),
+        ('{"inline_keyboard": []}', EMPTY),
+        ('{"inline_keyboard": [[]]}', EMPTY),
+        ('{"inline_keyboard": [[{"text": "a", "callback_data": "a"}], []]}', EMPTY),
+        ('{"keyboard": []}', EMPTY),
+    ],
+)
+async def test_an_empty_keyboard_is_refused(
+    http: httpx.AsyncClient, alice: SimUser, world: World, markup: str, reason: str
+) -> None:
+    response = await http.post(
+        f"/bot{world.token}/sendMessage",
+        data={"chat_id": alice.id, "text": "hi", "reply_markup": markup},
+    )
+    assert response.status_code == 400
+    assert response.json()["description"] == reason
+    assert alice.messages == []

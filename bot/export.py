@@ -1,0 +1,315 @@
+"""/export and `partybot export`: one XLSX workbook of an org subtree for a period.
+
+The rows come from storage/exports in one short transaction (`gather`); the workbook is
+built from them without the database (`workbook_bytes`, CPU work for a thread). Headers
+are in the reader's language, the header row is frozen and filtered, widths fit the
+content, and every time is shown in the people's zone (Excel has no time zones).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import io
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date, datetime
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from openpyxl import Workbook
+from openpyxl.utils import get_column_letter
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from bot.dates import local_date
+from bot.duties import year_bounds
+from bot.funds import FLOOR_YUAN, PURPOSES, SOURCES
+from bot.i18n import N_, gettext
+from bot.members import STATUS_NAMES
+from bot.periods import Period, parse_period
+from bot.session_text import kind_label
+from bot.settings import Settings
+from storage import Database, current_revision, exports, orgs
+from storage import duties as duty_store
+from storage import funds as fund_store
+from storage.models import (
+    AttendanceOutcome,
+    FundPurpose,
+    FundSource,
+    LeaveState,
+    MemberStatus,
+    OrgUnit,
+    Rsvp,
+    SessionKind,
+    SessionState,
+)
+
+__all__ = [
+    "ExportData",
+    "ExportError",
+    "Sheet",
+    "export_cli",
+    "filename",
+    "gather",
+    "workbook_bytes",
+]
+
+MAX_WIDTH = 60
+NOTICE_TEXT = 200  # characters of a notice shown in a cell
+
+OUTCOME_NAMES = {
+    AttendanceOutcome.PENDING: N_("not finalised"),
+    AttendanceOutcome.PRESENT: N_("present"),
+    AttendanceOutcome.EXCUSED: N_("excused"),
+    AttendanceOutcome.ABSENT: N_("absent"),
+}
+RSVP_NAMES = {Rsvp.NONE: N_("no answer"), Rsvp.ATTEND: N_("will attend"), Rsvp.LEAVE: N_("leave")}
+LEAVE_NAMES = {
+    LeaveState.PENDING: N_("waiting"),
+    LeaveState.APPROVED: N_("approved"),
+    LeaveState.REJECTED: N_("not approved"),
+}
+STATE_NAMES = {
+    SessionState.SCHEDULED: N_("scheduled"),
+    SessionState.CLOSED: N_("held"),
+    SessionState.CANCELLED: N_("cancelled"),
+}
+
+
+@dataclass(frozen=True, slots=True)
+class Sheet:
+    """One worksheet: a title, headers (msgids) and rows of cell values (already local)."""
+
+    title: str
+    headers: tuple[str, ...]
+    rows: list[tuple[Any, ...]]
+
+
+@dataclass(frozen=True, slots=True)
+class ExportData:
+    org: OrgUnit
+    period: Period
+    sheets: list[Sheet]
+
+    @property
+    def row_count(self) -> int:
+        return sum(len(sheet.rows) for sheet in self.sheets)
+
+
+async def gather(
+    *, session: AsyncSession, org: OrgUnit, period: Period, tz: ZoneInfo, language: str
+) -> ExportData:
+    """Everything the workbook shows for ``org``'s subtree, read in one transaction."""
+    start, end = period.bounds(tz)
+    path = org.path
+    _ = lambda message: gettext(language, message)  # noqa: E731
+
+    def local(moment: datetime | None) -> datetime | None:
+        return moment.astimezone(tz).replace(tzinfo=None) if moment is not None else None
+
+    def yes(flag: Any) -> str:
+        return _("yes") if flag else _("no")
+
+    def label(names: dict[Any, str], value: Any) -> str:
+        return _(names[value]) if value is not None and value in names else ""
+
+    members = [
+        (name, code, org_name, _(STATUS_NAMES[MemberStatus(status)]), joined, yes(tg), yes(active))
+        for name, code, org_name, status, joined, tg, active in await exports.member_rows(
+            session=session, path=path
+        )
+    ]
+    sessions = [
+        (local(at), org_name, kind_label(SessionKind(kind), language), topic, place,
+         label(STATE_NAMES, SessionState(state)), *counts)
+        for at, org_name, kind, topic, place, state, *counts in await exports.session_rows(
+            session=session, path=path, start=start, end=end
+        )
+    ]  # fmt: skip
+    attendance = [
+        (local(at), topic, kind_label(SessionKind(kind), language), name, org_name,
+         label(RSVP_NAMES, Rsvp(rsvp)), label(LEAVE_NAMES, leave and LeaveState(leave)),
+         label(OUTCOME_NAMES, AttendanceOutcome(outcome)), local(checked), local(made_up))
+        for at, topic, kind, name, org_name, rsvp, leave, outcome, checked, made_up
+        in await exports.attendance_rows(session=session, path=path, start=start, end=end)
+    ]  # fmt: skip
+    notices = [
+        (local(at), org_name, text[:NOTICE_TEXT], yes(ack), delivered, read)
+        for at, org_name, text, ack, delivered, read in await exports.notice_rows(
+            session=session, path=path, start=start, end=end
+        )
+    ]
+    receipts = [
+        (local(at), text[:NOTICE_TEXT], name, org_name, local(sent), local(read))
+        for at, text, name, org_name, sent, read in await exports.receipt_rows(
+            session=session, path=path, start=start, end=end
+        )
+    ]
+    trainings = [
+        (local(published), title, author, held, deadline, float(hours), name, org_name,
+         local(done))
+        for published, title, author, held, deadline, hours, name, org_name, done
+        in await exports.training_rows(session=session, path=path, start=start, end=end)
+    ]  # fmt: skip
+    year = period.start.year
+    funds = [
+        (at_year, org_name, label(SOURCES, FundSource(source)),
+         label(PURPOSES, FundPurpose(purpose)), float(amount), note, local(recorded))
+        for at_year, org_name, source, purpose, amount, note, recorded in await exports.fund_rows(
+            session=session, path=path, years=[year]
+        )
+    ]  # fmt: skip
+    spend = [
+        (s.name, s.members, float(s.recorded_yuan), float(s.attributed_yuan),
+         float(s.per_member_yuan) if s.per_member_yuan is not None else None, float(s.gap_yuan))
+        for s in await fund_store.training_spend(
+            session=session, org_id=org.id or 0, year=year, floor_yuan=FLOOR_YUAN
+        )
+    ]  # fmt: skip
+    points = [
+        (p.leader_name, p.org_name, p.visits, p.last_visit)
+        for p in await duty_store.contact_point_views(session=session, year=year, under_path=path)
+    ]
+    year_start, year_end = year_bounds(year, tz)
+    leading = [
+        (c.org_name, c.report_hearings, c.special_studies)
+        for c in await duty_store.leading_group_counts(
+            session=session, under_path=path, start=year_start, end=year_end
+        )
+    ]
+    sheets = [
+        Sheet(
+            N_("Members"),
+            (N_("Name"), N_("Org code"), N_("Org"), N_("Status"), N_("Joined on"),
+             N_("On Telegram"), N_("On the roster")),
+            members,
+        ),
+        Sheet(
+            N_("Sessions"),
+            (N_("Starts"), N_("Org"), N_("Kind"), N_("Topic"), N_("Place"), N_("State"),
+             N_("Invited"), N_("Present"), N_("Excused"), N_("Absent")),
+            sessions,
+        ),
+        Sheet(
+            N_("Attendance"),
+            (N_("Starts"), N_("Topic"), N_("Kind"), N_("Name"), N_("Org"), N_("Answer"),
+             N_("Leave"), N_("Outcome"), N_("Checked in"), N_("Make-up done")),
+            attendance,
+        ),
+        Sheet(
+            N_("Notices"),
+            (N_("Sent"), N_("Org"), N_("Text"), N_("Asks to confirm"), N_("Delivered"),
+             N_("Read")),
+            notices,
+        ),
+        Sheet(
+            N_("Read receipts"),
+            (N_("Notice sent"), N_("Text"), N_("Name"), N_("Org"), N_("Delivered"),
+             N_("Read")),
+            receipts,
+        ),
+        Sheet(
+            N_("Trainings"),
+            (N_("Published"), N_("Training"), N_("Organised by"), N_("Held on"),
+             N_("Deadline"), N_("Hours"), N_("Name"), N_("Org"), N_("Completed")),
+            trainings,
+        ),
+        Sheet(
+            N_("Funds"),
+            (N_("Year"), N_("Org"), N_("Source"), N_("Purpose"), N_("Yuan"), N_("Note"),
+             N_("Recorded")),
+            funds,
+        ),
+        Sheet(
+            N_("Training funds per member"),
+            (N_("Org"), N_("Members"), N_("Recorded here (yuan)"), N_("Counted here (yuan)"),
+             N_("Per member (yuan)"), N_("Missing to the floor (yuan)")),
+            spend,
+        ),
+        Sheet(
+            N_("Contact points"),
+            (N_("Leader"), N_("Org"), N_("Visits"), N_("Last visit")),
+            points,
+        ),
+        Sheet(
+            N_("Leading groups"),
+            (N_("Org"), N_("Report hearings"), N_("Special studies")),
+            leading,
+        ),
+    ]  # fmt: skip
+    return ExportData(org, period, sheets)
+
+
+def workbook_bytes(data: ExportData, language: str) -> bytes:
+    """The XLSX file: one sheet each, headers frozen and filtered, columns sized."""
+    book = Workbook()
+    book.remove(book.active)
+    for sheet in data.sheets:
+        page = book.create_sheet(gettext(language, sheet.title))
+        headers = [gettext(language, header) for header in sheet.headers]
+        page.append(headers)
+        for row in sheet.rows:
+            page.append(list(row))
+        page.freeze_panes = "A2"
+        page.auto_filter.ref = f"A1:{get_column_letter(len(headers))}{len(sheet.rows) + 1}"
+        for index, header in enumerate(headers, start=1):
+            values = [header, *(row[index - 1] for row in sheet.rows)]
+            page.column_dimensions[get_column_letter(index)].width = _width(values)
+            for cell in page[get_column_letter(index)][1:]:
+                if isinstance(cell.value, datetime):
+                    cell.number_format = "yyyy-mm-dd hh:mm"
+                elif isinstance(cell.value, date):
+                    cell.number_format = "yyyy-mm-dd"
+    buffer = io.BytesIO()
+    book.save(buffer)
+    return buffer.getvalue()
+
+
+def _width(values: Sequence[Any]) -> float:
+    """Wide enough for the longest value (a CJK character takes two), within reason."""
+
+    def shown(value: Any) -> int:
+        if isinstance(value, datetime):
+            return 16
+        text = "" if value is None else str(value)
+        return sum(2 if ord(char) > 0x2E80 else 1 for char in text)
+
+    return float(min(MAX_WIDTH, max(8, *(shown(v) + 2 for v in values))))
+
+
+def filename(data: ExportData) -> str:
+    """ "T01-2026.xlsx": the org's code and the period's token, safe in any file system."""
+    return f"partybot-{data.org.code}-{data.period.token}.xlsx"
+
+
+class ExportError(Exception):
+    """A command-line export that cannot be made (unknown org, bad period): one line."""
+
+
+async def export_cli(
+    settings: Settings, *, org_code: str, period_text: str, path: Path, now: datetime
+) -> str:
+    """`partybot export --org CODE --period P FILE`: write the workbook, say what it holds."""
+    period = parse_period(period_text, today=local_date(now, settings.tz))
+    if period is None:
+        raise ExportError(f"not a period: {period_text!r} (try 2026, 2026-03, 2026Q1)")
+    if current_revision(settings.database_url) is None:
+        raise ExportError("the database is empty; run `partybot db upgrade` first")
+    language = settings.language
+    database = Database(settings.database_url)
+    try:
+        async with database.session_scope() as session:
+            org = await orgs.get_org_by_code(session=session, code=org_code)
+            if org is None:
+                raise ExportError(f"no org with code {org_code!r}")
+            data = await gather(
+                session=session, org=org, period=period, tz=settings.tz, language=language
+            )
+    finally:
+        await database.dispose()
+    content = await asyncio.to_thread(workbook_bytes, data, language)
+    await asyncio.to_thread(path.write_bytes, content)
+    counts = ", ".join(
+        f"{gettext(language, sheet.title)} {len(sheet.rows)}" for sheet in data.sheets
+    )
+    return f"{path}: {org.name} {period.label(language)} ({counts})"

@@ -1,0 +1,180 @@
+"""签到 as use cases: a member checks in with a code; the organiser counts as present.
+
+Each function reads, checks and writes in the caller's ONE transaction, so a cancellation
+or a close committed in between cannot slip past the checks. A code is judged at the
+moment the member sent it (the message's date), not when the bot got round to it: under
+load a correct code typed in time is still correct.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from enum import StrEnum
+
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from bot.checkin import verify_code
+from bot.sessions import MAX_CHECKIN_FAILURES, Window, window_state
+from storage import attendance, members, sessions
+from storage.models import Attendance, CheckinMethod, SessionState, StudySession
+
+__all__ = [
+    "SENT_AT_TRUSTED",
+    "Checkin",
+    "CheckinOutcome",
+    "check_in",
+    "judged_at",
+    "may_check_in",
+    "open_for_member",
+    "organiser_present",
+    "window_refusal",
+]
+
+# A message date older than this (or in the future) is not trusted as "when it was sent";
+# the code's own validity (its slot and the next) stays the limit either way.
+SENT_AT_TRUSTED = timedelta(minutes=10)
+
+
+class Checkin(StrEnum):
+    """What came of a check-in attempt (or of asking whether one may start)."""
+
+    READY = "ready"  # may_check_in: go on and ask for the number
+    DONE = "done"
+    ALREADY = "already"
+    NOT_INVITED = "not_invited"
+    CANCELLED = "cancelled"
+    NOT_YET = "not_yet"
+    CLOSED = "closed"
+    LOCKED = "locked"  # too many wrong numbers
+    WRONG = "wrong"  # wrong or expired; counted
+
+
+@dataclass(frozen=True, slots=True)
+class CheckinOutcome:
+    result: Checkin
+    study: StudySession | None = None
+
+
+def judged_at(sent_at: datetime | None, now: datetime) -> datetime:
+    """The moment a code is judged by: when it was sent, if that is plausible, else now."""
+    if sent_at is None or sent_at > now or now - sent_at > SENT_AT_TRUSTED:
+        return now
+    return sent_at
+
+
+def window_refusal(study: StudySession, moment: datetime) -> Checkin | None:
+    """CANCELLED, NOT_YET or CLOSED if check-in is not open at ``moment``; else None."""
+    if study.state == SessionState.CANCELLED:
+        return Checkin.CANCELLED
+    state = window_state(study, moment)
+    if state == Window.CLOSED:
+        return Checkin.CLOSED
+    if state == Window.NOT_YET:
+        return Checkin.NOT_YET
+    return None
+
+
+async def _own_row(
+    session: AsyncSession, actor: int, session_id: int
+) -> tuple[StudySession, Attendance] | None:
+    member = await members.member_by_telegram(session=session, telegram_user_id=actor)
+    study = await sessions.get_session(session=session, session_id=session_id)
+    if member is None or member.id is None or study is None:
+        return None
+    row = await attendance.get_attendance(
+        session=session, session_id=session_id, member_id=member.id
+    )
+    return (study, row) if row is not None else None
+
+
+async def may_check_in(
+    *, session: AsyncSession, actor: int, session_id: int, now: datetime
+) -> CheckinOutcome:
+    """READY if this member may type a code for this session now, else why not."""
+    found = await _own_row(session, actor, session_id)
+    if found is None:
+        return CheckinOutcome(Checkin.NOT_INVITED)
+    study, row = found
+    if row.checked_in_at is not None:
+        return CheckinOutcome(Checkin.ALREADY, study)
+    refusal = window_refusal(study, now)
+    if refusal is not None:
+        return CheckinOutcome(refusal, study)
+    if row.checkin_failures >= MAX_CHECKIN_FAILURES:
+        return CheckinOutcome(Checkin.LOCKED, study)
+    return CheckinOutcome(Checkin.READY, study)
+
+
+async def check_in(
+    *,
+    session: AsyncSession,
+    actor: int,
+    session_id: int,
+    code: str,
+    method: CheckinMethod,
+    key: bytes,
+    sent_at: datetime | None,
+    now: datetime,
+) -> CheckinOutcome:
+    """Check the member in with a code sent at ``sent_at``; wrong codes are counted."""
+    found = await _own_row(session, actor, session_id)
+    if found is None:
+        return CheckinOutcome(Checkin.NOT_INVITED)
+    study, row = found
+    assert row.id is not None
+    if row.checked_in_at is not None:
+        return CheckinOutcome(Checkin.ALREADY, study)
+    moment = judged_at(sent_at, now)
+    refusal = window_refusal(study, moment)
+    if refusal is not None:
+        return CheckinOutcome(refusal, study)
+    if row.checkin_failures >= MAX_CHECKIN_FAILURES:
+        return CheckinOutcome(Checkin.LOCKED, study)
+    if verify_code(key, session_id, code, moment):
+        done = await attendance.check_in(
+            session=session, attendance_id=row.id, method=method, now=now
+        )
+        return CheckinOutcome(Checkin.DONE if done else Checkin.ALREADY, study)
+    failures = await attendance.count_checkin_failure(session=session, attendance_id=row.id)
+    return CheckinOutcome(
+        Checkin.LOCKED if failures >= MAX_CHECKIN_FAILURES else Checkin.WRONG, study
+    )
+
+
+async def open_for_member(
+    *, session: AsyncSession, actor: int, now: datetime
+) -> list[StudySession]:
+    """The sessions this member could check in to right now (a typed /checkin)."""
+    member = await members.member_by_telegram(session=session, telegram_user_id=actor)
+    if member is None or member.id is None:
+        return []
+    upcoming, _recent = await sessions.member_sessions(
+        session=session, member_id=member.id, now=now
+    )
+    return [
+        found.study
+        for found in upcoming
+        if found.attendance.checked_in_at is None and window_state(found.study, now) == Window.OPEN
+    ]
+
+
+async def organiser_present(
+    *, session: AsyncSession, study: StudySession, actor: int, now: datetime
+) -> bool:
+    """The officer running the session (showing its code) is present, if invited.
+
+    Marked as a proxy check-in by themselves; False if not invited or already in.
+    """
+    found = await _own_row(session, actor, study.id or 0)
+    if found is None:
+        return False
+    _study, row = found
+    assert row.id is not None
+    return await attendance.check_in(
+        session=session,
+        attendance_id=row.id,
+        method=CheckinMethod.PROXY,
+        now=now,
+        marked_by=actor,
+    )

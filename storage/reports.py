@@ -1,0 +1,424 @@
+"""The county view's figures: SQL aggregates over an org subtree, grouped by unit or member.
+
+A report looks at one org and groups what happened under it (`Scope`): by its child units
+(the county by township, a township by branch), by member (a branch), or as one whole
+(the headline). Each function is one grouped query returning plain numbers keyed by the
+unit's org id, the member id, or the scope's own org id; nothing walks rows in Python.
+
+People's figures (roster, attendance, read receipts, five-lead ratings) count under the
+unit the member belongs to now; org figures (sessions held, five-good ratings) under the
+unit the org lies in.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from enum import StrEnum
+from typing import Any, NamedTuple
+
+import sqlalchemy as sa
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from storage._sql import table_of
+from storage.duties import visits_by_point
+from storage.escalations import session_holder
+from storage.models.assessments import Assessment, AssessmentScheme, AssessmentSubject
+from storage.models.members import Member
+from storage.models.notices import Delivery, DeliveryKind, DeliveryState, Notice
+from storage.models.orgs import OrgKind, OrgUnit
+from storage.models.sessions import (
+    Attendance,
+    AttendanceOutcome,
+    SessionKind,
+    SessionState,
+    StudySession,
+)
+from storage.types import UTCDateTime
+
+__all__ = [
+    "AttendanceFigures",
+    "By",
+    "JudgedPeriod",
+    "MemberLine",
+    "Ratings",
+    "Reads",
+    "Roster",
+    "Scope",
+    "Unit",
+    "attendance",
+    "branch_members",
+    "contact_visits",
+    "five_good",
+    "five_lead",
+    "member_key",
+    "notice_reads",
+    "org_key",
+    "org_kinds",
+    "periods_met",
+    "roster",
+    "sessions_held",
+    "units",
+]
+
+_ORG = table_of(OrgUnit)
+_MEMBER = table_of(Member)
+_ATTENDANCE = table_of(Attendance)
+_STUDY = table_of(StudySession)
+_DELIVERY = table_of(Delivery)
+_NOTICE = table_of(Notice)
+_ASSESSMENT = table_of(Assessment)
+
+
+class By(StrEnum):
+    """How a report groups what lies under its org."""
+
+    UNIT = "unit"  # by child unit (township, branch, department)
+    MEMBER = "member"  # by member of a branch
+    WHOLE = "whole"  # the org as one
+
+
+@dataclass(frozen=True, slots=True)
+class Scope:
+    """The org a report looks at (its id and materialised path) and its grouping."""
+
+    org_id: int
+    path: str
+    by: By
+
+
+class Unit(NamedTuple):
+    """A child unit a report lists (and can drill into)."""
+
+    id: int
+    code: str
+    name: str
+    kind: OrgKind
+
+
+class MemberLine(NamedTuple):
+    """An active member of a branch, as the branch report lists them."""
+
+    id: int
+    name: str
+    on_telegram: bool
+
+
+class Roster(NamedTuple):
+    members: int
+    on_telegram: int
+
+
+class AttendanceFigures(NamedTuple):
+    """Finalised invitations of sessions in the period and what became of them."""
+
+    invited: int
+    present: int
+    excused: int
+    absent: int
+    makeup_owed: int  # excused or absent: make-up study is due
+    makeup_done: int
+
+
+class Reads(NamedTuple):
+    """Notices that asked for 已阅 and reached the member, and how many were read."""
+
+    delivered: int
+    read: int
+
+
+class Ratings(NamedTuple):
+    rated: int
+    passed: int
+
+
+class JudgedPeriod(NamedTuple):
+    """One cadence period of a required kind that the report judges: [start, end)."""
+
+    kind: SessionKind
+    start: datetime
+    end: datetime
+
+
+# --- grouping -----------------------------------------------------------------------------
+
+
+def _unit_map(scope: Scope) -> sa.Subquery:
+    """(unit_id, org_id): every org inside each child unit of the scope (the unit too)."""
+    unit = _ORG.alias("unit")
+    inner = _ORG.alias("inner_org")
+    return (
+        sa.select(unit.c.id.label("unit_id"), inner.c.id.label("org_id"))
+        .join(inner, inner.c.path.startswith(unit.c.path))
+        .where(
+            unit.c.parent_id == scope.org_id,
+            unit.c.active.is_(True),
+            unit.c.kind != OrgKind.PARTY_GROUP.value,
+        )
+        .subquery("unit_map")
+    )
+
+
+def org_key(stmt: sa.Select[Any], scope: Scope, org_id: Any) -> tuple[sa.Select[Any], Any]:
+    """Key rows whose org is ``org_id`` by the scope's grouping (MEMBER: as WHOLE)."""
+    if scope.by == By.UNIT:
+        units = _unit_map(scope)
+        return stmt.join(units, units.c.org_id == org_id), units.c.unit_id
+    whole = _ORG.alias("scope_org")
+    stmt = stmt.join(whole, whole.c.id == org_id).where(whole.c.path.startswith(scope.path))
+    return stmt, sa.literal(scope.org_id)
+
+
+def member_key(stmt: sa.Select[Any], scope: Scope, member: Any) -> tuple[sa.Select[Any], Any]:
+    """Key rows joined to the member table ``member`` by the scope's grouping."""
+    if scope.by == By.MEMBER:
+        return stmt.where(member.c.org_id == scope.org_id), member.c.id
+    return org_key(stmt, scope, member.c.org_id)
+
+
+async def _grouped(session: AsyncSession, stmt: sa.Select[Any]) -> Sequence[Any]:
+    await session.flush()
+    connection = await session.connection()
+    rows: Sequence[Any] = (await connection.execute(stmt)).all()
+    return rows
+
+
+def _utc(moment: datetime) -> Any:
+    return sa.literal(moment, type_=UTCDateTime())
+
+
+# --- what the report lists ----------------------------------------------------------------
+
+
+async def units(*, session: AsyncSession, org_id: int) -> list[Unit]:
+    """The active child units of an org (party groups are part of their branch), by code."""
+    rows = await _grouped(
+        session,
+        sa.select(_ORG.c.id, _ORG.c.code, _ORG.c.name, _ORG.c.kind)
+        .where(
+            _ORG.c.parent_id == org_id,
+            _ORG.c.active.is_(True),
+            _ORG.c.kind != OrgKind.PARTY_GROUP.value,
+        )
+        .order_by(_ORG.c.code),
+    )
+    return [Unit(int(i), str(c), str(n), OrgKind(k)) for i, c, n, k in rows]
+
+
+async def branch_members(*, session: AsyncSession, org_id: int) -> list[MemberLine]:
+    """The active members of a branch, by name."""
+    rows = await _grouped(
+        session,
+        sa.select(_MEMBER.c.id, _MEMBER.c.name, _MEMBER.c.telegram_user_id.is_not(None))
+        .where(_MEMBER.c.org_id == org_id, _MEMBER.c.active.is_(True))
+        .order_by(_MEMBER.c.name, _MEMBER.c.id),
+    )
+    return [MemberLine(int(i), str(n), bool(t)) for i, n, t in rows]
+
+
+# --- figures ------------------------------------------------------------------------------
+
+
+async def roster(*, session: AsyncSession, scope: Scope) -> dict[int, Roster]:
+    """Active members and how many of them are on Telegram."""
+    base = sa.select().select_from(_MEMBER).where(_MEMBER.c.active.is_(True))
+    stmt, key = member_key(base, scope, _MEMBER)
+    rows = await _grouped(
+        session,
+        stmt.add_columns(key, sa.func.count(), sa.func.count(_MEMBER.c.telegram_user_id)).group_by(
+            key
+        ),
+    )
+    return {int(k): Roster(int(m), int(t)) for k, m, t in rows}
+
+
+async def attendance(
+    *, session: AsyncSession, scope: Scope, start: datetime, end: datetime
+) -> dict[int, AttendanceFigures]:
+    """Outcomes of the finalised invitations of sessions starting in [start, end)."""
+    outcome = _ATTENDANCE.c.outcome
+    owed = outcome.in_([AttendanceOutcome.EXCUSED.value, AttendanceOutcome.ABSENT.value])
+    base = (
+        sa.select()
+        .select_from(_ATTENDANCE)
+        .join(_STUDY, _STUDY.c.id == _ATTENDANCE.c.session_id)
+        .join(_MEMBER, _MEMBER.c.id == _ATTENDANCE.c.member_id)
+        .where(
+            outcome != AttendanceOutcome.PENDING.value,
+            _STUDY.c.starts_at >= _utc(start),
+            _STUDY.c.starts_at < _utc(end),
+        )
+    )
+    stmt, key = member_key(base, scope, _MEMBER)
+    rows = await _grouped(
+        session,
+        stmt.add_columns(
+            key,
+            sa.func.count(),
+            sa.func.count().filter(outcome == AttendanceOutcome.PRESENT.value),
+            sa.func.count().filter(outcome == AttendanceOutcome.EXCUSED.value),
+            sa.func.count().filter(outcome == AttendanceOutcome.ABSENT.value),
+            sa.func.count().filter(owed),
+            sa.func.count().filter(owed, _ATTENDANCE.c.makeup_done_at.is_not(None)),
+        ).group_by(key),
+    )
+    return {int(row[0]): AttendanceFigures(*(int(v) for v in row[1:])) for row in rows}
+
+
+def _held(now: datetime) -> sa.ColumnElement[bool]:
+    """A session counts as held once it started and was not cancelled (as the ladder says)."""
+    return sa.and_(_STUDY.c.state != SessionState.CANCELLED.value, _STUDY.c.starts_at <= _utc(now))
+
+
+async def sessions_held(
+    *, session: AsyncSession, scope: Scope, start: datetime, end: datetime, now: datetime
+) -> dict[tuple[int, SessionKind], int]:
+    """How many sessions of each kind were held in [start, end), by their holder's unit."""
+    base = (
+        sa.select()
+        .select_from(_STUDY)
+        .where(_held(now), _STUDY.c.starts_at >= _utc(start), _STUDY.c.starts_at < _utc(end))
+    )
+    stmt, key = org_key(base, scope, session_holder(_STUDY))
+    rows = await _grouped(
+        session,
+        stmt.add_columns(key, _STUDY.c.kind, sa.func.count()).group_by(key, _STUDY.c.kind),
+    )
+    return {(int(k), SessionKind(kind)): int(n) for k, kind, n in rows}
+
+
+async def periods_met(
+    *,
+    session: AsyncSession,
+    scope: Scope,
+    periods: Sequence[JudgedPeriod],
+    now: datetime,
+) -> dict[tuple[int, SessionKind], int]:
+    """How many (org, judged period) pairs had at least one session of the period's kind.
+
+    The holder of a session is the org it counts for on the silent-branch ladder, so a
+    period met here is a period the ladder leaves alone.
+    """
+    if not periods:
+        return {}
+    holder = session_holder(_STUDY)
+    period_no = sa.case(
+        *(
+            (
+                sa.and_(
+                    _STUDY.c.kind == period.kind.value,
+                    _STUDY.c.starts_at >= _utc(period.start),
+                    _STUDY.c.starts_at < _utc(period.end),
+                ),
+                number,
+            )
+            for number, period in enumerate(periods)
+        ),
+        else_=None,
+    )
+    met = (
+        sa.select(holder.label("holder"), _STUDY.c.kind.label("kind"), period_no.label("no"))
+        .where(_held(now), period_no.is_not(None))
+        .distinct()
+        .subquery("met")
+    )
+    stmt, key = org_key(sa.select().select_from(met), scope, met.c.holder)
+    rows = await _grouped(
+        session, stmt.add_columns(key, met.c.kind, sa.func.count()).group_by(key, met.c.kind)
+    )
+    return {(int(k), SessionKind(kind)): int(n) for k, kind, n in rows}
+
+
+async def org_kinds(*, session: AsyncSession, scope: Scope) -> dict[tuple[int, OrgKind], int]:
+    """How many active orgs of each kind lie in each group (what must hold sessions)."""
+    base = sa.select().select_from(_ORG).where(_ORG.c.active.is_(True))
+    stmt, key = org_key(base, scope, _ORG.c.id)
+    rows = await _grouped(
+        session, stmt.add_columns(key, _ORG.c.kind, sa.func.count()).group_by(key, _ORG.c.kind)
+    )
+    return {(int(k), OrgKind(kind)): int(n) for k, kind, n in rows}
+
+
+async def notice_reads(
+    *, session: AsyncSession, scope: Scope, start: datetime, end: datetime
+) -> dict[int, Reads]:
+    """Notices sent in [start, end) that asked for 已阅: delivered to members, and read."""
+    base = (
+        sa.select()
+        .select_from(_DELIVERY)
+        .join(_NOTICE, _NOTICE.c.id == _DELIVERY.c.notice_id)
+        .join(_MEMBER, _MEMBER.c.id == _DELIVERY.c.member_id)
+        .where(
+            _DELIVERY.c.kind == DeliveryKind.NOTICE.value,
+            _DELIVERY.c.state == DeliveryState.SENT.value,
+            _NOTICE.c.requires_ack.is_(True),
+            _NOTICE.c.created_at >= _utc(start),
+            _NOTICE.c.created_at < _utc(end),
+        )
+    )
+    stmt, key = member_key(base, scope, _MEMBER)
+    rows = await _grouped(
+        session,
+        stmt.add_columns(
+            key, sa.func.count(), sa.func.count(_DELIVERY.c.acknowledged_at)
+        ).group_by(key),
+    )
+    return {int(k): Reads(int(d), int(r)) for k, d, r in rows}
+
+
+def _ratings_columns() -> tuple[Any, ...]:
+    return sa.func.count(), sa.func.count().filter(_ASSESSMENT.c.passed.is_(True))
+
+
+async def five_good(
+    *, session: AsyncSession, scope: Scope, years: Sequence[int]
+) -> dict[int, Ratings]:
+    """五好 ratings of the orgs (townships, branches) in each group, in these years."""
+    base = (
+        sa.select()
+        .select_from(_ASSESSMENT)
+        .where(
+            _ASSESSMENT.c.scheme == AssessmentScheme.FIVE_GOOD.value,
+            _ASSESSMENT.c.subject_kind == AssessmentSubject.ORG.value,
+            _ASSESSMENT.c.year.in_(list(years)),
+        )
+    )
+    stmt, key = org_key(base, scope, _ASSESSMENT.c.org_id)
+    rows = await _grouped(session, stmt.add_columns(key, *_ratings_columns()).group_by(key))
+    return {int(k): Ratings(int(r), int(p)) for k, r, p in rows}
+
+
+async def five_lead(
+    *, session: AsyncSession, scope: Scope, years: Sequence[int]
+) -> dict[int, Ratings]:
+    """五带头 ratings of the members in each group, in these years."""
+    base = (
+        sa.select()
+        .select_from(_ASSESSMENT)
+        .join(_MEMBER, _MEMBER.c.id == _ASSESSMENT.c.member_id)
+        .where(
+            _ASSESSMENT.c.scheme == AssessmentScheme.FIVE_LEAD.value,
+            _ASSESSMENT.c.subject_kind == AssessmentSubject.MEMBER.value,
+            _ASSESSMENT.c.year.in_(list(years)),
+        )
+    )
+    stmt, key = member_key(base, scope, _MEMBER)
+    rows = await _grouped(session, stmt.add_columns(key, *_ratings_columns()).group_by(key))
+    return {int(k): Ratings(int(r), int(p)) for k, r, p in rows}
+
+
+async def contact_visits(
+    *, session: AsyncSession, scope: Scope, year: int, needed: int
+) -> dict[int, Ratings]:
+    """Leaders' contact points of the year in each group, and how many had ``needed``
+    visits (rated = points, passed = points with enough visits)."""
+    points = visits_by_point(year)
+    stmt, key = org_key(sa.select().select_from(points), scope, points.c.org_id)
+    rows = await _grouped(
+        session,
+        stmt.add_columns(
+            key, sa.func.count(), sa.func.count().filter(points.c.visits >= needed)
+        ).group_by(key),
+    )
+    return {int(k): Ratings(int(r), int(p)) for k, r, p in rows}
