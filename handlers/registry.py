@@ -189,4 +189,5 @@ def register_handlers(application: Application[Any, Any, Any, Any, Any, Any]) ->
         )
     )
     application.add_handler(CallbackQueryHandler(fallbacks.on_unknown_callback))
+    errors.retry_every_handler(application.handlers)
     application.add_error_handler(errors.on_error)

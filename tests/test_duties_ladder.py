@@ -10,13 +10,14 @@ county's list.
 from __future__ import annotations
 
 import dataclasses
-from datetime import date
+from datetime import date, datetime
 
 from sqlmodel import col, select
 
 from bot.app import PartyApplication
 from bot.clock import ManualClock
 from bot.context import SERVICES_KEY, Services
+from bot.duties import next_rung_due, queue_duty_reminders
 from handlers.visits import visit_markup
 from sandbox import SimUser, World
 from schedules.duties import job_duty_reminders
@@ -26,7 +27,7 @@ from tests.support.builders import add_member, build_tree, grant
 from tests.support.conversation import say, shown, tap
 from tests.support.duties import contact_point, visit
 from tests.support.roles import Person, buttons
-from tests.support.sessions import arrives, at, texts
+from tests.support.sessions import SHANGHAI, arrives, at, texts
 
 
 def reminders(user: SimUser) -> list[str]:
@@ -166,3 +167,30 @@ async def test_a_new_year_starts_a_new_ladder(
     clock.set(at(2027, 6, 30, 9, 0))
     assert await job_duty_reminders(services, visit_markup) == 1
     await world.wait_for(lambda: len(reminders(user)) == 2 or None)
+
+
+async def test_the_sandbox_clock_can_jump_to_the_next_rung(
+    database: Database, clock: ManualClock
+) -> None:
+    """next_rung_due: the next rung that would tell someone, as the database stands."""
+    tree = await build_tree(database)
+    leader = await add_member(database, tree.dongfeng, "甲")
+    tz = SHANGHAI
+
+    async def next_rung() -> datetime | None:
+        async with database.session_scope() as session:
+            return await next_rung_due(session=session, after=clock.now(), tz=tz)
+
+    assert await next_rung() is None  # no contact points
+    point = await contact_point(database, leader, tree.liushu, 2026, clock.now())
+    assert await next_rung() == at(2026, 6, 30, 9, 0)
+    await visit(database, point, date(2026, 3, 1), clock.now())
+    assert await next_rung() == at(2026, 9, 30, 9, 0)  # one visit: only September's
+    clock.set(at(2026, 9, 30, 9, 0))
+    async with database.session_scope() as session:
+        await queue_duty_reminders(
+            session=session, now=clock.now(), tz=tz, visit_markup=visit_markup
+        )
+    assert await next_rung() == at(2026, 10, 30, 9, 0)  # then the county
+    await visit(database, point, date(2026, 9, 30), clock.now())
+    assert await next_rung() is None

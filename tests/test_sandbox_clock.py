@@ -122,6 +122,7 @@ async def test_to_the_next_reminder_and_nothing_when_none_is_pending(sandbox: Sa
             await session.exec(sa.text("UPDATE session_reminder SET state = 'sent'"))  # type: ignore[call-overload]
             await session.exec(sa.text("UPDATE delivery SET state = 'sent'"))  # type: ignore[call-overload]
             await session.exec(sa.text("UPDATE study_session SET state = 'closed'"))  # type: ignore[call-overload]
+            await session.exec(sa.text("DELETE FROM contact_point"))  # type: ignore[call-overload]
         before = sandbox.clock.now()
         answer = (await http.post("/_sandbox/clock", json={"jump": "next"})).json()
         assert answer["moved_seconds"] == 0

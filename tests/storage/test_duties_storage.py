@@ -7,6 +7,7 @@ from datetime import UTC, date, datetime
 from zoneinfo import ZoneInfo
 
 import pytest
+import sqlalchemy as sa
 
 from bot.duties import year_bounds
 from storage import Database, duties, members
@@ -182,3 +183,24 @@ async def test_sites_and_rungs(database: Database, ids: dict[str, int]) -> None:
     assert (first, second) == (True, False)
     assert [p.id for p in candidates] == [ids["p2"]]
     assert removed is True
+
+
+async def test_removing_a_contact_point_takes_its_visits_and_rungs(
+    database: Database, ids: dict[str, int]
+) -> None:
+    async with database.session_scope() as session:
+        await duties.claim_rung(
+            session=session, contact_point_id=ids["p1"], step=DutyStep.FEW_VISITS, now=NOW
+        )
+    async with database.session_scope() as session:
+        assert await duties.remove_contact_point(session=session, contact_point_id=ids["p1"])
+        assert not await duties.remove_contact_point(session=session, contact_point_id=ids["p1"])
+    async with database.session_scope() as session:
+        left = await session.exec(
+            sa.text(  # type: ignore[call-overload]
+                "SELECT (SELECT count(*) FROM contact_visit WHERE contact_point_id = :p),"
+                " (SELECT count(*) FROM duty_reminder WHERE contact_point_id = :p)"
+            ),
+            params={"p": ids["p1"]},
+        )
+        assert tuple(left.one()) == (0, 0)
