@@ -12,7 +12,14 @@ from typing import Any, Protocol
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from telegram import BotCommand, Update
 from telegram.constants import ParseMode
-from telegram.ext import AIORateLimiter, Application, ApplicationBuilder, ContextTypes, Defaults
+from telegram.ext import (
+    AIORateLimiter,
+    Application,
+    ApplicationBuilder,
+    BaseUpdateProcessor,
+    ContextTypes,
+    Defaults,
+)
 from telegram.request import HTTPXRequest
 
 from bot.clock import Clock, SystemClock
@@ -24,6 +31,7 @@ from bot.metrics import Metrics
 from bot.notices import NoticeProgress
 from bot.relay import Relay, RelayConfig, relay_bot
 from bot.settings import Settings
+from bot.updates import PerChatProcessor
 from handlers import attendance, notice_reads, trainings, visits
 from handlers.registry import PUBLIC_COMMANDS, register_handlers
 from schedules.duties import add_duty_jobs
@@ -59,10 +67,12 @@ def build_application(
     *,
     database: Database,
     clock: Clock | None = None,
+    updates: BaseUpdateProcessor | None = None,
     relay_config: RelayConfig | None = None,
 ) -> PartyApplication:
     """Build the Telegram application with partybot's services and handlers attached.
 
+    Updates are handled by `updates`, by default a `PerChatProcessor` (bot/updates.py).
     ``relay_config`` replaces the relay's pacing drawn from settings (tests space messages
     to one chat closer than Telegram's 1 s so that a conversation does not crawl).
     """
@@ -73,6 +83,7 @@ def build_application(
         .application_class(MeteredApplication)
         .bot(html_bot(settings, settings.token))
         .context_types(ContextTypes(context=BotContext))
+        .concurrent_updates(updates or PerChatProcessor())
         .job_queue(None)
         .post_init(_post_init)
         .post_shutdown(_post_shutdown)

@@ -16,7 +16,10 @@ unit       roster on Telegram  on time    attendance  make-up        read
 Training funds of 2026: 160 yuan at the county, 60 at 东风村 (so per member: county 27.50,
 东风镇 30.00, 前进乡 20.00, 东风村 35.00, 柳树村 20.00). Contact points of 2026: 张三 ->
 柳树村 (2 visits), 李四 -> 东风镇 (none), 吴九 -> 前进村 (1 visit). 东风镇 held a special
-study; no leading group heard a report.
+study; no leading group heard a report. Trainings published in 2026: 东风镇's (4 hours) for
+all of 东风村 and 柳树村, done by 张三, 李四 and 孙七; the county's (2.5 hours) for 吴九, 郑十
+and 张三, done by 吴九 and 张三 (county 5/9 and 17 hours, 东风镇 4/7 and 14.5, 前进乡 1/2
+and 2.5, 东风村 3/5 and 10.5, 柳树村 1/2 and 4).
 
 东风村 by member: 张三 2/2 read 1/1; 李四 1/2 (absent once, made up) read 0/1; 王五 0/1
 (excused, made up); 赵六 0/1 (absent, not made up, not on Telegram). Excused 1, absent 3
@@ -54,6 +57,10 @@ from storage.models import (
     SessionKind,
     SessionState,
     StudySession,
+    Training,
+    TrainingAssignee,
+    TrainingConfirmation,
+    TrainingKind,
 )
 from tests.support.builders import Tree, add_member, build_tree, grant, id_of
 
@@ -136,6 +143,13 @@ CONTACT_POINTS = (
     ("李四", "T01", ()),
     ("吴九", "T02-V01", (date(2026, 4, 1),)),
 )
+
+# (org code, title, hours, published on, assigned, done) of the 2026 trainings
+TRAININGS = (
+    ("T01", "乡村振兴专题培训", "4.0", (2026, 3, 5),
+     ("张三", "李四", "王五", "赵六", "孙七", "周八"), ("张三", "李四", "孙七")),
+    ("C", "党章学习", "2.5", (2026, 2, 1), ("吴九", "郑十", "张三"), ("吴九", "张三")),
+)  # fmt: skip
 
 # (member, read): deliveries of one notice of 东风镇 on 2026-03-01 that asked for 已阅.
 READS = (("张三", True), ("李四", False), ("孙七", True))
@@ -270,6 +284,32 @@ async def _history(database: Database, county: County) -> None:
                         contact_point_id=id_of(point),
                         visited_on=visited,
                         recorded_by=county.staff.id,
+                    )
+                )
+        for code, title, hours, day, assigned, done in TRAININGS:
+            training = Training(
+                org_id=id_of(county.org(code)),
+                title=title,
+                kind=TrainingKind.COURSE,
+                held_on=date(*day),
+                hours=Decimal(hours),
+                created_by=county.staff.id,
+                created_at=shanghai(*day, 9),
+            )
+            session.add(training)
+            await session.flush()
+            for name in assigned:
+                session.add(
+                    TrainingAssignee(
+                        training_id=id_of(training), member_id=id_of(county.members[name])
+                    )
+                )
+            for name in done:
+                session.add(
+                    TrainingConfirmation(
+                        training_id=id_of(training),
+                        member_id=id_of(county.members[name]),
+                        confirmed_at=shanghai(*day, 20),
                     )
                 )
         for user in (county.staff, county.organiser, county.secretary, *county.users.values()):
