@@ -110,7 +110,6 @@ def register_handlers(application: Application[Any, Any, Any, Any, Any, Any]) ->
     application.add_handler(CommandHandler("invites", invitations.cmd_invites))
     for codec, on_tap in (
         *invitations.CALLBACKS,
-        *registration_match.CALLBACKS,
         *registration_decide.CALLBACKS,
     ):
         application.add_handler(CallbackQueryHandler(on_tap, pattern=codec.pattern))
@@ -125,8 +124,8 @@ def register_handlers(application: Application[Any, Any, Any, Any, Any, Any]) ->
     )
     application.add_handler(
         MessageHandler(
-            registration_match.awaiting_last_four(application.user_data),
-            registration_match.on_last_four,
+            registration_match.awaiting_name(application.user_data),
+            registration_match.on_typed_name,
         )
     )
 

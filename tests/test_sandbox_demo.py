@@ -102,7 +102,7 @@ async def test_the_demo_county_is_seeded_once_with_months_of_history(
     assert counts["present"] > counts["absent"] > 0
     assert counts["excused"] > 0
     assert counts["pending_reminders"] == 9 * 2 * 2
-    assert counts["trainings"] == 4 + 2  # long over; still open (one with a quiz)
+    assert counts["trainings"] == 4 + 3  # long over; still open (two with a quiz)
     assert counts["confirmations"] > 150
     assert counts["notices"] == 3
     assert 0 < counts["read"] < counts["deliveries"]
@@ -219,7 +219,7 @@ async def test_a_demo_started_late_in_the_year_has_no_overdue_visit_reminders(
 async def test_open_trainings_have_some_members_done_and_remind_only_when_due(
     seeded: Database,
 ) -> None:
-    """Two trainings are still open (one with a three-question quiz), some members done;
+    """Three trainings are still open (two with a quiz), some members done;
     nothing is due at the start, and a reminder goes out once the deadline is near."""
     tz = sandbox_settings().tz
     async with seeded.session_scope() as session:
@@ -238,6 +238,7 @@ async def test_open_trainings_have_some_members_done_and_remind_only_when_due(
         ).all()
         assert [(title[:4], questions) for title, questions, _, _ in rows] == [
             ("学习新修", 3),
+            ("农村集体", 2),
             ("春季田间", 0),
         ]
         assert all(0 < done < members for _, _, members, done in rows)

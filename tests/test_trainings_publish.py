@@ -197,3 +197,47 @@ async def test_the_flow_in_english(
     got = await reader.wait_for_reply()
     assert shown(got).startswith("📚 Training · 东风村党支部\nVillage accounts\nCourse · 4 h\n")
     assert got.buttons == [["Done studying"]]
+
+
+async def test_a_file_as_materials_and_hostile_text_arrive_verbatim(
+    database: Database, person: Callable[..., SimUser], bot_app: PartyApplication
+) -> None:
+    tree = await build_tree(database)
+    secretary, bob = person("Sec"), person("Bob")
+    await grant(database, secretary.id, Role.SECRETARY, tree.dongfeng)
+    await add_member(database, tree.dongfeng, "李<明>", telegram_user_id=bob.id)
+    menu = await say(secretary, "/help")
+    assert "/newtraining - 发布培训" in shown(menu)
+    assert "/trainings - 我的培训和学时" in shown(menu)
+    await say(secretary, "/newtraining")
+    await tap(secretary, "选择 东风村党支部")
+    await tap(secretary, "全体党员")
+    await tap(secretary, "培训班")
+    title = "<b>党章</b> & 学习"
+    hours = await say(secretary, title)
+    assert f"✓ 标题：{title}" in shown(hours)
+    await tap(secretary, "2 学时")
+    await tap(secretary, "7 天内")
+    await secretary.send_document(
+        "党章.pdf", b"%PDF-1.4 study", "application/pdf", caption="第<1>章"
+    )
+    cost = await secretary.wait_for_reply()
+    assert shown(cost).endswith("每人费用多少元？请输入金额，或点“免费”。")
+    await tap(secretary, "免费")
+    preview = await tap(secretary, "不出测验题")
+    assert "学习材料：第<1>章" in shown(preview)
+    assert "材料文件：已附上" in shown(preview)
+    await tap(secretary, "✅ 发布")
+    document, card = await bob.wait_for_reply(), await bob.wait_for_reply()
+    assert document.document is not None
+    assert document.caption == title
+    assert shown(card).splitlines()[1] == title
+    assert "第<1>章" in shown(card)
+    assert "学习材料见上面的文件。" in shown(card)
+    assert card.buttons == [["已完成学习"]]
+    done = await tap(bob, "已完成学习")
+    assert shown(done).splitlines()[1] == title
+    listing = await say(bob, "/trainings")
+    assert f"• {title} · 2 学时 · 2026年3月2日" in shown(listing)
+    staff = await say(secretary, "/trainings")
+    assert f"1. {title} · 已完成 1/1 · 期限 2026年3月9日" in shown(staff)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import date
 from decimal import Decimal
+from zoneinfo import ZoneInfo
 
 from sqlmodel import col, select
 
@@ -18,9 +19,8 @@ from storage.models import (
     TrainingConfirmation,
     TrainingKind,
 )
-from tests.support.constants import START_TIME
 
-SHANGHAI_TODAY = date(2026, 3, 2)  # START_TIME in Asia/Shanghai
+SHANGHAI = ZoneInfo("Asia/Shanghai")
 
 
 async def publish_training(
@@ -37,8 +37,6 @@ async def publish_training(
 ) -> int:
     """Publish a training as ``actor`` through the use case (the flow has its own test)."""
     assert org.id is not None
-    from zoneinfo import ZoneInfo
-
     async with database.session_scope() as session:
         published = await publish(
             session=session,
@@ -55,8 +53,8 @@ async def publish_training(
                 materials_text="认真学习第一章",
                 questions=list(questions or []),
             ),
-            now=clock.now() if clock is not None else START_TIME,
-            tz=ZoneInfo("Asia/Shanghai"),
+            now=clock.now(),
+            tz=SHANGHAI,
             buttons=done_markup,
         )
     return published.training_id
