@@ -30,7 +30,9 @@ def test_nothing_escapes_by_hand() -> None:
         for path in sorted((root / room).rglob("*.py")):
             tree = ast.parse(path.read_text(encoding="utf-8"))
             for node in ast.walk(tree):
-                called = node.func if isinstance(node, ast.Call) else None
+                if not isinstance(node, ast.Call):
+                    continue
+                called = node.func
                 if (
                     isinstance(called, ast.Attribute)
                     and called.attr == "escape"
