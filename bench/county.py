@@ -38,7 +38,7 @@ from storage.models.sessions import (
 )
 from storage.types import UTCDateTime
 
-__all__ = ["CountyShape", "SESSIONS_A_YEAR", "build_county"]
+__all__ = ["SESSIONS_A_YEAR", "CountyShape", "build_county"]
 
 FIRST_USER_ID = 7_000_000
 CREATOR = 1

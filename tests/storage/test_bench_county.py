@@ -57,7 +57,8 @@ async def test_past_sessions_are_closed_with_outcomes_and_later_ones_pending(
     )
     assert await _scalar(database, pending) == 23 * 10
     async with database.session_scope() as session:
-        county = (await session.exec(sa.text("SELECT id, path FROM org_unit WHERE code = 'C'"))).one()  # type: ignore[call-overload]
+        found = await session.exec(sa.text("SELECT id, path FROM org_unit WHERE code = 'C'"))  # type: ignore[call-overload]
+        county = found.one()
         figures = await attendance(
             session=session,
             scope=Scope(county[0], county[1], By.WHOLE),
