@@ -28,6 +28,7 @@ from bot.context import BotContext
 from bot.direct_messages import Recipient, recipient
 from bot.htmltext import html_lines
 from bot.i18n import N_, gettext
+from bot.refusals import NOT_ALLOWED
 from handlers import awaiting
 from handlers.attendance import follow_roster_change
 from handlers.callbacks import CallbackCodec
@@ -75,6 +76,7 @@ REFUSALS: Final = {
     ),
 }
 DECIDER_REFUSALS: Final = {
+    reg.Refusal.NOT_ALLOWED: NOT_ALLOWED,
     reg.Refusal.MEMBER_TAKEN: N_(
         "This person on the roster is already linked to another Telegram account. "
         "Please pick another name."
