@@ -21,8 +21,10 @@ from telegram import Bot
 from telegram.constants import ParseMode
 from telegram.error import BadRequest, TelegramError
 
+from bot.access import Action, Principal, allows
 from bot.htmltext import Markup, bold, html_lines, payload_html
 from bot.i18n import N_, gettext
+from bot.refusals import NOT_ALLOWED, Refused
 from storage import Database, audit, deliveries, notices, orgs
 from storage.deliveries import Outgoing
 from storage.models import AttachmentKind, DeliveryKind, MemberStatus, Notice, Role
@@ -40,10 +42,12 @@ __all__ = [
     "join_names",
     "names_line",
     "notice_body",
+    "notice_in_scope",
     "notice_payload",
     "plain_text",
     "preview",
     "progress_text",
+    "remind_as",
     "remind_non_readers",
     "send_notice",
     "too_long",
@@ -243,6 +247,46 @@ async def send_notice(
         at=now,
     )
     return SentNotice(notice.id, len(items))
+
+
+async def notice_in_scope(
+    *, session: AsyncSession, actor: Principal, notice_id: int
+) -> Notice | None:
+    """The notice, if it exists and was sent from inside the actor's SEND_NOTICE scope."""
+    notice = await notices.get_notice(session=session, notice_id=notice_id)
+    if notice is None:
+        return None
+    org = await orgs.get_org(session=session, org_id=notice.org_id)
+    if org is None or not allows(actor, Action.SEND_NOTICE, org.path):
+        return None
+    return notice
+
+
+async def remind_as(
+    *,
+    session: AsyncSession,
+    actor: Principal,
+    notice_id: int,
+    key: str,
+    now: datetime,
+    ack_markup: AckMarkup,
+) -> int:
+    """/notices' remind button: an officer reminds whoever has not read a notice in scope.
+
+    Refused unless the notice was sent inside the actor's scope and asks for 已阅; ``key``
+    (the tapped message) makes a second tap queue nothing. Returns how many were queued.
+    """
+    notice = await notice_in_scope(session=session, actor=actor, notice_id=notice_id)
+    if notice is None or not notice.requires_ack:
+        raise Refused(NOT_ALLOWED)
+    return await remind_non_readers(
+        session=session,
+        notice=notice,
+        key=key,
+        now=now,
+        ack_markup=ack_markup,
+        actor=actor.telegram_user_id,
+    )
 
 
 async def remind_non_readers(

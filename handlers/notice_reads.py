@@ -8,14 +8,14 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
 from telegram.error import BadRequest
 
-from bot.access import Action, Principal, allows, load_principal, scope_roots
+from bot.access import Action, Principal, load_principal, scope_roots
 from bot.context import BotContext
 from bot.dates import format_when
 from bot.htmltext import html_lines
 from bot.i18n import N_, gettext
 from bot.members import BRANCH_KINDS
-from bot.notices import names_line, plain_text, remind_non_readers
-from bot.refusals import NOT_ALLOWED
+from bot.notices import names_line, notice_in_scope, plain_text, remind_as
+from bot.refusals import NOT_ALLOWED, Refused
 from handlers.callbacks import CallbackCodec
 from handlers.guard import STALE_BUTTON, refuse
 from handlers.screens import button, callback_ints, show
@@ -147,19 +147,6 @@ async def _show_list(update: Update, context: BotContext) -> None:
     await show(update, context, *screen)
 
 
-async def _notice_in_scope(
-    session: AsyncSession, principal: Principal, notice_id: int
-) -> Notice | None:
-    """The notice, if it exists and was sent from inside the principal's scope."""
-    notice = await notices.get_notice(session=session, notice_id=notice_id)
-    if notice is None:
-        return None
-    org = await orgs.get_org(session=session, org_id=notice.org_id)
-    if org is None or not allows(principal, Action.SEND_NOTICE, org.path):
-        return None
-    return notice
-
-
 async def _detail_screen(
     session: AsyncSession, notice: Notice, context: BotContext
 ) -> tuple[str, InlineKeyboardMarkup]:
@@ -223,7 +210,7 @@ async def on_view(update: Update, context: BotContext) -> None:
     screen = None
     async with context.services.database.session_scope() as session:
         principal = await load_principal(session=session, telegram_user_id=user.id)
-        notice = await _notice_in_scope(session, principal, notice_id)
+        notice = await notice_in_scope(session=session, actor=principal, notice_id=notice_id)
         if notice is not None:
             screen = await _detail_screen(session, notice, context)
     if screen is None:
@@ -239,21 +226,19 @@ async def on_remind(update: Update, context: BotContext) -> None:
     if query is None or user is None or query.message is None:
         return
     (notice_id,) = callback_ints(REMIND, update)
-    reminded: int | None = None
-    async with context.services.database.session_scope() as session:
-        principal = await load_principal(session=session, telegram_user_id=user.id)
-        notice = await _notice_in_scope(session, principal, notice_id)
-        if notice is not None and notice.requires_ack:
-            reminded = await remind_non_readers(
+    try:
+        async with context.services.database.session_scope() as session:
+            principal = await load_principal(session=session, telegram_user_id=user.id)
+            reminded = await remind_as(
                 session=session,
-                notice=notice,
+                actor=principal,
+                notice_id=notice_id,
                 key=f"remind:{user.id}:{query.message.message_id}",
                 now=context.services.clock.now(),
                 ack_markup=ack_markup,
-                actor=user.id,
             )
-    if reminded is None:
-        await refuse(update, context, context._(NOT_ALLOWED))
+    except Refused as refused:
+        await refuse(update, context, refused.text(context.language))
         return
     context.services.relay.wake()
     if reminded:
