@@ -34,12 +34,8 @@ from bot.settings import Settings
 from bot.updates import PerChatProcessor
 from handlers import attendance, notice_reads, trainings, visits
 from handlers.registry import PUBLIC_COMMANDS, register_handlers
-from schedules.duties import add_duty_jobs
-from schedules.jobs import register_jobs
-from schedules.notices import add_notice_jobs
+from schedules.registry import Buttons, job_table, register
 from schedules.scheduler import build_scheduler
-from schedules.sessions import register_session_jobs
-from schedules.trainings import add_training_jobs
 from storage import Database
 
 log = logging.getLogger(__name__)
@@ -198,24 +194,13 @@ async def _post_init(application: PartyApplication) -> None:
     await publish_public_commands(application)
     services: Services = application.bot_data[SERVICES_KEY]
     scheduler = build_scheduler(services.settings.tz)
-    register_jobs(
-        scheduler,
-        bot=application.bot,
-        database=services.database,
-        clock=services.clock,
-        tz=services.settings.tz,
+    buttons = Buttons(
+        session=attendance.BUTTONS,
+        ack=notice_reads.ack_markup,
+        training_done=trainings.done_markup,
+        visit=visits.visit_markup,
     )
-    register_session_jobs(
-        scheduler,
-        database=services.database,
-        clock=services.clock,
-        settings=services.settings,
-        buttons=attendance.BUTTONS,
-        wake=services.relay.wake,
-    )
-    add_notice_jobs(scheduler, services, notice_reads.ack_markup)
-    add_training_jobs(scheduler, services, trainings.done_markup)
-    add_duty_jobs(scheduler, services, visits.visit_markup)
+    register(scheduler, job_table(services, bot=application.bot, buttons=buttons))
     scheduler.start(paused=True)
     application.bot_data[_SCHEDULER_KEY] = scheduler
     await services.leadership.start()

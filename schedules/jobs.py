@@ -1,16 +1,13 @@
 """Scheduled jobs (`job_*`): each looks in the database for what is due and acts on it.
 
 A job's core takes the bot, the database and a clock, so tests call it directly with an
-injected clock; `register_jobs` tells the scheduler when to run each one.
+injected clock; the table in schedules/registry.py says when each one runs.
 """
 
 from __future__ import annotations
 
 from zoneinfo import ZoneInfo
 
-from apscheduler.schedulers.asyncio import AsyncIOScheduler
-from apscheduler.triggers.cron import CronTrigger
-from apscheduler.triggers.interval import IntervalTrigger
 from telegram import Bot
 
 from bot.clock import Clock
@@ -42,24 +39,3 @@ async def job_probation_reminders(
 async def job_forget_old_updates(database: Database, clock: Clock) -> int:
     """Keep the record of processed webhook updates bounded (see bot/update_log.py)."""
     return await forget_old_updates(database, now=clock.now())
-
-
-def register_jobs(
-    scheduler: AsyncIOScheduler, *, bot: Bot, database: Database, clock: Clock, tz: ZoneInfo
-) -> None:
-    """Put every job on the scheduler, in the people's time zone."""
-    scheduler.add_job(
-        job_probation_reminders,
-        CronTrigger(hour=9, minute=0, timezone=tz),
-        args=(bot, database, clock),
-        kwargs={"tz": tz},
-        id="probation_reminders",
-        replace_existing=True,
-    )
-    scheduler.add_job(
-        job_forget_old_updates,
-        IntervalTrigger(hours=1, timezone=tz),
-        args=(database, clock),
-        id="forget_old_updates",
-        replace_existing=True,
-    )

@@ -9,8 +9,6 @@ from __future__ import annotations
 import logging
 from typing import Final
 
-from apscheduler.schedulers.asyncio import AsyncIOScheduler
-
 from bot.context import Services
 from bot.greetings import queue_greetings
 from bot.notices import AckMarkup, remind_non_readers
@@ -52,25 +50,3 @@ async def job_greetings(services: Services) -> int:
         log.info("queued %s political-birthday greetings", queued)
         services.relay.wake()
     return queued
-
-
-def add_notice_jobs(
-    scheduler: AsyncIOScheduler, services: Services, ack_markup: AckMarkup
-) -> None:
-    """Look for due reminders every few minutes and for greetings a few times an hour."""
-    scheduler.add_job(
-        job_ack_reminders,
-        "interval",
-        minutes=REMINDER_EVERY_MINUTES,
-        args=[services, ack_markup],
-        id="notice-ack-reminders",
-        replace_existing=True,
-    )
-    scheduler.add_job(
-        job_greetings,
-        "interval",
-        minutes=GREETINGS_EVERY_MINUTES,
-        args=[services],
-        id="political-birthday-greetings",
-        replace_existing=True,
-    )
