@@ -14,6 +14,7 @@ from bot.session_notify import SessionButtons
 from bot.settings import Settings
 from storage import Database
 
+
 async def job_due_reminders(
     database: Database, clock: Clock, *, settings: Settings, buttons: SessionButtons
 ) -> int:
