@@ -200,7 +200,7 @@ async def _post_init(application: PartyApplication) -> None:
         training_done=trainings.done_markup,
         visit=visits.visit_markup,
     )
-    register(scheduler, job_table(services, bot=application.bot, buttons=buttons))
+    register(scheduler, job_table(services, buttons=buttons))
     scheduler.start(paused=True)
     application.bot_data[_SCHEDULER_KEY] = scheduler
     await services.leadership.start()

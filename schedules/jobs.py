@@ -8,11 +8,8 @@ from __future__ import annotations
 
 from zoneinfo import ZoneInfo
 
-from telegram import Bot
-
 from bot.clock import Clock
-from bot.direct_messages import tell
-from bot.probation import claim_probation_reminders
+from bot.probation import queue_probation_reminders
 from bot.update_log import forget_old_updates
 from storage import Database
 
@@ -20,20 +17,15 @@ SHANGHAI = ZoneInfo("Asia/Shanghai")
 
 
 async def job_probation_reminders(
-    bot: Bot, database: Database, clock: Clock, *, tz: ZoneInfo = SHANGHAI
+    database: Database, clock: Clock, *, tz: ZoneInfo = SHANGHAI
 ) -> int:
-    """Tell branch secretaries whose probationary members' year is up (once per member).
-
-    Returns how many members were reported.
-    """
+    """Queue a reminder to branch secretaries whose probationary members' year is up
+    (once per member), through the outbox. Returns how many members were reported."""
     now = clock.now()
     async with database.session_scope() as session:
-        reminders = await claim_probation_reminders(
+        return await queue_probation_reminders(
             session=session, today=now.astimezone(tz).date(), now=now
         )
-    for reminder in reminders:
-        await tell(bot, database, reminder.told, reminder.text, now=now)
-    return sum(len(reminder.due) for reminder in reminders)
 
 
 async def job_forget_old_updates(database: Database, clock: Clock) -> int:

@@ -17,7 +17,6 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from apscheduler.triggers.base import BaseTrigger
 from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
-from telegram import Bot
 
 from bot.context import Services
 from bot.duties import VisitMarkup
@@ -62,7 +61,7 @@ def _waking(
     return tick
 
 
-def job_table(services: Services, *, bot: Bot, buttons: Buttons) -> list[Job]:
+def job_table(services: Services, *, buttons: Buttons) -> list[Job]:
     """Every job partybot runs, in the people's time zone."""
     database, clock, settings, tz = (
         services.database,
@@ -84,7 +83,11 @@ def job_table(services: Services, *, bot: Bot, buttons: Buttons) -> list[Job]:
         Job(
             "probation_reminders",
             CronTrigger(hour=9, minute=0, timezone=tz),
-            partial(jobs.job_probation_reminders, bot, database, clock, tz=tz),
+            _waking(
+                services,
+                "probation_reminders",
+                partial(jobs.job_probation_reminders, database, clock, tz=tz),
+            ),
         ),
         Job(
             "forget_old_updates",
