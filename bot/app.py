@@ -32,7 +32,7 @@ from bot.notices import NoticeProgress
 from bot.relay import Relay, RelayConfig, relay_bot
 from bot.settings import Settings
 from bot.updates import PerChatProcessor
-from handlers import attendance, notice_reads, trainings, visits
+from handlers import attendance, trainings, visits
 from handlers.registry import PUBLIC_COMMANDS, register_handlers
 from schedules.registry import Buttons, job_table, register
 from schedules.scheduler import build_scheduler
@@ -196,7 +196,6 @@ async def _post_init(application: PartyApplication) -> None:
     scheduler = build_scheduler(services.settings.tz)
     buttons = Buttons(
         session=attendance.BUTTONS,
-        ack=notice_reads.ack_markup,
         training_done=trainings.done_markup,
         visit=visits.visit_markup,
     )

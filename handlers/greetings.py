@@ -8,12 +8,12 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
 
 from bot.access import Action, Principal, load_principal, scope_roots
+from bot.callbacks import CallbackCodec
 from bot.context import BotContext
 from bot.greetings import set_branch_greetings
 from bot.htmltext import html_lines
 from bot.members import BRANCH_KINDS
 from bot.refusals import NOT_ALLOWED, Refused
-from handlers.callbacks import CallbackCodec
 from handlers.guard import refuse
 from handlers.screens import button, callback_ints, show
 from storage import orgs

@@ -24,6 +24,7 @@ from telegram.error import TelegramError
 
 from bot import invitations as rules
 from bot import registration as reg
+from bot.callbacks import CallbackCodec
 from bot.context import BotContext
 from bot.direct_messages import Recipient, recipient
 from bot.htmltext import html_lines
@@ -31,7 +32,6 @@ from bot.i18n import N_, gettext
 from bot.refusals import NOT_ALLOWED
 from handlers import awaiting
 from handlers.attendance import follow_roster_change
-from handlers.callbacks import CallbackCodec
 from handlers.guard import STALE_BUTTON
 from handlers.menus import refresh_menu
 from handlers.screens import button

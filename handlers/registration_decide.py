@@ -13,10 +13,10 @@ from telegram import InlineKeyboardMarkup, Update
 from bot import invitations as rules
 from bot import registration as reg
 from bot.access import load_principal
+from bot.callbacks import CallbackCodec
 from bot.context import BotContext
 from bot.direct_messages import Recipient, recipient, tell
 from bot.i18n import gettext
-from handlers.callbacks import CallbackCodec
 from handlers.guard import STALE_BUTTON, refuse
 from handlers.invitations import PAGE_SIZE, in_rows, keyboard, paging_row
 from handlers.registration import (

@@ -11,7 +11,7 @@ from typing import Final
 
 from bot.context import Services
 from bot.greetings import queue_greetings
-from bot.notices import AckMarkup, remind_non_readers
+from bot.notices import remind_non_readers
 from storage import notices
 
 log = logging.getLogger(__name__)
@@ -20,7 +20,7 @@ REMINDER_EVERY_MINUTES: Final = 5
 GREETINGS_EVERY_MINUTES: Final = 15
 
 
-async def job_ack_reminders(services: Services, ack_markup: AckMarkup) -> int:
+async def job_ack_reminders(services: Services) -> int:
     """Remind non-readers of every notice whose reminder delay has passed (once each)."""
     now = services.clock.now()
     queued = 0
@@ -31,7 +31,6 @@ async def job_ack_reminders(services: Services, ack_markup: AckMarkup) -> int:
                 notice=notice,
                 key="auto",
                 now=now,
-                ack_markup=ack_markup,
                 actor=None,
             )
     if queued:

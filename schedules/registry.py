@@ -20,7 +20,6 @@ from apscheduler.triggers.interval import IntervalTrigger
 
 from bot.context import Services
 from bot.duties import VisitMarkup
-from bot.notices import AckMarkup
 from bot.session_notify import SessionButtons
 from bot.trainings import DoneMarkup
 from schedules import duties, jobs, notices, sessions, trainings
@@ -42,7 +41,6 @@ class Buttons:
     """The keyboards that jobs put under the messages they queue."""
 
     session: SessionButtons
-    ack: AckMarkup
     training_done: DoneMarkup
     visit: VisitMarkup
 
@@ -104,7 +102,7 @@ def job_table(services: Services, *, buttons: Buttons) -> list[Job]:
         Job(
             "notice-ack-reminders",
             every(minutes=notices.REMINDER_EVERY_MINUTES),
-            partial(notices.job_ack_reminders, services, buttons.ack),
+            partial(notices.job_ack_reminders, services),
         ),
         Job(
             "political-birthday-greetings",
