@@ -16,10 +16,11 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from storage._sql import table_of
 from storage.models.funds import FundAllocation
 from storage.models.members import Member
-from storage.models.notices import Delivery, DeliveryKind, DeliveryState, Notice
+from storage.models.notices import Delivery, Notice
 from storage.models.orgs import OrgUnit
 from storage.models.sessions import Attendance, AttendanceOutcome, StudySession
 from storage.models.trainings import Training, TrainingAssignee, TrainingConfirmation
+from storage.reports import delivered_notice, notices_between
 from storage.types import UTCDateTime
 
 __all__ = [
@@ -133,13 +134,6 @@ async def attendance_rows(
     )
 
 
-def _delivered() -> sa.ColumnElement[bool]:
-    return sa.and_(
-        _DELIVERY.c.kind == DeliveryKind.NOTICE.value,
-        _DELIVERY.c.state == DeliveryState.SENT.value,
-    )
-
-
 async def notice_rows(
     *, session: AsyncSession, path: str, start: datetime, end: datetime
 ) -> list[tuple[Any, ...]]:
@@ -156,7 +150,7 @@ async def notice_rows(
             sa.func.count(_DELIVERY.c.acknowledged_at),
         )
         .join(_ORG, _ORG.c.id == _NOTICE.c.org_id)
-        .outerjoin(_DELIVERY, sa.and_(_DELIVERY.c.notice_id == _NOTICE.c.id, _delivered()))
+        .outerjoin(_DELIVERY, sa.and_(_DELIVERY.c.notice_id == _NOTICE.c.id, delivered_notice()))
         .where(
             _in(_ORG, path), _NOTICE.c.created_at >= _utc(start), _NOTICE.c.created_at < _utc(end)
         )
@@ -185,10 +179,9 @@ async def receipt_rows(
         .join(_MEMBER, _MEMBER.c.id == _DELIVERY.c.member_id)
         .join(_ORG, _ORG.c.id == _MEMBER.c.org_id)
         .where(
-            _delivered(),
+            _DELIVERY.c.notice_id.in_(notices_between(start, end)),
+            delivered_notice(),
             _in(_ORG, path),
-            _NOTICE.c.created_at >= _utc(start),
-            _NOTICE.c.created_at < _utc(end),
         )
         .order_by(_NOTICE.c.created_at, _NOTICE.c.id, _MEMBER.c.name),
     )

@@ -372,3 +372,24 @@ async def test_someone_with_two_scopes_is_asked_which(
     document = await county.secretary.wait_for_reply()
     assert document.document is not None
     assert document.document["file_name"] == "partybot-T01-V01-m2026_03.xlsx"
+
+
+async def test_an_english_reader_gets_english_figures(
+    database: Database, clock: ManualClock, person: Person, bot_app: PartyApplication
+) -> None:
+    county = await _county(database, clock, person)
+    reader = person("Staff", language="en")
+    await grant(database, reader.id, Role.COUNTY_STAFF, county.tree.county)
+    answer = await say(reader, "/summary")
+    assert answer.text is not None
+    lines = answer.text.splitlines()
+    assert lines[:4] == [
+        "📊 红旗县 · the year 2026",
+        "Members: 8",
+        "On Telegram: 6/8 (75%) ⚠️ target 90%",
+        "Sessions on time: 16/24 (66%) ⚠️ target 100%",
+    ]
+    assert "Training funds: 27.50 yuan a member in the year 2026 ⚠️ target 30 yuan" in lines
+    assert "Contact visits: 1/3 (33%) so far, target 100% by the year's end" in lines
+    assert lines[-3] == "By township, worst first:"
+    assert answer.buttons[-1] == ["📈 Chart"]
