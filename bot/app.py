@@ -15,6 +15,7 @@ from telegram.constants import ParseMode
 from telegram.ext import AIORateLimiter, Application, ApplicationBuilder, ContextTypes, Defaults
 from telegram.request import HTTPXRequest
 
+from bot.checkin_screen import SCREENS_KEY, LiveScreens
 from bot.clock import Clock, SystemClock
 from bot.context import SERVICES_KEY, BotContext, Services
 from bot.htmltext import HtmlBot
@@ -30,7 +31,7 @@ from schedules.duties import add_duty_jobs
 from schedules.jobs import register_jobs
 from schedules.notices import add_notice_jobs
 from schedules.scheduler import build_scheduler
-from schedules.sessions import register_session_jobs
+from schedules.sessions import register_screen_refresh, register_session_jobs
 from schedules.trainings import add_training_jobs
 from storage import Database
 
@@ -91,6 +92,7 @@ def build_application(
             on_deposed=work.end,
         ),
     )
+    application.bot_data[SCREENS_KEY] = LiveScreens()
     register_handlers(application)
     return application
 
@@ -186,6 +188,14 @@ async def _post_init(application: PartyApplication) -> None:
         settings=services.settings,
         buttons=attendance.BUTTONS,
         wake=services.relay.wake,
+    )
+    register_screen_refresh(
+        scheduler,
+        bot=application.bot,
+        screens=application.bot_data[SCREENS_KEY],
+        database=services.database,
+        clock=services.clock,
+        settings=services.settings,
     )
     add_notice_jobs(scheduler, services, notice_reads.ack_markup)
     add_training_jobs(scheduler, services, trainings.done_markup)

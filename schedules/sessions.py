@@ -13,8 +13,10 @@ from collections.abc import Awaitable, Callable
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from apscheduler.triggers.interval import IntervalTrigger
+from telegram import Bot
 
 from bot import session_duties as duties
+from bot.checkin_screen import LiveScreens, refresh_screens
 from bot.clock import Clock
 from bot.session_notify import SessionButtons
 from bot.settings import Settings
@@ -141,3 +143,37 @@ def register_session_jobs(
             id=name,
             replace_existing=True,
         )
+
+
+SCREEN_REFRESH_SECONDS = 20
+
+
+async def job_refresh_screens(
+    bot: Bot, screens: LiveScreens, database: Database, clock: Clock, *, settings: Settings
+) -> int:
+    """Edit the officers' check-in screens whose code rotated (screens edited)."""
+    return await refresh_screens(
+        bot=bot, screens=screens, database=database, settings=settings, now=clock.now()
+    )
+
+
+def register_screen_refresh(
+    scheduler: AsyncIOScheduler,
+    *,
+    bot: Bot,
+    screens: LiveScreens,
+    database: Database,
+    clock: Clock,
+    settings: Settings,
+) -> None:
+    """Look at the open check-in screens a few times a minute (a code lives 3 minutes)."""
+
+    async def tick() -> None:
+        await job_refresh_screens(bot, screens, database, clock, settings=settings)
+
+    scheduler.add_job(
+        tick,
+        IntervalTrigger(seconds=SCREEN_REFRESH_SECONDS, timezone=settings.tz),
+        id="checkin_screens",
+        replace_existing=True,
+    )
