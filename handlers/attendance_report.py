@@ -20,6 +20,7 @@ from bot.periods import Period, period_from_token
 from bot.session_text import clip, kind_label, leave_label, names_line, session_card
 from bot.sessions import checkin_opens_at
 from handlers import awaiting
+from handlers.awaiting import cancel_keyboard
 from handlers.guard import STALE_BUTTON, refuse
 from handlers.period_input import requested_period
 from handlers.screens import button, callback_values, show
@@ -429,9 +430,9 @@ async def _start_minutes(update: Update, context: BotContext, study: StudySessio
 
 
 def _done(context: BotContext, study: StudySession) -> InlineKeyboardMarkup:
-    return InlineKeyboardMarkup(
-        [[button(context._("Done"), MINUTES.encode(_id(study.id), "done"))]]
-    )
+    """完成, and 取消 (what was sent so far stays saved)."""
+    done = [button(context._("Done"), MINUTES.encode(_id(study.id), "done"))]
+    return InlineKeyboardMarkup([done, *cancel_keyboard(context).inline_keyboard])
 
 
 async def on_minutes_input(update: Update, context: BotContext) -> None:
