@@ -25,7 +25,7 @@ from bot.metrics import Metrics
 from bot.notices import NoticeProgress
 from bot.relay import Relay, RelayConfig, relay_bot
 from bot.settings import Settings
-from handlers import attendance, notice_reads, trainings
+from handlers import attendance, notice_reads, trainings, visits
 from handlers.registry import PUBLIC_COMMANDS, register_handlers
 from schedules.duties import add_duty_jobs
 from schedules.jobs import register_jobs
@@ -199,7 +199,7 @@ async def _post_init(application: PartyApplication) -> None:
     )
     add_notice_jobs(scheduler, services, notice_reads.ack_markup)
     add_training_jobs(scheduler, services, trainings.done_markup)
-    add_duty_jobs(scheduler, services)
+    add_duty_jobs(scheduler, services, visits.visit_markup)
     scheduler.start(paused=True)
     application.bot_data[_SCHEDULER_KEY] = scheduler
     await services.leadership.start()

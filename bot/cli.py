@@ -148,7 +148,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     except SettingsError as exc:
         print(f"partybot: {exc}", file=sys.stderr)
         return EXIT_USAGE
-    configure_logging(settings.log_level, secrets=[settings.token], log_format=settings.log_format)
+    if args.command == "run" and args.webhook is not None:
+        settings = settings.model_copy(update={"webhook_url": args.webhook})
+    webhook_secret = settings.webhook_token if settings.token or settings.webhook_secret else None
+    configure_logging(
+        settings.log_level,
+        secrets=[settings.token, webhook_secret],
+        log_format=settings.log_format,
+    )
     try:
         match args.command:
             case "run":
@@ -251,6 +258,9 @@ def run_bot(settings: Settings) -> int:
         asyncio.run(serve(settings))
     except TokenRefused as exc:
         print(refused_line(exc), file=sys.stderr)
+        return EXIT_FAILED
+    except OSError as exc:  # e.g. PARTYBOT_LISTEN's port is taken
+        print(f"partybot: {exc}", file=sys.stderr)
         return EXIT_FAILED
     return EXIT_OK
 

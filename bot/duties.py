@@ -14,9 +14,10 @@ from __future__ import annotations
 
 import hashlib
 from collections import defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time
-from typing import Final
+from typing import Any, Final
 from zoneinfo import ZoneInfo
 
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -45,6 +46,7 @@ __all__ = [
     "HEARINGS_NEEDED",
     "STUDIES_NEEDED",
     "VISITS_NEEDED",
+    "VisitMarkup",
     "add_contact_point",
     "check_visit_day",
     "local_year",
@@ -54,6 +56,10 @@ __all__ = [
     "toggle_site",
     "year_bounds",
 ]
+
+#: The "log a visit" button under a message to a leader: (contact point id, language) ->
+#: reply_markup dict; drawn by handlers.visits, which answers it.
+VisitMarkup = Callable[[int, str], dict[str, Any]]
 
 VISITS_NEEDED: Final = 2
 HEARINGS_NEEDED: Final = 2
@@ -137,6 +143,7 @@ async def add_contact_point(
     org_id: int,
     year: int,
     now: datetime,
+    visit_markup: VisitMarkup,
 ) -> PointChange:
     """Link a leader (a roster member) to an org for a year; the leader is told."""
     org = _check_manage(principal, await orgs.get_org(session=session, org_id=org_id))
@@ -175,8 +182,10 @@ async def add_contact_point(
                     gettext(language, TOLD_LEADER).format(org=org.name, year=year)
                 ),
                 "parse_mode": ParseMode.HTML.value,
+                "reply_markup": visit_markup(point.id, language),
             },
-            dedupe_key=f"duty:told:{point.id}",
+            # With the creation time: a point removed and set up again is told again.
+            dedupe_key=f"duty:told:{point.id}:{now.timestamp():.0f}",
             due_at=now,
             member_id=leader.id,
         )
@@ -354,7 +363,9 @@ def rung_due(rung: Rung, year: int, tz: ZoneInfo) -> datetime:
     return datetime.combine(date(year, rung.month, rung.day), time(RUNG_HOUR), tz).astimezone(UTC)
 
 
-async def queue_duty_reminders(*, session: AsyncSession, now: datetime, tz: ZoneInfo) -> int:
+async def queue_duty_reminders(
+    *, session: AsyncSession, now: datetime, tz: ZoneInfo, visit_markup: VisitMarkup
+) -> int:
     """Take every rung that is due this year, once each; returns messages queued.
 
     A leader's rung is taken only for contact points that existed before it fell due (a
@@ -383,14 +394,18 @@ async def queue_duty_reminders(*, session: AsyncSession, now: datetime, tz: Zone
             )
         ]
         if rung.after is None:
-            queued += await _tell_leaders(session, rung, taken, now)
+            queued += await _tell_leaders(session, rung, taken, now, visit_markup)
         else:
             queued += await _tell_county(session, rung, taken, now)
     return queued
 
 
 async def _tell_leaders(
-    session: AsyncSession, rung: Rung, points: list[ContactPointView], now: datetime
+    session: AsyncSession,
+    rung: Rung,
+    points: list[ContactPointView],
+    now: datetime,
+    visit_markup: VisitMarkup,
 ) -> int:
     items = []
     for point in points:
@@ -402,8 +417,12 @@ async def _tell_leaders(
         items.append(
             Outgoing(
                 point.leader_telegram_id,
-                {"text": payload_html(text), "parse_mode": ParseMode.HTML.value},
-                f"duty:{rung.step.value}:{point.id}",
+                {
+                    "text": payload_html(text),
+                    "parse_mode": ParseMode.HTML.value,
+                    "reply_markup": visit_markup(point.id, language),
+                },
+                f"duty:{rung.step.value}:{point.id}:{point.created_at.timestamp():.0f}",
                 point.leader_member_id,
             )
         )
@@ -421,7 +440,8 @@ async def _tell_county(
     if county is None or county.id is None:
         return 0
     staff = await roles.holders(session=session, org_id=county.id, roles=[Role.COUNTY_STAFF])
-    key = hashlib.sha256(",".join(str(p.id) for p in points).encode()).hexdigest()[:16]
+    taken = ",".join(f"{p.id}@{p.created_at.timestamp():.0f}" for p in points)
+    key = hashlib.sha256(taken.encode()).hexdigest()[:16]
     head = COUNTY_NO_VISIT if rung.step == DutyStep.NO_VISIT_COUNTY else COUNTY_FEW_VISITS
     items = []
     by_language: dict[str, str] = defaultdict(str)  # HTML (Markup)

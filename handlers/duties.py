@@ -24,6 +24,7 @@ from bot.funds import check_year
 from bot.htmltext import Markup, html_lines
 from bot.i18n import N_, gettext
 from bot.members import GONE, NOT_ALLOWED, Refused, is_branch
+from handlers import visits
 from handlers.callbacks import CallbackCodec
 from handlers.guard import refuse
 from handlers.menus import refresh_menu
@@ -294,6 +295,7 @@ async def on_point(update: Update, context: BotContext) -> None:
                 org_id=org_id,
                 year=_year(context),
                 now=services.clock.now(),
+                visit_markup=visits.visit_markup,
             )
             leader = await members.get_member(session=session, member_id=member_id)
     except Refused as refused:

@@ -91,7 +91,9 @@ async def cmd_fund(update: Update, context: BotContext) -> None:
     await answer_with(
         update,
         context,
-        lambda s, p: QUESTION.first(s, p, lang, lambda org: _years(s, p, org, lang, context)),
+        lambda s, p: QUESTION.first(
+            s, p, lang, lambda org: _years(s, p, org.id or 0, lang, context)
+        ),
         refusal=NO_FUNDS,
     )
 
@@ -105,25 +107,17 @@ async def on_org(update: Update, context: BotContext) -> None:
     """The org is chosen: which year."""
     _, org_id = callback_ints(PICKER.pick, update)
     lang = context.language
-
-    async def build(session: AsyncSession, principal: Principal) -> Screen:
-        return await _years(
-            session, principal, await _org(session, principal, org_id), lang, context
-        )
-
-    await answer_with(update, context, build)
+    await answer_with(update, context, lambda s, p: _years(s, p, org_id, lang, context))
 
 
 async def _years(
-    session: AsyncSession, principal: Principal, org: OrgUnit, lang: str, context: BotContext
+    session: AsyncSession, principal: Principal, org_id: int, lang: str, context: BotContext
 ) -> Screen:
     _ = partial(gettext, lang)
-    assert org.id is not None
-    org = await _org(session, principal, org.id)
-    assert org.id is not None
+    org = await _org(session, principal, org_id)
     this = _today(context).year
     trail = await org_trail(session=session, org=org)
-    rows = [[button(str(year), YEAR.encode(org.id, year)) for year in (this - 1, this, this + 1)]]
+    rows = [[button(str(year), YEAR.encode(org_id, year)) for year in (this - 1, this, this + 1)]]
     text = html_lines([trail, _("Funds for which year?")])
     return text, InlineKeyboardMarkup(rows)
 
@@ -211,6 +205,9 @@ async def on_amount(update: Update, context: BotContext) -> None:
     if not isinstance(draft, Draft):
         awaiting.stop(context)
         return
+    if not message.text:
+        await message.reply_text(context._("Please type the amount in yuan, e.g. 1200.50."))
+        return
     services = context.services
     now = services.clock.now()
     try:
@@ -223,7 +220,7 @@ async def on_amount(update: Update, context: BotContext) -> None:
                 year=draft.year,
                 source=draft.source,
                 purpose=draft.purpose,
-                amount=(message.text or "")[:100],
+                amount=message.text[:100],
                 today=local_date(now, services.settings.tz),
                 now=now,
             )

@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field, replace
 from datetime import date, timedelta
 from functools import partial
-from typing import Final
+from typing import Any, Final
 
 from sqlmodel.ext.asyncio.session import AsyncSession
 from telegram import InlineKeyboardMarkup, Update
@@ -21,7 +21,7 @@ from bot.access import Principal
 from bot.context import BotContext
 from bot.dates import local_date
 from bot.htmltext import html_lines
-from bot.i18n import gettext
+from bot.i18n import N_, gettext
 from bot.members import Refused, format_day
 from bot.roster_file import parse_date
 from handlers import awaiting
@@ -37,6 +37,7 @@ _DRAFT_KEY: Final = "duties.visit"
 POINT: Final = CallbackCodec("vis.c", (int,))  # contact point
 DAY: Final = CallbackCodec("vis.d", (int, int))  # contact point, yyyymmdd
 SAVE: Final = CallbackCodec("vis.s", (int,))  # contact point
+LOG_A_VISIT: Final = N_("📍 Log a visit")
 
 
 @dataclass(frozen=True, slots=True)
@@ -47,6 +48,12 @@ class Draft:
     day: date | None = None
     note: str | None = None
     photos: tuple[str, ...] = field(default=())
+
+
+def visit_markup(point_id: int, language: str) -> dict[str, Any]:
+    """The button under a leader's reminder that opens /visit for that contact point."""
+    label = gettext(language, LOG_A_VISIT)
+    return InlineKeyboardMarkup([[button(label, POINT.encode(point_id))]]).to_dict()
 
 
 def _today(context: BotContext) -> date:
@@ -207,7 +214,12 @@ async def on_visit_input(update: Update, context: BotContext) -> None:
         if not text:
             await message.reply_text(_("Please type in a few words what you checked."))
             return
-        _keep(context, replace(draft, note=text[: duties.MAX_NOTE]))
+        if len(text) > duties.MAX_NOTE:
+            await message.reply_text(
+                _("That is too long: at most {limit} characters.").format(limit=duties.MAX_NOTE)
+            )
+            return
+        _keep(context, replace(draft, note=text))
         await message.reply_text(
             _("Send photos if you have any, then tap Save."),
             reply_markup=_save_markup(context, draft.point_id),

@@ -14,18 +14,21 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from apscheduler.triggers.interval import IntervalTrigger
 
 from bot.context import Services
-from bot.duties import queue_duty_reminders
+from bot.duties import VisitMarkup, queue_duty_reminders
 
 log = logging.getLogger(__name__)
 
 EVERY_MINUTES: Final = 15
 
 
-async def job_duty_reminders(services: Services) -> int:
+async def job_duty_reminders(services: Services, visit_markup: VisitMarkup) -> int:
     """Queue the visit reminders that are due (to leaders, then to the county)."""
     async with services.database.session_scope() as session:
         queued = await queue_duty_reminders(
-            session=session, now=services.clock.now(), tz=services.settings.tz
+            session=session,
+            now=services.clock.now(),
+            tz=services.settings.tz,
+            visit_markup=visit_markup,
         )
     if queued:
         log.info("queued %s contact-point reminders", queued)
@@ -33,12 +36,14 @@ async def job_duty_reminders(services: Services) -> int:
     return queued
 
 
-def add_duty_jobs(scheduler: AsyncIOScheduler, services: Services) -> None:
+def add_duty_jobs(
+    scheduler: AsyncIOScheduler, services: Services, visit_markup: VisitMarkup
+) -> None:
     """Look for due rungs every quarter of an hour."""
     scheduler.add_job(
         job_duty_reminders,
         IntervalTrigger(minutes=EVERY_MINUTES, timezone=services.settings.tz),
-        args=[services],
+        args=[services, visit_markup],
         id="duty-reminders",
         replace_existing=True,
     )

@@ -88,6 +88,7 @@ async def test_typed_days_must_be_in_the_year_and_not_ahead(
         "A visit on 2025-12-30 belongs to another year than this contact point."
     )
     ask = await say(wang, "2026年2月20日")
+    assert (await say(wang, "长" * 1001)).text == "That is too long: at most 1000 characters."
     assert ask.text == "柳树村党支部, 2026-02-20. What did you check? Type a few words."
     await say(wang, "Talked with the secretary")
     saved = await tap(wang, "Save the visit")

@@ -14,12 +14,13 @@ from sqlmodel import col, select
 from bot.i18n import gettext
 from bot.members import NOT_ALLOWED
 from handlers import funds as fund_handlers
-from sandbox import SimUser
+from sandbox import SimUser, World
 from storage import Database
 from storage.models import AuditLog, FundAllocation, FundPurpose, FundSource, Role
 from tests.builders import Tree, add_member, build_tree, grant
 from tests.conversation import say, tap
 from tests.roles_support import Person, buttons, forge
+from tests.sessions_support import send_photo
 
 
 async def allocations(database: Database) -> list[FundAllocation]:
@@ -43,7 +44,7 @@ async def organiser(
 
 
 async def test_a_township_organiser_records_training_money_for_a_branch(
-    person: Person, database: Database
+    person: Person, database: Database, world: World
 ) -> None:
     tree = await build_tree(database)
     user = await organiser(database, person, tree)
@@ -74,6 +75,9 @@ async def test_a_township_organiser_records_training_money_for_a_branch(
         ),
     ]:
         assert (await say(user, typed)).text == answer
+    assert (await send_photo(world, user)).text == (
+        "Please type the amount in yuan, e.g. 1200.50."
+    )
     assert await allocations(database) == []
     assert await fund_audits(database) == []
 

@@ -137,6 +137,7 @@ async def test_a_replayed_update_is_processed_once_across_two_processes(
     world = emulator.world
     first_port, second_port = free_port(), free_port()
     env_a = _env(emulator, database_url, first_port, first_port)
+    hook = env_a.pop("PARTYBOT_WEBHOOK_URL")  # the first is told on the command line
     env_b = _env(emulator, database_url, second_port, first_port)
     secret = load_settings(env_file=None, TELEGRAM_BOT_TOKEN=TOKEN).webhook_token
     alice = world.add_user("阿丽", language_code="zh-hans")
@@ -153,7 +154,7 @@ async def test_a_replayed_update_is_processed_once_across_two_processes(
     }
     headers = {"X-Telegram-Bot-Api-Secret-Token": secret}
     async with (
-        started(["run"], env_a, tmp_path, "first") as first,
+        started(["run", "--webhook", hook], env_a, tmp_path, "first") as first,
         started(["run"], env_b, tmp_path, "second") as second,
         httpx.AsyncClient() as client,
     ):
@@ -169,6 +170,7 @@ async def test_a_replayed_update_is_processed_once_across_two_processes(
         await _stop(first, second)
     answers = [m for m in alice.messages if m.from_bot]
     assert len(answers) == 1
+    assert world.webhook.url == hook
     assert any("update 4242 was already taken" in line for line in second.lines)
 
 

@@ -10,24 +10,31 @@ import pytest
 
 from bot.logs import REDACTED_PHONE, redact
 from sandbox import EmulatorServer, World
-from tests.process_support import started
+from tests.process_support import free_port, started
 
 TOKEN = "123456789:TEST-token-abcdefghijklmnopqrstuvwxyz"
 PHONE = "13812345678"
+SECRET = "county-webhook-secret_42"
 
 
-async def test_json_logs_at_debug_carry_no_token_and_no_phone(tmp_path: Path) -> None:
+async def test_json_logs_at_debug_carry_no_token_no_secret_and_no_phone(tmp_path: Path) -> None:
+    """Webhook mode at DEBUG: PTB logs every call's parameters (setWebhook's secret too)
+    and every update (the shared contact's phone number)."""
     world = World(token=TOKEN, bot_username="county_bot")
+    port = free_port()
     async with EmulatorServer(world) as emulator:
         env = {
             "TELEGRAM_BOT_TOKEN": TOKEN,
             "TELEGRAM_API_BASE_URL": emulator.url,
             "PARTYBOT_DATABASE_URL": f"sqlite+aiosqlite:///{tmp_path / 'bot.db'}",
+            "PARTYBOT_WEBHOOK_URL": f"http://127.0.0.1:{port}/hook",
+            "PARTYBOT_WEBHOOK_SECRET": SECRET,
+            "PARTYBOT_LISTEN": f"127.0.0.1:{port}",
             "PARTYBOT_LOG_FORMAT": "json",
             "PARTYBOT_LOG_LEVEL": "DEBUG",
         }
         async with started(["run"], env, tmp_path) as bot:
-            await bot.wait_line(lambda line: "partybot is up" in line)
+            await bot.wait_line(lambda line: "Telegram delivers updates to the webhook" in line)
             alice = world.add_user("阿丽", language_code="zh-hans", phone=PHONE)
             await alice.send("/start")
             await alice.wait_for_reply(timeout=20)
@@ -37,11 +44,13 @@ async def test_json_logs_at_debug_carry_no_token_and_no_phone(tmp_path: Path) ->
             assert await bot.wait() == 0
     entries = [json.loads(line) for line in bot.lines]  # every line is one JSON object
     assert {"time", "level", "logger", "message"} <= set(entries[0])
-    assert any("getUpdates" in entry["message"] for entry in entries)  # DEBUG really on
+    assert any("setWebhook" in entry["message"] for entry in entries)  # DEBUG really on
+    assert world.webhook.secret_token == SECRET
     assert any(entry["message"] == "partybot is up as @county_bot" for entry in entries)
     assert TOKEN not in bot.output
     assert TOKEN.split(":")[1] not in bot.output
     assert PHONE not in bot.output
+    assert SECRET not in bot.output
 
 
 @pytest.mark.parametrize(

@@ -53,3 +53,20 @@ async def test_an_unreachable_telegram_is_tried_again_until_it_answers(tmp_path:
     assert "Traceback" not in bot.output
     assert TOKEN not in bot.output
     assert world.calls_of("getMe")  # it did connect in the end
+
+
+async def test_a_taken_listen_port_ends_with_one_line(tmp_path: Path) -> None:
+    world = World(token=TOKEN)
+    async with EmulatorServer(world) as emulator:
+        taken = emulator.port  # the emulator listens there already
+        env = _env(
+            emulator.url,
+            tmp_path,
+            PARTYBOT_WEBHOOK_URL=f"http://127.0.0.1:{taken}/hook",
+            PARTYBOT_LISTEN=f"127.0.0.1:{taken}",
+        )
+        async with started(["run"], env, tmp_path) as bot:
+            assert await bot.wait() == 1
+    assert bot.lines[-1] == f"partybot: could not listen on 127.0.0.1:{taken} (PARTYBOT_LISTEN)"
+    assert "Traceback" not in bot.output
+    assert world.webhook.url == ""  # it never told Telegram to post to a port it lacks

@@ -18,6 +18,7 @@ from bot.duties import queue_duty_reminders
 from bot.trainings import remind_due
 from handlers.attendance import BUTTONS
 from handlers.trainings import done_markup
+from handlers.visits import visit_markup
 from schedules.sessions import job_follow_the_roster, job_silent_ladder
 from storage import Database, roles
 from storage.models import Role
@@ -191,7 +192,12 @@ async def test_a_fresh_demo_starts_quiet(seeded: Database) -> None:
     async with seeded.session_scope() as session:
         assert await _count(session, "SELECT count(*) FROM session_escalation") == 0
     async with seeded.session_scope() as session:
-        assert await queue_duty_reminders(session=session, now=clock.now(), tz=settings.tz) == 0
+        assert (
+            await queue_duty_reminders(
+                session=session, now=clock.now(), tz=settings.tz, visit_markup=visit_markup
+            )
+            == 0
+        )
 
 
 async def test_a_demo_started_late_in_the_year_has_no_overdue_visit_reminders(
@@ -204,7 +210,10 @@ async def test_a_demo_started_late_in_the_year_has_no_overdue_visit_reminders(
     async with database.session_scope() as session:
         assert await seed_demo(session=session, now=late, tz=tz) is True
     async with database.session_scope() as session:
-        assert await queue_duty_reminders(session=session, now=late, tz=tz) == 0
+        assert (
+            await queue_duty_reminders(session=session, now=late, tz=tz, visit_markup=visit_markup)
+            == 0
+        )
 
 
 async def test_open_trainings_have_some_members_done_and_remind_only_when_due(
