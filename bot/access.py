@@ -144,11 +144,12 @@ def may_give_role(
     return _outranks_at(principal, role, org_path, via)
 
 
-def may_remove_role(principal: Principal, holder: Principal, grant: Grant) -> bool:
-    """May the principal take `grant` away from `holder` (via /appoint)?
+def may_end_role(principal: Principal, holder: Principal, grant: Grant) -> bool:
+    """May the principal end `grant` of `holder`, whichever path ends it?
 
-    Removing takes the same right as giving: APPOINT where the grant is bound, from a rank
-    strictly above the role. Nobody removes their own last admin role.
+    /appoint's removal, deactivating the holder (停用) and transferring them away all ask
+    here. Ending takes the same right as giving: APPOINT where the grant is bound, from a
+    rank strictly above the role. Nobody removes their own last admin role.
     """
     if grant not in holder.grants:
         return False

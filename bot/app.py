@@ -12,7 +12,14 @@ from typing import Any, Protocol
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from telegram import BotCommand, Update
 from telegram.constants import ParseMode
-from telegram.ext import AIORateLimiter, Application, ApplicationBuilder, ContextTypes, Defaults
+from telegram.ext import (
+    AIORateLimiter,
+    Application,
+    ApplicationBuilder,
+    BaseUpdateProcessor,
+    ContextTypes,
+    Defaults,
+)
 from telegram.request import HTTPXRequest
 
 from bot.checkin_screen import SCREENS_KEY, LiveScreens
@@ -25,6 +32,7 @@ from bot.metrics import Metrics
 from bot.notices import NoticeProgress
 from bot.relay import Relay, RelayConfig, relay_bot
 from bot.settings import Settings
+from bot.updates import PerChatProcessor
 from handlers import attendance, notice_reads, trainings, visits
 from handlers.registry import PUBLIC_COMMANDS, register_handlers
 from schedules.duties import add_duty_jobs
@@ -56,9 +64,19 @@ class MeteredApplication(Application[Any, BotContext, Any, Any, Any, Any]):
 
 
 def build_application(
-    settings: Settings, *, database: Database, clock: Clock | None = None
+    settings: Settings,
+    *,
+    database: Database,
+    clock: Clock | None = None,
+    updates: BaseUpdateProcessor | None = None,
+    relay_config: RelayConfig | None = None,
 ) -> PartyApplication:
-    """Build the Telegram application with partybot's services and handlers attached."""
+    """Build the Telegram application with partybot's services and handlers attached.
+
+    Updates are handled by `updates`, by default a `PerChatProcessor` (bot/updates.py).
+    ``relay_config`` replaces the relay's pacing drawn from settings (tests space messages
+    to one chat closer than Telegram's 1 s so that a conversation does not crawl).
+    """
     if settings.token is None:
         raise ValueError("TELEGRAM_BOT_TOKEN is required to build the application")
     application: PartyApplication = (
@@ -66,6 +84,7 @@ def build_application(
         .application_class(MeteredApplication)
         .bot(html_bot(settings, settings.token))
         .context_types(ContextTypes(context=BotContext))
+        .concurrent_updates(updates or PerChatProcessor())
         .job_queue(None)
         .post_init(_post_init)
         .post_shutdown(_post_shutdown)
@@ -75,7 +94,13 @@ def build_application(
     identity = process_identity()
     metrics = Metrics()
     relay = build_relay(
-        settings, settings.token, database=database, clock=clock, worker=identity, metrics=metrics
+        settings,
+        settings.token,
+        database=database,
+        clock=clock,
+        config=relay_config,
+        worker=identity,
+        metrics=metrics,
     )
     work = _LeaderWork(application, relay, metrics)
     application.bot_data[SERVICES_KEY] = Services(
@@ -142,11 +167,12 @@ def build_relay(
     *,
     database: Database,
     clock: Clock,
+    config: RelayConfig | None = None,
     worker: str | None = None,
     metrics: Metrics | None = None,
 ) -> Relay:
     """The delivery relay, with a Bot of its own (see docs/relay.md)."""
-    config = RelayConfig(rate=settings.relay_rate)
+    config = config or RelayConfig(rate=settings.relay_rate)
     bot = relay_bot(
         token,
         base_url=settings.bot_api_url,

@@ -1,6 +1,6 @@
 """Giving and removing roles (/appoint): who may give what to whom, and where.
 
-The policy itself is bot/access.py (`may_give_role`, `may_remove_role`); this module
+The policy itself is bot/access.py (`may_give_role`, `may_end_role`); this module
 applies it to a chosen member and org inside the transaction that writes the grant and
 its audit row.
 """
@@ -13,10 +13,19 @@ from typing import Final
 
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from bot.access import Action, Grant, Principal, load_principal, may_give_role, may_remove_role
+from bot.access import (
+    Action,
+    Grant,
+    Principal,
+    allows,
+    load_principal,
+    may_end_role,
+    may_give_role,
+)
 from bot.direct_messages import Recipient, recipient
 from bot.i18n import N_
-from bot.members import GONE, NOT_ALLOWED, Refused, end_role
+from bot.members import GONE, end_role
+from bot.refusals import NOT_ALLOWED, Refused
 from storage import audit, members, orgs, roles
 from storage.models import Member, OrgUnit, Role
 
@@ -63,6 +72,27 @@ async def candidate(*, session: AsyncSession, member_id: int) -> Candidate:
         raise Refused(GONE)
     holder = await load_principal(session=session, telegram_user_id=member.telegram_user_id)
     return Candidate(member, branch, holder)
+
+
+async def candidate_in(
+    *, session: AsyncSession, principal: Principal, org_id: int, member_id: int
+) -> tuple[OrgUnit, Candidate]:
+    """The org (inside the principal's APPOINT scope) and a candidate inside that org.
+
+    Every /appoint screen and change resolves its button's ids here first, so a forged
+    button names nobody outside the principal's scope: the refusal comes before any read
+    of the person's name or roles could be shown.
+    """
+    org = await orgs.get_org(session=session, org_id=org_id)
+    if org is None or not allows(principal, Action.APPOINT, org.path):
+        raise Refused(NOT_ALLOWED)
+    member = await members.get_member(session=session, member_id=member_id)
+    if member is None:
+        raise Refused(GONE)
+    branch = await orgs.get_org(session=session, org_id=member.org_id)
+    if branch is None or not branch.path.startswith(org.path):
+        raise Refused(NOT_ALLOWED)
+    return org, await candidate(session=session, member_id=member_id)
 
 
 @dataclass(frozen=True, slots=True)
@@ -136,7 +166,7 @@ async def dismiss(
     grant = Grant(role, org_id, org.path if org is not None else "")
     if org is None or grant not in chosen.holder.grants:
         raise Refused(N_("This role has already been removed."))
-    if not may_remove_role(principal, chosen.holder, grant):
+    if not may_end_role(principal, chosen.holder, grant):
         if role is Role.ADMIN and chosen.holder.telegram_user_id == principal.telegram_user_id:
             raise Refused(N_("You cannot remove your own last administrator role."))
         raise Refused(NOT_ALLOWED)

@@ -292,7 +292,7 @@ def restore_database(settings: Settings, source: Path) -> str:
 
 def run_sandbox(settings: Settings, *, port: int = 8080, fresh: bool = False) -> int:
     """Serve the sandbox (emulator, bot, demo county, web page) until interrupted."""
-    from bot.sandbox_app import serve_sandbox
+    from demo.app import serve_sandbox
 
     try:
         asyncio.run(serve_sandbox(settings, port=port, fresh=fresh))

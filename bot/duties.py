@@ -27,7 +27,8 @@ from bot.access import Action, Principal, allows
 from bot.direct_messages import recipient
 from bot.htmltext import html_lines, payload_html
 from bot.i18n import N_, gettext
-from bot.members import BRANCH_KINDS, GONE, NOT_ALLOWED, Refused, format_day
+from bot.members import BRANCH_KINDS, GONE
+from bot.refusals import NOT_ALLOWED, Refused
 from storage import audit, deliveries, members, orgs, roles
 from storage import duties as store
 from storage.deliveries import Outgoing
@@ -51,6 +52,7 @@ __all__ = [
     "check_visit_day",
     "local_year",
     "log_visit",
+    "next_rung_due",
     "queue_duty_reminders",
     "remove_contact_point",
     "toggle_site",
@@ -400,6 +402,28 @@ async def queue_duty_reminders(
     return queued
 
 
+async def next_rung_due(
+    *, session: AsyncSession, after: datetime, tz: ZoneInfo
+) -> datetime | None:
+    """When the next rung that would tell someone falls due after ``after`` (this year or
+    next), as the database stands now; None if none would. The sandbox's clock jumps there.
+    """
+    this = local_year(after, tz)
+    for year in (this, this + 1):
+        for rung in RUNGS:
+            due = rung_due(rung, year, tz)
+            if due > after and await store.ladder_candidates(
+                session=session,
+                year=year,
+                step=rung.step,
+                fewer_than=rung.fewer_than,
+                created_before=due,
+                after_step=rung.after,
+            ):
+                return due
+    return None
+
+
 async def _tell_leaders(
     session: AsyncSession,
     rung: Rung,
@@ -470,8 +494,3 @@ async def _tell_county(
     return await deliveries.enqueue_many(
         session=session, kind=DeliveryKind.WARNING, items=items, due_at=now
     )
-
-
-def day_label(language: str, day: date) -> str:
-    """A visit day as people read it."""
-    return format_day(language, day)

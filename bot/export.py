@@ -145,6 +145,12 @@ async def gather(
             session=session, path=path, start=start, end=end
         )
     ]
+    trainings = [
+        (local(published), title, author, held, deadline, float(hours), name, org_name,
+         local(done))
+        for published, title, author, held, deadline, hours, name, org_name, done
+        in await exports.training_rows(session=session, path=path, start=start, end=end)
+    ]  # fmt: skip
     year = period.start.year
     funds = [
         (at_year, org_name, label(SOURCES, FundSource(source)),
@@ -201,6 +207,12 @@ async def gather(
             (N_("Notice sent"), N_("Text"), N_("Name"), N_("Org"), N_("Delivered"),
              N_("Read")),
             receipts,
+        ),
+        Sheet(
+            N_("Trainings"),
+            (N_("Published"), N_("Training"), N_("Organised by"), N_("Held on"),
+             N_("Deadline"), N_("Hours"), N_("Name"), N_("Org"), N_("Completed")),
+            trainings,
         ),
         Sheet(
             N_("Funds"),

@@ -19,7 +19,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.access import Action, Principal, allows
 from bot.i18n import N_
-from bot.members import NOT_ALLOWED, Refused
+from bot.refusals import NOT_ALLOWED, Refused
 from storage import audit, orgs
 from storage import funds as fund_store
 from storage.models import FundAllocation, FundPurpose, FundSource, OrgKind, OrgUnit

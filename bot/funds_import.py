@@ -22,8 +22,15 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from bot import funds
 from bot.clock import Clock, SystemClock
 from bot.i18n import N_, gettext
-from bot.members import Refused
-from bot.roster_file import Grid, RosterFileError, cell_text, normalise_header, read_grids
+from bot.refusals import Refused
+from bot.roster_file import (
+    Cell,
+    Grid,
+    RosterFileError,
+    cell_text,
+    normalise_header,
+    read_grids,
+)
 from bot.settings import Settings
 from storage import Database, audit, current_revision
 from storage import funds as fund_store
@@ -42,6 +49,8 @@ HEADERS: Final[dict[str, tuple[str, ...]]] = {
 }
 REQUIRED: Final = ("year", "org", "source", "purpose", "amount")
 HEADER_SCAN_ROWS: Final = 10
+#: How far (in fen) a spreadsheet float may be from a whole fen and still be that fen.
+FLOAT_NOISE: Final = 1e-6
 #: Words for the budgets and purposes (data: as county spreadsheets write them).
 SOURCE_WORDS: Final[dict[str, FundSource]] = {
     **dict.fromkeys(("市", "市级", "市财政", "市级财政", "municipal"), FundSource.MUNICIPAL),
@@ -148,6 +157,16 @@ def _find_header(grid: Grid) -> _Header | None:
     return None
 
 
+def _text(cell: Cell) -> str:
+    """A cell as text; a spreadsheet's binary float that is a whole number of fen once the
+    last bits of noise are gone (0.1 + 0.2 = 0.30000000000000004) is read as that."""
+    if isinstance(cell, float):
+        fen = round(cell * 100)
+        if abs(cell * 100 - fen) < FLOAT_NOISE:
+            return str(Decimal(fen) / 100)
+    return cell_text(cell)
+
+
 def _word(text: str) -> str:
     return normalise_header(text)
 
@@ -168,7 +187,7 @@ async def read_funds(
     records: list[tuple[int, dict[str, str]]] = []
     for index, cells in enumerate(grid[header.row + 1 :], start=header.row + 2):
         values = {
-            name: cell_text(cells[column]) if column < len(cells) else ""
+            name: _text(cells[column]) if column < len(cells) else ""
             for name, column in header.columns.items()
         }
         if any(values.values()):

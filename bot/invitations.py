@@ -173,6 +173,22 @@ def is_raised_role(role: Role | str) -> bool:
     return ROLE_RANK[Role(role)] > ROLE_RANK[Role.MEMBER]
 
 
+def uses_allowed(role: Role | str, max_uses: int) -> bool:
+    """An invitation that carries a role is for one person: a role is given, not broadcast."""
+    return max_uses == 1 or not is_raised_role(role)
+
+
+def may_revoke(principal: Principal, role: Role | str, org: OrgUnit) -> bool:
+    """May the principal revoke an invitation to `org` carrying `role`?
+
+    Only someone who may give that role by invitation there: a deputy does not revoke the
+    secretary invitation the township made.
+    """
+    return may_invite_to(principal, org) and may_give_role(
+        principal, Role(role), org.path, org.kind, via=Action.INVITE
+    )
+
+
 # --- creating, checking, revoking ---------------------------------------------------------
 
 
@@ -189,6 +205,8 @@ async def issue(
 ) -> IssuedInvitation:
     """Create an invitation with a fresh code and audit it (the caller checked access)."""
     assert org.id is not None
+    if not uses_allowed(role, max_uses):
+        raise ValueError(f"an invitation carrying the role {role.value} is for one person")
     code = new_code()
     invitation = await store.create_invitation(
         session=session,
@@ -314,6 +332,10 @@ async def create_from_cli(
         raise BootstrapError(f"--uses must be between 1 and {UNLIMITED_USES}")
     if not 1 <= days <= MAX_DAYS:
         raise BootstrapError(f"--days must be between 1 and {MAX_DAYS}")
+    if not uses_allowed(role, uses):
+        raise BootstrapError(
+            f"an invitation with the role {role.value} is for one person: --uses 1"
+        )
     username = bot_username or await _ask_bot_username(settings)
     now = (clock or SystemClock()).now()
     database = Database(settings.database_url)

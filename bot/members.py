@@ -13,9 +13,10 @@ from typing import Final
 
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from bot.access import ROLE_ORG_KINDS, Action, Principal, allows
+from bot.access import ROLE_ORG_KINDS, Action, Principal, allows, load_principal, may_end_role
 from bot.direct_messages import Recipient
 from bot.i18n import N_, gettext
+from bot.refusals import NOT_ALLOWED, Refused
 from storage import audit, member_admin, members, orgs, roles
 from storage.models import InactiveReason, Member, MemberStatus, OrgKind, OrgUnit, Role
 
@@ -48,27 +49,19 @@ CORRECTION_REASONS: Final[dict[str, str]] = {
     "other": N_("Other reason"),
 }
 
-NOT_ALLOWED: Final = N_("You do not have the right to do this here.")
 GONE: Final = N_("This person is no longer on the roster.")
 STALE: Final = N_("This has changed in the meantime. Please open the member card again.")
+ROLE_BLOCKS_DEACTIVATION: Final = N_(
+    "{name} holds a role in {org} that you may not end, so you cannot take them off the roster."
+)
+ROLE_BLOCKS_TRANSFER: Final = N_(
+    "{name} holds a role in {org} that you may not end, so you cannot move them elsewhere."
+)
 
 
 def is_branch(org: OrgUnit) -> bool:
     """Is this unit one that has a roster (a village branch, department or station)?"""
     return org.kind in BRANCH_KINDS
-
-
-class Refused(Exception):
-    """A change that may not happen; `message` is a msgid, `values` fill its placeholders."""
-
-    def __init__(self, message: str, **values: str) -> None:
-        super().__init__(message)
-        self.message = message
-        self.values = values
-
-    def text(self, language: str) -> str:
-        """The reason, translated."""
-        return gettext(language, self.message).format(**self.values)
 
 
 def next_status(status: MemberStatus) -> MemberStatus | None:
@@ -143,6 +136,15 @@ async def transfer(
         raise Refused(N_("{name} is already in {branch}."), name=member.name, branch=target.name)
     if not allows(principal, Action.MANAGE_MEMBERS, target.path):
         raise Refused(NOT_ALLOWED)
+    await end_roles_within(
+        session=session,
+        principal=principal,
+        member=member,
+        org=source,
+        now=now,
+        because="transferred",
+        refusal=ROLE_BLOCKS_TRANSFER,
+    )
     await member_admin.transfer_member(
         session=session, member_id=member_id, to_org_id=to_org_id, now=now
     )
@@ -255,22 +257,15 @@ async def deactivate(
         principal.telegram_user_id
     ):
         raise Refused(N_("You cannot take yourself off the roster."))
-    revoked: list[Role] = []
-    if member.telegram_user_id is not None:
-        for held in await roles.roles_of(
-            session=session, telegram_user_id=member.telegram_user_id
-        ):
-            if held.org_path.startswith(org.path):
-                await end_role(
-                    session=session,
-                    actor=principal.telegram_user_id,
-                    member=member,
-                    role=held.role,
-                    org_id=held.org_id,
-                    now=now,
-                    because="deactivated",
-                )
-                revoked.append(held.role)
+    revoked = await end_roles_within(
+        session=session,
+        principal=principal,
+        member=member,
+        org=org,
+        now=now,
+        because="deactivated",
+        refusal=ROLE_BLOCKS_DEACTIVATION,
+    )
     await member_admin.deactivate_member(
         session=session, member_id=member_id, reason=reason, now=now
     )
@@ -290,6 +285,41 @@ async def deactivate(
         at=now,
     )
     return Deactivated(member.name, org, member.org_id, member.telegram_user_id, revoked)
+
+
+async def end_roles_within(
+    *,
+    session: AsyncSession,
+    principal: Principal,
+    member: Member,
+    org: OrgUnit,
+    now: datetime,
+    because: str,
+    refusal: str,
+) -> list[Role]:
+    """End every role of the member bound inside `org`'s subtree, or none of them.
+
+    Someone who leaves a branch (taken off the roster, moved away) cannot keep leading it.
+    Each role ends through the one rank rule (`may_end_role`): if the principal could not
+    end one of them, the whole change is refused with `refusal` and nothing happens.
+    """
+    if member.telegram_user_id is None:
+        return []
+    holder = await load_principal(session=session, telegram_user_id=member.telegram_user_id)
+    ending = [grant for grant in holder.grants if grant.org_path.startswith(org.path)]
+    if not all(may_end_role(principal, holder, grant) for grant in ending):
+        raise Refused(refusal, name=member.name, org=org.name)
+    for grant in ending:
+        await end_role(
+            session=session,
+            actor=principal.telegram_user_id,
+            member=member,
+            role=grant.role,
+            org_id=grant.org_id,
+            now=now,
+            because=because,
+        )
+    return [grant.role for grant in ending]
 
 
 async def end_role(

@@ -15,9 +15,9 @@ from typing import Final, NoReturn
 
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from bot.access import ROLE_RANK, Action, Principal, allows, may_give_role
 from bot.direct_messages import Recipient
 from bot.invitations import CodeStatus, is_raised_role, status_of
-from bot.numbers import typed_digits
 from bot.roster_file import normalise_phone
 from storage import audit, members, orgs, roles
 from storage import invitations as store
@@ -26,6 +26,7 @@ from storage.models import (
     Member,
     MemberStatus,
     OrgKind,
+    OrgUnit,
     RegistrationRequest,
     RegistrationState,
     Role,
@@ -86,12 +87,6 @@ class Joined:
     telegram_user_id: int
     org_id: int
     role: Role | None
-
-
-def last_four_match(member: Member, typed: str) -> bool:
-    """Are these the last four digits of the member's phone on the roster?"""
-    digits = typed_digits(typed)
-    return member.phone is not None and len(digits) == 4 and member.phone.endswith(digits)
 
 
 def clean_phone(raw: str | None) -> str | None:
@@ -180,12 +175,32 @@ async def ask_deciders(
     return request
 
 
-async def deciders(*, session: AsyncSession, org_id: int) -> list[Recipient]:
-    """Who is asked about a request for this branch: the nearest level with officers."""
+def may_decide(principal: Principal, org: OrgUnit, role: Role | str) -> bool:
+    """May the principal decide a request to join `org` through an invitation with `role`?
+
+    Deciding takes DECIDE_REGISTRATION there and, when the invitation carries a role, the
+    right to give that role (the rank rule): a deputy does not make a secretary.
+    """
+    if not allows(principal, Action.DECIDE_REGISTRATION, org.path):
+        return False
+    return not is_raised_role(role) or may_give_role(
+        principal, Role(role), org.path, org.kind, via=Action.DECIDE_REGISTRATION
+    )
+
+
+async def deciders(
+    *, session: AsyncSession, org_id: int, role: Role | str = Role.MEMBER
+) -> list[Recipient]:
+    """Who is asked about a request for this branch: the nearest level with officers who
+    may give the invitation's role (a secretary invitation goes past the branch)."""
     org = await orgs.get_org(session=session, org_id=org_id)
     while org is not None:
         assert org.id is not None
-        wanted = DECIDER_ROLES.get(OrgKind(org.kind), ())
+        wanted = [
+            held
+            for held in DECIDER_ROLES.get(OrgKind(org.kind), ())
+            if ROLE_RANK[held] > ROLE_RANK[Role(role)]
+        ]
         found = await roles.holders(session=session, org_id=org.id, roles=wanted)
         if found:
             return [Recipient(h.telegram_user_id, h.language) for h in found]

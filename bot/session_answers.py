@@ -16,7 +16,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from bot import session_notify as notify
 from bot.access import Action, allows, load_principal
 from bot.i18n import N_
-from bot.members import NOT_ALLOWED
+from bot.refusals import NOT_ALLOWED
 from bot.session_notify import SessionButtons
 from bot.sessions import decision_refusal, rsvp_refusal
 from bot.settings import Settings

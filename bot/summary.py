@@ -24,7 +24,7 @@ from bot.funds import FLOOR_YUAN
 from bot.members import BRANCH_KINDS
 from bot.periods import Period
 from bot.sessions import KIND_ORDER, REQUIRED_KINDS, period_containing
-from storage import duties, escalations, funds, reports
+from storage import duties, escalations, funds, reports, trainings
 from storage.funds import OrgSpend
 from storage.models import OrgKind, OrgUnit, SessionKind
 from storage.reports import (
@@ -36,6 +36,7 @@ from storage.reports import (
     Roster,
     Scope,
 )
+from storage.trainings import UnitCompletion
 
 __all__ = [
     "TARGETS",
@@ -64,6 +65,7 @@ class Figure(StrEnum):
     ATTENDANCE = "attendance"
     MAKEUP = "makeup"
     READS = "reads"
+    TRAINING = "training"
     FUNDS = "funds"
     VISITS = "visits"
     HEARINGS = "hearings"
@@ -80,6 +82,7 @@ TARGETS: dict[Figure, Fraction] = {
     Figure.ATTENDANCE: Fraction(9, 10),
     Figure.MAKEUP: Fraction(1),
     Figure.READS: Fraction(9, 10),
+    Figure.TRAINING: Fraction(9, 10),  # member-trainings completed, of those published
     Figure.FUNDS: Fraction(1),  # of the floor: FLOOR_YUAN a member a year
     Figure.VISITS: Fraction(1),  # contact points visited VISITS_NEEDED times a year
     Figure.HEARINGS: Fraction(1),  # leading groups that heard HEARINGS_NEEDED reports
@@ -141,6 +144,7 @@ class Figures:
     reads: Reads = field(default_factory=lambda: Reads(0, 0))
     five_good: Ratings | None = None  # None: not assessed yet
     five_lead: Ratings | None = None
+    training: UnitCompletion | None = None  # trainings published in the period
     funds: OrgSpend | None = None  # training money of the period's year
     visits: Ratings | None = None  # contact points, and those visited often enough
     leading: Leading | None = None
@@ -177,8 +181,11 @@ class Figures:
         return checks
 
     def _duties(self) -> list[Check]:
-        """Training money per member against the floor, and leaders' yearly duties."""
+        """Training completion, training money per member against the floor, and leaders'
+        yearly duties."""
         checks = []
+        if self.training is not None:
+            checks.append(Check(Figure.TRAINING, self.training.completed, self.training.assigned))
         if self.funds is not None and self.funds.members:
             floor = int(FLOOR_YUAN * 100) * self.funds.members
             checks.append(Check(Figure.FUNDS, int(self.funds.attributed_yuan * 100), floor))
@@ -300,8 +307,10 @@ async def _figures(
     spend: dict[int, OrgSpend] = {}
     visits: dict[int, Ratings] = {}
     leading: dict[int, Leading] = {}
+    training: dict[int, UnitCompletion] = {}
     year = period.start.year
     if scope.by != By.MEMBER:
+        training = await _training(session, scope, start, end)
         spend = await _spend(session, scope, year)
         visits = await reports.contact_visits(
             session=session, scope=scope, year=year, needed=VISITS_NEEDED
@@ -309,6 +318,7 @@ async def _figures(
         leading = await _leading(session, scope, year, tz)
     groups = set(roster) | set(attendance) | set(reads) | set(cadence)
     groups |= set(five_good) | set(five_lead) | set(spend) | set(visits) | set(leading)
+    groups |= set(training)
     year_over = year_bounds(year, tz)[1] <= now
     return {
         group: Figures(
@@ -318,6 +328,7 @@ async def _figures(
             reads=reads.get(group, Reads(0, 0)),
             five_good=five_good.get(group),
             five_lead=five_lead.get(group),
+            training=training.get(group),
             funds=spend.get(group),
             visits=visits.get(group),
             leading=leading.get(group),
@@ -325,6 +336,22 @@ async def _figures(
         )
         for group in groups
     }
+
+
+async def _training(
+    session: AsyncSession, scope: Scope, start: datetime, end: datetime
+) -> dict[int, UnitCompletion]:
+    """Completion and hours of the trainings published in the period, from
+    storage.trainings: the scope as a whole (WHOLE) or each child unit (UNIT)."""
+    if scope.by == By.UNIT:
+        units = await trainings.completion_by_unit(
+            session=session, parent_id=scope.org_id, since=start, until=end
+        )
+        return {unit.org_id: unit for unit in units if unit.assigned}
+    total = await trainings.completion_total(
+        session=session, org_id=scope.org_id, since=start, until=end
+    )
+    return {scope.org_id: total} if total.assigned else {}
 
 
 async def _spend(session: AsyncSession, scope: Scope, year: int) -> dict[int, OrgSpend]:

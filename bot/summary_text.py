@@ -29,6 +29,7 @@ FIGURE_LABELS: dict[Figure, str] = {
     Figure.ATTENDANCE: N_("Attendance"),
     Figure.MAKEUP: N_("Make-up study"),
     Figure.READS: N_("Notices read"),
+    Figure.TRAINING: N_("Trainings completed"),
     Figure.FUNDS: N_("Training funds"),
     Figure.VISITS: N_("Contact visits"),
     Figure.HEARINGS: N_("Report hearings"),
@@ -98,6 +99,10 @@ def _whole_lines(summary: Summary, language: str) -> list[str]:
         lines.append(_headline(check, figures, summary, language))
         if check.figure == Figure.CADENCE:
             lines += _cadence_lines(figures, language)
+        if check.figure == Figure.TRAINING and figures.training is not None:
+            lines.append(
+                "   " + _("{hours} training hours completed").format(hours=figures.training.hours)
+            )
         if check.figure == Figure.STUDIES and figures.leading is not None:
             lines.append(
                 "   "

@@ -22,11 +22,12 @@ from zoneinfo import ZoneInfo
 from sqlmodel.ext.asyncio.session import AsyncSession
 from telegram.constants import ParseMode
 
-from bot.access import Action, Principal, allows, load_principal
+from bot.access import Action, Principal, allows, load_principal, scope_roots
 from bot.dates import local_date, parse_day
 from bot.htmltext import bold, html_lines, payload_html
 from bot.i18n import N_, gettext
-from bot.members import NOT_ALLOWED, Refused, format_day
+from bot.members import format_day
+from bot.refusals import NOT_ALLOWED, Refused
 from storage import audit, deliveries, orgs, trainings
 from storage.deliveries import Outgoing
 from storage.models import (
@@ -467,11 +468,7 @@ async def confirm_for(
     newly confirmed (audited once, with their ids)."""
     principal = await load_principal(session=session, telegram_user_id=actor)
     training = await trainings.get_training(session=session, training_id=training_id)
-    paths = [
-        grant.org_path
-        for grant in principal.grants
-        if allows(principal, Action.MANAGE_TRAININGS, grant.org_path)
-    ]
+    paths = [grant.org_path for grant in scope_roots(principal, Action.MANAGE_TRAININGS)]
     if training is None or not paths:
         raise Refused(NOT_ALLOWED)
     in_scope = {

@@ -147,21 +147,24 @@ async def _session_list(
         return
     now = context.services.clock.now()
     start, end = period.bounds(_tz(context)) if period is not None else (None, None)
+    found: list[sessions.OfficerSession] = []
+    total = 0
     async with context.services.database.session_scope() as session:
         principal = await load_principal(session=session, telegram_user_id=user.id)
         paths = sorted({root.org_path for a in VIEWERS for root in scope_roots(principal, a)})
-        if not paths:
-            await refuse(update, context, context._(NOT_ALLOWED))
-            return
-        found, total = await sessions.officer_sessions(
-            session=session,
-            org_paths=paths,
-            now=now,
-            start=start,
-            end=end,
-            offset=max(page, 0) * PAGE,
-            limit=PAGE,
-        )
+        if paths:
+            found, total = await sessions.officer_sessions(
+                session=session,
+                org_paths=paths,
+                now=now,
+                start=start,
+                end=end,
+                offset=max(page, 0) * PAGE,
+                limit=PAGE,
+            )
+    if not paths:
+        await refuse(update, context, context._(NOT_ALLOWED))
+        return
     if open_single and total == 1 and period is None:
         await _show_report(update, context, found[0].study)
         return

@@ -23,7 +23,8 @@ from bot.dates import local_date
 from bot.funds import check_year
 from bot.htmltext import Markup, html_lines
 from bot.i18n import N_, gettext
-from bot.members import GONE, NOT_ALLOWED, Refused, is_branch
+from bot.members import GONE, is_branch
+from bot.refusals import NOT_ALLOWED, Refused
 from handlers import visits
 from handlers.callbacks import CallbackCodec
 from handlers.guard import refuse

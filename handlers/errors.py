@@ -1,15 +1,56 @@
-"""The one error handler: log first, then apologise to the user and tell the ops chat."""
+"""The one error handler: log first, then apologise to the user and tell the ops chat.
+
+Before that, a handler whose write found SQLite locked (a long CLI import beside the bot)
+is run once more (`retry_once_when_locked`): its transaction was rolled back, so the
+second run starts clean, and the member gets an answer instead of an apology.
+"""
 
 from __future__ import annotations
 
+import functools
 import logging
+from collections.abc import Awaitable, Callable
+from typing import Any, TypeVar
 
+from sqlalchemy.exc import OperationalError
 from telegram import Update
 from telegram.error import TelegramError
 
 from bot.context import BotContext
 
 log = logging.getLogger(__name__)
+
+T = TypeVar("T")
+
+
+def is_locked(error: BaseException) -> bool:
+    """SQLite's "database is locked": another writer held the lock past the busy timeout."""
+    return isinstance(error, OperationalError) and "database is locked" in str(error.orig)
+
+
+def retry_once_when_locked(
+    callback: Callable[[Update, BotContext], Awaitable[T]],
+) -> Callable[[Update, BotContext], Awaitable[T]]:
+    """The handler callback, run a second time if its write found the database locked."""
+
+    @functools.wraps(callback)
+    async def run(update: Update, context: BotContext) -> T:
+        try:
+            return await callback(update, context)
+        except OperationalError as error:
+            if not is_locked(error):
+                raise
+            log.warning("update %s: the database was locked; trying once more", _update_id(update))
+            return await callback(update, context)
+
+    return run
+
+
+def retry_every_handler(handlers: dict[int, list[Any]]) -> None:
+    """Wrap every registered handler's callback in `retry_once_when_locked`."""
+    for group in handlers.values():
+        for handler in group:
+            handler.callback = retry_once_when_locked(handler.callback)
 
 
 async def on_error(update: object, context: BotContext) -> None:

@@ -9,19 +9,14 @@ from __future__ import annotations
 import asyncio
 from typing import Final
 
-from telegram import InlineKeyboardMarkup, Message, Update
+from telegram import Message, Update
 
-from bot.access import Action, allows, load_principal, scope_roots
 from bot.context import BotContext
 from bot.export import filename, gather, workbook_bytes
 from bot.i18n import N_
-from bot.periods import Period, period_from_token
+from bot.periods import Period
 from handlers.callbacks import CallbackCodec
-from handlers.guard import STALE_BUTTON, refuse
-from handlers.period_input import requested_period
-from handlers.screens import button, callback_values
-from handlers.session_access import NOT_ALLOWED
-from storage import orgs
+from handlers.report_scope import command_target, tapped_target
 from storage.models import OrgUnit
 
 PICK: Final = CallbackCodec("rep.xls", (int, str))  # org id, period token
@@ -32,46 +27,19 @@ PERIOD_HELP: Final = N_(
 
 async def cmd_export(update: Update, context: BotContext) -> None:
     """The workbook of the user's scope (several scopes: asked which)."""
-    message, user = update.effective_message, update.effective_user
-    if message is None or user is None:
-        return
-    period = requested_period(context, " ".join(context.args or []))
-    if period is None:
-        await message.reply_text(context._(PERIOD_HELP))
-        return
-    async with context.services.database.session_scope() as session:
-        principal = await load_principal(session=session, telegram_user_id=user.id)
-        roots = scope_roots(principal, Action.VIEW_REPORTS)
-        found = [await orgs.get_org(session=session, org_id=root.org_id) for root in roots]
-    tops = [org for org in found if org is not None]
-    if not tops:
-        await refuse(update, context, context._(NOT_ALLOWED))
-        return
-    if len(tops) > 1:
-        rows = [[button(org.name, PICK.encode(_id(org), period.token))] for org in tops]
-        await message.reply_text(context._("Which one?"), reply_markup=InlineKeyboardMarkup(rows))
-        return
-    await _export(context, message, tops[0], period)
+    target = await command_target(update, context, PICK, PERIOD_HELP)
+    if target is not None:
+        await _export(context, *target)
 
 
 async def on_pick(update: Update, context: BotContext) -> None:
     """The scope chosen from the list (checked again: the id came from a button)."""
-    query, user = update.callback_query, update.effective_user
-    if query is None or user is None or not isinstance(query.message, Message):
-        return
-    org_id, token = callback_values(PICK, update)
-    period = period_from_token(str(token))
-    async with context.services.database.session_scope() as session:
-        org = await orgs.get_org(session=session, org_id=int(org_id))
-        principal = await load_principal(session=session, telegram_user_id=user.id)
-    if period is None:
-        await refuse(update, context, context._(STALE_BUTTON))
-        return
-    if org is None or not allows(principal, Action.VIEW_REPORTS, org.path):
-        await refuse(update, context, context._(NOT_ALLOWED))
+    query = update.callback_query
+    target = await tapped_target(update, context, PICK)
+    if query is None or target is None:
         return
     await query.answer()
-    await _export(context, query.message, org, period)
+    await _export(context, *target)
 
 
 async def _export(context: BotContext, message: Message, org: OrgUnit, period: Period) -> None:

@@ -22,7 +22,8 @@ from bot.context import BotContext
 from bot.dates import local_date
 from bot.htmltext import Markup, html_lines
 from bot.i18n import N_, gettext
-from bot.members import NOT_ALLOWED, Refused, org_trail
+from bot.members import org_trail
+from bot.refusals import NOT_ALLOWED, Refused
 from handlers import awaiting
 from handlers.callbacks import CallbackCodec
 from handlers.guard import refuse

@@ -11,7 +11,8 @@ from bot.access import Action, Principal, allows, load_principal, scope_roots
 from bot.context import BotContext
 from bot.greetings import switch_greetings
 from bot.htmltext import html_lines
-from bot.members import BRANCH_KINDS, NOT_ALLOWED
+from bot.members import BRANCH_KINDS
+from bot.refusals import NOT_ALLOWED
 from handlers.callbacks import CallbackCodec
 from handlers.guard import refuse
 from handlers.screens import button, callback_ints, show

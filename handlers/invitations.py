@@ -18,7 +18,8 @@ from bot.access import Action, Principal, allows, load_principal, scope_roots
 from bot.context import BotContext
 from bot.htmltext import html_lines
 from bot.i18n import N_
-from bot.members import NOT_ALLOWED, Refused, is_branch
+from bot.members import is_branch
+from bot.refusals import NOT_ALLOWED, Refused
 from handlers.callbacks import CallbackCodec
 from handlers.guard import STALE_BUTTON, refuse
 from handlers.org_picker import OrgPicker, OrgQuestion
@@ -57,6 +58,7 @@ NO_INVITE: Final = N_(
 )
 NO_MANAGE: Final = N_("Only branch secretaries and township or county staff manage invitations.")
 ROLE_NOT_YOURS: Final = N_("You may not give this role here.")
+ONE_PERSON: Final = N_("An invitation that carries a role is for one person only.")
 _STATE_WORDS: Final = {
     rules.CodeStatus.EXPIRED: N_("expired"),
     rules.CodeStatus.REVOKED: N_("revoked"),
@@ -202,7 +204,10 @@ async def on_pick_role(update: Update, context: BotContext) -> None:
 
     async def build(session: AsyncSession, principal: Principal) -> Screen:
         org, role = await _checked(session, principal, int(org_id), str(role_name))
-        return _uses_step(context, org, role, await rules.org_label(session=session, org=org))
+        label = await rules.org_label(session=session, org=org)
+        if rules.is_raised_role(role):  # a role is for one person: no question about uses
+            return _days_step(context, org, role, 1, label)
+        return _uses_step(context, org, role, label)
 
     await answer_with(update, context, build)
 
@@ -215,6 +220,8 @@ async def on_pick_uses(update: Update, context: BotContext) -> None:
         if uses not in rules.USES_CHOICES:
             raise Refused(STALE_BUTTON)
         org, role = await _checked(session, principal, int(org_id), str(role_name))
+        if not rules.uses_allowed(role, int(uses)):
+            raise Refused(ONE_PERSON)
         label = await rules.org_label(session=session, org=org)
         return _days_step(context, org, role, int(uses), label)
 
@@ -237,6 +244,8 @@ async def on_create(update: Update, context: BotContext) -> None:
                 raise Refused(STALE_BUTTON)
             principal = await load_principal(session=session, telegram_user_id=user.id)
             org, role = await _checked(session, principal, int(org_id), str(role_name))
+            if not rules.uses_allowed(role, int(uses)):
+                raise Refused(ONE_PERSON)
             issued = await rules.issue(
                 session=session,
                 org=org,
@@ -322,7 +331,7 @@ async def on_revoke(update: Update, context: BotContext) -> None:
             )
             if invitation is None or org is None:
                 raise Refused(N_("This invitation no longer exists."))
-            if not allows(principal, Action.INVITE, org.path):
+            if not rules.may_revoke(principal, invitation.role, org):
                 raise Refused(NOT_ALLOWED)
             if not await rules.revoke(
                 session=session, invitation=invitation, actor=user.id, now=now
@@ -355,7 +364,9 @@ async def _invitation_list(
     buttons = []
     for number, row in enumerate(rows, start=page * PAGE_SIZE + 1):
         lines.append(_list_line(context, number, row, now))
-        if rules.status_of(row.invitation, now) is rules.CodeStatus.VALID:
+        if rules.status_of(row.invitation, now) is rules.CodeStatus.VALID and rules.may_revoke(
+            principal, row.invitation.role, row.org
+        ):
             label = _("Revoke {number}").format(number=number)
             buttons.append(button(label, REVOKE.encode(row.invitation.id or 0, page)))
     markup = keyboard([*in_rows(buttons, 4), paging_row(_, page, total, LIST_PAGE.encode)])

@@ -19,6 +19,7 @@ from bot.context import BotContext
 from bot.direct_messages import recipient, tell
 from bot.htmltext import bold, html_lines
 from bot.i18n import gettext
+from bot.refusals import Refused
 from handlers.attendance import follow_roster_change
 from handlers.guard import refuse
 from handlers.menus import refresh_menu
@@ -126,7 +127,7 @@ async def on_transfer_do(update: Update, context: BotContext) -> None:
                 to_org_id=to_org_id,
                 now=services.clock.now(),
             )
-    except rules.Refused as refused:
+    except Refused as refused:
         await refuse(update, context, refused.text(context.language))
         return
     values = {
@@ -195,7 +196,7 @@ async def on_status_step(update: Update, context: BotContext) -> None:
         )
         before, after = _status(current), _status(target)
         if before is None or after is None or member.status is not before:
-            raise rules.Refused(rules.STALE)
+            raise Refused(rules.STALE)
         text = _("Change {name} from {before} to {after}, dated {date}?").format(
             name=member.name,
             before=_(rules.STATUS_NAMES[before]),
@@ -221,7 +222,7 @@ async def on_status_fix(update: Update, context: BotContext) -> None:
             session=session, principal=principal, member_id=member_id
         )
         if _status(current) is not member.status:
-            raise rules.Refused(rules.STALE)
+            raise Refused(rules.STALE)
         text = _("Correct the status of {name} to:").format(name=member.name)
         rows = [
             [button(_(rules.STATUS_NAMES[status]), STATUS_WHY.encode(member_id, current, index))]
@@ -245,7 +246,7 @@ async def on_status_why(update: Update, context: BotContext) -> None:
         )
         after = _status(target)
         if _status(current) is not member.status or after is None:
-            raise rules.Refused(rules.STALE)
+            raise Refused(rules.STALE)
         text = _("Why is the status of {name} corrected to {after}?").format(
             name=member.name, after=_(rules.STATUS_NAMES[after])
         )
@@ -269,7 +270,7 @@ async def on_status_do(update: Update, context: BotContext) -> None:
     now = services.clock.now()
     try:
         if before is None or after is None:
-            raise rules.Refused(rules.STALE)
+            raise Refused(rules.STALE)
         async with services.database.session_scope() as session:
             principal = await load_principal(session=session, telegram_user_id=user.id)
             done = await rules.change_status(
@@ -282,7 +283,7 @@ async def on_status_do(update: Update, context: BotContext) -> None:
                 today=now.astimezone(services.settings.tz).date(),
                 now=now,
             )
-    except rules.Refused as refused:
+    except Refused as refused:
         await refuse(update, context, refused.text(context.language))
         return
     _ = context._
@@ -338,7 +339,7 @@ async def on_deactivate_ask(update: Update, context: BotContext) -> None:
             session=session, principal=principal, member_id=int(member_id)
         )
         if reason is None:
-            raise rules.Refused(rules.STALE)
+            raise Refused(rules.STALE)
         text = _(
             "Take {name} off the roster ({reason})? They will no longer be listed "
             "or sent messages. Their history is kept."
@@ -359,7 +360,7 @@ async def on_deactivate_do(update: Update, context: BotContext) -> None:
     services = context.services
     try:
         if reason is None:
-            raise rules.Refused(rules.STALE)
+            raise Refused(rules.STALE)
         async with services.database.session_scope() as session:
             principal = await load_principal(session=session, telegram_user_id=user.id)
             done = await rules.deactivate(
@@ -374,7 +375,7 @@ async def on_deactivate_do(update: Update, context: BotContext) -> None:
                 if done.telegram_user_id is not None
                 else None
             )
-    except rules.Refused as refused:
+    except Refused as refused:
         await refuse(update, context, refused.text(context.language))
         return
     text = context._("{name} is no longer on the roster of {branch}.").format(

@@ -27,7 +27,8 @@ from bot.dates import local_date
 from bot.htmltext import bold, html_lines
 from bot.i18n import N_
 from bot.invitations import status_label
-from bot.members import NOT_ALLOWED, Refused, format_day
+from bot.members import format_day
+from bot.refusals import NOT_ALLOWED, Refused
 from bot.session_text import clip
 from bot.trainings import KIND_LABELS, SOURCE_LABELS, TrainingPlan, format_hours
 from handlers import awaiting
@@ -36,7 +37,7 @@ from handlers.screens import Screen, answer_with, button, callback_ints, show
 from handlers.training_codecs import AUDIENCE, FORM
 from handlers.trainings import done_markup
 from storage import orgs
-from storage.models import AttachmentKind, FundSource, MemberStatus, OrgUnit, TrainingKind
+from storage.models import AttachmentKind, FundSource, MemberStatus, TrainingKind
 
 FLOW: Final = "newtraining"
 DRAFT_KEY: Final = "trainings.draft"
@@ -91,14 +92,15 @@ def _cancel(context: BotContext, draft: Draft) -> list[InlineKeyboardButton]:
 
 async def cmd_newtraining(update: Update, context: BotContext) -> None:
     """Start the form with the question: whose members is it for?"""
-    if update.effective_user is None or context.user_data is None:
+    user_data = context.user_data
+    if update.effective_user is None or user_data is None:
         return
     draft = Draft(token=secrets.randbelow(10**9) + 1)
 
     async def build(session: AsyncSession, principal: Principal) -> Screen | None:
         if not scope_roots(principal, Action.MANAGE_TRAININGS):
             return None
-        context.user_data[DRAFT_KEY] = draft  # type: ignore[index]
+        user_data[DRAFT_KEY] = draft
         awaiting.stop(context)
         return await _audience_screen(session, principal, context, draft, 0, 0)
 
@@ -159,13 +161,8 @@ async def on_audience_pick(update: Update, context: BotContext) -> None:
     if org is None or not allows(principal, Action.MANAGE_TRAININGS, org.path):
         await refuse(update, context, context._(NOT_ALLOWED))
         return
-    _choose(draft, org)
+    draft.org_id, draft.org_name = org_id, org.name
     await _ask(update, context, draft, "status")
-
-
-def _choose(draft: Draft, org: OrgUnit) -> None:
-    assert org.id is not None
-    draft.org_id, draft.org_name = org.id, org.name
 
 
 async def on_form_tap(update: Update, context: BotContext) -> None:

@@ -13,8 +13,9 @@ from bot.context import BotContext
 from bot.dates import format_when
 from bot.htmltext import html_lines
 from bot.i18n import N_, gettext
-from bot.members import BRANCH_KINDS, NOT_ALLOWED
+from bot.members import BRANCH_KINDS
 from bot.notices import names_line, plain_text, remind_non_readers
+from bot.refusals import NOT_ALLOWED
 from handlers.callbacks import CallbackCodec
 from handlers.guard import STALE_BUTTON, refuse
 from handlers.screens import button, callback_ints, show

@@ -22,7 +22,6 @@ from bot.context import BotContext
 from bot.htmltext import html_lines
 from bot.i18n import N_
 from bot.invitations import role_label, status_label
-from bot.members import NOT_ALLOWED
 from bot.notices import (
     Audience,
     join_names,
@@ -32,6 +31,7 @@ from bot.notices import (
     send_notice,
     too_long,
 )
+from bot.refusals import NOT_ALLOWED
 from handlers import awaiting
 from handlers.callbacks import CallbackCodec
 from handlers.guard import refuse

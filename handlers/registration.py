@@ -36,12 +36,12 @@ from handlers.menus import refresh_menu
 from handlers.screens import button
 from storage import invitations as store
 from storage import members, orgs
-from storage.models import Invitation, Language, RegistrationRequest
+from storage.models import Invitation, Language, RegistrationRequest, Role
 
 log = logging.getLogger(__name__)
 
 STATE_KEY: Final = "registration.invitation"  # user_data: the invitation being used
-LAST_FOUR: Final = "registration.last_four"  # awaited typed input; ref: the member chosen
+TYPED_NAME: Final = "registration.name"  # awaited typed input: the name; ref: the invitation
 
 # The officers' request message carries these; handlers/registration_decide.py answers them.
 APPROVE = CallbackCodec("reg.ok", (int, int))  # request id, page
@@ -117,6 +117,7 @@ class Asked:
     request: RegistrationRequest
     branch: str
     deciders: list[Recipient]
+    role: Role = Role.MEMBER  # what the invitation gives: shown to the deciders
 
 
 Outcome = Notice | Welcome | Asked
@@ -142,10 +143,10 @@ def _remember(context: BotContext, invitation_id: int) -> None:
 
 
 def forget(context: BotContext) -> None:
-    """Registration is over (or cannot go on): drop the invitation and any awaited digits."""
+    """Registration is over (or cannot go on): drop the invitation and any awaited name."""
     if context.user_data is not None:
         context.user_data.pop(STATE_KEY, None)
-    if awaiting.waiting(context, LAST_FOUR) is not None:
+    if awaiting.waiting(context, TYPED_NAME) is not None:
         awaiting.stop(context)
 
 
@@ -283,6 +284,9 @@ async def _notify_deciders(context: BotContext, asked: Asked) -> None:
             name=request.claimed_name,
             phone=request.phone or gettext(language, "not given"),
         )
+        if rules.is_raised_role(asked.role):
+            role = rules.role_label(language, asked.role)
+            text += "\n" + gettext(language, "Role: {role}").format(role=role)
         markup = InlineKeyboardMarkup(
             [
                 [
@@ -306,7 +310,7 @@ async def explain_refusal(
 ) -> None:
     """Explain a refused step to the person who took it (the newcomer, or an officer)."""
     _ = context._
-    if not deciding and awaiting.waiting(context, LAST_FOUR) is not None:
+    if not deciding and awaiting.waiting(context, TYPED_NAME) is not None:
         awaiting.stop(context)
     if refused.reason is reg.Refusal.INVITATION:
         forget(context)

@@ -13,12 +13,13 @@ from telegram import InlineKeyboardMarkup, Update
 
 from bot import invitations as rules
 from bot import registration as reg
-from bot.access import Action, allows, load_principal
+from bot.access import load_principal
 from bot.context import BotContext
 from bot.direct_messages import Recipient, recipient, tell
 from bot.i18n import gettext
+from bot.refusals import NOT_ALLOWED
 from handlers.callbacks import CallbackCodec
-from handlers.guard import STALE_BUTTON, permitted, refuse
+from handlers.guard import STALE_BUTTON, refuse
 from handlers.invitations import PAGE_SIZE, in_rows, keyboard, paging_row
 from handlers.registration import (
     APPROVE,
@@ -32,7 +33,7 @@ from handlers.registration import (
 from handlers.screens import button, callback_ints, callback_values, show
 from storage import invitations as store
 from storage import members, orgs
-from storage.models import Member, MemberStatus, RegistrationRequest
+from storage.models import Member, MemberStatus, RegistrationRequest, Role
 
 LINK = CallbackCodec("reg.ln", (int, int))  # request id, member id
 NEW_ENTRY = CallbackCodec("reg.nw", (int,))  # request id
@@ -48,13 +49,19 @@ class _Decision:
     allowed: bool
 
 
+async def _invited_role(session: AsyncSession, request: RegistrationRequest) -> Role:
+    """The role the request's invitation carries (a plain member if it is gone)."""
+    invitation = await store.get_invitation(session=session, invitation_id=request.invitation_id)
+    return Role(invitation.role) if invitation is not None else Role.MEMBER
+
+
 async def _decision(session: AsyncSession, user_id: int, request_id: int) -> _Decision:
     principal = await load_principal(session=session, telegram_user_id=user_id)
     request = await store.get_request(session=session, request_id=request_id)
     org = await orgs.get_org(session=session, org_id=request.org_id) if request else None
     if request is None or org is None:
         return _Decision(None, "", False)
-    allowed = allows(principal, Action.DECIDE_REGISTRATION, org.path)
+    allowed = reg.may_decide(principal, org, await _invited_role(session, request))
     return _Decision(request, org.path, allowed)
 
 
@@ -63,19 +70,24 @@ async def _refuse_decision(update: Update, context: BotContext, decision: _Decis
     if decision.request is None:
         await refuse(update, context, context._(STALE_BUTTON))
         return
-    user = update.effective_user
-    assert user is not None
-    async with context.services.database.session_scope() as session:
-        principal = await load_principal(session=session, telegram_user_id=user.id)
-    await permitted(update, context, principal, Action.DECIDE_REGISTRATION, decision.org_path)
+    await refuse(update, context, context._(NOT_ALLOWED))
 
 
-def _request_summary(context: BotContext, request: RegistrationRequest, branch: str) -> str:
-    return context._("{name} (phone: {phone}) wants to join {branch}.").format(
-        name=request.claimed_name,
-        phone=request.phone or context._("not given"),
-        branch=branch,
-    )
+async def _request_summary(
+    session: AsyncSession, context: BotContext, request: RegistrationRequest
+) -> str:
+    """Who asks to join where, and the role the invitation would give them."""
+    branch = await branch_of(session, request.org_id)
+    role = await _invited_role(session, request)
+    values = {
+        "name": request.claimed_name,
+        "phone": request.phone or context._("not given"),
+        "branch": branch,
+    }
+    if rules.is_raised_role(role):
+        text = context._("{name} (phone: {phone}) wants to join {branch} as {role}.")
+        return text.format(**values, role=rules.role_label(context.language, role))
+    return context._("{name} (phone: {phone}) wants to join {branch}.").format(**values)
 
 
 async def on_approve(update: Update, context: BotContext) -> None:
@@ -119,7 +131,7 @@ async def _member_choice(
             button(_("Reject"), REJECT.encode(request_id)),
         ],
     ]
-    summary = _request_summary(context, request, await branch_of(session, request.org_id))
+    summary = await _request_summary(session, context, request)
     text = (
         summary + "\n" + _("Who is this on the roster? Tap the name, or make a new roster entry.")
     )
@@ -149,8 +161,7 @@ async def on_new_entry(update: Update, context: BotContext) -> None:
             decision = await _decision(session, user.id, request_id)
             if decision.allowed:
                 request = await reg.pending_request(session=session, request_id=request_id)
-                branch = await branch_of(session, request.org_id)
-                text = _request_summary(context, request, branch)
+                text = await _request_summary(session, context, request)
     except reg.RegistrationRefused as refused:
         await explain_refusal(update, context, refused, deciding=True)
         return

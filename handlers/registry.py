@@ -113,7 +113,6 @@ def register_handlers(application: Application[Any, Any, Any, Any, Any, Any]) ->
     application.add_handler(CommandHandler("invites", invitations.cmd_invites))
     for codec, on_tap in (
         *invitations.CALLBACKS,
-        *registration_match.CALLBACKS,
         *registration_decide.CALLBACKS,
     ):
         application.add_handler(CallbackQueryHandler(on_tap, pattern=codec.pattern))
@@ -128,8 +127,8 @@ def register_handlers(application: Application[Any, Any, Any, Any, Any, Any]) ->
     )
     application.add_handler(
         MessageHandler(
-            registration_match.awaiting_last_four(application.user_data),
-            registration_match.on_last_four,
+            registration_match.awaiting_name(application.user_data),
+            registration_match.on_typed_name,
         )
     )
 
@@ -193,4 +192,5 @@ def register_handlers(application: Application[Any, Any, Any, Any, Any, Any]) ->
         )
     )
     application.add_handler(CallbackQueryHandler(fallbacks.on_unknown_callback))
+    errors.retry_every_handler(application.handlers)
     application.add_error_handler(errors.on_error)

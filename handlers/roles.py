@@ -21,14 +21,15 @@ from bot.access import (
     Principal,
     allows,
     load_principal,
-    may_remove_role,
+    may_end_role,
     scope_roots,
 )
 from bot.context import BotContext
 from bot.direct_messages import tell
 from bot.htmltext import html_lines
 from bot.i18n import N_, gettext
-from bot.members import NOT_ALLOWED, STALE, Refused
+from bot.members import STALE
+from bot.refusals import NOT_ALLOWED, Refused
 from handlers.callbacks import CallbackCodec
 from handlers.guard import refuse
 from handlers.menus import refresh_menu
@@ -166,17 +167,16 @@ async def _person(
     session: AsyncSession, principal: Principal, org_id: int, member_id: int, lang: str
 ) -> Screen:
     _ = partial(gettext, lang)
-    org = await _org_in_scope(session, principal, org_id)
-    chosen = await appointments.candidate(session=session, member_id=member_id)
-    if not chosen.branch.path.startswith(org.path):
-        raise Refused(NOT_ALLOWED)
+    org, chosen = await appointments.candidate_in(
+        session=session, principal=principal, org_id=org_id, member_id=member_id
+    )
     held: list[str] = []
     rows: list[list[InlineKeyboardButton]] = []
     for grant in chosen.holder.grants:
         where = await orgs.get_org(session=session, org_id=grant.org_id)
         place = where.name if where is not None else "?"
         held.append(_("{role} of {org}").format(role=role_name(lang, grant.role), org=place))
-        if grant.role in appointments.APPOINTABLE and may_remove_role(
+        if grant.role in appointments.APPOINTABLE and may_end_role(
             principal, chosen.holder, grant
         ):
             label = _("Remove: {role} of {org}").format(
@@ -209,8 +209,9 @@ async def on_give(update: Update, context: BotContext) -> None:
     async def build(session: AsyncSession, principal: Principal) -> Screen:
         _ = partial(gettext, lang)
         role = _role(index)
-        org = await _org_in_scope(session, principal, org_id)
-        chosen = await appointments.candidate(session=session, member_id=member_id)
+        org, chosen = await appointments.candidate_in(
+            session=session, principal=principal, org_id=org_id, member_id=member_id
+        )
         text = _("Appoint {name} as {role} of {org}?").format(
             name=chosen.member.name,
             role=role_name(lang, role),
@@ -239,8 +240,9 @@ async def on_take(update: Update, context: BotContext) -> None:
     async def build(session: AsyncSession, principal: Principal) -> Screen:
         _ = partial(gettext, lang)
         role = _role(index)
-        await _org_in_scope(session, principal, org_id)
-        chosen = await appointments.candidate(session=session, member_id=member_id)
+        _org, chosen = await appointments.candidate_in(
+            session=session, principal=principal, org_id=org_id, member_id=member_id
+        )
         where = await orgs.get_org(session=session, org_id=grant_org_id)
         if where is None:
             raise Refused(STALE)
@@ -283,7 +285,9 @@ async def _change(
         role = _role(index)
         async with services.database.session_scope() as session:
             principal = await load_principal(session=session, telegram_user_id=user.id)
-            await _org_in_scope(session, principal, org_id)
+            await appointments.candidate_in(
+                session=session, principal=principal, org_id=org_id, member_id=member_id
+            )
             change = appointments.appoint if give else appointments.dismiss
             done = await change(
                 session=session,

@@ -19,6 +19,7 @@ from bot.access import Action, Principal, allows, scope_roots
 from bot.context import BotContext
 from bot.htmltext import bold, html_lines
 from bot.i18n import N_, gettext
+from bot.refusals import Refused
 from handlers import member_actions
 from handlers.org_picker import OrgQuestion
 from handlers.roster_codecs import CARD, DEACTIVATE, PAGE, PICKER, STATUS, TRANSFER
@@ -152,7 +153,7 @@ async def _card(
     _ = partial(gettext, lang)
     member = await members.get_member(session=session, member_id=member_id)
     if member is None or not member.active:
-        raise rules.Refused(rules.GONE)
+        raise Refused(rules.GONE)
     org = await orgs.get_org(session=session, org_id=member.org_id)
     if org is None or not allows(principal, Action.VIEW_ROSTER, org.path):
         return None

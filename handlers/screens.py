@@ -15,7 +15,7 @@ from telegram.error import BadRequest
 
 from bot.access import Principal, load_principal
 from bot.context import BotContext
-from bot.members import NOT_ALLOWED, Refused
+from bot.refusals import NOT_ALLOWED, Refused
 from handlers.callbacks import CallbackCodec
 from handlers.guard import refuse
 

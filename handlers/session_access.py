@@ -2,18 +2,16 @@
 
 from __future__ import annotations
 
-from typing import Final
-
 from telegram import Update
 
 from bot.access import Action, allows, load_principal
 from bot.context import BotContext
-from bot.i18n import N_
+from bot.refusals import NOT_ALLOWED
 from handlers.guard import refuse
 from storage import orgs, sessions
 from storage.models import StudySession
 
-NOT_ALLOWED: Final = N_("You do not have the right to do this here.")
+__all__ = ["NOT_ALLOWED", "officer_session"]
 
 
 async def officer_session(

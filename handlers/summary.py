@@ -13,18 +13,16 @@ from typing import Final
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Message, Update
 
-from bot.access import Action, allows, load_principal, scope_roots
+from bot.access import Action, allows, load_principal
 from bot.charts import chart_png
 from bot.context import BotContext
 from bot.i18n import N_
-from bot.periods import Period, period_from_token
+from bot.periods import Period
 from bot.summary import Summary, build_summary
 from bot.summary_text import split_message, summary_text
 from handlers.callbacks import CallbackCodec
-from handlers.guard import STALE_BUTTON, refuse
-from handlers.period_input import requested_period
-from handlers.screens import button, callback_values
-from handlers.session_access import NOT_ALLOWED
+from handlers.report_scope import command_target, tapped_target
+from handlers.screens import button
 from storage import orgs
 from storage.models import OrgUnit
 from storage.reports import By
@@ -40,26 +38,12 @@ BUTTONS_PER_ROW: Final = 2
 
 async def cmd_summary(update: Update, context: BotContext) -> None:
     """The summary of the user's scope for a period (default: this year)."""
-    message, user = update.effective_message, update.effective_user
-    if message is None or user is None:
+    target = await command_target(update, context, DRILL, PERIOD_HELP)
+    user = update.effective_user
+    if target is None or user is None:
         return
-    period = requested_period(context, " ".join(context.args or []))
-    if period is None:
-        await message.reply_text(context._(PERIOD_HELP))
-        return
-    async with context.services.database.session_scope() as session:
-        principal = await load_principal(session=session, telegram_user_id=user.id)
-        roots = scope_roots(principal, Action.VIEW_REPORTS)
-        tops = [await orgs.get_org(session=session, org_id=root.org_id) for root in roots]
-    found = [org for org in tops if org is not None]
-    if not found:
-        await refuse(update, context, context._(NOT_ALLOWED))
-        return
-    if len(found) > 1:
-        rows = [[button(org.name, DRILL.encode(_id(org), period.token))] for org in found]
-        await message.reply_text(context._("Which one?"), reply_markup=InlineKeyboardMarkup(rows))
-        return
-    summary = await _summary(context, found[0], period)
+    message, org, period = target
+    summary = await _summary(context, org, period)
     await _send(context, message, user.id, summary)
     await _send_chart(context, message, summary)
 
@@ -67,12 +51,10 @@ async def cmd_summary(update: Update, context: BotContext) -> None:
 async def on_drill(update: Update, context: BotContext) -> None:
     """Into a unit, or back up: the same summary for another org of the user's scope."""
     query = update.callback_query
-    if query is None or not isinstance(query.message, Message):
+    target = await tapped_target(update, context, DRILL)
+    if query is None or target is None:
         return
-    target = await _allowed_target(update, context, DRILL)
-    if target is None:
-        return
-    org, period = target
+    message, org, period = target
     summary = await _summary(context, org, period)
     parts = split_message(summary_text(summary, context.language))
     markup = await _keyboard(context, query.from_user.id, summary)
@@ -82,41 +64,19 @@ async def on_drill(update: Update, context: BotContext) -> None:
         return
     await query.edit_message_text(parts[0])
     for index, part in enumerate(parts[1:], start=2):
-        await query.message.reply_text(part, reply_markup=markup if index == len(parts) else None)
+        await message.reply_text(part, reply_markup=markup if index == len(parts) else None)
 
 
 async def on_chart(update: Update, context: BotContext) -> None:
     """The chart of the summary on screen."""
     query = update.callback_query
-    if query is None or not isinstance(query.message, Message):
+    target = await tapped_target(update, context, CHART)
+    if query is None or target is None:
         return
-    target = await _allowed_target(update, context, CHART)
-    if target is None:
-        return
-    summary = await _summary(context, *target)
+    message, org, period = target
+    summary = await _summary(context, org, period)
     await query.answer()
-    await _send_chart(context, query.message, summary)
-
-
-async def _allowed_target(
-    update: Update, context: BotContext, codec: CallbackCodec
-) -> tuple[OrgUnit, Period] | None:
-    """The org and period of the tapped button if the user may see that org; else refuse."""
-    user = update.effective_user
-    if user is None:
-        return None
-    org_id, token = callback_values(codec, update)
-    period = period_from_token(str(token))
-    async with context.services.database.session_scope() as session:
-        org = await orgs.get_org(session=session, org_id=int(org_id))
-        principal = await load_principal(session=session, telegram_user_id=user.id)
-    if period is None:
-        await refuse(update, context, context._(STALE_BUTTON))
-        return None
-    if org is None or not allows(principal, Action.VIEW_REPORTS, org.path):
-        await refuse(update, context, context._(NOT_ALLOWED))
-        return None
-    return org, period
+    await _send_chart(context, message, summary)
 
 
 async def _summary(context: BotContext, org: OrgUnit, period: Period) -> Summary:

@@ -22,7 +22,8 @@ from bot.context import BotContext
 from bot.dates import local_date
 from bot.htmltext import html_lines
 from bot.i18n import N_, gettext
-from bot.members import Refused, format_day
+from bot.members import format_day
+from bot.refusals import Refused
 from bot.roster_file import parse_date
 from handlers import awaiting
 from handlers.callbacks import CallbackCodec

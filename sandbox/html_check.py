@@ -53,11 +53,12 @@ def _decode_entity(text: str, index: int) -> tuple[str, int]:
     match = _ENTITY.match(text, index)
     if match:
         body = match.group(1)
-        if body.startswith("#x"):
-            return chr(int(body[2:], 16)), match.end()
         if body.startswith("#"):
-            return chr(int(body[1:])), match.end()
-        if body in _NAMED:
+            code = int(body[2:], 16) if body.startswith("#x") else int(body[1:])
+            # Like tdlib: no code point (0, a surrogate, beyond U+10FFFF) is no entity.
+            if 0 < code < 0x10FFFF and not 0xD800 <= code <= 0xDFFF:
+                return chr(code), match.end()
+        elif body in _NAMED:
             return _NAMED[body], match.end()
     return "&", index + 1
 

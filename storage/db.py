@@ -127,14 +127,18 @@ def _install_sqlite_pragmas(engine: sa.Engine, *, wal: bool) -> None:
 
 
 def create_engine_for(url: str, *, echo: bool = False) -> AsyncEngine:
-    """An async engine for ``url``; plain sqlite:// and postgresql:// get async drivers."""
+    """An async engine for ``url``; plain sqlite:// and postgresql:// get async drivers.
+
+    Errors and echo never show SQL parameters (``hide_parameters``): they are names and
+    phone numbers, and an error's text goes to the log and to the ops chat.
+    """
     target = async_url(url)
     if _is_sqlite(target):
         ensure_sqlite_dir(target)
-        engine = create_async_engine(target, echo=echo)
+        engine = create_async_engine(target, echo=echo, hide_parameters=True)
         _install_sqlite_pragmas(engine.sync_engine, wal=_sqlite_file(target) is not None)
         return engine
-    return create_async_engine(target, echo=echo, pool_pre_ping=True)
+    return create_async_engine(target, echo=echo, pool_pre_ping=True, hide_parameters=True)
 
 
 class Database:

@@ -206,16 +206,10 @@ async def add_contact_point(
 
 
 async def remove_contact_point(*, session: AsyncSession, contact_point_id: int) -> bool:
-    """Delete a contact point with its visits and rungs; False if it was gone already."""
+    """Delete a contact point (its visits and rungs cascade); False if it was gone already."""
     point = await session.get(ContactPoint, contact_point_id)
     if point is None:
         return False
-    for child in (ContactVisit, DutyReminder):
-        await session.exec(
-            sa.delete(table_of(child)).where(
-                table_of(child).c.contact_point_id == contact_point_id
-            )
-        )
     await session.delete(point)
     await session.flush()
     return True

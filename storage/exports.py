@@ -16,9 +16,11 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from storage._sql import table_of
 from storage.models.funds import FundAllocation
 from storage.models.members import Member
-from storage.models.notices import Delivery, DeliveryKind, DeliveryState, Notice
+from storage.models.notices import Delivery, Notice
 from storage.models.orgs import OrgUnit
 from storage.models.sessions import Attendance, AttendanceOutcome, StudySession
+from storage.models.trainings import Training, TrainingAssignee, TrainingConfirmation
+from storage.reports import delivered_notice, notices_between
 from storage.types import UTCDateTime
 
 __all__ = [
@@ -28,6 +30,7 @@ __all__ = [
     "notice_rows",
     "receipt_rows",
     "session_rows",
+    "training_rows",
 ]
 
 _ORG = table_of(OrgUnit)
@@ -37,6 +40,9 @@ _STUDY = table_of(StudySession)
 _NOTICE = table_of(Notice)
 _DELIVERY = table_of(Delivery)
 _FUND = table_of(FundAllocation)
+_TRAINING = table_of(Training)
+_ASSIGNEE = table_of(TrainingAssignee)
+_CONFIRMATION = table_of(TrainingConfirmation)
 
 
 async def _rows(session: AsyncSession, stmt: sa.Select[Any]) -> list[tuple[Any, ...]]:
@@ -128,13 +134,6 @@ async def attendance_rows(
     )
 
 
-def _delivered() -> sa.ColumnElement[bool]:
-    return sa.and_(
-        _DELIVERY.c.kind == DeliveryKind.NOTICE.value,
-        _DELIVERY.c.state == DeliveryState.SENT.value,
-    )
-
-
 async def notice_rows(
     *, session: AsyncSession, path: str, start: datetime, end: datetime
 ) -> list[tuple[Any, ...]]:
@@ -151,7 +150,7 @@ async def notice_rows(
             sa.func.count(_DELIVERY.c.acknowledged_at),
         )
         .join(_ORG, _ORG.c.id == _NOTICE.c.org_id)
-        .outerjoin(_DELIVERY, sa.and_(_DELIVERY.c.notice_id == _NOTICE.c.id, _delivered()))
+        .outerjoin(_DELIVERY, sa.and_(_DELIVERY.c.notice_id == _NOTICE.c.id, delivered_notice()))
         .where(
             _in(_ORG, path), _NOTICE.c.created_at >= _utc(start), _NOTICE.c.created_at < _utc(end)
         )
@@ -180,10 +179,9 @@ async def receipt_rows(
         .join(_MEMBER, _MEMBER.c.id == _DELIVERY.c.member_id)
         .join(_ORG, _ORG.c.id == _MEMBER.c.org_id)
         .where(
-            _delivered(),
+            _DELIVERY.c.notice_id.in_(notices_between(start, end)),
+            delivered_notice(),
             _in(_ORG, path),
-            _NOTICE.c.created_at >= _utc(start),
-            _NOTICE.c.created_at < _utc(end),
         )
         .order_by(_NOTICE.c.created_at, _NOTICE.c.id, _MEMBER.c.name),
     )
@@ -208,4 +206,45 @@ async def fund_rows(
         .join(_ORG, _ORG.c.id == _FUND.c.org_id)
         .where(_in(_ORG, path), _FUND.c.year.in_(years))
         .order_by(_FUND.c.year, _ORG.c.code, _FUND.c.recorded_at, _FUND.c.id),
+    )
+
+
+async def training_rows(
+    *, session: AsyncSession, path: str, start: datetime, end: datetime
+) -> list[tuple[Any, ...]]:
+    """(published, title, organiser, held on, deadline, hours, member, member's org,
+    completed at): one row per member of the subtree in a training published in
+    [start, end), the trainings' own notion of a period."""
+    author = _ORG.alias("author")
+    return await _rows(
+        session,
+        sa.select(
+            _TRAINING.c.created_at,
+            _TRAINING.c.title,
+            author.c.name,
+            _TRAINING.c.held_on,
+            _TRAINING.c.deadline,
+            _TRAINING.c.hours,
+            _MEMBER.c.name,
+            _ORG.c.name,
+            _CONFIRMATION.c.confirmed_at,
+        )
+        .select_from(_ASSIGNEE)
+        .join(_TRAINING, _TRAINING.c.id == _ASSIGNEE.c.training_id)
+        .join(author, author.c.id == _TRAINING.c.org_id)
+        .join(_MEMBER, _MEMBER.c.id == _ASSIGNEE.c.member_id)
+        .join(_ORG, _ORG.c.id == _MEMBER.c.org_id)
+        .outerjoin(
+            _CONFIRMATION,
+            sa.and_(
+                _CONFIRMATION.c.training_id == _ASSIGNEE.c.training_id,
+                _CONFIRMATION.c.member_id == _ASSIGNEE.c.member_id,
+            ),
+        )
+        .where(
+            _in(_ORG, path),
+            _TRAINING.c.created_at >= _utc(start),
+            _TRAINING.c.created_at < _utc(end),
+        )
+        .order_by(_TRAINING.c.created_at, _TRAINING.c.id, _ORG.c.code, _MEMBER.c.name),
     )

@@ -43,10 +43,14 @@ __all__ = [
 
 
 class InvitationRow(NamedTuple):
-    """An invitation with the name of its org, for listings."""
+    """An invitation with its org, for listings (who may revoke it depends on the org)."""
 
     invitation: Invitation
-    org_name: str
+    org: OrgUnit
+
+    @property
+    def org_name(self) -> str:
+        return self.org.name
 
 
 async def create_invitation(
@@ -108,7 +112,7 @@ async def list_invitations(
         col(Invitation.uses) < col(Invitation.max_uses),
     )
     result = await session.exec(
-        select(Invitation, OrgUnit.name)
+        select(Invitation, OrgUnit)
         .join(OrgUnit, col(OrgUnit.id) == col(Invitation.org_id))
         .where(_in_subtrees(org_paths))
         .order_by(
@@ -119,7 +123,7 @@ async def list_invitations(
         .offset(offset)
         .limit(limit)
     )
-    return [InvitationRow(invitation, name) for invitation, name in result.all()]
+    return [InvitationRow(invitation, org) for invitation, org in result.all()]
 
 
 async def count_invitations(*, session: AsyncSession, org_paths: Sequence[str]) -> int:

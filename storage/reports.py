@@ -50,10 +50,12 @@ __all__ = [
     "attendance",
     "branch_members",
     "contact_visits",
+    "delivered_notice",
     "five_good",
     "five_lead",
     "member_key",
     "notice_reads",
+    "notices_between",
     "org_key",
     "org_kinds",
     "periods_met",
@@ -319,7 +321,12 @@ async def periods_met(
     )
     met = (
         sa.select(holder.label("holder"), _STUDY.c.kind.label("kind"), period_no.label("no"))
-        .where(_held(now), period_no.is_not(None))
+        .where(
+            _held(now),
+            _STUDY.c.starts_at >= _utc(min(period.start for period in periods)),
+            _STUDY.c.starts_at < _utc(max(period.end for period in periods)),
+            period_no.is_not(None),
+        )
         .distinct()
         .subquery("met")
     )
@@ -340,6 +347,25 @@ async def org_kinds(*, session: AsyncSession, scope: Scope) -> dict[tuple[int, O
     return {(int(k), OrgKind(kind)): int(n) for k, kind, n in rows}
 
 
+def delivered_notice() -> sa.ColumnElement[bool]:
+    """A notice message that reached its reader (SQL), as the reports and the workbook
+    count it. The state is wrapped so that no database walks the outbox's state index
+    (every message ever sent) instead of finding a period's notices by ``notice_id``."""
+    return sa.and_(
+        _DELIVERY.c.kind == DeliveryKind.NOTICE.value,
+        sa.func.coalesce(_DELIVERY.c.state, "") == DeliveryState.SENT.value,
+    )
+
+
+def notices_between(start: datetime, end: datetime) -> Any:
+    """The ids of the notices sent in [start, end), as a subquery to look deliveries up."""
+    return (
+        sa.select(_NOTICE.c.id)
+        .where(_NOTICE.c.created_at >= _utc(start), _NOTICE.c.created_at < _utc(end))
+        .scalar_subquery()
+    )
+
+
 async def notice_reads(
     *, session: AsyncSession, scope: Scope, start: datetime, end: datetime
 ) -> dict[int, Reads]:
@@ -350,11 +376,9 @@ async def notice_reads(
         .join(_NOTICE, _NOTICE.c.id == _DELIVERY.c.notice_id)
         .join(_MEMBER, _MEMBER.c.id == _DELIVERY.c.member_id)
         .where(
-            _DELIVERY.c.kind == DeliveryKind.NOTICE.value,
-            _DELIVERY.c.state == DeliveryState.SENT.value,
+            _DELIVERY.c.notice_id.in_(notices_between(start, end)),
+            delivered_notice(),
             _NOTICE.c.requires_ack.is_(True),
-            _NOTICE.c.created_at >= _utc(start),
-            _NOTICE.c.created_at < _utc(end),
         )
     )
     stmt, key = member_key(base, scope, _MEMBER)

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import shutil
 from collections.abc import AsyncIterator, Callable
-from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -16,14 +15,11 @@ import pytest
 from bot.app import PartyApplication, build_application, polling
 from bot.clock import ManualClock
 from bot.context import SERVICES_KEY, Services
+from bot.relay import RelayConfig
 from bot.settings import Settings, load_settings
 from sandbox import EmulatorServer, SimUser, World
 from storage import Database, upgrade_to_head
-
-TOKEN = "123456789:TEST-token-abcdefghijklmnopqrstuvwxyz"
-BOT_USERNAME = "partybot_test_bot"
-# 2026-03-02 09:00 in Asia/Shanghai: a Monday morning, far from midnight in either zone.
-START_TIME = datetime(2026, 3, 2, 1, 0, tzinfo=UTC)
+from tests.support.constants import BOT_USERNAME, FAST_CHAT_INTERVAL, START_TIME, TOKEN
 
 
 @pytest.fixture(scope="session")
@@ -79,11 +75,28 @@ def settings(emulator: EmulatorServer, database_url: str) -> Settings:
 
 
 @pytest.fixture
+def relay_chat_interval() -> float:
+    """Seconds between two relay messages to one chat: fast in tests.
+
+    Telegram's real 1 s makes every multi-message conversation crawl; the tests of the relay's
+    limits override this fixture (or build their own relay) to keep the real spacing.
+    """
+    return FAST_CHAT_INTERVAL
+
+
+@pytest.fixture
 async def bot_app(
-    settings: Settings, database: Database, clock: ManualClock, world: World
+    settings: Settings,
+    database: Database,
+    clock: ManualClock,
+    world: World,
+    relay_chat_interval: float,
 ) -> AsyncIterator[PartyApplication]:
     """The real application, long-polling the emulator, stopped gracefully after the test."""
-    application = build_application(settings, database=database, clock=clock)
+    relay_config = RelayConfig(rate=settings.relay_rate, chat_interval=relay_chat_interval)
+    application = build_application(
+        settings, database=database, clock=clock, relay_config=relay_config
+    )
     async with polling(application, poll_timeout=5):
         services: Services = application.bot_data[SERVICES_KEY]
         world.watch_outbox(services.relay.drained)

@@ -12,18 +12,18 @@ from dataclasses import dataclass
 
 import pytest
 
-from bot.access import Action, Grant, Principal, allows, may_give_role, may_remove_role
+from bot.access import Action, Grant, Principal, allows, may_end_role, may_give_role
 from bot.app import PartyApplication
 from bot.i18n import gettext
-from bot.members import NOT_ALLOWED
+from bot.refusals import NOT_ALLOWED
 from handlers import checkin, duties, funds, invitations, roles, roster
 from handlers.menus import MENU
 from sandbox import SimUser
 from storage import Database
 from storage.models import MemberStatus, OrgKind, Role
-from tests.builders import Tree, add_member, build_tree, grant
-from tests.conversation import say
-from tests.roles_support import (
+from tests.support.builders import Tree, add_member, build_tree, grant
+from tests.support.conversation import say
+from tests.support.roles import (
     Person,
     forge,
     snapshot,
@@ -148,12 +148,12 @@ def test_appointment_grid(giver: Role, given: Role) -> None:
         seat, kind = HELD_AT[given]
         holder = Principal.of(2, [Grant(given, 9, seat)])
         may_give = may_give_role(principal, given, seat, kind, via=A.APPOINT)
-        assert may_remove_role(principal, holder, Grant(given, 9, seat)) is may_give
+        assert may_end_role(principal, holder, Grant(given, 9, seat)) is may_give
 
 
 def test_nobody_removes_their_own_last_admin_role() -> None:
     admin = Principal.of(1, [Grant(Role.ADMIN, 1, COUNTY)])
-    assert may_remove_role(admin, admin, Grant(Role.ADMIN, 1, COUNTY)) is False
+    assert may_end_role(admin, admin, Grant(Role.ADMIN, 1, COUNTY)) is False
 
 
 def test_the_audit_cli_policy_is_view_audit() -> None:

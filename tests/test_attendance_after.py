@@ -12,14 +12,14 @@ from sandbox import World
 from schedules import sessions as jobs
 from storage import Database
 from storage.models import AttachmentKind, AttendanceOutcome, SessionState
-from tests.conversation import say, tap
-from tests.sessions_support import (
+from tests.support.audit import audit_log
+from tests.support.conversation import say, shown, tap
+from tests.support.sessions import (
     Branch,
     Person,
     arrives,
     at,
     attendance_of,
-    audit_actions,
     checked_in,
     create_session,
     deliveries,
@@ -159,9 +159,9 @@ async def test_the_secretary_records_minutes_and_photos(
     study = await stored_session(database, session_id)
     assert study.minutes_text == "一、学习党章第一章。二、讨论发展党员。\n会场照片"
     assert len(study.minutes_photo_ids or []) == 1
-    assert len(await audit_actions(database, "session.minutes")) == 2
+    assert len(await audit_log(database, prefix="session.minutes")) == 2
     # After Done, text is no longer taken as minutes (another feature answers it).
-    assert not (await say(sec, "随便说一句")).text.startswith("已保存")
+    assert not shown(await say(sec, "随便说一句")).startswith("已保存")
     assert (await stored_session(database, session_id)).minutes_text == study.minutes_text
 
 

@@ -12,16 +12,16 @@ from handlers.session_codecs import PROXY
 from sandbox import World
 from storage import Database
 from storage.models import CheckinMethod
-from tests.builders import add_member
-from tests.conftest import TOKEN
-from tests.conversation import say, tap
-from tests.sessions_support import (
+from tests.support.audit import audit_log
+from tests.support.builders import add_member
+from tests.support.constants import TOKEN
+from tests.support.conversation import deleted, say, shown, tap
+from tests.support.sessions import (
     Branch,
     Person,
     arrives,
     at,
     attendance_of,
-    audit_actions,
     create_session,
     labels,
     make_branch,
@@ -91,7 +91,7 @@ async def test_an_old_code_stops_working_within_minutes(
     old = code_now(settings, clock, session_id)
     clock.set(at(2026, 3, 2, 19, 4))  # the next slot: still accepted
     zhang, li = branch.people["张三"], branch.people["李四"]
-    assert (await say(zhang, f"/start ci_{session_id}_{old}")).text.startswith("✅ 签到成功")
+    assert shown(await say(zhang, f"/start ci_{session_id}_{old}")).startswith("✅ 签到成功")
     clock.set(at(2026, 3, 2, 19, 7))  # two slots on: a forwarded photo no longer works
     stale = await say(li, f"/start ci_{session_id}_{old}")
     assert stale.text == "数字不对或已过期。请看书记屏幕上的数字，再输入一次。"
@@ -99,7 +99,7 @@ async def test_an_old_code_stops_working_within_minutes(
     assert rows[branch.member_id("李四")].checked_in_at is None
     assert rows[branch.member_id("李四")].checkin_failures == 1
     fresh = code_now(settings, clock, session_id)
-    assert (await say(li, f"/start ci_{session_id}_{fresh}")).text.startswith("✅ 签到成功")
+    assert shown(await say(li, f"/start ci_{session_id}_{fresh}")).startswith("✅ 签到成功")
 
 
 async def test_tap_check_in_and_type_the_number(
@@ -168,9 +168,10 @@ async def test_outside_the_window_and_outside_the_list(
     assert (await say(person("新人"), "/start ci_x")).text == (
         "这个邀请码不对。请检查链接，或向支部书记要一个新的邀请。"
     )
-    assert all(
-        row.checked_in_at is None for row in (await attendance_of(database, session_id)).values()
-    )
+    invited = await attendance_of(database, session_id)
+    assert {member_id: row.checked_in_at for member_id, row in invited.items()} == {
+        branch.member_id(name): None for name in ("张三", "李四", "王五")
+    }
 
 
 async def test_the_secretary_marks_members_present_from_the_roster(
@@ -196,7 +197,7 @@ async def test_the_secretary_marks_members_present_from_the_roster(
 
     row = (await attendance_of(database, session_id))[branch.member_id("赵老汉")]
     assert (row.checkin_method, row.marked_by) == (CheckinMethod.PROXY, sec.id)
-    [entry] = await audit_actions(database, "attendance.proxy")
+    [entry] = await audit_log(database, prefix="attendance.proxy")
     assert (entry.actor_telegram_id, entry.target_id) == (sec.id, row.id)
 
 
@@ -212,7 +213,7 @@ async def test_a_new_code_replaces_the_old_screen(
     second = await arrives(world, branch.secretary, "这个到19:15有效")
     code = code_now(settings, clock, session_id)
     assert f"签到码：{code[:3]} {code[3:]}" in (second.caption or "")
-    await world.wait_for(lambda: branch.secretary.chat.message(first.message_id).deleted)
+    await world.wait_for(lambda: deleted(branch.secretary, first.message_id))
 
 
 async def test_checkin_typed_by_a_member_asks_for_the_number_not_the_screen(

@@ -10,15 +10,15 @@ from handlers.session_codecs import DECIDE, RSVP
 from sandbox import World
 from storage import Database
 from storage.models import AttendanceOutcome, LeaveReason, LeaveState, Role, Rsvp
-from tests.builders import add_member, grant
-from tests.conversation import say, tap
-from tests.sessions_support import (
+from tests.support.audit import audit_log
+from tests.support.builders import add_member, grant
+from tests.support.conversation import say, shown, tap
+from tests.support.sessions import (
     Branch,
     Person,
     arrives,
     at,
     attendance_of,
-    audit_actions,
     create_session,
     make_branch,
     refused,
@@ -53,9 +53,12 @@ async def test_attend_is_recorded_once_even_on_a_double_tap(
 
     first = await zhang.tap("参加")
     assert (await zhang.wait_for_callback_answer(first)).text == "谢谢！"
-    shown = await zhang.wait_for_reply()  # the invitation itself now shows the answer
-    assert (shown.message_id, shown.text) == (invitation.message_id, f"{INVITE}\n\n已回复：参加 ✓")
-    assert shown.buttons == [["更改回复"]]
+    answered = await zhang.wait_for_reply()  # the invitation itself now shows the answer
+    assert (answered.message_id, answered.text) == (
+        invitation.message_id,
+        f"{INVITE}\n\n已回复：参加 ✓",
+    )
+    assert answered.buttons == [["更改回复"]]
     replay = await zhang.tap_data(RSVP.encode(session_id, "yes"), message_id=invitation.message_id)
     assert (await zhang.wait_for_callback_answer(replay)).text == "您已经说过要参加了。"
 
@@ -96,7 +99,7 @@ async def test_leave_goes_to_the_secretary_and_the_member_hears_the_approval(
     assert decided.text == f"✅ 已批准请假：李四\n{CARD}"
     told = await arrives(world, li, "请假已批准")
     assert told.text == f"✅ 您的请假已批准。会后请补学。\n{CARD}"
-    [entry] = await audit_actions(database, "session.leave.approve")
+    [entry] = await audit_log(database, prefix="session.leave.approve")
     assert entry.actor_telegram_id == sec.id
 
     clock.set(at(2026, 3, 5, 21, 30))
@@ -120,7 +123,7 @@ async def test_rejected_leave_puts_the_member_back_to_expected(
     assert told.buttons == [["参加", "请假"]]
     row = (await attendance_of(database, session_id))[branch.member_id("李四")]
     assert (row.rsvp, row.leave_state) == (Rsvp.NONE, LeaveState.REJECTED)
-    assert len(await audit_actions(database, "session.leave.reject")) == 1
+    assert len(await audit_log(database, prefix="session.leave.reject")) == 1
 
 
 async def test_other_reason_takes_the_members_own_words(
@@ -138,7 +141,7 @@ async def test_other_reason_takes_the_members_own_words(
     )
     assert sent.buttons == [["更改回复"]]
     request = await arrives(world, branch.secretary, "🙋")
-    assert request.text.startswith("🙋 王五 请假。原因：家里有<事>\n")
+    assert shown(request).startswith("🙋 王五 请假。原因：家里有<事>\n")
     row = (await attendance_of(database, session_id))[branch.member_id("王五")]
     assert (row.leave_reason, row.leave_note) == (LeaveReason.OTHER, "家里有<事>")
 
@@ -158,7 +161,7 @@ async def test_the_second_officer_finds_the_request_decided(
     await arrives(world, deputy, "🙋")
     await tap(branch.secretary, "批准")
     assert await refused(deputy, "拒绝") == "这个请假已经处理过了。"
-    assert len(await audit_actions(database, "session.leave")) == 1
+    assert len(await audit_log(database, prefix="session.leave")) == 1
 
 
 async def test_buttons_about_another_branchs_session_are_refused(
@@ -191,7 +194,7 @@ async def test_buttons_about_another_branchs_session_are_refused(
     assert answer.text == "您没有权限在这里做这件事。"
     row = (await attendance_of(database, session_id))[branch.member_id("李四")]
     assert row.leave_state == LeaveState.PENDING
-    assert await audit_actions(database, "session.leave") == []
+    assert await audit_log(database, prefix="session.leave") == []
 
 
 async def test_buttons_of_a_cancelled_or_started_session_are_refused(
@@ -212,12 +215,12 @@ async def test_buttons_of_a_cancelled_or_started_session_are_refused(
         )
     zhang = branch.people["张三"]
     cancelled_invitation = await arrives(world, zhang, "❌")
-    invitation = next(m for m in zhang.messages if "党课" in m.text and "📅" in m.text)
-    assert cancelled_invitation.text.startswith("❌ 活动取消了：\n党课")
+    invitation = next(m for m in zhang.messages if "党课" in shown(m) and "📅" in shown(m))
+    assert shown(cancelled_invitation).startswith("❌ 活动取消了：\n党课")
     assert await refused(zhang, "参加", message_id=invitation.message_id) == "这次活动已经取消了。"
 
     clock.set(at(2026, 3, 5, 19, 35))
-    first = next(m for m in zhang.messages if "学习党章" in m.text)
+    first = next(m for m in zhang.messages if "学习党章" in shown(m))
     assert (
         await refused(zhang, "请假", message_id=first.message_id)
         == "活动已经开始，这个按钮不能再用了。"
@@ -233,7 +236,7 @@ async def test_leave_in_english(
     await invited(database, settings, clock, world, branch)
     eve = branch.people["Eve"]
     reasons = await tap(eve, "Ask for leave")
-    assert reasons.text.endswith("\n\nWhy can you not come? Please tap a reason.")
+    assert shown(reasons).endswith("\n\nWhy can you not come? Please tap a reason.")
     assert reasons.buttons == [["Sick", "Working away"], ["Farm work", "Other"]]
     query = await eve.tap("Sick")
     toast = await eve.wait_for_callback_answer(query)
@@ -241,7 +244,7 @@ async def test_leave_in_english(
     await arrives(world, branch.secretary, "🙋")
     await tap(branch.secretary, "批准")
     told = await arrives(world, eve, "approved")
-    assert told.text.startswith(
+    assert shown(told).startswith(
         "✅ Your leave was approved. Please do the make-up study afterwards.\n学习党章\n"
     )
 
@@ -297,9 +300,9 @@ async def test_an_answer_can_be_changed_from_the_invitation_in_each_language(
     assert len(zhang.messages) == 1
 
     answered = await tap(eve, "Attend")
-    assert answered.text.endswith("\n\nAnswered: attend ✓")
+    assert shown(answered).endswith("\n\nAnswered: attend ✓")
     assert answered.buttons == [["Change my answer"]]
     assert (await tap(eve, "Change my answer")).buttons == [["Attend", "Ask for leave"]]
     await tap(eve, "Ask for leave")
     english = await tap(eve, "Sick")
-    assert english.text.endswith("\n\nAnswered: leave, Sick (waiting for approval)")
+    assert shown(english).endswith("\n\nAnswered: leave, Sick (waiting for approval)")

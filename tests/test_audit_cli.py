@@ -12,7 +12,7 @@ import pytest
 from bot.audit_report import AuditLine, render, window
 from bot.cli import main
 from storage import Database, accounts, audit, upgrade_to_head
-from tests.builders import build_tree
+from tests.support.builders import build_tree
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 

@@ -14,9 +14,7 @@ import pytest
 
 from bot.cli import main
 from storage import current_revision, head_revision, upgrade_to_head
-from tests.process_support import new_postgres_database
-
-TOKEN = "123456789:TEST-token-abcdefghijklmnopqrstuvwxyz"
+from tests.support.process import new_postgres_database
 
 
 @pytest.fixture

@@ -11,8 +11,6 @@ from bot.cli import main
 from storage import Database
 from storage import roles as role_store
 
-TOKEN = "123456789:TEST-token-abcdefghijklmnopqrstuvwxyz"
-
 
 @pytest.fixture
 def database_url(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> str:
@@ -68,7 +66,7 @@ def test_run_without_token_starts_the_sandbox_and_says_what_to_set(
     async def serve_sandbox(settings: object, *, port: int, fresh: bool) -> None:
         started.append(port)
 
-    monkeypatch.setattr("bot.sandbox_app.serve_sandbox", serve_sandbox)
+    monkeypatch.setattr("demo.app.serve_sandbox", serve_sandbox)
     assert main(["run"]) == 0
     assert started == [8080]
     err = capsys.readouterr().err
@@ -107,7 +105,7 @@ def test_admin_grant_bootstraps_county_staff(
     assert [(grant.role, grant.org_path) for grant in held] == [("county_staff", "/1/")]
 
 
-async def _roles_of(url: str, telegram_user_id: int) -> list[role_store.HeldRole]:
+async def _roles_of(url: str, telegram_user_id: int) -> list[role_store.RoleScope]:
     database = Database(url)
     async with database.session_scope() as session:
         held = await role_store.roles_of(session=session, telegram_user_id=telegram_user_id)

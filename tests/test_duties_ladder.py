@@ -10,23 +10,24 @@ county's list.
 from __future__ import annotations
 
 import dataclasses
-from datetime import date
+from datetime import date, datetime
 
 from sqlmodel import col, select
 
 from bot.app import PartyApplication
 from bot.clock import ManualClock
 from bot.context import SERVICES_KEY, Services
+from bot.duties import next_rung_due, queue_duty_reminders
 from handlers.visits import visit_markup
 from sandbox import SimUser, World
 from schedules.duties import job_duty_reminders
 from storage import Database
 from storage.models import Delivery, DeliveryKind, DutyReminder, Role
-from tests.builders import add_member, build_tree, grant
-from tests.conversation import say, tap
-from tests.duties_support import contact_point, visit
-from tests.roles_support import Person, buttons
-from tests.sessions_support import arrives, at, texts
+from tests.support.builders import add_member, build_tree, grant
+from tests.support.conversation import say, shown, tap
+from tests.support.duties import contact_point, visit
+from tests.support.roles import Person, buttons
+from tests.support.sessions import SHANGHAI, arrives, at, texts
 
 
 def reminders(user: SimUser) -> list[str]:
@@ -90,7 +91,7 @@ async def test_the_ladder_from_june_to_october_once_each_across_a_restart(
     # The reminder carries the way in: one tap opens /visit for that contact point.
     assert buttons(june) == ["📍 登记走访"]
     days = await tap(users["甲"], "📍 登记走访", message_id=june.message_id)
-    assert days.text.startswith("柳树村党支部：今年已走访 0 次（要求 2 次）。")
+    assert shown(days).startswith("柳树村党支部：今年已走访 0 次（要求 2 次）。")
     assert buttons(days)[0] == "今天 6-30"
 
     # A restart: a new engine on the same database, a new Services; nothing is sent again.
@@ -121,7 +122,7 @@ async def test_the_ladder_from_june_to_october_once_each_across_a_restart(
     )  # 甲 (1), 乙 (1), 丁 (0); 丙 has two
     for name, count in (("甲", 1), ("乙", 1), ("丁", 0)):
         september = await arrives(world, users[name], "⏰ 你今年走访")
-        assert f"{count} 次，至少需要两次" in september.text
+        assert f"{count} 次，至少需要两次" in shown(september)
     assert reminders(users["丙"]) == []
     await visit(database, point["乙"], date(2026, 10, 10), clock.now())
 
@@ -166,3 +167,30 @@ async def test_a_new_year_starts_a_new_ladder(
     clock.set(at(2027, 6, 30, 9, 0))
     assert await job_duty_reminders(services, visit_markup) == 1
     await world.wait_for(lambda: len(reminders(user)) == 2 or None)
+
+
+async def test_the_sandbox_clock_can_jump_to_the_next_rung(
+    database: Database, clock: ManualClock
+) -> None:
+    """next_rung_due: the next rung that would tell someone, as the database stands."""
+    tree = await build_tree(database)
+    leader = await add_member(database, tree.dongfeng, "甲")
+    tz = SHANGHAI
+
+    async def next_rung() -> datetime | None:
+        async with database.session_scope() as session:
+            return await next_rung_due(session=session, after=clock.now(), tz=tz)
+
+    assert await next_rung() is None  # no contact points
+    point = await contact_point(database, leader, tree.liushu, 2026, clock.now())
+    assert await next_rung() == at(2026, 6, 30, 9, 0)
+    await visit(database, point, date(2026, 3, 1), clock.now())
+    assert await next_rung() == at(2026, 9, 30, 9, 0)  # one visit: only September's
+    clock.set(at(2026, 9, 30, 9, 0))
+    async with database.session_scope() as session:
+        await queue_duty_reminders(
+            session=session, now=clock.now(), tz=tz, visit_markup=visit_markup
+        )
+    assert await next_rung() == at(2026, 10, 30, 9, 0)  # then the county
+    await visit(database, point, date(2026, 9, 30), clock.now())
+    assert await next_rung() is None

@@ -7,16 +7,17 @@ from datetime import date
 
 from bot.clock import ManualClock
 from bot.i18n import gettext
-from bot.members import NOT_ALLOWED
+from bot.refusals import NOT_ALLOWED
 from handlers import duties as duty_handlers
 from sandbox import World
 from storage import Database, orgs
 from storage.models import AudienceKind, OrgKind, Role, SessionKind, SessionState, StudySession
-from tests.builders import add_member, build_tree, grant
-from tests.conversation import say, tap, tap_refused
-from tests.duties_support import audits, contact_point, points, visit
-from tests.roles_support import Person, buttons, forge
-from tests.sessions_support import arrives, at
+from tests.support.audit import audit_log
+from tests.support.builders import add_member, build_tree, grant
+from tests.support.conversation import say, shown, tap, tap_refused
+from tests.support.duties import contact_point, points, visit
+from tests.support.roles import Person, buttons, forge
+from tests.support.sessions import arrives, at
 
 
 async def test_county_staff_give_a_leader_a_contact_point_and_remove_it(
@@ -29,7 +30,7 @@ async def test_county_staff_give_a_leader_a_contact_point_and_remove_it(
     member = await add_member(database, tree.dongfeng, "王部长", telegram_user_id=leader.id)
     await add_member(database, tree.dongfeng, "张三")
     await say(leader, "/start")
-    assert "/visit" not in (await say(leader, "/help")).text
+    assert "/visit" not in shown(await say(leader, "/help"))
 
     home = await say(staff, "/leaders")
     assert home.text == (
@@ -38,7 +39,7 @@ async def test_county_staff_give_a_leader_a_contact_point_and_remove_it(
         "Demonstration sites: county level none; township level none"
     )
     picker = await tap(staff, "➕ Add a contact point")
-    assert "Who is the leader?" in picker.text
+    assert "Who is the leader?" in shown(picker)
     await tap(staff, "东风镇党委 ›")
     people = await tap(staff, "东风村党支部")
     assert buttons(people) == ["张三", "王部长", "Back"]
@@ -57,7 +58,7 @@ async def test_county_staff_give_a_leader_a_contact_point_and_remove_it(
     assert told.text == (
         "📍 你2026年的联系点是 柳树村党支部。今年请至少走访两次，每次走访后用 /visit 登记。"
     )
-    assert "/visit - 登记走访联系点" in (await say(leader, "/help")).text
+    assert "/visit - 登记走访联系点" in shown(await say(leader, "/help"))
     # The same again is refused, nothing doubles.
     again = await forge(staff, f"ldr.co:{member.id}:{tree.liushu.id}")
     assert again.text == "王部长 already has 柳树村党支部 as a contact point this year."
@@ -71,7 +72,7 @@ async def test_county_staff_give_a_leader_a_contact_point_and_remove_it(
     removed = await tap(staff, "Yes, remove")
     assert removed.text == "王部长 no longer has 柳树村党支部 as a contact point."
     assert await points(database) == []
-    assert [a.action for a in await audits(database)] == [
+    assert [a.action for a in await audit_log(database, prefix="duty.")] == [
         "duty.contact_point.add",
         "duty.contact_point.remove",
     ]
@@ -97,7 +98,7 @@ async def test_demonstration_sites_one_or_two_townships_one_village_each(
         await tap(staff, "🏅 Demonstration sites")
         for label in path[:-1]:
             await tap(staff, label)
-        return (await tap(staff, path[-1])).text
+        return shown(await tap(staff, path[-1]))
 
     assert await choose("东风镇党委 ›", "Choose 东风镇党委") == (
         "东风镇党委 is a county-level demonstration site in 2026."
@@ -122,10 +123,10 @@ async def test_demonstration_sites_one_or_two_townships_one_village_each(
         "东风村党支部 is no longer a demonstration site in 2026."
     )
     home = await say(staff, "/leaders")
-    assert home.text.endswith(
+    assert shown(home).endswith(
         "Demonstration sites: county level 东风镇党委、前进乡党委; township level none"
     )
-    assert [a.action for a in await audits(database)] == [
+    assert [a.action for a in await audit_log(database, prefix="duty.")] == [
         "duty.site.add",
         "duty.site.add",
         "duty.site.add",
@@ -148,7 +149,7 @@ async def test_only_county_staff_manage_and_forged_buttons_change_nothing(
     point = await contact_point(database, member, tree.liushu, 2026, clock.now())
     assert (await forge(organiser, f"ldr.ry:{point}")).text == refused
     assert len(await points(database)) == 1
-    assert await audits(database) == []
+    assert await audit_log(database, prefix="duty.") == []
 
 
 async def test_duty_counters_for_staff(
@@ -199,12 +200,12 @@ async def test_duty_counters_for_staff(
         "• 前进乡党委: report hearings 0 ⚠️, special studies 0 ⚠️\n"
         "Demonstration sites: county level none; township level none"
     )
-    assert "special studies 1 ✓" in (await say(staff, "/duties 2025")).text.splitlines()[-2]
+    assert "special studies 1 ✓" in shown(await say(staff, "/duties 2025")).splitlines()[-2]
     organiser = person("乡组织委员", language="en")
     await grant(database, organiser.id, Role.TOWNSHIP_ORGANISER, tree.townships["T02"])
     mine = await say(organiser, "/duties")
-    assert "王部长" not in mine.text
-    assert "• 前进乡党委: report hearings 0 ⚠️, special studies 0 ⚠️" in mine.text
+    assert "王部长" not in shown(mine)
+    assert "• 前进乡党委: report hearings 0 ⚠️, special studies 0 ⚠️" in shown(mine)
     villager = person("党员")
     await add_member(database, tree.dongfeng, "党员", telegram_user_id=villager.id)
     assert (await say(villager, "/duties")).text == gettext("zh", duty_handlers.NO_DUTIES)

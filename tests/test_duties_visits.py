@@ -14,11 +14,12 @@ from handlers.guard import STALE_BUTTON
 from sandbox import SimUser, World
 from storage import Database
 from storage.models import Role
-from tests.builders import Tree, add_member, build_tree, grant
-from tests.conversation import say, tap
-from tests.duties_support import audits, contact_point, visit, visits
-from tests.roles_support import Person, buttons, forge
-from tests.sessions_support import at, send_photo
+from tests.support.audit import audit_log
+from tests.support.builders import Tree, add_member, build_tree, grant
+from tests.support.conversation import say, shown, tap
+from tests.support.duties import contact_point, visit, visits
+from tests.support.roles import Person, buttons, forge
+from tests.support.sessions import at, send_photo
 
 NOT_YOURS = "This is not your contact point."
 
@@ -65,7 +66,7 @@ async def test_a_leader_logs_a_visit_with_a_note_and_photos(
     assert row.note == "Checked the <b>minutes</b> book and the activity room"
     assert row.photo_ids is not None
     assert len(row.photo_ids) == 2
-    [entry] = await audits(database)
+    [entry] = await audit_log(database, prefix="duty.")
     assert (entry.action, entry.actor_telegram_id, entry.target_id) == (
         "duty.visit",
         wang.id,
@@ -92,7 +93,7 @@ async def test_typed_days_must_be_in_the_year_and_not_ahead(
     assert ask.text == "柳树村党支部, 2026-02-20. What did you check? Type a few words."
     await say(wang, "Talked with the secretary")
     saved = await tap(wang, "Save the visit")
-    assert saved.text.endswith("Visits this year: 1 of 2.")
+    assert shown(saved).endswith("Visits this year: 1 of 2.")
     assert [v.visited_on for v in await visits(database)] == [date(2026, 2, 20)]
 
 
@@ -115,12 +116,12 @@ async def test_someone_elses_contact_point_is_refused(
     assert (await say(staff, "/visit")).text == "You have no contact point this year."
     assert (await forge(staff, f"vis.d:{li_point}:20260302")).text == NOT_YOURS
     assert await visits(database) == []
-    assert await audits(database) == []
+    assert await audit_log(database, prefix="duty.") == []
     # Li's own visit goes through.
     await say(li, "/visit")
     await tap(li, "Today 3-2")
     await say(li, "checked")
-    assert (await tap(li, "Save the visit")).text.startswith("Visit saved: 前进村党支部")
+    assert shown(await tap(li, "Save the visit")).startswith("Visit saved: 前进村党支部")
 
 
 async def test_23_30_on_31_december_counts_for_that_year(
@@ -130,7 +131,7 @@ async def test_23_30_on_31_december_counts_for_that_year(
     await visit(database, wang_point, date(2026, 6, 1), clock.now())
     clock.set(at(2026, 12, 31, 23, 30))  # 15:30 UTC
     first = await say(wang, "/visit")
-    assert first.text.startswith("柳树村党支部: 1 of 2 visits this year.")
+    assert shown(first).startswith("柳树村党支部: 1 of 2 visits this year.")
     assert buttons(first)[0] == "Today 12-31"
     await tap(wang, "Today 12-31")
     await say(wang, "Year-end check")
@@ -139,8 +140,8 @@ async def test_23_30_on_31_december_counts_for_that_year(
     staff = person("县委组织部", language="en")
     await grant(database, staff.id, Role.COUNTY_STAFF, tree.county)
     duties_2026 = await say(staff, "/duties 2026")
-    assert "• 王书记 → 柳树村党支部: 2 visits ✓" in duties_2026.text
+    assert "• 王书记 → 柳树村党支部: 2 visits ✓" in shown(duties_2026)
     # An hour later it is 2027 in Shanghai (still 31 December in UTC): a new year begins.
     clock.set(at(2027, 1, 1, 0, 30))
     assert (await say(wang, "/visit")).text == "You have no contact point this year."
-    assert "• none set" in (await say(staff, "/duties")).text
+    assert "• none set" in shown(await say(staff, "/duties"))

@@ -148,6 +148,7 @@ def test_an_xlsx_dry_run_shows_the_records_and_writes_nothing(
     sheet.append(["year", "org", "source", "purpose", "amount"])
     sheet.append([2025, "东风镇党委", "county", "training", 1234.5])
     sheet.append([2026.0, "T01-V01", "municipal", "infrastructure", 99])
+    sheet.append([2026, "T01-V01", "county", "office", 0.1 + 0.2])  # a formula's float
     buffer = io.BytesIO()
     book.save(buffer)
     path = tmp_path / "funds.xlsx"
@@ -155,16 +156,36 @@ def test_an_xlsx_dry_run_shows_the_records_and_writes_nothing(
     code, out, _ = run(capsys, str(path), "--dry-run")
     assert code == 0
     assert out.splitlines() == [
-        "funds.xlsx 预览：2 条，共 1,333.50 元。尚未写入任何内容。",
+        "funds.xlsx 预览：3 条，共 1,333.80 元。尚未写入任何内容。",
         "第 2 行：东风镇党委，2025年，县级财政，党员培训：1,234.50 元",
         "第 3 行：东风村党支部，2026年，市级财政，村级基础设施：99.00 元",
+        "第 4 行：东风村党支部，2026年，县级财政，办公经费：0.30 元",
     ]
     assert cli_env(rows_of) == []
     assert cli_env(audits_of) == []
     code, out, _ = run(capsys, str(path))
     assert code == 0
-    assert out.startswith("已导入 funds.xlsx：2 条")
-    assert [row[0] for row in cli_env(rows_of)] == ["T01", "T01-V01"]
+    assert out.startswith("已导入 funds.xlsx：3 条")
+    assert [row[0] for row in cli_env(rows_of)] == ["T01", "T01-V01", "T01-V01"]
+    assert cli_env(rows_of)[2][4] == Decimal("0.30")
+
+
+def test_a_float_with_more_than_two_places_is_refused(
+    county: None, cli_env: Peek, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    book = Workbook()
+    sheet = book.active
+    assert sheet is not None
+    sheet.append(["年度", "单位", "来源", "用途", "金额"])
+    sheet.append([2026, "T01", "县级", "培训", 12.345])
+    buffer = io.BytesIO()
+    book.save(buffer)
+    path = tmp_path / "f.xlsx"
+    path.write_bytes(buffer.getvalue())
+    code, out, _ = run(capsys, str(path))
+    assert code == 1
+    assert out.splitlines()[1] == "第 2 行：金额最多两位小数（到分）：12.345。"
+    assert cli_env(rows_of) == []
 
 
 def test_bad_rows_stop_the_whole_file_with_one_line_each(

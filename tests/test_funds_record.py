@@ -12,15 +12,15 @@ from decimal import Decimal
 from sqlmodel import col, select
 
 from bot.i18n import gettext
-from bot.members import NOT_ALLOWED
+from bot.refusals import NOT_ALLOWED
 from handlers import funds as fund_handlers
 from sandbox import SimUser, World
 from storage import Database
 from storage.models import AuditLog, FundAllocation, FundPurpose, FundSource, Role
-from tests.builders import Tree, add_member, build_tree, grant
-from tests.conversation import say, tap
-from tests.roles_support import Person, buttons, forge
-from tests.sessions_support import send_photo
+from tests.support.builders import Tree, add_member, build_tree, grant
+from tests.support.conversation import say, shown, tap
+from tests.support.roles import Person, buttons, forge
+from tests.support.sessions import send_photo
 
 
 async def allocations(database: Database) -> list[FundAllocation]:
@@ -49,7 +49,7 @@ async def test_a_township_organiser_records_training_money_for_a_branch(
     tree = await build_tree(database)
     user = await organiser(database, person, tree)
     first = await say(user, "/fund")
-    assert "Record funds for which org?" in first.text
+    assert "Record funds for which org?" in shown(first)
     assert buttons(first) == ["Choose 东风镇党委", "东风村党支部", "柳树村党支部"]
     years = await tap(user, "东风村党支部")
     assert years.text == "红旗县 / 东风镇党委 / 东风村党支部\nFunds for which year?"
@@ -116,7 +116,7 @@ async def test_the_township_itself_can_be_chosen_in_chinese(
     await tap(user, "2026")
     await tap(user, "乡镇财政")
     ask = await tap(user, "村级基础设施")
-    assert "请输入金额" in ask.text
+    assert "请输入金额" in shown(ask)
     done = await say(user, "80000")
     assert done.text == "已记录：东风镇党委，2026年，乡镇财政，村级基础设施，80,000.00 元。"
     [row] = await allocations(database)

@@ -17,9 +17,9 @@ from handlers import funds as fund_handlers
 from storage import Database
 from storage import funds as fund_store
 from storage.models import FundPurpose, FundSource, Member, OrgUnit, Role
-from tests.builders import Tree, add_member, build_tree, grant
-from tests.conversation import say
-from tests.roles_support import Person
+from tests.support.builders import Tree, add_member, build_tree, grant
+from tests.support.conversation import say, shown
+from tests.support.roles import Person
 
 
 async def fund(
@@ -100,11 +100,11 @@ async def test_a_township_sees_its_subtree_another_year_and_bad_years(
     organiser = person("乡组织委员", language="zh-hans")
     await grant(database, organiser.id, Role.TOWNSHIP_ORGANISER, tree.townships["T02"])
     this_year = await say(organiser, "/funds")
-    assert this_year.text.splitlines()[:2] == [
+    assert shown(this_year).splitlines()[:2] == [
         "2026年培训经费（每名党员每年不少于 30.00 元）：",
         "前进乡党委：人均 21.50 元（4 名党员）",
     ]
-    assert "柳树村党支部" not in this_year.text
+    assert "柳树村党支部" not in shown(this_year)
     last_year = await say(organiser, "/funds 2025")
     assert last_year.text == (
         "2025年培训经费（每名党员每年不少于 30.00 元）：\n"
@@ -113,7 +113,7 @@ async def test_a_township_sees_its_subtree_another_year_and_bad_years(
         "这里的每个组织都达到人均 30.00 元。"
     )
     assert (await say(organiser, "/funds 1999")).text == "1999 不是 2000 到 2027 之间的年份。"
-    assert (await say(organiser, "/funds 二〇二六")).text.startswith("二〇二六 不是")
+    assert shown(await say(organiser, "/funds 二〇二六")).startswith("二〇二六 不是")
 
 
 async def test_members_without_a_reporting_role_are_refused(

@@ -14,8 +14,8 @@ from bot.settings import Settings
 from sandbox import SimUser, World
 from storage import Database
 from storage.models import OrgUnit
-from tests.conversation import say, tap
-from tests.sessions_support import Person, arrives, at, create_session, make_branch, texts
+from tests.support.conversation import say, shown, tap
+from tests.support.sessions import Person, arrives, at, create_session, make_branch, texts
 
 ORG = "东风村<党支部> & <script>"
 TOPIC = "<script>alert(1)</script> & 学习<b>党章</b>"
@@ -50,7 +50,7 @@ async def test_hostile_values_show_verbatim_on_every_screen(
     zhang, bold, amp = (branch.people[name] for name in NAMES)
 
     # The welcome back names the member as the roster spells her.
-    assert "张<华" in (await say(zhang, "/start")).text
+    assert "张<华" in shown(await say(zhang, "/start"))
 
     # A session invitation (sent by the relay) with a hostile topic and place.
     clock.set(at(2026, 3, 2, 9, 0))
@@ -66,28 +66,28 @@ async def test_hostile_values_show_verbatim_on_every_screen(
     assert study.id is not None
     for user in (zhang, bold, amp):
         invitation = await arrives(world, user, "📅")
-        assert TOPIC in invitation.text
-        assert PLACE in invitation.text
-    assert TOPIC in (await say(zhang, "/sessions")).text
+        assert TOPIC in shown(invitation)
+        assert PLACE in shown(invitation)
+    assert TOPIC in shown(await say(zhang, "/sessions"))
 
     # Leave with the member's own words: the secretary reads them as typed.
     await tap(amp, "请假")
     await tap(amp, "其他")
-    assert NOTE in (await say(amp, NOTE)).text
+    assert NOTE in shown(await say(amp, NOTE))
     request = await arrives(world, sec, "🙋")
-    assert "A & B" in request.text
-    assert NOTE in request.text
-    assert TOPIC in request.text
+    assert "A & B" in shown(request)
+    assert NOTE in shown(request)
+    assert TOPIC in shown(request)
     report = await say(sec, "/attendance")
-    assert NOTE in report.text
-    assert "张<华" in report.text
+    assert NOTE in shown(report)
+    assert "张<华" in shown(report)
 
     clock.set(at(2026, 3, 2, 21, 0))
-    assert TOPIC in (await say(sec, "/minutes")).text
-    assert "已保存" in (await say(sec, "纪要 <第一条> & 第二条")).text
+    assert TOPIC in shown(await say(sec, "/minutes"))
+    assert "已保存" in shown(await say(sec, "纪要 <第一条> & 第二条"))
     await tap(sec, "完成")
 
-    assert ORG in (await say(sec, "/greetings")).text
+    assert ORG in shown(await say(sec, "/greetings"))
 
     # A notice with a "<" in it: members read it, /notices lists it with names.
     await say(sec, "/notice")
@@ -96,8 +96,8 @@ async def test_hostile_values_show_verbatim_on_every_screen(
     await tap(sec, everyone)
     await tap(sec, "要，请大家点“已阅”")
     preview = await sec.wait_for_reply()
-    assert ORG in preview.text
-    assert NOTICE in preview.text
+    assert ORG in shown(preview)
+    assert NOTICE in shown(preview)
     summary = await sec.wait_for_reply()
     while not summary.buttons:
         summary = await sec.wait_for_reply()
@@ -105,13 +105,13 @@ async def test_hostile_values_show_verbatim_on_every_screen(
     await sec.tap(send)
     for user in (zhang, bold, amp):
         received = await arrives(world, user, NOTICE)
-        assert ORG in received.text
+        assert ORG in shown(received)
     clock.advance(timedelta(minutes=1))
     listing = await say(sec, "/notices")
-    assert NOTICE in listing.text
-    assert ORG in listing.text
+    assert NOTICE in shown(listing)
+    assert ORG in shown(listing)
     detail = await tap(sec, listing.buttons[0][0])
-    assert all(name in detail.text for name in NAMES), detail.text
+    assert all(name in shown(detail) for name in NAMES), shown(detail)
 
     for user in (sec, zhang, bold, amp):
         _clean(user)

@@ -37,9 +37,10 @@ def _catalog(language: str) -> dict[str, str | tuple[str, ...]]:
     for message in catalog:
         if not message.id:
             continue
-        ids = message.id if isinstance(message.id, tuple) else (message.id,)
+        ids = (message.id,) if isinstance(message.id, str) else tuple(message.id)
+        string = message.string
         for msgid in ids:
-            entries[msgid] = message.string
+            entries[msgid] = (string or "") if isinstance(string, str | None) else tuple(string)
     return entries
 
 

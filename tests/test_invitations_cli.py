@@ -11,9 +11,9 @@ from bot.cli import main
 from sandbox import EmulatorServer
 from storage import Database
 from storage.models import AuditLog, Role
-from tests.builders import add_member, build_tree
-from tests.conftest import TOKEN
-from tests.test_invitations_support import (
+from tests.support.builders import add_member, build_tree
+from tests.support.constants import TOKEN
+from tests.support.invitations import (
     ZH_DONGFENG,
     ZH_SHARE,
     Person,

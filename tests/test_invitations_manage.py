@@ -10,10 +10,10 @@ from bot.clock import ManualClock
 from handlers.invitations import REVOKE
 from storage import Database
 from storage.models import AuditLog, Invitation, Role
-from tests.builders import build_tree, grant
-from tests.test_invitations_support import (
+from tests.support.audit import audit_actions
+from tests.support.builders import build_tree, grant
+from tests.support.invitations import (
     Person,
-    audit_actions,
     invitation_of,
     issue_code,
     open_invitation,

@@ -14,8 +14,8 @@ from bot.leader import Leadership
 from storage import Database, deliveries, upgrade_to_head
 from storage.deliveries import Outgoing
 from storage.models import DeliveryKind, DeliveryState
-from tests.process_support import new_postgres_database
-from tests.relay_support import states
+from tests.support.process import new_postgres_database
+from tests.support.relay import states
 
 TTL = timedelta(seconds=30)
 T0 = datetime(2026, 3, 2, 1, 0, tzinfo=UTC)

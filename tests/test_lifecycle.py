@@ -4,19 +4,22 @@ and a graceful stop that confirms the last update offset to Telegram."""
 from __future__ import annotations
 
 import logging
+import sqlite3
 from collections.abc import Callable
 
 import pytest
 import sqlalchemy as sa
+from sqlalchemy.exc import OperationalError
 
 from bot.app import PartyApplication, build_application, polling
 from bot.clock import ManualClock
 from bot.logs import REDACTED, REDACTED_PHONE, install_redaction
 from bot.settings import Settings
 from sandbox import SimUser, World
-from storage import Database
-from tests.builders import add_member, build_tree
-from tests.test_invitations_support import ZH_SHARE, issue_code, open_invitation
+from storage import Database, accounts
+from tests.support.builders import add_member, build_tree
+from tests.support.conversation import shown
+from tests.support.invitations import ZH_SHARE, issue_code, open_invitation
 
 Person = Callable[..., SimUser]
 
@@ -97,8 +100,70 @@ async def test_no_phone_number_in_any_log_line_at_debug(
     newcomer = person("党员甲", phone="+8613812345678")
     await open_invitation(newcomer, code)
     await newcomer.press(ZH_SHARE)
-    assert (await newcomer.wait_for_reply()).text.startswith("欢迎您，党员甲！")
+    assert shown(await newcomer.wait_for_reply()).startswith("欢迎您，党员甲！")
     lines = [caplog.handler.format(record) for record in caplog.records]
     assert any("contact" in line for line in lines), "DEBUG logging should show the update"
     assert not [line for line in lines if "3812345678" in line]
     assert any(REDACTED_PHONE in line for line in lines)
+
+
+def _locked() -> OperationalError:
+    return OperationalError(
+        "UPDATE telegram_account", {}, sqlite3.OperationalError("database is locked")
+    )
+
+
+async def test_a_write_that_finds_the_database_locked_is_tried_once_more(
+    person: Person, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A long CLI import held SQLite's lock past the busy timeout: the member still gets an
+    answer (the first try was rolled back), and twice locked gets the apology."""
+    real = accounts.upsert_account
+    failures = {"left": 1}
+
+    async def flaky(**kwargs: object) -> object:
+        if failures["left"]:
+            failures["left"] -= 1
+            raise _locked()
+        return await real(**kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(accounts, "upsert_account", flaky)
+    alice = person("阿丽")
+    await alice.send("/start")
+    assert shown(await alice.wait_for_reply()).startswith("欢迎使用")
+    assert "抱歉" not in " ".join(m.text or "" for m in alice.messages)
+    assert any("trying once more" in r.getMessage() for r in caplog.records)
+
+    failures["left"] = 2
+    bob = person("Bob", language="en")
+    with caplog.at_level(logging.ERROR, logger="handlers.errors"):
+        await bob.send("/start")
+        reply = await bob.wait_for_reply()
+    assert reply.text == "Sorry, something went wrong. Please try again in a moment."
+
+
+async def test_the_ops_chat_reads_an_error_as_it_was_raised(
+    settings: Settings,
+    database: Database,
+    clock: ManualClock,
+    world: World,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """An error whose text has '<' and '&' reaches the ops chat (Telegram would refuse it
+    unescaped) and carries no SQL parameters."""
+    ops = world.add_user("值班", language_code="zh-hans")
+    await ops.send("/start")  # the ops person has opened the chat once
+
+    async def broken(**_kwargs: object) -> object:
+        raise ValueError("bad <input> & more")
+
+    with_ops = settings.model_copy(update={"ops_chat_id": ops.id})
+    application = build_application(with_ops, database=database, clock=clock)
+    async with polling(application, poll_timeout=5):
+        await ops.wait_for_reply()
+        monkeypatch.setattr(accounts, "upsert_account", broken)
+        alice = world.add_user("阿丽", language_code="zh-hans")
+        await alice.send("/start")
+        await alice.wait_for_reply()
+        told = await ops.wait_for_reply()
+    assert "ValueError('bad <input> & more')" in (told.text or "")

@@ -15,10 +15,10 @@ from bot.web import WebServer
 from sandbox import EmulatorServer, SimUser, World
 from storage import Database
 from storage.models import Role
-from tests.builders import add_member, build_tree, grant
-from tests.conftest import TOKEN
-from tests.process_support import free_port
-from tests.test_notices_compose import compose
+from tests.support.builders import add_member, build_tree, grant
+from tests.support.constants import TOKEN
+from tests.support.notices import compose
+from tests.support.process import free_port
 
 
 @pytest.fixture

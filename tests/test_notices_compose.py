@@ -16,7 +16,9 @@ from sandbox.files import photo_sizes
 from sandbox.models import Content
 from storage import Database
 from storage.models import AuditLog, Delivery, DeliveryState, Member, Notice, Role
-from tests.builders import Tree, add_member, build_tree, grant
+from tests.support.builders import Tree, add_member, build_tree, grant
+from tests.support.conversation import shown
+from tests.support.notices import compose
 
 
 @dataclass
@@ -46,24 +48,13 @@ async def _deliveries(database: Database) -> list[Delivery]:
         return list((await session.exec(select(Delivery).order_by(col(Delivery.id)))).all())
 
 
-async def compose(alice: SimUser, text: str, audience: str, receipt: str) -> None:
-    """Walk the flow up to the summary with the send button."""
-    await alice.send("/notice")
-    await alice.wait_for_reply()
-    await alice.send(text)
-    await alice.wait_for_reply()
-    await alice.tap(audience)
-    await alice.wait_for_reply()
-    await alice.tap(receipt)
-
-
 async def test_a_secretary_sends_a_notice_to_her_branch(
     branch: Branch, world: World, database: Database, bot_app: PartyApplication
 ) -> None:
     alice, bob, carol = branch.members
     await alice.send("/notice")
     prompt = await alice.wait_for_reply()
-    assert prompt.text.startswith("请把通知内容写好发给我。")
+    assert shown(prompt).startswith("请把通知内容写好发给我。")
     assert prompt.buttons == [["取消"]]
     await alice.send("明天上午9点在村委会开党员大会，请准时参加。")
     menu = await alice.wait_for_reply()
@@ -91,8 +82,9 @@ async def test_a_secretary_sends_a_notice_to_her_branch(
         assert got.buttons == [["已阅"]]
 
     def final() -> str | None:
-        text = alice.chat.message(summary.message_id).shown_text  # type: ignore[union-attr]
-        return text if text.startswith("通知已发送完毕") else None
+        message = alice.chat.message(summary.message_id)
+        text = message.shown_text if message is not None else None
+        return text if text is not None and text.startswith("通知已发送完毕") else None
 
     report = await world.wait_for(final, timeout=10)
     assert report == (
@@ -287,7 +279,7 @@ async def test_a_township_chooses_branches(
     await organiser.wait_for_reply()
     await organiser.wait_for_reply()
     summary = await organiser.wait_for_reply()
-    assert summary.text.startswith(
+    assert shown(summary).startswith(
         "发给：柳树村党支部全体\n回执：不需要\n将通过 Telegram 发给 1 人。"
     )
     await organiser.tap("发给 1 人")
@@ -309,7 +301,7 @@ async def test_the_county_writes_to_all_secretaries_in_english(
     await add_member(database, tree.dongfeng, "普通党员", telegram_user_id=member.id)
     await staff.send("/notice")
     prompt = await staff.wait_for_reply()
-    assert prompt.text.startswith("Write the notice and send it to me.")
+    assert shown(prompt).startswith("Write the notice and send it to me.")
     await staff.send("Secretaries: reports are due on Friday.")
     menu = await staff.wait_for_reply()
     assert menu.text == "Who should get this notice?"

@@ -16,7 +16,8 @@ from sandbox import SimUser, World
 from schedules.notices import job_greetings
 from storage import Database
 from storage.models import AuditLog, MemberStatus, Role
-from tests.builders import add_member, build_tree, grant
+from tests.support.builders import add_member, build_tree, grant
+from tests.support.conversation import shown
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 
@@ -58,7 +59,7 @@ async def test_members_are_greeted_on_their_political_birthday(
         "🎉 王芳同志，今天是您的政治生日！2020年的今天，您光荣地加入了中国共产党。\n"
         "东风村党支部祝您政治生日快乐，身体健康，生活幸福！"
     )
-    assert (await liu.wait_for_reply()).text.startswith("🎉 刘七同志")
+    assert shown(await liu.wait_for_reply()).startswith("🎉 刘七同志")
     assert li.messages == zhang.messages == zhao.messages == []
 
 
@@ -93,7 +94,7 @@ async def test_a_secretary_switches_greetings_off_for_the_branch(
     assert (await lily.wait_for_callback_answer(forged)).text == "您没有权限在这里做这件事。"
     await lily.tap("关闭柳树村党支部的祝福")
     screen = await lily.wait_for_reply()
-    assert screen.text.endswith("柳树村党支部：祝福已关闭")
+    assert shown(screen).endswith("柳树村党支部：祝福已关闭")
     assert screen.buttons == [["打开柳树村党支部的祝福"]]
     services: Services = bot_app.bot_data[SERVICES_KEY]
     assert await job_greetings(services) == 0

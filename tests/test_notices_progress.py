@@ -5,6 +5,8 @@ from __future__ import annotations
 import itertools
 from collections.abc import Callable
 
+import pytest
+
 from bot.app import PartyApplication
 from bot.clock import ManualClock
 from bot.notices import NoticeProgress
@@ -13,11 +15,17 @@ from sandbox.models import Content
 from storage import Database, notices
 from storage.deliveries import Outgoing, enqueue_many
 from storage.models import DeliveryKind, Role
-from tests.builders import add_member, build_tree, grant
-from tests.relay_support import make_relay, running
-from tests.test_notices_compose import compose
+from tests.support.builders import add_member, build_tree, grant
+from tests.support.notices import compose
+from tests.support.relay import make_relay, running
 
 MEMBERS = 60
+
+
+@pytest.fixture
+def relay_chat_interval() -> float:
+    """Telegram's real 1 s per chat: the emulator enforces its flood limits here."""
+    return 1.0
 
 
 async def test_progress_is_edited_every_two_seconds_then_final(
@@ -67,7 +75,8 @@ async def test_progress_is_edited_every_two_seconds_then_final(
     ]
     relay_edits = edits[1:]  # the first is the handler's "sending…"
     gaps = [b - a for a, b in itertools.pairwise(relay_edits)]
-    assert all(gap >= 1.9 for gap in gaps)
+    assert len(gaps) >= 1
+    assert min(gaps) >= 1.9
 
 
 async def test_progress_resumes_after_a_restart_and_finishes_once(
@@ -81,7 +90,7 @@ async def test_progress_resumes_after_a_restart_and_finishes_once(
     tree = await build_tree(database)
     alice = person("Alice")
     await grant(database, alice.id, Role.SECRETARY, tree.dongfeng)
-    shown = world.store_message(world.chat(alice.id), Content(text="正在发送通知…"))
+    progress_message = world.store_message(world.chat(alice.id), Content(text="正在发送通知…"))
     people = [person(f"P{n}") for n in range(3)]
     assert tree.dongfeng.id is not None
     async with database.session_scope() as session:
@@ -97,7 +106,7 @@ async def test_progress_resumes_after_a_restart_and_finishes_once(
             requires_ack=False,
             ack_reminder_after_minutes=60,
             progress_chat_id=alice.id,
-            progress_message_id=shown.message_id,
+            progress_message_id=progress_message.message_id,
             now=clock.now(),
         )
         await enqueue_many(
@@ -111,12 +120,14 @@ async def test_progress_resumes_after_a_restart_and_finishes_once(
     progress = NoticeProgress(bot=relay.bot, database=database, rate=25.0)
     async with running(relay):
         await progress.report()
-        assert shown.shown_text.startswith("正在发送通知…\n░░░░░░░░░░ 0%\n已发送 0/3")
+        assert (progress_message.shown_text or "").startswith(
+            "正在发送通知…\n░░░░░░░░░░ 0%\n已发送 0/3"
+        )
         relay.wake()
         await world.wait_for(lambda: all(p.messages for p in people), timeout=10)
         await relay.settled()
         await progress.report()
-        final = shown.shown_text
+        final = progress_message.shown_text or ""
         assert final.startswith("通知已发送完毕。\n已送达：3/3 人")
         edits = len(world.calls_of("editMessageText"))
         await NoticeProgress(bot=relay.bot, database=database, rate=25.0).report()

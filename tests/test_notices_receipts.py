@@ -15,9 +15,9 @@ from sandbox import SimUser, World
 from schedules.notices import job_ack_reminders
 from storage import Database
 from storage.models import AuditLog, Delivery, Role
-from tests.builders import add_member, build_tree, grant
-from tests.conversation import say
-from tests.test_notices_compose import compose
+from tests.support.builders import add_member, build_tree, grant
+from tests.support.conversation import say, shown
+from tests.support.notices import compose
 
 
 async def _acks(database: Database) -> dict[int, bool]:
@@ -66,11 +66,11 @@ async def test_read_receipts_rates_and_reminders(
     assert (await carol.wait_for_callback_answer(forged)).text == "这个按钮已经失效。"
 
     listing = await say(alice, "/notices")
-    assert "已阅 1/3 人（33%）" in listing.text
+    assert "已阅 1/3 人（33%）" in shown(listing)
     assert listing.buttons == [["1. 本周六上午义务植树"]]
     await alice.tap("1. 本周六上午义务植树")
     detail = await alice.wait_for_reply()
-    assert detail.text.splitlines()[1:] == [
+    assert shown(detail).splitlines()[1:] == [
         "本周六上午义务植树",
         "",
         "已送达 3/3 人 · 已阅 1 人（33%）",
@@ -83,7 +83,7 @@ async def test_read_receipts_rates_and_reminders(
     reminded = await alice.tap("提醒还没阅读的 2 人")
     assert (await alice.wait_for_callback_answer(reminded)).text == "提醒正在发给 2 人。"
     reminder = await carol.wait_for_reply()
-    assert reminder.text.startswith("⏰ 提醒：请阅读这条通知，读完点下面的“已阅”。\n\n📢 通知")
+    assert shown(reminder).startswith("⏰ 提醒：请阅读这条通知，读完点下面的“已阅”。\n\n📢 通知")
     assert reminder.buttons == [["已阅"]]
     again = await alice.tap("提醒还没阅读的 2 人")
     assert (await alice.wait_for_callback_answer(again)).text == "已经提醒过了。"
@@ -95,7 +95,7 @@ async def test_read_receipts_rates_and_reminders(
     assert await _acks(database) == {bob.id: True, carol.id: True, dan.id: False}
     await alice.tap("◀ 全部通知")
     listing = await alice.wait_for_reply()
-    assert "已阅 2/3 人（66%）" in listing.text
+    assert "已阅 2/3 人（66%）" in shown(listing)
 
     # The automatic reminder comes once, a day after the notice, to Dan alone.
     services: Services = bot_app.bot_data[SERVICES_KEY]
@@ -104,7 +104,7 @@ async def test_read_receipts_rates_and_reminders(
     assert await job_ack_reminders(services, ack_markup) == 1
     assert await job_ack_reminders(services, ack_markup) == 0
     auto = await dan.wait_for_reply()
-    assert auto.text.startswith("⏰ 提醒")
+    assert shown(auto).startswith("⏰ 提醒")
     async with database.session_scope() as session:
         actions = [
             row.action
@@ -136,10 +136,10 @@ async def test_no_read_receipt_means_no_button_and_no_reminder(
     assert got.text == "📢 Notice · 东风村党支部\n\nThe office is closed on Monday."
     assert got.buttons == []
     listing = await say(alice, "/notices")
-    assert "delivered 1 of 1 · no read receipt" in listing.text
+    assert "delivered 1 of 1 · no read receipt" in shown(listing)
     await alice.tap("1. The office is closed")
     detail = await alice.wait_for_reply()
-    assert "Delivered 1 of 1 · read receipts were not asked for" in detail.text
+    assert "Delivered 1 of 1 · read receipts were not asked for" in shown(detail)
     assert detail.buttons == [["◀ All notices"]]
     clock.advance(timedelta(days=2))
     services: Services = bot_app.bot_data[SERVICES_KEY]
@@ -170,7 +170,7 @@ async def test_staff_see_unread_rolled_up_by_township_and_branch(
     await say(staff, "/notices")
     await staff.tap("1. 全县通知")
     detail = await staff.wait_for_reply()
-    assert detail.text.splitlines()[3:] == [
+    assert shown(detail).splitlines()[3:] == [
         "已送达 6/6 人 · 已阅 1 人（16%）",
         "还没阅读：5 人",
         "  东风镇党委 · 东风村党支部: 1",

@@ -12,8 +12,9 @@ from bot.clock import ManualClock
 from sandbox import SimUser, World
 from storage import Database
 from storage.models import Delivery, DeliveryState, Role, TelegramAccount
-from tests.builders import add_member, build_tree, grant
-from tests.test_notices_compose import compose
+from tests.support.builders import add_member, build_tree, grant
+from tests.support.conversation import settled, shown
+from tests.support.notices import compose
 
 
 async def _blocked_at(database: Database, user: SimUser) -> object:
@@ -27,7 +28,7 @@ async def _summary(alice: SimUser, text: str) -> str:
     await compose(alice, text, "东风村党支部全体", "不需要回执")
     await alice.wait_for_reply()
     await alice.wait_for_reply()
-    return (await alice.wait_for_reply()).text
+    return shown(await alice.wait_for_reply())
 
 
 async def test_a_403_marks_the_member_who_is_skipped_next_time(
@@ -71,8 +72,9 @@ async def test_a_403_marks_the_member_who_is_skipped_next_time(
 
     # Dave unblocks the bot: Telegram says so, and he gets notices again.
     await dave.unblock_bot()
-    await alice.send("/help")  # updates are handled in order: after this, Dave's is done
+    await alice.send("/help")  # taken after Dave's update: once answered, Dave's is taken
     await alice.wait_for_reply()
+    await settled(bot_app)
     assert await _blocked_at(database, dave) is None
     summary = await _summary(alice, "第三条通知")
     assert summary.endswith("将通过 Telegram 发给 2 人。")
@@ -88,10 +90,12 @@ async def test_blocking_the_bot_is_noticed_at_once(
     await bob.wait_for_reply()
     await bob.block_bot()
     helper = person("Helper")
-    await helper.send("/help")  # updates are handled in order: after this, Bob's is done
+    await helper.send("/help")  # taken after Bob's update: once answered, Bob's is taken
     await helper.wait_for_reply()
+    await settled(bot_app)
     assert await _blocked_at(database, bob) is not None
     await bob.unblock_bot()
     await helper.send("/help")
     await helper.wait_for_reply()
+    await settled(bot_app)
     assert await _blocked_at(database, bob) is None

@@ -10,9 +10,9 @@ from handlers import profile
 from sandbox import World
 from storage import Database, orgs
 from storage.models import MemberStatus, OrgKind, Role, TelegramAccount
-from tests.builders import add_member, build_tree, grant
-from tests.conversation import say, tap
-from tests.roles_support import (
+from tests.support.builders import add_member, build_tree, grant
+from tests.support.conversation import say, shown, tap
+from tests.support.roles import (
     Person,
     menu_becomes,
 )
@@ -106,7 +106,7 @@ async def test_features_add_their_own_line_with_one_function(
         answer = await say(alice, "/me")
     finally:
         profile.SECTIONS.remove(attendance)
-    assert answer.text.splitlines()[-1] == "出勤：王丽 100%"
+    assert shown(answer).splitlines()[-1] == "出勤：王丽 100%"
 
 
 async def test_language_switch_answers_and_remembers_and_redoes_the_menu(
@@ -132,7 +132,7 @@ async def test_language_switch_answers_and_remembers_and_redoes_the_menu(
 
     # Telegram still says zh-hans, but the choice sticks.
     answer = await say(alice, "/me")
-    assert answer.text.splitlines()[1] == "Branch: 红旗县 / 东风镇党委 / 东风村党支部"
+    assert shown(answer).splitlines()[1] == "Branch: 红旗县 / 东风镇党委 / 东风村党支部"
 
     await say(alice, "/language")
     back = await tap(alice, "中文")

@@ -10,12 +10,12 @@ from handlers.registration_decide import LINK
 from sandbox import SimUser, World
 from storage import Database, accounts, members
 from storage.models import AuditLog, Member, MemberStatus, RegistrationState, Role
-from tests.builders import add_member, build_tree, grant
-from tests.test_invitations_support import (
+from tests.support.audit import audit_actions
+from tests.support.builders import add_member, build_tree, grant
+from tests.support.invitations import (
     ZH_DONGFENG,
     ZH_SHARE,
     Person,
-    audit_actions,
     invitation_of,
     issue_code,
     member,

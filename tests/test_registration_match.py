@@ -6,18 +6,18 @@ from sqlmodel import col
 
 from bot.clock import ManualClock
 from bot.i18n import gettext
-from handlers.registration_match import PICK_NAME
 from sandbox import World
 from storage import Database, member_admin
-from storage.models import AuditLog, InactiveReason, Role, RoleGrant
-from tests.builders import add_member, build_tree
-from tests.test_invitations_support import (
+from storage.models import InactiveReason, Role, RoleGrant
+from tests.support.audit import audit_actions
+from tests.support.builders import add_member, build_tree, grant
+from tests.support.conversation import shown
+from tests.support.invitations import (
     ZH_BY_NAME,
     ZH_DONGFENG,
     ZH_SHARE,
     Person,
     attempts,
-    audit_actions,
     invitation_of,
     issue_code,
     member,
@@ -100,85 +100,41 @@ async def test_someone_elses_contact_is_refused(
     assert await requests(database) == []
 
 
-async def test_by_name_and_the_last_four_digits(
+async def test_by_name_the_officers_confirm_and_no_names_are_listed(
     person: Person, database: Database, clock: ManualClock
 ) -> None:
     tree = await build_tree(database)
+    sec = person("王书记")
+    await grant(database, sec.id, Role.SECRETARY, tree.dongfeng)
     li = await add_member(database, tree.dongfeng, "李四", phone="+8613800000002")
     await add_member(database, tree.dongfeng, "王五", phone="+8613800000003")
-    await add_member(database, tree.dongfeng, "赵六", telegram_user_id=900001)  # registered
-    await add_member(database, tree.liushu, "钱七", phone="+8613800000004")  # other branch
     code = await issue_code(database, clock, tree.dongfeng)
     grandpa = person("李大爷")  # no phone on his Telegram account
     await open_invitation(grandpa, code)
 
     await grandpa.press(ZH_BY_NAME)
-    names = await grandpa.wait_for_reply()
-    assert names.text == f"请在{ZH_DONGFENG}的名册上点您的名字："
-    assert names.buttons == [["李四", "王五"], ["名单上没有我"]]
-    await grandpa.tap("李四")
     asked = await grandpa.wait_for_reply()
-    assert asked.text == "您选了李四。为确认是您本人，请输入您手机号的后四位数字。"
-
-    await grandpa.send("0003")
-    wrong = await grandpa.wait_for_reply()
-    assert wrong.text == f"后四位对不上。请重新输入手机号后四位，或点下面的“{ZH_SHARE}”。"
-    assert (await member(database, li.id)).telegram_user_id is None
-    assert (await invitation_of(database, code)).uses == 0
-
-    await grandpa.send("０００２")  # full-width digits from a Chinese keyboard
-    welcome = await grandpa.wait_for_reply()
-    assert welcome.text == WELCOME.format(name="李四")
-    assert (await member(database, li.id)).telegram_user_id == grandpa.id
-    assert (await invitation_of(database, code)).uses == 1
-    assert await attempts(database, grandpa) == [True, False, True]
-    entries = await rows(database, AuditLog, col(AuditLog.action) == "member.register")
-    assert [e.detail["via"] for e in entries] == ["name"]
-
-    await grandpa.send("0002")  # the digits step is over: ordinary text again
-    assert (await grandpa.wait_for_reply()).text == gettext("zh", FALLBACK_TEXT)
-
-
-async def test_a_name_without_a_phone_goes_to_the_secretary(
-    person: Person, database: Database, clock: ManualClock
-) -> None:
-    tree = await build_tree(database)
-    await add_member(database, tree.dongfeng, "孙八")
-    code = await issue_code(database, clock, tree.dongfeng)
-    sun = person("孙八")
-    await open_invitation(sun, code)
-    await sun.press(ZH_BY_NAME)
-    await sun.wait_for_reply()
-    await sun.tap("孙八")
-    told = await sun.wait_for_reply()
+    assert asked.text == "请输入您在名册上的姓名，我请支部书记确认。"
+    assert asked.buttons == []
+    await grandpa.send("李四")
+    told = await grandpa.wait_for_reply()
     assert told.text == (
         f"谢谢！{ZH_DONGFENG}的名册上没找到您，我已请支部书记确认。有结果了我会在这里告诉您。"
     )
     [request] = await requests(database)
-    assert (request.claimed_name, request.phone, request.state) == ("孙八", None, "pending")
+    assert (request.claimed_name, request.phone, request.state) == ("李四", None, "pending")
     assert (await invitation_of(database, code)).uses == 1
+    assert "姓名：李四" in shown(await sec.wait_for_reply())
 
+    await sec.tap("批准")
+    await sec.wait_for_reply()
+    await sec.tap("李四 …0002")
+    assert (await sec.wait_for_reply()).text == f"已批准：李四 已加入{ZH_DONGFENG}。"
+    assert shown(await grandpa.wait_for_reply()).startswith("欢迎您，李四！")
+    assert (await member(database, li.id)).telegram_user_id == grandpa.id
 
-async def test_picking_a_name_from_another_branch_is_refused(
-    person: Person, database: Database, clock: ManualClock
-) -> None:
-    tree = await build_tree(database)
-    other = await add_member(database, tree.liushu, "钱七", phone="+8613800000004")
-    code = await issue_code(database, clock, tree.dongfeng)
-    qian = person("钱七")
-    await open_invitation(qian, code)
-    invitation = await invitation_of(database, code)
-    forged = PICK_NAME.encode(invitation.id or 0, other.id or 0)
-    answer = await qian.wait_for_callback_answer(
-        await qian.tap_data(forged, message_id=qian.messages[-1].message_id)
-    )
-    assert answer.text == "这个按钮已经失效。"
-    stranger = PICK_NAME.encode((invitation.id or 0) + 1, other.id or 0)
-    answer = await qian.wait_for_callback_answer(
-        await qian.tap_data(stranger, message_id=qian.messages[-1].message_id)
-    )
-    assert answer.text == "请重新打开邀请链接（扫二维码或点链接），再试一次。"
-    assert (await member(database, other.id)).telegram_user_id is None
+    await grandpa.send("李四")  # the name step is over: ordinary text again
+    assert (await grandpa.wait_for_reply()).text == gettext("zh", FALLBACK_TEXT)
 
 
 async def test_a_roster_entry_linked_to_another_account_is_refused(
@@ -233,7 +189,7 @@ async def test_someone_taken_off_the_roster_can_register_again(
 
     assert (await open_invitation(alice, code)).startswith("欢迎！这是加入")
     await alice.press(ZH_SHARE)
-    assert (await alice.wait_for_reply()).text.startswith("欢迎您，阿丽！您已加入")
+    assert shown(await alice.wait_for_reply()).startswith("欢迎您，阿丽！您已加入")
     assert (await member(database, back.id)).telegram_user_id == alice.id
     gone = await member(database, old.id)
     assert (gone.active, gone.telegram_user_id) == (False, None)

@@ -19,7 +19,7 @@ from bot.clock import ManualClock
 from sandbox import EmulatorServer, World
 from storage import Database
 from storage.models import DeliveryState
-from tests.relay_support import (
+from tests.support.relay import (
     add_people,
     config,
     make_relay,
@@ -105,7 +105,7 @@ async def test_killed_process_resumes_from_the_rows(
     process = await asyncio.create_subprocess_exec(
         sys.executable,
         "-m",
-        "tests.relay_support",
+        "tests.support.relay",
         database_url,
         emulator.url,
         world.token,

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from collections import Counter
 from datetime import timedelta
+from functools import partial
 
 from bot.clock import ManualClock
 from sandbox import EmulatorServer, World
 from storage import Database, accounts
 from storage.models import DeliveryState, TelegramAccount
-from tests.relay_support import (
+from tests.support.relay import (
     add_people,
     config,
     make_relay,
@@ -21,6 +22,11 @@ from tests.relay_support import (
 )
 
 SEND = ["sendMessage"]
+
+
+def sent_at_least(world: World, count: int) -> bool:
+    """Whether the emulator has seen this many sendMessage calls (tries count too)."""
+    return len(world.calls_of("sendMessage")) >= count
 
 
 async def test_a_429_pauses_everything_for_exactly_retry_after(
@@ -87,9 +93,7 @@ async def test_too_many_failures_make_a_row_dead(
     async with running(relay):
         for attempt in range(1, 4):
             relay.wake()
-            await world.wait_for(
-                lambda n=attempt: len(world.calls_of("sendMessage")) >= n, timeout=10
-            )
+            await world.wait_for(partial(sent_at_least, world, attempt), timeout=10)
             await relay.settled()
             expected = DeliveryState.FAILED if attempt < 3 else DeliveryState.DEAD
             assert await states(database) == {expected: 1}

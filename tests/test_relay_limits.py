@@ -7,6 +7,8 @@ import itertools
 from collections import Counter, defaultdict
 from collections.abc import Callable
 
+import pytest
+
 from bot.app import PartyApplication
 from bot.clock import ManualClock
 from bot.context import SERVICES_KEY, Services
@@ -14,7 +16,13 @@ from sandbox import EmulatorServer, SimUser, World
 from sandbox.models import CallRecord
 from storage import Database
 from storage.models import DeliveryState
-from tests.relay_support import add_people, config, make_relay, queue_texts, running, sends, states
+from tests.support.relay import add_people, config, make_relay, queue_texts, running, sends, states
+
+
+@pytest.fixture
+def relay_chat_interval() -> float:
+    """The application's relay keeps Telegram's real 1 s per chat in the tests of its limits."""
+    return 1.0
 
 
 def busiest_second(calls: list[CallRecord]) -> int:

@@ -8,8 +8,8 @@ from bot.app import PartyApplication
 from bot.clock import ManualClock
 from sandbox import SimUser
 from storage import Database
-from tests.conversation import say, tap
-from tests.reports_support import NOW, build_county
+from tests.support.conversation import say, tap
+from tests.support.reports import NOW, build_county
 
 Person = Callable[..., SimUser]
 

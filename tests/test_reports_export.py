@@ -18,21 +18,14 @@ from bot.export import gather, workbook_bytes
 from bot.periods import Period, PeriodKind
 from sandbox import SimUser, World
 from storage import Database, upgrade_to_head
-from tests.conversation import say
-from tests.reports_support import NOW, SHANGHAI, accounts_only, build_county
+from tests.support.conversation import say
+from tests.support.reports import NOW, SHANGHAI, accounts_only, build_county
 
 Person = Callable[..., SimUser]
 SHEETS_ZH = [
-    "党员",
-    "组织生活",
-    "出勤",
-    "通知",
-    "已阅回执",
-    "经费",
-    "人均培训经费",
-    "联系点",
-    "领导班子",
-]
+    "党员", "组织生活", "出勤", "通知", "已阅回执",
+    "培训", "经费", "人均培训经费", "联系点", "领导班子",
+]  # fmt: skip
 
 
 def _book(world: World, document: dict[str, str] | None) -> Workbook:
@@ -60,7 +53,7 @@ async def test_a_secretarys_export_holds_only_her_branch(
     assert document.document["file_name"] == "partybot-T01-V01-y2026.xlsx"
     done = await secretary.wait_for_reply()
     assert done.message_id == progress.message_id  # the progress message, edited
-    assert done.text == "东风村党支部2026年的工作簿已生成：共20行。"
+    assert done.text == "东风村党支部2026年的工作簿已生成：共25行。"
 
     book = _book(world, document.document)
     assert book.sheetnames == SHEETS_ZH
@@ -91,6 +84,10 @@ async def test_a_secretarys_export_holds_only_her_branch(
         assert other not in everything
     assert members.column_dimensions["C"].width >= 12  # 东风村党支部: six wide characters
     assert _column(book, "经费", "金额（元）") == [60.0]  # the county's money is not hers
+    # Her members in the county's training, then in the township's; done or not.
+    assert _column(book, "培训", "姓名") == ["张三", "张三", "李四", "王五", "赵六"]
+    assert _column(book, "培训", "学时") == [2.5, 4.0, 4.0, 4.0, 4.0]
+    assert _column(book, "培训", "完成时间")[3:] == [None, None]
     assert _column(book, "人均培训经费", "人均（元）") == [35.0]
     assert book["联系点"].max_row == 1
     assert book["领导班子"].max_row == 1
@@ -127,7 +124,7 @@ async def test_english_headers_for_an_english_reader(database: Database) -> None
         )
     book = load_workbook(io.BytesIO(workbook_bytes(data, "en")))
     assert book.sheetnames == [
-        "Members", "Sessions", "Attendance", "Notices", "Read receipts", "Funds",
+        "Members", "Sessions", "Attendance", "Notices", "Read receipts", "Trainings", "Funds",
         "Training funds per member", "Contact points", "Leading groups",
     ]  # fmt: skip
     assert _column(book, "Contact points", "Visits") == [0, 1, 2]  # fewest first
@@ -163,7 +160,7 @@ def test_the_command_line_writes_the_same_workbook(
     out = capsys.readouterr().out.strip()
     assert out == (
         f"{target}: 东风镇党委 2026年第1季度 (党员 6, 组织生活 10, 出勤 8, 通知 1, 已阅回执 3, "
-        "经费 1, 人均培训经费 3, 联系点 2, 领导班子 1)"
+        "培训 7, 经费 1, 人均培训经费 3, 联系点 2, 领导班子 1)"
     )
     book = load_workbook(target)
     assert book.sheetnames == SHEETS_ZH

@@ -17,9 +17,17 @@ from bot.summary import build_summary
 from handlers.menus import refresh_menu
 from sandbox import SimUser, World
 from storage import Database, members, orgs
-from storage.models import Assessment, AssessmentScheme, AssessmentSubject, MemberStatus, Rating
-from tests.conversation import say, tap
-from tests.reports_support import NOW, SHANGHAI, County, build_county
+from storage.models import (
+    Assessment,
+    AssessmentScheme,
+    AssessmentSubject,
+    MemberStatus,
+    Rating,
+    Role,
+)
+from tests.support.builders import grant, id_of
+from tests.support.conversation import say, tap
+from tests.support.reports import NOW, SHANGHAI, County, build_county
 
 Person = Callable[..., SimUser]
 PNG = b"\x89PNG\r\n\x1a\n"
@@ -37,6 +45,8 @@ COUNTY_2026 = """📊 红旗县 · 2026年
    请假 1，无故缺席 3
 补学：2/4（50%）⚠️ 目标 100%
 通知已阅：2/3（66%）⚠️ 目标 90%
+培训完成：5/9（55%）⚠️ 目标 90%
+   已完成培训 17.0 学时
 培训经费：2026年人均 27.50 元 ⚠️ 目标 30 元
 联系点走访：目前 1/3（33%），年底目标 100%
 听取汇报：目前 0/3（0%），年底目标 100%
@@ -46,10 +56,10 @@ COUNTY_2026 = """📊 红旗县 · 2026年
 五带头：尚未评定
 
 各乡镇（差的在前）：
-⚠️5 东风镇党委：已上 Telegram 66%⚠️ · 按期开会 50%⚠️ · 出勤 62%⚠️ · 补学 66%⚠️ · 通知已阅 66%⚠️ \
-· 培训经费 30.00元 · 联系点走访 50% · 听取汇报 0% · 专题学习 100%
-⚠️3 前进乡党委：已上 Telegram 100% · 按期开会 100% · 出勤 50%⚠️ · 补学 0%⚠️ · 通知已阅 - \
-· 培训经费 20.00元⚠️ · 联系点走访 0% · 听取汇报 0% · 专题学习 0%"""
+⚠️6 东风镇党委：已上 Telegram 66%⚠️ · 按期开会 50%⚠️ · 出勤 62%⚠️ · 补学 66%⚠️ · 通知已阅 66%⚠️ \
+· 培训完成 57%⚠️ · 培训经费 30.00元 · 联系点走访 50% · 听取汇报 0% · 专题学习 100%
+⚠️4 前进乡党委：已上 Telegram 100% · 按期开会 100% · 出勤 50%⚠️ · 补学 0%⚠️ · 通知已阅 - \
+· 培训完成 50%⚠️ · 培训经费 20.00元⚠️ · 联系点走访 0% · 听取汇报 0% · 专题学习 0%"""
 
 TOWNSHIP_2026 = """📊 东风镇党委 · 2026年
 党员：6人
@@ -64,6 +74,8 @@ TOWNSHIP_2026 = """📊 东风镇党委 · 2026年
    请假 1，无故缺席 2
 补学：2/3（66%）⚠️ 目标 100%
 通知已阅：2/3（66%）⚠️ 目标 90%
+培训完成：4/7（57%）⚠️ 目标 90%
+   已完成培训 14.5 学时
 培训经费：2026年人均 30.00 元 ✅ 目标 30 元
 联系点走访：目前 1/2（50%），年底目标 100%
 听取汇报：目前 0/1（0%），年底目标 100%
@@ -73,10 +85,10 @@ TOWNSHIP_2026 = """📊 东风镇党委 · 2026年
 五带头：尚未评定
 
 各支部（差的在前）：
-⚠️5 东风村党支部：已上 Telegram 75%⚠️ · 按期开会 75%⚠️ · 出勤 50%⚠️ · 补学 66%⚠️ · 通知已阅 50%⚠️ \
-· 培训经费 35.00元
-⚠️3 柳树村党支部：已上 Telegram 50%⚠️ · 按期开会 25%⚠️ · 出勤 100% · 补学 - · 通知已阅 100% \
-· 培训经费 20.00元⚠️ · 联系点走访 100%"""
+⚠️6 东风村党支部：已上 Telegram 75%⚠️ · 按期开会 75%⚠️ · 出勤 50%⚠️ · 补学 66%⚠️ · 通知已阅 50%⚠️ \
+· 培训完成 60%⚠️ · 培训经费 35.00元
+⚠️4 柳树村党支部：已上 Telegram 50%⚠️ · 按期开会 25%⚠️ · 出勤 100% · 补学 - · 通知已阅 100% \
+· 培训完成 50%⚠️ · 培训经费 20.00元⚠️ · 联系点走访 100%"""
 
 BRANCH_2026 = """📊 东风村党支部 · 2026年
 党员：4人
@@ -90,6 +102,8 @@ BRANCH_2026 = """📊 东风村党支部 · 2026年
    请假 1，无故缺席 2
 补学：2/3（66%）⚠️ 目标 100%
 通知已阅：1/2（50%）⚠️ 目标 90%
+培训完成：3/5（60%）⚠️ 目标 90%
+   已完成培训 10.5 学时
 培训经费：2026年人均 35.00 元 ✅ 目标 30 元
 五带头：尚未评定
 
@@ -236,7 +250,7 @@ async def test_five_good_and_five_lead_once_assessed(
     lines = answer.text.splitlines()
     assert "五好：1/2（50%）⚠️ 目标 65%" in lines
     assert "五带头：2/3（66%）✅ 目标 60%" in lines
-    assert lines[-2].startswith("⚠️6 东风镇党委：")
+    assert lines[-2].startswith("⚠️7 东风镇党委：")
     assert lines[-2].endswith("· 五好 50%⚠️ · 五带头 66%")
     assert lines[-1].endswith("专题学习 0%")  # 前进乡 was not assessed: nothing shown
 
@@ -251,7 +265,7 @@ async def test_a_long_summary_is_split_below_telegrams_limit(
             await members.create_member(
                 session=session,
                 name=name,
-                org_id=county.tree.dongfeng.id,
+                org_id=id_of(county.tree.dongfeng),
                 status=MemberStatus.FULL,
             )
     secretary = county.secretary
@@ -276,7 +290,7 @@ async def test_the_chart_draws_every_label_with_the_cjk_font(
 ) -> None:
     county = await _county(database, clock, person)
     async with database.session_scope() as session:
-        org = await orgs.get_org(session=session, org_id=county.tree.county.id)
+        org = await orgs.get_org(session=session, org_id=id_of(county.tree.county))
         assert org is not None
         summary = await build_summary(
             session=session, org=org, period=Period(PeriodKind.YEAR, 2026), now=NOW, tz=SHANGHAI
@@ -327,7 +341,7 @@ async def test_names_are_text_not_html(
         await members.create_member(
             session=session,
             name="<b>王</b> & 李",
-            org_id=county.tree.dongfeng.id,
+            org_id=id_of(county.tree.dongfeng),
             status=MemberStatus.FULL,
         )
     answer = await say(county.secretary, "/summary")
@@ -336,3 +350,46 @@ async def test_names_are_text_not_html(
     # One bold entity, the branch's name after "📊 " (offsets count UTF-16 units: 📊 is two).
     bold = [(e["offset"], e["length"]) for e in answer.entities if e["type"] == "bold"]
     assert bold == [(3, len("东风村党支部"))]
+
+
+async def test_someone_with_two_scopes_is_asked_which(
+    database: Database, clock: ManualClock, person: Person, world: World, bot_app: PartyApplication
+) -> None:
+    county = await _county(database, clock, person)
+    await grant(database, county.secretary.id, Role.SECRETARY, county.tree.qianjin)
+    asked = await say(county.secretary, "/summary 2026")
+    assert asked.text == "看哪一个？"
+    assert asked.buttons == [["东风村党支部"], ["前进村党支部"]]
+    chosen = await tap(county.secretary, "前进村党支部")
+    assert chosen.message_id == asked.message_id
+    assert chosen.text is not None
+    assert chosen.text.startswith("📊 前进村党支部 · 2026年\n党员：2人")
+
+    asked = await say(county.secretary, "/export 2026年3月")
+    assert asked.buttons == [["东风村党支部"], ["前进村党支部"]]
+    progress = await tap(county.secretary, "东风村党支部")
+    assert progress.text == "正在生成东风村党支部2026年3月的工作簿…"
+    document = await county.secretary.wait_for_reply()
+    assert document.document is not None
+    assert document.document["file_name"] == "partybot-T01-V01-m2026_03.xlsx"
+
+
+async def test_an_english_reader_gets_english_figures(
+    database: Database, clock: ManualClock, person: Person, bot_app: PartyApplication
+) -> None:
+    county = await _county(database, clock, person)
+    reader = person("Staff", language="en")
+    await grant(database, reader.id, Role.COUNTY_STAFF, county.tree.county)
+    answer = await say(reader, "/summary")
+    assert answer.text is not None
+    lines = answer.text.splitlines()
+    assert lines[:4] == [
+        "📊 红旗县 · the year 2026",
+        "Members: 8",
+        "On Telegram: 6/8 (75%) ⚠️ target 90%",
+        "Sessions on time: 16/24 (66%) ⚠️ target 100%",
+    ]
+    assert "Training funds: 27.50 yuan a member in the year 2026 ⚠️ target 30 yuan" in lines
+    assert "Contact visits: 1/3 (33%) so far, target 100% by the year's end" in lines
+    assert lines[-3] == "By township, worst first:"
+    assert answer.buttons[-1] == ["📈 Chart"]

@@ -5,11 +5,11 @@ from __future__ import annotations
 from sandbox import World
 from storage import Database
 from storage.models import Role
-from tests.builders import add_member, build_tree, grant
-from tests.conversation import say, tap
-from tests.roles_support import (
+from tests.support.audit import audit_log
+from tests.support.builders import add_member, build_tree, grant
+from tests.support.conversation import say, tap
+from tests.support.roles import (
     Person,
-    audit_rows,
     buttons,
     forge,
     grants_of,
@@ -52,7 +52,7 @@ async def test_secretary_appoints_a_deputy_who_is_told_in_english(
     assert "appoint" not in menu(world, dan.id)
     menu_entry = world.commands({"type": "chat", "chat_id": dan.id})
     assert {"command": "members", "description": "Branch roster"} in menu_entry
-    [row] = await audit_rows(database, "role.grant")
+    [row] = await audit_log(database, "role.grant")
     assert (row.actor_telegram_id, row.target_id, row.org_id) == (
         alice.id,
         dan.id,
@@ -122,7 +122,7 @@ async def test_removing_a_role_tells_the_person_and_shrinks_their_menu(
     await menu_becomes(
         world, sam.id, lambda names: "me" in names and not {"members", "appoint"} & set(names)
     )
-    [row] = await audit_rows(database, "role.revoke")
+    [row] = await audit_log(database, "role.revoke")
     assert (row.actor_telegram_id, row.target_id, row.detail["role"]) == (
         tina.id,
         sam.id,

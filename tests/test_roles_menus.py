@@ -13,7 +13,7 @@ from handlers.menus import MENU, menu_for, public_commands, refresh_menu
 from sandbox import SimUser, World
 from storage import Database
 from storage.models import Role
-from tests.builders import add_member, build_tree, grant
+from tests.support.builders import add_member, build_tree, grant
 
 Person = Callable[..., SimUser]
 

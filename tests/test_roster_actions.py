@@ -11,11 +11,11 @@ from handlers.menus import refresh_menu
 from sandbox import World
 from storage import Database
 from storage.models import InactiveReason, MemberStatus, MemberStatusChange, Role
-from tests.builders import add_member, build_tree, grant
-from tests.conversation import say, tap, tap_refused
-from tests.roles_support import (
+from tests.support.audit import audit_log
+from tests.support.builders import add_member, build_tree, grant
+from tests.support.conversation import say, shown, tap, tap_refused
+from tests.support.roles import (
     Person,
-    audit_rows,
     buttons,
     forge,
     grants_of,
@@ -69,7 +69,7 @@ async def test_township_organiser_transfers_a_member_and_both_secretaries_are_to
     assert told.text == "张三 已从东风村党支部转到柳树村党支部。"
     told_en = await liu_sec.wait_for_message()
     assert told_en.text == "张三 has been moved from 东风村党支部 to 柳树村党支部."
-    [row] = await audit_rows(database, "member.transfer")
+    [row] = await audit_log(database, "member.transfer")
     assert (row.actor_telegram_id, row.target_id, row.org_id) == (
         tina.id,
         zhang.id,
@@ -126,7 +126,7 @@ async def test_status_moves_one_step_with_todays_date(person: Person, database: 
         MemberStatus.PROBATIONARY,
     )
     assert (change.changed_on, change.recorded_by) == (date(2026, 3, 2), alice.id)
-    [row] = await audit_rows(database, "member.status")
+    [row] = await audit_log(database, "member.status")
     assert row.detail["before"] == {"status": "development_target"}
     assert row.detail["after"] == {"status": "probationary"}
     assert row.detail["reason"] == "step"
@@ -153,7 +153,7 @@ async def test_status_correction_needs_a_reason(person: Person, database: Databa
     assert why.buttons == [["原来登记错了"], ["其他原因"], ["取消"]]
     done = await tap(alice, "原来登记错了")
     assert done.text == "已记录：张三 从 2026年3月2日 起为预备党员。"
-    [row] = await audit_rows(database, "member.status")
+    [row] = await audit_log(database, "member.status")
     assert row.detail["reason"] == "mistake"
     assert (await member_row(database, zhang.id or 0)).status is MemberStatus.PROBATIONARY
 
@@ -225,15 +225,15 @@ async def test_deactivation_takes_a_member_off_the_roster_and_ends_branch_roles(
     assert (stored.active, stored.inactive_reason) == (False, InactiveReason.LEFT)
     assert stored.telegram_user_id == dora.id  # the link stays as history
     assert await grants_of(database, dora.id) == set()
-    actions = [row.action for row in await audit_rows(database)]
+    actions = [row.action for row in await audit_log(database)]
     assert actions == ["role.revoke", "member.deactivate"]
-    [row] = await audit_rows(database, "member.deactivate")
+    [row] = await audit_log(database, "member.deactivate")
     assert row.detail["after"] == {"active": False, "inactive_reason": "left"}
     # Her menu no longer offers the roster.
     await menu_becomes(world, dora.id, lambda names: names == ["start", "help"])
     roster = await tap(alice, "返回名册")
     assert "✅ 多多" not in buttons(roster)
-    assert "共 1 人" in roster.text
+    assert "共 1 人" in shown(roster)
 
 
 async def test_nobody_takes_themselves_off_the_roster(person: Person, database: Database) -> None:
@@ -259,7 +259,7 @@ async def test_a_deputy_may_look_but_not_change(person: Person, database: Databa
     zhang = await add_member(database, tree.dongfeng, "张三", phone="13812345678")
     await say(dora, "/members")
     card = await tap(dora, "张三（未绑定）")
-    assert "电话：13812345678" in card.text  # she invites people, so she sees phones
+    assert "电话：13812345678" in shown(card)  # she invites people, so she sees phones
     assert card.buttons == [["返回名册"]]
     before = await snapshot(database)
     for data in (f"ros.dy:{zhang.id}:left", f"ros.sy:{zhang.id}:3:2:mistake", f"ros.d:{zhang.id}"):

@@ -11,18 +11,18 @@ from bot.clock import ManualClock
 from sandbox import SimUser, World
 from storage import Database
 from storage.models import MemberStatus, Role
-from tests.builders import Tree, add_member, build_tree, grant
-from tests.conversation import tap
-from tests.test_roster_import_support import (
+from tests.support.audit import audit_log
+from tests.support.builders import Tree, add_member, build_tree, grant
+from tests.support.conversation import tap
+from tests.support.roster_import import (
     ID_1,
     all_members,
     all_orgs,
-    audit_entries,
     counts,
     csv_bytes,
     messy_xlsx,
 )
-from tests.test_roster_import_support import person as row
+from tests.support.roster_import import person as row
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
@@ -106,7 +106,7 @@ async def test_staff_preview_then_import(
     assert people["张三"].org_id == tree.dongfeng.id
     assert people["李四"].org_id == tree.liushu.id
     assert people["王五"].party_group_id == orgs["T03-V01-G01"].id
-    (entry,) = await audit_entries(database)
+    (entry,) = await audit_log(database, "roster.import")
     assert entry.actor_telegram_id == boss.id
     assert entry.detail["via"] == "bot"
     assert entry.detail["created"] == 3
@@ -214,7 +214,7 @@ async def test_tapping_import_twice_imports_once(
     assert answer.text == "这次导入已经完成、取消或过期了。如需导入，请重新发送文件。"
     assert answer.show_alert
     assert (await boss.wait_for_callback_answer(first)).text in (None, "")
-    assert len(await audit_entries(database)) == 1
+    assert len(await audit_log(database, "roster.import")) == 1
     assert (await counts(database)).members == 3
 
 

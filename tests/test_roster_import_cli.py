@@ -17,14 +17,14 @@ from bot.roster_report import ProgressLine, run_cli
 from bot.settings import load_settings
 from storage import Database
 from storage.models import Gender, MemberStatus, OrgKind
-from tests.test_roster_import_support import (
+from tests.support.audit import audit_log
+from tests.support.roster_import import (
     FIRST_ROWS,
     ID_1,
     ID_2,
     Counts,
     all_members,
     all_orgs,
-    audit_entries,
     counts,
     csv_bytes,
     messy_xlsx,
@@ -122,7 +122,7 @@ def test_messy_xlsx_creates_townships_branches_and_people(
     stored = cli_env(stored_text)
     assert ID_1 not in stored
     assert ID_2 not in stored
-    (entry,) = cli_env(audit_entries)
+    (entry,) = cli_env(lambda database: audit_log(database, "roster.import"))
     assert entry.actor_telegram_id is None
     assert entry.org_id == orgs["C"].id
     assert entry.detail == {
@@ -243,7 +243,7 @@ async def test_updated_file_updates_people_by_phone_and_by_name(
         (zhang.id, MemberStatus.PROBATIONARY, MemberStatus.FULL, date(2026, 3, 2)),
         (wang.id, MemberStatus.DEVELOPMENT_TARGET, MemberStatus.PROBATIONARY, date(2026, 3, 2)),
     ]
-    entries = await audit_entries(database)
+    entries = await audit_log(database, "roster.import")
     assert [entry.detail["updated"] for entry in entries] == [0, 3]
 
 
@@ -306,7 +306,7 @@ def test_skip_bad_imports_the_good_rows_and_lists_the_skipped(
     ]
     assert sorted(cli_env(all_members)) == ["吴十", "张三", "钱九"]
     assert "新华乡" not in {org.name for org in cli_env(all_orgs).values()}
-    (_, entry) = cli_env(audit_entries)
+    (_, entry) = cli_env(lambda database: audit_log(database, "roster.import"))
     assert entry.detail["skipped_rows"] == 5
 
 

@@ -15,9 +15,10 @@ from bot import roster_import
 from bot.roster_import import ImportOutcome, Verdict, import_roster
 from bot.roster_report import report_lines
 from storage import Database, orgs
+from storage import audit as audit_store
 from storage.models import Member, MemberStatus, OrgKind
-from tests.builders import Tree, add_member, build_tree
-from tests.test_roster_import_support import (
+from tests.support.builders import Tree, add_member, build_tree
+from tests.support.roster_import import (
     all_members,
     all_orgs,
     counts,
@@ -215,7 +216,7 @@ async def test_a_failure_half_way_writes_nothing(
 
     # the audit row is the last write: orgs, new people, updates and status changes are
     # already sent when it fails, and all of them must roll back
-    monkeypatch.setattr(roster_import.audit, "record", broken)
+    monkeypatch.setattr(audit_store, "record", broken)
     with pytest.raises(RuntimeError, match="disk full"):
         await run(
             database,

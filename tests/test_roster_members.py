@@ -7,9 +7,9 @@ from datetime import date
 from sandbox import World
 from storage import Database
 from storage.models import MemberStatus, Role
-from tests.builders import add_member, build_tree, grant
-from tests.conversation import say, tap
-from tests.roles_support import (
+from tests.support.builders import add_member, build_tree, grant
+from tests.support.conversation import say, shown, tap
+from tests.support.roles import (
     Person,
     buttons,
     forge,
@@ -45,13 +45,13 @@ async def test_roster_pages_ten_at_a_time(person: Person, database: Database) ->
         await add_member(database, tree.dongfeng, f"党员{n:02d}")
 
     first = await say(alice, "/members")
-    assert "共 12 人：已绑定 0 人，未绑定 12 人" in first.text
-    assert "第 1/2 页" in first.text
+    assert "共 12 人：已绑定 0 人，未绑定 12 人" in shown(first)
+    assert "第 1/2 页" in shown(first)
     assert buttons(first)[-1] == "下一页 ▶"
     assert len(first.buttons) == 11
 
     second = await tap(alice, "下一页 ▶")
-    assert "第 2/2 页" in second.text
+    assert "第 2/2 页" in shown(second)
     assert second.buttons == [["党员10（未绑定）"], ["党员11（未绑定）"], ["◀ 上一页"]]
 
 
@@ -96,8 +96,8 @@ async def test_members_without_phone_stay_on_the_roster(
     await add_member(database, tree.dongfeng, "李四")
     await say(alice, "/members")
     card = await tap(alice, "李四（未绑定）")
-    assert "电话：未登记" in card.text
-    assert "入党日期：未登记" in card.text
+    assert "电话：未登记" in shown(card)
+    assert "入党日期：未登记" in shown(card)
 
 
 async def test_inspector_sees_masked_phones_and_no_actions(
@@ -117,7 +117,7 @@ async def test_inspector_sees_masked_phones_and_no_actions(
     roster = await tap(ivan, "东风村党支部")
     assert roster.buttons[-1] == ["其他支部"]
     card = await tap(ivan, "张三（未绑定）")
-    assert "电话：*******5678" in card.text
+    assert "电话：*******5678" in shown(card)
     assert card.buttons == [["返回名册"]]
 
 
@@ -131,7 +131,7 @@ async def test_township_organiser_picks_a_branch_in_her_township(
     picker = await say(tina, "/members")
     assert picker.buttons == [["东风村党支部"], ["柳树村党支部"]]
     roster = await tap(tina, "柳树村党支部")
-    assert roster.text.startswith("红旗县 / 东风镇党委 / 柳树村党支部\n共 1 人")
+    assert shown(roster).startswith("红旗县 / 东风镇党委 / 柳树村党支部\n共 1 人")
 
 
 async def test_a_member_without_a_role_is_refused(person: Person, database: Database) -> None:
@@ -173,7 +173,7 @@ async def test_roster_in_english(person: Person, database: Database, world: Worl
         "Page 1 of 1. Tap a name to open the card."
     )
     card = await tap(eve, "Zhang San (not linked)")
-    assert card.text.splitlines()[1:] == [
+    assert shown(card).splitlines()[1:] == [
         "Branch: 红旗县 / 东风镇党委 / 东风村党支部",
         "Phone: 13812345678",
         "Status: full member",

@@ -10,8 +10,10 @@ from bot.probation import one_year_before
 from schedules.jobs import job_probation_reminders
 from storage import Database, member_admin
 from storage.models import MemberStatus, Role
-from tests.builders import add_member, build_tree, grant
-from tests.roles_support import Person, audit_rows, speaks
+from tests.support.audit import audit_log
+from tests.support.builders import add_member, build_tree, grant
+from tests.support.conversation import shown
+from tests.support.roles import Person, speaks
 
 
 async def _probationary_since(
@@ -65,9 +67,9 @@ async def test_secretaries_are_told_once_when_the_year_is_up(
         "• 李四（2025年1月15日 成为预备党员）"
     )
     told_en = await eve.wait_for_message()
-    assert told_en.text.startswith("Probation reminder (东风村党支部): the probation year")
-    assert told_en.text.endswith("• 李四 (probationary since 2025-01-15)")
-    rows = await audit_rows(database, "probation.reminded")
+    assert shown(told_en).startswith("Probation reminder (东风村党支部): the probation year")
+    assert shown(told_en).endswith("• 李四 (probationary since 2025-01-15)")
+    rows = await audit_log(database, "probation.reminded")
     assert sorted(row.detail["name"] for row in rows) == ["张三", "李四"]
     assert all(row.actor_telegram_id is None for row in rows)
 
@@ -75,7 +77,7 @@ async def test_secretaries_are_told_once_when_the_year_is_up(
     clock.advance(timedelta(days=1))
     assert await job_probation_reminders(bot_app.bot, database, clock) == 1
     told = await alice.wait_for_message()
-    assert told.text.endswith("• 王五（2025年3月3日 成为预备党员）")
+    assert shown(told).endswith("• 王五（2025年3月3日 成为预备党员）")
     clock.advance(timedelta(days=1))
     assert await job_probation_reminders(bot_app.bot, database, clock) == 0
 
@@ -88,14 +90,14 @@ async def test_a_branch_without_a_secretary_waits_for_one(
         database, tree.liushu, "孙七", status=MemberStatus.PROBATIONARY, joined_on=date(2024, 6, 1)
     )
     assert await job_probation_reminders(bot_app.bot, database, clock) == 0
-    assert await audit_rows(database, "probation.reminded") == []
+    assert await audit_log(database, "probation.reminded") == []
 
     sue = person("苏书记")
     await grant(database, sue.id, Role.SECRETARY, tree.liushu)
     clock.advance(timedelta(days=1))
     assert await job_probation_reminders(bot_app.bot, database, clock) == 1
     told = await sue.wait_for_message()
-    assert "孙七" in told.text
+    assert "孙七" in shown(told)
 
 
 async def test_a_new_probation_after_a_correction_is_reminded_again(

@@ -23,10 +23,10 @@ from bot.settings import load_settings
 from sandbox import EmulatorServer, World
 from storage import Database, leases, upgrade_to_head
 from storage.models import DeliveryState
-from tests.process_support import BotProcess, free_port, new_postgres_database, started
-from tests.relay_support import add_people, queue_texts, rows, sends, states
+from tests.support.constants import TOKEN
+from tests.support.process import BotProcess, free_port, new_postgres_database, started
+from tests.support.relay import add_people, queue_texts, rows, sends, states
 
-TOKEN = "123456789:TEST-token-abcdefghijklmnopqrstuvwxyz"
 PEOPLE = 300
 LEASE_SECONDS = "1.5"
 IN_FLIGHT_BOUND = RelayConfig().max_in_flight

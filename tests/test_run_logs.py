@@ -10,9 +10,9 @@ import pytest
 
 from bot.logs import REDACTED_PHONE, redact
 from sandbox import EmulatorServer, World
-from tests.process_support import free_port, started
+from tests.support.constants import TOKEN
+from tests.support.process import free_port, started
 
-TOKEN = "123456789:TEST-token-abcdefghijklmnopqrstuvwxyz"
 PHONE = "13812345678"
 SECRET = "county-webhook-secret_42"
 

@@ -6,9 +6,9 @@ import signal
 from pathlib import Path
 
 from sandbox import EmulatorServer, World
-from tests.process_support import free_port, started
+from tests.support.constants import TOKEN
+from tests.support.process import free_port, started
 
-TOKEN = "123456789:TEST-token-abcdefghijklmnopqrstuvwxyz"
 REVOKED = "123456789:REVOKED-token-abcdefghijklmnopqrstuv"
 
 

@@ -14,10 +14,10 @@ from bot.leader import LEASE_NAME
 from sandbox import EmulatorServer, World
 from storage import Database, leases, upgrade_to_head
 from storage.models import DeliveryState
-from tests.process_support import started
-from tests.relay_support import add_people, queue_texts, sends, states
+from tests.support.constants import TOKEN
+from tests.support.process import started
+from tests.support.relay import add_people, queue_texts, sends, states
 
-TOKEN = "123456789:TEST-token-abcdefghijklmnopqrstuvwxyz"
 PEOPLE = 300
 
 

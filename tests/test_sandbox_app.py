@@ -13,14 +13,14 @@ import httpx
 import pytest
 import sqlalchemy as sa
 
-from bot import sandbox_app
 from bot.cli import main
-from bot.demo_plan import VISITOR_ID_BASE, roster_telegram_id
 from bot.i18n import gettext
-from bot.sandbox_app import Sandbox
-from bot.sandbox_time import Jump
+from demo import app as sandbox_app
+from demo.app import Sandbox
+from demo.plan import VISITOR_ID_BASE, roster_telegram_id
+from demo.time_control import Jump
 from storage import members
-from tests.test_sandbox_support import (
+from tests.support.sandbox import (
     START,
     copy_template,
     sandbox_at,

@@ -13,10 +13,10 @@ import sqlalchemy as sa
 
 from bot.clock import OffsetClock
 from bot.context import SERVICES_KEY, Services
-from bot.sandbox_app import Sandbox
-from bot.sandbox_time import Jump, wake_jobs
 from bot.session_duties import next_session_event
-from tests.test_sandbox_support import START, copy_template, sandbox_at, seeded_template
+from demo.app import Sandbox
+from demo.time_control import Jump, wake_jobs
+from tests.support.sandbox import START, copy_template, sandbox_at, seeded_template
 
 
 @pytest.fixture(scope="module")
@@ -122,6 +122,7 @@ async def test_to_the_next_reminder_and_nothing_when_none_is_pending(sandbox: Sa
             await session.exec(sa.text("UPDATE session_reminder SET state = 'sent'"))  # type: ignore[call-overload]
             await session.exec(sa.text("UPDATE delivery SET state = 'sent'"))  # type: ignore[call-overload]
             await session.exec(sa.text("UPDATE study_session SET state = 'closed'"))  # type: ignore[call-overload]
+            await session.exec(sa.text("DELETE FROM contact_point"))  # type: ignore[call-overload]
         before = sandbox.clock.now()
         answer = (await http.post("/_sandbox/clock", json={"jump": "next"})).json()
         assert answer["moved_seconds"] == 0

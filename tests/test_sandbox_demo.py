@@ -12,17 +12,17 @@ import sqlalchemy as sa
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.clock import ManualClock
-from bot.demo import demo_people, seed_demo
-from bot.demo_plan import CAST, plan_demo, roster_telegram_id
 from bot.duties import queue_duty_reminders
 from bot.trainings import remind_due
+from demo.county import demo_people, seed_demo
+from demo.plan import CAST, plan_demo, roster_telegram_id
 from handlers.attendance import BUTTONS
 from handlers.trainings import done_markup
 from handlers.visits import visit_markup
 from schedules.sessions import job_follow_the_roster, job_silent_ladder
 from storage import Database, roles
 from storage.models import Role
-from tests.test_sandbox_support import (
+from tests.support.sandbox import (
     START,
     copy_template,
     sandbox_settings,
@@ -102,7 +102,7 @@ async def test_the_demo_county_is_seeded_once_with_months_of_history(
     assert counts["present"] > counts["absent"] > 0
     assert counts["excused"] > 0
     assert counts["pending_reminders"] == 9 * 2 * 2
-    assert counts["trainings"] == 4 + 2  # long over; still open (one with a quiz)
+    assert counts["trainings"] == 4 + 3  # long over; still open (two with a quiz)
     assert counts["confirmations"] > 150
     assert counts["notices"] == 3
     assert 0 < counts["read"] < counts["deliveries"]
@@ -219,7 +219,7 @@ async def test_a_demo_started_late_in_the_year_has_no_overdue_visit_reminders(
 async def test_open_trainings_have_some_members_done_and_remind_only_when_due(
     seeded: Database,
 ) -> None:
-    """Two trainings are still open (one with a three-question quiz), some members done;
+    """Three trainings are still open (two with a quiz), some members done;
     nothing is due at the start, and a reminder goes out once the deadline is near."""
     tz = sandbox_settings().tz
     async with seeded.session_scope() as session:
@@ -238,6 +238,7 @@ async def test_open_trainings_have_some_members_done_and_remind_only_when_due(
         ).all()
         assert [(title[:4], questions) for title, questions, _, _ in rows] == [
             ("学习新修", 3),
+            ("农村集体", 2),
             ("春季田间", 0),
         ]
         assert all(0 < done < members for _, _, members, done in rows)

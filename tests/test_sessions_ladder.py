@@ -18,9 +18,9 @@ from storage.models import (
     SessionKind,
     StudySession,
 )
-from tests.builders import grant
-from tests.conversation import say
-from tests.sessions_support import (
+from tests.support.builders import grant
+from tests.support.conversation import say, shown
+from tests.support.sessions import (
     Person,
     arrives,
     at,
@@ -84,15 +84,15 @@ async def test_the_full_ladder_and_how_a_held_session_stops_it(
     clock.set(at(2026, 4, 8, 9, 0))
     assert await ladder(database, clock, settings) == 1
     second = await arrives(world, township, "⚠️")
-    assert second.text.startswith(
+    assert shown(second).startswith(
         "⚠️ 以下规定的活动还没有开，一周前已提醒支部：\n"
         "• 东风村党支部：支部党员大会，2026年第1季度（要求每季度一次）\n"
         "• 东风村党支部：支委会，2026年3月（要求每月一次）\n"
         "• 东风村党支部：党课，2026年第1季度（要求每季度一次）\n"
         "• 柳树村党支部：支部党员大会，2026年第1季度（要求每季度一次）\n"
     )
-    assert second.text.endswith("请督促落实。")
-    assert "前进村党支部" not in second.text  # another township's branch
+    assert shown(second).endswith("请督促落实。")
+    assert "前进村党支部" not in shown(second)  # another township's branch
     assert len(warnings(branch.secretary)) == 1
 
     # 东风村 holds a branch committee meeting: that ladder stops before the county hears.
@@ -102,14 +102,14 @@ async def test_the_full_ladder_and_how_a_held_session_stops_it(
     clock.set(at(2026, 4, 15, 9, 0))
     assert await ladder(database, clock, settings) == 1
     third = await arrives(world, county, "⚠️")
-    assert third.text.startswith(
+    assert shown(third).startswith(
         "⚠️ 以下规定的活动仍然没有开，支部和上一级都已提醒过：\n"
         "• 东风村党支部：支部党员大会，2026年第1季度（要求每季度一次）\n"
         "• 东风村党支部：党课，2026年第1季度（要求每季度一次）\n"
         "• 柳树村党支部：支部党员大会，2026年第1季度（要求每季度一次）\n"
     )
-    assert "东风村党支部：支委会" not in third.text
-    assert "前进村党支部：支部党员大会" in third.text  # via its own township's ladder
+    assert "东风村党支部：支委会" not in shown(third)
+    assert "前进村党支部：支部党员大会" in shown(third)  # via its own township's ladder
 
     clock.set(at(2026, 4, 29, 9, 0))
     assert await ladder(database, clock, settings) == 0  # the top has been reached
@@ -118,6 +118,7 @@ async def test_the_full_ladder_and_how_a_held_session_stops_it(
         for row in await escalations(database)
         if row.org_id == branch.org.id
     }
+    assert branch.org.id is not None
     committee = rows[(branch.org.id, SessionKind.BRANCH_COMMITTEE_MEETING)]
     assert (committee.level, committee.resolved_at) == (2, at(2026, 4, 15, 9, 0))
     lesson = rows[(branch.org.id, SessionKind.PARTY_LESSON)]
@@ -190,13 +191,17 @@ async def test_a_silent_party_group_goes_to_its_branch_then_township_then_county
     clock.set(at(2026, 4, 1, 9, 0))
     await ladder(database, clock, settings)
     first = await arrives(world, branch.secretary, "⚠️")
-    assert silent_line in first.text.splitlines()
-    assert "第二党小组" not in first.text
+    assert silent_line in shown(first).splitlines()
+    assert "第二党小组" not in shown(first)
     clock.set(at(2026, 4, 8, 9, 0))
     await ladder(database, clock, settings)
-    assert silent_line in (await arrives(world, township, "⚠️")).text.splitlines()
+    assert silent_line in shown(await arrives(world, township, "⚠️")).splitlines()
     clock.set(at(2026, 4, 15, 9, 0))
     await ladder(database, clock, settings)
-    assert silent_line in (await arrives(world, county, "⚠️")).text.splitlines()
-    [row] = [e for e in await escalations(database) if e.org_id == first_group.id]
-    assert (row.kind, row.level, row.resolved_at) == (SessionKind.PARTY_GROUP_MEETING, 3, None)
+    assert silent_line in shown(await arrives(world, county, "⚠️")).splitlines()
+    [escalation] = [e for e in await escalations(database) if e.org_id == first_group.id]
+    assert (escalation.kind, escalation.level, escalation.resolved_at) == (
+        SessionKind.PARTY_GROUP_MEETING,
+        3,
+        None,
+    )

@@ -10,13 +10,13 @@ from handlers.session_codecs import CANCEL, DURATION, EDIT
 from sandbox import World
 from storage import Database
 from storage.models import ReminderState, Role, SessionKind, SessionState
-from tests.builders import grant
-from tests.conversation import say, tap
-from tests.sessions_support import (
+from tests.support.audit import audit_log
+from tests.support.builders import grant
+from tests.support.conversation import say, shown, tap
+from tests.support.sessions import (
     Person,
     arrives,
     at,
-    audit_actions,
     checked_in,
     create_session,
     labels,
@@ -70,8 +70,8 @@ async def test_sessions_lists_what_is_coming_and_what_was_with_my_status(
     await arrives(world, li_si, "补学")
     await arrives(world, li_si, "主题党日活动")
     li = await say(li_si, "/sessions")
-    assert "• 3月2日（周一）19:30 支委会 · 学习党章 — 缺席，待补学" in li.text
-    assert "主题党日活动 — 未回复" in li.text
+    assert "• 3月2日（周一）19:30 支委会 · 学习党章 — 缺席，待补学" in shown(li)
+    assert "主题党日活动 — 未回复" in shown(li)
 
     view = await tap(zhang, "3月6日（周五）19:30 主题党日活动")
     assert view.text == (
@@ -93,19 +93,19 @@ async def test_the_secretary_moves_a_session_and_everyone_is_told(
     )
     sec = branch.secretary
     listing = await say(sec, "/sessions")
-    assert "您组织的活动\n• 3月5日（周四）19:30 支委会 · 学习党章" in listing.text
+    assert "您组织的活动\n• 3月5日（周四）19:30 支委会 · 学习党章" in shown(listing)
     manage = await tap(sec, "⚙ 3月5日（周四）19:30 学习党章")
-    assert manage.text.endswith("应到1 · 参加0 · 请假0 · 未回复1 · 已签到0")
+    assert shown(manage).endswith("应到1 · 参加0 · 请假0 · 未回复1 · 已签到0")
     assert manage.buttons == [
         ["✏️ 改时间", "✏️ 改地点", "✏️ 改主题", "✏️ 改时长"],
         ["❌ 取消活动"],
         ["📋 出勤"],
     ]
-    assert (await tap(sec, "✏️ 改时间")).text.startswith("请输入新的日期和时间，例如：")
-    assert (await say(sec, "昨天")).text.startswith("没看懂，或者这个时间已经过去了。")
+    assert shown(await tap(sec, "✏️ 改时间")).startswith("请输入新的日期和时间，例如：")
+    assert shown(await say(sec, "昨天")).startswith("没看懂，或者这个时间已经过去了。")
     saved = await say(sec, "周六 9:00")
-    assert saved.text.startswith("已保存，已通知所有参加人员。\n\n学习党章\n")
-    assert "时间：3月7日（周六）09:00（90分钟）" in saved.text
+    assert shown(saved).startswith("已保存，已通知所有参加人员。\n\n学习党章\n")
+    assert "时间：3月7日（周六）09:00（90分钟）" in shown(saved)
 
     told = await arrives(world, branch.people["张三"], "✏️")
     assert told.text == (
@@ -122,7 +122,7 @@ async def test_the_secretary_moves_a_session_and_everyone_is_told(
         (at(2026, 3, 6, 9, 0), ReminderState.PENDING),
         (at(2026, 3, 7, 7, 0), ReminderState.PENDING),
     ]
-    [entry] = await audit_actions(database, "session.edit")
+    [entry] = await audit_log(database, prefix="session.edit")
     assert entry.detail == {"starts_at": at(2026, 3, 7, 9, 0).isoformat()}
 
     await say(sec, "/sessions")
@@ -130,7 +130,7 @@ async def test_the_secretary_moves_a_session_and_everyone_is_told(
     await tap(sec, "✏️ 改地点")
     await say(sec, "党员活动室")
     changed = await arrives(world, branch.people["张三"], "地点：党员活动室")
-    assert changed.text.startswith("✏️ 活动有变动：\n地点：村委会会议室 → 党员活动室\n\n")
+    assert shown(changed).startswith("✏️ 活动有变动：\n地点：村委会会议室 → 党员活动室\n\n")
 
 
 async def test_the_length_is_changed_with_one_tap_and_everyone_is_told(
@@ -147,12 +147,12 @@ async def test_the_length_is_changed_with_one_tap_and_everyone_is_told(
     assert choices.text == "大约开多长时间？"
     assert choices.buttons == [["60分钟", "90分钟", "120分钟", "180分钟"], ["返回"]]
     saved = await tap(sec, "120分钟")
-    assert saved.text.startswith("已保存，已通知所有参加人员。\n\n学习党章\n")
-    assert "时间：3月5日（周四）19:30（120分钟）" in saved.text
+    assert shown(saved).startswith("已保存，已通知所有参加人员。\n\n学习党章\n")
+    assert "时间：3月5日（周四）19:30（120分钟）" in shown(saved)
     told = await arrives(world, branch.people["张三"], "✏️")
-    assert "时间：3月5日（周四）19:30（120分钟）" in told.text
+    assert "时间：3月5日（周四）19:30（120分钟）" in shown(told)
     assert (await stored_session(database, study.id or 0)).duration_minutes == 120
-    [entry] = await audit_actions(database, "session.edit")
+    [entry] = await audit_log(database, prefix="session.edit")
     assert entry.detail == {"duration_minutes": 120}
     # A length that was never offered is refused and changes nothing.
     forged = await sec.tap_data(
@@ -160,7 +160,7 @@ async def test_the_length_is_changed_with_one_tap_and_everyone_is_told(
     )
     assert (await sec.wait_for_callback_answer(forged)).text == "这个按钮已经失效。"
     assert (await stored_session(database, study.id or 0)).duration_minutes == 120
-    assert len(await audit_actions(database, "session.edit")) == 1
+    assert len(await audit_log(database, prefix="session.edit")) == 1
 
 
 async def test_the_secretary_cancels_a_session_and_everyone_is_told(
@@ -179,7 +179,7 @@ async def test_the_secretary_cancels_a_session_and_everyone_is_told(
     assert (await tap(sec, "确认取消")).text == "已取消1次活动，已通知所有参加人员。"
     await arrives(world, branch.people["张三"], "❌ 活动取消了")
     assert (await stored_session(database, study.id or 0)).state == SessionState.CANCELLED
-    assert len(await audit_actions(database, "session.cancel")) == 1
+    assert len(await audit_log(database, prefix="session.cancel")) == 1
     # The old confirmation button does nothing more.
     query = await sec.tap_data(
         CANCEL.encode(study.id or 0, "one"), message_id=sec.messages[-1].message_id
@@ -208,7 +208,7 @@ async def test_only_its_officers_may_change_a_session(
             answer = await user.wait_for_callback_answer(query)
             assert answer.text == "您没有权限在这里做这件事。"
     assert (await stored_session(database, study.id or 0)).state == SessionState.SCHEDULED
-    assert [entry.action for entry in await audit_actions(database, "session.")] == [
+    assert [entry.action for entry in await audit_log(database, prefix="session.")] == [
         "session.create"
     ]
 
@@ -263,8 +263,8 @@ async def test_a_monthly_series_is_generated_a_few_weeks_ahead(
     await say(sec, "村广场")
     await tap(sec, "下一步")
     preview = await tap(sec, "每月15日")
-    assert preview.text.startswith("请发送学习材料")
-    assert "重复：每月15日" in (await tap(sec, "跳过")).text
+    assert shown(preview).startswith("请发送学习材料")
+    assert "重复：每月15日" in shown(await tap(sec, "跳过"))
     await tap(sec, "✅ 确认")
     assert [s.starts_at for s in await sessions_in_db(database)] == [at(2026, 3, 15, 9, 0)]
 
@@ -281,10 +281,10 @@ async def test_a_monthly_series_is_generated_a_few_weeks_ahead(
     zhang = branch.people["张三"]
     await world.wait_for(lambda: len([t for t in texts(zhang) if "4月15日" in t]) == 2)
     series, april = [m for m in zhang.messages if "4月15日" in (m.text or "")]
-    assert series.text.startswith("📅 请参加（每月一次）：\n为民服务\n")
+    assert shown(series).startswith("📅 请参加（每月一次）：\n为民服务\n")
     dates = "日期：3月15日（周日）09:00、4月15日（周三）09:00、5月15日（周五）09:00、6月15日"
-    assert dates in series.text
-    assert april.text.startswith("📅 请参加：\n为民服务\n")
+    assert dates in shown(series)
+    assert shown(april).startswith("📅 请参加：\n为民服务\n")
     assert april.buttons == [["参加", "请假"]]
 
 
@@ -345,4 +345,4 @@ async def test_me_shows_the_attendance_rate_of_this_year(
         clock.set(at(2026, 3, day, 21, 30))
         await run_closing(database, clock, settings)
     me = await say(branch.people["张三"], "/me")
-    assert "本年出勤率：50%" in me.text.splitlines()
+    assert "本年出勤率：50%" in shown(me).splitlines()

@@ -12,9 +12,9 @@ from bot.settings import Settings
 from sandbox import SimUser, World
 from storage import Database
 from storage.models import ReminderState
-from tests.builders import add_member, build_tree
-from tests.conversation import tap
-from tests.sessions_support import (
+from tests.support.builders import add_member, build_tree
+from tests.support.conversation import tap
+from tests.support.sessions import (
     Person,
     arrives,
     at,

@@ -11,14 +11,15 @@ from sqlmodel import col, select
 
 from bot.clock import ManualClock
 from bot.settings import Settings
+from handlers.attendance import BUTTONS
 from sandbox import World
 from schedules.sessions import job_follow_the_roster
 from storage import Database
 from storage.models import Attendance, AttendanceOutcome, Delivery, DeliveryKind, Role, Rsvp
-from tests.builders import add_member, grant
-from tests.conversation import say, tap
-from tests.sessions_support import (
-    BUTTONS,
+from tests.support.builders import add_member, grant
+from tests.support.conversation import say, shown, tap
+from tests.support.invitations import ZH_SHARE, issue_code, open_invitation
+from tests.support.sessions import (
     Person,
     arrives,
     at,
@@ -28,7 +29,6 @@ from tests.sessions_support import (
     run_closing,
     texts,
 )
-from tests.test_invitations_support import ZH_SHARE, issue_code, open_invitation
 
 INVITED = "📅 请参加："
 
@@ -81,16 +81,16 @@ async def test_a_member_who_registers_later_is_invited_at_once_and_only_once(
     zhao = person("赵", phone="+86 138 0000 0009")
     await open_invitation(zhao, code)
     await zhao.press(ZH_SHARE)
-    assert (await zhao.wait_for_reply()).text.startswith("欢迎您，赵老汉！")
+    assert shown(await zhao.wait_for_reply()).startswith("欢迎您，赵老汉！")
     invitation = await arrives(world, zhao, INVITED)
-    assert "学习党章" in invitation.text
-    assert "3月6日（周五）19:30" in invitation.text
+    assert "学习党章" in shown(invitation)
+    assert "3月6日（周五）19:30" in shown(invitation)
     assert invitation.buttons == [["参加", "请假"]]
     assert "旧的" not in "".join(texts(zhao))  # a closed session is not offered
 
     assert await run_roster(database, clock, settings) == 0  # the job finds nothing to add
     assert await invitations_to(database, old.id) == [coming.id]
-    assert (await tap(zhao, "参加")).text.endswith("\n\n已回复：参加 ✓")
+    assert shown(await tap(zhao, "参加")).endswith("\n\n已回复：参加 ✓")
     row = (await attendance_of(database, coming.id))[old.id]
     assert row.rsvp == Rsvp.ATTEND
     assert row.invited_at is not None
@@ -125,8 +125,8 @@ async def test_a_newcomer_on_the_roster_is_invited_by_the_job(
     assert newcomer.id not in await invited_members(database, elsewhere.id)
 
     report = await say(branch.secretary, "/attendance")
-    assert "应到：3人" in report.text
-    assert "未回复（3）：张三、李四、钱大妈" in report.text
+    assert "应到：3人" in shown(report)
+    assert "未回复（3）：张三、李四、钱大妈" in shown(report)
 
 
 async def test_a_transfer_moves_the_member_to_the_new_branchs_sessions(
@@ -160,14 +160,14 @@ async def test_a_transfer_moves_the_member_to_the_new_branchs_sessions(
     assert (await tap(organiser, "确认转接")).text == "张三 已从东风村党支部转到柳树村党支部。"
 
     moved = await arrives(world, zhang, "柳树村学习")
-    assert moved.text.startswith(INVITED)
+    assert shown(moved).startswith(INVITED)
     zhang_id = branch.member_id("张三")
     assert zhang_id not in await invited_members(database, here.id)
     assert zhang_id in await invited_members(database, there.id)
     assert await run_roster(database, clock, settings) == 0
     report = await say(branch.secretary, "/attendance")
-    assert "应到：1人" in report.text
-    assert "张三" not in report.text
+    assert "应到：1人" in shown(report)
+    assert "张三" not in shown(report)
 
 
 async def test_leavers_come_off_coming_sessions_but_past_records_stay(

@@ -19,14 +19,14 @@ from storage.models import (
     Role,
     SessionKind,
 )
-from tests.builders import add_member, grant
-from tests.conversation import say, tap
-from tests.sessions_support import (
+from tests.support.audit import audit_log
+from tests.support.builders import add_member, grant
+from tests.support.conversation import say, shown, tap
+from tests.support.sessions import (
     Person,
     arrives,
     at,
     attendance_of,
-    audit_actions,
     make_branch,
     reminders_of,
     sessions_in_db,
@@ -114,7 +114,7 @@ async def test_secretary_schedules_a_session_step_by_step(
     assert preview.buttons == [["✅ 确认", "取消"]]
 
     done = await tap(sec, "✅ 确认")
-    assert done.text.startswith("✅ 已安排。应到3人，其中3人马上会在 Telegram 收到通知。")
+    assert shown(done).startswith("✅ 已安排。应到3人，其中3人马上会在 Telegram 收到通知。")
 
     [study] = await sessions_in_db(database)
     assert (study.kind, study.topic, study.place) == (
@@ -135,7 +135,7 @@ async def test_secretary_schedules_a_session_step_by_step(
     assert set(await attendance_of(database, study.id)) == {
         branch.member_id(n) for n in ("张三", "李四", "王五")
     }
-    [entry] = await audit_actions(database, "session.create")
+    [entry] = await audit_log(database, prefix="session.create")
     assert (entry.actor_telegram_id, entry.target_id) == (sec.id, study.id)
 
     for name in ("张三", "李四", "王五"):
@@ -179,8 +179,8 @@ async def test_an_unreadable_date_gets_examples_and_changes_nothing(
         "没看懂这个日期和时间。请照下面的样子输入：\n3月4日（周三）19:30\n明晚7点半\n下周三上午9点"
     )
     assert answer.buttons == [["取消"]]
-    assert (await say(sec, "13月40日 19:30")).text.startswith("没看懂这个日期和时间。")
-    assert (await say(sec, "明天 25:00")).text.startswith("没看懂这个日期和时间。")
+    assert shown(await say(sec, "13月40日 19:30")).startswith("没看懂这个日期和时间。")
+    assert shown(await say(sec, "明天 25:00")).startswith("没看懂这个日期和时间。")
     past = await say(sec, "今天 08:00")
     assert past.text == "3月2日（周一）08:00已经过去了。请输入以后的时间。"
     assert await sessions_in_db(database) == []
@@ -237,6 +237,7 @@ async def test_a_tap_on_a_closed_form_is_refused(person: Person, database: Datab
     sec = branch.secretary
     kinds = await say(sec, "/newsession")
     stale = kinds.callback_data("支委会")
+    assert stale is not None
     await tap(sec, "主题党日")
     fresh = await say(sec, "/newsession")  # a new form: the first one's buttons are stale
     query = await sec.tap_data(stale, message_id=fresh.message_id)
@@ -278,7 +279,7 @@ async def test_a_party_group_can_be_the_audience(person: Person, database: Datab
     await tap(sec, "下一步")
     await tap(sec, "只开一次")
     preview = await tap(sec, "跳过")
-    assert "参加人员：第一党小组" in preview.text
+    assert "参加人员：第一党小组" in shown(preview)
     await tap(sec, "✅ 确认")
     [study] = await sessions_in_db(database)
     assert (study.audience_kind, study.audience_org_id) == (AudienceKind.PARTY_GROUP, group.id)
@@ -303,7 +304,7 @@ async def test_township_staff_invite_their_whole_subtree(
     await tap(organiser, "下一步")
     await tap(organiser, "只开一次")
     preview = await tap(organiser, "跳过")
-    assert "参加人员：东风镇党委" in preview.text
+    assert "参加人员：东风镇党委" in shown(preview)
     await tap(organiser, "✅ 确认")
     [study] = await sessions_in_db(database)
     assert study.audience_kind == AudienceKind.SUBTREE
@@ -331,7 +332,7 @@ async def test_a_file_can_be_the_materials(person: Person, database: Database) -
         "学习材料.pdf", b"%PDF-1.4 material", "application/pdf", caption="第一课"
     )
     preview = await sec.wait_for_reply()
-    assert preview.text.endswith("学习材料：第一课\n学习材料文件：已附上")
+    assert shown(preview).endswith("学习材料：第一课\n学习材料文件：已附上")
     await tap(sec, "✅ 确认")
     [study] = await sessions_in_db(database)
     assert study.materials_file_kind == AttachmentKind.DOCUMENT
@@ -374,4 +375,4 @@ async def test_the_form_in_english(person: Person, database: Database, world: Wo
     )
     assert invitation.buttons == [["Attend", "Ask for leave"]]
     chinese = await arrives(world, branch.people["张三"], "请参加")
-    assert "时间：3月3日（周二）19:30（120分钟）" in chinese.text
+    assert "时间：3月3日（周二）19:30（120分钟）" in shown(chinese)

@@ -8,8 +8,8 @@ from bot.sessions import Repeat, occurrences, series_rule
 from bot.settings import Settings
 from sandbox import World
 from storage import Database
-from tests.conversation import say, tap
-from tests.sessions_support import (
+from tests.support.conversation import say, shown, tap
+from tests.support.sessions import (
     SHANGHAI,
     Person,
     arrives,
@@ -54,15 +54,15 @@ async def test_a_weekly_series_sends_one_invitation_listing_the_dates(
     )
     assert zhang.buttons == [["参加", "请假"]]
     eve = await arrives(world, branch.people["Eve"], "📅")
-    assert eve.text.startswith("📅 You are invited to a session every week:\n学习党章\n")
-    assert "Dates: Fri 6 Mar 19:30, Fri 13 Mar 19:30, Fri 20 Mar 19:30, Fri 27 Mar 19:30" in (
-        eve.text
+    assert shown(eve).startswith("📅 You are invited to a session every week:\n学习党章\n")
+    assert "Dates: Fri 6 Mar 19:30, Fri 13 Mar 19:30, Fri 20 Mar 19:30, Fri 27 Mar 19:30" in shown(
+        eve
     )
     for study in studies:  # every occurrence counts as invited: the roster job sends nothing
         assert study.id is not None
         rows = await attendance_of(database, study.id)
         assert all(row.invited_at is not None for row in rows.values())
-    assert (await tap(branch.people["张三"], "参加")).text.endswith("已回复：参加 ✓")
+    assert shown(await tap(branch.people["张三"], "参加")).endswith("已回复：参加 ✓")
     assert len([t for t in texts(branch.people["张三"]) if t.startswith("📅")]) == 1
 
 
@@ -99,12 +99,12 @@ async def test_a_quarterly_party_lesson_is_scheduled_from_the_form(
     await say(sec, "村委会")
     await tap(sec, "下一步")
     await tap(sec, "每季度15日")
-    assert "重复：每季度15日" in (await tap(sec, "跳过")).text
+    assert "重复：每季度15日" in shown(await tap(sec, "跳过"))
     await tap(sec, "✅ 确认")
     invitation = await arrives(world, branch.people["张三"], "📅")
-    assert invitation.text.startswith("📅 请参加（每季度一次）：\n学习新思想\n")
-    assert "日期：3月15日（周日）09:00、6月15日（周一）09:00、9月15日（周二）09:00、" in (
-        invitation.text
+    assert shown(invitation).startswith("📅 请参加（每季度一次）：\n学习新思想\n")
+    assert "日期：3月15日（周日）09:00、6月15日（周一）09:00、9月15日（周二）09:00、" in shown(
+        invitation
     )
     clock.set(at(2026, 5, 20, 9))
     assert await run_series(database, clock, settings) == 1
@@ -127,9 +127,9 @@ async def test_a_change_notice_says_old_and_new_in_each_language(
     await tap(sec, "✏️ 改时长")
     await tap(sec, "120分钟")
     zhang = await arrives(world, branch.people["张三"], "✏️")
-    assert zhang.text.startswith("✏️ 活动有变动：\n时长：90分钟 → 120分钟\n\n学习党章\n")
+    assert shown(zhang).startswith("✏️ 活动有变动：\n时长：90分钟 → 120分钟\n\n学习党章\n")
     eve = await arrives(world, branch.people["Eve"], "✏️")
-    assert eve.text.startswith(
+    assert shown(eve).startswith(
         "✏️ This session has changed:\nLength: 90 minutes → 120 minutes\n\n学习党章\n"
     )
     assert study.id is not None

@@ -5,8 +5,7 @@ from __future__ import annotations
 import pytest
 
 from bot.settings import DEFAULT_DATABASE_URL, SettingsError, load_settings
-
-TOKEN = "123456789:TEST-token-abcdefghijklmnopqrstuvwxyz"
+from tests.support.constants import TOKEN
 
 
 @pytest.fixture(autouse=True)

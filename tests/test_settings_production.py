@@ -9,8 +9,7 @@ import pytest
 
 from bot.cli import main
 from bot.settings import SettingsError, load_settings
-
-TOKEN = "123456789:TEST-token-abcdefghijklmnopqrstuvwxyz"
+from tests.support.constants import TOKEN
 
 
 @pytest.fixture(autouse=True)

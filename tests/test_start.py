@@ -7,7 +7,8 @@ from collections.abc import Callable
 from sandbox import SimUser, World
 from storage import Database
 from storage.models import Role, TelegramAccount
-from tests.builders import add_member, build_tree, grant
+from tests.support.builders import add_member, build_tree, grant
+from tests.support.conversation import shown
 
 Person = Callable[..., SimUser]
 
@@ -25,14 +26,14 @@ async def test_start_answers_in_english_for_english_clients(person: Person) -> N
     bob = person("Bob", language="en")
     await bob.send("/start")
     reply = await bob.wait_for_reply()
-    assert reply.text.startswith("Welcome to partybot, the party-work assistant of our county.")
+    assert shown(reply).startswith("Welcome to partybot, the party-work assistant of our county.")
 
 
 async def test_help_lists_only_what_a_stranger_may_use(person: Person) -> None:
     alice = person("阿丽")
     await alice.send("/help")
     reply = await alice.wait_for_reply()
-    assert reply.text.splitlines() == [
+    assert shown(reply).splitlines() == [
         "我可以帮您：",
         "/start - 开始使用 / 加入支部",
         "/help - 使用帮助",
@@ -49,7 +50,7 @@ async def test_help_for_a_secretary_matches_the_secretarys_menu(
     await wang.send("/start")
     assert (await wang.wait_for_reply()).text == "王建国，欢迎回来。发送 /help 查看可以做什么。"
     await wang.send("/help")
-    listed = [line.split(" ")[0] for line in (await wang.wait_for_reply()).text.splitlines()[1:]]
+    listed = [line.split(" ")[0] for line in shown(await wang.wait_for_reply()).splitlines()[1:]]
     assert {"/invite", "/members", "/newsession", "/notice"} <= set(listed)
     assert "/import" not in listed
     # /start refreshed the per-chat menu (roles granted outside the bot show up there too).

@@ -10,9 +10,9 @@ from bot.clock import ManualClock
 from sandbox import SimUser
 from storage import Database
 from storage.models import Role
-from tests.builders import add_member, build_tree, grant
-from tests.conversation import tap
-from tests.trainings_support import confirmations, publish_training
+from tests.support.builders import add_member, build_tree, grant
+from tests.support.conversation import shown, tap
+from tests.support.trainings import confirmations, publish_training
 
 QUIZ = [
     ("党的根本宗旨是什么？", ["全心全意为人民服务", "发展经济"], 0),
@@ -59,18 +59,18 @@ async def test_a_quiz_must_be_passed_and_can_be_retried(
     await bob.wait_for_reply()
 
     first = await tap(bob, "已完成学习")
-    assert first.text.splitlines() == [
+    assert shown(first).splitlines() == [
         "学习新党章",
         "答对测验题即完成学习。",
         "第 1/2 题：党的根本宗旨是什么？",
     ]
     assert first.buttons == [["全心全意为人民服务"], ["发展经济"]]
     second = await tap(bob, "全心全意为人民服务")
-    assert second.text.splitlines()[1:] == ["✓ 回答正确。", "第 2/2 题：预备期是多长？"]
+    assert shown(second).splitlines()[1:] == ["✓ 回答正确。", "第 2/2 题：预备期是多长？"]
 
     # Wrong: the right answer shows, nothing is completed, the quiz can be taken again.
     wrong = await tap(bob, "两年")
-    assert wrong.text.splitlines()[1:] == [
+    assert shown(wrong).splitlines()[1:] == [
         "第 2/2 题：预备期是多长？",
         "❌ 答错了。正确答案是：一年",
         "请再看一遍学习材料，然后重新答题。",
@@ -84,7 +84,7 @@ async def test_a_quiz_must_be_passed_and_can_be_retried(
     assert await confirmations(database) == {}
 
     again = await tap(bob, "重新答题")
-    assert "第 1/2 题" in again.text
+    assert "第 1/2 题" in shown(again)
     await tap(bob, "全心全意为人民服务")
     passed = await tap(bob, "一年")
     assert passed.text == "✅ 已完成学习\n学习新党章\n测验通过。\n计入今年学时 2 小时。"
@@ -127,4 +127,4 @@ async def test_forged_buttons_for_someone_elses_training_change_nothing(
         assert (await bob.wait_for_callback_answer(query)).text == "这项培训不是发给您的。"
     assert await confirmations(database) == {}
     real = await tap(bob, "已完成学习")  # Bob's real button still works: his quiz starts
-    assert "第 1/2 题" in real.text
+    assert "第 1/2 题" in shown(real)

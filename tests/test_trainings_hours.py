@@ -11,9 +11,9 @@ from bot.clock import ManualClock
 from sandbox import SimUser
 from storage import Database
 from storage.models import Role
-from tests.builders import add_member, build_tree, grant
-from tests.conversation import say, tap
-from tests.trainings_support import publish_training
+from tests.support.builders import add_member, build_tree, grant
+from tests.support.conversation import say, shown, tap
+from tests.support.trainings import publish_training
 
 
 async def test_hours_of_the_year_follow_shanghai_time(
@@ -41,7 +41,7 @@ async def test_hours_of_the_year_follow_shanghai_time(
     first, second = await bob.wait_for_reply(), await bob.wait_for_reply()
 
     before = await say(bob, "/trainings")
-    assert before.text.splitlines() == [
+    assert shown(before).splitlines() == [
         "我的培训",
         "今年培训学时：0",
         "待完成（2）：",
@@ -52,18 +52,18 @@ async def test_hours_of_the_year_follow_shanghai_time(
 
     clock.set(datetime(2026, 12, 31, 15, 30, tzinfo=UTC))  # 23:30 on 31 December
     await tap(bob, "已完成学习", message_id=first.message_id)
-    assert "今年培训学时：2" in (await say(bob, "/me")).text
+    assert "今年培训学时：2" in shown(await say(bob, "/me"))
 
     clock.set(datetime(2026, 12, 31, 16, 5, tzinfo=UTC))  # 00:05 on 1 January 2027
     # Completed from the /trainings list (its button), without the original message.
     listing = await say(bob, "/trainings")
-    assert "今年培训学时：0" in listing.text  # a new year has begun in Shanghai
+    assert "今年培训学时：0" in shown(listing)  # a new year has begun in Shanghai
     done = await tap(bob, "已完成：新年第一课")
     assert done.text == "✅ 已完成学习\n新年第一课\n计入今年学时 1.5 小时。"
     assert second.buttons == [["已完成学习"]]  # the original message is another message
 
     after = await say(bob, "/trainings")
-    assert after.text.splitlines() == [
+    assert shown(after).splitlines() == [
         "我的培训",
         "今年培训学时：1.5",
         "没有待完成的培训，很好！",
@@ -72,7 +72,7 @@ async def test_hours_of_the_year_follow_shanghai_time(
         "• 年终学习 · 2 学时 · 2026年12月31日",
     ]
     assert after.buttons == []
-    assert "今年培训学时：1.5" in (await say(bob, "/me")).text
+    assert "今年培训学时：1.5" in shown(await say(bob, "/me"))
 
 
 async def test_trainings_needs_a_roster_entry_or_a_role(

@@ -17,14 +17,16 @@ from sandbox import SimUser, World
 from schedules.trainings import job_training_reminders
 from storage import Database
 from storage.models import Role, TrainingAssignee
-from tests.builders import add_member, build_tree, grant
-from tests.trainings_support import audit_of, publish_training, training_deliveries
+from tests.support.audit import audit_log
+from tests.support.builders import add_member, build_tree, grant
+from tests.support.conversation import shown
+from tests.support.trainings import publish_training, training_deliveries
 
 REMINDER = "⏰ 提醒：这项培训快到完成期限了。"
 
 
 def reminders_seen(user: SimUser) -> list[str]:
-    return [m.text for m in user.messages if (m.text or "").startswith(REMINDER)]
+    return [shown(m) for m in user.messages if (m.text or "").startswith(REMINDER)]
 
 
 async def test_reminders_go_once_to_those_not_done_across_a_restart(
@@ -84,7 +86,7 @@ async def test_reminders_go_once_to_those_not_done_across_a_restart(
     async with database.session_scope() as session:
         reminded = [a.reminded_at for a in (await session.exec(select(TrainingAssignee))).all()]
     assert sum(r is not None for r in reminded) == 2
-    (row,) = await audit_of(database, "training.remind")
+    (row,) = await audit_log(database, prefix="training.remind")
     assert row.detail == {"reminded": 2}
 
     # After the deadline nobody is reminded any more.

@@ -11,9 +11,10 @@ from bot.clock import ManualClock
 from sandbox import SimUser
 from storage import Database
 from storage.models import Role
-from tests.builders import add_member, build_tree, grant
-from tests.conversation import say, tap
-from tests.trainings_support import audit_of, confirmations, publish_training
+from tests.support.audit import audit_log
+from tests.support.builders import add_member, build_tree, grant
+from tests.support.conversation import say, shown, tap
+from tests.support.trainings import confirmations, publish_training
 
 
 async def test_overdue_list_and_bulk_confirmation_in_the_officers_scope(
@@ -39,22 +40,22 @@ async def test_overdue_list_and_bulk_confirmation_in_the_officers_scope(
 
     # The secretary sees only the members of the branch; the county sees everyone.
     listing = await say(secretary, "/trainings")
-    assert listing.text.splitlines() == [
+    assert shown(listing).splitlines() == [
         "本单位党员的培训（点一项查看谁逾期未完成）：",
         "1. 全县冬训 · 已完成 1/3 · 期限 2026年3月10日",
     ]
     assert listing.buttons == [["1. 全县冬训"]]
     county = await say(staff, "/trainings")
-    assert "1. 全县冬训 · 已完成 1/4 · 期限 2026年3月10日" in county.text
+    assert "1. 全县冬训 · 已完成 1/4 · 期限 2026年3月10日" in shown(county)
 
     # After the deadline the list says who is overdue.
     clock.advance(timedelta(days=9))
     listing = await say(secretary, "/trainings")
-    assert listing.text.splitlines()[1] == (
+    assert shown(listing).splitlines()[1] == (
         "1. 全县冬训 · 已完成 1/3 · 期限 2026年3月10日 · 逾期 2 人"
     )
     detail = await tap(secretary, "1. 全县冬训")
-    assert detail.text.splitlines() == [
+    assert shown(detail).splitlines() == [
         "全县冬训",
         "完成期限：2026年3月10日",
         "已完成：1/3 人",
@@ -77,16 +78,17 @@ async def test_overdue_list_and_bulk_confirmation_in_the_officers_scope(
     assert ticked.buttons[0] == ["☑ 赵六 · 东风村党支部 📵"]
     assert ticked.buttons[-2] == ["确认这 1 人已完成"]
     saved = await tap(secretary, "确认这 1 人已完成")
-    assert saved.text.splitlines()[0] == "已为 1 人确认完成。"
-    assert "已完成：2/3 人" in saved.text
+    assert shown(saved).splitlines()[0] == "已为 1 人确认完成。"
+    assert "已完成：2/3 人" in shown(saved)
     assert await confirmations(database) == {li.id: "self", zhao.id: "bulk"}
-    (row,) = await audit_of(database, "training.confirm")
+    (row,) = await audit_log(database, prefix="training.confirm")
     assert (row.actor_telegram_id, row.detail) == (secretary.id, {"members": [zhao.id]})
 
     # Another branch's secretary cannot confirm for these members, even with forged data.
     theirs = await say(other, "/trainings")
     assert (
-        theirs.text.splitlines()[1] == "1. 全县冬训 · 已完成 0/1 · 期限 2026年3月10日 · 逾期 1 人"
+        shown(theirs).splitlines()[1]
+        == "1. 全县冬训 · 已完成 0/1 · 期限 2026年3月10日 · 逾期 1 人"
     )
     query = await other.tap_data(f"trn.tick:1:{qian.id}:0", message_id=theirs.message_id)
     assert (await other.wait_for_callback_answer(query)).text == "这个按钮已经失效。"
@@ -95,4 +97,4 @@ async def test_overdue_list_and_bulk_confirmation_in_the_officers_scope(
     view = await other.tap_data("trn.view:999", message_id=theirs.message_id)
     assert (await other.wait_for_callback_answer(view)).text == "您没有权限在这里做这件事。"
     assert qian.id not in await confirmations(database)
-    assert len(await audit_of(database, "training.confirm")) == 1
+    assert len(await audit_log(database, prefix="training.confirm")) == 1

@@ -20,8 +20,8 @@ from sandbox import EmulatorServer, SimUser, World
 from schedules.jobs import job_forget_old_updates
 from storage import Database, head_revision
 from storage.models import ProcessedUpdate
-from tests.conftest import TOKEN
-from tests.process_support import free_port
+from tests.support.constants import TOKEN
+from tests.support.process import free_port
 
 PATH = "/telegram/hook"
 

@@ -14,10 +14,10 @@ from typing import TYPE_CHECKING
 
 import pytest
 
-from bot.demo_plan import VISITOR_ID_BASE
-from bot.sandbox_app import Sandbox
-from tests.browser.browser_support import open_page, phone, say, shot
-from tests.test_sandbox_support import copy_template, sandbox_at, seeded_template
+from demo.app import Sandbox
+from demo.plan import VISITOR_ID_BASE
+from tests.support.browser import open_page, phone, say, shot
+from tests.support.sandbox import copy_template, sandbox_at, seeded_template
 
 if TYPE_CHECKING:
     from playwright.async_api import Locator, Page

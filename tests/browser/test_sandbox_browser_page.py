@@ -22,12 +22,12 @@ from telegram import (
     ReplyKeyboardMarkup,
 )
 
-from bot.demo_plan import VISITOR_ID_BASE, roster_telegram_id
 from bot.i18n import gettext
-from bot.sandbox_app import Sandbox
-from tests.browser import browser_support
-from tests.browser.browser_support import open_page, phone, say, shot, zh_time
-from tests.test_sandbox_support import START, copy_template, sandbox_at, seeded_template
+from demo.app import Sandbox
+from demo.plan import VISITOR_ID_BASE, roster_telegram_id
+from tests.support import browser as browser_support
+from tests.support.browser import open_page, phone, say, shot, zh_time
+from tests.support.sandbox import START, copy_template, sandbox_at, seeded_template
 
 if TYPE_CHECKING:
     from playwright.async_api import Page

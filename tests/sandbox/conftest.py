@@ -9,8 +9,7 @@ import pytest
 from telegram import Bot
 
 from sandbox import EmulatorServer, SimUser, World
-
-TOKEN = "123456:TEST-token-abcdefghijklmnopqrstuvwxyz"
+from tests.support.constants import TOKEN
 
 
 @pytest.fixture

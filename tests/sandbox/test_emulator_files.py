@@ -96,6 +96,7 @@ async def test_a_photo_is_replaced_in_place_by_edit_message_media(
     assert seen.caption == "二"
     assert seen.current.caption_entities == ({"offset": 0, "length": 1, "type": "bold"},)
     assert seen.buttons == [["🔄"]]
+    assert seen.photo is not None
     assert world.file_bytes(seen.photo[-1]["file_id"]) == tiny_png(20, 20)
     text = await bot.send_message(alice.id, "文字")
     with pytest.raises(BadRequest, match="media type must be photo"):

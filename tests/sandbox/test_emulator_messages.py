@@ -104,7 +104,7 @@ async def test_method_names_are_case_insensitive_and_get_works(
 ) -> None:
     response = await http.get(f"/bot{world.token}/GETME")
     assert response.json()["result"]["username"] == "partybot_test_bot"
-    assert response.json()["result"]["id"] == 123456
+    assert response.json()["result"]["id"] == 123456789
 
 
 async def test_blocked_user_gets_403_and_my_chat_member(bot: Bot, alice: SimUser) -> None:

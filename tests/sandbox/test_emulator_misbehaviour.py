@@ -8,6 +8,7 @@ from telegram import Bot
 from telegram.error import NetworkError, RetryAfter, TimedOut
 
 from sandbox import SimUser, World
+from tests.support.constants import TOKEN
 
 pytestmark = pytest.mark.filterwarnings("ignore::telegram.warnings.PTBDeprecationWarning")
 
@@ -30,7 +31,7 @@ def monotonic() -> ManualMonotonic:
 @pytest.fixture
 def world(monotonic: ManualMonotonic) -> World:
     """A world whose flood limiter runs on the manual clock."""
-    return World("123456:TEST-token-abcdefghijklmnopqrstuvwxyz", monotonic=monotonic)
+    return World(TOKEN, monotonic=monotonic)
 
 
 async def test_per_chat_limit_refuses_second_message_within_a_second(
@@ -104,7 +105,7 @@ async def test_fault_429_carries_retry_after(bot: Bot, alice: SimUser, world: Wo
     world.inject_faults(kind="429", count=1, retry_after=7)
     with pytest.raises(RetryAfter) as caught:
         await bot.send_message(alice.id, "x")
-    assert "7" in str(caught.value)
+    assert str(caught.value) == "Flood control exceeded. Retry in 7 seconds"
     assert world.calls[-1].retry_after == 7
     assert alice.messages == []
 

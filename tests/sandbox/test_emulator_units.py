@@ -32,7 +32,10 @@ def test_html_pre_with_language_and_spoiler() -> None:
     assert [e["type"] for e in entities[1:]] == ["spoiler", "spoiler"]
 
 
-@pytest.mark.parametrize("bad", ["<br>", "<b>", "</b>", "<b>x</i>", "<span>x</span>", "<b x"])
+@pytest.mark.parametrize(
+    "bad",
+    ["<br>", "<b>", "</b>", "<b>x</i>", "<span>x</span>", "<b x", "张<华", "a < b", "<script>"],
+)
 def test_html_refusals(bad: str) -> None:
     with pytest.raises(ApiError) as caught:
         parse_html(bad)
@@ -108,3 +111,11 @@ async def test_wait_for_reports_recent_messages() -> None:
 def test_token_must_look_like_a_token() -> None:
     with pytest.raises(ValueError, match="bot token"):
         World("not-a-token")
+
+
+@pytest.mark.parametrize(
+    ("source", "shown"),
+    [("&#99999999; &#xD800; &#0;", "&#99999999; &#xD800; &#0;"), ("&#x5F20;&amp;", "张&")],
+)
+def test_html_numeric_entities_that_are_no_code_point_stay_text(source: str, shown: str) -> None:
+    assert parse_html(source)[0] == shown

@@ -7,6 +7,7 @@ from datetime import UTC, date, datetime
 from zoneinfo import ZoneInfo
 
 import pytest
+import sqlalchemy as sa
 
 from bot.duties import year_bounds
 from storage import Database, duties, members
@@ -19,7 +20,7 @@ from storage.models import (
     SessionState,
     StudySession,
 )
-from tests.storage.conftest import build_tree
+from tests.support.storage import build_tree
 
 NOW = datetime(2026, 3, 2, 1, 0, tzinfo=UTC)
 SHANGHAI = ZoneInfo("Asia/Shanghai")
@@ -61,14 +62,14 @@ async def ids(database: Database) -> dict[str, int]:
             assert point is not None
             assert point.id is not None
             found[key] = point.id
-        for point, day in (
+        for key, day in (
             ("p1", date(2026, 1, 5)),
             ("p1", date(2026, 2, 5)),
             ("p3", date(2025, 5, 1)),
         ):
             await duties.add_visit(
                 session=session,
-                contact_point_id=found[point],
+                contact_point_id=found[key],
                 visited_on=day,
                 note=None,
                 photo_ids=["f1"],
@@ -182,3 +183,24 @@ async def test_sites_and_rungs(database: Database, ids: dict[str, int]) -> None:
     assert (first, second) == (True, False)
     assert [p.id for p in candidates] == [ids["p2"]]
     assert removed is True
+
+
+async def test_removing_a_contact_point_takes_its_visits_and_rungs(
+    database: Database, ids: dict[str, int]
+) -> None:
+    async with database.session_scope() as session:
+        await duties.claim_rung(
+            session=session, contact_point_id=ids["p1"], step=DutyStep.FEW_VISITS, now=NOW
+        )
+    async with database.session_scope() as session:
+        assert await duties.remove_contact_point(session=session, contact_point_id=ids["p1"])
+        assert not await duties.remove_contact_point(session=session, contact_point_id=ids["p1"])
+    async with database.session_scope() as session:
+        left = await session.exec(
+            sa.text(  # type: ignore[call-overload]
+                "SELECT (SELECT count(*) FROM contact_visit WHERE contact_point_id = :p),"
+                " (SELECT count(*) FROM duty_reminder WHERE contact_point_id = :p)"
+            ),
+            params={"p": ids["p1"]},
+        )
+        assert tuple(left.one()) == (0, 0)

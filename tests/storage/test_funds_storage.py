@@ -15,7 +15,7 @@ import pytest
 
 from storage import Database, funds, members
 from storage.models import FundPurpose, FundSource, MemberStatus
-from tests.storage.conftest import build_tree
+from tests.support.storage import build_tree
 
 NOW = datetime(2026, 3, 2, 1, 0, tzinfo=UTC)
 FLOOR = Decimal("30")

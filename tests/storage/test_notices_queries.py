@@ -8,8 +8,8 @@ from datetime import UTC, date, datetime, timedelta
 from storage import Database, accounts, members, notices, orgs, roles
 from storage.deliveries import Outcome, Outgoing, claim_due, enqueue_many, record_outcomes
 from storage.models import DeliveryKind, DeliveryState, MemberStatus, Notice, Role
-from tests.storage.conftest import build_tree
 from tests.storage.test_relay_claims import database  # noqa: F401  (the two-database fixture)
+from tests.support.storage import build_tree
 
 NOW = datetime(2026, 3, 2, 1, 0, tzinfo=UTC)
 

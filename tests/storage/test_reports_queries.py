@@ -4,13 +4,14 @@ from __future__ import annotations
 
 from decimal import Decimal
 
+from bot.export import gather
 from bot.periods import Period, PeriodKind
 from bot.summary import Figures, Leading, build_summary
 from storage import Database, orgs, reports
 from storage.models import OrgUnit, SessionKind
 from storage.reports import AttendanceFigures, By, Ratings, Reads, Roster, Scope
-from tests.reports_support import NOW, SHANGHAI, accounts_only, build_county
 from tests.storage.test_sessions_storage import database  # noqa: F401  (both databases)
+from tests.support.reports import NOW, SHANGHAI, accounts_only, build_county
 
 YEAR = Period(PeriodKind.YEAR, 2026)
 
@@ -38,6 +39,11 @@ async def test_every_scope_on_both_databases(database: Database) -> None:  # noq
     assert whole.funds is not None
     assert whole.funds.per_member_yuan == Decimal("27.50")
     assert whole.visits == Ratings(3, 1)
+    assert whole.training is not None
+    assert (whole.training.assigned, whole.training.completed) == (9, 5)
+    assert whole.training.hours == Decimal("17.0")
+    assert towns["东风镇党委"].training is not None
+    assert towns["东风镇党委"].training.hours == Decimal("14.5")
     assert whole.leading == Leading(3, 0, 1, 0, 1)
     assert towns["前进乡党委"].funds is not None
     assert towns["前进乡党委"].funds.per_member_yuan == Decimal("20.00")
@@ -85,3 +91,27 @@ async def test_grouped_queries_key_by_unit_member_or_whole(database: Database) -
     assert whole == {top.id: Roster(8, 6)}
     assert sorted(by_member.values()) == [Roster(1, 0), Roster(1, 1), Roster(1, 1), Roster(1, 1)]
     assert rated == {}
+
+
+async def test_the_workbook_rows_on_both_databases(database: Database) -> None:  # noqa: F811
+    county = await build_county(database, accounts_only())
+    async with database.session_scope() as session:
+        data = await gather(
+            session=session, org=county.tree.county, period=YEAR, tz=SHANGHAI, language="zh"
+        )
+    counts = {sheet.title: len(sheet.rows) for sheet in data.sheets}
+    assert counts == {
+        "Members": 8,
+        "Sessions": 19,  # 2026 in the county, the cancelled one included
+        "Attendance": 10,
+        "Notices": 1,
+        "Read receipts": 3,
+        "Trainings": 9,
+        "Funds": 2,
+        "Training funds per member": 6,
+        "Contact points": 3,
+        "Leading groups": 3,
+    }
+    sessions = next(sheet for sheet in data.sheets if sheet.title == "Sessions")
+    invited = [row[6] for row in sessions.rows]
+    assert sum(invited) == 10

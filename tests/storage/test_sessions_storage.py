@@ -18,7 +18,7 @@ from storage.models import (
     SessionKind,
     SessionState,
 )
-from tests.storage.conftest import build_tree
+from tests.support.storage import build_tree
 
 NOW = datetime(2026, 3, 2, 1, 0, tzinfo=UTC)
 

@@ -111,3 +111,17 @@ async def test_dialect_property(db: Database) -> None:
     assert db.dialect == "sqlite"
     async with db.engine.connect() as conn:
         assert (await conn.execute(sa.text("SELECT 1"))).scalar() == 1
+
+
+async def test_database_errors_never_carry_sql_parameters(db: Database) -> None:
+    """Names and phone numbers are parameters; an error's text goes to logs and the ops chat."""
+    async with db.session_scope() as session:
+        connection = await session.connection()
+        with pytest.raises(sa.exc.DBAPIError) as raised:
+            await connection.execute(
+                sa.text("INSERT INTO no_such_table (name, phone) VALUES (:name, :phone)"),
+                {"name": "张三", "phone": "+8613812345678"},
+            )
+    assert "no_such_table" in str(raised.value)
+    assert "13812345678" not in str(raised.value)
+    assert "张三" not in str(raised.value)

@@ -15,7 +15,7 @@ from alembic import command
 from storage import Database, members, sync_url, trainings, upgrade_to_head
 from storage.db import alembic_config
 from storage.models import ConfirmationMethod, MemberStatus, OrgUnit, TrainingKind
-from tests.storage.conftest import build_tree
+from tests.support.storage import build_tree
 
 NOW = datetime(2026, 3, 2, 1, 0, tzinfo=UTC)
 YEAR_2026 = (datetime(2025, 12, 31, 16, tzinfo=UTC), datetime(2026, 12, 31, 16, tzinfo=UTC))

@@ -30,7 +30,6 @@ from storage.models import (
     AttachmentKind,
     Attendance,
     AudienceKind,
-    AuditLog,
     CheckinMethod,
     Delivery,
     LeaveReason,
@@ -41,8 +40,8 @@ from storage.models import (
     SessionReminder,
     StudySession,
 )
-from tests.builders import Tree, add_member, build_tree, grant
-from tests.conversation import tap_refused
+from tests.support.builders import Tree, add_member, build_tree, grant
+from tests.support.conversation import tap_refused
 
 Person = Callable[..., SimUser]
 SHANGHAI = ZoneInfo("Asia/Shanghai")
@@ -171,14 +170,17 @@ async def deliveries(database: Database, key_prefix: str = "") -> list[Delivery]
         return list(rows.all())
 
 
-async def attendance_of(database: Database, session_id: int) -> dict[int, Attendance]:
+async def attendance_of(database: Database, session_id: int | None) -> dict[int, Attendance]:
     """Attendance rows of a session by member id."""
+    assert session_id is not None
     async with database.session_scope() as session:
         rows = await session.exec(select(Attendance).where(Attendance.session_id == session_id))
         return {row.member_id: row for row in rows.all()}
 
 
-async def reminders_of(database: Database, session_id: int) -> list[SessionReminder]:
+async def reminders_of(database: Database, session_id: int | None) -> list[SessionReminder]:
+    """Reminders of a session, the one due first (the largest offset) first."""
+    assert session_id is not None
     async with database.session_scope() as session:
         rows = await session.exec(
             select(SessionReminder)
@@ -198,16 +200,6 @@ async def stored_session(database: Database, session_id: int) -> StudySession:
 async def sessions_in_db(database: Database) -> list[StudySession]:
     async with database.session_scope() as session:
         rows = await session.exec(select(StudySession).order_by(col(StudySession.starts_at)))
-        return list(rows.all())
-
-
-async def audit_actions(database: Database, prefix: str = "") -> list[AuditLog]:
-    async with database.session_scope() as session:
-        rows = await session.exec(
-            select(AuditLog)
-            .where(col(AuditLog.action).startswith(prefix))
-            .order_by(col(AuditLog.id))
-        )
         return list(rows.all())
 
 

@@ -7,6 +7,8 @@ an invitation the relay happened to send a moment later.
 
 from __future__ import annotations
 
+from bot.app import PartyApplication
+from bot.updates import PerChatProcessor
 from sandbox import SimUser
 from sandbox.models import CallbackAnswer, ChatMessage
 
@@ -32,3 +34,26 @@ async def tap_refused(
     await user.world.outboxes_drained()
     query = await user.tap(label, message_id=message_id)
     return await user.wait_for_callback_answer(query)
+
+
+def shown(message: ChatMessage) -> str:
+    """The text of a bot message as shown; the test fails if the message has none."""
+    assert message.text is not None, f"message {message.message_id} has no text"
+    return message.text
+
+
+def deleted(user: SimUser, message_id: int) -> bool:
+    """Whether the bot deleted this message from the user's chat."""
+    message = user.chat.message(message_id)
+    return message is not None and message.deleted
+
+
+async def settled(application: PartyApplication) -> None:
+    """Every update the bot has taken so far is handled.
+
+    Updates of different chats run side by side, so one person's answer does not mean
+    another's update is done; this waits for all of them (bot/updates.py).
+    """
+    processor = application.update_processor
+    assert isinstance(processor, PerChatProcessor)
+    await processor.settled()

@@ -1,6 +1,6 @@
 """The demo county as data: who is on which roster, who holds which office, and the ids.
 
-Names and texts come from bot/demo_county.toml; everything else is drawn from a fixed
+Names and texts come from demo/county.toml; everything else is drawn from a fixed
 random seed, so every fresh sandbox shows the same people. The plan is also how a restarted
 sandbox finds its demo cast again (by branch and name) without any extra table.
 """
@@ -24,7 +24,7 @@ TELEGRAM_ID_BASE = 8_000_000
 VISITOR_ID_BASE = 9_000_000
 
 MOBILE_PREFIXES = ("138", "139", "137", "135", "136", "150", "151", "152", "158", "159", "187")
-DATA_FILE = Path(__file__).with_name("demo_county.toml")
+DATA_FILE = Path(__file__).with_name("county.toml")
 
 
 @dataclass(frozen=True, slots=True)
@@ -56,7 +56,7 @@ class NoticeData:
 
 @dataclass(frozen=True, slots=True)
 class CurrentTraining:
-    """A training still open when the sandbox starts (bot/demo_county.toml)."""
+    """A training still open when the sandbox starts (demo/county.toml)."""
 
     org: str  # "county", "township" (the first township) or "branch" (its first branch)
     title: str
@@ -71,7 +71,7 @@ class CurrentTraining:
 
 @dataclass(frozen=True, slots=True)
 class DemoData:
-    """The names and texts of the demo county (bot/demo_county.toml)."""
+    """The names and texts of the demo county (demo/county.toml)."""
 
     county_code: str
     county_name: str

@@ -19,7 +19,7 @@ from zoneinfo import ZoneInfo
 
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from bot.demo_plan import CastRole
+from demo.plan import CastRole
 from storage import duties, funds
 from storage.models import FundPurpose, FundSource, Member, OrgUnit, Role
 

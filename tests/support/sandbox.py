@@ -15,9 +15,9 @@ from datetime import UTC, datetime
 from functools import cache
 from pathlib import Path
 
-from bot.demo import seed_demo
-from bot.sandbox_app import Sandbox, running_sandbox
 from bot.settings import Settings, load_settings
+from demo.app import Sandbox, running_sandbox
+from demo.county import seed_demo
 from storage import Database, upgrade_to_head
 
 # 2026-03-02 09:00 in Asia/Shanghai, a Monday morning.

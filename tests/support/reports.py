@@ -16,7 +16,10 @@ unit       roster on Telegram  on time    attendance  make-up        read
 Training funds of 2026: 160 yuan at the county, 60 at 东风村 (so per member: county 27.50,
 东风镇 30.00, 前进乡 20.00, 东风村 35.00, 柳树村 20.00). Contact points of 2026: 张三 ->
 柳树村 (2 visits), 李四 -> 东风镇 (none), 吴九 -> 前进村 (1 visit). 东风镇 held a special
-study; no leading group heard a report.
+study; no leading group heard a report. Trainings published in 2026: 东风镇's (4 hours) for
+all of 东风村 and 柳树村, done by 张三, 李四 and 孙七; the county's (2.5 hours) for 吴九, 郑十
+and 张三, done by 吴九 and 张三 (county 5/9 and 17 hours, 东风镇 4/7 and 14.5, 前进乡 1/2
+and 2.5, 东风村 3/5 and 10.5, 柳树村 1/2 and 4).
 
 东风村 by member: 张三 2/2 read 1/1; 李四 1/2 (absent once, made up) read 0/1; 王五 0/1
 (excused, made up); 赵六 0/1 (absent, not made up, not on Telegram). Excused 1, absent 3
@@ -54,8 +57,12 @@ from storage.models import (
     SessionKind,
     SessionState,
     StudySession,
+    Training,
+    TrainingAssignee,
+    TrainingConfirmation,
+    TrainingKind,
 )
-from tests.builders import Tree, add_member, build_tree, grant
+from tests.support.builders import Tree, add_member, build_tree, grant, id_of
 
 Person = Callable[..., SimUser]
 SHANGHAI = ZoneInfo("Asia/Shanghai")
@@ -137,6 +144,13 @@ CONTACT_POINTS = (
     ("吴九", "T02-V01", (date(2026, 4, 1),)),
 )
 
+# (org code, title, hours, published on, assigned, done) of the 2026 trainings
+TRAININGS = (
+    ("T01", "乡村振兴专题培训", "4.0", (2026, 3, 5),
+     ("张三", "李四", "王五", "赵六", "孙七", "周八"), ("张三", "李四", "孙七")),
+    ("C", "党章学习", "2.5", (2026, 2, 1), ("吴九", "郑十", "张三"), ("吴九", "张三")),
+)  # fmt: skip
+
 # (member, read): deliveries of one notice of 东风镇 on 2026-03-01 that asked for 已阅.
 READS = (("张三", True), ("李四", False), ("孙七", True))
 
@@ -185,14 +199,14 @@ async def _history(database: Database, county: County) -> None:
             org = county.org(code)
             starts = shanghai(*day)
             study = StudySession(
-                org_id=org.id,
+                org_id=id_of(org),
                 kind=kind,
                 topic=f"{org.name}{day[1]}月",
                 starts_at=starts,
                 duration_minutes=90,
                 place="村委会",
                 audience_kind=AudienceKind.BRANCH if code != "T01" else AudienceKind.SUBTREE,
-                audience_org_id=org.id,
+                audience_org_id=id_of(org),
                 state=state,
                 created_by=county.staff.id,
                 created_at=FIRST_USE,
@@ -203,8 +217,8 @@ async def _history(database: Database, county: County) -> None:
             for name, (outcome, made_up) in outcomes.items():
                 session.add(
                     Attendance(
-                        session_id=study.id,
-                        member_id=county.members[name].id,
+                        session_id=id_of(study),
+                        member_id=id_of(county.members[name]),
                         outcome=outcome,
                         checked_in_at=starts if outcome == P else None,
                         makeup_sent_at=starts if outcome != P else None,
@@ -212,7 +226,7 @@ async def _history(database: Database, county: County) -> None:
                     )
                 )
         notice = Notice(
-            org_id=county.tree.townships["T01"].id,
+            org_id=id_of(county.tree.townships["T01"]),
             sender_telegram_id=county.organiser.id,
             text="春耕期间注意安全",
             requires_ack=True,
@@ -247,7 +261,7 @@ async def _history(database: Database, county: County) -> None:
         for code, yuan in FUNDS:
             session.add(
                 FundAllocation(
-                    org_id=county.org(code).id,
+                    org_id=id_of(county.org(code)),
                     year=2026,
                     source=FundSource.COUNTY,
                     purpose=FundPurpose.TRAINING,
@@ -257,17 +271,45 @@ async def _history(database: Database, county: County) -> None:
             )
         for leader, code, days in CONTACT_POINTS:
             point = ContactPoint(
-                leader_member_id=county.members[leader].id,
-                org_id=county.org(code).id,
+                leader_member_id=id_of(county.members[leader]),
+                org_id=id_of(county.org(code)),
                 year=2026,
                 created_at=FIRST_USE,
             )
             session.add(point)
             await session.flush()
-            for day in days:
+            for visited in days:
                 session.add(
                     ContactVisit(
-                        contact_point_id=point.id, visited_on=day, recorded_by=county.staff.id
+                        contact_point_id=id_of(point),
+                        visited_on=visited,
+                        recorded_by=county.staff.id,
+                    )
+                )
+        for code, title, hours, day, assigned, done in TRAININGS:
+            training = Training(
+                org_id=id_of(county.org(code)),
+                title=title,
+                kind=TrainingKind.COURSE,
+                held_on=date(*day),
+                hours=Decimal(hours),
+                created_by=county.staff.id,
+                created_at=shanghai(*day, 9),
+            )
+            session.add(training)
+            await session.flush()
+            for name in assigned:
+                session.add(
+                    TrainingAssignee(
+                        training_id=id_of(training), member_id=id_of(county.members[name])
+                    )
+                )
+            for name in done:
+                session.add(
+                    TrainingConfirmation(
+                        training_id=id_of(training),
+                        member_id=id_of(county.members[name]),
+                        confirmed_at=shanghai(*day, 20),
                     )
                 )
         for user in (county.staff, county.organiser, county.secretary, *county.users.values()):

@@ -1,9 +1,9 @@
 """The people of the sandbox: emulator users that stand for roster members and newcomers.
 
-Composition (with bot/app.py, bot/cli.py and bot/sandbox_app.py): it ties the emulator's
+Composition (with bot/app.py, bot/cli.py and demo/app.py): it ties the emulator's
 World (sandbox/) to the roster in storage/, so it may import sandbox/.
 
-A roster member's Telegram id is fixed by the member id (bot.demo_plan.roster_telegram_id), and
+A roster member's Telegram id is fixed by the member id (demo.plan.roster_telegram_id), and
 the emulator keeps nothing across restarts, so every account in the database is given an
 emulator user again at start-up: who registered, was picked or was seeded keeps talking to
 the bot with the same id.
@@ -18,7 +18,7 @@ from sqlmodel import col, select
 
 from bot.access import ROLE_RANK
 from bot.clock import Clock
-from bot.demo_plan import VISITOR_ID_BASE, roster_telegram_id, visitor_name, visitor_phone
+from demo.plan import VISITOR_ID_BASE, roster_telegram_id, visitor_name, visitor_phone
 from sandbox import SimUser, World
 from storage import Database, accounts, audit, members, orgs, roles
 from storage.models import Language, Member, OrgUnit, TelegramAccount

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import date
+from typing import Protocol
 
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -119,3 +120,13 @@ async def _grant(session: AsyncSession, telegram_user_id: int, role: Role, org: 
         org_id=org.id,
         granted_by=None,
     )
+
+
+class _Stored(Protocol):
+    id: int | None
+
+
+def id_of(row: _Stored) -> int:
+    """The primary key of a stored (flushed) row; the test fails if it has none."""
+    assert row.id is not None, f"{type(row).__name__} has no id yet"
+    return row.id

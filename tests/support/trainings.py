@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import date
 from decimal import Decimal
+from zoneinfo import ZoneInfo
 
 from sqlmodel import col, select
 
@@ -12,16 +13,14 @@ from bot.trainings import TrainingPlan, publish
 from handlers.trainings import done_markup
 from storage import Database
 from storage.models import (
-    AuditLog,
     Delivery,
     MemberStatus,
     OrgUnit,
     TrainingConfirmation,
     TrainingKind,
 )
-from tests.conftest import START_TIME
 
-SHANGHAI_TODAY = date(2026, 3, 2)  # START_TIME in Asia/Shanghai
+SHANGHAI = ZoneInfo("Asia/Shanghai")
 
 
 async def publish_training(
@@ -38,8 +37,6 @@ async def publish_training(
 ) -> int:
     """Publish a training as ``actor`` through the use case (the flow has its own test)."""
     assert org.id is not None
-    from zoneinfo import ZoneInfo
-
     async with database.session_scope() as session:
         published = await publish(
             session=session,
@@ -56,8 +53,8 @@ async def publish_training(
                 materials_text="认真学习第一章",
                 questions=list(questions or []),
             ),
-            now=clock.now() if clock is not None else START_TIME,
-            tz=ZoneInfo("Asia/Shanghai"),
+            now=clock.now(),
+            tz=SHANGHAI,
             buttons=done_markup,
         )
     return published.training_id
@@ -68,16 +65,6 @@ async def confirmations(database: Database) -> dict[int, str]:
     async with database.session_scope() as session:
         rows = (await session.exec(select(TrainingConfirmation))).all()
     return {row.member_id: row.method.value for row in rows}
-
-
-async def audit_of(database: Database, prefix: str) -> list[AuditLog]:
-    async with database.session_scope() as session:
-        rows = await session.exec(
-            select(AuditLog)
-            .where(col(AuditLog.action).startswith(prefix))
-            .order_by(col(AuditLog.id))
-        )
-        return list(rows.all())
 
 
 async def training_deliveries(database: Database) -> list[Delivery]:

@@ -21,6 +21,7 @@ from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.clock import OffsetClock
+from bot.duties import next_rung_due
 from bot.session_duties import next_session_event
 from storage import Database
 from storage.models import Delivery, DeliveryState, ReminderState, SessionReminder
@@ -49,7 +50,8 @@ class JumpResult:
 
 async def next_due(*, session: AsyncSession, after: datetime, tz: ZoneInfo) -> datetime | None:
     """The earliest moment after ``after`` when something falls due: a pending session
-    reminder, a queued delivery, a check-in opening or closing, an evening digest."""
+    reminder, a queued delivery, a check-in opening or closing, an evening digest, a rung
+    of the contact-point reminder ladder."""
     reminder = await session.exec(
         select(func.min(SessionReminder.due_at)).where(
             SessionReminder.state == ReminderState.PENDING, col(SessionReminder.due_at) > after
@@ -62,7 +64,10 @@ async def next_due(*, session: AsyncSession, after: datetime, tz: ZoneInfo) -> d
         )
     )
     event = await next_session_event(session=session, after=after, tz=tz)
-    due = [moment for moment in (reminder.one(), delivery.one(), event) if moment is not None]
+    rung = await next_rung_due(session=session, after=after, tz=tz)
+    due = [
+        moment for moment in (reminder.one(), delivery.one(), event, rung) if moment is not None
+    ]
     return min(due) if due else None
 
 

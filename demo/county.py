@@ -2,7 +2,7 @@
 
 Seeding writes only into a database without a county: the org tree, the rosters (most
 members already linked to Telegram), the office holders, and the history before the moment
-of seeding (bot/demo_history.py) with every required meeting held, and each branch's next
+of seeding (demo/history.py) with every required meeting held, and each branch's next
 meetings ahead with pending reminders, so the clock control has something to show and the
 silent-branch ladder speaks only when the user lets a month pass without meetings.
 """
@@ -18,9 +18,9 @@ from zoneinfo import ZoneInfo
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from bot.demo_duties import seed_funds_and_duties
-from bot.demo_history import History
-from bot.demo_plan import (
+from demo.duties import seed_funds_and_duties
+from demo.history import History
+from demo.plan import (
     CAST,
     DEMO_SEED,
     DemoPlan,

@@ -9,7 +9,7 @@ from sqlmodel import col, select
 
 from storage import Database
 from storage import duties as store
-from storage.models import AuditLog, ContactPoint, ContactVisit, Member, OrgUnit
+from storage.models import ContactPoint, ContactVisit, Member, OrgUnit
 
 
 async def contact_point(
@@ -51,9 +51,3 @@ async def points(database: Database) -> list[ContactPoint]:
     async with database.session_scope() as session:
         rows = await session.exec(select(ContactPoint).order_by(col(ContactPoint.id)))
         return list(rows.all())
-
-
-async def audits(database: Database, prefix: str = "duty.") -> list[AuditLog]:
-    async with database.session_scope() as session:
-        rows = await session.exec(select(AuditLog).order_by(col(AuditLog.id)))
-        return [row for row in rows.all() if row.action.startswith(prefix)]

@@ -130,14 +130,6 @@ async def status_changes(database: Database) -> list[MemberStatusChange]:
         return list(result.all())
 
 
-async def audit_entries(database: Database) -> list[AuditLog]:
-    async with database.session_scope() as session:
-        result = await session.exec(
-            select(AuditLog).where(AuditLog.action == "roster.import").order_by(col(AuditLog.id))
-        )
-        return list(result.all())
-
-
 async def stored_text(database: Database) -> str:
     """Every value of every row of the tables an import touches, as one string."""
     async with database.session_scope() as session:

@@ -18,10 +18,10 @@ from zoneinfo import ZoneInfo
 from sqlmodel.ext.asyncio.session import AsyncSession
 from telegram.constants import ParseMode
 
-from bot.demo_plan import CurrentTraining, NoticeData, PlannedMember, demo_data
 from bot.notices import Audience
 from bot.sessions import DEFAULT_REMINDER_OFFSETS as OFFSETS
 from bot.sessions import plan_reminders
+from demo.plan import CurrentTraining, NoticeData, PlannedMember, demo_data
 from storage import attendance, notices, sessions, trainings
 from storage.models import (
     AttendanceOutcome,

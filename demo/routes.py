@@ -1,6 +1,6 @@
 """The sandbox's own HTTP controls under ``/_sandbox``, served beside the emulator's.
 
-Composition (with bot/app.py, bot/cli.py and bot/sandbox_app.py): the routes reach the
+Composition (with bot/app.py, bot/cli.py and demo/app.py): the routes reach the
 emulator's World (sandbox/), the roster and the shared clock, so this module may import
 sandbox/. The emulator's page calls them; they exist only in `partybot sandbox`, which
 listens on loopback for someone trying partybot out.
@@ -26,9 +26,9 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
-from bot.demo import DemoPerson
-from bot.sandbox_people import SandboxPeople
-from bot.sandbox_time import Jump, TimeControl
+from demo.county import DemoPerson
+from demo.people import SandboxPeople
+from demo.time_control import Jump, TimeControl
 from sandbox.api import json_response
 from storage.members import AlreadyLinked
 

@@ -13,7 +13,6 @@ from bot.clock import ManualClock
 from sandbox import SimUser
 from storage import Database
 from storage.models import (
-    AuditLog,
     CodeAttempt,
     Invitation,
     Member,
@@ -76,11 +75,6 @@ async def member(database: Database, member_id: int | None) -> Member:
         found = await session.get(Member, member_id)
     assert found is not None
     return found
-
-
-async def audit_actions(database: Database) -> list[str]:
-    """The actions of every audit row, oldest first."""
-    return [entry.action for entry in await rows(database, AuditLog)]
 
 
 async def attempts(database: Database, user: SimUser) -> list[bool]:

@@ -4,7 +4,7 @@ Starts, in one event loop: the Bot API emulator on http://127.0.0.1:8080 (with t
 page and the sandbox's controls), the real bot polling it, and the demo county in a
 database file of its own (data/sandbox.db by default; `--reset` starts afresh).
 
-Composition root, together with bot/app.py and bot/cli.py: it wires sandbox/ (the
+Composition root, beside bot/app.py and bot/cli.py: it wires sandbox/ (the
 emulator), the application and storage/ together, which is why it may import sandbox/.
 
 The bot and the emulator share one OffsetClock. Its offset is kept next to the database
@@ -28,11 +28,11 @@ from pydantic import SecretStr
 
 from bot.app import PartyApplication, build_application, polling
 from bot.clock import OffsetClock
-from bot.demo import DemoPerson, demo_people, seed_demo
-from bot.sandbox_people import SandboxPeople
-from bot.sandbox_routes import SandboxRoutes
-from bot.sandbox_time import TimeControl
 from bot.settings import Settings
+from demo.county import DemoPerson, demo_people, seed_demo
+from demo.people import SandboxPeople
+from demo.routes import SandboxRoutes
+from demo.time_control import TimeControl
 from sandbox import EmulatorServer, World
 from sandbox.history import dump_history, load_history
 from storage import Database, upgrade_to_head

@@ -22,7 +22,7 @@ from storage.models import (
     MemberStatusChange,
     RoleGrant,
 )
-from tests.conversation import say
+from tests.support.conversation import say
 
 Person = Callable[..., SimUser]
 
@@ -49,20 +49,12 @@ async def snapshot(database: Database) -> dict[str, Any]:
     """Row counts and content digests of the watched tables ("nothing changed" checks)."""
     found: dict[str, Any] = {}
     async with database.session_scope() as session:
+        connection = await session.connection()
         for model in WATCHED:
             table = sa.inspect(model).local_table
-            rows = (await session.exec(sa.select(table))).all()
+            rows = (await connection.execute(sa.select(table))).all()
             found[table.name] = sorted(repr(tuple(row)) for row in rows)
     return found
-
-
-async def audit_rows(database: Database, action: str | None = None) -> list[AuditLog]:
-    """Audit rows, oldest first, optionally of one action."""
-    async with database.session_scope() as session:
-        stmt = select(AuditLog).order_by(col(AuditLog.id))
-        if action is not None:
-            stmt = stmt.where(AuditLog.action == action)
-        return list((await session.exec(stmt)).all())
 
 
 async def member_row(database: Database, member_id: int) -> Member:
@@ -77,7 +69,7 @@ async def grants_of(database: Database, telegram_user_id: int) -> set[tuple[str,
     """(role, org id) of every grant the account holds."""
     async with database.session_scope() as session:
         rows = await session.exec(
-            sa.select(RoleGrant.role, RoleGrant.org_id).where(
+            select(col(RoleGrant.role), col(RoleGrant.org_id)).where(
                 RoleGrant.telegram_user_id == telegram_user_id
             )
         )

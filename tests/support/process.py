@@ -24,7 +24,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.pool import NullPool
 
 from storage import sync_url
-from tests.storage.conftest import require_postgres_url
+from tests.support.storage import require_postgres_url
 
 ROOT = Path(__file__).resolve().parent.parent
 _OURS = re.compile(r"^(TELEGRAM_|PARTYBOT_)")

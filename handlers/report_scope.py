@@ -1,0 +1,70 @@
+"""Where a report starts and what a report button may open: one check for /summary,
+/export and their buttons.
+
+A report command starts at the org of the user's one reporting role, or asks which when
+there are several; a button carries an org id and a period token, trusted for nothing.
+"""
+
+from __future__ import annotations
+
+from telegram import InlineKeyboardMarkup, Message, Update
+
+from bot.access import Action, allows, load_principal, scope_roots
+from bot.context import BotContext
+from bot.periods import Period, period_from_token
+from bot.refusals import NOT_ALLOWED
+from handlers.callbacks import CallbackCodec
+from handlers.guard import STALE_BUTTON, refuse
+from handlers.period_input import requested_period
+from handlers.screens import button, callback_values
+from storage import orgs
+from storage.models import OrgUnit
+
+
+async def command_target(
+    update: Update, context: BotContext, codec: CallbackCodec, period_help: str
+) -> tuple[Message, OrgUnit, Period] | None:
+    """The org and period a report command is for; None after answering otherwise (a bad
+    period, no right to reports, or several scopes offered as buttons of ``codec``)."""
+    message, user = update.effective_message, update.effective_user
+    if message is None or user is None:
+        return None
+    period = requested_period(context, " ".join(context.args or []))
+    if period is None:
+        await message.reply_text(context._(period_help))
+        return None
+    async with context.services.database.session_scope() as session:
+        principal = await load_principal(session=session, telegram_user_id=user.id)
+        roots = scope_roots(principal, Action.VIEW_REPORTS)
+        found = [await orgs.get_org(session=session, org_id=root.org_id) for root in roots]
+    tops = [org for org in found if org is not None and org.id is not None]
+    if not tops:
+        await refuse(update, context, context._(NOT_ALLOWED))
+        return None
+    if len(tops) > 1:
+        rows = [[button(org.name, codec.encode(org.id or 0, period.token))] for org in tops]
+        await message.reply_text(context._("Which one?"), reply_markup=InlineKeyboardMarkup(rows))
+        return None
+    return message, tops[0], period
+
+
+async def tapped_target(
+    update: Update, context: BotContext, codec: CallbackCodec
+) -> tuple[Message, OrgUnit, Period] | None:
+    """The org and period of a tapped report button if the user may see that org; else
+    refused (a forged or unknown org, a token that is not a period)."""
+    query, user = update.callback_query, update.effective_user
+    if query is None or user is None or not isinstance(query.message, Message):
+        return None
+    org_id, token = callback_values(codec, update)
+    period = period_from_token(str(token))
+    async with context.services.database.session_scope() as session:
+        org = await orgs.get_org(session=session, org_id=int(org_id))
+        principal = await load_principal(session=session, telegram_user_id=user.id)
+    if period is None:
+        await refuse(update, context, context._(STALE_BUTTON))
+        return None
+    if org is None or not allows(principal, Action.VIEW_REPORTS, org.path):
+        await refuse(update, context, context._(NOT_ALLOWED))
+        return None
+    return query.message, org, period
