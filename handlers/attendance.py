@@ -282,12 +282,20 @@ async def on_leave_note(update: Update, context: BotContext) -> None:
     if message is None or state is None:
         return
     note = (message.text or "").strip()
-    if not note or len(note) > MAX_NOTE:
+    template = context._("Please type the reason in a few words (at most {n} characters).")
+    if not note:
         await message.reply_text(
-            context._("Please type the reason in a few words (at most {n} characters).").format(
-                n=MAX_NOTE
-            ),
-            reply_markup=cancel_keyboard(context),
+            template.format(n=MAX_NOTE), reply_markup=cancel_keyboard(context)
+        )
+        return
+    if len(note) > MAX_NOTE:
+        await awaiting.refuse_too_long(
+            message,
+            context,
+            template=template,
+            limit=MAX_NOTE,
+            count=len(note),
+            markup=cancel_keyboard(context),
         )
         return
     awaiting.stop(context)

@@ -20,13 +20,15 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Final
 
-from telegram import InlineKeyboardMarkup, Message, Update
+from telegram import ForceReply, InlineKeyboardMarkup, Message, ReplyKeyboardMarkup, Update
 from telegram.ext import filters
 
 from bot.context import BotContext
 from bot.i18n import N_
 from handlers.callbacks import CallbackCodec
 from handlers.screens import button
+
+ReplyMarkup = InlineKeyboardMarkup | ReplyKeyboardMarkup | ForceReply
 
 KEY: Final = "sessions.awaiting"
 CANCEL: Final = CallbackCodec("wait.cancel")
@@ -126,7 +128,8 @@ async def on_cancel(update: Update, context: BotContext) -> None:
 class _Refused:
     """An over-long text refused, and the parts of it seen so far."""
 
-    template: str  # the flow's translated refusal, with {limit} and {count}
+    template: str  # the flow's translated refusal, with {limit} or {n}, and {count}
+    markup: ReplyMarkup | None
     limit: int
     count: int
     last: datetime  # message date of the latest part
@@ -134,14 +137,25 @@ class _Refused:
 
 
 async def refuse_too_long(
-    message: Message, context: BotContext, *, template: str, limit: int, count: int
+    message: Message,
+    context: BotContext,
+    *,
+    template: str,
+    limit: int,
+    count: int,
+    markup: ReplyMarkup | None = None,
 ) -> None:
-    """Refuse a typed text over `limit`, remembering it so the rest of it is refused too."""
+    """Refuse a typed text over `limit`, remembering it so the rest of it is refused too.
+
+    ``template`` may name the limit ``{limit}`` or ``{n}``, and the length ``{count}``.
+    """
     if context.user_data is not None:
         context.user_data[TOO_LONG_KEY] = _Refused(
-            template, limit, count, message.date, count >= SPLIT_PART
+            template, markup, limit, count, message.date, count >= SPLIT_PART
         )
-    await message.reply_text(template.format(limit=limit, count=count))
+    await message.reply_text(
+        template.format(limit=limit, n=limit, count=count), reply_markup=markup
+    )
 
 
 def _text_length(message: Message) -> int:
@@ -186,4 +200,7 @@ async def on_continuation(update: Update, context: BotContext) -> None:
     refused.count += part
     refused.last = message.date
     refused.split = part >= SPLIT_PART
-    await message.reply_text(refused.template.format(limit=refused.limit, count=refused.count))
+    await message.reply_text(
+        refused.template.format(limit=refused.limit, n=refused.limit, count=refused.count),
+        reply_markup=refused.markup,
+    )

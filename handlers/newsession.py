@@ -183,10 +183,8 @@ async def on_form_input(update: Update, context: BotContext) -> None:
         await message.reply_text(context._("Please type your answer as text."))
     elif draft.step == "topic":
         if len(text) > MAX_TOPIC:
-            await message.reply_text(
-                context._("That is too long. Please keep it under {n} characters.").format(
-                    n=MAX_TOPIC
-                )
+            await awaiting.refuse_too_long(
+                message, context, template=_too_long(context), limit=MAX_TOPIC, count=len(text)
             )
             return
         draft.topic = text
@@ -195,10 +193,8 @@ async def on_form_input(update: Update, context: BotContext) -> None:
         await _take_when(update, context, draft, text)
     elif draft.step == "place":
         if len(text) > MAX_PLACE:
-            await message.reply_text(
-                context._("That is too long. Please keep it under {n} characters.").format(
-                    n=MAX_PLACE
-                )
+            await awaiting.refuse_too_long(
+                message, context, template=_too_long(context), limit=MAX_PLACE, count=len(text)
             )
             return
         draft.place = text
@@ -266,7 +262,13 @@ async def _take_materials(
         draft.materials_file_kind = AttachmentKind.PHOTO
         draft.materials_text = message.caption
     elif message.text:
-        draft.materials_text = clip(message.text.strip(), MAX_MATERIALS)
+        text = message.text.strip()
+        if len(text) > MAX_MATERIALS:  # never cut: the secretary shortens it or sends a file
+            await awaiting.refuse_too_long(
+                message, context, template=_too_long(context), limit=MAX_MATERIALS, count=len(text)
+            )
+            return
+        draft.materials_text = text
     else:
         await message.reply_text(context._("Please send text, a link or a file."))
         return
@@ -554,3 +556,7 @@ async def _abandon(update: Update, context: BotContext, *, done: bool = False) -
 
 
 CALLBACKS: Final = ((FORM, on_form_tap),)
+
+
+def _too_long(context: BotContext) -> str:
+    return context._("That is too long. Please keep it under {n} characters.")

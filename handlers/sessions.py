@@ -264,10 +264,20 @@ async def on_edit_input(update: Update, context: BotContext) -> None:
         changes["starts_at"] = moment
     else:
         limit = MAX_PLACE if field == "place" else MAX_TOPIC
-        if not text or len(text) > limit:
+        template = context._("Please type it in at most {n} characters.")
+        if not text:
             await message.reply_text(
-                context._("Please type it in at most {n} characters.").format(n=limit),
-                reply_markup=cancel_keyboard(context),
+                template.format(n=limit), reply_markup=cancel_keyboard(context)
+            )
+            return
+        if len(text) > limit:
+            await awaiting.refuse_too_long(
+                message,
+                context,
+                template=template,
+                limit=limit,
+                count=len(text),
+                markup=cancel_keyboard(context),
             )
             return
         changes[str(field)] = text

@@ -9,11 +9,15 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+from bot.app import PartyApplication
 from bot.clock import ManualClock
+from bot.context import SERVICES_KEY, Services
 from bot.settings import Settings
 from sandbox import SimUser, World
+from schedules.notices import job_greetings
 from storage import Database
-from storage.models import OrgUnit
+from storage.models import OrgUnit, Role
+from tests.support.builders import add_member, build_tree, grant
 from tests.support.conversation import say, shown, tap
 from tests.support.sessions import Person, arrives, at, create_session, make_branch, texts
 
@@ -114,4 +118,40 @@ async def test_hostile_values_show_verbatim_on_every_screen(
     assert all(name in shown(detail) for name in NAMES), shown(detail)
 
     for user in (sec, zhang, bold, amp):
+        _clean(user)
+
+
+async def test_hostile_names_on_the_roster_card_profile_and_greeting(
+    person: Person, database: Database, world: World, clock: ManualClock, bot_app: PartyApplication
+) -> None:
+    tree = await build_tree(database)
+    await _rename(database, tree.dongfeng, ORG)
+    sec, hua = person("书记"), person("Hua")
+    await grant(database, sec.id, Role.SECRETARY, tree.dongfeng)
+    await add_member(
+        database,
+        tree.dongfeng,
+        "张<华",
+        telegram_user_id=hua.id,
+        phone="+8613800000001",
+        joined_on=clock.now().date().replace(year=2020),
+    )
+    await add_member(database, tree.dongfeng, "A & B")
+
+    roster = await say(sec, "/members")
+    assert ORG in shown(roster)
+    assert "张<华" in " ".join(label for row in roster.buttons for label in row)
+    card = await tap(sec, "✅ 张<华")
+    assert "张<华" in shown(card)
+    assert ORG in shown(card)
+    profile = await say(hua, "/me")
+    assert "张<华" in shown(profile)
+    assert ORG in shown(profile)
+
+    services: Services = bot_app.bot_data[SERVICES_KEY]
+    assert await job_greetings(services) == 1
+    greeting = await arrives(world, hua, "🎉")
+    assert "张<华" in shown(greeting)
+    assert ORG in shown(greeting)
+    for user in (sec, hua):
         _clean(user)

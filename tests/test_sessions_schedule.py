@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 
 import pytest
 from sqlmodel import select
 
+from bot.clock import ManualClock
 from sandbox import SimUser, World
 from sandbox.models import ChatMessage
 from storage import Database, orgs
@@ -376,3 +377,31 @@ async def test_the_form_in_english(person: Person, database: Database, world: Wo
     assert invitation.buttons == [["Attend", "Ask for leave"]]
     chinese = await arrives(world, branch.people["张三"], "请参加")
     assert "时间：3月3日（周二）19:30（120分钟）" in shown(chinese)
+
+
+async def test_long_typed_answers_are_refused_whole_never_cut_or_taken_by_their_tail(
+    person: Person, database: Database, clock: ManualClock
+) -> None:
+    """A topic an app split into parts: every part refused; materials over the limit are
+    refused with it, not cut to fit."""
+    branch = await make_branch(database, person, names=("张三",))
+    sec = branch.secretary
+    await say(sec, "/newsession")
+    await tap(sec, "党课")
+    assert shown(await say(sec, "长" * 4096)) == "太长了，请不超过100个字。"
+    assert shown(await say(sec, "题目的结尾")) == "太长了，请不超过100个字。"
+    clock.advance(timedelta(minutes=1))
+    await say(sec, "学习新思想")
+    await say(sec, "周五 19:30")
+    await tap(sec, "60分钟")
+    await say(sec, "村委会")
+    await tap(sec, "下一步")
+    await tap(sec, "只开一次")
+    assert shown(await say(sec, "材" * 2001)) == "太长了，请不超过2000个字。"
+    clock.advance(timedelta(minutes=1))
+    preview = await say(sec, "材" * 2000)
+    assert shown(preview).endswith("学习材料：" + "材" * 299 + "…")
+    await tap(sec, "✅ 确认")
+    [study] = await sessions_in_db(database)
+    assert study.topic == "学习新思想"
+    assert study.materials_text == "材" * 2000
