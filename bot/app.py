@@ -22,6 +22,7 @@ from telegram.ext import (
 )
 from telegram.request import HTTPXRequest
 
+from bot.checkin_screen import SCREENS_KEY, LiveScreens
 from bot.clock import Clock, SystemClock
 from bot.context import SERVICES_KEY, BotContext, Services
 from bot.htmltext import HtmlBot
@@ -112,6 +113,7 @@ def build_application(
             on_deposed=work.end,
         ),
     )
+    application.bot_data[SCREENS_KEY] = LiveScreens()
     register_handlers(application)
     return application
 
@@ -199,7 +201,15 @@ async def _post_init(application: PartyApplication) -> None:
         training_done=trainings.done_markup,
         visit=visits.visit_markup,
     )
-    register(scheduler, job_table(services, buttons=buttons))
+    register(
+        scheduler,
+        job_table(
+            services,
+            buttons=buttons,
+            bot=application.bot,
+            screens=application.bot_data[SCREENS_KEY],
+        ),
+    )
     scheduler.start(paused=True)
     application.bot_data[_SCHEDULER_KEY] = scheduler
     await services.leadership.start()

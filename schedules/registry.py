@@ -17,7 +17,9 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from apscheduler.triggers.base import BaseTrigger
 from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
+from telegram import Bot
 
+from bot.checkin_screen import LiveScreens
 from bot.context import Services
 from bot.duties import VisitMarkup
 from bot.session_notify import SessionButtons
@@ -59,7 +61,9 @@ def _waking(
     return tick
 
 
-def job_table(services: Services, *, buttons: Buttons) -> list[Job]:
+def job_table(
+    services: Services, *, buttons: Buttons, bot: Bot, screens: LiveScreens
+) -> list[Job]:
     """Every job partybot runs, in the people's time zone."""
     database, clock, settings, tz = (
         services.database,
@@ -99,6 +103,13 @@ def job_table(services: Services, *, buttons: Buttons) -> list[Job]:
         session_job("session_roster", sessions.job_follow_the_roster, **with_buttons),
         session_job("session_digest", sessions.job_evening_digest),
         session_job("silent_ladder", sessions.job_silent_ladder),
+        Job(
+            "checkin_screens",
+            every(seconds=sessions.SCREEN_REFRESH_SECONDS),
+            partial(
+                sessions.job_refresh_screens, bot, screens, database, clock, settings=settings
+            ),
+        ),
         Job(
             "notice-ack-reminders",
             every(minutes=notices.REMINDER_EVERY_MINUTES),

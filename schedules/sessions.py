@@ -8,7 +8,10 @@ schedules/registry.py runs them and wakes the relay when a job queued something.
 
 from __future__ import annotations
 
+from telegram import Bot
+
 from bot import session_duties as duties
+from bot.checkin_screen import LiveScreens, refresh_screens
 from bot.clock import Clock
 from bot.session_notify import SessionButtons
 from bot.settings import Settings
@@ -75,3 +78,15 @@ async def job_silent_ladder(database: Database, clock: Clock, *, settings: Setti
     """Start, climb and stop the silent-branch ladder."""
     async with database.session_scope() as session:
         return await duties.climb_ladder(session=session, settings=settings, now=clock.now())
+
+
+SCREEN_REFRESH_SECONDS = 20
+
+
+async def job_refresh_screens(
+    bot: Bot, screens: LiveScreens, database: Database, clock: Clock, *, settings: Settings
+) -> int:
+    """Edit the officers' check-in screens whose code rotated (screens edited)."""
+    return await refresh_screens(
+        bot=bot, screens=screens, database=database, settings=settings, now=clock.now()
+    )
