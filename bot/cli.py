@@ -107,6 +107,13 @@ def build_parser() -> argparse.ArgumentParser:
     roster.add_argument(
         "--skip-bad", action="store_true", help="import the correct rows, list the others"
     )
+    roster.add_argument(
+        "--new-name",
+        action="append",
+        default=[],
+        metavar="NAME",
+        help="a township/branch/group name close to an existing one is new (repeatable)",
+    )
 
     funds = commands.add_parser("funds", help="training and other funds")
     funds_commands = funds.add_subparsers(
@@ -170,7 +177,11 @@ def main(argv: Sequence[str] | None = None) -> int:
             case "import":
                 return asyncio.run(
                     roster_report.run_cli(
-                        settings, args.file, dry_run=args.dry_run, skip_bad=args.skip_bad
+                        settings,
+                        args.file,
+                        dry_run=args.dry_run,
+                        skip_bad=args.skip_bad,
+                        new_names=args.new_name,
                     )
                 )
             case "funds":

@@ -14,7 +14,7 @@ never erases what the database already knows (elders often have no phone on the 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from enum import StrEnum
@@ -45,6 +45,7 @@ __all__ = [
     "import_roster",
     "org_key",
     "plan_import",
+    "similar_name",
 ]
 
 AUDIT_ACTION: Final = "roster.import"
@@ -58,6 +59,9 @@ _BRANCH_KINDS: Final = frozenset(
 )
 #: Endings people add or leave out ("东风镇" vs "东风镇党委"); stripped to match names.
 _ORG_SUFFIXES: Final = ("党总支部", "党总支", "党支部", "党委", "党小组")
+#: Looser endings: a name that differs from an existing one only by these (or by one
+#: character) is asked about, never silently created ("东风村支部" vs "东风村党支部").
+_SIMILAR_SUFFIXES: Final = (*_ORG_SUFFIXES, "总支部", "总支", "支部", "小组")
 
 # --- Messages ------------------------------------------------------------------------------
 
@@ -72,6 +76,10 @@ MSG_BRANCH_AMBIGUOUS: Final = N_(
 )
 MSG_WRONG_KIND: Final = N_("row {row}: the name {name} is already used by another kind of unit")
 MSG_ORG_CLOSED: Final = N_("row {row}: {name} is marked as closed")
+MSG_SIMILAR_NAME: Final = N_(
+    "row {row}: there is no {name} yet, but there is {match}; is it the same? "
+    "Choose below, or correct the file"
+)
 MSG_PHONE_TAKEN: Final = N_(
     "row {row}: the phone number {value} already belongs to {other} of {branch}"
 )
@@ -155,6 +163,8 @@ class ImportPlan:
     ignored_columns: list[str] = field(default_factory=list)
     dropped_sensitive_columns: list[str] = field(default_factory=list)
     org_names: dict[int, str] = field(default_factory=dict)  # existing orgs, for reports
+    #: New names too close to an existing unit's: typed name -> the likely match.
+    questions: dict[str, str] = field(default_factory=dict)
 
     @property
     def bad_rows(self) -> list[int]:
@@ -203,6 +213,7 @@ async def import_roster(
     dry_run: bool = False,
     skip_bad: bool = False,
     progress: Progress | None = None,
+    answers: Mapping[str, str] | None = None,
 ) -> ImportOutcome:
     """Read, plan and (unless a dry run or refused) apply an import, in one transaction.
 
@@ -215,7 +226,12 @@ async def import_roster(
         if county is None or county.id is None:
             raise NoCountyError
         plan = await plan_import(
-            session=session, county=county, parsed=parsed, filename=filename, progress=progress
+            session=session,
+            county=county,
+            parsed=parsed,
+            filename=filename,
+            progress=progress,
+            answers=answers,
         )
         if dry_run:
             return ImportOutcome(plan, Verdict.PREVIEW)
@@ -243,11 +259,16 @@ async def plan_import(
     parsed: ParsedRoster,
     filename: str,
     progress: Progress | None = None,
+    answers: Mapping[str, str] | None = None,
 ) -> ImportPlan:
-    """Work out every org and person change the file asks for, writing nothing."""
+    """Work out every org and person change the file asks for, writing nothing.
+
+    ``answers`` settle the names asked about (``plan.questions``): typed name -> the
+    existing unit's name to use, or the typed name itself to create it as new.
+    """
     assert county.id is not None
     units = await roster.org_units_under(session=session, path=county.path)
-    planner = _OrgPlanner(county, units, await roster.org_codes(session=session))
+    planner = _OrgPlanner(county, units, await roster.org_codes(session=session), answers or {})
     plan = ImportPlan(
         filename=filename,
         county_id=county.id,
@@ -268,6 +289,7 @@ async def plan_import(
         else:
             placed.append((row, where[0], where[1]))
     placed.sort(key=lambda item: item[0].row_number)
+    plan.questions = dict(planner.questions)
     matcher = _PersonMatcher(plan)
     for start in range(0, len(placed), PLAN_BATCH):
         batch = placed[start : start + PLAN_BATCH]
@@ -289,6 +311,46 @@ def org_key(name: str) -> str:
     return name
 
 
+def _stem(name: str) -> str:
+    for suffix in _SIMILAR_SUFFIXES:
+        if name.endswith(suffix) and len(name) > len(suffix):
+            return name[: -len(suffix)]
+    return name
+
+
+#: Numerals tell units apart on purpose (东风一村 / 东风二村, 第一党小组 / 第二党小组).
+_NUMERALS: Final = frozenset("0123456789一二三四五六七八九十百零〇")
+
+
+def _one_edit_apart(a: str, b: str) -> bool:
+    """One character changed, added or left out ("东风村" / "东峰村" / "东风新村"), unless
+    that character is a numeral."""
+    if abs(len(a) - len(b)) > 1 or a == b:
+        return False
+    if len(a) == len(b):
+        pairs = [(x, y) for x, y in zip(a, b, strict=True) if x != y]
+        return len(pairs) == 1 and not (set(pairs[0]) & _NUMERALS)
+    short, long = sorted((a, b), key=len)
+    return any(
+        long[:i] + long[i + 1 :] == short and long[i] not in _NUMERALS for i in range(len(long))
+    )
+
+
+def similar_name(name: str, candidates: Iterable[str]) -> str | None:
+    """The existing name ``name`` most likely means, if it differs only by an ending or by
+    one character; None if none is that close (or it matches one exactly)."""
+    stem = _stem(name)
+    close = sorted(
+        {
+            other
+            for other in candidates
+            if other != name
+            and (_stem(other) == stem or (len(stem) >= 2 and _one_edit_apart(_stem(other), stem)))
+        }
+    )
+    return close[0] if close else None
+
+
 @dataclass(slots=True)
 class _Children:
     """Org units (existing and planned) under one parent, by exact and by loose name."""
@@ -308,9 +370,17 @@ class _Children:
 class _OrgPlanner:
     """Finds each row's township, branch and party group, planning the missing ones."""
 
-    def __init__(self, county: OrgUnit, units: Sequence[OrgUnit], codes: set[str]) -> None:
+    def __init__(
+        self,
+        county: OrgUnit,
+        units: Sequence[OrgUnit],
+        codes: set[str],
+        answers: Mapping[str, str],
+    ) -> None:
         assert county.id is not None
         self.county_id = county.id
+        self.answers = answers
+        self.questions: dict[str, str] = {}
         self.units = {unit.id: unit for unit in units if unit.id is not None}
         self.codes = codes
         self.children: dict[OrgSlot, _Children] = {}
@@ -356,11 +426,30 @@ class _OrgPlanner:
         ]
         if len(loose) == 1:
             return self._usable(row, loose[0], kinds)
+        chosen = self.answers.get(name)
+        if chosen is not None and chosen != name and children.exact.get(chosen):
+            return self._usable(row, children.exact[chosen][0], kinds)
+        if chosen is None:
+            siblings = [n for n, slots in children.exact.items() if self._kind(slots[0]) in kinds]
+            match = similar_name(name, siblings)
+            if match is not None:
+                return self._ask(row, kinds, name, match)
         return self._plan(parent, name, kind)
+
+    def _ask(self, row: RosterRow, kinds: frozenset[OrgKind], name: str, match: str) -> RowProblem:
+        """A new name close to an existing one: a question, not a new unit."""
+        self.questions.setdefault(name, match)
+        field_name = "township" if OrgKind.TOWNSHIP in kinds else "branch"
+        return _problem(row, field_name, "similar_name", MSG_SIMILAR_NAME, name=name, match=match)
 
     def _branch_anywhere(self, row: RosterRow) -> OrgSlot | RowProblem:
         """A row without township: its branch must exist (or be planned) under one name."""
-        found = self.branches.matches(row.branch)
+        chosen = self.answers.get(row.branch, row.branch)
+        found = self.branches.matches(chosen)
+        if not found and row.branch not in self.answers:
+            match = similar_name(row.branch, self.branches.exact)
+            if match is not None:
+                return self._ask(row, _BRANCH_KINDS, row.branch, match)
         if not found:
             return _problem(row, "branch", "unknown_branch", MSG_BRANCH_UNKNOWN, branch=row.branch)
         if len(found) > 1:

@@ -82,6 +82,9 @@ LIST_SEPARATORS: Final = {"zh": "；", "en": "; "}
 
 MSG_CANNOT_READ: Final = N_("Cannot read {path}: {reason}")
 MSG_SKIP_BAD_HINT: Final = N_("Run again with --skip-bad to import only the correct rows.")
+MSG_NEW_NAME_HINT: Final = N_(
+    "If those names are really new, run again with {options}; else correct the file."
+)
 MSG_PHASE_CHECK: Final = N_("Checking rows")
 MSG_PHASE_WRITE: Final = N_("Writing rows")
 
@@ -226,6 +229,7 @@ async def run_cli(
     *,
     dry_run: bool,
     skip_bad: bool,
+    new_names: Sequence[str] = (),
     clock: Clock | None = None,
     out: TextIO | None = None,
     err: TextIO | None = None,
@@ -265,6 +269,7 @@ async def run_cli(
             dry_run=dry_run,
             skip_bad=skip_bad,
             progress=ProgressLine(err, _),
+            answers={name: name for name in new_names},
         )
     except RosterFileError as error:
         print(f"partybot: {error.render(_)}", file=err)
@@ -275,6 +280,9 @@ async def run_cli(
     blocked = bool(outcome.plan.problems) and not skip_bad
     if blocked:
         print(_(MSG_SKIP_BAD_HINT), file=out)
+    if outcome.plan.questions:
+        names = " ".join(f"--new-name {name}" for name in outcome.plan.questions)
+        print(_(MSG_NEW_NAME_HINT).format(options=names), file=out)
     return 1 if blocked else 0
 
 

@@ -1,4 +1,5 @@
-"""签到 as use cases: a member checks in with a code; the organiser counts as present.
+"""签到 as use cases: a member checks in with a code; an officer marks someone present;
+the organiser counts as present.
 
 Each function reads, checks and writes in the caller's ONE transaction, so a cancellation
 or a close committed in between cannot slip past the checks. A code is judged at the
@@ -14,17 +15,20 @@ from enum import StrEnum
 
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from bot.access import Action, allows, load_principal
 from bot.checkin import verify_code
-from bot.sessions import MAX_CHECKIN_FAILURES, Window, window_state
-from storage import attendance, members, sessions
+from bot.sessions import MAX_CHECKIN_FAILURES, Window, checkin_opens_at, window_state
+from storage import attendance, audit, members, orgs, sessions
 from storage.models import Attendance, CheckinMethod, SessionState, StudySession
 
 __all__ = [
     "SENT_AT_TRUSTED",
     "Checkin",
     "CheckinOutcome",
+    "ProxyOutcome",
     "check_in",
     "judged_at",
+    "mark_present",
     "may_check_in",
     "open_for_member",
     "organiser_present",
@@ -178,3 +182,56 @@ async def organiser_present(
         now=now,
         marked_by=actor,
     )
+
+
+@dataclass(frozen=True, slots=True)
+class ProxyOutcome:
+    """What came of an officer marking someone present; ``name`` of the person."""
+
+    result: Checkin  # DONE, ALREADY, NOT_INVITED, CANCELLED, NOT_YET, or LOCKED (not allowed)
+    name: str = ""
+    study: StudySession | None = None
+
+
+async def mark_present(
+    *, session: AsyncSession, actor: int, session_id: int, member_id: int, now: datetime
+) -> ProxyOutcome:
+    """An officer marks an invitee present (代签到), also after the session closed.
+
+    Access (MANAGE_ATTENDANCE over the session's org) and state are checked, the row is
+    written and audited, all in the caller's one transaction. LOCKED means not allowed.
+    """
+    study = await sessions.get_session(session=session, session_id=session_id)
+    org = await orgs.get_org(session=session, org_id=study.org_id) if study else None
+    principal = await load_principal(session=session, telegram_user_id=actor)
+    if study is None or org is None or not allows(principal, Action.MANAGE_ATTENDANCE, org.path):
+        return ProxyOutcome(Checkin.LOCKED)
+    if study.state == SessionState.CANCELLED:
+        return ProxyOutcome(Checkin.CANCELLED, study=study)
+    if now < checkin_opens_at(study):
+        return ProxyOutcome(Checkin.NOT_YET, study=study)
+    row = await attendance.get_attendance(
+        session=session, session_id=session_id, member_id=member_id
+    )
+    member = await members.get_member(session=session, member_id=member_id)
+    if row is None or row.id is None or member is None:
+        return ProxyOutcome(Checkin.NOT_INVITED, study=study)
+    if not await attendance.check_in(
+        session=session,
+        attendance_id=row.id,
+        method=CheckinMethod.PROXY,
+        now=now,
+        marked_by=actor,
+    ):
+        return ProxyOutcome(Checkin.ALREADY, member.name, study)
+    await audit.record(
+        session=session,
+        actor=actor,
+        action="attendance.proxy",
+        target_kind="attendance",
+        target_id=row.id,
+        org_id=study.org_id,
+        detail={"session_id": study.id, "member_id": member_id},
+        at=now,
+    )
+    return ProxyOutcome(Checkin.DONE, member.name, study)

@@ -34,6 +34,7 @@ from demo.people import SandboxPeople
 from demo.routes import SandboxRoutes
 from demo.time_control import TimeControl
 from sandbox import EmulatorServer, World
+from sandbox.history import dump_history, load_history
 from storage import Database, upgrade_to_head
 
 log = logging.getLogger(__name__)
@@ -67,9 +68,14 @@ class Sandbox:
 
 
 def database_files(path: Path) -> list[Path]:
-    """The database, its SQLite side files, and the saved clock offset."""
+    """The database, its SQLite side files, the saved clock offset and the chats."""
     side_files = [path.with_name(path.name + suffix) for suffix in ("-wal", "-shm", "-journal")]
-    return [path, *side_files, clock_file(path)]
+    return [path, *side_files, clock_file(path), history_file(path)]
+
+
+def history_file(path: Path) -> Path:
+    """Where the emulator's chats (what the page shows) are kept between runs."""
+    return path.with_suffix(".chats.json")
 
 
 def clock_file(path: Path) -> Path:
@@ -124,6 +130,9 @@ async def running_sandbox(
         world = World(SANDBOX_TOKEN, bot_username=SANDBOX_BOT_USERNAME, clock=clock.now)
         people = SandboxPeople(world, database, clock)
         await people.restore()
+        with contextlib.suppress(OSError):  # no saved chats yet: they start empty
+            saved = history_file(database_path).read_text(encoding="utf-8")
+            load_history(saved, world.chats, world.files)
         time = TimeControl(clock, database, scheduler=lambda: None, tz=settings.tz)
         routes = SandboxRoutes(people, time, cast, settings.timezone).routes()
         async with EmulatorServer(world, host, port, extra_routes=routes) as server:
@@ -131,8 +140,13 @@ async def running_sandbox(
                 bot_settings(settings, server.url, url), database=database, clock=clock
             )
             time.scheduler = lambda: application.bot_data.get(_SCHEDULER_KEY)
-            async with polling(application, poll_timeout=poll_timeout):
-                yield Sandbox(world, server, application, database, clock, time, people, cast)
+            try:
+                async with polling(application, poll_timeout=poll_timeout):
+                    yield Sandbox(world, server, application, database, clock, time, people, cast)
+            finally:  # what the page shows comes back after a restart
+                history_file(database_path).write_text(
+                    dump_history(world.chats, world.files), encoding="utf-8"
+                )
     finally:
         _save_offset(database_path, clock.offset)
         await database.dispose()

@@ -17,9 +17,11 @@ from bot.dates import format_time, format_when, local_date
 from bot.htmltext import html_lines
 from bot.i18n import N_
 from bot.periods import Period, period_from_token
+from bot.session_checkin import Checkin, mark_present
 from bot.session_text import clip, kind_label, leave_label, names_line, session_card
 from bot.sessions import checkin_opens_at
 from handlers import awaiting
+from handlers.awaiting import cancel_keyboard
 from handlers.guard import STALE_BUTTON, refuse
 from handlers.period_input import requested_period
 from handlers.screens import button, callback_values, show
@@ -28,7 +30,6 @@ from handlers.session_codecs import LIST, MINUTES, PROXY, REPORT
 from storage import attendance, audit, sessions
 from storage.models import (
     AttendanceOutcome,
-    CheckinMethod,
     LeaveState,
     Rsvp,
     SessionState,
@@ -284,64 +285,47 @@ async def on_proxy(update: Update, context: BotContext) -> None:
         await refuse(update, context, context._("This session has been cancelled."))
         return
     if now < checkin_opens_at(study):
-        await refuse(
-            update,
-            context,
-            context._("Check-in opens at {time}.").format(
-                time=format_time(checkin_opens_at(study), tz=_tz(context))
-            ),
-        )
+        await refuse(update, context, _opens_at(context, study))
         return
     toast = None
     if member_id:
-        toast = await _mark(update, context, study, member_id, now)
+        toast = await _mark(update, context, session_id, member_id, now)
         if toast is None:
             return
     await _roster_screen(update, context, study, page, toast)
 
 
+def _opens_at(context: BotContext, study: StudySession) -> str:
+    return context._("Check-in opens at {time}.").format(
+        time=format_time(checkin_opens_at(study), tz=_tz(context))
+    )
+
+
 async def _mark(
-    update: Update, context: BotContext, study: StudySession, member_id: int, now: datetime
+    update: Update, context: BotContext, session_id: int, member_id: int, now: datetime
 ) -> str | None:
-    """Mark one invitee present; the toast to show, or None after a refusal."""
+    """Mark one invitee present (one use case, one transaction); the toast to show, or
+    None after a refusal."""
     user = update.effective_user
     assert user is not None
     async with context.services.database.session_scope() as session:
-        row = await attendance.get_attendance(
-            session=session, session_id=_id(study.id), member_id=member_id
+        outcome = await mark_present(
+            session=session, actor=user.id, session_id=session_id, member_id=member_id, now=now
         )
-        person = next(
-            (
-                p
-                for p in await attendance.invitees(session=session, session_id=_id(study.id))
-                if p.member_id == member_id
-            ),
-            None,
-        )
-        done = row is not None and await attendance.check_in(
-            session=session,
-            attendance_id=_id(row.id),
-            method=CheckinMethod.PROXY,
-            now=now,
-            marked_by=user.id,
-        )
-        if done and row is not None:
-            await audit.record(
-                session=session,
-                actor=user.id,
-                action="attendance.proxy",
-                target_kind="attendance",
-                target_id=row.id,
-                org_id=study.org_id,
-                detail={"session_id": study.id, "member_id": member_id},
-                at=now,
-            )
-    if row is None or person is None:
-        await refuse(update, context, context._("This person is not invited to this session."))
+    refusals = {
+        Checkin.LOCKED: context._(NOT_ALLOWED),
+        Checkin.CANCELLED: context._("This session has been cancelled."),
+        Checkin.NOT_INVITED: context._("This person is not invited to this session."),
+    }
+    if outcome.result in refusals:
+        await refuse(update, context, refusals[outcome.result])
         return None
-    if not done:
-        return context._("{name} is already checked in.").format(name=person.name)
-    return context._("Marked present: {name}").format(name=person.name)
+    if outcome.result == Checkin.NOT_YET and outcome.study is not None:
+        await refuse(update, context, _opens_at(context, outcome.study))
+        return None
+    if outcome.result == Checkin.ALREADY:
+        return context._("{name} is already checked in.").format(name=outcome.name)
+    return context._("Marked present: {name}").format(name=outcome.name)
 
 
 async def _roster_screen(
@@ -432,9 +416,9 @@ async def _start_minutes(update: Update, context: BotContext, study: StudySessio
 
 
 def _done(context: BotContext, study: StudySession) -> InlineKeyboardMarkup:
-    return InlineKeyboardMarkup(
-        [[button(context._("Done"), MINUTES.encode(_id(study.id), "done"))]]
-    )
+    """完成, and 取消 (what was sent so far stays saved)."""
+    done = [button(context._("Done"), MINUTES.encode(_id(study.id), "done"))]
+    return InlineKeyboardMarkup([done, *cancel_keyboard(context).inline_keyboard])
 
 
 async def on_minutes_input(update: Update, context: BotContext) -> None:

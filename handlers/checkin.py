@@ -17,9 +17,9 @@ from telegram.error import TelegramError
 
 from bot.access import Action, load_principal, scope_roots
 from bot.checkin import CODE_DIGITS, current_code, deep_link, parse_start_payload, qr_png
+from bot.checkin_screen import SCREENS_KEY, LiveScreens, Screen, screen_caption
 from bot.context import BotContext
 from bot.dates import format_time
-from bot.htmltext import Markup, html_lines
 from bot.i18n import N_
 from bot.session_checkin import (
     Checkin,
@@ -30,7 +30,6 @@ from bot.session_checkin import (
     organiser_present,
     window_refusal,
 )
-from bot.session_text import session_card
 from bot.sessions import Window, checkin_opens_at, window_state
 from handlers import awaiting
 from handlers.awaiting import cancel_keyboard
@@ -258,12 +257,16 @@ async def on_screen(update: Update, context: BotContext) -> None:
     await query.answer()
     await _send_screen(update, context, study)
     if isinstance(query.message, Message) and query.message.photo:
+        screens = context.bot_data.get(SCREENS_KEY)
+        if isinstance(screens, LiveScreens):
+            screens.forget(query.message.chat_id, query.message.message_id)
         with contextlib.suppress(TelegramError):  # the old code is stale: take it away
             await query.message.delete()
 
 
 async def _send_screen(update: Update, context: BotContext, study: StudySession) -> None:
-    """The QR code of the deep link, with the same code as a number, as a photo."""
+    """The QR code of the deep link, with the same code as a number, as a photo that keeps
+    itself current (bot.checkin_screen)."""
     chat = update.effective_chat
     if chat is None:
         return
@@ -277,23 +280,13 @@ async def _send_screen(update: Update, context: BotContext, study: StudySession)
                 session=session, study=study, actor=update.effective_user.id, now=now
             )
         counts = await attendance.attendance_counts(session=session, session_id=_id(study.id))
-    spaced = f"{code.code[:3]} {code.code[3:]}"
-    caption = html_lines(
-        [
-            session_card(study, language=context.language, tz=services.settings.tz, now=now),
-            "",
-            Markup(context._("Check-in number: <b>{code}</b>")).format(code=spaced),
-            context._(
-                "Scan the QR code with the phone camera and tap Start. "
-                'Or tap "Check in" in the bot and type the number.'
-            ),
-            context._("The number changes every few minutes; this one works until {time}.").format(
-                time=format_time(code.valid_until, tz=services.settings.tz)
-            ),
-            context._("Checked in so far: {done} of {invited}").format(
-                done=counts.checked_in, invited=counts.invited
-            ),
-        ]
+    caption = screen_caption(
+        study,
+        code=code,
+        counts=counts,
+        language=context.language,
+        settings=services.settings,
+        now=now,
     )
     markup = InlineKeyboardMarkup(
         [
@@ -303,7 +296,14 @@ async def _send_screen(update: Update, context: BotContext, study: StudySession)
             ]
         ]
     )
-    await context.bot.send_photo(chat.id, qr_png(link), caption=caption, reply_markup=markup)
+    sent = await context.bot.send_photo(
+        chat.id, qr_png(link), caption=caption, reply_markup=markup
+    )
+    screens = context.bot_data.get(SCREENS_KEY)
+    if isinstance(screens, LiveScreens):
+        screens.shown(
+            Screen(chat.id, sent.message_id, _id(study.id), context.language, code.code, markup)
+        )
 
 
 CALLBACKS: Final = ((CHECKIN, on_tap), (CODE, on_screen))

@@ -105,6 +105,9 @@ def register_handlers(application: Application[Any, Any, Any, Any, Any, Any]) ->
     application.add_handler(
         CallbackQueryHandler(roster_import.on_roster_choice, pattern=roster_import.CHOICE.pattern)
     )
+    application.add_handler(
+        CallbackQueryHandler(roster_import.on_name_answer, pattern=roster_import.NAME.pattern)
+    )
 
     application.add_handler(CommandHandler("invite", invitations.cmd_invite))
     application.add_handler(CommandHandler("invites", invitations.cmd_invites))

@@ -21,6 +21,7 @@ from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Message, Update
 from telegram.error import TelegramError
 
 from bot.access import Action, Principal, allows, load_principal
+from bot.callbacks import CallbackCodec
 from bot.context import BotContext
 from bot.htmltext import Markup, as_html
 from bot.i18n import N_
@@ -28,7 +29,6 @@ from bot.roster_file import MAX_FILE_BYTES, MSG_UNSUPPORTED, RosterFileError
 from bot.roster_import import PROGRESS_MIN_ROWS, ImportOutcome, Verdict, import_roster
 from bot.roster_report import is_truncated, report_lines
 from handlers.attendance import follow_roster_change
-from handlers.callbacks import CallbackCodec
 from handlers.guard import permitted, refuse
 from storage import orgs
 from storage.models import OrgUnit
@@ -45,7 +45,11 @@ MESSAGE_LIMIT: Final = 4000
 REPORT_FILENAME: Final = "roster-report.txt"
 
 CHOICE: Final = CallbackCodec("rimp", (str, str))  # action, token
+#: A name asked about: token, question index, 1 = the existing unit is meant, 0 = a new one.
+NAME: Final = CallbackCodec("rimpn", (str, int, int))
 GO, SKIP_BAD, CANCEL = "go", "skip", "no"
+#: Name questions offered as buttons under one preview (more are answered in the file).
+MAX_QUESTIONS: Final = 4
 
 MSG_STAFF_ONLY: Final = N_(
     "Only county staff can import a roster file, so I have not used this file."
@@ -68,6 +72,8 @@ MSG_GONE: Final = N_(
 BUTTON_IMPORT: Final = N_("Import")
 BUTTON_SKIP_BAD: Final = N_("Import only the correct rows")
 BUTTON_CANCEL: Final = N_("Cancel")
+BUTTON_SAME: Final = N_("{typed} is {match}")
+BUTTON_NEW: Final = N_("{typed} is new")
 
 
 @dataclass(frozen=True, slots=True)
@@ -77,6 +83,8 @@ class PendingImport:
     file_id: str
     filename: str
     expires_at: datetime
+    answers: tuple[tuple[str, str], ...] = ()  # names asked about: typed -> meant
+    questions: tuple[tuple[str, str], ...] = ()  # the preview's open ones: typed, match
 
 
 async def on_roster_document(update: Update, context: BotContext) -> None:
@@ -103,7 +111,7 @@ async def on_roster_document(update: Update, context: BotContext) -> None:
     outcome = await _run(context, status, document.file_id, filename, dry_run=True)
     if outcome is None:
         return
-    token = _remember(context, document.file_id, filename)
+    token = _remember(context, document.file_id, filename, outcome=outcome)
     await _show(context, status, outcome, _choices(context, outcome, token))
 
 
@@ -141,10 +149,53 @@ async def on_roster_choice(update: Update, context: BotContext) -> None:
         dry_run=False,
         skip_bad=action == SKIP_BAD,
         actor=user.id,
+        answers=dict(pending.answers),
     )
-    if outcome is not None:
-        await _show(context, status, outcome, None)
-        await follow_roster_change(context.services, None)  # newcomers, movers, leavers
+    if outcome is None:
+        return
+    if outcome.verdict == Verdict.REFUSED:  # "…or import only the correct rows": a button
+        token = _remember(
+            context, pending.file_id, pending.filename, outcome=outcome, answers=pending.answers
+        )
+        await _show(context, status, outcome, _choices(context, outcome, token))
+        return
+    await _show(context, status, outcome, None)
+    await follow_roster_change(context.services, None)  # newcomers, movers, leavers
+
+
+async def on_name_answer(update: Update, context: BotContext) -> None:
+    """ "东风村支部 is 东风村党支部" / "… is new": settle a name and preview again."""
+    query, user = update.callback_query, update.effective_user
+    decoded = NAME.decode(query.data if query is not None else None)
+    if query is None or user is None or decoded is None:
+        return
+    token, index, same = str(decoded[0]), int(decoded[1]), int(decoded[2])
+    pending = _pending(context).pop(token, None)
+    if (
+        pending is None
+        or pending.expires_at <= context.services.clock.now()
+        or not 0 <= index < len(pending.questions)
+    ):
+        await query.answer(context._(MSG_GONE), show_alert=True)
+        return
+    county, principal = await _county_and_principal(context, user.id)
+    if county is None or not await permitted(
+        update, context, principal, Action.IMPORT_ROSTER, county.path
+    ):
+        return
+    await query.answer()
+    typed, match = pending.questions[index]
+    answers = (*pending.answers, (typed, match if same else typed))
+    status = query.message
+    if not isinstance(status, Message):
+        return
+    outcome = await _run(
+        context, status, pending.file_id, pending.filename, dry_run=True, answers=dict(answers)
+    )
+    if outcome is None:
+        return
+    token = _remember(context, pending.file_id, pending.filename, outcome=outcome, answers=answers)
+    await _show(context, status, outcome, _choices(context, outcome, token))
 
 
 async def _county_and_principal(
@@ -166,6 +217,7 @@ async def _run(
     dry_run: bool,
     skip_bad: bool = False,
     actor: int | None = None,
+    answers: dict[str, str] | None = None,
 ) -> ImportOutcome | None:
     """Download and import (or preview) the file; None once a file-level problem is shown."""
     _ = context._
@@ -185,6 +237,7 @@ async def _run(
                 dry_run=dry_run,
                 skip_bad=skip_bad,
                 progress=shown,
+                answers=answers,
             )
     except RosterFileError as error:
         await status.edit_text(error.render(_))
@@ -226,7 +279,22 @@ def _choices(context: BotContext, outcome: ImportOutcome, token: str) -> InlineK
     plan = outcome.plan
     rows = [[InlineKeyboardButton(_(BUTTON_IMPORT), callback_data=CHOICE.encode(GO, token))]]
     has_good = bool(plan.creates or plan.updates or plan.unchanged)
-    if outcome.verdict == Verdict.PREVIEW and plan.problems and has_good:
+    pending = _pending(context).get(token)
+    questions = pending.questions if pending is not None else ()
+    for index, (typed, match) in enumerate(questions):
+        rows.append(
+            [
+                InlineKeyboardButton(
+                    _(BUTTON_SAME).format(typed=typed, match=match)[:60],
+                    callback_data=NAME.encode(token, index, 1),
+                ),
+                InlineKeyboardButton(
+                    _(BUTTON_NEW).format(typed=typed)[:60],
+                    callback_data=NAME.encode(token, index, 0),
+                ),
+            ]
+        )
+    if outcome.verdict != Verdict.IMPORTED and plan.problems and has_good:
         label = _(BUTTON_SKIP_BAD)
         rows.append([InlineKeyboardButton(label, callback_data=CHOICE.encode(SKIP_BAD, token))])
     rows.append(
@@ -242,14 +310,23 @@ def _pending(context: BotContext) -> dict[str, PendingImport]:
     return cast(dict[str, PendingImport], context.user_data.setdefault(PENDING_KEY, {}))
 
 
-def _remember(context: BotContext, file_id: str, filename: str) -> str:
-    """Keep the file id under a fresh token, forgetting previews that have expired."""
+def _remember(
+    context: BotContext,
+    file_id: str,
+    filename: str,
+    *,
+    outcome: ImportOutcome,
+    answers: tuple[tuple[str, str], ...] = (),
+) -> str:
+    """Keep the file id (and the names settled so far, and the ones the preview asks
+    about) under a fresh token, forgetting previews that have expired."""
     now = context.services.clock.now()
     pending = _pending(context)
     for token in [token for token, item in pending.items() if item.expires_at <= now]:
         del pending[token]
     token = secrets.token_hex(4)
-    pending[token] = PendingImport(file_id, filename, now + PENDING_TTL)
+    questions = tuple(list(outcome.plan.questions.items())[:MAX_QUESTIONS])
+    pending[token] = PendingImport(file_id, filename, now + PENDING_TTL, answers, questions)
     return token
 
 

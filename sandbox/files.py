@@ -52,6 +52,24 @@ class FileStore:
         self._by_path[stored.file_path] = stored
         return stored
 
+    @property
+    def counter(self) -> int:
+        """How many files were added (the next id follows it)."""
+        return self._counter
+
+    @counter.setter
+    def counter(self, value: int) -> None:
+        self._counter = value
+
+    def all(self) -> list[StoredFile]:
+        """Every stored file."""
+        return list(self._by_id.values())
+
+    def restore(self, stored: StoredFile) -> None:
+        """Keep a file saved by an earlier run, under its own id and path."""
+        self._by_id[stored.file_id] = stored
+        self._by_path[stored.file_path] = stored
+
     def get(self, file_id: str) -> StoredFile | None:
         """The file for an id, or ``None``."""
         return self._by_id.get(file_id)

@@ -216,6 +216,28 @@ async def edit_message_caption(world: World, params: Params) -> Any:
     return _apply_edit(world, message, replace(content, reply_markup=markup))
 
 
+async def edit_message_media(world: World, params: Params) -> Any:
+    """editMessageMedia for a photo: a new picture (an upload by ``attach://`` or a known
+    file_id) with its caption; an omitted reply_markup removes the inline keyboard."""
+    message = _editable(world, params)
+    media = params.json("media", e.BAD_MEDIA)
+    if not isinstance(media, dict):
+        raise bad_request(e.BAD_MEDIA)
+    if media.get("type") != "photo" or message.photo is None:
+        raise bad_request(e.MEDIA_TYPE)
+    inner = Params({key: value for key, value in media.items() if key != "type"}, params.files)
+    stored = _upload(
+        world, Params({"photo": media.get("media")}, params.files), "photo", "photo", e.NO_PHOTO
+    )
+    content = replace(
+        _caption_content(inner),
+        reply_markup=parse_inline_markup(params.values.get("reply_markup")),
+    )
+    message.photo = photo_sizes(stored)
+    world.edit_message(message, replace(content, edit_date=world.timestamp()))
+    return message.to_api()
+
+
 async def edit_message_reply_markup(world: World, params: Params) -> Any:
     """editMessageReplyMarkup; no markup means remove the keyboard."""
     message = _editable(world, params)

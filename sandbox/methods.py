@@ -15,6 +15,7 @@ from sandbox.errors import bad_request
 from sandbox.messaging import (
     delete_message,
     edit_message_caption,
+    edit_message_media,
     edit_message_reply_markup,
     edit_message_text,
     find_chat,
@@ -31,7 +32,9 @@ from sandbox.world import World, scope_key
 Method = Callable[[World, Params], Awaitable[Any]]
 
 SENDING = frozenset({"sendMessage", "sendPhoto", "sendDocument"})
-EDITING = frozenset({"editMessageText", "editMessageCaption", "editMessageReplyMarkup"})
+EDITING = frozenset(
+    {"editMessageText", "editMessageCaption", "editMessageMedia", "editMessageReplyMarkup"}
+)
 CHAT_ACTIONS = frozenset(
     {
         "typing",
@@ -227,6 +230,7 @@ _TABLE: dict[str, Method] = {
     "sendDocument": send_document,
     "editMessageText": edit_message_text,
     "editMessageCaption": edit_message_caption,
+    "editMessageMedia": edit_message_media,
     "editMessageReplyMarkup": edit_message_reply_markup,
     "deleteMessage": delete_message,
     "answerCallbackQuery": answer_callback_query,

@@ -146,7 +146,7 @@ async def test_the_secretary_records_minutes_and_photos(
     clock.set(at(2026, 3, 2, 21, 0))
     prompt = await say(sec, "/minutes")
     assert prompt.text == "请发送“学习党章”的会议记录（文字），有照片也可以发。发完点“完成”。"
-    assert prompt.buttons == [["完成"]]
+    assert prompt.buttons == [["完成"], ["取消"]]
     assert (await say(sec, "一、学习党章第一章。二、讨论发展党员。")).text == (
         "已保存。可以继续发，发完点“完成”。"
     )

@@ -7,7 +7,9 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+from bot.app import PartyApplication
 from bot.checkin import current_code
+from bot.checkin_screen import SCREENS_KEY
 from bot.clock import ManualClock
 from bot.settings import Settings
 from handlers.attendance import BUTTONS
@@ -319,3 +321,54 @@ async def test_cancel_stops_the_wait_by_button_or_command_in_each_language(
     assert (await say(eve, "/cancel")).text == "There is nothing to cancel."
     rows = await attendance_of(database, session_id)
     assert rows[branch.member_id("张三")].checked_in_at is None
+
+
+async def test_the_code_screen_refreshes_itself_as_the_code_rotates(
+    person: Person,
+    database: Database,
+    world: World,
+    clock: ManualClock,
+    settings: Settings,
+    bot_app: PartyApplication,
+) -> None:
+    branch = await make_branch(database, person, names=("张三",))
+    session_id = await tonight(database, settings, clock, branch)
+    screens = bot_app.bot_data[SCREENS_KEY]
+
+    async def refresh() -> int:
+        return await jobs.job_refresh_screens(
+            bot_app.bot, screens, database, clock, settings=settings
+        )
+
+    clock.set(at(2026, 3, 2, 19, 0))
+    first = code_now(settings, clock, session_id)
+    screen = await say(branch.secretary, "/checkin")
+    await bot_app.update_queue.join()  # the handler has noted the screen it sent
+    assert screen.photo is not None
+    old_photo = screen.photo[-1]["file_id"]
+    clock.set(at(2026, 3, 2, 19, 2))
+    assert len(screens.all()) == 1, screens.all()
+    assert await refresh() == 0  # the same code: nothing to edit
+    clock.set(at(2026, 3, 2, 19, 3))
+    fresh = code_now(settings, clock, session_id)
+    assert fresh != first
+    assert await refresh() == 1
+    edited = branch.secretary.chat.message(screen.message_id)
+    assert edited is not None
+    assert f"签到码：{fresh[:3]} {fresh[3:]}\n" in (edited.caption or "")
+    assert "这个到19:09有效" in (edited.caption or "")
+    assert edited.photo is not None
+    assert edited.photo[-1]["file_id"] != old_photo
+    assert edited.buttons == [["🔄 换新码", "代签到"]]
+    assert len([m for m in branch.secretary.messages if m.photo]) == 1  # edited, not resent
+    png = world.file_bytes(edited.photo[-1]["file_id"])
+    assert png.startswith(b"\x89PNG")
+    link = f"/start ci_{session_id}_{fresh}"
+    assert ((await say(branch.people["张三"], link)).text or "").startswith("✅")
+
+    clock.set(at(2026, 3, 2, 21, 30))  # check-in has closed: the screen says so, once
+    assert await refresh() == 1
+    closed = branch.secretary.chat.message(screen.message_id)
+    assert closed is not None
+    assert (closed.caption, closed.buttons) == ("这次活动的签到已经结束。", [])
+    assert await refresh() == 0

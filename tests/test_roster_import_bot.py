@@ -13,6 +13,7 @@ from storage import Database
 from storage.models import MemberStatus, Role
 from tests.support.audit import audit_log
 from tests.support.builders import Tree, add_member, build_tree, grant
+from tests.support.conversation import tap
 from tests.support.roster_import import (
     ID_1,
     all_members,
@@ -317,3 +318,69 @@ async def test_a_large_file_shows_progress_and_sends_the_full_list(
     people = await all_members(database)
     assert len(people) == 1200
     assert people["党员3"].status == MemberStatus.FULL
+
+
+async def test_a_branch_name_close_to_an_existing_one_is_asked_about(
+    database: Database, world: World, staff: Callable[..., Awaitable[SimUser]], tree: Tree
+) -> None:
+    boss = await staff()
+    rows = [
+        row(1, "张三", "东风镇党委", "东风村支部", "正式党员", phone="13800138000"),  # row 4
+        row(2, "李四", "东风镇党委", "柳树村党支部", "正式党员", phone="13900139000"),
+    ]
+    await boss.send_document("花名册.xlsx", messy_xlsx(rows), XLSX)
+    await boss.wait_for_reply()
+    preview = await boss.wait_for_reply()
+    assert preview.text is not None
+    asked = "第 4 行：还没有 东风村支部，但有 东风村党支部，是同一个吗？请在下面选，或者改好文件"
+    assert asked in preview.text.splitlines()
+    assert "新建党支部" not in preview.text  # not silently created
+    assert preview.buttons == [
+        ["导入"],
+        ["“东风村支部”就是“东风村党支部”", "“东风村支部”是新的"],
+        ["只导入正确的行"],
+        ["取消"],
+    ]
+    answered = await tap(boss, "“东风村支部”就是“东风村党支部”")
+    again = answered.text or ""
+    assert asked not in again.splitlines()
+    assert "第 4 行：张三（东风村党支部）" in again.splitlines()
+    await boss.tap("导入")
+    await shown(world, boss, "已导入")
+    people = await all_members(database)
+    assert people["张三"].org_id == tree.dongfeng.id
+    assert "东风村支部" not in {org.name for org in (await all_orgs(database)).values()}
+
+
+async def test_a_new_branch_of_a_close_name_is_created_when_said_so(
+    database: Database, world: World, staff: Callable[..., Awaitable[SimUser]]
+) -> None:
+    boss = await staff(language="en")
+    rows = [row(1, "张三", "东风镇党委", "东峰村党支部", "正式党员", phone="13800138000")]
+    await boss.send_document("roster.xlsx", messy_xlsx(rows), XLSX)
+    await boss.wait_for_reply()
+    preview = await boss.wait_for_reply()
+    assert preview.text is not None
+    assert (
+        "row 4: there is no 东峰村党支部 yet, but there is 东风村党支部; is it the same? "
+        "Choose below, or correct the file"
+    ) in preview.text.splitlines()
+    again = (await tap(boss, "东峰村党支部 is new")).text or ""
+    assert "New branches (1): 东峰村党支部 (code T01-V03)" in again.splitlines()
+
+
+async def test_refused_bad_rows_offer_importing_the_correct_ones_as_a_button(
+    database: Database, world: World, staff: Callable[..., Awaitable[SimUser]]
+) -> None:
+    boss = await staff()
+    await boss.send_document("花名册.xlsx", messy_xlsx(BAD), XLSX)
+    await boss.wait_for_reply()
+    await boss.wait_for_reply()
+    await boss.tap("导入")
+    refused = await shown(world, boss, "花名册.xlsx 没有导入")
+    assert "或者只导入正确的行" in refused
+    assert boss.last_message is not None
+    assert boss.last_message.buttons == [["导入"], ["只导入正确的行"], ["取消"]]
+    await boss.tap("只导入正确的行")
+    done = await shown(world, boss, "已导入")
+    assert done.startswith("已导入 花名册.xlsx：新增 2 人")

@@ -438,3 +438,23 @@ def test_progress_line_stays_quiet_for_small_files() -> None:
     assert stream.getvalue() == ""
     show("check", 501, 501)
     assert stream.getvalue() == "\rChecking rows: 501/501\n"
+
+
+def test_a_close_name_stops_the_import_until_said_to_be_new(
+    cli_env: Peek, county: None, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert run(capsys, write(tmp_path, "a.xlsx", messy_xlsx(FIRST_ROWS)))[0] == 0
+    close = [person(1, "钱七", "城关镇", "东关村支部", "正式党员", phone="13600136001")]
+    path = write(tmp_path, "b.xlsx", messy_xlsx(close))
+    code, out, _err = run(capsys, path)
+    assert code == 1
+    assert (
+        "第 4 行：还没有 东关村支部，但有 东关村党支部，是同一个吗？请在下面选，或者改好文件"
+        in (out.splitlines())
+    )
+    assert out.splitlines()[-1] == (
+        "如果这些名称确实是新的，请加上 --new-name 东关村支部 再运行一次；否则请改好文件。"
+    )
+    code, out, err = run(capsys, path, "--new-name", "东关村支部")
+    assert (code, err) == (0, ""), out
+    assert "新建党支部（1 个）：东关村支部（代码 T01-V03）" in out.splitlines()

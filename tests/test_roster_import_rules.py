@@ -37,7 +37,11 @@ async def tree(database: Database) -> Tree:
 
 
 async def run(
-    database: Database, *rows: list[str], dry_run: bool = False, skip_bad: bool = False
+    database: Database,
+    *rows: list[str],
+    dry_run: bool = False,
+    skip_bad: bool = False,
+    answers: dict[str, str] | None = None,
 ) -> ImportOutcome:
     return await import_roster(
         database=database,
@@ -49,6 +53,7 @@ async def run(
         via="test",
         dry_run=dry_run,
         skip_bad=skip_bad,
+        answers=answers,
     )
 
 
@@ -59,13 +64,19 @@ def problems(outcome: ImportOutcome) -> list[str]:
 async def test_new_codes_follow_the_existing_ones_and_loose_names_match(
     database: Database, tree: Tree
 ) -> None:
-    outcome = await run(
-        database,
+    rows = (
         ["甲", "城关镇", "东关村党支部", "正式党员", "", ""],
         ["乙", "东风镇", "新风村党支部", "正式党员", "", ""],  # 东风镇党委 (T01)
         ["丙", "东风镇党委", "东风村", "正式党员", "", "第一党小组"],  # 东风村党支部
         ["丁", "", "柳树村", "正式党员", "", ""],  # no township: 柳树村党支部
     )
+    asked = await run(database, *rows, dry_run=True)  # one character from 东风村党支部
+    assert asked.plan.questions == {"新风村党支部": "东风村党支部"}
+    assert problems(asked) == [
+        "row 3: there is no 新风村党支部 yet, but there is 东风村党支部; is it the same? "
+        "Choose below, or correct the file"
+    ]
+    outcome = await run(database, *rows, answers={"新风村党支部": "新风村党支部"})
     assert outcome.verdict == Verdict.IMPORTED
     assert [(org.code, org.name) for org in outcome.plan.new_orgs] == [
         ("T03", "城关镇"),

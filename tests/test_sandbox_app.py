@@ -331,3 +331,29 @@ def test_a_taken_port_is_found_before_the_demo_is_seeded(
         assert main(["sandbox", "--reset", "--port", str(port)]) == 1
     assert not (tmp_path / "data" / "sandbox.db").exists()  # nothing seeded, nothing waited
     assert "--port" in capsys.readouterr().err
+
+
+async def test_chats_come_back_after_a_restart_with_their_files(
+    template: Path, tmp_path: Path
+) -> None:
+    path = copy_template(template, tmp_path)
+    async with sandbox_at(path) as first:
+        member = first.world.users[first.cast[4].telegram_user_id]
+        await member.send("/help")
+        answer = await member.wait_for_reply()
+        photo = first.world.files.add(b"\x89PNG fake", "photo", "x.png", "image/png")
+        seen = [(m.message_id, m.text) for m in member.chat.messages]
+    assert sandbox_app.history_file(path).exists()
+    async with sandbox_at(path) as second:
+        again = second.world.users[member.id]
+        assert [(m.message_id, m.text) for m in again.chat.messages] == seen
+        assert again.chat.message(answer.message_id) is not None
+        assert second.world.file_bytes(photo.file_id) == b"\x89PNG fake"
+        async with httpx.AsyncClient(base_url=second.url) as http:  # what the page reloads
+            history = (await http.get(f"/_control/chats/{member.id}")).json()
+        assert [m["message_id"] for m in history["messages"]] == [mid for mid, _ in seen]
+        await again.send("/help")  # new messages follow the old ones
+        newer = await again.wait_for_reply()
+        assert newer.message_id > max(mid for mid, _ in seen)
+    assert sandbox_app.reset(path)  # --reset forgets the chats too
+    assert not sandbox_app.history_file(path).exists()

@@ -165,12 +165,17 @@ async function openChat(person) {
   $("#tabs").append(tab);
   wireChat(chat);
   renderHead(chat);
+  await loadHistory(chat);
+  saveOpenChats();
+  activate(chat.id);
+}
+
+// A chat's messages as the emulator keeps them (it keeps them across sandbox restarts).
+async function loadHistory(chat) {
   const history = await api("GET", `/_control/chats/${chat.id}`);
   for (const message of history.messages) upsert(chat, message);
   if (!history.reply_keyboard) setKeyboard(chat, null); // e.g. a one-time keyboard was used
   showEmpty(chat);
-  saveOpenChats();
-  activate(chat.id);
 }
 
 function closeChat(chat) {
@@ -460,7 +465,12 @@ async function follow() {
   for (;;) {
     try {
       const batch = await api("GET", `/_control/events?since=${page.since}&timeout=25`);
+      const restarted = batch.last < page.since; // a new emulator counts events from 0
       page.since = batch.last;
+      if (restarted) {
+        for (const chat of page.chats.values()) await loadHistory(chat);
+        continue;
+      }
       for (const event of batch.events) apply(event);
     } catch {
       await sleep(1000);

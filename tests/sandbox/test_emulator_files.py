@@ -6,7 +6,7 @@ import struct
 import zlib
 
 import pytest
-from telegram import Bot
+from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup, InputMediaPhoto, Message
 from telegram.error import BadRequest
 
 from sandbox import SimUser, World
@@ -76,3 +76,30 @@ async def test_unknown_files(bot: Bot, alice: SimUser) -> None:
         await bot.get_file("nope")
     with pytest.raises(BadRequest, match="Wrong file identifier"):
         await bot.send_photo(alice.id, "nope")
+
+
+async def test_a_photo_is_replaced_in_place_by_edit_message_media(
+    bot: Bot, alice: SimUser, world: World
+) -> None:
+    keyboard = InlineKeyboardMarkup([[InlineKeyboardButton("🔄", callback_data="new")]])
+    sent = await bot.send_photo(alice.id, tiny_png(10, 10), caption="一", reply_markup=keyboard)
+    edited = await bot.edit_message_media(
+        InputMediaPhoto(tiny_png(20, 20), caption="<b>二</b>", parse_mode="HTML"),
+        chat_id=alice.id,
+        message_id=sent.message_id,
+        reply_markup=keyboard,
+    )
+    assert isinstance(edited, Message)
+    assert (edited.photo[-1].width, edited.caption) == (20, "二")
+    seen = alice.chat.message(sent.message_id)
+    assert seen is not None
+    assert seen.caption == "二"
+    assert seen.current.caption_entities == ({"offset": 0, "length": 1, "type": "bold"},)
+    assert seen.buttons == [["🔄"]]
+    assert seen.photo is not None
+    assert world.file_bytes(seen.photo[-1]["file_id"]) == tiny_png(20, 20)
+    text = await bot.send_message(alice.id, "文字")
+    with pytest.raises(BadRequest, match="media type must be photo"):
+        await bot.edit_message_media(
+            InputMediaPhoto(tiny_png(5, 5)), chat_id=alice.id, message_id=text.message_id
+        )
