@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 import sqlalchemy as sa
@@ -14,12 +14,18 @@ from storage.models.accounts import Language, TelegramAccount
 from storage.types import utcnow
 
 __all__ = [
+    "SEEN_PRECISION",
     "ensure_account",
     "language_from_code",
     "mark_blocked",
     "set_language",
     "upsert_account",
 ]
+
+
+# How exact ``last_seen_at`` is kept: a known account seen again within this time, with
+# nothing else to change, is not written at all, so a tap costs no write transaction.
+SEEN_PRECISION = timedelta(hours=1)
 
 
 def language_from_code(language_code: str | None) -> Language | None:
@@ -46,10 +52,22 @@ async def upsert_account(
     Names and ``last_seen_at`` follow Telegram. The language follows ``language_code``
     only until the user chooses one explicitly (``language_chosen``). Writing to us proves
     the user has not blocked the bot, so ``blocked_at`` is cleared. One INSERT ... ON
-    CONFLICT statement, so two updates from the same user racing are harmless.
+    CONFLICT statement, so two updates from the same user racing are harmless. When the
+    account is known and nothing would change (``last_seen_at`` kept to SEEN_PRECISION),
+    it is only read: most updates are taps of known people, and a write on each took
+    SQLite's write lock once per update.
     """
     now = now or utcnow()
     detected = language_from_code(language_code)
+    known = await session.get(TelegramAccount, telegram_user_id, populate_existing=True)
+    if (
+        known is not None
+        and (known.first_name, known.username) == (first_name, username)
+        and known.blocked_at is None
+        and (detected is None or known.language_chosen or known.language == detected)
+        and now - known.last_seen_at < SEEN_PRECISION
+    ):
+        return known
     table = table_of(TelegramAccount)
     values: dict[str, Any] = {
         "telegram_user_id": telegram_user_id,

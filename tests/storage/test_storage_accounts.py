@@ -8,6 +8,7 @@ import pytest
 
 from storage import Database
 from storage.accounts import (
+    SEEN_PRECISION,
     ensure_account,
     language_from_code,
     mark_blocked,
@@ -216,3 +217,35 @@ async def test_roles_of_and_revoke(db: Database, tree: dict[str, int]) -> None:
         assert [r.role for r in await roles_of(session=session, telegram_user_id=1)] == [
             Role.TOWNSHIP_ORGANISER
         ]
+
+
+async def test_a_known_account_seen_again_soon_with_nothing_new_is_not_written(
+    db: Database,
+) -> None:
+    def seen(at: datetime, first_name: str = "Ann") -> dict[str, object]:
+        return {
+            "telegram_user_id": 1,
+            "first_name": first_name,
+            "username": "ann",
+            "language_code": "en",
+            "now": at,
+        }
+
+    async with db.session_scope() as session:
+        await upsert_account(session=session, **seen(T0))  # type: ignore[arg-type]
+    soon = T0 + SEEN_PRECISION - timedelta(minutes=1)
+    async with db.session_scope() as session:
+        account = await upsert_account(session=session, **seen(soon))  # type: ignore[arg-type]
+    assert account.last_seen_at == T0  # read, not written
+    async with db.session_scope() as session:  # a new name is written at once
+        account = await upsert_account(session=session, **seen(soon, "Anna"))  # type: ignore[arg-type]
+    assert (account.first_name, account.last_seen_at) == ("Anna", soon)
+    later = soon + SEEN_PRECISION
+    async with db.session_scope() as session:
+        account = await upsert_account(session=session, **seen(later, "Anna"))  # type: ignore[arg-type]
+    assert account.last_seen_at == later
+    async with db.session_scope() as session:
+        await mark_blocked(session=session, telegram_user_id=1, at=later)
+    async with db.session_scope() as session:  # writing to us again unblocks at once
+        account = await upsert_account(session=session, **seen(later, "Anna"))  # type: ignore[arg-type]
+    assert account.blocked_at is None
