@@ -145,7 +145,9 @@ async def test_invitation_registration_session_reminder_rsvp_checkin_attendance(
     # The secretary refreshes the attendance view: the member is there.
     await view.get_by_role("button", name="🔄 刷新").click()
     # The secretary, who ran the check-in, counts as present too.
-    await secretary.locator(".message.bot").filter(
-        has_text=re.compile(f"已签到（2）：.*{re.escape(name)}")
-    ).last.wait_for()
+    await (
+        secretary.locator(".message.bot")
+        .filter(has_text=re.compile(f"已签到（2）：.*{re.escape(name)}"))
+        .last.wait_for()
+    )
     await shot(page, "full-flow")
