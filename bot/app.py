@@ -33,14 +33,10 @@ from bot.notices import NoticeProgress
 from bot.relay import Relay, RelayConfig, relay_bot
 from bot.settings import Settings
 from bot.updates import PerChatProcessor
-from handlers import attendance, notice_reads, trainings, visits
+from handlers import attendance, trainings, visits
 from handlers.registry import PUBLIC_COMMANDS, register_handlers
-from schedules.duties import add_duty_jobs
-from schedules.jobs import register_jobs
-from schedules.notices import add_notice_jobs
+from schedules.registry import Buttons, job_table, register
 from schedules.scheduler import build_scheduler
-from schedules.sessions import register_screen_refresh, register_session_jobs
-from schedules.trainings import add_training_jobs
 from storage import Database
 
 log = logging.getLogger(__name__)
@@ -200,32 +196,20 @@ async def _post_init(application: PartyApplication) -> None:
     await publish_public_commands(application)
     services: Services = application.bot_data[SERVICES_KEY]
     scheduler = build_scheduler(services.settings.tz)
-    register_jobs(
-        scheduler,
-        bot=application.bot,
-        database=services.database,
-        clock=services.clock,
-        tz=services.settings.tz,
+    buttons = Buttons(
+        session=attendance.BUTTONS,
+        training_done=trainings.done_markup,
+        visit=visits.visit_markup,
     )
-    register_session_jobs(
+    register(
         scheduler,
-        database=services.database,
-        clock=services.clock,
-        settings=services.settings,
-        buttons=attendance.BUTTONS,
-        wake=services.relay.wake,
+        job_table(
+            services,
+            buttons=buttons,
+            bot=application.bot,
+            screens=application.bot_data[SCREENS_KEY],
+        ),
     )
-    register_screen_refresh(
-        scheduler,
-        bot=application.bot,
-        screens=application.bot_data[SCREENS_KEY],
-        database=services.database,
-        clock=services.clock,
-        settings=services.settings,
-    )
-    add_notice_jobs(scheduler, services, notice_reads.ack_markup)
-    add_training_jobs(scheduler, services, trainings.done_markup)
-    add_duty_jobs(scheduler, services, visits.visit_markup)
     scheduler.start(paused=True)
     application.bot_data[_SCHEDULER_KEY] = scheduler
     await services.leadership.start()

@@ -181,3 +181,28 @@ async def dismiss(
     assert chosen.member.telegram_user_id is not None
     holder = await _holder(session, chosen.member.telegram_user_id)
     return RoleChange(chosen.member.name, role, org, holder)
+
+
+async def change_role(
+    *,
+    session: AsyncSession,
+    actor: Principal,
+    org_id: int,
+    member_id: int,
+    role: Role,
+    grant_org_id: int,
+    give: bool,
+    now: datetime,
+) -> RoleChange:
+    """/appoint's confirm buttons: give `role` at `grant_org_id`, or end it, for a member
+    found through the screen of `org_id` (both inside the actor's scope)."""
+    await candidate_in(session=session, principal=actor, org_id=org_id, member_id=member_id)
+    change = appoint if give else dismiss
+    return await change(
+        session=session,
+        principal=actor,
+        member_id=member_id,
+        role=role,
+        org_id=grant_org_id,
+        now=now,
+    )

@@ -13,13 +13,22 @@ from zoneinfo import ZoneInfo
 from sqlmodel.ext.asyncio.session import AsyncSession
 from telegram.constants import ParseMode
 
+from bot.access import Action, Principal, allows
 from bot.htmltext import payload_html
 from bot.i18n import gettext
-from storage import audit, deliveries, notices
+from bot.members import BRANCH_KINDS
+from bot.refusals import NOT_ALLOWED, Refused
+from storage import audit, deliveries, notices, orgs
 from storage.deliveries import Outgoing
 from storage.models import DeliveryKind
 
-__all__ = ["GREETING_TIME", "greeting_text", "queue_greetings", "switch_greetings"]
+__all__ = [
+    "GREETING_TIME",
+    "greeting_text",
+    "queue_greetings",
+    "set_branch_greetings",
+    "switch_greetings",
+]
 
 #: Not before this local time: a greeting should not wake anyone.
 GREETING_TIME: Final = time(9, 0)
@@ -86,3 +95,23 @@ async def switch_greetings(
             at=now,
         )
     return changed
+
+
+async def set_branch_greetings(
+    *, session: AsyncSession, actor: Principal, org_id: int, enabled: bool, now: datetime
+) -> bool:
+    """/greetings: the actor turns a branch's greetings on or off, if it is theirs to say.
+
+    The branch's officers who send notices decide (SEND_NOTICE on the branch); anyone else,
+    or a unit that is not a branch, is refused and nothing changes.
+    """
+    org = await orgs.get_org(session=session, org_id=org_id)
+    if (
+        org is None
+        or org.kind not in BRANCH_KINDS
+        or not allows(actor, Action.SEND_NOTICE, org.path)
+    ):
+        raise Refused(NOT_ALLOWED)
+    return await switch_greetings(
+        session=session, org_id=org_id, enabled=enabled, actor=actor.telegram_user_id, now=now
+    )

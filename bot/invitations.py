@@ -32,8 +32,9 @@ from bot.bootstrap import BootstrapError
 from bot.checkin import parse_start_payload
 from bot.clock import Clock, SystemClock
 from bot.dates import format_when
-from bot.i18n import gettext
+from bot.i18n import N_, gettext
 from bot.members import BRANCH_KINDS, STATUS_NAMES, org_trail
+from bot.refusals import NOT_ALLOWED, STALE_BUTTON, Refused
 from bot.settings import Settings
 from storage import Database, audit, orgs
 from storage import invitations as store
@@ -187,6 +188,72 @@ def may_revoke(principal: Principal, role: Role | str, org: OrgUnit) -> bool:
     return may_invite_to(principal, org) and may_give_role(
         principal, Role(role), org.path, org.kind, via=Action.INVITE
     )
+
+
+ROLE_NOT_YOURS: Final = N_("You may not give this role here.")
+ONE_PERSON: Final = N_("An invitation that carries a role is for one person only.")
+GONE_INVITATION: Final = N_("This invitation no longer exists.")
+ALREADY_REVOKED: Final = N_("This invitation was already revoked.")
+
+
+async def invitable(
+    *, session: AsyncSession, actor: Principal, org_id: int, role_name: str
+) -> tuple[OrgUnit, Role]:
+    """The branch and role of a tapped invitation button, re-checked against the policy."""
+    org = await orgs.get_org(session=session, org_id=org_id)
+    if org is None or not org.active or org.kind not in BRANCH_KINDS:
+        raise Refused(STALE_BUTTON)
+    if not allows(actor, Action.INVITE, org.path):
+        raise Refused(NOT_ALLOWED)
+    role = next((r for r in offered_roles(actor, org) if r.value == role_name), None)
+    if role is None:
+        raise Refused(ROLE_NOT_YOURS)
+    return org, role
+
+
+async def create(
+    *,
+    session: AsyncSession,
+    actor: Principal,
+    org_id: int,
+    role_name: str,
+    max_uses: int,
+    days: int,
+    now: datetime,
+) -> IssuedInvitation:
+    """/invite: the actor creates an invitation they may give, checked and audited."""
+    if max_uses not in USES_CHOICES or days not in DAYS_CHOICES:
+        raise Refused(STALE_BUTTON)
+    org, role = await invitable(session=session, actor=actor, org_id=org_id, role_name=role_name)
+    if not uses_allowed(role, max_uses):
+        raise Refused(ONE_PERSON)
+    return await issue(
+        session=session,
+        org=org,
+        role=role,
+        max_uses=max_uses,
+        days=days,
+        actor=actor.telegram_user_id,
+        now=now,
+        via="telegram",
+    )
+
+
+async def revoke_as(
+    *, session: AsyncSession, actor: Principal, invitation_id: int, now: datetime
+) -> Invitation:
+    """/invites: the actor revokes an invitation they could have given, audited."""
+    invitation = await store.get_invitation(session=session, invitation_id=invitation_id)
+    org = await orgs.get_org(session=session, org_id=invitation.org_id) if invitation else None
+    if invitation is None or org is None:
+        raise Refused(GONE_INVITATION)
+    if not may_revoke(actor, invitation.role, org):
+        raise Refused(NOT_ALLOWED)
+    if not await revoke(
+        session=session, invitation=invitation, actor=actor.telegram_user_id, now=now
+    ):
+        raise Refused(ALREADY_REVOKED)
+    return invitation
 
 
 # --- creating, checking, revoking ---------------------------------------------------------

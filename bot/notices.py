@@ -1,8 +1,8 @@
 """Notices (通知): who gets one, what they see, how its sending is reported, and reminders.
 
 A notice and one delivery row per recipient are written in one transaction; the relay
-does the sending. The 已阅 button's callback data belongs to handlers/, so whoever queues
-notice messages passes an ``AckMarkup`` (notice id, language -> reply_markup dict).
+does the sending. The 已阅 button is data in bot/notice_buttons.py, so every message about
+a notice carries it without anyone passing a keyboard in.
 """
 
 from __future__ import annotations
@@ -21,8 +21,11 @@ from telegram import Bot
 from telegram.constants import ParseMode
 from telegram.error import BadRequest, TelegramError
 
+from bot.access import Action, Principal, allows
 from bot.htmltext import Markup, bold, html_lines, payload_html
 from bot.i18n import N_, gettext
+from bot.notice_buttons import ack_markup
+from bot.refusals import NOT_ALLOWED, Refused
 from storage import Database, audit, deliveries, notices, orgs
 from storage.deliveries import Outgoing
 from storage.models import AttachmentKind, DeliveryKind, MemberStatus, Notice, Role
@@ -31,7 +34,6 @@ from storage.notices import AudienceCounts, DeliveryCounts, Reader
 __all__ = [
     "MAX_CAPTION",
     "MAX_TEXT",
-    "AckMarkup",
     "Audience",
     "NoticeProgress",
     "Preview",
@@ -40,10 +42,12 @@ __all__ = [
     "join_names",
     "names_line",
     "notice_body",
+    "notice_in_scope",
     "notice_payload",
     "plain_text",
     "preview",
     "progress_text",
+    "remind_as",
     "remind_non_readers",
     "send_notice",
     "too_long",
@@ -51,7 +55,6 @@ __all__ = [
 
 log = logging.getLogger(__name__)
 
-AckMarkup = Callable[[int, str], dict[str, Any]]
 
 #: Room kept for the header ("📢 Notice · <org>") and a reminder's first line.
 _ROOM: Final = 200
@@ -130,7 +133,6 @@ def notice_payload(
     language: str,
     notice: Notice,
     org_name: str,
-    ack_markup: AckMarkup,
     *,
     reminder: bool = False,
 ) -> dict[str, Any]:
@@ -192,7 +194,6 @@ async def send_notice(
     remind_after: timedelta,
     progress: tuple[int, int] | None,
     now: datetime,
-    ack_markup: AckMarkup,
 ) -> SentNotice:
     """Record the notice and queue one delivery per recipient, in the caller's transaction.
 
@@ -227,7 +228,7 @@ async def send_notice(
     items = _queue_items(
         readers,
         f"notice:{notice.id}",
-        lambda language: notice_payload(language, notice, root.name, ack_markup),
+        lambda language: notice_payload(language, notice, root.name),
     )
     await deliveries.enqueue_many(
         session=session, kind=DeliveryKind.NOTICE, items=items, due_at=now, notice_id=notice.id
@@ -245,13 +246,50 @@ async def send_notice(
     return SentNotice(notice.id, len(items))
 
 
+async def notice_in_scope(
+    *, session: AsyncSession, actor: Principal, notice_id: int
+) -> Notice | None:
+    """The notice, if it exists and was sent from inside the actor's SEND_NOTICE scope."""
+    notice = await notices.get_notice(session=session, notice_id=notice_id)
+    if notice is None:
+        return None
+    org = await orgs.get_org(session=session, org_id=notice.org_id)
+    if org is None or not allows(actor, Action.SEND_NOTICE, org.path):
+        return None
+    return notice
+
+
+async def remind_as(
+    *,
+    session: AsyncSession,
+    actor: Principal,
+    notice_id: int,
+    key: str,
+    now: datetime,
+) -> int:
+    """/notices' remind button: an officer reminds whoever has not read a notice in scope.
+
+    Refused unless the notice was sent inside the actor's scope and asks for 已阅; ``key``
+    (the tapped message) makes a second tap queue nothing. Returns how many were queued.
+    """
+    notice = await notice_in_scope(session=session, actor=actor, notice_id=notice_id)
+    if notice is None or not notice.requires_ack:
+        raise Refused(NOT_ALLOWED)
+    return await remind_non_readers(
+        session=session,
+        notice=notice,
+        key=key,
+        now=now,
+        actor=actor.telegram_user_id,
+    )
+
+
 async def remind_non_readers(
     *,
     session: AsyncSession,
     notice: Notice,
     key: str,
     now: datetime,
-    ack_markup: AckMarkup,
     actor: int | None,
 ) -> int:
     """Queue a reminder to everyone who got the notice and has not tapped 已阅.
@@ -266,7 +304,7 @@ async def remind_non_readers(
     items = _queue_items(
         readers,
         f"notice:{notice.id}:{key}",
-        lambda language: notice_payload(language, notice, org_name, ack_markup, reminder=True),
+        lambda language: notice_payload(language, notice, org_name, reminder=True),
     )
     queued = await deliveries.enqueue_many(
         session=session, kind=DeliveryKind.NOTICE, items=items, due_at=now

@@ -13,12 +13,15 @@ from datetime import date, datetime
 from typing import Final
 
 from sqlmodel.ext.asyncio.session import AsyncSession
+from telegram.constants import ParseMode
 
 from bot.direct_messages import Recipient
-from bot.htmltext import html_lines
+from bot.htmltext import html_lines, payload_html
 from bot.i18n import gettext
 from bot.members import format_day, secretaries
-from storage import audit, member_admin, orgs
+from storage import audit, deliveries, member_admin, orgs
+from storage.deliveries import Outgoing
+from storage.models import DeliveryKind
 
 PROBATION_REMINDED: Final = "probation.reminded"
 
@@ -35,6 +38,7 @@ def one_year_before(day: date) -> date:
 class ProbationReminder:
     """Probationary members of one branch whose year is up, and its secretaries to tell."""
 
+    org_id: int
     branch: str
     due: list[member_admin.ProbationDue]
     told: list[Recipient]
@@ -91,5 +95,31 @@ async def claim_probation_reminders(
                 detail={"name": person.name, "since": person.since.isoformat()},
                 at=now,
             )
-        reminders.append(ProbationReminder(branch.name, people, told))
+        reminders.append(ProbationReminder(org_id, branch.name, people, told))
     return reminders
+
+
+async def queue_probation_reminders(*, session: AsyncSession, today: date, now: datetime) -> int:
+    """Claim today's reminders and queue them in the outbox, in the caller's transaction.
+
+    Each secretary gets the reminder in their language through the relay like every other
+    message (paced, retried, blocked accounts noted). Returns how many members were
+    reported.
+    """
+    reminders = await claim_probation_reminders(session=session, today=today, now=now)
+    items = [
+        Outgoing(
+            told.telegram_user_id,
+            {
+                "text": payload_html(reminder.text(told.language)),
+                "parse_mode": ParseMode.HTML.value,
+            },
+            f"probation:{reminder.org_id}:{today.isoformat()}:{told.telegram_user_id}",
+        )
+        for reminder in reminders
+        for told in reminder.told
+    ]
+    await deliveries.enqueue_many(
+        session=session, kind=DeliveryKind.OTHER, items=items, due_at=now
+    )
+    return sum(len(reminder.due) for reminder in reminders)

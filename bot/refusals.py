@@ -11,6 +11,7 @@ from typing import Final
 from bot.i18n import N_, gettext
 
 NOT_ALLOWED: Final = N_("You do not have the right to do this here.")
+STALE_BUTTON: Final = N_("This button is no longer valid.")
 
 
 class Refused(Exception):

@@ -56,6 +56,7 @@ class Refusal(StrEnum):
     ACCOUNT_TAKEN = "account_taken"  # this account already belongs to a roster entry
     ALREADY_DECIDED = "already_decided"
     STALE = "stale"  # the request or roster entry is gone or not where it should be
+    NOT_ALLOWED = "not_allowed"  # the officer may not decide this request (scope or role)
 
 
 class RegistrationRefused(Exception):
@@ -210,11 +211,21 @@ async def deciders(
     return []
 
 
-async def pending_request(*, session: AsyncSession, request_id: int) -> RegistrationRequest:
-    """The request if it still waits; otherwise refuse, saying who decided it."""
+async def decidable(
+    *, session: AsyncSession, actor: Principal, request_id: int
+) -> RegistrationRequest:
+    """The pending request, if the actor may decide it (`may_decide`).
+
+    Access is checked before state, so someone outside the scope learns nothing about the
+    request, not even that somebody else decided it.
+    """
     request = await store.get_request(session=session, request_id=request_id)
-    if request is None:
+    org = await orgs.get_org(session=session, org_id=request.org_id) if request else None
+    if request is None or org is None:
         raise RegistrationRefused(Refusal.STALE)
+    invitation = await store.get_invitation(session=session, invitation_id=request.invitation_id)
+    if not may_decide(actor, org, invitation.role if invitation is not None else Role.MEMBER):
+        raise RegistrationRefused(Refusal.NOT_ALLOWED)
     if request.state != RegistrationState.PENDING:
         await _refuse_decided(session, request)
     return request
@@ -223,16 +234,16 @@ async def pending_request(*, session: AsyncSession, request_id: int) -> Registra
 async def approve(
     *,
     session: AsyncSession,
-    request: RegistrationRequest,
-    decider_id: int,
+    actor: Principal,
+    request_id: int,
     member_id: int | None,
     new_status: MemberStatus | None,
     now: datetime,
 ) -> Joined:
-    """Link the requester to a roster entry (or a new one) and grant the invited role.
-
-    The caller checked the decider's access on the request's org.
-    """
+    """Link the requester to a roster entry (or a new one) and grant the invited role,
+    if the actor may decide the request (and so give its role)."""
+    request = await decidable(session=session, actor=actor, request_id=request_id)
+    decider_id = actor.telegram_user_id
     assert request.id is not None
     created = member_id is None
     if member_id is None:
@@ -278,9 +289,11 @@ async def approve(
 
 
 async def reject(
-    *, session: AsyncSession, request: RegistrationRequest, decider_id: int, now: datetime
-) -> None:
-    """Turn the request down (the caller checked the decider's access)."""
+    *, session: AsyncSession, actor: Principal, request_id: int, now: datetime
+) -> RegistrationRequest:
+    """Turn the request down, if the actor may decide it; the request, to tell its author."""
+    request = await decidable(session=session, actor=actor, request_id=request_id)
+    decider_id = actor.telegram_user_id
     await _claim_decision(session, request, RegistrationState.REJECTED, decider_id, None, now)
     await audit.record(
         session=session,
@@ -292,6 +305,7 @@ async def reject(
         detail={"telegram_user_id": request.telegram_user_id},
         at=now,
     )
+    return request
 
 
 async def _claim_decision(

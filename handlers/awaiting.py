@@ -23,9 +23,9 @@ from typing import Any, Final
 from telegram import ForceReply, InlineKeyboardMarkup, Message, ReplyKeyboardMarkup, Update
 from telegram.ext import filters
 
+from bot.callbacks import CallbackCodec
 from bot.context import BotContext
 from bot.i18n import N_
-from handlers.callbacks import CallbackCodec
 from handlers.screens import button
 
 ReplyMarkup = InlineKeyboardMarkup | ReplyKeyboardMarkup | ForceReply

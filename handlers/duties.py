@@ -18,6 +18,7 @@ from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
 
 from bot import duties
 from bot.access import Action, Principal, allows, load_principal, scope_roots
+from bot.callbacks import CallbackCodec
 from bot.context import BotContext
 from bot.dates import local_date
 from bot.funds import check_year
@@ -26,7 +27,6 @@ from bot.i18n import N_, gettext
 from bot.members import GONE, is_branch
 from bot.refusals import NOT_ALLOWED, Refused
 from handlers import visits
-from handlers.callbacks import CallbackCodec
 from handlers.guard import refuse
 from handlers.menus import refresh_menu
 from handlers.org_picker import OrgPicker, OrgQuestion

@@ -11,11 +11,11 @@ from typing import Final
 
 from telegram import Message, Update
 
+from bot.callbacks import CallbackCodec
 from bot.context import BotContext
 from bot.export import filename, gather, workbook_bytes
 from bot.i18n import N_
 from bot.periods import Period
-from handlers.callbacks import CallbackCodec
 from handlers.report_scope import command_target, tapped_target
 from storage.models import OrgUnit
 

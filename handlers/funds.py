@@ -18,6 +18,7 @@ from telegram import InlineKeyboardMarkup, Update
 
 from bot import funds
 from bot.access import Action, Principal, allows, load_principal, scope_roots
+from bot.callbacks import CallbackCodec
 from bot.context import BotContext
 from bot.dates import local_date
 from bot.htmltext import Markup, html_lines
@@ -25,7 +26,6 @@ from bot.i18n import N_, gettext
 from bot.members import org_trail
 from bot.refusals import NOT_ALLOWED, Refused
 from handlers import awaiting
-from handlers.callbacks import CallbackCodec
 from handlers.guard import refuse
 from handlers.org_picker import OrgPicker, OrgQuestion
 from handlers.screens import Screen, answer_with, button, callback_ints

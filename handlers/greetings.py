@@ -7,13 +7,13 @@ from typing import Final
 from sqlmodel.ext.asyncio.session import AsyncSession
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
 
-from bot.access import Action, Principal, allows, load_principal, scope_roots
+from bot.access import Action, Principal, load_principal, scope_roots
+from bot.callbacks import CallbackCodec
 from bot.context import BotContext
-from bot.greetings import switch_greetings
+from bot.greetings import set_branch_greetings
 from bot.htmltext import html_lines
 from bot.members import BRANCH_KINDS
-from bot.refusals import NOT_ALLOWED
-from handlers.callbacks import CallbackCodec
+from bot.refusals import NOT_ALLOWED, Refused
 from handlers.guard import refuse
 from handlers.screens import button, callback_ints, show
 from storage import orgs
@@ -78,25 +78,19 @@ async def on_switch(update: Update, context: BotContext) -> None:
     if user is None:
         return
     org_id, enabled = callback_ints(SWITCH, update)
-    async with context.services.database.session_scope() as session:
-        principal = await load_principal(session=session, telegram_user_id=user.id)
-        org = await orgs.get_org(session=session, org_id=org_id)
-        allowed = (
-            org is not None
-            and org.kind in BRANCH_KINDS
-            and allows(principal, Action.SEND_NOTICE, org.path)
-        )
-        if allowed:
-            await switch_greetings(
+    try:
+        async with context.services.database.session_scope() as session:
+            principal = await load_principal(session=session, telegram_user_id=user.id)
+            await set_branch_greetings(
                 session=session,
+                actor=principal,
                 org_id=org_id,
                 enabled=bool(enabled),
-                actor=user.id,
                 now=context.services.clock.now(),
             )
-        branches = await _branches(session, principal)
-    if not allowed:
-        await refuse(update, context, context._(NOT_ALLOWED))
+            branches = await _branches(session, principal)
+    except Refused as refused:
+        await refuse(update, context, refused.text(context.language))
         return
     await show(update, context, *_screen(context, branches))
 

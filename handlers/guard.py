@@ -2,16 +2,13 @@
 
 from __future__ import annotations
 
-from typing import Final
-
 from telegram import Update
 
 from bot.access import Action, Principal, allows
 from bot.context import BotContext
-from bot.i18n import N_
+from bot.refusals import STALE_BUTTON as STALE_BUTTON  # re-exported: handlers answer with it
 
 #: The answer to a tap on a button that is outdated, forged or no longer means anything.
-STALE_BUTTON: Final = N_("This button is no longer valid.")
 
 
 async def refuse(update: Update, context: BotContext, text: str) -> None:

@@ -14,13 +14,13 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
 
 from bot import invitations as rules
-from bot.access import Action, Principal, allows, load_principal, scope_roots
+from bot.access import Action, Principal, load_principal, scope_roots
+from bot.callbacks import CallbackCodec
 from bot.context import BotContext
 from bot.htmltext import html_lines
 from bot.i18n import N_
 from bot.members import is_branch
-from bot.refusals import NOT_ALLOWED, Refused
-from handlers.callbacks import CallbackCodec
+from bot.refusals import Refused
 from handlers.guard import STALE_BUTTON, refuse
 from handlers.org_picker import OrgPicker, OrgQuestion
 from handlers.screens import (
@@ -57,8 +57,6 @@ NO_INVITE: Final = N_(
     "Only branch secretaries and township or county staff can create invitations."
 )
 NO_MANAGE: Final = N_("Only branch secretaries and township or county staff manage invitations.")
-ROLE_NOT_YOURS: Final = N_("You may not give this role here.")
-ONE_PERSON: Final = N_("An invitation that carries a role is for one person only.")
 _STATE_WORDS: Final = {
     rules.CodeStatus.EXPIRED: N_("expired"),
     rules.CodeStatus.REVOKED: N_("revoked"),
@@ -123,25 +121,12 @@ async def on_pick_org(update: Update, context: BotContext) -> None:
     _, org_id = callback_ints(PICKER.pick, update)
 
     async def build(session: AsyncSession, principal: Principal) -> Screen:
-        org, _role = await _checked(session, principal, org_id, Role.MEMBER.value)
+        org, _role = await rules.invitable(
+            session=session, actor=principal, org_id=org_id, role_name=Role.MEMBER.value
+        )
         return await _role_step(session, principal, org, context)
 
     await answer_with(update, context, build)
-
-
-async def _checked(
-    session: AsyncSession, principal: Principal, org_id: int, role_name: str
-) -> tuple[OrgUnit, Role]:
-    """Re-check a tapped branch and role against the database and the access policy."""
-    org = await orgs.get_org(session=session, org_id=org_id)
-    if org is None or not org.active or not is_branch(org):
-        raise Refused(STALE_BUTTON)
-    if not allows(principal, Action.INVITE, org.path):
-        raise Refused(NOT_ALLOWED)
-    role = next((r for r in rules.offered_roles(principal, org) if r.value == role_name), None)
-    if role is None:
-        raise Refused(ROLE_NOT_YOURS)
-    return org, role
 
 
 async def _role_step(
@@ -203,7 +188,9 @@ async def on_pick_role(update: Update, context: BotContext) -> None:
     org_id, role_name = callback_values(PICK_ROLE, update)
 
     async def build(session: AsyncSession, principal: Principal) -> Screen:
-        org, role = await _checked(session, principal, int(org_id), str(role_name))
+        org, role = await rules.invitable(
+            session=session, actor=principal, org_id=int(org_id), role_name=str(role_name)
+        )
         label = await rules.org_label(session=session, org=org)
         if rules.is_raised_role(role):  # a role is for one person: no question about uses
             return _days_step(context, org, role, 1, label)
@@ -219,9 +206,11 @@ async def on_pick_uses(update: Update, context: BotContext) -> None:
     async def build(session: AsyncSession, principal: Principal) -> Screen:
         if uses not in rules.USES_CHOICES:
             raise Refused(STALE_BUTTON)
-        org, role = await _checked(session, principal, int(org_id), str(role_name))
+        org, role = await rules.invitable(
+            session=session, actor=principal, org_id=int(org_id), role_name=str(role_name)
+        )
         if not rules.uses_allowed(role, int(uses)):
-            raise Refused(ONE_PERSON)
+            raise Refused(rules.ONE_PERSON)
         label = await rules.org_label(session=session, org=org)
         return _days_step(context, org, role, int(uses), label)
 
@@ -240,22 +229,18 @@ async def on_create(update: Update, context: BotContext) -> None:
     now = context.services.clock.now()
     try:
         async with context.services.database.session_scope() as session:
-            if uses not in rules.USES_CHOICES or days not in rules.DAYS_CHOICES:
-                raise Refused(STALE_BUTTON)
             principal = await load_principal(session=session, telegram_user_id=user.id)
-            org, role = await _checked(session, principal, int(org_id), str(role_name))
-            if not rules.uses_allowed(role, int(uses)):
-                raise Refused(ONE_PERSON)
-            issued = await rules.issue(
+            issued = await rules.create(
                 session=session,
-                org=org,
-                role=role,
+                actor=principal,
+                org_id=int(org_id),
+                role_name=str(role_name),
                 max_uses=int(uses),
                 days=int(days),
-                actor=user.id,
                 now=now,
-                via="telegram",
             )
+            org = await orgs.get_org(session=session, org_id=issued.invitation.org_id)
+            assert org is not None
             label = await rules.org_label(session=session, org=org)
     except Refused as refused:
         await refuse(update, context, refused.text(context.language))
@@ -323,20 +308,9 @@ async def on_revoke(update: Update, context: BotContext) -> None:
     try:
         async with context.services.database.session_scope() as session:
             principal = await load_principal(session=session, telegram_user_id=user.id)
-            invitation = await store.get_invitation(session=session, invitation_id=invitation_id)
-            org = (
-                await orgs.get_org(session=session, org_id=invitation.org_id)
-                if invitation
-                else None
+            await rules.revoke_as(
+                session=session, actor=principal, invitation_id=invitation_id, now=now
             )
-            if invitation is None or org is None:
-                raise Refused(N_("This invitation no longer exists."))
-            if not rules.may_revoke(principal, invitation.role, org):
-                raise Refused(NOT_ALLOWED)
-            if not await rules.revoke(
-                session=session, invitation=invitation, actor=user.id, now=now
-            ):
-                raise Refused(N_("This invitation was already revoked."))
             listing = await _invitation_list(session, principal, context, page, now)
     except Refused as refused:
         await refuse(update, context, refused.text(context.language))

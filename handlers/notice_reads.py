@@ -2,46 +2,32 @@
 
 from __future__ import annotations
 
-from typing import Any, Final
+from typing import Final
 
 from sqlmodel.ext.asyncio.session import AsyncSession
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
 from telegram.error import BadRequest
 
-from bot.access import Action, Principal, allows, load_principal, scope_roots
+from bot.access import Action, Principal, load_principal, scope_roots
+from bot.callbacks import CallbackCodec
 from bot.context import BotContext
 from bot.dates import format_when
 from bot.htmltext import html_lines
-from bot.i18n import N_, gettext
 from bot.members import BRANCH_KINDS
-from bot.notices import names_line, plain_text, remind_non_readers
-from bot.refusals import NOT_ALLOWED
-from handlers.callbacks import CallbackCodec
+from bot.notice_buttons import ACK, ACKED, acked_markup
+from bot.notices import names_line, notice_in_scope, plain_text, remind_as
+from bot.refusals import NOT_ALLOWED, Refused
 from handlers.guard import STALE_BUTTON, refuse
 from handlers.screens import button, callback_ints, show
 from storage import notices, orgs
 from storage.models import Notice
 
-ACK: Final = CallbackCodec("ntc.ack", (int,))  # notice id
-ACKED: Final = CallbackCodec("ntc.acked", (int,))  # notice id
 VIEW: Final = CallbackCodec("ntc.view", (int,))  # notice id
 LIST: Final = CallbackCodec("ntc.list", (int,))  # always 0
 REMIND: Final = CallbackCodec("ntc.remind", (int,))  # notice id
 
-MARK_AS_READ: Final = N_("Mark as read")
-MARKED: Final = N_("Read ✓")
 LISTED: Final = 10
 EXCERPT: Final = 40
-
-
-def ack_markup(notice_id: int, language: str) -> dict[str, Any]:
-    """The 已阅 button under a notice, in the reader's language (a delivery payload part)."""
-    label = gettext(language, MARK_AS_READ)
-    return InlineKeyboardMarkup([[button(label, ACK.encode(notice_id))]]).to_dict()
-
-
-def _acked_markup(notice_id: int, language: str) -> InlineKeyboardMarkup:
-    return InlineKeyboardMarkup([[button(gettext(language, MARKED), ACKED.encode(notice_id))]])
 
 
 async def on_ack(update: Update, context: BotContext) -> None:
@@ -65,7 +51,7 @@ async def on_ack(update: Update, context: BotContext) -> None:
     else:
         await query.answer(context._("You have already marked this as read."))
     try:
-        await query.edit_message_reply_markup(_acked_markup(notice_id, context.language))
+        await query.edit_message_reply_markup(acked_markup(notice_id, context.language))
     except BadRequest as exc:
         if "not modified" not in exc.message:
             raise
@@ -147,19 +133,6 @@ async def _show_list(update: Update, context: BotContext) -> None:
     await show(update, context, *screen)
 
 
-async def _notice_in_scope(
-    session: AsyncSession, principal: Principal, notice_id: int
-) -> Notice | None:
-    """The notice, if it exists and was sent from inside the principal's scope."""
-    notice = await notices.get_notice(session=session, notice_id=notice_id)
-    if notice is None:
-        return None
-    org = await orgs.get_org(session=session, org_id=notice.org_id)
-    if org is None or not allows(principal, Action.SEND_NOTICE, org.path):
-        return None
-    return notice
-
-
 async def _detail_screen(
     session: AsyncSession, notice: Notice, context: BotContext
 ) -> tuple[str, InlineKeyboardMarkup]:
@@ -223,7 +196,7 @@ async def on_view(update: Update, context: BotContext) -> None:
     screen = None
     async with context.services.database.session_scope() as session:
         principal = await load_principal(session=session, telegram_user_id=user.id)
-        notice = await _notice_in_scope(session, principal, notice_id)
+        notice = await notice_in_scope(session=session, actor=principal, notice_id=notice_id)
         if notice is not None:
             screen = await _detail_screen(session, notice, context)
     if screen is None:
@@ -239,21 +212,18 @@ async def on_remind(update: Update, context: BotContext) -> None:
     if query is None or user is None or query.message is None:
         return
     (notice_id,) = callback_ints(REMIND, update)
-    reminded: int | None = None
-    async with context.services.database.session_scope() as session:
-        principal = await load_principal(session=session, telegram_user_id=user.id)
-        notice = await _notice_in_scope(session, principal, notice_id)
-        if notice is not None and notice.requires_ack:
-            reminded = await remind_non_readers(
+    try:
+        async with context.services.database.session_scope() as session:
+            principal = await load_principal(session=session, telegram_user_id=user.id)
+            reminded = await remind_as(
                 session=session,
-                notice=notice,
+                actor=principal,
+                notice_id=notice_id,
                 key=f"remind:{user.id}:{query.message.message_id}",
                 now=context.services.clock.now(),
-                ack_markup=ack_markup,
-                actor=user.id,
             )
-    if reminded is None:
-        await refuse(update, context, context._(NOT_ALLOWED))
+    except Refused as refused:
+        await refuse(update, context, refused.text(context.language))
         return
     context.services.relay.wake()
     if reminded:

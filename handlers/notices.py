@@ -18,6 +18,7 @@ from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
 from telegram.constants import ParseMode
 
 from bot.access import Action, Principal, allows, load_principal, scope_roots
+from bot.callbacks import CallbackCodec
 from bot.context import BotContext
 from bot.htmltext import html_lines
 from bot.i18n import N_
@@ -33,9 +34,7 @@ from bot.notices import (
 )
 from bot.refusals import NOT_ALLOWED
 from handlers import awaiting
-from handlers.callbacks import CallbackCodec
 from handlers.guard import refuse
-from handlers.notice_reads import ack_markup
 from handlers.screens import button, callback_values
 from storage import orgs
 from storage.models import AttachmentKind, MemberStatus, OrgKind, OrgUnit, Role
@@ -451,7 +450,6 @@ async def on_send(update: Update, context: BotContext) -> None:
                 remind_after=timedelta(hours=settings.notice_reminder_hours),
                 progress=(query.message.chat.id, query.message.message_id),
                 now=context.services.clock.now(),
-                ack_markup=ack_markup,
             )
     if sent is None:
         await refuse(update, context, context._(NOT_ALLOWED))

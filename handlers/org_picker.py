@@ -18,11 +18,11 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
 
 from bot.access import Action, Principal, allows, scope_roots
+from bot.callbacks import CallbackCodec
 from bot.context import BotContext
 from bot.htmltext import html_lines
 from bot.i18n import gettext
 from bot.members import BRANCH_KINDS, is_branch, org_trail
-from handlers.callbacks import CallbackCodec
 from handlers.screens import Screen, answer_with, button, callback_ints
 from storage import orgs
 from storage.models import OrgUnit

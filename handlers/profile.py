@@ -17,10 +17,10 @@ from telegram import InlineKeyboardMarkup, Update
 
 from bot import members as rules
 from bot.access import Principal, load_principal
+from bot.callbacks import CallbackCodec
 from bot.context import BotContext
 from bot.htmltext import bold, html_lines
 from bot.i18n import gettext
-from handlers.callbacks import CallbackCodec
 from handlers.guard import STALE_BUTTON, refuse
 from handlers.menus import refresh_menu
 from handlers.roles import role_name

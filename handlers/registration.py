@@ -24,13 +24,14 @@ from telegram.error import TelegramError
 
 from bot import invitations as rules
 from bot import registration as reg
+from bot.callbacks import CallbackCodec
 from bot.context import BotContext
 from bot.direct_messages import Recipient, recipient
 from bot.htmltext import html_lines
 from bot.i18n import N_, gettext
+from bot.refusals import NOT_ALLOWED
 from handlers import awaiting
 from handlers.attendance import follow_roster_change
-from handlers.callbacks import CallbackCodec
 from handlers.guard import STALE_BUTTON
 from handlers.menus import refresh_menu
 from handlers.screens import button
@@ -75,6 +76,7 @@ REFUSALS: Final = {
     ),
 }
 DECIDER_REFUSALS: Final = {
+    reg.Refusal.NOT_ALLOWED: NOT_ALLOWED,
     reg.Refusal.MEMBER_TAKEN: N_(
         "This person on the roster is already linked to another Telegram account. "
         "Please pick another name."

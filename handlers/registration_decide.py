@@ -5,7 +5,6 @@ Every button re-checks on the server that the tapping user may decide this reque
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Final
 
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -14,11 +13,10 @@ from telegram import InlineKeyboardMarkup, Update
 from bot import invitations as rules
 from bot import registration as reg
 from bot.access import load_principal
+from bot.callbacks import CallbackCodec
 from bot.context import BotContext
 from bot.direct_messages import Recipient, recipient, tell
 from bot.i18n import gettext
-from bot.refusals import NOT_ALLOWED
-from handlers.callbacks import CallbackCodec
 from handlers.guard import STALE_BUTTON, refuse
 from handlers.invitations import PAGE_SIZE, in_rows, keyboard, paging_row
 from handlers.registration import (
@@ -32,7 +30,7 @@ from handlers.registration import (
 )
 from handlers.screens import button, callback_ints, callback_values, show
 from storage import invitations as store
-from storage import members, orgs
+from storage import members
 from storage.models import Member, MemberStatus, RegistrationRequest, Role
 
 LINK = CallbackCodec("reg.ln", (int, int))  # request id, member id
@@ -40,37 +38,10 @@ NEW_ENTRY = CallbackCodec("reg.nw", (int,))  # request id
 NEW_STATUS = CallbackCodec("reg.ns", (int, str))  # request id, member status
 
 
-@dataclass(frozen=True, slots=True)
-class _Decision:
-    """A request and whether the tapping user may decide it."""
-
-    request: RegistrationRequest | None
-    org_path: str
-    allowed: bool
-
-
 async def _invited_role(session: AsyncSession, request: RegistrationRequest) -> Role:
     """The role the request's invitation carries (a plain member if it is gone)."""
     invitation = await store.get_invitation(session=session, invitation_id=request.invitation_id)
     return Role(invitation.role) if invitation is not None else Role.MEMBER
-
-
-async def _decision(session: AsyncSession, user_id: int, request_id: int) -> _Decision:
-    principal = await load_principal(session=session, telegram_user_id=user_id)
-    request = await store.get_request(session=session, request_id=request_id)
-    org = await orgs.get_org(session=session, org_id=request.org_id) if request else None
-    if request is None or org is None:
-        return _Decision(None, "", False)
-    allowed = reg.may_decide(principal, org, await _invited_role(session, request))
-    return _Decision(request, org.path, allowed)
-
-
-async def _refuse_decision(update: Update, context: BotContext, decision: _Decision) -> None:
-    """The request is gone, or the user may not decide it: say so."""
-    if decision.request is None:
-        await refuse(update, context, context._(STALE_BUTTON))
-        return
-    await refuse(update, context, context._(NOT_ALLOWED))
 
 
 async def _request_summary(
@@ -96,18 +67,13 @@ async def on_approve(update: Update, context: BotContext) -> None:
     if user is None:
         return
     request_id, page = callback_ints(APPROVE, update)
-    view = None
     try:
         async with context.services.database.session_scope() as session:
-            decision = await _decision(session, user.id, request_id)
-            if decision.allowed:
-                request = await reg.pending_request(session=session, request_id=request_id)
-                view = await _member_choice(session, context, request, page)
+            principal = await load_principal(session=session, telegram_user_id=user.id)
+            request = await reg.decidable(session=session, actor=principal, request_id=request_id)
+            view = await _member_choice(session, context, request, page)
     except reg.RegistrationRefused as refused:
         await explain_refusal(update, context, refused, deciding=True)
-        return
-    if view is None:
-        await _refuse_decision(update, context, decision)
         return
     await show(update, context, *view)
 
@@ -155,18 +121,13 @@ async def on_new_entry(update: Update, context: BotContext) -> None:
     if user is None:
         return
     (request_id,) = callback_ints(NEW_ENTRY, update)
-    text = None
     try:
         async with context.services.database.session_scope() as session:
-            decision = await _decision(session, user.id, request_id)
-            if decision.allowed:
-                request = await reg.pending_request(session=session, request_id=request_id)
-                text = await _request_summary(session, context, request)
+            principal = await load_principal(session=session, telegram_user_id=user.id)
+            request = await reg.decidable(session=session, actor=principal, request_id=request_id)
+            text = await _request_summary(session, context, request)
     except reg.RegistrationRefused as refused:
         await explain_refusal(update, context, refused, deciding=True)
-        return
-    if text is None:
-        await _refuse_decision(update, context, decision)
         return
     _ = context._
     buttons = [
@@ -209,22 +170,18 @@ async def _approve(
     welcome = None
     try:
         async with context.services.database.session_scope() as session:
-            decision = await _decision(session, user.id, request_id)
-            if decision.allowed and decision.request is not None:
-                joined = await reg.approve(
-                    session=session,
-                    request=decision.request,
-                    decider_id=user.id,
-                    member_id=member_id,
-                    new_status=status,
-                    now=now,
-                )
-                welcome = await welcome_of(session, joined)
+            principal = await load_principal(session=session, telegram_user_id=user.id)
+            joined = await reg.approve(
+                session=session,
+                actor=principal,
+                request_id=request_id,
+                member_id=member_id,
+                new_status=status,
+                now=now,
+            )
+            welcome = await welcome_of(session, joined)
     except reg.RegistrationRefused as refused:
         await explain_refusal(update, context, refused, deciding=True)
-        return
-    if welcome is None:
-        await _refuse_decision(update, context, decision)
         return
     await query.answer(context._("Approved."))
     await query.edit_message_text(
@@ -246,20 +203,16 @@ async def on_reject(update: Update, context: BotContext) -> None:
         return
     (request_id,) = callback_ints(REJECT, update)
     now = context.services.clock.now()
-    told: Recipient | None = None
     try:
         async with context.services.database.session_scope() as session:
-            decision = await _decision(session, user.id, request_id)
-            request = decision.request
-            if decision.allowed and request is not None:
-                await reg.reject(session=session, request=request, decider_id=user.id, now=now)
-                branch = await branch_of(session, request.org_id)
-                told = await recipient(session=session, telegram_user_id=request.telegram_user_id)
+            principal = await load_principal(session=session, telegram_user_id=user.id)
+            request = await reg.reject(
+                session=session, actor=principal, request_id=request_id, now=now
+            )
+            branch = await branch_of(session, request.org_id)
+            told = await recipient(session=session, telegram_user_id=request.telegram_user_id)
     except reg.RegistrationRefused as refused:
         await explain_refusal(update, context, refused, deciding=True)
-        return
-    if not decision.allowed or request is None:
-        await _refuse_decision(update, context, decision)
         return
     await query.answer(context._("Rejected."))
     await query.edit_message_text(

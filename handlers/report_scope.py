@@ -10,10 +10,10 @@ from __future__ import annotations
 from telegram import InlineKeyboardMarkup, Message, Update
 
 from bot.access import Action, allows, load_principal, scope_roots
+from bot.callbacks import CallbackCodec
 from bot.context import BotContext
 from bot.periods import Period, period_from_token
 from bot.refusals import NOT_ALLOWED
-from handlers.callbacks import CallbackCodec
 from handlers.guard import STALE_BUTTON, refuse
 from handlers.period_input import requested_period
 from handlers.screens import button, callback_values

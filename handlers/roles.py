@@ -24,13 +24,13 @@ from bot.access import (
     may_end_role,
     scope_roots,
 )
+from bot.callbacks import CallbackCodec
 from bot.context import BotContext
 from bot.direct_messages import tell
 from bot.htmltext import html_lines
 from bot.i18n import N_, gettext
 from bot.members import STALE
 from bot.refusals import NOT_ALLOWED, Refused
-from handlers.callbacks import CallbackCodec
 from handlers.guard import refuse
 from handlers.menus import refresh_menu
 from handlers.org_picker import OrgPicker, OrgQuestion
@@ -285,16 +285,14 @@ async def _change(
         role = _role(index)
         async with services.database.session_scope() as session:
             principal = await load_principal(session=session, telegram_user_id=user.id)
-            await appointments.candidate_in(
-                session=session, principal=principal, org_id=org_id, member_id=member_id
-            )
-            change = appointments.appoint if give else appointments.dismiss
-            done = await change(
+            done = await appointments.change_role(
                 session=session,
-                principal=principal,
+                actor=principal,
+                org_id=org_id,
                 member_id=member_id,
                 role=role,
-                org_id=grant_org_id,
+                grant_org_id=grant_org_id,
+                give=give,
                 now=services.clock.now(),
             )
     except Refused as refused:

@@ -6,8 +6,8 @@ from typing import Final
 
 from telegram import InlineKeyboardButton
 
+from bot.callbacks import CallbackCodec
 from bot.i18n import gettext
-from handlers.callbacks import CallbackCodec
 from handlers.org_picker import OrgPicker
 from handlers.screens import button
 

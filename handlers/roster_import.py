@@ -21,6 +21,7 @@ from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Message, Update
 from telegram.error import TelegramError
 
 from bot.access import Action, Principal, allows, load_principal
+from bot.callbacks import CallbackCodec
 from bot.context import BotContext
 from bot.htmltext import Markup, as_html
 from bot.i18n import N_
@@ -28,7 +29,6 @@ from bot.roster_file import MAX_FILE_BYTES, MSG_UNSUPPORTED, RosterFileError
 from bot.roster_import import PROGRESS_MIN_ROWS, ImportOutcome, Verdict, import_roster
 from bot.roster_report import is_truncated, report_lines
 from handlers.attendance import follow_roster_change
-from handlers.callbacks import CallbackCodec
 from handlers.guard import permitted, refuse
 from storage import orgs
 from storage.models import OrgUnit

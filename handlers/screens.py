@@ -14,9 +14,9 @@ from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
 from telegram.error import BadRequest
 
 from bot.access import Principal, load_principal
+from bot.callbacks import CallbackCodec
 from bot.context import BotContext
 from bot.refusals import NOT_ALLOWED, Refused
-from handlers.callbacks import CallbackCodec
 from handlers.guard import refuse
 
 Screen = tuple[str, InlineKeyboardMarkup | None]

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Final
 
-from handlers.callbacks import CallbackCodec
+from bot.callbacks import CallbackCodec
 
 FORM: Final = CallbackCodec("ses.new", (int, str, int))  # form token, step, value
 VIEW: Final = CallbackCodec("ses.view", (int,))  # session id: a member's view

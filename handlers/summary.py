@@ -14,13 +14,13 @@ from typing import Final
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Message, Update
 
 from bot.access import Action, allows, load_principal
+from bot.callbacks import CallbackCodec
 from bot.charts import chart_png
 from bot.context import BotContext
 from bot.i18n import N_
 from bot.periods import Period
 from bot.summary import Summary, build_summary
 from bot.summary_text import split_message, summary_text
-from handlers.callbacks import CallbackCodec
 from handlers.report_scope import command_target, tapped_target
 from handlers.screens import button
 from storage import orgs

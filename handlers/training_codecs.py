@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from typing import Final
 
-from handlers.callbacks import CallbackCodec
+from bot.callbacks import CallbackCodec
 from handlers.org_picker import OrgPicker
 
 FORM: Final = CallbackCodec("trn.new", (int, str, int))  # form token, step, value

@@ -18,6 +18,7 @@ from telegram import InlineKeyboardMarkup, Update
 
 from bot import duties
 from bot.access import Principal
+from bot.callbacks import CallbackCodec
 from bot.context import BotContext
 from bot.dates import local_date
 from bot.htmltext import html_lines
@@ -26,7 +27,6 @@ from bot.members import format_day
 from bot.refusals import Refused
 from bot.roster_file import parse_date
 from handlers import awaiting
-from handlers.callbacks import CallbackCodec
 from handlers.guard import STALE_BUTTON, refuse
 from handlers.screens import Screen, answer_with, button, callback_ints
 from storage import duties as store

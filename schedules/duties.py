@@ -10,9 +10,6 @@ from __future__ import annotations
 import logging
 from typing import Final
 
-from apscheduler.schedulers.asyncio import AsyncIOScheduler
-from apscheduler.triggers.interval import IntervalTrigger
-
 from bot.context import Services
 from bot.duties import VisitMarkup, queue_duty_reminders
 
@@ -34,16 +31,3 @@ async def job_duty_reminders(services: Services, visit_markup: VisitMarkup) -> i
         log.info("queued %s contact-point reminders", queued)
         services.relay.wake()
     return queued
-
-
-def add_duty_jobs(
-    scheduler: AsyncIOScheduler, services: Services, visit_markup: VisitMarkup
-) -> None:
-    """Look for due rungs every quarter of an hour."""
-    scheduler.add_job(
-        job_duty_reminders,
-        IntervalTrigger(minutes=EVERY_MINUTES, timezone=services.settings.tz),
-        args=[services, visit_markup],
-        id="duty-reminders",
-        replace_existing=True,
-    )

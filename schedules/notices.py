@@ -9,11 +9,9 @@ from __future__ import annotations
 import logging
 from typing import Final
 
-from apscheduler.schedulers.asyncio import AsyncIOScheduler
-
 from bot.context import Services
 from bot.greetings import queue_greetings
-from bot.notices import AckMarkup, remind_non_readers
+from bot.notices import remind_non_readers
 from storage import notices
 
 log = logging.getLogger(__name__)
@@ -22,7 +20,7 @@ REMINDER_EVERY_MINUTES: Final = 5
 GREETINGS_EVERY_MINUTES: Final = 15
 
 
-async def job_ack_reminders(services: Services, ack_markup: AckMarkup) -> int:
+async def job_ack_reminders(services: Services) -> int:
     """Remind non-readers of every notice whose reminder delay has passed (once each)."""
     now = services.clock.now()
     queued = 0
@@ -33,7 +31,6 @@ async def job_ack_reminders(services: Services, ack_markup: AckMarkup) -> int:
                 notice=notice,
                 key="auto",
                 now=now,
-                ack_markup=ack_markup,
                 actor=None,
             )
     if queued:
@@ -52,25 +49,3 @@ async def job_greetings(services: Services) -> int:
         log.info("queued %s political-birthday greetings", queued)
         services.relay.wake()
     return queued
-
-
-def add_notice_jobs(
-    scheduler: AsyncIOScheduler, services: Services, ack_markup: AckMarkup
-) -> None:
-    """Look for due reminders every few minutes and for greetings a few times an hour."""
-    scheduler.add_job(
-        job_ack_reminders,
-        "interval",
-        minutes=REMINDER_EVERY_MINUTES,
-        args=[services, ack_markup],
-        id="notice-ack-reminders",
-        replace_existing=True,
-    )
-    scheduler.add_job(
-        job_greetings,
-        "interval",
-        minutes=GREETINGS_EVERY_MINUTES,
-        args=[services],
-        id="political-birthday-greetings",
-        replace_existing=True,
-    )

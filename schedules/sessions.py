@@ -3,16 +3,11 @@
 Each ``job_*`` opens one short transaction, asks bot.session_duties what is due at the
 clock's ``now`` and returns how many things it did; tests call them directly with an
 injected clock. The jobs need no Bot: everything they say goes through the outbox, and
-``register_session_jobs`` wakes the relay when a job queued something.
+schedules/registry.py runs them and wakes the relay when a job queued something.
 """
 
 from __future__ import annotations
 
-import logging
-from collections.abc import Awaitable, Callable
-
-from apscheduler.schedulers.asyncio import AsyncIOScheduler
-from apscheduler.triggers.interval import IntervalTrigger
 from telegram import Bot
 
 from bot import session_duties as duties
@@ -21,8 +16,6 @@ from bot.clock import Clock
 from bot.session_notify import SessionButtons
 from bot.settings import Settings
 from storage import Database
-
-log = logging.getLogger(__name__)
 
 
 async def job_due_reminders(
@@ -87,64 +80,6 @@ async def job_silent_ladder(database: Database, clock: Clock, *, settings: Setti
         return await duties.climb_ladder(session=session, settings=settings, now=clock.now())
 
 
-def register_session_jobs(
-    scheduler: AsyncIOScheduler,
-    *,
-    database: Database,
-    clock: Clock,
-    settings: Settings,
-    buttons: SessionButtons,
-    wake: Callable[[], None],
-) -> None:
-    """Look every minute for reminders and closings, less often for the rest."""
-
-    def run(name: str, job: Callable[[], Awaitable[int]]) -> Callable[[], Awaitable[None]]:
-        async def tick() -> None:
-            done = await job()
-            if done:
-                log.info("%s: %d", name, done)
-                wake()
-
-        return tick
-
-    def reminders() -> Awaitable[int]:
-        return job_due_reminders(database, clock, settings=settings, buttons=buttons)
-
-    def checkin() -> Awaitable[int]:
-        return job_open_checkin(database, clock, settings=settings, buttons=buttons)
-
-    def closing() -> Awaitable[int]:
-        return job_close_sessions(database, clock, settings=settings, buttons=buttons)
-
-    def series() -> Awaitable[int]:
-        return job_extend_series(database, clock, settings=settings, buttons=buttons)
-
-    def roster() -> Awaitable[int]:
-        return job_follow_the_roster(database, clock, settings=settings, buttons=buttons)
-
-    def digest() -> Awaitable[int]:
-        return job_evening_digest(database, clock, settings=settings)
-
-    def ladder() -> Awaitable[int]:
-        return job_silent_ladder(database, clock, settings=settings)
-
-    for name, job, seconds in (
-        ("session_reminders", reminders, 60),
-        ("session_checkin", checkin, 60),
-        ("session_closing", closing, 60),
-        ("session_series", series, 3600),
-        ("session_roster", roster, 60),
-        ("session_digest", digest, 600),
-        ("silent_ladder", ladder, 3600),
-    ):
-        scheduler.add_job(
-            run(name, job),
-            IntervalTrigger(seconds=seconds, timezone=settings.tz),
-            id=name,
-            replace_existing=True,
-        )
-
-
 SCREEN_REFRESH_SECONDS = 20
 
 
@@ -154,26 +89,4 @@ async def job_refresh_screens(
     """Edit the officers' check-in screens whose code rotated (screens edited)."""
     return await refresh_screens(
         bot=bot, screens=screens, database=database, settings=settings, now=clock.now()
-    )
-
-
-def register_screen_refresh(
-    scheduler: AsyncIOScheduler,
-    *,
-    bot: Bot,
-    screens: LiveScreens,
-    database: Database,
-    clock: Clock,
-    settings: Settings,
-) -> None:
-    """Look at the open check-in screens a few times a minute (a code lives 3 minutes)."""
-
-    async def tick() -> None:
-        await job_refresh_screens(bot, screens, database, clock, settings=settings)
-
-    scheduler.add_job(
-        tick,
-        IntervalTrigger(seconds=SCREEN_REFRESH_SECONDS, timezone=settings.tz),
-        id="checkin_screens",
-        replace_existing=True,
     )

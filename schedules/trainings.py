@@ -10,8 +10,6 @@ from __future__ import annotations
 import logging
 from typing import Final
 
-from apscheduler.schedulers.asyncio import AsyncIOScheduler
-
 from bot.context import Services
 from bot.trainings import DoneMarkup, remind_due
 
@@ -33,17 +31,3 @@ async def job_training_reminders(services: Services, buttons: DoneMarkup) -> int
         log.info("queued %s training reminders", queued)
         services.relay.wake()
     return queued
-
-
-def add_training_jobs(
-    scheduler: AsyncIOScheduler, services: Services, buttons: DoneMarkup
-) -> None:
-    """Look for trainings whose deadline is near every half hour."""
-    scheduler.add_job(
-        job_training_reminders,
-        "interval",
-        minutes=REMINDER_EVERY_MINUTES,
-        args=[services, buttons],
-        id="training-reminders",
-        replace_existing=True,
-    )

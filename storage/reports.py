@@ -252,20 +252,36 @@ async def attendance(
             _STUDY.c.starts_at < _utc(end),
         )
     )
-    stmt, key = member_key(base, scope, _MEMBER)
-    rows = await _grouped(
-        session,
-        stmt.add_columns(
-            key,
-            sa.func.count(),
-            sa.func.count().filter(outcome == AttendanceOutcome.PRESENT.value),
-            sa.func.count().filter(outcome == AttendanceOutcome.EXCUSED.value),
-            sa.func.count().filter(outcome == AttendanceOutcome.ABSENT.value),
-            sa.func.count().filter(owed),
-            sa.func.count().filter(owed, _ATTENDANCE.c.makeup_done_at.is_not(None)),
-        ).group_by(key),
+    counts = (
+        sa.func.count().label("invited"),
+        sa.func.count().filter(outcome == AttendanceOutcome.PRESENT.value).label("present"),
+        sa.func.count().filter(outcome == AttendanceOutcome.EXCUSED.value).label("excused"),
+        sa.func.count().filter(outcome == AttendanceOutcome.ABSENT.value).label("absent"),
+        sa.func.count().filter(owed).label("owed"),
+        sa.func.count().filter(owed, _ATTENDANCE.c.makeup_done_at.is_not(None)).label("done"),
     )
+    if scope.by == By.UNIT:
+        stmt = _rolled_up(scope, base, _MEMBER.c.org_id, counts)
+    else:
+        keyed, key = member_key(base, scope, _MEMBER)
+        stmt = keyed.add_columns(key, *counts).group_by(key)
+    rows = await _grouped(session, stmt)
     return {int(row[0]): AttendanceFigures(*(int(v) for v in row[1:])) for row in rows}
+
+
+def _rolled_up(
+    scope: Scope, base: sa.Select[Any], org_id: Any, counts: Sequence[sa.Label[Any]]
+) -> sa.Select[Any]:
+    """Counts of ``base`` by the scope's child units, counted by org first and then added
+    up: joined row by row to the unit map (a LIKE on paths), SQLite walks the rows once per
+    unit, 20 times over at a county's townships (4.3 s instead of 0.2 s a year)."""
+    per_org = base.add_columns(org_id.label("org_id"), *counts).group_by(org_id).subquery()
+    units = _unit_map(scope)
+    return (
+        sa.select(units.c.unit_id, *(sa.func.sum(per_org.c[c.name]) for c in counts))
+        .join(units, units.c.org_id == per_org.c.org_id)
+        .group_by(units.c.unit_id)
+    )
 
 
 def _held(now: datetime) -> sa.ColumnElement[bool]:

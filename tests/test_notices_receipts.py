@@ -10,7 +10,6 @@ from sqlmodel import col, select
 from bot.app import PartyApplication
 from bot.clock import ManualClock
 from bot.context import SERVICES_KEY, Services
-from handlers.notice_reads import ack_markup
 from sandbox import SimUser, World
 from schedules.notices import job_ack_reminders
 from storage import Database
@@ -99,10 +98,10 @@ async def test_read_receipts_rates_and_reminders(
 
     # The automatic reminder comes once, a day after the notice, to Dan alone.
     services: Services = bot_app.bot_data[SERVICES_KEY]
-    assert await job_ack_reminders(services, ack_markup) == 0
+    assert await job_ack_reminders(services) == 0
     clock.advance(timedelta(hours=24))
-    assert await job_ack_reminders(services, ack_markup) == 1
-    assert await job_ack_reminders(services, ack_markup) == 0
+    assert await job_ack_reminders(services) == 1
+    assert await job_ack_reminders(services) == 0
     auto = await dan.wait_for_reply()
     assert shown(auto).startswith("⏰ 提醒")
     async with database.session_scope() as session:
@@ -143,7 +142,7 @@ async def test_no_read_receipt_means_no_button_and_no_reminder(
     assert detail.buttons == [["◀ All notices"]]
     clock.advance(timedelta(days=2))
     services: Services = bot_app.bot_data[SERVICES_KEY]
-    assert await job_ack_reminders(services, ack_markup) == 0
+    assert await job_ack_reminders(services) == 0
 
 
 async def test_staff_see_unread_rolled_up_by_township_and_branch(

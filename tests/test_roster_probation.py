@@ -58,7 +58,7 @@ async def test_secretaries_are_told_once_when_the_year_is_up(
         database, tree.dongfeng, "赵六", status=MemberStatus.FULL, joined_on=date(2000, 1, 1)
     )
 
-    assert await job_probation_reminders(bot_app.bot, database, clock) == 2
+    assert await job_probation_reminders(database, clock) == 2
 
     told = await alice.wait_for_message()
     assert told.text == (
@@ -75,11 +75,11 @@ async def test_secretaries_are_told_once_when_the_year_is_up(
 
     # The next morning: nothing new for them, but 王五's year is now up.
     clock.advance(timedelta(days=1))
-    assert await job_probation_reminders(bot_app.bot, database, clock) == 1
+    assert await job_probation_reminders(database, clock) == 1
     told = await alice.wait_for_message()
     assert shown(told).endswith("• 王五（2025年3月3日 成为预备党员）")
     clock.advance(timedelta(days=1))
-    assert await job_probation_reminders(bot_app.bot, database, clock) == 0
+    assert await job_probation_reminders(database, clock) == 0
 
 
 async def test_a_branch_without_a_secretary_waits_for_one(
@@ -89,13 +89,13 @@ async def test_a_branch_without_a_secretary_waits_for_one(
     await add_member(
         database, tree.liushu, "孙七", status=MemberStatus.PROBATIONARY, joined_on=date(2024, 6, 1)
     )
-    assert await job_probation_reminders(bot_app.bot, database, clock) == 0
+    assert await job_probation_reminders(database, clock) == 0
     assert await audit_log(database, "probation.reminded") == []
 
     sue = person("苏书记")
     await grant(database, sue.id, Role.SECRETARY, tree.liushu)
     clock.advance(timedelta(days=1))
-    assert await job_probation_reminders(bot_app.bot, database, clock) == 1
+    assert await job_probation_reminders(database, clock) == 1
     told = await sue.wait_for_message()
     assert "孙七" in shown(told)
 
@@ -113,14 +113,14 @@ async def test_a_new_probation_after_a_correction_is_reminded_again(
         status=MemberStatus.PROBATIONARY,
         joined_on=date(2024, 1, 1),
     )
-    assert await job_probation_reminders(bot_app.bot, database, clock) == 1
+    assert await job_probation_reminders(database, clock) == 1
     await alice.wait_for_message()
     # Probation extended: recorded an hour later as probationary again from a later day.
     clock.advance(timedelta(hours=1))
     await _probationary_since(database, clock, member.id or 0, date(2025, 6, 1))
-    assert await job_probation_reminders(bot_app.bot, database, clock) == 0
+    assert await job_probation_reminders(database, clock) == 0
     clock.set(clock.now() + timedelta(days=92))  # 2026-06-02
-    assert await job_probation_reminders(bot_app.bot, database, clock) == 1
+    assert await job_probation_reminders(database, clock) == 1
 
 
 def test_one_year_before_handles_leap_days() -> None:

@@ -226,6 +226,10 @@ class Attendance(SQLModel, table=True):
         enum_check("checkin_method", CheckinMethod),
         enum_check("outcome", AttendanceOutcome),
         sa.Index("ix_attendance_member_id_outcome", "member_id", "outcome"),
+        # The reports' figures read a session's invitees from this index alone.
+        sa.Index(
+            "ix_attendance_session_outcome", "session_id", "member_id", "outcome", "makeup_done_at"
+        ),
     )
 
     id: int | None = Field(default=None, primary_key=True)
