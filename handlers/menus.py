@@ -48,7 +48,8 @@ MENU: tuple[MenuCommand, ...] = (
     MenuCommand("sessions", N_("My study sessions"), known_only=True),
     MenuCommand("trainings", N_("My trainings and study hours"), known_only=True),
     MenuCommand("newsession", N_("Schedule a study session"), Action.SCHEDULE_SESSION),
-    MenuCommand("checkin", N_("Show the check-in code"), Action.MANAGE_ATTENDANCE),
+    # Members check in with it; officers get the code screen.
+    MenuCommand("checkin", N_("Check in (officers: show the code)"), known_only=True),
     MenuCommand(
         "attendance",
         N_("Who came to a session"),

@@ -57,6 +57,8 @@ async def test_member_menu_in_english(
         ("language", "Language: 中文 / English"),
     ]
     assert not {"members", "appoint", "invite"} & {c["command"] for c in chat_menu(world, bob)}
+    described = {c["command"]: c["description"] for c in chat_menu(world, bob)}
+    assert described["checkin"] == "Check in (officers: show the code)"  # members check in
 
 
 @pytest.mark.parametrize("role", list(Role))
