@@ -14,6 +14,7 @@ wrap it in ``asyncio.to_thread`` there).
 from __future__ import annotations
 
 import asyncio
+import json
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -135,10 +136,20 @@ def create_engine_for(url: str, *, echo: bool = False) -> AsyncEngine:
     target = async_url(url)
     if _is_sqlite(target):
         ensure_sqlite_dir(target)
-        engine = create_async_engine(target, echo=echo, hide_parameters=True)
+        engine = create_async_engine(
+            target, echo=echo, hide_parameters=True, json_serializer=_json_text
+        )
         _install_sqlite_pragmas(engine.sync_engine, wal=_sqlite_file(target) is not None)
         return engine
-    return create_async_engine(target, echo=echo, pool_pre_ping=True, hide_parameters=True)
+    return create_async_engine(
+        target, echo=echo, pool_pre_ping=True, hide_parameters=True, json_serializer=_json_text
+    )
+
+
+def _json_text(value: Any) -> str:
+    """JSON columns as UTF-8: escaped as ASCII, each Chinese character of an outbox
+    payload took six bytes (\\uXXXX) instead of three."""
+    return json.dumps(value, ensure_ascii=False)
 
 
 class Database:
