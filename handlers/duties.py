@@ -30,10 +30,18 @@ from handlers import visits
 from handlers.guard import refuse
 from handlers.menus import refresh_menu
 from handlers.org_picker import OrgPicker, OrgQuestion
-from handlers.screens import Screen, answer_with, button, callback_ints, first_tap, show
+from handlers.screens import (
+    Screen,
+    answer_with,
+    button,
+    callback_ints,
+    first_tap,
+    perform,
+    show,
+)
 from storage import duties as store
 from storage import members, orgs
-from storage.models import OrgKind, OrgUnit, TelegramAccount
+from storage.models import Member, OrgKind, OrgUnit, TelegramAccount
 
 PAGE_SIZE: Final = 8
 SHOWN: Final = 40  # contact points listed in one /duties message
@@ -282,26 +290,26 @@ async def on_point_nav(update: Update, context: BotContext) -> None:
 async def on_point(update: Update, context: BotContext) -> None:
     """Link the leader to the chosen org for this year; the leader is told."""
     member_id, org_id = callback_ints(POINT_PICKER.pick, update)
-    user = update.effective_user
-    if user is None:
-        return
     services = context.services
-    try:
-        async with services.database.session_scope() as session:
-            principal = await load_principal(session=session, telegram_user_id=user.id)
-            change = await duties.add_contact_point(
-                session=session,
-                principal=principal,
-                leader_member_id=member_id,
-                org_id=org_id,
-                year=_year(context),
-                now=services.clock.now(),
-                visit_markup=visits.visit_markup,
-            )
-            leader = await members.get_member(session=session, member_id=member_id)
-    except Refused as refused:
-        await refuse(update, context, refused.text(context.language))
+
+    async def act(
+        session: AsyncSession, principal: Principal
+    ) -> tuple[duties.PointChange, Member | None]:
+        change = await duties.add_contact_point(
+            session=session,
+            principal=principal,
+            leader_member_id=member_id,
+            org_id=org_id,
+            year=_year(context),
+            now=services.clock.now(),
+            visit_markup=visits.visit_markup,
+        )
+        return change, await members.get_member(session=session, member_id=member_id)
+
+    done = await perform(update, context, act)
+    if done is None:
         return
+    change, leader = done
     services.relay.wake()
     text = context._("{name} now has {org} as a contact point for {year}.").format(
         name=change.leader_name,
@@ -394,21 +402,15 @@ async def on_remove(update: Update, context: BotContext) -> None:
 async def on_remove_do(update: Update, context: BotContext) -> None:
     """Remove it, in one transaction with its audit row."""
     (point_id,) = callback_ints(REMOVE_DO, update)
-    user = update.effective_user
-    if user is None:
-        return
-    services = context.services
-    try:
-        async with services.database.session_scope() as session:
-            principal = await load_principal(session=session, telegram_user_id=user.id)
-            change = await duties.remove_contact_point(
-                session=session,
-                principal=principal,
-                contact_point_id=point_id,
-                now=services.clock.now(),
-            )
-    except Refused as refused:
-        await refuse(update, context, refused.text(context.language))
+    now = context.services.clock.now()
+    change = await perform(
+        update,
+        context,
+        lambda session, principal: duties.remove_contact_point(
+            session=session, principal=principal, contact_point_id=point_id, now=now
+        ),
+    )
+    if change is None:
         return
     text = context._("{name} no longer has {org} as a contact point.").format(
         name=change.leader_name, org=change.org.name
@@ -429,21 +431,17 @@ async def on_site(update: Update, context: BotContext) -> None:
         if update.callback_query is not None:
             await update.callback_query.answer()
         return
-    services = context.services
-    year = _year(context)
-    try:
-        async with services.database.session_scope() as session:
-            principal = await load_principal(session=session, telegram_user_id=user.id)
-            org, added = await duties.toggle_site(
-                session=session,
-                principal=principal,
-                org_id=org_id,
-                year=year,
-                now=services.clock.now(),
-            )
-    except Refused as refused:
-        await refuse(update, context, refused.text(context.language))
+    year, now = _year(context), context.services.clock.now()
+    toggled = await perform(
+        update,
+        context,
+        lambda session, principal: duties.toggle_site(
+            session=session, principal=principal, org_id=org_id, year=year, now=now
+        ),
+    )
+    if toggled is None:
         return
+    org, added = toggled
     _ = context._
     if not added:
         text = _("{org} is no longer a demonstration site in {year}.")

@@ -38,7 +38,15 @@ from handlers.roster_codecs import (
     TRANSFER_DO,
     back_to_card,
 )
-from handlers.screens import Screen, answer_with, button, callback_ints, callback_values, show
+from handlers.screens import (
+    Screen,
+    answer_with,
+    button,
+    callback_ints,
+    callback_values,
+    perform,
+    show,
+)
 from storage import member_admin, orgs
 from storage.models import InactiveReason, MemberStatus
 
@@ -116,19 +124,20 @@ async def on_transfer_do(update: Update, context: BotContext) -> None:
     if user is None:
         return
     services = context.services
-    try:
-        async with services.database.session_scope() as session:
-            principal = await load_principal(session=session, telegram_user_id=user.id)
-            done = await rules.transfer(
-                session=session,
-                principal=principal,
-                member_id=member_id,
-                from_org_id=from_org_id,
-                to_org_id=to_org_id,
-                now=services.clock.now(),
-            )
-    except Refused as refused:
-        await refuse(update, context, refused.text(context.language))
+    now = services.clock.now()
+    done = await perform(
+        update,
+        context,
+        lambda session, principal: rules.transfer(
+            session=session,
+            principal=principal,
+            member_id=member_id,
+            from_org_id=from_org_id,
+            to_org_id=to_org_id,
+            now=now,
+        ),
+    )
+    if done is None:
         return
     values = {
         "name": done.member_name,

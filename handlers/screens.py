@@ -8,6 +8,7 @@ short transaction (`answer_with`), and shown or refused after the transaction ha
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
+from typing import TypeVar
 
 from sqlmodel.ext.asyncio.session import AsyncSession
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
@@ -21,6 +22,7 @@ from handlers.guard import refuse
 
 Screen = tuple[str, InlineKeyboardMarkup | None]
 Build = Callable[[AsyncSession, Principal], Awaitable[Screen | None]]
+Outcome = TypeVar("Outcome")
 
 
 def button(label: str, data: str) -> InlineKeyboardButton:
@@ -84,6 +86,28 @@ async def answer_with(
         await refuse(update, context, reason or context._(refusal))
         return
     await show(update, context, *screen)
+
+
+async def perform(
+    update: Update,
+    context: BotContext,
+    act: Callable[[AsyncSession, Principal], Awaitable[Outcome]],
+) -> Outcome | None:
+    """Run one bot/ use case for the user in one transaction and return its outcome.
+
+    A `Refused` rolls the transaction back (nothing is written) and is answered after it
+    has ended; then None is returned and the handler has nothing more to show.
+    """
+    user = update.effective_user
+    if user is None:
+        return None
+    try:
+        async with context.services.database.session_scope() as session:
+            principal = await load_principal(session=session, telegram_user_id=user.id)
+            return await act(session, principal)
+    except Refused as refused:
+        await refuse(update, context, refused.text(context.language))
+        return None
 
 
 _TAPPED_KEY = "screens.tapped"
