@@ -33,7 +33,7 @@ from bot.notices import NoticeProgress
 from bot.relay import Relay, RelayConfig, relay_bot
 from bot.settings import Settings
 from bot.updates import PerChatProcessor
-from handlers import attendance, trainings, visits
+from handlers import attendance
 from handlers.registry import PUBLIC_COMMANDS, register_handlers
 from schedules.registry import Buttons, job_table, register
 from schedules.scheduler import build_scheduler
@@ -196,11 +196,7 @@ async def _post_init(application: PartyApplication) -> None:
     await publish_public_commands(application)
     services: Services = application.bot_data[SERVICES_KEY]
     scheduler = build_scheduler(services.settings.tz)
-    buttons = Buttons(
-        session=attendance.BUTTONS,
-        training_done=trainings.done_markup,
-        visit=visits.visit_markup,
-    )
+    buttons = Buttons(session=attendance.BUTTONS)
     register(
         scheduler,
         job_table(

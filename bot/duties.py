@@ -14,10 +14,9 @@ from __future__ import annotations
 
 import hashlib
 from collections import defaultdict
-from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time
-from typing import Any, Final
+from typing import Final
 from zoneinfo import ZoneInfo
 
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -25,6 +24,7 @@ from telegram.constants import ParseMode
 
 from bot.access import Action, Principal, allows
 from bot.direct_messages import recipient
+from bot.duty_buttons import visit_markup
 from bot.htmltext import html_lines, payload_html
 from bot.i18n import N_, gettext
 from bot.members import BRANCH_KINDS, GONE
@@ -47,7 +47,6 @@ __all__ = [
     "HEARINGS_NEEDED",
     "STUDIES_NEEDED",
     "VISITS_NEEDED",
-    "VisitMarkup",
     "add_contact_point",
     "check_visit_day",
     "local_year",
@@ -61,7 +60,6 @@ __all__ = [
 
 #: The "log a visit" button under a message to a leader: (contact point id, language) ->
 #: reply_markup dict; drawn by handlers.visits, which answers it.
-VisitMarkup = Callable[[int, str], dict[str, Any]]
 
 VISITS_NEEDED: Final = 2
 HEARINGS_NEEDED: Final = 2
@@ -145,7 +143,6 @@ async def add_contact_point(
     org_id: int,
     year: int,
     now: datetime,
-    visit_markup: VisitMarkup,
 ) -> PointChange:
     """Link a leader (a roster member) to an org for a year; the leader is told."""
     org = _check_manage(principal, await orgs.get_org(session=session, org_id=org_id))
@@ -365,9 +362,7 @@ def rung_due(rung: Rung, year: int, tz: ZoneInfo) -> datetime:
     return datetime.combine(date(year, rung.month, rung.day), time(RUNG_HOUR), tz).astimezone(UTC)
 
 
-async def queue_duty_reminders(
-    *, session: AsyncSession, now: datetime, tz: ZoneInfo, visit_markup: VisitMarkup
-) -> int:
+async def queue_duty_reminders(*, session: AsyncSession, now: datetime, tz: ZoneInfo) -> int:
     """Take every rung that is due this year, once each; returns messages queued.
 
     A leader's rung is taken only for contact points that existed before it fell due (a
@@ -396,7 +391,7 @@ async def queue_duty_reminders(
             )
         ]
         if rung.after is None:
-            queued += await _tell_leaders(session, rung, taken, now, visit_markup)
+            queued += await _tell_leaders(session, rung, taken, now)
         else:
             queued += await _tell_county(session, rung, taken, now)
     return queued
@@ -429,7 +424,6 @@ async def _tell_leaders(
     rung: Rung,
     points: list[ContactPointView],
     now: datetime,
-    visit_markup: VisitMarkup,
 ) -> int:
     items = []
     for point in points:

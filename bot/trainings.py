@@ -2,9 +2,8 @@
 confirming for members, and deadline reminders.
 
 Each state change is one function here that checks access and state, writes, audits and
-queues outbox rows in the caller's transaction. The 已完成学习 button's callback data
-belongs to handlers/, so whoever queues training messages passes a ``DoneMarkup``
-(training id, language -> reply_markup dict).
+queues outbox rows in the caller's transaction. The 已完成学习 button under every
+training message is data from bot/training_buttons.py.
 """
 
 from __future__ import annotations
@@ -28,6 +27,7 @@ from bot.htmltext import bold, html_lines, payload_html
 from bot.i18n import N_, gettext
 from bot.members import format_day
 from bot.refusals import NOT_ALLOWED, Refused
+from bot.training_buttons import done_markup
 from storage import audit, deliveries, orgs, trainings
 from storage.deliveries import Outgoing
 from storage.models import (
@@ -46,7 +46,6 @@ __all__ = [
     "MAX_QUESTIONS",
     "REMIND_DAYS",
     "SOURCE_LABELS",
-    "DoneMarkup",
     "Published",
     "QuizOutcome",
     "QuizStep",
@@ -66,7 +65,6 @@ __all__ = [
     "year_bounds",
 ]
 
-DoneMarkup = Callable[[int, str], dict[str, Any]]
 
 KIND_LABELS: Final[dict[TrainingKind, str]] = {
     TrainingKind.COURSE: N_("Course"),
@@ -227,7 +225,7 @@ def training_text(
 
 
 def _payloads(
-    training: Training, org_name: str, buttons: DoneMarkup, *, reminder: bool
+    training: Training, org_name: str, *, reminder: bool
 ) -> Callable[[str], dict[str, Any]]:
     assert training.id is not None
     training_id = training.id
@@ -236,7 +234,7 @@ def _payloads(
         return {
             "text": payload_html(training_text(language, training, org_name, reminder=reminder)),
             "parse_mode": ParseMode.HTML.value,
-            "reply_markup": buttons(training_id, language),
+            "reply_markup": done_markup(training_id, language),
         }
 
     return payload
@@ -264,7 +262,6 @@ async def publish(
     plan: TrainingPlan,
     now: datetime,
     tz: ZoneInfo,
-    buttons: DoneMarkup,
 ) -> Published:
     """Record the training, write its audience down, queue one message per member on
     Telegram (the materials file first, if any), audit; all in the caller's transaction."""
@@ -304,7 +301,7 @@ async def publish(
     )
     author_org = await orgs.get_org(session=session, org_id=author)
     readers = await trainings.recipients(session=session, training_id=training.id)
-    payload = _payloads(training, author_org.name if author_org else "", buttons, reminder=False)
+    payload = _payloads(training, author_org.name if author_org else "", reminder=False)
     by_language: dict[str, dict[str, Any]] = {}
     file_payload = _file_payload(training)
     items: list[Outgoing] = []
@@ -505,9 +502,7 @@ async def confirm_for(
 # --- reminders and hours -----------------------------------------------------------------------
 
 
-async def remind_due(
-    *, session: AsyncSession, now: datetime, tz: ZoneInfo, buttons: DoneMarkup
-) -> int:
+async def remind_due(*, session: AsyncSession, now: datetime, tz: ZoneInfo) -> int:
     """Queue the deadline reminder for every member not done whose training ends within
     REMIND_DAYS (once each: the assignee row is marked and the dedupe key is fixed)."""
     today = local_date(now, tz)
@@ -524,9 +519,7 @@ async def remind_due(
             training = await trainings.get_training(session=session, training_id=row.training_id)
             assert training is not None
             org = await orgs.get_org(session=session, org_id=training.org_id)
-            payloads[row.training_id] = _payloads(
-                training, org.name if org else "", buttons, reminder=True
-            )
+            payloads[row.training_id] = _payloads(training, org.name if org else "", reminder=True)
         payload = cache.setdefault(
             (row.training_id, row.language), payloads[row.training_id](row.language)
         )

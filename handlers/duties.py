@@ -26,7 +26,6 @@ from bot.htmltext import Markup, html_lines
 from bot.i18n import N_, gettext
 from bot.members import GONE, is_branch
 from bot.refusals import NOT_ALLOWED, Refused
-from handlers import visits
 from handlers.guard import refuse
 from handlers.menus import refresh_menu
 from handlers.org_picker import OrgPicker, OrgQuestion
@@ -302,7 +301,6 @@ async def on_point(update: Update, context: BotContext) -> None:
             org_id=org_id,
             year=_year(context),
             now=services.clock.now(),
-            visit_markup=visits.visit_markup,
         )
         return change, await members.get_member(session=session, member_id=member_id)
 

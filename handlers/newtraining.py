@@ -35,7 +35,6 @@ from handlers import awaiting
 from handlers.guard import refuse
 from handlers.screens import Screen, answer_with, button, callback_ints, show
 from handlers.training_codecs import AUDIENCE, FORM
-from handlers.trainings import done_markup
 from storage import orgs
 from storage.models import AttachmentKind, FundSource, MemberStatus, TrainingKind
 
@@ -487,7 +486,6 @@ async def _publish(update: Update, context: BotContext, draft: Draft) -> None:
                 plan=_plan(draft),
                 now=services.clock.now(),
                 tz=services.settings.tz,
-                buttons=done_markup,
             )
     except Refused as refused:
         await refuse(update, context, refused.text(context.language))

@@ -16,7 +16,6 @@ AUDIENCE: Final = OrgPicker(
     pick=CallbackCodec("trn.pick", (int, int)),  # form token, org id
 )
 
-DONE: Final = CallbackCodec("trn.done", (int,))  # training id: 已完成学习
 ANSWER: Final = CallbackCodec("trn.ans", (int, int, int))  # training id, question, option
 RETRY: Final = CallbackCodec("trn.retry", (int,))  # training id: take the quiz again
 

@@ -7,7 +7,7 @@ training at all: a forged or outdated button changes nothing and gets one line.
 
 from __future__ import annotations
 
-from typing import Any, Final
+from typing import Final
 
 from sqlmodel.ext.asyncio.session import AsyncSession
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
@@ -18,28 +18,21 @@ from bot.access import Action, Principal, scope_roots
 from bot.context import BotContext
 from bot.dates import local_date
 from bot.htmltext import Markup, bold, html_lines
-from bot.i18n import N_, gettext
 from bot.members import format_day
 from bot.session_text import clip
+from bot.training_buttons import DONE
 from bot.trainings import QuizOutcome, QuizStep, format_hours
 from handlers.guard import STALE_BUTTON, refuse
 from handlers.profile import ProfileView, profile_section
 from handlers.screens import Screen, answer_with, button, callback_ints
-from handlers.training_codecs import ANSWER, DONE, RETRY, VIEW
+from handlers.training_codecs import ANSWER, RETRY, VIEW
 from storage import members, trainings
 from storage.models import Training, TrainingQuestion
 
-DONE_LABEL: Final = N_("Done studying")
 #: Trainings an officer's list shows (newest first).
 LISTED: Final = 10
 #: Done trainings a member's list shows (newest deadline first).
 DONE_SHOWN: Final = 5
-
-
-def done_markup(training_id: int, language: str) -> dict[str, Any]:
-    """The one 已完成学习 button under a training (a delivery payload part)."""
-    label = gettext(language, DONE_LABEL)
-    return InlineKeyboardMarkup([[button(label, DONE.encode(training_id))]]).to_dict()
 
 
 # --- completing --------------------------------------------------------------------------------

@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field, replace
 from datetime import date, timedelta
 from functools import partial
-from typing import Any, Final
+from typing import Final
 
 from sqlmodel.ext.asyncio.session import AsyncSession
 from telegram import InlineKeyboardMarkup, Update
@@ -21,8 +21,9 @@ from bot.access import Principal
 from bot.callbacks import CallbackCodec
 from bot.context import BotContext
 from bot.dates import local_date
+from bot.duty_buttons import POINT
 from bot.htmltext import html_lines
-from bot.i18n import N_, gettext
+from bot.i18n import gettext
 from bot.members import format_day
 from bot.refusals import Refused
 from bot.roster_file import parse_date
@@ -35,10 +36,8 @@ from storage import members
 FLOW: Final = "visit"
 _DRAFT_KEY: Final = "duties.visit"
 
-POINT: Final = CallbackCodec("vis.c", (int,))  # contact point
 DAY: Final = CallbackCodec("vis.d", (int, int))  # contact point, yyyymmdd
 SAVE: Final = CallbackCodec("vis.s", (int,))  # contact point
-LOG_A_VISIT: Final = N_("📍 Log a visit")
 
 
 @dataclass(frozen=True, slots=True)
@@ -49,12 +48,6 @@ class Draft:
     day: date | None = None
     note: str | None = None
     photos: tuple[str, ...] = field(default=())
-
-
-def visit_markup(point_id: int, language: str) -> dict[str, Any]:
-    """The button under a leader's reminder that opens /visit for that contact point."""
-    label = gettext(language, LOG_A_VISIT)
-    return InlineKeyboardMarkup([[button(label, POINT.encode(point_id))]]).to_dict()
 
 
 def _today(context: BotContext) -> date:

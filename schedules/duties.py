@@ -11,21 +11,20 @@ import logging
 from typing import Final
 
 from bot.context import Services
-from bot.duties import VisitMarkup, queue_duty_reminders
+from bot.duties import queue_duty_reminders
 
 log = logging.getLogger(__name__)
 
 EVERY_MINUTES: Final = 15
 
 
-async def job_duty_reminders(services: Services, visit_markup: VisitMarkup) -> int:
+async def job_duty_reminders(services: Services) -> int:
     """Queue the visit reminders that are due (to leaders, then to the county)."""
     async with services.database.session_scope() as session:
         queued = await queue_duty_reminders(
             session=session,
             now=services.clock.now(),
             tz=services.settings.tz,
-            visit_markup=visit_markup,
         )
     if queued:
         log.info("queued %s contact-point reminders", queued)

@@ -21,9 +21,7 @@ from telegram import Bot
 
 from bot.checkin_screen import LiveScreens
 from bot.context import Services
-from bot.duties import VisitMarkup
 from bot.session_notify import SessionButtons
-from bot.trainings import DoneMarkup
 from schedules import duties, jobs, notices, sessions, trainings
 
 log = logging.getLogger(__name__)
@@ -43,8 +41,6 @@ class Buttons:
     """The keyboards that jobs put under the messages they queue."""
 
     session: SessionButtons
-    training_done: DoneMarkup
-    visit: VisitMarkup
 
 
 def _waking(
@@ -123,12 +119,12 @@ def job_table(
         Job(
             "training-reminders",
             every(minutes=trainings.REMINDER_EVERY_MINUTES),
-            partial(trainings.job_training_reminders, services, buttons.training_done),
+            partial(trainings.job_training_reminders, services),
         ),
         Job(
             "duty-reminders",
             every(minutes=duties.EVERY_MINUTES),
-            partial(duties.job_duty_reminders, services, buttons.visit),
+            partial(duties.job_duty_reminders, services),
         ),
     ]
 

@@ -11,21 +11,20 @@ import logging
 from typing import Final
 
 from bot.context import Services
-from bot.trainings import DoneMarkup, remind_due
+from bot.trainings import remind_due
 
 log = logging.getLogger(__name__)
 
 REMINDER_EVERY_MINUTES: Final = 30
 
 
-async def job_training_reminders(services: Services, buttons: DoneMarkup) -> int:
+async def job_training_reminders(services: Services) -> int:
     """Remind members not done of trainings whose deadline is near (once each)."""
     async with services.database.session_scope() as session:
         queued = await remind_due(
             session=session,
             now=services.clock.now(),
             tz=services.settings.tz,
-            buttons=buttons,
         )
     if queued:
         log.info("queued %s training reminders", queued)

@@ -18,7 +18,6 @@ from bot.app import PartyApplication
 from bot.clock import ManualClock
 from bot.context import SERVICES_KEY, Services
 from bot.duties import next_rung_due, queue_duty_reminders
-from handlers.visits import visit_markup
 from sandbox import SimUser, World
 from schedules.duties import job_duty_reminders
 from storage import Database
@@ -79,15 +78,15 @@ async def test_the_ladder_from_june_to_october_once_each_across_a_restart(
     await visit(database, point["丙"], date(2026, 5, 1), now)
 
     clock.set(at(2026, 6, 30, 8, 59))
-    assert await job_duty_reminders(services, visit_markup) == 0
+    assert await job_duty_reminders(services) == 0
     clock.set(at(2026, 6, 30, 9, 0))
-    assert await job_duty_reminders(services, visit_markup) == 1  # 甲; 戊 has no Telegram
+    assert await job_duty_reminders(services) == 1  # 甲; 戊 has no Telegram
     june = await arrives(world, users["甲"], "⏰")
     assert june.text == (
         "⏰ 你今年还没有走访联系点 柳树村党支部。每位领导干部每年至少走访两次。"
         "走访后请发送 /visit 登记。"
     )
-    assert await job_duty_reminders(services, visit_markup) == 0  # once
+    assert await job_duty_reminders(services) == 0  # once
     # The reminder carries the way in: one tap opens /visit for that contact point.
     assert buttons(june) == ["📍 登记走访"]
     days = await tap(users["甲"], "📍 登记走访", message_id=june.message_id)
@@ -98,12 +97,12 @@ async def test_the_ladder_from_june_to_october_once_each_across_a_restart(
     restarted = Database(database_url)
     try:
         again = dataclasses.replace(services, database=restarted)
-        assert await job_duty_reminders(again, visit_markup) == 0
+        assert await job_duty_reminders(again) == 0
     finally:
         await restarted.dispose()
 
     clock.set(at(2026, 7, 30, 9, 0))
-    assert await job_duty_reminders(services, visit_markup) == 1  # one message to the county
+    assert await job_duty_reminders(services) == 1  # one message to the county
     county = await arrives(world, staff, "⚠️")
     assert county.text == (
         "⚠️ 以下联系点今年还没有走访，一个月前已提醒领导干部本人：\n"
@@ -114,12 +113,10 @@ async def test_the_ladder_from_june_to_october_once_each_across_a_restart(
     await visit(database, point["甲"], date(2026, 8, 1), clock.now())
     clock.set(at(2026, 8, 5, 10, 0))
     point["丁"] = await contact_point(database, leaders["丁"], tree.dongfeng, 2026, clock.now())
-    assert await job_duty_reminders(services, visit_markup) == 0  # 丁 is not blamed for June
+    assert await job_duty_reminders(services) == 0  # 丁 is not blamed for June
 
     clock.set(at(2026, 9, 30, 9, 0))
-    assert (
-        await job_duty_reminders(services, visit_markup) == 3
-    )  # 甲 (1), 乙 (1), 丁 (0); 丙 has two
+    assert await job_duty_reminders(services) == 3  # 甲 (1), 乙 (1), 丁 (0); 丙 has two
     for name, count in (("甲", 1), ("乙", 1), ("丁", 0)):
         september = await arrives(world, users[name], "⏰ 你今年走访")
         assert f"{count} 次，至少需要两次" in shown(september)
@@ -127,7 +124,7 @@ async def test_the_ladder_from_june_to_october_once_each_across_a_restart(
     await visit(database, point["乙"], date(2026, 10, 10), clock.now())
 
     clock.set(at(2026, 10, 30, 9, 0))
-    assert await job_duty_reminders(services, visit_markup) == 1
+    assert await job_duty_reminders(services) == 1
     october = await world.wait_for(
         lambda: next((t for t in reminders(staff) if "不足两次" in t), None)
     )
@@ -139,7 +136,7 @@ async def test_the_ladder_from_june_to_october_once_each_across_a_restart(
         "请督促落实。"
     )
     clock.set(at(2026, 12, 31, 23, 0))
-    assert await job_duty_reminders(services, visit_markup) == 0
+    assert await job_duty_reminders(services) == 0
     # 甲's June reminder became the visit form when he tapped it; September's is there.
     assert [len(reminders(u)) for u in (*users.values(), staff)] == [1, 1, 0, 1, 2]
     async with database.session_scope() as session:
@@ -159,13 +156,11 @@ async def test_a_new_year_starts_a_new_ladder(
     await contact_point(database, leader, tree.liushu, 2026, clock.now())
     await contact_point(database, leader, tree.liushu, 2027, clock.now())
     clock.set(at(2026, 6, 30, 9, 0))
-    assert await job_duty_reminders(services, visit_markup) == 1
+    assert await job_duty_reminders(services) == 1
     clock.set(at(2027, 6, 30, 8, 0))
-    assert (
-        await job_duty_reminders(services, visit_markup) == 0
-    )  # the 2026 rungs are past; 2027's not due
+    assert await job_duty_reminders(services) == 0  # the 2026 rungs are past; 2027's not due
     clock.set(at(2027, 6, 30, 9, 0))
-    assert await job_duty_reminders(services, visit_markup) == 1
+    assert await job_duty_reminders(services) == 1
     await world.wait_for(lambda: len(reminders(user)) == 2 or None)
 
 
@@ -188,9 +183,7 @@ async def test_the_sandbox_clock_can_jump_to_the_next_rung(
     assert await next_rung() == at(2026, 9, 30, 9, 0)  # one visit: only September's
     clock.set(at(2026, 9, 30, 9, 0))
     async with database.session_scope() as session:
-        await queue_duty_reminders(
-            session=session, now=clock.now(), tz=tz, visit_markup=visit_markup
-        )
+        await queue_duty_reminders(session=session, now=clock.now(), tz=tz)
     assert await next_rung() == at(2026, 10, 30, 9, 0)  # then the county
     await visit(database, point, date(2026, 9, 30), clock.now())
     assert await next_rung() is None

@@ -17,8 +17,6 @@ from bot.trainings import remind_due
 from demo.county import demo_people, seed_demo
 from demo.plan import CAST, plan_demo, roster_telegram_id
 from handlers.attendance import BUTTONS
-from handlers.trainings import done_markup
-from handlers.visits import visit_markup
 from schedules.sessions import job_follow_the_roster, job_silent_ladder
 from storage import Database, roles
 from storage.models import Role
@@ -192,12 +190,7 @@ async def test_a_fresh_demo_starts_quiet(seeded: Database) -> None:
     async with seeded.session_scope() as session:
         assert await _count(session, "SELECT count(*) FROM session_escalation") == 0
     async with seeded.session_scope() as session:
-        assert (
-            await queue_duty_reminders(
-                session=session, now=clock.now(), tz=settings.tz, visit_markup=visit_markup
-            )
-            == 0
-        )
+        assert await queue_duty_reminders(session=session, now=clock.now(), tz=settings.tz) == 0
 
 
 async def test_a_demo_started_late_in_the_year_has_no_overdue_visit_reminders(
@@ -210,10 +203,7 @@ async def test_a_demo_started_late_in_the_year_has_no_overdue_visit_reminders(
     async with database.session_scope() as session:
         assert await seed_demo(session=session, now=late, tz=tz) is True
     async with database.session_scope() as session:
-        assert (
-            await queue_duty_reminders(session=session, now=late, tz=tz, visit_markup=visit_markup)
-            == 0
-        )
+        assert await queue_duty_reminders(session=session, now=late, tz=tz) == 0
 
 
 async def test_open_trainings_have_some_members_done_and_remind_only_when_due(
@@ -248,10 +238,10 @@ async def test_open_trainings_have_some_members_done_and_remind_only_when_due(
             )
             > 0
         )
-        assert await remind_due(session=session, now=START, tz=tz, buttons=done_markup) == 0
+        assert await remind_due(session=session, now=START, tz=tz) == 0
         assert await _count(session, "SELECT count(*) FROM delivery WHERE state = 'pending'") == 0
     later = START + timedelta(days=4)  # the branch lecture's deadline is two days away
     async with seeded.session_scope() as session:
-        reminded = await remind_due(session=session, now=later, tz=tz, buttons=done_markup)
+        reminded = await remind_due(session=session, now=later, tz=tz)
         assert 0 < reminded < 20
-        assert await remind_due(session=session, now=later, tz=tz, buttons=done_markup) == 0
+        assert await remind_due(session=session, now=later, tz=tz) == 0

@@ -12,7 +12,6 @@ from bot.app import build_application, polling
 from bot.clock import ManualClock
 from bot.context import SERVICES_KEY, Services
 from bot.settings import Settings
-from handlers.trainings import done_markup
 from sandbox import SimUser, World
 from schedules.trainings import job_training_reminders
 from storage import Database
@@ -63,8 +62,8 @@ async def test_reminders_go_once_to_those_not_done_across_a_restart(
     queued: list[int] = []
 
     async def run(services: Services) -> None:
-        queued.append(await job_training_reminders(services, done_markup))
-        queued.append(await job_training_reminders(services, done_markup))
+        queued.append(await job_training_reminders(services))
+        queued.append(await job_training_reminders(services))
 
     await up(run, lambda: True)
     assert queued == [0, 0]

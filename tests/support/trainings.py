@@ -10,7 +10,6 @@ from sqlmodel import col, select
 
 from bot.clock import ManualClock
 from bot.trainings import TrainingPlan, publish
-from handlers.trainings import done_markup
 from storage import Database
 from storage.models import (
     Delivery,
@@ -55,7 +54,6 @@ async def publish_training(
             ),
             now=clock.now(),
             tz=SHANGHAI,
-            buttons=done_markup,
         )
     return published.training_id
 
