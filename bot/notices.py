@@ -185,7 +185,7 @@ async def preview(*, session: AsyncSession, audience: Audience) -> Preview:
 async def send_notice(
     *,
     session: AsyncSession,
-    sender: int,
+    principal: Principal,
     audience: Audience,
     text_html: str,
     attachment_kind: AttachmentKind | None,
@@ -197,11 +197,14 @@ async def send_notice(
 ) -> SentNotice:
     """Record the notice and queue one delivery per recipient, in the caller's transaction.
 
-    The audience is read here, once: after this, only the delivery rows say who is left.
+    The sender's right to send to the audience's root is checked here, in the same
+    transaction (`Refused` otherwise). The audience is read here, once: after this, only
+    the delivery rows say who is left.
     """
+    sender = principal.telegram_user_id
     root = await orgs.get_org(session=session, org_id=audience.root_id)
-    if root is None or root.id is None:
-        raise LookupError(f"no org unit {audience.root_id}")
+    if root is None or root.id is None or not allows(principal, Action.SEND_NOTICE, root.path):
+        raise Refused(NOT_ALLOWED)
     paths = await audience.paths(session)
     readers = await notices.recipients(
         session=session, paths=paths, status=audience.status, role=audience.role

@@ -14,9 +14,9 @@ from enum import StrEnum
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot import session_notify as notify
-from bot.access import Action, allows, load_principal
+from bot.access import Action, Principal, allows, load_principal
 from bot.i18n import N_
-from bot.refusals import NOT_ALLOWED
+from bot.refusals import NOT_ALLOWED, Refused
 from bot.session_notify import SessionButtons
 from bot.sessions import decision_refusal, rsvp_refusal
 from bot.settings import Settings
@@ -32,6 +32,7 @@ __all__ = [
     "attend",
     "decide_leave",
     "own_answer",
+    "record_makeup",
 ]
 
 NOT_INVITED = N_("This session is not for you, so this button does nothing.")
@@ -191,3 +192,19 @@ async def decide_leave(
         key=str(entry.id),
     )
     return DecisionOutcome(Decision.DONE, None, study, person.name)
+
+
+async def record_makeup(
+    *, session: AsyncSession, principal: Principal, attendance_id: int, now: datetime
+) -> bool:
+    """我已学习 on one's own absence row: make-up study done; False if recorded before.
+
+    Someone else's row (or none) is refused with NOT_INVITED, and nothing is written.
+    """
+    row = await attendance.get_attendance_by_id(session=session, attendance_id=attendance_id)
+    member = await members.member_by_telegram(
+        session=session, telegram_user_id=principal.telegram_user_id
+    )
+    if row is None or member is None or row.member_id != member.id:
+        raise Refused(NOT_INVITED)
+    return await attendance.mark_makeup_done(session=session, attendance_id=attendance_id, now=now)

@@ -14,7 +14,9 @@ from typing import Any
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot import session_notify as notify
+from bot.access import Action, Principal, allows
 from bot.dates import local_date
+from bot.refusals import NOT_ALLOWED, Refused
 from bot.session_notify import SessionButtons
 from bot.sessions import (
     ABSENCE_STREAK,
@@ -38,6 +40,7 @@ from storage.models import (
 __all__ = [
     "Scheduled",
     "SessionPlan",
+    "add_minutes",
     "cancel",
     "change",
     "close",
@@ -379,3 +382,36 @@ async def close(
             now=now,
         )
     return True
+
+
+async def add_minutes(
+    *,
+    session: AsyncSession,
+    principal: Principal,
+    session_id: int,
+    text: str | None,
+    photo_id: str | None,
+    now: datetime,
+) -> StudySession:
+    """One paragraph or photo of a session's minutes, by an officer over its org.
+
+    The right is checked here, in the same transaction as the write (`Refused` otherwise).
+    """
+    study = await sessions.get_session(session=session, session_id=session_id)
+    org = await orgs.get_org(session=session, org_id=study.org_id) if study else None
+    if study is None or org is None or not allows(principal, Action.MANAGE_ATTENDANCE, org.path):
+        raise Refused(NOT_ALLOWED)
+    await sessions.add_minutes(
+        session=session, session_id=session_id, text=text, photo_id=photo_id, now=now
+    )
+    await audit.record(
+        session=session,
+        actor=principal.telegram_user_id,
+        action="session.minutes",
+        target_kind="study_session",
+        target_id=session_id,
+        org_id=study.org_id,
+        detail={"chars": len(text or ""), "photo": photo_id is not None},
+        at=now,
+    )
+    return study

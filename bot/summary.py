@@ -279,14 +279,16 @@ async def _figures(
     period: Period,
     judged: list[JudgedPeriod],
     *,
+    attendance: dict[int, AttendanceFigures],
+    spends: list[OrgSpend],
     now: datetime,
     tz: ZoneInfo,
 ) -> dict[int, Figures]:
-    """Every figure of every group of the scope, one grouped query per figure."""
+    """Every figure of every group of the scope, one grouped query per figure; the two
+    the headline shares with the groups (attendance, training money) come read."""
     start, end = period.bounds(tz)
     years = list(range(period.start.year, (period.end - timedelta(days=1)).year + 1))
     roster = await reports.roster(session=session, scope=scope)
-    attendance = await reports.attendance(session=session, scope=scope, start=start, end=end)
     reads = await reports.notice_reads(session=session, scope=scope, start=start, end=end)
     five_good = await reports.five_good(session=session, scope=scope, years=years)
     five_lead = await reports.five_lead(session=session, scope=scope, years=years)
@@ -311,7 +313,7 @@ async def _figures(
     year = period.start.year
     if scope.by != By.MEMBER:
         training = await _training(session, scope, start, end)
-        spend = await _spend(session, scope, year)
+        spend = _spend(spends, scope)
         visits = await reports.contact_visits(
             session=session, scope=scope, year=year, needed=VISITS_NEEDED
         )
@@ -354,12 +356,10 @@ async def _training(
     return {scope.org_id: total} if total.assigned else {}
 
 
-async def _spend(session: AsyncSession, scope: Scope, year: int) -> dict[int, OrgSpend]:
-    """Training money per member of the scope (WHOLE) or of each child unit (UNIT), as
-    storage.funds attributes it (ancestors' money shared out by members)."""
-    spends = await funds.training_spend(
-        session=session, org_id=scope.org_id, year=year, floor_yuan=FLOOR_YUAN
-    )
+def _spend(spends: list[OrgSpend], scope: Scope) -> dict[int, OrgSpend]:
+    """Training money per member of the scope (WHOLE) or of each child unit (UNIT), from
+    storage.funds' attribution over the scope's subtree (ancestors' money shared out by
+    members)."""
     depth = scope.path.count("/") - 2 + (1 if scope.by == By.UNIT else 0)
     return {spend.org_id: spend for spend in spends if spend.depth == depth}
 
@@ -410,11 +410,35 @@ async def build_summary(
         period, today=today, first_use=local_date(first, tz) if first else None, tz=tz
     )
     by = grouping_of(org)
-    whole_scope = Scope(org.id, org.path, By.WHOLE)
-    whole = (await _figures(session, whole_scope, period, judged, now=now, tz=tz)).get(
-        org.id, Figures()
+    whole_scope, scope = Scope(org.id, org.path, By.WHOLE), Scope(org.id, org.path, by)
+    start, end = period.bounds(tz)
+    if by == By.UNIT:  # one read of the period's attendance for the headline and the units
+        whole_attendance, attendance = await reports.attendance_with_whole(
+            session=session, scope=scope, start=start, end=end
+        )
+    else:
+        whole_attendance, attendance = [
+            await reports.attendance(session=session, scope=s, start=start, end=end)
+            for s in (whole_scope, scope)
+        ]
+    spends = await funds.training_spend(
+        session=session, org_id=org.id, year=period.start.year, floor_yuan=FLOOR_YUAN
     )
-    grouped = await _figures(session, Scope(org.id, org.path, by), period, judged, now=now, tz=tz)
+    whole = (
+        await _figures(
+            session,
+            whole_scope,
+            period,
+            judged,
+            attendance=whole_attendance,
+            spends=spends,
+            now=now,
+            tz=tz,
+        )
+    ).get(org.id, Figures())
+    grouped = await _figures(
+        session, scope, period, judged, attendance=attendance, spends=spends, now=now, tz=tz
+    )
     if by == By.MEMBER:
         lines = [
             Line(

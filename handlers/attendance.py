@@ -15,10 +15,12 @@ from datetime import datetime
 from typing import Final
 from zoneinfo import ZoneInfo
 
+from sqlmodel.ext.asyncio.session import AsyncSession
 from telegram import InlineKeyboardMarkup, Message, Update
 from telegram.error import BadRequest, TelegramError
 
 from bot import session_answers as answers
+from bot.access import Principal
 from bot.context import BotContext, Services
 from bot.htmltext import Markup, html_lines
 from bot.i18n import gettext
@@ -30,10 +32,10 @@ from handlers import awaiting
 from handlers.awaiting import cancel_keyboard
 from handlers.guard import STALE_BUTTON, refuse
 from handlers.profile import ProfileView, profile_section
-from handlers.screens import button, callback_values
+from handlers.screens import button, callback_values, perform
 from handlers.session_access import NOT_ALLOWED
 from handlers.session_codecs import CHECKIN, DECIDE, MAKEUP, REASON, RSVP
-from storage import attendance, members
+from storage import attendance
 from storage.models import Attendance, LeaveReason, LeaveState, StudySession
 
 LEAVE_FLOW: Final = "leave"
@@ -402,17 +404,14 @@ async def on_makeup(update: Update, context: BotContext) -> None:
         return
     (attendance_id,) = callback_values(MAKEUP, update)
     now = context.services.clock.now()
-    async with context.services.database.session_scope() as session:
-        row = await attendance.get_attendance_by_id(
-            session=session, attendance_id=int(attendance_id)
+
+    async def act(session: AsyncSession, principal: Principal) -> bool:
+        return await answers.record_makeup(
+            session=session, principal=principal, attendance_id=int(attendance_id), now=now
         )
-        member = await members.member_by_telegram(session=session, telegram_user_id=user.id)
-        mine = row is not None and member is not None and row.member_id == member.id
-        done = mine and await attendance.mark_makeup_done(
-            session=session, attendance_id=int(attendance_id), now=now
-        )
-    if not mine:
-        await refuse(update, context, context._(NOT_INVITED))
+
+    done = await perform(update, context, act)
+    if done is None:
         return
     if not done:
         await query.answer(context._("Already recorded. Thank you!"))

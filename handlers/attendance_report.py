@@ -9,25 +9,27 @@ from datetime import datetime, timedelta
 from typing import Final
 from zoneinfo import ZoneInfo
 
+from sqlmodel.ext.asyncio.session import AsyncSession
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Message, Update
 
-from bot.access import Action, load_principal, scope_roots
+from bot.access import Action, Principal, load_principal, scope_roots
 from bot.context import BotContext
 from bot.dates import format_time, format_when, local_date
 from bot.htmltext import html_lines
 from bot.i18n import N_
 from bot.periods import Period, period_from_token
 from bot.session_checkin import Checkin, mark_present
+from bot.session_ops import add_minutes
 from bot.session_text import clip, kind_label, leave_label, names_line, session_card
 from bot.sessions import checkin_opens_at
 from handlers import awaiting
 from handlers.awaiting import cancel_keyboard
 from handlers.guard import STALE_BUTTON, refuse
 from handlers.period_input import requested_period
-from handlers.screens import button, callback_values, show
+from handlers.screens import button, callback_values, perform, show
 from handlers.session_access import NOT_ALLOWED, officer_session
 from handlers.session_codecs import LIST, MINUTES, PROXY, REPORT
-from storage import attendance, audit, sessions
+from storage import attendance, sessions
 from storage.models import (
     AttendanceOutcome,
     LeaveState,
@@ -428,34 +430,27 @@ async def on_minutes_input(update: Update, context: BotContext) -> None:
     state = awaiting.waiting(context, MINUTES_FLOW)
     if message is None or user is None or state is None:
         return
-    study = await officer_session(update, context, state.ref, Action.MANAGE_ATTENDANCE)
-    if study is None:
-        awaiting.stop(context)
-        return
     text = (message.text or message.caption or "").strip()
     photo = message.photo[-1].file_id if message.photo else None
     if not text and photo is None:
         await message.reply_text(context._("Please send text or a photo."))
         return
     now = context.services.clock.now()
-    async with context.services.database.session_scope() as session:
-        await sessions.add_minutes(
+
+    async def act(session: AsyncSession, principal: Principal) -> StudySession:
+        return await add_minutes(
             session=session,
+            principal=principal,
             session_id=state.ref,
             text=text or None,
             photo_id=photo,
             now=now,
         )
-        await audit.record(
-            session=session,
-            actor=user.id,
-            action="session.minutes",
-            target_kind="study_session",
-            target_id=state.ref,
-            org_id=study.org_id,
-            detail={"chars": len(text), "photo": photo is not None},
-            at=now,
-        )
+
+    study = await perform(update, context, act)
+    if study is None:
+        awaiting.stop(context)
+        return
     await message.reply_text(
         context._("Saved. Send more, or tap Done."), reply_markup=_done(context, study)
     )

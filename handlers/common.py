@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from telegram import Update
 
+from bot.accounts import remember_user
 from bot.context import BotContext
 from bot.i18n import normalise_language
-from storage import accounts
 
 
 async def on_any_update_remember_user(update: Update, context: BotContext) -> None:
@@ -17,7 +17,7 @@ async def on_any_update_remember_user(update: Update, context: BotContext) -> No
     if user is None or user.is_bot:
         return
     async with context.services.database.session_scope() as session:
-        account = await accounts.upsert_account(
+        account = await remember_user(
             session=session,
             telegram_user_id=user.id,
             first_name=user.first_name,

@@ -14,14 +14,13 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
 
 from bot import members as rules
-from bot.access import Action, Principal, allows, load_principal
+from bot.access import Action, Principal, allows
 from bot.context import BotContext
-from bot.direct_messages import recipient, tell
+from bot.direct_messages import Recipient, recipient, tell
 from bot.htmltext import bold, html_lines
 from bot.i18n import gettext
 from bot.refusals import Refused
 from handlers.attendance import follow_roster_change
-from handlers.guard import refuse
 from handlers.menus import refresh_menu
 from handlers.roster_codecs import (
     CARD,
@@ -271,29 +270,26 @@ async def on_status_why(update: Update, context: BotContext) -> None:
 async def on_status_do(update: Update, context: BotContext) -> None:
     """Record the status change (a step or a correction)."""
     member_id, current, target, reason = callback_values(STATUS_DO, update)
-    user = update.effective_user
     before, after = _status(int(current)), _status(int(target))
-    if user is None:
-        return
     services = context.services
     now = services.clock.now()
-    try:
+
+    async def act(session: AsyncSession, principal: Principal) -> rules.StatusChanged:
         if before is None or after is None:
             raise Refused(rules.STALE)
-        async with services.database.session_scope() as session:
-            principal = await load_principal(session=session, telegram_user_id=user.id)
-            done = await rules.change_status(
-                session=session,
-                principal=principal,
-                member_id=int(member_id),
-                expected=before,
-                to=after,
-                reason=str(reason),
-                today=now.astimezone(services.settings.tz).date(),
-                now=now,
-            )
-    except Refused as refused:
-        await refuse(update, context, refused.text(context.language))
+        return await rules.change_status(
+            session=session,
+            principal=principal,
+            member_id=int(member_id),
+            expected=before,
+            to=after,
+            reason=str(reason),
+            today=now.astimezone(services.settings.tz).date(),
+            now=now,
+        )
+
+    done = await perform(update, context, act)
+    if done is None:
         return
     _ = context._
     text = _("Recorded: {name} is now {status} (from {date}).").format(
@@ -362,31 +358,32 @@ async def on_deactivate_ask(update: Update, context: BotContext) -> None:
 async def on_deactivate_do(update: Update, context: BotContext) -> None:
     """Take the member off the roster; their branch roles end with it."""
     member_id, value = callback_values(DEACTIVATE_DO, update)
-    user = update.effective_user
     reason = _reason(value)
-    if user is None:
-        return
     services = context.services
-    try:
+
+    async def act(
+        session: AsyncSession, principal: Principal
+    ) -> tuple[rules.Deactivated, Recipient | None]:
         if reason is None:
             raise Refused(rules.STALE)
-        async with services.database.session_scope() as session:
-            principal = await load_principal(session=session, telegram_user_id=user.id)
-            done = await rules.deactivate(
-                session=session,
-                principal=principal,
-                member_id=int(member_id),
-                reason=reason,
-                now=services.clock.now(),
-            )
-            holder = (
-                await recipient(session=session, telegram_user_id=done.telegram_user_id)
-                if done.telegram_user_id is not None
-                else None
-            )
-    except Refused as refused:
-        await refuse(update, context, refused.text(context.language))
+        done = await rules.deactivate(
+            session=session,
+            principal=principal,
+            member_id=int(member_id),
+            reason=reason,
+            now=services.clock.now(),
+        )
+        holder = (
+            await recipient(session=session, telegram_user_id=done.telegram_user_id)
+            if done.telegram_user_id is not None
+            else None
+        )
+        return done, holder
+
+    performed = await perform(update, context, act)
+    if performed is None:
         return
+    done, holder = performed
     text = context._("{name} is no longer on the roster of {branch}.").format(
         name=done.member_name, branch=done.org.name
     )

@@ -25,6 +25,7 @@ from bot.i18n import N_
 from bot.invitations import role_label, status_label
 from bot.notices import (
     Audience,
+    SentNotice,
     join_names,
     names_line,
     notice_body,
@@ -35,7 +36,7 @@ from bot.notices import (
 from bot.refusals import NOT_ALLOWED
 from handlers import awaiting
 from handlers.guard import refuse
-from handlers.screens import button, callback_values
+from handlers.screens import button, callback_values, perform
 from storage import orgs
 from storage.models import AttachmentKind, MemberStatus, OrgKind, OrgUnit, Role
 
@@ -435,24 +436,25 @@ async def on_send(update: Update, context: BotContext) -> None:
     # Shown before the notice exists, so the relay's progress edits always come after it.
     await query.edit_message_text(context._("Sending the notice…"))
     settings = context.services.settings
-    async with context.services.database.session_scope() as session:
-        found = await _root_in_scope(session, update, draft.root_id)
-        sent = None
-        if found is not None:
-            sent = await send_notice(
-                session=session,
-                sender=user.id,
-                audience=draft.audience,
-                text_html=draft.text_html,
-                attachment_kind=draft.attachment_kind,
-                attachment_file_id=draft.file_id,
-                requires_ack=draft.requires_ack,
-                remind_after=timedelta(hours=settings.notice_reminder_hours),
-                progress=(query.message.chat.id, query.message.message_id),
-                now=context.services.clock.now(),
-            )
+    message = query.message
+    audience = draft.audience
+
+    async def act(session: AsyncSession, principal: Principal) -> SentNotice:
+        return await send_notice(
+            session=session,
+            principal=principal,
+            audience=audience,
+            text_html=draft.text_html,
+            attachment_kind=draft.attachment_kind,
+            attachment_file_id=draft.file_id,
+            requires_ack=draft.requires_ack,
+            remind_after=timedelta(hours=settings.notice_reminder_hours),
+            progress=(message.chat.id, message.message_id),
+            now=context.services.clock.now(),
+        )
+
+    sent = await perform(update, context, act)
     if sent is None:
-        await refuse(update, context, context._(NOT_ALLOWED))
         await query.edit_message_text(context._("Nothing was sent."))
         return
     context.services.relay.wake()

@@ -17,6 +17,7 @@ from telegram import InlineKeyboardMarkup, Update
 
 from bot import members as rules
 from bot.access import Principal, load_principal
+from bot.accounts import choose_language
 from bot.callbacks import CallbackCodec
 from bot.context import BotContext
 from bot.htmltext import bold, html_lines
@@ -24,9 +25,9 @@ from bot.i18n import gettext
 from handlers.guard import STALE_BUTTON, refuse
 from handlers.menus import refresh_menu
 from handlers.roles import role_name
-from handlers.screens import button, callback_values, show
-from storage import accounts, members, orgs
-from storage.models import Language, Member
+from handlers.screens import button, callback_values, perform, show
+from storage import members, orgs
+from storage.models import Language, Member, TelegramAccount
 
 
 @dataclass(frozen=True, slots=True)
@@ -153,8 +154,17 @@ async def on_language(update: Update, context: BotContext) -> None:
         await refuse(update, context, context._(STALE_BUTTON))
         return
     language = Language(str(value))
-    async with context.services.database.session_scope() as session:
-        await accounts.set_language(session=session, telegram_user_id=user.id, language=language)
+
+    async def act(session: AsyncSession, principal: Principal) -> TelegramAccount:
+        return await choose_language(
+            session=session,
+            principal=principal,
+            language=language,
+            now=context.services.clock.now(),
+        )
+
+    if await perform(update, context, act) is None:
+        return
     context.language = language.value
     await show(update, context, context._("OK, I will write to you in English from now on."))
     await refresh_menu(

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from telegram import ChatMember, Update
 
+from bot.accounts import note_reachability
 from bot.context import BotContext
-from storage import accounts
 
 _GONE = frozenset({ChatMember.BANNED, ChatMember.LEFT})
 
@@ -18,14 +18,11 @@ async def on_my_chat_member(update: Update, context: BotContext) -> None:
     user = change.from_user
     now = context.services.clock.now()
     async with context.services.database.session_scope() as session:
-        if change.new_chat_member.status in _GONE:
-            await accounts.mark_blocked(session=session, telegram_user_id=user.id, at=now)
-        else:  # writing to us again proves they can be reached: this clears blocked_at
-            await accounts.upsert_account(
-                session=session,
-                telegram_user_id=user.id,
-                first_name=user.first_name,
-                username=user.username,
-                language_code=None,
-                now=now,
-            )
+        await note_reachability(
+            session=session,
+            telegram_user_id=user.id,
+            first_name=user.first_name,
+            username=user.username,
+            blocked=change.new_chat_member.status in _GONE,
+            now=now,
+        )

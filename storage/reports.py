@@ -48,6 +48,7 @@ __all__ = [
     "Scope",
     "Unit",
     "attendance",
+    "attendance_with_whole",
     "branch_members",
     "contact_visits",
     "delivered_notice",
@@ -158,6 +159,7 @@ def _unit_map(scope: Scope) -> sa.Subquery:
             unit.c.active.is_(True),
             unit.c.kind != OrgKind.PARTY_GROUP.value,
         )
+        .distinct()
         .subquery("unit_map")
     )
 
@@ -179,7 +181,9 @@ def member_key(stmt: sa.Select[Any], scope: Scope, member: Any) -> tuple[sa.Sele
     return org_key(stmt, scope, member.c.org_id)
 
 
-async def _grouped(session: AsyncSession, stmt: sa.Select[Any]) -> Sequence[Any]:
+async def _grouped(
+    session: AsyncSession, stmt: sa.Select[Any] | sa.CompoundSelect[Any]
+) -> Sequence[Any]:
     await session.flush()
     connection = await session.connection()
     rows: Sequence[Any] = (await connection.execute(stmt)).all()
@@ -235,10 +239,9 @@ async def roster(*, session: AsyncSession, scope: Scope) -> dict[int, Roster]:
     return {int(k): Roster(int(m), int(t)) for k, m, t in rows}
 
 
-async def attendance(
-    *, session: AsyncSession, scope: Scope, start: datetime, end: datetime
-) -> dict[int, AttendanceFigures]:
-    """Outcomes of the finalised invitations of sessions starting in [start, end)."""
+def _attendance_counts(start: datetime, end: datetime) -> tuple[sa.Select[Any], tuple[Any, ...]]:
+    """The finalised invitations of sessions starting in [start, end), joined to their
+    member, and what to count of them."""
     outcome = _ATTENDANCE.c.outcome
     owed = outcome.in_([AttendanceOutcome.EXCUSED.value, AttendanceOutcome.ABSENT.value])
     base = (
@@ -260,13 +263,64 @@ async def attendance(
         sa.func.count().filter(owed).label("owed"),
         sa.func.count().filter(owed, _ATTENDANCE.c.makeup_done_at.is_not(None)).label("done"),
     )
+    return base, counts
+
+
+def _attendance_figures(rows: Sequence[Any]) -> dict[int, AttendanceFigures]:
+    return {int(row[0]): AttendanceFigures(*(int(v or 0) for v in row[1:])) for row in rows}
+
+
+async def attendance(
+    *, session: AsyncSession, scope: Scope, start: datetime, end: datetime
+) -> dict[int, AttendanceFigures]:
+    """Outcomes of the finalised invitations of sessions starting in [start, end)."""
+    base, counts = _attendance_counts(start, end)
     if scope.by == By.UNIT:
         stmt = _rolled_up(scope, base, _MEMBER.c.org_id, counts)
     else:
         keyed, key = member_key(base, scope, _MEMBER)
         stmt = keyed.add_columns(key, *counts).group_by(key)
-    rows = await _grouped(session, stmt)
-    return {int(row[0]): AttendanceFigures(*(int(v) for v in row[1:])) for row in rows}
+    return _attendance_figures(await _grouped(session, stmt))
+
+
+async def attendance_with_whole(
+    *, session: AsyncSession, scope: Scope, start: datetime, end: datetime
+) -> tuple[dict[int, AttendanceFigures], dict[int, AttendanceFigures]]:
+    """What `attendance` says of the scope as a WHOLE and by its child UNITs, from one
+    read of the period's attendance (a county-year is 300,000 rows; reading them once for
+    the headline and again for the townships was half of /summary's time).
+
+    The rows are counted by org once, then added up both ways (the whole: the orgs of
+    the scope's subtree). ``scope.by`` must be UNIT; the whole is keyed by the scope's own org id
+    (no child unit has it) and is absent when nothing was counted, as in `attendance`.
+    """
+    if scope.by != By.UNIT:
+        raise ValueError("attendance_with_whole groups by child unit")
+    base, counts = _attendance_counts(start, end)
+    per_org = (
+        base.add_columns(_MEMBER.c.org_id.label("org_id"), *counts)
+        .group_by(_MEMBER.c.org_id)
+        .cte("per_org")
+    )
+    sums = [sa.func.sum(per_org.c[c.name]) for c in counts]
+    units = _unit_map(scope)
+    by_unit = (
+        sa.select(units.c.unit_id, *sums)
+        .select_from(per_org)
+        .join(units, units.c.org_id == per_org.c.org_id)
+        .group_by(units.c.unit_id)
+    )
+    subtree = _ORG.alias("subtree")
+    whole = (
+        sa.select(sa.literal(scope.org_id), *sums)
+        .select_from(per_org)
+        .join(subtree, subtree.c.id == per_org.c.org_id)
+        .where(subtree.c.path.startswith(scope.path))
+        .having(sa.func.count() > 0)
+    )
+    figures = _attendance_figures(await _grouped(session, sa.union_all(whole, by_unit)))
+    total = figures.pop(scope.org_id, None)
+    return ({scope.org_id: total} if total is not None else {}), figures
 
 
 def _rolled_up(

@@ -15,8 +15,9 @@ from sqlmodel import col, select
 
 from bot.cli import main
 from storage import Database
-from storage.models import AuditLog, FundAllocation, OrgKind
+from storage.models import FundAllocation, OrgKind
 from storage.orgs import create_org, get_org, get_org_by_code
+from tests.support.audit import audit_actions
 
 Peek = Callable[[Callable[[Database], Awaitable[Any]]], Any]
 
@@ -95,12 +96,7 @@ def rows_of(database: Database) -> Awaitable[list[tuple[str, int, str, str, Deci
 
 
 def audits_of(database: Database) -> Awaitable[list[str]]:
-    async def read() -> list[str]:
-        async with database.session_scope() as session:
-            found = await session.exec(select(AuditLog.action).order_by(col(AuditLog.id)))
-            return [a for a in found.all() if a.startswith("fund.")]
-
-    return read()
+    return audit_actions(database, prefix="fund.")
 
 
 def run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:

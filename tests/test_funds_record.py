@@ -16,7 +16,8 @@ from bot.refusals import NOT_ALLOWED
 from handlers import funds as fund_handlers
 from sandbox import SimUser, World
 from storage import Database
-from storage.models import AuditLog, FundAllocation, FundPurpose, FundSource, Role
+from storage.models import FundAllocation, FundPurpose, FundSource, Role
+from tests.support.audit import audit_log
 from tests.support.builders import Tree, add_member, build_tree, grant
 from tests.support.conversation import say, shown, tap
 from tests.support.roles import Person, buttons, forge
@@ -26,12 +27,6 @@ from tests.support.sessions import send_photo
 async def allocations(database: Database) -> list[FundAllocation]:
     async with database.session_scope() as session:
         rows = await session.exec(select(FundAllocation).order_by(col(FundAllocation.id)))
-        return list(rows.all())
-
-
-async def fund_audits(database: Database) -> list[AuditLog]:
-    async with database.session_scope() as session:
-        rows = await session.exec(select(AuditLog).where(col(AuditLog.action) == "fund.record"))
         return list(rows.all())
 
 
@@ -79,7 +74,7 @@ async def test_a_township_organiser_records_training_money_for_a_branch(
         "Please type the amount in yuan, e.g. 1200.50."
     )
     assert await allocations(database) == []
-    assert await fund_audits(database) == []
+    assert await audit_log(database, "fund.record") == []
 
     done = await say(user, "１,２００.５０元")  # full-width digits, a separator and 元
     assert done.text == (
@@ -94,7 +89,7 @@ async def test_a_township_organiser_records_training_money_for_a_branch(
         Decimal("1200.50"),
         user.id,
     )
-    [entry] = await fund_audits(database)
+    [entry] = await audit_log(database, "fund.record")
     assert (entry.actor_telegram_id, entry.target_id, entry.org_id) == (
         user.id,
         row.id,
@@ -148,4 +143,4 @@ async def test_forged_buttons_and_people_without_the_right_change_nothing(
     assert (await say(secretary, "/fund")).text == gettext("en", fund_handlers.NO_FUNDS)
     assert (await forge(secretary, f"fnd.y:{dongfeng}:2026")).text == refused
     assert await allocations(database) == []
-    assert await fund_audits(database) == []
+    assert await audit_log(database, "fund.record") == []

@@ -70,6 +70,14 @@ async def pg_db(postgres_url: str) -> AsyncIterator[Database]:
         await database.dispose()
 
 
+@pytest.fixture(params=["sqlite", "postgres"])
+def each_db(request: pytest.FixtureRequest) -> Database:
+    """A migrated database of each kind (PostgreSQL: skipped locally without a server)."""
+    name = "db" if request.param == "sqlite" else "pg_db"
+    found: Database = request.getfixturevalue(name)
+    return found
+
+
 @pytest.fixture
 async def tree(db: Database) -> dict[str, int]:
     return await build_tree(db)

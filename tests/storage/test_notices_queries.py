@@ -5,13 +5,20 @@ from __future__ import annotations
 import random
 from datetime import UTC, date, datetime, timedelta
 
+import pytest
+
 from storage import Database, accounts, members, notices, orgs, roles
 from storage.deliveries import Outcome, Outgoing, claim_due, enqueue_many, record_outcomes
 from storage.models import DeliveryKind, DeliveryState, MemberStatus, Notice, Role
-from tests.storage.test_relay_claims import database  # noqa: F401  (the two-database fixture)
 from tests.support.storage import build_tree
 
 NOW = datetime(2026, 3, 2, 1, 0, tzinfo=UTC)
+
+
+@pytest.fixture
+def database(each_db: Database) -> Database:
+    """Each test of this module runs on both databases (tests/storage/conftest.py)."""
+    return each_db
 
 
 async def _person(
@@ -53,7 +60,7 @@ async def _paths(target: Database, *org_ids: int) -> list[str]:
         return [org.path for org in found if org is not None]
 
 
-async def test_audiences_by_unit_status_and_role(database: Database) -> None:  # noqa: F811
+async def test_audiences_by_unit_status_and_role(database: Database) -> None:
     ids = await build_tree(database)
     m1 = await _person(database, ids["v1"], "甲", user_id=11)
     await _person(database, ids["v1"], "乙", user_id=12, blocked=True)
@@ -102,7 +109,7 @@ async def test_audiences_by_unit_status_and_role(database: Database) -> None:  #
         assert [r.chat_id for r in both] == [11, 16]
 
 
-async def test_read_rates_are_exact(database: Database) -> None:  # noqa: F811
+async def test_read_rates_are_exact(database: Database) -> None:
     ids = await build_tree(database)
     pick = random.Random(5)
     branches = [ids["v1"], ids["v2"], ids["v3"]]
@@ -189,7 +196,7 @@ async def test_read_rates_are_exact(database: Database) -> None:  # noqa: F811
     assert {reader.chat_id for reader in to_remind} == set(sent_chats) - readers
 
 
-async def test_automatic_reminders_are_claimed_once_when_due(database: Database) -> None:  # noqa: F811
+async def test_automatic_reminders_are_claimed_once_when_due(database: Database) -> None:
     ids = await build_tree(database)
 
     async def notice(requires_ack: bool, minutes: int) -> int:
@@ -225,7 +232,7 @@ async def test_automatic_reminders_are_claimed_once_when_due(database: Database)
         assert stored.ack_reminded_at is None
 
 
-async def test_political_birthdays(database: Database) -> None:  # noqa: F811
+async def test_political_birthdays(database: Database) -> None:
     ids = await build_tree(database)
     leap = await _person(database, ids["v1"], "闰", user_id=31, joined_on=date(2016, 2, 29))
     plain = await _person(database, ids["v1"], "平", user_id=32, joined_on=date(2016, 2, 28))
@@ -246,7 +253,7 @@ async def test_political_birthdays(database: Database) -> None:  # noqa: F811
     assert [m.member_id for m in leap_29] == [leap]
 
 
-async def test_progress_targets_close(database: Database) -> None:  # noqa: F811
+async def test_progress_targets_close(database: Database) -> None:
     ids = await build_tree(database)
     async with database.session_scope() as session:
         await accounts.ensure_account(session=session, telegram_user_id=9)

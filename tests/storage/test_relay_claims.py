@@ -26,12 +26,10 @@ NOW = datetime(2026, 3, 2, 1, 0, tzinfo=UTC)
 LEASE = timedelta(seconds=60)
 
 
-@pytest.fixture(params=["sqlite", "postgres"])
-def database(request: pytest.FixtureRequest) -> Database:
-    """A migrated database of each kind (PostgreSQL: skipped locally without a server)."""
-    name = "db" if request.param == "sqlite" else "pg_db"
-    found: Database = request.getfixturevalue(name)
-    return found
+@pytest.fixture
+def database(each_db: Database) -> Database:
+    """Each test of this module runs on both databases (tests/storage/conftest.py)."""
+    return each_db
 
 
 async def _queue(database: Database, count: int, *, due: datetime = NOW, key: str = "k") -> None:

@@ -115,3 +115,33 @@ async def test_the_workbook_rows_on_both_databases(database: Database) -> None: 
     sessions = next(sheet for sheet in data.sheets if sheet.title == "Sessions")
     invited = [row[6] for row in sessions.rows]
     assert sum(invited) == 10
+
+
+async def test_one_read_of_attendance_says_what_the_whole_and_the_units_say(
+    database: Database,  # noqa: F811
+) -> None:
+    county = await build_county(database, accounts_only())
+    start, end = YEAR.bounds(SHANGHAI)
+    for org in (county.tree.county, county.tree.townships["T01"]):
+        assert org.id is not None
+        async with database.session_scope() as session:
+            whole, units = await reports.attendance_with_whole(
+                session=session, scope=Scope(org.id, org.path, By.UNIT), start=start, end=end
+            )
+            apart = [
+                await reports.attendance(
+                    session=session, scope=Scope(org.id, org.path, by), start=start, end=end
+                )
+                for by in (By.WHOLE, By.UNIT)
+            ]
+        assert (whole, units) == (apart[0], apart[1])
+        assert whole[org.id].invited > 0
+        assert units
+    async with database.session_scope() as session:
+        nothing = await reports.attendance_with_whole(
+            session=session,
+            scope=Scope(county.tree.county.id or 0, county.tree.county.path, By.UNIT),
+            start=end,
+            end=end,
+        )
+    assert nothing == ({}, {})

@@ -19,6 +19,6 @@ async def audit_log(
         return list((await session.exec(stmt.order_by(col(AuditLog.id)))).all())
 
 
-async def audit_actions(database: Database) -> list[str]:
-    """The action of every audit row, oldest first."""
-    return [entry.action for entry in await audit_log(database)]
+async def audit_actions(database: Database, *, prefix: str = "") -> list[str]:
+    """The action of every audit row (or of those under a prefix), oldest first."""
+    return [entry.action for entry in await audit_log(database, prefix=prefix)]

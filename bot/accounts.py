@@ -1,0 +1,75 @@
+"""Use cases on a person's Telegram account: who wrote, in which language, reachable or not.
+
+Each runs in the caller's transaction; the handlers that receive the updates only parse
+them and call one of these.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from bot.access import Principal
+from storage import accounts
+from storage.models import Language, TelegramAccount
+
+
+async def remember_user(
+    *,
+    session: AsyncSession,
+    telegram_user_id: int,
+    first_name: str,
+    username: str | None,
+    language_code: str | None,
+    now: datetime,
+) -> TelegramAccount:
+    """Record (or refresh) the account of whoever just wrote; it says which language to use."""
+    return await accounts.upsert_account(
+        session=session,
+        telegram_user_id=telegram_user_id,
+        first_name=first_name,
+        username=username,
+        language_code=language_code,
+        now=now,
+    )
+
+
+async def choose_language(
+    *, session: AsyncSession, principal: Principal, language: Language, now: datetime
+) -> TelegramAccount:
+    """The person's explicit choice of language; Telegram's language_code no longer counts.
+
+    Anyone who has written to the bot may choose (no role needed); `now` is accepted for
+    the shape every use case shares.
+    """
+    del now
+    return await accounts.set_language(
+        session=session, telegram_user_id=principal.telegram_user_id, language=language
+    )
+
+
+async def note_reachability(
+    *,
+    session: AsyncSession,
+    telegram_user_id: int,
+    first_name: str,
+    username: str | None,
+    blocked: bool,
+    now: datetime,
+) -> None:
+    """Telegram said the person blocked the bot (notices skip them) or came back.
+
+    Coming back proves they can be reached again: refreshing the account clears blocked_at.
+    """
+    if blocked:
+        await accounts.mark_blocked(session=session, telegram_user_id=telegram_user_id, at=now)
+        return
+    await accounts.upsert_account(
+        session=session,
+        telegram_user_id=telegram_user_id,
+        first_name=first_name,
+        username=username,
+        language_code=None,
+        now=now,
+    )
