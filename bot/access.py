@@ -34,6 +34,7 @@ class Action(StrEnum):
     MANAGE_TRAININGS = "manage_trainings"  # publish trainings, confirm for members, overdue
     RECORD_FUNDS = "record_funds"  # training and other funds allocated to orgs (/fund)
     MANAGE_DUTIES = "manage_duties"  # leaders' contact points and demonstration sites
+    ASSESS = "assess"  # rate the units below one's own (五好 annual assessment)
 
 
 _BRANCH_OFFICER = frozenset(
@@ -52,7 +53,7 @@ _SECRETARY = _BRANCH_OFFICER | {
     Action.VIEW_REPORTS,
     Action.MANAGE_TRAININGS,
 }
-_STAFF = _SECRETARY | {Action.VIEW_AUDIT, Action.RECORD_FUNDS}
+_STAFF = _SECRETARY | {Action.VIEW_AUDIT, Action.RECORD_FUNDS, Action.ASSESS}
 
 ROLE_ACTIONS: dict[Role, frozenset[Action]] = {
     Role.MEMBER: frozenset(),
@@ -127,6 +128,19 @@ def allows(principal: Principal, action: Action, org_path: str) -> bool:
     """May the principal do `action` on the org at `org_path` (or anything inside it)?"""
     return any(
         action in ROLE_ACTIONS[grant.role] and _reaches(grant, org_path)
+        for grant in principal.grants
+    )
+
+
+def allows_below(principal: Principal, action: Action, org_path: str) -> bool:
+    """May the principal do `action` on the org from a grant strictly above it?
+
+    For judging a unit: the level above rates it, never the unit's own staff.
+    """
+    return any(
+        action in ROLE_ACTIONS[grant.role]
+        and _reaches(grant, org_path)
+        and grant.org_path != org_path
         for grant in principal.grants
     )
 

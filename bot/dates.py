@@ -12,13 +12,14 @@ import re
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-from babel.dates import format_datetime
+from babel.dates import format_date, format_datetime
 
 from bot.i18n import N_, gettext
 from bot.numbers import normalise_digits
 
 __all__ = [
     "date_examples",
+    "format_calendar_day",
     "format_day",
     "format_time",
     "format_when",
@@ -210,6 +211,7 @@ _PATTERN_SAME_YEAR = N_("EEE d MMM HH:mm")
 _PATTERN_OTHER_YEAR = N_("EEE d MMM y HH:mm")
 _PATTERN_TIME = "HH:mm"
 _PATTERN_DAY = N_("EEE d MMM")
+_PATTERN_CALENDAR_DAY = N_("y-MM-dd")
 
 
 def _format(moment: datetime, pattern: str, language: str, tz: ZoneInfo) -> str:
@@ -232,6 +234,13 @@ def format_when(
 def format_day(day: date, *, language: str, tz: ZoneInfo) -> str:
     """ "12月10日（周四）" / "Thu 10 Dec": a day without a time."""
     return _format(datetime.combine(day, time(12), tzinfo=tz), _PATTERN_DAY, language, tz)
+
+
+def format_calendar_day(day: date, *, language: str) -> str:
+    """ "2025年3月1日" / "2025-03-01": a date with its year (joined, deadlines, since)."""
+    return format_date(
+        day, gettext(language, _PATTERN_CALENDAR_DAY), locale=_BABEL_LOCALE.get(language, "zh_CN")
+    )
 
 
 def format_time(moment: datetime, *, tz: ZoneInfo) -> str:

@@ -14,6 +14,7 @@ from typing import Final
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.access import ROLE_ORG_KINDS, Action, Principal, allows, load_principal, may_end_role
+from bot.dates import format_calendar_day
 from bot.direct_messages import Recipient
 from bot.i18n import N_, gettext
 from bot.refusals import NOT_ALLOWED, Refused
@@ -72,9 +73,7 @@ def next_status(status: MemberStatus) -> MemberStatus | None:
 
 def format_day(language: str, day: date) -> str:
     """A calendar date as people read it ("2025年3月1日" / "2025-03-01")."""
-    return gettext(language, "{year}-{month:02d}-{day:02d}").format(
-        year=day.year, month=day.month, day=day.day
-    )
+    return format_calendar_day(day, language=language)
 
 
 async def org_trail(*, session: AsyncSession, org: OrgUnit, include_county: bool = True) -> str:

@@ -77,8 +77,17 @@ def _headline(check: Check, figures: Figures, summary: Summary, language: str) -
             percent=percent(share),
             target=percent(TARGETS[check.figure]),
         )
+    return share_line(check, language)
+
+
+def share_line(check: Check, language: str) -> str:
+    """ "五好：2/3（66%）✅ 目标 65%": a judged share against its target (also /assess)."""
+    _ = lambda message: gettext(language, message)  # noqa: E731
+    share = check.share
+    if share is None:
+        return _("{label}: nothing to judge yet").format(label=_(FIGURE_LABELS[check.figure]))
     return _("{label}: {part}/{whole} ({percent}) {mark} target {target}").format(
-        label=label,
+        label=_(FIGURE_LABELS[check.figure]),
         part=check.part,
         whole=check.whole,
         percent=percent(share),

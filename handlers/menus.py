@@ -70,6 +70,7 @@ MENU: tuple[MenuCommand, ...] = (
     MenuCommand("duties", N_("Leaders' duties: visits, reports, studies"), Action.VIEW_REPORTS),
     MenuCommand("leaders", N_("Set contact points and demonstration sites"), Action.MANAGE_DUTIES),
     MenuCommand("summary", N_("Summary against the county's targets"), Action.VIEW_REPORTS),
+    MenuCommand("assess", N_("Annual assessment: rate units five-good"), Action.ASSESS),
     MenuCommand("export", N_("Export a workbook (.xlsx)"), Action.VIEW_REPORTS),
 )
 

@@ -22,6 +22,7 @@ from telegram.ext import (
 
 from bot.checkin import PAYLOAD_PATTERN as CHECKIN_PAYLOAD
 from handlers import (
+    assess,
     attendance,
     attendance_report,
     awaiting,
@@ -177,6 +178,9 @@ def register_handlers(application: Application[Any, Any, Any, Any, Any, Any]) ->
     application.add_handler(CommandHandler("duties", duties.cmd_duties))
     application.add_handler(CommandHandler("leaders", duties.cmd_leaders))
     for codec, on_tap in (*funds.CALLBACKS, *visits.CALLBACKS, *duties.CALLBACKS):
+        application.add_handler(CallbackQueryHandler(on_tap, pattern=codec.pattern))
+    application.add_handler(CommandHandler("assess", assess.cmd_assess))
+    for codec, on_tap in assess.CALLBACKS:
         application.add_handler(CallbackQueryHandler(on_tap, pattern=codec.pattern))
     application.add_handler(CommandHandler("summary", summary.cmd_summary))
     application.add_handler(CommandHandler("export", export.cmd_export))

@@ -14,6 +14,7 @@ import pytest
 
 from bot.access import Action, Grant, Principal, allows, may_end_role, may_give_role
 from bot.app import PartyApplication
+from bot.assessments import NO_ASSESS
 from bot.i18n import gettext
 from bot.refusals import NOT_ALLOWED
 from handlers import checkin, duties, funds, invitations, roles, roster
@@ -68,6 +69,7 @@ MAY: dict[Role, set[Action]] = {
         A.VIEW_AUDIT,
         A.MANAGE_TRAININGS,
         A.RECORD_FUNDS,
+        A.ASSESS,
     },
     Role.COUNTY_STAFF: set(Action),  # everything, importing rosters included
     Role.INSPECTOR: {A.VIEW_ROSTER, A.VIEW_REPORTS, A.VIEW_AUDIT},
@@ -213,19 +215,20 @@ COMMANDS = (
     "/funds",
     "/duties",
     "/leaders",
+    "/assess",
     "/summary",  # last: the chart and the workbook follow the first answer
     "/export",
 )
 # fmt: off
 COMMAND_MATRIX: dict[str, str] = {
-    #                      mem apt inv ivs ntc nts grt nse chk att min ntr fnd fns dut ldr sum exp
-    "member":             "-   -   -   -   -   -   -   -   -   -   -   -   -   -   -   -   -   -",
-    "deputy_secretary":   "y   -   y   y   y   y   y   y   y   y   y   -   -   -   -   -   -   -",
-    "secretary":          "y   y   y   y   y   y   y   y   y   y   y   y   -   y   y   -   y   y",
-    "township_organiser": "y   y   y   y   y   y   y   y   y   y   y   y   y   y   y   -   y   y",
-    "county_staff":       "y   y   y   y   y   y   y   y   y   y   y   y   y   y   y   y   y   y",
-    "inspector":          "y   -   -   -   -   -   -   -   -   y   -   -   -   y   y   -   y   y",
-    "admin":              "y   y   y   y   y   y   y   y   y   y   y   y   y   y   y   y   y   y",
+    #                      mb ap iv is nc ns gr se ck at mi nt fd fs du ld as su ex
+    "member":             "-  -  -  -  -  -  -  -  -  -  -  -  -  -  -  -  -  -  -",
+    "deputy_secretary":   "y  -  y  y  y  y  y  y  y  y  y  -  -  -  -  -  -  -  -",
+    "secretary":          "y  y  y  y  y  y  y  y  y  y  y  y  -  y  y  -  -  y  y",
+    "township_organiser": "y  y  y  y  y  y  y  y  y  y  y  y  y  y  y  -  y  y  y",
+    "county_staff":       "y  y  y  y  y  y  y  y  y  y  y  y  y  y  y  y  y  y  y",
+    "inspector":          "y  -  -  -  -  -  -  -  -  y  -  -  -  y  y  -  -  y  y",
+    "admin":              "y  y  y  y  y  y  y  y  y  y  y  y  y  y  y  y  y  y  y",
 }
 # fmt: on
 
@@ -279,6 +282,7 @@ COMMAND_REFUSALS: dict[str, str] = {
     "/funds": funds.NO_REPORT,
     "/duties": duties.NO_DUTIES,
     "/leaders": duties.NO_LEADERS,
+    "/assess": NO_ASSESS,
 }
 
 

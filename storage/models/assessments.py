@@ -61,6 +61,9 @@ class Assessment(SQLModel, table=True):
             " OR (subject_kind = 'member' AND member_id IS NOT NULL AND org_id IS NULL)",
             name="one_subject",
         ),
+        sa.CheckConstraint(
+            "criteria IS NULL OR (criteria >= 0 AND criteria <= 31)", name="criteria_bits"
+        ),
         sa.UniqueConstraint("year", "scheme", "org_id"),
         sa.UniqueConstraint("year", "scheme", "member_id"),
     )
@@ -77,6 +80,8 @@ class Assessment(SQLModel, table=True):
     scheme: AssessmentScheme = Field(sa_column=enum_column(AssessmentScheme))
     rating: Rating = Field(sa_column=enum_column(Rating))
     passed: bool = Field(sa_column=sa.Column(sa.Boolean, nullable=False))
+    # five_good: a bit per criterion met (bot.assessments.Criterion); None for other schemes.
+    criteria: int | None = Field(default=None, sa_column=sa.Column(sa.SmallInteger))
     score: Decimal | None = Field(default=None, sa_column=sa.Column(sa.Numeric(6, 2)))
     note: str | None = Field(default=None, sa_column=sa.Column(sa.Text))
     assessed_by: int = Field(sa_column=sa.Column(sa.BigInteger, nullable=False))
