@@ -10,15 +10,14 @@ from __future__ import annotations
 
 import asyncio
 import io
-from collections.abc import Sequence
+from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from openpyxl import Workbook
-from openpyxl.utils import get_column_letter
+import xlsxwriter
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.dates import local_date
@@ -241,31 +240,51 @@ async def gather(
 
 
 def workbook_bytes(data: ExportData, language: str) -> bytes:
-    """The XLSX file: one sheet each, headers frozen and filtered, columns sized."""
-    book = Workbook()
-    book.remove(book.active)
-    for sheet in data.sheets:
-        page = book.create_sheet(gettext(language, sheet.title))
-        headers = [gettext(language, header) for header in sheet.headers]
-        page.append(headers)
-        for row in sheet.rows:
-            page.append(list(row))
-        page.freeze_panes = "A2"
-        page.auto_filter.ref = f"A1:{get_column_letter(len(headers))}{len(sheet.rows) + 1}"
-        for index, header in enumerate(headers, start=1):
-            values = [header, *(row[index - 1] for row in sheet.rows)]
-            page.column_dimensions[get_column_letter(index)].width = _width(values)
-            for cell in page[get_column_letter(index)][1:]:
-                if isinstance(cell.value, datetime):
-                    cell.number_format = "yyyy-mm-dd hh:mm"
-                elif isinstance(cell.value, date):
-                    cell.number_format = "yyyy-mm-dd"
+    """The XLSX file: one sheet each, headers frozen and filtered, columns sized.
+
+    Written by XlsxWriter row by row (``constant_memory``): openpyxl builds an object per
+    cell, 35 s for a county-year's 3.2 million. Text is kept as text (no formulas or
+    links made of what people typed)."""
     buffer = io.BytesIO()
-    book.save(buffer)
+    book = xlsxwriter.Workbook(
+        buffer,
+        {
+            "constant_memory": True,
+            "strings_to_formulas": False,
+            "strings_to_urls": False,
+            "strings_to_numbers": False,
+        },
+    )
+    moment = book.add_format({"num_format": "yyyy-mm-dd hh:mm"})
+    day = book.add_format({"num_format": "yyyy-mm-dd"})
+    for sheet in data.sheets:
+        page = book.add_worksheet(gettext(language, sheet.title))
+        headers = [gettext(language, header) for header in sheet.headers]
+        for index, header in enumerate(headers):
+            values = {header, *(row[index] for row in sheet.rows)}  # a column repeats
+            page.set_column(index, index, _width(values))
+        page.freeze_panes(1, 0)
+        page.autofilter(0, 0, len(sheet.rows), len(headers) - 1)
+        page.write_row(0, 0, headers)
+        for number, row in enumerate(sheet.rows, start=1):
+            for column, value in enumerate(row):
+                if value is None:
+                    continue
+                if isinstance(value, datetime):
+                    page.write_datetime(number, column, value, moment)
+                elif isinstance(value, date):
+                    page.write_datetime(number, column, value, day)
+                elif isinstance(value, str):
+                    page.write_string(number, column, value)
+                elif isinstance(value, bool):
+                    page.write_boolean(number, column, value)
+                else:
+                    page.write_number(number, column, value)
+    book.close()
     return buffer.getvalue()
 
 
-def _width(values: Sequence[Any]) -> float:
+def _width(values: Collection[Any]) -> float:
     """Wide enough for the longest value (a CJK character takes two), within reason."""
 
     def shown(value: Any) -> int:

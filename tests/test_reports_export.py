@@ -14,10 +14,12 @@ from openpyxl import Workbook, load_workbook
 from bot.app import PartyApplication
 from bot.cli import main
 from bot.clock import ManualClock
-from bot.export import gather, workbook_bytes
+from bot.export import ExportData, Sheet, gather, workbook_bytes
+from bot.i18n import N_
 from bot.periods import Period, PeriodKind
 from sandbox import SimUser, World
 from storage import Database, upgrade_to_head
+from storage.models import OrgKind, OrgUnit
 from tests.support.conversation import say
 from tests.support.reports import NOW, SHANGHAI, accounts_only, build_county
 
@@ -170,3 +172,28 @@ def test_the_command_line_writes_the_same_workbook(
     assert "no org with code 'NOPE'" in capsys.readouterr().err
     assert main(["export", "--org", "T01", "--period", "soon", str(target)]) == 2
     assert "not a period" in capsys.readouterr().err
+
+
+def test_what_people_typed_stays_text_and_times_stay_times() -> None:
+    county = OrgUnit(code="C", name="县委", kind=OrgKind.COUNTY, path="/1/")
+    sheet = Sheet(
+        N_("Notices"),
+        (N_("Sent"), N_("Org"), N_("Text"), N_("Asks to confirm"), N_("Delivered"), N_("Read")),
+        [
+            (datetime(2026, 3, 1, 9, 30), "县委", "=1+1", "是", 3, None),
+            (datetime(2026, 3, 2, 9, 30), "县委", "https://example.org 请阅", "否", 0, 2.5),
+        ],
+    )
+    data = ExportData(county, Period(PeriodKind.YEAR, 2026), [sheet])
+    page = load_workbook(io.BytesIO(workbook_bytes(data, "en")))["Notices"]
+    assert [c.value for c in page[1]] == [
+        "Sent", "Org", "Text", "Asks to confirm", "Delivered", "Read"
+    ]  # fmt: skip
+    assert list(page.iter_rows(min_row=2, values_only=True)) == [
+        (datetime(2026, 3, 1, 9, 30), "县委", "=1+1", "是", 3, None),
+        (datetime(2026, 3, 2, 9, 30), "县委", "https://example.org 请阅", "否", 0, 2.5),
+    ]
+    assert page["C2"].data_type == "s"  # text, not a formula
+    assert page.freeze_panes == "A2"
+    assert page.auto_filter.ref == "A1:F3"
+    assert page.column_dimensions["C"].width >= 24  # the link and two wide characters
