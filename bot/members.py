@@ -16,7 +16,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from bot.access import ROLE_ORG_KINDS, Action, Principal, allows, load_principal, may_end_role
 from bot.dates import format_calendar_day
 from bot.direct_messages import Recipient
-from bot.i18n import N_, gettext
+from bot.i18n import N_
 from bot.refusals import NOT_ALLOWED, Refused
 from storage import audit, member_admin, members, orgs, roles
 from storage.models import InactiveReason, Member, MemberStatus, OrgKind, OrgUnit, Role
