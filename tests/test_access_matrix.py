@@ -70,6 +70,7 @@ MAY: dict[Role, set[Action]] = {
         A.MANAGE_TRAININGS,
         A.RECORD_FUNDS,
         A.ASSESS,
+        A.RECTIFY,
     },
     Role.COUNTY_STAFF: set(Action),  # everything, importing rosters included
     Role.INSPECTOR: {A.VIEW_ROSTER, A.VIEW_REPORTS, A.VIEW_AUDIT},
