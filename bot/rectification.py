@@ -64,7 +64,6 @@ MAX_TEXT: Final = 1000
 MAX_PHOTOS: Final = 10
 MAX_DAYS_AHEAD: Final = 366
 
-NOT_A_BRANCH: Final = N_("Rectification orders are issued to branches below your own unit.")
 GONE_ORDER: Final = N_("This rectification order no longer exists.")
 CLOSED: Final = N_("This rectification order has been closed.")
 NOT_YOURS: Final = N_("Only the secretary of the branch reports progress on this order.")

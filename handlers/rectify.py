@@ -10,6 +10,7 @@ carries only ids and is checked again on the server; each write is one bot/ use 
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field, replace
 from datetime import date, timedelta
 from typing import Final
@@ -27,7 +28,7 @@ from bot.i18n import N_
 from bot.laggards import laggards
 from bot.periods import period_from_token
 from bot.rectify_buttons import REPORT, REPORT_PROGRESS, VIEW
-from bot.refusals import Refused
+from bot.refusals import NOT_ALLOWED, Refused
 from handlers import awaiting
 from handlers.guard import STALE_BUTTON, refuse
 from handlers.period_input import requested_period
@@ -188,10 +189,10 @@ async def on_issue(update: Update, context: BotContext) -> None:
     _ = context._
     services = context.services
 
-    async def build(session: AsyncSession, principal: Principal) -> Screen | None:
+    async def build(session: AsyncSession, principal: Principal) -> str:
         org = await orgs.get_org(session=session, org_id=int(org_id))
         if org is None or org.id is None or not rectification.may_rectify(principal, org):
-            return None
+            raise Refused(NOT_ALLOWED)
         _total, found = await laggards(
             session=session,
             org=org,
@@ -204,9 +205,25 @@ async def on_issue(update: Update, context: BotContext) -> None:
             lines += [f"• {reason}" for reason in laggard.reasons(context.language)]
         lines += ["", _("Type the notice of criticism.")]
         _keep(context, Draft("issue", org.id))
-        return html_lines(lines), awaiting.cancel_keyboard(context)
+        return html_lines(lines)
 
-    await answer_with(update, context, build)
+    await _ask(update, context, build)
+
+
+async def _ask(
+    update: Update,
+    context: BotContext,
+    build: Callable[[AsyncSession, Principal], Awaitable[str]],
+) -> None:
+    """A prompt for typed input, sent as a new message under the tapped one (which stays
+    as it was: the list, the order), with 取消."""
+    text = await perform(update, context, build)
+    message = update.effective_message
+    if text is None or message is None:
+        return
+    if update.callback_query is not None:
+        await update.callback_query.answer()
+    await message.reply_text(text, reply_markup=awaiting.cancel_keyboard(context))
 
 
 def _issue_screen(context: BotContext, draft: Draft, org_name: str) -> Screen:
@@ -339,7 +356,7 @@ async def _report_lines(session: AsyncSession, context: BotContext, order_id: in
     for report in (await store.reports_of(session=session, order_id=order_id))[-LISTED:]:
         line = f"• {_day(context, local_date(report.reported_at, tz))}：{report.note}"
         if report.photo_ids:
-            line += " " + _("(photos: {count})").format(count=len(report.photo_ids))
+            line += _(" (photos: {count})").format(count=len(report.photo_ids))
         lines.append(line)
     return lines
 
@@ -412,34 +429,32 @@ async def on_report(update: Update, context: BotContext) -> None:
     """📝 Report progress under the secretary's order: a few words are asked for."""
     (order_id,) = callback_ints(REPORT, update)
 
-    async def build(session: AsyncSession, principal: Principal) -> Screen:
+    async def build(session: AsyncSession, principal: Principal) -> str:
         view = await rectification.own_order(
             session=session, principal=principal, order_id=order_id
         )
         _keep(context, Draft("report", view.id))
-        text = context._("{org}: what has been done? Type a few words.").format(org=view.org_name)
-        return text, awaiting.cancel_keyboard(context)
+        return context._("{org}: what has been done? Type a few words.").format(org=view.org_name)
 
-    await answer_with(update, context, build)
+    await _ask(update, context, build)
 
 
 async def on_close(update: Update, context: BotContext) -> None:
     """✅ Close with evidence: the evidence is asked for."""
     (order_id,) = callback_ints(CLOSE, update)
 
-    async def build(session: AsyncSession, principal: Principal) -> Screen:
+    async def build(session: AsyncSession, principal: Principal) -> str:
         view = await rectification.staff_order(
             session=session, principal=principal, order_id=order_id
         )
         if view.order.state == RectificationState.DONE:
             raise Refused(rectification.CLOSED)
         _keep(context, Draft("close", view.id))
-        text = context._("{org}: what shows the rectification is done? Type the evidence.").format(
+        return context._("{org}: what shows the rectification is done? Type the evidence.").format(
             org=view.org_name
         )
-        return text, awaiting.cancel_keyboard(context)
 
-    await answer_with(update, context, build)
+    await _ask(update, context, build)
 
 
 def _send_markup(context: BotContext, draft: Draft) -> InlineKeyboardMarkup:
