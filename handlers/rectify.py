@@ -57,7 +57,8 @@ SEND_REPORT: Final = CallbackCodec("rect.rs", (int,))  # order
 SEND_CLOSE: Final = CallbackCodec("rect.cs", (int,))  # order
 ORDERS: Final = CallbackCodec("rect.l")
 
-LISTED: Final = 25  # laggards and orders listed in one message (4096 characters)
+LISTED: Final = 25  # orders listed in one message (4096 characters)
+LAGGARDS_LISTED: Final = 15  # laggards in one message: a line each and up to five reasons
 NO_RECTIFY: Final = N_("Only township and county staff list laggard branches.")
 NO_ORDERS: Final = N_("Rectification orders are for township and county staff and secretaries.")
 PERIOD_HELP: Final = N_(
@@ -155,10 +156,14 @@ async def cmd_laggards(update: Update, context: BotContext) -> None:
                     org=org.name, period=label, count=len(found), total=total
                 )
             )
-            for laggard in found[:LISTED]:
+            for laggard in found[:LAGGARDS_LISTED]:
                 branch = laggard.branch
-                reasons = _("; ").join(laggard.reasons(context.language))
-                lines.append(f"• {branch.name}（{branch.parent_name}）：{reasons}")
+                lines.append(
+                    _("• {org} ({parent}): {count} below target").format(
+                        org=branch.name, parent=branch.parent_name, count=len(laggard.missed)
+                    )
+                )
+                lines += [f"    {reason}" for reason in laggard.reasons(context.language)]
                 rows.append(
                     [
                         button(
@@ -167,9 +172,10 @@ async def cmd_laggards(update: Update, context: BotContext) -> None:
                         )
                     ]
                 )
-            if len(found) > LISTED:
-                lines.append(_("…and {count} more").format(count=len(found) - LISTED))
-        rows = rows[:LISTED]
+            if len(found) > LAGGARDS_LISTED:
+                more = len(found) - LAGGARDS_LISTED
+                lines.append(_("…and {count} more").format(count=more))
+        rows = rows[:LAGGARDS_LISTED]
         rows.append([button(_("📋 Rectification orders"), ORDERS.encode())])
         return html_lines(lines), InlineKeyboardMarkup(rows)
 
@@ -497,9 +503,10 @@ async def on_input(update: Update, context: BotContext) -> None:
             await awaiting.refuse_too_long(
                 message,
                 context,
-                template=_(rectification.TOO_LONG) + " " + _("({count} characters)"),
+                template=_("That is too long. Please keep it under {n} characters."),
                 limit=rectification.MAX_TEXT,
                 count=len(text),
+                markup=awaiting.cancel_keyboard(context),
             )
             return
     if draft.mode == "issue":

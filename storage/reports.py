@@ -162,9 +162,7 @@ def _unit_map(scope: Scope) -> sa.Subquery:
     if scope.by == By.BRANCH:
         which = sa.and_(unit.c.path.startswith(scope.path), unit.c.kind.not_in(_NOT_BRANCH))
     else:
-        which = sa.and_(
-            unit.c.parent_id == scope.org_id, unit.c.kind != OrgKind.PARTY_GROUP.value
-        )
+        which = sa.and_(unit.c.parent_id == scope.org_id, unit.c.kind != OrgKind.PARTY_GROUP.value)
     return (
         sa.select(unit.c.id.label("unit_id"), inner.c.id.label("org_id"))
         .join(inner, inner.c.path.startswith(unit.c.path))

@@ -26,14 +26,18 @@ from tests.support.roles import buttons, forge
 
 Person = Callable[..., SimUser]
 
-DONGFENG = (
-    "• 东风村党支部（东风镇党委）：组织生活不正常：按时开展 6/8 期；"
-    "参会率低：50%（目标 90%）；通知阅读率低：50%（目标 90%）"
-)
-LIUSHU = (
-    "• 柳树村党支部（东风镇党委）：组织生活不正常：按时开展 2/8 期；"
-    "培训经费不足：人均 20.00 元（标准 30 元）"
-)
+DONGFENG = [
+    "• 东风村党支部（东风镇党委）：3 项未达标",
+    "    组织生活不正常：按时开展 6/8 期",
+    "    参会率低：50%（目标 90%）",
+    "    通知阅读率低：50%（目标 90%）",
+]
+LIUSHU = [
+    "• 柳树村党支部（东风镇党委）：2 项未达标",
+    "    组织生活不正常：按时开展 2/8 期",
+    "    培训经费不足：人均 20.00 元（标准 30 元）",
+]
+FUNDS_SHORT = "    培训经费不足：人均 20.00 元（标准 30 元）"
 
 
 async def test_county_and_township_staff_see_their_laggards_with_the_reasons(
@@ -44,10 +48,11 @@ async def test_county_and_township_staff_see_their_laggards_with_the_reasons(
     answer = await say(county.staff, "/laggards")
     assert (answer.text or "").splitlines() == [
         "⚠️ 红旗县，2026年：3 个支部中有 3 个未达标",
-        DONGFENG,
-        LIUSHU,
-        "• 前进村党支部（前进乡党委）：参会率低：50%（目标 90%）；"
-        "培训经费不足：人均 20.00 元（标准 30 元）",
+        *DONGFENG,
+        *LIUSHU,
+        "• 前进村党支部（前进乡党委）：2 项未达标",
+        "    参会率低：50%（目标 90%）",
+        FUNDS_SHORT,
     ]
     assert buttons(answer) == [
         "限期整改：东风村党支部",
@@ -59,8 +64,8 @@ async def test_county_and_township_staff_see_their_laggards_with_the_reasons(
     township = await say(county.organiser, "/laggards 2026年第1季度")
     assert (township.text or "").splitlines() == [
         "⚠️ 东风镇党委，2026年第1季度：2 个支部中有 2 个未达标",
-        DONGFENG,
-        LIUSHU,
+        *DONGFENG,
+        *LIUSHU,
     ]
 
 
@@ -83,10 +88,12 @@ async def test_not_five_good_is_a_reason_once_rated(
             )
     lines = ((await say(county.staff, "/laggards 2026")).text or "").splitlines()
     assert lines[1:] == [
-        DONGFENG,  # five-good: no reason added
-        "• 前进村党支部（前进乡党委）：参会率低：50%（目标 90%）；"
-        "培训经费不足：人均 20.00 元（标准 30 元）；未达五好",
-        LIUSHU,  # fewer reasons come later
+        *DONGFENG,  # five-good: no reason added
+        "• 前进村党支部（前进乡党委）：3 项未达标",
+        "    参会率低：50%（目标 90%）",
+        FUNDS_SHORT,
+        "    未达五好",
+        *LIUSHU,  # fewer reasons come later
     ]
 
 
@@ -100,8 +107,10 @@ async def test_an_empty_period_and_refusals(
     short = await say(county.organiser, "/laggards 2025年11月")
     assert (short.text or "").splitlines() == [
         "⚠️ 东风镇党委，2025年11月：2 个支部中有 2 个未达标",
-        "• 东风村党支部（东风镇党委）：培训经费不足：人均 0.00 元（标准 30 元）",
-        "• 柳树村党支部（东风镇党委）：培训经费不足：人均 0.00 元（标准 30 元）",
+        "• 东风村党支部（东风镇党委）：1 项未达标",
+        "    培训经费不足：人均 0.00 元（标准 30 元）",
+        "• 柳树村党支部（东风镇党委）：1 项未达标",
+        "    培训经费不足：人均 0.00 元（标准 30 元）",
     ]
     async with database.session_scope() as session:
         session.add(
