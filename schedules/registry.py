@@ -81,6 +81,11 @@ def job_table(services: Services, *, bot: Bot, screens: LiveScreens) -> list[Job
             every(hours=1),
             partial(jobs.job_forget_old_updates, database, clock),
         ),
+        Job(
+            "prune_outbox",
+            CronTrigger(hour=3, minute=30, timezone=tz),
+            partial(jobs.job_prune_outbox, database, clock, retention=settings.outbox_retention),
+        ),
         session_job("session_reminders", sessions.job_due_reminders),
         session_job("session_checkin", sessions.job_open_checkin),
         session_job("session_closing", sessions.job_close_sessions),
