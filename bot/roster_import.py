@@ -7,6 +7,14 @@ all-or-nothing: by default one bad row stops the whole file, so staff never have
 out which half of a roster made it in. Matching happens in memory on members loaded a
 batch at a time, and writes go out in bulk, so a 5,000-row file takes seconds, not minutes.
 
+Every row is checked in the plan before anything is written. The writes then go out in
+transactions of at most ``WRITE_BATCH`` rows, so an import beside the running bot holds
+SQLite's one write lock for a fraction of a second at a time, never for the whole file. A
+file that fits in one batch is one transaction; a larger import interrupted between
+batches (a crash, a full disk) keeps the batches already committed, each whole, and is
+resumed by importing the same file again: the rows already written match and are left
+alone, the rest is written.
+
 People are matched by phone number first, then by name within their branch. A blank cell
 never erases what the database already knows (elders often have no phone on the sheet).
 """
@@ -31,6 +39,7 @@ __all__ = [
     "AUDIT_ACTION",
     "PLAN_BATCH",
     "PROGRESS_MIN_ROWS",
+    "WRITE_BATCH",
     "FieldChange",
     "ImportOutcome",
     "ImportPlan",
@@ -51,6 +60,10 @@ __all__ = [
 AUDIT_ACTION: Final = "roster.import"
 #: Rows matched per batch: one query for their phones, one for their branches' members.
 PLAN_BATCH: Final = 500
+#: Rows (new org units, new people, changed people) written per transaction. SQLite has
+#: one writer and the bot waits at most 5 s for the lock; a batch takes about a tenth of a
+#: second (docs/benchmarks.md).
+WRITE_BATCH: Final = 2000
 #: Files with more rows than this get a progress line (CLI) or progress message (bot).
 PROGRESS_MIN_ROWS: Final = 500
 _CODE_MAX: Final = 32
@@ -214,11 +227,14 @@ async def import_roster(
     skip_bad: bool = False,
     progress: Progress | None = None,
     answers: Mapping[str, str] | None = None,
+    batch_size: int = WRITE_BATCH,
 ) -> ImportOutcome:
-    """Read, plan and (unless a dry run or refused) apply an import, in one transaction.
+    """Read and plan the file, then (unless a dry run or refused) write it in batches.
 
-    Raises RosterFileError when the file as a whole cannot be used (NoCountyError when
-    there is no county yet); nothing is written then.
+    The plan only reads; the writes go out in transactions of at most ``batch_size`` rows
+    (see the module docstring for what an interrupted import leaves). Raises
+    RosterFileError when the file as a whole cannot be used (NoCountyError when there is
+    no county yet); nothing is written then.
     """
     parsed = await asyncio.to_thread(read_roster, data, filename, today=today)
     async with database.session_scope() as session:
@@ -233,19 +249,20 @@ async def import_roster(
             progress=progress,
             answers=answers,
         )
-        if dry_run:
-            return ImportOutcome(plan, Verdict.PREVIEW)
-        if plan.problems and not skip_bad:
-            return ImportOutcome(plan, Verdict.REFUSED)
-        await apply_plan(
-            session=session,
-            plan=plan,
-            today=today,
-            now=now,
-            actor=actor,
-            via=via,
-            progress=progress,
-        )
+    if dry_run:
+        return ImportOutcome(plan, Verdict.PREVIEW)
+    if plan.problems and not skip_bad:
+        return ImportOutcome(plan, Verdict.REFUSED)
+    await apply_plan(
+        database=database,
+        plan=plan,
+        today=today,
+        now=now,
+        actor=actor,
+        via=via,
+        progress=progress,
+        batch_size=batch_size,
+    )
     return ImportOutcome(plan, Verdict.IMPORTED)
 
 
@@ -702,27 +719,68 @@ def _needed(new_orgs: Sequence[NewOrg], plan: ImportPlan) -> list[NewOrg]:
 
 async def apply_plan(
     *,
-    session: AsyncSession,
+    database: Database,
     plan: ImportPlan,
     today: date,
     now: datetime,
     actor: int | None,
     via: str,
     progress: Progress | None = None,
-) -> None:
-    """Write the plan's good rows in the caller's transaction, plus one audit row."""
+    batch_size: int = WRITE_BATCH,
+) -> int:
+    """Write the plan's good rows in transactions of at most ``batch_size`` rows each.
+
+    Org units go first (parents before children), then new people, then changed people
+    with their status changes, so a batch only refers to units of its own or an earlier
+    batch. The audit row goes with the first batch: every write of an import is
+    accounted for even if a later batch never comes. Returns the number of transactions.
+    """
+    if batch_size < 1:
+        raise ValueError("batch_size must be at least 1")
     ids: dict[NewOrg, int] = {}
+    work: list[NewOrg | NewPerson | PersonUpdate] = [*plan.new_orgs, *plan.creates, *plan.updates]
+    people = len(plan.creates) + len(plan.updates)
+    written = 0
+    starts = range(0, len(work), batch_size) if work else range(1)
+    for number, start in enumerate(starts):
+        batch = work[start : start + batch_size]
+        async with database.session_scope() as session:
+            if number == 0:
+                await _audit(session=session, plan=plan, now=now, actor=actor, via=via)
+            await _write_batch(
+                session=session, batch=batch, ids=ids, today=today, now=now, actor=actor
+            )
+        written += sum(not isinstance(item, NewOrg) for item in batch)
+        if progress is not None:
+            progress("write", written, people)
+    return len(starts)
+
+
+async def _write_batch(
+    *,
+    session: AsyncSession,
+    batch: Sequence[NewOrg | NewPerson | PersonUpdate],
+    ids: dict[NewOrg, int],
+    today: date,
+    now: datetime,
+    actor: int | None,
+) -> None:
+    """One batch of the plan, in the caller's transaction; new units' ids go into ``ids``."""
 
     def resolve(slot: OrgSlot | None) -> int | None:
         return ids[slot] if isinstance(slot, NewOrg) else slot
 
-    for new in plan.new_orgs:
-        parent_id = resolve(new.parent)
-        unit = await orgs.create_org(
-            session=session, code=new.code, name=new.name, kind=new.kind, parent_id=parent_id
-        )
-        assert unit.id is not None
-        ids[new] = unit.id
+    for new in batch:
+        if isinstance(new, NewOrg):
+            unit = await orgs.create_org(
+                session=session,
+                code=new.code,
+                name=new.name,
+                kind=new.kind,
+                parent_id=resolve(new.parent),
+            )
+            assert unit.id is not None
+            ids[new] = unit.id
     await roster.insert_members(
         session=session,
         rows=[
@@ -738,21 +796,20 @@ async def apply_plan(
                 "created_at": now,
                 "updated_at": now,
             }
-            for person in plan.creates
+            for person in batch
+            if isinstance(person, NewPerson)
         ],
     )
-    total = len(plan.creates) + len(plan.updates)
-    if progress is not None and plan.updates:
-        progress("write", len(plan.creates), total)
-    updates: list[dict[str, Any]] = []
-    for update in plan.updates:
+    updates = [update for update in batch if isinstance(update, PersonUpdate)]
+    rows: list[dict[str, Any]] = []
+    for update in updates:
         values = {"id": update.member_id, **update.columns, "updated_at": now}
         if update.branch is not None:
             values["org_id"] = resolve(update.branch)
         if update.sets_party_group:
             values["party_group_id"] = resolve(update.party_group)
-        updates.append(values)
-    await roster.update_members(session=session, rows=updates)
+        rows.append(values)
+    await roster.update_members(session=session, rows=rows)
     await roster.record_status_changes(
         session=session,
         rows=[
@@ -764,12 +821,16 @@ async def apply_plan(
                 "recorded_by": actor,
                 "created_at": now,
             }
-            for update in plan.updates
+            for update in updates
             if "status" in update.columns
         ],
     )
-    if progress is not None:
-        progress("write", total, total)
+
+
+async def _audit(
+    *, session: AsyncSession, plan: ImportPlan, now: datetime, actor: int | None, via: str
+) -> None:
+    """The import's one audit row: what the plan writes."""
     await audit.record(
         session=session,
         actor=actor,
