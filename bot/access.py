@@ -36,6 +36,7 @@ class Action(StrEnum):
     MANAGE_DUTIES = "manage_duties"  # leaders' contact points and demonstration sites
     ASSESS = "assess"  # rate the units below one's own (五好 annual assessment)
     RECTIFY = "rectify"  # list laggard branches below, order and close rectification (限期整改)
+    RUN_SURVEY = "run_survey"  # open, close and read the yearly satisfaction survey (满意度测评)
 
 
 _BRANCH_OFFICER = frozenset(
@@ -61,7 +62,7 @@ ROLE_ACTIONS: dict[Role, frozenset[Action]] = {
     Role.DEPUTY_SECRETARY: _BRANCH_OFFICER,
     Role.SECRETARY: _SECRETARY,
     Role.TOWNSHIP_ORGANISER: _STAFF,
-    Role.COUNTY_STAFF: _STAFF | {Action.IMPORT_ROSTER, Action.MANAGE_DUTIES},
+    Role.COUNTY_STAFF: _STAFF | {Action.IMPORT_ROSTER, Action.MANAGE_DUTIES, Action.RUN_SURVEY},
     Role.INSPECTOR: frozenset({Action.VIEW_ROSTER, Action.VIEW_REPORTS, Action.VIEW_AUDIT}),
     Role.ADMIN: frozenset(Action),
 }

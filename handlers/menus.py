@@ -73,6 +73,9 @@ MENU: tuple[MenuCommand, ...] = (
     MenuCommand("assess", N_("Annual assessment: rate units five-good"), Action.ASSESS),
     MenuCommand("laggards", N_("Laggard branches: order rectification"), Action.RECTIFY),
     MenuCommand("rectify", N_("Rectification orders"), Action.RECTIFY),
+    MenuCommand(
+        "survey", N_("Satisfaction survey of departments and stations"), Action.RUN_SURVEY
+    ),
     MenuCommand("export", N_("Export a workbook (.xlsx)"), Action.VIEW_REPORTS),
 )
 

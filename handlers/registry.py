@@ -51,6 +51,7 @@ from handlers import (
     sessions,
     start,
     summary,
+    survey,
     training_staff,
     trainings,
     visits,
@@ -97,6 +98,7 @@ def register_handlers(application: Application[Any, Any, Any, Any, Any, Any]) ->
         (funds.FLOW, funds.on_amount),
         (visits.FLOW, visits.on_visit_input),
         (rectify.FLOW, rectify.on_input),
+        (survey.FLOW, survey.on_input),
     ):
         application.add_handler(MessageHandler(awaiting.awaiting(waits, flow), on_input))
 
@@ -187,6 +189,9 @@ def register_handlers(application: Application[Any, Any, Any, Any, Any, Any]) ->
     application.add_handler(CommandHandler("laggards", rectify.cmd_laggards))
     application.add_handler(CommandHandler("rectify", rectify.cmd_rectify))
     for codec, on_tap in rectify.CALLBACKS:
+        application.add_handler(CallbackQueryHandler(on_tap, pattern=codec.pattern))
+    application.add_handler(CommandHandler("survey", survey.cmd_survey))
+    for codec, on_tap in survey.CALLBACKS:
         application.add_handler(CallbackQueryHandler(on_tap, pattern=codec.pattern))
     application.add_handler(CommandHandler("summary", summary.cmd_summary))
     application.add_handler(CommandHandler("export", export.cmd_export))

@@ -17,7 +17,7 @@ from bot.app import PartyApplication
 from bot.assessments import NO_ASSESS
 from bot.i18n import gettext
 from bot.refusals import NOT_ALLOWED
-from handlers import checkin, duties, funds, invitations, rectify, roles, roster
+from handlers import checkin, duties, funds, invitations, rectify, roles, roster, survey
 from handlers.menus import MENU
 from sandbox import SimUser
 from storage import Database
@@ -219,19 +219,20 @@ COMMANDS = (
     "/assess",
     "/laggards",
     "/rectify",
+    "/survey",
     "/summary",  # last: the chart and the workbook follow the first answer
     "/export",
 )
 # fmt: off
 COMMAND_MATRIX: dict[str, str] = {
-    #                      mb ap iv is nc ns gr se ck at mi nt fd fs du ld as lg rc su ex
-    "member":             "-  -  -  -  -  -  -  -  -  -  -  -  -  -  -  -  -  -  -  -  -",
-    "deputy_secretary":   "y  -  y  y  y  y  y  y  y  y  y  -  -  -  -  -  -  -  -  -  -",
-    "secretary":          "y  y  y  y  y  y  y  y  y  y  y  y  -  y  y  -  -  -  y  y  y",
-    "township_organiser": "y  y  y  y  y  y  y  y  y  y  y  y  y  y  y  -  y  y  y  y  y",
-    "county_staff":       "y  y  y  y  y  y  y  y  y  y  y  y  y  y  y  y  y  y  y  y  y",
-    "inspector":          "y  -  -  -  -  -  -  -  -  y  -  -  -  y  y  -  -  -  -  y  y",
-    "admin":              "y  y  y  y  y  y  y  y  y  y  y  y  y  y  y  y  y  y  y  y  y",
+    #                      mb ap iv is nc ns gr se ck at mi nt fd fs du ld as lg rc sv su ex
+    "member":             "-  -  -  -  -  -  -  -  -  -  -  -  -  -  -  -  -  -  -  -  -  -",
+    "deputy_secretary":   "y  -  y  y  y  y  y  y  y  y  y  -  -  -  -  -  -  -  -  -  -  -",
+    "secretary":          "y  y  y  y  y  y  y  y  y  y  y  y  -  y  y  -  -  -  y  -  y  y",
+    "township_organiser": "y  y  y  y  y  y  y  y  y  y  y  y  y  y  y  -  y  y  y  -  y  y",
+    "county_staff":       "y  y  y  y  y  y  y  y  y  y  y  y  y  y  y  y  y  y  y  y  y  y",
+    "inspector":          "y  -  -  -  -  -  -  -  -  y  -  -  -  y  y  -  -  -  -  -  y  y",
+    "admin":              "y  y  y  y  y  y  y  y  y  y  y  y  y  y  y  y  y  y  y  y  y  y",
 }
 # fmt: on
 
@@ -288,6 +289,7 @@ COMMAND_REFUSALS: dict[str, str] = {
     "/assess": NO_ASSESS,
     "/laggards": rectify.NO_RECTIFY,
     "/rectify": rectify.NO_ORDERS,
+    "/survey": survey.NO_SURVEY,
 }
 
 

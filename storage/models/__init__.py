@@ -40,6 +40,13 @@ from storage.models.members import (
 from storage.models.notices import AttachmentKind, Delivery, DeliveryKind, DeliveryState, Notice
 from storage.models.operations import LeaderLease, ProcessedUpdate
 from storage.models.orgs import OrgKind, OrgUnit
+from storage.models.satisfaction import (
+    Satisfaction,
+    SatisfactionAnswer,
+    SatisfactionSurvey,
+    SurveyRaters,
+    SurveyState,
+)
 from storage.models.sessions import (
     Attendance,
     AttendanceOutcome,
@@ -116,12 +123,17 @@ __all__ = [
     "Role",
     "RoleGrant",
     "Rsvp",
+    "Satisfaction",
+    "SatisfactionAnswer",
+    "SatisfactionSurvey",
     "SessionEscalation",
     "SessionKind",
     "SessionReminder",
     "SessionSeries",
     "SessionState",
     "StudySession",
+    "SurveyRaters",
+    "SurveyState",
     "TelegramAccount",
     "Training",
     "TrainingAssignee",
