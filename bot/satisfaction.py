@@ -42,6 +42,7 @@ from storage.satisfaction import UnitResult
 __all__ = [
     "MAX_COMMENT",
     "TARGET",
+    "RaterView",
     "answer",
     "close_survey",
     "comment",
