@@ -55,6 +55,7 @@ MAY: dict[Role, set[Action]] = {
         A.MANAGE_MEMBERS,
         A.VIEW_REPORTS,
         A.MANAGE_TRAININGS,
+        A.PROPOSE_FIVE_LEAD,
     },
     Role.TOWNSHIP_ORGANISER: {
         A.INVITE,
@@ -71,7 +72,8 @@ MAY: dict[Role, set[Action]] = {
         A.RECORD_FUNDS,
         A.ASSESS,
     },
-    Role.COUNTY_STAFF: set(Action),  # everything, importing rosters included
+    # everything, importing rosters included, but proposing five-lead members (the branch's)
+    Role.COUNTY_STAFF: set(Action) - {A.PROPOSE_FIVE_LEAD},
     Role.INSPECTOR: {A.VIEW_ROSTER, A.VIEW_REPORTS, A.VIEW_AUDIT},
     Role.ADMIN: set(Action),
 }
@@ -216,19 +218,20 @@ COMMANDS = (
     "/duties",
     "/leaders",
     "/assess",
+    "/commend",
     "/summary",  # last: the chart and the workbook follow the first answer
     "/export",
 )
 # fmt: off
 COMMAND_MATRIX: dict[str, str] = {
-    #                      mb ap iv is nc ns gr se ck at mi nt fd fs du ld as su ex
-    "member":             "-  -  -  -  -  -  -  -  -  -  -  -  -  -  -  -  -  -  -",
-    "deputy_secretary":   "y  -  y  y  y  y  y  y  y  y  y  -  -  -  -  -  -  -  -",
-    "secretary":          "y  y  y  y  y  y  y  y  y  y  y  y  -  y  y  -  -  y  y",
-    "township_organiser": "y  y  y  y  y  y  y  y  y  y  y  y  y  y  y  -  y  y  y",
-    "county_staff":       "y  y  y  y  y  y  y  y  y  y  y  y  y  y  y  y  y  y  y",
-    "inspector":          "y  -  -  -  -  -  -  -  -  y  -  -  -  y  y  -  -  y  y",
-    "admin":              "y  y  y  y  y  y  y  y  y  y  y  y  y  y  y  y  y  y  y",
+    #                      mb ap iv is nc ns gr se ck at mi nt fd fs du ld as cm su ex
+    "member":             "-  -  -  -  -  -  -  -  -  -  -  -  -  -  -  -  -  -  -  -",
+    "deputy_secretary":   "y  -  y  y  y  y  y  y  y  y  y  -  -  -  -  -  -  -  -  -",
+    "secretary":          "y  y  y  y  y  y  y  y  y  y  y  y  -  y  y  -  y  -  y  y",
+    "township_organiser": "y  y  y  y  y  y  y  y  y  y  y  y  y  y  y  -  y  y  y  y",
+    "county_staff":       "y  y  y  y  y  y  y  y  y  y  y  y  y  y  y  y  y  y  y  y",
+    "inspector":          "y  -  -  -  -  -  -  -  -  y  -  -  -  y  y  -  -  -  y  y",
+    "admin":              "y  y  y  y  y  y  y  y  y  y  y  y  y  y  y  y  y  y  y  y",
 }
 # fmt: on
 
@@ -283,6 +286,7 @@ COMMAND_REFUSALS: dict[str, str] = {
     "/duties": duties.NO_DUTIES,
     "/leaders": duties.NO_LEADERS,
     "/assess": NO_ASSESS,
+    "/commend": NO_ASSESS,
 }
 
 
