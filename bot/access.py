@@ -35,6 +35,7 @@ class Action(StrEnum):
     RECORD_FUNDS = "record_funds"  # training and other funds allocated to orgs (/fund)
     MANAGE_DUTIES = "manage_duties"  # leaders' contact points and demonstration sites
     ASSESS = "assess"  # rate the units below one's own (五好 annual assessment)
+    RECTIFY = "rectify"  # list laggard branches below, order and close rectification (限期整改)
 
 
 _BRANCH_OFFICER = frozenset(
@@ -53,7 +54,7 @@ _SECRETARY = _BRANCH_OFFICER | {
     Action.VIEW_REPORTS,
     Action.MANAGE_TRAININGS,
 }
-_STAFF = _SECRETARY | {Action.VIEW_AUDIT, Action.RECORD_FUNDS, Action.ASSESS}
+_STAFF = _SECRETARY | {Action.VIEW_AUDIT, Action.RECORD_FUNDS, Action.ASSESS, Action.RECTIFY}
 
 ROLE_ACTIONS: dict[Role, frozenset[Action]] = {
     Role.MEMBER: frozenset(),

@@ -71,6 +71,8 @@ MENU: tuple[MenuCommand, ...] = (
     MenuCommand("leaders", N_("Set contact points and demonstration sites"), Action.MANAGE_DUTIES),
     MenuCommand("summary", N_("Summary against the county's targets"), Action.VIEW_REPORTS),
     MenuCommand("assess", N_("Annual assessment: rate units five-good"), Action.ASSESS),
+    MenuCommand("laggards", N_("Laggard branches: order rectification"), Action.RECTIFY),
+    MenuCommand("rectify", N_("Rectification orders"), Action.RECTIFY),
     MenuCommand("export", N_("Export a workbook (.xlsx)"), Action.VIEW_REPORTS),
 )
 

@@ -21,7 +21,7 @@ from telegram import Bot
 
 from bot.checkin_screen import LiveScreens
 from bot.context import Services
-from schedules import duties, jobs, notices, sessions, trainings
+from schedules import duties, jobs, notices, rectification, sessions, trainings
 
 log = logging.getLogger(__name__)
 
@@ -119,6 +119,11 @@ def job_table(services: Services, *, bot: Bot, screens: LiveScreens) -> list[Job
             "duty-reminders",
             every(minutes=duties.EVERY_MINUTES),
             partial(duties.job_duty_reminders, services),
+        ),
+        Job(
+            "rectification-ladder",
+            every(minutes=rectification.EVERY_MINUTES),
+            partial(rectification.job_rectification_ladder, services),
         ),
     ]
 

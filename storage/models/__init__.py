@@ -11,6 +11,7 @@ from storage.models.assessments import (
     AssessmentSubject,
     Rating,
     RectificationOrder,
+    RectificationReport,
     RectificationState,
 )
 from storage.models.audit import AuditLog
@@ -107,6 +108,7 @@ __all__ = [
     "ProcessedUpdate",
     "Rating",
     "RectificationOrder",
+    "RectificationReport",
     "RectificationState",
     "RegistrationRequest",
     "RegistrationState",
