@@ -35,7 +35,11 @@ class Action(StrEnum):
     RECORD_FUNDS = "record_funds"  # training and other funds allocated to orgs (/fund)
     MANAGE_DUTIES = "manage_duties"  # leaders' contact points and demonstration sites
     ASSESS = "assess"  # rate the units below one's own (五好 annual assessment)
+<<<<<<< HEAD
     PROPOSE_FIVE_LEAD = "propose_five_lead"  # a secretary proposes members (五带头)
+=======
+    RECTIFY = "rectify"  # list laggard branches below, order and close rectification (限期整改)
+>>>>>>> main
 
 
 _BRANCH_OFFICER = frozenset(
@@ -54,7 +58,7 @@ _SECRETARY = _BRANCH_OFFICER | {
     Action.VIEW_REPORTS,
     Action.MANAGE_TRAININGS,
 }
-_STAFF = _SECRETARY | {Action.VIEW_AUDIT, Action.RECORD_FUNDS, Action.ASSESS}
+_STAFF = _SECRETARY | {Action.VIEW_AUDIT, Action.RECORD_FUNDS, Action.ASSESS, Action.RECTIFY}
 
 ROLE_ACTIONS: dict[Role, frozenset[Action]] = {
     Role.MEMBER: frozenset(),

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import re
+from datetime import timedelta
 from pathlib import Path
 from typing import Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -76,6 +77,11 @@ class Settings(BaseSettings):
     relay_rate: float = Field(default=25.0, gt=0, le=1000, alias="PARTYBOT_RELAY_RATE")
     notice_reminder_hours: float = Field(
         default=24.0, gt=0, le=24 * 30, alias="PARTYBOT_NOTICE_REMINDER_HOURS"
+    )
+    # Sent outbox rows are deleted this many days after they finished (bot/outbox.py);
+    # at least a week, longer than any job's window for queuing the same message again.
+    outbox_retention_days: int = Field(
+        default=90, ge=7, le=3650, alias="PARTYBOT_OUTBOX_RETENTION_DAYS"
     )
     secret_key: SecretStr | None = Field(default=None, alias="PARTYBOT_SECRET_KEY")
     checkin_opens_minutes: int = Field(
@@ -163,6 +169,11 @@ class Settings(BaseSettings):
     def tz(self) -> ZoneInfo:
         """The zone people read times in."""
         return ZoneInfo(self.timezone)
+
+    @property
+    def outbox_retention(self) -> timedelta:
+        """How long finished outbox rows are kept."""
+        return timedelta(days=self.outbox_retention_days)
 
     @property
     def token(self) -> str | None:

@@ -48,6 +48,7 @@ __all__ = [
     "Leading",
     "Line",
     "Summary",
+    "branch_figures",
     "build_summary",
     "grouping_of",
     "judged_periods",
@@ -350,6 +351,8 @@ async def _training(
 ) -> dict[int, UnitCompletion]:
     """Completion and hours of the trainings published in the period, from
     storage.trainings: the scope as a whole (WHOLE) or each child unit (UNIT)."""
+    if scope.by == By.BRANCH:
+        return {}  # not judged branch by branch (the laggards list does not use it)
     if scope.by == By.UNIT:
         units = await trainings.completion_by_unit(
             session=session, parent_id=scope.org_id, since=start, until=end
@@ -364,7 +367,9 @@ async def _training(
 def _spend(spends: list[OrgSpend], scope: Scope) -> dict[int, OrgSpend]:
     """Training money per member of the scope (WHOLE) or of each child unit (UNIT), from
     storage.funds' attribution over the scope's subtree (ancestors' money shared out by
-    members)."""
+    members); or of every branch (BRANCH)."""
+    if scope.by == By.BRANCH:
+        return {spend.org_id: spend for spend in spends if spend.kind in BRANCH_KINDS}
     depth = scope.path.count("/") - 2 + (1 if scope.by == By.UNIT else 0)
     return {spend.org_id: spend for spend in spends if spend.depth == depth}
 
@@ -373,7 +378,10 @@ async def _leading(
     session: AsyncSession, scope: Scope, year: int, tz: ZoneInfo
 ) -> dict[int, Leading]:
     """Report hearings and special studies of the leading groups, from storage.duties: one
-    group per township (UNIT), or all of them together with the county's (WHOLE)."""
+    group per township (UNIT), or all of them together with the county's (WHOLE); branches
+    have no leading group (BRANCH)."""
+    if scope.by == By.BRANCH:
+        return {}
     start, end = year_bounds(year, tz)
     counts = await duties.leading_group_counts(
         session=session, under_path=scope.path, start=start, end=end
@@ -401,6 +409,28 @@ async def _leading(
             sum(c.special_studies for c in counts),
         )
     }
+
+
+async def branch_figures(
+    *, session: AsyncSession, org: OrgUnit, period: Period, now: datetime, tz: ZoneInfo
+) -> dict[int, Figures]:
+    """The summary's figures of every branch under ``org`` (however deep), by branch id,
+    judged as /summary judges them: the same queries, periods and targets."""
+    assert org.id is not None
+    today = local_date(now, tz)
+    first = await escalations.first_session_created_at(session=session)
+    judged = judged_periods(
+        period, today=today, first_use=local_date(first, tz) if first else None, tz=tz
+    )
+    scope = Scope(org.id, org.path, By.BRANCH)
+    start, end = period.bounds(tz)
+    attendance = await reports.attendance(session=session, scope=scope, start=start, end=end)
+    spends = await funds.training_spend(
+        session=session, org_id=org.id, year=period.start.year, floor_yuan=FLOOR_YUAN
+    )
+    return await _figures(
+        session, scope, period, judged, attendance=attendance, spends=spends, now=now, tz=tz
+    )
 
 
 async def build_summary(

@@ -76,6 +76,8 @@ MENU: tuple[MenuCommand, ...] = (
         (Action.ASSESS, Action.PROPOSE_FIVE_LEAD),
     ),
     MenuCommand("commend", N_("Commendation list of the year"), Action.ASSESS),
+    MenuCommand("laggards", N_("Laggard branches: order rectification"), Action.RECTIFY),
+    MenuCommand("rectify", N_("Rectification orders"), Action.RECTIFY),
     MenuCommand("export", N_("Export a workbook (.xlsx)"), Action.VIEW_REPORTS),
 )
 

@@ -45,6 +45,7 @@ from handlers import (
     notices,
     profile,
     reachability,
+    rectify,
     registration_decide,
     registration_match,
     roles,
@@ -98,6 +99,7 @@ def register_handlers(application: Application[Any, Any, Any, Any, Any, Any]) ->
         (newtraining.FLOW, newtraining.on_form_input),
         (funds.FLOW, funds.on_amount),
         (visits.FLOW, visits.on_visit_input),
+        (rectify.FLOW, rectify.on_input),
     ):
         application.add_handler(MessageHandler(awaiting.awaiting(waits, flow), on_input))
 
@@ -185,6 +187,10 @@ def register_handlers(application: Application[Any, Any, Any, Any, Any, Any]) ->
     application.add_handler(CommandHandler("assess", assess.cmd_assess))
     application.add_handler(CommandHandler("commend", commend.cmd_commend))
     for codec, on_tap in (*assess.CALLBACKS, *five_lead.CALLBACKS, *guidance.CALLBACKS):
+        application.add_handler(CallbackQueryHandler(on_tap, pattern=codec.pattern))
+    application.add_handler(CommandHandler("laggards", rectify.cmd_laggards))
+    application.add_handler(CommandHandler("rectify", rectify.cmd_rectify))
+    for codec, on_tap in rectify.CALLBACKS:
         application.add_handler(CallbackQueryHandler(on_tap, pattern=codec.pattern))
     application.add_handler(CommandHandler("summary", summary.cmd_summary))
     application.add_handler(CommandHandler("export", export.cmd_export))

@@ -6,9 +6,11 @@ injected clock; the table in schedules/registry.py says when each one runs.
 
 from __future__ import annotations
 
+from datetime import timedelta
 from zoneinfo import ZoneInfo
 
 from bot.clock import Clock
+from bot.outbox import prune_outbox
 from bot.probation import queue_probation_reminders
 from bot.update_log import forget_old_updates
 from storage import Database
@@ -31,3 +33,8 @@ async def job_probation_reminders(
 async def job_forget_old_updates(database: Database, clock: Clock) -> int:
     """Keep the record of processed webhook updates bounded (see bot/update_log.py)."""
     return await forget_old_updates(database, now=clock.now())
+
+
+async def job_prune_outbox(database: Database, clock: Clock, *, retention: timedelta) -> int:
+    """Delete outbox rows that finished more than ``retention`` ago (see bot/outbox.py)."""
+    return await prune_outbox(database, now=clock.now(), retention=retention)

@@ -29,6 +29,7 @@ __all__ = [
     "count_by_state",
     "enqueue",
     "enqueue_many",
+    "prune_finished",
     "reclaim_stale",
     "record_outcomes",
     "release",
@@ -41,6 +42,7 @@ BLOCKED_ERROR = "blocked"
 
 _DELIVERY = table_of(Delivery)
 _WAITING = (DeliveryState.PENDING, DeliveryState.FAILED)
+_FINISHED = (DeliveryState.SENT, DeliveryState.DEAD)
 
 
 class Outgoing(NamedTuple):
@@ -311,3 +313,26 @@ async def record_outcomes(
         for outcome in outcomes
     ]
     await session.exec(stmt, params=params)
+
+
+async def prune_finished(*, session: AsyncSession, before: datetime, limit: int) -> int:
+    """Delete up to ``limit`` rows that finished (sent, or dead) before ``before``.
+
+    A finished row's ``next_attempt_at`` is when it finished (the relay writes the moment
+    of the outcome), so the state index finds them. A notice's rows are kept whatever
+    their age: they are its receipts (delivered, 已阅, blocked) that /notices, /summary and
+    the export count, and its reminders' keys remember which remind button was tapped.
+    Returns how many were deleted.
+    """
+    t = _DELIVERY
+    old = (
+        sa.select(t.c.id)
+        .where(
+            t.c.state.in_(_FINISHED),
+            t.c.next_attempt_at < before,
+            t.c.kind != DeliveryKind.NOTICE,
+        )
+        .limit(limit)
+    )
+    result = await session.exec(sa.delete(t).where(t.c.id.in_(old.scalar_subquery())))
+    return int(result.rowcount)

@@ -40,6 +40,7 @@ from storage.types import UTCDateTime
 
 __all__ = [
     "AttendanceFigures",
+    "Branch",
     "By",
     "Commended",
     "FiveLead",
@@ -54,6 +55,7 @@ __all__ = [
     "attendance_with_whole",
     "branch_members",
     "commended_units",
+    "branches",
     "contact_visits",
     "delivered_notice",
     "five_good",
@@ -82,6 +84,7 @@ class By(StrEnum):
     """How a report groups what lies under its org."""
 
     UNIT = "unit"  # by child unit (township, branch, department)
+    BRANCH = "branch"  # by every branch of the subtree, however deep (/laggards)
     MEMBER = "member"  # by member of a branch
     WHOLE = "whole"  # the org as one
 
@@ -174,18 +177,23 @@ class JudgedPeriod(NamedTuple):
 # --- grouping -----------------------------------------------------------------------------
 
 
+#: Org kinds that are not branches: what lies above a branch, and the groups inside one.
+_NOT_BRANCH = (OrgKind.COUNTY.value, OrgKind.TOWNSHIP.value, OrgKind.PARTY_GROUP.value)
+
+
 def _unit_map(scope: Scope) -> sa.Subquery:
-    """(unit_id, org_id): every org inside each child unit of the scope (the unit too)."""
+    """(unit_id, org_id): every org inside each unit of the scope (the unit too). The units
+    are the child units (UNIT) or every branch of the subtree (BRANCH)."""
     unit = _ORG.alias("unit")
     inner = _ORG.alias("inner_org")
+    if scope.by == By.BRANCH:
+        which = sa.and_(unit.c.path.startswith(scope.path), unit.c.kind.not_in(_NOT_BRANCH))
+    else:
+        which = sa.and_(unit.c.parent_id == scope.org_id, unit.c.kind != OrgKind.PARTY_GROUP.value)
     return (
         sa.select(unit.c.id.label("unit_id"), inner.c.id.label("org_id"))
         .join(inner, inner.c.path.startswith(unit.c.path))
-        .where(
-            unit.c.parent_id == scope.org_id,
-            unit.c.active.is_(True),
-            unit.c.kind != OrgKind.PARTY_GROUP.value,
-        )
+        .where(which, unit.c.active.is_(True))
         .distinct()
         .subquery("unit_map")
     )
@@ -194,7 +202,7 @@ def _unit_map(scope: Scope) -> sa.Subquery:
 def org_key(stmt: sa.Select[Any], scope: Scope, org_id: Any) -> tuple[sa.Select[Any], Any]:
     """Key rows whose org is ``org_id`` by the scope's grouping (MEMBER: as WHOLE)."""
     stmt = stmt.where(scope.admits(org_id))
-    if scope.by == By.UNIT:
+    if scope.by in (By.UNIT, By.BRANCH):
         units = _unit_map(scope)
         return stmt.join(units, units.c.org_id == org_id), units.c.unit_id
     whole = _ORG.alias("scope_org")
@@ -246,6 +254,33 @@ async def units(*, session: AsyncSession, org_id: int, only: Only | None = None)
         )
     rows = await _grouped(session, stmt.order_by(_ORG.c.code))
     return [Unit(int(i), str(c), str(n), OrgKind(k)) for i, c, n, k in rows]
+
+
+class Branch(NamedTuple):
+    """A branch anywhere in a subtree, with the unit above it (its township, or the county)."""
+
+    id: int
+    code: str
+    name: str
+    parent_name: str
+
+
+async def branches(*, session: AsyncSession, path: str) -> list[Branch]:
+    """The active branches of the subtree at ``path`` (the org itself if it is one), by
+    code: the units `By.BRANCH` groups by."""
+    parent = _ORG.alias("parent")
+    rows = await _grouped(
+        session,
+        sa.select(_ORG.c.id, _ORG.c.code, _ORG.c.name, parent.c.name)
+        .join(parent, parent.c.id == _ORG.c.parent_id)
+        .where(
+            _ORG.c.path.startswith(path),
+            _ORG.c.active.is_(True),
+            _ORG.c.kind.not_in(_NOT_BRANCH),
+        )
+        .order_by(_ORG.c.code),
+    )
+    return [Branch(int(i), str(c), str(n), str(p)) for i, c, n, p in rows]
 
 
 async def branch_members(
@@ -318,7 +353,7 @@ async def attendance(
 ) -> dict[int, AttendanceFigures]:
     """Outcomes of the finalised invitations of sessions starting in [start, end)."""
     base, counts = _attendance_counts(start, end)
-    if scope.by == By.UNIT:
+    if scope.by in (By.UNIT, By.BRANCH):
         base = base.where(scope.admits(_MEMBER.c.org_id))
         stmt = _rolled_up(scope, base, _MEMBER.c.org_id, counts)
     else:

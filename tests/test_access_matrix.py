@@ -17,7 +17,7 @@ from bot.app import PartyApplication
 from bot.assessments import NO_ASSESS
 from bot.i18n import gettext
 from bot.refusals import NOT_ALLOWED
-from handlers import checkin, duties, funds, invitations, roles, roster
+from handlers import checkin, duties, funds, invitations, rectify, roles, roster
 from handlers.menus import MENU
 from sandbox import SimUser
 from storage import Database
@@ -71,6 +71,7 @@ MAY: dict[Role, set[Action]] = {
         A.MANAGE_TRAININGS,
         A.RECORD_FUNDS,
         A.ASSESS,
+        A.RECTIFY,
     },
     # everything, importing rosters included, but proposing five-lead members (the branch's)
     Role.COUNTY_STAFF: set(Action) - {A.PROPOSE_FIVE_LEAD},
@@ -219,19 +220,21 @@ COMMANDS = (
     "/leaders",
     "/assess",
     "/commend",
+    "/laggards",
+    "/rectify",
     "/summary",  # last: the chart and the workbook follow the first answer
     "/export",
 )
 # fmt: off
 COMMAND_MATRIX: dict[str, str] = {
-    #                      mb ap iv is nc ns gr se ck at mi nt fd fs du ld as cm su ex
-    "member":             "-  -  -  -  -  -  -  -  -  -  -  -  -  -  -  -  -  -  -  -",
-    "deputy_secretary":   "y  -  y  y  y  y  y  y  y  y  y  -  -  -  -  -  -  -  -  -",
-    "secretary":          "y  y  y  y  y  y  y  y  y  y  y  y  -  y  y  -  y  -  y  y",
-    "township_organiser": "y  y  y  y  y  y  y  y  y  y  y  y  y  y  y  -  y  y  y  y",
-    "county_staff":       "y  y  y  y  y  y  y  y  y  y  y  y  y  y  y  y  y  y  y  y",
-    "inspector":          "y  -  -  -  -  -  -  -  -  y  -  -  -  y  y  -  -  -  y  y",
-    "admin":              "y  y  y  y  y  y  y  y  y  y  y  y  y  y  y  y  y  y  y  y",
+    #                      mb ap iv is nc ns gr se ck at mi nt fd fs du ld as cm lg rc su ex
+    "member":             "-  -  -  -  -  -  -  -  -  -  -  -  -  -  -  -  -  -  -  -  -  -",
+    "deputy_secretary":   "y  -  y  y  y  y  y  y  y  y  y  -  -  -  -  -  -  -  -  -  -  -",
+    "secretary":          "y  y  y  y  y  y  y  y  y  y  y  y  -  y  y  -  y  -  -  y  y  y",
+    "township_organiser": "y  y  y  y  y  y  y  y  y  y  y  y  y  y  y  -  y  y  y  y  y  y",
+    "county_staff":       "y  y  y  y  y  y  y  y  y  y  y  y  y  y  y  y  y  y  y  y  y  y",
+    "inspector":          "y  -  -  -  -  -  -  -  -  y  -  -  -  y  y  -  -  -  -  -  y  y",
+    "admin":              "y  y  y  y  y  y  y  y  y  y  y  y  y  y  y  y  y  y  y  y  y  y",
 }
 # fmt: on
 
@@ -287,6 +290,8 @@ COMMAND_REFUSALS: dict[str, str] = {
     "/leaders": duties.NO_LEADERS,
     "/assess": NO_ASSESS,
     "/commend": NO_ASSESS,
+    "/laggards": rectify.NO_RECTIFY,
+    "/rectify": rectify.NO_ORDERS,
 }
 
 

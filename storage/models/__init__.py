@@ -14,6 +14,7 @@ from storage.models.assessments import (
     GuidanceClass,
     Rating,
     RectificationOrder,
+    RectificationReport,
     RectificationState,
 )
 from storage.models.audit import AuditLog
@@ -113,6 +114,7 @@ __all__ = [
     "ProcessedUpdate",
     "Rating",
     "RectificationOrder",
+    "RectificationReport",
     "RectificationState",
     "RegistrationRequest",
     "RegistrationState",

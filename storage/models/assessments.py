@@ -21,6 +21,7 @@ __all__ = [
     "GuidanceClass",
     "Rating",
     "RectificationOrder",
+    "RectificationReport",
     "RectificationState",
 ]
 
@@ -137,12 +138,18 @@ class BranchGuidance(SQLModel, table=True):
 
 
 class RectificationOrder(SQLModel, table=True):
-    """An order to fix something by ``deadline``, optionally with a notice of criticism."""
+    """An order to fix something by ``deadline``, optionally with a notice of criticism.
+
+    ``reason`` is the criticism, ``actions`` what must be done. The ladder's progress is
+    in the row: ``reminded_at`` once the secretary was reminded (on ``remind_on``),
+    ``level`` 1 once the township staff were told it is overdue, 2 once the county was.
+    """
 
     __tablename__ = "rectification_order"
     __table_args__ = (
         enum_check("state", RectificationState),
         sa.CheckConstraint("deadline >= issued_on", name="deadline_after_issue"),
+        sa.CheckConstraint("level >= 0 AND level <= 2", name="level_range"),
         sa.Index("ix_rectification_order_state_deadline", "state", "deadline"),
     )
 
@@ -163,3 +170,27 @@ class RectificationOrder(SQLModel, table=True):
     closed_at: datetime | None = Field(default=None, sa_column=utc_column(nullable=True))
     closed_note: str | None = Field(default=None, sa_column=sa.Column(sa.Text))
     issued_by: int = Field(sa_column=sa.Column(sa.BigInteger, nullable=False))
+    actions: str = Field(
+        default="", sa_column=sa.Column(sa.Text, nullable=False, server_default=sa.text("''"))
+    )
+    level: int = Field(
+        default=0, sa_column=sa.Column(sa.SmallInteger, nullable=False, server_default="0")
+    )
+    remind_on: date | None = Field(default=None, sa_column=sa.Column(sa.Date))
+    reminded_at: datetime | None = Field(default=None, sa_column=utc_column(nullable=True))
+    closed_by: int | None = Field(default=None, sa_column=sa.Column(sa.BigInteger))
+    # Telegram file ids of the photos given as evidence when the order was closed.
+    closed_photo_ids: list[str] | None = Field(default=None, sa_column=sa.Column(sa.JSON))
+
+
+class RectificationReport(SQLModel, table=True):
+    """The branch's progress on an order: a few words and photos, as often as it likes."""
+
+    __tablename__ = "rectification_report"
+
+    id: int | None = Field(default=None, primary_key=True)
+    order_id: int = Field(sa_column=fk("rectification_order.id", ondelete="CASCADE"))
+    note: str = Field(sa_column=sa.Column(sa.Text, nullable=False))
+    photo_ids: list[str] | None = Field(default=None, sa_column=sa.Column(sa.JSON))
+    reported_by: int = Field(sa_column=sa.Column(sa.BigInteger, nullable=False))
+    reported_at: datetime = Field(default_factory=utcnow, sa_column=utc_column(default=utcnow))

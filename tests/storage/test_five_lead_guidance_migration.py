@@ -1,5 +1,5 @@
-"""Migration 0011 (five-lead proposals, branch classes, the poverty flag): a downgrade to
-0010 and the upgrade after it keep every proposal, class and flag, and new rows can be
+"""Migration 0013 (five-lead proposals, branch classes, the poverty flag): a downgrade to
+0012 and the upgrade after it keep every proposal, class and flag, and new rows can be
 written afterwards (the ids go on from the kept ones)."""
 
 from __future__ import annotations
@@ -79,7 +79,7 @@ async def _marked_county(url: str) -> tuple[int, int]:
 @pytest.mark.parametrize(
     "url_fixture", ["sqlite_url", pytest.param("postgres_url", marks=pytest.mark.postgres)]
 )
-async def test_downgrade_to_0010_and_back_keeps_proposals_classes_and_flags(
+async def test_downgrade_to_0012_and_back_keeps_proposals_classes_and_flags(
     url_fixture: str, request: pytest.FixtureRequest
 ) -> None:
     url = request.getfixturevalue(url_fixture)
@@ -94,7 +94,7 @@ async def test_downgrade_to_0010_and_back_keeps_proposals_classes_and_flags(
     assert len(before[0]) == 1
     assert len(before[1]) == 1
 
-    await asyncio.to_thread(command.downgrade, alembic_config(url), "0010")
+    await asyncio.to_thread(command.downgrade, alembic_config(url), "0012")
     assert not {"five_lead_proposal", "branch_guidance"} & _tables(url)
     await asyncio.to_thread(upgrade_to_head, url)
 

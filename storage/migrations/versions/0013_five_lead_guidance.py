@@ -3,8 +3,8 @@ five_lead assessment), each branch's class for guidance per year, and the povert
 village flag. A downgrade keeps the rows and flags aside; the upgrade after it puts them
 back (storage/migrations/kept.py).
 
-Revision ID: 0011
-Revises: 0010
+Revision ID: 0013
+Revises: 0012
 Create Date: 2026-12-04 20:40:00
 """
 
@@ -17,8 +17,8 @@ from alembic import op
 
 from storage.migrations.kept import keep_columns, keep_table, restore_columns, restore_table
 
-revision: str = "0011"
-down_revision: str | None = "0010"
+revision: str = "0013"
+down_revision: str | None = "0012"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
