@@ -35,11 +35,8 @@ class Action(StrEnum):
     RECORD_FUNDS = "record_funds"  # training and other funds allocated to orgs (/fund)
     MANAGE_DUTIES = "manage_duties"  # leaders' contact points and demonstration sites
     ASSESS = "assess"  # rate the units below one's own (五好 annual assessment)
-<<<<<<< HEAD
     PROPOSE_FIVE_LEAD = "propose_five_lead"  # a secretary proposes members (五带头)
-=======
     RECTIFY = "rectify"  # list laggard branches below, order and close rectification (限期整改)
->>>>>>> main
 
 
 _BRANCH_OFFICER = frozenset(
