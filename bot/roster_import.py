@@ -806,11 +806,11 @@ async def apply_plan(
     for number, start in enumerate(starts):
         batch = work[start : start + batch_size]
         async with database.session_scope() as session:
-            if number == 0:
-                await _audit(session=session, plan=plan, now=now, actor=actor, via=via)
             await _write_batch(
                 session=session, batch=batch, ids=ids, today=today, now=now, actor=actor
             )
+            if number == 0:
+                await _audit(session=session, plan=plan, now=now, actor=actor, via=via)
         written += sum(not isinstance(item, NewOrg) for item in batch)
         if progress is not None:
             progress("write", written, people)
