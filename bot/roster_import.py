@@ -22,25 +22,29 @@ never erases what the database already knows (elders often have no phone on the 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import AsyncIterator, Callable, Iterable, Mapping, Sequence
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import UTC, date, datetime, timedelta
 from enum import StrEnum
 from typing import Any, Final
 
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.i18n import N_
+from bot.leader import process_identity
 from bot.roster_file import ParsedRoster, RosterFileError, RosterRow, RowProblem, read_roster
-from storage import Database, audit, members, orgs, roster
+from storage import Database, audit, leases, members, orgs, roster
 from storage.models import Gender, Member, MemberStatus, OrgKind, OrgUnit
 
 __all__ = [
     "AUDIT_ACTION",
+    "IMPORT_LEASE",
     "PLAN_BATCH",
     "PROGRESS_MIN_ROWS",
     "WRITE_BATCH",
     "FieldChange",
+    "ImportBusyError",
     "ImportOutcome",
     "ImportPlan",
     "NewOrg",
@@ -64,6 +68,9 @@ PLAN_BATCH: Final = 500
 #: one writer and the bot waits at most 5 s for the lock; a batch takes about a tenth of a
 #: second (docs/benchmarks.md).
 WRITE_BATCH: Final = 2000
+#: One import writes at a time (see `_one_import_at_a_time`); a crashed one's lease lapses.
+IMPORT_LEASE: Final = "roster-import"
+IMPORT_LEASE_TTL: Final = timedelta(minutes=30)
 #: Files with more rows than this get a progress line (CLI) or progress message (bot).
 PROGRESS_MIN_ROWS: Final = 500
 _CODE_MAX: Final = 32
@@ -103,6 +110,9 @@ MSG_NAME_AMBIGUOUS: Final = N_(
     "row {row}: several members of {branch} are called {value}; add a phone number to say which"
 )
 MSG_SAME_PERSON: Final = N_("row {row}: this is the same person as in row {earlier}")
+MSG_IMPORT_BUSY: Final = N_(
+    "Another roster import is being written right now. Please try again when it has finished."
+)
 
 
 class NoCountyError(RosterFileError):
@@ -110,6 +120,13 @@ class NoCountyError(RosterFileError):
 
     def __init__(self) -> None:
         super().__init__(MSG_NO_COUNTY)
+
+
+class ImportBusyError(RosterFileError):
+    """Another import is between its plan and its last batch; nothing was written."""
+
+    def __init__(self) -> None:
+        super().__init__(MSG_IMPORT_BUSY)
 
 
 # --- The plan ------------------------------------------------------------------------------
@@ -232,16 +249,45 @@ async def import_roster(
     """Read and plan the file, then (unless a dry run or refused) write it in batches.
 
     The plan only reads; the writes go out in transactions of at most ``batch_size`` rows
-    (see the module docstring for what an interrupted import leaves). Raises
-    RosterFileError when the file as a whole cannot be used (NoCountyError when there is
-    no county yet); nothing is written then.
+    (see the module docstring for what an interrupted import leaves), one import at a time.
+    Raises RosterFileError when the file as a whole cannot be used (NoCountyError when
+    there is no county yet, ImportBusyError while another import writes); nothing is
+    written then.
     """
     parsed = await asyncio.to_thread(read_roster, data, filename, today=today)
+    if dry_run:
+        plan = await _plan(database, parsed, filename, progress, answers)
+        return ImportOutcome(plan, Verdict.PREVIEW)
+    async with _one_import_at_a_time(database):
+        plan = await _plan(database, parsed, filename, progress, answers)
+        if plan.problems and not skip_bad:
+            return ImportOutcome(plan, Verdict.REFUSED)
+        await apply_plan(
+            database=database,
+            plan=plan,
+            today=today,
+            now=now,
+            actor=actor,
+            via=via,
+            progress=progress,
+            batch_size=batch_size,
+        )
+    return ImportOutcome(plan, Verdict.IMPORTED)
+
+
+async def _plan(
+    database: Database,
+    parsed: ParsedRoster,
+    filename: str,
+    progress: Progress | None,
+    answers: Mapping[str, str] | None,
+) -> ImportPlan:
+    """The plan, in one read-only transaction."""
     async with database.session_scope() as session:
         county = await orgs.get_county(session=session)
         if county is None or county.id is None:
             raise NoCountyError
-        plan = await plan_import(
+        return await plan_import(
             session=session,
             county=county,
             parsed=parsed,
@@ -249,21 +295,36 @@ async def import_roster(
             progress=progress,
             answers=answers,
         )
-    if dry_run:
-        return ImportOutcome(plan, Verdict.PREVIEW)
-    if plan.problems and not skip_bad:
-        return ImportOutcome(plan, Verdict.REFUSED)
-    await apply_plan(
-        database=database,
-        plan=plan,
-        today=today,
-        now=now,
-        actor=actor,
-        via=via,
-        progress=progress,
-        batch_size=batch_size,
-    )
-    return ImportOutcome(plan, Verdict.IMPORTED)
+
+
+@asynccontextmanager
+async def _one_import_at_a_time(database: Database) -> AsyncIterator[None]:
+    """Hold the import lease from the plan to the last batch.
+
+    Written in batches, two imports planned side by side would both create the people
+    neither found; so a second import (the CLI beside the bot, two staff uploading) is
+    refused until the first is done. Like the leader's lease, it is kept on the wall clock,
+    the one clock processes share (the sandbox's clock jumps); a crashed import's lease
+    lapses after IMPORT_LEASE_TTL.
+    """
+    holder = process_identity()
+    async with database.session_scope() as session:
+        taken = await leases.acquire(
+            session=session,
+            name=IMPORT_LEASE,
+            holder=holder,
+            now=datetime.now(UTC),
+            ttl=IMPORT_LEASE_TTL,
+        )
+    if taken is None:
+        raise ImportBusyError
+    try:
+        yield
+    finally:
+        async with database.session_scope() as session:
+            await leases.release(
+                session=session, name=IMPORT_LEASE, holder=holder, now=datetime.now(UTC)
+            )
 
 
 # --- Planning ------------------------------------------------------------------------------
@@ -745,11 +806,11 @@ async def apply_plan(
     for number, start in enumerate(starts):
         batch = work[start : start + batch_size]
         async with database.session_scope() as session:
-            if number == 0:
-                await _audit(session=session, plan=plan, now=now, actor=actor, via=via)
             await _write_batch(
                 session=session, batch=batch, ids=ids, today=today, now=now, actor=actor
             )
+            if number == 0:
+                await _audit(session=session, plan=plan, now=now, actor=actor, via=via)
         written += sum(not isinstance(item, NewOrg) for item in batch)
         if progress is not None:
             progress("write", written, people)

@@ -27,13 +27,16 @@ from handlers import (
     attendance_report,
     awaiting,
     checkin,
+    commend,
     common,
     duties,
     errors,
     export,
     fallbacks,
+    five_lead,
     funds,
     greetings,
+    guidance,
     invitations,
     menus,
     newsession,
@@ -184,7 +187,8 @@ def register_handlers(application: Application[Any, Any, Any, Any, Any, Any]) ->
     for codec, on_tap in (*funds.CALLBACKS, *visits.CALLBACKS, *duties.CALLBACKS):
         application.add_handler(CallbackQueryHandler(on_tap, pattern=codec.pattern))
     application.add_handler(CommandHandler("assess", assess.cmd_assess))
-    for codec, on_tap in assess.CALLBACKS:
+    application.add_handler(CommandHandler("commend", commend.cmd_commend))
+    for codec, on_tap in (*assess.CALLBACKS, *five_lead.CALLBACKS, *guidance.CALLBACKS):
         application.add_handler(CallbackQueryHandler(on_tap, pattern=codec.pattern))
     application.add_handler(CommandHandler("laggards", rectify.cmd_laggards))
     application.add_handler(CommandHandler("rectify", rectify.cmd_rectify))

@@ -55,6 +55,7 @@ MAY: dict[Role, set[Action]] = {
         A.MANAGE_MEMBERS,
         A.VIEW_REPORTS,
         A.MANAGE_TRAININGS,
+        A.PROPOSE_FIVE_LEAD,
     },
     Role.TOWNSHIP_ORGANISER: {
         A.INVITE,
@@ -72,7 +73,8 @@ MAY: dict[Role, set[Action]] = {
         A.ASSESS,
         A.RECTIFY,
     },
-    Role.COUNTY_STAFF: set(Action),  # everything, importing rosters included
+    # everything, importing rosters included, but proposing five-lead members (the branch's)
+    Role.COUNTY_STAFF: set(Action) - {A.PROPOSE_FIVE_LEAD},
     Role.INSPECTOR: {A.VIEW_ROSTER, A.VIEW_REPORTS, A.VIEW_AUDIT},
     Role.ADMIN: set(Action),
 }
@@ -217,6 +219,7 @@ COMMANDS = (
     "/duties",
     "/leaders",
     "/assess",
+    "/commend",
     "/laggards",
     "/rectify",
     "/survey",
@@ -225,14 +228,14 @@ COMMANDS = (
 )
 # fmt: off
 COMMAND_MATRIX: dict[str, str] = {
-    #                      mb ap iv is nc ns gr se ck at mi nt fd fs du ld as lg rc sv su ex
-    "member":             "-  -  -  -  -  -  -  -  -  -  -  -  -  -  -  -  -  -  -  -  -  -",
-    "deputy_secretary":   "y  -  y  y  y  y  y  y  y  y  y  -  -  -  -  -  -  -  -  -  -  -",
-    "secretary":          "y  y  y  y  y  y  y  y  y  y  y  y  -  y  y  -  -  -  y  -  y  y",
-    "township_organiser": "y  y  y  y  y  y  y  y  y  y  y  y  y  y  y  -  y  y  y  -  y  y",
-    "county_staff":       "y  y  y  y  y  y  y  y  y  y  y  y  y  y  y  y  y  y  y  y  y  y",
-    "inspector":          "y  -  -  -  -  -  -  -  -  y  -  -  -  y  y  -  -  -  -  -  y  y",
-    "admin":              "y  y  y  y  y  y  y  y  y  y  y  y  y  y  y  y  y  y  y  y  y  y",
+    #                      mb ap iv is nc ns gr se ck at mi nt fd fs du ld as cm lg rc sv su ex
+    "member":             "-  -  -  -  -  -  -  -  -  -  -  -  -  -  -  -  -  -  -  -  -  -  -",
+    "deputy_secretary":   "y  -  y  y  y  y  y  y  y  y  y  -  -  -  -  -  -  -  -  -  -  -  -",
+    "secretary":          "y  y  y  y  y  y  y  y  y  y  y  y  -  y  y  -  y  -  -  y  -  y  y",
+    "township_organiser": "y  y  y  y  y  y  y  y  y  y  y  y  y  y  y  -  y  y  y  y  -  y  y",
+    "county_staff":       "y  y  y  y  y  y  y  y  y  y  y  y  y  y  y  y  y  y  y  y  y  y  y",
+    "inspector":          "y  -  -  -  -  -  -  -  -  y  -  -  -  y  y  -  -  -  -  -  -  y  y",
+    "admin":              "y  y  y  y  y  y  y  y  y  y  y  y  y  y  y  y  y  y  y  y  y  y  y",
 }
 # fmt: on
 
@@ -287,6 +290,7 @@ COMMAND_REFUSALS: dict[str, str] = {
     "/duties": duties.NO_DUTIES,
     "/leaders": duties.NO_LEADERS,
     "/assess": NO_ASSESS,
+    "/commend": NO_ASSESS,
     "/laggards": rectify.NO_RECTIFY,
     "/rectify": rectify.NO_ORDERS,
     "/survey": survey.NO_SURVEY,

@@ -349,8 +349,8 @@ async def test_hostile_values_in_appointments_and_invitations(
         _clean(user)
 
 
-async def test_hostile_values_in_summary_and_assessment(
-    person: Person, database: Database, clock: ManualClock
+async def test_hostile_values_in_summary_attendance_and_assessment(
+    person: Person, database: Database, clock: ManualClock, settings: Settings
 ) -> None:
     tree = await build_tree(database)
     await _rename(database, tree.townships["T01"], TOWN)
@@ -361,6 +361,23 @@ async def test_hostile_values_in_summary_and_assessment(
     await grant(database, sec.id, Role.SECRETARY, tree.dongfeng)
     for name in NAMES:
         await add_member(database, tree.dongfeng, name)
+    start = clock.now() + timedelta(hours=1)
+    for topic in (TOPIC, NOTICE):
+        await create_session(
+            database, settings, clock, tree.dongfeng, starts_at=start, topic=topic
+        )
+        start += timedelta(hours=2)
+    clock.advance(timedelta(days=1))  # held: the officers look back at it
+
+    # /attendance: the list names the branch on every button; a session shows its topic
+    # and who was absent.
+    for officer in (staff, sec):
+        listing = await say(officer, "/attendance")
+        assert _labels(listing).count(ORG) == 2
+        opened = await tap(officer, listing.buttons[1][0], message_id=listing.message_id)
+        assert TOPIC in shown(opened)
+        for name in NAMES:
+            assert name in shown(opened)
 
     async def summary(user: SimUser) -> ChatMessage:
         answer = await say(user, "/summary")

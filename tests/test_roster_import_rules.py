@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -15,7 +15,7 @@ from sqlalchemy import event
 from bot import roster_import
 from bot.roster_import import ImportOutcome, Verdict, import_roster
 from bot.roster_report import report_lines
-from storage import Database, orgs
+from storage import Database, leases, orgs
 from storage import audit as audit_store
 from storage import roster as roster_store
 from storage.models import Member, MemberStatus, OrgKind
@@ -334,8 +334,12 @@ async def test_a_large_import_commits_in_bounded_batches(database: Database, tre
         [f"老{n}", "东风镇党委", "柳树村党支部", "正式党员", f"13600000{n:03d}", ""]
         for n in range(5)
     ]
-    with transactions(database) as committed:
+    with transactions(database) as everything:
         outcome = await run(database, *people(27), *changed, batch_size=10)
+    # the import lease is taken before the plan and let go after the last batch
+    assert everything[0] == ["INSERT leader_lease"]
+    assert everything[-1] == ["UPDATE leader_lease"]
+    committed = everything[1:-1]
     assert outcome.verdict == Verdict.IMPORTED
     assert (len(outcome.plan.creates), len(outcome.plan.updates)) == (27, 5)
     member_rows = [sum(1 for write in writes if write.endswith(" member")) for writes in committed]
@@ -353,7 +357,7 @@ async def test_a_large_import_commits_in_bounded_batches(database: Database, tre
     with transactions(database) as committed:  # the default batch: one transaction
         again = await run(database, *people(27), *changed)
     assert again.plan.unchanged == 32
-    assert committed == [["INSERT audit_log"]]
+    assert committed == [["INSERT leader_lease"], ["INSERT audit_log"], ["UPDATE leader_lease"]]
 
 
 async def test_an_import_stopped_between_batches_is_resumed_by_importing_again(
@@ -406,3 +410,39 @@ async def test_an_import_stopped_between_batches_is_resumed_by_importing_again(
     settled = await run(database, *rows, batch_size=10)
     assert (len(settled.plan.creates), len(settled.plan.updates)) == (0, 0)
     assert settled.plan.unchanged == 30
+
+
+async def test_one_import_writes_at_a_time(database: Database, tree: Tree) -> None:
+    before = await counts(database)
+    now = datetime.now(UTC)  # the lease is on the wall clock, which processes share
+    async with database.session_scope() as session:  # another process is importing
+        assert await leases.acquire(
+            session=session,
+            name=roster_import.IMPORT_LEASE,
+            holder="other",
+            now=now,
+            ttl=timedelta(minutes=5),
+        )
+    with pytest.raises(roster_import.ImportBusyError) as busy:
+        await run(database, *people(3))
+    assert busy.value.render(lambda text: text) == (
+        "Another roster import is being written right now. Please try again when it has finished."
+    )
+    assert await counts(database) == before
+    preview = await run(database, *people(3), dry_run=True)  # a dry run writes nothing
+    assert len(preview.plan.creates) == 3
+
+    async with database.session_scope() as session:
+        assert await leases.release(
+            session=session, name=roster_import.IMPORT_LEASE, holder="other", now=now
+        )
+    imported = await run(database, *people(3))
+    assert len(imported.plan.creates) == 3
+    async with database.session_scope() as session:  # and the import let the lease go
+        assert await leases.acquire(
+            session=session,
+            name=roster_import.IMPORT_LEASE,
+            holder="other",
+            now=datetime.now(UTC),
+            ttl=timedelta(minutes=5),
+        )

@@ -16,6 +16,9 @@ __all__ = [
     "Assessment",
     "AssessmentScheme",
     "AssessmentSubject",
+    "BranchGuidance",
+    "FiveLeadProposal",
+    "GuidanceClass",
     "Rating",
     "RectificationOrder",
     "RectificationReport",
@@ -41,6 +44,14 @@ class Rating(StrEnum):
     GOOD = "good"
     FAIR = "fair"
     POOR = "poor"
+
+
+class GuidanceClass(StrEnum):
+    """How a branch is classified for guidance in a year (先进 / 一般 / 落后)."""
+
+    ADVANCED = "advanced"
+    AVERAGE = "average"
+    LAGGING = "lagging"
 
 
 class RectificationState(StrEnum):
@@ -87,6 +98,43 @@ class Assessment(SQLModel, table=True):
     note: str | None = Field(default=None, sa_column=sa.Column(sa.Text))
     assessed_by: int = Field(sa_column=sa.Column(sa.BigInteger, nullable=False))
     assessed_at: datetime = Field(default_factory=utcnow, sa_column=utc_column(default=utcnow))
+
+
+class FiveLeadProposal(SQLModel, table=True):
+    """A secretary's proposal that a member meets "five lead" (五带头) in a year.
+
+    Pending while ``assessment_id`` is empty; the township's verdict is the member's
+    five_lead `Assessment` (passed: confirmed), so the verdict is kept in one place.
+    """
+
+    __tablename__ = "five_lead_proposal"
+    __table_args__ = (sa.UniqueConstraint("year", "member_id"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    year: int = Field(sa_column=sa.Column(sa.Integer, nullable=False))
+    member_id: int = Field(sa_column=fk("member.id", ondelete="CASCADE"))
+    proposed_by: int = Field(sa_column=sa.Column(sa.BigInteger, nullable=False))
+    proposed_at: datetime = Field(default_factory=utcnow, sa_column=utc_column(default=utcnow))
+    assessment_id: int | None = Field(
+        default=None, sa_column=fk("assessment.id", nullable=True, ondelete="SET NULL")
+    )
+
+
+class BranchGuidance(SQLModel, table=True):
+    """A branch's class for guidance in a year (advanced / average / lagging)."""
+
+    __tablename__ = "branch_guidance"
+    __table_args__ = (
+        enum_check("grade", GuidanceClass),
+        sa.UniqueConstraint("year", "org_id"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    year: int = Field(sa_column=sa.Column(sa.Integer, nullable=False))
+    org_id: int = Field(sa_column=fk("org_unit.id", ondelete="CASCADE"))
+    grade: GuidanceClass = Field(sa_column=enum_column(GuidanceClass))
+    set_by: int = Field(sa_column=sa.Column(sa.BigInteger, nullable=False))
+    set_at: datetime = Field(default_factory=utcnow, sa_column=utc_column(default=utcnow))
 
 
 class RectificationOrder(SQLModel, table=True):

@@ -43,7 +43,7 @@ def _drift(url: str) -> list[Any]:
 
 def test_metadata_is_sqlmodel_metadata() -> None:
     assert metadata is SQLModel.metadata
-    assert len(metadata.tables) == 32
+    assert len(metadata.tables) == 34
 
 
 def test_upgrade_creates_every_table(sqlite_url: str) -> None:
