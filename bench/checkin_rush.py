@@ -37,7 +37,6 @@ from bot.context import SERVICES_KEY, Services
 from bot.session_ops import SessionPlan
 from bot.settings import Settings, load_settings
 from bot.updates import PerChatProcessor
-from handlers.attendance import BUTTONS
 from sandbox import EmulatorServer, SimUser, World
 from storage import Database, accounts, members, orgs, upgrade_to_head
 from storage.models import AudienceKind, MemberStatus, OrgKind, SessionKind
@@ -141,7 +140,6 @@ async def _sessions(
                 ),
                 actor=1,
                 settings=settings,
-                buttons=BUTTONS,
                 now=clock.now(),
             )
             assert scheduled.study.id is not None

@@ -91,7 +91,8 @@ def counting_statements(database: Database) -> Iterator[list[str]]:
 
 
 async def import_once(database: Database, parsed: ParsedRoster) -> tuple[float, list[str], str]:
-    """Plan and apply one import in one transaction: seconds, statements, summary."""
+    """Plan and apply one import (written in batches of WRITE_BATCH rows): seconds,
+    statements, summary."""
     with counting_statements(database) as sent:
         start = time.perf_counter()
         async with database.session_scope() as session:
@@ -100,9 +101,9 @@ async def import_once(database: Database, parsed: ParsedRoster) -> tuple[float, 
             plan = await plan_import(
                 session=session, county=county, parsed=parsed, filename="bench.xlsx"
             )
-            await apply_plan(
-                session=session, plan=plan, today=TODAY, now=NOW, actor=None, via="bench"
-            )
+        await apply_plan(
+            database=database, plan=plan, today=TODAY, now=NOW, actor=None, via="bench"
+        )
         elapsed = time.perf_counter() - start
     summary = (
         f"{len(plan.new_orgs)} org units and {len(plan.creates)} people created,"

@@ -25,7 +25,6 @@ from bot import session_ops
 from bot.session_duties import follow_the_roster
 from bot.session_ops import SessionPlan
 from bot.settings import Settings, load_settings
-from handlers.attendance import BUTTONS
 from storage import Database, orgs, upgrade_to_head
 from storage.models import (
     AudienceKind,
@@ -121,7 +120,6 @@ async def schedule_all(database: Database, settings: Settings, branches: list[Or
                     plan=plan,
                     actor=1,
                     settings=settings,
-                    buttons=BUTTONS,
                     now=NOW,
                 )
 
@@ -131,9 +129,7 @@ async def run_job(database: Database, settings: Settings) -> tuple[float, int, l
     with counting_statements(database) as sent:
         start = time.perf_counter()
         async with database.session_scope() as session:
-            queued = await follow_the_roster(
-                session=session, settings=settings, buttons=BUTTONS, now=NOW
-            )
+            queued = await follow_the_roster(session=session, settings=settings, now=NOW)
         elapsed = time.perf_counter() - start
     return elapsed, queued, sent
 

@@ -35,6 +35,9 @@ class Action(StrEnum):
     RECORD_FUNDS = "record_funds"  # training and other funds allocated to orgs (/fund)
     MANAGE_DUTIES = "manage_duties"  # leaders' contact points and demonstration sites
     ASSESS = "assess"  # rate the units below one's own (五好 annual assessment)
+    PROPOSE_FIVE_LEAD = "propose_five_lead"  # a secretary proposes members (五带头)
+    RECTIFY = "rectify"  # list laggard branches below, order and close rectification (限期整改)
+    RUN_SURVEY = "run_survey"  # open, close and read the yearly satisfaction survey (满意度测评)
 
 
 _BRANCH_OFFICER = frozenset(
@@ -53,14 +56,15 @@ _SECRETARY = _BRANCH_OFFICER | {
     Action.VIEW_REPORTS,
     Action.MANAGE_TRAININGS,
 }
-_STAFF = _SECRETARY | {Action.VIEW_AUDIT, Action.RECORD_FUNDS, Action.ASSESS}
+_STAFF = _SECRETARY | {Action.VIEW_AUDIT, Action.RECORD_FUNDS, Action.ASSESS, Action.RECTIFY}
 
 ROLE_ACTIONS: dict[Role, frozenset[Action]] = {
     Role.MEMBER: frozenset(),
     Role.DEPUTY_SECRETARY: _BRANCH_OFFICER,
-    Role.SECRETARY: _SECRETARY,
+    # Proposing five-lead members is the branch's own: staff confirm, they do not propose.
+    Role.SECRETARY: _SECRETARY | {Action.PROPOSE_FIVE_LEAD},
     Role.TOWNSHIP_ORGANISER: _STAFF,
-    Role.COUNTY_STAFF: _STAFF | {Action.IMPORT_ROSTER, Action.MANAGE_DUTIES},
+    Role.COUNTY_STAFF: _STAFF | {Action.IMPORT_ROSTER, Action.MANAGE_DUTIES, Action.RUN_SURVEY},
     Role.INSPECTOR: frozenset({Action.VIEW_ROSTER, Action.VIEW_REPORTS, Action.VIEW_AUDIT}),
     Role.ADMIN: frozenset(Action),
 }

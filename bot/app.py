@@ -33,9 +33,8 @@ from bot.notices import NoticeProgress
 from bot.relay import Relay, RelayConfig, relay_bot
 from bot.settings import Settings
 from bot.updates import PerChatProcessor
-from handlers import attendance
 from handlers.registry import PUBLIC_COMMANDS, register_handlers
-from schedules.registry import Buttons, job_table, register
+from schedules.registry import job_table, register
 from schedules.scheduler import build_scheduler
 from storage import Database
 
@@ -196,12 +195,10 @@ async def _post_init(application: PartyApplication) -> None:
     await publish_public_commands(application)
     services: Services = application.bot_data[SERVICES_KEY]
     scheduler = build_scheduler(services.settings.tz)
-    buttons = Buttons(session=attendance.BUTTONS)
     register(
         scheduler,
         job_table(
             services,
-            buttons=buttons,
             bot=application.bot,
             screens=application.bot_data[SCREENS_KEY],
         ),

@@ -65,6 +65,12 @@ def rating_for(criteria: int) -> Rating:
     return {4: Rating.GOOD, 3: Rating.FAIR}.get(count, Rating.POOR)
 
 
+def check_year(year: int, now: datetime) -> None:
+    """A year a button may carry: from FIRST_YEAR to next year (else a stale button)."""
+    if not FIRST_YEAR <= year <= now.year + 1:
+        raise Refused(STALE_BUTTON)
+
+
 def may_rate(principal: Principal, org: OrgUnit) -> bool:
     """A township committee or village branch, active, below one of the principal's grants."""
     return (

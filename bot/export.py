@@ -31,6 +31,7 @@ from bot.settings import Settings
 from storage import Database, current_revision, exports, orgs
 from storage import duties as duty_store
 from storage import funds as fund_store
+from storage.guidance import Only
 from storage.models import (
     AttendanceOutcome,
     FundPurpose,
@@ -89,6 +90,7 @@ class ExportData:
     org: OrgUnit
     period: Period
     sheets: list[Sheet]
+    only: Only | None = None  # narrowed to the units of one class or flag
 
     @property
     def row_count(self) -> int:
@@ -96,9 +98,19 @@ class ExportData:
 
 
 async def gather(
-    *, session: AsyncSession, org: OrgUnit, period: Period, tz: ZoneInfo, language: str
+    *,
+    session: AsyncSession,
+    org: OrgUnit,
+    period: Period,
+    tz: ZoneInfo,
+    language: str,
+    only: Only | None = None,
 ) -> ExportData:
-    """Everything the workbook shows for ``org``'s subtree, read in one transaction."""
+    """Everything the workbook shows for ``org``'s subtree, read in one transaction.
+
+    Narrowed by ``only`` (a class or flag), the sheets list the flagged units' subtrees
+    alone; the money per member, contact points and leading groups, kept for townships
+    and the county, stay empty."""
     start, end = period.bounds(tz)
     path = org.path
     _ = lambda message: gettext(language, message)  # noqa: E731
@@ -115,14 +127,14 @@ async def gather(
     members = [
         (name, code, org_name, _(STATUS_NAMES[MemberStatus(status)]), joined, yes(tg), yes(active))
         for name, code, org_name, status, joined, tg, active in await exports.member_rows(
-            session=session, path=path
+            session=session, path=path, only=only
         )
     ]
     sessions = [
         (local(at), org_name, kind_label(SessionKind(kind), language), topic, place,
          label(STATE_NAMES, SessionState(state)), *counts)
         for at, org_name, kind, topic, place, state, *counts in await exports.session_rows(
-            session=session, path=path, start=start, end=end
+            session=session, path=path, only=only, start=start, end=end
         )
     ]  # fmt: skip
     attendance = [
@@ -130,52 +142,63 @@ async def gather(
          label(RSVP_NAMES, Rsvp(rsvp)), label(LEAVE_NAMES, leave and LeaveState(leave)),
          label(OUTCOME_NAMES, AttendanceOutcome(outcome)), local(checked), local(made_up))
         for at, topic, kind, name, org_name, rsvp, leave, outcome, checked, made_up
-        in await exports.attendance_rows(session=session, path=path, start=start, end=end)
+        in await exports.attendance_rows(
+            session=session, path=path, only=only, start=start, end=end
+        )
     ]  # fmt: skip
     notices = [
         (local(at), org_name, text[:NOTICE_TEXT], yes(ack), delivered, read)
         for at, org_name, text, ack, delivered, read in await exports.notice_rows(
-            session=session, path=path, start=start, end=end
+            session=session, path=path, only=only, start=start, end=end
         )
     ]
     receipts = [
         (local(at), text[:NOTICE_TEXT], name, org_name, local(sent), local(read))
         for at, text, name, org_name, sent, read in await exports.receipt_rows(
-            session=session, path=path, start=start, end=end
+            session=session, path=path, only=only, start=start, end=end
         )
     ]
     trainings = [
         (local(published), title, author, held, deadline, float(hours), name, org_name,
          local(done))
         for published, title, author, held, deadline, hours, name, org_name, done
-        in await exports.training_rows(session=session, path=path, start=start, end=end)
+        in await exports.training_rows(
+            session=session, path=path, only=only, start=start, end=end
+        )
     ]  # fmt: skip
     year = period.start.year
     funds = [
         (at_year, org_name, label(SOURCES, FundSource(source)),
          label(PURPOSES, FundPurpose(purpose)), float(amount), note, local(recorded))
         for at_year, org_name, source, purpose, amount, note, recorded in await exports.fund_rows(
-            session=session, path=path, years=[year]
+            session=session, path=path, only=only, years=[year]
         )
     ]  # fmt: skip
-    spend = [
-        (s.name, s.members, float(s.recorded_yuan), float(s.attributed_yuan),
-         float(s.per_member_yuan) if s.per_member_yuan is not None else None, float(s.gap_yuan))
-        for s in await fund_store.training_spend(
-            session=session, org_id=org.id or 0, year=year, floor_yuan=FLOOR_YUAN
-        )
-    ]  # fmt: skip
-    points = [
-        (p.leader_name, p.org_name, p.visits, p.last_visit)
-        for p in await duty_store.contact_point_views(session=session, year=year, under_path=path)
-    ]
-    year_start, year_end = year_bounds(year, tz)
-    leading = [
-        (c.org_name, c.report_hearings, c.special_studies)
-        for c in await duty_store.leading_group_counts(
-            session=session, under_path=path, start=year_start, end=year_end
-        )
-    ]
+    spend: list[tuple[Any, ...]] = []
+    points: list[tuple[Any, ...]] = []
+    leading: list[tuple[Any, ...]] = []
+    if only is None:  # kept for townships and the county: no branch's own
+        spend = [
+            (s.name, s.members, float(s.recorded_yuan), float(s.attributed_yuan),
+             float(s.per_member_yuan) if s.per_member_yuan is not None else None,
+             float(s.gap_yuan))
+            for s in await fund_store.training_spend(
+                session=session, org_id=org.id or 0, year=year, floor_yuan=FLOOR_YUAN
+            )
+        ]  # fmt: skip
+        points = [
+            (p.leader_name, p.org_name, p.visits, p.last_visit)
+            for p in await duty_store.contact_point_views(
+                session=session, year=year, under_path=path
+            )
+        ]
+        year_start, year_end = year_bounds(year, tz)
+        leading = [
+            (c.org_name, c.report_hearings, c.special_studies)
+            for c in await duty_store.leading_group_counts(
+                session=session, under_path=path, start=year_start, end=year_end
+            )
+        ]
     sheets = [
         Sheet(
             N_("Members"),
@@ -236,7 +259,7 @@ async def gather(
             leading,
         ),
     ]  # fmt: skip
-    return ExportData(org, period, sheets)
+    return ExportData(org, period, sheets, only)
 
 
 def workbook_bytes(data: ExportData, language: str) -> bytes:
@@ -297,8 +320,10 @@ def _width(values: Collection[Any]) -> float:
 
 
 def filename(data: ExportData) -> str:
-    """ "T01-2026.xlsx": the org's code and the period's token, safe in any file system."""
-    return f"partybot-{data.org.code}-{data.period.token}.xlsx"
+    """ "partybot-T01-y2026.xlsx": the org's code, the period's token (and the narrowing's
+    flag), safe in any file system."""
+    flag = f"-{data.only.flag.value}" if data.only is not None else ""
+    return f"partybot-{data.org.code}-{data.period.token}{flag}.xlsx"
 
 
 class ExportError(Exception):

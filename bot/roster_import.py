@@ -7,6 +7,14 @@ all-or-nothing: by default one bad row stops the whole file, so staff never have
 out which half of a roster made it in. Matching happens in memory on members loaded a
 batch at a time, and writes go out in bulk, so a 5,000-row file takes seconds, not minutes.
 
+Every row is checked in the plan before anything is written. The writes then go out in
+transactions of at most ``WRITE_BATCH`` rows, so an import beside the running bot holds
+SQLite's one write lock for a fraction of a second at a time, never for the whole file. A
+file that fits in one batch is one transaction; a larger import interrupted between
+batches (a crash, a full disk) keeps the batches already committed, each whole, and is
+resumed by importing the same file again: the rows already written match and are left
+alone, the rest is written.
+
 People are matched by phone number first, then by name within their branch. A blank cell
 never erases what the database already knows (elders often have no phone on the sheet).
 """
@@ -14,24 +22,29 @@ never erases what the database already knows (elders often have no phone on the 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import AsyncIterator, Callable, Iterable, Mapping, Sequence
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import UTC, date, datetime, timedelta
 from enum import StrEnum
 from typing import Any, Final
 
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.i18n import N_
+from bot.leader import process_identity
 from bot.roster_file import ParsedRoster, RosterFileError, RosterRow, RowProblem, read_roster
-from storage import Database, audit, members, orgs, roster
+from storage import Database, audit, leases, members, orgs, roster
 from storage.models import Gender, Member, MemberStatus, OrgKind, OrgUnit
 
 __all__ = [
     "AUDIT_ACTION",
+    "IMPORT_LEASE",
     "PLAN_BATCH",
     "PROGRESS_MIN_ROWS",
+    "WRITE_BATCH",
     "FieldChange",
+    "ImportBusyError",
     "ImportOutcome",
     "ImportPlan",
     "NewOrg",
@@ -51,6 +64,13 @@ __all__ = [
 AUDIT_ACTION: Final = "roster.import"
 #: Rows matched per batch: one query for their phones, one for their branches' members.
 PLAN_BATCH: Final = 500
+#: Rows (new org units, new people, changed people) written per transaction. SQLite has
+#: one writer and the bot waits at most 5 s for the lock; a batch takes about a tenth of a
+#: second (docs/benchmarks.md).
+WRITE_BATCH: Final = 2000
+#: One import writes at a time (see `_one_import_at_a_time`); a crashed one's lease lapses.
+IMPORT_LEASE: Final = "roster-import"
+IMPORT_LEASE_TTL: Final = timedelta(minutes=30)
 #: Files with more rows than this get a progress line (CLI) or progress message (bot).
 PROGRESS_MIN_ROWS: Final = 500
 _CODE_MAX: Final = 32
@@ -90,6 +110,9 @@ MSG_NAME_AMBIGUOUS: Final = N_(
     "row {row}: several members of {branch} are called {value}; add a phone number to say which"
 )
 MSG_SAME_PERSON: Final = N_("row {row}: this is the same person as in row {earlier}")
+MSG_IMPORT_BUSY: Final = N_(
+    "Another roster import is being written right now. Please try again when it has finished."
+)
 
 
 class NoCountyError(RosterFileError):
@@ -97,6 +120,13 @@ class NoCountyError(RosterFileError):
 
     def __init__(self) -> None:
         super().__init__(MSG_NO_COUNTY)
+
+
+class ImportBusyError(RosterFileError):
+    """Another import is between its plan and its last batch; nothing was written."""
+
+    def __init__(self) -> None:
+        super().__init__(MSG_IMPORT_BUSY)
 
 
 # --- The plan ------------------------------------------------------------------------------
@@ -214,18 +244,50 @@ async def import_roster(
     skip_bad: bool = False,
     progress: Progress | None = None,
     answers: Mapping[str, str] | None = None,
+    batch_size: int = WRITE_BATCH,
 ) -> ImportOutcome:
-    """Read, plan and (unless a dry run or refused) apply an import, in one transaction.
+    """Read and plan the file, then (unless a dry run or refused) write it in batches.
 
+    The plan only reads; the writes go out in transactions of at most ``batch_size`` rows
+    (see the module docstring for what an interrupted import leaves), one import at a time.
     Raises RosterFileError when the file as a whole cannot be used (NoCountyError when
-    there is no county yet); nothing is written then.
+    there is no county yet, ImportBusyError while another import writes); nothing is
+    written then.
     """
     parsed = await asyncio.to_thread(read_roster, data, filename, today=today)
+    if dry_run:
+        plan = await _plan(database, parsed, filename, progress, answers)
+        return ImportOutcome(plan, Verdict.PREVIEW)
+    async with _one_import_at_a_time(database):
+        plan = await _plan(database, parsed, filename, progress, answers)
+        if plan.problems and not skip_bad:
+            return ImportOutcome(plan, Verdict.REFUSED)
+        await apply_plan(
+            database=database,
+            plan=plan,
+            today=today,
+            now=now,
+            actor=actor,
+            via=via,
+            progress=progress,
+            batch_size=batch_size,
+        )
+    return ImportOutcome(plan, Verdict.IMPORTED)
+
+
+async def _plan(
+    database: Database,
+    parsed: ParsedRoster,
+    filename: str,
+    progress: Progress | None,
+    answers: Mapping[str, str] | None,
+) -> ImportPlan:
+    """The plan, in one read-only transaction."""
     async with database.session_scope() as session:
         county = await orgs.get_county(session=session)
         if county is None or county.id is None:
             raise NoCountyError
-        plan = await plan_import(
+        return await plan_import(
             session=session,
             county=county,
             parsed=parsed,
@@ -233,20 +295,36 @@ async def import_roster(
             progress=progress,
             answers=answers,
         )
-        if dry_run:
-            return ImportOutcome(plan, Verdict.PREVIEW)
-        if plan.problems and not skip_bad:
-            return ImportOutcome(plan, Verdict.REFUSED)
-        await apply_plan(
+
+
+@asynccontextmanager
+async def _one_import_at_a_time(database: Database) -> AsyncIterator[None]:
+    """Hold the import lease from the plan to the last batch.
+
+    Written in batches, two imports planned side by side would both create the people
+    neither found; so a second import (the CLI beside the bot, two staff uploading) is
+    refused until the first is done. Like the leader's lease, it is kept on the wall clock,
+    the one clock processes share (the sandbox's clock jumps); a crashed import's lease
+    lapses after IMPORT_LEASE_TTL.
+    """
+    holder = process_identity()
+    async with database.session_scope() as session:
+        taken = await leases.acquire(
             session=session,
-            plan=plan,
-            today=today,
-            now=now,
-            actor=actor,
-            via=via,
-            progress=progress,
+            name=IMPORT_LEASE,
+            holder=holder,
+            now=datetime.now(UTC),
+            ttl=IMPORT_LEASE_TTL,
         )
-    return ImportOutcome(plan, Verdict.IMPORTED)
+    if taken is None:
+        raise ImportBusyError
+    try:
+        yield
+    finally:
+        async with database.session_scope() as session:
+            await leases.release(
+                session=session, name=IMPORT_LEASE, holder=holder, now=datetime.now(UTC)
+            )
 
 
 # --- Planning ------------------------------------------------------------------------------
@@ -702,27 +780,68 @@ def _needed(new_orgs: Sequence[NewOrg], plan: ImportPlan) -> list[NewOrg]:
 
 async def apply_plan(
     *,
-    session: AsyncSession,
+    database: Database,
     plan: ImportPlan,
     today: date,
     now: datetime,
     actor: int | None,
     via: str,
     progress: Progress | None = None,
-) -> None:
-    """Write the plan's good rows in the caller's transaction, plus one audit row."""
+    batch_size: int = WRITE_BATCH,
+) -> int:
+    """Write the plan's good rows in transactions of at most ``batch_size`` rows each.
+
+    Org units go first (parents before children), then new people, then changed people
+    with their status changes, so a batch only refers to units of its own or an earlier
+    batch. The audit row goes with the first batch: every write of an import is
+    accounted for even if a later batch never comes. Returns the number of transactions.
+    """
+    if batch_size < 1:
+        raise ValueError("batch_size must be at least 1")
     ids: dict[NewOrg, int] = {}
+    work: list[NewOrg | NewPerson | PersonUpdate] = [*plan.new_orgs, *plan.creates, *plan.updates]
+    people = len(plan.creates) + len(plan.updates)
+    written = 0
+    starts = range(0, len(work), batch_size) if work else range(1)
+    for number, start in enumerate(starts):
+        batch = work[start : start + batch_size]
+        async with database.session_scope() as session:
+            await _write_batch(
+                session=session, batch=batch, ids=ids, today=today, now=now, actor=actor
+            )
+            if number == 0:
+                await _audit(session=session, plan=plan, now=now, actor=actor, via=via)
+        written += sum(not isinstance(item, NewOrg) for item in batch)
+        if progress is not None:
+            progress("write", written, people)
+    return len(starts)
+
+
+async def _write_batch(
+    *,
+    session: AsyncSession,
+    batch: Sequence[NewOrg | NewPerson | PersonUpdate],
+    ids: dict[NewOrg, int],
+    today: date,
+    now: datetime,
+    actor: int | None,
+) -> None:
+    """One batch of the plan, in the caller's transaction; new units' ids go into ``ids``."""
 
     def resolve(slot: OrgSlot | None) -> int | None:
         return ids[slot] if isinstance(slot, NewOrg) else slot
 
-    for new in plan.new_orgs:
-        parent_id = resolve(new.parent)
-        unit = await orgs.create_org(
-            session=session, code=new.code, name=new.name, kind=new.kind, parent_id=parent_id
-        )
-        assert unit.id is not None
-        ids[new] = unit.id
+    for new in batch:
+        if isinstance(new, NewOrg):
+            unit = await orgs.create_org(
+                session=session,
+                code=new.code,
+                name=new.name,
+                kind=new.kind,
+                parent_id=resolve(new.parent),
+            )
+            assert unit.id is not None
+            ids[new] = unit.id
     await roster.insert_members(
         session=session,
         rows=[
@@ -738,21 +857,20 @@ async def apply_plan(
                 "created_at": now,
                 "updated_at": now,
             }
-            for person in plan.creates
+            for person in batch
+            if isinstance(person, NewPerson)
         ],
     )
-    total = len(plan.creates) + len(plan.updates)
-    if progress is not None and plan.updates:
-        progress("write", len(plan.creates), total)
-    updates: list[dict[str, Any]] = []
-    for update in plan.updates:
+    updates = [update for update in batch if isinstance(update, PersonUpdate)]
+    rows: list[dict[str, Any]] = []
+    for update in updates:
         values = {"id": update.member_id, **update.columns, "updated_at": now}
         if update.branch is not None:
             values["org_id"] = resolve(update.branch)
         if update.sets_party_group:
             values["party_group_id"] = resolve(update.party_group)
-        updates.append(values)
-    await roster.update_members(session=session, rows=updates)
+        rows.append(values)
+    await roster.update_members(session=session, rows=rows)
     await roster.record_status_changes(
         session=session,
         rows=[
@@ -764,12 +882,16 @@ async def apply_plan(
                 "recorded_by": actor,
                 "created_at": now,
             }
-            for update in plan.updates
+            for update in updates
             if "status" in update.columns
         ],
     )
-    if progress is not None:
-        progress("write", total, total)
+
+
+async def _audit(
+    *, session: AsyncSession, plan: ImportPlan, now: datetime, actor: int | None, via: str
+) -> None:
+    """The import's one audit row: what the plan writes."""
     await audit.record(
         session=session,
         actor=actor,

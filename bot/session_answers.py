@@ -17,7 +17,6 @@ from bot import session_notify as notify
 from bot.access import Action, Principal, allows, load_principal
 from bot.i18n import N_
 from bot.refusals import NOT_ALLOWED, Refused
-from bot.session_notify import SessionButtons
 from bot.sessions import decision_refusal, rsvp_refusal
 from bot.settings import Settings
 from storage import attendance, audit, members, orgs, sessions
@@ -97,7 +96,6 @@ async def ask_leave(
     reason: LeaveReason,
     note: str | None,
     settings: Settings,
-    buttons: SessionButtons,
     now: datetime,
 ) -> AnswerOutcome:
     """请假 with a reason: recorded and sent to the org's officers, or ALREADY asked."""
@@ -122,7 +120,6 @@ async def ask_leave(
         attendance=fresh,
         member_name=member.name,
         settings=settings,
-        buttons=buttons,
         now=now,
     )
     return AnswerOutcome(Answer.DONE, study, fresh)
@@ -150,7 +147,6 @@ async def decide_leave(
     attendance_id: int,
     approve: bool,
     settings: Settings,
-    buttons: SessionButtons,
     now: datetime,
 ) -> DecisionOutcome:
     """An officer approves or rejects a pending leave request; audited, the member told."""
@@ -187,7 +183,6 @@ async def decide_leave(
         study=study,
         attendance_id=attendance_id,
         settings=settings,
-        buttons=buttons,
         now=now,
         key=str(entry.id),
     )

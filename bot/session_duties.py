@@ -18,7 +18,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from bot import session_notify as notify
 from bot import session_ops
 from bot.dates import local_date
-from bot.session_notify import SessionButtons, Silence
+from bot.session_notify import Silence
 from bot.sessions import (
     DIGEST_HOUR,
     REQUIRED_KINDS,
@@ -47,9 +47,7 @@ __all__ = [
 ]
 
 
-async def send_due_reminders(
-    *, session: AsyncSession, settings: Settings, buttons: SessionButtons, now: datetime
-) -> int:
+async def send_due_reminders(*, session: AsyncSession, settings: Settings, now: datetime) -> int:
     """Queue every due reminder; returns how many messages were queued.
 
     A cancelled session's reminders are cancelled. A reminder for a session that has
@@ -80,7 +78,6 @@ async def send_due_reminders(
                 reminder=reminder,
                 study=study,
                 settings=settings,
-                buttons=buttons,
                 now=now,
             )
     return queued
@@ -90,9 +87,7 @@ async def send_due_reminders(
 _CHECKIN_REACH = timedelta(days=1, minutes=1)
 
 
-async def announce_checkin(
-    *, session: AsyncSession, settings: Settings, buttons: SessionButtons, now: datetime
-) -> int:
+async def announce_checkin(*, session: AsyncSession, settings: Settings, now: datetime) -> int:
     """When a session's check-in opens, push 签到 to its invitees; returns messages queued.
 
     Each member is told once per session (the outbox key), so running every minute, or
@@ -104,7 +99,7 @@ async def announce_checkin(
     ):
         if window_state(study, now) == Window.OPEN:
             queued += await notify.queue_checkin_open(
-                session=session, study=study, settings=settings, buttons=buttons, now=now
+                session=session, study=study, settings=settings, now=now
             )
     return queued
 
@@ -127,28 +122,24 @@ async def next_session_event(
     return min(moments, default=None)
 
 
-async def close_finished(
-    *, session: AsyncSession, settings: Settings, buttons: SessionButtons, now: datetime
-) -> int:
+async def close_finished(*, session: AsyncSession, settings: Settings, now: datetime) -> int:
     """Finalise every session whose check-in window has closed; returns how many."""
     closed = 0
     for study in await sessions.sessions_to_close(session=session, now=now):
         if now >= checkin_closes_at(study) and await session_ops.close(
-            session=session, study=study, settings=settings, buttons=buttons, now=now
+            session=session, study=study, settings=settings, now=now
         ):
             closed += 1
     return closed
 
 
-async def extend_all_series(
-    *, session: AsyncSession, settings: Settings, buttons: SessionButtons, now: datetime
-) -> int:
+async def extend_all_series(*, session: AsyncSession, settings: Settings, now: datetime) -> int:
     """Generate the next few weeks of every active series; returns occurrences created."""
     created = 0
     for series in await sessions.active_series(session=session):
         created += len(
             await session_ops.extend_series(
-                session=session, series=series, settings=settings, buttons=buttons, now=now
+                session=session, series=series, settings=settings, now=now
             )
         )
     return created
@@ -158,7 +149,6 @@ async def follow_the_roster(
     *,
     session: AsyncSession,
     settings: Settings,
-    buttons: SessionButtons,
     now: datetime,
     member_ids: Sequence[int] | None = None,
 ) -> int:
@@ -180,7 +170,6 @@ async def follow_the_roster(
                 session=session,
                 study=study,
                 settings=settings,
-                buttons=buttons,
                 now=now,
                 only=set(invitees),
             )

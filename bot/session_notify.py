@@ -4,8 +4,8 @@ Every function queues delivery rows inside the caller's transaction, with a dedu
 that names the event and the person, so a replay, a double tap or a restart in the
 middle never sends anything twice. The relay does the sending.
 
-Buttons are drawn by the handlers that will receive their taps (callback data belongs
-to them), so callers pass a ``SessionButtons``; the composition root wires the real one.
+The keyboards travel in the rows' payloads and come from bot/session_buttons.py, the
+codecs the answering handlers route on.
 """
 
 from __future__ import annotations
@@ -13,14 +13,20 @@ from __future__ import annotations
 from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
-from typing import Any, Protocol
+from typing import Any
 
 from sqlmodel.ext.asyncio.session import AsyncSession
-from telegram import InlineKeyboardMarkup
 
 from bot.dates import format_when
 from bot.htmltext import html_lines
 from bot.i18n import N_, gettext, ngettext
+from bot.session_buttons import (
+    checkin_markup,
+    leave_decision_markup,
+    makeup_markup,
+    rsvp_and_checkin_markup,
+    rsvp_markup,
+)
 from bot.session_text import (
     LEAVE_REASON_LABELS,
     cadence_label,
@@ -53,7 +59,6 @@ from storage.models import (
 from storage.roles import Holder
 
 __all__ = [
-    "SessionButtons",
     "Silence",
     "change_lines",
     "officers",
@@ -72,20 +77,6 @@ __all__ = [
 
 _MATERIALS_IN_CAPTION = 600
 _MATERIALS_IN_TEXT = 3000
-
-
-class SessionButtons(Protocol):
-    """The keyboards of session messages, drawn by the handlers that answer them."""
-
-    def rsvp(self, session_id: int, language: str) -> InlineKeyboardMarkup: ...
-
-    def makeup(self, attendance_id: int, language: str) -> InlineKeyboardMarkup: ...
-
-    def leave_decision(self, attendance_id: int, language: str) -> InlineKeyboardMarkup: ...
-
-    def checkin(self, session_id: int, language: str) -> InlineKeyboardMarkup: ...
-
-    def rsvp_and_checkin(self, session_id: int, language: str) -> InlineKeyboardMarkup: ...
 
 
 async def officers(*, session: AsyncSession, org: OrgUnit) -> list[Holder]:
@@ -125,7 +116,6 @@ async def queue_invitations(
     session: AsyncSession,
     study: StudySession,
     settings: Settings,
-    buttons: SessionButtons,
     now: datetime,
     only: Collection[int] | None = None,
 ) -> int:
@@ -156,7 +146,7 @@ async def queue_invitations(
         items.append(
             Outgoing(
                 person.telegram_user_id,
-                payload(text, markup=buttons.rsvp(_id(study.id), language)),
+                payload(text, markup=rsvp_markup(_id(study.id), language)),
                 f"session-invite:{study.id}:{person.member_id}",
                 person.member_id,
             )
@@ -185,7 +175,6 @@ async def queue_series_invitation(
     studies: Sequence[StudySession],
     dates: Sequence[datetime],
     settings: Settings,
-    buttons: SessionButtons,
     now: datetime,
 ) -> int:
     """ONE invitation for a new series: the first session, the dates ahead, and 参加 /
@@ -221,7 +210,7 @@ async def queue_series_invitation(
         items.append(
             Outgoing(
                 person.telegram_user_id,
-                payload(text, markup=buttons.rsvp(_id(first.id), language)),
+                payload(text, markup=rsvp_markup(_id(first.id), language)),
                 f"series-invite:{series.id}:{person.member_id}",
                 person.member_id,
             )
@@ -324,7 +313,6 @@ async def queue_reminder(
     reminder: SessionReminder,
     study: StudySession,
     settings: Settings,
-    buttons: SessionButtons,
     now: datetime,
 ) -> int:
     """One reminder to each invitee: "see you there" if they said yes, else "please answer".
@@ -353,12 +341,12 @@ async def queue_reminder(
         if person.rsvp == Rsvp.ATTEND:
             content = payload(
                 card + "\n\n" + gettext(language, "See you there!"),
-                markup=buttons.checkin(_id(study.id), language) if can_check_in else None,
+                markup=checkin_markup(_id(study.id), language) if can_check_in else None,
             )
         else:
             content = payload(
                 card + "\n\n" + gettext(language, "Will you come? Please tap a button."),
-                markup=(buttons.rsvp_and_checkin if can_check_in else buttons.rsvp)(
+                markup=(rsvp_and_checkin_markup if can_check_in else rsvp_markup)(
                     _id(study.id), language
                 ),
             )
@@ -378,7 +366,6 @@ async def queue_checkin_open(
     session: AsyncSession,
     study: StudySession,
     settings: Settings,
-    buttons: SessionButtons,
     now: datetime,
 ) -> int:
     """Check-in has opened: 签到 to every invitee who is not in yet, once each.
@@ -410,7 +397,7 @@ async def queue_checkin_open(
         items.append(
             Outgoing(
                 person.telegram_user_id,
-                payload(card + "\n\n" + hint, markup=buttons.checkin(_id(study.id), language)),
+                payload(card + "\n\n" + hint, markup=checkin_markup(_id(study.id), language)),
                 f"checkin-open:{study.id}:{person.member_id}",
                 person.member_id,
             )
@@ -426,7 +413,6 @@ async def queue_leave_request(
     attendance: Attendance,
     member_name: str,
     settings: Settings,
-    buttons: SessionButtons,
     now: datetime,
 ) -> int:
     """Ask the org's officers to approve or reject a leave request."""
@@ -448,7 +434,7 @@ async def queue_leave_request(
         items.append(
             Outgoing(
                 officer.telegram_user_id,
-                payload(text, markup=buttons.leave_decision(_id(attendance.id), language)),
+                payload(text, markup=leave_decision_markup(_id(attendance.id), language)),
                 f"leave-request:{attendance.id}:{attendance.updated_at.timestamp():.3f}:"
                 f"{officer.telegram_user_id}",
             )
@@ -462,7 +448,6 @@ async def queue_leave_decision(
     study: StudySession,
     attendance_id: int,
     settings: Settings,
-    buttons: SessionButtons,
     now: datetime,
     key: str,
 ) -> attendance.Invitee:
@@ -485,7 +470,7 @@ async def queue_leave_decision(
         markup = None
     else:
         heading = gettext(language, "Your leave was not approved. Please come if you can.")
-        markup = buttons.rsvp(_id(study.id), language)
+        markup = rsvp_markup(_id(study.id), language)
     text = html_lines([heading, session_card(study, language=language, tz=settings.tz, now=now)])
     item = Outgoing(
         person.telegram_user_id,
@@ -502,7 +487,6 @@ async def queue_makeup(
     session: AsyncSession,
     study: StudySession,
     settings: Settings,
-    buttons: SessionButtons,
     now: datetime,
 ) -> int:
     """Send the materials to everyone absent (excused or not) as make-up study (补学)."""
@@ -516,7 +500,7 @@ async def queue_makeup(
         items.append(
             Outgoing(
                 person.telegram_user_id,
-                _makeup_payload(study, language, settings, buttons, person.attendance_id, now),
+                _makeup_payload(study, language, settings, person.attendance_id, now),
                 f"makeup:{person.attendance_id}",
                 person.member_id,
             )
@@ -530,7 +514,6 @@ def _makeup_payload(
     study: StudySession,
     language: str,
     settings: Settings,
-    buttons: SessionButtons,
     attendance_id: int,
     now: datetime,
 ) -> dict[str, Any]:
@@ -549,7 +532,7 @@ def _makeup_payload(
     else:
         lines.append(gettext(language, "Please study the topic above."))
     lines.append(gettext(language, "When you have studied it, tap the button."))
-    markup = buttons.makeup(attendance_id, language)
+    markup = makeup_markup(attendance_id, language)
     file_id = study.materials_file_id
     photo = file_id if study.materials_file_kind == AttachmentKind.PHOTO else None
     document = file_id if study.materials_file_kind == AttachmentKind.DOCUMENT else None

@@ -17,7 +17,6 @@ from bot import session_notify as notify
 from bot.access import Action, Principal, allows
 from bot.dates import local_date
 from bot.refusals import NOT_ALLOWED, Refused
-from bot.session_notify import SessionButtons
 from bot.sessions import (
     ABSENCE_STREAK,
     SERIES_HORIZON,
@@ -97,7 +96,6 @@ async def schedule(
     plan: SessionPlan,
     actor: int,
     settings: Settings,
-    buttons: SessionButtons,
     now: datetime,
 ) -> Scheduled:
     """Create the session (and its series), audit it and invite its audience."""
@@ -157,14 +155,13 @@ async def schedule(
     )
     if series is None:
         reached = await notify.queue_invitations(
-            session=session, study=study, settings=settings, buttons=buttons, now=now
+            session=session, study=study, settings=settings, now=now
         )
     else:  # one invitation listing the dates, not one message per occurrence
         created = await extend_series(
             session=session,
             series=series,
             settings=settings,
-            buttons=buttons,
             now=now,
             invite=False,
         )
@@ -174,7 +171,6 @@ async def schedule(
             studies=[study, *created],
             dates=series_dates(series, study, settings),
             settings=settings,
-            buttons=buttons,
             now=now,
         )
     counts = await attendance.attendance_counts(session=session, session_id=_id(study.id))
@@ -186,7 +182,6 @@ async def extend_series(
     session: AsyncSession,
     series: SessionSeries,
     settings: Settings,
-    buttons: SessionButtons,
     now: datetime,
     invite: bool = True,
 ) -> list[StudySession]:
@@ -230,7 +225,7 @@ async def extend_series(
         )
         if invite:
             await notify.queue_invitations(
-                session=session, study=study, settings=settings, buttons=buttons, now=now
+                session=session, study=study, settings=settings, now=now
             )
         created.append(study)
     return created
@@ -347,7 +342,6 @@ async def close(
     session: AsyncSession,
     study: StudySession,
     settings: Settings,
-    buttons: SessionButtons,
     now: datetime,
 ) -> bool:
     """After the check-in window: outcomes for all (the organiser present), make-up study,
@@ -359,9 +353,7 @@ async def close(
         session=session, session_id=_id(study.id), now=now, organiser=study.created_by
     ):
         return False
-    await notify.queue_makeup(
-        session=session, study=study, settings=settings, buttons=buttons, now=now
-    )
+    await notify.queue_makeup(session=session, study=study, settings=settings, now=now)
     absent = [
         person.member_id
         for person in await attendance.invitees(session=session, session_id=_id(study.id))

@@ -26,10 +26,12 @@ from bot.periods import Period
 from bot.sessions import KIND_ORDER, REQUIRED_KINDS, period_containing
 from storage import duties, escalations, funds, reports, trainings
 from storage.funds import OrgSpend
+from storage.guidance import Only
 from storage.models import OrgKind, OrgUnit, SessionKind
 from storage.reports import (
     AttendanceFigures,
     By,
+    FiveLead,
     JudgedPeriod,
     Ratings,
     Reads,
@@ -46,6 +48,7 @@ __all__ = [
     "Leading",
     "Line",
     "Summary",
+    "branch_figures",
     "build_summary",
     "grouping_of",
     "judged_periods",
@@ -143,7 +146,7 @@ class Figures:
     )
     reads: Reads = field(default_factory=lambda: Reads(0, 0))
     five_good: Ratings | None = None  # None: not assessed yet
-    five_lead: Ratings | None = None
+    five_lead: FiveLead | None = None  # a member's own: FiveLead(1, 1) when confirmed
     training: UnitCompletion | None = None  # trainings published in the period
     funds: OrgSpend | None = None  # training money of the period's year
     visits: Ratings | None = None  # contact points, and those visited often enough
@@ -176,8 +179,9 @@ class Figures:
             checks += self._duties()
         if self.five_good is not None and not members:
             checks.append(Check(Figure.FIVE_GOOD, self.five_good.passed, self.five_good.rated))
-        if self.five_lead is not None:
-            checks.append(Check(Figure.FIVE_LEAD, self.five_lead.passed, self.five_lead.rated))
+        if self.five_lead is not None and not members:
+            lead = self.five_lead
+            checks.append(Check(Figure.FIVE_LEAD, lead.confirmed, lead.members))
         return checks
 
     def _duties(self) -> list[Check]:
@@ -230,6 +234,7 @@ class Summary:
     whole: Figures
     lines: list[Line]
     judged_until: date  # cadence periods ending after this day are not judged yet
+    only: Only | None = None  # narrowed to the units of one class or flag
 
 
 def grouping_of(org: OrgUnit) -> By:
@@ -311,13 +316,14 @@ async def _figures(
     leading: dict[int, Leading] = {}
     training: dict[int, UnitCompletion] = {}
     year = period.start.year
-    if scope.by != By.MEMBER:
+    if scope.by != By.MEMBER and scope.only is None:
         training = await _training(session, scope, start, end)
         spend = _spend(spends, scope)
+        leading = await _leading(session, scope, year, tz)
+    if scope.by != By.MEMBER:
         visits = await reports.contact_visits(
             session=session, scope=scope, year=year, needed=VISITS_NEEDED
         )
-        leading = await _leading(session, scope, year, tz)
     groups = set(roster) | set(attendance) | set(reads) | set(cadence)
     groups |= set(five_good) | set(five_lead) | set(spend) | set(visits) | set(leading)
     groups |= set(training)
@@ -345,6 +351,8 @@ async def _training(
 ) -> dict[int, UnitCompletion]:
     """Completion and hours of the trainings published in the period, from
     storage.trainings: the scope as a whole (WHOLE) or each child unit (UNIT)."""
+    if scope.by == By.BRANCH:
+        return {}  # not judged branch by branch (the laggards list does not use it)
     if scope.by == By.UNIT:
         units = await trainings.completion_by_unit(
             session=session, parent_id=scope.org_id, since=start, until=end
@@ -359,7 +367,9 @@ async def _training(
 def _spend(spends: list[OrgSpend], scope: Scope) -> dict[int, OrgSpend]:
     """Training money per member of the scope (WHOLE) or of each child unit (UNIT), from
     storage.funds' attribution over the scope's subtree (ancestors' money shared out by
-    members)."""
+    members); or of every branch (BRANCH)."""
+    if scope.by == By.BRANCH:
+        return {spend.org_id: spend for spend in spends if spend.kind in BRANCH_KINDS}
     depth = scope.path.count("/") - 2 + (1 if scope.by == By.UNIT else 0)
     return {spend.org_id: spend for spend in spends if spend.depth == depth}
 
@@ -368,7 +378,10 @@ async def _leading(
     session: AsyncSession, scope: Scope, year: int, tz: ZoneInfo
 ) -> dict[int, Leading]:
     """Report hearings and special studies of the leading groups, from storage.duties: one
-    group per township (UNIT), or all of them together with the county's (WHOLE)."""
+    group per township (UNIT), or all of them together with the county's (WHOLE); branches
+    have no leading group (BRANCH)."""
+    if scope.by == By.BRANCH:
+        return {}
     start, end = year_bounds(year, tz)
     counts = await duties.leading_group_counts(
         session=session, under_path=scope.path, start=start, end=end
@@ -398,11 +411,43 @@ async def _leading(
     }
 
 
-async def build_summary(
+async def branch_figures(
     *, session: AsyncSession, org: OrgUnit, period: Period, now: datetime, tz: ZoneInfo
+) -> dict[int, Figures]:
+    """The summary's figures of every branch under ``org`` (however deep), by branch id,
+    judged as /summary judges them: the same queries, periods and targets."""
+    assert org.id is not None
+    today = local_date(now, tz)
+    first = await escalations.first_session_created_at(session=session)
+    judged = judged_periods(
+        period, today=today, first_use=local_date(first, tz) if first else None, tz=tz
+    )
+    scope = Scope(org.id, org.path, By.BRANCH)
+    start, end = period.bounds(tz)
+    attendance = await reports.attendance(session=session, scope=scope, start=start, end=end)
+    spends = await funds.training_spend(
+        session=session, org_id=org.id, year=period.start.year, floor_yuan=FLOOR_YUAN
+    )
+    return await _figures(
+        session, scope, period, judged, attendance=attendance, spends=spends, now=now, tz=tz
+    )
+
+
+async def build_summary(
+    *,
+    session: AsyncSession,
+    org: OrgUnit,
+    period: Period,
+    now: datetime,
+    tz: ZoneInfo,
+    only: Only | None = None,
 ) -> Summary:
     """The summary of ``org`` for ``period``: the whole, then each unit or member, worst
-    first. Access is the caller's to check (the org came from a button or a role)."""
+    first. Access is the caller's to check (the org came from a button or a role).
+
+    Narrowed by ``only`` (a class or flag of the period's year), every figure counts the
+    flagged units' subtrees alone, and the figures kept per township or county (training,
+    funds, leading groups) are left out: they belong to no branch."""
     assert org.id is not None
     today = local_date(now, tz)
     first = await escalations.first_session_created_at(session=session)
@@ -410,7 +455,7 @@ async def build_summary(
         period, today=today, first_use=local_date(first, tz) if first else None, tz=tz
     )
     by = grouping_of(org)
-    whole_scope, scope = Scope(org.id, org.path, By.WHOLE), Scope(org.id, org.path, by)
+    whole_scope, scope = Scope(org.id, org.path, By.WHOLE, only), Scope(org.id, org.path, by, only)
     start, end = period.bounds(tz)
     if by == By.UNIT:  # one read of the period's attendance for the headline and the units
         whole_attendance, attendance = await reports.attendance_with_whole(
@@ -421,8 +466,12 @@ async def build_summary(
             await reports.attendance(session=session, scope=s, start=start, end=end)
             for s in (whole_scope, scope)
         ]
-    spends = await funds.training_spend(
-        session=session, org_id=org.id, year=period.start.year, floor_yuan=FLOOR_YUAN
+    spends = (
+        await funds.training_spend(
+            session=session, org_id=org.id, year=period.start.year, floor_yuan=FLOOR_YUAN
+        )
+        if only is None
+        else []
     )
     whole = (
         await _figures(
@@ -448,12 +497,12 @@ async def build_summary(
                 is_member=True,
                 on_telegram=m.on_telegram,
             )
-            for m in await reports.branch_members(session=session, org_id=org.id)
+            for m in await reports.branch_members(session=session, org_id=org.id, only=only)
         ]
     else:
         lines = [
             Line(u.id, u.name, grouped.get(u.id, Figures()))
-            for u in await reports.units(session=session, org_id=org.id)
+            for u in await reports.units(session=session, org_id=org.id, only=only)
         ]
     lines.sort(key=Line.sort_key)
-    return Summary(org, period, by, whole, lines, today)
+    return Summary(org, period, by, whole, lines, today, only)

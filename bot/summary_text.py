@@ -10,6 +10,7 @@ from __future__ import annotations
 from fractions import Fraction
 
 from bot.funds import FLOOR_YUAN
+from bot.guidance import FLAG_LABELS
 from bot.htmltext import Markup, bold, html_lines
 from bot.i18n import N_, gettext
 from bot.periods import Period
@@ -100,10 +101,16 @@ def _whole_lines(summary: Summary, language: str) -> list[str]:
     _ = lambda message: gettext(language, message)  # noqa: E731
     figures = summary.whole
     members = summary.by == By.MEMBER
-    lines = [
+    lines: list[str] = [
         Markup("📊 {} · {}").format(bold(summary.org.name), summary.period.label(language)),
-        _("Members: {n}").format(n=figures.roster.members),
     ]
+    if summary.only is not None:
+        lines.append(
+            _("🔎 Only {what} of {year}; training, funds and leading groups left out").format(
+                what=_(FLAG_LABELS[summary.only.flag]), year=summary.only.year
+            )
+        )
+    lines.append(_("Members: {n}").format(n=figures.roster.members))
     for check in figures.checks():
         lines.append(_headline(check, figures, summary, language))
         if check.figure == Figure.CADENCE:
@@ -171,6 +178,8 @@ def _unit_line(line: Line, language: str) -> str:
             parts.append(f"{label} {check.part}/{check.whole}{'' if check.ok else '⚠️'}")
         else:
             parts.append(f"{label} {percent(check.share)}{'' if check.ok else '⚠️'}")
+    if line.is_member and line.figures.five_lead and line.figures.five_lead.confirmed:
+        parts.append(_("five lead ✓"))
     if line.is_member and not line.on_telegram:
         parts.append(_("not on Telegram"))
     head = f"⚠️{line.warnings}" if line.warnings else "✅"

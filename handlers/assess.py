@@ -26,16 +26,18 @@ from bot.i18n import N_
 from bot.refusals import STALE_BUTTON, Refused
 from bot.summary import Check, Figure
 from bot.summary_text import share_line
+from handlers.assess_codecs import BRANCHES, OVERVIEW, REVIEW
+from handlers.five_lead import five_lead_line, secretary_start
 from handlers.guard import refuse
 from handlers.org_picker import OrgPicker
 from handlers.screens import Screen, answer_with, button, callback_ints, perform, show
 from storage import assessments as store
+from storage import five_lead as five_lead_store
 from storage import orgs
 from storage.models import OrgUnit
 
 COMMENDED_SHOWN: Final = 30  # five-good units listed on the overview
 
-OVERVIEW: Final = CallbackCodec("as.o", (int,))  # year
 NEXT: Final = CallbackCodec("as.n", (int,))  # year
 UNIT: Final = CallbackCodec("as.u", (int, int, int))  # year, org, criteria shown
 SAVE: Final = CallbackCodec("as.s", (int, int, int))  # year, org, criteria to save
@@ -55,7 +57,8 @@ def _check_tapped_year(year: int, context: BotContext) -> None:
 
 
 async def cmd_assess(update: Update, context: BotContext) -> None:
-    """The year's overview (default: this year) for the units below the user's grants."""
+    """The year's overview (default: this year) for the units below the user's grants; for
+    a secretary, the branch's five-lead roster of the year."""
     message = update.effective_message
     if message is None:
         return
@@ -66,9 +69,13 @@ async def cmd_assess(update: Update, context: BotContext) -> None:
     except Refused as refused:
         await refuse(update, context, refused.text(context.language))
         return
-    await answer_with(
-        update, context, lambda s, p: _overview(s, p, year, context), refusal=NO_ASSESS
-    )
+
+    async def build(session: AsyncSession, principal: Principal) -> Screen | None:
+        if scope_roots(principal, Action.ASSESS):
+            return await _overview(session, principal, year, context)
+        return await secretary_start(session, principal, year, context)
+
+    await answer_with(update, context, build, refusal=NO_ASSESS)
 
 
 async def on_overview(update: Update, context: BotContext) -> None:
@@ -90,7 +97,16 @@ async def _overview(
     units = rated = passed = 0
     commended: list[OrgUnit] = []
     unrated = False
+    waiting = 0
+    lead_lines = []
     for root in roots:
+        waiting += await five_lead_store.count_pending(
+            session=session, year=year, under_path=root.org_path
+        )
+        top = await orgs.get_org(session=session, org_id=root.org_id)
+        if top is not None:
+            lead = await five_lead_line(session, top, year, context)
+            lead_lines.append(lead if len(roots) == 1 else f"{top.name} · {lead}")
         tally = await store.tally(session=session, year=year, under_path=root.org_path)
         units, rated, passed = units + tally.units, rated + tally.rated, passed + tally.passed
         unrated = unrated or tally.rated < tally.units
@@ -101,6 +117,7 @@ async def _overview(
         _("🏅 Five-good assessment, {year}").format(year=year),
         _("Rated: {rated}/{units} units").format(rated=rated, units=units),
         share_line(Check(Figure.FIVE_GOOD, passed, rated), context.language),
+        *lead_lines,
     ]
     if commended:
         lines += ["", _("Five-good units:")]
@@ -111,6 +128,10 @@ async def _overview(
     if unrated:
         rows.append([button(_("▶ Rate the next unrated unit"), NEXT.encode(year))])
     rows.append([button(_("Choose a unit"), PICKER.nav.encode(year, 0, 0))])
+    if waiting:
+        label = _("📝 Five-lead proposals ({count})").format(count=waiting)
+        rows.append([button(label, REVIEW.encode(year, 0))])
+    rows.append([button(_("🧭 Classify branches"), BRANCHES.encode(year, 0))])
     return html_lines(lines), InlineKeyboardMarkup(rows)
 
 

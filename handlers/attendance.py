@@ -1,5 +1,5 @@
 """A member answers an invitation: 参加 / 请假 with a reason; the secretary approves or rejects;
-make-up study is confirmed with one tap. Also the keyboards of every session message.
+make-up study is confirmed with one tap (the keyboards are in bot/session_buttons.py).
 
 Every tap names a session or attendance row; the handler checks that the row belongs to
 the person tapping (or that the officer may manage that session's org) before acting,
@@ -23,8 +23,15 @@ from bot import session_answers as answers
 from bot.access import Principal
 from bot.context import BotContext, Services
 from bot.htmltext import Markup, html_lines
-from bot.i18n import gettext
 from bot.session_answers import Answer, Decision
+from bot.session_buttons import (
+    DECIDE,
+    MAKEUP,
+    RSVP,
+    checkin_markup,
+    rsvp_and_checkin_markup,
+    rsvp_markup,
+)
 from bot.session_duties import follow_the_roster
 from bot.session_text import LEAVE_REASON_LABELS, leave_label, session_card
 from bot.sessions import Window, window_state
@@ -34,7 +41,7 @@ from handlers.guard import STALE_BUTTON, refuse
 from handlers.profile import ProfileView, profile_section
 from handlers.screens import button, callback_values, perform
 from handlers.session_access import NOT_ALLOWED
-from handlers.session_codecs import CHECKIN, DECIDE, MAKEUP, REASON, RSVP
+from handlers.session_codecs import REASON
 from storage import attendance
 from storage.models import Attendance, LeaveReason, LeaveState, StudySession
 
@@ -52,46 +59,6 @@ NOT_INVITED: Final = answers.NOT_INVITED
 log = logging.getLogger(__name__)
 
 
-class SessionKeyboards:
-    """The buttons under session messages (invitations, reminders, leave, make-up)."""
-
-    def rsvp(self, session_id: int, language: str) -> InlineKeyboardMarkup:
-        return InlineKeyboardMarkup(
-            [
-                [
-                    button(gettext(language, "Attend"), RSVP.encode(session_id, "yes")),
-                    button(gettext(language, "Ask for leave"), RSVP.encode(session_id, "leave")),
-                ]
-            ]
-        )
-
-    def checkin(self, session_id: int, language: str) -> InlineKeyboardMarkup:
-        return InlineKeyboardMarkup(
-            [[button(gettext(language, "Check in"), CHECKIN.encode(session_id))]]
-        )
-
-    def rsvp_and_checkin(self, session_id: int, language: str) -> InlineKeyboardMarkup:
-        rows = [*self.rsvp(session_id, language).inline_keyboard]
-        return InlineKeyboardMarkup([*rows, *self.checkin(session_id, language).inline_keyboard])
-
-    def makeup(self, attendance_id: int, language: str) -> InlineKeyboardMarkup:
-        label = gettext(language, "I have studied it")
-        return InlineKeyboardMarkup([[button(label, MAKEUP.encode(attendance_id))]])
-
-    def leave_decision(self, attendance_id: int, language: str) -> InlineKeyboardMarkup:
-        return InlineKeyboardMarkup(
-            [
-                [
-                    button(gettext(language, "Approve"), DECIDE.encode(attendance_id, "ok")),
-                    button(gettext(language, "Reject"), DECIDE.encode(attendance_id, "no")),
-                ]
-            ]
-        )
-
-
-BUTTONS: Final = SessionKeyboards()
-
-
 async def follow_roster_change(services: Services, member_ids: Sequence[int] | None) -> None:
     """Members joined, registered, moved or left: bring coming sessions in step now.
 
@@ -105,7 +72,6 @@ async def follow_roster_change(services: Services, member_ids: Sequence[int] | N
             queued = await follow_the_roster(
                 session=session,
                 settings=services.settings,
-                buttons=BUTTONS,
                 now=services.clock.now(),
                 member_ids=member_ids,
             )
@@ -123,7 +89,7 @@ def _answered_keyboard(
     sid = _id(study.id)
     rows = [[button(context._("Change my answer"), RSVP.encode(sid, "change"))]]
     if _can_check_in(context, study, row):
-        rows += [list(row) for row in BUTTONS.checkin(sid, context.language).inline_keyboard]
+        rows += [list(row) for row in checkin_markup(sid, context.language).inline_keyboard]
     return InlineKeyboardMarkup(rows)
 
 
@@ -132,8 +98,8 @@ def _question_keyboard(
 ) -> InlineKeyboardMarkup:
     sid = _id(study.id)
     if _can_check_in(context, study, row):
-        return BUTTONS.rsvp_and_checkin(sid, context.language)
-    return BUTTONS.rsvp(sid, context.language)
+        return rsvp_and_checkin_markup(sid, context.language)
+    return rsvp_markup(sid, context.language)
 
 
 def _can_check_in(context: BotContext, study: StudySession, row: Attendance | None) -> bool:
@@ -323,7 +289,6 @@ async def _send_leave_request(
             reason=reason,
             note=note,
             settings=services.settings,
-            buttons=BUTTONS,
             now=services.clock.now(),
         )
     if outcome.result == Answer.REFUSED or outcome.study is None or outcome.row is None:
@@ -371,7 +336,6 @@ async def on_decide(update: Update, context: BotContext) -> None:
             attendance_id=int(attendance_id),
             approve=approve,
             settings=services.settings,
-            buttons=BUTTONS,
             now=now,
         )
     if outcome.result == Decision.REFUSED or outcome.study is None:

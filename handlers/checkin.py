@@ -21,6 +21,7 @@ from bot.checkin_screen import SCREENS_KEY, LiveScreens, Screen, screen_caption
 from bot.context import BotContext
 from bot.dates import format_time
 from bot.i18n import N_
+from bot.session_buttons import CHECKIN
 from bot.session_checkin import (
     Checkin,
     CheckinOutcome,
@@ -36,7 +37,7 @@ from handlers.awaiting import cancel_keyboard
 from handlers.guard import refuse
 from handlers.screens import button, callback_values
 from handlers.session_access import officer_session
-from handlers.session_codecs import CHECKIN, CODE, PROXY
+from handlers.session_codecs import CODE, PROXY
 from storage import attendance, sessions
 from storage.models import CheckinMethod, SessionState, StudySession
 

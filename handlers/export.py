@@ -9,14 +9,13 @@ from __future__ import annotations
 import asyncio
 from typing import Final
 
-from telegram import Message, Update
+from telegram import Update
 
 from bot.callbacks import CallbackCodec
 from bot.context import BotContext
 from bot.export import filename, gather, workbook_bytes
 from bot.i18n import N_
-from bot.periods import Period
-from handlers.report_scope import command_target, tapped_target
+from handlers.report_scope import Target, command_target, tapped_target
 from storage.models import OrgUnit
 
 PICK: Final = CallbackCodec("rep.xls", (int, str))  # org id, period token
@@ -29,7 +28,7 @@ async def cmd_export(update: Update, context: BotContext) -> None:
     """The workbook of the user's scope (several scopes: asked which)."""
     target = await command_target(update, context, PICK, PERIOD_HELP)
     if target is not None:
-        await _export(context, *target)
+        await _export(context, target)
 
 
 async def on_pick(update: Update, context: BotContext) -> None:
@@ -39,10 +38,11 @@ async def on_pick(update: Update, context: BotContext) -> None:
     if query is None or target is None:
         return
     await query.answer()
-    await _export(context, *target)
+    await _export(context, target)
 
 
-async def _export(context: BotContext, message: Message, org: OrgUnit, period: Period) -> None:
+async def _export(context: BotContext, target: Target) -> None:
+    message, org, period = target.message, target.org, target.period
     _ = context._
     progress = await message.reply_text(
         _("Preparing the workbook of {org} for {period}…").format(
@@ -56,6 +56,7 @@ async def _export(context: BotContext, message: Message, org: OrgUnit, period: P
             period=period,
             tz=context.services.settings.tz,
             language=context.language,
+            only=target.only,
         )
     content = await asyncio.to_thread(workbook_bytes, data, context.language)
     await message.reply_document(content, filename=filename(data))

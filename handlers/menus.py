@@ -70,7 +70,17 @@ MENU: tuple[MenuCommand, ...] = (
     MenuCommand("duties", N_("Leaders' duties: visits, reports, studies"), Action.VIEW_REPORTS),
     MenuCommand("leaders", N_("Set contact points and demonstration sites"), Action.MANAGE_DUTIES),
     MenuCommand("summary", N_("Summary against the county's targets"), Action.VIEW_REPORTS),
-    MenuCommand("assess", N_("Annual assessment: rate units five-good"), Action.ASSESS),
+    MenuCommand(
+        "assess",
+        N_("Annual assessment: five good, five lead"),
+        (Action.ASSESS, Action.PROPOSE_FIVE_LEAD),
+    ),
+    MenuCommand("commend", N_("Commendation list of the year"), Action.ASSESS),
+    MenuCommand("laggards", N_("Laggard branches: order rectification"), Action.RECTIFY),
+    MenuCommand("rectify", N_("Rectification orders"), Action.RECTIFY),
+    MenuCommand(
+        "survey", N_("Satisfaction survey of departments and stations"), Action.RUN_SURVEY
+    ),
     MenuCommand("export", N_("Export a workbook (.xlsx)"), Action.VIEW_REPORTS),
 )
 

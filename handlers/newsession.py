@@ -42,7 +42,6 @@ from bot.sessions import (
     monthly_repeat_possible,
 )
 from handlers import awaiting
-from handlers.attendance import BUTTONS
 from handlers.guard import refuse
 from handlers.screens import button, show
 from handlers.session_access import NOT_ALLOWED
@@ -529,7 +528,6 @@ async def _confirm(update: Update, context: BotContext, draft: Draft) -> None:
                 plan=plan,
                 actor=user.id,
                 settings=services.settings,
-                buttons=BUTTONS,
                 now=now,
             )
     if scheduled is None:

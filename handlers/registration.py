@@ -1,16 +1,17 @@
 """Joining a branch with an invitation: what every way of joining shares, and `/start <code>`.
 
 A newcomer opens an invitation link, then is found on the roster (handlers/registration_match.py)
-or becomes a request the branch officers decide (handlers/registration_decide.py). The outcome
-types, the state kept between messages and the closing steps live here, so both can use them
-without importing each other.
+or becomes a request the branch officers decide (handlers/registration_decide.py). Every step
+is one use case of bot/joining.py or bot/registration.py run by `perform_step`; the state kept
+between messages and the rendering of outcomes live here, so both can use them without
+importing each other.
 """
 
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
-from typing import Final
+from collections.abc import Awaitable, Callable
+from typing import Final, TypeVar
 
 from sqlmodel.ext.asyncio.session import AsyncSession
 from telegram import (
@@ -23,10 +24,10 @@ from telegram import (
 from telegram.error import TelegramError
 
 from bot import invitations as rules
+from bot import joining
 from bot import registration as reg
 from bot.callbacks import CallbackCodec
 from bot.context import BotContext
-from bot.direct_messages import Recipient, recipient
 from bot.htmltext import html_lines
 from bot.i18n import N_, gettext
 from bot.refusals import NOT_ALLOWED
@@ -35,11 +36,9 @@ from handlers.attendance import follow_roster_change
 from handlers.guard import STALE_BUTTON
 from handlers.menus import refresh_menu
 from handlers.screens import button
-from storage import invitations as store
-from storage import members, orgs
-from storage.models import Invitation, Language, RegistrationRequest, Role
 
 log = logging.getLogger(__name__)
+Result = TypeVar("Result")
 
 STATE_KEY: Final = "registration.invitation"  # user_data: the invitation being used
 TYPED_NAME: Final = "registration.name"  # awaited typed input: the name; ref: the invitation
@@ -87,54 +86,11 @@ DECIDER_REFUSALS: Final = {
 }
 
 
-# --- what a step ends with ----------------------------------------------------------------
-
-
-@dataclass(frozen=True, slots=True)
-class Notice:
-    """Just tell the user something (already registered, waiting, ...)."""
-
-    text: str  # an English msgid
-    branch: str = ""
-    name: str = ""
-    done: bool = False  # the registration state can be forgotten
-
-
-@dataclass(frozen=True, slots=True)
-class Welcome:
-    """Someone joined a branch."""
-
-    telegram_user_id: int
-    member_id: int
-    name: str
-    branch: str
-    role: str | None
-    language: str
-
-
-@dataclass(frozen=True, slots=True)
-class Asked:
-    """No roster match: a request went to these officers."""
-
-    request: RegistrationRequest
-    branch: str
-    deciders: list[Recipient]
-    role: Role = Role.MEMBER  # what the invitation gives: shown to the deciders
-
-
-Outcome = Notice | Welcome | Asked
-
-ALREADY_REGISTERED: Final = N_("You are already registered as {name} in {branch}.")
-WAITING: Final = N_(
-    "Your request to join {branch} is waiting for the branch secretary. "
-    "I will tell you here when it is decided."
-)
-
-
 # --- state between messages ---------------------------------------------------------------
 
 
-def _invitation_id(context: BotContext) -> int | None:
+def invitation_id(context: BotContext) -> int | None:
+    """The invitation this user opened with /start (None after a restart or when done)."""
     found = context.user_data.get(STATE_KEY) if context.user_data is not None else None
     return found if isinstance(found, int) else None
 
@@ -152,23 +108,6 @@ def forget(context: BotContext) -> None:
         awaiting.stop(context)
 
 
-async def usable_invitation(session: AsyncSession, context: BotContext) -> Invitation | None:
-    """The invitation this user opened with /start; joining re-checks it is still valid."""
-    invitation_id = _invitation_id(context)
-    if invitation_id is None:
-        return None
-    return await store.get_invitation(session=session, invitation_id=invitation_id)
-
-
-async def tapped_invitation(
-    session: AsyncSession, context: BotContext, invitation_id: int
-) -> Invitation | None:
-    """The invitation a button names, if it is the one this user opened."""
-    if _invitation_id(context) != invitation_id:
-        return None
-    return await store.get_invitation(session=session, invitation_id=invitation_id)
-
-
 def join_keyboard(context: BotContext) -> ReplyKeyboardMarkup:
     """The two ways to be found on the roster, as reply buttons: one tap each."""
     return ReplyKeyboardMarkup(
@@ -183,43 +122,27 @@ def join_keyboard(context: BotContext) -> ReplyKeyboardMarkup:
 # --- shared steps -------------------------------------------------------------------------
 
 
-async def branch_of(session: AsyncSession, org_id: int) -> str:
-    """The branch as people know it, for the texts (empty if it is gone)."""
-    org = await orgs.get_org(session=session, org_id=org_id)
-    return await rules.org_label(session=session, org=org) if org else ""
+async def perform_step(
+    update: Update,
+    context: BotContext,
+    step: Callable[[AsyncSession], Awaitable[Result]],
+    *,
+    deciding: bool = False,
+) -> Result | None:
+    """Run one registration use case in one transaction and return its outcome.
+
+    A refusal rolls the transaction back and is explained after it has ended (to the
+    newcomer, or to the officer when ``deciding``); then None is returned.
+    """
+    try:
+        async with context.services.database.session_scope() as session:
+            return await step(session)
+    except reg.RegistrationRefused as refused:
+        await explain_refusal(update, context, refused, deciding=deciding)
+        return None
 
 
-async def already_settled(session: AsyncSession, telegram_user_id: int) -> Notice | None:
-    """Already registered, or waiting for a decision: nothing more to do here."""
-    member = await members.member_by_telegram(session=session, telegram_user_id=telegram_user_id)
-    if member is not None:
-        branch = await branch_of(session, member.org_id)
-        return Notice(ALREADY_REGISTERED, branch=branch, name=member.name, done=True)
-    pending = await store.pending_request_of(session=session, telegram_user_id=telegram_user_id)
-    if pending is not None:
-        return Notice(WAITING, branch=await branch_of(session, pending.org_id), done=True)
-    return None
-
-
-async def welcome_of(
-    session: AsyncSession, joined: reg.Joined, language: str | None = None
-) -> Welcome:
-    """What the new member is told; in their stored language unless it is given."""
-    if language is None:
-        found = await recipient(session=session, telegram_user_id=joined.telegram_user_id)
-        language = found.language if found else Language.ZH.value
-    assert joined.member.id is not None
-    return Welcome(
-        telegram_user_id=joined.telegram_user_id,
-        member_id=joined.member.id,
-        name=joined.member.name,
-        branch=await branch_of(session, joined.org_id),
-        role=rules.role_label(language, joined.role) if joined.role else None,
-        language=language,
-    )
-
-
-def welcome_text(welcome: Welcome) -> str:
+def welcome_text(welcome: joining.Welcome) -> str:
     """One welcome, whether the member joined alone or an officer approved them."""
     lines = [
         gettext(welcome.language, "Welcome, {name}! You have joined {branch}.").format(
@@ -232,18 +155,18 @@ def welcome_text(welcome: Welcome) -> str:
     return html_lines(lines)
 
 
-async def conclude(update: Update, context: BotContext, outcome: Outcome) -> None:
+async def conclude(update: Update, context: BotContext, outcome: joining.Outcome) -> None:
     """Tell the user how the step ended, and whoever else needs to know."""
     chat = update.effective_chat
     if chat is None:
         return
     _ = context._
-    if isinstance(outcome, Notice):
+    if isinstance(outcome, joining.Notice):
         if outcome.done:
             forget(context)
         text = _(outcome.text).format(name=outcome.name, branch=outcome.branch)
         await context.bot.send_message(chat.id, text, reply_markup=ReplyKeyboardRemove())
-    elif isinstance(outcome, Welcome):
+    elif isinstance(outcome, joining.Welcome):
         forget(context)
         await context.bot.send_message(
             chat.id, welcome_text(outcome), reply_markup=ReplyKeyboardRemove()
@@ -259,7 +182,7 @@ async def conclude(update: Update, context: BotContext, outcome: Outcome) -> Non
         await _notify_deciders(context, outcome)
 
 
-async def settle_in(context: BotContext, welcome: Welcome) -> None:
+async def settle_in(context: BotContext, welcome: joining.Welcome) -> None:
     """After joining: the member's own menu, and invitations to the coming sessions."""
     await refresh_menu(
         context.bot,
@@ -270,7 +193,7 @@ async def settle_in(context: BotContext, welcome: Welcome) -> None:
     await follow_roster_change(context.services, [welcome.member_id])
 
 
-async def _notify_deciders(context: BotContext, asked: Asked) -> None:
+async def _notify_deciders(context: BotContext, asked: joining.Asked) -> None:
     request = asked.request
     assert request.id is not None
     if not asked.deciders:
@@ -349,35 +272,32 @@ async def start_with_code(update: Update, context: BotContext, code: str) -> Non
     if user is None or message is None:
         return
     now = context.services.clock.now()
-    async with context.services.database.session_scope() as session:
-        settled = await already_settled(session, user.id)
-        check = None
-        if settled is None:
-            check = await rules.check_code(
-                session=session, telegram_user_id=user.id, code=code, now=now
-            )
-        branch = ""
-        if check is not None and check.invitation is not None:
-            branch = await branch_of(session, check.invitation.org_id)
+    opened = await perform_step(
+        update,
+        context,
+        lambda session: joining.open_code(session=session, actor=user.id, code=code, now=now),
+    )
     _ = context._
-    if settled is not None or check is None:
-        await conclude(update, context, settled or Notice(WAITING))
-    elif check.status is rules.CodeStatus.THROTTLED:
-        assert check.retry_at is not None
-        minutes = rules.minutes_until(check.retry_at, now)
-        text = context.n_(
-            "Too many wrong codes. Please try again in {minutes} minute.",
-            "Too many wrong codes. Please try again in {minutes} minutes.",
-            minutes,
-        )
-        await message.reply_text(text.format(minutes=minutes))
-    elif check.status is not rules.CodeStatus.VALID or check.invitation is None:
-        await message.reply_text(_(CODE_PROBLEMS[check.status]))
+    if opened is None:
+        return
+    if isinstance(opened, joining.Notice):
+        await conclude(update, context, opened)
+    elif isinstance(opened, joining.CodeRefused):
+        if opened.status is rules.CodeStatus.THROTTLED:
+            assert opened.retry_at is not None
+            minutes = rules.minutes_until(opened.retry_at, now)
+            text = context.n_(
+                "Too many wrong codes. Please try again in {minutes} minute.",
+                "Too many wrong codes. Please try again in {minutes} minutes.",
+                minutes,
+            )
+            await message.reply_text(text.format(minutes=minutes))
+        else:
+            await message.reply_text(_(CODE_PROBLEMS[opened.status]))
     else:
-        assert check.invitation.id is not None
-        _remember(context, check.invitation.id)
+        _remember(context, opened.invitation_id)
         text = _(
             "Welcome! This invitation is for {branch}.\n"
             "Tap “{share}” below, so I can find you on the branch roster."
-        ).format(branch=branch, share=_(SHARE_PHONE))
+        ).format(branch=opened.branch, share=_(SHARE_PHONE))
         await message.reply_text(text, reply_markup=join_keyboard(context))

@@ -17,15 +17,14 @@ from bot.callbacks import CallbackCodec
 from bot.context import BotContext
 from bot.direct_messages import Recipient, recipient, tell
 from bot.i18n import gettext
+from bot.joining import Welcome, branch_of, welcome_of
 from handlers.guard import STALE_BUTTON, refuse
 from handlers.invitations import PAGE_SIZE, in_rows, keyboard, paging_row
 from handlers.registration import (
     APPROVE,
     REJECT,
-    branch_of,
-    explain_refusal,
+    perform_step,
     settle_in,
-    welcome_of,
     welcome_text,
 )
 from handlers.screens import button, callback_ints, callback_values, show
@@ -67,15 +66,15 @@ async def on_approve(update: Update, context: BotContext) -> None:
     if user is None:
         return
     request_id, page = callback_ints(APPROVE, update)
-    try:
-        async with context.services.database.session_scope() as session:
-            principal = await load_principal(session=session, telegram_user_id=user.id)
-            request = await reg.decidable(session=session, actor=principal, request_id=request_id)
-            view = await _member_choice(session, context, request, page)
-    except reg.RegistrationRefused as refused:
-        await explain_refusal(update, context, refused, deciding=True)
-        return
-    await show(update, context, *view)
+
+    async def build(session: AsyncSession) -> tuple[str, InlineKeyboardMarkup | None]:
+        principal = await load_principal(session=session, telegram_user_id=user.id)
+        request = await reg.decidable(session=session, actor=principal, request_id=request_id)
+        return await _member_choice(session, context, request, page)
+
+    view = await perform_step(update, context, build, deciding=True)
+    if view is not None:
+        await show(update, context, *view)
 
 
 async def _member_choice(
@@ -121,13 +120,14 @@ async def on_new_entry(update: Update, context: BotContext) -> None:
     if user is None:
         return
     (request_id,) = callback_ints(NEW_ENTRY, update)
-    try:
-        async with context.services.database.session_scope() as session:
-            principal = await load_principal(session=session, telegram_user_id=user.id)
-            request = await reg.decidable(session=session, actor=principal, request_id=request_id)
-            text = await _request_summary(session, context, request)
-    except reg.RegistrationRefused as refused:
-        await explain_refusal(update, context, refused, deciding=True)
+
+    async def summary(session: AsyncSession) -> str:
+        principal = await load_principal(session=session, telegram_user_id=user.id)
+        request = await reg.decidable(session=session, actor=principal, request_id=request_id)
+        return await _request_summary(session, context, request)
+
+    text = await perform_step(update, context, summary, deciding=True)
+    if text is None:
         return
     _ = context._
     buttons = [
@@ -167,21 +167,21 @@ async def _approve(
     assert query is not None
     assert user is not None
     now = context.services.clock.now()
-    welcome = None
-    try:
-        async with context.services.database.session_scope() as session:
-            principal = await load_principal(session=session, telegram_user_id=user.id)
-            joined = await reg.approve(
-                session=session,
-                actor=principal,
-                request_id=request_id,
-                member_id=member_id,
-                new_status=status,
-                now=now,
-            )
-            welcome = await welcome_of(session, joined)
-    except reg.RegistrationRefused as refused:
-        await explain_refusal(update, context, refused, deciding=True)
+
+    async def approve(session: AsyncSession) -> Welcome:
+        principal = await load_principal(session=session, telegram_user_id=user.id)
+        joined = await reg.approve(
+            session=session,
+            actor=principal,
+            request_id=request_id,
+            member_id=member_id,
+            new_status=status,
+            now=now,
+        )
+        return await welcome_of(session, joined)
+
+    welcome = await perform_step(update, context, approve, deciding=True)
+    if welcome is None:
         return
     await query.answer(context._("Approved."))
     await query.edit_message_text(
@@ -203,17 +203,19 @@ async def on_reject(update: Update, context: BotContext) -> None:
         return
     (request_id,) = callback_ints(REJECT, update)
     now = context.services.clock.now()
-    try:
-        async with context.services.database.session_scope() as session:
-            principal = await load_principal(session=session, telegram_user_id=user.id)
-            request = await reg.reject(
-                session=session, actor=principal, request_id=request_id, now=now
-            )
-            branch = await branch_of(session, request.org_id)
-            told = await recipient(session=session, telegram_user_id=request.telegram_user_id)
-    except reg.RegistrationRefused as refused:
-        await explain_refusal(update, context, refused, deciding=True)
+
+    async def reject(session: AsyncSession) -> tuple[RegistrationRequest, str, Recipient | None]:
+        principal = await load_principal(session=session, telegram_user_id=user.id)
+        request = await reg.reject(
+            session=session, actor=principal, request_id=request_id, now=now
+        )
+        told = await recipient(session=session, telegram_user_id=request.telegram_user_id)
+        return request, await branch_of(session, request.org_id), told
+
+    rejected = await perform_step(update, context, reject, deciding=True)
+    if rejected is None:
         return
+    request, branch, told = rejected
     await query.answer(context._("Rejected."))
     await query.edit_message_text(
         context._("Rejected: {name} was told.").format(name=request.claimed_name)

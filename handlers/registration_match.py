@@ -8,14 +8,12 @@ roster's names are never listed to whoever holds a (possibly public) invitation.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from datetime import datetime
 from typing import Any
 
-from sqlmodel.ext.asyncio.session import AsyncSession
-from telegram import Contact, Update
+from telegram import Update
 from telegram.ext import filters
 
-from bot import registration as reg
+from bot import joining
 from bot.context import BotContext
 from bot.i18n import LANGUAGES, gettext
 from handlers import awaiting
@@ -23,19 +21,13 @@ from handlers.registration import (
     BY_NAME,
     SHARE_PHONE,
     TYPED_NAME,
-    Asked,
-    Outcome,
-    already_settled,
-    branch_of,
     conclude,
-    explain_refusal,
     forget,
+    invitation_id,
     join_keyboard,
     no_invitation_text,
-    usable_invitation,
-    welcome_of,
+    perform_step,
 )
-from storage.models import Invitation, Role
 
 # --- which messages are ours (for handlers/registry.py) -----------------------------------
 
@@ -50,36 +42,6 @@ def by_name_labels() -> list[str]:
     return [gettext(language, BY_NAME) for language in LANGUAGES]
 
 
-# --- no match: the officers are asked ------------------------------------------------------
-
-
-async def _ask(
-    session: AsyncSession,
-    invitation: Invitation,
-    telegram_user_id: int,
-    claimed_name: str,
-    phone: str | None,
-    now: datetime,
-) -> Asked:
-    """File a request for this branch; both ways of matching end here when nothing fits."""
-    request = await reg.ask_deciders(
-        session=session,
-        invitation=invitation,
-        telegram_user_id=telegram_user_id,
-        claimed_name=claimed_name,
-        phone=phone,
-        now=now,
-    )
-    return Asked(
-        request=request,
-        branch=await branch_of(session, invitation.org_id),
-        deciders=await reg.deciders(
-            session=session, org_id=invitation.org_id, role=invitation.role
-        ),
-        role=Role(invitation.role),
-    )
-
-
 # --- (a) by phone contact -----------------------------------------------------------------
 
 
@@ -89,52 +51,33 @@ async def on_contact(update: Update, context: BotContext) -> None:
     if user is None or message is None or message.contact is None:
         return
     contact = message.contact
+    name = " ".join(part for part in (contact.first_name, contact.last_name) if part)
     now = context.services.clock.now()
-    outcome: Outcome | None = None
-    try:
-        async with context.services.database.session_scope() as session:
-            outcome = await already_settled(session, user.id)
-            invitation = await usable_invitation(session, context)
-            if outcome is None and invitation is not None and contact.user_id == user.id:
-                outcome = await _match_contact(session, context, invitation, contact, now)
-    except reg.RegistrationRefused as refused:
-        await explain_refusal(update, context, refused)
+    outcome = await perform_step(
+        update,
+        context,
+        lambda session: joining.join_by_contact(
+            session=session,
+            actor=user.id,
+            invitation_id=invitation_id(context),
+            contact_user_id=contact.user_id,
+            phone=contact.phone_number,
+            contact_name=name,
+            language=context.language,
+            now=now,
+        ),
+    )
+    if outcome is None:
         return
-    if outcome is not None:
-        await conclude(update, context, outcome)
-    elif invitation is None:
+    if isinstance(outcome, joining.NoInvitation):
         await message.reply_text(no_invitation_text(context))
-    else:
+    elif isinstance(outcome, joining.NotOwnContact):
         text = context._("Please share your own number: tap “{share}” below.")
         await message.reply_text(
             text.format(share=context._(SHARE_PHONE)), reply_markup=join_keyboard(context)
         )
-
-
-async def _match_contact(
-    session: AsyncSession,
-    context: BotContext,
-    invitation: Invitation,
-    contact: Contact,
-    now: datetime,
-) -> Outcome:
-    assert contact.user_id is not None
-    telegram_user_id = contact.user_id
-    member = await reg.find_by_phone(
-        session=session, invitation=invitation, phone=contact.phone_number
-    )
-    if member is not None and member.id is not None:
-        joined = await reg.join(
-            session=session,
-            invitation=invitation,
-            member_id=member.id,
-            telegram_user_id=telegram_user_id,
-            now=now,
-            via="phone",
-        )
-        return await welcome_of(session, joined, context.language)
-    name = " ".join(part for part in (contact.first_name, contact.last_name) if part)
-    return await _ask(session, invitation, telegram_user_id, name, contact.phone_number, now)
+    else:
+        await conclude(update, context, outcome)
 
 
 # --- (b) by name: the officers confirm ------------------------------------------------------
@@ -151,8 +94,8 @@ async def on_find_by_name(update: Update, context: BotContext) -> None:
     if user is None or message is None:
         return
     async with context.services.database.session_scope() as session:
-        settled = await already_settled(session, user.id)
-        invitation = await usable_invitation(session, context)
+        settled = await joining.already_settled(session, user.id)
+        invitation = await joining.opened_invitation(session, invitation_id(context))
     if settled is not None:
         await conclude(update, context, settled)
     elif invitation is None or invitation.id is None:
@@ -177,17 +120,20 @@ async def on_typed_name(update: Update, context: BotContext) -> None:
         return
     awaiting.stop(context)
     now = context.services.clock.now()
-    outcome: Outcome | None = None
-    try:
-        async with context.services.database.session_scope() as session:
-            outcome = await already_settled(session, user.id)
-            invitation = await usable_invitation(session, context)
-            if outcome is None and invitation is not None:
-                outcome = await _ask(session, invitation, user.id, name, None, now)
-    except reg.RegistrationRefused as refused:
-        await explain_refusal(update, context, refused)
-        return
+    outcome = await perform_step(
+        update,
+        context,
+        lambda session: joining.ask_by_name(
+            session=session,
+            actor=user.id,
+            invitation_id=invitation_id(context),
+            name=name,
+            now=now,
+        ),
+    )
     if outcome is None:
+        return
+    if isinstance(outcome, joining.NoInvitation):
         forget(context)
         await message.reply_text(no_invitation_text(context))
         return

@@ -27,13 +27,16 @@ from handlers import (
     attendance_report,
     awaiting,
     checkin,
+    commend,
     common,
     duties,
     errors,
     export,
     fallbacks,
+    five_lead,
     funds,
     greetings,
+    guidance,
     invitations,
     menus,
     newsession,
@@ -42,6 +45,7 @@ from handlers import (
     notices,
     profile,
     reachability,
+    rectify,
     registration_decide,
     registration_match,
     roles,
@@ -50,6 +54,7 @@ from handlers import (
     sessions,
     start,
     summary,
+    survey,
     training_staff,
     trainings,
     visits,
@@ -95,6 +100,8 @@ def register_handlers(application: Application[Any, Any, Any, Any, Any, Any]) ->
         (newtraining.FLOW, newtraining.on_form_input),
         (funds.FLOW, funds.on_amount),
         (visits.FLOW, visits.on_visit_input),
+        (rectify.FLOW, rectify.on_input),
+        (survey.FLOW, survey.on_input),
     ):
         application.add_handler(MessageHandler(awaiting.awaiting(waits, flow), on_input))
 
@@ -180,7 +187,15 @@ def register_handlers(application: Application[Any, Any, Any, Any, Any, Any]) ->
     for codec, on_tap in (*funds.CALLBACKS, *visits.CALLBACKS, *duties.CALLBACKS):
         application.add_handler(CallbackQueryHandler(on_tap, pattern=codec.pattern))
     application.add_handler(CommandHandler("assess", assess.cmd_assess))
-    for codec, on_tap in assess.CALLBACKS:
+    application.add_handler(CommandHandler("commend", commend.cmd_commend))
+    for codec, on_tap in (*assess.CALLBACKS, *five_lead.CALLBACKS, *guidance.CALLBACKS):
+        application.add_handler(CallbackQueryHandler(on_tap, pattern=codec.pattern))
+    application.add_handler(CommandHandler("laggards", rectify.cmd_laggards))
+    application.add_handler(CommandHandler("rectify", rectify.cmd_rectify))
+    for codec, on_tap in rectify.CALLBACKS:
+        application.add_handler(CallbackQueryHandler(on_tap, pattern=codec.pattern))
+    application.add_handler(CommandHandler("survey", survey.cmd_survey))
+    for codec, on_tap in survey.CALLBACKS:
         application.add_handler(CallbackQueryHandler(on_tap, pattern=codec.pattern))
     application.add_handler(CommandHandler("summary", summary.cmd_summary))
     application.add_handler(CommandHandler("export", export.cmd_export))

@@ -1,7 +1,8 @@
 """Every button of the session features, in one place so screens can link to each other.
 
 Prefixes are unique project-wide ("ses." sessions, "att." attendance, "ci." check-in).
-Fields are ids and short words; handlers re-check every id they receive.
+Fields are ids and short words; handlers re-check every id they receive. The buttons
+of queued messages (参加/请假, 签到, make-up, leave decisions) are in bot/session_buttons.py.
 """
 
 from __future__ import annotations
@@ -17,14 +18,10 @@ EDIT: Final = CallbackCodec("ses.edit", (int, str))  # session id, field (sessio
 DURATION: Final = CallbackCodec("ses.dur", (int, int))  # session id, new length in minutes
 CANCEL: Final = CallbackCodec("ses.cancel", (int, str))  # session id, "ask" | "one" | "all"
 
-RSVP: Final = CallbackCodec("att.rsvp", (int, str))  # session id, "yes" | "leave"
 REASON: Final = CallbackCodec("att.why", (int, int))  # session id, reason index
-DECIDE: Final = CallbackCodec("att.dec", (int, str))  # attendance id, "ok" | "no"
-MAKEUP: Final = CallbackCodec("att.mk", (int,))  # attendance id
 REPORT: Final = CallbackCodec("att.view", (int,))  # session id: /attendance for it
 PROXY: Final = CallbackCodec("att.px", (int, int, int))  # session id, member id or 0, page
 MINUTES: Final = CallbackCodec("att.min", (int, str))  # session id, "pick" | "done"
 LIST: Final = CallbackCodec("att.ls", (str, int))  # period token or "all", page
 
-CHECKIN: Final = CallbackCodec("ci.tap", (int,))  # member: 签到 for a session
 CODE: Final = CallbackCodec("ci.show", (int,))  # officer: show or renew the code

@@ -17,10 +17,11 @@ from bot.context import BotContext
 from bot.dates import format_when, parse_when
 from bot.htmltext import Markup, html_lines
 from bot.i18n import N_
+from bot.session_buttons import CHECKIN, MAKEUP, rsvp_markup
 from bot.session_text import clip, kind_label, session_card, status_label
 from bot.sessions import DURATION_CHOICES, Window, rsvp_refusal, window_state
 from handlers import awaiting
-from handlers.attendance import BUTTONS, NOT_INVITED
+from handlers.attendance import NOT_INVITED
 from handlers.awaiting import cancel_keyboard
 from handlers.guard import STALE_BUTTON, refuse
 from handlers.newsession import MAX_PLACE, MAX_TOPIC, examples
@@ -28,11 +29,9 @@ from handlers.screens import button, callback_values, show
 from handlers.session_access import officer_session
 from handlers.session_codecs import (
     CANCEL,
-    CHECKIN,
     CODE,
     DURATION,
     EDIT,
-    MAKEUP,
     MANAGE,
     MINUTES,
     REPORT,
@@ -148,7 +147,7 @@ async def on_view(update: Update, context: BotContext) -> None:
     )
     rows: list[list[InlineKeyboardButton]] = []
     if rsvp_refusal(study, now) is None:
-        rows += [list(r) for r in BUTTONS.rsvp(_id(study.id), context.language).inline_keyboard]
+        rows += [list(r) for r in rsvp_markup(_id(study.id), context.language).inline_keyboard]
     if window_state(study, now) == Window.OPEN and row.checked_in_at is None:
         rows.append([button(context._("Check in"), CHECKIN.encode(_id(study.id)))])
     if (

@@ -2,7 +2,8 @@
 
 County staff see the county by township, township staff their township by branch, a
 secretary the branch by member. Buttons drill into a unit and back up; they carry only an
-org id and a period token, and every tap is checked again on the server. The chart comes
+org id and a report token (the period, and the class or flag it is narrowed to), and
+every tap is checked again on the server. The chart comes
 with the command, and again on request from any level.
 """
 
@@ -16,11 +17,11 @@ from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Message, Update
 from bot.access import Action, allows, load_principal
 from bot.callbacks import CallbackCodec
 from bot.context import BotContext
+from bot.guidance import report_token
 from bot.i18n import N_
-from bot.periods import Period
 from bot.summary import Summary, build_summary
 from bot.summary_text import split_message, summary_text
-from handlers.report_scope import command_target, tapped_target
+from handlers.report_scope import Target, command_target, tapped_target
 from handlers.screens import button
 from storage import orgs
 from storage.models import OrgUnit
@@ -41,10 +42,9 @@ async def cmd_summary(update: Update, context: BotContext) -> None:
     user = update.effective_user
     if target is None or user is None:
         return
-    message, org, period = target
-    summary = await _summary(context, org, period)
-    await _send(context, message, user.id, summary)
-    await _send_chart(context, message, summary)
+    summary = await _summary(context, target)
+    await _send(context, target.message, user.id, summary)
+    await _send_chart(context, target.message, summary)
 
 
 async def on_drill(update: Update, context: BotContext) -> None:
@@ -53,8 +53,7 @@ async def on_drill(update: Update, context: BotContext) -> None:
     target = await tapped_target(update, context, DRILL)
     if query is None or target is None:
         return
-    message, org, period = target
-    summary = await _summary(context, org, period)
+    summary = await _summary(context, target)
     parts = split_message(summary_text(summary, context.language))
     markup = await _keyboard(context, query.from_user.id, summary)
     await query.answer()
@@ -63,7 +62,7 @@ async def on_drill(update: Update, context: BotContext) -> None:
         return
     await query.edit_message_text(parts[0])
     for index, part in enumerate(parts[1:], start=2):
-        await message.reply_text(part, reply_markup=markup if index == len(parts) else None)
+        await target.message.reply_text(part, reply_markup=markup if index == len(parts) else None)
 
 
 async def on_chart(update: Update, context: BotContext) -> None:
@@ -72,26 +71,26 @@ async def on_chart(update: Update, context: BotContext) -> None:
     target = await tapped_target(update, context, CHART)
     if query is None or target is None:
         return
-    message, org, period = target
-    summary = await _summary(context, org, period)
+    summary = await _summary(context, target)
     await query.answer()
-    await _send_chart(context, message, summary)
+    await _send_chart(context, target.message, summary)
 
 
-async def _summary(context: BotContext, org: OrgUnit, period: Period) -> Summary:
+async def _summary(context: BotContext, target: Target) -> Summary:
     async with context.services.database.session_scope() as session:
         return await build_summary(
             session=session,
-            org=org,
-            period=period,
+            org=target.org,
+            period=target.period,
             now=context.services.clock.now(),
             tz=context.services.settings.tz,
+            only=target.only,
         )
 
 
 async def _keyboard(context: BotContext, user_id: int, summary: Summary) -> InlineKeyboardMarkup:
     """A button per unit (drill down), one back up if the user may see the parent, a chart."""
-    token = summary.period.token
+    token = report_token(summary.period.token, summary.only.flag if summary.only else None)
     rows: list[list[InlineKeyboardButton]] = []
     if summary.by == By.UNIT:
         units = [

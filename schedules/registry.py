@@ -21,8 +21,7 @@ from telegram import Bot
 
 from bot.checkin_screen import LiveScreens
 from bot.context import Services
-from bot.session_notify import SessionButtons
-from schedules import duties, jobs, notices, sessions, trainings
+from schedules import duties, jobs, notices, rectification, sessions, trainings
 
 log = logging.getLogger(__name__)
 
@@ -34,13 +33,6 @@ class Job:
     id: str
     trigger: BaseTrigger
     run: Callable[[], Awaitable[object]]
-
-
-@dataclass(frozen=True, slots=True)
-class Buttons:
-    """The keyboards that jobs put under the messages they queue."""
-
-    session: SessionButtons
 
 
 def _waking(
@@ -57,9 +49,7 @@ def _waking(
     return tick
 
 
-def job_table(
-    services: Services, *, buttons: Buttons, bot: Bot, screens: LiveScreens
-) -> list[Job]:
+def job_table(services: Services, *, bot: Bot, screens: LiveScreens) -> list[Job]:
     """Every job partybot runs, in the people's time zone."""
     database, clock, settings, tz = (
         services.database,
@@ -76,7 +66,6 @@ def job_table(
         seconds = SESSION_SECONDS[name]
         return Job(name, every(seconds=seconds), _waking(services, name, run))
 
-    with_buttons = {"buttons": buttons.session}
     return [
         Job(
             "probation_reminders",
@@ -97,11 +86,11 @@ def job_table(
             CronTrigger(hour=3, minute=30, timezone=tz),
             partial(jobs.job_prune_outbox, database, clock, retention=settings.outbox_retention),
         ),
-        session_job("session_reminders", sessions.job_due_reminders, **with_buttons),
-        session_job("session_checkin", sessions.job_open_checkin, **with_buttons),
-        session_job("session_closing", sessions.job_close_sessions, **with_buttons),
-        session_job("session_series", sessions.job_extend_series, **with_buttons),
-        session_job("session_roster", sessions.job_follow_the_roster, **with_buttons),
+        session_job("session_reminders", sessions.job_due_reminders),
+        session_job("session_checkin", sessions.job_open_checkin),
+        session_job("session_closing", sessions.job_close_sessions),
+        session_job("session_series", sessions.job_extend_series),
+        session_job("session_roster", sessions.job_follow_the_roster),
         session_job("session_digest", sessions.job_evening_digest),
         session_job("silent_ladder", sessions.job_silent_ladder),
         Job(
@@ -130,6 +119,11 @@ def job_table(
             "duty-reminders",
             every(minutes=duties.EVERY_MINUTES),
             partial(duties.job_duty_reminders, services),
+        ),
+        Job(
+            "rectification-ladder",
+            every(minutes=rectification.EVERY_MINUTES),
+            partial(rectification.job_rectification_ladder, services),
         ),
     ]
 

@@ -44,6 +44,7 @@ __all__ = [
     "count_sites",
     "get_contact_point",
     "is_leader",
+    "is_site",
     "ladder_candidates",
     "leading_group_counts",
     "remove_contact_point",
@@ -281,6 +282,16 @@ async def count_sites(
     if parent_id is not None:
         stmt = stmt.where(OrgUnit.parent_id == parent_id)
     return int((await session.exec(stmt)).one())
+
+
+async def is_site(*, session: AsyncSession, org_id: int, year: int) -> bool:
+    """Whether the org is a demonstration site of the year."""
+    found = await session.exec(
+        select(DemonstrationSite.id).where(
+            DemonstrationSite.org_id == org_id, DemonstrationSite.year == year
+        )
+    )
+    return found.first() is not None
 
 
 async def add_site(

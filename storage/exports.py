@@ -2,7 +2,8 @@
 
 Each function lists what lies inside one org subtree (a materialised path prefix) and,
 where it has a date, inside ``[start, end)``; the per-session and per-notice counts are
-grouped in SQL. Rows are plain tuples in sheet column order; times are UTC.
+grouped in SQL. Rows are plain tuples in sheet column order; times are UTC. ``only``
+narrows a workbook to the subtrees of the units of one class or flag (storage/guidance.py).
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ import sqlalchemy as sa
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from storage._sql import table_of
+from storage.guidance import Only, within
 from storage.models.funds import FundAllocation
 from storage.models.members import Member
 from storage.models.notices import Delivery, Notice
@@ -55,11 +57,15 @@ def _utc(moment: datetime) -> Any:
     return sa.literal(moment, type_=UTCDateTime())
 
 
-def _in(org: Any, path: str) -> sa.ColumnElement[bool]:
-    return org.c.path.startswith(path)  # type: ignore[no-any-return]
+def _in(org: Any, path: str, only: Only | None) -> sa.ColumnElement[bool]:
+    """The row's org lies in the subtree (and, narrowed, in a flagged unit's subtree)."""
+    inside: sa.ColumnElement[bool] = org.c.path.startswith(path)
+    return inside if only is None else sa.and_(inside, within(only, org.c.id))
 
 
-async def member_rows(*, session: AsyncSession, path: str) -> list[tuple[Any, ...]]:
+async def member_rows(
+    *, session: AsyncSession, path: str, only: Only | None = None
+) -> list[tuple[Any, ...]]:
     """(name, org code, org name, status, joined on, on Telegram, active), by org and name."""
     return await _rows(
         session,
@@ -73,13 +79,13 @@ async def member_rows(*, session: AsyncSession, path: str) -> list[tuple[Any, ..
             _MEMBER.c.active,
         )
         .join(_ORG, _ORG.c.id == _MEMBER.c.org_id)
-        .where(_in(_ORG, path))
+        .where(_in(_ORG, path, only))
         .order_by(_ORG.c.code, _MEMBER.c.name, _MEMBER.c.id),
     )
 
 
 async def session_rows(
-    *, session: AsyncSession, path: str, start: datetime, end: datetime
+    *, session: AsyncSession, path: str, only: Only | None = None, start: datetime, end: datetime
 ) -> list[tuple[Any, ...]]:
     """(starts at, org name, kind, topic, place, state, invited, present, excused, absent)
     of the sessions organised in the subtree, oldest first."""
@@ -100,14 +106,18 @@ async def session_rows(
         )
         .join(_ORG, _ORG.c.id == _STUDY.c.org_id)
         .outerjoin(_ATTENDANCE, _ATTENDANCE.c.session_id == _STUDY.c.id)
-        .where(_in(_ORG, path), _STUDY.c.starts_at >= _utc(start), _STUDY.c.starts_at < _utc(end))
+        .where(
+            _in(_ORG, path, only),
+            _STUDY.c.starts_at >= _utc(start),
+            _STUDY.c.starts_at < _utc(end),
+        )
         .group_by(_STUDY.c.id, _ORG.c.name)
         .order_by(_STUDY.c.starts_at, _STUDY.c.id),
     )
 
 
 async def attendance_rows(
-    *, session: AsyncSession, path: str, start: datetime, end: datetime
+    *, session: AsyncSession, path: str, only: Only | None = None, start: datetime, end: datetime
 ) -> list[tuple[Any, ...]]:
     """(starts at, session topic, kind, member, member's org, rsvp, leave, outcome,
     checked in at, make-up done at) of the subtree's members, oldest session first."""
@@ -129,13 +139,17 @@ async def attendance_rows(
         .join(_STUDY, _STUDY.c.id == _ATTENDANCE.c.session_id)
         .join(_MEMBER, _MEMBER.c.id == _ATTENDANCE.c.member_id)
         .join(_ORG, _ORG.c.id == _MEMBER.c.org_id)
-        .where(_in(_ORG, path), _STUDY.c.starts_at >= _utc(start), _STUDY.c.starts_at < _utc(end))
+        .where(
+            _in(_ORG, path, only),
+            _STUDY.c.starts_at >= _utc(start),
+            _STUDY.c.starts_at < _utc(end),
+        )
         .order_by(_STUDY.c.starts_at, _STUDY.c.id, _MEMBER.c.name),
     )
 
 
 async def notice_rows(
-    *, session: AsyncSession, path: str, start: datetime, end: datetime
+    *, session: AsyncSession, path: str, only: Only | None = None, start: datetime, end: datetime
 ) -> list[tuple[Any, ...]]:
     """(sent at, org name, text, asks 已阅, delivered, read) of notices sent by the
     subtree's orgs, oldest first."""
@@ -152,7 +166,9 @@ async def notice_rows(
         .join(_ORG, _ORG.c.id == _NOTICE.c.org_id)
         .outerjoin(_DELIVERY, sa.and_(_DELIVERY.c.notice_id == _NOTICE.c.id, delivered_notice()))
         .where(
-            _in(_ORG, path), _NOTICE.c.created_at >= _utc(start), _NOTICE.c.created_at < _utc(end)
+            _in(_ORG, path, only),
+            _NOTICE.c.created_at >= _utc(start),
+            _NOTICE.c.created_at < _utc(end),
         )
         .group_by(_NOTICE.c.id, _ORG.c.name)
         .order_by(_NOTICE.c.created_at, _NOTICE.c.id),
@@ -160,7 +176,7 @@ async def notice_rows(
 
 
 async def receipt_rows(
-    *, session: AsyncSession, path: str, start: datetime, end: datetime
+    *, session: AsyncSession, path: str, only: Only | None = None, start: datetime, end: datetime
 ) -> list[tuple[Any, ...]]:
     """(notice sent at, notice text, member, member's org, delivered at, read at) for the
     subtree's members, whoever sent the notice."""
@@ -181,14 +197,14 @@ async def receipt_rows(
         .where(
             _DELIVERY.c.notice_id.in_(notices_between(start, end)),
             delivered_notice(),
-            _in(_ORG, path),
+            _in(_ORG, path, only),
         )
         .order_by(_NOTICE.c.created_at, _NOTICE.c.id, _MEMBER.c.name),
     )
 
 
 async def fund_rows(
-    *, session: AsyncSession, path: str, years: list[int]
+    *, session: AsyncSession, path: str, only: Only | None = None, years: list[int]
 ) -> list[tuple[Any, ...]]:
     """(year, org name, source, purpose, amount, note, recorded at) of the money recorded
     in the subtree in these years, by year, org and time."""
@@ -204,13 +220,13 @@ async def fund_rows(
             _FUND.c.recorded_at,
         )
         .join(_ORG, _ORG.c.id == _FUND.c.org_id)
-        .where(_in(_ORG, path), _FUND.c.year.in_(years))
+        .where(_in(_ORG, path, only), _FUND.c.year.in_(years))
         .order_by(_FUND.c.year, _ORG.c.code, _FUND.c.recorded_at, _FUND.c.id),
     )
 
 
 async def training_rows(
-    *, session: AsyncSession, path: str, start: datetime, end: datetime
+    *, session: AsyncSession, path: str, only: Only | None = None, start: datetime, end: datetime
 ) -> list[tuple[Any, ...]]:
     """(published, title, organiser, held on, deadline, hours, member, member's org,
     completed at): one row per member of the subtree in a training published in
@@ -242,7 +258,7 @@ async def training_rows(
             ),
         )
         .where(
-            _in(_ORG, path),
+            _in(_ORG, path, only),
             _TRAINING.c.created_at >= _utc(start),
             _TRAINING.c.created_at < _utc(end),
         )

@@ -24,6 +24,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from storage._sql import table_of
 from storage.duties import visits_by_point
 from storage.escalations import session_holder
+from storage.guidance import Only, within
 from storage.models.assessments import Assessment, AssessmentScheme, AssessmentSubject
 from storage.models.members import Member
 from storage.models.notices import Delivery, DeliveryKind, DeliveryState, Notice
@@ -39,7 +40,10 @@ from storage.types import UTCDateTime
 
 __all__ = [
     "AttendanceFigures",
+    "Branch",
     "By",
+    "Commended",
+    "FiveLead",
     "JudgedPeriod",
     "MemberLine",
     "Ratings",
@@ -50,6 +54,8 @@ __all__ = [
     "attendance",
     "attendance_with_whole",
     "branch_members",
+    "branches",
+    "commended_units",
     "contact_visits",
     "delivered_notice",
     "five_good",
@@ -78,17 +84,24 @@ class By(StrEnum):
     """How a report groups what lies under its org."""
 
     UNIT = "unit"  # by child unit (township, branch, department)
+    BRANCH = "branch"  # by every branch of the subtree, however deep (/laggards)
     MEMBER = "member"  # by member of a branch
     WHOLE = "whole"  # the org as one
 
 
 @dataclass(frozen=True, slots=True)
 class Scope:
-    """The org a report looks at (its id and materialised path) and its grouping."""
+    """The org a report looks at (its id and materialised path) and its grouping;
+    ``only`` narrows it to the units of one class or flag (and their subtrees)."""
 
     org_id: int
     path: str
     by: By
+    only: Only | None = None
+
+    def admits(self, org_id: Any) -> sa.ColumnElement[bool]:
+        """SQL: rows of the org ``org_id`` count (always, unless the scope is narrowed)."""
+        return sa.true() if self.only is None else within(self.only, org_id)
 
 
 class Unit(NamedTuple):
@@ -136,6 +149,23 @@ class Ratings(NamedTuple):
     passed: int
 
 
+class FiveLead(NamedTuple):
+    """Active members, and how many of them the township confirmed five-lead."""
+
+    members: int
+    confirmed: int
+
+
+class Commended(NamedTuple):
+    """A five-good unit of the year and its attendance in that year."""
+
+    id: int
+    name: str
+    kind: OrgKind
+    invited: int
+    present: int
+
+
 class JudgedPeriod(NamedTuple):
     """One cadence period of a required kind that the report judges: [start, end)."""
 
@@ -147,18 +177,23 @@ class JudgedPeriod(NamedTuple):
 # --- grouping -----------------------------------------------------------------------------
 
 
+#: Org kinds that are not branches: what lies above a branch, and the groups inside one.
+_NOT_BRANCH = (OrgKind.COUNTY.value, OrgKind.TOWNSHIP.value, OrgKind.PARTY_GROUP.value)
+
+
 def _unit_map(scope: Scope) -> sa.Subquery:
-    """(unit_id, org_id): every org inside each child unit of the scope (the unit too)."""
+    """(unit_id, org_id): every org inside each unit of the scope (the unit too). The units
+    are the child units (UNIT) or every branch of the subtree (BRANCH)."""
     unit = _ORG.alias("unit")
     inner = _ORG.alias("inner_org")
+    if scope.by == By.BRANCH:
+        which = sa.and_(unit.c.path.startswith(scope.path), unit.c.kind.not_in(_NOT_BRANCH))
+    else:
+        which = sa.and_(unit.c.parent_id == scope.org_id, unit.c.kind != OrgKind.PARTY_GROUP.value)
     return (
         sa.select(unit.c.id.label("unit_id"), inner.c.id.label("org_id"))
         .join(inner, inner.c.path.startswith(unit.c.path))
-        .where(
-            unit.c.parent_id == scope.org_id,
-            unit.c.active.is_(True),
-            unit.c.kind != OrgKind.PARTY_GROUP.value,
-        )
+        .where(which, unit.c.active.is_(True))
         .distinct()
         .subquery("unit_map")
     )
@@ -166,7 +201,8 @@ def _unit_map(scope: Scope) -> sa.Subquery:
 
 def org_key(stmt: sa.Select[Any], scope: Scope, org_id: Any) -> tuple[sa.Select[Any], Any]:
     """Key rows whose org is ``org_id`` by the scope's grouping (MEMBER: as WHOLE)."""
-    if scope.by == By.UNIT:
+    stmt = stmt.where(scope.admits(org_id))
+    if scope.by in (By.UNIT, By.BRANCH):
         units = _unit_map(scope)
         return stmt.join(units, units.c.org_id == org_id), units.c.unit_id
     whole = _ORG.alias("scope_org")
@@ -177,7 +213,9 @@ def org_key(stmt: sa.Select[Any], scope: Scope, org_id: Any) -> tuple[sa.Select[
 def member_key(stmt: sa.Select[Any], scope: Scope, member: Any) -> tuple[sa.Select[Any], Any]:
     """Key rows joined to the member table ``member`` by the scope's grouping."""
     if scope.by == By.MEMBER:
-        return stmt.where(member.c.org_id == scope.org_id), member.c.id
+        return stmt.where(member.c.org_id == scope.org_id, scope.admits(member.c.org_id)), (
+            member.c.id
+        )
     return org_key(stmt, scope, member.c.org_id)
 
 
@@ -197,27 +235,67 @@ def _utc(moment: datetime) -> Any:
 # --- what the report lists ----------------------------------------------------------------
 
 
-async def units(*, session: AsyncSession, org_id: int) -> list[Unit]:
-    """The active child units of an org (party groups are part of their branch), by code."""
-    rows = await _grouped(
-        session,
-        sa.select(_ORG.c.id, _ORG.c.code, _ORG.c.name, _ORG.c.kind)
-        .where(
-            _ORG.c.parent_id == org_id,
-            _ORG.c.active.is_(True),
-            _ORG.c.kind != OrgKind.PARTY_GROUP.value,
-        )
-        .order_by(_ORG.c.code),
+async def units(*, session: AsyncSession, org_id: int, only: Only | None = None) -> list[Unit]:
+    """The active child units of an org (party groups are part of their branch), by code;
+    narrowed by ``only``, those with a flagged unit inside."""
+    stmt = sa.select(_ORG.c.id, _ORG.c.code, _ORG.c.name, _ORG.c.kind).where(
+        _ORG.c.parent_id == org_id,
+        _ORG.c.active.is_(True),
+        _ORG.c.kind != OrgKind.PARTY_GROUP.value,
     )
+    if only is not None:
+        inner = _ORG.alias("unit_inner")
+        stmt = stmt.where(
+            sa.exists(
+                sa.select(inner.c.id).where(
+                    inner.c.path.startswith(_ORG.c.path), within(only, inner.c.id)
+                )
+            )
+        )
+    rows = await _grouped(session, stmt.order_by(_ORG.c.code))
     return [Unit(int(i), str(c), str(n), OrgKind(k)) for i, c, n, k in rows]
 
 
-async def branch_members(*, session: AsyncSession, org_id: int) -> list[MemberLine]:
-    """The active members of a branch, by name."""
+class Branch(NamedTuple):
+    """A branch anywhere in a subtree, with the unit above it (its township, or the county)."""
+
+    id: int
+    code: str
+    name: str
+    parent_name: str
+
+
+async def branches(*, session: AsyncSession, path: str) -> list[Branch]:
+    """The active branches of the subtree at ``path`` (the org itself if it is one), by
+    code: the units `By.BRANCH` groups by."""
+    parent = _ORG.alias("parent")
+    rows = await _grouped(
+        session,
+        sa.select(_ORG.c.id, _ORG.c.code, _ORG.c.name, parent.c.name)
+        .join(parent, parent.c.id == _ORG.c.parent_id)
+        .where(
+            _ORG.c.path.startswith(path),
+            _ORG.c.active.is_(True),
+            _ORG.c.kind.not_in(_NOT_BRANCH),
+        )
+        .order_by(_ORG.c.code),
+    )
+    return [Branch(int(i), str(c), str(n), str(p)) for i, c, n, p in rows]
+
+
+async def branch_members(
+    *, session: AsyncSession, org_id: int, only: Only | None = None
+) -> list[MemberLine]:
+    """The active members of a branch, by name (none when ``only`` leaves the branch out)."""
+    scope = Scope(org_id, "", By.MEMBER, only)
     rows = await _grouped(
         session,
         sa.select(_MEMBER.c.id, _MEMBER.c.name, _MEMBER.c.telegram_user_id.is_not(None))
-        .where(_MEMBER.c.org_id == org_id, _MEMBER.c.active.is_(True))
+        .where(
+            _MEMBER.c.org_id == org_id,
+            _MEMBER.c.active.is_(True),
+            scope.admits(_MEMBER.c.org_id),
+        )
         .order_by(_MEMBER.c.name, _MEMBER.c.id),
     )
     return [MemberLine(int(i), str(n), bool(t)) for i, n, t in rows]
@@ -275,7 +353,8 @@ async def attendance(
 ) -> dict[int, AttendanceFigures]:
     """Outcomes of the finalised invitations of sessions starting in [start, end)."""
     base, counts = _attendance_counts(start, end)
-    if scope.by == By.UNIT:
+    if scope.by in (By.UNIT, By.BRANCH):
+        base = base.where(scope.admits(_MEMBER.c.org_id))
         stmt = _rolled_up(scope, base, _MEMBER.c.org_id, counts)
     else:
         keyed, key = member_key(base, scope, _MEMBER)
@@ -297,6 +376,7 @@ async def attendance_with_whole(
     if scope.by != By.UNIT:
         raise ValueError("attendance_with_whole groups by child unit")
     base, counts = _attendance_counts(start, end)
+    base = base.where(scope.admits(_MEMBER.c.org_id))
     per_org = (
         base.add_columns(_MEMBER.c.org_id.label("org_id"), *counts)
         .group_by(_MEMBER.c.org_id)
@@ -485,21 +565,85 @@ async def five_good(
 
 async def five_lead(
     *, session: AsyncSession, scope: Scope, years: Sequence[int]
-) -> dict[int, Ratings]:
-    """五带头 ratings of the members in each group, in these years."""
-    base = (
-        sa.select()
-        .select_from(_ASSESSMENT)
-        .join(_MEMBER, _MEMBER.c.id == _ASSESSMENT.c.member_id)
+) -> dict[int, FiveLead]:
+    """五带头: the active members of each group, and those the township confirmed in these
+    years. A group shows up once any of its members has a verdict of those years."""
+    verdicts = (
+        sa.select(
+            _ASSESSMENT.c.member_id.label("member_id"),
+            sa.func.max(sa.case((_ASSESSMENT.c.passed.is_(True), 1), else_=0)).label("ok"),
+        )
         .where(
             _ASSESSMENT.c.scheme == AssessmentScheme.FIVE_LEAD.value,
             _ASSESSMENT.c.subject_kind == AssessmentSubject.MEMBER.value,
             _ASSESSMENT.c.year.in_(list(years)),
         )
+        .group_by(_ASSESSMENT.c.member_id)
+        .subquery("verdicts")
+    )
+    base = (
+        sa.select()
+        .select_from(_MEMBER)
+        .outerjoin(verdicts, verdicts.c.member_id == _MEMBER.c.id)
+        .where(_MEMBER.c.active.is_(True))
     )
     stmt, key = member_key(base, scope, _MEMBER)
-    rows = await _grouped(session, stmt.add_columns(key, *_ratings_columns()).group_by(key))
-    return {int(k): Ratings(int(r), int(p)) for k, r, p in rows}
+    rows = await _grouped(
+        session,
+        stmt.add_columns(key, sa.func.count(), sa.func.count().filter(verdicts.c.ok == 1))
+        .group_by(key)
+        .having(sa.func.count(verdicts.c.member_id) > 0),
+    )
+    return {int(k): FiveLead(int(m), int(c)) for k, m, c in rows}
+
+
+async def commended_units(
+    *, session: AsyncSession, year: int, under_path: str, start: datetime, end: datetime
+) -> list[Commended]:
+    """The five-good units of ``year`` strictly below ``under_path``, each with the
+    attendance of its subtree's members in [start, end) as /summary counts it."""
+    base, counts = _attendance_counts(start, end)
+    per_org = (
+        base.add_columns(_MEMBER.c.org_id.label("org_id"), counts[0], counts[1])
+        .group_by(_MEMBER.c.org_id)
+        .subquery("per_org")
+    )
+    unit, inner = _ORG.alias("unit"), _ORG.alias("unit_inner")
+    attended = (
+        sa.select(
+            unit.c.id.label("unit_id"),
+            sa.func.sum(per_org.c.invited).label("invited"),
+            sa.func.sum(per_org.c.present).label("present"),
+        )
+        .join(inner, inner.c.path.startswith(unit.c.path))
+        .join(per_org, per_org.c.org_id == inner.c.id)
+        .group_by(unit.c.id)
+        .subquery("attended")
+    )
+    rows = await _grouped(
+        session,
+        sa.select(_ORG.c.id, _ORG.c.name, _ORG.c.kind, attended.c.invited, attended.c.present)
+        .join(
+            _ASSESSMENT,
+            sa.and_(
+                _ASSESSMENT.c.org_id == _ORG.c.id,
+                _ASSESSMENT.c.year == year,
+                _ASSESSMENT.c.scheme == AssessmentScheme.FIVE_GOOD.value,
+                _ASSESSMENT.c.passed.is_(True),
+            ),
+        )
+        .outerjoin(attended, attended.c.unit_id == _ORG.c.id)
+        .where(
+            _ORG.c.path.startswith(under_path),
+            _ORG.c.path != under_path,
+            _ORG.c.active.is_(True),
+        )
+        .order_by(_ORG.c.code),
+    )
+    return [
+        Commended(int(i), str(n), OrgKind(k), int(inv or 0), int(pre or 0))
+        for i, n, k, inv, pre in rows
+    ]
 
 
 async def contact_visits(

@@ -17,7 +17,7 @@ from bot.app import PartyApplication
 from bot.assessments import NO_ASSESS
 from bot.i18n import gettext
 from bot.refusals import NOT_ALLOWED
-from handlers import checkin, duties, funds, invitations, roles, roster
+from handlers import checkin, duties, funds, invitations, rectify, roles, roster, survey
 from handlers.menus import MENU
 from sandbox import SimUser
 from storage import Database
@@ -55,6 +55,7 @@ MAY: dict[Role, set[Action]] = {
         A.MANAGE_MEMBERS,
         A.VIEW_REPORTS,
         A.MANAGE_TRAININGS,
+        A.PROPOSE_FIVE_LEAD,
     },
     Role.TOWNSHIP_ORGANISER: {
         A.INVITE,
@@ -70,8 +71,10 @@ MAY: dict[Role, set[Action]] = {
         A.MANAGE_TRAININGS,
         A.RECORD_FUNDS,
         A.ASSESS,
+        A.RECTIFY,
     },
-    Role.COUNTY_STAFF: set(Action),  # everything, importing rosters included
+    # everything, importing rosters included, but proposing five-lead members (the branch's)
+    Role.COUNTY_STAFF: set(Action) - {A.PROPOSE_FIVE_LEAD},
     Role.INSPECTOR: {A.VIEW_ROSTER, A.VIEW_REPORTS, A.VIEW_AUDIT},
     Role.ADMIN: set(Action),
 }
@@ -216,19 +219,23 @@ COMMANDS = (
     "/duties",
     "/leaders",
     "/assess",
+    "/commend",
+    "/laggards",
+    "/rectify",
+    "/survey",
     "/summary",  # last: the chart and the workbook follow the first answer
     "/export",
 )
 # fmt: off
 COMMAND_MATRIX: dict[str, str] = {
-    #                      mb ap iv is nc ns gr se ck at mi nt fd fs du ld as su ex
-    "member":             "-  -  -  -  -  -  -  -  -  -  -  -  -  -  -  -  -  -  -",
-    "deputy_secretary":   "y  -  y  y  y  y  y  y  y  y  y  -  -  -  -  -  -  -  -",
-    "secretary":          "y  y  y  y  y  y  y  y  y  y  y  y  -  y  y  -  -  y  y",
-    "township_organiser": "y  y  y  y  y  y  y  y  y  y  y  y  y  y  y  -  y  y  y",
-    "county_staff":       "y  y  y  y  y  y  y  y  y  y  y  y  y  y  y  y  y  y  y",
-    "inspector":          "y  -  -  -  -  -  -  -  -  y  -  -  -  y  y  -  -  y  y",
-    "admin":              "y  y  y  y  y  y  y  y  y  y  y  y  y  y  y  y  y  y  y",
+    #                      mb ap iv is nc ns gr se ck at mi nt fd fs du ld as cm lg rc sv su ex
+    "member":             "-  -  -  -  -  -  -  -  -  -  -  -  -  -  -  -  -  -  -  -  -  -  -",
+    "deputy_secretary":   "y  -  y  y  y  y  y  y  y  y  y  -  -  -  -  -  -  -  -  -  -  -  -",
+    "secretary":          "y  y  y  y  y  y  y  y  y  y  y  y  -  y  y  -  y  -  -  y  -  y  y",
+    "township_organiser": "y  y  y  y  y  y  y  y  y  y  y  y  y  y  y  -  y  y  y  y  -  y  y",
+    "county_staff":       "y  y  y  y  y  y  y  y  y  y  y  y  y  y  y  y  y  y  y  y  y  y  y",
+    "inspector":          "y  -  -  -  -  -  -  -  -  y  -  -  -  y  y  -  -  -  -  -  -  y  y",
+    "admin":              "y  y  y  y  y  y  y  y  y  y  y  y  y  y  y  y  y  y  y  y  y  y  y",
 }
 # fmt: on
 
@@ -283,6 +290,10 @@ COMMAND_REFUSALS: dict[str, str] = {
     "/duties": duties.NO_DUTIES,
     "/leaders": duties.NO_LEADERS,
     "/assess": NO_ASSESS,
+    "/commend": NO_ASSESS,
+    "/laggards": rectify.NO_RECTIFY,
+    "/rectify": rectify.NO_ORDERS,
+    "/survey": survey.NO_SURVEY,
 }
 
 

@@ -100,3 +100,24 @@ def test_a_wrong_arrow_is_found_wherever_it_is_drawn(tmp_path: Path) -> None:
         "storage/lazy.py:2 imports handlers",
         "storage/orgs.py:1 imports bot",
     ]
+
+
+#: Handlers whose every step is a bot/ use case (bot/joining.py, bot/registration.py):
+#: they reach storage/ only through bot/, so no write can slip back into them.
+THIN_HANDLERS = ("handlers/registration.py", "handlers/registration_match.py")
+
+
+def test_the_join_handlers_reach_storage_only_through_bot() -> None:
+    imports = {
+        module: sorted(
+            {
+                target
+                for _, target in imported_packages(
+                    ast.parse((ROOT / module).read_text(encoding="utf-8")), "handlers"
+                )
+                if target in OURS
+            }
+        )
+        for module in THIN_HANDLERS
+    }
+    assert imports == {module: ["bot", "handlers"] for module in THIN_HANDLERS}

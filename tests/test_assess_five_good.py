@@ -60,8 +60,10 @@ async def test_township_staff_rate_their_branches_one_after_another(
     county = await _county(database, clock, person)
     organiser = county.organiser
     overview = await say(organiser, "/assess")
-    assert overview.text == "🏅 2026年五好评定\n已评定：0/2 个单位\n五好：暂无数据"
-    assert buttons(overview) == ["▶ 评定下一个未评单位", "选择单位"]
+    assert overview.text == (
+        "🏅 2026年五好评定\n已评定：0/2 个单位\n五好：暂无数据\n五带头：尚未评定"
+    )
+    assert buttons(overview) == ["▶ 评定下一个未评单位", "选择单位", "🧭 支部分类"]
 
     first = await tap(organiser, "▶ 评定下一个未评单位", message_id=overview.message_id)
     assert first.text == "东风村党支部 · 2026年五好评定\n点按该单位符合的各项，然后保存。"
@@ -148,7 +150,11 @@ async def test_refusals_and_forged_buttons_change_nothing(
     county = await _county(database, clock, person)
     tree = county.tree
     secretary, organiser = county.secretary, county.organiser
-    assert (await say(secretary, "/assess")).text == ("年度考评只能由乡镇和县委的工作人员评定。")
+    # A secretary's /assess is the branch's five-lead roster (tests/test_assess_five_lead.py).
+    assert ((await say(secretary, "/assess")).text or "").startswith("东风村党支部 · 2026年五带头")
+    assert (await say(county.users["张三"], "/assess")).text == (
+        "年度考评只能由乡镇和县委的工作人员评定。"
+    )
     assert "20x6" in ((await say(organiser, "/assess 20x6")).text or "")
     refused = gettext("zh", NOT_ALLOWED)
     stale = gettext("zh", STALE_BUTTON)
@@ -175,5 +181,9 @@ async def test_menu_and_help_by_role(
     database: Database, clock: ManualClock, person: Person
 ) -> None:
     county = await _county(database, clock, person)
-    assert "/assess - 年度考评：评定五好" in ((await say(county.organiser, "/help")).text or "")
-    assert "/assess" not in ((await say(county.secretary, "/help")).text or "")
+    organiser = (await say(county.organiser, "/help")).text or ""
+    assert "/assess - 年度考评：五好、五带头" in organiser
+    assert "/commend - 年度表彰名单" in organiser
+    secretary = (await say(county.secretary, "/help")).text or ""
+    assert "/assess - 年度考评：五好、五带头" in secretary  # to propose five-lead members
+    assert "/commend" not in secretary

@@ -6,8 +6,8 @@ from __future__ import annotations
 from datetime import timedelta
 
 from bot.clock import ManualClock
+from bot.session_buttons import MAKEUP
 from bot.settings import Settings
-from handlers.session_codecs import MAKEUP
 from sandbox import World
 from schedules import sessions as jobs
 from storage import Database

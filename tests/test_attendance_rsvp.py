@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from bot import session_ops
 from bot.clock import ManualClock
+from bot.session_buttons import DECIDE, RSVP
 from bot.settings import Settings
-from handlers.session_codecs import DECIDE, RSVP
 from sandbox import World
 from storage import Database
 from storage.models import AttendanceOutcome, LeaveReason, LeaveState, Role, Rsvp

@@ -12,7 +12,6 @@ from bot.checkin import current_code
 from bot.checkin_screen import SCREENS_KEY
 from bot.clock import ManualClock
 from bot.settings import Settings
-from handlers.attendance import BUTTONS
 from sandbox import World
 from sandbox.models import Content
 from schedules import sessions as jobs
@@ -46,7 +45,7 @@ def code_now(settings: Settings, clock: ManualClock, session_id: int) -> str:
 
 
 async def open_checkin(database: Database, clock: ManualClock, settings: Settings) -> int:
-    return await jobs.job_open_checkin(database, clock, settings=settings, buttons=BUTTONS)
+    return await jobs.job_open_checkin(database, clock, settings=settings)
 
 
 async def tonight(

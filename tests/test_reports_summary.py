@@ -249,9 +249,10 @@ async def test_five_good_and_five_lead_once_assessed(
     assert answer.text is not None
     lines = answer.text.splitlines()
     assert "五好：1/2（50%）⚠️ 目标 65%" in lines
-    assert "五带头：2/3（66%）✅ 目标 60%" in lines
-    assert lines[-2].startswith("⚠️7 东风镇党委：")
-    assert lines[-2].endswith("· 五好 50%⚠️ · 五带头 66%")
+    # Five lead counts the confirmed of all active members, not of those rated.
+    assert "五带头：2/8（25%）⚠️ 目标 60%" in lines
+    assert lines[-2].startswith("⚠️8 东风镇党委：")
+    assert lines[-2].endswith("· 五好 50%⚠️ · 五带头 33%⚠️")
     assert lines[-1].endswith("专题学习 0%")  # 前进乡 was not assessed: nothing shown
 
 

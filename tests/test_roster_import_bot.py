@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
 from bot.clock import ManualClock
+from bot.roster_import import IMPORT_LEASE
 from sandbox import SimUser, World
-from storage import Database
+from storage import Database, leases
 from storage.models import MemberStatus, Role
 from tests.support.audit import audit_log
 from tests.support.builders import Tree, add_member, build_tree, grant
@@ -384,3 +385,24 @@ async def test_refused_bad_rows_offer_importing_the_correct_ones_as_a_button(
     await boss.tap("只导入正确的行")
     done = await shown(world, boss, "已导入")
     assert done.startswith("已导入 花名册.xlsx：新增 2 人")
+
+
+async def test_an_upload_while_another_import_writes_is_refused_in_one_line(
+    database: Database, world: World, staff: Callable[..., Awaitable[SimUser]]
+) -> None:
+    boss = await staff()
+    await boss.send_document("花名册.xlsx", messy_xlsx(ROWS), XLSX)
+    await boss.wait_for_reply()
+    await boss.wait_for_reply()  # the preview: a dry run needs no lease
+    async with database.session_scope() as session:  # the CLI starts importing meanwhile
+        assert await leases.acquire(
+            session=session,
+            name=IMPORT_LEASE,
+            holder="cli",
+            now=datetime.now(UTC),
+            ttl=timedelta(minutes=5),
+        )
+    await boss.tap("导入")
+    assert await shown(world, boss, "另一份") == "另一份花名册正在导入，请等它导入完成后再试。"
+    assert (await counts(database)).members == 0
+    assert await audit_log(database, "roster.import") == []

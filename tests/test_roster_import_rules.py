@@ -1,11 +1,12 @@
-"""The rules of an import: which org a row lands in, who it matches, what conflicts, and
-that a failure half-way writes nothing."""
+"""The rules of an import: which org a row lands in, who it matches, what conflicts, that
+a failure half-way through a batch writes nothing of it, and that a large import commits in
+bounded batches and is resumed by importing the same file again."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -14,8 +15,9 @@ from sqlalchemy import event
 from bot import roster_import
 from bot.roster_import import ImportOutcome, Verdict, import_roster
 from bot.roster_report import report_lines
-from storage import Database, orgs
+from storage import Database, leases, orgs
 from storage import audit as audit_store
+from storage import roster as roster_store
 from storage.models import Member, MemberStatus, OrgKind
 from tests.support.builders import Tree, add_member, build_tree
 from tests.support.roster_import import (
@@ -42,6 +44,7 @@ async def run(
     dry_run: bool = False,
     skip_bad: bool = False,
     answers: dict[str, str] | None = None,
+    batch_size: int = roster_import.WRITE_BATCH,
 ) -> ImportOutcome:
     return await import_roster(
         database=database,
@@ -54,6 +57,7 @@ async def run(
         dry_run=dry_run,
         skip_bad=skip_bad,
         answers=answers,
+        batch_size=batch_size,
     )
 
 
@@ -271,3 +275,174 @@ async def test_matching_loads_people_per_batch_not_per_row(
     batches = -(-rows // roster_import.PLAN_BATCH)
     # county, org tree, org codes, then per batch: phones, and (first batch) branches
     assert len(sent) == 3 + batches + 1
+
+
+@contextmanager
+def transactions(database: Database) -> Iterator[list[list[str]]]:
+    """Per committed transaction that wrote something: one entry per row it wrote, as
+    "<verb> <table>" ("INSERT member", "UPDATE member", ...)."""
+    committed: list[list[str]] = []
+    current: list[str] = []
+
+    def record(
+        _conn: Any, _cursor: Any, statement: str, parameters: Any, _context: Any, many: bool
+    ) -> None:
+        words = statement.split()
+        verb = words[0].upper()
+        if verb in {"INSERT", "UPDATE", "DELETE"}:
+            table = (words[2] if verb in {"INSERT", "DELETE"} else words[1]).strip('"')
+            current.extend([f"{verb} {table}"] * (len(parameters) if many else 1))
+
+    def commit(_conn: Any) -> None:
+        if current:
+            committed.append(list(current))
+            current.clear()
+
+    def rollback(_conn: Any) -> None:
+        current.clear()
+
+    engine = database.engine.sync_engine
+    listeners: list[tuple[str, Callable[..., None]]] = [
+        ("before_cursor_execute", record),
+        ("commit", commit),
+        ("rollback", rollback),
+    ]
+    for name, listener in listeners:
+        event.listen(engine, name, listener)
+    try:
+        yield committed
+    finally:
+        for name, listener in listeners:
+            event.remove(engine, name, listener)
+
+
+def people(count: int, *, first: int = 0) -> list[list[str]]:
+    """New people for 东风村 (no township needed: the branch exists), one phone each."""
+    return [
+        [f"新{n:02d}", "东风镇党委", "东风村党支部", "正式党员", f"1370000{n:04d}", ""]
+        for n in range(first, first + count)
+    ]
+
+
+async def test_a_large_import_commits_in_bounded_batches(database: Database, tree: Tree) -> None:
+    for n in range(5):
+        await add_member(
+            database, tree.liushu, f"老{n}", phone=f"+8613600000{n:03d}",
+            status=MemberStatus.PROBATIONARY,
+        )  # fmt: skip
+    changed = [  # five promoted to full members: an update and a status change each
+        [f"老{n}", "东风镇党委", "柳树村党支部", "正式党员", f"13600000{n:03d}", ""]
+        for n in range(5)
+    ]
+    with transactions(database) as everything:
+        outcome = await run(database, *people(27), *changed, batch_size=10)
+    # the import lease is taken before the plan and let go after the last batch
+    assert everything[0] == ["INSERT leader_lease"]
+    assert everything[-1] == ["UPDATE leader_lease"]
+    committed = everything[1:-1]
+    assert outcome.verdict == Verdict.IMPORTED
+    assert (len(outcome.plan.creates), len(outcome.plan.updates)) == (27, 5)
+    member_rows = [sum(1 for write in writes if write.endswith(" member")) for writes in committed]
+    # 32 people in batches of at most 10; the audit row goes with the first batch, the
+    # status changes with the updates they belong to
+    assert member_rows == [10, 10, 10, 2]
+    assert committed[0].count("INSERT audit_log") == 1
+    assert [writes.count("INSERT audit_log") for writes in committed[1:]] == [0, 0, 0]
+    assert committed[3].count("UPDATE member") == 2
+    assert committed[2].count("UPDATE member") == 3
+    assert committed[2].count("INSERT member_status_change") == 3
+    assert committed[3].count("INSERT member_status_change") == 2
+    assert (await counts(database)).members == 5 + 27
+
+    with transactions(database) as committed:  # the default batch: one transaction
+        again = await run(database, *people(27), *changed)
+    assert again.plan.unchanged == 32
+    assert committed == [["INSERT leader_lease"], ["INSERT audit_log"], ["UPDATE leader_lease"]]
+
+
+async def test_an_import_stopped_between_batches_is_resumed_by_importing_again(
+    database: Database, tree: Tree, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    for n in range(5):
+        await add_member(
+            database, tree.liushu, f"老{n}", phone=f"+8613600000{n:03d}",
+            status=MemberStatus.PROBATIONARY,
+        )  # fmt: skip
+    rows = [
+        *people(25),
+        *([f"老{n}", "东风镇党委", "柳树村党支部", "正式党员", f"13600000{n:03d}", ""]
+          for n in range(5)),
+    ]  # fmt: skip
+    before = await counts(database)
+    real = roster_store.record_status_changes
+    calls = 0
+
+    async def full_disk(**kwargs: Any) -> None:
+        nonlocal calls
+        calls += 1
+        if calls == 3:  # the third batch: its 5 new people and 5 updates are already sent
+            raise RuntimeError("disk full")
+        await real(**kwargs)
+
+    monkeypatch.setattr(roster_store, "record_status_changes", full_disk)
+    with pytest.raises(RuntimeError, match="disk full"):
+        await run(database, *rows, batch_size=10)
+    monkeypatch.undo()
+    stopped = await counts(database)
+    # the first two batches are in, whole; nothing of the third
+    assert stopped.members == before.members + 20
+    assert stopped.status_changes == 0
+    assert stopped.audits == before.audits + 1
+    stored = await all_members(database)
+    assert [name for name in stored if name.startswith("新")] == [f"新{n:02d}" for n in range(20)]
+    assert [stored[f"老{n}"].status for n in range(5)] == [MemberStatus.PROBATIONARY] * 5
+    assert stored["新07"].phone == "+8613700000007"
+    assert stored["新07"].org_id == tree.dongfeng.id
+
+    resumed = await run(database, *rows, batch_size=10)
+    assert (len(resumed.plan.creates), len(resumed.plan.updates)) == (5, 5)
+    assert resumed.plan.unchanged == 20
+    stored = await all_members(database)
+    assert len(stored) == 30
+    assert [stored[f"老{n}"].status for n in range(5)] == [MemberStatus.FULL] * 5
+    assert len(await status_changes(database)) == 5
+
+    settled = await run(database, *rows, batch_size=10)
+    assert (len(settled.plan.creates), len(settled.plan.updates)) == (0, 0)
+    assert settled.plan.unchanged == 30
+
+
+async def test_one_import_writes_at_a_time(database: Database, tree: Tree) -> None:
+    before = await counts(database)
+    now = datetime.now(UTC)  # the lease is on the wall clock, which processes share
+    async with database.session_scope() as session:  # another process is importing
+        assert await leases.acquire(
+            session=session,
+            name=roster_import.IMPORT_LEASE,
+            holder="other",
+            now=now,
+            ttl=timedelta(minutes=5),
+        )
+    with pytest.raises(roster_import.ImportBusyError) as busy:
+        await run(database, *people(3))
+    assert busy.value.render(lambda text: text) == (
+        "Another roster import is being written right now. Please try again when it has finished."
+    )
+    assert await counts(database) == before
+    preview = await run(database, *people(3), dry_run=True)  # a dry run writes nothing
+    assert len(preview.plan.creates) == 3
+
+    async with database.session_scope() as session:
+        assert await leases.release(
+            session=session, name=roster_import.IMPORT_LEASE, holder="other", now=now
+        )
+    imported = await run(database, *people(3))
+    assert len(imported.plan.creates) == 3
+    async with database.session_scope() as session:  # and the import let the lease go
+        assert await leases.acquire(
+            session=session,
+            name=roster_import.IMPORT_LEASE,
+            holder="other",
+            now=datetime.now(UTC),
+            ttl=timedelta(minutes=5),
+        )

@@ -16,7 +16,6 @@ from bot.duties import queue_duty_reminders
 from bot.trainings import remind_due
 from demo.county import demo_people, seed_demo
 from demo.plan import CAST, plan_demo, roster_telegram_id
-from handlers.attendance import BUTTONS
 from schedules.sessions import job_follow_the_roster, job_silent_ladder
 from storage import Database, roles
 from storage.models import Role
@@ -184,7 +183,7 @@ async def test_a_fresh_demo_starts_quiet(seeded: Database) -> None:
     clock = ManualClock(START)
     settings = sandbox_settings()
     assert await job_silent_ladder(seeded, clock, settings=settings) == 0
-    assert await job_follow_the_roster(seeded, clock, settings=settings, buttons=BUTTONS) == 0
+    assert await job_follow_the_roster(seeded, clock, settings=settings) == 0
     clock.advance(timedelta(days=14))  # still inside March: nothing new falls due
     assert await job_silent_ladder(seeded, clock, settings=settings) == 0
     async with seeded.session_scope() as session:

@@ -11,7 +11,6 @@ from sqlmodel import col, select
 
 from bot.clock import ManualClock
 from bot.settings import Settings
-from handlers.attendance import BUTTONS
 from sandbox import World
 from schedules.sessions import job_follow_the_roster
 from storage import Database
@@ -34,7 +33,7 @@ INVITED = "📅 请参加："
 
 
 async def run_roster(database: Database, clock: ManualClock, settings: Settings) -> int:
-    return await job_follow_the_roster(database, clock, settings=settings, buttons=BUTTONS)
+    return await job_follow_the_roster(database, clock, settings=settings)
 
 
 async def invitations_to(database: Database, member_id: int) -> list[int]:

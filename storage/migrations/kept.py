@@ -64,6 +64,22 @@ def restore_table(revision: str, table: str) -> None:
         return
     op.execute(sa.text(f"INSERT INTO {table} SELECT * FROM {name}"))
     op.drop_table(name)
+    _continue_ids(table)
+
+
+def _continue_ids(table: str) -> None:
+    """PostgreSQL: the id sequence goes on after the restored rows (it restarted at 1 with
+    the re-created table, so the next insert would take a kept row's id)."""
+    bind = op.get_bind()
+    columns = {column["name"] for column in sa.inspect(bind).get_columns(table)}
+    if bind.dialect.name != "postgresql" or "id" not in columns:
+        return
+    op.execute(
+        sa.text(
+            f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), "
+            f"(SELECT COALESCE(MAX(id), 0) + 1 FROM {table}), false)"
+        )
+    )
 
 
 def drop_kept() -> None:

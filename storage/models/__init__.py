@@ -9,8 +9,12 @@ from storage.models.assessments import (
     Assessment,
     AssessmentScheme,
     AssessmentSubject,
+    BranchGuidance,
+    FiveLeadProposal,
+    GuidanceClass,
     Rating,
     RectificationOrder,
+    RectificationReport,
     RectificationState,
 )
 from storage.models.audit import AuditLog
@@ -39,6 +43,13 @@ from storage.models.members import (
 from storage.models.notices import AttachmentKind, Delivery, DeliveryKind, DeliveryState, Notice
 from storage.models.operations import LeaderLease, ProcessedUpdate
 from storage.models.orgs import OrgKind, OrgUnit
+from storage.models.satisfaction import (
+    Satisfaction,
+    SatisfactionAnswer,
+    SatisfactionSurvey,
+    SurveyRaters,
+    SurveyState,
+)
 from storage.models.sessions import (
     Attendance,
     AttendanceOutcome,
@@ -77,6 +88,7 @@ __all__ = [
     "AttendanceOutcome",
     "AudienceKind",
     "AuditLog",
+    "BranchGuidance",
     "CheckinMethod",
     "CodeAttempt",
     "ConfirmationMethod",
@@ -88,10 +100,12 @@ __all__ = [
     "DemonstrationSite",
     "DutyReminder",
     "DutyStep",
+    "FiveLeadProposal",
     "FundAllocation",
     "FundPurpose",
     "FundSource",
     "Gender",
+    "GuidanceClass",
     "InactiveReason",
     "Invitation",
     "Language",
@@ -107,6 +121,7 @@ __all__ = [
     "ProcessedUpdate",
     "Rating",
     "RectificationOrder",
+    "RectificationReport",
     "RectificationState",
     "RegistrationRequest",
     "RegistrationState",
@@ -114,12 +129,17 @@ __all__ = [
     "Role",
     "RoleGrant",
     "Rsvp",
+    "Satisfaction",
+    "SatisfactionAnswer",
+    "SatisfactionSurvey",
     "SessionEscalation",
     "SessionKind",
     "SessionReminder",
     "SessionSeries",
     "SessionState",
     "StudySession",
+    "SurveyRaters",
+    "SurveyState",
     "TelegramAccount",
     "Training",
     "TrainingAssignee",

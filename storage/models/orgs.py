@@ -56,4 +56,9 @@ class OrgUnit(SQLModel, table=True):
     greetings_enabled: bool = Field(
         default=True, sa_column=sa.Column(sa.Boolean, nullable=False, server_default=sa.true())
     )
+    # A village flagged poverty-stricken (贫困村): a filter of /summary and /export.
+    poverty_village: bool = Field(
+        default=False,
+        sa_column=sa.Column(sa.Boolean, nullable=False, server_default=sa.false()),
+    )
     created_at: datetime = Field(default_factory=utcnow, sa_column=created_at_column())

@@ -43,7 +43,7 @@ def _drift(url: str) -> list[Any]:
 
 def test_metadata_is_sqlmodel_metadata() -> None:
     assert metadata is SQLModel.metadata
-    assert len(metadata.tables) == 29
+    assert len(metadata.tables) == 34
 
 
 def test_upgrade_creates_every_table(sqlite_url: str) -> None:
@@ -111,7 +111,6 @@ async def _county_with_a_weekly_series(url: str) -> tuple[int, int]:
     from bot.session_ops import SessionPlan
     from bot.sessions import Repeat
     from bot.settings import load_settings
-    from handlers.attendance import BUTTONS
     from storage import Database, orgs
     from storage.models import AudienceKind, OrgKind, SessionKind
 
@@ -151,7 +150,6 @@ async def _county_with_a_weekly_series(url: str) -> tuple[int, int]:
                 ),
                 actor=1,
                 settings=settings,
-                buttons=BUTTONS,
                 now=_NOW,
             )
             assert scheduled.study.series_id is not None
@@ -180,7 +178,6 @@ async def test_downgrade_to_0001_and_back_keeps_greetings_and_series_slots(
 ) -> None:
     from bot import session_ops
     from bot.settings import load_settings
-    from handlers.attendance import BUTTONS
     from storage import Database
     from storage.models import SessionSeries
 
@@ -207,7 +204,7 @@ async def test_downgrade_to_0001_and_back_keeps_greetings_and_series_slots(
             series = await session.get(SessionSeries, series_id)
             assert series is not None
             created = await session_ops.extend_series(
-                session=session, series=series, settings=settings, buttons=BUTTONS, now=_NOW
+                session=session, series=series, settings=settings, now=_NOW
             )
     finally:
         await database.dispose()

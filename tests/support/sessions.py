@@ -20,7 +20,6 @@ from bot.clock import ManualClock
 from bot.session_ops import SessionPlan
 from bot.sessions import DEFAULT_REMINDER_OFFSETS, Repeat
 from bot.settings import Settings
-from handlers.attendance import BUTTONS
 from sandbox import SimUser, World
 from sandbox.files import photo_sizes
 from sandbox.models import ChatMessage, Content
@@ -141,22 +140,21 @@ async def create_session(
             plan=plan,
             actor=actor,
             settings=settings,
-            buttons=BUTTONS,
             now=clock.now(),
         )
     return scheduled.study
 
 
 async def run_reminders(database: Database, clock: ManualClock, settings: Settings) -> int:
-    return await jobs.job_due_reminders(database, clock, settings=settings, buttons=BUTTONS)
+    return await jobs.job_due_reminders(database, clock, settings=settings)
 
 
 async def run_closing(database: Database, clock: ManualClock, settings: Settings) -> int:
-    return await jobs.job_close_sessions(database, clock, settings=settings, buttons=BUTTONS)
+    return await jobs.job_close_sessions(database, clock, settings=settings)
 
 
 async def run_series(database: Database, clock: ManualClock, settings: Settings) -> int:
-    return await jobs.job_extend_series(database, clock, settings=settings, buttons=BUTTONS)
+    return await jobs.job_extend_series(database, clock, settings=settings)
 
 
 async def deliveries(database: Database, key_prefix: str = "") -> list[Delivery]:

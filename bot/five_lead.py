@@ -1,0 +1,182 @@
+"""Five lead (五带头): a branch secretary proposes members who meet it for a year; staff
+above the branch (its township, or the county) confirm or reject each proposal, and the
+one who proposed is told through the outbox. Only confirmed members count toward 60 %.
+
+Each change is one function: it checks the right and the state, writes, audits and
+queues its message in the caller's transaction. A button carries what it asks for
+(propose or withdraw, confirm or reject), so a double tap asks for the same thing twice
+and the second changes nothing.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Final
+
+from sqlmodel.ext.asyncio.session import AsyncSession
+from telegram.constants import ParseMode
+
+from bot.access import Action, Principal, allows, allows_below
+from bot.assessments import check_year
+from bot.direct_messages import recipient
+from bot.htmltext import payload_html
+from bot.i18n import N_, gettext
+from bot.members import GONE
+from bot.refusals import NOT_ALLOWED, Refused
+from storage import audit, deliveries, members, orgs
+from storage import five_lead as store
+from storage.five_lead import Standing
+from storage.models import DeliveryKind, Member, OrgKind, OrgUnit
+
+__all__ = [
+    "ALREADY_DECIDED",
+    "Decided",
+    "Proposed",
+    "check_propose",
+    "check_review",
+    "decide",
+    "propose",
+]
+
+ALREADY_DECIDED: Final = N_("The township has already decided on {name} for {year}.")
+WITHDRAWN: Final = N_("This proposal was withdrawn.")
+TOLD_CONFIRMED: Final = N_("✅ Five lead {year}: {name} of {org} is confirmed.")
+TOLD_REJECTED: Final = N_("✖ Five lead {year}: {name} of {org} was not confirmed.")
+
+
+def check_propose(principal: Principal, org: OrgUnit | None) -> OrgUnit:
+    """The branch, if the principal proposes for it (its secretary); refused otherwise."""
+    if (
+        org is None
+        or not org.active
+        or org.kind != OrgKind.VILLAGE_BRANCH
+        or not allows(principal, Action.PROPOSE_FIVE_LEAD, org.path)
+    ):
+        raise Refused(NOT_ALLOWED)
+    return org
+
+
+def check_review(principal: Principal, org: OrgUnit | None) -> OrgUnit:
+    """The member's branch, if the principal assesses from above it; refused otherwise."""
+    if org is None or not allows_below(principal, Action.ASSESS, org.path):
+        raise Refused(NOT_ALLOWED)
+    return org
+
+
+@dataclass(frozen=True, slots=True)
+class Proposed:
+    """The member after a proposal or a withdrawal, and where they stand now."""
+
+    member: Member
+    org: OrgUnit
+    standing: Standing
+
+
+async def propose(
+    *,
+    session: AsyncSession,
+    principal: Principal,
+    member_id: int,
+    year: int,
+    proposed: bool,
+    now: datetime,
+) -> Proposed:
+    """Propose the member for the year (``proposed``) or withdraw a pending proposal."""
+    check_year(year, now)
+    member = await members.get_member(session=session, member_id=member_id)
+    if member is None or not member.active:
+        raise Refused(GONE)
+    org = check_propose(principal, await orgs.get_org(session=session, org_id=member.org_id))
+    if await store.verdict_of(session=session, year=year, member_id=member_id) is not None:
+        raise Refused(ALREADY_DECIDED, name=member.name, year=str(year))
+    row = await store.proposal_of(session=session, year=year, member_id=member_id)
+    if (row is not None) == proposed:  # a repeat: as asked already
+        return Proposed(member, org, Standing.PROPOSED if proposed else Standing.NONE)
+    if row is None:
+        row = await store.add_proposal(
+            session=session,
+            year=year,
+            member_id=member_id,
+            proposed_by=principal.telegram_user_id,
+            now=now,
+        )
+    else:
+        await store.remove_proposal(session=session, proposal=row)
+    await audit.record(
+        session=session,
+        actor=principal.telegram_user_id,
+        action="assess.five_lead.propose" if proposed else "assess.five_lead.withdraw",
+        target_kind="member",
+        target_id=member_id,
+        org_id=org.id,
+        detail={"year": year, "member": member.name},
+        at=now,
+    )
+    return Proposed(member, org, Standing.PROPOSED if proposed else Standing.NONE)
+
+
+@dataclass(frozen=True, slots=True)
+class Decided:
+    """A proposal's verdict; ``changed`` False when it was already so."""
+
+    member: Member
+    org: OrgUnit
+    confirmed: bool
+    changed: bool
+
+
+async def decide(
+    *,
+    session: AsyncSession,
+    principal: Principal,
+    proposal_id: int,
+    confirm: bool,
+    now: datetime,
+) -> Decided:
+    """Confirm or reject a proposal; the member's five-lead verdict is written and the
+    one who proposed is told. The same verdict again changes nothing; the other one is
+    refused (a verdict is final)."""
+    proposal = await store.get_proposal(session=session, proposal_id=proposal_id)
+    if proposal is None:
+        raise Refused(WITHDRAWN)
+    member = await members.get_member(session=session, member_id=proposal.member_id)
+    if member is None or not member.active:
+        raise Refused(GONE)
+    org = check_review(principal, await orgs.get_org(session=session, org_id=member.org_id))
+    verdict = await store.verdict_of(session=session, year=proposal.year, member_id=member.id or 0)
+    if verdict is not None:
+        if verdict.passed == confirm:
+            return Decided(member, org, confirm, False)
+        raise Refused(ALREADY_DECIDED, name=member.name, year=str(proposal.year))
+    await store.save_verdict(
+        session=session,
+        proposal=proposal,
+        passed=confirm,
+        assessed_by=principal.telegram_user_id,
+        now=now,
+    )
+    await audit.record(
+        session=session,
+        actor=principal.telegram_user_id,
+        action="assess.five_lead.confirm" if confirm else "assess.five_lead.reject",
+        target_kind="member",
+        target_id=member.id,
+        org_id=org.id,
+        detail={"year": proposal.year, "member": member.name, "proposal": proposal_id},
+        at=now,
+    )
+    told = await recipient(session=session, telegram_user_id=proposal.proposed_by)
+    language = told.language if told is not None else "zh"
+    text = gettext(language, TOLD_CONFIRMED if confirm else TOLD_REJECTED).format(
+        year=proposal.year, name=member.name, org=org.name
+    )
+    await deliveries.enqueue(
+        session=session,
+        kind=DeliveryKind.OTHER,
+        chat_id=proposal.proposed_by,
+        payload={"text": payload_html(text), "parse_mode": ParseMode.HTML.value},
+        dedupe_key=f"five_lead:{proposal_id}:decided",
+        due_at=now,
+    )
+    return Decided(member, org, confirm, True)

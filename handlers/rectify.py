@@ -1,0 +1,654 @@
+"""/laggards and rectification orders (限期整改) in the chat.
+
+/laggards [period] lists the branches below target under the staff member's unit, with
+the reasons, and a button per branch to issue an order: the criticism, the required
+actions and the deadline are typed, then one tap issues it. The secretary's message
+carries 📝 Report progress (a few words, photos, Send); staff open an order from /rectify
+or from the messages they get and close it with evidence the same way. Every button
+carries only ids and is checked again on the server; each write is one bot/ use case.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field, replace
+from datetime import date, timedelta
+from typing import Final
+
+from sqlmodel.ext.asyncio.session import AsyncSession
+from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Message, Update
+
+from bot import rectification
+from bot.access import Action, Principal, scope_roots
+from bot.callbacks import CallbackCodec
+from bot.context import BotContext
+from bot.dates import format_calendar_day, local_date, parse_day
+from bot.htmltext import html_lines
+from bot.i18n import N_
+from bot.laggards import laggards
+from bot.periods import period_from_token
+from bot.rectify_buttons import REPORT, REPORT_PROGRESS, VIEW
+from bot.refusals import NOT_ALLOWED, Refused
+from handlers import awaiting
+from handlers.guard import STALE_BUTTON, refuse
+from handlers.period_input import requested_period
+from handlers.screens import (
+    Screen,
+    answer_with,
+    button,
+    callback_ints,
+    callback_values,
+    first_tap,
+    perform,
+    show,
+)
+from storage import orgs
+from storage import rectification as store
+from storage.models import RectificationState, Role
+from storage.rectification import OrderView
+
+FLOW: Final = "rectify"
+_DRAFT_KEY: Final = awaiting.forget_on_cancel("rectify.draft")
+
+ISSUE: Final = CallbackCodec("rect.n", (int, str))  # branch, period token
+CONFIRM: Final = CallbackCodec("rect.i", (int,))  # branch
+CLOSE: Final = CallbackCodec("rect.c", (int,))  # order
+SEND_REPORT: Final = CallbackCodec("rect.rs", (int,))  # order
+SEND_CLOSE: Final = CallbackCodec("rect.cs", (int,))  # order
+ORDERS: Final = CallbackCodec("rect.l")
+
+LISTED: Final = 25  # orders listed in one message (4096 characters)
+LAGGARDS_LISTED: Final = 15  # laggards in one message: a line each and up to five reasons
+NO_RECTIFY: Final = N_("Only township and county staff list laggard branches.")
+NO_ORDERS: Final = N_("Rectification orders are for township and county staff and secretaries.")
+PERIOD_HELP: Final = N_(
+    "I did not understand that period. Examples: /laggards 2026, /laggards 2026年3月, "
+    "/laggards 上季度."
+)
+STATES: Final = {
+    RectificationState.OPEN: N_("open"),
+    RectificationState.OVERDUE: N_("overdue"),
+    RectificationState.DONE: N_("closed"),
+}
+
+
+@dataclass(frozen=True, slots=True)
+class Draft:
+    """What the rectify flow is filling in: an order to issue (``ref`` the branch), a
+    progress report or a closing (``ref`` the order)."""
+
+    mode: str  # "issue", "report" or "close"
+    ref: int
+    criticism: str | None = None
+    actions: str | None = None
+    deadline: date | None = None
+    note: str | None = None
+    photos: tuple[str, ...] = field(default=())
+
+
+def _draft(context: BotContext) -> Draft | None:
+    found = context.user_data.get(_DRAFT_KEY) if context.user_data is not None else None
+    return found if isinstance(found, Draft) else None
+
+
+def _keep(context: BotContext, draft: Draft) -> None:
+    if context.user_data is not None:
+        context.user_data[_DRAFT_KEY] = draft
+    awaiting.expect(context, FLOW, draft.ref)
+
+
+def _drop(context: BotContext) -> None:
+    awaiting.stop(context)
+    if context.user_data is not None:
+        context.user_data.pop(_DRAFT_KEY, None)
+
+
+def _today(context: BotContext) -> date:
+    return local_date(context.services.clock.now(), context.services.settings.tz)
+
+
+def _day(context: BotContext, day: date) -> str:
+    return format_calendar_day(day, language=context.language)
+
+
+# --- /laggards ----------------------------------------------------------------------------
+
+
+async def cmd_laggards(update: Update, context: BotContext) -> None:
+    """The branches below target under the user's units, for a period (default: this year)."""
+    message = update.effective_message
+    if message is None:
+        return
+    period = requested_period(context, " ".join(context.args or []))
+    if period is None:
+        await message.reply_text(context._(PERIOD_HELP))
+        return
+    _ = context._
+    services = context.services
+
+    async def build(session: AsyncSession, principal: Principal) -> Screen | None:
+        roots = scope_roots(principal, Action.RECTIFY)
+        if not roots:
+            return None
+        lines: list[str] = []
+        rows: list[list[InlineKeyboardButton]] = []
+        for root in roots:
+            org = await orgs.get_org(session=session, org_id=root.org_id)
+            if org is None:
+                continue
+            total, found = await laggards(
+                session=session,
+                org=org,
+                period=period,
+                now=services.clock.now(),
+                tz=services.settings.tz,
+            )
+            label = period.label(context.language)
+            if not found:
+                lines.append(
+                    _("✅ {org}, {period}: none of {total} branches is below target.").format(
+                        org=org.name, period=label, total=total
+                    )
+                )
+                continue
+            lines.append(
+                _("⚠️ {org}, {period}: {count} of {total} branches below target").format(
+                    org=org.name, period=label, count=len(found), total=total
+                )
+            )
+            for laggard in found[:LAGGARDS_LISTED]:
+                branch = laggard.branch
+                lines.append(
+                    _("• {org} ({parent}): {count} below target").format(
+                        org=branch.name, parent=branch.parent_name, count=len(laggard.missed)
+                    )
+                )
+                lines += [f"    {reason}" for reason in laggard.reasons(context.language)]
+                rows.append(
+                    [
+                        button(
+                            _("Order rectification: {org}").format(org=branch.name),
+                            ISSUE.encode(branch.id, period.token),
+                        )
+                    ]
+                )
+            if len(found) > LAGGARDS_LISTED:
+                more = len(found) - LAGGARDS_LISTED
+                lines.append(_("…and {count} more").format(count=more))
+        rows = rows[:LAGGARDS_LISTED]
+        rows.append([button(_("📋 Rectification orders"), ORDERS.encode())])
+        return html_lines(lines), InlineKeyboardMarkup(rows)
+
+    await answer_with(update, context, build, refusal=NO_RECTIFY)
+
+
+# --- issuing an order ---------------------------------------------------------------------
+
+
+async def on_issue(update: Update, context: BotContext) -> None:
+    """A laggard chosen: its reasons, then the criticism is asked for."""
+    org_id, token = callback_values(ISSUE, update)
+    period = period_from_token(str(token))
+    if period is None:
+        await refuse(update, context, context._(STALE_BUTTON))
+        return
+    _ = context._
+    services = context.services
+
+    async def build(session: AsyncSession, principal: Principal) -> str:
+        org = await orgs.get_org(session=session, org_id=int(org_id))
+        if org is None or org.id is None or not rectification.may_rectify(principal, org):
+            raise Refused(NOT_ALLOWED)
+        _total, found = await laggards(
+            session=session,
+            org=org,
+            period=period,
+            now=services.clock.now(),
+            tz=services.settings.tz,
+        )
+        lines = [_("Rectification order for {org}").format(org=org.name)]
+        for laggard in found:
+            lines += [f"• {reason}" for reason in laggard.reasons(context.language)]
+        lines += ["", _("Type the notice of criticism.")]
+        _keep(context, Draft("issue", org.id))
+        return html_lines(lines)
+
+    await _ask(update, context, build)
+
+
+async def _ask(
+    update: Update,
+    context: BotContext,
+    build: Callable[[AsyncSession, Principal], Awaitable[str]],
+) -> None:
+    """A prompt for typed input, sent as a new message under the tapped one (which stays
+    as it was: the list, the order), with 取消."""
+    text = await perform(update, context, build)
+    message = update.effective_message
+    if text is None or message is None:
+        return
+    if update.callback_query is not None:
+        await update.callback_query.answer()
+    await message.reply_text(text, reply_markup=awaiting.cancel_keyboard(context))
+
+
+def _issue_screen(context: BotContext, draft: Draft, org_name: str) -> Screen:
+    _ = context._
+    assert draft.deadline is not None
+    lines = [
+        _("Rectification order for {org}").format(org=org_name),
+        _("Criticism: {text}").format(text=draft.criticism),
+        _("Required actions: {text}").format(text=draft.actions),
+        _("Deadline: {day}").format(day=_day(context, draft.deadline)),
+    ]
+    rows = [
+        [button(_("✅ Issue the order"), CONFIRM.encode(draft.ref))],
+        [button(_(awaiting.CANCEL_LABEL), awaiting.CANCEL.encode())],
+    ]
+    return html_lines(lines), InlineKeyboardMarkup(rows)
+
+
+async def on_confirm(update: Update, context: BotContext) -> None:
+    """Issue the order typed in (once: a second tap finds no draft)."""
+    (org_id,) = callback_ints(CONFIRM, update)
+    draft = _draft(context)
+    if (
+        not first_tap(update, context)
+        or draft is None
+        or draft.mode != "issue"
+        or draft.ref != org_id
+        or draft.criticism is None
+        or draft.actions is None
+        or draft.deadline is None
+    ):
+        await refuse(update, context, context._(STALE_BUTTON))
+        return
+    deadline, criticism, actions = draft.deadline, draft.criticism, draft.actions
+    services = context.services
+
+    async def act(session: AsyncSession, principal: Principal) -> tuple[OrderView, int]:
+        return await rectification.issue_order(
+            session=session,
+            principal=principal,
+            org_id=org_id,
+            criticism=criticism,
+            actions=actions,
+            deadline=deadline,
+            now=services.clock.now(),
+            tz=services.settings.tz,
+        )
+
+    done = await perform(update, context, act)
+    if done is None:
+        return
+    _drop(context)
+    view, told = done
+    _ = context._
+    lines = [
+        _("Rectification order issued to {org}, deadline {day}.").format(
+            org=view.org_name, day=_day(context, deadline)
+        ),
+        _("The secretary has been told.")
+        if told
+        else _("No secretary of {org} is on Telegram: tell them yourself.").format(
+            org=view.org_name
+        ),
+    ]
+    markup = InlineKeyboardMarkup([[button(_("📋 View the order"), VIEW.encode(view.id))]])
+    await show(update, context, html_lines(lines), markup)
+
+
+# --- an order's screen and the list -------------------------------------------------------
+
+
+async def _visible(
+    session: AsyncSession, principal: Principal, order_id: int
+) -> tuple[OrderView, bool]:
+    """The order and whether the user is staff above it (else its branch's secretary,
+    who sees it closed too); refused for anyone else."""
+    try:
+        view = await rectification.staff_order(
+            session=session, principal=principal, order_id=order_id
+        )
+        return view, True
+    except Refused as refused:
+        try:
+            view = await rectification.own_order(
+                session=session, principal=principal, order_id=order_id, open_only=False
+            )
+        except Refused:
+            raise refused from None
+        return view, False
+
+
+def _order_screen(context: BotContext, view: OrderView, staff: bool, reports: list[str]) -> Screen:
+    _ = context._
+    order = view.order
+    lines = [
+        _("📋 Rectification order for {org}").format(org=view.org_name),
+        _("State: {state}").format(state=_(STATES[order.state])),
+        _("Issued {issued}, deadline {deadline}").format(
+            issued=_day(context, order.issued_on), deadline=_day(context, order.deadline)
+        ),
+        _("Criticism: {text}").format(text=order.reason),
+    ]
+    if order.actions:
+        lines.append(_("Required actions: {text}").format(text=order.actions))
+    lines.append(_("Progress reports: {count}").format(count=view.reports))
+    lines += reports
+    if order.state == RectificationState.DONE and order.closed_at is not None:
+        day = local_date(order.closed_at, context.services.settings.tz)
+        lines.append(
+            _("Closed {day}. Evidence: {note}").format(
+                day=_day(context, day), note=order.closed_note or ""
+            )
+        )
+        if order.closed_photo_ids:
+            lines.append(_("Photos: {count}").format(count=len(order.closed_photo_ids)))
+    rows: list[list[InlineKeyboardButton]] = []
+    if order.state != RectificationState.DONE:
+        if staff:
+            rows.append([button(_("✅ Close with evidence"), CLOSE.encode(view.id))])
+        else:
+            rows.append([button(_(REPORT_PROGRESS), REPORT.encode(view.id))])
+    rows.append([button(_("⬆ Rectification orders"), ORDERS.encode())])
+    return html_lines(lines), InlineKeyboardMarkup(rows)
+
+
+async def _report_lines(session: AsyncSession, context: BotContext, order_id: int) -> list[str]:
+    _ = context._
+    tz = context.services.settings.tz
+    lines = []
+    for report in (await store.reports_of(session=session, order_id=order_id))[-LISTED:]:
+        line = f"• {_day(context, local_date(report.reported_at, tz))}：{report.note}"
+        if report.photo_ids:
+            line += _(" (photos: {count})").format(count=len(report.photo_ids))
+        lines.append(line)
+    return lines
+
+
+async def on_view(update: Update, context: BotContext) -> None:
+    """An order: its state, criticism, actions and reports; close it or report on it."""
+    (order_id,) = callback_ints(VIEW, update)
+
+    async def build(session: AsyncSession, principal: Principal) -> Screen:
+        view, staff = await _visible(session, principal, order_id)
+        return _order_screen(context, view, staff, await _report_lines(session, context, order_id))
+
+    await answer_with(update, context, build)
+
+
+async def cmd_rectify(update: Update, context: BotContext) -> None:
+    """/rectify: the orders the user may see (staff: under their units; a secretary: the
+    branch's), the earliest deadline first."""
+    await answer_with(update, context, lambda s, p: _orders(s, p, context), refusal=NO_ORDERS)
+
+
+async def on_orders(update: Update, context: BotContext) -> None:
+    """Back to the list of orders."""
+    await answer_with(update, context, lambda s, p: _orders(s, p, context), refusal=NO_ORDERS)
+
+
+async def _orders(
+    session: AsyncSession, principal: Principal, context: BotContext
+) -> Screen | None:
+    """Staff: the orders under their units; a secretary: the branch's. None: neither."""
+    paths = [root.org_path for root in scope_roots(principal, Action.RECTIFY)]
+    paths += [
+        grant.org_path
+        for grant in principal.grants
+        if grant.role == Role.SECRETARY and not any(grant.org_path.startswith(p) for p in paths)
+    ]
+    if not paths:
+        return None
+    _ = context._
+    views: list[OrderView] = []
+    for path in paths:
+        views += await store.orders_under(
+            session=session, path=path, open_only=False, limit=LISTED
+        )
+    views = views[:LISTED]
+    if not views:
+        return _("There are no rectification orders."), None
+    lines = [_("📋 Rectification orders, the earliest deadline first:")]
+    rows = []
+    for view in views:
+        order = view.order
+        lines.append(
+            _("• {org}: deadline {deadline}, {state}, {count} reports").format(
+                org=view.org_name,
+                deadline=_day(context, order.deadline),
+                state=_(STATES[order.state]),
+                count=view.reports,
+            )
+        )
+        rows.append(
+            [button(f"{view.org_name} · {order.deadline.isoformat()}", VIEW.encode(view.id))]
+        )
+    return html_lines(lines), InlineKeyboardMarkup(rows)
+
+
+# --- progress reports and closing ---------------------------------------------------------
+
+
+async def on_report(update: Update, context: BotContext) -> None:
+    """📝 Report progress under the secretary's order: a few words are asked for."""
+    (order_id,) = callback_ints(REPORT, update)
+
+    async def build(session: AsyncSession, principal: Principal) -> str:
+        view = await rectification.own_order(
+            session=session, principal=principal, order_id=order_id
+        )
+        _keep(context, Draft("report", view.id))
+        return context._("{org}: what has been done? Type a few words.").format(org=view.org_name)
+
+    await _ask(update, context, build)
+
+
+async def on_close(update: Update, context: BotContext) -> None:
+    """✅ Close with evidence: the evidence is asked for."""
+    (order_id,) = callback_ints(CLOSE, update)
+
+    async def build(session: AsyncSession, principal: Principal) -> str:
+        view = await rectification.staff_order(
+            session=session, principal=principal, order_id=order_id
+        )
+        if view.order.state == RectificationState.DONE:
+            raise Refused(rectification.CLOSED)
+        _keep(context, Draft("close", view.id))
+        return context._("{org}: what shows the rectification is done? Type the evidence.").format(
+            org=view.org_name
+        )
+
+    await _ask(update, context, build)
+
+
+def _send_markup(context: BotContext, draft: Draft) -> InlineKeyboardMarkup:
+    if draft.mode == "report":
+        label, data = context._("📤 Send the report"), SEND_REPORT.encode(draft.ref)
+    else:
+        label, data = context._("✅ Close the order"), SEND_CLOSE.encode(draft.ref)
+    return InlineKeyboardMarkup(
+        [
+            [button(label, data)],
+            [button(context._(awaiting.CANCEL_LABEL), awaiting.CANCEL.encode())],
+        ]
+    )
+
+
+async def on_input(update: Update, context: BotContext) -> None:
+    """Typed text (and photos) while the rectify flow waits."""
+    message = update.effective_message
+    draft = _draft(context)
+    if message is None:
+        return
+    if draft is None:
+        awaiting.stop(context)
+        return
+    _ = context._
+    text = (message.text or message.caption or "").strip()
+    if draft.mode == "issue" and draft.criticism is not None and draft.actions is not None:
+        await _take_deadline(update, context, draft, text)
+        return
+    wants_text = (
+        draft.criticism is None or draft.actions is None
+        if draft.mode == "issue"
+        else draft.note is None
+    )
+    if wants_text:
+        if not text:
+            await message.reply_text(_(rectification.EMPTY_TEXT))
+            return
+        if len(text) > rectification.MAX_TEXT:
+            await awaiting.refuse_too_long(
+                message,
+                context,
+                template=_("That is too long. Please keep it under {n} characters."),
+                limit=rectification.MAX_TEXT,
+                count=len(text),
+                markup=awaiting.cancel_keyboard(context),
+            )
+            return
+    if draft.mode == "issue":
+        if draft.criticism is None:
+            _keep(context, replace(draft, criticism=text))
+            await message.reply_text(
+                _("Type the required actions."), reply_markup=awaiting.cancel_keyboard(context)
+            )
+        else:
+            _keep(context, replace(draft, actions=text))
+            example = _today(context) + timedelta(days=30)
+            await message.reply_text(
+                _("By when? Type the deadline, e.g. {example}.").format(
+                    example=example.isoformat()
+                ),
+                reply_markup=awaiting.cancel_keyboard(context),
+            )
+        return
+    if draft.note is None:
+        draft = replace(draft, note=text, photos=_photo_of(message, ()))
+        _keep(context, draft)
+        await message.reply_text(
+            _("Send photos if you have any, then tap the button."),
+            reply_markup=_send_markup(context, draft),
+        )
+        return
+    if not message.photo:
+        await message.reply_text(
+            _("Please send a photo, or tap the button."), reply_markup=_send_markup(context, draft)
+        )
+        return
+    draft = replace(draft, photos=_photo_of(message, draft.photos))
+    _keep(context, draft)
+    await message.reply_text(
+        _("Photo {n} added. Send more, or tap the button.").format(n=len(draft.photos)),
+        reply_markup=_send_markup(context, draft),
+    )
+
+
+def _photo_of(message: Message, photos: tuple[str, ...]) -> tuple[str, ...]:
+    """The photos so far, and the message's photo (its largest size) if it has one."""
+    if not message.photo:
+        return photos
+    return (*photos, message.photo[-1].file_id)[: rectification.MAX_PHOTOS]
+
+
+async def _take_deadline(update: Update, context: BotContext, draft: Draft, text: str) -> None:
+    message = update.effective_message
+    assert message is not None
+    services = context.services
+    day = parse_day(text, now=services.clock.now(), tz=services.settings.tz) if text else None
+    if day is None:
+        await message.reply_text(
+            context._("I did not understand that date. Type it like 2026-05-31."),
+            reply_markup=awaiting.cancel_keyboard(context),
+        )
+        return
+    try:
+        rectification.check_deadline(day, today=_today(context))
+    except Refused as refused:
+        await message.reply_text(
+            refused.text(context.language), reply_markup=awaiting.cancel_keyboard(context)
+        )
+        return
+    async with services.database.session_scope() as session:
+        org = await orgs.get_org(session=session, org_id=draft.ref)
+    draft = replace(draft, deadline=day)
+    _keep(context, draft)
+    text, markup = _issue_screen(context, draft, org.name if org else "?")
+    await message.reply_text(text, reply_markup=markup)
+
+
+async def on_send_report(update: Update, context: BotContext) -> None:
+    """Send the progress report (once: a second tap finds no draft)."""
+    (order_id,) = callback_ints(SEND_REPORT, update)
+    draft = _draft(context)
+    if draft is None or draft.mode != "report" or draft.ref != order_id or draft.note is None:
+        await refuse(update, context, context._(STALE_BUTTON))
+        return
+    note, photos = draft.note, list(draft.photos)
+    now = context.services.clock.now()
+
+    async def act(session: AsyncSession, principal: Principal) -> OrderView:
+        await rectification.report_progress(
+            session=session,
+            principal=principal,
+            order_id=order_id,
+            note=note,
+            photo_ids=photos,
+            now=now,
+        )
+        view = await store.order_view(session=session, order_id=order_id)
+        assert view is not None
+        return view
+
+    view = await perform(update, context, act)
+    if view is None:
+        return
+    _drop(context)
+    text = context._(
+        "Progress reported on the rectification order for {org} ({count} reports so far)."
+    ).format(org=view.org_name, count=view.reports)
+    markup = InlineKeyboardMarkup([[button(context._("📋 View the order"), VIEW.encode(view.id))]])
+    await show(update, context, text, markup)
+
+
+async def on_send_close(update: Update, context: BotContext) -> None:
+    """Close the order with the evidence typed (once: a second tap finds no draft)."""
+    (order_id,) = callback_ints(SEND_CLOSE, update)
+    draft = _draft(context)
+    if draft is None or draft.mode != "close" or draft.ref != order_id or draft.note is None:
+        await refuse(update, context, context._(STALE_BUTTON))
+        return
+    note, photos = draft.note, list(draft.photos)
+    now = context.services.clock.now()
+
+    async def act(session: AsyncSession, principal: Principal) -> OrderView:
+        return await rectification.close_order(
+            session=session,
+            principal=principal,
+            order_id=order_id,
+            note=note,
+            photo_ids=photos,
+            now=now,
+        )
+
+    view = await perform(update, context, act)
+    if view is None:
+        return
+    _drop(context)
+    text = context._("The rectification order for {org} is closed.").format(org=view.org_name)
+    markup = InlineKeyboardMarkup([[button(context._("📋 View the order"), VIEW.encode(view.id))]])
+    await show(update, context, text, markup)
+
+
+CALLBACKS: Final = (
+    (ISSUE, on_issue),
+    (CONFIRM, on_confirm),
+    (REPORT, on_report),
+    (VIEW, on_view),
+    (CLOSE, on_close),
+    (SEND_REPORT, on_send_report),
+    (SEND_CLOSE, on_send_close),
+    (ORDERS, on_orders),
+)

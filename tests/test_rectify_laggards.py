@@ -1,0 +1,144 @@
+"""/laggards through the emulator on the fixture county (tests/support/reports.py): the
+branches below target with their reasons, scoped to the staff member's unit, from the
+same figures and targets as /summary; who may not list them is refused.
+
+By hand (2026, judged to 15 April): 东风村 6/8 periods on time, attendance 3/6, read 1/2,
+35 yuan a member; 柳树村 2/8, 2/2, 1/1, 20 yuan; 前进村 8/8, 1/2, nothing to read, 20 yuan.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from decimal import Decimal
+
+from bot.clock import ManualClock
+from bot.i18n import gettext
+from bot.refusals import NOT_ALLOWED, STALE_BUTTON
+from handlers.rectify import ISSUE, NO_RECTIFY
+from sandbox import SimUser
+from storage import Database
+from storage import assessments as assessment_store
+from storage.models import FundAllocation, FundPurpose, FundSource, Rating
+from tests.support.builders import id_of
+from tests.support.conversation import say
+from tests.support.reports import NOW, build_county
+from tests.support.roles import buttons, forge
+
+Person = Callable[..., SimUser]
+
+DONGFENG = [
+    "• 东风村党支部（东风镇党委）：3 项未达标",
+    "    组织生活不正常：按时开展 6/8 期",
+    "    参会率低：50%（目标 90%）",
+    "    通知阅读率低：50%（目标 90%）",
+]
+LIUSHU = [
+    "• 柳树村党支部（东风镇党委）：2 项未达标",
+    "    组织生活不正常：按时开展 2/8 期",
+    "    培训经费不足：人均 20.00 元（标准 30 元）",
+]
+FUNDS_SHORT = "    培训经费不足：人均 20.00 元（标准 30 元）"
+
+
+async def test_county_and_township_staff_see_their_laggards_with_the_reasons(
+    database: Database, clock: ManualClock, person: Person
+) -> None:
+    clock.set(NOW)
+    county = await build_county(database, person)
+    answer = await say(county.staff, "/laggards")
+    assert (answer.text or "").splitlines() == [
+        "⚠️ 红旗县，2026年：3 个支部中有 3 个未达标",
+        *DONGFENG,
+        *LIUSHU,
+        "• 前进村党支部（前进乡党委）：2 项未达标",
+        "    参会率低：50%（目标 90%）",
+        FUNDS_SHORT,
+    ]
+    assert buttons(answer) == [
+        "限期整改：东风村党支部",
+        "限期整改：柳树村党支部",
+        "限期整改：前进村党支部",
+        "📋 整改通知",
+    ]
+    # The township sees its own two branches only, for the period typed.
+    township = await say(county.organiser, "/laggards 2026年第1季度")
+    assert (township.text or "").splitlines() == [
+        "⚠️ 东风镇党委，2026年第1季度：2 个支部中有 2 个未达标",
+        *DONGFENG,
+        *LIUSHU,
+    ]
+
+
+async def test_not_five_good_is_a_reason_once_rated(
+    database: Database, clock: ManualClock, person: Person
+) -> None:
+    clock.set(NOW)
+    county = await build_county(database, person)
+    async with database.session_scope() as session:
+        for org, passed in ((county.tree.qianjin, False), (county.tree.dongfeng, True)):
+            await assessment_store.save_five_good(
+                session=session,
+                year=2026,
+                org_id=id_of(org),
+                criteria=0 if not passed else 31,
+                passed=passed,
+                rating=Rating.POOR if not passed else Rating.EXCELLENT,
+                assessed_by=county.staff.id,
+                now=NOW,
+            )
+    lines = ((await say(county.staff, "/laggards 2026")).text or "").splitlines()
+    assert lines[1:] == [
+        *DONGFENG,  # five-good: no reason added
+        "• 前进村党支部（前进乡党委）：3 项未达标",
+        "    参会率低：50%（目标 90%）",
+        FUNDS_SHORT,
+        "    未达五好",
+        *LIUSHU,  # fewer reasons come later
+    ]
+
+
+async def test_an_empty_period_and_refusals(
+    database: Database, clock: ManualClock, person: Person
+) -> None:
+    clock.set(NOW)
+    county = await build_county(database, person)
+    # November 2025: before partybot was first used, so no session period is judged; but
+    # no training money was recorded for 2025, so both branches are short of the floor.
+    short = await say(county.organiser, "/laggards 2025年11月")
+    assert (short.text or "").splitlines() == [
+        "⚠️ 东风镇党委，2025年11月：2 个支部中有 2 个未达标",
+        "• 东风村党支部（东风镇党委）：1 项未达标",
+        "    培训经费不足：人均 0.00 元（标准 30 元）",
+        "• 柳树村党支部（东风镇党委）：1 项未达标",
+        "    培训经费不足：人均 0.00 元（标准 30 元）",
+    ]
+    async with database.session_scope() as session:
+        session.add(
+            FundAllocation(
+                org_id=id_of(county.tree.townships["T01"]),
+                year=2025,
+                source=FundSource.COUNTY,
+                purpose=FundPurpose.TRAINING,
+                amount_yuan=Decimal("180.00"),  # 30 yuan for each of 东风镇's six members
+                recorded_by=county.staff.id,
+            )
+        )
+    answer = await say(county.organiser, "/laggards 2025年11月")
+    assert answer.text == "✅ 东风镇党委，2025年11月：2 个支部全部达标。"
+    assert buttons(answer) == ["📋 整改通知"]
+    assert (await say(county.secretary, "/laggards")).text == gettext("zh", NO_RECTIFY)
+    assert "/laggards 上季度" in ((await say(county.staff, "/laggards 下辈子")).text or "")
+    # A forged button: a branch of another township, the county itself, a bad period.
+    refused = gettext("zh", NOT_ALLOWED)
+    tree = county.tree
+    assert (await forge(county.organiser, ISSUE.encode(id_of(tree.qianjin), "y2026"))).text == (
+        refused
+    )
+    assert (await forge(county.staff, ISSUE.encode(id_of(tree.county), "y2026"))).text == refused
+    assert (await forge(county.secretary, ISSUE.encode(id_of(tree.dongfeng), "y2026"))).text == (
+        refused
+    )
+    assert (await forge(county.staff, "rect.n:99999:y2026")).text == refused
+    assert (await forge(county.staff, f"rect.n:{tree.dongfeng.id}:x2026")).text == gettext(
+        "zh", STALE_BUTTON
+    )

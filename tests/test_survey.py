@@ -1,0 +1,207 @@
+"""The satisfaction survey through the emulator: county staff open it, every rater gets
+one message with a button per unit, one answer per person and unit (double taps make one
+row), changeable until the survey closes, results by unit against 65 % satisfied (满意 +
+基本满意), and no path that shows who rated what."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import fields
+
+from sqlmodel import col, select
+
+from bot.clock import ManualClock
+from bot.i18n import gettext
+from bot.refusals import STALE_BUTTON
+from bot.satisfaction import NOT_A_RATER, SURVEY_CLOSED
+from bot.survey_buttons import UNIT
+from handlers.survey import CHOOSE, NO_SURVEY, OPEN
+from sandbox import SimUser, World
+from storage import Database, orgs
+from storage.models import OrgKind, OrgUnit, Role, Satisfaction, SatisfactionAnswer
+from storage.satisfaction import UnitResult
+from tests.support.audit import audit_log
+from tests.support.builders import grant, id_of
+from tests.support.conversation import say, tap, tap_refused
+from tests.support.reports import NOW, County, build_county
+from tests.support.roles import buttons, forge
+from tests.support.sessions import arrives
+
+Person = Callable[..., SimUser]
+UNITS = ["县农业农村局", "县市场监管局", "东风镇农技站"]
+
+
+async def rated_units(database: Database, county: County) -> dict[str, OrgUnit]:
+    """Two county departments and a grassroots station of 东风镇."""
+    tree = county.tree
+    found = {}
+    async with database.session_scope() as session:
+        for code, name, kind, parent in (
+            ("D01", "县农业农村局", OrgKind.COUNTY_DEPARTMENT, tree.county),
+            ("D02", "县市场监管局", OrgKind.COUNTY_DEPARTMENT, tree.county),
+            ("T01-S01", "东风镇农技站", OrgKind.GRASSROOTS_STATION, tree.townships["T01"]),
+        ):
+            found[name] = await orgs.create_org(
+                session=session, code=code, name=name, kind=kind, parent_id=parent.id
+            )
+    return found
+
+
+async def answers(database: Database) -> list[tuple[int, int, Satisfaction, str | None]]:
+    async with database.session_scope() as session:
+        rows = await session.exec(select(SatisfactionAnswer).order_by(col(SatisfactionAnswer.id)))
+        return [(a.unit_id, a.rater_id, a.choice, a.comment) for a in rows.all()]
+
+
+async def rate(user: SimUser, message_id: int, unit: str, choice: str) -> str:
+    """Open the unit on the survey message and answer; the list shown after."""
+    screen = await tap(user, unit, message_id=message_id)
+    assert (screen.text or "").startswith(f"{unit.removeprefix('✓ ')}：您对其今年的工作满意吗？")
+    saved = await tap(user, choice, message_id=message_id)
+    return saved.text or ""
+
+
+async def test_secretaries_rate_once_per_unit_anonymously_until_closed(
+    database: Database, clock: ManualClock, world: World, person: Person
+) -> None:
+    clock.set(NOW)
+    county = await build_county(database, person)
+    units = await rated_units(database, county)
+    secretaries = [county.secretary, person("柳树村书记"), person("前进村书记")]
+    await grant(database, secretaries[1].id, Role.SECRETARY, county.tree.liushu)
+    await grant(database, secretaries[2].id, Role.SECRETARY, county.tree.qianjin)
+    staff = county.staff
+
+    start = await say(staff, "/survey")
+    assert start.text == ("2026年县直部门和基层站所满意度测评还没有开始。由谁评议？")
+    assert buttons(start) == ["开始测评：支部书记评议", "开始测评：全体党员评议"]
+    opened = await tap(staff, "开始测评：支部书记评议", message_id=start.message_id)
+    assert (opened.text or "").splitlines()[:7] == [
+        "测评已开始，已发送给 3 位评议人。",
+        "",
+        "📊 2026年满意度测评（评议人：支部书记；进行中）",
+        "满意率 =（满意 + 基本满意）÷ 全部评价，目标 65%。",
+        "达标单位：已评 0 个中 0 个",
+        "• 县农业农村局：暂无评价",
+        "• 县市场监管局：暂无评价",
+    ]
+    # A second opening: a double tap on the same button, or the button forged later.
+    assert (await forge(staff, OPEN.encode(2026, 0))).text == gettext("zh", STALE_BUTTON)
+    await say(staff, "/survey")
+    assert (await forge(staff, OPEN.encode(2026, 1))).text == "2026年满意度测评已经开始了。"
+
+    messages = [await arrives(world, user, "📊") for user in secretaries]
+    for message in messages:
+        assert (message.text or "").startswith("📊 2026年县直部门和基层站所满意度测评。")
+        assert buttons(message) == UNITS
+    first, second, third = secretaries
+    one = messages[0].message_id
+    listed = await rate(first, one, "县农业农村局", "满意")
+    assert listed.startswith("已保存：县农业农村局，满意。\n\n📊 2026年")
+    survey_message = first.chat.message(one)
+    assert survey_message is not None
+    assert buttons(survey_message) == ["✓ 县农业农村局", "县市场监管局", "东风镇农技站"]
+    # Double taps and repeats make one row; changing the answer changes that row.
+    agri = id_of(units["县农业农村局"])
+    for _ in range(2):
+        await forge(first, CHOOSE.encode(1, agri, 0))
+    assert await answers(database) == [(agri, first.id, Satisfaction.SATISFIED, None)]
+    screen = await tap(first, "✓ 县农业农村局", message_id=one)
+    assert (screen.text or "").splitlines()[1] == "您的评价：满意"
+    assert buttons(screen) == ["● 满意", "基本满意", "不满意", "💬 添加意见", "⬆ 全部单位"]
+    await tap(first, "不满意", message_id=one)
+    # A comment on the answer, asked for in a new message.
+    await tap(first, "✓ 县农业农村局", message_id=one)
+    prompt = await tap(first, "💬 添加意见", message_id=one)
+    assert prompt.text == "县农业农村局：请输入您的意见（不会显示是谁写的）。"
+    assert (await say(first, "办事效率有待提高")).text == "意见已保存：县农业农村局。"
+    assert await answers(database) == [
+        (agri, first.id, Satisfaction.DISSATISFIED, "办事效率有待提高")
+    ]
+
+    await rate(second, messages[1].message_id, "县农业农村局", "满意")
+    await rate(second, messages[1].message_id, "县市场监管局", "基本满意")
+    await rate(third, messages[2].message_id, "县农业农村局", "基本满意")
+    await rate(third, messages[2].message_id, "县市场监管局", "不满意")
+    assert len(await answers(database)) == 5
+
+    results = await say(staff, "/survey 2026")
+    assert (results.text or "").splitlines() == [
+        "📊 2026年满意度测评（评议人：支部书记；进行中）",
+        "满意率 =（满意 + 基本满意）÷ 全部评价，目标 65%。",
+        "达标单位：已评 2 个中 1 个",
+        "• 县农业农村局：满意 1，基本满意 1，不满意 1；满意率 66% ✅",
+        "• 县市场监管局：满意 0，基本满意 1，不满意 1；满意率 50% ⚠️",
+        "• 东风镇农技站：暂无评价",
+    ]
+    assert buttons(results) == ["💬 意见", "🔒 结束测评"]
+    comments = await tap(staff, "💬 意见", message_id=results.message_id)
+    assert comments.text == "💬 2026年意见：\n• 关于县农业农村局：办事效率有待提高"
+    # Anonymity: no screen names or numbers a rater; no audit row records an answer.
+    for shown in (results.text or "", comments.text or ""):
+        for user in secretaries:
+            assert user.first_name not in shown
+            assert str(user.id) not in shown
+    entries = await audit_log(database)
+    assert [e.action for e in entries if e.action.startswith("survey.")] == ["survey.open"]
+    for entry in entries:
+        assert not {str(u.id) for u in secretaries} & set(str(entry.detail).split())
+        assert entry.actor_telegram_id not in {u.id for u in secretaries}
+    assert {f.name for f in fields(UnitResult)} == {
+        "unit_id",
+        "name",
+        "satisfied",
+        "basically",
+        "dissatisfied",
+    }
+
+    # Nobody but county staff reads results; nobody but a rater answers.
+    for user in (county.secretary, county.organiser):
+        assert (await say(user, "/survey")).text == gettext("zh", NO_SURVEY)
+    member = county.users["张三"]
+    refused = await forge(member, CHOOSE.encode(1, agri, 0))
+    assert refused.text == gettext("zh", NOT_A_RATER)
+    assert (await forge(member, UNIT.encode(1, agri))).text == gettext("zh", NOT_A_RATER)
+    assert len(await answers(database)) == 5
+
+    # Closed: answers are final.
+    back = await tap(staff, "⬆ 返回", message_id=results.message_id)
+    closed = await tap(staff, "🔒 结束测评", message_id=back.message_id)
+    assert (closed.text or "").startswith("📊 2026年满意度测评（评议人：支部书记；已结束）")
+    assert buttons(closed) == ["💬 意见"]
+    before = await answers(database)
+    # 东风村书记's message still shows 县农业农村局 from the comment; 满意 is refused now.
+    alert = await tap_refused(first, "满意", message_id=one)
+    assert alert.text == gettext("zh", SURVEY_CLOSED)
+    assert (await tap_refused(first, "⬆ 全部单位", message_id=one)).text == gettext(
+        "zh", SURVEY_CLOSED
+    )
+    assert (await forge(second, CHOOSE.encode(1, agri, 2))).text == gettext("zh", SURVEY_CLOSED)
+    assert await answers(database) == before
+    assert [e.action for e in await audit_log(database, prefix="survey.")] == [
+        "survey.open",
+        "survey.close",
+    ]
+
+
+async def test_all_members_rate_when_chosen(
+    database: Database, clock: ManualClock, world: World, person: Person
+) -> None:
+    clock.set(NOW)
+    county = await build_county(database, person)
+    await rated_units(database, county)
+    start = await say(county.staff, "/survey")
+    opened = await tap(county.staff, "开始测评：全体党员评议", message_id=start.message_id)
+    # The members on Telegram of the three village branches.
+    assert (opened.text or "").startswith("测评已开始，已发送给 6 位评议人。")
+    assert "评议人：全体党员" in (opened.text or "")
+    message = await arrives(world, county.users["孙七"], "📊")
+    assert buttons(message) == UNITS
+    text = await rate(county.users["孙七"], message.message_id, "东风镇农技站", "满意")
+    assert text.startswith("已保存：东风镇农技站，满意。")
+    # A secretary who is no member does not rate in this survey.
+    refused = await forge(county.secretary, CHOOSE.encode(1, 1, 0))
+    assert refused.text == gettext("zh", NOT_A_RATER)
+    last_year = await say(county.staff, "/survey 2025")
+    assert (last_year.text or "").startswith("2025年县直部门和基层站所满意度测评还没有开始。")
+    assert (await say(county.staff, "/survey 2020")).text == "2020年没有开展满意度测评。"
