@@ -56,6 +56,8 @@ CLOSE: Final = CallbackCodec("rect.c", (int,))  # order
 SEND_REPORT: Final = CallbackCodec("rect.rs", (int,))  # order
 SEND_CLOSE: Final = CallbackCodec("rect.cs", (int,))  # order
 ORDERS: Final = CallbackCodec("rect.l")
+PHOTOS: Final = CallbackCodec("rect.p", (int,))  # order: its photos
+PHOTOS_SHOWN: Final = 10
 
 LISTED: Final = 25  # orders listed in one message (4096 characters)
 LAGGARDS_LISTED: Final = 15  # laggards in one message: a line each and up to five reasons
@@ -321,7 +323,9 @@ async def _visible(
         return view, False
 
 
-def _order_screen(context: BotContext, view: OrderView, staff: bool, reports: list[str]) -> Screen:
+def _order_screen(
+    context: BotContext, view: OrderView, staff: bool, reports: list[str], photos: int
+) -> Screen:
     _ = context._
     order = view.order
     lines = [
@@ -346,6 +350,9 @@ def _order_screen(context: BotContext, view: OrderView, staff: bool, reports: li
         if order.closed_photo_ids:
             lines.append(_("Photos: {count}").format(count=len(order.closed_photo_ids)))
     rows: list[list[InlineKeyboardButton]] = []
+    if photos:
+        label = _("🖼 Photos ({count})").format(count=photos)
+        rows.append([button(label, PHOTOS.encode(view.id))])
     if order.state != RectificationState.DONE:
         if staff:
             rows.append([button(_("✅ Close with evidence"), CLOSE.encode(view.id))])
@@ -367,13 +374,51 @@ async def _report_lines(session: AsyncSession, context: BotContext, order_id: in
     return lines
 
 
+async def _photos(
+    session: AsyncSession, context: BotContext, view: OrderView
+) -> list[tuple[str, str]]:
+    """(file id, caption) of the order's photos: the progress reports', then the closing
+    evidence."""
+    _ = context._
+    tz = context.services.settings.tz
+    found: list[tuple[str, str]] = []
+    for report in await store.reports_of(session=session, order_id=view.id):
+        caption = _("{org}: progress of {day}").format(
+            org=view.org_name, day=_day(context, local_date(report.reported_at, tz))
+        )
+        found += [(photo, caption) for photo in report.photo_ids or []]
+    evidence = _("{org}: evidence of the closing").format(org=view.org_name)
+    found += [(photo, evidence) for photo in view.order.closed_photo_ids or []]
+    return found
+
+
+async def on_photos(update: Update, context: BotContext) -> None:
+    """🖼 Photos: the order's photos (the latest PHOTOS_SHOWN), each as a message."""
+    (order_id,) = callback_ints(PHOTOS, update)
+
+    async def act(session: AsyncSession, principal: Principal) -> list[tuple[str, str]]:
+        view, _staff = await _visible(session, principal, order_id)
+        return (await _photos(session, context, view))[-PHOTOS_SHOWN:]
+
+    photos = await perform(update, context, act)
+    message = update.effective_message
+    if photos is None or message is None:
+        return
+    if update.callback_query is not None:
+        await update.callback_query.answer()
+    for file_id, caption in photos:
+        await message.reply_photo(file_id, caption=caption)
+
+
 async def on_view(update: Update, context: BotContext) -> None:
     """An order: its state, criticism, actions and reports; close it or report on it."""
     (order_id,) = callback_ints(VIEW, update)
 
     async def build(session: AsyncSession, principal: Principal) -> Screen:
         view, staff = await _visible(session, principal, order_id)
-        return _order_screen(context, view, staff, await _report_lines(session, context, order_id))
+        lines = await _report_lines(session, context, order_id)
+        photos = await _photos(session, context, view)
+        return _order_screen(context, view, staff, lines, len(photos))
 
     await answer_with(update, context, build)
 
@@ -651,4 +696,5 @@ CALLBACKS: Final = (
     (SEND_REPORT, on_send_report),
     (SEND_CLOSE, on_send_close),
     (ORDERS, on_orders),
+    (PHOTOS, on_photos),
 )

@@ -212,7 +212,10 @@ async def test_the_whole_ladder_once_each_across_restarts(
         "进展报告：1 次",
         "• 2026年4月15日：4月20日已召开支委会，研究整改措施。（照片 1 张）",
     ]
-    assert buttons(screen) == ["✅ 凭佐证销号", "⬆ 整改通知"]
+    assert buttons(screen) == ["🖼 照片（1 张）", "✅ 凭佐证销号", "⬆ 整改通知"]
+    photo = await tap(staff, "🖼 照片（1 张）", message_id=screen.message_id)
+    assert photo.photo
+    assert photo.shown_text == "东风村党支部：2026年4月15日的整改进展"
     ask = await tap(staff, "✅ 凭佐证销号", message_id=screen.message_id)
     assert ask.text == "东风村党支部：有什么能证明整改到位？请输入整改佐证。"
     evidence = "5月9日已补开党员大会，会议记录和照片已核实。"
@@ -243,7 +246,7 @@ async def test_the_whole_ladder_once_each_across_restarts(
     seen = await tap(secretary, "📋 查看整改通知", message_id=reminder.message_id)
     assert "状态：已销号" in (seen.text or "")
     assert f"2026年5月8日已销号。整改佐证：{evidence}" in (seen.text or "")
-    assert buttons(seen) == ["⬆ 整改通知"]
+    assert buttons(seen) == ["🖼 照片（3 张）", "⬆ 整改通知"]
 
     entries = await audit_log(database, prefix="rectify.")
     assert [(e.action, e.actor_telegram_id) for e in entries] == [
