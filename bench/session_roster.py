@@ -19,6 +19,7 @@ from pathlib import Path
 from sqlmodel import col, select, update
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from bench._table import Row
 from bench.roster_import import counting_statements
 from bot import session_ops
 from bot.session_duties import follow_the_roster
@@ -145,7 +146,7 @@ async def churn(database: Database, branches: list[OrgUnit]) -> None:
         )
 
 
-async def run(folder: Path) -> None:
+async def run(folder: Path) -> list[Row]:
     url = f"sqlite+aiosqlite:///{folder / 'bench.db'}"
     await asyncio.to_thread(upgrade_to_head, url)
     settings = load_settings(
@@ -168,6 +169,7 @@ async def run(folder: Path) -> None:
         steady = min([await run_job(database, settings) for _ in range(3)])
         await churn(database, branches)
         changed = await run_job(database, settings)
+        table: list[Row] = []
         for label, (seconds, queued, sent) in (
             ("job, nothing changed", steady),
             ("job after 50 joined and 50 moved", changed),
@@ -177,11 +179,20 @@ async def run(folder: Path) -> None:
                 f"{label}: {seconds / baseline:.4f}x the baseline ({seconds * 1000:.0f} ms;"
                 f" {queued} invitations queued; SQL statements {len(sent)}: {kinds})"
             )
+            table.append(
+                Row(
+                    f"session_roster {label}, {members:,} members",
+                    f"{seconds * 1000:.0f} ms, {len(sent)} statements",
+                    f"{baseline:.1f} s scheduling {sessions} sessions",
+                    f"{seconds / baseline:.3f}x",
+                )
+            )
+        return table
     finally:
         await database.dispose()
 
 
-def main() -> None:
+def main() -> list[Row]:
     """Print the baseline and the job's runs as ratios of it."""
     with tempfile.TemporaryDirectory() as folder:
-        asyncio.run(run(Path(folder)))
+        return asyncio.run(run(Path(folder)))

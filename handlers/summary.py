@@ -16,7 +16,6 @@ from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Message, Update
 
 from bot.access import Action, allows, load_principal
 from bot.callbacks import CallbackCodec
-from bot.charts import chart_png
 from bot.context import BotContext
 from bot.guidance import report_token
 from bot.i18n import N_
@@ -120,7 +119,13 @@ async def _send(context: BotContext, message: Message, user_id: int, summary: Su
 
 
 async def _send_chart(context: BotContext, message: Message, summary: Summary) -> None:
-    """The chart as a photo, drawn off the event loop (matplotlib is CPU work)."""
+    """The chart as a photo, drawn off the event loop (matplotlib is CPU work).
+
+    Imported on the first chart, not at start-up: matplotlib and its font tables take
+    about 30 MB of the bot's resident memory (bench/footprint.py).
+    """
+    from bot.charts import chart_png
+
     if not summary.lines:
         return
     png = await asyncio.to_thread(chart_png, summary, context.language)

@@ -290,6 +290,11 @@ class World:
         self._updates = [u for u in self._updates if wanted(u)]
         return self._updates[:limit]
 
+    @property
+    def polls_started(self) -> int:
+        """How many getUpdates calls have arrived (a call is logged only when answered)."""
+        return self._poll.generation
+
     def start_poll(self) -> int:
         """Register a getUpdates call; any older one still waiting is terminated (409)."""
         self._poll.generation += 1

@@ -28,6 +28,16 @@ def test_starts_are_spread_one_over_rate_apart() -> None:
     assert pacer.delay(2, 0.1) == 0.0
 
 
+def test_a_late_start_does_not_push_the_next_ones_back() -> None:
+    pacer = Pacer(10.0)
+    pacer.start(1, 0.0)
+    pacer.start(2, 0.13)  # woke up 30 ms late
+    assert pacer.delay(3, 0.13) == pytest.approx(0.07)  # its slot is still 0.2
+    pacer.start(3, 0.2)
+    pacer.start(4, 5.0)  # after a pause the grid starts again: no burst
+    assert pacer.delay(5, 5.0) == pytest.approx(0.1)
+
+
 def test_a_send_holds_its_place_until_a_second_after_its_answer() -> None:
     pacer = Pacer(3.0)  # three a second
     for n, at in enumerate((0.0, 0.35, 0.7)):
