@@ -13,9 +13,9 @@ from bot.context import BotContext
 from bot.greetings import set_branch_greetings
 from bot.htmltext import html_lines
 from bot.members import BRANCH_KINDS
-from bot.refusals import NOT_ALLOWED, Refused
+from bot.refusals import NOT_ALLOWED
 from handlers.guard import refuse
-from handlers.screens import button, callback_ints, show
+from handlers.screens import button, callback_ints, perform, show
 from storage import orgs
 from storage.models import OrgUnit
 
@@ -78,19 +78,16 @@ async def on_switch(update: Update, context: BotContext) -> None:
     if user is None:
         return
     org_id, enabled = callback_ints(SWITCH, update)
-    try:
-        async with context.services.database.session_scope() as session:
-            principal = await load_principal(session=session, telegram_user_id=user.id)
-            await set_branch_greetings(
-                session=session,
-                actor=principal,
-                org_id=org_id,
-                enabled=bool(enabled),
-                now=context.services.clock.now(),
-            )
-            branches = await _branches(session, principal)
-    except Refused as refused:
-        await refuse(update, context, refused.text(context.language))
+    now = context.services.clock.now()
+
+    async def act(session: AsyncSession, principal: Principal) -> list[OrgUnit]:
+        await set_branch_greetings(
+            session=session, actor=principal, org_id=org_id, enabled=bool(enabled), now=now
+        )
+        return await _branches(session, principal)
+
+    branches = await perform(update, context, act)
+    if branches is None:
         return
     await show(update, context, *_screen(context, branches))
 

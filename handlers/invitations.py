@@ -30,6 +30,7 @@ from handlers.screens import (
     callback_ints,
     callback_values,
     first_tap,
+    perform,
     show,
 )
 from storage import invitations as store
@@ -227,24 +228,27 @@ async def on_create(update: Update, context: BotContext) -> None:
         await refuse(update, context, context._("This invitation has already been created."))
         return
     now = context.services.clock.now()
-    try:
-        async with context.services.database.session_scope() as session:
-            principal = await load_principal(session=session, telegram_user_id=user.id)
-            issued = await rules.create(
-                session=session,
-                actor=principal,
-                org_id=int(org_id),
-                role_name=str(role_name),
-                max_uses=int(uses),
-                days=int(days),
-                now=now,
-            )
-            org = await orgs.get_org(session=session, org_id=issued.invitation.org_id)
-            assert org is not None
-            label = await rules.org_label(session=session, org=org)
-    except Refused as refused:
-        await refuse(update, context, refused.text(context.language))
+
+    async def act(
+        session: AsyncSession, principal: Principal
+    ) -> tuple[rules.IssuedInvitation, str]:
+        issued = await rules.create(
+            session=session,
+            actor=principal,
+            org_id=int(org_id),
+            role_name=str(role_name),
+            max_uses=int(uses),
+            days=int(days),
+            now=now,
+        )
+        org = await orgs.get_org(session=session, org_id=issued.invitation.org_id)
+        assert org is not None
+        return issued, await rules.org_label(session=session, org=org)
+
+    done = await perform(update, context, act)
+    if done is None:
         return
+    issued, label = done
     link = rules.deep_link(context.bot.username, issued.code)
     await show(update, context, context._("Invitation created. Here is its QR code:"))
     await context.bot.send_photo(
@@ -305,16 +309,17 @@ async def on_revoke(update: Update, context: BotContext) -> None:
         return
     invitation_id, page = callback_ints(REVOKE, update)
     now = context.services.clock.now()
-    try:
-        async with context.services.database.session_scope() as session:
-            principal = await load_principal(session=session, telegram_user_id=user.id)
-            await rules.revoke_as(
-                session=session, actor=principal, invitation_id=invitation_id, now=now
-            )
-            listing = await _invitation_list(session, principal, context, page, now)
-    except Refused as refused:
-        await refuse(update, context, refused.text(context.language))
+
+    async def act(session: AsyncSession, principal: Principal) -> tuple[Screen | None]:
+        await rules.revoke_as(
+            session=session, actor=principal, invitation_id=invitation_id, now=now
+        )
+        return (await _invitation_list(session, principal, context, page, now),)
+
+    done = await perform(update, context, act)  # None: refused (and answered)
+    if done is None:
         return
+    (listing,) = done
     await query.answer(context._("Invitation revoked. Its link and QR code no longer work."))
     if listing is not None:
         await query.edit_message_text(listing[0], reply_markup=listing[1])

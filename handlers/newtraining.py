@@ -33,7 +33,7 @@ from bot.session_text import clip
 from bot.trainings import KIND_LABELS, SOURCE_LABELS, TrainingPlan, format_hours
 from handlers import awaiting
 from handlers.guard import refuse
-from handlers.screens import Screen, answer_with, button, callback_ints, show
+from handlers.screens import Screen, answer_with, button, callback_ints, perform, show
 from handlers.training_codecs import AUDIENCE, FORM
 from storage import orgs
 from storage.models import AttachmentKind, FundSource, MemberStatus, TrainingKind
@@ -478,17 +478,19 @@ async def _publish(update: Update, context: BotContext, draft: Draft) -> None:
     context.user_data.pop(DRAFT_KEY, None)
     awaiting.stop(context)
     services = context.services
-    try:
-        async with services.database.session_scope() as session:
-            published = await rules.publish(
-                session=session,
-                actor=user.id,
-                plan=_plan(draft),
-                now=services.clock.now(),
-                tz=services.settings.tz,
-            )
-    except Refused as refused:
-        await refuse(update, context, refused.text(context.language))
+    plan, now = _plan(draft), services.clock.now()
+    published = await perform(
+        update,
+        context,
+        lambda session, principal: rules.publish(
+            session=session,
+            actor=principal.telegram_user_id,
+            plan=plan,
+            now=now,
+            tz=services.settings.tz,
+        ),
+    )
+    if published is None:  # refused (and told why)
         await show(update, context, context._("Nothing was published."))
         return
     services.relay.wake()

@@ -20,7 +20,6 @@ from bot.access import (
     Grant,
     Principal,
     allows,
-    load_principal,
     may_end_role,
     scope_roots,
 )
@@ -34,7 +33,7 @@ from bot.refusals import NOT_ALLOWED, Refused
 from handlers.guard import refuse
 from handlers.menus import refresh_menu
 from handlers.org_picker import OrgPicker, OrgQuestion
-from handlers.screens import Screen, answer_with, button, callback_ints, show
+from handlers.screens import Screen, answer_with, button, callback_ints, perform, show
 from storage import member_admin, orgs
 from storage.models import OrgUnit, Role
 
@@ -283,20 +282,25 @@ async def _change(
     services = context.services
     try:
         role = _role(index)
-        async with services.database.session_scope() as session:
-            principal = await load_principal(session=session, telegram_user_id=user.id)
-            done = await appointments.change_role(
-                session=session,
-                actor=principal,
-                org_id=org_id,
-                member_id=member_id,
-                role=role,
-                grant_org_id=grant_org_id,
-                give=give,
-                now=services.clock.now(),
-            )
     except Refused as refused:
         await refuse(update, context, refused.text(context.language))
+        return
+    now = services.clock.now()
+    done = await perform(
+        update,
+        context,
+        lambda session, principal: appointments.change_role(
+            session=session,
+            actor=principal,
+            org_id=org_id,
+            member_id=member_id,
+            role=role,
+            grant_org_id=grant_org_id,
+            give=give,
+            now=now,
+        ),
+    )
+    if done is None:
         return
     name, place = done.member_name, done.org.name
     if give:

@@ -20,10 +20,9 @@ from bot.dates import local_date
 from bot.htmltext import Markup, bold, html_lines
 from bot.members import format_day
 from bot.notices import names_line
-from bot.refusals import Refused
 from bot.session_text import clip
 from handlers.guard import STALE_BUTTON, refuse
-from handlers.screens import Screen, answer_with, button, callback_ints, show
+from handlers.screens import Screen, answer_with, button, callback_ints, perform, show
 from handlers.training_codecs import BULK, LIST, SAVE, TICK, VIEW
 from handlers.trainings import trainings_screen
 from storage import trainings
@@ -183,22 +182,23 @@ async def on_save(update: Update, context: BotContext) -> None:
     if not ticked:
         await refuse(update, context, context._(STALE_BUTTON))
         return
-    try:
-        async with context.services.database.session_scope() as session:
-            confirmed = await rules.confirm_for(
-                session=session,
-                actor=user.id,
-                training_id=training_id,
-                member_ids=ticked,
-                now=context.services.clock.now(),
-            )
-    except Refused as refused:
-        await refuse(update, context, refused.text(context.language))
+    now = context.services.clock.now()
+
+    async def act(session: AsyncSession, principal: Principal) -> tuple[list[int], Screen | None]:
+        confirmed = await rules.confirm_for(
+            session=session,
+            actor=principal.telegram_user_id,
+            training_id=training_id,
+            member_ids=ticked,
+            now=now,
+        )
+        return confirmed, await _detail(session, principal, context, training_id)
+
+    done = await perform(update, context, act)
+    if done is None:
         return
+    confirmed, screen = done
     context.user_data.pop(TICKED_KEY, None)
-    async with context.services.database.session_scope() as session:
-        principal = await load_principal(session=session, telegram_user_id=user.id)
-        screen = await _detail(session, principal, context, training_id)
     note = context._("Confirmed for {n} members.").format(n=len(confirmed))
     if screen is None:
         await show(update, context, note)

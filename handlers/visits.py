@@ -29,7 +29,7 @@ from bot.refusals import Refused
 from bot.roster_file import parse_date
 from handlers import awaiting
 from handlers.guard import STALE_BUTTON, refuse
-from handlers.screens import Screen, answer_with, button, callback_ints
+from handlers.screens import Screen, answer_with, button, callback_ints, perform
 from storage import duties as store
 from storage import members
 
@@ -244,21 +244,22 @@ async def on_save(update: Update, context: BotContext) -> None:
         await refuse(update, context, context._(STALE_BUTTON))
         return
     services = context.services
-    now = services.clock.now()
-    try:
-        async with services.database.session_scope() as session:
-            done = await duties.log_visit(
-                session=session,
-                telegram_user_id=user.id,
-                contact_point_id=point_id,
-                visited_on=draft.day,
-                note=draft.note,
-                photo_ids=list(draft.photos),
-                now=now,
-                tz=services.settings.tz,
-            )
-    except Refused as refused:
-        await refuse(update, context, refused.text(context.language))
+    now, day, note = services.clock.now(), draft.day, draft.note
+    done = await perform(
+        update,
+        context,
+        lambda session, principal: duties.log_visit(
+            session=session,
+            telegram_user_id=principal.telegram_user_id,
+            contact_point_id=point_id,
+            visited_on=day,
+            note=note,
+            photo_ids=list(draft.photos),
+            now=now,
+            tz=services.settings.tz,
+        ),
+    )
+    if done is None:
         return
     _drop(context)
     await query.answer()
