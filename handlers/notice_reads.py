@@ -16,7 +16,7 @@ from bot.htmltext import html_lines
 from bot.members import BRANCH_KINDS
 from bot.notice_buttons import ACK, ACKED, acked_markup
 from bot.notices import mark_read, names_line, notice_in_scope, plain_text, remind_as
-from bot.refusals import NOT_ALLOWED, Refused
+from bot.refusals import NOT_ALLOWED
 from handlers.guard import refuse
 from handlers.screens import button, callback_ints, perform, show
 from storage import notices, orgs
@@ -212,18 +212,15 @@ async def on_remind(update: Update, context: BotContext) -> None:
     if query is None or user is None or query.message is None:
         return
     (notice_id,) = callback_ints(REMIND, update)
-    try:
-        async with context.services.database.session_scope() as session:
-            principal = await load_principal(session=session, telegram_user_id=user.id)
-            reminded = await remind_as(
-                session=session,
-                actor=principal,
-                notice_id=notice_id,
-                key=f"remind:{user.id}:{query.message.message_id}",
-                now=context.services.clock.now(),
-            )
-    except Refused as refused:
-        await refuse(update, context, refused.text(context.language))
+    key, now = f"remind:{user.id}:{query.message.message_id}", context.services.clock.now()
+    reminded = await perform(
+        update,
+        context,
+        lambda session, principal: remind_as(
+            session=session, actor=principal, notice_id=notice_id, key=key, now=now
+        ),
+    )
+    if reminded is None:
         return
     context.services.relay.wake()
     if reminded:
