@@ -18,6 +18,8 @@ from bot.dates import format_calendar_day
 from bot.direct_messages import Recipient
 from bot.i18n import N_
 from bot.refusals import NOT_ALLOWED, Refused
+from bot.session_duties import follow_the_roster
+from bot.settings import Settings
 from storage import audit, member_admin, members, orgs, roles
 from storage.models import InactiveReason, Member, MemberStatus, OrgKind, OrgUnit, Role
 
@@ -120,9 +122,12 @@ async def transfer(
     member_id: int,
     from_org_id: int,
     to_org_id: int,
+    settings: Settings,
     now: datetime,
 ) -> Transferred:
-    """Move a member to another branch inside the principal's scope."""
+    """Move a member to another branch inside the principal's scope; in the same
+    transaction they leave the coming sessions of the old branch and are invited to the
+    new one's."""
     member, source = await managed_member(
         session=session, principal=principal, member_id=member_id
     )
@@ -161,6 +166,7 @@ async def transfer(
         },
         at=now,
     )
+    await follow_the_roster(session=session, settings=settings, now=now, member_ids=[member_id])
     told = await secretaries(session=session, org_id=from_org_id)
     told += await secretaries(session=session, org_id=to_org_id)
     return Transferred(member.name, source, target, told)
@@ -242,9 +248,10 @@ async def deactivate(
     principal: Principal,
     member_id: int,
     reason: InactiveReason,
+    settings: Settings,
     now: datetime,
 ) -> Deactivated:
-    """Take a member off the roster with a reason.
+    """Take a member off the roster with a reason (and off the coming sessions).
 
     Their roles bound inside the branch end too: someone no longer on the roster cannot
     lead it. Roles elsewhere (given by higher levels) are left alone.
@@ -283,6 +290,7 @@ async def deactivate(
         },
         at=now,
     )
+    await follow_the_roster(session=session, settings=settings, now=now, member_ids=[member_id])
     return Deactivated(member.name, org, member.org_id, member.telegram_user_id, revoked)
 
 

@@ -60,12 +60,14 @@ log = logging.getLogger(__name__)
 
 
 async def follow_roster_change(services: Services, member_ids: Sequence[int] | None) -> None:
-    """Members joined, registered, moved or left: bring coming sessions in step now.
+    """Members joined (registration) or a roster was imported: bring coming sessions in
+    step now. A transfer or a deactivation does this inside its own use case.
 
     ``member_ids`` None: anyone may have changed (a roster import).
 
-    Runs after the change committed and was confirmed to the user; the session_roster
-    job does the same every minute, so a failure here is logged and only delays things.
+    Runs after the change committed and was confirmed to the user (so a newcomer's
+    welcome comes before the invitations); the session_roster job does the same every
+    minute, so a failure here is logged and only delays things.
     """
     try:
         async with services.database.session_scope() as session:

@@ -20,7 +20,6 @@ from bot.direct_messages import Recipient, recipient, tell
 from bot.htmltext import bold, html_lines
 from bot.i18n import gettext
 from bot.refusals import Refused
-from handlers.attendance import follow_roster_change
 from handlers.menus import refresh_menu
 from handlers.roster_codecs import (
     CARD,
@@ -133,11 +132,13 @@ async def on_transfer_do(update: Update, context: BotContext) -> None:
             member_id=member_id,
             from_org_id=from_org_id,
             to_org_id=to_org_id,
+            settings=services.settings,
             now=now,
         ),
     )
     if done is None:
         return
+    services.relay.wake()  # invitations to the new branch's coming sessions
     values = {
         "name": done.member_name,
         "source": done.from_org.name,
@@ -145,7 +146,6 @@ async def on_transfer_do(update: Update, context: BotContext) -> None:
     }
     text = context._("{name} has been moved from {source} to {target}.").format(**values)
     await show(update, context, text)
-    await follow_roster_change(services, [member_id])
     await tell(
         context.bot,
         services.database,
@@ -371,6 +371,7 @@ async def on_deactivate_do(update: Update, context: BotContext) -> None:
             principal=principal,
             member_id=int(member_id),
             reason=reason,
+            settings=services.settings,
             now=services.clock.now(),
         )
         holder = (
@@ -389,7 +390,6 @@ async def on_deactivate_do(update: Update, context: BotContext) -> None:
     )
     back = button(context._("Back to the roster"), PAGE.encode(done.org_id, 0))
     await show(update, context, text, InlineKeyboardMarkup([[back]]))
-    await follow_roster_change(services, [int(member_id)])
     if holder is not None:
         await refresh_menu(
             context.bot,
