@@ -25,7 +25,7 @@ from bot.access import Action, Principal, allows
 from bot.htmltext import Markup, bold, html_lines, payload_html
 from bot.i18n import N_, gettext
 from bot.notice_buttons import ack_markup
-from bot.refusals import NOT_ALLOWED, Refused
+from bot.refusals import NOT_ALLOWED, STALE_BUTTON, Refused
 from storage import Database, audit, deliveries, notices, orgs
 from storage.deliveries import Outgoing
 from storage.models import AttachmentKind, DeliveryKind, MemberStatus, Notice, Role
@@ -40,6 +40,7 @@ __all__ = [
     "SentNotice",
     "final_text",
     "join_names",
+    "mark_read",
     "names_line",
     "notice_body",
     "notice_in_scope",
@@ -247,6 +248,22 @@ async def send_notice(
         at=now,
     )
     return SentNotice(notice.id, len(items))
+
+
+async def mark_read(
+    *, session: AsyncSession, actor: Principal, notice_id: int, now: datetime
+) -> bool:
+    """已阅: the actor confirms they have read a notice sent to them; True the first time.
+
+    Only the first tap writes (a conditional update, so a double tap is harmless); a
+    notice that never reached the actor is refused as a stale button.
+    """
+    result = await notices.acknowledge(
+        session=session, notice_id=notice_id, chat_id=actor.telegram_user_id, now=now
+    )
+    if result == notices.AckResult.UNKNOWN:
+        raise Refused(STALE_BUTTON)
+    return result == notices.AckResult.ACKNOWLEDGED
 
 
 async def notice_in_scope(

@@ -11,7 +11,7 @@ before the deadline, the township hears at 09:00 the day after it, the county a 
 
 from __future__ import annotations
 
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from typing import Final
 from zoneinfo import ZoneInfo
 
@@ -51,6 +51,7 @@ __all__ = [
     "issue_order",
     "ladder_day",
     "may_rectify",
+    "next_ladder_due",
     "own_order",
     "queue_rectification_ladder",
     "report_progress",
@@ -370,6 +371,19 @@ async def queue_rectification_ladder(*, session: AsyncSession, now: datetime, tz
         if await store.step_level(session=session, order_id=view.id, from_level=1, to_level=2):
             queued += await _step(session, view, "county", OVERDUE, None, now)
     return queued
+
+
+async def next_ladder_due(
+    *, session: AsyncSession, after: datetime, tz: ZoneInfo
+) -> datetime | None:
+    """When the ladder would next take a step after ``after`` (UTC), as the database
+    stands now; None if no order waits for one. The sandbox's clock jumps there."""
+    days = await store.next_ladder_days(
+        session=session, after=ladder_day(after, tz), county_after_days=COUNTY_AFTER_DAYS
+    )
+    if not days:
+        return None
+    return datetime.combine(min(days), time(LADDER_HOUR), tz).astimezone(UTC)
 
 
 async def _township_of(session: AsyncSession, view: OrderView) -> OrgUnit | None:

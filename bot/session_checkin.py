@@ -15,16 +15,19 @@ from enum import StrEnum
 
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from bot.access import Action, allows, load_principal
+from bot.access import Action, Principal, allows, load_principal
 from bot.checkin import verify_code
+from bot.refusals import NOT_ALLOWED, Refused
 from bot.sessions import MAX_CHECKIN_FAILURES, Window, checkin_opens_at, window_state
 from storage import attendance, audit, members, orgs, sessions
+from storage.attendance import AttendanceCounts
 from storage.models import Attendance, CheckinMethod, SessionState, StudySession
 
 __all__ = [
     "SENT_AT_TRUSTED",
     "Checkin",
     "CheckinOutcome",
+    "CodeScreen",
     "ProxyOutcome",
     "check_in",
     "judged_at",
@@ -32,6 +35,7 @@ __all__ = [
     "may_check_in",
     "open_for_member",
     "organiser_present",
+    "show_code",
     "window_refusal",
 ]
 
@@ -182,6 +186,37 @@ async def organiser_present(
         now=now,
         marked_by=actor,
     )
+
+
+@dataclass(frozen=True, slots=True)
+class CodeScreen:
+    """What an officer's code screen shows: READY with the counts, or why check-in is not
+    open (CANCELLED, NOT_YET, CLOSED) and nothing was written."""
+
+    result: Checkin
+    study: StudySession
+    counts: AttendanceCounts | None = None
+
+
+async def show_code(
+    *, session: AsyncSession, actor: Principal, session_id: int, now: datetime
+) -> CodeScreen:
+    """An officer opens (or renews) the check-in code screen of a session.
+
+    The right (MANAGE_ATTENDANCE over the session's org, else `Refused`) and the window
+    are checked in the same transaction as the write: the officer showing the code is
+    there, so they are checked in (if invited); the counts come from that transaction.
+    """
+    study = await sessions.get_session(session=session, session_id=session_id)
+    org = await orgs.get_org(session=session, org_id=study.org_id) if study else None
+    if study is None or org is None or not allows(actor, Action.MANAGE_ATTENDANCE, org.path):
+        raise Refused(NOT_ALLOWED)
+    refusal = window_refusal(study, now)
+    if refusal is not None:
+        return CodeScreen(refusal, study)
+    await organiser_present(session=session, study=study, actor=actor.telegram_user_id, now=now)
+    counts = await attendance.attendance_counts(session=session, session_id=session_id)
+    return CodeScreen(Checkin.READY, study, counts)
 
 
 @dataclass(frozen=True, slots=True)

@@ -16,6 +16,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from bot import session_notify as notify
 from bot.access import Action, Principal, allows
 from bot.dates import local_date
+from bot.i18n import N_
 from bot.refusals import NOT_ALLOWED, Refused
 from bot.sessions import (
     ABSENCE_STREAK,
@@ -33,19 +34,26 @@ from storage.models import (
     AudienceKind,
     SessionKind,
     SessionSeries,
+    SessionState,
     StudySession,
 )
 
 __all__ = [
+    "NOT_SCHEDULED",
     "Scheduled",
     "SessionPlan",
     "add_minutes",
     "cancel",
+    "cancel_as",
     "change",
+    "change_as",
     "close",
     "extend_series",
     "schedule",
+    "schedule_as",
 ]
+
+NOT_SCHEDULED = N_("This session is no longer scheduled, so it cannot be changed.")
 
 
 @dataclass(frozen=True, slots=True)
@@ -177,6 +185,26 @@ async def schedule(
     return Scheduled(study, counts.invited, reached)
 
 
+async def schedule_as(
+    *,
+    session: AsyncSession,
+    actor: Principal,
+    plan: SessionPlan,
+    settings: Settings,
+    now: datetime,
+) -> Scheduled:
+    """/newsession's create: an officer who may schedule for the plan's org schedules it.
+
+    The right is checked in the same transaction as the writes (`Refused` otherwise).
+    """
+    org = await orgs.get_org(session=session, org_id=plan.org_id)
+    if org is None or not allows(actor, Action.SCHEDULE_SESSION, org.path):
+        raise Refused(NOT_ALLOWED)
+    return await schedule(
+        session=session, plan=plan, actor=actor.telegram_user_id, settings=settings, now=now
+    )
+
+
 async def extend_series(
     *,
     session: AsyncSession,
@@ -292,6 +320,42 @@ async def change(
     return updated
 
 
+async def _organised(session: AsyncSession, actor: Principal, session_id: int) -> StudySession:
+    """The session if the actor may schedule for its org, still scheduled; else `Refused`."""
+    study = await sessions.get_session(session=session, session_id=session_id)
+    org = await orgs.get_org(session=session, org_id=study.org_id) if study else None
+    if study is None or org is None or not allows(actor, Action.SCHEDULE_SESSION, org.path):
+        raise Refused(NOT_ALLOWED)
+    if study.state != SessionState.SCHEDULED:
+        raise Refused(NOT_SCHEDULED)
+    return study
+
+
+async def change_as(
+    *,
+    session: AsyncSession,
+    actor: Principal,
+    session_id: int,
+    changes: dict[str, Any],
+    settings: Settings,
+    now: datetime,
+) -> StudySession:
+    """An officer's edit from /sessions: the right and the state are checked with the write,
+    so a cancellation committed after the officer opened the screen is seen."""
+    study = await _organised(session, actor, session_id)
+    updated = await change(
+        session=session,
+        study=study,
+        changes=changes,
+        actor=actor.telegram_user_id,
+        settings=settings,
+        now=now,
+    )
+    if updated is None:
+        raise Refused(NOT_SCHEDULED)
+    return updated
+
+
 def _plain(value: Any) -> Any:
     if isinstance(value, datetime):
         return value.isoformat()
@@ -335,6 +399,31 @@ async def cancel(
             session=session, study=gone, settings=settings, now=now, key="cancel"
         )
     return sorted(set(cancelled))
+
+
+async def cancel_as(
+    *,
+    session: AsyncSession,
+    actor: Principal,
+    session_id: int,
+    whole_series: bool,
+    settings: Settings,
+    now: datetime,
+) -> list[int]:
+    """An officer cancels a session (or the rest of its series) from /sessions; the right
+    and the state are checked with the write. Returns the ids cancelled."""
+    study = await _organised(session, actor, session_id)
+    cancelled = await cancel(
+        session=session,
+        study=study,
+        actor=actor.telegram_user_id,
+        settings=settings,
+        now=now,
+        whole_series=whole_series,
+    )
+    if not cancelled:
+        raise Refused(NOT_SCHEDULED)
+    return cancelled
 
 
 async def close(

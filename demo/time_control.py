@@ -22,6 +22,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.clock import OffsetClock
 from bot.duties import next_rung_due
+from bot.rectification import next_ladder_due
 from bot.session_duties import next_session_event
 from storage import Database
 from storage.models import Delivery, DeliveryState, ReminderState, SessionReminder
@@ -51,7 +52,7 @@ class JumpResult:
 async def next_due(*, session: AsyncSession, after: datetime, tz: ZoneInfo) -> datetime | None:
     """The earliest moment after ``after`` when something falls due: a pending session
     reminder, a queued delivery, a check-in opening or closing, an evening digest, a rung
-    of the contact-point reminder ladder."""
+    of the contact-point reminder ladder, a step of the rectification ladder."""
     reminder = await session.exec(
         select(func.min(SessionReminder.due_at)).where(
             SessionReminder.state == ReminderState.PENDING, col(SessionReminder.due_at) > after
@@ -65,9 +66,9 @@ async def next_due(*, session: AsyncSession, after: datetime, tz: ZoneInfo) -> d
     )
     event = await next_session_event(session=session, after=after, tz=tz)
     rung = await next_rung_due(session=session, after=after, tz=tz)
-    due = [
-        moment for moment in (reminder.one(), delivery.one(), event, rung) if moment is not None
-    ]
+    ladder = await next_ladder_due(session=session, after=after, tz=tz)
+    moments = (reminder.one(), delivery.one(), event, rung, ladder)
+    due = [moment for moment in moments if moment is not None]
     return min(due) if due else None
 
 

@@ -28,17 +28,15 @@ from bot.session_checkin import (
     check_in,
     may_check_in,
     open_for_member,
-    organiser_present,
-    window_refusal,
+    show_code,
 )
 from bot.sessions import Window, checkin_opens_at, window_state
 from handlers import awaiting
 from handlers.awaiting import cancel_keyboard
 from handlers.guard import refuse
-from handlers.screens import button, callback_values
-from handlers.session_access import officer_session
+from handlers.screens import button, callback_values, perform
 from handlers.session_codecs import CODE, PROXY
-from storage import attendance, sessions
+from storage import sessions
 from storage.models import CheckinMethod, SessionState, StudySession
 
 FLOW: Final = "checkin"
@@ -223,7 +221,7 @@ async def _officer_checkin(update: Update, context: BotContext) -> None:
         )
     open_now = [study for study in found if window_state(study, now) == Window.OPEN]
     if len(open_now) == 1:
-        await _send_screen(update, context, open_now[0])
+        await _send_screen(update, context, _id(open_now[0].id))
         return
     if not open_now:
         minutes = context.services.settings.checkin_opens_minutes
@@ -248,15 +246,8 @@ async def on_screen(update: Update, context: BotContext) -> None:
     if query is None:
         return
     (session_id,) = callback_values(CODE, update)
-    study = await officer_session(update, context, int(session_id), Action.MANAGE_ATTENDANCE)
-    if study is None:
+    if not await _send_screen(update, context, int(session_id)):
         return
-    refusal = window_refusal(study, context.services.clock.now())
-    if refusal is not None:
-        await refuse(update, context, _answer(context, CheckinOutcome(refusal, study)))
-        return
-    await query.answer()
-    await _send_screen(update, context, study)
     if isinstance(query.message, Message) and query.message.photo:
         screens = context.bot_data.get(SCREENS_KEY)
         if isinstance(screens, LiveScreens):
@@ -265,26 +256,39 @@ async def on_screen(update: Update, context: BotContext) -> None:
             await query.message.delete()
 
 
-async def _send_screen(update: Update, context: BotContext, study: StudySession) -> None:
+async def _send_screen(update: Update, context: BotContext, session_id: int) -> bool:
     """The QR code of the deep link, with the same code as a number, as a photo that keeps
-    itself current (bot.checkin_screen)."""
+    itself current (bot.checkin_screen); False if refused (the refusal was shown).
+
+    One use case checks the officer's right and the window, and counts the officer as
+    present, in one transaction; the photo is sent after it.
+    """
     chat = update.effective_chat
     if chat is None:
-        return
+        return False
     services = context.services
     now = services.clock.now()
+    shown = await perform(
+        update,
+        context,
+        lambda session, principal: show_code(
+            session=session, actor=principal, session_id=session_id, now=now
+        ),
+    )
+    if shown is None:
+        return False
+    study = shown.study
+    if shown.result != Checkin.READY or shown.counts is None:
+        await refuse(update, context, _answer(context, CheckinOutcome(shown.result, study)))
+        return False
+    if update.callback_query is not None:
+        await update.callback_query.answer()
     code = current_code(services.settings.signing_key, _id(study.id), now)
     link = deep_link(context.bot.username, _id(study.id), code.code)
-    async with services.database.session_scope() as session:
-        if update.effective_user is not None:  # who runs the check-in is there
-            await organiser_present(
-                session=session, study=study, actor=update.effective_user.id, now=now
-            )
-        counts = await attendance.attendance_counts(session=session, session_id=_id(study.id))
     caption = screen_caption(
         study,
         code=code,
-        counts=counts,
+        counts=shown.counts,
         language=context.language,
         settings=services.settings,
         now=now,
@@ -305,6 +309,7 @@ async def _send_screen(update: Update, context: BotContext, study: StudySession)
         screens.shown(
             Screen(chat.id, sent.message_id, _id(study.id), context.language, code.code, markup)
         )
+    return True
 
 
 CALLBACKS: Final = ((CHECKIN, on_tap), (CODE, on_screen))

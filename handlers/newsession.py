@@ -16,7 +16,7 @@ from typing import Final
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Message, Update
 
 from bot import session_ops
-from bot.access import Action, allows, load_principal, scope_roots
+from bot.access import Action, load_principal, scope_roots
 from bot.context import BotContext
 from bot.dates import (
     date_examples,
@@ -43,7 +43,7 @@ from bot.sessions import (
 )
 from handlers import awaiting
 from handlers.guard import refuse
-from handlers.screens import button, show
+from handlers.screens import button, perform, show
 from handlers.session_access import NOT_ALLOWED
 from handlers.session_codecs import FORM
 from storage import orgs, sessions
@@ -517,21 +517,14 @@ async def _confirm(update: Update, context: BotContext, draft: Draft) -> None:
     if plan.starts_at <= now:
         await _ask(update, context, draft, "when", note=context._("That time has already passed."))
         return
-    async with services.database.session_scope() as session:
-        principal = await load_principal(session=session, telegram_user_id=user.id)
-        org = await orgs.get_org(session=session, org_id=plan.org_id)
-        if org is None or not allows(principal, Action.SCHEDULE_SESSION, org.path):
-            scheduled = None
-        else:
-            scheduled = await session_ops.schedule(
-                session=session,
-                plan=plan,
-                actor=user.id,
-                settings=services.settings,
-                now=now,
-            )
+    scheduled = await perform(
+        update,
+        context,
+        lambda session, principal: session_ops.schedule_as(
+            session=session, actor=principal, plan=plan, settings=services.settings, now=now
+        ),
+    )
     if scheduled is None:
-        await refuse(update, context, context._(NOT_ALLOWED))
         return
     services.relay.wake()
     await _abandon(update, context, done=True)

@@ -15,10 +15,10 @@ from bot.dates import format_when
 from bot.htmltext import html_lines
 from bot.members import BRANCH_KINDS
 from bot.notice_buttons import ACK, ACKED, acked_markup
-from bot.notices import names_line, notice_in_scope, plain_text, remind_as
+from bot.notices import mark_read, names_line, notice_in_scope, plain_text, remind_as
 from bot.refusals import NOT_ALLOWED, Refused
-from handlers.guard import STALE_BUTTON, refuse
-from handlers.screens import button, callback_ints, show
+from handlers.guard import refuse
+from handlers.screens import button, callback_ints, perform, show
 from storage import notices, orgs
 from storage.models import Notice
 
@@ -36,17 +36,17 @@ async def on_ack(update: Update, context: BotContext) -> None:
     if query is None or update.effective_user is None:
         return
     (notice_id,) = callback_ints(ACK, update)
-    async with context.services.database.session_scope() as session:
-        result = await notices.acknowledge(
-            session=session,
-            notice_id=notice_id,
-            chat_id=update.effective_user.id,
-            now=context.services.clock.now(),
-        )
-    if result == notices.AckResult.UNKNOWN:
-        await refuse(update, context, context._(STALE_BUTTON))
+    now = context.services.clock.now()
+    first = await perform(
+        update,
+        context,
+        lambda session, principal: mark_read(
+            session=session, actor=principal, notice_id=notice_id, now=now
+        ),
+    )
+    if first is None:
         return
-    if result == notices.AckResult.ACKNOWLEDGED:
+    if first:
         await query.answer(context._("Thank you, noted as read."))
     else:
         await query.answer(context._("You have already marked this as read."))

@@ -19,14 +19,14 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Message, Update
 
 from bot import rectification
-from bot.access import Action, Principal, scope_roots
+from bot.access import Action, Principal, allows, scope_roots
 from bot.callbacks import CallbackCodec
 from bot.context import BotContext
 from bot.dates import format_calendar_day, local_date, parse_day
 from bot.htmltext import html_lines
 from bot.i18n import N_
 from bot.laggards import laggards
-from bot.periods import period_from_token
+from bot.periods import Period, period_from_token
 from bot.rectify_buttons import REPORT, REPORT_PROGRESS, VIEW
 from bot.refusals import NOT_ALLOWED, Refused
 from handlers import awaiting
@@ -44,7 +44,7 @@ from handlers.screens import (
 )
 from storage import orgs
 from storage import rectification as store
-from storage.models import RectificationState, Role
+from storage.models import OrgUnit, RectificationState, Role
 from storage.rectification import OrderView
 
 FLOW: Final = "rectify"
@@ -56,6 +56,9 @@ CLOSE: Final = CallbackCodec("rect.c", (int,))  # order
 SEND_REPORT: Final = CallbackCodec("rect.rs", (int,))  # order
 SEND_CLOSE: Final = CallbackCodec("rect.cs", (int,))  # order
 ORDERS: Final = CallbackCodec("rect.l")
+PAGE: Final = CallbackCodec("rect.g", (int, str, int))  # org, period token, offset
+PHOTOS: Final = CallbackCodec("rect.p", (int,))  # order: its photos
+PHOTOS_SHOWN: Final = 10
 
 LISTED: Final = 25  # orders listed in one message (4096 characters)
 LAGGARDS_LISTED: Final = 15  # laggards in one message: a line each and up to five reasons
@@ -123,63 +126,90 @@ async def cmd_laggards(update: Update, context: BotContext) -> None:
     if period is None:
         await message.reply_text(context._(PERIOD_HELP))
         return
-    _ = context._
-    services = context.services
 
     async def build(session: AsyncSession, principal: Principal) -> Screen | None:
         roots = scope_roots(principal, Action.RECTIFY)
-        if not roots:
+        found = [await orgs.get_org(session=session, org_id=root.org_id) for root in roots]
+        tops = [org for org in found if org is not None]
+        if not tops:
             return None
-        lines: list[str] = []
-        rows: list[list[InlineKeyboardButton]] = []
-        for root in roots:
-            org = await orgs.get_org(session=session, org_id=root.org_id)
-            if org is None:
-                continue
-            total, found = await laggards(
-                session=session,
-                org=org,
-                period=period,
-                now=services.clock.now(),
-                tz=services.settings.tz,
-            )
-            label = period.label(context.language)
-            if not found:
-                lines.append(
-                    _("✅ {org}, {period}: none of {total} branches is below target.").format(
-                        org=org.name, period=label, total=total
-                    )
-                )
-                continue
-            lines.append(
-                _("⚠️ {org}, {period}: {count} of {total} branches below target").format(
-                    org=org.name, period=label, count=len(found), total=total
-                )
-            )
-            for laggard in found[:LAGGARDS_LISTED]:
-                branch = laggard.branch
-                lines.append(
-                    _("• {org} ({parent}): {count} below target").format(
-                        org=branch.name, parent=branch.parent_name, count=len(laggard.missed)
-                    )
-                )
-                lines += [f"    {reason}" for reason in laggard.reasons(context.language)]
-                rows.append(
-                    [
-                        button(
-                            _("Order rectification: {org}").format(org=branch.name),
-                            ISSUE.encode(branch.id, period.token),
-                        )
-                    ]
-                )
-            if len(found) > LAGGARDS_LISTED:
-                more = len(found) - LAGGARDS_LISTED
-                lines.append(_("…and {count} more").format(count=more))
-        rows = rows[:LAGGARDS_LISTED]
-        rows.append([button(_("📋 Rectification orders"), ORDERS.encode())])
-        return html_lines(lines), InlineKeyboardMarkup(rows)
+        if len(tops) > 1:  # several units: which one (each then pages on its own)
+            rows = [[button(org.name, PAGE.encode(org.id or 0, period.token, 0))] for org in tops]
+            return context._("Which one?"), InlineKeyboardMarkup(rows)
+        return await _laggard_page(session, context, tops[0], period, 0)
 
     await answer_with(update, context, build, refusal=NO_RECTIFY)
+
+
+async def on_page(update: Update, context: BotContext) -> None:
+    """Another page of an org's laggards (or the org chosen among several)."""
+    org_id, token, offset = callback_values(PAGE, update)
+    period = period_from_token(str(token))
+    if period is None:
+        await refuse(update, context, context._(STALE_BUTTON))
+        return
+
+    async def build(session: AsyncSession, principal: Principal) -> Screen | None:
+        org = await orgs.get_org(session=session, org_id=int(org_id))
+        if org is None or not allows(principal, Action.RECTIFY, org.path):
+            return None
+        return await _laggard_page(session, context, org, period, int(offset))
+
+    await answer_with(update, context, build, refusal=NO_RECTIFY)
+
+
+async def _laggard_page(
+    session: AsyncSession, context: BotContext, org: OrgUnit, period: Period, offset: int
+) -> Screen:
+    """LAGGARDS_LISTED laggards of ``org`` from ``offset``, each with its reasons and a
+    button to order rectification; ◀ / ▶ page through the rest."""
+    _ = context._
+    services = context.services
+    total, found = await laggards(
+        session=session, org=org, period=period, now=services.clock.now(), tz=services.settings.tz
+    )
+    label = period.label(context.language)
+    orders_row = [button(_("📋 Rectification orders"), ORDERS.encode())]
+    if not found:
+        text = _("✅ {org}, {period}: none of {total} branches is below target.").format(
+            org=org.name, period=label, total=total
+        )
+        return text, InlineKeyboardMarkup([orders_row])
+    offset = min(max(offset, 0), (len(found) - 1) // LAGGARDS_LISTED * LAGGARDS_LISTED)
+    lines = [
+        _("⚠️ {org}, {period}: {count} of {total} branches below target").format(
+            org=org.name, period=label, count=len(found), total=total
+        )
+    ]
+    rows: list[list[InlineKeyboardButton]] = []
+    shown = found[offset : offset + LAGGARDS_LISTED]
+    for laggard in shown:
+        branch = laggard.branch
+        lines.append(
+            _("• {org} ({parent}): {count} below target").format(
+                org=branch.name, parent=branch.parent_name, count=len(laggard.missed)
+            )
+        )
+        lines += [f"    {reason}" for reason in laggard.reasons(context.language)]
+        label_issue = _("Order rectification: {org}").format(org=branch.name)
+        rows.append([button(label_issue, ISSUE.encode(branch.id, period.token))])
+    pages: list[InlineKeyboardButton] = []
+    if offset:
+        back = max(offset - LAGGARDS_LISTED, 0)
+        pages.append(button(_("◀ Previous"), PAGE.encode(org.id or 0, period.token, back)))
+    if offset + LAGGARDS_LISTED < len(found):
+        ahead = offset + LAGGARDS_LISTED
+        pages.append(button(_("Next ▶"), PAGE.encode(org.id or 0, period.token, ahead)))
+    if len(found) > LAGGARDS_LISTED:
+        lines.append(
+            _("{first}-{last} of {count} shown.").format(
+                first=offset + 1, last=offset + len(shown), count=len(found)
+            )
+        )
+    if pages:
+        rows.append(pages)
+    rows.append(orders_row)
+    return html_lines(lines), InlineKeyboardMarkup(rows)
 
 
 # --- issuing an order ---------------------------------------------------------------------
@@ -321,7 +351,9 @@ async def _visible(
         return view, False
 
 
-def _order_screen(context: BotContext, view: OrderView, staff: bool, reports: list[str]) -> Screen:
+def _order_screen(
+    context: BotContext, view: OrderView, staff: bool, reports: list[str], photos: int
+) -> Screen:
     _ = context._
     order = view.order
     lines = [
@@ -346,6 +378,9 @@ def _order_screen(context: BotContext, view: OrderView, staff: bool, reports: li
         if order.closed_photo_ids:
             lines.append(_("Photos: {count}").format(count=len(order.closed_photo_ids)))
     rows: list[list[InlineKeyboardButton]] = []
+    if photos:
+        label = _("🖼 Photos ({count})").format(count=photos)
+        rows.append([button(label, PHOTOS.encode(view.id))])
     if order.state != RectificationState.DONE:
         if staff:
             rows.append([button(_("✅ Close with evidence"), CLOSE.encode(view.id))])
@@ -367,13 +402,51 @@ async def _report_lines(session: AsyncSession, context: BotContext, order_id: in
     return lines
 
 
+async def _photos(
+    session: AsyncSession, context: BotContext, view: OrderView
+) -> list[tuple[str, str]]:
+    """(file id, caption) of the order's photos: the progress reports', then the closing
+    evidence."""
+    _ = context._
+    tz = context.services.settings.tz
+    found: list[tuple[str, str]] = []
+    for report in await store.reports_of(session=session, order_id=view.id):
+        caption = _("{org}: progress of {day}").format(
+            org=view.org_name, day=_day(context, local_date(report.reported_at, tz))
+        )
+        found += [(photo, caption) for photo in report.photo_ids or []]
+    evidence = _("{org}: evidence of the closing").format(org=view.org_name)
+    found += [(photo, evidence) for photo in view.order.closed_photo_ids or []]
+    return found
+
+
+async def on_photos(update: Update, context: BotContext) -> None:
+    """🖼 Photos: the order's photos (the latest PHOTOS_SHOWN), each as a message."""
+    (order_id,) = callback_ints(PHOTOS, update)
+
+    async def act(session: AsyncSession, principal: Principal) -> list[tuple[str, str]]:
+        view, _staff = await _visible(session, principal, order_id)
+        return (await _photos(session, context, view))[-PHOTOS_SHOWN:]
+
+    photos = await perform(update, context, act)
+    message = update.effective_message
+    if photos is None or message is None:
+        return
+    if update.callback_query is not None:
+        await update.callback_query.answer()
+    for file_id, caption in photos:
+        await message.reply_photo(file_id, caption=caption)
+
+
 async def on_view(update: Update, context: BotContext) -> None:
     """An order: its state, criticism, actions and reports; close it or report on it."""
     (order_id,) = callback_ints(VIEW, update)
 
     async def build(session: AsyncSession, principal: Principal) -> Screen:
         view, staff = await _visible(session, principal, order_id)
-        return _order_screen(context, view, staff, await _report_lines(session, context, order_id))
+        lines = await _report_lines(session, context, order_id)
+        photos = await _photos(session, context, view)
+        return _order_screen(context, view, staff, lines, len(photos))
 
     await answer_with(update, context, build)
 
@@ -651,4 +724,6 @@ CALLBACKS: Final = (
     (SEND_REPORT, on_send_report),
     (SEND_CLOSE, on_send_close),
     (ORDERS, on_orders),
+    (PAGE, on_page),
+    (PHOTOS, on_photos),
 )

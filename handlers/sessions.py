@@ -9,15 +9,16 @@ from datetime import datetime
 from typing import Any, Final
 from zoneinfo import ZoneInfo
 
+from sqlmodel.ext.asyncio.session import AsyncSession
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
 
 from bot import session_ops
-from bot.access import Action, load_principal, scope_roots
+from bot.access import Action, Principal, load_principal, scope_roots
 from bot.context import BotContext
 from bot.dates import format_when, parse_when
 from bot.htmltext import Markup, html_lines
-from bot.i18n import N_
 from bot.session_buttons import CHECKIN, MAKEUP, rsvp_markup
+from bot.session_ops import NOT_SCHEDULED
 from bot.session_text import clip, kind_label, session_card, status_label
 from bot.sessions import DURATION_CHOICES, Window, rsvp_refusal, window_state
 from handlers import awaiting
@@ -25,7 +26,7 @@ from handlers.attendance import NOT_INVITED
 from handlers.awaiting import cancel_keyboard
 from handlers.guard import STALE_BUTTON, refuse
 from handlers.newsession import MAX_PLACE, MAX_TOPIC, examples
-from handlers.screens import button, callback_values, show
+from handlers.screens import button, callback_values, perform, show
 from handlers.session_access import officer_session
 from handlers.session_codecs import (
     CANCEL,
@@ -44,7 +45,6 @@ EDIT_FLOW: Final = "edit"
 FIELD_KEY: Final = awaiting.forget_on_cancel("sessions.edit_field")
 FIELDS: Final = ("time", "place", "topic", "duration")
 ORGANISERS: Final = (Action.SCHEDULE_SESSION, Action.MANAGE_ATTENDANCE)
-NOT_SCHEDULED: Final = N_("This session is no longer scheduled, so it cannot be changed.")
 
 
 def _id(value: int | None) -> int:
@@ -280,11 +280,10 @@ async def on_edit_input(update: Update, context: BotContext) -> None:
             )
             return
         changes[str(field)] = text
-    study = await officer_session(update, context, state.ref, Action.SCHEDULE_SESSION)
     awaiting.stop(context)
-    if study is None:
-        return
-    await message.reply_text(await _save_change(context, study, changes, user.id))
+    answer = await _save_change(update, context, state.ref, changes)
+    if answer is not None:
+        await message.reply_text(answer)
 
 
 async def on_duration(update: Update, context: BotContext) -> None:
@@ -294,30 +293,32 @@ async def on_duration(update: Update, context: BotContext) -> None:
     if user is None or minutes not in DURATION_CHOICES:
         await refuse(update, context, context._(STALE_BUTTON))
         return
-    study = await officer_session(update, context, int(session_id), Action.SCHEDULE_SESSION)
-    if study is None:
-        return
-    answer = await _save_change(context, study, {"duration_minutes": minutes}, user.id)
-    await show(update, context, answer)
+    answer = await _save_change(update, context, int(session_id), {"duration_minutes": minutes})
+    if answer is not None:
+        await show(update, context, answer)
 
 
 async def _save_change(
-    context: BotContext, study: StudySession, changes: dict[str, Any], actor: int
-) -> str:
-    """Apply an officer's change and queue the news to every invitee; what to answer."""
+    update: Update, context: BotContext, session_id: int, changes: dict[str, Any]
+) -> str | None:
+    """Apply an officer's change (one use case: checked, saved, every invitee told); what
+    to answer, or None after a refusal was shown."""
     services = context.services
     now = services.clock.now()
-    async with services.database.session_scope() as session:
-        updated = await session_ops.change(
+
+    async def act(session: AsyncSession, principal: Principal) -> StudySession:
+        return await session_ops.change_as(
             session=session,
-            study=study,
+            actor=principal,
+            session_id=session_id,
             changes=changes,
-            actor=actor,
             settings=services.settings,
             now=now,
         )
+
+    updated = await perform(update, context, act)
     if updated is None:
-        return context._(NOT_SCHEDULED)
+        return None
     services.relay.wake()
     card = session_card(updated, language=context.language, tz=_tz(context), now=now)
     return html_lines([context._("Saved. Everyone invited is told about the change."), "", card])
@@ -325,38 +326,25 @@ async def _save_change(
 
 async def on_cancel(update: Update, context: BotContext) -> None:
     """Ask first; then cancel this occurrence, or the whole series from here on."""
-    user = update.effective_user
     session_id, step = callback_values(CANCEL, update)
-    study = await officer_session(update, context, int(session_id), Action.SCHEDULE_SESSION)
-    if study is None or user is None:
-        return
-    if study.state != SessionState.SCHEDULED:
-        await refuse(update, context, context._(NOT_SCHEDULED))
-        return
-    sid = _id(study.id)
-    _ = context._
     if step == "ask":
-        rows = [[button(_("Yes, cancel it"), CANCEL.encode(sid, "one"))]]
-        if study.series_id is not None:
-            whole = _("Cancel all coming ones of this series")
-            rows.append([button(whole, CANCEL.encode(sid, "all"))])
-        rows.append([button(_("Back"), MANAGE.encode(sid))])
-        text = _("Cancel this session? Everyone invited will be told.")
-        await show(update, context, text, InlineKeyboardMarkup(rows))
+        await _ask_cancel(update, context, int(session_id))
         return
     services = context.services
     now = services.clock.now()
-    async with services.database.session_scope() as session:
-        cancelled = await session_ops.cancel(
+
+    async def act(session: AsyncSession, principal: Principal) -> list[int]:
+        return await session_ops.cancel_as(
             session=session,
-            study=study,
-            actor=user.id,
+            actor=principal,
+            session_id=int(session_id),
+            whole_series=step == "all",
             settings=services.settings,
             now=now,
-            whole_series=step == "all",
         )
-    if not cancelled:
-        await refuse(update, context, context._(NOT_SCHEDULED))
+
+    cancelled = await perform(update, context, act)
+    if cancelled is None:
         return
     services.relay.wake()
     await show(
@@ -368,6 +356,25 @@ async def on_cancel(update: Update, context: BotContext) -> None:
             len(cancelled),
         ).format(n=len(cancelled)),
     )
+
+
+async def _ask_cancel(update: Update, context: BotContext, session_id: int) -> None:
+    """Cancel this one, or all coming ones of its series? (Nothing is written yet.)"""
+    study = await officer_session(update, context, session_id, Action.SCHEDULE_SESSION)
+    if study is None:
+        return
+    if study.state != SessionState.SCHEDULED:
+        await refuse(update, context, context._(NOT_SCHEDULED))
+        return
+    sid = _id(study.id)
+    _ = context._
+    rows = [[button(_("Yes, cancel it"), CANCEL.encode(sid, "one"))]]
+    if study.series_id is not None:
+        whole = _("Cancel all coming ones of this series")
+        rows.append([button(whole, CANCEL.encode(sid, "all"))])
+    rows.append([button(_("Back"), MANAGE.encode(sid))])
+    text = _("Cancel this session? Everyone invited will be told.")
+    await show(update, context, text, InlineKeyboardMarkup(rows))
 
 
 def _tz(context: BotContext) -> ZoneInfo:

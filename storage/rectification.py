@@ -9,7 +9,7 @@ calendar days, computed by the caller.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from typing import Any
 
 import sqlalchemy as sa
@@ -31,6 +31,7 @@ __all__ = [
     "create_order",
     "get_order",
     "ladder_candidates",
+    "next_ladder_days",
     "order_view",
     "orders_under",
     "reminders_due",
@@ -264,3 +265,40 @@ async def step_level(
         .values(level=to_level, state=RectificationState.OVERDUE)
     )
     return bool(result.rowcount)
+
+
+async def next_ladder_days(
+    *, session: AsyncSession, after: date, county_after_days: int
+) -> list[date]:
+    """The first ladder days after ``after`` on which a step would be taken, as the
+    database stands now: a reminder (on ``remind_on``), the township (the day after the
+    deadline), the county (``county_after_days`` later). Minima in SQL."""
+    not_closed = col(RectificationOrder.state).in_(_OPEN)
+    remind = await session.exec(
+        select(sa.func.min(col(RectificationOrder.remind_on))).where(
+            col(RectificationOrder.state) == RectificationState.OPEN,
+            col(RectificationOrder.reminded_at).is_(None),
+            col(RectificationOrder.remind_on) > after,
+        )
+    )
+    township = await session.exec(
+        select(sa.func.min(col(RectificationOrder.deadline))).where(
+            not_closed,
+            col(RectificationOrder.level) == 0,
+            col(RectificationOrder.deadline) >= after,
+        )
+    )
+    county = await session.exec(
+        select(sa.func.min(col(RectificationOrder.deadline))).where(
+            not_closed,
+            col(RectificationOrder.level) == 1,
+            col(RectificationOrder.deadline) >= after - timedelta(days=county_after_days),
+        )
+    )
+    days = [remind.one()]
+    first_township, first_county = township.one(), county.one()
+    if first_township is not None:
+        days.append(first_township + timedelta(days=1))
+    if first_county is not None:
+        days.append(first_county + timedelta(days=county_after_days + 1))
+    return [day for day in days if day is not None]

@@ -121,3 +121,174 @@ def test_the_join_handlers_reach_storage_only_through_bot() -> None:
         for module in THIN_HANDLERS
     }
     assert imports == {module: ["bot", "handlers"] for module in THIN_HANDLERS}
+
+
+# --- handlers change nothing themselves ---------------------------------------------------
+#
+# A state change is one use case in bot/ (docs/architecture.md, "A use case has one home");
+# a handler may read storage/ for display but never write through it. A storage function
+# writes if it adds, deletes or flushes through the session, builds an INSERT, UPDATE or
+# DELETE, or calls another storage function that does.
+
+#: Calls on the database session that write (a flush only sends what these added).
+SESSION_WRITES = frozenset({"add", "add_all", "delete", "merge", "commit"})
+#: SQL statements that write, called bare (`update(...)`) or on a SQL module (`sa.insert`).
+STATEMENT_WRITES = frozenset({"insert", "update", "delete"})
+SQL_MODULES = frozenset({"sa", "sqlalchemy", "sqlmodel", "sqlite", "postgresql"})
+#: Handler modules other work is still moving (assessment, surveys, rectification): not
+#: guarded yet. Every other handler module is, including new ones.
+UNGUARDED = frozenset(
+    {
+        "handlers/assess.py",
+        "handlers/commend.py",
+        "handlers/five_lead.py",
+        "handlers/guidance.py",
+        "handlers/rectify.py",
+        "handlers/survey.py",
+    }
+)
+
+
+def storage_names(tree: ast.AST) -> dict[str, str]:
+    """Local name -> qualified name of what a module imports from storage/ (modules as
+    `storage.orgs`, functions as `storage.orgs.get_org`); the models are not functions."""
+    names: dict[str, str] = {}
+    for node in ast.walk(tree):
+        if isinstance(node, ast.ImportFrom) and node.module and not node.level:
+            if node.module.split(".")[0] != "storage" or node.module.startswith("storage.models"):
+                continue
+            for alias in node.names:
+                names[alias.asname or alias.name] = f"{node.module}.{alias.name}"
+        elif isinstance(node, ast.Import):
+            for alias in node.names:
+                if alias.name.split(".")[0] == "storage" and alias.asname:
+                    names[alias.asname] = alias.name
+    return names
+
+
+def _called(node: ast.Call, names: dict[str, str], here: str) -> str | None:
+    """The qualified storage function a call reaches, if any (`here`: the own module)."""
+    func = node.func
+    if isinstance(func, ast.Name):
+        return names.get(func.id, f"{here}.{func.id}" if here else None)
+    if isinstance(func, ast.Attribute) and isinstance(func.value, ast.Name):
+        module = names.get(func.value.id)
+        return f"{module}.{func.attr}" if module else None
+    return None
+
+
+def writes_itself(node: ast.Call) -> bool:
+    """A call that writes without help: session.add(...), sa.update(...), insert(...)."""
+    func = node.func
+    if isinstance(func, ast.Name):
+        return func.id in STATEMENT_WRITES
+    if isinstance(func, ast.Attribute) and isinstance(func.value, ast.Name):
+        if func.value.id == "session":
+            return func.attr in SESSION_WRITES
+        return func.value.id in SQL_MODULES and func.attr in STATEMENT_WRITES
+    return False
+
+
+def storage_writers(root: Path) -> set[str]:
+    """Every storage function (`storage.<module>.<name>`) that writes, directly or not."""
+    calls: dict[str, set[str]] = {}
+    writers: set[str] = set()
+    for path in sorted((root / "storage").glob("*.py")):
+        here = "storage." + path.stem if path.stem != "__init__" else "storage"
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        names = storage_names(tree)
+        for node in tree.body:
+            if not isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
+                continue
+            qualified = f"{here}.{node.name}"
+            found = [call for call in ast.walk(node) if isinstance(call, ast.Call)]
+            calls[qualified] = {name for call in found if (name := _called(call, names, here))}
+            if any(writes_itself(call) for call in found):
+                writers.add(qualified)
+    while True:  # a function that calls a writer writes
+        more = {name for name, called in calls.items() if called & writers} - writers
+        if not more:
+            return writers
+        writers |= more
+
+
+def storage_calls(path: Path) -> list[tuple[int, str]]:
+    """(line, qualified name) of every call a module makes to a storage/ function."""
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    names = storage_names(tree)
+    return sorted(
+        (node.lineno, name)
+        for node in ast.walk(tree)
+        if isinstance(node, ast.Call) and (name := _called(node, names, ""))
+    )
+
+
+def handler_writes(root: Path) -> list[str]:
+    """Every write a guarded handler module makes itself: a storage writer or the session."""
+    writers = storage_writers(root)
+    found: list[str] = []
+    for path in sorted((root / "handlers").glob("*.py")):
+        module = path.relative_to(root).as_posix()
+        if module in UNGUARDED:
+            continue
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        found += [f"{module}:{line} calls {name}" for line, name in storage_calls(path)]
+        found[:] = [entry for entry in found if entry.rsplit(" ", 1)[1] in writers]
+        found += [
+            f"{module}:{node.lineno} writes through the session"
+            for node in ast.walk(tree)
+            if isinstance(node, ast.Call) and writes_itself(node)
+        ]
+    return found
+
+
+def test_handlers_write_only_through_a_use_case_in_bot() -> None:
+    assert handler_writes(ROOT) == []
+
+
+def test_the_storage_writers_are_told_from_the_readers() -> None:
+    writers = storage_writers(ROOT)
+    assert {
+        "storage.notices.acknowledge",  # UPDATE
+        "storage.audit.record",  # session.add
+        "storage.deliveries.enqueue_many",  # a dialect's INSERT, through a helper
+        "storage.attendance.check_in",
+        "storage.accounts.upsert_account",
+    } <= writers
+    assert (
+        not {
+            "storage.orgs.get_org",
+            "storage.notices.recent_notices",
+            "storage.attendance.attendance_counts",
+            "storage.sessions.sessions_of_orgs",
+        }
+        & writers
+    )
+
+
+def test_a_write_in_a_handler_is_found(tmp_path: Path) -> None:
+    files = {
+        "storage/notes.py": (
+            "import sqlalchemy as sa\n"
+            "async def read(*, session):\n    return await session.get(1)\n"
+            "async def _mark(session):\n    await session.exec(sa.update(1))\n"
+            "async def mark(*, session):\n    await _mark(session)\n"
+        ),
+        "handlers/notes.py": (
+            "from storage import notes\nfrom storage.notes import mark as tick\n"
+            "async def on_read(session):\n    await notes.read(session=session)\n"
+            "async def on_mark(session):\n    await notes.mark(session=session)\n"
+            "async def on_tick(session):\n    await tick(session=session)\n"
+            "async def on_add(session):\n    session.add(1)\n"
+        ),
+        "handlers/rectify.py": "from storage import notes\nnotes.mark(session=None)\n",
+    }
+    for name, text in files.items():
+        (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / name).write_text(text, encoding="utf-8")
+
+    assert handler_writes(tmp_path) == [
+        "handlers/notes.py:6 calls storage.notes.mark",
+        "handlers/notes.py:8 calls storage.notes.mark",
+        "handlers/notes.py:10 writes through the session",
+    ]

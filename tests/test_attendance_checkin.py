@@ -10,8 +10,8 @@ from bot.clock import ManualClock
 from bot.settings import Settings, SettingsError, load_settings
 from handlers.session_codecs import PROXY
 from sandbox import World
-from storage import Database
-from storage.models import CheckinMethod
+from storage import Database, roles
+from storage.models import CheckinMethod, Role
 from tests.support.audit import audit_log
 from tests.support.builders import add_member
 from tests.support.constants import TOKEN
@@ -256,3 +256,24 @@ async def test_buttons_of_a_closed_checkin_window_are_refused(
     assert await refused(sec, "🔄 换新码", message_id=screen.message_id) == (
         "这次活动的签到已经结束。"
     )
+
+
+async def test_a_new_code_is_refused_once_the_role_is_gone(
+    person: Person, database: Database, clock: ManualClock, settings: Settings
+) -> None:
+    """🔄 on an old screen is checked again: the right is judged when it is tapped."""
+    branch = await make_branch(database, person, names=("张三",))
+    await tonight(database, settings, clock, branch)
+    clock.set(at(2026, 3, 2, 19, 0))
+    first = await say(branch.secretary, "/checkin")
+    async with database.session_scope() as session:
+        assert await roles.revoke_role(
+            session=session,
+            telegram_user_id=branch.secretary.id,
+            role=Role.SECRETARY,
+            org_id=branch.org.id or 0,
+        )
+    query = await branch.secretary.tap("🔄 换新码", message_id=first.message_id)
+    answer = await branch.secretary.wait_for_callback_answer(query)
+    assert answer.text == "您没有权限在这里做这件事。"
+    assert [m.message_id for m in branch.secretary.messages if m.photo] == [first.message_id]

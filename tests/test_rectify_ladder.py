@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Callable
+from datetime import datetime
 
 from sqlmodel import col, select
 
@@ -15,7 +16,7 @@ from bot.app import PartyApplication
 from bot.clock import ManualClock
 from bot.context import SERVICES_KEY, Services
 from bot.i18n import gettext
-from bot.rectification import CLOSED
+from bot.rectification import CLOSED, next_ladder_due
 from bot.refusals import STALE_BUTTON
 from handlers.rectify import CONFIRM
 from sandbox import SimUser, World
@@ -32,7 +33,7 @@ from tests.support.builders import id_of
 from tests.support.conversation import say, tap, tap_refused
 from tests.support.reports import NOW, County, build_county
 from tests.support.roles import buttons, forge
-from tests.support.sessions import arrives, at, send_photo
+from tests.support.sessions import SHANGHAI, arrives, at, send_photo
 
 Person = Callable[..., SimUser]
 
@@ -111,6 +112,12 @@ async def test_the_whole_ladder_once_each_across_restarts(
     county = await build_county(database, person)
     staff, organiser, secretary = county.staff, county.organiser, county.secretary
     order_id = await issue(county, database)
+
+    async def next_step() -> datetime | None:
+        async with database.session_scope() as session:
+            return await next_ladder_due(session=session, after=clock.now(), tz=SHANGHAI)
+
+    assert await next_step() == at(2026, 4, 28, 9, 0)  # the sandbox's clock jumps there
     [order] = await orders(database)
     assert (order.org_id, order.reason, order.actions, order.state, order.level) == (
         id_of(county.tree.dongfeng),
@@ -168,6 +175,7 @@ async def test_the_whole_ladder_once_each_across_restarts(
     )
     assert buttons(reminder) == ["📝 报告整改进展", "📋 查看整改通知"]
     assert await job_rectification_ladder(services) == 0
+    assert await next_step() == at(2026, 5, 1, 9, 0)
 
     # A restart in the middle: a new engine on the same database; nothing is sent again.
     restarted = Database(database_url)
@@ -191,6 +199,7 @@ async def test_the_whole_ladder_once_each_across_restarts(
     assert buttons(overdue) == ["📋 查看整改通知"]
     [order] = await orders(database)
     assert (order.state, order.level) == (RectificationState.OVERDUE, 1)
+    assert await next_step() == at(2026, 5, 8, 9, 0)
 
     # A week later the county hears, once.
     clock.set(at(2026, 5, 8, 8, 59))
@@ -212,7 +221,10 @@ async def test_the_whole_ladder_once_each_across_restarts(
         "进展报告：1 次",
         "• 2026年4月15日：4月20日已召开支委会，研究整改措施。（照片 1 张）",
     ]
-    assert buttons(screen) == ["✅ 凭佐证销号", "⬆ 整改通知"]
+    assert buttons(screen) == ["🖼 照片（1 张）", "✅ 凭佐证销号", "⬆ 整改通知"]
+    photo = await tap(staff, "🖼 照片（1 张）", message_id=screen.message_id)
+    assert photo.photo
+    assert photo.shown_text == "东风村党支部：2026年4月15日的整改进展"
     ask = await tap(staff, "✅ 凭佐证销号", message_id=screen.message_id)
     assert ask.text == "东风村党支部：有什么能证明整改到位？请输入整改佐证。"
     evidence = "5月9日已补开党员大会，会议记录和照片已核实。"
@@ -235,6 +247,7 @@ async def test_the_whole_ladder_once_each_across_restarts(
     )
     assert len(order.closed_photo_ids or []) == 2
     assert await job_rectification_ladder(services) == 0  # nothing more once closed
+    assert await next_step() is None
 
     # The secretary's old button now says it is closed, and writes nothing.
     refused = await tap_refused(secretary, "📝 报告整改进展", message_id=told.message_id)
@@ -243,7 +256,7 @@ async def test_the_whole_ladder_once_each_across_restarts(
     seen = await tap(secretary, "📋 查看整改通知", message_id=reminder.message_id)
     assert "状态：已销号" in (seen.text or "")
     assert f"2026年5月8日已销号。整改佐证：{evidence}" in (seen.text or "")
-    assert buttons(seen) == ["⬆ 整改通知"]
+    assert buttons(seen) == ["🖼 照片（3 张）", "⬆ 整改通知"]
 
     entries = await audit_log(database, prefix="rectify.")
     assert [(e.action, e.actor_telegram_id) for e in entries] == [

@@ -11,16 +11,19 @@ from __future__ import annotations
 from collections.abc import Callable
 from decimal import Decimal
 
+import pytest
+
 from bot.clock import ManualClock
 from bot.i18n import gettext
 from bot.refusals import NOT_ALLOWED, STALE_BUTTON
-from handlers.rectify import ISSUE, NO_RECTIFY
+from handlers import rectify
+from handlers.rectify import ISSUE, NO_RECTIFY, PAGE
 from sandbox import SimUser
 from storage import Database
 from storage import assessments as assessment_store
-from storage.models import FundAllocation, FundPurpose, FundSource, Rating
-from tests.support.builders import id_of
-from tests.support.conversation import say
+from storage.models import FundAllocation, FundPurpose, FundSource, Rating, Role
+from tests.support.builders import grant, id_of
+from tests.support.conversation import say, tap
 from tests.support.reports import NOW, build_county
 from tests.support.roles import buttons, forge
 
@@ -142,3 +145,35 @@ async def test_an_empty_period_and_refusals(
     assert (await forge(county.staff, f"rect.n:{tree.dongfeng.id}:x2026")).text == gettext(
         "zh", STALE_BUTTON
     )
+
+
+async def test_laggards_page_and_several_units_are_offered(
+    database: Database, clock: ManualClock, person: Person, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    clock.set(NOW)
+    county = await build_county(database, person)
+    monkeypatch.setattr(rectify, "LAGGARDS_LISTED", 2)
+    first = await say(county.staff, "/laggards")
+    assert (first.text or "").splitlines()[-1] == "显示第 1-2 个，共 3 个。"
+    assert buttons(first) == [
+        "限期整改：东风村党支部",
+        "限期整改：柳树村党支部",
+        "下一页 ▶",
+        "📋 整改通知",
+    ]
+    second = await tap(county.staff, "下一页 ▶", message_id=first.message_id)
+    assert (second.text or "").splitlines()[1] == "• 前进村党支部（前进乡党委）：2 项未达标"
+    assert (second.text or "").splitlines()[-1] == "显示第 3-3 个，共 3 个。"
+    assert buttons(second) == ["限期整改：前进村党支部", "◀ 上一页", "📋 整改通知"]
+    back = await tap(county.staff, "◀ 上一页", message_id=second.message_id)
+    assert back.text == first.text
+    # Someone on two townships chooses one first; a page of another unit is refused.
+    both = person("两镇组织委员")
+    await grant(database, both.id, Role.TOWNSHIP_ORGANISER, county.tree.townships["T01"])
+    await grant(database, both.id, Role.TOWNSHIP_ORGANISER, county.tree.townships["T02"])
+    which = await say(both, "/laggards")
+    assert buttons(which) == ["东风镇党委", "前进乡党委"]
+    page = await tap(both, "前进乡党委", message_id=which.message_id)
+    assert (page.text or "").startswith("⚠️ 前进乡党委，2026年：1 个支部中有 1 个未达标")
+    forged = await forge(county.organiser, PAGE.encode(id_of(county.tree.county), "y2026", 0))
+    assert forged.text == gettext("zh", NO_RECTIFY)

@@ -17,7 +17,7 @@ from bot.i18n import gettext
 from bot.rectification import CLOSED, GONE_ORDER, NOT_YOURS, issue_order
 from bot.rectify_buttons import REPORT, VIEW
 from bot.refusals import NOT_ALLOWED, STALE_BUTTON
-from handlers.rectify import CLOSE, CONFIRM, NO_ORDERS, SEND_CLOSE, SEND_REPORT
+from handlers.rectify import CLOSE, CONFIRM, NO_ORDERS, PHOTOS, SEND_CLOSE, SEND_REPORT
 from sandbox import SimUser
 from storage import Database
 from storage._sql import table_of
@@ -84,6 +84,7 @@ async def test_forged_buttons_and_users_without_the_role_change_nothing(
     # The township organiser of 东风镇 reaches nothing in 前进乡.
     assert (await forge(county.organiser, VIEW.encode(qianjin))).text == text(NOT_ALLOWED)
     assert (await forge(county.organiser, CLOSE.encode(qianjin))).text == text(NOT_ALLOWED)
+    assert (await forge(county.organiser, PHOTOS.encode(qianjin))).text == text(NOT_ALLOWED)
     assert (await forge(county.organiser, SEND_CLOSE.encode(qianjin))).text == text(STALE_BUTTON)
     assert (await forge(county.organiser, CONFIRM.encode(id_of(tree.qianjin)))).text == text(
         STALE_BUTTON

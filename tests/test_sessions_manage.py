@@ -3,12 +3,13 @@ repeating series (generated ahead, single occurrences cancellable), and /me's ra
 
 from __future__ import annotations
 
+from bot import session_ops
 from bot.clock import ManualClock
 from bot.sessions import Repeat
 from bot.settings import Settings
 from handlers.session_codecs import CANCEL, DURATION, EDIT
 from sandbox import World
-from storage import Database
+from storage import Database, roles
 from storage.models import ReminderState, Role, SessionKind, SessionState
 from tests.support.audit import audit_log
 from tests.support.builders import grant
@@ -346,3 +347,39 @@ async def test_me_shows_the_attendance_rate_of_this_year(
         await run_closing(database, clock, settings)
     me = await say(branch.people["张三"], "/me")
     assert "本年出勤率：50%" in shown(me).splitlines()
+
+
+async def test_a_typed_change_is_checked_again_when_it_is_saved(
+    person: Person, database: Database, world: World, clock: ManualClock, settings: Settings
+) -> None:
+    """The edit screen was drawn under one state; what is typed later is judged by the
+    state when it is saved (one use case: right, state, write, audit, news)."""
+    branch = await make_branch(database, person, names=("张三",))
+    study = await create_session(
+        database, settings, clock, branch.org, starts_at=at(2026, 3, 5, 19, 30)
+    )
+    sec = branch.secretary
+    await say(sec, "/sessions")
+    await tap(sec, "⚙ 3月5日（周四）19:30 学习党章")
+    assert shown(await tap(sec, "✏️ 改地点")) == "请输入新的地点。"
+    async with database.session_scope() as session:  # meanwhile the role was taken away
+        assert await roles.revoke_role(
+            session=session,
+            telegram_user_id=sec.id,
+            role=Role.SECRETARY,
+            org_id=branch.org.id or 0,
+        )
+    assert (await say(sec, "党员活动室")).text == "您没有权限在这里做这件事。"
+
+    await grant(database, sec.id, Role.SECRETARY, branch.org)
+    await say(sec, "/sessions")
+    await tap(sec, "⚙ 3月5日（周四）19:30 学习党章")
+    assert shown(await tap(sec, "✏️ 改主题")) == "请输入新的主题。"
+    async with database.session_scope() as session:  # meanwhile it was cancelled
+        await session_ops.cancel(
+            session=session, study=study, actor=sec.id, settings=settings, now=clock.now()
+        )
+    assert (await say(sec, "新主题")).text == "这次活动已经不在计划中，不能再修改。"
+    stored = await stored_session(database, study.id or 0)
+    assert (stored.place, stored.topic) == ("村委会会议室", "学习党章")
+    assert await audit_log(database, prefix="session.edit") == []

@@ -24,7 +24,7 @@ from tests.support.audit import audit_log
 from tests.support.builders import grant, id_of
 from tests.support.conversation import say, tap, tap_refused
 from tests.support.reports import NOW, County, build_county
-from tests.support.roles import buttons, forge
+from tests.support.roles import buttons, forge, speaks
 from tests.support.sessions import arrives
 
 Person = Callable[..., SimUser]
@@ -190,15 +190,26 @@ async def test_all_members_rate_when_chosen(
     clock.set(NOW)
     county = await build_county(database, person)
     await rated_units(database, county)
+    sun = county.users["孙七"]
+    await speaks(database, sun.id, "en")  # one rater reads English
     start = await say(county.staff, "/survey")
     opened = await tap(county.staff, "开始测评：全体党员评议", message_id=start.message_id)
     # The members on Telegram of the three village branches.
     assert (opened.text or "").startswith("测评已开始，已发送给 6 位评议人。")
     assert "评议人：全体党员" in (opened.text or "")
-    message = await arrives(world, county.users["孙七"], "📊")
+    message = await arrives(world, sun, "📊")
+    assert (message.text or "").startswith(
+        "📊 The 2026 satisfaction survey of county departments and grassroots stations."
+    )
     assert buttons(message) == UNITS
-    text = await rate(county.users["孙七"], message.message_id, "东风镇农技站", "满意")
-    assert text.startswith("已保存：东风镇农技站，满意。")
+    screen = await tap(sun, "东风镇农技站", message_id=message.message_id)
+    assert screen.text == "东风镇农技站: how satisfied are you with its work this year?"
+    assert buttons(screen) == ["Satisfied", "Basically satisfied", "Dissatisfied", "⬆ All units"]
+    text = (await tap(sun, "Satisfied", message_id=message.message_id)).text or ""
+    assert text.startswith("Saved: 东风镇农技站, Satisfied.")
+    zhang = await arrives(world, county.users["张三"], "📊")
+    chosen = await rate(county.users["张三"], zhang.message_id, "东风镇农技站", "满意")
+    assert chosen.startswith("已保存：东风镇农技站，满意。")
     # A secretary who is no member does not rate in this survey.
     refused = await forge(county.secretary, CHOOSE.encode(1, 1, 0))
     assert refused.text == gettext("zh", NOT_A_RATER)

@@ -41,6 +41,9 @@ async def test_the_ladder_claims_each_step_once(each_db: Database) -> None:
             now=NOW,
         )
     async with each_db.session_scope() as session:
+        assert await orders.next_ladder_days(
+            session=session, after=date(2026, 4, 15), county_after_days=7
+        ) == [date(2026, 4, 28), date(2026, 5, 1)]
         assert await orders.reminders_due(session=session, day=date(2026, 4, 27)) == []
         [due] = await orders.reminders_due(session=session, day=date(2026, 4, 28))
         assert (due.org_name, due.reports, due.parent_id) == ("一村", 1, tree["t1"])
