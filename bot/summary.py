@@ -285,12 +285,14 @@ async def _figures(
     judged: list[JudgedPeriod],
     *,
     attendance: dict[int, AttendanceFigures],
+    met: dict[tuple[int, SessionKind], int],
     spends: list[OrgSpend],
     now: datetime,
     tz: ZoneInfo,
 ) -> dict[int, Figures]:
-    """Every figure of every group of the scope, one grouped query per figure; the two
-    the headline shares with the groups (attendance, training money) come read."""
+    """Every figure of every group of the scope, one grouped query per figure; the ones
+    the headline shares with the groups (attendance, periods met, training money) come
+    read."""
     start, end = period.bounds(tz)
     years = list(range(period.start.year, (period.end - timedelta(days=1)).year + 1))
     roster = await reports.roster(session=session, scope=scope)
@@ -302,7 +304,6 @@ async def _figures(
         held = await reports.sessions_held(
             session=session, scope=scope, start=start, end=end, now=now
         )
-        met = await reports.periods_met(session=session, scope=scope, periods=judged, now=now)
         due = _required(judged, await reports.org_kinds(session=session, scope=scope))
         for group, kind in sorted(set(held) | set(due), key=lambda k: KIND_ORDER.index(k[1])):
             if kind in CADENCE_KINDS:
@@ -425,11 +426,20 @@ async def branch_figures(
     scope = Scope(org.id, org.path, By.BRANCH)
     start, end = period.bounds(tz)
     attendance = await reports.attendance(session=session, scope=scope, start=start, end=end)
+    (met,) = await reports.periods_met(session=session, scopes=[scope], periods=judged, now=now)
     spends = await funds.training_spend(
         session=session, org_id=org.id, year=period.start.year, floor_yuan=FLOOR_YUAN
     )
     return await _figures(
-        session, scope, period, judged, attendance=attendance, spends=spends, now=now, tz=tz
+        session,
+        scope,
+        period,
+        judged,
+        attendance=attendance,
+        met=met,
+        spends=spends,
+        now=now,
+        tz=tz,
     )
 
 
@@ -466,6 +476,11 @@ async def build_summary(
             await reports.attendance(session=session, scope=s, start=start, end=end)
             for s in (whole_scope, scope)
         ]
+    # Periods met by the whole and, unless by member, by each line: one read of sessions.
+    scopes = [whole_scope] if by == By.MEMBER else [whole_scope, scope]
+    whole_met, *grouped_met = await reports.periods_met(
+        session=session, scopes=scopes, periods=judged, now=now
+    )
     spends = (
         await funds.training_spend(
             session=session, org_id=org.id, year=period.start.year, floor_yuan=FLOOR_YUAN
@@ -480,13 +495,22 @@ async def build_summary(
             period,
             judged,
             attendance=whole_attendance,
+            met=whole_met,
             spends=spends,
             now=now,
             tz=tz,
         )
     ).get(org.id, Figures())
     grouped = await _figures(
-        session, scope, period, judged, attendance=attendance, spends=spends, now=now, tz=tz
+        session,
+        scope,
+        period,
+        judged,
+        attendance=attendance,
+        met=grouped_met[0] if grouped_met else {},
+        spends=spends,
+        now=now,
+        tz=tz,
     )
     if by == By.MEMBER:
         lines = [

@@ -10,7 +10,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import SQLModel
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-__all__ = ["dialect_name", "insert_ignore", "table_of", "upsert"]
+__all__ = ["dialect_name", "in_subtree", "insert_ignore", "table_of", "upsert"]
 
 
 def table_of(model: type[SQLModel]) -> sa.Table:
@@ -24,6 +24,22 @@ async def dialect_name(session: AsyncSession) -> str:
     """``"sqlite"`` or ``"postgresql"`` for the connection the session is using."""
     connection = await session.connection()
     return connection.dialect.name
+
+
+def in_subtree(path: Any, top: Any, dialect: str) -> sa.ColumnElement[bool]:
+    """Whether materialised ``path`` ("/1/5/23/") lies in the subtree whose path is ``top``
+    (both columns, e.g. when joining every org to the orgs below it).
+
+    On SQLite as a range, ``top <= path < top || ':'``, which the path index answers; a
+    LIKE with a column pattern compares every pair of orgs (27 ms against 4 ms for a
+    county's 320 orgs). Exact because paths hold only digits and '/', all below ':' in
+    byte order, and ``top`` ends with '/'. PostgreSQL keeps LIKE: its collation need not
+    order bytes.
+    """
+    if dialect == "sqlite":
+        return sa.and_(path >= top, path < top.concat(":"))
+    inside: sa.ColumnElement[bool] = path.startswith(top)
+    return inside
 
 
 async def _insert(session: AsyncSession, model: type[SQLModel]) -> Any:

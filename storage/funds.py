@@ -25,6 +25,7 @@ from sqlalchemy.orm import aliased
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from storage._sql import dialect_name, in_subtree
 from storage.models.funds import FundAllocation, FundPurpose, FundSource
 from storage.models.members import Member
 from storage.models.orgs import OrgKind, OrgUnit
@@ -136,14 +137,20 @@ async def training_spend(
     if scope is None:
         return []
     below = aliased(OrgUnit)
+    # Members counted by org first, then added up over each org's subtree: joined member
+    # by member to every org above, a county's 15,000 members made 45,000 rows
+    # (bench/county_summary.py: 24 ms, now 4).
+    per_org = (
+        select(col(Member.org_id).label("org_id"), sa.func.count().label("members"))
+        .where(col(Member.active).is_(True))
+        .group_by(col(Member.org_id))
+        .subquery("per_org")
+    )
+    subtree = in_subtree(col(below.path), col(OrgUnit.path), await dialect_name(session))
     member_counts = await session.exec(
-        select(OrgUnit.id, sa.func.count(col(Member.id)))
-        .join(below, col(below.path).startswith(col(OrgUnit.path)))
-        .join(
-            Member,
-            sa.and_(col(Member.org_id) == col(below.id), col(Member.active).is_(True)),
-            isouter=True,
-        )
+        select(OrgUnit.id, sa.func.coalesce(sa.func.sum(per_org.c.members), 0))
+        .join(below, subtree)
+        .join(per_org, per_org.c.org_id == col(below.id), isouter=True)
         .where(_related_to(scope))
         .group_by(col(OrgUnit.id))
     )
