@@ -206,7 +206,11 @@ async def send_notice(
     root = await orgs.get_org(session=session, org_id=audience.root_id)
     if root is None or root.id is None or not allows(principal, Action.SEND_NOTICE, root.path):
         raise Refused(NOT_ALLOWED)
-    paths = await audience.paths(session)
+    # The units were picked on earlier screens: only those still inside the root count,
+    # and if none is left there is nobody to send to (never "no filter", i.e. everyone).
+    paths = [path for path in await audience.paths(session) if path.startswith(root.path)]
+    if not paths:
+        raise Refused(NOT_ALLOWED)
     readers = await notices.recipients(
         session=session, paths=paths, status=audience.status, role=audience.role
     )

@@ -15,7 +15,7 @@ from sandbox import SimUser, World
 from sandbox.files import photo_sizes
 from sandbox.models import Content
 from storage import Database
-from storage.models import AuditLog, Delivery, DeliveryState, Member, Notice, Role
+from storage.models import AuditLog, Delivery, DeliveryState, Member, Notice, OrgUnit, Role
 from tests.support.builders import Tree, add_member, build_tree, grant
 from tests.support.conversation import shown
 from tests.support.notices import compose
@@ -386,3 +386,46 @@ async def test_a_notice_with_a_photo(
     got = await bob.wait_for_reply()
     assert got.photo is not None
     assert got.caption == looks.caption
+
+
+async def test_a_unit_picked_earlier_is_checked_again_when_the_notice_is_sent(
+    database: Database, world: World, person: Callable[..., SimUser], bot_app: PartyApplication
+) -> None:
+    """The units were chosen on earlier screens; the send judges them as they are then."""
+    tree = await build_tree(database)
+    organiser = person("Olga")
+    await grant(database, organiser.id, Role.TOWNSHIP_ORGANISER, tree.townships["T01"])
+    in_liushu = person("L")
+    await add_member(database, tree.liushu, "柳树人", telegram_user_id=in_liushu.id)
+    await organiser.send("/notice")
+    await organiser.wait_for_reply()
+    await organiser.send("柳树村的通知")
+    await organiser.wait_for_reply()
+    await organiser.tap("东风镇党委：选择部分单位")
+    await organiser.wait_for_reply()
+    await organiser.tap("☐ 柳树村党支部")
+    await organiser.wait_for_reply()
+    await organiser.tap("选好了（已选 1 个）")
+    await organiser.wait_for_reply()
+    await organiser.tap("不需要回执")
+    await organiser.wait_for_reply()
+    await organiser.wait_for_reply()
+    summary = await organiser.wait_for_reply()
+    async with database.session_scope() as session:  # meanwhile 柳树村 moved to 前进乡
+        moved = await session.get(OrgUnit, tree.liushu.id)
+        assert moved is not None
+        moved.parent_id = tree.townships["T02"].id
+        moved.path = f"{tree.townships['T02'].path}{moved.id}/"
+        session.add(moved)
+    query = await organiser.tap("发给 1 人")
+    answer = await organiser.wait_for_callback_answer(query)
+    assert answer.text == "您没有权限在这里做这件事。"
+
+    def told_nothing_was_sent() -> bool:
+        shown_now = organiser.chat.message(summary.message_id)
+        return shown_now is not None and shown_now.text == "没有发送。"
+
+    await world.wait_for(told_nothing_was_sent)
+    assert await _deliveries(database) == []
+    async with database.session_scope() as session:
+        assert (await session.exec(select(Notice))).all() == []
