@@ -150,8 +150,8 @@ class AckResult(StrEnum):
 
 
 def _within(paths: Sequence[str]) -> Any:
-    """Org units inside any of these subtrees."""
-    return sa.or_(*(col(OrgUnit.path).startswith(path) for path in paths))
+    """Org units inside any of these subtrees (no subtrees: none, never all)."""
+    return sa.or_(sa.false(), *(col(OrgUnit.path).startswith(path) for path in paths))
 
 
 def _audience(paths: Sequence[str], status: MemberStatus | None, role: Role | None) -> Any:

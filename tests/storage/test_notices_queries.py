@@ -107,6 +107,10 @@ async def test_audiences_by_unit_status_and_role(database: Database) -> None:
             session=session, paths=v1 + await _paths(database, ids["v3"])
         )
         assert [r.chat_id for r in both] == [11, 16]
+        # No subtree is nobody, not everybody (an OR of nothing must not drop the filter).
+        assert await notices.recipients(session=session, paths=[]) == []
+        assert await notices.recipients(session=session, paths=[], role=Role.SECRETARY) == []
+        assert await notices.audience_counts(session=session, paths=[]) == (0, 0, 0)
 
 
 async def test_read_rates_are_exact(database: Database) -> None:
