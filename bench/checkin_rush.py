@@ -89,12 +89,12 @@ async def _county(
 ) -> tuple[list[tuple[SimUser, int]], list[int]]:
     """Branches of PER_BRANCH members on Telegram: (person, branch id) each, branch ids."""
     people: list[tuple[SimUser, int]] = []
-    async with database.session_scope() as session:
-        county = await orgs.create_org(session=session, code="C", name="县", kind=OrgKind.COUNTY)
+    async with database.session_scope() as db:
+        county = await orgs.create_org(db=db, code="C", name="县", kind=OrgKind.COUNTY)
         branch_ids = []
         for b in range((count + PER_BRANCH - 1) // PER_BRANCH):
             branch = await orgs.create_org(
-                session=session,
+                db=db,
                 code=f"V{b:03d}",
                 name=f"第{b}村党支部",
                 kind=OrgKind.VILLAGE_BRANCH,
@@ -105,10 +105,10 @@ async def _county(
             for n in range(min(PER_BRANCH, count - b * PER_BRANCH)):
                 user = world.add_user(f"党员{b}-{n}")
                 await accounts.ensure_account(
-                    session=session, telegram_user_id=user.id, first_name=user.first_name
+                    db=db, telegram_user_id=user.id, first_name=user.first_name
                 )
                 await members.create_member(
-                    session=session,
+                    db=db,
                     name=user.first_name,
                     org_id=branch.id,
                     status=MemberStatus.FULL,
@@ -123,10 +123,10 @@ async def _sessions(
 ) -> dict[int, int]:
     """One session tonight per branch: branch id -> session id."""
     found: dict[int, int] = {}
-    async with database.session_scope() as session:
+    async with database.session_scope() as db:
         for branch_id in branch_ids:
             scheduled = await session_ops.schedule(
-                session=session,
+                db=db,
                 plan=SessionPlan(
                     org_id=branch_id,
                     kind=SessionKind.THEME_PARTY_DAY,

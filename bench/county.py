@@ -79,19 +79,19 @@ def _utc(moment: datetime) -> Any:
     return sa.literal(moment, type_=UTCDateTime())
 
 
-async def _many(session: AsyncSession, table: sa.Table, rows: list[dict[str, Any]]) -> None:
+async def _many(db: AsyncSession, table: sa.Table, rows: list[dict[str, Any]]) -> None:
     """INSERT ``rows`` in batches (executemany)."""
-    connection = await session.connection()
+    connection = await db.connection()
     for first in range(0, len(rows), _BATCH):
         await connection.execute(table.insert(), rows[first : first + _BATCH])
 
 
-async def _orgs(session: AsyncSession, shape: CountyShape) -> list[int]:
+async def _orgs(db: AsyncSession, shape: CountyShape) -> list[int]:
     """The county, its townships and the branches dealt out among them; the branch ids."""
-    county = await orgs.create_org(session=session, code="C", name="红旗县", kind=OrgKind.COUNTY)
+    county = await orgs.create_org(db=db, code="C", name="红旗县", kind=OrgKind.COUNTY)
     townships = [
         await orgs.create_org(
-            session=session,
+            db=db,
             code=f"T{t:03d}",
             name=f"第{t + 1}镇党委",
             kind=OrgKind.TOWNSHIP,
@@ -102,7 +102,7 @@ async def _orgs(session: AsyncSession, shape: CountyShape) -> list[int]:
     branches: list[int] = []
     for b in range(shape.branches):
         branch = await orgs.create_org(
-            session=session,
+            db=db,
             code=f"B{b:04d}",
             name=f"第{b + 1}村党支部",
             kind=OrgKind.VILLAGE_BRANCH,
@@ -114,7 +114,7 @@ async def _orgs(session: AsyncSession, shape: CountyShape) -> list[int]:
 
 
 async def _members(
-    session: AsyncSession, shape: CountyShape, branches: list[int], now: datetime
+    db: AsyncSession, shape: CountyShape, branches: list[int], now: datetime
 ) -> None:
     """Members round-robin over the branches, four in five on Telegram."""
     accounts: list[dict[str, Any]] = []
@@ -143,12 +143,12 @@ async def _members(
                 "updated_at": now,
             }
         )
-    await _many(session, table_of(TelegramAccount), accounts)
-    await _many(session, table_of(Member), members)
+    await _many(db, table_of(TelegramAccount), accounts)
+    await _many(db, table_of(Member), members)
 
 
 async def _sessions(
-    session: AsyncSession, shape: CountyShape, branches: list[int], now: datetime
+    db: AsyncSession, shape: CountyShape, branches: list[int], now: datetime
 ) -> None:
     """Every branch's sessions of every year, spread over the year at 09:00 local (01:00 UTC)."""
     rows: list[dict[str, Any]] = []
@@ -177,10 +177,10 @@ async def _sessions(
                             "updated_at": starts_at - timedelta(days=7),
                         }
                     )
-    await _many(session, table_of(StudySession), rows)
+    await _many(db, table_of(StudySession), rows)
 
 
-async def _attendance(session: AsyncSession, now: datetime) -> None:
+async def _attendance(db: AsyncSession, now: datetime) -> None:
     """One row per (session, member of its branch), outcome fixed by the pair's ids."""
     attendance, study, member = table_of(Attendance), table_of(StudySession), table_of(Member)
     bucket = (study.c.id * 31 + member.c.id * 17) % 20
@@ -212,16 +212,16 @@ async def _attendance(session: AsyncSession, now: datetime) -> None:
         "updated_at",
         "checkin_failures",
     ]
-    connection = await session.connection()
+    connection = await db.connection()
     await connection.execute(attendance.insert().from_select(columns, source))
 
 
 async def build_county(database: Database, shape: CountyShape, *, now: datetime) -> list[int]:
     """Write the county into an empty, migrated database; the branch ids. Sessions before
     ``now`` are closed with their outcomes, later ones scheduled with outcomes pending."""
-    async with database.session_scope() as session:
-        branches = await _orgs(session, shape)
-        await _members(session, shape, branches, now)
-        await _sessions(session, shape, branches, now)
-        await _attendance(session, now)
+    async with database.session_scope() as db:
+        branches = await _orgs(db, shape)
+        await _members(db, shape, branches, now)
+        await _sessions(db, shape, branches, now)
+        await _attendance(db, now)
     return branches

@@ -102,29 +102,29 @@ async def run(folder: Path) -> list[Row]:
             f"county: {county_shape.members:,} members, {county_shape.sessions:,} sessions,"
             f" {county_shape.attendance:,} attendance rows, written in {built:.1f} s"
         )
-        async with database.session_scope() as session:
-            county = await orgs.get_org_by_code(session=session, code="C")
+        async with database.session_scope() as db:
+            county = await orgs.get_org_by_code(db=db, code="C")
         assert county is not None
 
         async def hand_written() -> None:
-            async with database.session_scope() as session:
-                rows = (await session.connection()).execute(HAND_WRITTEN)
+            async with database.session_scope() as db:
+                rows = (await db.connection()).execute(HAND_WRITTEN)
                 (await rows).all()
 
         async def summary() -> None:
-            async with database.session_scope() as session:
-                await build_summary(session=session, org=county, period=YEAR, now=NOW, tz=TZ)
+            async with database.session_scope() as db:
+                await build_summary(db=db, org=county, period=YEAR, now=NOW, tz=TZ)
 
         async def year_rows() -> None:
-            async with database.session_scope() as session:
-                rows = (await session.connection()).execute(YEAR_ROWS)
+            async with database.session_scope() as db:
+                rows = (await db.connection()).execute(YEAR_ROWS)
                 (await rows).all()
 
         async def export() -> float:
             """The whole export; returns the seconds spent gathering the rows."""
             start = time.perf_counter()
-            async with database.session_scope() as session:
-                data = await gather(session=session, org=county, period=YEAR, tz=TZ, language="zh")
+            async with database.session_scope() as db:
+                data = await gather(db=db, org=county, period=YEAR, tz=TZ, language="zh")
             gathered = time.perf_counter() - start
             await asyncio.to_thread(workbook_bytes, data, "zh")
             return gathered

@@ -76,9 +76,9 @@ async def county_file(path: Path) -> tuple[int, int]:
             Outgoing(8_000_000 + n, {"text": REMINDER, "parse_mode": "HTML"}, f"remind:{n}")
             for n in range(PENDING)
         ]
-        async with database.session_scope() as session:
+        async with database.session_scope() as db:
             await enqueue_many(
-                session=session,
+                db=db,
                 kind=DeliveryKind.SESSION_REMINDER,
                 items=items,
                 due_at=NOW + timedelta(days=7),

@@ -46,10 +46,8 @@ async def run(path: Path) -> tuple[float, int, int, int, dict[DeliveryState, int
         async with emulator_process(PEOPLE, global_per_second=LIMIT) as emulator:
             chats = emulator.chats
             items = [Outgoing(chat, {"text": f"通知 {chat}"}, f"n:{chat}") for chat in chats]
-            async with database.session_scope() as session:
-                await enqueue_many(
-                    session=session, kind=DeliveryKind.NOTICE, items=items, due_at=NOW
-                )
+            async with database.session_scope() as db:
+                await enqueue_many(db=db, kind=DeliveryKind.NOTICE, items=items, due_at=NOW)
             bot = relay_bot(
                 TOKEN,
                 base_url=f"{emulator.url}/bot",
@@ -61,8 +59,8 @@ async def run(path: Path) -> tuple[float, int, int, int, dict[DeliveryState, int
             await relay.drained()
             await relay.stop()
             calls = await emulator.calls("sendMessage")
-        async with database.session_scope() as session:
-            states = await count_by_state(session=session)
+        async with database.session_scope() as db:
+            states = await count_by_state(db=db)
     finally:
         await database.dispose()
     accepted = [call for call in calls if call["ok"]]

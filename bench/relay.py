@@ -76,8 +76,8 @@ async def relayed(emulator: Emulator, path: Path) -> tuple[float, float]:
     database = Database(url)
     chats = emulator.chats
     items = [Outgoing(chat, {"text": f"message to {chat}"}, f"{path}:{chat}") for chat in chats]
-    async with database.session_scope() as session:
-        await enqueue_many(session=session, kind=DeliveryKind.OTHER, items=items, due_at=NOW)
+    async with database.session_scope() as db:
+        await enqueue_many(db=db, kind=DeliveryKind.OTHER, items=items, due_at=NOW)
     bot = relay_bot(
         TOKEN,
         base_url=f"{emulator.url}/bot",
@@ -90,8 +90,8 @@ async def relayed(emulator: Emulator, path: Path) -> tuple[float, float]:
     await relay.drained()
     took = timing.stop()
     await relay.stop()
-    async with database.session_scope() as session:
-        states = await count_by_state(session=session)
+    async with database.session_scope() as db:
+        states = await count_by_state(db=db)
     await database.dispose()
     if states != {DeliveryState.SENT: len(chats)}:
         raise RuntimeError(f"the relay did not send every message: {states}")

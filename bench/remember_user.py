@@ -38,14 +38,14 @@ def _user(n: int) -> int:
 
 
 async def _bare(database: Database, n: int) -> None:
-    async with database.session_scope() as session:
-        await session.get(TelegramAccount, _user(n))
+    async with database.session_scope() as db:
+        await db.get(TelegramAccount, _user(n))
 
 
 async def _remember(database: Database, n: int, first_name: str) -> None:
-    async with database.session_scope() as session:
+    async with database.session_scope() as db:
         await accounts.upsert_account(
-            session=session,
+            db=db,
             telegram_user_id=_user(n),
             first_name=first_name,
             username=None,

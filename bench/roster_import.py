@@ -95,12 +95,10 @@ async def import_once(database: Database, parsed: ParsedRoster) -> tuple[float, 
     statements, summary."""
     with counting_statements(database) as sent:
         start = time.perf_counter()
-        async with database.session_scope() as session:
-            county = await orgs.get_county(session=session)
+        async with database.session_scope() as db:
+            county = await orgs.get_county(db=db)
             assert county is not None
-            plan = await plan_import(
-                session=session, county=county, parsed=parsed, filename="bench.xlsx"
-            )
+            plan = await plan_import(db=db, county=county, parsed=parsed, filename="bench.xlsx")
         await apply_plan(
             database=database, plan=plan, today=TODAY, now=NOW, actor=None, via="bench"
         )
@@ -118,8 +116,8 @@ async def run(parsed: ParsedRoster, folder: Path) -> list[tuple[str, float, list
     await asyncio.to_thread(upgrade_to_head, url)
     database = Database(url)
     try:
-        async with database.session_scope() as session:
-            await orgs.create_org(session=session, code="C", name="红旗县", kind=OrgKind.COUNTY)
+        async with database.session_scope() as db:
+            await orgs.create_org(db=db, code="C", name="红旗县", kind=OrgKind.COUNTY)
         first = await import_once(database, parsed)
         again = await import_once(database, parsed)
     finally:

@@ -47,13 +47,11 @@ FIRST_USER_ID = 5_000_000
 async def build_county(database: Database) -> list[OrgUnit]:
     """The county, its townships and branches, and the members (four in five on Telegram)."""
     branches: list[OrgUnit] = []
-    async with database.session_scope() as session:
-        county = await orgs.create_org(
-            session=session, code="C", name="红旗县", kind=OrgKind.COUNTY
-        )
+    async with database.session_scope() as db:
+        county = await orgs.create_org(db=db, code="C", name="红旗县", kind=OrgKind.COUNTY)
         for t in range(TOWNSHIPS):
             township = await orgs.create_org(
-                session=session,
+                db=db,
                 code=f"T{t:02d}",
                 name=f"第{t}镇党委",
                 kind=OrgKind.TOWNSHIP,
@@ -62,20 +60,18 @@ async def build_county(database: Database) -> list[OrgUnit]:
             for b in range(BRANCHES_PER_TOWNSHIP):
                 branches.append(
                     await orgs.create_org(
-                        session=session,
+                        db=db,
                         code=f"T{t:02d}-V{b:02d}",
                         name=f"第{t}镇第{b}村党支部",
                         kind=OrgKind.VILLAGE_BRANCH,
                         parent_id=township.id,
                     )
                 )
-        await add_members(session, branches, MEMBERS_PER_BRANCH, start=0)
+        await add_members(db, branches, MEMBERS_PER_BRANCH, start=0)
     return branches
 
 
-async def add_members(
-    session: AsyncSession, branches: list[OrgUnit], each: int, *, start: int
-) -> None:
+async def add_members(db: AsyncSession, branches: list[OrgUnit], each: int, *, start: int) -> None:
     """``each`` members in every branch, numbered from ``start``."""
     n = start
     for branch in branches:
@@ -83,8 +79,8 @@ async def add_members(
         for _ in range(each):
             user_id = FIRST_USER_ID + n if n % 5 else None
             if user_id is not None:
-                session.add(TelegramAccount(telegram_user_id=user_id, first_name=f"党员{n}"))
-            session.add(
+                db.add(TelegramAccount(telegram_user_id=user_id, first_name=f"党员{n}"))
+            db.add(
                 Member(
                     name=f"党员{n:05d}",
                     org_id=branch.id,
@@ -95,7 +91,7 @@ async def add_members(
                 )
             )
             n += 1
-    await session.flush()
+    await db.flush()
 
 
 async def schedule_all(database: Database, settings: Settings, branches: list[OrgUnit]) -> None:
@@ -114,9 +110,9 @@ async def schedule_all(database: Database, settings: Settings, branches: list[Or
                 audience_org_id=branch.id,
                 reminder_offsets=(24 * 60, 120),
             )
-            async with database.session_scope() as session:
+            async with database.session_scope() as db:
                 await session_ops.schedule(
-                    session=session,
+                    db=db,
                     plan=plan,
                     actor=1,
                     settings=settings,
@@ -128,20 +124,18 @@ async def run_job(database: Database, settings: Settings) -> tuple[float, int, l
     """One run of the job: seconds, invitations queued, statements sent."""
     with counting_statements(database) as sent:
         start = time.perf_counter()
-        async with database.session_scope() as session:
-            queued = await follow_the_roster(session=session, settings=settings, now=NOW)
+        async with database.session_scope() as db:
+            queued = await follow_the_roster(db=db, settings=settings, now=NOW)
         elapsed = time.perf_counter() - start
     return elapsed, queued, sent
 
 
 async def churn(database: Database, branches: list[OrgUnit]) -> None:
     """1% of the county joins (one in every other branch) and 1% moves to another branch."""
-    async with database.session_scope() as session:
-        await add_members(session, branches[::2], 1, start=100_000)
-        movers = (
-            await session.exec(select(col(Member.id)).order_by(col(Member.id)).limit(50))
-        ).all()
-        await session.exec(
+    async with database.session_scope() as db:
+        await add_members(db, branches[::2], 1, start=100_000)
+        movers = (await db.exec(select(col(Member.id)).order_by(col(Member.id)).limit(50))).all()
+        await db.exec(
             update(Member).where(col(Member.id).in_(movers)).values(org_id=branches[-1].id)
         )
 

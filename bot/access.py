@@ -200,9 +200,9 @@ def scope_roots(principal: Principal, action: Action) -> list[Grant]:
     return roots
 
 
-async def load_principal(*, session: AsyncSession, telegram_user_id: int) -> Principal:
+async def load_principal(*, db: AsyncSession, telegram_user_id: int) -> Principal:
     """Everything the user may do, read fresh from the database (never from a cache)."""
-    held = await roles.roles_of(session=session, telegram_user_id=telegram_user_id)
+    held = await roles.roles_of(db=db, telegram_user_id=telegram_user_id)
     return Principal.of(
         telegram_user_id, (Grant(Role(h.role), h.org_id, h.org_path) for h in held)
     )

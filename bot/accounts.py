@@ -17,7 +17,7 @@ from storage.models import Language, TelegramAccount
 
 async def remember_user(
     *,
-    session: AsyncSession,
+    db: AsyncSession,
     telegram_user_id: int,
     first_name: str,
     username: str | None,
@@ -26,7 +26,7 @@ async def remember_user(
 ) -> TelegramAccount:
     """Record (or refresh) the account of whoever just wrote; it says which language to use."""
     return await accounts.upsert_account(
-        session=session,
+        db=db,
         telegram_user_id=telegram_user_id,
         first_name=first_name,
         username=username,
@@ -36,7 +36,7 @@ async def remember_user(
 
 
 async def choose_language(
-    *, session: AsyncSession, principal: Principal, language: Language, now: datetime
+    *, db: AsyncSession, principal: Principal, language: Language, now: datetime
 ) -> TelegramAccount:
     """The person's explicit choice of language; Telegram's language_code no longer counts.
 
@@ -45,13 +45,13 @@ async def choose_language(
     """
     del now
     return await accounts.set_language(
-        session=session, telegram_user_id=principal.telegram_user_id, language=language
+        db=db, telegram_user_id=principal.telegram_user_id, language=language
     )
 
 
 async def note_reachability(
     *,
-    session: AsyncSession,
+    db: AsyncSession,
     telegram_user_id: int,
     first_name: str,
     username: str | None,
@@ -63,10 +63,10 @@ async def note_reachability(
     Coming back proves they can be reached again: refreshing the account clears blocked_at.
     """
     if blocked:
-        await accounts.mark_blocked(session=session, telegram_user_id=telegram_user_id, at=now)
+        await accounts.mark_blocked(db=db, telegram_user_id=telegram_user_id, at=now)
         return
     await accounts.upsert_account(
-        session=session,
+        db=db,
         telegram_user_id=telegram_user_id,
         first_name=first_name,
         username=username,

@@ -60,22 +60,22 @@ class Candidate:
     holder: Principal
 
 
-async def candidate(*, session: AsyncSession, member_id: int) -> Candidate:
+async def candidate(*, db: AsyncSession, member_id: int) -> Candidate:
     """The active, Telegram-linked member behind a button, with their current roles."""
-    member = await members.get_member(session=session, member_id=member_id)
+    member = await members.get_member(db=db, member_id=member_id)
     if member is None or not member.active:
         raise Refused(GONE)
     if member.telegram_user_id is None:
         raise Refused(N_("This person has not linked Telegram yet."))
-    branch = await orgs.get_org(session=session, org_id=member.org_id)
+    branch = await orgs.get_org(db=db, org_id=member.org_id)
     if branch is None:
         raise Refused(GONE)
-    holder = await load_principal(session=session, telegram_user_id=member.telegram_user_id)
+    holder = await load_principal(db=db, telegram_user_id=member.telegram_user_id)
     return Candidate(member, branch, holder)
 
 
 async def candidate_in(
-    *, session: AsyncSession, principal: Principal, org_id: int, member_id: int
+    *, db: AsyncSession, principal: Principal, org_id: int, member_id: int
 ) -> tuple[OrgUnit, Candidate]:
     """The org (inside the principal's APPOINT scope) and a candidate inside that org.
 
@@ -83,16 +83,16 @@ async def candidate_in(
     button names nobody outside the principal's scope: the refusal comes before any read
     of the person's name or roles could be shown.
     """
-    org = await orgs.get_org(session=session, org_id=org_id)
+    org = await orgs.get_org(db=db, org_id=org_id)
     if org is None or not allows(principal, Action.APPOINT, org.path):
         raise Refused(NOT_ALLOWED)
-    member = await members.get_member(session=session, member_id=member_id)
+    member = await members.get_member(db=db, member_id=member_id)
     if member is None:
         raise Refused(GONE)
-    branch = await orgs.get_org(session=session, org_id=member.org_id)
+    branch = await orgs.get_org(db=db, org_id=member.org_id)
     if branch is None or not branch.path.startswith(org.path):
         raise Refused(NOT_ALLOWED)
-    return org, await candidate(session=session, member_id=member_id)
+    return org, await candidate(db=db, member_id=member_id)
 
 
 @dataclass(frozen=True, slots=True)
@@ -105,14 +105,14 @@ class RoleChange:
     holder: Recipient
 
 
-async def _holder(session: AsyncSession, telegram_user_id: int) -> Recipient:
-    found = await recipient(session=session, telegram_user_id=telegram_user_id)
+async def _holder(db: AsyncSession, telegram_user_id: int) -> Recipient:
+    found = await recipient(db=db, telegram_user_id=telegram_user_id)
     return found or Recipient(telegram_user_id, "zh")
 
 
 async def appoint(
     *,
-    session: AsyncSession,
+    db: AsyncSession,
     principal: Principal,
     member_id: int,
     role: Role,
@@ -120,8 +120,8 @@ async def appoint(
     now: datetime,
 ) -> RoleChange:
     """Give `role` at `org_id` to the member (who must be inside that org's subtree)."""
-    chosen = await candidate(session=session, member_id=member_id)
-    org = await orgs.get_org(session=session, org_id=org_id)
+    chosen = await candidate(db=db, member_id=member_id)
+    org = await orgs.get_org(db=db, org_id=org_id)
     if org is None or not org.active or not chosen.branch.path.startswith(org.path):
         raise Refused(NOT_ALLOWED)
     if not may_give_role(principal, role, org.path, org.kind, via=Action.APPOINT):
@@ -130,7 +130,7 @@ async def appoint(
         raise Refused(N_("{name} already has this role here."), name=chosen.member.name)
     assert chosen.member.telegram_user_id is not None
     await roles.grant_role(
-        session=session,
+        db=db,
         telegram_user_id=chosen.member.telegram_user_id,
         role=role,
         org_id=org_id,
@@ -138,7 +138,7 @@ async def appoint(
         now=now,
     )
     await audit.record(
-        session=session,
+        db=db,
         actor=principal.telegram_user_id,
         action="role.grant",
         target_kind="account",
@@ -147,13 +147,13 @@ async def appoint(
         detail={"role": role.value, "member_id": member_id, "name": chosen.member.name},
         at=now,
     )
-    holder = await _holder(session, chosen.member.telegram_user_id)
+    holder = await _holder(db, chosen.member.telegram_user_id)
     return RoleChange(chosen.member.name, role, org, holder)
 
 
 async def dismiss(
     *,
-    session: AsyncSession,
+    db: AsyncSession,
     principal: Principal,
     member_id: int,
     role: Role,
@@ -161,8 +161,8 @@ async def dismiss(
     now: datetime,
 ) -> RoleChange:
     """Remove the member's `role` at `org_id`, if the principal could have given it."""
-    chosen = await candidate(session=session, member_id=member_id)
-    org = await orgs.get_org(session=session, org_id=org_id)
+    chosen = await candidate(db=db, member_id=member_id)
+    org = await orgs.get_org(db=db, org_id=org_id)
     grant = Grant(role, org_id, org.path if org is not None else "")
     if org is None or grant not in chosen.holder.grants:
         raise Refused(N_("This role has already been removed."))
@@ -171,7 +171,7 @@ async def dismiss(
             raise Refused(N_("You cannot remove your own last administrator role."))
         raise Refused(NOT_ALLOWED)
     await end_role(
-        session=session,
+        db=db,
         actor=principal.telegram_user_id,
         member=chosen.member,
         role=role,
@@ -179,13 +179,13 @@ async def dismiss(
         now=now,
     )
     assert chosen.member.telegram_user_id is not None
-    holder = await _holder(session, chosen.member.telegram_user_id)
+    holder = await _holder(db, chosen.member.telegram_user_id)
     return RoleChange(chosen.member.name, role, org, holder)
 
 
 async def change_role(
     *,
-    session: AsyncSession,
+    db: AsyncSession,
     actor: Principal,
     org_id: int,
     member_id: int,
@@ -196,10 +196,10 @@ async def change_role(
 ) -> RoleChange:
     """/appoint's confirm buttons: give `role` at `grant_org_id`, or end it, for a member
     found through the screen of `org_id` (both inside the actor's scope)."""
-    await candidate_in(session=session, principal=actor, org_id=org_id, member_id=member_id)
+    await candidate_in(db=db, principal=actor, org_id=org_id, member_id=member_id)
     change = appoint if give else dismiss
     return await change(
-        session=session,
+        db=db,
         principal=actor,
         member_id=member_id,
         role=role,

@@ -98,7 +98,7 @@ class Rated:
 
 async def rate_unit(
     *,
-    session: AsyncSession,
+    db: AsyncSession,
     principal: Principal,
     org_id: int,
     year: int,
@@ -108,10 +108,10 @@ async def rate_unit(
     """Save the unit's five-good rating of the year (replacing an earlier one), audited."""
     if not 0 <= criteria <= ALL_MET or not FIRST_YEAR <= year <= now.year + 1:
         raise Refused(STALE_BUTTON)
-    org = check_rate(principal, await orgs.get_org(session=session, org_id=org_id))
+    org = check_rate(principal, await orgs.get_org(db=db, org_id=org_id))
     passed = is_five_good(criteria)
     before = await store.save_five_good(
-        session=session,
+        db=db,
         year=year,
         org_id=org_id,
         criteria=criteria,
@@ -121,7 +121,7 @@ async def rate_unit(
         now=now,
     )
     await audit.record(
-        session=session,
+        db=db,
         actor=principal.telegram_user_id,
         action="assess.five_good",
         target_kind="org",

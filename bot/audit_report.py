@@ -77,7 +77,7 @@ class AuditLine:
 
 async def audit_lines(
     *,
-    session: AsyncSession,
+    db: AsyncSession,
     tz: ZoneInfo,
     org_id: int | None = None,
     since: datetime | None = None,
@@ -85,16 +85,14 @@ async def audit_lines(
     limit: int = 100,
 ) -> list[AuditLine]:
     """The newest entries in the window, with actor and org names looked up once each."""
-    entries = await audit.list_entries(
-        session=session, org_id=org_id, since=since, until=until, limit=limit
-    )
+    entries = await audit.list_entries(db=db, org_id=org_id, since=since, until=until, limit=limit)
     actors: dict[int, str] = {}
     for actor_id in {e.actor_telegram_id for e in entries if e.actor_telegram_id is not None}:
-        account = await session.get(TelegramAccount, actor_id)
+        account = await db.get(TelegramAccount, actor_id)
         actors[actor_id] = f"{account.first_name} ({actor_id})" if account else str(actor_id)
     places: dict[int, str] = {}
     for place_id in {e.org_id for e in entries if e.org_id is not None}:
-        org = await orgs.get_org(session=session, org_id=place_id)
+        org = await orgs.get_org(db=db, org_id=place_id)
         places[place_id] = org.name if org is not None else f"#{place_id}"
     return [_line(entry, tz, actors, places) for entry in entries]
 
@@ -147,15 +145,15 @@ async def audit_report(
         raise BootstrapError("the database is empty; run `partybot db upgrade` first")
     database = Database(settings.database_url)
     try:
-        async with database.session_scope() as session:
+        async with database.session_scope() as db:
             org_id = None
             if org_code is not None:
-                org = await orgs.get_org_by_code(session=session, code=org_code)
+                org = await orgs.get_org_by_code(db=db, code=org_code)
                 if org is None:
                     raise AuditReportError(f"no org with code {org_code!r}")
                 org_id = org.id
             lines = await audit_lines(
-                session=session, tz=settings.tz, org_id=org_id, since=start, until=end, limit=limit
+                db=db, tz=settings.tz, org_id=org_id, since=start, until=end, limit=limit
             )
     finally:
         await database.dispose()

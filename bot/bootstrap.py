@@ -48,19 +48,17 @@ async def init_county(settings: Settings, name: str, code: str) -> str:
     upgrade_to_head(settings.database_url)
     database = Database(settings.database_url)
     try:
-        async with database.session_scope() as session:
-            county = await orgs.get_county(session=session)
+        async with database.session_scope() as db:
+            county = await orgs.get_county(db=db)
             if county is not None:
                 if county.name == name:
                     return f"county {county.name} already exists (code {county.code})"
                 raise BootstrapError(
                     f"this database already belongs to {county.name}; one county per database"
                 )
-            county = await orgs.create_org(
-                session=session, code=code, name=name, kind=OrgKind.COUNTY
-            )
+            county = await orgs.create_org(db=db, code=code, name=name, kind=OrgKind.COUNTY)
             await audit.record(
-                session=session,
+                db=db,
                 actor=None,
                 action="org.create",
                 target_kind="org_unit",
@@ -84,24 +82,24 @@ async def grant_role(settings: Settings, telegram_id: int, role_name: str, org_c
         raise BootstrapError("--telegram-id must be a positive number")
     database = Database(settings.database_url)
     try:
-        async with database.session_scope() as session:
-            org = await orgs.get_org_by_code(session=session, code=org_code)
+        async with database.session_scope() as db:
+            org = await orgs.get_org_by_code(db=db, code=org_code)
             if org is None:
                 raise BootstrapError(f"no org with code {org_code!r}")
             assert org.id is not None
             if org.kind not in ROLE_ORG_KINDS[role]:
                 kinds = ", ".join(sorted(ROLE_ORG_KINDS[role]))
                 raise BootstrapError(f"{role.value} is held on a {kinds}, not a {org.kind}")
-            await accounts.ensure_account(session=session, telegram_user_id=telegram_id)
+            await accounts.ensure_account(db=db, telegram_user_id=telegram_id)
             await roles.grant_role(
-                session=session,
+                db=db,
                 telegram_user_id=telegram_id,
                 role=role,
                 org_id=org.id,
                 granted_by=None,
             )
             await audit.record(
-                session=session,
+                db=db,
                 actor=None,
                 action="role.grant",
                 target_kind="telegram_account",

@@ -104,10 +104,10 @@ async def refresh_screens(
     """
     edited = 0
     for screen in screens.all():
-        async with database.session_scope() as session:
-            study = await sessions.get_session(session=session, session_id=screen.session_id)
+        async with database.session_scope() as db:
+            study = await sessions.get_session(db=db, session_id=screen.session_id)
             counts = (
-                await attendance.attendance_counts(session=session, session_id=screen.session_id)
+                await attendance.attendance_counts(db=db, session_id=screen.session_id)
                 if study is not None
                 else None
             )

@@ -57,8 +57,8 @@ def build_parser() -> argparse.ArgumentParser:
     sandbox.add_argument("--reset", action="store_true", help="start the demo county afresh")
     sandbox.add_argument("--port", type=int, default=8080, help="port of the page (8080)")
 
-    db = commands.add_parser("db", help="database schema")
-    db_commands = db.add_subparsers(dest="db_command", required=True, parser_class=_Parser)
+    database = commands.add_parser("db", help="database schema")
+    db_commands = database.add_subparsers(dest="db_command", required=True, parser_class=_Parser)
     db_commands.add_parser("upgrade", help="migrate the database to the newest schema")
     db_commands.add_parser("current", help="show the schema revision")
 

@@ -28,9 +28,9 @@ class Recipient(NamedTuple):
     language: str
 
 
-async def recipient(*, session: AsyncSession, telegram_user_id: int) -> Recipient | None:
+async def recipient(*, db: AsyncSession, telegram_user_id: int) -> Recipient | None:
     """The account as someone to tell (with its language), if it exists."""
-    account = await session.get(TelegramAccount, telegram_user_id)
+    account = await db.get(TelegramAccount, telegram_user_id)
     if account is None:
         return None
     return Recipient(telegram_user_id, str(account.language))
@@ -54,9 +54,9 @@ async def tell(
         try:
             await bot.send_message(recipient.telegram_user_id, render(recipient.language))
         except Forbidden:
-            async with database.session_scope() as session:
+            async with database.session_scope() as db:
                 await accounts.mark_blocked(
-                    session=session, telegram_user_id=recipient.telegram_user_id, at=now
+                    db=db, telegram_user_id=recipient.telegram_user_id, at=now
                 )
         except TelegramError as exc:
             log.warning("could not tell user %s: %s", recipient.telegram_user_id, exc)

@@ -137,7 +137,7 @@ class PointChange:
 
 async def add_contact_point(
     *,
-    session: AsyncSession,
+    db: AsyncSession,
     principal: Principal,
     leader_member_id: int,
     org_id: int,
@@ -145,22 +145,22 @@ async def add_contact_point(
     now: datetime,
 ) -> PointChange:
     """Link a leader (a roster member) to an org for a year; the leader is told."""
-    org = _check_manage(principal, await orgs.get_org(session=session, org_id=org_id))
+    org = _check_manage(principal, await orgs.get_org(db=db, org_id=org_id))
     if org.kind not in CONTACT_KINDS:
         raise Refused(BAD_CONTACT_ORG)
-    leader = await members.get_member(session=session, member_id=leader_member_id)
+    leader = await members.get_member(db=db, member_id=leader_member_id)
     if leader is None or not leader.active:
         raise Refused(GONE)
-    home = await orgs.get_org(session=session, org_id=leader.org_id)
+    home = await orgs.get_org(db=db, org_id=leader.org_id)
     _check_manage(principal, home)
     point = await store.add_contact_point(
-        session=session, leader_member_id=leader_member_id, org_id=org_id, year=year, now=now
+        db=db, leader_member_id=leader_member_id, org_id=org_id, year=year, now=now
     )
     if point is None:
         raise Refused(ALREADY_LINKED, name=leader.name, org=org.name)
     assert point.id is not None
     await audit.record(
-        session=session,
+        db=db,
         actor=principal.telegram_user_id,
         action="duty.contact_point.add",
         target_kind="contact_point",
@@ -170,10 +170,10 @@ async def add_contact_point(
         at=now,
     )
     if leader.telegram_user_id is not None:
-        told = await recipient(session=session, telegram_user_id=leader.telegram_user_id)
+        told = await recipient(db=db, telegram_user_id=leader.telegram_user_id)
         language = told.language if told is not None else "zh"
         await deliveries.enqueue(
-            session=session,
+            db=db,
             kind=DeliveryKind.OTHER,
             chat_id=leader.telegram_user_id,
             payload={
@@ -192,18 +192,18 @@ async def add_contact_point(
 
 
 async def remove_contact_point(
-    *, session: AsyncSession, principal: Principal, contact_point_id: int, now: datetime
+    *, db: AsyncSession, principal: Principal, contact_point_id: int, now: datetime
 ) -> PointChange:
     """Unlink a leader from a contact point (its visits go with it)."""
-    point = await store.get_contact_point(session=session, contact_point_id=contact_point_id)
+    point = await store.get_contact_point(db=db, contact_point_id=contact_point_id)
     if point is None:
         raise Refused(GONE)
-    org = _check_manage(principal, await orgs.get_org(session=session, org_id=point.org_id))
-    leader = await members.get_member(session=session, member_id=point.leader_member_id)
+    org = _check_manage(principal, await orgs.get_org(db=db, org_id=point.org_id))
+    leader = await members.get_member(db=db, member_id=point.leader_member_id)
     name = leader.name if leader is not None else "?"
-    await store.remove_contact_point(session=session, contact_point_id=contact_point_id)
+    await store.remove_contact_point(db=db, contact_point_id=contact_point_id)
     await audit.record(
-        session=session,
+        db=db,
         actor=principal.telegram_user_id,
         action="duty.contact_point.remove",
         target_kind="contact_point",
@@ -216,32 +216,32 @@ async def remove_contact_point(
 
 
 async def toggle_site(
-    *, session: AsyncSession, principal: Principal, org_id: int, year: int, now: datetime
+    *, db: AsyncSession, principal: Principal, org_id: int, year: int, now: datetime
 ) -> tuple[OrgUnit, bool]:
     """Make the org a demonstration site for the year, or stop it being one.
 
     A township is a county-level site (at most two a year), a village branch a
     township-level site (at most one per township a year). Returns (org, is a site now).
     """
-    org = _check_manage(principal, await orgs.get_org(session=session, org_id=org_id))
+    org = _check_manage(principal, await orgs.get_org(db=db, org_id=org_id))
     if org.kind not in (OrgKind.TOWNSHIP, OrgKind.VILLAGE_BRANCH):
         raise Refused(BAD_SITE_ORG)
-    if await store.remove_site(session=session, org_id=org_id, year=year):
+    if await store.remove_site(db=db, org_id=org_id, year=year):
         added = False
     else:
         if org.kind == OrgKind.TOWNSHIP:
-            held = await store.count_sites(session=session, year=year, kind=OrgKind.TOWNSHIP)
+            held = await store.count_sites(db=db, year=year, kind=OrgKind.TOWNSHIP)
             if held >= COUNTY_SITES:
                 raise Refused(TOO_MANY_COUNTY_SITES, count=str(held))
         else:
             held = await store.count_sites(
-                session=session, year=year, kind=OrgKind.VILLAGE_BRANCH, parent_id=org.parent_id
+                db=db, year=year, kind=OrgKind.VILLAGE_BRANCH, parent_id=org.parent_id
             )
             if held >= TOWNSHIP_SITES:
-                parent = await orgs.get_org(session=session, org_id=org.parent_id or 0)
+                parent = await orgs.get_org(db=db, org_id=org.parent_id or 0)
                 raise Refused(TOO_MANY_TOWNSHIP_SITES, township=parent.name if parent else "?")
         await store.add_site(
-            session=session,
+            db=db,
             org_id=org_id,
             year=year,
             created_by=principal.telegram_user_id,
@@ -249,7 +249,7 @@ async def toggle_site(
         )
         added = True
     await audit.record(
-        session=session,
+        db=db,
         actor=principal.telegram_user_id,
         action="duty.site.add" if added else "duty.site.remove",
         target_kind="org",
@@ -270,15 +270,15 @@ class Visited:
 
 
 async def own_point(
-    *, session: AsyncSession, telegram_user_id: int, contact_point_id: int
+    *, db: AsyncSession, telegram_user_id: int, contact_point_id: int
 ) -> ContactPointView:
     """The contact point, if it is the user's own; refused otherwise."""
-    member = await members.member_by_telegram(session=session, telegram_user_id=telegram_user_id)
-    point = await store.get_contact_point(session=session, contact_point_id=contact_point_id)
+    member = await members.member_by_telegram(db=db, telegram_user_id=telegram_user_id)
+    point = await store.get_contact_point(db=db, contact_point_id=contact_point_id)
     if member is None or point is None or point.leader_member_id != member.id:
         raise Refused(NOT_YOURS)
     [view] = await store.contact_point_views(
-        session=session, year=point.year, contact_point_id=contact_point_id
+        db=db, year=point.year, contact_point_id=contact_point_id
     )
     return view
 
@@ -293,7 +293,7 @@ def check_visit_day(point: ContactPointView, day: date, *, today: date) -> None:
 
 async def log_visit(
     *,
-    session: AsyncSession,
+    db: AsyncSession,
     telegram_user_id: int,
     contact_point_id: int,
     visited_on: date,
@@ -304,11 +304,11 @@ async def log_visit(
 ) -> Visited:
     """/visit: a leader logs a visit to his own contact point, on a day of its year."""
     point = await own_point(
-        session=session, telegram_user_id=telegram_user_id, contact_point_id=contact_point_id
+        db=db, telegram_user_id=telegram_user_id, contact_point_id=contact_point_id
     )
     check_visit_day(point, visited_on, today=now.astimezone(tz).date())
     visit = await store.add_visit(
-        session=session,
+        db=db,
         contact_point_id=contact_point_id,
         visited_on=visited_on,
         note=(note or "")[:MAX_NOTE] or None,
@@ -317,7 +317,7 @@ async def log_visit(
         now=now,
     )
     await audit.record(
-        session=session,
+        db=db,
         actor=telegram_user_id,
         action="duty.visit",
         target_kind="contact_point",
@@ -327,7 +327,7 @@ async def log_visit(
         at=now,
     )
     [after] = await store.contact_point_views(
-        session=session, year=point.year, contact_point_id=contact_point_id
+        db=db, year=point.year, contact_point_id=contact_point_id
     )
     return Visited(visit, after)
 
@@ -362,7 +362,7 @@ def rung_due(rung: Rung, year: int, tz: ZoneInfo) -> datetime:
     return datetime.combine(date(year, rung.month, rung.day), time(RUNG_HOUR), tz).astimezone(UTC)
 
 
-async def queue_duty_reminders(*, session: AsyncSession, now: datetime, tz: ZoneInfo) -> int:
+async def queue_duty_reminders(*, db: AsyncSession, now: datetime, tz: ZoneInfo) -> int:
     """Take every rung that is due this year, once each; returns messages queued.
 
     A leader's rung is taken only for contact points that existed before it fell due (a
@@ -376,7 +376,7 @@ async def queue_duty_reminders(*, session: AsyncSession, now: datetime, tz: Zone
         if now < due:
             continue
         unmet = await store.ladder_candidates(
-            session=session,
+            db=db,
             year=year,
             step=rung.step,
             fewer_than=rung.fewer_than,
@@ -386,20 +386,16 @@ async def queue_duty_reminders(*, session: AsyncSession, now: datetime, tz: Zone
         taken = [
             point
             for point in unmet
-            if await store.claim_rung(
-                session=session, contact_point_id=point.id, step=rung.step, now=now
-            )
+            if await store.claim_rung(db=db, contact_point_id=point.id, step=rung.step, now=now)
         ]
         if rung.after is None:
-            queued += await _tell_leaders(session, rung, taken, now)
+            queued += await _tell_leaders(db, rung, taken, now)
         else:
-            queued += await _tell_county(session, rung, taken, now)
+            queued += await _tell_county(db, rung, taken, now)
     return queued
 
 
-async def next_rung_due(
-    *, session: AsyncSession, after: datetime, tz: ZoneInfo
-) -> datetime | None:
+async def next_rung_due(*, db: AsyncSession, after: datetime, tz: ZoneInfo) -> datetime | None:
     """When the next rung that would tell someone falls due after ``after`` (this year or
     next), as the database stands now; None if none would. The sandbox's clock jumps there.
     """
@@ -408,7 +404,7 @@ async def next_rung_due(
         for rung in RUNGS:
             due = rung_due(rung, year, tz)
             if due > after and await store.ladder_candidates(
-                session=session,
+                db=db,
                 year=year,
                 step=rung.step,
                 fewer_than=rung.fewer_than,
@@ -420,7 +416,7 @@ async def next_rung_due(
 
 
 async def _tell_leaders(
-    session: AsyncSession,
+    db: AsyncSession,
     rung: Rung,
     points: list[ContactPointView],
     now: datetime,
@@ -444,20 +440,18 @@ async def _tell_leaders(
                 point.leader_member_id,
             )
         )
-    return await deliveries.enqueue_many(
-        session=session, kind=DeliveryKind.WARNING, items=items, due_at=now
-    )
+    return await deliveries.enqueue_many(db=db, kind=DeliveryKind.WARNING, items=items, due_at=now)
 
 
 async def _tell_county(
-    session: AsyncSession, rung: Rung, points: list[ContactPointView], now: datetime
+    db: AsyncSession, rung: Rung, points: list[ContactPointView], now: datetime
 ) -> int:
     if not points:
         return 0
-    county = await orgs.get_county(session=session)
+    county = await orgs.get_county(db=db)
     if county is None or county.id is None:
         return 0
-    staff = await roles.holders(session=session, org_id=county.id, roles=[Role.COUNTY_STAFF])
+    staff = await roles.holders(db=db, org_id=county.id, roles=[Role.COUNTY_STAFF])
     taken = ",".join(f"{p.id}@{p.created_at.timestamp():.0f}" for p in points)
     key = hashlib.sha256(taken.encode()).hexdigest()[:16]
     head = COUNTY_NO_VISIT if rung.step == DutyStep.NO_VISIT_COUNTY else COUNTY_FEW_VISITS
@@ -485,6 +479,4 @@ async def _tell_county(
                 f"duty:{rung.step.value}:{key}:{holder.telegram_user_id}",
             )
         )
-    return await deliveries.enqueue_many(
-        session=session, kind=DeliveryKind.WARNING, items=items, due_at=now
-    )
+    return await deliveries.enqueue_many(db=db, kind=DeliveryKind.WARNING, items=items, due_at=now)

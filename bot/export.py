@@ -99,7 +99,7 @@ class ExportData:
 
 async def gather(
     *,
-    session: AsyncSession,
+    db: AsyncSession,
     org: OrgUnit,
     period: Period,
     tz: ZoneInfo,
@@ -127,14 +127,14 @@ async def gather(
     members = [
         (name, code, org_name, _(STATUS_NAMES[MemberStatus(status)]), joined, yes(tg), yes(active))
         for name, code, org_name, status, joined, tg, active in await exports.member_rows(
-            session=session, path=path, only=only
+            db=db, path=path, only=only
         )
     ]
     sessions = [
         (local(at), org_name, kind_label(SessionKind(kind), language), topic, place,
          label(STATE_NAMES, SessionState(state)), *counts)
         for at, org_name, kind, topic, place, state, *counts in await exports.session_rows(
-            session=session, path=path, only=only, start=start, end=end
+            db=db, path=path, only=only, start=start, end=end
         )
     ]  # fmt: skip
     attendance = [
@@ -143,19 +143,19 @@ async def gather(
          label(OUTCOME_NAMES, AttendanceOutcome(outcome)), local(checked), local(made_up))
         for at, topic, kind, name, org_name, rsvp, leave, outcome, checked, made_up
         in await exports.attendance_rows(
-            session=session, path=path, only=only, start=start, end=end
+            db=db, path=path, only=only, start=start, end=end
         )
     ]  # fmt: skip
     notices = [
         (local(at), org_name, text[:NOTICE_TEXT], yes(ack), delivered, read)
         for at, org_name, text, ack, delivered, read in await exports.notice_rows(
-            session=session, path=path, only=only, start=start, end=end
+            db=db, path=path, only=only, start=start, end=end
         )
     ]
     receipts = [
         (local(at), text[:NOTICE_TEXT], name, org_name, local(sent), local(read))
         for at, text, name, org_name, sent, read in await exports.receipt_rows(
-            session=session, path=path, only=only, start=start, end=end
+            db=db, path=path, only=only, start=start, end=end
         )
     ]
     trainings = [
@@ -163,7 +163,7 @@ async def gather(
          local(done))
         for published, title, author, held, deadline, hours, name, org_name, done
         in await exports.training_rows(
-            session=session, path=path, only=only, start=start, end=end
+            db=db, path=path, only=only, start=start, end=end
         )
     ]  # fmt: skip
     year = period.start.year
@@ -171,7 +171,7 @@ async def gather(
         (at_year, org_name, label(SOURCES, FundSource(source)),
          label(PURPOSES, FundPurpose(purpose)), float(amount), note, local(recorded))
         for at_year, org_name, source, purpose, amount, note, recorded in await exports.fund_rows(
-            session=session, path=path, only=only, years=[year]
+            db=db, path=path, only=only, years=[year]
         )
     ]  # fmt: skip
     spend: list[tuple[Any, ...]] = []
@@ -183,20 +183,18 @@ async def gather(
              float(s.per_member_yuan) if s.per_member_yuan is not None else None,
              float(s.gap_yuan))
             for s in await fund_store.training_spend(
-                session=session, org_id=org.id or 0, year=year, floor_yuan=FLOOR_YUAN
+                db=db, org_id=org.id or 0, year=year, floor_yuan=FLOOR_YUAN
             )
         ]  # fmt: skip
         points = [
             (p.leader_name, p.org_name, p.visits, p.last_visit)
-            for p in await duty_store.contact_point_views(
-                session=session, year=year, under_path=path
-            )
+            for p in await duty_store.contact_point_views(db=db, year=year, under_path=path)
         ]
         year_start, year_end = year_bounds(year, tz)
         leading = [
             (c.org_name, c.report_hearings, c.special_studies)
             for c in await duty_store.leading_group_counts(
-                session=session, under_path=path, start=year_start, end=year_end
+                db=db, under_path=path, start=year_start, end=year_end
             )
         ]
     sheets = [
@@ -342,13 +340,11 @@ async def export_cli(
     language = settings.language
     database = Database(settings.database_url)
     try:
-        async with database.session_scope() as session:
-            org = await orgs.get_org_by_code(session=session, code=org_code)
+        async with database.session_scope() as db:
+            org = await orgs.get_org_by_code(db=db, code=org_code)
             if org is None:
                 raise ExportError(f"no org with code {org_code!r}")
-            data = await gather(
-                session=session, org=org, period=period, tz=settings.tz, language=language
-            )
+            data = await gather(db=db, org=org, period=period, tz=settings.tz, language=language)
     finally:
         await database.dispose()
     content = await asyncio.to_thread(workbook_bytes, data, language)

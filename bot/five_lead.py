@@ -75,7 +75,7 @@ class Proposed:
 
 async def propose(
     *,
-    session: AsyncSession,
+    db: AsyncSession,
     principal: Principal,
     member_id: int,
     year: int,
@@ -84,27 +84,27 @@ async def propose(
 ) -> Proposed:
     """Propose the member for the year (``proposed``) or withdraw a pending proposal."""
     check_year(year, now)
-    member = await members.get_member(session=session, member_id=member_id)
+    member = await members.get_member(db=db, member_id=member_id)
     if member is None or not member.active:
         raise Refused(GONE)
-    org = check_propose(principal, await orgs.get_org(session=session, org_id=member.org_id))
-    if await store.verdict_of(session=session, year=year, member_id=member_id) is not None:
+    org = check_propose(principal, await orgs.get_org(db=db, org_id=member.org_id))
+    if await store.verdict_of(db=db, year=year, member_id=member_id) is not None:
         raise Refused(ALREADY_DECIDED, name=member.name, year=str(year))
-    row = await store.proposal_of(session=session, year=year, member_id=member_id)
+    row = await store.proposal_of(db=db, year=year, member_id=member_id)
     if (row is not None) == proposed:  # a repeat: as asked already
         return Proposed(member, org, Standing.PROPOSED if proposed else Standing.NONE)
     if row is None:
         row = await store.add_proposal(
-            session=session,
+            db=db,
             year=year,
             member_id=member_id,
             proposed_by=principal.telegram_user_id,
             now=now,
         )
     else:
-        await store.remove_proposal(session=session, proposal=row)
+        await store.remove_proposal(db=db, proposal=row)
     await audit.record(
-        session=session,
+        db=db,
         actor=principal.telegram_user_id,
         action="assess.five_lead.propose" if proposed else "assess.five_lead.withdraw",
         target_kind="member",
@@ -128,7 +128,7 @@ class Decided:
 
 async def decide(
     *,
-    session: AsyncSession,
+    db: AsyncSession,
     principal: Principal,
     proposal_id: int,
     confirm: bool,
@@ -137,27 +137,27 @@ async def decide(
     """Confirm or reject a proposal; the member's five-lead verdict is written and the
     one who proposed is told. The same verdict again changes nothing; the other one is
     refused (a verdict is final)."""
-    proposal = await store.get_proposal(session=session, proposal_id=proposal_id)
+    proposal = await store.get_proposal(db=db, proposal_id=proposal_id)
     if proposal is None:
         raise Refused(WITHDRAWN)
-    member = await members.get_member(session=session, member_id=proposal.member_id)
+    member = await members.get_member(db=db, member_id=proposal.member_id)
     if member is None or not member.active:
         raise Refused(GONE)
-    org = check_review(principal, await orgs.get_org(session=session, org_id=member.org_id))
-    verdict = await store.verdict_of(session=session, year=proposal.year, member_id=member.id or 0)
+    org = check_review(principal, await orgs.get_org(db=db, org_id=member.org_id))
+    verdict = await store.verdict_of(db=db, year=proposal.year, member_id=member.id or 0)
     if verdict is not None:
         if verdict.passed == confirm:
             return Decided(member, org, confirm, False)
         raise Refused(ALREADY_DECIDED, name=member.name, year=str(proposal.year))
     await store.save_verdict(
-        session=session,
+        db=db,
         proposal=proposal,
         passed=confirm,
         assessed_by=principal.telegram_user_id,
         now=now,
     )
     await audit.record(
-        session=session,
+        db=db,
         actor=principal.telegram_user_id,
         action="assess.five_lead.confirm" if confirm else "assess.five_lead.reject",
         target_kind="member",
@@ -166,13 +166,13 @@ async def decide(
         detail={"year": proposal.year, "member": member.name, "proposal": proposal_id},
         at=now,
     )
-    told = await recipient(session=session, telegram_user_id=proposal.proposed_by)
+    told = await recipient(db=db, telegram_user_id=proposal.proposed_by)
     language = told.language if told is not None else "zh"
     text = gettext(language, TOLD_CONFIRMED if confirm else TOLD_REJECTED).format(
         year=proposal.year, name=member.name, org=org.name
     )
     await deliveries.enqueue(
-        session=session,
+        db=db,
         kind=DeliveryKind.OTHER,
         chat_id=proposal.proposed_by,
         payload={"text": payload_html(text), "parse_mode": ParseMode.HTML.value},

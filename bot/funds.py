@@ -120,11 +120,11 @@ class FundEntry:
 
 
 async def write_fund(
-    *, session: AsyncSession, entry: FundEntry, actor: int | None, via: str, now: datetime
+    *, db: AsyncSession, entry: FundEntry, actor: int | None, via: str, now: datetime
 ) -> FundAllocation:
     """Store one checked entry with its audit row (the caller's transaction)."""
     row = await fund_store.record_fund(
-        session=session,
+        db=db,
         org_id=entry.org_id,
         year=entry.year,
         source=entry.source,
@@ -135,7 +135,7 @@ async def write_fund(
         now=now,
     )
     await audit.record(
-        session=session,
+        db=db,
         actor=actor,
         action="fund.record",
         target_kind="fund",
@@ -155,7 +155,7 @@ async def write_fund(
 
 async def record_fund(
     *,
-    session: AsyncSession,
+    db: AsyncSession,
     principal: Principal,
     org_id: int,
     year: int,
@@ -166,7 +166,7 @@ async def record_fund(
     now: datetime,
 ) -> tuple[FundAllocation, OrgUnit]:
     """/fund: check the right on the org, the amount and the year; write and audit."""
-    org = await orgs.get_org(session=session, org_id=org_id)
+    org = await orgs.get_org(db=db, org_id=org_id)
     if org is None or not allows(principal, Action.RECORD_FUNDS, org.path):
         raise Refused(NOT_ALLOWED)
     check_org(org)
@@ -180,6 +180,6 @@ async def record_fund(
         amount_yuan=parse_amount(amount),
     )
     row = await write_fund(
-        session=session, entry=entry, actor=principal.telegram_user_id, via="bot", now=now
+        db=db, entry=entry, actor=principal.telegram_user_id, via="bot", now=now
     )
     return row, org

@@ -176,7 +176,7 @@ _PURPOSES: Final = {_word(k): v for k, v in PURPOSE_WORDS.items()}
 
 
 async def read_funds(
-    *, session: AsyncSession, data: bytes, filename: str, today: date
+    *, db: AsyncSession, data: bytes, filename: str, today: date
 ) -> tuple[list[Line], list[Problem]]:
     """Every data row of the file, checked; the orgs are looked up in one query."""
     grids = read_grids(data, filename, unsupported=MSG_UNSUPPORTED)
@@ -193,7 +193,7 @@ async def read_funds(
         if any(values.values()):
             records.append((index, values))
     labels = {values["org"] for _, values in records if values["org"]}
-    named = await fund_store.orgs_named(session=session, labels=sorted(labels))
+    named = await fund_store.orgs_named(db=db, labels=sorted(labels))
     lines: list[Line] = []
     problems: list[Problem] = []
     for row, values in records:
@@ -249,7 +249,7 @@ def _check_row(
 
 async def import_funds(
     *,
-    session: AsyncSession,
+    db: AsyncSession,
     data: bytes,
     filename: str,
     actor: int | None,
@@ -258,17 +258,15 @@ async def import_funds(
     now: datetime,
 ) -> FundsImport:
     """Check every row; write them all (each audited) only if none has a problem."""
-    lines, problems = await read_funds(session=session, data=data, filename=filename, today=today)
+    lines, problems = await read_funds(db=db, data=data, filename=filename, today=today)
     if not lines and not problems:
         raise RosterFileError(MSG_EMPTY, filename=filename)
     written = not problems and not dry_run
     if written:
         for line in lines:
-            await funds.write_fund(
-                session=session, entry=line.entry, actor=actor, via="file", now=now
-            )
+            await funds.write_fund(db=db, entry=line.entry, actor=actor, via="file", now=now)
         await audit.record(
-            session=session,
+            db=db,
             actor=actor,
             action="fund.import",
             target_kind="file",
@@ -337,9 +335,9 @@ async def run_cli(
     now = (clock or SystemClock()).now()
     database = Database(settings.database_url)
     try:
-        async with database.session_scope() as session:
+        async with database.session_scope() as db:
             outcome = await import_funds(
-                session=session,
+                db=db,
                 data=data,
                 filename=path.name,
                 actor=None,

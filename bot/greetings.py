@@ -47,13 +47,13 @@ def greeting_text(language: str, *, name: str, joined_year: int, branch: str) ->
     return f"🎉 {first}\n{second}"
 
 
-async def queue_greetings(*, session: AsyncSession, now: datetime, tz: ZoneInfo) -> int:
+async def queue_greetings(*, db: AsyncSession, now: datetime, tz: ZoneInfo) -> int:
     """Queue today's greetings (from GREETING_TIME on); returns how many were new."""
     local = now.astimezone(tz)
     if local.time() < GREETING_TIME:
         return 0
     today = local.date()
-    found = await notices.birthday_members(session=session, on=today)
+    found = await notices.birthday_members(db=db, on=today)
     items = [
         Outgoing(
             member.chat_id,
@@ -74,18 +74,18 @@ async def queue_greetings(*, session: AsyncSession, now: datetime, tz: ZoneInfo)
         for member in found
     ]
     return await deliveries.enqueue_many(
-        session=session, kind=DeliveryKind.GREETING, items=items, due_at=now
+        db=db, kind=DeliveryKind.GREETING, items=items, due_at=now
     )
 
 
 async def switch_greetings(
-    *, session: AsyncSession, org_id: int, enabled: bool, actor: int, now: datetime
+    *, db: AsyncSession, org_id: int, enabled: bool, actor: int, now: datetime
 ) -> bool:
     """Turn a branch's greetings on or off (audited); True if that changed anything."""
-    changed = await notices.set_greetings(session=session, org_id=org_id, enabled=enabled)
+    changed = await notices.set_greetings(db=db, org_id=org_id, enabled=enabled)
     if changed:
         await audit.record(
-            session=session,
+            db=db,
             actor=actor,
             action="greetings.switch",
             target_kind="org",
@@ -98,14 +98,14 @@ async def switch_greetings(
 
 
 async def set_branch_greetings(
-    *, session: AsyncSession, actor: Principal, org_id: int, enabled: bool, now: datetime
+    *, db: AsyncSession, actor: Principal, org_id: int, enabled: bool, now: datetime
 ) -> bool:
     """/greetings: the actor turns a branch's greetings on or off, if it is theirs to say.
 
     The branch's officers who send notices decide (SEND_NOTICE on the branch); anyone else,
     or a unit that is not a branch, is refused and nothing changes.
     """
-    org = await orgs.get_org(session=session, org_id=org_id)
+    org = await orgs.get_org(db=db, org_id=org_id)
     if (
         org is None
         or org.kind not in BRANCH_KINDS
@@ -113,5 +113,5 @@ async def set_branch_greetings(
     ):
         raise Refused(NOT_ALLOWED)
     return await switch_greetings(
-        session=session, org_id=org_id, enabled=enabled, actor=actor.telegram_user_id, now=now
+        db=db, org_id=org_id, enabled=enabled, actor=actor.telegram_user_id, now=now
     )

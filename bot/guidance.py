@@ -138,7 +138,7 @@ class Marked:
 
 async def classify(
     *,
-    session: AsyncSession,
+    db: AsyncSession,
     principal: Principal,
     org_id: int,
     year: int,
@@ -147,9 +147,9 @@ async def classify(
 ) -> Marked:
     """Set the branch's class of the year (the same class again changes nothing)."""
     check_year(year, now)
-    org = check_branch(principal, await orgs.get_org(session=session, org_id=org_id))
+    org = check_branch(principal, await orgs.get_org(db=db, org_id=org_id))
     before = await store.set_grade(
-        session=session,
+        db=db,
         org_id=org_id,
         year=year,
         grade=grade,
@@ -159,7 +159,7 @@ async def classify(
     if before == grade:
         return Marked(org, False)
     await audit.record(
-        session=session,
+        db=db,
         actor=principal.telegram_user_id,
         action="assess.guidance.class",
         target_kind="org",
@@ -172,14 +172,14 @@ async def classify(
 
 
 async def flag_poverty(
-    *, session: AsyncSession, principal: Principal, org_id: int, flagged: bool, now: datetime
+    *, db: AsyncSession, principal: Principal, org_id: int, flagged: bool, now: datetime
 ) -> Marked:
     """Flag the village poverty-stricken, or clear the flag (as asked: a repeat is a no-op)."""
-    org = check_branch(principal, await orgs.get_org(session=session, org_id=org_id))
-    if not await store.set_poverty(session=session, org=org, flagged=flagged):
+    org = check_branch(principal, await orgs.get_org(db=db, org_id=org_id))
+    if not await store.set_poverty(db=db, org=org, flagged=flagged):
         return Marked(org, False)
     await audit.record(
-        session=session,
+        db=db,
         actor=principal.telegram_user_id,
         action="assess.guidance.poverty",
         target_kind="org",
@@ -193,7 +193,7 @@ async def flag_poverty(
 
 async def flag_site(
     *,
-    session: AsyncSession,
+    db: AsyncSession,
     principal: Principal,
     org_id: int,
     year: int,
@@ -203,14 +203,12 @@ async def flag_site(
     """Make the branch the year's demonstration site or stop it being one, as asked, by the
     leaders' duties use case (its rights, limits and audit); a repeat is a no-op."""
     check_year(year, now)
-    org = check_branch(principal, await orgs.get_org(session=session, org_id=org_id))
+    org = check_branch(principal, await orgs.get_org(db=db, org_id=org_id))
     if not allows(principal, Action.MANAGE_DUTIES, org.path):
         raise Refused(NOT_ALLOWED)
-    if await duty_store.is_site(session=session, org_id=org_id, year=year) == site:
+    if await duty_store.is_site(db=db, org_id=org_id, year=year) == site:
         return Marked(org, False)
-    await duties.toggle_site(
-        session=session, principal=principal, org_id=org_id, year=year, now=now
-    )
+    await duties.toggle_site(db=db, principal=principal, org_id=org_id, year=year, now=now)
     return Marked(org, True)
 
 

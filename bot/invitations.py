@@ -147,9 +147,9 @@ def max_uses_label(language: str, max_uses: int) -> str:
     return gettext(language, "unlimited") if max_uses >= UNLIMITED_USES else str(max_uses)
 
 
-async def org_label(*, session: AsyncSession, org: OrgUnit) -> str:
+async def org_label(*, db: AsyncSession, org: OrgUnit) -> str:
     """The org with its parents below the county: "东风镇党委 / 东风村党支部"."""
-    return await org_trail(session=session, org=org, include_county=False)
+    return await org_trail(db=db, org=org, include_county=False)
 
 
 # --- who may invite whom ------------------------------------------------------------------
@@ -197,10 +197,10 @@ ALREADY_REVOKED: Final = N_("This invitation was already revoked.")
 
 
 async def invitable(
-    *, session: AsyncSession, actor: Principal, org_id: int, role_name: str
+    *, db: AsyncSession, actor: Principal, org_id: int, role_name: str
 ) -> tuple[OrgUnit, Role]:
     """The branch and role of a tapped invitation button, re-checked against the policy."""
-    org = await orgs.get_org(session=session, org_id=org_id)
+    org = await orgs.get_org(db=db, org_id=org_id)
     if org is None or not org.active or org.kind not in BRANCH_KINDS:
         raise Refused(STALE_BUTTON)
     if not allows(actor, Action.INVITE, org.path):
@@ -213,7 +213,7 @@ async def invitable(
 
 async def create(
     *,
-    session: AsyncSession,
+    db: AsyncSession,
     actor: Principal,
     org_id: int,
     role_name: str,
@@ -224,11 +224,11 @@ async def create(
     """/invite: the actor creates an invitation they may give, checked and audited."""
     if max_uses not in USES_CHOICES or days not in DAYS_CHOICES:
         raise Refused(STALE_BUTTON)
-    org, role = await invitable(session=session, actor=actor, org_id=org_id, role_name=role_name)
+    org, role = await invitable(db=db, actor=actor, org_id=org_id, role_name=role_name)
     if not uses_allowed(role, max_uses):
         raise Refused(ONE_PERSON)
     return await issue(
-        session=session,
+        db=db,
         org=org,
         role=role,
         max_uses=max_uses,
@@ -240,18 +240,16 @@ async def create(
 
 
 async def revoke_as(
-    *, session: AsyncSession, actor: Principal, invitation_id: int, now: datetime
+    *, db: AsyncSession, actor: Principal, invitation_id: int, now: datetime
 ) -> Invitation:
     """/invites: the actor revokes an invitation they could have given, audited."""
-    invitation = await store.get_invitation(session=session, invitation_id=invitation_id)
-    org = await orgs.get_org(session=session, org_id=invitation.org_id) if invitation else None
+    invitation = await store.get_invitation(db=db, invitation_id=invitation_id)
+    org = await orgs.get_org(db=db, org_id=invitation.org_id) if invitation else None
     if invitation is None or org is None:
         raise Refused(GONE_INVITATION)
     if not may_revoke(actor, invitation.role, org):
         raise Refused(NOT_ALLOWED)
-    if not await revoke(
-        session=session, invitation=invitation, actor=actor.telegram_user_id, now=now
-    ):
+    if not await revoke(db=db, invitation=invitation, actor=actor.telegram_user_id, now=now):
         raise Refused(ALREADY_REVOKED)
     return invitation
 
@@ -261,7 +259,7 @@ async def revoke_as(
 
 async def issue(
     *,
-    session: AsyncSession,
+    db: AsyncSession,
     org: OrgUnit,
     role: Role,
     max_uses: int,
@@ -276,7 +274,7 @@ async def issue(
         raise ValueError(f"an invitation carrying the role {role.value} is for one person")
     code = new_code()
     invitation = await store.create_invitation(
-        session=session,
+        db=db,
         code_hash=hash_code(code),
         org_id=org.id,
         role=role,
@@ -286,7 +284,7 @@ async def issue(
         now=now,
     )
     await audit.record(
-        session=session,
+        db=db,
         actor=actor,
         action="invitation.create",
         target_kind="invitation",
@@ -312,7 +310,7 @@ def status_of(invitation: Invitation | None, now: datetime) -> CodeStatus:
 
 
 async def throttled_until(
-    *, session: AsyncSession, telegram_user_id: int, now: datetime
+    *, db: AsyncSession, telegram_user_id: int, now: datetime
 ) -> datetime | None:
     """When the user may try codes again, or None if they may now.
 
@@ -321,7 +319,7 @@ async def throttled_until(
     announced time always works.
     """
     recent = await store.failed_attempt_times(
-        session=session,
+        db=db,
         telegram_user_id=telegram_user_id,
         since=now - THROTTLE_WINDOW,
         limit=MAX_FAILED_ATTEMPTS,
@@ -337,18 +335,18 @@ def minutes_until(moment: datetime, now: datetime) -> int:
 
 
 async def check_code(
-    *, session: AsyncSession, telegram_user_id: int, code: str, now: datetime
+    *, db: AsyncSession, telegram_user_id: int, code: str, now: datetime
 ) -> CodeCheck:
     """Look the code up, unless the user is throttled, and log the attempt."""
-    retry_at = await throttled_until(session=session, telegram_user_id=telegram_user_id, now=now)
+    retry_at = await throttled_until(db=db, telegram_user_id=telegram_user_id, now=now)
     if retry_at is not None:
         return CodeCheck(CodeStatus.THROTTLED, retry_at=retry_at)
     invitation = None
     if PAYLOAD.fullmatch(code):
-        invitation = await store.get_by_hash(session=session, code_hash=hash_code(code))
+        invitation = await store.get_by_hash(db=db, code_hash=hash_code(code))
     status = status_of(invitation, now)
     await store.record_attempt(
-        session=session,
+        db=db,
         telegram_user_id=telegram_user_id,
         succeeded=status is CodeStatus.VALID,
         at=now,
@@ -356,18 +354,16 @@ async def check_code(
     return CodeCheck(status, invitation)
 
 
-async def revoke(
-    *, session: AsyncSession, invitation: Invitation, actor: int, now: datetime
-) -> bool:
+async def revoke(*, db: AsyncSession, invitation: Invitation, actor: int, now: datetime) -> bool:
     """Revoke the invitation and audit it; False if it was already revoked.
 
     The caller checked that the actor may manage invitations of its org.
     """
     assert invitation.id is not None
-    if not await store.revoke_invitation(session=session, invitation_id=invitation.id, now=now):
+    if not await store.revoke_invitation(db=db, invitation_id=invitation.id, now=now):
         return False
     await audit.record(
-        session=session,
+        db=db,
         actor=actor,
         action="invitation.revoke",
         target_kind="invitation",
@@ -407,14 +403,14 @@ async def create_from_cli(
     now = (clock or SystemClock()).now()
     database = Database(settings.database_url)
     try:
-        async with database.session_scope() as session:
-            org = await orgs.get_org_by_code(session=session, code=org_code)
+        async with database.session_scope() as db:
+            org = await orgs.get_org_by_code(db=db, code=org_code)
             if org is None:
                 raise BootstrapError(f"no org with code {org_code!r}")
             if org.kind not in BRANCH_KINDS:
                 raise BootstrapError(f"{org.name} ({org.code}) is a {org.kind}, not a branch")
             issued = await issue(
-                session=session,
+                db=db,
                 org=org,
                 role=role,
                 max_uses=uses,
@@ -423,7 +419,7 @@ async def create_from_cli(
                 now=now,
                 via="cli",
             )
-            label = await org_label(session=session, org=org)
+            label = await org_label(db=db, org=org)
     finally:
         await database.dispose()
     link = deep_link(username, issued.code)

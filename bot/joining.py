@@ -119,37 +119,35 @@ class CodeAccepted:
 # --- reads the steps share ----------------------------------------------------------------
 
 
-async def branch_of(session: AsyncSession, org_id: int) -> str:
+async def branch_of(db: AsyncSession, org_id: int) -> str:
     """The branch as people know it, for the texts (empty if it is gone)."""
-    org = await orgs.get_org(session=session, org_id=org_id)
-    return await rules.org_label(session=session, org=org) if org else ""
+    org = await orgs.get_org(db=db, org_id=org_id)
+    return await rules.org_label(db=db, org=org) if org else ""
 
 
-async def already_settled(session: AsyncSession, telegram_user_id: int) -> Notice | None:
+async def already_settled(db: AsyncSession, telegram_user_id: int) -> Notice | None:
     """Already registered, or waiting for a decision: nothing more to do here."""
-    member = await members.member_by_telegram(session=session, telegram_user_id=telegram_user_id)
+    member = await members.member_by_telegram(db=db, telegram_user_id=telegram_user_id)
     if member is not None:
-        branch = await branch_of(session, member.org_id)
+        branch = await branch_of(db, member.org_id)
         return Notice(ALREADY_REGISTERED, branch=branch, name=member.name, done=True)
-    pending = await store.pending_request_of(session=session, telegram_user_id=telegram_user_id)
+    pending = await store.pending_request_of(db=db, telegram_user_id=telegram_user_id)
     if pending is not None:
-        return Notice(WAITING, branch=await branch_of(session, pending.org_id), done=True)
+        return Notice(WAITING, branch=await branch_of(db, pending.org_id), done=True)
     return None
 
 
-async def welcome_of(
-    session: AsyncSession, joined: reg.Joined, language: str | None = None
-) -> Welcome:
+async def welcome_of(db: AsyncSession, joined: reg.Joined, language: str | None = None) -> Welcome:
     """What the new member is told; in their stored language unless it is given."""
     if language is None:
-        found = await recipient(session=session, telegram_user_id=joined.telegram_user_id)
+        found = await recipient(db=db, telegram_user_id=joined.telegram_user_id)
         language = found.language if found else Language.ZH.value
     assert joined.member.id is not None
     return Welcome(
         telegram_user_id=joined.telegram_user_id,
         member_id=joined.member.id,
         name=joined.member.name,
-        branch=await branch_of(session, joined.org_id),
+        branch=await branch_of(db, joined.org_id),
         role=rules.role_label(language, joined.role) if joined.role else None,
         language=language,
     )
@@ -159,23 +157,23 @@ async def welcome_of(
 
 
 async def open_code(
-    *, session: AsyncSession, actor: int, code: str, now: datetime
+    *, db: AsyncSession, actor: int, code: str, now: datetime
 ) -> Notice | CodeRefused | CodeAccepted:
     """`/start <code>`: check the code (the attempt is logged, tries are throttled) unless
     the user is registered or waiting already."""
-    settled = await already_settled(session, actor)
+    settled = await already_settled(db, actor)
     if settled is not None:
         return settled
-    check = await rules.check_code(session=session, telegram_user_id=actor, code=code, now=now)
+    check = await rules.check_code(db=db, telegram_user_id=actor, code=code, now=now)
     if check.status is not rules.CodeStatus.VALID or check.invitation is None:
         return CodeRefused(check.status, check.retry_at)
     assert check.invitation.id is not None
-    return CodeAccepted(check.invitation.id, await branch_of(session, check.invitation.org_id))
+    return CodeAccepted(check.invitation.id, await branch_of(db, check.invitation.org_id))
 
 
 async def join_by_contact(
     *,
-    session: AsyncSession,
+    db: AsyncSession,
     actor: int,
     invitation_id: int | None,
     contact_user_id: int | None,
@@ -189,50 +187,50 @@ async def join_by_contact(
 
     ``language`` is the newcomer's, for the welcome.
     """
-    settled = await already_settled(session, actor)
+    settled = await already_settled(db, actor)
     if settled is not None:
         return settled
-    invitation = await opened_invitation(session, invitation_id)
+    invitation = await opened_invitation(db, invitation_id)
     if invitation is None:
         return NoInvitation()
     if contact_user_id != actor:
         return NotOwnContact()
-    member = await reg.find_by_phone(session=session, invitation=invitation, phone=phone)
+    member = await reg.find_by_phone(db=db, invitation=invitation, phone=phone)
     if member is not None and member.id is not None:
         joined = await reg.join(
-            session=session,
+            db=db,
             invitation=invitation,
             member_id=member.id,
             telegram_user_id=actor,
             now=now,
             via="phone",
         )
-        return await welcome_of(session, joined, language)
-    return await _ask(session, invitation, actor, contact_name, phone, now)
+        return await welcome_of(db, joined, language)
+    return await _ask(db, invitation, actor, contact_name, phone, now)
 
 
 async def ask_by_name(
-    *, session: AsyncSession, actor: int, invitation_id: int | None, name: str, now: datetime
+    *, db: AsyncSession, actor: int, invitation_id: int | None, name: str, now: datetime
 ) -> Notice | Asked | NoInvitation:
     """A typed name: a request for the branch officers, who see the roster and decide."""
-    settled = await already_settled(session, actor)
+    settled = await already_settled(db, actor)
     if settled is not None:
         return settled
-    invitation = await opened_invitation(session, invitation_id)
+    invitation = await opened_invitation(db, invitation_id)
     if invitation is None:
         return NoInvitation()
-    return await _ask(session, invitation, actor, name, None, now)
+    return await _ask(db, invitation, actor, name, None, now)
 
 
-async def opened_invitation(session: AsyncSession, invitation_id: int | None) -> Invitation | None:
+async def opened_invitation(db: AsyncSession, invitation_id: int | None) -> Invitation | None:
     """The invitation the chat opened; joining re-checks it is still usable."""
     if invitation_id is None:
         return None
-    return await store.get_invitation(session=session, invitation_id=invitation_id)
+    return await store.get_invitation(db=db, invitation_id=invitation_id)
 
 
 async def _ask(
-    session: AsyncSession,
+    db: AsyncSession,
     invitation: Invitation,
     telegram_user_id: int,
     claimed_name: str,
@@ -241,7 +239,7 @@ async def _ask(
 ) -> Asked:
     """File a request for this branch; both ways of matching end here when nothing fits."""
     request = await reg.ask_deciders(
-        session=session,
+        db=db,
         invitation=invitation,
         telegram_user_id=telegram_user_id,
         claimed_name=claimed_name,
@@ -250,9 +248,7 @@ async def _ask(
     )
     return Asked(
         request=request,
-        branch=await branch_of(session, invitation.org_id),
-        deciders=await reg.deciders(
-            session=session, org_id=invitation.org_id, role=invitation.role
-        ),
+        branch=await branch_of(db, invitation.org_id),
+        deciders=await reg.deciders(db=db, org_id=invitation.org_id, role=invitation.role),
         role=Role(invitation.role),
     )

@@ -83,12 +83,12 @@ def _missed(figures: Figures) -> list[Check]:
 
 
 async def laggards(
-    *, session: AsyncSession, org: OrgUnit, period: Period, now: datetime, tz: ZoneInfo
+    *, db: AsyncSession, org: OrgUnit, period: Period, now: datetime, tz: ZoneInfo
 ) -> tuple[int, list[Laggard]]:
     """How many branches lie under ``org``, and those below target, most reasons first.
     Access is the caller's to check (the org came from the user's grant or a button)."""
-    figures = await branch_figures(session=session, org=org, period=period, now=now, tz=tz)
-    branches = await reports.branches(session=session, path=org.path)
+    figures = await branch_figures(db=db, org=org, period=period, now=now, tz=tz)
+    branches = await reports.branches(db=db, path=org.path)
     found = [
         Laggard(branch, missed, figures[branch.id])
         for branch in branches

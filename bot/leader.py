@@ -91,9 +91,9 @@ class Leadership:
         if self.leading:
             await self._step_down(STOPPING)
             try:
-                async with self.database.session_scope() as session:
+                async with self.database.session_scope() as db:
                     await leases.release(
-                        session=session, name=LEASE_NAME, holder=self.identity, now=self._wall()
+                        db=db, name=LEASE_NAME, holder=self.identity, now=self._wall()
                     )
             except Exception:
                 log.exception("could not release the leader lease; it expires by itself")
@@ -109,9 +109,9 @@ class Leadership:
         """Take or renew the lease once, and act on the result."""
         asked_at = self._monotonic()
         try:
-            async with asyncio.timeout(self.period), self.database.session_scope() as session:
+            async with asyncio.timeout(self.period), self.database.session_scope() as db:
                 lease = await leases.acquire(
-                    session=session,
+                    db=db,
                     name=LEASE_NAME,
                     holder=self.identity,
                     now=self._wall(),
@@ -119,9 +119,7 @@ class Leadership:
                 )
                 taken_back = 0
                 if lease is not None and not self.leading:
-                    taken_back = await deliveries.release_others(
-                        session=session, worker=self.identity
-                    )
+                    taken_back = await deliveries.release_others(db=db, worker=self.identity)
         except Exception as exc:  # a database that hangs counts as one that fails
             log.warning("could not renew the leader lease: %s", type(exc).__name__, exc_info=exc)
             if self.leading and self._monotonic() >= self._valid_until:

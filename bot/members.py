@@ -78,28 +78,28 @@ def format_day(language: str, day: date) -> str:
     return format_calendar_day(day, language=language)
 
 
-async def org_trail(*, session: AsyncSession, org: OrgUnit, include_county: bool = True) -> str:
+async def org_trail(*, db: AsyncSession, org: OrgUnit, include_county: bool = True) -> str:
     """The org and its ancestors: "红旗县 / 东风镇党委 / 东风村党支部" (or without the county)."""
-    units = await orgs.lineage(session=session, org=org)
+    units = await orgs.lineage(db=db, org=org)
     if not include_county and len(units) > 1:
         units = units[1:]
     return " / ".join(unit.name for unit in units)
 
 
-async def secretaries(*, session: AsyncSession, org_id: int) -> list[Recipient]:
+async def secretaries(*, db: AsyncSession, org_id: int) -> list[Recipient]:
     """The secretaries of a branch, to tell them about changes to their roster."""
-    held = await roles.holders(session=session, org_id=org_id, roles=[Role.SECRETARY])
+    held = await roles.holders(db=db, org_id=org_id, roles=[Role.SECRETARY])
     return [Recipient(h.telegram_user_id, h.language) for h in held]
 
 
 async def managed_member(
-    *, session: AsyncSession, principal: Principal, member_id: int
+    *, db: AsyncSession, principal: Principal, member_id: int
 ) -> tuple[Member, OrgUnit]:
     """The active member and their branch, if the principal may manage members there."""
-    member = await members.get_member(session=session, member_id=member_id)
+    member = await members.get_member(db=db, member_id=member_id)
     if member is None or not member.active:
         raise Refused(GONE)
-    org = await orgs.get_org(session=session, org_id=member.org_id)
+    org = await orgs.get_org(db=db, org_id=member.org_id)
     if org is None or not allows(principal, Action.MANAGE_MEMBERS, org.path):
         raise Refused(NOT_ALLOWED)
     return member, org
@@ -117,7 +117,7 @@ class Transferred:
 
 async def transfer(
     *,
-    session: AsyncSession,
+    db: AsyncSession,
     principal: Principal,
     member_id: int,
     from_org_id: int,
@@ -128,12 +128,10 @@ async def transfer(
     """Move a member to another branch inside the principal's scope; in the same
     transaction they leave the coming sessions of the old branch and are invited to the
     new one's."""
-    member, source = await managed_member(
-        session=session, principal=principal, member_id=member_id
-    )
+    member, source = await managed_member(db=db, principal=principal, member_id=member_id)
     if source.id != from_org_id:
         raise Refused(STALE)
-    target = await orgs.get_org(session=session, org_id=to_org_id)
+    target = await orgs.get_org(db=db, org_id=to_org_id)
     if target is None or not target.active or target.kind not in BRANCH_KINDS:
         raise Refused(N_("Members can only be moved to a branch."))
     if target.id == source.id:
@@ -141,7 +139,7 @@ async def transfer(
     if not allows(principal, Action.MANAGE_MEMBERS, target.path):
         raise Refused(NOT_ALLOWED)
     await end_roles_within(
-        session=session,
+        db=db,
         principal=principal,
         member=member,
         org=source,
@@ -149,11 +147,9 @@ async def transfer(
         because="transferred",
         refusal=ROLE_BLOCKS_TRANSFER,
     )
-    await member_admin.transfer_member(
-        session=session, member_id=member_id, to_org_id=to_org_id, now=now
-    )
+    await member_admin.transfer_member(db=db, member_id=member_id, to_org_id=to_org_id, now=now)
     await audit.record(
-        session=session,
+        db=db,
         actor=principal.telegram_user_id,
         action="member.transfer",
         target_kind="member",
@@ -166,9 +162,9 @@ async def transfer(
         },
         at=now,
     )
-    await follow_the_roster(session=session, settings=settings, now=now, member_ids=[member_id])
-    told = await secretaries(session=session, org_id=from_org_id)
-    told += await secretaries(session=session, org_id=to_org_id)
+    await follow_the_roster(db=db, settings=settings, now=now, member_ids=[member_id])
+    told = await secretaries(db=db, org_id=from_org_id)
+    told += await secretaries(db=db, org_id=to_org_id)
     return Transferred(member.name, source, target, told)
 
 
@@ -184,7 +180,7 @@ class StatusChanged:
 
 async def change_status(
     *,
-    session: AsyncSession,
+    db: AsyncSession,
     principal: Principal,
     member_id: int,
     expected: MemberStatus,
@@ -197,7 +193,7 @@ async def change_status(
 
     `expected` is the status the actor saw; if it changed meanwhile, nothing happens.
     """
-    member, org = await managed_member(session=session, principal=principal, member_id=member_id)
+    member, org = await managed_member(db=db, principal=principal, member_id=member_id)
     if member.status != expected or to == expected:
         raise Refused(STALE)
     if reason == STEP and next_status(expected) != to:
@@ -205,7 +201,7 @@ async def change_status(
     if reason != STEP and reason not in CORRECTION_REASONS:
         raise Refused(STALE)
     await member_admin.set_status(
-        session=session,
+        db=db,
         member_id=member_id,
         status=to,
         changed_on=today,
@@ -213,7 +209,7 @@ async def change_status(
         now=now,
     )
     await audit.record(
-        session=session,
+        db=db,
         actor=principal.telegram_user_id,
         action="member.status",
         target_kind="member",
@@ -244,7 +240,7 @@ class Deactivated:
 
 async def deactivate(
     *,
-    session: AsyncSession,
+    db: AsyncSession,
     principal: Principal,
     member_id: int,
     reason: InactiveReason,
@@ -256,7 +252,7 @@ async def deactivate(
     Their roles bound inside the branch end too: someone no longer on the roster cannot
     lead it. Roles elsewhere (given by higher levels) are left alone.
     """
-    member, org = await managed_member(session=session, principal=principal, member_id=member_id)
+    member, org = await managed_member(db=db, principal=principal, member_id=member_id)
     if reason not in DEACTIVATION_REASONS:
         raise Refused(STALE)
     if member.telegram_user_id is not None and member.telegram_user_id == (
@@ -264,7 +260,7 @@ async def deactivate(
     ):
         raise Refused(N_("You cannot take yourself off the roster."))
     revoked = await end_roles_within(
-        session=session,
+        db=db,
         principal=principal,
         member=member,
         org=org,
@@ -272,11 +268,9 @@ async def deactivate(
         because="deactivated",
         refusal=ROLE_BLOCKS_DEACTIVATION,
     )
-    await member_admin.deactivate_member(
-        session=session, member_id=member_id, reason=reason, now=now
-    )
+    await member_admin.deactivate_member(db=db, member_id=member_id, reason=reason, now=now)
     await audit.record(
-        session=session,
+        db=db,
         actor=principal.telegram_user_id,
         action="member.deactivate",
         target_kind="member",
@@ -290,13 +284,13 @@ async def deactivate(
         },
         at=now,
     )
-    await follow_the_roster(session=session, settings=settings, now=now, member_ids=[member_id])
+    await follow_the_roster(db=db, settings=settings, now=now, member_ids=[member_id])
     return Deactivated(member.name, org, member.org_id, member.telegram_user_id, revoked)
 
 
 async def end_roles_within(
     *,
-    session: AsyncSession,
+    db: AsyncSession,
     principal: Principal,
     member: Member,
     org: OrgUnit,
@@ -312,13 +306,13 @@ async def end_roles_within(
     """
     if member.telegram_user_id is None:
         return []
-    holder = await load_principal(session=session, telegram_user_id=member.telegram_user_id)
+    holder = await load_principal(db=db, telegram_user_id=member.telegram_user_id)
     ending = [grant for grant in holder.grants if grant.org_path.startswith(org.path)]
     if not all(may_end_role(principal, holder, grant) for grant in ending):
         raise Refused(refusal, name=member.name, org=org.name)
     for grant in ending:
         await end_role(
-            session=session,
+            db=db,
             actor=principal.telegram_user_id,
             member=member,
             role=grant.role,
@@ -331,7 +325,7 @@ async def end_roles_within(
 
 async def end_role(
     *,
-    session: AsyncSession,
+    db: AsyncSession,
     actor: int,
     member: Member,
     role: Role,
@@ -342,14 +336,14 @@ async def end_role(
     """Revoke one role of a member's account and audit it; False if it was already gone."""
     assert member.telegram_user_id is not None
     removed = await roles.revoke_role(
-        session=session, telegram_user_id=member.telegram_user_id, role=role, org_id=org_id
+        db=db, telegram_user_id=member.telegram_user_id, role=role, org_id=org_id
     )
     if removed:
         detail = {"role": role.value, "member_id": member.id, "name": member.name}
         if because is not None:
             detail["because"] = because
         await audit.record(
-            session=session,
+            db=db,
             actor=actor,
             action="role.revoke",
             target_kind="account",

@@ -53,8 +53,8 @@ class Metrics:
 
     async def render(self, database: Database) -> bytes:
         """The text exposition, with the outbox gauges read fresh from the database."""
-        async with database.session_scope() as session:
-            counts = await deliveries.count_by_state(session=session)
+        async with database.session_scope() as db:
+            counts = await deliveries.count_by_state(db=db)
         for state in DeliveryState:
             self.outbox.labels(state=state.value).set(counts.get(state, 0))
         return generate_latest(self.registry)

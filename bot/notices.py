@@ -86,9 +86,9 @@ class Audience:
             "role": self.role.value if self.role else None,
         }
 
-    async def paths(self, session: AsyncSession) -> list[str]:
+    async def paths(self, db: AsyncSession) -> list[str]:
         """The materialised paths of the chosen units (unknown ids are left out)."""
-        found = [await orgs.get_org(session=session, org_id=org_id) for org_id in self.org_ids]
+        found = [await orgs.get_org(db=db, org_id=org_id) for org_id in self.org_ids]
         return [org.path for org in found if org is not None]
 
 
@@ -167,14 +167,14 @@ def _queue_items(
     ]
 
 
-async def preview(*, session: AsyncSession, audience: Audience) -> Preview:
+async def preview(*, db: AsyncSession, audience: Audience) -> Preview:
     """How many the notice will reach, and who must be told in person instead."""
-    paths = await audience.paths(session)
+    paths = await audience.paths(db)
     counts = await notices.audience_counts(
-        session=session, paths=paths, status=audience.status, role=audience.role
+        db=db, paths=paths, status=audience.status, role=audience.role
     )
     names = await notices.unreachable_in_audience(
-        session=session,
+        db=db,
         paths=paths,
         status=audience.status,
         role=audience.role,
@@ -185,7 +185,7 @@ async def preview(*, session: AsyncSession, audience: Audience) -> Preview:
 
 async def send_notice(
     *,
-    session: AsyncSession,
+    db: AsyncSession,
     principal: Principal,
     audience: Audience,
     text_html: str,
@@ -203,22 +203,22 @@ async def send_notice(
     the delivery rows say who is left.
     """
     sender = principal.telegram_user_id
-    root = await orgs.get_org(session=session, org_id=audience.root_id)
+    root = await orgs.get_org(db=db, org_id=audience.root_id)
     if root is None or root.id is None or not allows(principal, Action.SEND_NOTICE, root.path):
         raise Refused(NOT_ALLOWED)
     # The units were picked on earlier screens: only those still inside the root count,
     # and if none is left there is nobody to send to (never "no filter", i.e. everyone).
-    paths = [path for path in await audience.paths(session) if path.startswith(root.path)]
+    paths = [path for path in await audience.paths(db) if path.startswith(root.path)]
     if not paths:
         raise Refused(NOT_ALLOWED)
     readers = await notices.recipients(
-        session=session, paths=paths, status=audience.status, role=audience.role
+        db=db, paths=paths, status=audience.status, role=audience.role
     )
     counts = await notices.audience_counts(
-        session=session, paths=paths, status=audience.status, role=audience.role
+        db=db, paths=paths, status=audience.status, role=audience.role
     )
     notice = await notices.create_notice(
-        session=session,
+        db=db,
         org_id=root.id,
         sender_telegram_id=sender,
         text=text_html,
@@ -239,10 +239,10 @@ async def send_notice(
         lambda language: notice_payload(language, notice, root.name),
     )
     await deliveries.enqueue_many(
-        session=session, kind=DeliveryKind.NOTICE, items=items, due_at=now, notice_id=notice.id
+        db=db, kind=DeliveryKind.NOTICE, items=items, due_at=now, notice_id=notice.id
     )
     await audit.record(
-        session=session,
+        db=db,
         actor=sender,
         action="notice.send",
         target_kind="notice",
@@ -254,30 +254,26 @@ async def send_notice(
     return SentNotice(notice.id, len(items))
 
 
-async def mark_read(
-    *, session: AsyncSession, actor: Principal, notice_id: int, now: datetime
-) -> bool:
+async def mark_read(*, db: AsyncSession, actor: Principal, notice_id: int, now: datetime) -> bool:
     """已阅: the actor confirms they have read a notice sent to them; True the first time.
 
     Only the first tap writes (a conditional update, so a double tap is harmless); a
     notice that never reached the actor is refused as a stale button.
     """
     result = await notices.acknowledge(
-        session=session, notice_id=notice_id, chat_id=actor.telegram_user_id, now=now
+        db=db, notice_id=notice_id, chat_id=actor.telegram_user_id, now=now
     )
     if result == notices.AckResult.UNKNOWN:
         raise Refused(STALE_BUTTON)
     return result == notices.AckResult.ACKNOWLEDGED
 
 
-async def notice_in_scope(
-    *, session: AsyncSession, actor: Principal, notice_id: int
-) -> Notice | None:
+async def notice_in_scope(*, db: AsyncSession, actor: Principal, notice_id: int) -> Notice | None:
     """The notice, if it exists and was sent from inside the actor's SEND_NOTICE scope."""
-    notice = await notices.get_notice(session=session, notice_id=notice_id)
+    notice = await notices.get_notice(db=db, notice_id=notice_id)
     if notice is None:
         return None
-    org = await orgs.get_org(session=session, org_id=notice.org_id)
+    org = await orgs.get_org(db=db, org_id=notice.org_id)
     if org is None or not allows(actor, Action.SEND_NOTICE, org.path):
         return None
     return notice
@@ -285,7 +281,7 @@ async def notice_in_scope(
 
 async def remind_as(
     *,
-    session: AsyncSession,
+    db: AsyncSession,
     actor: Principal,
     notice_id: int,
     key: str,
@@ -296,11 +292,11 @@ async def remind_as(
     Refused unless the notice was sent inside the actor's scope and asks for 已阅; ``key``
     (the tapped message) makes a second tap queue nothing. Returns how many were queued.
     """
-    notice = await notice_in_scope(session=session, actor=actor, notice_id=notice_id)
+    notice = await notice_in_scope(db=db, actor=actor, notice_id=notice_id)
     if notice is None or not notice.requires_ack:
         raise Refused(NOT_ALLOWED)
     return await remind_non_readers(
-        session=session,
+        db=db,
         notice=notice,
         key=key,
         now=now,
@@ -310,7 +306,7 @@ async def remind_as(
 
 async def remind_non_readers(
     *,
-    session: AsyncSession,
+    db: AsyncSession,
     notice: Notice,
     key: str,
     now: datetime,
@@ -322,21 +318,21 @@ async def remind_non_readers(
     no audit row). Returns how many reminders were queued.
     """
     assert notice.id is not None
-    org = await orgs.get_org(session=session, org_id=notice.org_id)
+    org = await orgs.get_org(db=db, org_id=notice.org_id)
     org_name = org.name if org is not None else ""
-    readers = await notices.non_readers(session=session, notice_id=notice.id)
+    readers = await notices.non_readers(db=db, notice_id=notice.id)
     items = _queue_items(
         readers,
         f"notice:{notice.id}:{key}",
         lambda language: notice_payload(language, notice, org_name, reminder=True),
     )
     queued = await deliveries.enqueue_many(
-        session=session, kind=DeliveryKind.NOTICE, items=items, due_at=now
+        db=db, kind=DeliveryKind.NOTICE, items=items, due_at=now
     )
     if not queued:
         return 0
     await audit.record(
-        session=session,
+        db=db,
         actor=actor,
         action="notice.remind",
         target_kind="notice",
@@ -437,17 +433,17 @@ class NoticeProgress:
 
     async def report(self) -> None:
         """Update every open progress message whose text has changed."""
-        async with self.database.session_scope() as session:
-            targets = await notices.open_progress(session=session)
+        async with self.database.session_scope() as db:
+            targets = await notices.open_progress(db=db)
             ids = [target.notice_id for target in targets]
-            counts = await notices.delivery_counts(session=session, notice_ids=ids)
+            counts = await notices.delivery_counts(db=db, notice_ids=ids)
             texts: dict[int, str] = {}
             for target in targets:
                 found = counts[target.notice_id]
                 if found.finished:
-                    notice = await notices.get_notice(session=session, notice_id=target.notice_id)
+                    notice = await notices.get_notice(db=db, notice_id=target.notice_id)
                     names = await notices.unreachable_names(
-                        session=session, notice_id=target.notice_id, limit=NAMES_SHOWN
+                        db=db, notice_id=target.notice_id, limit=NAMES_SHOWN
                     )
                     before = int((notice.audience if notice else {}).get("unreachable", 0))
                     texts[target.notice_id] = final_text(target.language, found, names, before)
@@ -462,8 +458,8 @@ class NoticeProgress:
                 continue
             self._shown[target.notice_id] = text
             if finished:
-                async with self.database.session_scope() as session:
-                    await notices.close_progress(session=session, notice_id=target.notice_id)
+                async with self.database.session_scope() as db:
+                    await notices.close_progress(db=db, notice_id=target.notice_id)
                 self._shown.pop(target.notice_id, None)
 
     async def _edit(self, chat_id: int, message_id: int, text: str) -> bool:

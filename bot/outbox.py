@@ -32,8 +32,8 @@ async def prune_outbox(
     before = now - retention
     pruned = 0
     while True:
-        async with database.session_scope() as session:
-            deleted = await deliveries.prune_finished(session=session, before=before, limit=batch)
+        async with database.session_scope() as db:
+            deleted = await deliveries.prune_finished(db=db, before=before, limit=batch)
         pruned += deleted
         if deleted < batch:
             if pruned:

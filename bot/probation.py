@@ -62,7 +62,7 @@ class ProbationReminder:
 
 
 async def claim_probation_reminders(
-    *, session: AsyncSession, today: date, now: datetime
+    *, db: AsyncSession, today: date, now: datetime
 ) -> list[ProbationReminder]:
     """Reminders due today, each marked sent (an audit row per member) as it is claimed.
 
@@ -71,7 +71,7 @@ async def claim_probation_reminders(
     repeating it every day.
     """
     due = await member_admin.due_probationary(
-        session=session,
+        db=db,
         started_on_or_before=one_year_before(today),
         reminded_action=PROBATION_REMINDED,
     )
@@ -80,13 +80,13 @@ async def claim_probation_reminders(
         by_branch.setdefault(person.org_id, []).append(person)
     reminders = []
     for org_id, people in by_branch.items():
-        told = await secretaries(session=session, org_id=org_id)
-        branch = await orgs.get_org(session=session, org_id=org_id)
+        told = await secretaries(db=db, org_id=org_id)
+        branch = await orgs.get_org(db=db, org_id=org_id)
         if not told or branch is None:
             continue
         for person in people:
             await audit.record(
-                session=session,
+                db=db,
                 actor=None,
                 action=PROBATION_REMINDED,
                 target_kind="member",
@@ -99,14 +99,14 @@ async def claim_probation_reminders(
     return reminders
 
 
-async def queue_probation_reminders(*, session: AsyncSession, today: date, now: datetime) -> int:
+async def queue_probation_reminders(*, db: AsyncSession, today: date, now: datetime) -> int:
     """Claim today's reminders and queue them in the outbox, in the caller's transaction.
 
     Each secretary gets the reminder in their language through the relay like every other
     message (paced, retried, blocked accounts noted). Returns how many members were
     reported.
     """
-    reminders = await claim_probation_reminders(session=session, today=today, now=now)
+    reminders = await claim_probation_reminders(db=db, today=today, now=now)
     items = [
         Outgoing(
             told.telegram_user_id,
@@ -119,7 +119,5 @@ async def queue_probation_reminders(*, session: AsyncSession, today: date, now: 
         for reminder in reminders
         for told in reminder.told
     ]
-    await deliveries.enqueue_many(
-        session=session, kind=DeliveryKind.OTHER, items=items, due_at=now
-    )
+    await deliveries.enqueue_many(db=db, kind=DeliveryKind.OTHER, items=items, due_at=now)
     return sum(len(reminder.due) for reminder in reminders)

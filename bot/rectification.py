@@ -129,8 +129,8 @@ def check_deadline(deadline: date, *, today: date) -> None:
         raise Refused(FAR_DEADLINE)
 
 
-async def _secretaries(session: AsyncSession, org_id: int) -> list[roles.Holder]:
-    return await roles.holders(session=session, org_id=org_id, roles=[Role.SECRETARY])
+async def _secretaries(db: AsyncSession, org_id: int) -> list[roles.Holder]:
+    return await roles.holders(db=db, org_id=org_id, roles=[Role.SECRETARY])
 
 
 def _deadline(order: RectificationOrder, language: str) -> str:
@@ -139,7 +139,7 @@ def _deadline(order: RectificationOrder, language: str) -> str:
 
 async def issue_order(
     *,
-    session: AsyncSession,
+    db: AsyncSession,
     principal: Principal,
     org_id: int,
     criticism: str,
@@ -150,14 +150,14 @@ async def issue_order(
 ) -> tuple[OrderView, int]:
     """Issue an order to a branch below the principal; its secretaries are told. Returns
     the order and how many secretaries were told."""
-    org = _check_org(principal, await orgs.get_org(session=session, org_id=org_id))
+    org = _check_org(principal, await orgs.get_org(db=db, org_id=org_id))
     assert org.id is not None
     criticism, actions = _check_text(criticism), _check_text(actions)
     today = local_date(now, tz)
     check_deadline(deadline, today=today)
     remind_on = deadline - timedelta(days=REMIND_DAYS)
     order = await store.create_order(
-        session=session,
+        db=db,
         org_id=org.id,
         year=today.year,
         criticism=criticism,
@@ -169,7 +169,7 @@ async def issue_order(
     )
     assert order.id is not None
     await audit.record(
-        session=session,
+        db=db,
         actor=principal.telegram_user_id,
         action="rectify.issue",
         target_kind="rectification_order",
@@ -179,7 +179,7 @@ async def issue_order(
         at=now,
     )
     items = []
-    for holder in await _secretaries(session, org.id):
+    for holder in await _secretaries(db, org.id):
         language = holder.language
         text = html_lines(
             [
@@ -202,20 +202,18 @@ async def issue_order(
                 f"rect:told:{order.id}:{holder.telegram_user_id}",
             )
         )
-    told = await deliveries.enqueue_many(
-        session=session, kind=DeliveryKind.WARNING, items=items, due_at=now
-    )
-    view = await store.order_view(session=session, order_id=order.id)
+    told = await deliveries.enqueue_many(db=db, kind=DeliveryKind.WARNING, items=items, due_at=now)
+    view = await store.order_view(db=db, order_id=order.id)
     assert view is not None
     return view, told
 
 
 async def own_order(
-    *, session: AsyncSession, principal: Principal, order_id: int, open_only: bool = True
+    *, db: AsyncSession, principal: Principal, order_id: int, open_only: bool = True
 ) -> OrderView:
     """The order, if the principal is the secretary of its branch (and, with
     ``open_only``, it is not closed)."""
-    view = await store.order_view(session=session, order_id=order_id)
+    view = await store.order_view(db=db, order_id=order_id)
     if view is None:
         raise Refused(GONE_ORDER)
     if not any(
@@ -228,12 +226,12 @@ async def own_order(
     return view
 
 
-async def staff_order(*, session: AsyncSession, principal: Principal, order_id: int) -> OrderView:
+async def staff_order(*, db: AsyncSession, principal: Principal, order_id: int) -> OrderView:
     """The order, if the principal is staff above its branch."""
-    view = await store.order_view(session=session, order_id=order_id)
+    view = await store.order_view(db=db, order_id=order_id)
     if view is None:
         raise Refused(GONE_ORDER)
-    _check_org(principal, await orgs.get_org(session=session, org_id=view.order.org_id))
+    _check_org(principal, await orgs.get_org(db=db, org_id=view.order.org_id))
     return view
 
 
@@ -243,7 +241,7 @@ def _photos(photo_ids: list[str]) -> list[str]:
 
 async def report_progress(
     *,
-    session: AsyncSession,
+    db: AsyncSession,
     principal: Principal,
     order_id: int,
     note: str,
@@ -251,10 +249,10 @@ async def report_progress(
     now: datetime,
 ) -> RectificationReport:
     """The branch secretary reports progress (text and photos); the issuer is told."""
-    view = await own_order(session=session, principal=principal, order_id=order_id)
+    view = await own_order(db=db, principal=principal, order_id=order_id)
     note, photos = _check_text(note), _photos(photo_ids)
     report = await store.add_report(
-        session=session,
+        db=db,
         order_id=order_id,
         note=note,
         photo_ids=photos,
@@ -263,7 +261,7 @@ async def report_progress(
     )
     assert report.id is not None
     await audit.record(
-        session=session,
+        db=db,
         actor=principal.telegram_user_id,
         action="rectify.report",
         target_kind="rectification_order",
@@ -272,14 +270,14 @@ async def report_progress(
         detail={"report_id": report.id, "photos": len(photos)},
         at=now,
     )
-    told = await recipient(session=session, telegram_user_id=view.order.issued_by)
+    told = await recipient(db=db, telegram_user_id=view.order.issued_by)
     if told is not None:
         issuer = told.language
         lines = [gettext(issuer, REPORTED).format(org=view.org_name, note=note)]
         if photos:
             lines.append(gettext(issuer, PHOTOS).format(count=len(photos)))
         await deliveries.enqueue(
-            session=session,
+            db=db,
             kind=DeliveryKind.OTHER,
             chat_id=view.order.issued_by,
             payload={
@@ -295,7 +293,7 @@ async def report_progress(
 
 async def close_order(
     *,
-    session: AsyncSession,
+    db: AsyncSession,
     principal: Principal,
     order_id: int,
     note: str,
@@ -303,10 +301,10 @@ async def close_order(
     now: datetime,
 ) -> OrderView:
     """Staff above the branch close the order with evidence; the secretary is told."""
-    view = await staff_order(session=session, principal=principal, order_id=order_id)
+    view = await staff_order(db=db, principal=principal, order_id=order_id)
     note, photos = _check_text(note), _photos(photo_ids)
     if not await store.close_order(
-        session=session,
+        db=db,
         order_id=order_id,
         closed_by=principal.telegram_user_id,
         note=note,
@@ -315,7 +313,7 @@ async def close_order(
     ):
         raise Refused(CLOSED)
     await audit.record(
-        session=session,
+        db=db,
         actor=principal.telegram_user_id,
         action="rectify.close",
         target_kind="rectification_order",
@@ -335,12 +333,10 @@ async def close_order(
             },
             f"rect:closed:{order_id}:{holder.telegram_user_id}",
         )
-        for holder in await _secretaries(session, view.order.org_id)
+        for holder in await _secretaries(db, view.order.org_id)
     ]
-    await deliveries.enqueue_many(
-        session=session, kind=DeliveryKind.OTHER, items=items, due_at=now
-    )
-    closed = await store.order_view(session=session, order_id=order_id)
+    await deliveries.enqueue_many(db=db, kind=DeliveryKind.OTHER, items=items, due_at=now)
+    closed = await store.order_view(db=db, order_id=order_id)
     assert closed is not None
     return closed
 
@@ -348,7 +344,7 @@ async def close_order(
 # --- the ladder ---------------------------------------------------------------------------
 
 
-async def queue_rectification_ladder(*, session: AsyncSession, now: datetime, tz: ZoneInfo) -> int:
+async def queue_rectification_ladder(*, db: AsyncSession, now: datetime, tz: ZoneInfo) -> int:
     """Take every step of the ladder that is due, once each; returns messages queued.
 
     Each step is claimed by a conditional UPDATE before its messages are queued, in the
@@ -356,44 +352,42 @@ async def queue_rectification_ladder(*, session: AsyncSession, now: datetime, tz
     """
     day = ladder_day(now, tz)
     queued = 0
-    for view in await store.reminders_due(session=session, day=day):
-        if await store.claim_reminder(session=session, order_id=view.id, now=now):
-            queued += await _step(session, view, "remind", REMINDED, None, now)
-    for view in await store.ladder_candidates(session=session, level=0, deadline_before=day):
-        township = await _township_of(session, view)
+    for view in await store.reminders_due(db=db, day=day):
+        if await store.claim_reminder(db=db, order_id=view.id, now=now):
+            queued += await _step(db, view, "remind", REMINDED, None, now)
+    for view in await store.ladder_candidates(db=db, level=0, deadline_before=day):
+        township = await _township_of(db, view)
         if township is not None:
-            if await store.step_level(session=session, order_id=view.id, from_level=0, to_level=1):
-                queued += await _step(session, view, "township", OVERDUE, township, now)
-        elif await store.step_level(session=session, order_id=view.id, from_level=0, to_level=2):
-            queued += await _step(session, view, "county", OVERDUE, None, now)
+            if await store.step_level(db=db, order_id=view.id, from_level=0, to_level=1):
+                queued += await _step(db, view, "township", OVERDUE, township, now)
+        elif await store.step_level(db=db, order_id=view.id, from_level=0, to_level=2):
+            queued += await _step(db, view, "county", OVERDUE, None, now)
     later = day - timedelta(days=COUNTY_AFTER_DAYS)
-    for view in await store.ladder_candidates(session=session, level=1, deadline_before=later):
-        if await store.step_level(session=session, order_id=view.id, from_level=1, to_level=2):
-            queued += await _step(session, view, "county", OVERDUE, None, now)
+    for view in await store.ladder_candidates(db=db, level=1, deadline_before=later):
+        if await store.step_level(db=db, order_id=view.id, from_level=1, to_level=2):
+            queued += await _step(db, view, "county", OVERDUE, None, now)
     return queued
 
 
-async def next_ladder_due(
-    *, session: AsyncSession, after: datetime, tz: ZoneInfo
-) -> datetime | None:
+async def next_ladder_due(*, db: AsyncSession, after: datetime, tz: ZoneInfo) -> datetime | None:
     """When the ladder would next take a step after ``after`` (UTC), as the database
     stands now; None if no order waits for one. The sandbox's clock jumps there."""
     days = await store.next_ladder_days(
-        session=session, after=ladder_day(after, tz), county_after_days=COUNTY_AFTER_DAYS
+        db=db, after=ladder_day(after, tz), county_after_days=COUNTY_AFTER_DAYS
     )
     if not days:
         return None
     return datetime.combine(min(days), time(LADDER_HOUR), tz).astimezone(UTC)
 
 
-async def _township_of(session: AsyncSession, view: OrderView) -> OrgUnit | None:
+async def _township_of(db: AsyncSession, view: OrderView) -> OrgUnit | None:
     """The township the branch lies in, if any (a county department has none)."""
-    parent = await orgs.get_org(session=session, org_id=view.parent_id or 0)
+    parent = await orgs.get_org(db=db, org_id=view.parent_id or 0)
     return parent if parent is not None and parent.kind == OrgKind.TOWNSHIP else None
 
 
 async def _step(
-    session: AsyncSession,
+    db: AsyncSession,
     view: OrderView,
     step: str,
     message: str,
@@ -404,20 +398,18 @@ async def _step(
     secretaries, an escalation to the township's staff or the county's."""
     order = view.order
     if step == "remind":
-        told = await _secretaries(session, order.org_id)
+        told = await _secretaries(db, order.org_id)
     elif township is not None and township.id is not None:
-        told = await roles.holders(
-            session=session, org_id=township.id, roles=[Role.TOWNSHIP_ORGANISER]
-        )
+        told = await roles.holders(db=db, org_id=township.id, roles=[Role.TOWNSHIP_ORGANISER])
     else:
-        county = await orgs.get_county(session=session)
+        county = await orgs.get_county(db=db)
         told = (
-            await roles.holders(session=session, org_id=county.id, roles=[Role.COUNTY_STAFF])
+            await roles.holders(db=db, org_id=county.id, roles=[Role.COUNTY_STAFF])
             if county is not None and county.id is not None
             else []
         )
     await audit.record(
-        session=session,
+        db=db,
         actor=None,
         action=f"rectify.{step}",
         target_kind="rectification_order",
@@ -448,6 +440,4 @@ async def _step(
                 f"rect:{step}:{view.id}:{holder.telegram_user_id}",
             )
         )
-    return await deliveries.enqueue_many(
-        session=session, kind=DeliveryKind.WARNING, items=items, due_at=now
-    )
+    return await deliveries.enqueue_many(db=db, kind=DeliveryKind.WARNING, items=items, due_at=now)

@@ -98,20 +98,18 @@ def clean_phone(raw: str | None) -> str | None:
 
 
 async def find_by_phone(
-    *, session: AsyncSession, invitation: Invitation, phone: str | None
+    *, db: AsyncSession, invitation: Invitation, phone: str | None
 ) -> Member | None:
     """The roster entry of the invitation's branch with this phone, if any."""
     normalised = normalise_phone(phone) if phone else None
     if normalised is None:
         return None
-    return await members.find_in_branch_by_phone(
-        session=session, org_id=invitation.org_id, phone=normalised
-    )
+    return await members.find_in_branch_by_phone(db=db, org_id=invitation.org_id, phone=normalised)
 
 
 async def join(
     *,
-    session: AsyncSession,
+    db: AsyncSession,
     invitation: Invitation,
     member_id: int,
     telegram_user_id: int,
@@ -120,15 +118,15 @@ async def join(
 ) -> Joined:
     """Spend a use of the invitation, link the account to the member, grant the role."""
     assert invitation.id is not None
-    if not await store.claim_use(session=session, invitation_id=invitation.id, now=now):
-        fresh = await store.get_invitation(session=session, invitation_id=invitation.id)
+    if not await store.claim_use(db=db, invitation_id=invitation.id, now=now):
+        fresh = await store.get_invitation(db=db, invitation_id=invitation.id)
         raise RegistrationRefused(Refusal.INVITATION, status=status_of(fresh, now))
-    member = await _link(session, member_id, telegram_user_id, invitation.org_id, now)
+    member = await _link(db, member_id, telegram_user_id, invitation.org_id, now)
     role = await _grant_invited_role(
-        session, invitation.role, telegram_user_id, invitation.org_id, invitation.created_by, now
+        db, invitation.role, telegram_user_id, invitation.org_id, invitation.created_by, now
     )
     await audit.record(
-        session=session,
+        db=db,
         actor=telegram_user_id,
         action="member.register",
         target_kind="member",
@@ -142,7 +140,7 @@ async def join(
 
 async def ask_deciders(
     *,
-    session: AsyncSession,
+    db: AsyncSession,
     invitation: Invitation,
     telegram_user_id: int,
     claimed_name: str,
@@ -151,11 +149,11 @@ async def ask_deciders(
 ) -> RegistrationRequest:
     """No roster match: spend a use and open a request for the branch officers."""
     assert invitation.id is not None
-    if not await store.claim_use(session=session, invitation_id=invitation.id, now=now):
-        fresh = await store.get_invitation(session=session, invitation_id=invitation.id)
+    if not await store.claim_use(db=db, invitation_id=invitation.id, now=now):
+        fresh = await store.get_invitation(db=db, invitation_id=invitation.id)
         raise RegistrationRefused(Refusal.INVITATION, status=status_of(fresh, now))
     request = await store.create_request(
-        session=session,
+        db=db,
         telegram_user_id=telegram_user_id,
         invitation_id=invitation.id,
         org_id=invitation.org_id,
@@ -164,7 +162,7 @@ async def ask_deciders(
         now=now,
     )
     await audit.record(
-        session=session,
+        db=db,
         actor=telegram_user_id,
         action="registration.request",
         target_kind="registration_request",
@@ -190,11 +188,11 @@ def may_decide(principal: Principal, org: OrgUnit, role: Role | str) -> bool:
 
 
 async def deciders(
-    *, session: AsyncSession, org_id: int, role: Role | str = Role.MEMBER
+    *, db: AsyncSession, org_id: int, role: Role | str = Role.MEMBER
 ) -> list[Recipient]:
     """Who is asked about a request for this branch: the nearest level with officers who
     may give the invitation's role (a secretary invitation goes past the branch)."""
-    org = await orgs.get_org(session=session, org_id=org_id)
+    org = await orgs.get_org(db=db, org_id=org_id)
     while org is not None:
         assert org.id is not None
         wanted = [
@@ -202,38 +200,36 @@ async def deciders(
             for held in DECIDER_ROLES.get(OrgKind(org.kind), ())
             if ROLE_RANK[held] > ROLE_RANK[Role(role)]
         ]
-        found = await roles.holders(session=session, org_id=org.id, roles=wanted)
+        found = await roles.holders(db=db, org_id=org.id, roles=wanted)
         if found:
             return [Recipient(h.telegram_user_id, h.language) for h in found]
         if org.parent_id is None:
             return []
-        org = await orgs.get_org(session=session, org_id=org.parent_id)
+        org = await orgs.get_org(db=db, org_id=org.parent_id)
     return []
 
 
-async def decidable(
-    *, session: AsyncSession, actor: Principal, request_id: int
-) -> RegistrationRequest:
+async def decidable(*, db: AsyncSession, actor: Principal, request_id: int) -> RegistrationRequest:
     """The pending request, if the actor may decide it (`may_decide`).
 
     Access is checked before state, so someone outside the scope learns nothing about the
     request, not even that somebody else decided it.
     """
-    request = await store.get_request(session=session, request_id=request_id)
-    org = await orgs.get_org(session=session, org_id=request.org_id) if request else None
+    request = await store.get_request(db=db, request_id=request_id)
+    org = await orgs.get_org(db=db, org_id=request.org_id) if request else None
     if request is None or org is None:
         raise RegistrationRefused(Refusal.STALE)
-    invitation = await store.get_invitation(session=session, invitation_id=request.invitation_id)
+    invitation = await store.get_invitation(db=db, invitation_id=request.invitation_id)
     if not may_decide(actor, org, invitation.role if invitation is not None else Role.MEMBER):
         raise RegistrationRefused(Refusal.NOT_ALLOWED)
     if request.state != RegistrationState.PENDING:
-        await _refuse_decided(session, request)
+        await _refuse_decided(db, request)
     return request
 
 
 async def approve(
     *,
-    session: AsyncSession,
+    db: AsyncSession,
     actor: Principal,
     request_id: int,
     member_id: int | None,
@@ -242,13 +238,13 @@ async def approve(
 ) -> Joined:
     """Link the requester to a roster entry (or a new one) and grant the invited role,
     if the actor may decide the request (and so give its role)."""
-    request = await decidable(session=session, actor=actor, request_id=request_id)
+    request = await decidable(db=db, actor=actor, request_id=request_id)
     decider_id = actor.telegram_user_id
     assert request.id is not None
     created = member_id is None
     if member_id is None:
         member = await members.create_member(
-            session=session,
+            db=db,
             name=request.claimed_name,
             org_id=request.org_id,
             status=new_status or MemberStatus.FULL,
@@ -257,16 +253,16 @@ async def approve(
         )
         assert member.id is not None
         member_id = member.id
-    await _claim_decision(session, request, RegistrationState.APPROVED, decider_id, member_id, now)
-    member = await _link(session, member_id, request.telegram_user_id, request.org_id, now)
-    invitation = await store.get_invitation(session=session, invitation_id=request.invitation_id)
+    await _claim_decision(db, request, RegistrationState.APPROVED, decider_id, member_id, now)
+    member = await _link(db, member_id, request.telegram_user_id, request.org_id, now)
+    invitation = await store.get_invitation(db=db, invitation_id=request.invitation_id)
     invited_role = invitation.role if invitation is not None else Role.MEMBER
     role = await _grant_invited_role(
-        session, invited_role, request.telegram_user_id, request.org_id, decider_id, now
+        db, invited_role, request.telegram_user_id, request.org_id, decider_id, now
     )
     if created:
         await audit.record(
-            session=session,
+            db=db,
             actor=decider_id,
             action="member.create",
             target_kind="member",
@@ -276,7 +272,7 @@ async def approve(
             at=now,
         )
     await audit.record(
-        session=session,
+        db=db,
         actor=decider_id,
         action="registration.approve",
         target_kind="registration_request",
@@ -289,14 +285,14 @@ async def approve(
 
 
 async def reject(
-    *, session: AsyncSession, actor: Principal, request_id: int, now: datetime
+    *, db: AsyncSession, actor: Principal, request_id: int, now: datetime
 ) -> RegistrationRequest:
     """Turn the request down, if the actor may decide it; the request, to tell its author."""
-    request = await decidable(session=session, actor=actor, request_id=request_id)
+    request = await decidable(db=db, actor=actor, request_id=request_id)
     decider_id = actor.telegram_user_id
-    await _claim_decision(session, request, RegistrationState.REJECTED, decider_id, None, now)
+    await _claim_decision(db, request, RegistrationState.REJECTED, decider_id, None, now)
     await audit.record(
-        session=session,
+        db=db,
         actor=decider_id,
         action="registration.reject",
         target_kind="registration_request",
@@ -309,7 +305,7 @@ async def reject(
 
 
 async def _claim_decision(
-    session: AsyncSession,
+    db: AsyncSession,
     request: RegistrationRequest,
     state: RegistrationState,
     decider_id: int,
@@ -318,7 +314,7 @@ async def _claim_decision(
 ) -> None:
     assert request.id is not None
     decided = await store.decide_request(
-        session=session,
+        db=db,
         request_id=request.id,
         state=state,
         decided_by=decider_id,
@@ -326,16 +322,16 @@ async def _claim_decision(
         now=now,
     )
     if not decided:
-        fresh = await store.get_request(session=session, request_id=request.id)
+        fresh = await store.get_request(db=db, request_id=request.id)
         if fresh is None:
             raise RegistrationRefused(Refusal.STALE)
-        await _refuse_decided(session, fresh)
+        await _refuse_decided(db, fresh)
 
 
-async def _refuse_decided(session: AsyncSession, request: RegistrationRequest) -> NoReturn:
+async def _refuse_decided(db: AsyncSession, request: RegistrationRequest) -> NoReturn:
     by = None
     if request.decided_by is not None:
-        by = await session.get(TelegramAccount, request.decided_by)
+        by = await db.get(TelegramAccount, request.decided_by)
     raise RegistrationRefused(
         Refusal.ALREADY_DECIDED,
         decided_by=request.decided_by,
@@ -344,23 +340,23 @@ async def _refuse_decided(session: AsyncSession, request: RegistrationRequest) -
 
 
 async def _link(
-    session: AsyncSession, member_id: int, telegram_user_id: int, org_id: int, now: datetime
+    db: AsyncSession, member_id: int, telegram_user_id: int, org_id: int, now: datetime
 ) -> Member:
-    member = await members.get_member(session=session, member_id=member_id)
+    member = await members.get_member(db=db, member_id=member_id)
     if member is None or member.org_id != org_id or not member.active:
         raise RegistrationRefused(Refusal.STALE)
     if member.telegram_user_id not in (None, telegram_user_id):
         raise RegistrationRefused(Refusal.MEMBER_TAKEN)
     try:
         return await members.link_telegram(
-            session=session, member_id=member_id, telegram_user_id=telegram_user_id, now=now
+            db=db, member_id=member_id, telegram_user_id=telegram_user_id, now=now
         )
     except members.AlreadyLinked:
         raise RegistrationRefused(Refusal.ACCOUNT_TAKEN) from None
 
 
 async def _grant_invited_role(
-    session: AsyncSession,
+    db: AsyncSession,
     role: Role | str,
     telegram_user_id: int,
     org_id: int,
@@ -371,7 +367,7 @@ async def _grant_invited_role(
         return None
     role = Role(role)
     await roles.grant_role(
-        session=session,
+        db=db,
         telegram_user_id=telegram_user_id,
         role=role,
         org_id=org_id,
@@ -379,7 +375,7 @@ async def _grant_invited_role(
         now=now,
     )
     await audit.record(
-        session=session,
+        db=db,
         actor=granted_by,
         action="role.grant",
         target_kind="telegram_account",

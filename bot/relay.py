@@ -279,13 +279,13 @@ class Relay:
         stale = 0
         looked = False
         try:
-            async with self.database.session_scope() as session:
+            async with self.database.session_scope() as db:
                 rows = await deliveries.claim_due(
-                    session=session, worker=self.worker, now=self.clock.now(), limit=limit
+                    db=db, worker=self.worker, now=self.clock.now(), limit=limit
                 )
                 if len(rows) < limit:  # the queue is drained: anything left by a dead worker?
                     stale = await deliveries.reclaim_stale(
-                        session=session,
+                        db=db,
                         now=self.clock.now(),
                         lease=self.config.lease,
                         worker=self.worker,
@@ -346,8 +346,8 @@ class Relay:
         ids = [row.id for rows in self._buffer.values() for row in rows]
         if not ids:
             return
-        async with self.database.session_scope() as session:
-            await deliveries.release(session=session, worker=self.worker, ids=ids)
+        async with self.database.session_scope() as db:
+            await deliveries.release(db=db, worker=self.worker, ids=ids)
         self._buffer.clear()
         self._buffered = 0
         self._note_settled()
@@ -427,18 +427,16 @@ class Relay:
 
     async def _write(self, batch: list[tuple[ClaimedDelivery, Outcome, Any]]) -> None:
         now = self.clock.now()
-        async with self.database.session_scope() as session:
+        async with self.database.session_scope() as db:
             await deliveries.record_outcomes(
-                session=session,
+                db=db,
                 worker=self.worker,
                 outcomes=[outcome for _, outcome, _ in batch],
                 now=now,
             )
             for row, outcome, _ in batch:
                 if _is_blocked(outcome) and row.chat_id > 0:
-                    await accounts.mark_blocked(
-                        session=session, telegram_user_id=row.chat_id, at=now
-                    )
+                    await accounts.mark_blocked(db=db, telegram_user_id=row.chat_id, at=now)
 
     # --- background chores ------------------------------------------------------------------
 
@@ -448,10 +446,8 @@ class Relay:
         while True:
             await asyncio.sleep(period)
             try:
-                async with self.database.session_scope() as session:
-                    await deliveries.renew_claims(
-                        session=session, worker=self.worker, now=self.clock.now()
-                    )
+                async with self.database.session_scope() as db:
+                    await deliveries.renew_claims(db=db, worker=self.worker, now=self.clock.now())
             except Exception:
                 log.exception("renewing delivery claims failed")
 

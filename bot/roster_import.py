@@ -283,12 +283,12 @@ async def _plan(
     answers: Mapping[str, str] | None,
 ) -> ImportPlan:
     """The plan, in one read-only transaction."""
-    async with database.session_scope() as session:
-        county = await orgs.get_county(session=session)
+    async with database.session_scope() as db:
+        county = await orgs.get_county(db=db)
         if county is None or county.id is None:
             raise NoCountyError
         return await plan_import(
-            session=session,
+            db=db,
             county=county,
             parsed=parsed,
             filename=filename,
@@ -308,9 +308,9 @@ async def _one_import_at_a_time(database: Database) -> AsyncIterator[None]:
     lapses after IMPORT_LEASE_TTL.
     """
     holder = process_identity()
-    async with database.session_scope() as session:
+    async with database.session_scope() as db:
         taken = await leases.acquire(
-            session=session,
+            db=db,
             name=IMPORT_LEASE,
             holder=holder,
             now=datetime.now(UTC),
@@ -321,10 +321,8 @@ async def _one_import_at_a_time(database: Database) -> AsyncIterator[None]:
     try:
         yield
     finally:
-        async with database.session_scope() as session:
-            await leases.release(
-                session=session, name=IMPORT_LEASE, holder=holder, now=datetime.now(UTC)
-            )
+        async with database.session_scope() as db:
+            await leases.release(db=db, name=IMPORT_LEASE, holder=holder, now=datetime.now(UTC))
 
 
 # --- Planning ------------------------------------------------------------------------------
@@ -332,7 +330,7 @@ async def _one_import_at_a_time(database: Database) -> AsyncIterator[None]:
 
 async def plan_import(
     *,
-    session: AsyncSession,
+    db: AsyncSession,
     county: OrgUnit,
     parsed: ParsedRoster,
     filename: str,
@@ -345,8 +343,8 @@ async def plan_import(
     existing unit's name to use, or the typed name itself to create it as new.
     """
     assert county.id is not None
-    units = await roster.org_units_under(session=session, path=county.path)
-    planner = _OrgPlanner(county, units, await roster.org_codes(session=session), answers or {})
+    units = await roster.org_units_under(db=db, path=county.path)
+    planner = _OrgPlanner(county, units, await roster.org_codes(db=db), answers or {})
     plan = ImportPlan(
         filename=filename,
         county_id=county.id,
@@ -371,7 +369,7 @@ async def plan_import(
     matcher = _PersonMatcher(plan)
     for start in range(0, len(placed), PLAN_BATCH):
         batch = placed[start : start + PLAN_BATCH]
-        await matcher.load(session, batch)
+        await matcher.load(db, batch)
         for row, branch, party_group in batch:
             matcher.match(row, branch, party_group)
         if progress is not None:
@@ -603,13 +601,13 @@ class _PersonMatcher:
         self.new_people: dict[tuple[OrgSlot, str], int] = {}  # (branch, name) -> row
 
     async def load(
-        self, session: AsyncSession, batch: Sequence[tuple[RosterRow, OrgSlot, OrgSlot | None]]
+        self, db: AsyncSession, batch: Sequence[tuple[RosterRow, OrgSlot, OrgSlot | None]]
     ) -> None:
         """Two queries: people with the batch's phones, and people of its new branches."""
         phones = sorted({row.phone for row, _, _ in batch if row.phone} - set(self.by_phone))
         for phone in phones:
             self.by_phone[phone] = []
-        for member in await members.members_with_phones(session=session, phones=phones):
+        for member in await members.members_with_phones(db=db, phones=phones):
             if member.phone is not None:
                 self.by_phone[member.phone].append(member)
         branches = sorted(
@@ -617,7 +615,7 @@ class _PersonMatcher:
         )
         self.loaded_branches.update(branches)
         if branches:
-            for member in await members.list_members(session=session, org_ids=branches):
+            for member in await members.list_members(db=db, org_ids=branches):
                 self.by_name.setdefault((member.org_id, member.name), []).append(member)
 
     def match(self, row: RosterRow, branch: OrgSlot, party_group: OrgSlot | None) -> None:
@@ -805,12 +803,10 @@ async def apply_plan(
     starts = range(0, len(work), batch_size) if work else range(1)
     for number, start in enumerate(starts):
         batch = work[start : start + batch_size]
-        async with database.session_scope() as session:
-            await _write_batch(
-                session=session, batch=batch, ids=ids, today=today, now=now, actor=actor
-            )
+        async with database.session_scope() as db:
+            await _write_batch(db=db, batch=batch, ids=ids, today=today, now=now, actor=actor)
             if number == 0:
-                await _audit(session=session, plan=plan, now=now, actor=actor, via=via)
+                await _audit(db=db, plan=plan, now=now, actor=actor, via=via)
         written += sum(not isinstance(item, NewOrg) for item in batch)
         if progress is not None:
             progress("write", written, people)
@@ -819,7 +815,7 @@ async def apply_plan(
 
 async def _write_batch(
     *,
-    session: AsyncSession,
+    db: AsyncSession,
     batch: Sequence[NewOrg | NewPerson | PersonUpdate],
     ids: dict[NewOrg, int],
     today: date,
@@ -834,7 +830,7 @@ async def _write_batch(
     for new in batch:
         if isinstance(new, NewOrg):
             unit = await orgs.create_org(
-                session=session,
+                db=db,
                 code=new.code,
                 name=new.name,
                 kind=new.kind,
@@ -843,7 +839,7 @@ async def _write_batch(
             assert unit.id is not None
             ids[new] = unit.id
     await roster.insert_members(
-        session=session,
+        db=db,
         rows=[
             {
                 "name": person.row.name,
@@ -870,9 +866,9 @@ async def _write_batch(
         if update.sets_party_group:
             values["party_group_id"] = resolve(update.party_group)
         rows.append(values)
-    await roster.update_members(session=session, rows=rows)
+    await roster.update_members(db=db, rows=rows)
     await roster.record_status_changes(
-        session=session,
+        db=db,
         rows=[
             {
                 "member_id": update.member_id,
@@ -889,11 +885,11 @@ async def _write_batch(
 
 
 async def _audit(
-    *, session: AsyncSession, plan: ImportPlan, now: datetime, actor: int | None, via: str
+    *, db: AsyncSession, plan: ImportPlan, now: datetime, actor: int | None, via: str
 ) -> None:
     """The import's one audit row: what the plan writes."""
     await audit.record(
-        session=session,
+        db=db,
         actor=actor,
         action=AUDIT_ACTION,
         target_kind="org_unit",

@@ -84,8 +84,8 @@ def meets(result: UnitResult) -> bool | None:
     return None if share is None else share >= TARGET
 
 
-async def _county_staff(session: AsyncSession, principal: Principal) -> OrgUnit:
-    county = await orgs.get_county(session=session)
+async def _county_staff(db: AsyncSession, principal: Principal) -> OrgUnit:
+    county = await orgs.get_county(db=db)
     if county is None or not allows(principal, Action.RUN_SURVEY, county.path):
         raise Refused(NOT_ALLOWED)
     return county
@@ -93,7 +93,7 @@ async def _county_staff(session: AsyncSession, principal: Principal) -> OrgUnit:
 
 async def open_survey(
     *,
-    session: AsyncSession,
+    db: AsyncSession,
     principal: Principal,
     year: int,
     raters: SurveyRaters,
@@ -102,22 +102,22 @@ async def open_survey(
 ) -> tuple[SatisfactionSurvey, int]:
     """Open the year's survey and queue one message to every rater; returns the survey
     and how many raters were sent it."""
-    county = await _county_staff(session, principal)
+    county = await _county_staff(db, principal)
     if year not in (local_date(now, tz).year, local_date(now, tz).year - 1):
         raise Refused(STALE_BUTTON)
-    units = await store.rated_units(session=session)
+    units = await store.rated_units(db=db)
     if not units:
         raise Refused(NO_UNITS)
-    people = await store.raters(session=session, kind=raters)
+    people = await store.raters(db=db, kind=raters)
     if not people:
         raise Refused(NO_RATERS)
     survey = await store.create_survey(
-        session=session, year=year, raters=raters, opened_by=principal.telegram_user_id, now=now
+        db=db, year=year, raters=raters, opened_by=principal.telegram_user_id, now=now
     )
     if survey is None or survey.id is None:
         raise Refused(ALREADY_OPEN, year=str(year))
     await audit.record(
-        session=session,
+        db=db,
         actor=principal.telegram_user_id,
         action="survey.open",
         target_kind="satisfaction_survey",
@@ -139,9 +139,7 @@ async def open_survey(
         )
         for person in people
     ]
-    sent = await deliveries.enqueue_many(
-        session=session, kind=DeliveryKind.OTHER, items=items, due_at=now
-    )
+    sent = await deliveries.enqueue_many(db=db, kind=DeliveryKind.OTHER, items=items, due_at=now)
     return survey, sent
 
 
@@ -154,23 +152,17 @@ class RaterView:
     answers: dict[int, Satisfaction]
 
 
-async def rater_survey(
-    *, session: AsyncSession, telegram_user_id: int, survey_id: int
-) -> RaterView:
+async def rater_survey(*, db: AsyncSession, telegram_user_id: int, survey_id: int) -> RaterView:
     """The survey for one of its raters while it is open; refused otherwise."""
-    survey = await store.get_survey(session=session, survey_id=survey_id)
+    survey = await store.get_survey(db=db, survey_id=survey_id)
     if survey is None or survey.id is None:
         raise Refused(STALE_BUTTON)
     if survey.state != SurveyState.OPEN:
         raise Refused(SURVEY_CLOSED)
-    if not await store.is_rater(
-        session=session, kind=survey.raters, telegram_user_id=telegram_user_id
-    ):
+    if not await store.is_rater(db=db, kind=survey.raters, telegram_user_id=telegram_user_id):
         raise Refused(NOT_A_RATER)
-    units = await store.rated_units(session=session)
-    answers = await store.own_answers(
-        session=session, survey_id=survey.id, rater_id=telegram_user_id
-    )
+    units = await store.rated_units(db=db)
+    answers = await store.own_answers(db=db, survey_id=survey.id, rater_id=telegram_user_id)
     return RaterView(survey, units, answers)
 
 
@@ -183,7 +175,7 @@ def _unit(view: RaterView, unit_id: int) -> OrgUnit:
 
 async def answer(
     *,
-    session: AsyncSession,
+    db: AsyncSession,
     telegram_user_id: int,
     survey_id: int,
     unit_id: int,
@@ -191,12 +183,10 @@ async def answer(
 ) -> tuple[RaterView, OrgUnit]:
     """A rater's answer about a unit (replacing an earlier one). No audit row: who rated
     what is not recorded anywhere but in the answer's unique key."""
-    view = await rater_survey(
-        session=session, telegram_user_id=telegram_user_id, survey_id=survey_id
-    )
+    view = await rater_survey(db=db, telegram_user_id=telegram_user_id, survey_id=survey_id)
     unit = _unit(view, unit_id)
     await store.save_answer(
-        session=session,
+        db=db,
         survey_id=survey_id,
         unit_id=unit_id,
         rater_id=telegram_user_id,
@@ -208,7 +198,7 @@ async def answer(
 
 async def comment(
     *,
-    session: AsyncSession,
+    db: AsyncSession,
     telegram_user_id: int,
     survey_id: int,
     unit_id: int,
@@ -220,12 +210,10 @@ async def comment(
         raise Refused(EMPTY_COMMENT)
     if len(cleaned) > MAX_COMMENT:
         raise Refused(LONG_COMMENT, n=str(MAX_COMMENT))
-    view = await rater_survey(
-        session=session, telegram_user_id=telegram_user_id, survey_id=survey_id
-    )
+    view = await rater_survey(db=db, telegram_user_id=telegram_user_id, survey_id=survey_id)
     unit = _unit(view, unit_id)
     if not await store.save_comment(
-        session=session,
+        db=db,
         survey_id=survey_id,
         unit_id=unit_id,
         rater_id=telegram_user_id,
@@ -236,17 +224,17 @@ async def comment(
 
 
 async def close_survey(
-    *, session: AsyncSession, principal: Principal, survey_id: int, now: datetime
+    *, db: AsyncSession, principal: Principal, survey_id: int, now: datetime
 ) -> SatisfactionSurvey:
     """County staff close the survey: answers are final from now on."""
-    county = await _county_staff(session, principal)
-    survey = await store.get_survey(session=session, survey_id=survey_id)
+    county = await _county_staff(db, principal)
+    survey = await store.get_survey(db=db, survey_id=survey_id)
     if survey is None or survey.id is None:
         raise Refused(STALE_BUTTON)
-    if not await store.close_survey(session=session, survey_id=survey.id, now=now):
+    if not await store.close_survey(db=db, survey_id=survey.id, now=now):
         raise Refused(SURVEY_CLOSED)
     await audit.record(
-        session=session,
+        db=db,
         actor=principal.telegram_user_id,
         action="survey.close",
         target_kind="satisfaction_survey",
@@ -255,6 +243,6 @@ async def close_survey(
         detail={"year": survey.year},
         at=now,
     )
-    closed = await store.get_survey(session=session, survey_id=survey.id)
+    closed = await store.get_survey(db=db, survey_id=survey.id)
     assert closed is not None
     return closed

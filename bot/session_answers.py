@@ -58,16 +58,14 @@ def _refused(msgid: str, study: StudySession | None = None) -> AnswerOutcome:
 
 
 async def own_answer(
-    *, session: AsyncSession, actor: int, session_id: int, now: datetime
+    *, db: AsyncSession, actor: int, session_id: int, now: datetime
 ) -> AnswerOutcome:
     """The member's row for this session if they may still answer (ALREADY), or why not."""
-    member = await members.member_by_telegram(session=session, telegram_user_id=actor)
-    study = await sessions.get_session(session=session, session_id=session_id)
+    member = await members.member_by_telegram(db=db, telegram_user_id=actor)
+    study = await sessions.get_session(db=db, session_id=session_id)
     row = None
     if member is not None and member.id is not None and study is not None:
-        row = await attendance.get_attendance(
-            session=session, session_id=session_id, member_id=member.id
-        )
+        row = await attendance.get_attendance(db=db, session_id=session_id, member_id=member.id)
     if study is None or row is None:
         return _refused(NOT_INVITED)
     refusal = rsvp_refusal(study, now)
@@ -76,21 +74,19 @@ async def own_answer(
     return AnswerOutcome(Answer.ALREADY, study, row)
 
 
-async def attend(
-    *, session: AsyncSession, actor: int, session_id: int, now: datetime
-) -> AnswerOutcome:
+async def attend(*, db: AsyncSession, actor: int, session_id: int, now: datetime) -> AnswerOutcome:
     """参加: recorded once (it withdraws a pending leave request)."""
-    found = await own_answer(session=session, actor=actor, session_id=session_id, now=now)
+    found = await own_answer(db=db, actor=actor, session_id=session_id, now=now)
     if found.row is None or found.row.id is None:
         return found
-    changed = await attendance.set_rsvp(session=session, attendance_id=found.row.id, now=now)
-    row = await attendance.get_attendance_by_id(session=session, attendance_id=found.row.id)
+    changed = await attendance.set_rsvp(db=db, attendance_id=found.row.id, now=now)
+    row = await attendance.get_attendance_by_id(db=db, attendance_id=found.row.id)
     return AnswerOutcome(Answer.DONE if changed else Answer.ALREADY, found.study, row)
 
 
 async def ask_leave(
     *,
-    session: AsyncSession,
+    db: AsyncSession,
     actor: int,
     session_id: int,
     reason: LeaveReason,
@@ -99,22 +95,22 @@ async def ask_leave(
     now: datetime,
 ) -> AnswerOutcome:
     """请假 with a reason: recorded and sent to the org's officers, or ALREADY asked."""
-    found = await own_answer(session=session, actor=actor, session_id=session_id, now=now)
+    found = await own_answer(db=db, actor=actor, session_id=session_id, now=now)
     if found.row is None or found.row.id is None or found.study is None:
         return found
     study, attendance_id = found.study, found.row.id
     if not await attendance.request_leave(
-        session=session, attendance_id=attendance_id, reason=reason, note=note, now=now
+        db=db, attendance_id=attendance_id, reason=reason, note=note, now=now
     ):
         return AnswerOutcome(Answer.ALREADY, study, found.row)
-    fresh = await attendance.get_attendance_by_id(session=session, attendance_id=attendance_id)
-    member = await members.get_member(session=session, member_id=found.row.member_id)
-    org = await orgs.get_org(session=session, org_id=study.org_id)
+    fresh = await attendance.get_attendance_by_id(db=db, attendance_id=attendance_id)
+    member = await members.get_member(db=db, member_id=found.row.member_id)
+    org = await orgs.get_org(db=db, org_id=study.org_id)
     assert fresh is not None
     assert member is not None
     assert org is not None
     await notify.queue_leave_request(
-        session=session,
+        db=db,
         study=study,
         org=org,
         attendance=fresh,
@@ -142,7 +138,7 @@ class DecisionOutcome:
 
 async def decide_leave(
     *,
-    session: AsyncSession,
+    db: AsyncSession,
     actor: int,
     attendance_id: int,
     approve: bool,
@@ -150,10 +146,10 @@ async def decide_leave(
     now: datetime,
 ) -> DecisionOutcome:
     """An officer approves or rejects a pending leave request; audited, the member told."""
-    row = await attendance.get_attendance_by_id(session=session, attendance_id=attendance_id)
-    study = await sessions.get_session(session=session, session_id=row.session_id) if row else None
-    org = await orgs.get_org(session=session, org_id=study.org_id) if study else None
-    principal = await load_principal(session=session, telegram_user_id=actor)
+    row = await attendance.get_attendance_by_id(db=db, attendance_id=attendance_id)
+    study = await sessions.get_session(db=db, session_id=row.session_id) if row else None
+    org = await orgs.get_org(db=db, org_id=study.org_id) if study else None
+    principal = await load_principal(db=db, telegram_user_id=actor)
     if (
         row is None
         or study is None
@@ -165,11 +161,11 @@ async def decide_leave(
     if refusal is not None:
         return DecisionOutcome(Decision.REFUSED, refusal)
     if not await attendance.decide_leave(
-        session=session, attendance_id=attendance_id, approve=approve, decided_by=actor, now=now
+        db=db, attendance_id=attendance_id, approve=approve, decided_by=actor, now=now
     ):
         return DecisionOutcome(Decision.REFUSED, N_("This request was already decided."))
     entry = await audit.record(
-        session=session,
+        db=db,
         actor=actor,
         action="session.leave.approve" if approve else "session.leave.reject",
         target_kind="attendance",
@@ -179,7 +175,7 @@ async def decide_leave(
         at=now,
     )
     person = await notify.queue_leave_decision(
-        session=session,
+        db=db,
         study=study,
         attendance_id=attendance_id,
         settings=settings,
@@ -190,16 +186,14 @@ async def decide_leave(
 
 
 async def record_makeup(
-    *, session: AsyncSession, principal: Principal, attendance_id: int, now: datetime
+    *, db: AsyncSession, principal: Principal, attendance_id: int, now: datetime
 ) -> bool:
     """我已学习 on one's own absence row: make-up study done; False if recorded before.
 
     Someone else's row (or none) is refused with NOT_INVITED, and nothing is written.
     """
-    row = await attendance.get_attendance_by_id(session=session, attendance_id=attendance_id)
-    member = await members.member_by_telegram(
-        session=session, telegram_user_id=principal.telegram_user_id
-    )
+    row = await attendance.get_attendance_by_id(db=db, attendance_id=attendance_id)
+    member = await members.member_by_telegram(db=db, telegram_user_id=principal.telegram_user_id)
     if row is None or member is None or row.member_id != member.id:
         raise Refused(NOT_INVITED)
-    return await attendance.mark_makeup_done(session=session, attendance_id=attendance_id, now=now)
+    return await attendance.mark_makeup_done(db=db, attendance_id=attendance_id, now=now)

@@ -84,23 +84,21 @@ def window_refusal(study: StudySession, moment: datetime) -> Checkin | None:
 
 
 async def _own_row(
-    session: AsyncSession, actor: int, session_id: int
+    db: AsyncSession, actor: int, session_id: int
 ) -> tuple[StudySession, Attendance] | None:
-    member = await members.member_by_telegram(session=session, telegram_user_id=actor)
-    study = await sessions.get_session(session=session, session_id=session_id)
+    member = await members.member_by_telegram(db=db, telegram_user_id=actor)
+    study = await sessions.get_session(db=db, session_id=session_id)
     if member is None or member.id is None or study is None:
         return None
-    row = await attendance.get_attendance(
-        session=session, session_id=session_id, member_id=member.id
-    )
+    row = await attendance.get_attendance(db=db, session_id=session_id, member_id=member.id)
     return (study, row) if row is not None else None
 
 
 async def may_check_in(
-    *, session: AsyncSession, actor: int, session_id: int, now: datetime
+    *, db: AsyncSession, actor: int, session_id: int, now: datetime
 ) -> CheckinOutcome:
     """READY if this member may type a code for this session now, else why not."""
-    found = await _own_row(session, actor, session_id)
+    found = await _own_row(db, actor, session_id)
     if found is None:
         return CheckinOutcome(Checkin.NOT_INVITED)
     study, row = found
@@ -116,7 +114,7 @@ async def may_check_in(
 
 async def check_in(
     *,
-    session: AsyncSession,
+    db: AsyncSession,
     actor: int,
     session_id: int,
     code: str,
@@ -126,7 +124,7 @@ async def check_in(
     now: datetime,
 ) -> CheckinOutcome:
     """Check the member in with a code sent at ``sent_at``; wrong codes are counted."""
-    found = await _own_row(session, actor, session_id)
+    found = await _own_row(db, actor, session_id)
     if found is None:
         return CheckinOutcome(Checkin.NOT_INVITED)
     study, row = found
@@ -140,26 +138,20 @@ async def check_in(
     if row.checkin_failures >= MAX_CHECKIN_FAILURES:
         return CheckinOutcome(Checkin.LOCKED, study)
     if verify_code(key, session_id, code, moment):
-        done = await attendance.check_in(
-            session=session, attendance_id=row.id, method=method, now=now
-        )
+        done = await attendance.check_in(db=db, attendance_id=row.id, method=method, now=now)
         return CheckinOutcome(Checkin.DONE if done else Checkin.ALREADY, study)
-    failures = await attendance.count_checkin_failure(session=session, attendance_id=row.id)
+    failures = await attendance.count_checkin_failure(db=db, attendance_id=row.id)
     return CheckinOutcome(
         Checkin.LOCKED if failures >= MAX_CHECKIN_FAILURES else Checkin.WRONG, study
     )
 
 
-async def open_for_member(
-    *, session: AsyncSession, actor: int, now: datetime
-) -> list[StudySession]:
+async def open_for_member(*, db: AsyncSession, actor: int, now: datetime) -> list[StudySession]:
     """The sessions this member could check in to right now (a typed /checkin)."""
-    member = await members.member_by_telegram(session=session, telegram_user_id=actor)
+    member = await members.member_by_telegram(db=db, telegram_user_id=actor)
     if member is None or member.id is None:
         return []
-    upcoming, _recent = await sessions.member_sessions(
-        session=session, member_id=member.id, now=now
-    )
+    upcoming, _recent = await sessions.member_sessions(db=db, member_id=member.id, now=now)
     return [
         found.study
         for found in upcoming
@@ -168,19 +160,19 @@ async def open_for_member(
 
 
 async def organiser_present(
-    *, session: AsyncSession, study: StudySession, actor: int, now: datetime
+    *, db: AsyncSession, study: StudySession, actor: int, now: datetime
 ) -> bool:
     """The officer running the session (showing its code) is present, if invited.
 
     Marked as a proxy check-in by themselves; False if not invited or already in.
     """
-    found = await _own_row(session, actor, study.id or 0)
+    found = await _own_row(db, actor, study.id or 0)
     if found is None:
         return False
     _study, row = found
     assert row.id is not None
     return await attendance.check_in(
-        session=session,
+        db=db,
         attendance_id=row.id,
         method=CheckinMethod.PROXY,
         now=now,
@@ -199,7 +191,7 @@ class CodeScreen:
 
 
 async def show_code(
-    *, session: AsyncSession, actor: Principal, session_id: int, now: datetime
+    *, db: AsyncSession, actor: Principal, session_id: int, now: datetime
 ) -> CodeScreen:
     """An officer opens (or renews) the check-in code screen of a session.
 
@@ -207,15 +199,15 @@ async def show_code(
     are checked in the same transaction as the write: the officer showing the code is
     there, so they are checked in (if invited); the counts come from that transaction.
     """
-    study = await sessions.get_session(session=session, session_id=session_id)
-    org = await orgs.get_org(session=session, org_id=study.org_id) if study else None
+    study = await sessions.get_session(db=db, session_id=session_id)
+    org = await orgs.get_org(db=db, org_id=study.org_id) if study else None
     if study is None or org is None or not allows(actor, Action.MANAGE_ATTENDANCE, org.path):
         raise Refused(NOT_ALLOWED)
     refusal = window_refusal(study, now)
     if refusal is not None:
         return CodeScreen(refusal, study)
-    await organiser_present(session=session, study=study, actor=actor.telegram_user_id, now=now)
-    counts = await attendance.attendance_counts(session=session, session_id=session_id)
+    await organiser_present(db=db, study=study, actor=actor.telegram_user_id, now=now)
+    counts = await attendance.attendance_counts(db=db, session_id=session_id)
     return CodeScreen(Checkin.READY, study, counts)
 
 
@@ -229,30 +221,28 @@ class ProxyOutcome:
 
 
 async def mark_present(
-    *, session: AsyncSession, actor: int, session_id: int, member_id: int, now: datetime
+    *, db: AsyncSession, actor: int, session_id: int, member_id: int, now: datetime
 ) -> ProxyOutcome:
     """An officer marks an invitee present (代签到), also after the session closed.
 
     Access (MANAGE_ATTENDANCE over the session's org) and state are checked, the row is
     written and audited, all in the caller's one transaction. LOCKED means not allowed.
     """
-    study = await sessions.get_session(session=session, session_id=session_id)
-    org = await orgs.get_org(session=session, org_id=study.org_id) if study else None
-    principal = await load_principal(session=session, telegram_user_id=actor)
+    study = await sessions.get_session(db=db, session_id=session_id)
+    org = await orgs.get_org(db=db, org_id=study.org_id) if study else None
+    principal = await load_principal(db=db, telegram_user_id=actor)
     if study is None or org is None or not allows(principal, Action.MANAGE_ATTENDANCE, org.path):
         return ProxyOutcome(Checkin.LOCKED)
     if study.state == SessionState.CANCELLED:
         return ProxyOutcome(Checkin.CANCELLED, study=study)
     if now < checkin_opens_at(study):
         return ProxyOutcome(Checkin.NOT_YET, study=study)
-    row = await attendance.get_attendance(
-        session=session, session_id=session_id, member_id=member_id
-    )
-    member = await members.get_member(session=session, member_id=member_id)
+    row = await attendance.get_attendance(db=db, session_id=session_id, member_id=member_id)
+    member = await members.get_member(db=db, member_id=member_id)
     if row is None or row.id is None or member is None:
         return ProxyOutcome(Checkin.NOT_INVITED, study=study)
     if not await attendance.check_in(
-        session=session,
+        db=db,
         attendance_id=row.id,
         method=CheckinMethod.PROXY,
         now=now,
@@ -260,7 +250,7 @@ async def mark_present(
     ):
         return ProxyOutcome(Checkin.ALREADY, member.name, study)
     await audit.record(
-        session=session,
+        db=db,
         actor=actor,
         action="attendance.proxy",
         target_kind="attendance",

@@ -47,14 +47,14 @@ __all__ = [
 ]
 
 
-async def send_due_reminders(*, session: AsyncSession, settings: Settings, now: datetime) -> int:
+async def send_due_reminders(*, db: AsyncSession, settings: Settings, now: datetime) -> int:
     """Queue every due reminder; returns how many messages were queued.
 
     A cancelled session's reminders are cancelled. A reminder for a session that has
     already started (it fell due while the bot was down) is skipped. If several of one
     session are due at once, only the latest is sent: no burst after a restart.
     """
-    due = await sessions.due_reminders(session=session, now=now)
+    due = await sessions.due_reminders(db=db, now=now)
     latest = {study.id: reminder.id for reminder, study in due}  # due is oldest first
     queued = 0
     for reminder, study in due:
@@ -70,11 +70,11 @@ async def send_due_reminders(*, session: AsyncSession, settings: Settings, now: 
         else:
             state = ReminderState.SENT
         claimed = await sessions.set_reminder_state(
-            session=session, reminder_id=reminder.id, state=state, now=now
+            db=db, reminder_id=reminder.id, state=state, now=now
         )
         if claimed and state == ReminderState.SENT:
             queued += await notify.queue_reminder(
-                session=session,
+                db=db,
                 reminder=reminder,
                 study=study,
                 settings=settings,
@@ -87,7 +87,7 @@ async def send_due_reminders(*, session: AsyncSession, settings: Settings, now: 
 _CHECKIN_REACH = timedelta(days=1, minutes=1)
 
 
-async def announce_checkin(*, session: AsyncSession, settings: Settings, now: datetime) -> int:
+async def announce_checkin(*, db: AsyncSession, settings: Settings, now: datetime) -> int:
     """When a session's check-in opens, push 签到 to its invitees; returns messages queued.
 
     Each member is told once per session (the outbox key), so running every minute, or
@@ -95,23 +95,23 @@ async def announce_checkin(*, session: AsyncSession, settings: Settings, now: da
     """
     queued = 0
     for study in await sessions.sessions_starting(
-        session=session, start=now - _CHECKIN_REACH, end=now + _CHECKIN_REACH
+        db=db, start=now - _CHECKIN_REACH, end=now + _CHECKIN_REACH
     ):
         if window_state(study, now) == Window.OPEN:
             queued += await notify.queue_checkin_open(
-                session=session, study=study, settings=settings, now=now
+                db=db, study=study, settings=settings, now=now
             )
     return queued
 
 
 async def next_session_event(
-    *, session: AsyncSession, after: datetime, tz: ZoneInfo
+    *, db: AsyncSession, after: datetime, tz: ZoneInfo
 ) -> datetime | None:
     """The next moment a session job has something to do: a check-in opening or closing,
     or an evening digest (the sandbox's "to the next reminder" stops at each)."""
     moments = []
     for study in await sessions.sessions_starting(
-        session=session, start=after - _CHECKIN_REACH, end=after + timedelta(days=400)
+        db=db, start=after - _CHECKIN_REACH, end=after + timedelta(days=400)
     ):
         evening = datetime.combine(
             local_date(study.starts_at, tz) - timedelta(days=1), time(DIGEST_HOUR), tzinfo=tz
@@ -122,32 +122,30 @@ async def next_session_event(
     return min(moments, default=None)
 
 
-async def close_finished(*, session: AsyncSession, settings: Settings, now: datetime) -> int:
+async def close_finished(*, db: AsyncSession, settings: Settings, now: datetime) -> int:
     """Finalise every session whose check-in window has closed; returns how many."""
     closed = 0
-    for study in await sessions.sessions_to_close(session=session, now=now):
+    for study in await sessions.sessions_to_close(db=db, now=now):
         if now >= checkin_closes_at(study) and await session_ops.close(
-            session=session, study=study, settings=settings, now=now
+            db=db, study=study, settings=settings, now=now
         ):
             closed += 1
     return closed
 
 
-async def extend_all_series(*, session: AsyncSession, settings: Settings, now: datetime) -> int:
+async def extend_all_series(*, db: AsyncSession, settings: Settings, now: datetime) -> int:
     """Generate the next few weeks of every active series; returns occurrences created."""
     created = 0
-    for series in await sessions.active_series(session=session):
+    for series in await sessions.active_series(db=db):
         created += len(
-            await session_ops.extend_series(
-                session=session, series=series, settings=settings, now=now
-            )
+            await session_ops.extend_series(db=db, series=series, settings=settings, now=now)
         )
     return created
 
 
 async def follow_the_roster(
     *,
-    session: AsyncSession,
+    db: AsyncSession,
     settings: Settings,
     now: datetime,
     member_ids: Sequence[int] | None = None,
@@ -159,15 +157,15 @@ async def follow_the_roster(
     ``member_ids`` narrows the work to those members (right after they changed). Returns
     invitations queued.
     """
-    await attendance.withdraw_departed(session=session, now=now, member_ids=member_ids)
-    await attendance.enrol(session=session, now=now, member_ids=member_ids)
+    await attendance.withdraw_departed(db=db, now=now, member_ids=member_ids)
+    await attendance.enrol(db=db, now=now, member_ids=member_ids)
     queued = 0
-    waiting = await attendance.uninvited(session=session, now=now, member_ids=member_ids)
+    waiting = await attendance.uninvited(db=db, now=now, member_ids=member_ids)
     for session_id, invitees in waiting.items():
-        study = await sessions.get_session(session=session, session_id=session_id)
+        study = await sessions.get_session(db=db, session_id=session_id)
         if study is not None:
             queued += await notify.queue_invitations(
-                session=session,
+                db=db,
                 study=study,
                 settings=settings,
                 now=now,
@@ -176,7 +174,7 @@ async def follow_the_roster(
     return queued
 
 
-async def send_digests(*, session: AsyncSession, settings: Settings, now: datetime) -> int:
+async def send_digests(*, db: AsyncSession, settings: Settings, now: datetime) -> int:
     """From the evening hour on, tell officers who has not answered for tomorrow."""
     local = now.astimezone(settings.tz)
     if local.hour < DIGEST_HOUR:
@@ -185,12 +183,12 @@ async def send_digests(*, session: AsyncSession, settings: Settings, now: dateti
     start = datetime.combine(tomorrow, time(0), tzinfo=settings.tz).astimezone(UTC)
     queued = 0
     for study in await sessions.sessions_starting(
-        session=session, start=start, end=start + timedelta(days=1)
+        db=db, start=start, end=start + timedelta(days=1)
     ):
-        org = await orgs.get_org(session=session, org_id=study.org_id)
+        org = await orgs.get_org(db=db, org_id=study.org_id)
         if org is not None:
             queued += await notify.queue_digest(
-                session=session, study=study, org=org, settings=settings, now=now
+                db=db, study=study, org=org, settings=settings, now=now
             )
     return queued
 
@@ -201,27 +199,27 @@ def _ancestor(org: OrgUnit, distance: int) -> int | None:
     return ids[-1 - distance] if distance < len(ids) else None
 
 
-async def _ladder_name(session: AsyncSession, org: OrgUnit) -> str:
+async def _ladder_name(db: AsyncSession, org: OrgUnit) -> str:
     """How the ladder names a silent org: a party group with its branch, else the org."""
     if org.kind != OrgKind.PARTY_GROUP or org.parent_id is None:
         return org.name
-    branch = await orgs.get_org(session=session, org_id=org.parent_id)
+    branch = await orgs.get_org(db=db, org_id=org.parent_id)
     return f"{branch.name} · {org.name}" if branch is not None else org.name
 
 
-async def climb_ladder(*, session: AsyncSession, settings: Settings, now: datetime) -> int:
+async def climb_ladder(*, db: AsyncSession, settings: Settings, now: datetime) -> int:
     """The silent-branch ladder: start it for missed periods, climb it weekly, stop it.
 
     A period is judged only if it ended after partybot scheduled its first session, so
     the months before the county started using it raise nothing. Returns messages queued.
     """
-    first = await escalations.first_session_created_at(session=session)
+    first = await escalations.first_session_created_at(db=db)
     if first is None:
         return 0
     today = local_date(now, settings.tz)
-    held = await escalations.last_held(session=session, now=now)
+    held = await escalations.last_held(db=db, now=now)
     steps: dict[tuple[int, int], list[Silence]] = defaultdict(list)  # (tell, level): what
-    units = await escalations.orgs_of_kinds(session=session, kinds=list(REQUIRED_KINDS))
+    units = await escalations.orgs_of_kinds(db=db, kinds=list(REQUIRED_KINDS))
     for org in units:
         assert org.id is not None
         for kind in REQUIRED_KINDS[org.kind]:
@@ -231,42 +229,40 @@ async def climb_ladder(*, session: AsyncSession, settings: Settings, now: dateti
                 continue
             teller = _ancestor(org, ladder_distance(org.kind, 1))
             if teller is not None and await escalations.open_escalation(
-                session=session, org_id=org.id, kind=kind, period_start=start, now=now
+                db=db, org_id=org.id, kind=kind, period_start=start, now=now
             ):
-                steps[(teller, 1)].append(Silence(await _ladder_name(session, org), kind, start))
-    for escalation in await escalations.open_escalations(session=session):
+                steps[(teller, 1)].append(Silence(await _ladder_name(db, org), kind, start))
+    for escalation in await escalations.open_escalations(db=db):
         assert escalation.id is not None
         if not is_silent(
             held.get((escalation.org_id, escalation.kind)), escalation.period_start, settings.tz
         ):
-            await escalations.resolve_escalation(
-                session=session, escalation_id=escalation.id, now=now
-            )
+            await escalations.resolve_escalation(db=db, escalation_id=escalation.id, now=now)
             continue
         level = escalation.level  # read before stepping: the update refreshes the object
         if not ladder_step_due(level, escalation.last_step_at, now):
             continue
-        silent_org = await orgs.get_org(session=session, org_id=escalation.org_id)
+        silent_org = await orgs.get_org(db=db, org_id=escalation.org_id)
         if silent_org is None:
             continue
         above = _ancestor(silent_org, ladder_distance(silent_org.kind, level + 1))
         if above is None:
             continue
         if await escalations.step_escalation(
-            session=session, escalation_id=escalation.id, from_level=level, now=now
+            db=db, escalation_id=escalation.id, from_level=level, now=now
         ):
-            name = await _ladder_name(session, silent_org)
+            name = await _ladder_name(db, silent_org)
             silence = Silence(name, escalation.kind, escalation.period_start)
             steps[(above, level + 1)].append(silence)
     queued = 0
     for (tell_id, level), items in steps.items():
-        tell = await orgs.get_org(session=session, org_id=tell_id)
+        tell = await orgs.get_org(db=db, org_id=tell_id)
         if tell is None:
             continue
         names = sorted(f"{s.org_name}|{s.kind.value}|{s.period_start}" for s in items)
         key = hashlib.sha256("\n".join(names).encode()).hexdigest()[:16]
         queued += await notify.queue_silence(
-            session=session,
+            db=db,
             level=level,
             tell=tell,
             items=items,

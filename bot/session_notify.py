@@ -79,13 +79,13 @@ _MATERIALS_IN_CAPTION = 600
 _MATERIALS_IN_TEXT = 3000
 
 
-async def officers(*, session: AsyncSession, org: OrgUnit) -> list[Holder]:
+async def officers(*, db: AsyncSession, org: OrgUnit) -> list[Holder]:
     """The people who answer for an org (a branch's secretaries, a township's organisers)."""
     assert org.id is not None
     wanted = OFFICER_ROLES.get(org.kind, ())
     if not wanted:
         return []
-    return await roles.holders(session=session, org_id=org.id, roles=wanted)
+    return await roles.holders(db=db, org_id=org.id, roles=wanted)
 
 
 def _id(value: int | None) -> int:
@@ -94,7 +94,7 @@ def _id(value: int | None) -> int:
 
 
 async def _queue(
-    session: AsyncSession,
+    db: AsyncSession,
     kind: DeliveryKind,
     items: Sequence[Outgoing],
     now: datetime,
@@ -103,7 +103,7 @@ async def _queue(
     """Queue the messages in one statement; returns how many were new (a replayed key
     queues nothing)."""
     return await deliveries.enqueue_many(
-        session=session,
+        db=db,
         kind=kind,
         items=items,
         due_at=now,
@@ -113,7 +113,7 @@ async def _queue(
 
 async def queue_invitations(
     *,
-    session: AsyncSession,
+    db: AsyncSession,
     study: StudySession,
     settings: Settings,
     now: datetime,
@@ -125,7 +125,7 @@ async def queue_invitations(
     Telegram yet is invited later, once, when they register.
     """
     items = []
-    for person in await attendance.invitees(session=session, session_id=_id(study.id)):
+    for person in await attendance.invitees(db=db, session_id=_id(study.id)):
         if person.telegram_user_id is None or (only is not None and person.member_id not in only):
             continue
         language = person.language or settings.language
@@ -151,9 +151,9 @@ async def queue_invitations(
                 person.member_id,
             )
         )
-    queued = await _queue(session, DeliveryKind.SESSION_INVITATION, items, now, study)
+    queued = await _queue(db, DeliveryKind.SESSION_INVITATION, items, now, study)
     await attendance.mark_invited(
-        session=session,
+        db=db,
         session_id=_id(study.id),
         member_ids=[item.member_id for item in items if item.member_id is not None],
         now=now,
@@ -170,7 +170,7 @@ _SERIES_HEADING = {
 
 async def queue_series_invitation(
     *,
-    session: AsyncSession,
+    db: AsyncSession,
     series: SessionSeries,
     studies: Sequence[StudySession],
     dates: Sequence[datetime],
@@ -185,7 +185,7 @@ async def queue_series_invitation(
     first = studies[0]
     repeat = rule_parts(series.rule)[0]
     items = []
-    for person in await attendance.invitees(session=session, session_id=_id(first.id)):
+    for person in await attendance.invitees(db=db, session_id=_id(first.id)):
         if person.telegram_user_id is None:
             continue
         language = person.language or settings.language
@@ -215,12 +215,10 @@ async def queue_series_invitation(
                 person.member_id,
             )
         )
-    queued = await _queue(session, DeliveryKind.SESSION_INVITATION, items, now, first)
+    queued = await _queue(db, DeliveryKind.SESSION_INVITATION, items, now, first)
     told = [item.member_id for item in items if item.member_id is not None]
     for study in studies:
-        await attendance.mark_invited(
-            session=session, session_id=_id(study.id), member_ids=told, now=now
-        )
+        await attendance.mark_invited(db=db, session_id=_id(study.id), member_ids=told, now=now)
     return queued
 
 
@@ -272,7 +270,7 @@ def change_lines(
 
 async def queue_change(
     *,
-    session: AsyncSession,
+    db: AsyncSession,
     study: StudySession,
     settings: Settings,
     now: datetime,
@@ -289,7 +287,7 @@ async def queue_change(
     else:
         heading = N_("✏️ This session has changed:")
     items = []
-    for person in await attendance.invitees(session=session, session_id=_id(study.id)):
+    for person in await attendance.invitees(db=db, session_id=_id(study.id)):
         if person.telegram_user_id is None:
             continue
         language = person.language or settings.language
@@ -304,12 +302,12 @@ async def queue_change(
                 person.member_id,
             )
         )
-    return await _queue(session, DeliveryKind.SESSION_INVITATION, items, now, study)
+    return await _queue(db, DeliveryKind.SESSION_INVITATION, items, now, study)
 
 
 async def queue_reminder(
     *,
-    session: AsyncSession,
+    db: AsyncSession,
     reminder: SessionReminder,
     study: StudySession,
     settings: Settings,
@@ -323,7 +321,7 @@ async def queue_reminder(
     checkin_open = window_state(study, now) == Window.OPEN
     items = []
     moment = int(reminder.due_at.timestamp())
-    for person in await attendance.invitees(session=session, session_id=_id(study.id)):
+    for person in await attendance.invitees(db=db, session_id=_id(study.id)):
         if person.telegram_user_id is None or person.leave_state in (
             LeaveState.PENDING,
             LeaveState.APPROVED,
@@ -358,12 +356,12 @@ async def queue_reminder(
                 person.member_id,
             )
         )
-    return await _queue(session, DeliveryKind.SESSION_REMINDER, items, now, study)
+    return await _queue(db, DeliveryKind.SESSION_REMINDER, items, now, study)
 
 
 async def queue_checkin_open(
     *,
-    session: AsyncSession,
+    db: AsyncSession,
     study: StudySession,
     settings: Settings,
     now: datetime,
@@ -375,7 +373,7 @@ async def queue_checkin_open(
     again (every minute, or after a restart) queues nothing twice.
     """
     items = []
-    for person in await attendance.invitees(session=session, session_id=_id(study.id)):
+    for person in await attendance.invitees(db=db, session_id=_id(study.id)):
         if (
             person.telegram_user_id is None
             or person.checked_in
@@ -402,12 +400,12 @@ async def queue_checkin_open(
                 person.member_id,
             )
         )
-    return await _queue(session, DeliveryKind.SESSION_REMINDER, items, now, study)
+    return await _queue(db, DeliveryKind.SESSION_REMINDER, items, now, study)
 
 
 async def queue_leave_request(
     *,
-    session: AsyncSession,
+    db: AsyncSession,
     study: StudySession,
     org: OrgUnit,
     attendance: Attendance,
@@ -418,7 +416,7 @@ async def queue_leave_request(
     """Ask the org's officers to approve or reject a leave request."""
     reason_key = LEAVE_REASON_LABELS[attendance.leave_reason or LeaveReason.OTHER]
     items = []
-    for officer in await officers(session=session, org=org):
+    for officer in await officers(db=db, org=org):
         language = officer.language
         reason = gettext(language, reason_key)
         if attendance.leave_note:  # 其他: the member's own words say it best
@@ -439,12 +437,12 @@ async def queue_leave_request(
                 f"{officer.telegram_user_id}",
             )
         )
-    return await _queue(session, DeliveryKind.OTHER, items, now, study)
+    return await _queue(db, DeliveryKind.OTHER, items, now, study)
 
 
 async def queue_leave_decision(
     *,
-    session: AsyncSession,
+    db: AsyncSession,
     study: StudySession,
     attendance_id: int,
     settings: Settings,
@@ -457,7 +455,7 @@ async def queue_leave_decision(
     """
     person = next(
         p
-        for p in await attendance.invitees(session=session, session_id=_id(study.id))
+        for p in await attendance.invitees(db=db, session_id=_id(study.id))
         if p.attendance_id == attendance_id
     )
     if person.telegram_user_id is None:
@@ -478,20 +476,20 @@ async def queue_leave_decision(
         f"leave-decision:{attendance_id}:{key}",
         person.member_id,
     )
-    await _queue(session, DeliveryKind.OTHER, [item], now, study)
+    await _queue(db, DeliveryKind.OTHER, [item], now, study)
     return person
 
 
 async def queue_makeup(
     *,
-    session: AsyncSession,
+    db: AsyncSession,
     study: StudySession,
     settings: Settings,
     now: datetime,
 ) -> int:
     """Send the materials to everyone absent (excused or not) as make-up study (补学)."""
     items, sent = [], []
-    for person in await attendance.invitees(session=session, session_id=_id(study.id)):
+    for person in await attendance.invitees(db=db, session_id=_id(study.id)):
         if person.outcome not in (AttendanceOutcome.ABSENT, AttendanceOutcome.EXCUSED):
             continue
         if person.telegram_user_id is None or person.makeup_sent:
@@ -506,8 +504,8 @@ async def queue_makeup(
             )
         )
         sent.append(person.attendance_id)
-    await attendance.mark_makeup_sent(session=session, attendance_ids=sent, now=now)
-    return await _queue(session, DeliveryKind.MAKEUP, items, now, study)
+    await attendance.mark_makeup_sent(db=db, attendance_ids=sent, now=now)
+    return await _queue(db, DeliveryKind.MAKEUP, items, now, study)
 
 
 def _makeup_payload(
@@ -540,16 +538,16 @@ def _makeup_payload(
 
 
 async def queue_digest(
-    *, session: AsyncSession, study: StudySession, org: OrgUnit, settings: Settings, now: datetime
+    *, db: AsyncSession, study: StudySession, org: OrgUnit, settings: Settings, now: datetime
 ) -> int:
     """The evening before: tell the officers who has not answered yet."""
     waiting = [
         person.name
-        for person in await attendance.invitees(session=session, session_id=_id(study.id))
+        for person in await attendance.invitees(db=db, session_id=_id(study.id))
         if person.rsvp == Rsvp.NONE
     ]
     items = []
-    for officer in await officers(session=session, org=org):
+    for officer in await officers(db=db, org=org):
         language = officer.language
         card = session_card(
             study,
@@ -571,12 +569,12 @@ async def queue_digest(
                 f"digest:{study.id}:{officer.telegram_user_id}",
             )
         )
-    return await _queue(session, DeliveryKind.OTHER, items, now, study)
+    return await _queue(db, DeliveryKind.OTHER, items, now, study)
 
 
 async def queue_absence_warnings(
     *,
-    session: AsyncSession,
+    db: AsyncSession,
     study: StudySession,
     org: OrgUnit,
     member_ids: Sequence[int],
@@ -590,7 +588,7 @@ async def queue_absence_warnings(
     wanted = set(member_ids)
     people = [
         person
-        for person in await attendance.invitees(session=session, session_id=_id(study.id))
+        for person in await attendance.invitees(db=db, session_id=_id(study.id))
         if person.member_id in wanted
     ]
     items = []
@@ -610,7 +608,7 @@ async def queue_absence_warnings(
                     person.member_id,
                 )
             )
-    for officer in await officers(session=session, org=org):
+    for officer in await officers(db=db, org=org):
         language = officer.language
         text = gettext(
             language, "⚠️ Missed {n} sessions in a row: {names}. Please talk with them."
@@ -622,7 +620,7 @@ async def queue_absence_warnings(
                 f"absences:{study.id}:officer:{officer.telegram_user_id}",
             )
         )
-    return await _queue(session, DeliveryKind.WARNING, items, now, study)
+    return await _queue(db, DeliveryKind.WARNING, items, now, study)
 
 
 @dataclass(frozen=True, slots=True)
@@ -651,7 +649,7 @@ _SILENCE_FOOTER = {
 
 async def queue_silence(
     *,
-    session: AsyncSession,
+    db: AsyncSession,
     level: int,
     tell: OrgUnit,
     items: Sequence[Silence],
@@ -664,7 +662,7 @@ async def queue_silence(
     ``key`` names this step (the escalation rows it covers), so it is told once.
     """
     queued = []
-    for officer in await officers(session=session, org=tell):
+    for officer in await officers(db=db, org=tell):
         language = officer.language
         lines = [gettext(language, _SILENCE_HEADING[level])]
         for item in items:
@@ -685,4 +683,4 @@ async def queue_silence(
                 f"silence:{level}:{key}:{officer.telegram_user_id}",
             )
         )
-    return await _queue(session, DeliveryKind.WARNING, queued, now)
+    return await _queue(db, DeliveryKind.WARNING, queued, now)

@@ -100,7 +100,7 @@ class Scheduled:
 
 async def schedule(
     *,
-    session: AsyncSession,
+    db: AsyncSession,
     plan: SessionPlan,
     actor: int,
     settings: Settings,
@@ -111,7 +111,7 @@ async def schedule(
     if plan.repeat != Repeat.NONE:
         local_start = plan.starts_at.astimezone(settings.tz)
         series = await sessions.create_series(
-            session=session,
+            db=db,
             org_id=plan.org_id,
             kind=plan.kind,
             topic=plan.topic,
@@ -126,7 +126,7 @@ async def schedule(
             now=now,
         )
     study = await sessions.create_session(
-        session=session,
+        db=db,
         org_id=plan.org_id,
         kind=plan.kind,
         topic=plan.topic,
@@ -147,7 +147,7 @@ async def schedule(
         series_slot=local_date(plan.starts_at, settings.tz) if series is not None else None,
     )
     await audit.record(
-        session=session,
+        db=db,
         actor=actor,
         action="session.create",
         target_kind="study_session",
@@ -162,32 +162,30 @@ async def schedule(
         at=now,
     )
     if series is None:
-        reached = await notify.queue_invitations(
-            session=session, study=study, settings=settings, now=now
-        )
+        reached = await notify.queue_invitations(db=db, study=study, settings=settings, now=now)
     else:  # one invitation listing the dates, not one message per occurrence
         created = await extend_series(
-            session=session,
+            db=db,
             series=series,
             settings=settings,
             now=now,
             invite=False,
         )
         reached = await notify.queue_series_invitation(
-            session=session,
+            db=db,
             series=series,
             studies=[study, *created],
             dates=series_dates(series, study, settings),
             settings=settings,
             now=now,
         )
-    counts = await attendance.attendance_counts(session=session, session_id=_id(study.id))
+    counts = await attendance.attendance_counts(db=db, session_id=_id(study.id))
     return Scheduled(study, counts.invited, reached)
 
 
 async def schedule_as(
     *,
-    session: AsyncSession,
+    db: AsyncSession,
     actor: Principal,
     plan: SessionPlan,
     settings: Settings,
@@ -197,17 +195,17 @@ async def schedule_as(
 
     The right is checked in the same transaction as the writes (`Refused` otherwise).
     """
-    org = await orgs.get_org(session=session, org_id=plan.org_id)
+    org = await orgs.get_org(db=db, org_id=plan.org_id)
     if org is None or not allows(actor, Action.SCHEDULE_SESSION, org.path):
         raise Refused(NOT_ALLOWED)
     return await schedule(
-        session=session, plan=plan, actor=actor.telegram_user_id, settings=settings, now=now
+        db=db, plan=plan, actor=actor.telegram_user_id, settings=settings, now=now
     )
 
 
 async def extend_series(
     *,
-    session: AsyncSession,
+    db: AsyncSession,
     series: SessionSeries,
     settings: Settings,
     now: datetime,
@@ -219,7 +217,7 @@ async def extend_series(
     its slot, so it is never generated a second time. ``invite`` False: the caller tells
     people about them (the new series' one invitation).
     """
-    existing = await sessions.series_slots(session=session, series_id=_id(series.id))
+    existing = await sessions.series_slots(db=db, series_id=_id(series.id))
     first = max(existing) if existing else local_date(series.created_at, settings.tz)
     created = []
     for slot, starts_at in occurrences(
@@ -234,7 +232,7 @@ async def extend_series(
             continue
         offsets = series.reminder_offsets or []
         study = await sessions.create_session(
-            session=session,
+            db=db,
             org_id=series.org_id,
             kind=series.kind,
             topic=series.topic,
@@ -252,9 +250,7 @@ async def extend_series(
             series_slot=slot,
         )
         if invite:
-            await notify.queue_invitations(
-                session=session, study=study, settings=settings, now=now
-            )
+            await notify.queue_invitations(db=db, study=study, settings=settings, now=now)
         created.append(study)
     return created
 
@@ -277,7 +273,7 @@ def series_dates(series: SessionSeries, first: StudySession, settings: Settings)
 
 async def change(
     *,
-    session: AsyncSession,
+    db: AsyncSession,
     study: StudySession,
     changes: dict[str, Any],
     actor: int,
@@ -288,19 +284,19 @@ async def change(
     what changed (old → new)."""
     before = {key: getattr(study, key) for key in changes}
     updated = await sessions.update_session(
-        session=session, session_id=_id(study.id), changes=changes, now=now
+        db=db, session_id=_id(study.id), changes=changes, now=now
     )
     if updated is None:
         return None
     if "starts_at" in changes:
-        reminders = await sessions.reminder_offsets(session=session, session_id=_id(study.id))
+        reminders = await sessions.reminder_offsets(db=db, session_id=_id(study.id))
         await sessions.replan_reminders(
-            session=session,
+            db=db,
             session_id=_id(study.id),
             reminders=_reminder_rows(updated.starts_at, reminders, now),
         )
     entry = await audit.record(
-        session=session,
+        db=db,
         actor=actor,
         action="session.edit",
         target_kind="study_session",
@@ -310,7 +306,7 @@ async def change(
         at=now,
     )
     await notify.queue_change(
-        session=session,
+        db=db,
         study=updated,
         settings=settings,
         now=now,
@@ -320,10 +316,10 @@ async def change(
     return updated
 
 
-async def _organised(session: AsyncSession, actor: Principal, session_id: int) -> StudySession:
+async def _organised(db: AsyncSession, actor: Principal, session_id: int) -> StudySession:
     """The session if the actor may schedule for its org, still scheduled; else `Refused`."""
-    study = await sessions.get_session(session=session, session_id=session_id)
-    org = await orgs.get_org(session=session, org_id=study.org_id) if study else None
+    study = await sessions.get_session(db=db, session_id=session_id)
+    org = await orgs.get_org(db=db, org_id=study.org_id) if study else None
     if study is None or org is None or not allows(actor, Action.SCHEDULE_SESSION, org.path):
         raise Refused(NOT_ALLOWED)
     if study.state != SessionState.SCHEDULED:
@@ -333,7 +329,7 @@ async def _organised(session: AsyncSession, actor: Principal, session_id: int) -
 
 async def change_as(
     *,
-    session: AsyncSession,
+    db: AsyncSession,
     actor: Principal,
     session_id: int,
     changes: dict[str, Any],
@@ -342,9 +338,9 @@ async def change_as(
 ) -> StudySession:
     """An officer's edit from /sessions: the right and the state are checked with the write,
     so a cancellation committed after the officer opened the screen is seen."""
-    study = await _organised(session, actor, session_id)
+    study = await _organised(db, actor, session_id)
     updated = await change(
-        session=session,
+        db=db,
         study=study,
         changes=changes,
         actor=actor.telegram_user_id,
@@ -364,7 +360,7 @@ def _plain(value: Any) -> Any:
 
 async def cancel(
     *,
-    session: AsyncSession,
+    db: AsyncSession,
     study: StudySession,
     actor: int,
     settings: Settings,
@@ -373,20 +369,18 @@ async def cancel(
 ) -> list[int]:
     """Cancel one occurrence, or it and the rest of its series; tell every invitee."""
     if whole_series and study.series_id is not None:
-        cancelled = await sessions.cancel_series(
-            session=session, series_id=study.series_id, now=now
-        )
-        if await sessions.cancel_session(session=session, session_id=_id(study.id), now=now):
+        cancelled = await sessions.cancel_series(db=db, series_id=study.series_id, now=now)
+        if await sessions.cancel_session(db=db, session_id=_id(study.id), now=now):
             cancelled.append(_id(study.id))
-    elif await sessions.cancel_session(session=session, session_id=_id(study.id), now=now):
+    elif await sessions.cancel_session(db=db, session_id=_id(study.id), now=now):
         cancelled = [_id(study.id)]
     else:
         cancelled = []
     for session_id in sorted(set(cancelled)):
-        gone = await sessions.get_session(session=session, session_id=session_id)
+        gone = await sessions.get_session(db=db, session_id=session_id)
         assert gone is not None
         await audit.record(
-            session=session,
+            db=db,
             actor=actor,
             action="session.cancel",
             target_kind="study_session",
@@ -395,15 +389,13 @@ async def cancel(
             detail={"series_id": gone.series_id, "whole_series": whole_series},
             at=now,
         )
-        await notify.queue_change(
-            session=session, study=gone, settings=settings, now=now, key="cancel"
-        )
+        await notify.queue_change(db=db, study=gone, settings=settings, now=now, key="cancel")
     return sorted(set(cancelled))
 
 
 async def cancel_as(
     *,
-    session: AsyncSession,
+    db: AsyncSession,
     actor: Principal,
     session_id: int,
     whole_series: bool,
@@ -412,9 +404,9 @@ async def cancel_as(
 ) -> list[int]:
     """An officer cancels a session (or the rest of its series) from /sessions; the right
     and the state are checked with the write. Returns the ids cancelled."""
-    study = await _organised(session, actor, session_id)
+    study = await _organised(db, actor, session_id)
     cancelled = await cancel(
-        session=session,
+        db=db,
         study=study,
         actor=actor.telegram_user_id,
         settings=settings,
@@ -428,7 +420,7 @@ async def cancel_as(
 
 async def close(
     *,
-    session: AsyncSession,
+    db: AsyncSession,
     study: StudySession,
     settings: Settings,
     now: datetime,
@@ -439,22 +431,20 @@ async def close(
     False if another run closed it first (then nothing else happens).
     """
     if not await attendance.finalise_session(
-        session=session, session_id=_id(study.id), now=now, organiser=study.created_by
+        db=db, session_id=_id(study.id), now=now, organiser=study.created_by
     ):
         return False
-    await notify.queue_makeup(session=session, study=study, settings=settings, now=now)
+    await notify.queue_makeup(db=db, study=study, settings=settings, now=now)
     absent = [
         person.member_id
-        for person in await attendance.invitees(session=session, session_id=_id(study.id))
+        for person in await attendance.invitees(db=db, session_id=_id(study.id))
         if person.outcome == AttendanceOutcome.ABSENT
     ]
-    streaks = await attendance.absence_streaks(
-        session=session, member_ids=absent, length=ABSENCE_STREAK
-    )
-    org = await orgs.get_org(session=session, org_id=study.org_id)
+    streaks = await attendance.absence_streaks(db=db, member_ids=absent, length=ABSENCE_STREAK)
+    org = await orgs.get_org(db=db, org_id=study.org_id)
     if streaks and org is not None:
         await notify.queue_absence_warnings(
-            session=session,
+            db=db,
             study=study,
             org=org,
             member_ids=streaks,
@@ -467,7 +457,7 @@ async def close(
 
 async def add_minutes(
     *,
-    session: AsyncSession,
+    db: AsyncSession,
     principal: Principal,
     session_id: int,
     text: str | None,
@@ -478,15 +468,13 @@ async def add_minutes(
 
     The right is checked here, in the same transaction as the write (`Refused` otherwise).
     """
-    study = await sessions.get_session(session=session, session_id=session_id)
-    org = await orgs.get_org(session=session, org_id=study.org_id) if study else None
+    study = await sessions.get_session(db=db, session_id=session_id)
+    org = await orgs.get_org(db=db, org_id=study.org_id) if study else None
     if study is None or org is None or not allows(principal, Action.MANAGE_ATTENDANCE, org.path):
         raise Refused(NOT_ALLOWED)
-    await sessions.add_minutes(
-        session=session, session_id=session_id, text=text, photo_id=photo_id, now=now
-    )
+    await sessions.add_minutes(db=db, session_id=session_id, text=text, photo_id=photo_id, now=now)
     await audit.record(
-        session=session,
+        db=db,
         actor=principal.telegram_user_id,
         action="session.minutes",
         target_kind="study_session",

@@ -279,7 +279,7 @@ def _required(
 
 
 async def _figures(
-    session: AsyncSession,
+    db: AsyncSession,
     scope: Scope,
     period: Period,
     judged: list[JudgedPeriod],
@@ -295,16 +295,14 @@ async def _figures(
     read."""
     start, end = period.bounds(tz)
     years = list(range(period.start.year, (period.end - timedelta(days=1)).year + 1))
-    roster = await reports.roster(session=session, scope=scope)
-    reads = await reports.notice_reads(session=session, scope=scope, start=start, end=end)
-    five_good = await reports.five_good(session=session, scope=scope, years=years)
-    five_lead = await reports.five_lead(session=session, scope=scope, years=years)
+    roster = await reports.roster(db=db, scope=scope)
+    reads = await reports.notice_reads(db=db, scope=scope, start=start, end=end)
+    five_good = await reports.five_good(db=db, scope=scope, years=years)
+    five_lead = await reports.five_lead(db=db, scope=scope, years=years)
     cadence: dict[int, dict[SessionKind, tuple[int, int, int]]] = {}
     if scope.by != By.MEMBER:
-        held = await reports.sessions_held(
-            session=session, scope=scope, start=start, end=end, now=now
-        )
-        due = _required(judged, await reports.org_kinds(session=session, scope=scope))
+        held = await reports.sessions_held(db=db, scope=scope, start=start, end=end, now=now)
+        due = _required(judged, await reports.org_kinds(db=db, scope=scope))
         for group, kind in sorted(set(held) | set(due), key=lambda k: KIND_ORDER.index(k[1])):
             if kind in CADENCE_KINDS:
                 cadence.setdefault(group, {})[kind] = (
@@ -318,13 +316,11 @@ async def _figures(
     training: dict[int, UnitCompletion] = {}
     year = period.start.year
     if scope.by != By.MEMBER and scope.only is None:
-        training = await _training(session, scope, start, end)
+        training = await _training(db, scope, start, end)
         spend = _spend(spends, scope)
-        leading = await _leading(session, scope, year, tz)
+        leading = await _leading(db, scope, year, tz)
     if scope.by != By.MEMBER:
-        visits = await reports.contact_visits(
-            session=session, scope=scope, year=year, needed=VISITS_NEEDED
-        )
+        visits = await reports.contact_visits(db=db, scope=scope, year=year, needed=VISITS_NEEDED)
     groups = set(roster) | set(attendance) | set(reads) | set(cadence)
     groups |= set(five_good) | set(five_lead) | set(spend) | set(visits) | set(leading)
     groups |= set(training)
@@ -348,7 +344,7 @@ async def _figures(
 
 
 async def _training(
-    session: AsyncSession, scope: Scope, start: datetime, end: datetime
+    db: AsyncSession, scope: Scope, start: datetime, end: datetime
 ) -> dict[int, UnitCompletion]:
     """Completion and hours of the trainings published in the period, from
     storage.trainings: the scope as a whole (WHOLE) or each child unit (UNIT)."""
@@ -356,12 +352,10 @@ async def _training(
         return {}  # not judged branch by branch (the laggards list does not use it)
     if scope.by == By.UNIT:
         units = await trainings.completion_by_unit(
-            session=session, parent_id=scope.org_id, since=start, until=end
+            db=db, parent_id=scope.org_id, since=start, until=end
         )
         return {unit.org_id: unit for unit in units if unit.assigned}
-    total = await trainings.completion_total(
-        session=session, org_id=scope.org_id, since=start, until=end
-    )
+    total = await trainings.completion_total(db=db, org_id=scope.org_id, since=start, until=end)
     return {scope.org_id: total} if total.assigned else {}
 
 
@@ -375,18 +369,14 @@ def _spend(spends: list[OrgSpend], scope: Scope) -> dict[int, OrgSpend]:
     return {spend.org_id: spend for spend in spends if spend.depth == depth}
 
 
-async def _leading(
-    session: AsyncSession, scope: Scope, year: int, tz: ZoneInfo
-) -> dict[int, Leading]:
+async def _leading(db: AsyncSession, scope: Scope, year: int, tz: ZoneInfo) -> dict[int, Leading]:
     """Report hearings and special studies of the leading groups, from storage.duties: one
     group per township (UNIT), or all of them together with the county's (WHOLE); branches
     have no leading group (BRANCH)."""
     if scope.by == By.BRANCH:
         return {}
     start, end = year_bounds(year, tz)
-    counts = await duties.leading_group_counts(
-        session=session, under_path=scope.path, start=start, end=end
-    )
+    counts = await duties.leading_group_counts(db=db, under_path=scope.path, start=start, end=end)
     if scope.by == By.UNIT:
         return {
             c.org_id: Leading(
@@ -413,25 +403,25 @@ async def _leading(
 
 
 async def branch_figures(
-    *, session: AsyncSession, org: OrgUnit, period: Period, now: datetime, tz: ZoneInfo
+    *, db: AsyncSession, org: OrgUnit, period: Period, now: datetime, tz: ZoneInfo
 ) -> dict[int, Figures]:
     """The summary's figures of every branch under ``org`` (however deep), by branch id,
     judged as /summary judges them: the same queries, periods and targets."""
     assert org.id is not None
     today = local_date(now, tz)
-    first = await escalations.first_session_created_at(session=session)
+    first = await escalations.first_session_created_at(db=db)
     judged = judged_periods(
         period, today=today, first_use=local_date(first, tz) if first else None, tz=tz
     )
     scope = Scope(org.id, org.path, By.BRANCH)
     start, end = period.bounds(tz)
-    attendance = await reports.attendance(session=session, scope=scope, start=start, end=end)
-    (met,) = await reports.periods_met(session=session, scopes=[scope], periods=judged, now=now)
+    attendance = await reports.attendance(db=db, scope=scope, start=start, end=end)
+    (met,) = await reports.periods_met(db=db, scopes=[scope], periods=judged, now=now)
     spends = await funds.training_spend(
-        session=session, org_id=org.id, year=period.start.year, floor_yuan=FLOOR_YUAN
+        db=db, org_id=org.id, year=period.start.year, floor_yuan=FLOOR_YUAN
     )
     return await _figures(
-        session,
+        db,
         scope,
         period,
         judged,
@@ -445,7 +435,7 @@ async def branch_figures(
 
 async def build_summary(
     *,
-    session: AsyncSession,
+    db: AsyncSession,
     org: OrgUnit,
     period: Period,
     now: datetime,
@@ -460,7 +450,7 @@ async def build_summary(
     funds, leading groups) are left out: they belong to no branch."""
     assert org.id is not None
     today = local_date(now, tz)
-    first = await escalations.first_session_created_at(session=session)
+    first = await escalations.first_session_created_at(db=db)
     judged = judged_periods(
         period, today=today, first_use=local_date(first, tz) if first else None, tz=tz
     )
@@ -469,28 +459,28 @@ async def build_summary(
     start, end = period.bounds(tz)
     if by == By.UNIT:  # one read of the period's attendance for the headline and the units
         whole_attendance, attendance = await reports.attendance_with_whole(
-            session=session, scope=scope, start=start, end=end
+            db=db, scope=scope, start=start, end=end
         )
     else:
         whole_attendance, attendance = [
-            await reports.attendance(session=session, scope=s, start=start, end=end)
+            await reports.attendance(db=db, scope=s, start=start, end=end)
             for s in (whole_scope, scope)
         ]
     # Periods met by the whole and, unless by member, by each line: one read of sessions.
     scopes = [whole_scope] if by == By.MEMBER else [whole_scope, scope]
     whole_met, *grouped_met = await reports.periods_met(
-        session=session, scopes=scopes, periods=judged, now=now
+        db=db, scopes=scopes, periods=judged, now=now
     )
     spends = (
         await funds.training_spend(
-            session=session, org_id=org.id, year=period.start.year, floor_yuan=FLOOR_YUAN
+            db=db, org_id=org.id, year=period.start.year, floor_yuan=FLOOR_YUAN
         )
         if only is None
         else []
     )
     whole = (
         await _figures(
-            session,
+            db,
             whole_scope,
             period,
             judged,
@@ -502,7 +492,7 @@ async def build_summary(
         )
     ).get(org.id, Figures())
     grouped = await _figures(
-        session,
+        db,
         scope,
         period,
         judged,
@@ -521,12 +511,12 @@ async def build_summary(
                 is_member=True,
                 on_telegram=m.on_telegram,
             )
-            for m in await reports.branch_members(session=session, org_id=org.id, only=only)
+            for m in await reports.branch_members(db=db, org_id=org.id, only=only)
         ]
     else:
         lines = [
             Line(u.id, u.name, grouped.get(u.id, Figures()))
-            for u in await reports.units(session=session, org_id=org.id, only=only)
+            for u in await reports.units(db=db, org_id=org.id, only=only)
         ]
     lines.sort(key=Line.sort_key)
     return Summary(org, period, by, whole, lines, today, only)

@@ -257,7 +257,7 @@ def _file_payload(training: Training) -> dict[str, Any] | None:
 
 async def publish(
     *,
-    session: AsyncSession,
+    db: AsyncSession,
     actor: int,
     plan: TrainingPlan,
     now: datetime,
@@ -265,15 +265,15 @@ async def publish(
 ) -> Published:
     """Record the training, write its audience down, queue one message per member on
     Telegram (the materials file first, if any), audit; all in the caller's transaction."""
-    principal = await load_principal(session=session, telegram_user_id=actor)
-    audience = await orgs.get_org(session=session, org_id=plan.audience_org_id)
+    principal = await load_principal(db=db, telegram_user_id=actor)
+    audience = await orgs.get_org(db=db, org_id=plan.audience_org_id)
     if audience is None or not allows(principal, Action.MANAGE_TRAININGS, audience.path):
         raise Refused(NOT_ALLOWED)
     if plan.deadline < local_date(now, tz):
         raise Refused(PAST_DEADLINE, day=plan.deadline.isoformat())
     author = _author_org(principal, audience.path)
     training = await trainings.create_training(
-        session=session,
+        db=db,
         org_id=author,
         title=plan.title,
         kind=plan.kind,
@@ -291,16 +291,16 @@ async def publish(
         now=now,
     )
     assert training.id is not None
-    await trainings.add_questions(session=session, training_id=training.id, items=plan.questions)
+    await trainings.add_questions(db=db, training_id=training.id, items=plan.questions)
     assigned = await trainings.assign_audience(
-        session=session,
+        db=db,
         training=training,
         path=audience.path,
         status=plan.audience_status,
         now=now,
     )
-    author_org = await orgs.get_org(session=session, org_id=author)
-    readers = await trainings.recipients(session=session, training_id=training.id)
+    author_org = await orgs.get_org(db=db, org_id=author)
+    readers = await trainings.recipients(db=db, training_id=training.id)
     payload = _payloads(training, author_org.name if author_org else "", reminder=False)
     by_language: dict[str, dict[str, Any]] = {}
     file_payload = _file_payload(training)
@@ -317,11 +317,9 @@ async def publish(
                 reader.member_id,
             )
         )
-    await deliveries.enqueue_many(
-        session=session, kind=DeliveryKind.TRAINING, items=items, due_at=now
-    )
+    await deliveries.enqueue_many(db=db, kind=DeliveryKind.TRAINING, items=items, due_at=now)
     await audit.record(
-        session=session,
+        db=db,
         actor=actor,
         action="training.publish",
         target_kind="training",
@@ -377,21 +375,21 @@ class QuizStep:
 
 
 async def start_completion(
-    *, session: AsyncSession, telegram_user_id: int, training_id: int, now: datetime
+    *, db: AsyncSession, telegram_user_id: int, training_id: int, now: datetime
 ) -> QuizStep:
     """The 已完成学习 tap: done at once, or the quiz begins (at the question reached)."""
     seat = await trainings.quiz_seat(
-        session=session, training_id=training_id, telegram_user_id=telegram_user_id
+        db=db, training_id=training_id, telegram_user_id=telegram_user_id
     )
-    training = await trainings.get_training(session=session, training_id=training_id)
+    training = await trainings.get_training(db=db, training_id=training_id)
     if seat is None or training is None:
         return QuizStep(QuizOutcome.NOT_IN)
     if seat.confirmed_at is not None:
         return QuizStep(QuizOutcome.ALREADY, training)
-    quiz = await trainings.questions(session=session, training_id=training_id)
+    quiz = await trainings.questions(db=db, training_id=training_id)
     if not quiz:
         await trainings.confirm(
-            session=session,
+            db=db,
             training_id=training_id,
             member_ids=[seat.member_id],
             method=ConfirmationMethod.SELF,
@@ -405,7 +403,7 @@ async def start_completion(
 
 async def answer_question(
     *,
-    session: AsyncSession,
+    db: AsyncSession,
     telegram_user_id: int,
     training_id: int,
     position: int,
@@ -416,10 +414,10 @@ async def answer_question(
     shows the right one and starts the quiz over. Only the question the member is at
     counts, so an old or forged button changes nothing."""
     seat = await trainings.quiz_seat(
-        session=session, training_id=training_id, telegram_user_id=telegram_user_id
+        db=db, training_id=training_id, telegram_user_id=telegram_user_id
     )
-    training = await trainings.get_training(session=session, training_id=training_id)
-    quiz = await trainings.questions(session=session, training_id=training_id)
+    training = await trainings.get_training(db=db, training_id=training_id)
+    quiz = await trainings.questions(db=db, training_id=training_id)
     if (
         seat is None
         or training is None
@@ -433,16 +431,14 @@ async def answer_question(
     if seat.quiz_next != position:
         return QuizStep(QuizOutcome.STALE, training)
     if option != question.answer:
-        await trainings.fail_quiz(session=session, assignee_id=seat.assignee_id, position=position)
+        await trainings.fail_quiz(db=db, assignee_id=seat.assignee_id, position=position)
         return QuizStep(QuizOutcome.WRONG, training, question, len(quiz))
-    if not await trainings.pass_question(
-        session=session, assignee_id=seat.assignee_id, position=position
-    ):
+    if not await trainings.pass_question(db=db, assignee_id=seat.assignee_id, position=position):
         return QuizStep(QuizOutcome.STALE, training)
     if position + 1 < len(quiz):
         return QuizStep(QuizOutcome.QUESTION, training, quiz[position + 1], len(quiz))
     await trainings.confirm(
-        session=session,
+        db=db,
         training_id=training_id,
         member_ids=[seat.member_id],
         method=ConfirmationMethod.QUIZ,
@@ -454,7 +450,7 @@ async def answer_question(
 
 async def confirm_for(
     *,
-    session: AsyncSession,
+    db: AsyncSession,
     actor: int,
     training_id: int,
     member_ids: Sequence[int],
@@ -463,22 +459,20 @@ async def confirm_for(
     """A secretary confirms completion for members who attended in person or have no
     phone. Only members of the training inside the actor's scope count; returns those
     newly confirmed (audited once, with their ids)."""
-    principal = await load_principal(session=session, telegram_user_id=actor)
-    training = await trainings.get_training(session=session, training_id=training_id)
+    principal = await load_principal(db=db, telegram_user_id=actor)
+    training = await trainings.get_training(db=db, training_id=training_id)
     paths = [grant.org_path for grant in scope_roots(principal, Action.MANAGE_TRAININGS)]
     if training is None or not paths:
         raise Refused(NOT_ALLOWED)
     in_scope = {
         row.member_id
-        for row in await trainings.assignees_in_scope(
-            session=session, training_id=training_id, paths=paths
-        )
+        for row in await trainings.assignees_in_scope(db=db, training_id=training_id, paths=paths)
     }
     wanted = sorted(set(member_ids))
     if not wanted or not set(wanted) <= in_scope:
         raise Refused(NOT_ALLOWED)
     confirmed = await trainings.confirm(
-        session=session,
+        db=db,
         training_id=training_id,
         member_ids=wanted,
         method=ConfirmationMethod.BULK,
@@ -487,7 +481,7 @@ async def confirm_for(
     )
     if confirmed:
         await audit.record(
-            session=session,
+            db=db,
             actor=actor,
             action="training.confirm",
             target_kind="training",
@@ -502,12 +496,12 @@ async def confirm_for(
 # --- reminders and hours -----------------------------------------------------------------------
 
 
-async def remind_due(*, session: AsyncSession, now: datetime, tz: ZoneInfo) -> int:
+async def remind_due(*, db: AsyncSession, now: datetime, tz: ZoneInfo) -> int:
     """Queue the deadline reminder for every member not done whose training ends within
     REMIND_DAYS (once each: the assignee row is marked and the dedupe key is fixed)."""
     today = local_date(now, tz)
     due = await trainings.due_reminders(
-        session=session, today=today, last_day=today + timedelta(days=REMIND_DAYS)
+        db=db, today=today, last_day=today + timedelta(days=REMIND_DAYS)
     )
     if not due:
         return 0
@@ -516,9 +510,9 @@ async def remind_due(*, session: AsyncSession, now: datetime, tz: ZoneInfo) -> i
     cache: dict[tuple[int, str], dict[str, Any]] = {}
     for row in due:
         if row.training_id not in payloads:
-            training = await trainings.get_training(session=session, training_id=row.training_id)
+            training = await trainings.get_training(db=db, training_id=row.training_id)
             assert training is not None
-            org = await orgs.get_org(session=session, org_id=training.org_id)
+            org = await orgs.get_org(db=db, org_id=training.org_id)
             payloads[row.training_id] = _payloads(training, org.name if org else "", reminder=True)
         payload = cache.setdefault(
             (row.training_id, row.language), payloads[row.training_id](row.language)
@@ -526,16 +520,14 @@ async def remind_due(*, session: AsyncSession, now: datetime, tz: ZoneInfo) -> i
         key = f"training:{row.training_id}:remind:{row.chat_id}"
         items.append(Outgoing(row.chat_id, payload, key, row.member_id))
     queued = await deliveries.enqueue_many(
-        session=session, kind=DeliveryKind.TRAINING_REMINDER, items=items, due_at=now
+        db=db, kind=DeliveryKind.TRAINING_REMINDER, items=items, due_at=now
     )
-    await trainings.mark_reminded(
-        session=session, assignee_ids=[row.assignee_id for row in due], now=now
-    )
+    await trainings.mark_reminded(db=db, assignee_ids=[row.assignee_id for row in due], now=now)
     for training_id in payloads:
-        training = await trainings.get_training(session=session, training_id=training_id)
+        training = await trainings.get_training(db=db, training_id=training_id)
         assert training is not None
         await audit.record(
-            session=session,
+            db=db,
             actor=None,
             action="training.remind",
             target_kind="training",
@@ -556,10 +548,8 @@ def year_bounds(now: datetime, tz: tzinfo) -> tuple[datetime, datetime]:
 
 
 async def hours_this_year(
-    *, session: AsyncSession, member_id: int, now: datetime, tz: tzinfo
+    *, db: AsyncSession, member_id: int, now: datetime, tz: tzinfo
 ) -> Decimal:
     """Training hours the member completed in this calendar year (the people's zone)."""
     since, until = year_bounds(now, tz)
-    return await trainings.hours_between(
-        session=session, member_id=member_id, since=since, until=until
-    )
+    return await trainings.hours_between(db=db, member_id=member_id, since=since, until=until)

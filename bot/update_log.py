@@ -20,19 +20,17 @@ STALE = timedelta(minutes=2)
 
 async def take_update(database: Database, *, update_id: int, worker: str, now: datetime) -> bool:
     """Whether this process should process the update (nobody else took it)."""
-    async with database.session_scope() as session:
-        return await updates.take(
-            session=session, update_id=update_id, worker=worker, now=now, stale=STALE
-        )
+    async with database.session_scope() as db:
+        return await updates.take(db=db, update_id=update_id, worker=worker, now=now, stale=STALE)
 
 
 async def finish_update(database: Database, *, update_id: int, now: datetime) -> None:
     """Mark the update processed, so it is never taken again."""
-    async with database.session_scope() as session:
-        await updates.finish(session=session, update_id=update_id, now=now)
+    async with database.session_scope() as db:
+        await updates.finish(db=db, update_id=update_id, now=now)
 
 
 async def forget_old_updates(database: Database, *, now: datetime) -> int:
     """Drop the record of updates older than RETENTION; how many were dropped."""
-    async with database.session_scope() as session:
-        return await updates.prune(session=session, before=now - RETENTION)
+    async with database.session_scope() as db:
+        return await updates.prune(db=db, before=now - RETENTION)

@@ -81,8 +81,8 @@ class _Endpoints:
             "migration": {"head": self.head, "current": None},
         }
         try:
-            async with self.services.database.session_scope() as session:
-                connection = await session.connection()
+            async with self.services.database.session_scope() as db:
+                connection = await db.connection()
                 current = (
                     await connection.execute(sa.text("SELECT version_num FROM alembic_version"))
                 ).scalar()

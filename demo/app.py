@@ -123,10 +123,10 @@ async def running_sandbox(
     clock = OffsetClock(_load_offset(database_path), wall=wall)
     database = Database(url)
     try:
-        async with database.session_scope() as session:
-            if await seed_demo(session=session, now=clock.now(), tz=settings.tz):
+        async with database.session_scope() as db:
+            if await seed_demo(db=db, now=clock.now(), tz=settings.tz):
                 log.info("seeded the demo county into %s", database_path)
-            cast = await demo_people(session=session)
+            cast = await demo_people(db=db)
         world = World(SANDBOX_TOKEN, bot_username=SANDBOX_BOT_USERNAME, clock=clock.now)
         people = SandboxPeople(world, database, clock)
         await people.restore()

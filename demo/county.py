@@ -48,37 +48,37 @@ class DemoPerson:
 
 
 async def seed_demo(
-    *, session: AsyncSession, now: datetime, tz: ZoneInfo, seed: int = DEMO_SEED
+    *, db: AsyncSession, now: datetime, tz: ZoneInfo, seed: int = DEMO_SEED
 ) -> bool:
     """Write the demo county into an empty database; False (and nothing written) otherwise."""
-    if await orgs.get_county(session=session) is not None:
+    if await orgs.get_county(db=db) is not None:
         return False
     data = demo_data()
     plan = plan_demo(seed)
     rng = random.Random(seed + 1)
     county = await orgs.create_org(
-        session=session, code=data.county_code, name=data.county_name, kind=OrgKind.COUNTY
+        db=db, code=data.county_code, name=data.county_name, kind=OrgKind.COUNTY
     )
     assert county.id is not None
     by_code: dict[str, OrgUnit] = {county.code: county}
     people: dict[str, list[Member]] = {}
     for t in data.townships:
         township = await orgs.create_org(
-            session=session, code=t.code, name=t.name, kind=OrgKind.TOWNSHIP, parent_id=county.id
+            db=db, code=t.code, name=t.name, kind=OrgKind.TOWNSHIP, parent_id=county.id
         )
         by_code[t.code] = township
         for b in t.branches:
             branch = await orgs.create_org(
-                session=session,
+                db=db,
                 code=b.code,
                 name=b.name,
                 kind=OrgKind.VILLAGE_BRANCH,
                 parent_id=township.id,
             )
             by_code[b.code] = branch
-            people[b.code] = await _seed_roster(session, branch, plan.rosters[b.code], now)
-    officers = await _seed_offices(session, plan, by_code, people, now)
-    history = History(session, rng, now, tz, officers)
+            people[b.code] = await _seed_roster(db, branch, plan.rosters[b.code], now)
+    officers = await _seed_offices(db, plan, by_code, people, now)
+    history = History(db, rng, now, tz, officers)
     for code, roster in people.items():
         await history.sessions(by_code[code], roster, plan.rosters[code])
     for leading in (county, *(by_code[t.code] for t in data.townships)):
@@ -86,10 +86,10 @@ async def seed_demo(
     await history.trainings(county, by_code)
     await history.notices(county, by_code)
     await seed_funds_and_duties(
-        session=session, by_code=by_code, people=people, offices=plan.offices, now=now, tz=tz
+        db=db, by_code=by_code, people=people, offices=plan.offices, now=now, tz=tz
     )
     await audit.record(
-        session=session,
+        db=db,
         actor=None,
         action="sandbox.seed",
         target_kind="org_unit",
@@ -102,13 +102,13 @@ async def seed_demo(
 
 
 async def _seed_roster(
-    session: AsyncSession, branch: OrgUnit, planned: Sequence[PlannedMember], now: datetime
+    db: AsyncSession, branch: OrgUnit, planned: Sequence[PlannedMember], now: datetime
 ) -> list[Member]:
     assert branch.id is not None
     roster: list[Member] = []
     for person in planned:
         member = await members.create_member(
-            session=session,
+            db=db,
             name=person.name,
             org_id=branch.id,
             status=person.status,
@@ -121,17 +121,17 @@ async def _seed_roster(
         if person.registered:
             telegram_id = roster_telegram_id(member.id)
             await accounts.ensure_account(
-                session=session, telegram_user_id=telegram_id, first_name=person.name, now=now
+                db=db, telegram_user_id=telegram_id, first_name=person.name, now=now
             )
             member = await members.link_telegram(
-                session=session, member_id=member.id, telegram_user_id=telegram_id, now=now
+                db=db, member_id=member.id, telegram_user_id=telegram_id, now=now
             )
         roster.append(member)
     return roster
 
 
 async def _seed_offices(
-    session: AsyncSession,
+    db: AsyncSession,
     plan: DemoPlan,
     by_code: dict[str, OrgUnit],
     people: dict[str, list[Member]],
@@ -146,7 +146,7 @@ async def _seed_offices(
         org = by_code[office.scope_code]
         assert org.id is not None
         await roles.grant_role(
-            session=session,
+            db=db,
             telegram_user_id=member.telegram_user_id,
             role=office.role,
             org_id=org.id,
@@ -157,14 +157,14 @@ async def _seed_offices(
     return acting
 
 
-async def demo_people(*, session: AsyncSession, seed: int = DEMO_SEED) -> list[DemoPerson]:
+async def demo_people(*, db: AsyncSession, seed: int = DEMO_SEED) -> list[DemoPerson]:
     """The cast as it stands in the database (found by branch and name), in page order."""
     plan = plan_demo(seed)
     found: list[DemoPerson] = []
     for cast in CAST:
         planned = plan.rosters[cast.branch_code][cast.index]
         row = (
-            await session.exec(
+            await db.exec(
                 select(Member, OrgUnit)
                 .join(OrgUnit, col(OrgUnit.id) == col(Member.org_id))
                 .where(OrgUnit.code == cast.branch_code, Member.name == planned.name)
@@ -177,7 +177,7 @@ async def demo_people(*, session: AsyncSession, seed: int = DEMO_SEED) -> list[D
             continue
         scope = branch
         if cast.scope_code is not None:
-            scope = await orgs.get_org_by_code(session=session, code=cast.scope_code) or branch
+            scope = await orgs.get_org_by_code(db=db, code=cast.scope_code) or branch
         found.append(
             DemoPerson(
                 key=cast.key,

@@ -47,7 +47,7 @@ VISIT_NOTES: Final = ("查看党员活动室和三会一课记录", "与支部�
 
 async def seed_funds_and_duties(
     *,
-    session: AsyncSession,
+    db: AsyncSession,
     by_code: dict[str, OrgUnit],
     people: dict[str, list[Member]],
     offices: Sequence[CastRole],
@@ -58,7 +58,7 @@ async def seed_funds_and_duties(
     year = now.astimezone(tz).year
     for code, source, purpose, amount in FUNDS:
         await funds.record_fund(
-            session=session,
+            db=db,
             org_id=_id(by_code[code]),
             year=year,
             source=source,
@@ -79,7 +79,7 @@ async def seed_funds_and_duties(
         if leader is None or leader.id is None:
             continue
         point = await duties.add_contact_point(
-            session=session,
+            db=db,
             leader_member_id=leader.id,
             org_id=_id(by_code[code]),
             year=year,
@@ -89,7 +89,7 @@ async def seed_funds_and_duties(
             continue
         for number in range(visits):
             await duties.add_visit(
-                session=session,
+                db=db,
                 contact_point_id=point.id,
                 visited_on=_days_back(today, 20 + 30 * number),
                 note=VISIT_NOTES[number % len(VISIT_NOTES)],
@@ -99,7 +99,7 @@ async def seed_funds_and_duties(
             )
     for code in SITES:
         await duties.add_site(
-            session=session, org_id=_id(by_code[code]), year=year, created_by=None, now=now
+            db=db, org_id=_id(by_code[code]), year=year, created_by=None, now=now
         )
 
 

@@ -47,13 +47,13 @@ class History:
 
     def __init__(
         self,
-        session: AsyncSession,
+        db: AsyncSession,
         rng: random.Random,
         now: datetime,
         tz: ZoneInfo,
         acting: dict[str, int],
     ) -> None:
-        self.db = session
+        self.db = db
         self.rng = rng
         self.now = now
         self.tz = tz
@@ -118,7 +118,7 @@ class History:
     ) -> StudySession:
         assert branch.id is not None
         return await sessions.create_session(
-            session=self.db,
+            db=self.db,
             org_id=branch.id,
             kind=kind,
             topic=self.rng.choice(demo_data().topics),
@@ -137,11 +137,11 @@ class History:
         session_roster job does not send it again when the sandbox runs)."""
         assert study.id is not None
         await attendance.mark_invited(
-            session=self.db,
+            db=self.db,
             session_id=study.id,
             member_ids=[
                 invitee.member_id
-                for invitee in await attendance.invitees(session=self.db, session_id=study.id)
+                for invitee in await attendance.invitees(db=self.db, session_id=study.id)
                 if invitee.telegram_user_id is not None
             ],
             now=study.created_at,
@@ -155,14 +155,14 @@ class History:
         secretary = self.acting.get(branch.code, 0)
         db, start = self.db, study.starts_at
         day_before = start - timedelta(days=1)
-        for invitee in await attendance.invitees(session=db, session_id=study.id):
+        for invitee in await attendance.invitees(db=db, session_id=study.id):
             row, roll = invitee.attendance_id, self.rng.random()
             present = diligence[invitee.member_id]
             if roll < present:
-                await attendance.set_rsvp(session=db, attendance_id=row, now=day_before)
+                await attendance.set_rsvp(db=db, attendance_id=row, now=day_before)
                 proxy = invitee.telegram_user_id is None
                 await attendance.check_in(
-                    session=db,
+                    db=db,
                     attendance_id=row,
                     method=CheckinMethod.PROXY if proxy else CheckinMethod.CODE,
                     now=start + timedelta(minutes=self.rng.randint(-25, 10)),
@@ -171,23 +171,23 @@ class History:
             elif roll < present + 0.08:
                 reason = self.rng.choice(tuple(LeaveReason))
                 await attendance.request_leave(
-                    session=db, attendance_id=row, reason=reason, note=None, now=day_before
+                    db=db, attendance_id=row, reason=reason, note=None, now=day_before
                 )
                 await attendance.decide_leave(
-                    session=db, attendance_id=row, approve=True, decided_by=secretary, now=start
+                    db=db, attendance_id=row, approve=True, decided_by=secretary, now=start
                 )
         closed = start + timedelta(hours=3)
-        await attendance.finalise_session(session=db, session_id=study.id, now=closed)
+        await attendance.finalise_session(db=db, session_id=study.id, now=closed)
         missed = [
             invitee.attendance_id
-            for invitee in await attendance.invitees(session=db, session_id=study.id)
+            for invitee in await attendance.invitees(db=db, session_id=study.id)
             if invitee.outcome in (AttendanceOutcome.ABSENT, AttendanceOutcome.EXCUSED)
         ]
-        await attendance.mark_makeup_sent(session=db, attendance_ids=missed, now=closed)
+        await attendance.mark_makeup_sent(db=db, attendance_ids=missed, now=closed)
         for row in missed:
             if self.rng.random() < 0.6:
                 done = closed + timedelta(days=self.rng.randint(1, 6))
-                await attendance.mark_makeup_done(session=db, attendance_id=row, now=done)
+                await attendance.mark_makeup_done(db=db, attendance_id=row, now=done)
 
     async def trainings(self, county: OrgUnit, by_code: dict[str, OrgUnit]) -> None:
         """A county-wide winter training and one training per township, long over; then
@@ -226,7 +226,7 @@ class History:
             if self.rng.random() < share:
                 done = self._at(held_on + timedelta(days=self.rng.randint(0, 10)), 17)
                 await trainings.confirm(
-                    session=self.db,
+                    db=self.db,
                     training_id=training_id,
                     member_ids=[member_id],
                     method=ConfirmationMethod.SELF,
@@ -253,7 +253,7 @@ class History:
             if self.rng.random() < data.done_share:
                 done_on = held_on + timedelta(days=self.rng.randint(0, data.days_ago - 1))
                 await trainings.confirm(
-                    session=self.db,
+                    db=self.db,
                     training_id=training_id,
                     member_ids=[member_id],
                     method=method,
@@ -278,7 +278,7 @@ class History:
         assert org.id is not None
         published = self._at(held_on, 9)
         training = await trainings.create_training(
-            session=self.db,
+            db=self.db,
             org_id=org.id,
             title=title,
             kind=kind,
@@ -296,11 +296,11 @@ class History:
             now=published,
         )
         assert training.id is not None
-        await trainings.add_questions(session=self.db, training_id=training.id, items=questions)
+        await trainings.add_questions(db=self.db, training_id=training.id, items=questions)
         await trainings.assign_audience(
-            session=self.db, training=training, path=org.path, status=None, now=published
+            db=self.db, training=training, path=org.path, status=None, now=published
         )
-        for reader in await trainings.recipients(session=self.db, training_id=training.id):
+        for reader in await trainings.recipients(db=self.db, training_id=training.id):
             self.db.add(
                 Delivery(
                     kind=DeliveryKind.TRAINING,
@@ -317,7 +317,7 @@ class History:
             )
         await self.db.flush()
         members_in = await trainings.assignees_in_scope(
-            session=self.db, training_id=training.id, paths=[org.path]
+            db=self.db, training_id=training.id, paths=[org.path]
         )
         return training.id, [row.member_id for row in members_in]
 
@@ -338,11 +338,11 @@ class History:
         db = self.db
         sent_at = self._at(self.today - timedelta(days=data.days_ago), 10)
         paths = [org.path]
-        readers = await notices.recipients(session=db, paths=paths)
-        counts = await notices.audience_counts(session=db, paths=paths)
+        readers = await notices.recipients(db=db, paths=paths)
+        counts = await notices.audience_counts(db=db, paths=paths)
         audience = Audience(root_id=org.id, org_ids=(org.id,)).to_json()
         notice = await notices.create_notice(
-            session=db,
+            db=db,
             org_id=org.id,
             sender_telegram_id=self.acting.get(org.code, 0),
             text=data.text,
@@ -379,7 +379,7 @@ class History:
             if self.rng.random() < data.read_share:
                 read_at = sent_at + timedelta(hours=self.rng.randint(1, 30))
                 await notices.acknowledge(
-                    session=db, notice_id=notice.id, chat_id=reader.chat_id, now=read_at
+                    db=db, notice_id=notice.id, chat_id=reader.chat_id, now=read_at
                 )
 
 

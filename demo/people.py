@@ -74,9 +74,9 @@ class SandboxPeople:
 
     async def restore(self) -> int:
         """An emulator user for every account in the database; returns how many."""
-        async with self.database.session_scope() as session:
+        async with self.database.session_scope() as db:
             rows = (
-                await session.exec(
+                await db.exec(
                     select(TelegramAccount, Member)
                     .outerjoin(
                         Member,
@@ -94,18 +94,18 @@ class SandboxPeople:
 
     async def roster(self) -> list[RosterEntry]:
         """Every active member of the county, by township, branch and name."""
-        async with self.database.session_scope() as session:
-            county = await orgs.get_county(session=session)
+        async with self.database.session_scope() as db:
+            county = await orgs.get_county(db=db)
             if county is None or county.id is None:
                 return []
-            org_ids = await orgs.subtree_ids(session=session, org_id=county.id)
+            org_ids = await orgs.subtree_ids(db=db, org_id=county.id)
             units = {
                 unit.id: unit
                 for unit in (
-                    await session.exec(select(OrgUnit).where(col(OrgUnit.id).in_(org_ids)))
+                    await db.exec(select(OrgUnit).where(col(OrgUnit.id).in_(org_ids)))
                 ).all()
             }
-            people = await members.list_members(session=session, org_ids=org_ids)
+            people = await members.list_members(db=db, org_ids=org_ids)
 
         entries: list[tuple[str, str, RosterEntry]] = []
         for member in people:
@@ -126,20 +126,20 @@ class SandboxPeople:
     async def open_member(self, member_id: int, language_code: str) -> SimUser:
         """The emulator user of a roster member, linking a new account on first use."""
         now = self.clock.now()
-        async with self.database.session_scope() as session:
-            member = await members.get_member(session=session, member_id=member_id)
+        async with self.database.session_scope() as db:
+            member = await members.get_member(db=db, member_id=member_id)
             if member is None or not member.active:
                 raise LookupError(f"no active member {member_id}")
             if member.telegram_user_id is None:
                 telegram_id = roster_telegram_id(member_id)
                 await accounts.ensure_account(
-                    session=session, telegram_user_id=telegram_id, first_name=member.name, now=now
+                    db=db, telegram_user_id=telegram_id, first_name=member.name, now=now
                 )
                 member = await members.link_telegram(
-                    session=session, member_id=member_id, telegram_user_id=telegram_id, now=now
+                    db=db, member_id=member_id, telegram_user_id=telegram_id, now=now
                 )
                 await audit.record(
-                    session=session,
+                    db=db,
                     actor=None,
                     action="member.link",
                     target_kind="member",
@@ -150,7 +150,7 @@ class SandboxPeople:
                 )
             assert member.telegram_user_id is not None
             account = await accounts.ensure_account(
-                session=session, telegram_user_id=member.telegram_user_id, now=now
+                db=db, telegram_user_id=member.telegram_user_id, now=now
             )
         if account.language_chosen:
             language_code = telegram_language(account.language)
@@ -164,12 +164,12 @@ class SandboxPeople:
 
     async def describe(self, user: SimUser) -> dict[str, Any]:
         """The page's card of a person: name, highest role, where they belong."""
-        async with self.database.session_scope() as session:
-            member = await members.member_by_telegram(session=session, telegram_user_id=user.id)
-            held = await roles.roles_of(session=session, telegram_user_id=user.id)
-            branch = await orgs.get_org(session=session, org_id=member.org_id) if member else None
+        async with self.database.session_scope() as db:
+            member = await members.member_by_telegram(db=db, telegram_user_id=user.id)
+            held = await roles.roles_of(db=db, telegram_user_id=user.id)
+            branch = await orgs.get_org(db=db, org_id=member.org_id) if member else None
             top = max(held, key=lambda scope: ROLE_RANK[scope.role], default=None)
-            scope = await orgs.get_org(session=session, org_id=top.org_id) if top else None
+            scope = await orgs.get_org(db=db, org_id=top.org_id) if top else None
         return {
             "user_id": user.id,
             "name": user.first_name,

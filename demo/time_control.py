@@ -49,24 +49,24 @@ class JumpResult:
     next_due: datetime | None
 
 
-async def next_due(*, session: AsyncSession, after: datetime, tz: ZoneInfo) -> datetime | None:
+async def next_due(*, db: AsyncSession, after: datetime, tz: ZoneInfo) -> datetime | None:
     """The earliest moment after ``after`` when something falls due: a pending session
     reminder, a queued delivery, a check-in opening or closing, an evening digest, a rung
     of the contact-point reminder ladder, a step of the rectification ladder."""
-    reminder = await session.exec(
+    reminder = await db.exec(
         select(func.min(SessionReminder.due_at)).where(
             SessionReminder.state == ReminderState.PENDING, col(SessionReminder.due_at) > after
         )
     )
-    delivery = await session.exec(
+    delivery = await db.exec(
         select(func.min(Delivery.next_attempt_at)).where(
             col(Delivery.state).in_([DeliveryState.PENDING, DeliveryState.FAILED]),
             col(Delivery.next_attempt_at) > after,
         )
     )
-    event = await next_session_event(session=session, after=after, tz=tz)
-    rung = await next_rung_due(session=session, after=after, tz=tz)
-    ladder = await next_ladder_due(session=session, after=after, tz=tz)
+    event = await next_session_event(db=db, after=after, tz=tz)
+    rung = await next_rung_due(db=db, after=after, tz=tz)
+    ladder = await next_ladder_due(db=db, after=after, tz=tz)
     moments = (reminder.one(), delivery.one(), event, rung, ladder)
     due = [moment for moment in moments if moment is not None]
     return min(due) if due else None
@@ -102,8 +102,8 @@ class TimeControl:
 
     async def next_due(self) -> datetime | None:
         """When something falls due next (see ``next_due``), if anything is pending."""
-        async with self.database.session_scope() as session:
-            return await next_due(session=session, after=self.clock.now(), tz=self.tz)
+        async with self.database.session_scope() as db:
+            return await next_due(db=db, after=self.clock.now(), tz=self.tz)
 
     async def jump(self, how: Jump) -> JumpResult:
         """Move the clock (to the next due row: not at all if none is pending), wake jobs."""

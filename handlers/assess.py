@@ -70,10 +70,10 @@ async def cmd_assess(update: Update, context: BotContext) -> None:
         await refuse(update, context, refused.text(context.language))
         return
 
-    async def build(session: AsyncSession, principal: Principal) -> Screen | None:
+    async def build(db: AsyncSession, principal: Principal) -> Screen | None:
         if scope_roots(principal, Action.ASSESS):
-            return await _overview(session, principal, year, context)
-        return await secretary_start(session, principal, year, context)
+            return await _overview(db, principal, year, context)
+        return await secretary_start(db, principal, year, context)
 
     await answer_with(update, context, build, refusal=NO_ASSESS)
 
@@ -87,7 +87,7 @@ async def on_overview(update: Update, context: BotContext) -> None:
 
 
 async def _overview(
-    session: AsyncSession, principal: Principal, year: int, context: BotContext
+    db: AsyncSession, principal: Principal, year: int, context: BotContext
 ) -> Screen | None:
     _check_tapped_year(year, context)
     roots = scope_roots(principal, Action.ASSESS)
@@ -100,18 +100,16 @@ async def _overview(
     waiting = 0
     lead_lines = []
     for root in roots:
-        waiting += await five_lead_store.count_pending(
-            session=session, year=year, under_path=root.org_path
-        )
-        top = await orgs.get_org(session=session, org_id=root.org_id)
+        waiting += await five_lead_store.count_pending(db=db, year=year, under_path=root.org_path)
+        top = await orgs.get_org(db=db, org_id=root.org_id)
         if top is not None:
-            lead = await five_lead_line(session, top, year, context)
+            lead = await five_lead_line(db, top, year, context)
             lead_lines.append(lead if len(roots) == 1 else f"{top.name} · {lead}")
-        tally = await store.tally(session=session, year=year, under_path=root.org_path)
+        tally = await store.tally(db=db, year=year, under_path=root.org_path)
         units, rated, passed = units + tally.units, rated + tally.rated, passed + tally.passed
         unrated = unrated or tally.rated < tally.units
         commended += await store.five_good_units(
-            session=session, year=year, under_path=root.org_path, limit=COMMENDED_SHOWN
+            db=db, year=year, under_path=root.org_path, limit=COMMENDED_SHOWN
         )
     lines = [
         _("🏅 Five-good assessment, {year}").format(year=year),
@@ -135,16 +133,16 @@ async def _overview(
     return html_lines(lines), InlineKeyboardMarkup(rows)
 
 
-async def _next_unit(session: AsyncSession, principal: Principal, year: int) -> OrgUnit | None:
+async def _next_unit(db: AsyncSession, principal: Principal, year: int) -> OrgUnit | None:
     for root in scope_roots(principal, Action.ASSESS):
-        found = await store.next_unrated(session=session, year=year, under_path=root.org_path)
+        found = await store.next_unrated(db=db, year=year, under_path=root.org_path)
         if found is not None:
             return found
     return None
 
 
 async def _unit_screen(
-    session: AsyncSession,
+    db: AsyncSession,
     principal: Principal,
     year: int,
     org_id: int,
@@ -155,8 +153,8 @@ async def _unit_screen(
     _check_tapped_year(year, context)
     if criteria is not None and not 0 <= criteria <= ALL_MET:
         raise Refused(STALE_BUTTON)
-    org = assessments.check_rate(principal, await orgs.get_org(session=session, org_id=org_id))
-    saved = await store.five_good_of(session=session, year=year, org_id=org_id)
+    org = assessments.check_rate(principal, await orgs.get_org(db=db, org_id=org_id))
+    saved = await store.five_good_of(db=db, year=year, org_id=org_id)
     if criteria is None:
         criteria = saved.criteria or 0 if saved is not None else 0
     _ = context._
@@ -189,11 +187,11 @@ async def on_next(update: Update, context: BotContext) -> None:
     """The first unit in scope with no rating of the year."""
     (year,) = callback_ints(NEXT, update)
 
-    async def build(session: AsyncSession, principal: Principal) -> Screen | None:
-        org = await _next_unit(session, principal, year)
+    async def build(db: AsyncSession, principal: Principal) -> Screen | None:
+        org = await _next_unit(db, principal, year)
         if org is None or org.id is None:
-            return await _overview(session, principal, year, context)
-        return await _unit_screen(session, principal, year, org.id, None, context)
+            return await _overview(db, principal, year, context)
+        return await _unit_screen(db, principal, year, org.id, None, context)
 
     await answer_with(update, context, build, refusal=NO_ASSESS)
 
@@ -213,10 +211,10 @@ async def on_pick_nav(update: Update, context: BotContext) -> None:
     """Walk the tree to a unit; the year rides along as the picker's subject."""
     year, at, page = callback_ints(PICKER.nav, update)
 
-    async def build(session: AsyncSession, principal: Principal) -> Screen | None:
+    async def build(db: AsyncSession, principal: Principal) -> Screen | None:
         _check_tapped_year(year, context)
         found = await PICKER.screen(
-            session=session,
+            db=db,
             principal=principal,
             action=Action.ASSESS,
             subject=year,
@@ -246,10 +244,10 @@ async def on_save(update: Update, context: BotContext) -> None:
     year, org_id, criteria = callback_ints(SAVE, update)
     now = context.services.clock.now()
 
-    async def act(session: AsyncSession, principal: Principal) -> Screen:
+    async def act(db: AsyncSession, principal: Principal) -> Screen:
         _check_tapped_year(year, context)
         rated = await assessments.rate_unit(
-            session=session,
+            db=db,
             principal=principal,
             org_id=org_id,
             year=year,
@@ -261,13 +259,11 @@ async def on_save(update: Update, context: BotContext) -> None:
         done = _("Saved: {org}, {count}/5 criteria, {verdict}.").format(
             org=rated.org.name, count=len(assessments.met(criteria)), verdict=verdict
         )
-        following = await _next_unit(session, principal, year)
+        following = await _next_unit(db, principal, year)
         if following is None or following.id is None:
-            text, markup = await _overview(session, principal, year, context) or ("", None)
+            text, markup = await _overview(db, principal, year, context) or ("", None)
         else:
-            text, markup = await _unit_screen(
-                session, principal, year, following.id, None, context
-            )
+            text, markup = await _unit_screen(db, principal, year, following.id, None, context)
         return html_lines([done, "", text]), markup
 
     screen = await perform(update, context, act)

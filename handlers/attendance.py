@@ -70,9 +70,9 @@ async def follow_roster_change(services: Services, member_ids: Sequence[int] | N
     minute, so a failure here is logged and only delays things.
     """
     try:
-        async with services.database.session_scope() as session:
+        async with services.database.session_scope() as db:
             queued = await follow_the_roster(
-                session=session,
+                db=db,
                 settings=services.settings,
                 now=services.clock.now(),
                 member_ids=member_ids,
@@ -153,14 +153,14 @@ async def on_rsvp(update: Update, context: BotContext) -> None:
         return
     session_id, answer = callback_values(RSVP, update)
     now = context.services.clock.now()
-    async with context.services.database.session_scope() as session:
+    async with context.services.database.session_scope() as db:
         if answer == "yes":
             outcome = await answers.attend(
-                session=session, actor=user.id, session_id=int(session_id), now=now
+                db=db, actor=user.id, session_id=int(session_id), now=now
             )
         else:
             outcome = await answers.own_answer(
-                session=session, actor=user.id, session_id=int(session_id), now=now
+                db=db, actor=user.id, session_id=int(session_id), now=now
             )
     if outcome.study is None or outcome.row is None:
         await refuse(update, context, context._(outcome.refusal or NOT_INVITED))
@@ -225,9 +225,9 @@ async def on_reason(update: Update, context: BotContext) -> None:
         return
     reason = REASONS[index]
     if reason == LeaveReason.OTHER:
-        async with context.services.database.session_scope() as session:
+        async with context.services.database.session_scope() as db:
             found = await answers.own_answer(
-                session=session,
+                db=db,
                 actor=user.id,
                 session_id=session_id,
                 now=context.services.clock.now(),
@@ -283,9 +283,9 @@ async def _send_leave_request(
     if user is None:
         return
     services = context.services
-    async with services.database.session_scope() as session:
+    async with services.database.session_scope() as db:
         outcome = await answers.ask_leave(
-            session=session,
+            db=db,
             actor=user.id,
             session_id=session_id,
             reason=reason,
@@ -331,9 +331,9 @@ async def on_decide(update: Update, context: BotContext) -> None:
     approve = verdict == "ok"
     services = context.services
     now = services.clock.now()
-    async with services.database.session_scope() as session:
+    async with services.database.session_scope() as db:
         outcome = await answers.decide_leave(
-            session=session,
+            db=db,
             actor=user.id,
             attendance_id=int(attendance_id),
             approve=approve,
@@ -371,9 +371,9 @@ async def on_makeup(update: Update, context: BotContext) -> None:
     (attendance_id,) = callback_values(MAKEUP, update)
     now = context.services.clock.now()
 
-    async def act(session: AsyncSession, principal: Principal) -> bool:
+    async def act(db: AsyncSession, principal: Principal) -> bool:
         return await answers.record_makeup(
-            session=session, principal=principal, attendance_id=int(attendance_id), now=now
+            db=db, principal=principal, attendance_id=int(attendance_id), now=now
         )
 
     done = await perform(update, context, act)
@@ -396,7 +396,7 @@ async def attendance_this_year(view: ProfileView) -> list[str]:
         return []
     year = view.now.astimezone(view.tz).year
     rate = await attendance.attendance_rate(
-        session=view.session, member_id=view.member.id, year=year, tz=view.tz
+        db=view.db, member_id=view.member.id, year=year, tz=view.tz
     )
     if rate is None:  # nothing finalised yet this year: no line rather than an empty one
         return []

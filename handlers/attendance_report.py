@@ -64,13 +64,13 @@ async def _candidates(
     if user is None:
         return None
     now = context.services.clock.now()
-    async with context.services.database.session_scope() as session:
-        principal = await load_principal(session=session, telegram_user_id=user.id)
+    async with context.services.database.session_scope() as db:
+        principal = await load_principal(db=db, telegram_user_id=user.id)
         paths = sorted({root.org_path for a in actions for root in scope_roots(principal, a)})
         if not paths:
             return None
         found = await sessions.sessions_of_orgs(
-            session=session,
+            db=db,
             org_paths=paths,
             states=[SessionState.SCHEDULED, SessionState.CLOSED],
             since=now - RECENT,
@@ -151,12 +151,12 @@ async def _session_list(
     start, end = period.bounds(_tz(context)) if period is not None else (None, None)
     found: list[sessions.OfficerSession] = []
     total = 0
-    async with context.services.database.session_scope() as session:
-        principal = await load_principal(session=session, telegram_user_id=user.id)
+    async with context.services.database.session_scope() as db:
+        principal = await load_principal(db=db, telegram_user_id=user.id)
         paths = sorted({root.org_path for a in VIEWERS for root in scope_roots(principal, a)})
         if paths:
             found, total = await sessions.officer_sessions(
-                session=session,
+                db=db,
                 org_paths=paths,
                 now=now,
                 start=start,
@@ -225,9 +225,9 @@ async def on_report(update: Update, context: BotContext) -> None:
 async def _show_report(update: Update, context: BotContext, study: StudySession) -> None:
     _ = context._
     now = context.services.clock.now()
-    async with context.services.database.session_scope() as session:
-        counts = await attendance.attendance_counts(session=session, session_id=_id(study.id))
-        people = await attendance.invitees(session=session, session_id=_id(study.id))
+    async with context.services.database.session_scope() as db:
+        counts = await attendance.attendance_counts(db=db, session_id=_id(study.id))
+        people = await attendance.invitees(db=db, session_id=_id(study.id))
 
     def names(chosen: list[str]) -> str:
         shown = names_line(chosen[:NAMES_SHOWN], context.language)
@@ -310,9 +310,9 @@ async def _mark(
     None after a refusal."""
     user = update.effective_user
     assert user is not None
-    async with context.services.database.session_scope() as session:
+    async with context.services.database.session_scope() as db:
         outcome = await mark_present(
-            session=session, actor=user.id, session_id=session_id, member_id=member_id, now=now
+            db=db, actor=user.id, session_id=session_id, member_id=member_id, now=now
         )
     refusals = {
         Checkin.LOCKED: context._(NOT_ALLOWED),
@@ -335,10 +335,10 @@ async def _roster_screen(
 ) -> None:
     query = update.callback_query
     assert query is not None
-    async with context.services.database.session_scope() as session:
+    async with context.services.database.session_scope() as db:
         people = [
             p
-            for p in await attendance.invitees(session=session, session_id=_id(study.id))
+            for p in await attendance.invitees(db=db, session_id=_id(study.id))
             if not p.checked_in
         ]
     pages = max(1, -(-len(people) // PAGE))
@@ -437,9 +437,9 @@ async def on_minutes_input(update: Update, context: BotContext) -> None:
         return
     now = context.services.clock.now()
 
-    async def act(session: AsyncSession, principal: Principal) -> StudySession:
+    async def act(db: AsyncSession, principal: Principal) -> StudySession:
         return await add_minutes(
-            session=session,
+            db=db,
             principal=principal,
             session_id=state.ref,
             text=text or None,

@@ -107,9 +107,9 @@ async def _ask_for_number(update: Update, context: BotContext, session_id: int) 
     user = update.effective_user
     if user is None:
         return
-    async with context.services.database.session_scope() as session:
+    async with context.services.database.session_scope() as db:
         outcome = await may_check_in(
-            session=session,
+            db=db,
             actor=user.id,
             session_id=session_id,
             now=context.services.clock.now(),
@@ -154,9 +154,9 @@ async def _check_in(
     if message is None or user is None:
         return
     services = context.services
-    async with services.database.session_scope() as session:
+    async with services.database.session_scope() as db:
         outcome = await check_in(
-            session=session,
+            db=db,
             actor=user.id,
             session_id=session_id,
             code=code,
@@ -179,10 +179,10 @@ async def cmd_checkin(update: Update, context: BotContext) -> None:
     if user is None or message is None:
         return
     now = context.services.clock.now()
-    async with context.services.database.session_scope() as session:
-        principal = await load_principal(session=session, telegram_user_id=user.id)
+    async with context.services.database.session_scope() as db:
+        principal = await load_principal(db=db, telegram_user_id=user.id)
         officer = bool(scope_roots(principal, Action.MANAGE_ATTENDANCE))
-        mine = await open_for_member(session=session, actor=user.id, now=now)
+        mine = await open_for_member(db=db, actor=user.id, now=now)
     if officer:
         await _officer_checkin(update, context)
         return
@@ -206,12 +206,12 @@ async def _officer_checkin(update: Update, context: BotContext) -> None:
     if user is None or message is None:
         return
     now = context.services.clock.now()
-    async with context.services.database.session_scope() as session:
-        principal = await load_principal(session=session, telegram_user_id=user.id)
+    async with context.services.database.session_scope() as db:
+        principal = await load_principal(db=db, telegram_user_id=user.id)
         roots = scope_roots(principal, Action.MANAGE_ATTENDANCE)
         found = (
             await sessions.sessions_of_orgs(
-                session=session,
+                db=db,
                 org_paths=[root.org_path for root in roots],
                 states=[SessionState.SCHEDULED],
                 limit=50,
@@ -271,9 +271,7 @@ async def _send_screen(update: Update, context: BotContext, session_id: int) -> 
     shown = await perform(
         update,
         context,
-        lambda session, principal: show_code(
-            session=session, actor=principal, session_id=session_id, now=now
-        ),
+        lambda db, principal: show_code(db=db, actor=principal, session_id=session_id, now=now),
     )
     if shown is None:
         return False

@@ -34,7 +34,7 @@ def _best_first(unit: Commended) -> tuple[Fraction, str]:
 
 
 async def _commendation(
-    session: AsyncSession, principal: Principal, year: int, context: BotContext
+    db: AsyncSession, principal: Principal, year: int, context: BotContext
 ) -> Markup | None:
     roots = scope_roots(principal, Action.ASSESS)
     if not roots:
@@ -44,10 +44,10 @@ async def _commendation(
     people: list[tuple[str, str]] = []
     for root in roots:
         units += await reports.commended_units(
-            session=session, year=year, under_path=root.org_path, start=start, end=end
+            db=db, year=year, under_path=root.org_path, start=start, end=end
         )
         people += await five_lead.confirmed_members(
-            session=session, year=year, under_path=root.org_path, limit=MEMBERS_SHOWN + 1
+            db=db, year=year, under_path=root.org_path, limit=MEMBERS_SHOWN + 1
         )
     _ = context._
     lines = [_("🎖 Commendation list {year}").format(year=year), ""]
@@ -83,9 +83,9 @@ async def cmd_commend(update: Update, context: BotContext) -> None:
     except Refused as refused:
         await refuse(update, context, refused.text(context.language))
         return
-    async with context.services.database.session_scope() as session:
-        principal = await load_principal(session=session, telegram_user_id=user.id)
-        text = await _commendation(session, principal, year, context)
+    async with context.services.database.session_scope() as db:
+        principal = await load_principal(db=db, telegram_user_id=user.id)
+        text = await _commendation(db, principal, year, context)
     if text is None:
         await refuse(update, context, context._(NO_ASSESS))
         return

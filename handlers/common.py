@@ -16,9 +16,9 @@ async def on_any_update_remember_user(update: Update, context: BotContext) -> No
     context.language = normalise_language(user.language_code if user else None, default)
     if user is None or user.is_bot:
         return
-    async with context.services.database.session_scope() as session:
+    async with context.services.database.session_scope() as db:
         account = await remember_user(
-            session=session,
+            db=db,
             telegram_user_id=user.id,
             first_name=user.first_name,
             username=user.username,

@@ -100,24 +100,24 @@ async def cmd_duties(update: Update, context: BotContext) -> None:
     except Refused as refused:
         await message.reply_text(refused.text(lang))
         return
-    async with context.services.database.session_scope() as session:
-        principal = await load_principal(session=session, telegram_user_id=user.id)
+    async with context.services.database.session_scope() as db:
+        principal = await load_principal(db=db, telegram_user_id=user.id)
         roots = scope_roots(principal, Action.VIEW_REPORTS)
-        parts = [await _counters(session, root.org_id, year, context) for root in roots]
+        parts = [await _counters(db, root.org_id, year, context) for root in roots]
     if not roots:
         await refuse(update, context, context._(NO_DUTIES))
         return
     await message.reply_text(Markup("\n\n").join(parts))
 
 
-async def _counters(session: AsyncSession, org_id: int, year: int, context: BotContext) -> str:
+async def _counters(db: AsyncSession, org_id: int, year: int, context: BotContext) -> str:
     lang = context.language
     _ = partial(gettext, lang)
-    org = await orgs.get_org(session=session, org_id=org_id)
+    org = await orgs.get_org(db=db, org_id=org_id)
     if org is None:
         return _("Nothing to show.")
     lines = [_("Leaders' duties {year}, {org}:").format(year=year, org=org.name)]
-    points = await store.contact_point_views(session=session, year=year, under_path=org.path)
+    points = await store.contact_point_views(db=db, year=year, under_path=org.path)
     lines.append(
         _("Contact points (at least {needed} visits a year each):").format(
             needed=duties.VISITS_NEEDED
@@ -137,9 +137,7 @@ async def _counters(session: AsyncSession, org_id: int, year: int, context: BotC
     if len(points) > SHOWN:
         lines.append(_("…and {count} more").format(count=len(points) - SHOWN))
     start, end = duties.year_bounds(year, context.services.settings.tz)
-    groups = await store.leading_group_counts(
-        session=session, under_path=org.path, start=start, end=end
-    )
+    groups = await store.leading_group_counts(db=db, under_path=org.path, start=start, end=end)
     if groups:
         lines.append(
             _(
@@ -160,13 +158,13 @@ async def _counters(session: AsyncSession, org_id: int, year: int, context: BotC
                     s_mark=_tick(group.special_studies >= duties.STUDIES_NEEDED),
                 )
             )
-    lines.append(await _sites_line(session, org, year, lang))
+    lines.append(await _sites_line(db, org, year, lang))
     return html_lines(lines)
 
 
-async def _sites_line(session: AsyncSession, org: OrgUnit, year: int, lang: str) -> str:
+async def _sites_line(db: AsyncSession, org: OrgUnit, year: int, lang: str) -> str:
     _ = partial(gettext, lang)
-    found = await store.sites(session=session, year=year, under_path=org.path)
+    found = await store.sites(db=db, year=year, under_path=org.path)
     county = [s.org_name for s in found if s.kind == OrgKind.TOWNSHIP]
     village = [s.org_name for s in found if s.kind == OrgKind.VILLAGE_BRANCH]
     return _("Demonstration sites: county level {county}; township level {village}").format(
@@ -187,7 +185,7 @@ async def on_home(update: Update, context: BotContext) -> None:
     await answer_with(update, context, lambda s, p: _home(s, p, context), refusal=NO_LEADERS)
 
 
-async def _home(session: AsyncSession, principal: Principal, context: BotContext) -> Screen | None:
+async def _home(db: AsyncSession, principal: Principal, context: BotContext) -> Screen | None:
     roots = scope_roots(principal, Action.MANAGE_DUTIES)
     if not roots:
         return None
@@ -195,12 +193,12 @@ async def _home(session: AsyncSession, principal: Principal, context: BotContext
     year = _year(context)
     lines = [_("Contact points and demonstration sites, {year}:").format(year=year)]
     for root in roots:
-        org = await orgs.get_org(session=session, org_id=root.org_id)
+        org = await orgs.get_org(db=db, org_id=root.org_id)
         if org is None:
             continue
-        points = await store.contact_point_views(session=session, year=year, under_path=org.path)
+        points = await store.contact_point_views(db=db, year=year, under_path=org.path)
         lines.append(_("Contact points: {count}").format(count=len(points)))
-        lines.append(await _sites_line(session, org, year, context.language))
+        lines.append(await _sites_line(db, org, year, context.language))
     rows = [
         [button(_("➕ Add a contact point"), LEADER_PICKER.nav.encode(0, 0, 0))],
         [button(_("✖ Remove a contact point"), REMOVE_LIST.encode(0))],
@@ -226,23 +224,23 @@ async def on_people(update: Update, context: BotContext) -> None:
     await answer_with(update, context, lambda s, p: _people(s, p, org_id, page, context))
 
 
-async def _org_in_scope(session: AsyncSession, principal: Principal, org_id: int) -> OrgUnit:
-    org = await orgs.get_org(session=session, org_id=org_id)
+async def _org_in_scope(db: AsyncSession, principal: Principal, org_id: int) -> OrgUnit:
+    org = await orgs.get_org(db=db, org_id=org_id)
     if org is None or not allows(principal, Action.MANAGE_DUTIES, org.path):
         raise Refused(NOT_ALLOWED)
     return org
 
 
 async def _people(
-    session: AsyncSession, principal: Principal, org_id: int, page: int, context: BotContext
+    db: AsyncSession, principal: Principal, org_id: int, page: int, context: BotContext
 ) -> Screen:
     _ = context._
-    org = await _org_in_scope(session, principal, org_id)
-    total = await members.count_members(session=session, org_ids=[org_id])
+    org = await _org_in_scope(db, principal, org_id)
+    total = await members.count_members(db=db, org_ids=[org_id])
     pages = max(1, -(-total // PAGE_SIZE))
     page = min(max(page, 0), pages - 1)
     found = await members.list_members(
-        session=session, org_ids=[org_id], offset=page * PAGE_SIZE, limit=PAGE_SIZE
+        db=db, org_ids=[org_id], offset=page * PAGE_SIZE, limit=PAGE_SIZE
     )
     rows = [
         [button(m.name, POINT_PICKER.nav.encode(m.id, 0, 0))] for m in found if m.id is not None
@@ -263,13 +261,13 @@ async def on_point_nav(update: Update, context: BotContext) -> None:
     """Walk the tree to the leader's contact point."""
     member_id, at, page = callback_ints(POINT_PICKER.nav, update)
 
-    async def build(session: AsyncSession, principal: Principal) -> Screen | None:
-        leader = await members.get_member(session=session, member_id=member_id)
+    async def build(db: AsyncSession, principal: Principal) -> Screen | None:
+        leader = await members.get_member(db=db, member_id=member_id)
         if leader is None or not leader.active:
             raise Refused(GONE)
-        await _org_in_scope(session, principal, leader.org_id)
+        await _org_in_scope(db, principal, leader.org_id)
         found = await POINT_PICKER.screen(
-            session=session,
+            db=db,
             principal=principal,
             action=Action.MANAGE_DUTIES,
             subject=member_id,
@@ -292,17 +290,17 @@ async def on_point(update: Update, context: BotContext) -> None:
     services = context.services
 
     async def act(
-        session: AsyncSession, principal: Principal
+        db: AsyncSession, principal: Principal
     ) -> tuple[duties.PointChange, Member | None]:
         change = await duties.add_contact_point(
-            session=session,
+            db=db,
             principal=principal,
             leader_member_id=member_id,
             org_id=org_id,
             year=_year(context),
             now=services.clock.now(),
         )
-        return change, await members.get_member(session=session, member_id=member_id)
+        return change, await members.get_member(db=db, member_id=member_id)
 
     done = await perform(update, context, act)
     if done is None:
@@ -321,8 +319,8 @@ async def on_point(update: Update, context: BotContext) -> None:
 
 async def _refresh(context: BotContext, telegram_user_id: int) -> None:
     """The leader's menu gains /visit."""
-    async with context.services.database.session_scope() as session:
-        account = await session.get(TelegramAccount, telegram_user_id)
+    async with context.services.database.session_scope() as db:
+        account = await db.get(TelegramAccount, telegram_user_id)
     if account is not None:
         await refresh_menu(
             context.bot,
@@ -340,17 +338,17 @@ async def on_remove_list(update: Update, context: BotContext) -> None:
     """This year's contact points, a page at a time, each with a remove button."""
     (page,) = callback_ints(REMOVE_LIST, update)
 
-    async def build(session: AsyncSession, principal: Principal) -> Screen | None:
+    async def build(db: AsyncSession, principal: Principal) -> Screen | None:
         _ = context._
         roots = scope_roots(principal, Action.MANAGE_DUTIES)
         if not roots:
             return None
         points: list[store.ContactPointView] = []
         for root in roots:
-            org = await orgs.get_org(session=session, org_id=root.org_id)
+            org = await orgs.get_org(db=db, org_id=root.org_id)
             if org is not None:
                 points += await store.contact_point_views(
-                    session=session, year=_year(context), under_path=org.path
+                    db=db, year=_year(context), under_path=org.path
                 )
         pages = max(1, -(-len(points) // PAGE_SIZE))
         at = min(max(page, 0), pages - 1)
@@ -376,14 +374,12 @@ async def on_remove(update: Update, context: BotContext) -> None:
     """Ask to confirm: the visits logged there go too."""
     (point_id,) = callback_ints(REMOVE, update)
 
-    async def build(session: AsyncSession, principal: Principal) -> Screen:
-        point = await store.get_contact_point(session=session, contact_point_id=point_id)
+    async def build(db: AsyncSession, principal: Principal) -> Screen:
+        point = await store.get_contact_point(db=db, contact_point_id=point_id)
         if point is None:
             raise Refused(GONE)
-        await _org_in_scope(session, principal, point.org_id)
-        [view] = await store.contact_point_views(
-            session=session, year=point.year, contact_point_id=point_id
-        )
+        await _org_in_scope(db, principal, point.org_id)
+        [view] = await store.contact_point_views(db=db, year=point.year, contact_point_id=point_id)
         _ = context._
         text = _("Remove the contact point {org} of {leader}? Its {count} visits go too.").format(
             org=view.org_name, leader=view.leader_name, count=view.visits
@@ -404,8 +400,8 @@ async def on_remove_do(update: Update, context: BotContext) -> None:
     change = await perform(
         update,
         context,
-        lambda session, principal: duties.remove_contact_point(
-            session=session, principal=principal, contact_point_id=point_id, now=now
+        lambda db, principal: duties.remove_contact_point(
+            db=db, principal=principal, contact_point_id=point_id, now=now
         ),
     )
     if change is None:
@@ -433,8 +429,8 @@ async def on_site(update: Update, context: BotContext) -> None:
     toggled = await perform(
         update,
         context,
-        lambda session, principal: duties.toggle_site(
-            session=session, principal=principal, org_id=org_id, year=year, now=now
+        lambda db, principal: duties.toggle_site(
+            db=db, principal=principal, org_id=org_id, year=year, now=now
         ),
     )
     if toggled is None:

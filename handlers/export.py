@@ -49,9 +49,9 @@ async def _export(context: BotContext, target: Target) -> None:
             org=org.name, period=period.label(context.language)
         )
     )
-    async with context.services.database.session_scope() as session:
+    async with context.services.database.session_scope() as db:
         data = await gather(
-            session=session,
+            db=db,
             org=org,
             period=period,
             tz=context.services.settings.tz,

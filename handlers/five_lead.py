@@ -42,15 +42,11 @@ MARKS: Final = {
 NOT_ASSESSED: Final = N_("{label}: not assessed yet")
 
 
-async def five_lead_line(
-    session: AsyncSession, org: OrgUnit, year: int, context: BotContext
-) -> str:
+async def five_lead_line(db: AsyncSession, org: OrgUnit, year: int, context: BotContext) -> str:
     """ "五带头：2/8（25%）⚠️ 目标 60%": confirmed of the active members under ``org``, as
     /summary counts them (`storage.reports.five_lead`)."""
     assert org.id is not None
-    found = await reports.five_lead(
-        session=session, scope=Scope(org.id, org.path, By.WHOLE), years=[year]
-    )
+    found = await reports.five_lead(db=db, scope=Scope(org.id, org.path, By.WHOLE), years=[year])
     figure = found.get(org.id)
     if figure is None:
         return context._(NOT_ASSESSED).format(label=context._(N_("Five lead")))
@@ -58,7 +54,7 @@ async def five_lead_line(
 
 
 async def roster_screen(
-    session: AsyncSession,
+    db: AsyncSession,
     principal: Principal,
     year: int,
     org_id: int,
@@ -67,17 +63,17 @@ async def roster_screen(
     note: str | None = None,
 ) -> Screen:
     """The branch's members of the year with where each stands; a tap proposes/withdraws."""
-    org = five_lead.check_propose(principal, await orgs.get_org(session=session, org_id=org_id))
-    total = await store.count_roster(session=session, org_id=org_id)
+    org = five_lead.check_propose(principal, await orgs.get_org(db=db, org_id=org_id))
+    total = await store.count_roster(db=db, org_id=org_id)
     page = max(0, min(page, (total - 1) // ROSTER_PAGE)) if total else 0
     entries = await store.roster(
-        session=session, org_id=org_id, year=year, offset=page * ROSTER_PAGE, limit=ROSTER_PAGE
+        db=db, org_id=org_id, year=year, offset=page * ROSTER_PAGE, limit=ROSTER_PAGE
     )
     _ = context._
     lines = [note, ""] if note else []
     lines += [
         _("{org} · five lead {year}").format(org=org.name, year=year),
-        await five_lead_line(session, org, year, context),
+        await five_lead_line(db, org, year, context),
     ]
     if not entries:
         lines.append(_("The branch has no active members."))
@@ -107,17 +103,17 @@ async def roster_screen(
 
 
 async def secretary_start(
-    session: AsyncSession, principal: Principal, year: int, context: BotContext
+    db: AsyncSession, principal: Principal, year: int, context: BotContext
 ) -> Screen | None:
     """/assess for a secretary: the branch's roster (several branches: asked which)."""
     roots = scope_roots(principal, Action.PROPOSE_FIVE_LEAD)
     if not roots:
         return None
     if len(roots) == 1:
-        return await roster_screen(session, principal, year, roots[0].org_id, 0, context)
+        return await roster_screen(db, principal, year, roots[0].org_id, 0, context)
     rows = []
     for root in roots:
-        org = await orgs.get_org(session=session, org_id=root.org_id)
+        org = await orgs.get_org(db=db, org_id=root.org_id)
         if org is not None:
             rows.append([button(org.name, ROSTER.encode(year, root.org_id, 0))])
     return html_lines([context._("Which one?")]), InlineKeyboardMarkup(rows)
@@ -136,11 +132,11 @@ async def on_propose(update: Update, context: BotContext) -> None:
     year, member_id, wanted, page = callback_ints(PROPOSE, update)
     now = context.services.clock.now()
 
-    async def act(session: AsyncSession, principal: Principal) -> Screen:
+    async def act(db: AsyncSession, principal: Principal) -> Screen:
         if wanted not in (0, 1):
             raise Refused(STALE_BUTTON)
         done = await five_lead.propose(
-            session=session,
+            db=db,
             principal=principal,
             member_id=member_id,
             year=year,
@@ -154,7 +150,7 @@ async def on_propose(update: Update, context: BotContext) -> None:
             else _("Withdrawn: {name}.")
         ).format(name=done.member.name)
         assert done.org.id is not None
-        return await roster_screen(session, principal, year, done.org.id, page, context, note)
+        return await roster_screen(db, principal, year, done.org.id, page, context, note)
 
     screen = await perform(update, context, act)
     if screen is not None:
@@ -162,7 +158,7 @@ async def on_propose(update: Update, context: BotContext) -> None:
 
 
 async def review_screen(
-    session: AsyncSession,
+    db: AsyncSession,
     principal: Principal,
     year: int,
     page: int,
@@ -175,13 +171,11 @@ async def review_screen(
         return None
     total = 0
     for path in roots:
-        total += await store.count_pending(session=session, year=year, under_path=path)
+        total += await store.count_pending(db=db, year=year, under_path=path)
     page = max(0, min(page, (total - 1) // REVIEW_PAGE)) if total else 0
 
     async def fetch(path: str, limit: int) -> list[store.Pending]:
-        return await store.pending(
-            session=session, year=year, under_path=path, offset=0, limit=limit
-        )
+        return await store.pending(db=db, year=year, under_path=path, offset=0, limit=limit)
 
     waiting = await page_across(roots, fetch, page, REVIEW_PAGE)
     _ = context._
@@ -220,11 +214,11 @@ async def on_decide(update: Update, context: BotContext) -> None:
     year, proposal_id, verdict, page = callback_ints(DECIDE, update)
     now = context.services.clock.now()
 
-    async def act(session: AsyncSession, principal: Principal) -> Screen | None:
+    async def act(db: AsyncSession, principal: Principal) -> Screen | None:
         if verdict not in (0, 1):
             raise Refused(STALE_BUTTON)
         done = await five_lead.decide(
-            session=session,
+            db=db,
             principal=principal,
             proposal_id=proposal_id,
             confirm=bool(verdict),
@@ -234,7 +228,7 @@ async def on_decide(update: Update, context: BotContext) -> None:
         note = (_("Confirmed: {name}.") if done.confirmed else _("Not confirmed: {name}.")).format(
             name=done.member.name
         )
-        return await review_screen(session, principal, year, page, context, note)
+        return await review_screen(db, principal, year, page, context, note)
 
     screen = await perform(update, context, act)
     if screen is not None:

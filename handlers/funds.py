@@ -78,8 +78,8 @@ def _pick(options: tuple[FundSource, ...] | tuple[FundPurpose, ...], index: int)
     return index
 
 
-async def _org(session: AsyncSession, principal: Principal, org_id: int) -> OrgUnit:
-    org = await orgs.get_org(session=session, org_id=org_id)
+async def _org(db: AsyncSession, principal: Principal, org_id: int) -> OrgUnit:
+    org = await orgs.get_org(db=db, org_id=org_id)
     if org is None or not allows(principal, Action.RECORD_FUNDS, org.path):
         raise Refused(NOT_ALLOWED)
     return funds.check_org(org)
@@ -112,12 +112,12 @@ async def on_org(update: Update, context: BotContext) -> None:
 
 
 async def _years(
-    session: AsyncSession, principal: Principal, org_id: int, lang: str, context: BotContext
+    db: AsyncSession, principal: Principal, org_id: int, lang: str, context: BotContext
 ) -> Screen:
     _ = partial(gettext, lang)
-    org = await _org(session, principal, org_id)
+    org = await _org(db, principal, org_id)
     this = _today(context).year
-    trail = await org_trail(session=session, org=org)
+    trail = await org_trail(db=db, org=org)
     rows = [[button(str(year), YEAR.encode(org_id, year)) for year in (this - 1, this, this + 1)]]
     text = html_lines([trail, _("Funds for which year?")])
     return text, InlineKeyboardMarkup(rows)
@@ -128,8 +128,8 @@ async def on_year(update: Update, context: BotContext) -> None:
     org_id, year = callback_ints(YEAR, update)
     _ = context._
 
-    async def build(session: AsyncSession, principal: Principal) -> Screen:
-        org = await _org(session, principal, org_id)
+    async def build(db: AsyncSession, principal: Principal) -> Screen:
+        org = await _org(db, principal, org_id)
         funds.check_year(str(year), today=_today(context))
         rows = [
             [button(_(funds.SOURCES[source]), SOURCE.encode(org_id, year, index))]
@@ -146,8 +146,8 @@ async def on_source(update: Update, context: BotContext) -> None:
     org_id, year, source = callback_ints(SOURCE, update)
     _ = context._
 
-    async def build(session: AsyncSession, principal: Principal) -> Screen:
-        org = await _org(session, principal, org_id)
+    async def build(db: AsyncSession, principal: Principal) -> Screen:
+        org = await _org(db, principal, org_id)
         funds.check_year(str(year), today=_today(context))
         _pick(SOURCE_ORDER, source)
         rows = [
@@ -171,9 +171,9 @@ async def on_purpose(update: Update, context: BotContext) -> None:
         return
     _ = context._
     try:
-        async with context.services.database.session_scope() as session:
-            principal = await load_principal(session=session, telegram_user_id=user.id)
-            org = await _org(session, principal, org_id)
+        async with context.services.database.session_scope() as db:
+            principal = await load_principal(db=db, telegram_user_id=user.id)
+            org = await _org(db, principal, org_id)
             funds.check_year(str(year), today=_today(context))
             draft = Draft(
                 org_id,
@@ -212,10 +212,10 @@ async def on_amount(update: Update, context: BotContext) -> None:
     services = context.services
     now = services.clock.now()
     try:
-        async with services.database.session_scope() as session:
-            principal = await load_principal(session=session, telegram_user_id=user.id)
+        async with services.database.session_scope() as db:
+            principal = await load_principal(db=db, telegram_user_id=user.id)
             row, org = await funds.record_fund(
-                session=session,
+                db=db,
                 principal=principal,
                 org_id=draft.org_id,
                 year=draft.year,
@@ -261,10 +261,10 @@ async def cmd_funds(update: Update, context: BotContext) -> None:
     except Refused as refused:
         await message.reply_text(refused.text(lang))
         return
-    async with context.services.database.session_scope() as session:
-        principal = await load_principal(session=session, telegram_user_id=user.id)
+    async with context.services.database.session_scope() as db:
+        principal = await load_principal(db=db, telegram_user_id=user.id)
         roots = scope_roots(principal, Action.VIEW_REPORTS)
-        parts = [await _report(session, root.org_id, year, lang) for root in roots]
+        parts = [await _report(db, root.org_id, year, lang) for root in roots]
     if not roots:
         await refuse(update, context, context._(NO_REPORT))
         return
@@ -282,10 +282,10 @@ def _per_member(lang: str, spend: fund_store.OrgSpend) -> str:
     )
 
 
-async def _report(session: AsyncSession, org_id: int, year: int, lang: str) -> str:
+async def _report(db: AsyncSession, org_id: int, year: int, lang: str) -> str:
     _ = partial(gettext, lang)
     spends = await fund_store.training_spend(
-        session=session, org_id=org_id, year=year, floor_yuan=funds.FLOOR_YUAN
+        db=db, org_id=org_id, year=year, floor_yuan=funds.FLOOR_YUAN
     )
     if not spends:
         return _("Nothing to show.")
@@ -296,7 +296,7 @@ async def _report(session: AsyncSession, org_id: int, year: int, lang: str) -> s
         ),
         _per_member(lang, top),
     ]
-    for total in await fund_store.fund_totals(session=session, org_id=org_id, year=year):
+    for total in await fund_store.fund_totals(db=db, org_id=org_id, year=year):
         lines.append(
             _("• {purpose}, {source}: {amount} yuan").format(
                 purpose=_(funds.PURPOSES.get(total.purpose, N_("other"))),

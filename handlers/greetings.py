@@ -22,9 +22,9 @@ from storage.models import OrgUnit
 SWITCH: Final = CallbackCodec("grt.set", (int, int))  # branch id, 1: on / 0: off
 
 
-async def _branches(session: AsyncSession, principal: Principal) -> list[OrgUnit]:
+async def _branches(db: AsyncSession, principal: Principal) -> list[OrgUnit]:
     found = [
-        await orgs.get_org(session=session, org_id=grant.org_id)
+        await orgs.get_org(db=db, org_id=grant.org_id)
         for grant in scope_roots(principal, Action.SEND_NOTICE)
     ]
     return [org for org in found if org is not None and org.kind in BRANCH_KINDS]
@@ -57,9 +57,9 @@ async def cmd_greetings(update: Update, context: BotContext) -> None:
     user = update.effective_user
     if user is None:
         return
-    async with context.services.database.session_scope() as session:
-        principal = await load_principal(session=session, telegram_user_id=user.id)
-        branches = await _branches(session, principal)
+    async with context.services.database.session_scope() as db:
+        principal = await load_principal(db=db, telegram_user_id=user.id)
+        branches = await _branches(db, principal)
         staff = bool(scope_roots(principal, Action.SEND_NOTICE))
     if not branches:
         text = (
@@ -80,11 +80,11 @@ async def on_switch(update: Update, context: BotContext) -> None:
     org_id, enabled = callback_ints(SWITCH, update)
     now = context.services.clock.now()
 
-    async def act(session: AsyncSession, principal: Principal) -> list[OrgUnit]:
+    async def act(db: AsyncSession, principal: Principal) -> list[OrgUnit]:
         await set_branch_greetings(
-            session=session, actor=principal, org_id=org_id, enabled=bool(enabled), now=now
+            db=db, actor=principal, org_id=org_id, enabled=bool(enabled), now=now
         )
-        return await _branches(session, principal)
+        return await _branches(db, principal)
 
     branches = await perform(update, context, act)
     if branches is None:

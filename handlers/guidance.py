@@ -54,7 +54,7 @@ def _marks(branch: BranchMarks, context: BotContext) -> str:
 
 
 async def branches_screen(
-    session: AsyncSession, principal: Principal, year: int, page: int, context: BotContext
+    db: AsyncSession, principal: Principal, year: int, page: int, context: BotContext
 ) -> Screen | None:
     """The village branches below the staff's grants, a page of them, with their marks."""
     check_year(year, context.services.clock.now())
@@ -63,13 +63,11 @@ async def branches_screen(
         return None
     total = 0
     for path in roots:
-        total += await store.count_branches(session=session, under_path=path)
+        total += await store.count_branches(db=db, under_path=path)
     page = max(0, min(page, (total - 1) // PAGE)) if total else 0
 
     async def fetch(path: str, limit: int) -> list[BranchMarks]:
-        return await store.branch_marks(
-            session=session, year=year, under_path=path, offset=0, limit=limit
-        )
+        return await store.branch_marks(db=db, year=year, under_path=path, offset=0, limit=limit)
 
     shown = await page_across(roots, fetch, page, PAGE)
     _ = context._
@@ -89,7 +87,7 @@ async def branches_screen(
 
 
 async def branch_screen(
-    session: AsyncSession,
+    db: AsyncSession,
     principal: Principal,
     year: int,
     org_id: int,
@@ -99,9 +97,9 @@ async def branch_screen(
     """One branch: its class of the year as three buttons, the poverty flag, and the
     demonstration site for those who keep the sites."""
     check_year(year, context.services.clock.now())
-    org = guidance.check_branch(principal, await orgs.get_org(session=session, org_id=org_id))
-    grade = await store.grade_of(session=session, org_id=org_id, year=year)
-    site = await duties.is_site(session=session, org_id=org_id, year=year)
+    org = guidance.check_branch(principal, await orgs.get_org(db=db, org_id=org_id))
+    grade = await store.grade_of(db=db, org_id=org_id, year=year)
+    site = await duties.is_site(db=db, org_id=org_id, year=year)
     _ = context._
     lines = [note, ""] if note else []
     lines.append(_("{org} · classification {year}").format(org=org.name, year=year))
@@ -156,13 +154,13 @@ async def on_grade(update: Update, context: BotContext) -> None:
     year, org_id, value = callback_values(GRADE, update)
     now = context.services.clock.now()
 
-    async def act(session: AsyncSession, principal: Principal) -> Screen:
+    async def act(db: AsyncSession, principal: Principal) -> Screen:
         try:
             grade = GuidanceClass(str(value))
         except ValueError:
             raise Refused(STALE_BUTTON) from None
         done = await guidance.classify(
-            session=session,
+            db=db,
             principal=principal,
             org_id=int(org_id),
             year=int(year),
@@ -172,7 +170,7 @@ async def on_grade(update: Update, context: BotContext) -> None:
         note = context._("Saved: {org} is {grade}.").format(
             org=done.org.name, grade=context._(CLASS_LABELS[grade])
         )
-        return await branch_screen(session, principal, int(year), int(org_id), context, note)
+        return await branch_screen(db, principal, int(year), int(org_id), context, note)
 
     await _perform_and_show(update, context, act)
 
@@ -182,13 +180,13 @@ async def on_poverty(update: Update, context: BotContext) -> None:
     year, org_id, wanted = callback_ints(POVERTY, update)
     now = context.services.clock.now()
 
-    async def act(session: AsyncSession, principal: Principal) -> Screen:
+    async def act(db: AsyncSession, principal: Principal) -> Screen:
         if wanted not in (0, 1):
             raise Refused(STALE_BUTTON)
         await guidance.flag_poverty(
-            session=session, principal=principal, org_id=org_id, flagged=bool(wanted), now=now
+            db=db, principal=principal, org_id=org_id, flagged=bool(wanted), now=now
         )
-        return await branch_screen(session, principal, year, org_id, context)
+        return await branch_screen(db, principal, year, org_id, context)
 
     await _perform_and_show(update, context, act)
 
@@ -198,18 +196,18 @@ async def on_site(update: Update, context: BotContext) -> None:
     year, org_id, wanted = callback_ints(SITE, update)
     now = context.services.clock.now()
 
-    async def act(session: AsyncSession, principal: Principal) -> Screen:
+    async def act(db: AsyncSession, principal: Principal) -> Screen:
         if wanted not in (0, 1):
             raise Refused(STALE_BUTTON)
         await guidance.flag_site(
-            session=session,
+            db=db,
             principal=principal,
             org_id=org_id,
             year=year,
             site=bool(wanted),
             now=now,
         )
-        return await branch_screen(session, principal, year, org_id, context)
+        return await branch_screen(db, principal, year, org_id, context)
 
     await _perform_and_show(update, context, act)
 

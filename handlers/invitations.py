@@ -100,15 +100,13 @@ async def cmd_invite(update: Update, context: BotContext) -> None:
     await answer_with(update, context, lambda s, p: _first(s, p, context), refusal=NO_INVITE)
 
 
-async def _first(
-    session: AsyncSession, principal: Principal, context: BotContext
-) -> Screen | None:
+async def _first(db: AsyncSession, principal: Principal, context: BotContext) -> Screen | None:
     """Officers of one branch go straight to the role; staff pick a branch first."""
     return await QUESTION.first(
-        session,
+        db,
         principal,
         context.language,
-        lambda org: _role_step(session, principal, org, context),
+        lambda org: _role_step(db, principal, org, context),
     )
 
 
@@ -121,20 +119,20 @@ async def on_pick_org(update: Update, context: BotContext) -> None:
     """A branch was chosen: offer the roles the user may give there."""
     _, org_id = callback_ints(PICKER.pick, update)
 
-    async def build(session: AsyncSession, principal: Principal) -> Screen:
+    async def build(db: AsyncSession, principal: Principal) -> Screen:
         org, _role = await rules.invitable(
-            session=session, actor=principal, org_id=org_id, role_name=Role.MEMBER.value
+            db=db, actor=principal, org_id=org_id, role_name=Role.MEMBER.value
         )
-        return await _role_step(session, principal, org, context)
+        return await _role_step(db, principal, org, context)
 
     await answer_with(update, context, build)
 
 
 async def _role_step(
-    session: AsyncSession, principal: Principal, org: OrgUnit, context: BotContext
+    db: AsyncSession, principal: Principal, org: OrgUnit, context: BotContext
 ) -> Screen:
     roles = rules.offered_roles(principal, org)
-    label = await rules.org_label(session=session, org=org)
+    label = await rules.org_label(db=db, org=org)
     if roles == [Role.MEMBER]:
         return _uses_step(context, org, Role.MEMBER, label)
     buttons = [
@@ -188,11 +186,11 @@ async def on_pick_role(update: Update, context: BotContext) -> None:
     """A role was chosen: ask how many people may use the invitation."""
     org_id, role_name = callback_values(PICK_ROLE, update)
 
-    async def build(session: AsyncSession, principal: Principal) -> Screen:
+    async def build(db: AsyncSession, principal: Principal) -> Screen:
         org, role = await rules.invitable(
-            session=session, actor=principal, org_id=int(org_id), role_name=str(role_name)
+            db=db, actor=principal, org_id=int(org_id), role_name=str(role_name)
         )
-        label = await rules.org_label(session=session, org=org)
+        label = await rules.org_label(db=db, org=org)
         if rules.is_raised_role(role):  # a role is for one person: no question about uses
             return _days_step(context, org, role, 1, label)
         return _uses_step(context, org, role, label)
@@ -204,15 +202,15 @@ async def on_pick_uses(update: Update, context: BotContext) -> None:
     """The number of uses was chosen: ask how long the invitation is valid."""
     org_id, role_name, uses = callback_values(PICK_USES, update)
 
-    async def build(session: AsyncSession, principal: Principal) -> Screen:
+    async def build(db: AsyncSession, principal: Principal) -> Screen:
         if uses not in rules.USES_CHOICES:
             raise Refused(STALE_BUTTON)
         org, role = await rules.invitable(
-            session=session, actor=principal, org_id=int(org_id), role_name=str(role_name)
+            db=db, actor=principal, org_id=int(org_id), role_name=str(role_name)
         )
         if not rules.uses_allowed(role, int(uses)):
             raise Refused(rules.ONE_PERSON)
-        label = await rules.org_label(session=session, org=org)
+        label = await rules.org_label(db=db, org=org)
         return _days_step(context, org, role, int(uses), label)
 
     await answer_with(update, context, build)
@@ -229,11 +227,9 @@ async def on_create(update: Update, context: BotContext) -> None:
         return
     now = context.services.clock.now()
 
-    async def act(
-        session: AsyncSession, principal: Principal
-    ) -> tuple[rules.IssuedInvitation, str]:
+    async def act(db: AsyncSession, principal: Principal) -> tuple[rules.IssuedInvitation, str]:
         issued = await rules.create(
-            session=session,
+            db=db,
             actor=principal,
             org_id=int(org_id),
             role_name=str(role_name),
@@ -241,9 +237,9 @@ async def on_create(update: Update, context: BotContext) -> None:
             days=int(days),
             now=now,
         )
-        org = await orgs.get_org(session=session, org_id=issued.invitation.org_id)
+        org = await orgs.get_org(db=db, org_id=issued.invitation.org_id)
         assert org is not None
-        return issued, await rules.org_label(session=session, org=org)
+        return issued, await rules.org_label(db=db, org=org)
 
     done = await perform(update, context, act)
     if done is None:
@@ -293,9 +289,9 @@ async def _show_list(update: Update, context: BotContext, page: int) -> None:
     if user is None:
         return
     now = context.services.clock.now()
-    async with context.services.database.session_scope() as session:
-        principal = await load_principal(session=session, telegram_user_id=user.id)
-        listing = await _invitation_list(session, principal, context, page, now)
+    async with context.services.database.session_scope() as db:
+        principal = await load_principal(db=db, telegram_user_id=user.id)
+        listing = await _invitation_list(db, principal, context, page, now)
     if listing is None:
         await refuse(update, context, context._(NO_MANAGE))
         return
@@ -310,11 +306,9 @@ async def on_revoke(update: Update, context: BotContext) -> None:
     invitation_id, page = callback_ints(REVOKE, update)
     now = context.services.clock.now()
 
-    async def act(session: AsyncSession, principal: Principal) -> tuple[Screen | None]:
-        await rules.revoke_as(
-            session=session, actor=principal, invitation_id=invitation_id, now=now
-        )
-        return (await _invitation_list(session, principal, context, page, now),)
+    async def act(db: AsyncSession, principal: Principal) -> tuple[Screen | None]:
+        await rules.revoke_as(db=db, actor=principal, invitation_id=invitation_id, now=now)
+        return (await _invitation_list(db, principal, context, page, now),)
 
     done = await perform(update, context, act)  # None: refused (and answered)
     if done is None:
@@ -326,18 +320,18 @@ async def on_revoke(update: Update, context: BotContext) -> None:
 
 
 async def _invitation_list(
-    session: AsyncSession, principal: Principal, context: BotContext, page: int, now: datetime
+    db: AsyncSession, principal: Principal, context: BotContext, page: int, now: datetime
 ) -> tuple[str, InlineKeyboardMarkup | None] | None:
     """One page of invitations in the user's scope; None if they manage none."""
     paths = [grant.org_path for grant in scope_roots(principal, Action.INVITE)]
     if not paths:
         return None
     _ = context._
-    total = await store.count_invitations(session=session, org_paths=paths)
+    total = await store.count_invitations(db=db, org_paths=paths)
     if total == 0:
         return _("There are no invitations yet. Send /invite to create one."), None
     rows = await store.list_invitations(
-        session=session, org_paths=paths, now=now, offset=page * PAGE_SIZE, limit=PAGE_SIZE
+        db=db, org_paths=paths, now=now, offset=page * PAGE_SIZE, limit=PAGE_SIZE
     )
     lines = [_("Invitations ({count}):").format(count=total)]
     buttons = []

@@ -61,13 +61,11 @@ async def on_transfer_nav(update: Update, context: BotContext) -> None:
     member_id, at, page = callback_ints(TRANSFER.nav, update)
     lang = context.language
 
-    async def build(session: AsyncSession, principal: Principal) -> Screen | None:
+    async def build(db: AsyncSession, principal: Principal) -> Screen | None:
         _ = partial(gettext, lang)
-        member, org = await rules.managed_member(
-            session=session, principal=principal, member_id=member_id
-        )
+        member, org = await rules.managed_member(db=db, principal=principal, member_id=member_id)
         found = await TRANSFER.screen(
-            session=session,
+            db=db,
             principal=principal,
             action=Action.MANAGE_MEMBERS,
             subject=member_id,
@@ -96,12 +94,10 @@ async def on_transfer_pick(update: Update, context: BotContext) -> None:
     member_id, to_org_id = callback_ints(TRANSFER.pick, update)
     lang = context.language
 
-    async def build(session: AsyncSession, principal: Principal) -> Screen | None:
+    async def build(db: AsyncSession, principal: Principal) -> Screen | None:
         _ = partial(gettext, lang)
-        member, org = await rules.managed_member(
-            session=session, principal=principal, member_id=member_id
-        )
-        target = await orgs.get_org(session=session, org_id=to_org_id)
+        member, org = await rules.managed_member(db=db, principal=principal, member_id=member_id)
+        target = await orgs.get_org(db=db, org_id=to_org_id)
         if target is None or not allows(principal, Action.MANAGE_MEMBERS, target.path):
             return None
         text = _("Move {name} from {source} to {target}?").format(
@@ -126,8 +122,8 @@ async def on_transfer_do(update: Update, context: BotContext) -> None:
     done = await perform(
         update,
         context,
-        lambda session, principal: rules.transfer(
-            session=session,
+        lambda db, principal: rules.transfer(
+            db=db,
             principal=principal,
             member_id=member_id,
             from_org_id=from_org_id,
@@ -165,17 +161,15 @@ async def on_status(update: Update, context: BotContext) -> None:
     (member_id,) = callback_ints(STATUS, update)
     lang = context.language
 
-    async def build(session: AsyncSession, principal: Principal) -> Screen | None:
+    async def build(db: AsyncSession, principal: Principal) -> Screen | None:
         _ = partial(gettext, lang)
-        member, _org = await rules.managed_member(
-            session=session, principal=principal, member_id=member_id
-        )
+        member, _org = await rules.managed_member(db=db, principal=principal, member_id=member_id)
         current = rules.STATUS_PATH.index(member.status)
         lines = [
             bold(member.name),
             _("Status: {status}").format(status=_(rules.STATUS_NAMES[member.status])),
         ]
-        since = await member_admin.probation_started_on(session=session, member_id=member_id)
+        since = await member_admin.probation_started_on(db=db, member_id=member_id)
         if member.status is MemberStatus.PROBATIONARY and since is not None:
             lines.append(_("Probationary since {date}").format(date=rules.format_day(lang, since)))
         rows: list[list[InlineKeyboardButton]] = []
@@ -197,11 +191,9 @@ async def on_status_step(update: Update, context: BotContext) -> None:
     lang = context.language
     today = context.services.clock.now().astimezone(context.services.settings.tz).date()
 
-    async def build(session: AsyncSession, principal: Principal) -> Screen | None:
+    async def build(db: AsyncSession, principal: Principal) -> Screen | None:
         _ = partial(gettext, lang)
-        member, _org = await rules.managed_member(
-            session=session, principal=principal, member_id=member_id
-        )
+        member, _org = await rules.managed_member(db=db, principal=principal, member_id=member_id)
         before, after = _status(current), _status(target)
         if before is None or after is None or member.status is not before:
             raise Refused(rules.STALE)
@@ -224,11 +216,9 @@ async def on_status_fix(update: Update, context: BotContext) -> None:
     member_id, current = callback_ints(STATUS_FIX, update)
     lang = context.language
 
-    async def build(session: AsyncSession, principal: Principal) -> Screen | None:
+    async def build(db: AsyncSession, principal: Principal) -> Screen | None:
         _ = partial(gettext, lang)
-        member, _org = await rules.managed_member(
-            session=session, principal=principal, member_id=member_id
-        )
+        member, _org = await rules.managed_member(db=db, principal=principal, member_id=member_id)
         if _status(current) is not member.status:
             raise Refused(rules.STALE)
         text = _("Correct the status of {name} to:").format(name=member.name)
@@ -247,11 +237,9 @@ async def on_status_why(update: Update, context: BotContext) -> None:
     member_id, current, target = callback_ints(STATUS_WHY, update)
     lang = context.language
 
-    async def build(session: AsyncSession, principal: Principal) -> Screen | None:
+    async def build(db: AsyncSession, principal: Principal) -> Screen | None:
         _ = partial(gettext, lang)
-        member, _org = await rules.managed_member(
-            session=session, principal=principal, member_id=member_id
-        )
+        member, _org = await rules.managed_member(db=db, principal=principal, member_id=member_id)
         after = _status(target)
         if _status(current) is not member.status or after is None:
             raise Refused(rules.STALE)
@@ -274,11 +262,11 @@ async def on_status_do(update: Update, context: BotContext) -> None:
     services = context.services
     now = services.clock.now()
 
-    async def act(session: AsyncSession, principal: Principal) -> rules.StatusChanged:
+    async def act(db: AsyncSession, principal: Principal) -> rules.StatusChanged:
         if before is None or after is None:
             raise Refused(rules.STALE)
         return await rules.change_status(
-            session=session,
+            db=db,
             principal=principal,
             member_id=int(member_id),
             expected=before,
@@ -309,11 +297,9 @@ async def on_deactivate(update: Update, context: BotContext) -> None:
     (member_id,) = callback_ints(DEACTIVATE, update)
     lang = context.language
 
-    async def build(session: AsyncSession, principal: Principal) -> Screen | None:
+    async def build(db: AsyncSession, principal: Principal) -> Screen | None:
         _ = partial(gettext, lang)
-        member, _org = await rules.managed_member(
-            session=session, principal=principal, member_id=member_id
-        )
+        member, _org = await rules.managed_member(db=db, principal=principal, member_id=member_id)
         text = _("Why does {name} leave the roster?").format(name=member.name)
         rows = [
             [button(_(label), DEACTIVATE_ASK.encode(member_id, reason.value))]
@@ -338,10 +324,10 @@ async def on_deactivate_ask(update: Update, context: BotContext) -> None:
     lang = context.language
     reason = _reason(value)
 
-    async def build(session: AsyncSession, principal: Principal) -> Screen | None:
+    async def build(db: AsyncSession, principal: Principal) -> Screen | None:
         _ = partial(gettext, lang)
         member, _org = await rules.managed_member(
-            session=session, principal=principal, member_id=int(member_id)
+            db=db, principal=principal, member_id=int(member_id)
         )
         if reason is None:
             raise Refused(rules.STALE)
@@ -362,12 +348,12 @@ async def on_deactivate_do(update: Update, context: BotContext) -> None:
     services = context.services
 
     async def act(
-        session: AsyncSession, principal: Principal
+        db: AsyncSession, principal: Principal
     ) -> tuple[rules.Deactivated, Recipient | None]:
         if reason is None:
             raise Refused(rules.STALE)
         done = await rules.deactivate(
-            session=session,
+            db=db,
             principal=principal,
             member_id=int(member_id),
             reason=reason,
@@ -375,7 +361,7 @@ async def on_deactivate_do(update: Update, context: BotContext) -> None:
             now=services.clock.now(),
         )
         holder = (
-            await recipient(session=session, telegram_user_id=done.telegram_user_id)
+            await recipient(db=db, telegram_user_id=done.telegram_user_id)
             if done.telegram_user_id is not None
             else None
         )

@@ -116,12 +116,10 @@ async def refresh_menu(
     Best effort: the change that caused the refresh is already committed, so a Telegram
     failure (e.g. the user blocked the bot) is logged and not raised.
     """
-    async with database.session_scope() as session:
-        principal = await load_principal(session=session, telegram_user_id=telegram_user_id)
-        member = await members.member_by_telegram(
-            session=session, telegram_user_id=telegram_user_id
-        )
-        leader = member is not None and await duties.is_leader(session=session, member=member)
+    async with database.session_scope() as db:
+        principal = await load_principal(db=db, telegram_user_id=telegram_user_id)
+        member = await members.member_by_telegram(db=db, telegram_user_id=telegram_user_id)
+        leader = member is not None and await duties.is_leader(db=db, member=member)
     commands = [
         BotCommand(c.name, gettext(language, c.description))
         for c in menu_for(principal, is_member=member is not None, is_leader=leader)

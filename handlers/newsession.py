@@ -95,10 +95,10 @@ async def cmd_newsession(update: Update, context: BotContext) -> None:
     user = update.effective_user
     if user is None or update.effective_message is None:
         return
-    async with context.services.database.session_scope() as session:
-        principal = await load_principal(session=session, telegram_user_id=user.id)
+    async with context.services.database.session_scope() as db:
+        principal = await load_principal(db=db, telegram_user_id=user.id)
         roots = scope_roots(principal, Action.SCHEDULE_SESSION)
-        units = [await orgs.get_org(session=session, org_id=root.org_id) for root in roots]
+        units = [await orgs.get_org(db=db, org_id=root.org_id) for root in roots]
     choices = [(unit.id, unit.name) for unit in units if unit is not None and unit.id]
     if not choices:
         await refuse(update, context, context._(NOT_ALLOWED))
@@ -275,14 +275,14 @@ async def _take_materials(
 
 
 async def _choose_org(update: Update, context: BotContext, draft: Draft, org_id: int) -> None:
-    async with context.services.database.session_scope() as session:
-        org = await orgs.get_org(session=session, org_id=org_id)
+    async with context.services.database.session_scope() as db:
+        org = await orgs.get_org(db=db, org_id=org_id)
         groups = (
-            await sessions.party_groups(session=session, org_id=org_id)
+            await sessions.party_groups(db=db, org_id=org_id)
             if org is not None and AudienceKind.PARTY_GROUP in audience_kinds_for(org.kind)
             else []
         )
-        places = await sessions.recent_places(session=session, org_id=org_id)
+        places = await sessions.recent_places(db=db, org_id=org_id)
     if org is None:
         await refuse(update, context, context._(NOT_ALLOWED))
         return
@@ -520,8 +520,8 @@ async def _confirm(update: Update, context: BotContext, draft: Draft) -> None:
     scheduled = await perform(
         update,
         context,
-        lambda session, principal: session_ops.schedule_as(
-            session=session, actor=principal, plan=plan, settings=services.settings, now=now
+        lambda db, principal: session_ops.schedule_as(
+            db=db, actor=principal, plan=plan, settings=services.settings, now=now
         ),
     )
     if scheduled is None:

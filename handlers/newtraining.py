@@ -96,18 +96,18 @@ async def cmd_newtraining(update: Update, context: BotContext) -> None:
         return
     draft = Draft(token=secrets.randbelow(10**9) + 1)
 
-    async def build(session: AsyncSession, principal: Principal) -> Screen | None:
+    async def build(db: AsyncSession, principal: Principal) -> Screen | None:
         if not scope_roots(principal, Action.MANAGE_TRAININGS):
             return None
         user_data[DRAFT_KEY] = draft
         awaiting.stop(context)
-        return await _audience_screen(session, principal, context, draft, 0, 0)
+        return await _audience_screen(db, principal, context, draft, 0, 0)
 
     await answer_with(update, context, build)
 
 
 async def _audience_screen(
-    session: AsyncSession,
+    db: AsyncSession,
     principal: Principal,
     context: BotContext,
     draft: Draft,
@@ -115,7 +115,7 @@ async def _audience_screen(
     page: int,
 ) -> Screen | None:
     found = await AUDIENCE.screen(
-        session=session,
+        db=db,
         principal=principal,
         action=Action.MANAGE_TRAININGS,
         subject=draft.token,
@@ -141,7 +141,7 @@ async def on_audience_nav(update: Update, context: BotContext) -> None:
     await answer_with(
         update,
         context,
-        lambda session, principal: _audience_screen(session, principal, context, draft, at, page),
+        lambda db, principal: _audience_screen(db, principal, context, draft, at, page),
     )
 
 
@@ -154,9 +154,9 @@ async def on_audience_pick(update: Update, context: BotContext) -> None:
         return
     user = update.effective_user
     assert user is not None
-    async with context.services.database.session_scope() as session:
-        principal = await load_principal(session=session, telegram_user_id=user.id)
-        org = await orgs.get_org(session=session, org_id=org_id)
+    async with context.services.database.session_scope() as db:
+        principal = await load_principal(db=db, telegram_user_id=user.id)
+        org = await orgs.get_org(db=db, org_id=org_id)
     if org is None or not allows(principal, Action.MANAGE_TRAININGS, org.path):
         await refuse(update, context, context._(NOT_ALLOWED))
         return
@@ -482,8 +482,8 @@ async def _publish(update: Update, context: BotContext, draft: Draft) -> None:
     published = await perform(
         update,
         context,
-        lambda session, principal: rules.publish(
-            session=session,
+        lambda db, principal: rules.publish(
+            db=db,
             actor=principal.telegram_user_id,
             plan=plan,
             now=now,

@@ -40,9 +40,7 @@ async def on_ack(update: Update, context: BotContext) -> None:
     first = await perform(
         update,
         context,
-        lambda session, principal: mark_read(
-            session=session, actor=principal, notice_id=notice_id, now=now
-        ),
+        lambda db, principal: mark_read(db=db, actor=principal, notice_id=notice_id, now=now),
     )
     if first is None:
         return
@@ -87,12 +85,12 @@ def _rate(context: BotContext, summary: notices.NoticeSummary) -> str:
 
 
 async def _list_screen(
-    session: AsyncSession, principal: Principal, context: BotContext
+    db: AsyncSession, principal: Principal, context: BotContext
 ) -> tuple[str, InlineKeyboardMarkup | None] | None:
     paths = _scope_paths(principal)
     if not paths:
         return None
-    found = await notices.recent_notices(session=session, paths=paths, limit=LISTED)
+    found = await notices.recent_notices(db=db, paths=paths, limit=LISTED)
     if not found:
         return context._("No notices yet. Send /notice to write one."), None
     tz, now = context.services.settings.tz, context.services.clock.now()
@@ -124,9 +122,9 @@ async def _show_list(update: Update, context: BotContext) -> None:
     user = update.effective_user
     if user is None:
         return
-    async with context.services.database.session_scope() as session:
-        principal = await load_principal(session=session, telegram_user_id=user.id)
-        screen = await _list_screen(session, principal, context)
+    async with context.services.database.session_scope() as db:
+        principal = await load_principal(db=db, telegram_user_id=user.id)
+        screen = await _list_screen(db, principal, context)
     if screen is None:
         await refuse(update, context, context._(NOT_ALLOWED))
         return
@@ -134,12 +132,12 @@ async def _show_list(update: Update, context: BotContext) -> None:
 
 
 async def _detail_screen(
-    session: AsyncSession, notice: Notice, context: BotContext
+    db: AsyncSession, notice: Notice, context: BotContext
 ) -> tuple[str, InlineKeyboardMarkup]:
     assert notice.id is not None
     _ = context._
-    org = await orgs.get_org(session=session, org_id=notice.org_id)
-    counts = (await notices.delivery_counts(session=session, notice_ids=[notice.id]))[notice.id]
+    org = await orgs.get_org(db=db, org_id=notice.org_id)
+    counts = (await notices.delivery_counts(db=db, notice_ids=[notice.id]))[notice.id]
     delivered = counts.sent
     when = format_when(
         notice.created_at,
@@ -159,11 +157,11 @@ async def _detail_screen(
         unread = delivered - counts.read
         lines.append(_("Not read yet: {n}").format(n=unread))
         if unread and org is not None and org.kind in BRANCH_KINDS:
-            names = await notices.unread_names(session=session, notice_id=notice.id)
+            names = await notices.unread_names(db=db, notice_id=notice.id)
             lines.append(names_line(context.language, names, unread))
         elif unread:
             off_roster = _("Not on a roster")
-            for group in await notices.unread_by_branch(session=session, notice_id=notice.id):
+            for group in await notices.unread_by_branch(db=db, notice_id=notice.id):
                 place = " · ".join(p for p in (group.township, group.branch) if p)
                 lines.append(f"  {place or off_roster}: {group.unread}")
         if unread:
@@ -176,7 +174,7 @@ async def _detail_screen(
             )
         )
     if counts.unreachable:
-        names = await notices.unreachable_names(session=session, notice_id=notice.id)
+        names = await notices.unreachable_names(db=db, notice_id=notice.id)
         lines.append(
             _("Blocked the bot, please tell them in person ({n}): {names}").format(
                 n=counts.unreachable,
@@ -194,11 +192,11 @@ async def on_view(update: Update, context: BotContext) -> None:
         return
     (notice_id,) = callback_ints(VIEW, update)
     screen = None
-    async with context.services.database.session_scope() as session:
-        principal = await load_principal(session=session, telegram_user_id=user.id)
-        notice = await notice_in_scope(session=session, actor=principal, notice_id=notice_id)
+    async with context.services.database.session_scope() as db:
+        principal = await load_principal(db=db, telegram_user_id=user.id)
+        notice = await notice_in_scope(db=db, actor=principal, notice_id=notice_id)
         if notice is not None:
-            screen = await _detail_screen(session, notice, context)
+            screen = await _detail_screen(db, notice, context)
     if screen is None:
         await refuse(update, context, context._(NOT_ALLOWED))
         return
@@ -216,8 +214,8 @@ async def on_remind(update: Update, context: BotContext) -> None:
     reminded = await perform(
         update,
         context,
-        lambda session, principal: remind_as(
-            session=session, actor=principal, notice_id=notice_id, key=key, now=now
+        lambda db, principal: remind_as(
+            db=db, actor=principal, notice_id=notice_id, key=key, now=now
         ),
     )
     if reminded is None:

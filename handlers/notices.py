@@ -100,8 +100,8 @@ async def cmd_notice(update: Update, context: BotContext) -> None:
     user = update.effective_user
     if user is None or update.effective_message is None or context.user_data is None:
         return
-    async with context.services.database.session_scope() as session:
-        principal = await load_principal(session=session, telegram_user_id=user.id)
+    async with context.services.database.session_scope() as db:
+        principal = await load_principal(db=db, telegram_user_id=user.id)
     if not scope_roots(principal, Action.SEND_NOTICE):
         await refuse(update, context, context._(NOT_ALLOWED))
         return
@@ -151,19 +151,19 @@ async def on_notice_text(update: Update, context: BotContext) -> None:
     awaiting.stop(context)
     user = update.effective_user
     assert user is not None
-    async with context.services.database.session_scope() as session:
-        principal = await load_principal(session=session, telegram_user_id=user.id)
-        markup = await _audience_menu(session, principal, context, draft)
+    async with context.services.database.session_scope() as db:
+        principal = await load_principal(db=db, telegram_user_id=user.id)
+        markup = await _audience_menu(db, principal, context, draft)
     await message.reply_text(context._("Who should get this notice?"), reply_markup=markup)
 
 
 async def _audience_menu(
-    session: AsyncSession, principal: Principal, context: BotContext, draft: Draft
+    db: AsyncSession, principal: Principal, context: BotContext, draft: Draft
 ) -> InlineKeyboardMarkup:
     _ = context._
     rows: list[list[InlineKeyboardButton]] = []
     for grant in scope_roots(principal, Action.SEND_NOTICE):
-        root = await orgs.get_org(session=session, org_id=grant.org_id)
+        root = await orgs.get_org(db=db, org_id=grant.org_id)
         if root is None:
             continue
         name, token = root.name, draft.token
@@ -186,13 +186,13 @@ def _aud(token: str, kind: str, root: OrgUnit) -> str:
 
 
 async def _root_in_scope(
-    session: AsyncSession, update: Update, root_id: int
+    db: AsyncSession, update: Update, root_id: int
 ) -> tuple[Principal, OrgUnit] | None:
     user = update.effective_user
     if user is None:
         return None
-    principal = await load_principal(session=session, telegram_user_id=user.id)
-    root = await orgs.get_org(session=session, org_id=root_id)
+    principal = await load_principal(db=db, telegram_user_id=user.id)
+    root = await orgs.get_org(db=db, org_id=root_id)
     if root is None or not allows(principal, Action.SEND_NOTICE, root.path):
         return None
     return principal, root
@@ -212,12 +212,10 @@ async def on_audience(update: Update, context: BotContext) -> None:
     if draft is None or draft.step != "audience":
         await refuse(update, context, context._(STALE))
         return
-    async with context.services.database.session_scope() as session:
-        found = await _root_in_scope(session, update, int(root_id))
+    async with context.services.database.session_scope() as db:
+        found = await _root_in_scope(db, update, int(root_id))
         children = (
-            await orgs.child_units(session=session, org_id=int(root_id))
-            if found and kind == "pick"
-            else []
+            await orgs.child_units(db=db, org_id=int(root_id)) if found and kind == "pick" else []
         )
     if found is None or (kind in ("pick", "role") and found[1].kind not in PARENT_KINDS):
         await refuse(update, context, context._(NOT_ALLOWED))
@@ -272,9 +270,9 @@ async def on_pick(update: Update, context: BotContext) -> None:
     if draft is None or draft.step != "audience" or not draft.root_id:
         await refuse(update, context, context._(STALE))
         return
-    async with context.services.database.session_scope() as session:
-        found = await _root_in_scope(session, update, draft.root_id)
-        children = await orgs.child_units(session=session, org_id=draft.root_id) if found else []
+    async with context.services.database.session_scope() as db:
+        found = await _root_in_scope(db, update, draft.root_id)
+        children = await orgs.child_units(db=db, org_id=draft.root_id) if found else []
     if found is None:
         await refuse(update, context, context._(NOT_ALLOWED))
         return
@@ -312,8 +310,8 @@ async def _narrowed(update: Update, context: BotContext, codec: CallbackCodec) -
     if draft is None or draft.step != "audience" or int(index) >= len(choices):
         await refuse(update, context, context._(STALE))
         return
-    async with context.services.database.session_scope() as session:
-        found = await _root_in_scope(session, update, int(root_id))
+    async with context.services.database.session_scope() as db:
+        found = await _root_in_scope(db, update, int(root_id))
     if found is None:
         await refuse(update, context, context._(NOT_ALLOWED))
         return
@@ -340,8 +338,8 @@ async def _ask_receipt(update: Update, context: BotContext, draft: Draft) -> Non
     await _edit(update, text, InlineKeyboardMarkup(rows))
 
 
-async def _describe(session: AsyncSession, context: BotContext, audience: Audience) -> str:
-    units = [await orgs.get_org(session=session, org_id=org_id) for org_id in audience.org_ids]
+async def _describe(db: AsyncSession, context: BotContext, audience: Audience) -> str:
+    units = [await orgs.get_org(db=db, org_id=org_id) for org_id in audience.org_ids]
     names = join_names(context.language, [unit.name for unit in units if unit is not None])
     if audience.status is not None:
         who = status_label(context.language, audience.status)
@@ -361,12 +359,12 @@ async def on_receipt(update: Update, context: BotContext) -> None:
         await refuse(update, context, context._(STALE))
         return
     draft.requires_ack = bool(ask)
-    async with context.services.database.session_scope() as session:
-        found = await _root_in_scope(session, update, draft.root_id)
+    async with context.services.database.session_scope() as db:
+        found = await _root_in_scope(db, update, draft.root_id)
         ready = (
             (
-                await preview(session=session, audience=draft.audience),
-                await _describe(session, context, draft.audience),
+                await preview(db=db, audience=draft.audience),
+                await _describe(db, context, draft.audience),
             )
             if found is not None
             else None
@@ -439,9 +437,9 @@ async def on_send(update: Update, context: BotContext) -> None:
     message = query.message
     audience = draft.audience
 
-    async def act(session: AsyncSession, principal: Principal) -> SentNotice:
+    async def act(db: AsyncSession, principal: Principal) -> SentNotice:
         return await send_notice(
-            session=session,
+            db=db,
             principal=principal,
             audience=audience,
             text_html=draft.text_html,

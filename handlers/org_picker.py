@@ -54,7 +54,7 @@ class OrgPicker:
     async def screen(
         self,
         *,
-        session: AsyncSession,
+        db: AsyncSession,
         principal: Principal,
         action: Action,
         subject: int,
@@ -69,15 +69,15 @@ class OrgPicker:
         if at == TOP and len(roots) == 1:
             at = roots[0].org_id
         if at != TOP:
-            here = await orgs.get_org(session=session, org_id=at)
+            here = await orgs.get_org(db=db, org_id=at)
             if here is None or not allows(principal, action, here.path):
                 return None
-            total = await orgs.count_child_units(session=session, org_id=at)
+            total = await orgs.count_child_units(db=db, org_id=at)
             units = await orgs.child_units(
-                session=session, org_id=at, offset=page * PAGE_SIZE, limit=PAGE_SIZE
+                db=db, org_id=at, offset=page * PAGE_SIZE, limit=PAGE_SIZE
             )
         else:
-            found = [await orgs.get_org(session=session, org_id=g.org_id) for g in roots]
+            found = [await orgs.get_org(db=db, org_id=g.org_id) for g in roots]
             every = [unit for unit in found if unit is not None]
             total, units = len(every), every[page * PAGE_SIZE : (page + 1) * PAGE_SIZE]
         rows: list[list[InlineKeyboardButton]] = []
@@ -99,12 +99,12 @@ class OrgPicker:
             rows.append(paging)
         if here is not None:
             up = here.parent_id if here.parent_id is not None else TOP
-            parent = await orgs.get_org(session=session, org_id=up) if up != TOP else None
+            parent = await orgs.get_org(db=db, org_id=up) if up != TOP else None
             if parent is None or not allows(principal, action, parent.path):
                 up = TOP
             if up != TOP or len(roots) > 1:
                 rows.append([button(_("⬆ Up"), self.nav.encode(subject, up, 0))])
-        trail = await org_trail(session=session, org=here) if here is not None else None
+        trail = await org_trail(db=db, org=here) if here is not None else None
         return PickerScreen(trail, InlineKeyboardMarkup(rows))
 
 
@@ -123,12 +123,12 @@ class OrgQuestion:
     can_pick: Callable[[Principal, OrgUnit], bool]
 
     async def screen(
-        self, session: AsyncSession, principal: Principal, at: int, page: int, language: str
+        self, db: AsyncSession, principal: Principal, at: int, page: int, language: str
     ) -> Screen | None:
         """The tree level at `at` with the question; None when it is outside the scope."""
         _ = partial(gettext, language)
         found = await self.picker.screen(
-            session=session,
+            db=db,
             principal=principal,
             action=self.action,
             subject=0,
@@ -141,7 +141,7 @@ class OrgQuestion:
 
     async def first(
         self,
-        session: AsyncSession,
+        db: AsyncSession,
         principal: Principal,
         language: str,
         open_branch: Callable[[OrgUnit], Awaitable[Screen | None]],
@@ -151,10 +151,10 @@ class OrgQuestion:
         """
         roots = scope_roots(principal, self.action)
         if len(roots) == 1:
-            org = await orgs.get_org(session=session, org_id=roots[0].org_id)
+            org = await orgs.get_org(db=db, org_id=roots[0].org_id)
             if org is not None and is_branch(org):
                 return await open_branch(org)
-        return await self.screen(session, principal, TOP, 0, language) if roots else None
+        return await self.screen(db, principal, TOP, 0, language) if roots else None
 
     async def on_nav(self, update: Update, context: BotContext) -> None:
         """A tap on one of the picker's move buttons: show that level of the tree."""

@@ -34,7 +34,7 @@ from storage.models import Language, Member, TelegramAccount
 class ProfileView:
     """What a /me section may read: the open session, the person, their language, now."""
 
-    session: AsyncSession
+    db: AsyncSession
     telegram_user_id: int
     member: Member | None
     principal: Principal
@@ -69,8 +69,8 @@ async def roster_entry(view: ProfileView) -> list[str]:
             _("You are not on a branch roster yet."),
             _("To join, ask your branch secretary for an invitation link."),
         ]
-    branch = await orgs.get_org(session=view.session, org_id=member.org_id)
-    trail = await rules.org_trail(session=view.session, org=branch) if branch else ""
+    branch = await orgs.get_org(db=view.db, org_id=member.org_id)
+    trail = await rules.org_trail(db=view.db, org=branch) if branch else ""
     joined = (
         rules.format_day(view.language, member.joined_on)
         if member.joined_on
@@ -83,7 +83,7 @@ async def roster_entry(view: ProfileView) -> list[str]:
         _("Joined: {date}").format(date=joined),
     ]
     if member.party_group_id is not None:
-        group = await orgs.get_org(session=view.session, org_id=member.party_group_id)
+        group = await orgs.get_org(db=view.db, org_id=member.party_group_id)
         if group is not None:
             lines.append(_("Party group: {group}").format(group=group.name))
     return lines
@@ -94,7 +94,7 @@ async def roles_held(view: ProfileView) -> list[str]:
     """The roles the person holds, and where."""
     held = []
     for grant in view.principal.grants:
-        org = await orgs.get_org(session=view.session, org_id=grant.org_id)
+        org = await orgs.get_org(db=view.db, org_id=grant.org_id)
         place = org.name if org is not None else "?"
         held.append(
             view._("{role} of {org}").format(role=role_name(view.language, grant.role), org=place)
@@ -110,12 +110,12 @@ async def cmd_me(update: Update, context: BotContext) -> None:
     if user is None or update.effective_message is None:
         return
     lines: list[str] = []
-    async with context.services.database.session_scope() as session:
+    async with context.services.database.session_scope() as db:
         view = ProfileView(
-            session=session,
+            db=db,
             telegram_user_id=user.id,
-            member=await members.member_by_telegram(session=session, telegram_user_id=user.id),
-            principal=await load_principal(session=session, telegram_user_id=user.id),
+            member=await members.member_by_telegram(db=db, telegram_user_id=user.id),
+            principal=await load_principal(db=db, telegram_user_id=user.id),
             language=context.language,
             now=context.services.clock.now(),
             tz=context.services.settings.tz,
@@ -155,9 +155,9 @@ async def on_language(update: Update, context: BotContext) -> None:
         return
     language = Language(str(value))
 
-    async def act(session: AsyncSession, principal: Principal) -> TelegramAccount:
+    async def act(db: AsyncSession, principal: Principal) -> TelegramAccount:
         return await choose_language(
-            session=session,
+            db=db,
             principal=principal,
             language=language,
             now=context.services.clock.now(),

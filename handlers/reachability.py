@@ -17,9 +17,9 @@ async def on_my_chat_member(update: Update, context: BotContext) -> None:
         return
     user = change.from_user
     now = context.services.clock.now()
-    async with context.services.database.session_scope() as session:
+    async with context.services.database.session_scope() as db:
         await note_reachability(
-            session=session,
+            db=db,
             telegram_user_id=user.id,
             first_name=user.first_name,
             username=user.username,

@@ -127,16 +127,16 @@ async def cmd_laggards(update: Update, context: BotContext) -> None:
         await message.reply_text(context._(PERIOD_HELP))
         return
 
-    async def build(session: AsyncSession, principal: Principal) -> Screen | None:
+    async def build(db: AsyncSession, principal: Principal) -> Screen | None:
         roots = scope_roots(principal, Action.RECTIFY)
-        found = [await orgs.get_org(session=session, org_id=root.org_id) for root in roots]
+        found = [await orgs.get_org(db=db, org_id=root.org_id) for root in roots]
         tops = [org for org in found if org is not None]
         if not tops:
             return None
         if len(tops) > 1:  # several units: which one (each then pages on its own)
             rows = [[button(org.name, PAGE.encode(org.id or 0, period.token, 0))] for org in tops]
             return context._("Which one?"), InlineKeyboardMarkup(rows)
-        return await _laggard_page(session, context, tops[0], period, 0)
+        return await _laggard_page(db, context, tops[0], period, 0)
 
     await answer_with(update, context, build, refusal=NO_RECTIFY)
 
@@ -149,24 +149,24 @@ async def on_page(update: Update, context: BotContext) -> None:
         await refuse(update, context, context._(STALE_BUTTON))
         return
 
-    async def build(session: AsyncSession, principal: Principal) -> Screen | None:
-        org = await orgs.get_org(session=session, org_id=int(org_id))
+    async def build(db: AsyncSession, principal: Principal) -> Screen | None:
+        org = await orgs.get_org(db=db, org_id=int(org_id))
         if org is None or not allows(principal, Action.RECTIFY, org.path):
             return None
-        return await _laggard_page(session, context, org, period, int(offset))
+        return await _laggard_page(db, context, org, period, int(offset))
 
     await answer_with(update, context, build, refusal=NO_RECTIFY)
 
 
 async def _laggard_page(
-    session: AsyncSession, context: BotContext, org: OrgUnit, period: Period, offset: int
+    db: AsyncSession, context: BotContext, org: OrgUnit, period: Period, offset: int
 ) -> Screen:
     """LAGGARDS_LISTED laggards of ``org`` from ``offset``, each with its reasons and a
     button to order rectification; ◀ / ▶ page through the rest."""
     _ = context._
     services = context.services
     total, found = await laggards(
-        session=session, org=org, period=period, now=services.clock.now(), tz=services.settings.tz
+        db=db, org=org, period=period, now=services.clock.now(), tz=services.settings.tz
     )
     label = period.label(context.language)
     orders_row = [button(_("📋 Rectification orders"), ORDERS.encode())]
@@ -225,12 +225,12 @@ async def on_issue(update: Update, context: BotContext) -> None:
     _ = context._
     services = context.services
 
-    async def build(session: AsyncSession, principal: Principal) -> str:
-        org = await orgs.get_org(session=session, org_id=int(org_id))
+    async def build(db: AsyncSession, principal: Principal) -> str:
+        org = await orgs.get_org(db=db, org_id=int(org_id))
         if org is None or org.id is None or not rectification.may_rectify(principal, org):
             raise Refused(NOT_ALLOWED)
         _total, found = await laggards(
-            session=session,
+            db=db,
             org=org,
             period=period,
             now=services.clock.now(),
@@ -296,9 +296,9 @@ async def on_confirm(update: Update, context: BotContext) -> None:
     deadline, criticism, actions = draft.deadline, draft.criticism, draft.actions
     services = context.services
 
-    async def act(session: AsyncSession, principal: Principal) -> tuple[OrderView, int]:
+    async def act(db: AsyncSession, principal: Principal) -> tuple[OrderView, int]:
         return await rectification.issue_order(
-            session=session,
+            db=db,
             principal=principal,
             org_id=org_id,
             criticism=criticism,
@@ -332,19 +332,17 @@ async def on_confirm(update: Update, context: BotContext) -> None:
 
 
 async def _visible(
-    session: AsyncSession, principal: Principal, order_id: int
+    db: AsyncSession, principal: Principal, order_id: int
 ) -> tuple[OrderView, bool]:
     """The order and whether the user is staff above it (else its branch's secretary,
     who sees it closed too); refused for anyone else."""
     try:
-        view = await rectification.staff_order(
-            session=session, principal=principal, order_id=order_id
-        )
+        view = await rectification.staff_order(db=db, principal=principal, order_id=order_id)
         return view, True
     except Refused as refused:
         try:
             view = await rectification.own_order(
-                session=session, principal=principal, order_id=order_id, open_only=False
+                db=db, principal=principal, order_id=order_id, open_only=False
             )
         except Refused:
             raise refused from None
@@ -390,11 +388,11 @@ def _order_screen(
     return html_lines(lines), InlineKeyboardMarkup(rows)
 
 
-async def _report_lines(session: AsyncSession, context: BotContext, order_id: int) -> list[str]:
+async def _report_lines(db: AsyncSession, context: BotContext, order_id: int) -> list[str]:
     _ = context._
     tz = context.services.settings.tz
     lines = []
-    for report in (await store.reports_of(session=session, order_id=order_id))[-LISTED:]:
+    for report in (await store.reports_of(db=db, order_id=order_id))[-LISTED:]:
         line = f"• {_day(context, local_date(report.reported_at, tz))}：{report.note}"
         if report.photo_ids:
             line += _(" (photos: {count})").format(count=len(report.photo_ids))
@@ -402,15 +400,13 @@ async def _report_lines(session: AsyncSession, context: BotContext, order_id: in
     return lines
 
 
-async def _photos(
-    session: AsyncSession, context: BotContext, view: OrderView
-) -> list[tuple[str, str]]:
+async def _photos(db: AsyncSession, context: BotContext, view: OrderView) -> list[tuple[str, str]]:
     """(file id, caption) of the order's photos: the progress reports', then the closing
     evidence."""
     _ = context._
     tz = context.services.settings.tz
     found: list[tuple[str, str]] = []
-    for report in await store.reports_of(session=session, order_id=view.id):
+    for report in await store.reports_of(db=db, order_id=view.id):
         caption = _("{org}: progress of {day}").format(
             org=view.org_name, day=_day(context, local_date(report.reported_at, tz))
         )
@@ -424,9 +420,9 @@ async def on_photos(update: Update, context: BotContext) -> None:
     """🖼 Photos: the order's photos (the latest PHOTOS_SHOWN), each as a message."""
     (order_id,) = callback_ints(PHOTOS, update)
 
-    async def act(session: AsyncSession, principal: Principal) -> list[tuple[str, str]]:
-        view, _staff = await _visible(session, principal, order_id)
-        return (await _photos(session, context, view))[-PHOTOS_SHOWN:]
+    async def act(db: AsyncSession, principal: Principal) -> list[tuple[str, str]]:
+        view, _staff = await _visible(db, principal, order_id)
+        return (await _photos(db, context, view))[-PHOTOS_SHOWN:]
 
     photos = await perform(update, context, act)
     message = update.effective_message
@@ -442,10 +438,10 @@ async def on_view(update: Update, context: BotContext) -> None:
     """An order: its state, criticism, actions and reports; close it or report on it."""
     (order_id,) = callback_ints(VIEW, update)
 
-    async def build(session: AsyncSession, principal: Principal) -> Screen:
-        view, staff = await _visible(session, principal, order_id)
-        lines = await _report_lines(session, context, order_id)
-        photos = await _photos(session, context, view)
+    async def build(db: AsyncSession, principal: Principal) -> Screen:
+        view, staff = await _visible(db, principal, order_id)
+        lines = await _report_lines(db, context, order_id)
+        photos = await _photos(db, context, view)
         return _order_screen(context, view, staff, lines, len(photos))
 
     await answer_with(update, context, build)
@@ -462,9 +458,7 @@ async def on_orders(update: Update, context: BotContext) -> None:
     await answer_with(update, context, lambda s, p: _orders(s, p, context), refusal=NO_ORDERS)
 
 
-async def _orders(
-    session: AsyncSession, principal: Principal, context: BotContext
-) -> Screen | None:
+async def _orders(db: AsyncSession, principal: Principal, context: BotContext) -> Screen | None:
     """Staff: the orders under their units; a secretary: the branch's. None: neither."""
     paths = [root.org_path for root in scope_roots(principal, Action.RECTIFY)]
     paths += [
@@ -477,9 +471,7 @@ async def _orders(
     _ = context._
     views: list[OrderView] = []
     for path in paths:
-        views += await store.orders_under(
-            session=session, path=path, open_only=False, limit=LISTED
-        )
+        views += await store.orders_under(db=db, path=path, open_only=False, limit=LISTED)
     views = views[:LISTED]
     if not views:
         return _("There are no rectification orders."), None
@@ -508,10 +500,8 @@ async def on_report(update: Update, context: BotContext) -> None:
     """📝 Report progress under the secretary's order: a few words are asked for."""
     (order_id,) = callback_ints(REPORT, update)
 
-    async def build(session: AsyncSession, principal: Principal) -> str:
-        view = await rectification.own_order(
-            session=session, principal=principal, order_id=order_id
-        )
+    async def build(db: AsyncSession, principal: Principal) -> str:
+        view = await rectification.own_order(db=db, principal=principal, order_id=order_id)
         _keep(context, Draft("report", view.id))
         return context._("{org}: what has been done? Type a few words.").format(org=view.org_name)
 
@@ -522,10 +512,8 @@ async def on_close(update: Update, context: BotContext) -> None:
     """✅ Close with evidence: the evidence is asked for."""
     (order_id,) = callback_ints(CLOSE, update)
 
-    async def build(session: AsyncSession, principal: Principal) -> str:
-        view = await rectification.staff_order(
-            session=session, principal=principal, order_id=order_id
-        )
+    async def build(db: AsyncSession, principal: Principal) -> str:
+        view = await rectification.staff_order(db=db, principal=principal, order_id=order_id)
         if view.order.state == RectificationState.DONE:
             raise Refused(rectification.CLOSED)
         _keep(context, Draft("close", view.id))
@@ -644,8 +632,8 @@ async def _take_deadline(update: Update, context: BotContext, draft: Draft, text
             refused.text(context.language), reply_markup=awaiting.cancel_keyboard(context)
         )
         return
-    async with services.database.session_scope() as session:
-        org = await orgs.get_org(session=session, org_id=draft.ref)
+    async with services.database.session_scope() as db:
+        org = await orgs.get_org(db=db, org_id=draft.ref)
     draft = replace(draft, deadline=day)
     _keep(context, draft)
     text, markup = _issue_screen(context, draft, org.name if org else "?")
@@ -662,16 +650,16 @@ async def on_send_report(update: Update, context: BotContext) -> None:
     note, photos = draft.note, list(draft.photos)
     now = context.services.clock.now()
 
-    async def act(session: AsyncSession, principal: Principal) -> OrderView:
+    async def act(db: AsyncSession, principal: Principal) -> OrderView:
         await rectification.report_progress(
-            session=session,
+            db=db,
             principal=principal,
             order_id=order_id,
             note=note,
             photo_ids=photos,
             now=now,
         )
-        view = await store.order_view(session=session, order_id=order_id)
+        view = await store.order_view(db=db, order_id=order_id)
         assert view is not None
         return view
 
@@ -696,9 +684,9 @@ async def on_send_close(update: Update, context: BotContext) -> None:
     note, photos = draft.note, list(draft.photos)
     now = context.services.clock.now()
 
-    async def act(session: AsyncSession, principal: Principal) -> OrderView:
+    async def act(db: AsyncSession, principal: Principal) -> OrderView:
         return await rectification.close_order(
-            session=session,
+            db=db,
             principal=principal,
             order_id=order_id,
             note=note,

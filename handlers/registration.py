@@ -135,8 +135,8 @@ async def perform_step(
     newcomer, or to the officer when ``deciding``); then None is returned.
     """
     try:
-        async with context.services.database.session_scope() as session:
-            return await step(session)
+        async with context.services.database.session_scope() as db:
+            return await step(db)
     except reg.RegistrationRefused as refused:
         await explain_refusal(update, context, refused, deciding=deciding)
         return None
@@ -275,7 +275,7 @@ async def start_with_code(update: Update, context: BotContext, code: str) -> Non
     opened = await perform_step(
         update,
         context,
-        lambda session: joining.open_code(session=session, actor=user.id, code=code, now=now),
+        lambda db: joining.open_code(db=db, actor=user.id, code=code, now=now),
     )
     _ = context._
     if opened is None:

@@ -37,18 +37,18 @@ NEW_ENTRY = CallbackCodec("reg.nw", (int,))  # request id
 NEW_STATUS = CallbackCodec("reg.ns", (int, str))  # request id, member status
 
 
-async def _invited_role(session: AsyncSession, request: RegistrationRequest) -> Role:
+async def _invited_role(db: AsyncSession, request: RegistrationRequest) -> Role:
     """The role the request's invitation carries (a plain member if it is gone)."""
-    invitation = await store.get_invitation(session=session, invitation_id=request.invitation_id)
+    invitation = await store.get_invitation(db=db, invitation_id=request.invitation_id)
     return Role(invitation.role) if invitation is not None else Role.MEMBER
 
 
 async def _request_summary(
-    session: AsyncSession, context: BotContext, request: RegistrationRequest
+    db: AsyncSession, context: BotContext, request: RegistrationRequest
 ) -> str:
     """Who asks to join where, and the role the invitation would give them."""
-    branch = await branch_of(session, request.org_id)
-    role = await _invited_role(session, request)
+    branch = await branch_of(db, request.org_id)
+    role = await _invited_role(db, request)
     values = {
         "name": request.claimed_name,
         "phone": request.phone or context._("not given"),
@@ -67,10 +67,10 @@ async def on_approve(update: Update, context: BotContext) -> None:
         return
     request_id, page = callback_ints(APPROVE, update)
 
-    async def build(session: AsyncSession) -> tuple[str, InlineKeyboardMarkup | None]:
-        principal = await load_principal(session=session, telegram_user_id=user.id)
-        request = await reg.decidable(session=session, actor=principal, request_id=request_id)
-        return await _member_choice(session, context, request, page)
+    async def build(db: AsyncSession) -> tuple[str, InlineKeyboardMarkup | None]:
+        principal = await load_principal(db=db, telegram_user_id=user.id)
+        request = await reg.decidable(db=db, actor=principal, request_id=request_id)
+        return await _member_choice(db, context, request, page)
 
     view = await perform_step(update, context, build, deciding=True)
     if view is not None:
@@ -78,14 +78,14 @@ async def on_approve(update: Update, context: BotContext) -> None:
 
 
 async def _member_choice(
-    session: AsyncSession, context: BotContext, request: RegistrationRequest, page: int
+    db: AsyncSession, context: BotContext, request: RegistrationRequest, page: int
 ) -> tuple[str, InlineKeyboardMarkup | None]:
     assert request.id is not None
     request_id = request.id
     _ = context._
-    total = await members.count_unlinked(session=session, org_id=request.org_id)
+    total = await members.count_unlinked(db=db, org_id=request.org_id)
     people = await members.list_unlinked(
-        session=session, org_id=request.org_id, offset=page * PAGE_SIZE, limit=PAGE_SIZE
+        db=db, org_id=request.org_id, offset=page * PAGE_SIZE, limit=PAGE_SIZE
     )
     buttons = [button(_roster_label(m), LINK.encode(request_id, m.id or 0)) for m in people]
     rows = [
@@ -96,7 +96,7 @@ async def _member_choice(
             button(_("Reject"), REJECT.encode(request_id)),
         ],
     ]
-    summary = await _request_summary(session, context, request)
+    summary = await _request_summary(db, context, request)
     text = (
         summary + "\n" + _("Who is this on the roster? Tap the name, or make a new roster entry.")
     )
@@ -121,10 +121,10 @@ async def on_new_entry(update: Update, context: BotContext) -> None:
         return
     (request_id,) = callback_ints(NEW_ENTRY, update)
 
-    async def summary(session: AsyncSession) -> str:
-        principal = await load_principal(session=session, telegram_user_id=user.id)
-        request = await reg.decidable(session=session, actor=principal, request_id=request_id)
-        return await _request_summary(session, context, request)
+    async def summary(db: AsyncSession) -> str:
+        principal = await load_principal(db=db, telegram_user_id=user.id)
+        request = await reg.decidable(db=db, actor=principal, request_id=request_id)
+        return await _request_summary(db, context, request)
 
     text = await perform_step(update, context, summary, deciding=True)
     if text is None:
@@ -168,17 +168,17 @@ async def _approve(
     assert user is not None
     now = context.services.clock.now()
 
-    async def approve(session: AsyncSession) -> Welcome:
-        principal = await load_principal(session=session, telegram_user_id=user.id)
+    async def approve(db: AsyncSession) -> Welcome:
+        principal = await load_principal(db=db, telegram_user_id=user.id)
         joined = await reg.approve(
-            session=session,
+            db=db,
             actor=principal,
             request_id=request_id,
             member_id=member_id,
             new_status=status,
             now=now,
         )
-        return await welcome_of(session, joined)
+        return await welcome_of(db, joined)
 
     welcome = await perform_step(update, context, approve, deciding=True)
     if welcome is None:
@@ -204,13 +204,11 @@ async def on_reject(update: Update, context: BotContext) -> None:
     (request_id,) = callback_ints(REJECT, update)
     now = context.services.clock.now()
 
-    async def reject(session: AsyncSession) -> tuple[RegistrationRequest, str, Recipient | None]:
-        principal = await load_principal(session=session, telegram_user_id=user.id)
-        request = await reg.reject(
-            session=session, actor=principal, request_id=request_id, now=now
-        )
-        told = await recipient(session=session, telegram_user_id=request.telegram_user_id)
-        return request, await branch_of(session, request.org_id), told
+    async def reject(db: AsyncSession) -> tuple[RegistrationRequest, str, Recipient | None]:
+        principal = await load_principal(db=db, telegram_user_id=user.id)
+        request = await reg.reject(db=db, actor=principal, request_id=request_id, now=now)
+        told = await recipient(db=db, telegram_user_id=request.telegram_user_id)
+        return request, await branch_of(db, request.org_id), told
 
     rejected = await perform_step(update, context, reject, deciding=True)
     if rejected is None:

@@ -56,8 +56,8 @@ async def on_contact(update: Update, context: BotContext) -> None:
     outcome = await perform_step(
         update,
         context,
-        lambda session: joining.join_by_contact(
-            session=session,
+        lambda db: joining.join_by_contact(
+            db=db,
             actor=user.id,
             invitation_id=invitation_id(context),
             contact_user_id=contact.user_id,
@@ -93,9 +93,9 @@ async def on_find_by_name(update: Update, context: BotContext) -> None:
     user, message = update.effective_user, update.effective_message
     if user is None or message is None:
         return
-    async with context.services.database.session_scope() as session:
-        settled = await joining.already_settled(session, user.id)
-        invitation = await joining.opened_invitation(session, invitation_id(context))
+    async with context.services.database.session_scope() as db:
+        settled = await joining.already_settled(db, user.id)
+        invitation = await joining.opened_invitation(db, invitation_id(context))
     if settled is not None:
         await conclude(update, context, settled)
     elif invitation is None or invitation.id is None:
@@ -123,8 +123,8 @@ async def on_typed_name(update: Update, context: BotContext) -> None:
     outcome = await perform_step(
         update,
         context,
-        lambda session: joining.ask_by_name(
-            session=session,
+        lambda db: joining.ask_by_name(
+            db=db,
             actor=user.id,
             invitation_id=invitation_id(context),
             name=name,

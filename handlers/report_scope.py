@@ -55,10 +55,10 @@ async def command_target(
     if period is None:
         await message.reply_text(context._(period_help))
         return None
-    async with context.services.database.session_scope() as session:
-        principal = await load_principal(session=session, telegram_user_id=user.id)
+    async with context.services.database.session_scope() as db:
+        principal = await load_principal(db=db, telegram_user_id=user.id)
         roots = scope_roots(principal, Action.VIEW_REPORTS)
-        found = [await orgs.get_org(session=session, org_id=root.org_id) for root in roots]
+        found = [await orgs.get_org(db=db, org_id=root.org_id) for root in roots]
     tops = [org for org in found if org is not None and org.id is not None]
     if not tops:
         await refuse(update, context, context._(NOT_ALLOWED))
@@ -82,9 +82,9 @@ async def tapped_target(
     org_id, token = callback_values(codec, update)
     period_token, flag = split_report_token(str(token))
     period = period_from_token(period_token)
-    async with context.services.database.session_scope() as session:
-        org = await orgs.get_org(session=session, org_id=int(org_id))
-        principal = await load_principal(session=session, telegram_user_id=user.id)
+    async with context.services.database.session_scope() as db:
+        org = await orgs.get_org(db=db, org_id=int(org_id))
+        principal = await load_principal(db=db, telegram_user_id=user.id)
     if period is None:
         await refuse(update, context, context._(STALE_BUTTON))
         return None

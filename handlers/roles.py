@@ -74,8 +74,8 @@ def _role_index(role: Role) -> int:
     return appointments.APPOINTABLE.index(role)
 
 
-async def _org_in_scope(session: AsyncSession, principal: Principal, org_id: int) -> OrgUnit:
-    org = await orgs.get_org(session=session, org_id=org_id)
+async def _org_in_scope(db: AsyncSession, principal: Principal, org_id: int) -> OrgUnit:
+    org = await orgs.get_org(db=db, org_id=org_id)
     if org is None or not allows(principal, Action.APPOINT, org.path):
         raise Refused(NOT_ALLOWED)
     return org
@@ -115,22 +115,22 @@ async def on_people(update: Update, context: BotContext) -> None:
 
 
 async def _people_of(
-    session: AsyncSession, principal: Principal, org_id: int, page: int, lang: str
+    db: AsyncSession, principal: Principal, org_id: int, page: int, lang: str
 ) -> Screen:
-    org = await _org_in_scope(session, principal, org_id)
-    return await _people(session, principal, org, page, lang)
+    org = await _org_in_scope(db, principal, org_id)
+    return await _people(db, principal, org, page, lang)
 
 
 async def _people(
-    session: AsyncSession, principal: Principal, org: OrgUnit, page: int, lang: str
+    db: AsyncSession, principal: Principal, org: OrgUnit, page: int, lang: str
 ) -> Screen:
     _ = partial(gettext, lang)
     assert org.id is not None
-    total = await member_admin.count_linked(session=session, under_path=org.path)
+    total = await member_admin.count_linked(db=db, under_path=org.path)
     pages = max(1, -(-total // PAGE_SIZE))
     page = min(max(page, 0), pages - 1)
     people = await member_admin.list_linked(
-        session=session, under_path=org.path, offset=page * PAGE_SIZE, limit=PAGE_SIZE
+        db=db, under_path=org.path, offset=page * PAGE_SIZE, limit=PAGE_SIZE
     )
     lines = [org.name, _("Choose a person. Only people who have linked Telegram.")]
     if total == 0:
@@ -143,7 +143,7 @@ async def _people(
         paging.append(button(_("Next ▶"), PEOPLE.encode(org.id, page + 1)))
     if paging:
         rows.append(paging)
-    parent = await orgs.get_org(session=session, org_id=org.parent_id) if org.parent_id else None
+    parent = await orgs.get_org(db=db, org_id=org.parent_id) if org.parent_id else None
     if parent is not None and parent.id and allows(principal, Action.APPOINT, parent.path):
         rows.append([button(_("⬆ Up"), PICKER.nav.encode(0, parent.id, 0))])
     elif len(scope_roots(principal, Action.APPOINT)) > 1:
@@ -163,16 +163,16 @@ async def on_person(update: Update, context: BotContext) -> None:
 
 
 async def _person(
-    session: AsyncSession, principal: Principal, org_id: int, member_id: int, lang: str
+    db: AsyncSession, principal: Principal, org_id: int, member_id: int, lang: str
 ) -> Screen:
     _ = partial(gettext, lang)
     org, chosen = await appointments.candidate_in(
-        session=session, principal=principal, org_id=org_id, member_id=member_id
+        db=db, principal=principal, org_id=org_id, member_id=member_id
     )
     held: list[str] = []
     rows: list[list[InlineKeyboardButton]] = []
     for grant in chosen.holder.grants:
-        where = await orgs.get_org(session=session, org_id=grant.org_id)
+        where = await orgs.get_org(db=db, org_id=grant.org_id)
         place = where.name if where is not None else "?"
         held.append(_("{role} of {org}").format(role=role_name(lang, grant.role), org=place))
         if grant.role in appointments.APPOINTABLE and may_end_role(
@@ -205,11 +205,11 @@ async def on_give(update: Update, context: BotContext) -> None:
     org_id, member_id, index = callback_ints(GIVE, update)
     lang = context.language
 
-    async def build(session: AsyncSession, principal: Principal) -> Screen:
+    async def build(db: AsyncSession, principal: Principal) -> Screen:
         _ = partial(gettext, lang)
         role = _role(index)
         org, chosen = await appointments.candidate_in(
-            session=session, principal=principal, org_id=org_id, member_id=member_id
+            db=db, principal=principal, org_id=org_id, member_id=member_id
         )
         text = _("Appoint {name} as {role} of {org}?").format(
             name=chosen.member.name,
@@ -236,13 +236,13 @@ async def on_take(update: Update, context: BotContext) -> None:
     org_id, member_id, index, grant_org_id = callback_ints(TAKE, update)
     lang = context.language
 
-    async def build(session: AsyncSession, principal: Principal) -> Screen:
+    async def build(db: AsyncSession, principal: Principal) -> Screen:
         _ = partial(gettext, lang)
         role = _role(index)
         _org, chosen = await appointments.candidate_in(
-            session=session, principal=principal, org_id=org_id, member_id=member_id
+            db=db, principal=principal, org_id=org_id, member_id=member_id
         )
-        where = await orgs.get_org(session=session, org_id=grant_org_id)
+        where = await orgs.get_org(db=db, org_id=grant_org_id)
         if where is None:
             raise Refused(STALE)
         text = _("Remove the role {role} of {org} from {name}?").format(
@@ -289,8 +289,8 @@ async def _change(
     done = await perform(
         update,
         context,
-        lambda session, principal: appointments.change_role(
-            session=session,
+        lambda db, principal: appointments.change_role(
+            db=db,
             actor=principal,
             org_id=org_id,
             member_id=member_id,

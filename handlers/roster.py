@@ -82,30 +82,30 @@ async def on_roster_page(update: Update, context: BotContext) -> None:
 
 
 async def _roster_of(
-    session: AsyncSession, principal: Principal, org_id: int, page: int, lang: str
+    db: AsyncSession, principal: Principal, org_id: int, page: int, lang: str
 ) -> Screen | None:
-    org = await orgs.get_org(session=session, org_id=org_id)
+    org = await orgs.get_org(db=db, org_id=org_id)
     if (
         org is None
         or not rules.is_branch(org)
         or not allows(principal, Action.VIEW_ROSTER, org.path)
     ):
         return None
-    return await _roster(session, principal, org, page, lang)
+    return await _roster(db, principal, org, page, lang)
 
 
 async def _roster(
-    session: AsyncSession, principal: Principal, org: OrgUnit, page: int, lang: str
+    db: AsyncSession, principal: Principal, org: OrgUnit, page: int, lang: str
 ) -> Screen:
     _ = partial(gettext, lang)
-    counts = await member_admin.roster_counts(session=session, org_ids=[_id(org)])
+    counts = await member_admin.roster_counts(db=db, org_ids=[_id(org)])
     pages = max(1, -(-counts.total // PAGE_SIZE))
     page = min(max(page, 0), pages - 1)
     people = await members.list_members(
-        session=session, org_ids=[_id(org)], offset=page * PAGE_SIZE, limit=PAGE_SIZE
+        db=db, org_ids=[_id(org)], offset=page * PAGE_SIZE, limit=PAGE_SIZE
     )
     lines = [
-        await rules.org_trail(session=session, org=org),
+        await rules.org_trail(db=db, org=org),
         _("Members: {total} ({linked} on Telegram, {unlinked} not linked)").format(
             total=counts.total, linked=counts.linked, unlinked=counts.total - counts.linked
         ),
@@ -126,7 +126,7 @@ async def _roster(
         paging.append(button(_("Next ▶"), PAGE.encode(_id(org), page + 1)))
     if paging:
         rows.append(paging)
-    parent = await orgs.get_org(session=session, org_id=org.parent_id) if org.parent_id else None
+    parent = await orgs.get_org(db=db, org_id=org.parent_id) if org.parent_id else None
     if parent is not None and allows(principal, Action.VIEW_ROSTER, parent.path):
         rows.append([button(_("Other branch"), PICKER.nav.encode(0, _id(parent), 0))])
     return html_lines(lines), InlineKeyboardMarkup(rows)
@@ -148,13 +148,13 @@ async def on_card(update: Update, context: BotContext) -> None:
 
 
 async def _card(
-    session: AsyncSession, principal: Principal, member_id: int, page: int, lang: str
+    db: AsyncSession, principal: Principal, member_id: int, page: int, lang: str
 ) -> Screen | None:
     _ = partial(gettext, lang)
-    member = await members.get_member(session=session, member_id=member_id)
+    member = await members.get_member(db=db, member_id=member_id)
     if member is None or not member.active:
         raise Refused(rules.GONE)
-    org = await orgs.get_org(session=session, org_id=member.org_id)
+    org = await orgs.get_org(db=db, org_id=member.org_id)
     if org is None or not allows(principal, Action.VIEW_ROSTER, org.path):
         return None
     manages = allows(principal, Action.MANAGE_MEMBERS, org.path)
@@ -165,7 +165,7 @@ async def _card(
     else:
         phone = mask_phone(member.phone)
     joined = rules.format_day(lang, member.joined_on) if member.joined_on else _("not recorded")
-    trail = await rules.org_trail(session=session, org=org)
+    trail = await rules.org_trail(db=db, org=org)
     lines = [
         bold(member.name),
         _("Branch: {branch}").format(branch=trail),
@@ -177,7 +177,7 @@ async def _card(
     rows: list[list[InlineKeyboardButton]] = []
     if manages:
         actions = [button(_("Status"), STATUS.encode(member_id))]
-        if await _may_transfer_somewhere(session, principal):
+        if await _may_transfer_somewhere(db, principal):
             actions.insert(0, button(_("Transfer"), TRANSFER.nav.encode(member_id, 0, 0)))
         actions.append(button(_("Deactivate"), DEACTIVATE.encode(member_id)))
         rows.append(actions)
@@ -185,12 +185,12 @@ async def _card(
     return html_lines(lines), InlineKeyboardMarkup(rows)
 
 
-async def _may_transfer_somewhere(session: AsyncSession, principal: Principal) -> bool:
+async def _may_transfer_somewhere(db: AsyncSession, principal: Principal) -> bool:
     """More than one branch within reach: several scopes, or one above branch level."""
     roots = scope_roots(principal, Action.MANAGE_MEMBERS)
     if len(roots) != 1:
         return len(roots) > 1
-    org = await orgs.get_org(session=session, org_id=roots[0].org_id)
+    org = await orgs.get_org(db=db, org_id=roots[0].org_id)
     return org is not None and not rules.is_branch(org)
 
 

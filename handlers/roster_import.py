@@ -202,9 +202,9 @@ async def _county_and_principal(
     context: BotContext, telegram_user_id: int
 ) -> tuple[OrgUnit | None, Principal]:
     """The county (None before `partybot init`) and what this user may do."""
-    async with context.services.database.session_scope() as session:
-        county = await orgs.get_county(session=session)
-        principal = await load_principal(session=session, telegram_user_id=telegram_user_id)
+    async with context.services.database.session_scope() as db:
+        county = await orgs.get_county(db=db)
+        principal = await load_principal(db=db, telegram_user_id=telegram_user_id)
     return county, principal
 
 

@@ -76,10 +76,10 @@ async def answer_with(
         return
     reason: str | None = None
     screen: Screen | None = None
-    async with context.services.database.session_scope() as session:
-        principal = await load_principal(session=session, telegram_user_id=user.id)
+    async with context.services.database.session_scope() as db:
+        principal = await load_principal(db=db, telegram_user_id=user.id)
         try:
-            screen = await build(session, principal)
+            screen = await build(db, principal)
         except Refused as refused:
             reason = refused.text(context.language)
     if screen is None:
@@ -102,9 +102,9 @@ async def perform(
     if user is None:
         return None
     try:
-        async with context.services.database.session_scope() as session:
-            principal = await load_principal(session=session, telegram_user_id=user.id)
-            return await act(session, principal)
+        async with context.services.database.session_scope() as db:
+            principal = await load_principal(db=db, telegram_user_id=user.id)
+            return await act(db, principal)
     except Refused as refused:
         await refuse(update, context, refused.text(context.language))
         return None

@@ -25,10 +25,10 @@ async def officer_session(
     user = update.effective_user
     if user is None:
         return None
-    async with context.services.database.session_scope() as session:
-        study = await sessions.get_session(session=session, session_id=session_id)
-        org = await orgs.get_org(session=session, org_id=study.org_id) if study else None
-        principal = await load_principal(session=session, telegram_user_id=user.id)
+    async with context.services.database.session_scope() as db:
+        study = await sessions.get_session(db=db, session_id=session_id)
+        org = await orgs.get_org(db=db, org_id=study.org_id) if study else None
+        principal = await load_principal(db=db, telegram_user_id=user.id)
     if (
         study is None
         or org is None

@@ -60,18 +60,18 @@ async def cmd_sessions(update: Update, context: BotContext) -> None:
         return
     awaiting.stop(context)
     now = context.services.clock.now()
-    async with context.services.database.session_scope() as session:
-        member = await members.member_by_telegram(session=session, telegram_user_id=user.id)
+    async with context.services.database.session_scope() as db:
+        member = await members.member_by_telegram(db=db, telegram_user_id=user.id)
         upcoming, recent = (
-            await sessions.member_sessions(session=session, member_id=member.id, now=now)
+            await sessions.member_sessions(db=db, member_id=member.id, now=now)
             if member is not None and member.id is not None
             else ([], [])
         )
-        principal = await load_principal(session=session, telegram_user_id=user.id)
+        principal = await load_principal(db=db, telegram_user_id=user.id)
         paths = sorted({root.org_path for a in ORGANISERS for root in scope_roots(principal, a)})
         organised = (
             await sessions.sessions_of_orgs(
-                session=session, org_paths=paths, states=[SessionState.SCHEDULED]
+                db=db, org_paths=paths, states=[SessionState.SCHEDULED]
             )
             if paths
             else []
@@ -125,13 +125,11 @@ async def on_view(update: Update, context: BotContext) -> None:
         return
     (session_id,) = callback_values(VIEW, update)
     now = context.services.clock.now()
-    async with context.services.database.session_scope() as session:
-        member = await members.member_by_telegram(session=session, telegram_user_id=user.id)
-        study = await sessions.get_session(session=session, session_id=int(session_id))
+    async with context.services.database.session_scope() as db:
+        member = await members.member_by_telegram(db=db, telegram_user_id=user.id)
+        study = await sessions.get_session(db=db, session_id=int(session_id))
         row = (
-            await attendance.get_attendance(
-                session=session, session_id=int(session_id), member_id=member.id
-            )
+            await attendance.get_attendance(db=db, session_id=int(session_id), member_id=member.id)
             if member is not None and member.id is not None and study is not None
             else None
         )
@@ -169,8 +167,8 @@ async def on_manage(update: Update, context: BotContext) -> None:
         return
     _ = context._
     now = context.services.clock.now()
-    async with context.services.database.session_scope() as session:
-        counts = await attendance.attendance_counts(session=session, session_id=_id(study.id))
+    async with context.services.database.session_scope() as db:
+        counts = await attendance.attendance_counts(db=db, session_id=_id(study.id))
     summary = _(
         "Invited {invited} · will attend {attend} · on leave {leave} · not answered {none} · "
         "checked in {checked}"
@@ -306,9 +304,9 @@ async def _save_change(
     services = context.services
     now = services.clock.now()
 
-    async def act(session: AsyncSession, principal: Principal) -> StudySession:
+    async def act(db: AsyncSession, principal: Principal) -> StudySession:
         return await session_ops.change_as(
-            session=session,
+            db=db,
             actor=principal,
             session_id=session_id,
             changes=changes,
@@ -333,9 +331,9 @@ async def on_cancel(update: Update, context: BotContext) -> None:
     services = context.services
     now = services.clock.now()
 
-    async def act(session: AsyncSession, principal: Principal) -> list[int]:
+    async def act(db: AsyncSession, principal: Principal) -> list[int]:
         return await session_ops.cancel_as(
-            session=session,
+            db=db,
             actor=principal,
             session_id=int(session_id),
             whole_series=step == "all",

@@ -21,9 +21,9 @@ async def cmd_start(update: Update, context: BotContext) -> None:
         await registration.start_with_code(update, context, context.args[0])
         return
     _ = context._
-    async with context.services.database.session_scope() as session:
-        principal = await load_principal(session=session, telegram_user_id=user.id)
-        member = await members.member_by_telegram(session=session, telegram_user_id=user.id)
+    async with context.services.database.session_scope() as db:
+        principal = await load_principal(db=db, telegram_user_id=user.id)
+        member = await members.member_by_telegram(db=db, telegram_user_id=user.id)
     if member is None and not principal.grants:
         await message.reply_text(
             _(
@@ -52,10 +52,10 @@ async def cmd_help(update: Update, context: BotContext) -> None:
     if message is None or user is None:
         return
     _ = context._
-    async with context.services.database.session_scope() as session:
-        principal = await load_principal(session=session, telegram_user_id=user.id)
-        member = await members.member_by_telegram(session=session, telegram_user_id=user.id)
-        leader = member is not None and await duties.is_leader(session=session, member=member)
+    async with context.services.database.session_scope() as db:
+        principal = await load_principal(db=db, telegram_user_id=user.id)
+        member = await members.member_by_telegram(db=db, telegram_user_id=user.id)
+        leader = member is not None and await duties.is_leader(db=db, member=member)
     commands = menu_for(principal, is_member=member is not None, is_leader=leader)
     lines = [_("What I can do:")]
     lines += [f"/{command.name} - {_(command.description)}" for command in commands]

@@ -77,9 +77,9 @@ async def on_chart(update: Update, context: BotContext) -> None:
 
 
 async def _summary(context: BotContext, target: Target) -> Summary:
-    async with context.services.database.session_scope() as session:
+    async with context.services.database.session_scope() as db:
         return await build_summary(
-            session=session,
+            db=db,
             org=target.org,
             period=target.period,
             now=context.services.clock.now(),
@@ -100,9 +100,9 @@ async def _keyboard(context: BotContext, user_id: int, summary: Summary) -> Inli
         rows += [units[i : i + BUTTONS_PER_ROW] for i in range(0, len(units), BUTTONS_PER_ROW)]
     last = [button(context._("📈 Chart"), CHART.encode(_id(summary.org), token))]
     if summary.org.parent_id is not None:
-        async with context.services.database.session_scope() as session:
-            parent = await orgs.get_org(session=session, org_id=summary.org.parent_id)
-            principal = await load_principal(session=session, telegram_user_id=user_id)
+        async with context.services.database.session_scope() as db:
+            parent = await orgs.get_org(db=db, org_id=summary.org.parent_id)
+            principal = await load_principal(db=db, telegram_user_id=user_id)
         if parent is not None and allows(principal, Action.VIEW_REPORTS, parent.path):
             label = context._("⬆ Back to {org}").format(org=parent.name)
             last.insert(0, button(label, DRILL.encode(_id(parent), token)))

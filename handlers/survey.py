@@ -82,13 +82,13 @@ async def cmd_survey(update: Update, context: BotContext) -> None:
 
 
 async def _staff_screen(
-    session: AsyncSession, principal: Principal, year: int, context: BotContext
+    db: AsyncSession, principal: Principal, year: int, context: BotContext
 ) -> Screen | None:
-    county = await orgs.get_county(session=session)
+    county = await orgs.get_county(db=db)
     if county is None or not allows(principal, Action.RUN_SURVEY, county.path):
         return None
     _ = context._
-    survey = await store.survey_of_year(session=session, year=year)
+    survey = await store.survey_of_year(db=db, year=year)
     if survey is None:
         if year < _today_year(context) - 1:
             return _("There was no satisfaction survey in {year}.").format(year=year), None
@@ -101,12 +101,10 @@ async def _staff_screen(
             "is not open yet. Who rates?"
         ).format(year=year)
         return text, InlineKeyboardMarkup(rows)
-    return await _results(session, survey, context)
+    return await _results(db, survey, context)
 
 
-async def _results(
-    session: AsyncSession, survey: SatisfactionSurvey, context: BotContext
-) -> Screen:
+async def _results(db: AsyncSession, survey: SatisfactionSurvey, context: BotContext) -> Screen:
     """Counts by unit and the share satisfied against 65 % (never who rated what)."""
     assert survey.id is not None
     _ = context._
@@ -119,7 +117,7 @@ async def _results(
             target=percent(satisfaction.TARGET)
         ),
     ]
-    results = await store.results(session=session, survey_id=survey.id)
+    results = await store.results(db=db, survey_id=survey.id)
     judged = [r for r in results if r.answers]
     passing = sum(1 for r in judged if satisfaction.meets(r))
     lines.append(
@@ -156,16 +154,16 @@ async def on_open(update: Update, context: BotContext) -> None:
         return
     services = context.services
 
-    async def act(session: AsyncSession, principal: Principal) -> Screen:
+    async def act(db: AsyncSession, principal: Principal) -> Screen:
         survey, sent = await satisfaction.open_survey(
-            session=session,
+            db=db,
             principal=principal,
             year=year,
             raters=RATERS[which],
             now=services.clock.now(),
             tz=services.settings.tz,
         )
-        text, markup = await _results(session, survey, context)
+        text, markup = await _results(db, survey, context)
         head = context._("Opened: sent to {count} raters.").format(count=sent)
         return html_lines([head, "", text]), markup
 
@@ -179,11 +177,11 @@ async def on_close(update: Update, context: BotContext) -> None:
     (survey_id,) = callback_ints(CLOSE, update)
     now = context.services.clock.now()
 
-    async def act(session: AsyncSession, principal: Principal) -> Screen:
+    async def act(db: AsyncSession, principal: Principal) -> Screen:
         survey = await satisfaction.close_survey(
-            session=session, principal=principal, survey_id=survey_id, now=now
+            db=db, principal=principal, survey_id=survey_id, now=now
         )
-        return await _results(session, survey, context)
+        return await _results(db, survey, context)
 
     screen = await perform(update, context, act)
     if screen is not None:
@@ -194,15 +192,15 @@ async def on_comments(update: Update, context: BotContext) -> None:
     """The comments by unit, without their authors, in text order."""
     (survey_id,) = callback_ints(COMMENTS, update)
 
-    async def build(session: AsyncSession, principal: Principal) -> Screen | None:
-        county = await orgs.get_county(session=session)
-        survey = await store.get_survey(session=session, survey_id=survey_id)
+    async def build(db: AsyncSession, principal: Principal) -> Screen | None:
+        county = await orgs.get_county(db=db)
+        survey = await store.get_survey(db=db, survey_id=survey_id)
         if county is None or not allows(principal, Action.RUN_SURVEY, county.path):
             return None
         if survey is None:
             raise Refused(STALE_BUTTON)
         _ = context._
-        found = await store.comments(session=session, survey_id=survey_id)
+        found = await store.comments(db=db, survey_id=survey_id)
         lines = [_("💬 Comments, {year}:").format(year=survey.year)]
         size = 0
         for shown, (unit, text) in enumerate(found):
@@ -249,9 +247,9 @@ async def on_list(update: Update, context: BotContext) -> None:
     if user is None:
         return
 
-    async def build(session: AsyncSession, principal: Principal) -> Screen:
+    async def build(db: AsyncSession, principal: Principal) -> Screen:
         view = await satisfaction.rater_survey(
-            session=session, telegram_user_id=user.id, survey_id=survey_id
+            db=db, telegram_user_id=user.id, survey_id=survey_id
         )
         return _list_screen(context, view, None)
 
@@ -266,9 +264,9 @@ async def on_unit(update: Update, context: BotContext) -> None:
         return
     _ = context._
 
-    async def build(session: AsyncSession, principal: Principal) -> Screen:
+    async def build(db: AsyncSession, principal: Principal) -> Screen:
         view = await satisfaction.rater_survey(
-            session=session, telegram_user_id=user.id, survey_id=survey_id
+            db=db, telegram_user_id=user.id, survey_id=survey_id
         )
         unit = _unit_of(view, unit_id)
         mine = view.answers.get(unit_id)
@@ -312,9 +310,9 @@ async def on_choose(update: Update, context: BotContext) -> None:
         return
     choice = CHOICES[index]
 
-    async def act(session: AsyncSession, principal: Principal) -> Screen:
+    async def act(db: AsyncSession, principal: Principal) -> Screen:
         view, unit = await satisfaction.answer(
-            session=session,
+            db=db,
             telegram_user_id=user.id,
             survey_id=survey_id,
             unit_id=unit_id,
@@ -337,9 +335,9 @@ async def on_comment(update: Update, context: BotContext) -> None:
     if user is None:
         return
 
-    async def act(session: AsyncSession, principal: Principal) -> str:
+    async def act(db: AsyncSession, principal: Principal) -> str:
         view = await satisfaction.rater_survey(
-            session=session, telegram_user_id=user.id, survey_id=survey_id
+            db=db, telegram_user_id=user.id, survey_id=survey_id
         )
         unit = _unit_of(view, unit_id)
         if unit_id not in view.answers:
@@ -382,9 +380,9 @@ async def on_input(update: Update, context: BotContext) -> None:
         )
         return
 
-    async def act(session: AsyncSession, principal: Principal) -> OrgUnit:
+    async def act(db: AsyncSession, principal: Principal) -> OrgUnit:
         return await satisfaction.comment(
-            session=session,
+            db=db,
             telegram_user_id=user.id,
             survey_id=survey_id,
             unit_id=unit_id,

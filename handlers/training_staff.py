@@ -49,15 +49,13 @@ def _ticked(context: BotContext, training_id: int) -> set[int]:
 
 
 async def _detail(
-    session: AsyncSession, principal: Principal, context: BotContext, training_id: int
+    db: AsyncSession, principal: Principal, context: BotContext, training_id: int
 ) -> Screen | None:
     paths = _paths(principal)
-    training = await trainings.get_training(session=session, training_id=training_id)
+    training = await trainings.get_training(db=db, training_id=training_id)
     if not paths or training is None:
         return None
-    people = await trainings.assignees_in_scope(
-        session=session, training_id=training_id, paths=paths
-    )
+    people = await trainings.assignees_in_scope(db=db, training_id=training_id, paths=paths)
     if not people:
         return None
     _ = context._
@@ -101,18 +99,18 @@ async def on_list(update: Update, context: BotContext) -> None:
 
 
 async def _picker(
-    session: AsyncSession,
+    db: AsyncSession,
     principal: Principal,
     context: BotContext,
     training_id: int,
     page: int,
 ) -> Screen | None:
     paths = _paths(principal)
-    training = await trainings.get_training(session=session, training_id=training_id)
+    training = await trainings.get_training(db=db, training_id=training_id)
     if not paths or training is None:
         return None
     pending = await trainings.assignees_in_scope(
-        session=session, training_id=training_id, paths=paths, only_pending=True
+        db=db, training_id=training_id, paths=paths, only_pending=True
     )
     _ = context._
     ticked = _ticked(context, training_id) & {p.member_id for p in pending}
@@ -154,12 +152,12 @@ async def on_tick(update: Update, context: BotContext) -> None:
     user = update.effective_user
     if user is None:
         return
-    async with context.services.database.session_scope() as session:
-        principal = await load_principal(session=session, telegram_user_id=user.id)
+    async with context.services.database.session_scope() as db:
+        principal = await load_principal(db=db, telegram_user_id=user.id)
         paths = _paths(principal)
         pending = (
             await trainings.assignees_in_scope(
-                session=session, training_id=training_id, paths=paths, only_pending=True
+                db=db, training_id=training_id, paths=paths, only_pending=True
             )
             if paths
             else []
@@ -184,15 +182,15 @@ async def on_save(update: Update, context: BotContext) -> None:
         return
     now = context.services.clock.now()
 
-    async def act(session: AsyncSession, principal: Principal) -> tuple[list[int], Screen | None]:
+    async def act(db: AsyncSession, principal: Principal) -> tuple[list[int], Screen | None]:
         confirmed = await rules.confirm_for(
-            session=session,
+            db=db,
             actor=principal.telegram_user_id,
             training_id=training_id,
             member_ids=ticked,
             now=now,
         )
-        return confirmed, await _detail(session, principal, context, training_id)
+        return confirmed, await _detail(db, principal, context, training_id)
 
     done = await perform(update, context, act)
     if done is None:

@@ -64,14 +64,14 @@ async def _step(
     if user is None or query is None:
         return
     now = context.services.clock.now()
-    async with context.services.database.session_scope() as session:
+    async with context.services.database.session_scope() as db:
         if answer is None:
             step = await rules.start_completion(
-                session=session, telegram_user_id=user.id, training_id=training_id, now=now
+                db=db, telegram_user_id=user.id, training_id=training_id, now=now
             )
         else:
             step = await rules.answer_question(
-                session=session,
+                db=db,
                 telegram_user_id=user.id,
                 training_id=training_id,
                 position=answer[0],
@@ -163,8 +163,8 @@ async def cmd_trainings(update: Update, context: BotContext) -> None:
     if user is None:
         return
 
-    async def build(session: AsyncSession, principal: Principal) -> Screen | None:
-        return await trainings_screen(session, principal, context)
+    async def build(db: AsyncSession, principal: Principal) -> Screen | None:
+        return await trainings_screen(db, principal, context)
 
     await answer_with(
         update, context, build, refusal=context._("You are not on a branch roster yet.")
@@ -172,37 +172,35 @@ async def cmd_trainings(update: Update, context: BotContext) -> None:
 
 
 async def trainings_screen(
-    session: AsyncSession, principal: Principal, context: BotContext
+    db: AsyncSession, principal: Principal, context: BotContext
 ) -> Screen | None:
     """/trainings as one screen; None when the person is neither a member nor an officer."""
-    member = await members.member_by_telegram(
-        session=session, telegram_user_id=principal.telegram_user_id
-    )
+    member = await members.member_by_telegram(db=db, telegram_user_id=principal.telegram_user_id)
     roots = scope_roots(principal, Action.MANAGE_TRAININGS)
     if member is None and not roots:
         return None
     parts: list[str] = []
     rows: list[list[InlineKeyboardButton]] = []
     if member is not None and member.id is not None:
-        text, done_rows = await _member_part(session, context, member.id)
+        text, done_rows = await _member_part(db, context, member.id)
         parts.append(text)
         rows += done_rows
     if roots:
-        text, view_rows = await _officer_part(session, context, [g.org_path for g in roots])
+        text, view_rows = await _officer_part(db, context, [g.org_path for g in roots])
         parts.append(text)
         rows += view_rows
     return Markup("\n\n").join(parts), InlineKeyboardMarkup(rows) if rows else None
 
 
 async def _member_part(
-    session: AsyncSession, context: BotContext, member_id: int
+    db: AsyncSession, context: BotContext, member_id: int
 ) -> tuple[str, list[list[InlineKeyboardButton]]]:
     _ = context._
     services = context.services
     now, tz = services.clock.now(), services.settings.tz
     today = local_date(now, tz)
-    mine = await trainings.member_trainings(session=session, member_id=member_id)
-    hours = await rules.hours_this_year(session=session, member_id=member_id, now=now, tz=tz)
+    mine = await trainings.member_trainings(db=db, member_id=member_id)
+    hours = await rules.hours_this_year(db=db, member_id=member_id, now=now, tz=tz)
     pending = [t for t in mine if t.confirmed_at is None]
     done = sorted(
         (t for t in mine if t.confirmed_at is not None),
@@ -246,14 +244,12 @@ async def _member_part(
 
 
 async def _officer_part(
-    session: AsyncSession, context: BotContext, paths: list[str]
+    db: AsyncSession, context: BotContext, paths: list[str]
 ) -> tuple[str, list[list[InlineKeyboardButton]]]:
     _ = context._
     services = context.services
     today = local_date(services.clock.now(), services.settings.tz)
-    found = await trainings.progress_in_scope(
-        session=session, paths=paths, today=today, limit=LISTED
-    )
+    found = await trainings.progress_in_scope(db=db, paths=paths, today=today, limit=LISTED)
     if not found:
         return _("No trainings for your members yet. Send /newtraining to publish one."), []
     lines: list[str] = [
@@ -282,7 +278,7 @@ async def training_hours(view: ProfileView) -> list[str]:
     if view.member is None or view.member.id is None:
         return []
     hours = await rules.hours_this_year(
-        session=view.session, member_id=view.member.id, now=view.now, tz=view.tz
+        db=view.db, member_id=view.member.id, now=view.now, tz=view.tz
     )
     return [view._("Training hours this year: {hours}").format(hours=format_hours(hours))]
 

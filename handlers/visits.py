@@ -80,12 +80,10 @@ async def cmd_visit(update: Update, context: BotContext) -> None:
     lang = context.language
     today = _today(context)
 
-    async def build(session: AsyncSession, principal: Principal) -> Screen:
-        member = await members.member_by_telegram(session=session, telegram_user_id=user.id)
+    async def build(db: AsyncSession, principal: Principal) -> Screen:
+        member = await members.member_by_telegram(db=db, telegram_user_id=user.id)
         points = (
-            await store.contact_point_views(
-                session=session, year=today.year, leader_member_id=member.id
-            )
+            await store.contact_point_views(db=db, year=today.year, leader_member_id=member.id)
             if member is not None and member.id is not None
             else []
         )
@@ -133,10 +131,8 @@ async def on_point(update: Update, context: BotContext) -> None:
         return
     lang, today = context.language, _today(context)
 
-    async def build(session: AsyncSession, principal: Principal) -> Screen:
-        point = await duties.own_point(
-            session=session, telegram_user_id=user.id, contact_point_id=point_id
-        )
+    async def build(db: AsyncSession, principal: Principal) -> Screen:
+        point = await duties.own_point(db=db, telegram_user_id=user.id, contact_point_id=point_id)
         _keep(context, Draft(point_id))
         return _days(point, today, lang)
 
@@ -160,9 +156,9 @@ async def _take_day(update: Update, context: BotContext, point_id: int, day: dat
         return
     services = context.services
     try:
-        async with services.database.session_scope() as session:
+        async with services.database.session_scope() as db:
             point = await duties.own_point(
-                session=session, telegram_user_id=user.id, contact_point_id=point_id
+                db=db, telegram_user_id=user.id, contact_point_id=point_id
             )
             duties.check_visit_day(
                 point, day, today=local_date(services.clock.now(), services.settings.tz)
@@ -248,8 +244,8 @@ async def on_save(update: Update, context: BotContext) -> None:
     done = await perform(
         update,
         context,
-        lambda session, principal: duties.log_visit(
-            session=session,
+        lambda db, principal: duties.log_visit(
+            db=db,
             telegram_user_id=principal.telegram_user_id,
             contact_point_id=point_id,
             visited_on=day,

@@ -20,9 +20,9 @@ EVERY_MINUTES: Final = 15
 
 async def job_duty_reminders(services: Services) -> int:
     """Queue the visit reminders that are due (to leaders, then to the county)."""
-    async with services.database.session_scope() as session:
+    async with services.database.session_scope() as db:
         queued = await queue_duty_reminders(
-            session=session,
+            db=db,
             now=services.clock.now(),
             tz=services.settings.tz,
         )

@@ -24,10 +24,8 @@ async def job_probation_reminders(
     """Queue a reminder to branch secretaries whose probationary members' year is up
     (once per member), through the outbox. Returns how many members were reported."""
     now = clock.now()
-    async with database.session_scope() as session:
-        return await queue_probation_reminders(
-            session=session, today=now.astimezone(tz).date(), now=now
-        )
+    async with database.session_scope() as db:
+        return await queue_probation_reminders(db=db, today=now.astimezone(tz).date(), now=now)
 
 
 async def job_forget_old_updates(database: Database, clock: Clock) -> int:

@@ -24,10 +24,10 @@ async def job_ack_reminders(services: Services) -> int:
     """Remind non-readers of every notice whose reminder delay has passed (once each)."""
     now = services.clock.now()
     queued = 0
-    async with services.database.session_scope() as session:
-        for notice in await notices.due_ack_reminders(session=session, now=now):
+    async with services.database.session_scope() as db:
+        for notice in await notices.due_ack_reminders(db=db, now=now):
             queued += await remind_non_readers(
-                session=session,
+                db=db,
                 notice=notice,
                 key="auto",
                 now=now,
@@ -41,10 +41,8 @@ async def job_ack_reminders(services: Services) -> int:
 
 async def job_greetings(services: Services) -> int:
     """Queue today's political-birthday greetings (once per member and year)."""
-    async with services.database.session_scope() as session:
-        queued = await queue_greetings(
-            session=session, now=services.clock.now(), tz=services.settings.tz
-        )
+    async with services.database.session_scope() as db:
+        queued = await queue_greetings(db=db, now=services.clock.now(), tz=services.settings.tz)
     if queued:
         log.info("queued %s political-birthday greetings", queued)
         services.relay.wake()

@@ -20,9 +20,9 @@ EVERY_MINUTES: Final = 15
 
 async def job_rectification_ladder(services: Services) -> int:
     """Queue the reminders and escalations of rectification orders that are due."""
-    async with services.database.session_scope() as session:
+    async with services.database.session_scope() as db:
         queued = await queue_rectification_ladder(
-            session=session, now=services.clock.now(), tz=services.settings.tz
+            db=db, now=services.clock.now(), tz=services.settings.tz
         )
     if queued:
         log.info("queued %s rectification messages", queued)

@@ -20,9 +20,9 @@ REMINDER_EVERY_MINUTES: Final = 30
 
 async def job_training_reminders(services: Services) -> int:
     """Remind members not done of trainings whose deadline is near (once each)."""
-    async with services.database.session_scope() as session:
+    async with services.database.session_scope() as db:
         queued = await remind_due(
-            session=session,
+            db=db,
             now=services.clock.now(),
             tz=services.settings.tz,
         )

@@ -20,9 +20,9 @@ def table_of(model: type[SQLModel]) -> sa.Table:
     return table
 
 
-async def dialect_name(session: AsyncSession) -> str:
+async def dialect_name(db: AsyncSession) -> str:
     """``"sqlite"`` or ``"postgresql"`` for the connection the session is using."""
-    connection = await session.connection()
+    connection = await db.connection()
     return connection.dialect.name
 
 
@@ -42,27 +42,27 @@ def in_subtree(path: Any, top: Any, dialect: str) -> sa.ColumnElement[bool]:
     return inside
 
 
-async def _insert(session: AsyncSession, model: type[SQLModel]) -> Any:
+async def _insert(db: AsyncSession, model: type[SQLModel]) -> Any:
     table = table_of(model)
-    if await dialect_name(session) == "postgresql":
+    if await dialect_name(db) == "postgresql":
         return postgresql.insert(table)
     return sqlite.insert(table)
 
 
 async def insert_ignore(
-    session: AsyncSession,
+    db: AsyncSession,
     model: type[SQLModel],
     values: Mapping[str, Any],
     *,
     conflict: Sequence[str],
 ) -> None:
     """INSERT the row unless one with the same ``conflict`` columns exists (race-free)."""
-    stmt = (await _insert(session, model)).values(**values)
-    await session.exec(stmt.on_conflict_do_nothing(index_elements=list(conflict)))
+    stmt = (await _insert(db, model)).values(**values)
+    await db.exec(stmt.on_conflict_do_nothing(index_elements=list(conflict)))
 
 
 async def upsert(
-    session: AsyncSession,
+    db: AsyncSession,
     model: type[SQLModel],
     values: Mapping[str, Any],
     *,
@@ -74,8 +74,8 @@ async def upsert(
     ``update`` values may be callables taking the ``excluded`` pseudo-table, to refer to
     the values that were about to be inserted.
     """
-    stmt = (await _insert(session, model)).values(**values)
+    stmt = (await _insert(db, model)).values(**values)
     set_ = {
         key: value(stmt.excluded) if callable(value) else value for key, value in update.items()
     }
-    await session.exec(stmt.on_conflict_do_update(index_elements=list(conflict), set_=set_))
+    await db.exec(stmt.on_conflict_do_update(index_elements=list(conflict), set_=set_))

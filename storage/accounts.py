@@ -40,7 +40,7 @@ def language_from_code(language_code: str | None) -> Language | None:
 
 async def upsert_account(
     *,
-    session: AsyncSession,
+    db: AsyncSession,
     telegram_user_id: int,
     first_name: str,
     username: str | None,
@@ -59,7 +59,7 @@ async def upsert_account(
     """
     now = now or utcnow()
     detected = language_from_code(language_code)
-    known = await session.get(TelegramAccount, telegram_user_id, populate_existing=True)
+    known = await db.get(TelegramAccount, telegram_user_id, populate_existing=True)
     if (
         known is not None
         and (known.first_name, known.username) == (first_name, username)
@@ -89,15 +89,15 @@ async def upsert_account(
         changes["language"] = lambda excluded: sa.case(
             (table.c.language_chosen, table.c.language), else_=excluded.language
         )
-    await upsert(session, TelegramAccount, values, conflict=["telegram_user_id"], update=changes)
-    account = await session.get(TelegramAccount, telegram_user_id, populate_existing=True)
+    await upsert(db, TelegramAccount, values, conflict=["telegram_user_id"], update=changes)
+    account = await db.get(TelegramAccount, telegram_user_id, populate_existing=True)
     assert account is not None
     return account
 
 
 async def ensure_account(
     *,
-    session: AsyncSession,
+    db: AsyncSession,
     telegram_user_id: int,
     first_name: str = "",
     now: datetime | None = None,
@@ -109,7 +109,7 @@ async def ensure_account(
     """
     now = now or utcnow()
     await insert_ignore(
-        session,
+        db,
         TelegramAccount,
         {
             "telegram_user_id": telegram_user_id,
@@ -121,30 +121,30 @@ async def ensure_account(
         },
         conflict=["telegram_user_id"],
     )
-    account = await session.get(TelegramAccount, telegram_user_id, populate_existing=True)
+    account = await db.get(TelegramAccount, telegram_user_id, populate_existing=True)
     assert account is not None
     return account
 
 
 async def set_language(
-    *, session: AsyncSession, telegram_user_id: int, language: Language | str
+    *, db: AsyncSession, telegram_user_id: int, language: Language | str
 ) -> TelegramAccount:
     """Record the user's explicit choice; from now on Telegram's language_code is ignored."""
-    account = await session.get(TelegramAccount, telegram_user_id)
+    account = await db.get(TelegramAccount, telegram_user_id)
     if account is None:
         raise LookupError(f"no telegram account {telegram_user_id}")
     account.language = Language(language)
     account.language_chosen = True
-    session.add(account)
-    await session.flush()
+    db.add(account)
+    await db.flush()
     return account
 
 
 async def mark_blocked(
-    *, session: AsyncSession, telegram_user_id: int, at: datetime | None = None
+    *, db: AsyncSession, telegram_user_id: int, at: datetime | None = None
 ) -> bool:
     """Note that Telegram answered 403 for this user; False if the account is unknown."""
-    result = await session.exec(
+    result = await db.exec(
         update(TelegramAccount)
         .where(col(TelegramAccount.telegram_user_id) == telegram_user_id)
         .values(blocked_at=at or utcnow())

@@ -45,9 +45,9 @@ def _rating_join(year: int) -> sa.ColumnElement[bool]:
     )
 
 
-async def five_good_of(*, session: AsyncSession, year: int, org_id: int) -> Assessment | None:
+async def five_good_of(*, db: AsyncSession, year: int, org_id: int) -> Assessment | None:
     """The unit's five-good rating of the year, if it has one."""
-    result = await session.exec(
+    result = await db.exec(
         select(Assessment).where(
             Assessment.org_id == org_id,
             Assessment.year == year,
@@ -59,7 +59,7 @@ async def five_good_of(*, session: AsyncSession, year: int, org_id: int) -> Asse
 
 async def save_five_good(
     *,
-    session: AsyncSession,
+    db: AsyncSession,
     year: int,
     org_id: int,
     criteria: int,
@@ -70,7 +70,7 @@ async def save_five_good(
 ) -> int | None:
     """Write the unit's rating of the year (replacing an earlier one); returns the criteria
     the earlier rating had (None: first rating)."""
-    row = await five_good_of(session=session, year=year, org_id=org_id)
+    row = await five_good_of(db=db, year=year, org_id=org_id)
     before = None if row is None else row.criteria
     if row is None:
         row = Assessment(
@@ -84,8 +84,8 @@ async def save_five_good(
         )
     row.criteria, row.passed, row.rating = criteria, passed, rating
     row.assessed_by, row.assessed_at = assessed_by, now
-    session.add(row)
-    await session.flush()
+    db.add(row)
+    await db.flush()
     return before
 
 
@@ -98,7 +98,7 @@ class ScopeTally:
     passed: int
 
 
-async def tally(*, session: AsyncSession, year: int, under_path: str) -> ScopeTally:
+async def tally(*, db: AsyncSession, year: int, under_path: str) -> ScopeTally:
     """Counted in SQL over the units strictly below ``under_path``."""
     stmt = (
         select(
@@ -110,12 +110,12 @@ async def tally(*, session: AsyncSession, year: int, under_path: str) -> ScopeTa
         .outerjoin(Assessment, _rating_join(year))
         .where(*_below(under_path))
     )
-    units, rated, passed = (await session.exec(stmt)).one()
+    units, rated, passed = (await db.exec(stmt)).one()
     return ScopeTally(int(units), int(rated), int(passed))
 
 
 async def five_good_units(
-    *, session: AsyncSession, year: int, under_path: str, limit: int
+    *, db: AsyncSession, year: int, under_path: str, limit: int
 ) -> list[OrgUnit]:
     """The five-good units of the year below ``under_path``, by code (the commendation list)."""
     stmt = (
@@ -125,10 +125,10 @@ async def five_good_units(
         .order_by(col(OrgUnit.code), col(OrgUnit.id))
         .limit(limit)
     )
-    return list((await session.exec(stmt)).all())
+    return list((await db.exec(stmt)).all())
 
 
-async def next_unrated(*, session: AsyncSession, year: int, under_path: str) -> OrgUnit | None:
+async def next_unrated(*, db: AsyncSession, year: int, under_path: str) -> OrgUnit | None:
     """The first unit below ``under_path`` (by code) with no rating of the year."""
     stmt = (
         select(OrgUnit)
@@ -137,4 +137,4 @@ async def next_unrated(*, session: AsyncSession, year: int, under_path: str) -> 
         .order_by(col(OrgUnit.code), col(OrgUnit.id))
         .limit(1)
     )
-    return (await session.exec(stmt)).first()
+    return (await db.exec(stmt)).first()

@@ -108,7 +108,7 @@ def _not_started(study: sa.FromClause, now: datetime) -> sa.ColumnElement[bool]:
 
 async def enrol(
     *,
-    session: AsyncSession,
+    db: AsyncSession,
     now: datetime,
     session_ids: Sequence[int] | None = None,
     member_ids: Sequence[int] | None = None,
@@ -148,13 +148,13 @@ async def enrol(
             chosen = chosen.where(study.c.id.in_(session_ids))
         if member_ids is not None:
             chosen = chosen.where(member.c.id.in_(member_ids))
-        result = await session.exec(sa.insert(_ATTENDANCE).from_select(columns, chosen))
+        result = await db.exec(sa.insert(_ATTENDANCE).from_select(columns, chosen))
         added += max(result.rowcount, 0)
     return added
 
 
 async def withdraw_departed(
-    *, session: AsyncSession, now: datetime, member_ids: Sequence[int] | None = None
+    *, db: AsyncSession, now: datetime, member_ids: Sequence[int] | None = None
 ) -> int:
     """Take members who left an audience (moved, deactivated) off sessions not started.
 
@@ -174,12 +174,12 @@ async def withdraw_departed(
     )
     if member_ids is not None:
         stmt = stmt.where(_ATTENDANCE.c.member_id.in_(member_ids))
-    result = await session.exec(stmt)
+    result = await db.exec(stmt)
     return max(result.rowcount, 0)
 
 
 async def uninvited(
-    *, session: AsyncSession, now: datetime, member_ids: Sequence[int] | None = None
+    *, db: AsyncSession, now: datetime, member_ids: Sequence[int] | None = None
 ) -> dict[int, list[int]]:
     """Invitees of sessions not started who are on Telegram but were never invited.
 
@@ -201,18 +201,18 @@ async def uninvited(
     if member_ids is not None:
         query = query.where(col(Attendance.member_id).in_(member_ids))
     found: dict[int, list[int]] = {}
-    for session_id, member_id in (await session.exec(query)).all():
+    for session_id, member_id in (await db.exec(query)).all():
         found.setdefault(session_id, []).append(member_id)
     return found
 
 
 async def mark_invited(
-    *, session: AsyncSession, session_id: int, member_ids: Sequence[int], now: datetime
+    *, db: AsyncSession, session_id: int, member_ids: Sequence[int], now: datetime
 ) -> None:
     """Note that these invitees' invitations are queued."""
     if not member_ids:
         return
-    await session.exec(
+    await db.exec(
         update(Attendance)
         .where(
             col(Attendance.session_id) == session_id,
@@ -244,9 +244,9 @@ class Invitee(NamedTuple):
     makeup_done: bool
 
 
-async def invitees(*, session: AsyncSession, session_id: int) -> list[Invitee]:
+async def invitees(*, db: AsyncSession, session_id: int) -> list[Invitee]:
     """Everyone invited to a session, by name."""
-    result = await session.exec(
+    result = await db.exec(
         select(Attendance, Member.name, Member.telegram_user_id, TelegramAccount.language)
         .join(Member, col(Member.id) == col(Attendance.member_id))
         .outerjoin(
@@ -283,10 +283,10 @@ def _id(value: int | None) -> int:
 
 
 async def get_attendance(
-    *, session: AsyncSession, session_id: int, member_id: int
+    *, db: AsyncSession, session_id: int, member_id: int
 ) -> Attendance | None:
     """The member's row for this session (None: not invited)."""
-    result = await session.exec(
+    result = await db.exec(
         select(Attendance)
         .where(Attendance.session_id == session_id, col(Attendance.member_id) == member_id)
         .execution_options(populate_existing=True)
@@ -294,20 +294,20 @@ async def get_attendance(
     return result.first()
 
 
-async def get_attendance_by_id(*, session: AsyncSession, attendance_id: int) -> Attendance | None:
+async def get_attendance_by_id(*, db: AsyncSession, attendance_id: int) -> Attendance | None:
     """An attendance row by its id, read fresh."""
-    return await session.get(Attendance, attendance_id, populate_existing=True)
+    return await db.get(Attendance, attendance_id, populate_existing=True)
 
 
 # --- answers and outcomes -----------------------------------------------------------------
 
 
-async def set_rsvp(*, session: AsyncSession, attendance_id: int, now: datetime) -> bool:
+async def set_rsvp(*, db: AsyncSession, attendance_id: int, now: datetime) -> bool:
     """The member will attend; False if that was already the answer (a double tap).
 
     Saying "attend" withdraws a pending leave request.
     """
-    result = await session.exec(
+    result = await db.exec(
         update(Attendance)
         .where(col(Attendance.id) == attendance_id, col(Attendance.rsvp) != Rsvp.ATTEND)
         .values(
@@ -324,14 +324,14 @@ async def set_rsvp(*, session: AsyncSession, attendance_id: int, now: datetime) 
 
 async def request_leave(
     *,
-    session: AsyncSession,
+    db: AsyncSession,
     attendance_id: int,
     reason: LeaveReason,
     note: str | None,
     now: datetime,
 ) -> bool:
     """Ask for leave; False if a leave request is already pending or approved."""
-    result = await session.exec(
+    result = await db.exec(
         update(Attendance)
         .where(
             col(Attendance.id) == attendance_id,
@@ -353,7 +353,7 @@ async def request_leave(
 
 
 async def decide_leave(
-    *, session: AsyncSession, attendance_id: int, approve: bool, decided_by: int, now: datetime
+    *, db: AsyncSession, attendance_id: int, approve: bool, decided_by: int, now: datetime
 ) -> bool:
     """Approve or reject a pending request; False if someone decided it already.
 
@@ -366,7 +366,7 @@ async def decide_leave(
     }
     if not approve:
         values["rsvp"] = Rsvp.NONE
-    result = await session.exec(
+    result = await db.exec(
         update(Attendance)
         .where(
             col(Attendance.id) == attendance_id, col(Attendance.leave_state) == LeaveState.PENDING
@@ -378,7 +378,7 @@ async def decide_leave(
 
 async def check_in(
     *,
-    session: AsyncSession,
+    db: AsyncSession,
     attendance_id: int,
     method: CheckinMethod,
     now: datetime,
@@ -390,7 +390,7 @@ async def check_in(
     present at once.
     """
     finalised = col(Attendance.outcome) != AttendanceOutcome.PENDING
-    result = await session.exec(
+    result = await db.exec(
         update(Attendance)
         .where(col(Attendance.id) == attendance_id, col(Attendance.checked_in_at).is_(None))
         .values(
@@ -406,34 +406,34 @@ async def check_in(
     return bool(result.rowcount)
 
 
-async def count_checkin_failure(*, session: AsyncSession, attendance_id: int) -> int:
+async def count_checkin_failure(*, db: AsyncSession, attendance_id: int) -> int:
     """Add one wrong code to the member's count for this session and return the count."""
-    await session.exec(
+    await db.exec(
         update(Attendance)
         .where(col(Attendance.id) == attendance_id)
         .values(checkin_failures=col(Attendance.checkin_failures) + 1)
     )
-    result = await session.exec(
+    result = await db.exec(
         select(Attendance.checkin_failures).where(Attendance.id == attendance_id)
     )
     return int(result.one())
 
 
 async def mark_makeup_sent(
-    *, session: AsyncSession, attendance_ids: Sequence[int], now: datetime
+    *, db: AsyncSession, attendance_ids: Sequence[int], now: datetime
 ) -> None:
     """Note that make-up material went out to these invitees."""
     if attendance_ids:
-        await session.exec(
+        await db.exec(
             update(Attendance)
             .where(col(Attendance.id).in_(list(attendance_ids)))
             .values(makeup_sent_at=now)
         )
 
 
-async def mark_makeup_done(*, session: AsyncSession, attendance_id: int, now: datetime) -> bool:
+async def mark_makeup_done(*, db: AsyncSession, attendance_id: int, now: datetime) -> bool:
     """The member studied the material; False if already confirmed."""
-    result = await session.exec(
+    result = await db.exec(
         update(Attendance)
         .where(
             col(Attendance.id) == attendance_id,
@@ -446,7 +446,7 @@ async def mark_makeup_done(*, session: AsyncSession, attendance_id: int, now: da
 
 
 async def finalise_session(
-    *, session: AsyncSession, session_id: int, now: datetime, organiser: int | None = None
+    *, db: AsyncSession, session_id: int, now: datetime, organiser: int | None = None
 ) -> bool:
     """Close the session and give every invitee an explicit outcome, in one transaction.
 
@@ -454,7 +454,7 @@ async def finalise_session(
     it): present; approved leave: excused; anyone else: absent. False if the session was
     not scheduled any more (another run closed it first).
     """
-    result = await session.exec(
+    result = await db.exec(
         update(StudySession)
         .where(
             col(StudySession.id) == session_id, col(StudySession.state) == SessionState.SCHEDULED
@@ -476,7 +476,7 @@ async def finalise_session(
         (col(Attendance.leave_state) == LeaveState.APPROVED, AttendanceOutcome.EXCUSED.value),
         else_=AttendanceOutcome.ABSENT.value,
     )
-    await session.exec(
+    await db.exec(
         update(Attendance)
         .where(
             col(Attendance.session_id) == session_id,
@@ -503,7 +503,7 @@ class AttendanceCounts(NamedTuple):
     made_up: int
 
 
-async def attendance_counts(*, session: AsyncSession, session_id: int) -> AttendanceCounts:
+async def attendance_counts(*, db: AsyncSession, session_id: int) -> AttendanceCounts:
     """Invited, will attend, not answered, leave, checked in, absent, made up."""
     t = _ATTENDANCE.c
 
@@ -520,13 +520,13 @@ async def attendance_counts(*, session: AsyncSession, session_id: int) -> Attend
         count_if(t.outcome == AttendanceOutcome.ABSENT.value),
         count_if(t.makeup_done_at.is_not(None)),
     ).where(t.session_id == session_id)
-    connection = await session.connection()
+    connection = await db.connection()
     row = (await connection.execute(stmt)).one()
     return AttendanceCounts(*(int(value) for value in row))
 
 
 async def attendance_rate(
-    *, session: AsyncSession, member_id: int, year: int, tz: tzinfo = UTC
+    *, db: AsyncSession, member_id: int, year: int, tz: tzinfo = UTC
 ) -> float | None:
     """Share of the member's finalised sessions this year at which they were present.
 
@@ -538,7 +538,7 @@ async def attendance_rate(
     present = sa.func.sum(
         sa.case((col(Attendance.outcome) == AttendanceOutcome.PRESENT, 1), else_=0)
     )
-    result = await session.exec(
+    result = await db.exec(
         select(sa.func.count(), present)
         .select_from(Attendance)
         .join(StudySession, col(StudySession.id) == col(Attendance.session_id))
@@ -556,7 +556,7 @@ async def attendance_rate(
 
 
 async def absence_streaks(
-    *, session: AsyncSession, member_ids: Sequence[int], length: int
+    *, db: AsyncSession, member_ids: Sequence[int], length: int
 ) -> list[int]:
     """Members whose last ``length`` finalised sessions were all plain absences, exactly.
 
@@ -586,7 +586,7 @@ async def absence_streaks(
     absent = ranked.c.outcome == AttendanceOutcome.ABSENT.value
     in_streak = sa.func.sum(sa.case((sa.and_(ranked.c.rn <= length, absent), 1), else_=0))
     before = sa.func.sum(sa.case((sa.and_(ranked.c.rn == length + 1, absent), 1), else_=0))
-    result = await session.exec(
+    result = await db.exec(
         select(ranked.c.member_id)
         .where(ranked.c.rn <= length + 1)
         .group_by(ranked.c.member_id)

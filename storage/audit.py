@@ -17,7 +17,7 @@ __all__ = ["list_entries", "record"]
 
 async def record(
     *,
-    session: AsyncSession,
+    db: AsyncSession,
     actor: int | None,
     action: str,
     target_kind: str,
@@ -40,14 +40,14 @@ async def record(
         org_id=org_id,
         detail=dict(detail or {}),
     )
-    session.add(entry)
-    await session.flush()
+    db.add(entry)
+    await db.flush()
     return entry
 
 
 async def list_entries(
     *,
-    session: AsyncSession,
+    db: AsyncSession,
     org_id: int | None = None,
     since: datetime | None = None,
     until: datetime | None = None,
@@ -63,7 +63,7 @@ async def list_entries(
     stmt = select(AuditLog)
     if org_id is not None:
         if include_subtree:
-            org = await session.get(OrgUnit, org_id)
+            org = await db.get(OrgUnit, org_id)
             if org is None:
                 return []
             subtree = select(OrgUnit.id).where(col(OrgUnit.path).startswith(org.path))
@@ -79,5 +79,5 @@ async def list_entries(
     if action is not None:
         stmt = stmt.where(AuditLog.action == action)
     stmt = stmt.order_by(col(AuditLog.at).desc(), col(AuditLog.id).desc()).limit(limit)
-    result = await session.exec(stmt)
+    result = await db.exec(stmt)
     return list(result.all())

@@ -170,12 +170,12 @@ class Database:
     @asynccontextmanager
     async def session_scope(self) -> AsyncIterator[AsyncSession]:
         """One unit of work: commit if the block succeeds, roll back if it raises."""
-        async with self.sessionmaker() as session:
+        async with self.sessionmaker() as db:
             try:
-                yield session
-                await session.commit()
+                yield db
+                await db.commit()
             except BaseException:
-                await session.rollback()
+                await db.rollback()
                 raise
 
     async def upgrade(self) -> None:

@@ -78,8 +78,8 @@ class Outcome(NamedTuple):
     error: str | None = None
 
 
-async def _insert(session: AsyncSession) -> Any:
-    if await dialect_name(session) == "postgresql":
+async def _insert(db: AsyncSession) -> Any:
+    if await dialect_name(db) == "postgresql":
         return postgresql.insert(_DELIVERY)
     return sqlite.insert(_DELIVERY)
 
@@ -109,7 +109,7 @@ def _row(
 
 async def enqueue(
     *,
-    session: AsyncSession,
+    db: AsyncSession,
     kind: DeliveryKind,
     chat_id: int,
     payload: dict[str, Any],
@@ -130,17 +130,17 @@ async def enqueue(
         kind, Outgoing(chat_id, payload, dedupe_key, member_id), due_at, notice_id, session_id
     )
     stmt = (
-        (await _insert(session))
+        (await _insert(db))
         .values(**values)
         .on_conflict_do_nothing(index_elements=["dedupe_key"])
         .returning(_DELIVERY.c.id)
     )
-    return (await session.exec(stmt)).first() is not None
+    return (await db.exec(stmt)).first() is not None
 
 
 async def enqueue_many(
     *,
-    session: AsyncSession,
+    db: AsyncSession,
     kind: DeliveryKind,
     items: Sequence[Outgoing],
     due_at: datetime,
@@ -155,15 +155,15 @@ async def enqueue_many(
         return 0
     rows = [_row(kind, item, due_at, notice_id, session_id) for item in items]
     stmt = (
-        (await _insert(session))
+        (await _insert(db))
         .on_conflict_do_nothing(index_elements=["dedupe_key"])
         .returning(_DELIVERY.c.id)
     )
-    return len((await session.exec(stmt, params=rows)).all())
+    return len((await db.exec(stmt, params=rows)).all())
 
 
 async def claim_due(
-    *, session: AsyncSession, worker: str, now: datetime, limit: int
+    *, db: AsyncSession, worker: str, now: datetime, limit: int
 ) -> list[ClaimedDelivery]:
     """Take up to ``limit`` due rows (oldest due first) for ``worker``.
 
@@ -179,7 +179,7 @@ async def claim_due(
         .order_by(t.c.next_attempt_at, t.c.id)
         .limit(limit)
     )
-    if await dialect_name(session) == "postgresql":
+    if await dialect_name(db) == "postgresql":
         due = due.with_for_update(skip_locked=True)
     stmt = (
         sa.update(t)
@@ -196,14 +196,14 @@ async def claim_due(
             t.c.next_attempt_at,
         )
     )
-    rows = [ClaimedDelivery(*row) for row in (await session.exec(stmt)).all()]
+    rows = [ClaimedDelivery(*row) for row in (await db.exec(stmt)).all()]
     return sorted(rows, key=lambda row: (row.next_attempt_at, row.id))
 
 
-async def renew_claims(*, session: AsyncSession, worker: str, now: datetime) -> int:
+async def renew_claims(*, db: AsyncSession, worker: str, now: datetime) -> int:
     """Refresh the lease on every row ``worker`` holds (it is alive and still has them)."""
     t = _DELIVERY
-    result = await session.exec(
+    result = await db.exec(
         sa.update(t)
         .where(t.c.state == DeliveryState.SENDING, t.c.claimed_by == worker)
         .values(claimed_at=now)
@@ -211,12 +211,10 @@ async def renew_claims(*, session: AsyncSession, worker: str, now: datetime) -> 
     return int(result.rowcount)
 
 
-async def reclaim_stale(
-    *, session: AsyncSession, now: datetime, lease: timedelta, worker: str
-) -> int:
+async def reclaim_stale(*, db: AsyncSession, now: datetime, lease: timedelta, worker: str) -> int:
     """Hand back rows claimed by some other worker whose lease ran out (it died)."""
     t = _DELIVERY
-    result = await session.exec(
+    result = await db.exec(
         sa.update(t)
         .where(
             t.c.state == DeliveryState.SENDING,
@@ -228,22 +226,22 @@ async def reclaim_stale(
     return int(result.rowcount)
 
 
-async def count_by_state(*, session: AsyncSession) -> dict[DeliveryState, int]:
+async def count_by_state(*, db: AsyncSession) -> dict[DeliveryState, int]:
     """How many rows are in each state (one GROUP BY)."""
     t = _DELIVERY
-    connection = await session.connection()
+    connection = await db.connection()
     rows = await connection.execute(sa.select(t.c.state, sa.func.count()).group_by(t.c.state))
     return {DeliveryState(state): int(count) for state, count in rows.all()}
 
 
-async def release_others(*, session: AsyncSession, worker: str) -> int:
+async def release_others(*, db: AsyncSession, worker: str) -> int:
     """Hand back every row claimed by anyone but ``worker``, lease or not.
 
     Only the leader sends, so a new leader calls this once it holds the lease: the
     previous leader's lease expired, so it stopped sending, and its claims are orphans.
     """
     t = _DELIVERY
-    result = await session.exec(
+    result = await db.exec(
         sa.update(t)
         .where(
             t.c.state == DeliveryState.SENDING,
@@ -254,12 +252,12 @@ async def release_others(*, session: AsyncSession, worker: str) -> int:
     return int(result.rowcount)
 
 
-async def release(*, session: AsyncSession, worker: str, ids: Sequence[int]) -> int:
+async def release(*, db: AsyncSession, worker: str, ids: Sequence[int]) -> int:
     """Give back rows ``worker`` claimed but did not send (a clean shutdown)."""
     if not ids:
         return 0
     t = _DELIVERY
-    result = await session.exec(
+    result = await db.exec(
         sa.update(t)
         .where(
             t.c.id.in_(list(ids)),
@@ -272,7 +270,7 @@ async def release(*, session: AsyncSession, worker: str, ids: Sequence[int]) -> 
 
 
 async def record_outcomes(
-    *, session: AsyncSession, worker: str, outcomes: Sequence[Outcome], now: datetime
+    *, db: AsyncSession, worker: str, outcomes: Sequence[Outcome], now: datetime
 ) -> None:
     """Write what happened to claimed rows, in one executemany statement.
 
@@ -312,10 +310,10 @@ async def record_outcomes(
         }
         for outcome in outcomes
     ]
-    await session.exec(stmt, params=params)
+    await db.exec(stmt, params=params)
 
 
-async def prune_finished(*, session: AsyncSession, before: datetime, limit: int) -> int:
+async def prune_finished(*, db: AsyncSession, before: datetime, limit: int) -> int:
     """Delete up to ``limit`` rows that finished (sent, or dead) before ``before``.
 
     A finished row's ``next_attempt_at`` is when it finished (the relay writes the moment
@@ -334,5 +332,5 @@ async def prune_finished(*, session: AsyncSession, before: datetime, limit: int)
         )
         .limit(limit)
     )
-    result = await session.exec(sa.delete(t).where(t.c.id.in_(old.scalar_subquery())))
+    result = await db.exec(sa.delete(t).where(t.c.id.in_(old.scalar_subquery())))
     return int(result.rowcount)

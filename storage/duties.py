@@ -149,7 +149,7 @@ def _view(row: Sequence[object]) -> ContactPointView:
 
 async def contact_point_views(
     *,
-    session: AsyncSession,
+    db: AsyncSession,
     year: int,
     under_path: str | None = None,
     leader_member_id: int | None = None,
@@ -166,30 +166,28 @@ async def contact_point_views(
     if contact_point_id is not None:
         stmt = stmt.where(col(ContactPoint.id) == contact_point_id)
     stmt = stmt.order_by(count, col(Member.name), col(OrgUnit.name), col(ContactPoint.id))
-    rows = await session.exec(stmt)
+    rows = await db.exec(stmt)
     return [_view(row) for row in rows.all()]
 
 
-async def get_contact_point(
-    *, session: AsyncSession, contact_point_id: int
-) -> ContactPoint | None:
+async def get_contact_point(*, db: AsyncSession, contact_point_id: int) -> ContactPoint | None:
     """The contact point with this id, if any."""
-    return await session.get(ContactPoint, contact_point_id)
+    return await db.get(ContactPoint, contact_point_id)
 
 
-async def is_leader(*, session: AsyncSession, member: Member) -> bool:
+async def is_leader(*, db: AsyncSession, member: Member) -> bool:
     """Has this member ever been given a contact point (so /visit is in his menu)?"""
-    found = await session.exec(
+    found = await db.exec(
         select(ContactPoint.id).where(ContactPoint.leader_member_id == member.id).limit(1)
     )
     return found.first() is not None
 
 
 async def add_contact_point(
-    *, session: AsyncSession, leader_member_id: int, org_id: int, year: int, now: datetime
+    *, db: AsyncSession, leader_member_id: int, org_id: int, year: int, now: datetime
 ) -> ContactPoint | None:
     """Link a leader to an org for a year; None if that link exists already."""
-    found = await session.exec(
+    found = await db.exec(
         select(ContactPoint).where(
             ContactPoint.leader_member_id == leader_member_id,
             ContactPoint.org_id == org_id,
@@ -201,24 +199,24 @@ async def add_contact_point(
     point = ContactPoint(
         leader_member_id=leader_member_id, org_id=org_id, year=year, created_at=now
     )
-    session.add(point)
-    await session.flush()
+    db.add(point)
+    await db.flush()
     return point
 
 
-async def remove_contact_point(*, session: AsyncSession, contact_point_id: int) -> bool:
+async def remove_contact_point(*, db: AsyncSession, contact_point_id: int) -> bool:
     """Delete a contact point (its visits and rungs cascade); False if it was gone already."""
-    point = await session.get(ContactPoint, contact_point_id)
+    point = await db.get(ContactPoint, contact_point_id)
     if point is None:
         return False
-    await session.delete(point)
-    await session.flush()
+    await db.delete(point)
+    await db.flush()
     return True
 
 
 async def add_visit(
     *,
-    session: AsyncSession,
+    db: AsyncSession,
     contact_point_id: int,
     visited_on: date,
     note: str | None,
@@ -235,8 +233,8 @@ async def add_visit(
         recorded_by=recorded_by,
         created_at=now,
     )
-    session.add(visit)
-    await session.flush()
+    db.add(visit)
+    await db.flush()
     return visit
 
 
@@ -254,9 +252,9 @@ class Site:
     year: int
 
 
-async def sites(*, session: AsyncSession, year: int, under_path: str) -> list[Site]:
+async def sites(*, db: AsyncSession, year: int, under_path: str) -> list[Site]:
     """The year's demonstration sites inside a subtree, townships first, by name."""
-    rows = await session.exec(
+    rows = await db.exec(
         select(OrgUnit.id, OrgUnit.name, OrgUnit.kind, OrgUnit.parent_id)
         .join(DemonstrationSite, col(DemonstrationSite.org_id) == col(OrgUnit.id))
         .where(DemonstrationSite.year == year, col(OrgUnit.path).startswith(under_path))
@@ -270,7 +268,7 @@ async def sites(*, session: AsyncSession, year: int, under_path: str) -> list[Si
 
 
 async def count_sites(
-    *, session: AsyncSession, year: int, kind: OrgKind, parent_id: int | None = None
+    *, db: AsyncSession, year: int, kind: OrgKind, parent_id: int | None = None
 ) -> int:
     """How many sites of this kind (under one parent, if given) the year has."""
     stmt = (
@@ -281,12 +279,12 @@ async def count_sites(
     )
     if parent_id is not None:
         stmt = stmt.where(OrgUnit.parent_id == parent_id)
-    return int((await session.exec(stmt)).one())
+    return int((await db.exec(stmt)).one())
 
 
-async def is_site(*, session: AsyncSession, org_id: int, year: int) -> bool:
+async def is_site(*, db: AsyncSession, org_id: int, year: int) -> bool:
     """Whether the org is a demonstration site of the year."""
-    found = await session.exec(
+    found = await db.exec(
         select(DemonstrationSite.id).where(
             DemonstrationSite.org_id == org_id, DemonstrationSite.year == year
         )
@@ -295,24 +293,24 @@ async def is_site(*, session: AsyncSession, org_id: int, year: int) -> bool:
 
 
 async def add_site(
-    *, session: AsyncSession, org_id: int, year: int, created_by: int | None, now: datetime
+    *, db: AsyncSession, org_id: int, year: int, created_by: int | None, now: datetime
 ) -> bool:
     """Make the org a site for the year; False if it is one already."""
-    found = await session.exec(
+    found = await db.exec(
         select(DemonstrationSite).where(
             DemonstrationSite.org_id == org_id, DemonstrationSite.year == year
         )
     )
     if found.first() is not None:
         return False
-    session.add(DemonstrationSite(org_id=org_id, year=year, created_by=created_by, created_at=now))
-    await session.flush()
+    db.add(DemonstrationSite(org_id=org_id, year=year, created_by=created_by, created_at=now))
+    await db.flush()
     return True
 
 
-async def remove_site(*, session: AsyncSession, org_id: int, year: int) -> bool:
+async def remove_site(*, db: AsyncSession, org_id: int, year: int) -> bool:
     """The org is no longer a site that year; False if it was not one."""
-    result = await session.exec(
+    result = await db.exec(
         sa.delete(table_of(DemonstrationSite)).where(
             table_of(DemonstrationSite).c.org_id == org_id,
             table_of(DemonstrationSite).c.year == year,
@@ -339,7 +337,7 @@ class LeadingGroupCount:
 
 
 async def leading_group_counts(
-    *, session: AsyncSession, under_path: str, start: datetime, end: datetime
+    *, db: AsyncSession, under_path: str, start: datetime, end: datetime
 ) -> list[LeadingGroupCount]:
     """The county and townships inside the subtree, with the sessions of those kinds they
     held (closed) between ``start`` (inclusive) and ``end`` (exclusive), county first."""
@@ -348,7 +346,7 @@ async def leading_group_counts(
     def counted(kind: SessionKind) -> sa.ColumnElement[int]:
         return sa.func.count(sa.case((col(held.kind) == kind, col(held.id))))
 
-    rows = await session.exec(  # type: ignore[call-overload]
+    rows = await db.exec(  # type: ignore[call-overload]
         sa.select(
             col(OrgUnit.id),
             col(OrgUnit.name),
@@ -387,7 +385,7 @@ async def leading_group_counts(
 
 async def ladder_candidates(
     *,
-    session: AsyncSession,
+    db: AsyncSession,
     year: int,
     step: DutyStep,
     fewer_than: int,
@@ -415,18 +413,18 @@ async def ladder_candidates(
             )
         )
     stmt = stmt.order_by(col(Member.name), col(OrgUnit.name), col(ContactPoint.id))
-    rows = await session.exec(stmt)
+    rows = await db.exec(stmt)
     return [_view(row) for row in rows.all()]
 
 
 async def claim_rung(
-    *, session: AsyncSession, contact_point_id: int, step: DutyStep, now: datetime
+    *, db: AsyncSession, contact_point_id: int, step: DutyStep, now: datetime
 ) -> bool:
     """Take a rung once: True for the caller that inserted it, False if it was taken."""
     table = table_of(DutyReminder)
     insert = (
         postgresql.insert(table)
-        if await dialect_name(session) == "postgresql"
+        if await dialect_name(db) == "postgresql"
         else sqlite.insert(table)
     )
     stmt = (
@@ -434,5 +432,5 @@ async def claim_rung(
         .on_conflict_do_nothing(index_elements=["contact_point_id", "step"])
         .returning(table.c.id)
     )
-    result = await session.exec(stmt)
+    result = await db.exec(stmt)
     return result.first() is not None

@@ -57,9 +57,9 @@ def session_holder(study: sa.FromClause) -> sa.ColumnElement[int]:
     )
 
 
-async def orgs_of_kinds(*, session: AsyncSession, kinds: Sequence[OrgKind]) -> list[OrgUnit]:
+async def orgs_of_kinds(*, db: AsyncSession, kinds: Sequence[OrgKind]) -> list[OrgUnit]:
     """Active org units of these kinds, by path."""
-    result = await session.exec(
+    result = await db.exec(
         select(OrgUnit)
         .where(col(OrgUnit.kind).in_(list(kinds)), col(OrgUnit.active).is_(True))
         .order_by(col(OrgUnit.path))
@@ -67,16 +67,14 @@ async def orgs_of_kinds(*, session: AsyncSession, kinds: Sequence[OrgKind]) -> l
     return list(result.all())
 
 
-async def last_held(
-    *, session: AsyncSession, now: datetime
-) -> dict[tuple[int, SessionKind], datetime]:
+async def last_held(*, db: AsyncSession, now: datetime) -> dict[tuple[int, SessionKind], datetime]:
     """When each org last held each kind (started and not cancelled).
 
     A party group meeting held for one party group counts for that group, not its branch.
     """
     holder = session_holder(table_of(StudySession))
     latest = sa.func.max(StudySession.starts_at)
-    result = await session.exec(
+    result = await db.exec(
         select(holder, StudySession.kind, latest)
         .where(StudySession.state != SessionState.CANCELLED, col(StudySession.starts_at) <= now)
         .group_by(holder, col(StudySession.kind))
@@ -84,9 +82,9 @@ async def last_held(
     return {(int(org_id), SessionKind(kind)): moment for org_id, kind, moment in result.all()}
 
 
-async def first_session_created_at(*, session: AsyncSession) -> datetime | None:
+async def first_session_created_at(*, db: AsyncSession) -> datetime | None:
     """When partybot first scheduled anything: periods before it are not judged."""
-    result = await session.exec(select(sa.func.min(StudySession.created_at)))
+    result = await db.exec(select(sa.func.min(StudySession.created_at)))
     return result.one()
 
 
@@ -94,10 +92,10 @@ async def first_session_created_at(*, session: AsyncSession) -> datetime | None:
 
 
 async def open_escalation(
-    *, session: AsyncSession, org_id: int, kind: SessionKind, period_start: date, now: datetime
+    *, db: AsyncSession, org_id: int, kind: SessionKind, period_start: date, now: datetime
 ) -> bool:
     """Start the ladder for a missed period at level 1; False if it was started before."""
-    before = await session.exec(
+    before = await db.exec(
         select(sa.func.count())
         .select_from(SessionEscalation)
         .where(
@@ -109,7 +107,7 @@ async def open_escalation(
     if before.one():
         return False
     await insert_ignore(
-        session,
+        db,
         SessionEscalation,
         {
             "org_id": org_id,
@@ -124,9 +122,9 @@ async def open_escalation(
     return True
 
 
-async def open_escalations(*, session: AsyncSession) -> list[SessionEscalation]:
+async def open_escalations(*, db: AsyncSession) -> list[SessionEscalation]:
     """Ladders not yet stopped by a held session."""
-    result = await session.exec(
+    result = await db.exec(
         select(SessionEscalation)
         .where(col(SessionEscalation.resolved_at).is_(None))
         .order_by(col(SessionEscalation.id))
@@ -136,10 +134,10 @@ async def open_escalations(*, session: AsyncSession) -> list[SessionEscalation]:
 
 
 async def step_escalation(
-    *, session: AsyncSession, escalation_id: int, from_level: int, now: datetime
+    *, db: AsyncSession, escalation_id: int, from_level: int, now: datetime
 ) -> bool:
     """Climb one level; False if another run climbed already."""
-    result = await session.exec(
+    result = await db.exec(
         update(SessionEscalation)
         .where(
             col(SessionEscalation.id) == escalation_id,
@@ -151,9 +149,9 @@ async def step_escalation(
     return bool(result.rowcount)
 
 
-async def resolve_escalation(*, session: AsyncSession, escalation_id: int, now: datetime) -> None:
+async def resolve_escalation(*, db: AsyncSession, escalation_id: int, now: datetime) -> None:
     """A session was held: the ladder stops."""
-    await session.exec(
+    await db.exec(
         update(SessionEscalation)
         .where(col(SessionEscalation.id) == escalation_id)
         .values(resolved_at=now)

@@ -47,9 +47,9 @@ _ASSIGNEE = table_of(TrainingAssignee)
 _CONFIRMATION = table_of(TrainingConfirmation)
 
 
-async def _rows(session: AsyncSession, stmt: sa.Select[Any]) -> list[tuple[Any, ...]]:
-    await session.flush()
-    connection = await session.connection()
+async def _rows(db: AsyncSession, stmt: sa.Select[Any]) -> list[tuple[Any, ...]]:
+    await db.flush()
+    connection = await db.connection()
     return [tuple(row) for row in (await connection.execute(stmt)).all()]
 
 
@@ -64,11 +64,11 @@ def _in(org: Any, path: str, only: Only | None) -> sa.ColumnElement[bool]:
 
 
 async def member_rows(
-    *, session: AsyncSession, path: str, only: Only | None = None
+    *, db: AsyncSession, path: str, only: Only | None = None
 ) -> list[tuple[Any, ...]]:
     """(name, org code, org name, status, joined on, on Telegram, active), by org and name."""
     return await _rows(
-        session,
+        db,
         sa.select(
             _MEMBER.c.name,
             _ORG.c.code,
@@ -85,13 +85,13 @@ async def member_rows(
 
 
 async def session_rows(
-    *, session: AsyncSession, path: str, only: Only | None = None, start: datetime, end: datetime
+    *, db: AsyncSession, path: str, only: Only | None = None, start: datetime, end: datetime
 ) -> list[tuple[Any, ...]]:
     """(starts at, org name, kind, topic, place, state, invited, present, excused, absent)
     of the sessions organised in the subtree, oldest first."""
     outcome = _ATTENDANCE.c.outcome
     return await _rows(
-        session,
+        db,
         sa.select(
             _STUDY.c.starts_at,
             _ORG.c.name,
@@ -117,12 +117,12 @@ async def session_rows(
 
 
 async def attendance_rows(
-    *, session: AsyncSession, path: str, only: Only | None = None, start: datetime, end: datetime
+    *, db: AsyncSession, path: str, only: Only | None = None, start: datetime, end: datetime
 ) -> list[tuple[Any, ...]]:
     """(starts at, session topic, kind, member, member's org, rsvp, leave, outcome,
     checked in at, make-up done at) of the subtree's members, oldest session first."""
     return await _rows(
-        session,
+        db,
         sa.select(
             _STUDY.c.starts_at,
             _STUDY.c.topic,
@@ -149,12 +149,12 @@ async def attendance_rows(
 
 
 async def notice_rows(
-    *, session: AsyncSession, path: str, only: Only | None = None, start: datetime, end: datetime
+    *, db: AsyncSession, path: str, only: Only | None = None, start: datetime, end: datetime
 ) -> list[tuple[Any, ...]]:
     """(sent at, org name, text, asks 已阅, delivered, read) of notices sent by the
     subtree's orgs, oldest first."""
     return await _rows(
-        session,
+        db,
         sa.select(
             _NOTICE.c.created_at,
             _ORG.c.name,
@@ -176,12 +176,12 @@ async def notice_rows(
 
 
 async def receipt_rows(
-    *, session: AsyncSession, path: str, only: Only | None = None, start: datetime, end: datetime
+    *, db: AsyncSession, path: str, only: Only | None = None, start: datetime, end: datetime
 ) -> list[tuple[Any, ...]]:
     """(notice sent at, notice text, member, member's org, delivered at, read at) for the
     subtree's members, whoever sent the notice."""
     return await _rows(
-        session,
+        db,
         sa.select(
             _NOTICE.c.created_at,
             _NOTICE.c.text,
@@ -204,12 +204,12 @@ async def receipt_rows(
 
 
 async def fund_rows(
-    *, session: AsyncSession, path: str, only: Only | None = None, years: list[int]
+    *, db: AsyncSession, path: str, only: Only | None = None, years: list[int]
 ) -> list[tuple[Any, ...]]:
     """(year, org name, source, purpose, amount, note, recorded at) of the money recorded
     in the subtree in these years, by year, org and time."""
     return await _rows(
-        session,
+        db,
         sa.select(
             _FUND.c.year,
             _ORG.c.name,
@@ -226,14 +226,14 @@ async def fund_rows(
 
 
 async def training_rows(
-    *, session: AsyncSession, path: str, only: Only | None = None, start: datetime, end: datetime
+    *, db: AsyncSession, path: str, only: Only | None = None, start: datetime, end: datetime
 ) -> list[tuple[Any, ...]]:
     """(published, title, organiser, held on, deadline, hours, member, member's org,
     completed at): one row per member of the subtree in a training published in
     [start, end), the trainings' own notion of a period."""
     author = _ORG.alias("author")
     return await _rows(
-        session,
+        db,
         sa.select(
             _TRAINING.c.created_at,
             _TRAINING.c.title,

@@ -66,15 +66,13 @@ def _proposal_join(year: int) -> sa.ColumnElement[bool]:
     )
 
 
-async def get_proposal(*, session: AsyncSession, proposal_id: int) -> FiveLeadProposal | None:
-    return await session.get(FiveLeadProposal, proposal_id)
+async def get_proposal(*, db: AsyncSession, proposal_id: int) -> FiveLeadProposal | None:
+    return await db.get(FiveLeadProposal, proposal_id)
 
 
-async def proposal_of(
-    *, session: AsyncSession, year: int, member_id: int
-) -> FiveLeadProposal | None:
+async def proposal_of(*, db: AsyncSession, year: int, member_id: int) -> FiveLeadProposal | None:
     """The member's proposal of the year, if any."""
-    result = await session.exec(
+    result = await db.exec(
         select(FiveLeadProposal).where(
             FiveLeadProposal.year == year, FiveLeadProposal.member_id == member_id
         )
@@ -82,9 +80,9 @@ async def proposal_of(
     return result.first()
 
 
-async def verdict_of(*, session: AsyncSession, year: int, member_id: int) -> Assessment | None:
+async def verdict_of(*, db: AsyncSession, year: int, member_id: int) -> Assessment | None:
     """The member's five-lead verdict of the year, if any."""
-    result = await session.exec(
+    result = await db.exec(
         select(Assessment).where(
             Assessment.member_id == member_id,
             Assessment.year == year,
@@ -95,31 +93,31 @@ async def verdict_of(*, session: AsyncSession, year: int, member_id: int) -> Ass
 
 
 async def add_proposal(
-    *, session: AsyncSession, year: int, member_id: int, proposed_by: int, now: datetime
+    *, db: AsyncSession, year: int, member_id: int, proposed_by: int, now: datetime
 ) -> FiveLeadProposal:
     row = FiveLeadProposal(
         year=year, member_id=member_id, proposed_by=proposed_by, proposed_at=now
     )
-    session.add(row)
-    await session.flush()
+    db.add(row)
+    await db.flush()
     return row
 
 
-async def remove_proposal(*, session: AsyncSession, proposal: FiveLeadProposal) -> None:
-    await session.delete(proposal)
-    await session.flush()
+async def remove_proposal(*, db: AsyncSession, proposal: FiveLeadProposal) -> None:
+    await db.delete(proposal)
+    await db.flush()
 
 
 async def save_verdict(
     *,
-    session: AsyncSession,
+    db: AsyncSession,
     proposal: FiveLeadProposal,
     passed: bool,
     assessed_by: int,
     now: datetime,
 ) -> Assessment:
     """Write the member's five-lead verdict of the year and link the proposal to it."""
-    row = await verdict_of(session=session, year=proposal.year, member_id=proposal.member_id)
+    row = await verdict_of(db=db, year=proposal.year, member_id=proposal.member_id)
     if row is None:
         row = Assessment(
             year=proposal.year,
@@ -132,11 +130,11 @@ async def save_verdict(
         )
     row.passed, row.rating = passed, Rating.EXCELLENT if passed else Rating.POOR
     row.assessed_by, row.assessed_at = assessed_by, now
-    session.add(row)
-    await session.flush()
+    db.add(row)
+    await db.flush()
     proposal.assessment_id = row.id
-    session.add(proposal)
-    await session.flush()
+    db.add(proposal)
+    await db.flush()
     return row
 
 
@@ -156,7 +154,7 @@ def _standing(proposal_id: int | None, passed: bool | None) -> Standing:
 
 
 async def roster(
-    *, session: AsyncSession, org_id: int, year: int, offset: int, limit: int
+    *, db: AsyncSession, org_id: int, year: int, offset: int, limit: int
 ) -> list[RosterEntry]:
     """A page of the branch's active members (by name) with their standing of the year."""
     stmt = (
@@ -170,17 +168,17 @@ async def roster(
     )
     return [
         RosterEntry(int(mid or 0), str(name), _standing(pid, passed))
-        for mid, name, pid, passed in (await session.exec(stmt)).all()
+        for mid, name, pid, passed in (await db.exec(stmt)).all()
     ]
 
 
-async def count_roster(*, session: AsyncSession, org_id: int) -> int:
+async def count_roster(*, db: AsyncSession, org_id: int) -> int:
     stmt = (
         select(sa.func.count())
         .select_from(Member)
         .where(Member.org_id == org_id, col(Member.active).is_(True))
     )
-    return int((await session.exec(stmt)).one())
+    return int((await db.exec(stmt)).one())
 
 
 @dataclass(frozen=True, slots=True)
@@ -203,7 +201,7 @@ def _pending_where(year: int, under_path: str) -> tuple[sa.ColumnElement[bool], 
 
 
 async def pending(
-    *, session: AsyncSession, year: int, under_path: str, offset: int, limit: int
+    *, db: AsyncSession, year: int, under_path: str, offset: int, limit: int
 ) -> list[Pending]:
     """Pending proposals of members strictly below ``under_path``, by branch and name."""
     stmt = (
@@ -217,11 +215,11 @@ async def pending(
     )
     return [
         Pending(int(pid or 0), str(member), str(branch))
-        for pid, member, branch in (await session.exec(stmt)).all()
+        for pid, member, branch in (await db.exec(stmt)).all()
     ]
 
 
-async def count_pending(*, session: AsyncSession, year: int, under_path: str) -> int:
+async def count_pending(*, db: AsyncSession, year: int, under_path: str) -> int:
     stmt = (
         select(sa.func.count())
         .select_from(FiveLeadProposal)
@@ -229,11 +227,11 @@ async def count_pending(*, session: AsyncSession, year: int, under_path: str) ->
         .join(OrgUnit, col(OrgUnit.id) == col(Member.org_id))
         .where(*_pending_where(year, under_path))
     )
-    return int((await session.exec(stmt)).one())
+    return int((await db.exec(stmt)).one())
 
 
 async def confirmed_members(
-    *, session: AsyncSession, year: int, under_path: str, limit: int
+    *, db: AsyncSession, year: int, under_path: str, limit: int
 ) -> list[tuple[str, str]]:
     """(member, branch) of the active members below ``under_path`` confirmed five-lead in
     the year, by branch and name (the commendation list)."""
@@ -249,4 +247,4 @@ async def confirmed_members(
         .order_by(col(OrgUnit.code), col(Member.name), col(Member.id))
         .limit(limit)
     )
-    return [(str(member), str(branch)) for member, branch in (await session.exec(stmt)).all()]
+    return [(str(member), str(branch)) for member, branch in (await db.exec(stmt)).all()]

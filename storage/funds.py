@@ -42,7 +42,7 @@ __all__ = [
 
 async def record_fund(
     *,
-    session: AsyncSession,
+    db: AsyncSession,
     org_id: int,
     year: int,
     source: FundSource,
@@ -63,8 +63,8 @@ async def record_fund(
         recorded_by=recorded_by,
         recorded_at=now,
     )
-    session.add(row)
-    await session.flush()
+    db.add(row)
+    await db.flush()
     return row
 
 
@@ -127,13 +127,13 @@ def _related_to(scope: OrgUnit) -> sa.ColumnElement[bool]:
 
 
 async def training_spend(
-    *, session: AsyncSession, org_id: int, year: int, floor_yuan: Decimal
+    *, db: AsyncSession, org_id: int, year: int, floor_yuan: Decimal
 ) -> list[OrgSpend]:
     """The scope org and every unit below it (party groups aside), by path.
 
     Empty when ``org_id`` does not exist. See the module docstring for the rule.
     """
-    scope = await session.get(OrgUnit, org_id)
+    scope = await db.get(OrgUnit, org_id)
     if scope is None:
         return []
     below = aliased(OrgUnit)
@@ -146,8 +146,8 @@ async def training_spend(
         .group_by(col(Member.org_id))
         .subquery("per_org")
     )
-    subtree = in_subtree(col(below.path), col(OrgUnit.path), await dialect_name(session))
-    member_counts = await session.exec(
+    subtree = in_subtree(col(below.path), col(OrgUnit.path), await dialect_name(db))
+    member_counts = await db.exec(
         select(OrgUnit.id, sa.func.coalesce(sa.func.sum(per_org.c.members), 0))
         .join(below, subtree)
         .join(per_org, per_org.c.org_id == col(below.id), isouter=True)
@@ -158,14 +158,14 @@ async def training_spend(
     training = sa.and_(
         col(FundAllocation.year) == year, col(FundAllocation.purpose) == FundPurpose.TRAINING
     )
-    own_rows = await session.exec(
+    own_rows = await db.exec(
         select(FundAllocation.org_id, _sum_cents())
         .join(OrgUnit, col(OrgUnit.id) == col(FundAllocation.org_id))
         .where(training, _related_to(scope))
         .group_by(col(FundAllocation.org_id))
     )
     own = {int(oid): _yuan(total) for oid, total in own_rows.all()}
-    subtree_rows = await session.exec(
+    subtree_rows = await db.exec(
         select(OrgUnit.id, _sum_cents())
         .join(below, col(below.path).startswith(col(OrgUnit.path)))
         .join(FundAllocation, col(FundAllocation.org_id) == col(below.id))
@@ -173,7 +173,7 @@ async def training_spend(
         .group_by(col(OrgUnit.id))
     )
     recorded = {int(oid): _yuan(total) for oid, total in subtree_rows.all() if oid is not None}
-    units = await session.exec(
+    units = await db.exec(
         select(OrgUnit)
         .where(col(OrgUnit.path).startswith(scope.path), OrgUnit.kind != OrgKind.PARTY_GROUP)
         .order_by(col(OrgUnit.path))
@@ -217,12 +217,12 @@ class FundTotal:
     total_yuan: Decimal
 
 
-async def fund_totals(*, session: AsyncSession, org_id: int, year: int) -> list[FundTotal]:
+async def fund_totals(*, db: AsyncSession, org_id: int, year: int) -> list[FundTotal]:
     """Totals by source and purpose of everything recorded in the org's subtree."""
-    scope = await session.get(OrgUnit, org_id)
+    scope = await db.get(OrgUnit, org_id)
     if scope is None:
         return []
-    rows = await session.exec(
+    rows = await db.exec(
         select(
             FundAllocation.source,
             FundAllocation.purpose,
@@ -240,11 +240,11 @@ async def fund_totals(*, session: AsyncSession, org_id: int, year: int) -> list[
     ]
 
 
-async def orgs_named(*, session: AsyncSession, labels: list[str]) -> dict[str, list[OrgUnit]]:
+async def orgs_named(*, db: AsyncSession, labels: list[str]) -> dict[str, list[OrgUnit]]:
     """The orgs each label names: the one with that code, else every one with that name."""
     if not labels:
         return {}
-    rows = await session.exec(
+    rows = await db.exec(
         select(OrgUnit).where(sa.or_(col(OrgUnit.code).in_(labels), col(OrgUnit.name).in_(labels)))
     )
     found = list(rows.all())

@@ -78,9 +78,9 @@ def within(only: Only, org_id: Any) -> sa.ColumnElement[bool]:
     return found
 
 
-async def grade_of(*, session: AsyncSession, org_id: int, year: int) -> BranchGuidance | None:
+async def grade_of(*, db: AsyncSession, org_id: int, year: int) -> BranchGuidance | None:
     """The branch's class of the year, if it has one."""
-    result = await session.exec(
+    result = await db.exec(
         select(BranchGuidance).where(BranchGuidance.org_id == org_id, BranchGuidance.year == year)
     )
     return result.first()
@@ -88,7 +88,7 @@ async def grade_of(*, session: AsyncSession, org_id: int, year: int) -> BranchGu
 
 async def set_grade(
     *,
-    session: AsyncSession,
+    db: AsyncSession,
     org_id: int,
     year: int,
     grade: GuidanceClass,
@@ -96,23 +96,23 @@ async def set_grade(
     now: datetime,
 ) -> GuidanceClass | None:
     """Write the branch's class of the year; returns the class it had before (None: none)."""
-    row = await grade_of(session=session, org_id=org_id, year=year)
+    row = await grade_of(db=db, org_id=org_id, year=year)
     before = None if row is None else row.grade
     if row is None:
         row = BranchGuidance(year=year, org_id=org_id, grade=grade, set_by=set_by, set_at=now)
     row.grade, row.set_by, row.set_at = grade, set_by, now
-    session.add(row)
-    await session.flush()
+    db.add(row)
+    await db.flush()
     return before
 
 
-async def set_poverty(*, session: AsyncSession, org: OrgUnit, flagged: bool) -> bool:
+async def set_poverty(*, db: AsyncSession, org: OrgUnit, flagged: bool) -> bool:
     """Flag or unflag the village; False when it already was as asked."""
     if org.poverty_village == flagged:
         return False
     org.poverty_village = flagged
-    session.add(org)
-    await session.flush()
+    db.add(org)
+    await db.flush()
     return True
 
 
@@ -137,7 +137,7 @@ def _branches_below(under_path: str) -> tuple[sa.ColumnElement[bool], ...]:
 
 
 async def branch_marks(
-    *, session: AsyncSession, year: int, under_path: str, offset: int, limit: int
+    *, db: AsyncSession, year: int, under_path: str, offset: int, limit: int
 ) -> list[BranchMarks]:
     """The village branches strictly below ``under_path`` (by code) with their marks."""
     stmt = (
@@ -156,8 +156,8 @@ async def branch_marks(
         .offset(offset)
         .limit(limit)
     )
-    await session.flush()
-    connection = await session.connection()
+    await db.flush()
+    connection = await db.connection()
     rows = (await connection.execute(stmt)).all()
     return [
         BranchMarks(
@@ -171,7 +171,7 @@ async def branch_marks(
     ]
 
 
-async def count_branches(*, session: AsyncSession, under_path: str) -> int:
+async def count_branches(*, db: AsyncSession, under_path: str) -> int:
     """How many village branches lie strictly below ``under_path``."""
     stmt = select(sa.func.count()).select_from(OrgUnit).where(*_branches_below(under_path))
-    return int((await session.exec(stmt)).one())
+    return int((await db.exec(stmt)).one())

@@ -55,7 +55,7 @@ class InvitationRow(NamedTuple):
 
 async def create_invitation(
     *,
-    session: AsyncSession,
+    db: AsyncSession,
     code_hash: str,
     org_id: int,
     role: Role | str,
@@ -75,19 +75,19 @@ async def create_invitation(
         expires_at=expires_at,
         created_at=now,
     )
-    session.add(invitation)
-    await session.flush()
+    db.add(invitation)
+    await db.flush()
     return invitation
 
 
-async def get_invitation(*, session: AsyncSession, invitation_id: int) -> Invitation | None:
+async def get_invitation(*, db: AsyncSession, invitation_id: int) -> Invitation | None:
     """The invitation with this id, read fresh."""
-    return await session.get(Invitation, invitation_id, populate_existing=True)
+    return await db.get(Invitation, invitation_id, populate_existing=True)
 
 
-async def get_by_hash(*, session: AsyncSession, code_hash: str) -> Invitation | None:
+async def get_by_hash(*, db: AsyncSession, code_hash: str) -> Invitation | None:
     """The invitation whose code hashes to ``code_hash``, if any."""
-    result = await session.exec(select(Invitation).where(Invitation.code_hash == code_hash))
+    result = await db.exec(select(Invitation).where(Invitation.code_hash == code_hash))
     return result.first()
 
 
@@ -97,7 +97,7 @@ def _in_subtrees(paths: Sequence[str]) -> sa.ColumnElement[bool]:
 
 async def list_invitations(
     *,
-    session: AsyncSession,
+    db: AsyncSession,
     org_paths: Sequence[str],
     now: datetime,
     offset: int = 0,
@@ -111,7 +111,7 @@ async def list_invitations(
         col(Invitation.expires_at) > now,
         col(Invitation.uses) < col(Invitation.max_uses),
     )
-    result = await session.exec(
+    result = await db.exec(
         select(Invitation, OrgUnit)
         .join(OrgUnit, col(OrgUnit.id) == col(Invitation.org_id))
         .where(_in_subtrees(org_paths))
@@ -126,11 +126,11 @@ async def list_invitations(
     return [InvitationRow(invitation, org) for invitation, org in result.all()]
 
 
-async def count_invitations(*, session: AsyncSession, org_paths: Sequence[str]) -> int:
+async def count_invitations(*, db: AsyncSession, org_paths: Sequence[str]) -> int:
     """How many invitations ``list_invitations`` would list without paging."""
     if not org_paths:
         return 0
-    result = await session.exec(
+    result = await db.exec(
         select(sa.func.count())
         .select_from(Invitation)
         .join(OrgUnit, col(OrgUnit.id) == col(Invitation.org_id))
@@ -139,9 +139,9 @@ async def count_invitations(*, session: AsyncSession, org_paths: Sequence[str]) 
     return int(result.one())
 
 
-async def revoke_invitation(*, session: AsyncSession, invitation_id: int, now: datetime) -> bool:
+async def revoke_invitation(*, db: AsyncSession, invitation_id: int, now: datetime) -> bool:
     """Mark the invitation revoked; False if it already was (or does not exist)."""
-    result = await session.exec(
+    result = await db.exec(
         update(Invitation)
         .where(col(Invitation.id) == invitation_id, col(Invitation.revoked_at).is_(None))
         .values(revoked_at=now)
@@ -149,9 +149,9 @@ async def revoke_invitation(*, session: AsyncSession, invitation_id: int, now: d
     return bool(result.rowcount)
 
 
-async def claim_use(*, session: AsyncSession, invitation_id: int, now: datetime) -> bool:
+async def claim_use(*, db: AsyncSession, invitation_id: int, now: datetime) -> bool:
     """Spend one use if the invitation is still usable; False if it is not (any reason)."""
-    result = await session.exec(
+    result = await db.exec(
         update(Invitation)
         .where(
             col(Invitation.id) == invitation_id,
@@ -165,18 +165,18 @@ async def claim_use(*, session: AsyncSession, invitation_id: int, now: datetime)
 
 
 async def record_attempt(
-    *, session: AsyncSession, telegram_user_id: int, succeeded: bool, at: datetime
+    *, db: AsyncSession, telegram_user_id: int, succeeded: bool, at: datetime
 ) -> None:
     """Log one code attempt (the throttle counts the failed ones)."""
-    session.add(CodeAttempt(telegram_user_id=telegram_user_id, succeeded=succeeded, at=at))
-    await session.flush()
+    db.add(CodeAttempt(telegram_user_id=telegram_user_id, succeeded=succeeded, at=at))
+    await db.flush()
 
 
 async def failed_attempt_times(
-    *, session: AsyncSession, telegram_user_id: int, since: datetime, limit: int
+    *, db: AsyncSession, telegram_user_id: int, since: datetime, limit: int
 ) -> list[datetime]:
     """Times of the user's failed attempts after ``since``, newest first, at most ``limit``."""
-    result = await session.exec(
+    result = await db.exec(
         select(CodeAttempt.at)
         .where(
             CodeAttempt.telegram_user_id == telegram_user_id,
@@ -191,7 +191,7 @@ async def failed_attempt_times(
 
 async def create_request(
     *,
-    session: AsyncSession,
+    db: AsyncSession,
     telegram_user_id: int,
     invitation_id: int,
     org_id: int,
@@ -209,21 +209,21 @@ async def create_request(
         state=RegistrationState.PENDING,
         created_at=now,
     )
-    session.add(request)
-    await session.flush()
+    db.add(request)
+    await db.flush()
     return request
 
 
-async def get_request(*, session: AsyncSession, request_id: int) -> RegistrationRequest | None:
+async def get_request(*, db: AsyncSession, request_id: int) -> RegistrationRequest | None:
     """The registration request with this id, read fresh."""
-    return await session.get(RegistrationRequest, request_id, populate_existing=True)
+    return await db.get(RegistrationRequest, request_id, populate_existing=True)
 
 
 async def pending_request_of(
-    *, session: AsyncSession, telegram_user_id: int
+    *, db: AsyncSession, telegram_user_id: int
 ) -> RegistrationRequest | None:
     """The user's registration request still waiting for a decision, if any."""
-    result = await session.exec(
+    result = await db.exec(
         select(RegistrationRequest)
         .where(
             RegistrationRequest.telegram_user_id == telegram_user_id,
@@ -236,7 +236,7 @@ async def pending_request_of(
 
 async def decide_request(
     *,
-    session: AsyncSession,
+    db: AsyncSession,
     request_id: int,
     state: RegistrationState,
     decided_by: int | None,
@@ -244,7 +244,7 @@ async def decide_request(
     now: datetime,
 ) -> bool:
     """Move a pending request to ``state``; False if someone decided it first."""
-    result = await session.exec(
+    result = await db.exec(
         update(RegistrationRequest)
         .where(
             col(RegistrationRequest.id) == request_id,

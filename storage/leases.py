@@ -33,11 +33,11 @@ class Lease:
 
 
 async def acquire(
-    *, session: AsyncSession, name: str, holder: str, now: datetime, ttl: timedelta
+    *, db: AsyncSession, name: str, holder: str, now: datetime, ttl: timedelta
 ) -> Lease | None:
     """Take or renew lease ``name`` for ``holder``; None while someone else holds it."""
     t = _LEASE
-    dialect = postgresql if await dialect_name(session) == "postgresql" else sqlite
+    dialect = postgresql if await dialect_name(db) == "postgresql" else sqlite
     insert = dialect.insert(t).values(
         name=name, holder=holder, acquired_at=now, expires_at=now + ttl
     )
@@ -53,14 +53,14 @@ async def acquire(
         },
         where=sa.or_(t.c.holder == new.holder, t.c.expires_at <= new.acquired_at),
     ).returning(t.c.holder, t.c.acquired_at, t.c.expires_at)
-    row = (await session.exec(stmt)).first()
+    row = (await db.exec(stmt)).first()
     return Lease(*row) if row is not None else None
 
 
-async def release(*, session: AsyncSession, name: str, holder: str, now: datetime) -> bool:
+async def release(*, db: AsyncSession, name: str, holder: str, now: datetime) -> bool:
     """Let the lease go at once (a clean stop), if ``holder`` still has it."""
     t = _LEASE
-    result = await session.exec(
+    result = await db.exec(
         sa.update(t)
         .where(t.c.name == name, t.c.holder == holder, t.c.expires_at > now)
         .values(expires_at=now)
@@ -68,10 +68,10 @@ async def release(*, session: AsyncSession, name: str, holder: str, now: datetim
     return bool(result.rowcount)
 
 
-async def current(*, session: AsyncSession, name: str) -> Lease | None:
+async def current(*, db: AsyncSession, name: str) -> Lease | None:
     """The lease row as it stands (it may have expired)."""
     t = _LEASE
-    connection = await session.connection()
+    connection = await db.connection()
     query = sa.select(t.c.holder, t.c.acquired_at, t.c.expires_at).where(t.c.name == name)
     row = (await connection.execute(query)).first()
     return Lease(*row) if row is not None else None

@@ -60,10 +60,10 @@ def _linked_under(path: str) -> tuple[sa.ColumnElement[bool], ...]:
     )
 
 
-async def roster_counts(*, session: AsyncSession, org_ids: Sequence[int]) -> RosterCounts:
+async def roster_counts(*, db: AsyncSession, org_ids: Sequence[int]) -> RosterCounts:
     """Active members of these orgs and the linked ones among them, in one query."""
     linked = func.count(col(Member.telegram_user_id))
-    result = await session.exec(
+    result = await db.exec(
         select(func.count(), linked)
         .select_from(Member)
         .where(col(Member.org_id).in_(list(org_ids)), col(Member.active).is_(True))
@@ -73,10 +73,10 @@ async def roster_counts(*, session: AsyncSession, org_ids: Sequence[int]) -> Ros
 
 
 async def list_linked(
-    *, session: AsyncSession, under_path: str, offset: int = 0, limit: int = 8
+    *, db: AsyncSession, under_path: str, offset: int = 0, limit: int = 8
 ) -> list[Member]:
     """Active members in the subtree at ``under_path`` who have linked Telegram, by name."""
-    result = await session.exec(
+    result = await db.exec(
         select(Member)
         .where(*_linked_under(under_path))
         .order_by(col(Member.name), col(Member.id))
@@ -86,32 +86,32 @@ async def list_linked(
     return list(result.all())
 
 
-async def count_linked(*, session: AsyncSession, under_path: str) -> int:
+async def count_linked(*, db: AsyncSession, under_path: str) -> int:
     """How many members `list_linked` would list without paging."""
-    result = await session.exec(
+    result = await db.exec(
         select(func.count()).select_from(Member).where(*_linked_under(under_path))
     )
     return int(result.one())
 
 
 async def transfer_member(
-    *, session: AsyncSession, member_id: int, to_org_id: int, now: datetime | None = None
+    *, db: AsyncSession, member_id: int, to_org_id: int, now: datetime | None = None
 ) -> Member:
     """Move a member to another branch; the old branch's party group no longer applies."""
-    member = await session.get(Member, member_id, with_for_update=True)
+    member = await db.get(Member, member_id, with_for_update=True)
     if member is None:
         raise LookupError(f"no member {member_id}")
     member.org_id = to_org_id
     member.party_group_id = None
     member.updated_at = now or utcnow()
-    session.add(member)
-    await session.flush()
+    db.add(member)
+    await db.flush()
     return member
 
 
 async def set_status(
     *,
-    session: AsyncSession,
+    db: AsyncSession,
     member_id: int,
     status: MemberStatus,
     changed_on: date,
@@ -120,7 +120,7 @@ async def set_status(
 ) -> MemberStatusChange:
     """Change a member's status and keep the step in the history."""
     now = now or utcnow()
-    member = await session.get(Member, member_id, with_for_update=True)
+    member = await db.get(Member, member_id, with_for_update=True)
     if member is None:
         raise LookupError(f"no member {member_id}")
     change = MemberStatusChange(
@@ -133,14 +133,14 @@ async def set_status(
     )
     member.status = status
     member.updated_at = now
-    session.add_all([member, change])
-    await session.flush()
+    db.add_all([member, change])
+    await db.flush()
     return change
 
 
 async def deactivate_member(
     *,
-    session: AsyncSession,
+    db: AsyncSession,
     member_id: int,
     reason: InactiveReason,
     note: str | None = None,
@@ -151,15 +151,15 @@ async def deactivate_member(
     The Telegram link stays on the row as history until that account registers again
     (``members.link_telegram``); inactive members are not listed and are not sent anything.
     """
-    member = await session.get(Member, member_id, with_for_update=True)
+    member = await db.get(Member, member_id, with_for_update=True)
     if member is None:
         raise LookupError(f"no member {member_id}")
     member.active = False
     member.inactive_reason = reason
     member.inactive_note = note
     member.updated_at = now or utcnow()
-    session.add(member)
-    await session.flush()
+    db.add(member)
+    await db.flush()
     return member
 
 
@@ -177,14 +177,14 @@ def _probation_start() -> sa.ColumnElement[date | None]:
     return func.coalesce(latest, Member.joined_on)
 
 
-async def probation_started_on(*, session: AsyncSession, member_id: int) -> date | None:
+async def probation_started_on(*, db: AsyncSession, member_id: int) -> date | None:
     """When this member's probation began (None if not known)."""
-    result = await session.exec(select(_probation_start()).where(Member.id == member_id))
+    result = await db.exec(select(_probation_start()).where(Member.id == member_id))
     return result.first()
 
 
 async def due_probationary(
-    *, session: AsyncSession, started_on_or_before: date, reminded_action: str
+    *, db: AsyncSession, started_on_or_before: date, reminded_action: str
 ) -> list[ProbationDue]:
     """Active probationary members whose probation began on or before the given day.
 
@@ -219,7 +219,7 @@ async def due_probationary(
         )
         .order_by(col(Member.org_id), col(Member.name), col(Member.id))
     )
-    result = await session.exec(stmt)
+    result = await db.exec(stmt)
     return [
         ProbationDue(member_id, name, org_id, since)
         for member_id, name, org_id, since in result.all()

@@ -34,7 +34,7 @@ class AlreadyLinked(Exception):
 
 async def create_member(
     *,
-    session: AsyncSession,
+    db: AsyncSession,
     name: str,
     org_id: int,
     status: MemberStatus | str,
@@ -59,19 +59,19 @@ async def create_member(
         created_at=now,
         updated_at=now,
     )
-    session.add(member)
-    await session.flush()
+    db.add(member)
+    await db.flush()
     return member
 
 
-async def get_member(*, session: AsyncSession, member_id: int) -> Member | None:
+async def get_member(*, db: AsyncSession, member_id: int) -> Member | None:
     """The member with this id, if any."""
-    return await session.get(Member, member_id)
+    return await db.get(Member, member_id)
 
 
-async def member_by_telegram(*, session: AsyncSession, telegram_user_id: int) -> Member | None:
+async def member_by_telegram(*, db: AsyncSession, telegram_user_id: int) -> Member | None:
     """The active roster person linked to this Telegram account, if any."""
-    result = await session.exec(
+    result = await db.exec(
         select(Member).where(
             Member.telegram_user_id == telegram_user_id, col(Member.active).is_(True)
         )
@@ -79,11 +79,9 @@ async def member_by_telegram(*, session: AsyncSession, telegram_user_id: int) ->
     return result.first()
 
 
-async def find_in_branch_by_phone(
-    *, session: AsyncSession, org_id: int, phone: str
-) -> Member | None:
+async def find_in_branch_by_phone(*, db: AsyncSession, org_id: int, phone: str) -> Member | None:
     """The active member of a branch with this (normalised) phone number, if any."""
-    result = await session.exec(
+    result = await db.exec(
         select(Member)
         .where(Member.org_id == org_id, Member.phone == phone, col(Member.active).is_(True))
         .order_by(col(Member.id))
@@ -93,7 +91,7 @@ async def find_in_branch_by_phone(
 
 async def list_members(
     *,
-    session: AsyncSession,
+    db: AsyncSession,
     org_ids: Sequence[int],
     active: bool | None = True,
     offset: int = 0,
@@ -106,17 +104,17 @@ async def list_members(
     stmt = stmt.order_by(col(Member.name), col(Member.id)).offset(offset)
     if limit is not None:
         stmt = stmt.limit(limit)
-    return list((await session.exec(stmt)).all())
+    return list((await db.exec(stmt)).all())
 
 
 async def count_members(
-    *, session: AsyncSession, org_ids: Sequence[int], active: bool | None = True
+    *, db: AsyncSession, org_ids: Sequence[int], active: bool | None = True
 ) -> int:
     """How many members `list_members` would list without paging."""
     stmt = select(func.count()).select_from(Member).where(col(Member.org_id).in_(list(org_ids)))
     if active is not None:
         stmt = stmt.where(col(Member.active).is_(active))
-    return int((await session.exec(stmt)).one())
+    return int((await db.exec(stmt)).one())
 
 
 def _unlinked_in(org_id: int) -> Any:
@@ -128,10 +126,10 @@ def _unlinked_in(org_id: int) -> Any:
 
 
 async def list_unlinked(
-    *, session: AsyncSession, org_id: int, offset: int = 0, limit: int = 8
+    *, db: AsyncSession, org_id: int, offset: int = 0, limit: int = 8
 ) -> list[Member]:
     """Active members of a branch not yet linked to a Telegram account, by name."""
-    result = await session.exec(
+    result = await db.exec(
         select(Member)
         .where(*_unlinked_in(org_id))
         .order_by(col(Member.name), col(Member.id))
@@ -141,16 +139,14 @@ async def list_unlinked(
     return list(result.all())
 
 
-async def count_unlinked(*, session: AsyncSession, org_id: int) -> int:
+async def count_unlinked(*, db: AsyncSession, org_id: int) -> int:
     """How many members `list_unlinked` would list without paging."""
-    result = await session.exec(
-        select(func.count()).select_from(Member).where(*_unlinked_in(org_id))
-    )
+    result = await db.exec(select(func.count()).select_from(Member).where(*_unlinked_in(org_id)))
     return int(result.one())
 
 
 async def link_telegram(
-    *, session: AsyncSession, member_id: int, telegram_user_id: int, now: datetime | None = None
+    *, db: AsyncSession, member_id: int, telegram_user_id: int, now: datetime | None = None
 ) -> Member:
     """Bind a Telegram account to a roster person; one account, one person.
 
@@ -158,15 +154,15 @@ async def link_telegram(
     was taken off by mistake and invited again) can register. The audit log of the
     deactivation keeps which account the old row had.
     """
-    member = await session.get(Member, member_id, with_for_update=True)
+    member = await db.get(Member, member_id, with_for_update=True)
     if member is None:
         raise LookupError(f"no member {member_id}")
     if member.telegram_user_id not in (None, telegram_user_id):
         raise AlreadyLinked(f"member {member_id} is linked to another account")
-    other = await member_by_telegram(session=session, telegram_user_id=telegram_user_id)
+    other = await member_by_telegram(db=db, telegram_user_id=telegram_user_id)
     if other is not None and other.id != member_id:
         raise AlreadyLinked(f"account {telegram_user_id} is linked to member {other.id}")
-    await session.exec(
+    await db.exec(
         update(Member)
         .where(
             col(Member.telegram_user_id) == telegram_user_id,
@@ -177,16 +173,16 @@ async def link_telegram(
     )
     member.telegram_user_id = telegram_user_id
     member.updated_at = now or utcnow()
-    session.add(member)
-    await session.flush()
+    db.add(member)
+    await db.flush()
     return member
 
 
-async def members_with_phones(*, session: AsyncSession, phones: Sequence[str]) -> list[Member]:
+async def members_with_phones(*, db: AsyncSession, phones: Sequence[str]) -> list[Member]:
     """Active members (of any branch) whose normalised phone is one of ``phones``."""
     if not phones:
         return []
-    result = await session.exec(
+    result = await db.exec(
         select(Member)
         .where(col(Member.phone).in_(list(phones)), col(Member.active).is_(True))
         .order_by(col(Member.id))

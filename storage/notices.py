@@ -208,16 +208,16 @@ def _reachable(people: Any) -> Any:
     return sa.and_(people.c.chat_id.is_not(None), people.c.blocked_at.is_(None))
 
 
-async def _rows(session: AsyncSession, stmt: Any) -> Sequence[Any]:
+async def _rows(db: AsyncSession, stmt: Any) -> Sequence[Any]:
     """Run a Core SELECT in the session's transaction (after flushing pending objects)."""
-    await session.flush()
-    connection = await session.connection()
+    await db.flush()
+    connection = await db.connection()
     return (await connection.execute(stmt)).all()
 
 
 async def audience_counts(
     *,
-    session: AsyncSession,
+    db: AsyncSession,
     paths: Sequence[str],
     status: MemberStatus | None = None,
     role: Role | None = None,
@@ -225,7 +225,7 @@ async def audience_counts(
     """How many of the audience can get a notice, are not on Telegram, or blocked the bot."""
     people = _audience(paths, status, role)
     result = await _rows(
-        session,
+        db,
         sa.select(
             sa.func.count().filter(_reachable(people)),
             sa.func.count().filter(people.c.chat_id.is_(None)),
@@ -238,7 +238,7 @@ async def audience_counts(
 
 async def unreachable_in_audience(
     *,
-    session: AsyncSession,
+    db: AsyncSession,
     paths: Sequence[str],
     status: MemberStatus | None = None,
     role: Role | None = None,
@@ -247,7 +247,7 @@ async def unreachable_in_audience(
     """Names of those the notice cannot reach on Telegram, to be told in person."""
     people = _audience(paths, status, role)
     result = await _rows(
-        session,
+        db,
         sa.select(people.c.name)
         .where(sa.not_(_reachable(people)))
         .order_by(people.c.name, people.c.member_id)
@@ -258,7 +258,7 @@ async def unreachable_in_audience(
 
 async def recipients(
     *,
-    session: AsyncSession,
+    db: AsyncSession,
     paths: Sequence[str],
     status: MemberStatus | None = None,
     role: Role | None = None,
@@ -266,7 +266,7 @@ async def recipients(
     """Everyone of the audience a notice can reach: one row per Telegram chat."""
     people = _audience(paths, status, role)
     result = await _rows(
-        session,
+        db,
         sa.select(
             people.c.chat_id, sa.func.min(people.c.member_id), sa.func.min(people.c.language)
         )
@@ -282,7 +282,7 @@ async def recipients(
 
 async def create_notice(
     *,
-    session: AsyncSession,
+    db: AsyncSession,
     org_id: int,
     sender_telegram_id: int,
     text: str,
@@ -311,14 +311,14 @@ async def create_notice(
         progress_message_id=progress_message_id,
         created_at=now,
     )
-    session.add(notice)
-    await session.flush()
+    db.add(notice)
+    await db.flush()
     return notice
 
 
-async def get_notice(*, session: AsyncSession, notice_id: int) -> Notice | None:
+async def get_notice(*, db: AsyncSession, notice_id: int) -> Notice | None:
     """The notice with this id, if any."""
-    return await session.get(Notice, notice_id)
+    return await db.get(Notice, notice_id)
 
 
 def _counts_columns() -> tuple[Any, ...]:
@@ -338,13 +338,13 @@ def _counts_columns() -> tuple[Any, ...]:
 
 
 async def delivery_counts(
-    *, session: AsyncSession, notice_ids: Sequence[int]
+    *, db: AsyncSession, notice_ids: Sequence[int]
 ) -> dict[int, DeliveryCounts]:
     """Progress of each notice, counted in one grouped query."""
     if not notice_ids:
         return {}
     result = await _rows(
-        session,
+        db,
         sa.select(col(Delivery.notice_id), *_counts_columns())
         .where(col(Delivery.notice_id).in_(list(notice_ids)))
         .group_by(col(Delivery.notice_id)),
@@ -354,10 +354,10 @@ async def delivery_counts(
     return {notice_id: counts.get(notice_id, empty) for notice_id in notice_ids}
 
 
-async def open_progress(*, session: AsyncSession) -> list[ProgressTarget]:
+async def open_progress(*, db: AsyncSession) -> list[ProgressTarget]:
     """Notices whose sender's message still shows a progress bar (final report pending)."""
     result = await _rows(
-        session,
+        db,
         sa.select(
             col(Notice.id),
             col(Notice.progress_chat_id),
@@ -378,19 +378,17 @@ async def open_progress(*, session: AsyncSession) -> list[ProgressTarget]:
     ]
 
 
-async def close_progress(*, session: AsyncSession, notice_id: int) -> None:
+async def close_progress(*, db: AsyncSession, notice_id: int) -> None:
     """The final report is shown: stop updating the sender's message."""
-    await session.exec(
+    await db.exec(
         sa.update(Notice).where(col(Notice.id) == notice_id).values(progress_message_id=None)
     )
 
 
-async def unreachable_names(
-    *, session: AsyncSession, notice_id: int, limit: int = 30
-) -> list[str]:
+async def unreachable_names(*, db: AsyncSession, notice_id: int, limit: int = 30) -> list[str]:
     """Who could not get this notice because they blocked the bot."""
     result = await _rows(
-        session,
+        db,
         sa.select(sa.func.coalesce(Member.name, TelegramAccount.first_name))
         .select_from(Delivery)
         .outerjoin(Member, col(Member.id) == col(Delivery.member_id))
@@ -410,10 +408,10 @@ async def unreachable_names(
 
 
 async def acknowledge(
-    *, session: AsyncSession, notice_id: int, chat_id: int, now: datetime
+    *, db: AsyncSession, notice_id: int, chat_id: int, now: datetime
 ) -> AckResult:
     """Record 已阅 for the person in ``chat_id``; only the first tap changes anything."""
-    result = await session.exec(
+    result = await db.exec(
         sa.update(Delivery)
         .where(
             col(Delivery.notice_id) == notice_id,
@@ -425,7 +423,7 @@ async def acknowledge(
     if result.rowcount:
         return AckResult.ACKNOWLEDGED
     found = await _rows(
-        session,
+        db,
         sa.select(col(Delivery.id)).where(
             col(Delivery.notice_id) == notice_id, col(Delivery.chat_id) == chat_id
         ),
@@ -442,13 +440,13 @@ def _unread(notice_id: int) -> tuple[Any, ...]:
 
 
 async def recent_notices(
-    *, session: AsyncSession, paths: Sequence[str], limit: int = 10
+    *, db: AsyncSession, paths: Sequence[str], limit: int = 10
 ) -> list[NoticeSummary]:
     """The newest notices sent from inside these subtrees, each with its read rate."""
     delivered = sa.func.count().filter(col(Delivery.state) == DeliveryState.SENT)
     read = sa.func.count(col(Delivery.acknowledged_at))
     result = await _rows(
-        session,
+        db,
         sa.select(
             col(Notice.id),
             col(OrgUnit.name),
@@ -478,12 +476,12 @@ async def recent_notices(
     ]
 
 
-async def unread_by_branch(*, session: AsyncSession, notice_id: int) -> list[UnreadGroup]:
+async def unread_by_branch(*, db: AsyncSession, notice_id: int) -> list[UnreadGroup]:
     """Who has not read a delivered notice, counted by township and branch."""
     branch = aliased(OrgUnit)
     township = aliased(OrgUnit)
     result = await _rows(
-        session,
+        db,
         sa.select(col(township.name), col(branch.name), sa.func.count())
         .select_from(Delivery)
         .outerjoin(Member, col(Member.id) == col(Delivery.member_id))
@@ -496,10 +494,10 @@ async def unread_by_branch(*, session: AsyncSession, notice_id: int) -> list[Unr
     return [UnreadGroup(t, b, int(n)) for t, b, n in result]
 
 
-async def unread_names(*, session: AsyncSession, notice_id: int, limit: int = 50) -> list[str]:
+async def unread_names(*, db: AsyncSession, notice_id: int, limit: int = 50) -> list[str]:
     """Names of those who have not read a delivered notice."""
     result = await _rows(
-        session,
+        db,
         sa.select(sa.func.coalesce(Member.name, TelegramAccount.first_name))
         .select_from(Delivery)
         .outerjoin(Member, col(Member.id) == col(Delivery.member_id))
@@ -511,10 +509,10 @@ async def unread_names(*, session: AsyncSession, notice_id: int, limit: int = 50
     return [str(name) for (name,) in result]
 
 
-async def non_readers(*, session: AsyncSession, notice_id: int) -> list[Reader]:
+async def non_readers(*, db: AsyncSession, notice_id: int) -> list[Reader]:
     """Who got the notice, has not tapped 已阅 and can still be reached: to remind."""
     result = await _rows(
-        session,
+        db,
         sa.select(col(Delivery.chat_id), col(Delivery.member_id), col(TelegramAccount.language))
         .join(TelegramAccount, col(TelegramAccount.telegram_user_id) == col(Delivery.chat_id))
         .where(*_unread(notice_id), col(TelegramAccount.blocked_at).is_(None))
@@ -524,10 +522,10 @@ async def non_readers(*, session: AsyncSession, notice_id: int) -> list[Reader]:
 
 
 async def due_ack_reminders(
-    *, session: AsyncSession, now: datetime, horizon: timedelta = timedelta(days=30)
+    *, db: AsyncSession, now: datetime, horizon: timedelta = timedelta(days=30)
 ) -> list[Notice]:
     """Claim the notices whose automatic reminder is due (each is claimed once, ever)."""
-    candidates = await session.exec(
+    candidates = await db.exec(
         select(Notice).where(
             col(Notice.requires_ack).is_(True),
             col(Notice.ack_reminded_at).is_(None),
@@ -539,7 +537,7 @@ async def due_ack_reminders(
     for notice in candidates.all():
         if notice.created_at + timedelta(minutes=notice.ack_reminder_after_minutes) > now:
             continue
-        result = await session.exec(
+        result = await db.exec(
             sa.update(Notice)
             .where(col(Notice.id) == notice.id, col(Notice.ack_reminded_at).is_(None))
             .values(ack_reminded_at=now)
@@ -563,11 +561,11 @@ def _anniversary(day: date) -> Any:
     return same
 
 
-async def birthday_members(*, session: AsyncSession, on: date) -> list[BirthdayMember]:
+async def birthday_members(*, db: AsyncSession, on: date) -> list[BirthdayMember]:
     """Active members who joined the party on this day in an earlier year, reachable on
     Telegram, in branches that greet."""
     result = await _rows(
-        session,
+        db,
         sa.select(
             col(Member.id),
             col(Member.telegram_user_id),
@@ -597,15 +595,15 @@ async def birthday_members(*, session: AsyncSession, on: date) -> list[BirthdayM
     ]
 
 
-async def greetings_enabled(*, session: AsyncSession, org_id: int) -> bool | None:
+async def greetings_enabled(*, db: AsyncSession, org_id: int) -> bool | None:
     """Whether the branch greets members on their political birthday (None: no such org)."""
-    org = await session.get(OrgUnit, org_id, populate_existing=True)
+    org = await db.get(OrgUnit, org_id, populate_existing=True)
     return None if org is None else org.greetings_enabled
 
 
-async def set_greetings(*, session: AsyncSession, org_id: int, enabled: bool) -> bool:
+async def set_greetings(*, db: AsyncSession, org_id: int, enabled: bool) -> bool:
     """Switch a branch's greetings; True if that changed anything."""
-    result = await session.exec(
+    result = await db.exec(
         sa.update(OrgUnit)
         .where(col(OrgUnit.id) == org_id, col(OrgUnit.greetings_enabled).is_not(enabled))
         .values(greetings_enabled=enabled)

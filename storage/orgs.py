@@ -25,7 +25,7 @@ __all__ = [
 
 async def create_org(
     *,
-    session: AsyncSession,
+    db: AsyncSession,
     code: str,
     name: str,
     kind: OrgKind | str,
@@ -38,62 +38,60 @@ async def create_org(
     """
     parent_path = "/"
     if parent_id is not None:
-        parent = await session.get(OrgUnit, parent_id)
+        parent = await db.get(OrgUnit, parent_id)
         if parent is None:
             raise LookupError(f"no org unit with id {parent_id}")
         parent_path = parent.path
     org = OrgUnit(code=code, name=name, kind=OrgKind(kind), parent_id=parent_id)
-    session.add(org)
-    await session.flush()  # the path needs the id
+    db.add(org)
+    await db.flush()  # the path needs the id
     org.path = f"{parent_path}{org.id}/"
-    await session.flush()
+    await db.flush()
     return org
 
 
-async def get_org(*, session: AsyncSession, org_id: int) -> OrgUnit | None:
+async def get_org(*, db: AsyncSession, org_id: int) -> OrgUnit | None:
     """The org unit with this id, if any."""
-    return await session.get(OrgUnit, org_id)
+    return await db.get(OrgUnit, org_id)
 
 
-async def get_org_by_code(*, session: AsyncSession, code: str) -> OrgUnit | None:
+async def get_org_by_code(*, db: AsyncSession, code: str) -> OrgUnit | None:
     """The org unit with this short code ("C001", "T01-V03"), if any."""
-    result = await session.exec(select(OrgUnit).where(OrgUnit.code == code))
+    result = await db.exec(select(OrgUnit).where(OrgUnit.code == code))
     return result.first()
 
 
-async def get_county(*, session: AsyncSession) -> OrgUnit | None:
+async def get_county(*, db: AsyncSession) -> OrgUnit | None:
     """The root of the tree (the county), if it has been created."""
-    result = await session.exec(
+    result = await db.exec(
         select(OrgUnit).where(col(OrgUnit.parent_id).is_(None)).order_by(col(OrgUnit.id))
     )
     return result.first()
 
 
-async def subtree_ids(
-    *, session: AsyncSession, org_id: int, active_only: bool = False
-) -> list[int]:
+async def subtree_ids(*, db: AsyncSession, org_id: int, active_only: bool = False) -> list[int]:
     """Ids of ``org_id`` and every unit below it (empty if ``org_id`` does not exist)."""
-    org = await session.get(OrgUnit, org_id)
+    org = await db.get(OrgUnit, org_id)
     if org is None:
         return []
     stmt = select(OrgUnit.id).where(col(OrgUnit.path).startswith(org.path))
     if active_only:
         stmt = stmt.where(col(OrgUnit.active).is_(True))
-    result = await session.exec(stmt.order_by(col(OrgUnit.path)))
+    result = await db.exec(stmt.order_by(col(OrgUnit.path)))
     return [org_id for org_id in result.all() if org_id is not None]
 
 
-async def lineage(*, session: AsyncSession, org: OrgUnit) -> list[OrgUnit]:
+async def lineage(*, db: AsyncSession, org: OrgUnit) -> list[OrgUnit]:
     """The org and its ancestors, from the county down, in one query (ids from the path)."""
     ids = [int(part) for part in org.path.strip("/").split("/") if part]
-    result = await session.exec(select(OrgUnit).where(col(OrgUnit.id).in_(ids)))
+    result = await db.exec(select(OrgUnit).where(col(OrgUnit.id).in_(ids)))
     by_id = {unit.id: unit for unit in result.all()}
     return [by_id[org_id] for org_id in ids if org_id in by_id]
 
 
-async def is_within(*, session: AsyncSession, org_id: int, ancestor_id: int) -> bool:
+async def is_within(*, db: AsyncSession, org_id: int, ancestor_id: int) -> bool:
     """True if ``org_id`` is ``ancestor_id`` or lies below it."""
-    result = await session.exec(select(OrgUnit.path).where(OrgUnit.id == org_id))
+    result = await db.exec(select(OrgUnit.path).where(OrgUnit.id == org_id))
     path = result.first()
     return path is not None and f"/{ancestor_id}/" in path
 
@@ -107,7 +105,7 @@ def _child_units_of(org_id: int) -> tuple[Any, ...]:
 
 
 async def child_units(
-    *, session: AsyncSession, org_id: int, offset: int = 0, limit: int | None = None
+    *, db: AsyncSession, org_id: int, offset: int = 0, limit: int | None = None
 ) -> list[OrgUnit]:
     """Active units directly below ``org_id`` (party groups aside), by code: a tree level."""
     stmt = (
@@ -118,12 +116,12 @@ async def child_units(
     )
     if limit is not None:
         stmt = stmt.limit(limit)
-    return list((await session.exec(stmt)).all())
+    return list((await db.exec(stmt)).all())
 
 
-async def count_child_units(*, session: AsyncSession, org_id: int) -> int:
+async def count_child_units(*, db: AsyncSession, org_id: int) -> int:
     """How many units `child_units` would list without paging."""
-    result = await session.exec(
+    result = await db.exec(
         select(func.count()).select_from(OrgUnit).where(*_child_units_of(org_id))
     )
     return int(result.one())

@@ -60,7 +60,7 @@ class OrderView:
 
 async def create_order(
     *,
-    session: AsyncSession,
+    db: AsyncSession,
     org_id: int,
     year: int,
     criticism: str,
@@ -82,14 +82,14 @@ async def create_order(
         remind_on=remind_on,
         issued_by=issued_by,
     )
-    session.add(order)
-    await session.flush()
+    db.add(order)
+    await db.flush()
     return order
 
 
-async def get_order(*, session: AsyncSession, order_id: int) -> RectificationOrder | None:
+async def get_order(*, db: AsyncSession, order_id: int) -> RectificationOrder | None:
     """The order with this id, as the database holds it now."""
-    result = await session.exec(
+    result = await db.exec(
         select(RectificationOrder)
         .where(col(RectificationOrder.id) == order_id)
         .execution_options(populate_existing=True)
@@ -118,36 +118,34 @@ def _views() -> Any:
     )
 
 
-async def _view_rows(
-    session: AsyncSession, stmt: sa.Select[tuple[object, ...]]
-) -> list[OrderView]:
-    result = await session.exec(stmt)  # type: ignore[call-overload]
+async def _view_rows(db: AsyncSession, stmt: sa.Select[tuple[object, ...]]) -> list[OrderView]:
+    result = await db.exec(stmt)  # type: ignore[call-overload]
     return [
         OrderView(order, str(name), str(path), parent, int(count))
         for order, name, path, parent, count in result.all()
     ]
 
 
-async def order_view(*, session: AsyncSession, order_id: int) -> OrderView | None:
+async def order_view(*, db: AsyncSession, order_id: int) -> OrderView | None:
     """One order with its branch, if it exists."""
-    found = await _view_rows(session, _views().where(col(RectificationOrder.id) == order_id))
+    found = await _view_rows(db, _views().where(col(RectificationOrder.id) == order_id))
     return found[0] if found else None
 
 
 async def orders_under(
-    *, session: AsyncSession, path: str, open_only: bool, limit: int
+    *, db: AsyncSession, path: str, open_only: bool, limit: int
 ) -> list[OrderView]:
     """Orders of the branches under ``path``: the earliest deadline first."""
     stmt = _views().where(col(OrgUnit.path).startswith(path))
     if open_only:
         stmt = stmt.where(col(RectificationOrder.state).in_(_OPEN))
     stmt = stmt.order_by(col(RectificationOrder.deadline), col(RectificationOrder.id)).limit(limit)
-    return await _view_rows(session, stmt)
+    return await _view_rows(db, stmt)
 
 
 async def add_report(
     *,
-    session: AsyncSession,
+    db: AsyncSession,
     order_id: int,
     note: str,
     photo_ids: list[str],
@@ -162,14 +160,14 @@ async def add_report(
         reported_by=reported_by,
         reported_at=now,
     )
-    session.add(report)
-    await session.flush()
+    db.add(report)
+    await db.flush()
     return report
 
 
-async def reports_of(*, session: AsyncSession, order_id: int) -> list[RectificationReport]:
+async def reports_of(*, db: AsyncSession, order_id: int) -> list[RectificationReport]:
     """The progress reports of an order, oldest first."""
-    result = await session.exec(
+    result = await db.exec(
         select(RectificationReport)
         .where(col(RectificationReport.order_id) == order_id)
         .order_by(col(RectificationReport.reported_at), col(RectificationReport.id))
@@ -179,7 +177,7 @@ async def reports_of(*, session: AsyncSession, order_id: int) -> list[Rectificat
 
 async def close_order(
     *,
-    session: AsyncSession,
+    db: AsyncSession,
     order_id: int,
     closed_by: int,
     note: str,
@@ -187,7 +185,7 @@ async def close_order(
     now: datetime,
 ) -> bool:
     """Close an open (or overdue) order with its evidence; False if it was closed already."""
-    result = await session.exec(
+    result = await db.exec(
         update(RectificationOrder)
         .where(
             col(RectificationOrder.id) == order_id,
@@ -207,10 +205,10 @@ async def close_order(
 # --- the ladder ---------------------------------------------------------------------------
 
 
-async def reminders_due(*, session: AsyncSession, day: date) -> list[OrderView]:
+async def reminders_due(*, db: AsyncSession, day: date) -> list[OrderView]:
     """Open orders whose reminder day has come and whose secretary was not reminded."""
     return await _view_rows(
-        session,
+        db,
         _views()
         .where(
             col(RectificationOrder.state) == RectificationState.OPEN,
@@ -221,9 +219,9 @@ async def reminders_due(*, session: AsyncSession, day: date) -> list[OrderView]:
     )
 
 
-async def claim_reminder(*, session: AsyncSession, order_id: int, now: datetime) -> bool:
+async def claim_reminder(*, db: AsyncSession, order_id: int, now: datetime) -> bool:
     """Mark the order reminded; False if another run did (or it was closed meanwhile)."""
-    result = await session.exec(
+    result = await db.exec(
         update(RectificationOrder)
         .where(
             col(RectificationOrder.id) == order_id,
@@ -236,11 +234,11 @@ async def claim_reminder(*, session: AsyncSession, order_id: int, now: datetime)
 
 
 async def ladder_candidates(
-    *, session: AsyncSession, level: int, deadline_before: date
+    *, db: AsyncSession, level: int, deadline_before: date
 ) -> list[OrderView]:
     """Orders not closed, at ``level``, whose deadline lies before ``deadline_before``."""
     return await _view_rows(
-        session,
+        db,
         _views()
         .where(
             col(RectificationOrder.state).in_(_OPEN),
@@ -251,11 +249,9 @@ async def ladder_candidates(
     )
 
 
-async def step_level(
-    *, session: AsyncSession, order_id: int, from_level: int, to_level: int
-) -> bool:
+async def step_level(*, db: AsyncSession, order_id: int, from_level: int, to_level: int) -> bool:
     """Escalate an order not closed (it is overdue now); False if another run did."""
-    result = await session.exec(
+    result = await db.exec(
         update(RectificationOrder)
         .where(
             col(RectificationOrder.id) == order_id,
@@ -267,28 +263,26 @@ async def step_level(
     return bool(result.rowcount)
 
 
-async def next_ladder_days(
-    *, session: AsyncSession, after: date, county_after_days: int
-) -> list[date]:
+async def next_ladder_days(*, db: AsyncSession, after: date, county_after_days: int) -> list[date]:
     """The first ladder days after ``after`` on which a step would be taken, as the
     database stands now: a reminder (on ``remind_on``), the township (the day after the
     deadline), the county (``county_after_days`` later). Minima in SQL."""
     not_closed = col(RectificationOrder.state).in_(_OPEN)
-    remind = await session.exec(
+    remind = await db.exec(
         select(sa.func.min(col(RectificationOrder.remind_on))).where(
             col(RectificationOrder.state) == RectificationState.OPEN,
             col(RectificationOrder.reminded_at).is_(None),
             col(RectificationOrder.remind_on) > after,
         )
     )
-    township = await session.exec(
+    township = await db.exec(
         select(sa.func.min(col(RectificationOrder.deadline))).where(
             not_closed,
             col(RectificationOrder.level) == 0,
             col(RectificationOrder.deadline) >= after,
         )
     )
-    county = await session.exec(
+    county = await db.exec(
         select(sa.func.min(col(RectificationOrder.deadline))).where(
             not_closed,
             col(RectificationOrder.level) == 1,

@@ -220,10 +220,10 @@ def member_key(stmt: sa.Select[Any], scope: Scope, member: Any) -> tuple[sa.Sele
 
 
 async def _grouped(
-    session: AsyncSession, stmt: sa.Select[Any] | sa.CompoundSelect[Any]
+    db: AsyncSession, stmt: sa.Select[Any] | sa.CompoundSelect[Any]
 ) -> Sequence[Any]:
-    await session.flush()
-    connection = await session.connection()
+    await db.flush()
+    connection = await db.connection()
     rows: Sequence[Any] = (await connection.execute(stmt)).all()
     return rows
 
@@ -235,7 +235,7 @@ def _utc(moment: datetime) -> Any:
 # --- what the report lists ----------------------------------------------------------------
 
 
-async def units(*, session: AsyncSession, org_id: int, only: Only | None = None) -> list[Unit]:
+async def units(*, db: AsyncSession, org_id: int, only: Only | None = None) -> list[Unit]:
     """The active child units of an org (party groups are part of their branch), by code;
     narrowed by ``only``, those with a flagged unit inside."""
     stmt = sa.select(_ORG.c.id, _ORG.c.code, _ORG.c.name, _ORG.c.kind).where(
@@ -252,7 +252,7 @@ async def units(*, session: AsyncSession, org_id: int, only: Only | None = None)
                 )
             )
         )
-    rows = await _grouped(session, stmt.order_by(_ORG.c.code))
+    rows = await _grouped(db, stmt.order_by(_ORG.c.code))
     return [Unit(int(i), str(c), str(n), OrgKind(k)) for i, c, n, k in rows]
 
 
@@ -265,12 +265,12 @@ class Branch(NamedTuple):
     parent_name: str
 
 
-async def branches(*, session: AsyncSession, path: str) -> list[Branch]:
+async def branches(*, db: AsyncSession, path: str) -> list[Branch]:
     """The active branches of the subtree at ``path`` (the org itself if it is one), by
     code: the units `By.BRANCH` groups by."""
     parent = _ORG.alias("parent")
     rows = await _grouped(
-        session,
+        db,
         sa.select(_ORG.c.id, _ORG.c.code, _ORG.c.name, parent.c.name)
         .join(parent, parent.c.id == _ORG.c.parent_id)
         .where(
@@ -284,12 +284,12 @@ async def branches(*, session: AsyncSession, path: str) -> list[Branch]:
 
 
 async def branch_members(
-    *, session: AsyncSession, org_id: int, only: Only | None = None
+    *, db: AsyncSession, org_id: int, only: Only | None = None
 ) -> list[MemberLine]:
     """The active members of a branch, by name (none when ``only`` leaves the branch out)."""
     scope = Scope(org_id, "", By.MEMBER, only)
     rows = await _grouped(
-        session,
+        db,
         sa.select(_MEMBER.c.id, _MEMBER.c.name, _MEMBER.c.telegram_user_id.is_not(None))
         .where(
             _MEMBER.c.org_id == org_id,
@@ -304,12 +304,12 @@ async def branch_members(
 # --- figures ------------------------------------------------------------------------------
 
 
-async def roster(*, session: AsyncSession, scope: Scope) -> dict[int, Roster]:
+async def roster(*, db: AsyncSession, scope: Scope) -> dict[int, Roster]:
     """Active members and how many of them are on Telegram."""
     base = sa.select().select_from(_MEMBER).where(_MEMBER.c.active.is_(True))
     stmt, key = member_key(base, scope, _MEMBER)
     rows = await _grouped(
-        session,
+        db,
         stmt.add_columns(key, sa.func.count(), sa.func.count(_MEMBER.c.telegram_user_id)).group_by(
             key
         ),
@@ -349,7 +349,7 @@ def _attendance_figures(rows: Sequence[Any]) -> dict[int, AttendanceFigures]:
 
 
 async def attendance(
-    *, session: AsyncSession, scope: Scope, start: datetime, end: datetime
+    *, db: AsyncSession, scope: Scope, start: datetime, end: datetime
 ) -> dict[int, AttendanceFigures]:
     """Outcomes of the finalised invitations of sessions starting in [start, end)."""
     base, counts = _attendance_counts(start, end)
@@ -359,11 +359,11 @@ async def attendance(
     else:
         keyed, key = member_key(base, scope, _MEMBER)
         stmt = keyed.add_columns(key, *counts).group_by(key)
-    return _attendance_figures(await _grouped(session, stmt))
+    return _attendance_figures(await _grouped(db, stmt))
 
 
 async def attendance_with_whole(
-    *, session: AsyncSession, scope: Scope, start: datetime, end: datetime
+    *, db: AsyncSession, scope: Scope, start: datetime, end: datetime
 ) -> tuple[dict[int, AttendanceFigures], dict[int, AttendanceFigures]]:
     """What `attendance` says of the scope as a WHOLE and by its child UNITs, from one
     read of the period's attendance (a county-year is 300,000 rows; reading them once for
@@ -398,7 +398,7 @@ async def attendance_with_whole(
         .where(subtree.c.path.startswith(scope.path))
         .having(sa.func.count() > 0)
     )
-    figures = _attendance_figures(await _grouped(session, sa.union_all(whole, by_unit)))
+    figures = _attendance_figures(await _grouped(db, sa.union_all(whole, by_unit)))
     total = figures.pop(scope.org_id, None)
     return ({scope.org_id: total} if total is not None else {}), figures
 
@@ -424,7 +424,7 @@ def _held(now: datetime) -> sa.ColumnElement[bool]:
 
 
 async def sessions_held(
-    *, session: AsyncSession, scope: Scope, start: datetime, end: datetime, now: datetime
+    *, db: AsyncSession, scope: Scope, start: datetime, end: datetime, now: datetime
 ) -> dict[tuple[int, SessionKind], int]:
     """How many sessions of each kind were held in [start, end), by their holder's unit."""
     base = (
@@ -434,7 +434,7 @@ async def sessions_held(
     )
     stmt, key = org_key(base, scope, session_holder(_STUDY))
     rows = await _grouped(
-        session,
+        db,
         stmt.add_columns(key, _STUDY.c.kind, sa.func.count()).group_by(key, _STUDY.c.kind),
     )
     return {(int(k), SessionKind(kind)): int(n) for k, kind, n in rows}
@@ -442,7 +442,7 @@ async def sessions_held(
 
 async def periods_met(
     *,
-    session: AsyncSession,
+    db: AsyncSession,
     scopes: Sequence[Scope],
     periods: Sequence[JudgedPeriod],
     now: datetime,
@@ -492,17 +492,17 @@ async def periods_met(
         )
     found: list[dict[tuple[int, SessionKind], int]] = [{} for _ in scopes]
     if parts:
-        for number, k, kind, n in await _grouped(session, sa.union_all(*parts)):
+        for number, k, kind, n in await _grouped(db, sa.union_all(*parts)):
             found[int(number)][(int(k), SessionKind(kind))] = int(n)
     return found
 
 
-async def org_kinds(*, session: AsyncSession, scope: Scope) -> dict[tuple[int, OrgKind], int]:
+async def org_kinds(*, db: AsyncSession, scope: Scope) -> dict[tuple[int, OrgKind], int]:
     """How many active orgs of each kind lie in each group (what must hold sessions)."""
     base = sa.select().select_from(_ORG).where(_ORG.c.active.is_(True))
     stmt, key = org_key(base, scope, _ORG.c.id)
     rows = await _grouped(
-        session, stmt.add_columns(key, _ORG.c.kind, sa.func.count()).group_by(key, _ORG.c.kind)
+        db, stmt.add_columns(key, _ORG.c.kind, sa.func.count()).group_by(key, _ORG.c.kind)
     )
     return {(int(k), OrgKind(kind)): int(n) for k, kind, n in rows}
 
@@ -527,7 +527,7 @@ def notices_between(start: datetime, end: datetime) -> Any:
 
 
 async def notice_reads(
-    *, session: AsyncSession, scope: Scope, start: datetime, end: datetime
+    *, db: AsyncSession, scope: Scope, start: datetime, end: datetime
 ) -> dict[int, Reads]:
     """Notices sent in [start, end) that asked for 已阅: delivered to members, and read."""
     base = (
@@ -543,7 +543,7 @@ async def notice_reads(
     )
     stmt, key = member_key(base, scope, _MEMBER)
     rows = await _grouped(
-        session,
+        db,
         stmt.add_columns(
             key, sa.func.count(), sa.func.count(_DELIVERY.c.acknowledged_at)
         ).group_by(key),
@@ -555,9 +555,7 @@ def _ratings_columns() -> tuple[Any, ...]:
     return sa.func.count(), sa.func.count().filter(_ASSESSMENT.c.passed.is_(True))
 
 
-async def five_good(
-    *, session: AsyncSession, scope: Scope, years: Sequence[int]
-) -> dict[int, Ratings]:
+async def five_good(*, db: AsyncSession, scope: Scope, years: Sequence[int]) -> dict[int, Ratings]:
     """五好 ratings of the orgs (townships, branches) in each group, in these years."""
     base = (
         sa.select()
@@ -569,12 +567,12 @@ async def five_good(
         )
     )
     stmt, key = org_key(base, scope, _ASSESSMENT.c.org_id)
-    rows = await _grouped(session, stmt.add_columns(key, *_ratings_columns()).group_by(key))
+    rows = await _grouped(db, stmt.add_columns(key, *_ratings_columns()).group_by(key))
     return {int(k): Ratings(int(r), int(p)) for k, r, p in rows}
 
 
 async def five_lead(
-    *, session: AsyncSession, scope: Scope, years: Sequence[int]
+    *, db: AsyncSession, scope: Scope, years: Sequence[int]
 ) -> dict[int, FiveLead]:
     """五带头: the active members of each group, and those the township confirmed in these
     years. A group shows up once any of its members has a verdict of those years."""
@@ -599,7 +597,7 @@ async def five_lead(
     )
     stmt, key = member_key(base, scope, _MEMBER)
     rows = await _grouped(
-        session,
+        db,
         stmt.add_columns(key, sa.func.count(), sa.func.count().filter(verdicts.c.ok == 1))
         .group_by(key)
         .having(sa.func.count(verdicts.c.member_id) > 0),
@@ -608,7 +606,7 @@ async def five_lead(
 
 
 async def commended_units(
-    *, session: AsyncSession, year: int, under_path: str, start: datetime, end: datetime
+    *, db: AsyncSession, year: int, under_path: str, start: datetime, end: datetime
 ) -> list[Commended]:
     """The five-good units of ``year`` strictly below ``under_path``, each with the
     attendance of its subtree's members in [start, end) as /summary counts it."""
@@ -631,7 +629,7 @@ async def commended_units(
         .subquery("attended")
     )
     rows = await _grouped(
-        session,
+        db,
         sa.select(_ORG.c.id, _ORG.c.name, _ORG.c.kind, attended.c.invited, attended.c.present)
         .join(
             _ASSESSMENT,
@@ -657,14 +655,14 @@ async def commended_units(
 
 
 async def contact_visits(
-    *, session: AsyncSession, scope: Scope, year: int, needed: int
+    *, db: AsyncSession, scope: Scope, year: int, needed: int
 ) -> dict[int, Ratings]:
     """Leaders' contact points of the year in each group, and how many had ``needed``
     visits (rated = points, passed = points with enough visits)."""
     points = visits_by_point(year)
     stmt, key = org_key(sa.select().select_from(points), scope, points.c.org_id)
     rows = await _grouped(
-        session,
+        db,
         stmt.add_columns(
             key, sa.func.count(), sa.func.count().filter(points.c.visits >= needed)
         ).group_by(key),

@@ -34,7 +34,7 @@ class Holder(NamedTuple):
 
 async def grant_role(
     *,
-    session: AsyncSession,
+    db: AsyncSession,
     telegram_user_id: int,
     role: Role | str,
     org_id: int,
@@ -44,7 +44,7 @@ async def grant_role(
     """Grant ``role`` over ``org_id``; granting it again returns the existing grant as is."""
     role = Role(role)
     await insert_ignore(
-        session,
+        db,
         RoleGrant,
         {
             "telegram_user_id": telegram_user_id,
@@ -55,7 +55,7 @@ async def grant_role(
         },
         conflict=["telegram_user_id", "role", "org_id"],
     )
-    result = await session.exec(
+    result = await db.exec(
         select(RoleGrant)
         .where(
             RoleGrant.telegram_user_id == telegram_user_id,
@@ -68,10 +68,10 @@ async def grant_role(
 
 
 async def revoke_role(
-    *, session: AsyncSession, telegram_user_id: int, role: Role | str, org_id: int
+    *, db: AsyncSession, telegram_user_id: int, role: Role | str, org_id: int
 ) -> bool:
     """Remove the grant; False if there was none."""
-    result = await session.exec(
+    result = await db.exec(
         delete(RoleGrant).where(
             col(RoleGrant.telegram_user_id) == telegram_user_id,
             col(RoleGrant.role) == Role(role),
@@ -81,9 +81,9 @@ async def revoke_role(
     return bool(result.rowcount)
 
 
-async def roles_of(*, session: AsyncSession, telegram_user_id: int) -> list[RoleScope]:
+async def roles_of(*, db: AsyncSession, telegram_user_id: int) -> list[RoleScope]:
     """Every role the user holds, with the path of the org it is bound to."""
-    result = await session.exec(
+    result = await db.exec(
         select(RoleGrant.role, RoleGrant.org_id, OrgUnit.path)
         .join(OrgUnit, col(OrgUnit.id) == col(RoleGrant.org_id))
         .where(RoleGrant.telegram_user_id == telegram_user_id)
@@ -92,9 +92,9 @@ async def roles_of(*, session: AsyncSession, telegram_user_id: int) -> list[Role
     return [RoleScope(Role(role), org_id, path) for role, org_id, path in result.all()]
 
 
-async def holders(*, session: AsyncSession, org_id: int, roles: Sequence[Role]) -> list[Holder]:
+async def holders(*, db: AsyncSession, org_id: int, roles: Sequence[Role]) -> list[Holder]:
     """Who holds one of ``roles`` bound exactly to ``org_id`` (e.g. a branch's secretaries)."""
-    result = await session.exec(
+    result = await db.exec(
         select(TelegramAccount.telegram_user_id, TelegramAccount.language)
         .join(RoleGrant, col(RoleGrant.telegram_user_id) == col(TelegramAccount.telegram_user_id))
         .where(RoleGrant.org_id == org_id, col(RoleGrant.role).in_([Role(r) for r in roles]))

@@ -31,28 +31,28 @@ __all__ = [
 WRITE_CHUNK: Final = 1000
 
 
-async def org_units_under(*, session: AsyncSession, path: str) -> list[OrgUnit]:
+async def org_units_under(*, db: AsyncSession, path: str) -> list[OrgUnit]:
     """Every org unit in the subtree at ``path`` (active or not), parents before children."""
-    result = await session.exec(
+    result = await db.exec(
         select(OrgUnit).where(col(OrgUnit.path).startswith(path)).order_by(col(OrgUnit.path))
     )
     return list(result.all())
 
 
-async def org_codes(*, session: AsyncSession) -> set[str]:
+async def org_codes(*, db: AsyncSession) -> set[str]:
     """Every org code in use; new codes must avoid all of them (codes are unique)."""
-    result = await session.exec(select(OrgUnit.code))
+    result = await db.exec(select(OrgUnit.code))
     return set(result.all())
 
 
-async def insert_members(*, session: AsyncSession, rows: Sequence[Mapping[str, Any]]) -> None:
+async def insert_members(*, db: AsyncSession, rows: Sequence[Mapping[str, Any]]) -> None:
     """Insert roster people in bulk; each mapping holds Member column values."""
     table = table_of(Member)
     for start in range(0, len(rows), WRITE_CHUNK):
-        await session.exec(sa.insert(table), params=list(rows[start : start + WRITE_CHUNK]))
+        await db.exec(sa.insert(table), params=list(rows[start : start + WRITE_CHUNK]))
 
 
-async def update_members(*, session: AsyncSession, rows: Sequence[Mapping[str, Any]]) -> None:
+async def update_members(*, db: AsyncSession, rows: Sequence[Mapping[str, Any]]) -> None:
     """Update people by primary key in bulk; each mapping has "id" plus the changed columns.
 
     Rows that change the same columns go out together as one executemany.
@@ -70,13 +70,11 @@ async def update_members(*, session: AsyncSession, rows: Sequence[Mapping[str, A
         )
         params = [{f"_{key}": row[key] for key in keys} for row in group]
         for start in range(0, len(params), WRITE_CHUNK):
-            await session.exec(stmt, params=params[start : start + WRITE_CHUNK])
+            await db.exec(stmt, params=params[start : start + WRITE_CHUNK])
 
 
-async def record_status_changes(
-    *, session: AsyncSession, rows: Sequence[Mapping[str, Any]]
-) -> None:
+async def record_status_changes(*, db: AsyncSession, rows: Sequence[Mapping[str, Any]]) -> None:
     """Append MemberStatusChange rows in bulk (member_id, from/to status, changed_on...)."""
     table = table_of(MemberStatusChange)
     for start in range(0, len(rows), WRITE_CHUNK):
-        await session.exec(sa.insert(table), params=list(rows[start : start + WRITE_CHUNK]))
+        await db.exec(sa.insert(table), params=list(rows[start : start + WRITE_CHUNK]))

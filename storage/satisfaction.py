@@ -83,19 +83,19 @@ class UnitResult:
 
 
 async def create_survey(
-    *, session: AsyncSession, year: int, raters: SurveyRaters, opened_by: int, now: datetime
+    *, db: AsyncSession, year: int, raters: SurveyRaters, opened_by: int, now: datetime
 ) -> SatisfactionSurvey | None:
     """A new open survey for the year; None if the year has one already."""
-    if await survey_of_year(session=session, year=year) is not None:
+    if await survey_of_year(db=db, year=year) is not None:
         return None
     survey = SatisfactionSurvey(year=year, raters=raters, opened_by=opened_by, opened_at=now)
-    session.add(survey)
-    await session.flush()
+    db.add(survey)
+    await db.flush()
     return survey
 
 
-async def get_survey(*, session: AsyncSession, survey_id: int) -> SatisfactionSurvey | None:
-    result = await session.exec(
+async def get_survey(*, db: AsyncSession, survey_id: int) -> SatisfactionSurvey | None:
+    result = await db.exec(
         select(SatisfactionSurvey)
         .where(col(SatisfactionSurvey.id) == survey_id)
         .execution_options(populate_existing=True)
@@ -103,8 +103,8 @@ async def get_survey(*, session: AsyncSession, survey_id: int) -> SatisfactionSu
     return result.first()
 
 
-async def survey_of_year(*, session: AsyncSession, year: int) -> SatisfactionSurvey | None:
-    result = await session.exec(
+async def survey_of_year(*, db: AsyncSession, year: int) -> SatisfactionSurvey | None:
+    result = await db.exec(
         select(SatisfactionSurvey)
         .where(col(SatisfactionSurvey.year) == year)
         .execution_options(populate_existing=True)
@@ -112,9 +112,9 @@ async def survey_of_year(*, session: AsyncSession, year: int) -> SatisfactionSur
     return result.first()
 
 
-async def close_survey(*, session: AsyncSession, survey_id: int, now: datetime) -> bool:
+async def close_survey(*, db: AsyncSession, survey_id: int, now: datetime) -> bool:
     """Close an open survey; False if it was closed already."""
-    result = await session.exec(
+    result = await db.exec(
         update(SatisfactionSurvey)
         .where(
             col(SatisfactionSurvey.id) == survey_id,
@@ -125,9 +125,9 @@ async def close_survey(*, session: AsyncSession, survey_id: int, now: datetime) 
     return bool(result.rowcount)
 
 
-async def rated_units(*, session: AsyncSession) -> list[OrgUnit]:
+async def rated_units(*, db: AsyncSession) -> list[OrgUnit]:
     """The active county departments and grassroots stations, departments first, by code."""
-    result = await session.exec(
+    result = await db.exec(
         select(OrgUnit)
         .where(col(OrgUnit.kind).in_(RATED_KINDS), col(OrgUnit.active).is_(True))
         .order_by(col(OrgUnit.kind), col(OrgUnit.code))
@@ -135,9 +135,9 @@ async def rated_units(*, session: AsyncSession) -> list[OrgUnit]:
     return list(result.all())
 
 
-async def _rows(session: AsyncSession, stmt: Any) -> Sequence[Any]:
-    await session.flush()
-    connection = await session.connection()
+async def _rows(db: AsyncSession, stmt: Any) -> Sequence[Any]:
+    await db.flush()
+    connection = await db.connection()
     rows: Sequence[Any] = (await connection.execute(stmt)).all()
     return rows
 
@@ -164,18 +164,18 @@ def _raters_query(kind: SurveyRaters) -> Any:
     return stmt.join(_ACCOUNT, _ACCOUNT.c.telegram_user_id == who, isouter=True).distinct()
 
 
-async def raters(*, session: AsyncSession, kind: SurveyRaters) -> list[Rater]:
+async def raters(*, db: AsyncSession, kind: SurveyRaters) -> list[Rater]:
     """Everyone who rates in a survey of this kind, by Telegram id."""
     found = _raters_query(kind).subquery()
-    rows = await _rows(session, sa.select(found).order_by(found.c.who))
+    rows = await _rows(db, sa.select(found).order_by(found.c.who))
     return [Rater(int(user_id), str(language or "zh")) for user_id, language in rows]
 
 
-async def is_rater(*, session: AsyncSession, kind: SurveyRaters, telegram_user_id: int) -> bool:
+async def is_rater(*, db: AsyncSession, kind: SurveyRaters, telegram_user_id: int) -> bool:
     """Whether this person rates in a survey of this kind."""
     found = _raters_query(kind).subquery()
     rows = await _rows(
-        session,
+        db,
         sa.select(sa.func.count()).select_from(found).where(found.c.who == telegram_user_id),
     )
     return bool(rows[0][0])
@@ -183,7 +183,7 @@ async def is_rater(*, session: AsyncSession, kind: SurveyRaters, telegram_user_i
 
 async def save_answer(
     *,
-    session: AsyncSession,
+    db: AsyncSession,
     survey_id: int,
     unit_id: int,
     rater_id: int,
@@ -192,7 +192,7 @@ async def save_answer(
     """The rater's answer about the unit, replacing an earlier one (one row, also when two
     taps race)."""
     await upsert(
-        session,
+        db,
         SatisfactionAnswer,
         {"survey_id": survey_id, "unit_id": unit_id, "rater_id": rater_id, "choice": choice},
         conflict=["survey_id", "unit_id", "rater_id"],
@@ -201,10 +201,10 @@ async def save_answer(
 
 
 async def save_comment(
-    *, session: AsyncSession, survey_id: int, unit_id: int, rater_id: int, comment: str
+    *, db: AsyncSession, survey_id: int, unit_id: int, rater_id: int, comment: str
 ) -> bool:
     """The rater's comment on an answer given; False if there is no answer yet."""
-    result = await session.exec(
+    result = await db.exec(
         update(SatisfactionAnswer)
         .where(
             col(SatisfactionAnswer.survey_id) == survey_id,
@@ -217,10 +217,10 @@ async def save_comment(
 
 
 async def own_answers(
-    *, session: AsyncSession, survey_id: int, rater_id: int
+    *, db: AsyncSession, survey_id: int, rater_id: int
 ) -> dict[int, Satisfaction]:
     """What this rater answered, by unit: for the rater's own screen, nobody else's."""
-    result = await session.exec(
+    result = await db.exec(
         select(SatisfactionAnswer.unit_id, SatisfactionAnswer.choice).where(
             col(SatisfactionAnswer.survey_id) == survey_id,
             col(SatisfactionAnswer.rater_id) == rater_id,
@@ -229,7 +229,7 @@ async def own_answers(
     return {int(unit): Satisfaction(choice) for unit, choice in result.all()}
 
 
-async def results(*, session: AsyncSession, survey_id: int) -> list[UnitResult]:
+async def results(*, db: AsyncSession, survey_id: int) -> list[UnitResult]:
     """Every rated unit with how many answered each way (GROUP BY; no rater leaves here)."""
     choice = _ANSWER.c.choice
     counts = (
@@ -263,11 +263,11 @@ async def results(*, session: AsyncSession, survey_id: int) -> list[UnitResult]:
         )
         .order_by(_ORG.c.kind, _ORG.c.code)
     )
-    rows = await _rows(session, stmt)
+    rows = await _rows(db, stmt)
     return [UnitResult(int(i), str(n), int(s), int(b), int(d)) for i, n, s, b, d in rows]
 
 
-async def comments(*, session: AsyncSession, survey_id: int) -> list[tuple[str, str]]:
+async def comments(*, db: AsyncSession, survey_id: int) -> list[tuple[str, str]]:
     """(unit name, comment) of the survey, by unit and then by the comment's text (never
     in the order given, which could tell who wrote it)."""
     stmt = (
@@ -276,5 +276,5 @@ async def comments(*, session: AsyncSession, survey_id: int) -> list[tuple[str, 
         .where(_ANSWER.c.survey_id == survey_id, _ANSWER.c.comment.is_not(None))
         .order_by(_ORG.c.kind, _ORG.c.code, _ANSWER.c.comment)
     )
-    rows = await _rows(session, stmt)
+    rows = await _rows(db, stmt)
     return [(str(name), str(comment)) for name, comment in rows]

@@ -61,7 +61,7 @@ __all__ = [
 
 async def create_session(
     *,
-    session: AsyncSession,
+    db: AsyncSession,
     org_id: int,
     kind: SessionKind,
     topic: str,
@@ -106,25 +106,25 @@ async def create_session(
         checkin_opens_minutes_before=checkin_opens_minutes_before,
         checkin_closes_minutes_after=checkin_closes_minutes_after,
     )
-    session.add(row)
-    await session.flush()
+    db.add(row)
+    await db.flush()
     assert row.id is not None
     for offset, due_at, state in reminders:
-        session.add(
+        db.add(
             SessionReminder(session_id=row.id, offset_minutes=offset, due_at=due_at, state=state)
         )
-    await enrol(session=session, now=now, session_ids=[row.id])
-    await session.flush()
+    await enrol(db=db, now=now, session_ids=[row.id])
+    await db.flush()
     return row
 
 
-async def get_session(*, session: AsyncSession, session_id: int) -> StudySession | None:
+async def get_session(*, db: AsyncSession, session_id: int) -> StudySession | None:
     """The session with this id, read fresh (another tap may just have changed it)."""
-    return await session.get(StudySession, session_id, populate_existing=True)
+    return await db.get(StudySession, session_id, populate_existing=True)
 
 
 async def update_session(
-    *, session: AsyncSession, session_id: int, changes: dict[str, Any], now: datetime
+    *, db: AsyncSession, session_id: int, changes: dict[str, Any], now: datetime
 ) -> StudySession | None:
     """Change topic, time, place or materials of a scheduled session; None if not scheduled."""
     allowed = {
@@ -138,7 +138,7 @@ async def update_session(
     }
     if not set(changes) <= allowed:
         raise ValueError(f"cannot change {sorted(set(changes) - allowed)}")
-    result = await session.exec(
+    result = await db.exec(
         update(StudySession)
         .where(
             col(StudySession.id) == session_id, col(StudySession.state) == SessionState.SCHEDULED
@@ -147,12 +147,12 @@ async def update_session(
     )
     if not result.rowcount:
         return None
-    return await get_session(session=session, session_id=session_id)
+    return await get_session(db=db, session_id=session_id)
 
 
-async def cancel_session(*, session: AsyncSession, session_id: int, now: datetime) -> bool:
+async def cancel_session(*, db: AsyncSession, session_id: int, now: datetime) -> bool:
     """Cancel a scheduled session and its pending reminders; False if it was not scheduled."""
-    result = await session.exec(
+    result = await db.exec(
         update(StudySession)
         .where(
             col(StudySession.id) == session_id, col(StudySession.state) == SessionState.SCHEDULED
@@ -161,7 +161,7 @@ async def cancel_session(*, session: AsyncSession, session_id: int, now: datetim
     )
     if not result.rowcount:
         return False
-    await session.exec(
+    await db.exec(
         update(SessionReminder)
         .where(
             col(SessionReminder.session_id) == session_id,
@@ -174,14 +174,14 @@ async def cancel_session(*, session: AsyncSession, session_id: int, now: datetim
 
 async def add_minutes(
     *,
-    session: AsyncSession,
+    db: AsyncSession,
     session_id: int,
     text: str | None = None,
     photo_id: str | None = None,
     now: datetime,
 ) -> StudySession | None:
     """Append a paragraph or a photo to the minutes."""
-    study = await get_session(session=session, session_id=session_id)
+    study = await get_session(db=db, session_id=session_id)
     if study is None:
         return None
     if text:
@@ -189,14 +189,14 @@ async def add_minutes(
     if photo_id:
         study.minutes_photo_ids = [*(study.minutes_photo_ids or []), photo_id]
     study.updated_at = now
-    session.add(study)
-    await session.flush()
+    db.add(study)
+    await db.flush()
     return study
 
 
-async def party_groups(*, session: AsyncSession, org_id: int) -> list[OrgUnit]:
+async def party_groups(*, db: AsyncSession, org_id: int) -> list[OrgUnit]:
     """The active party groups (党小组) of a branch, by name: possible audiences."""
-    result = await session.exec(
+    result = await db.exec(
         select(OrgUnit)
         .where(
             OrgUnit.parent_id == org_id,
@@ -208,10 +208,10 @@ async def party_groups(*, session: AsyncSession, org_id: int) -> list[OrgUnit]:
     return list(result.all())
 
 
-async def recent_places(*, session: AsyncSession, org_id: int, limit: int = 3) -> list[str]:
+async def recent_places(*, db: AsyncSession, org_id: int, limit: int = 3) -> list[str]:
     """Places this org used lately, newest first, for one-tap choice."""
     latest = sa.func.max(StudySession.created_at)
-    result = await session.exec(
+    result = await db.exec(
         select(StudySession.place)
         .where(StudySession.org_id == org_id)
         .group_by(col(StudySession.place))
@@ -225,10 +225,10 @@ async def recent_places(*, session: AsyncSession, org_id: int, limit: int = 3) -
 
 
 async def due_reminders(
-    *, session: AsyncSession, now: datetime, limit: int = 100
+    *, db: AsyncSession, now: datetime, limit: int = 100
 ) -> list[tuple[SessionReminder, StudySession]]:
     """Pending reminders whose moment has come, oldest first, with their session."""
-    result = await session.exec(
+    result = await db.exec(
         select(SessionReminder, StudySession)
         .join(StudySession, col(StudySession.id) == col(SessionReminder.session_id))
         .where(SessionReminder.state == ReminderState.PENDING, col(SessionReminder.due_at) <= now)
@@ -239,10 +239,10 @@ async def due_reminders(
 
 
 async def set_reminder_state(
-    *, session: AsyncSession, reminder_id: int, state: ReminderState, now: datetime
+    *, db: AsyncSession, reminder_id: int, state: ReminderState, now: datetime
 ) -> bool:
     """Move a pending reminder to sent, skipped or cancelled; False if no longer pending."""
-    result = await session.exec(
+    result = await db.exec(
         update(SessionReminder)
         .where(
             col(SessionReminder.id) == reminder_id,
@@ -253,9 +253,9 @@ async def set_reminder_state(
     return bool(result.rowcount)
 
 
-async def reminder_offsets(*, session: AsyncSession, session_id: int) -> list[int]:
+async def reminder_offsets(*, db: AsyncSession, session_id: int) -> list[int]:
     """The offsets (minutes before the start) a session is reminded at."""
-    result = await session.exec(
+    result = await db.exec(
         select(SessionReminder.offset_minutes).where(SessionReminder.session_id == session_id)
     )
     return list(result.all())
@@ -263,13 +263,13 @@ async def reminder_offsets(*, session: AsyncSession, session_id: int) -> list[in
 
 async def replan_reminders(
     *,
-    session: AsyncSession,
+    db: AsyncSession,
     session_id: int,
     reminders: Sequence[tuple[int, datetime, ReminderState]],
 ) -> None:
     """After a move: every offset gets its new due time and is pending (or skipped) again."""
     for offset, due_at, state in reminders:
-        await session.exec(
+        await db.exec(
             update(SessionReminder)
             .where(
                 col(SessionReminder.session_id) == session_id,
@@ -284,7 +284,7 @@ async def replan_reminders(
 
 async def create_series(
     *,
-    session: AsyncSession,
+    db: AsyncSession,
     org_id: int,
     kind: SessionKind,
     topic: str,
@@ -313,14 +313,14 @@ async def create_series(
         created_by=created_by,
         created_at=now,
     )
-    session.add(series)
-    await session.flush()
+    db.add(series)
+    await db.flush()
     return series
 
 
-async def active_series(*, session: AsyncSession) -> list[SessionSeries]:
+async def active_series(*, db: AsyncSession) -> list[SessionSeries]:
     """Series still generating occurrences."""
-    result = await session.exec(
+    result = await db.exec(
         select(SessionSeries)
         .where(col(SessionSeries.active).is_(True))
         .order_by(col(SessionSeries.id))
@@ -328,20 +328,20 @@ async def active_series(*, session: AsyncSession) -> list[SessionSeries]:
     return list(result.all())
 
 
-async def series_slots(*, session: AsyncSession, series_id: int) -> set[date]:
+async def series_slots(*, db: AsyncSession, series_id: int) -> set[date]:
     """Occurrence days already generated (moved and cancelled ones included)."""
-    result = await session.exec(
+    result = await db.exec(
         select(col(StudySession.series_slot)).where(StudySession.series_id == series_id)
     )
     return {slot for slot in result.all() if slot is not None}
 
 
-async def cancel_series(*, session: AsyncSession, series_id: int, now: datetime) -> list[int]:
+async def cancel_series(*, db: AsyncSession, series_id: int, now: datetime) -> list[int]:
     """Stop a series and cancel its occurrences still ahead; returns their ids."""
-    await session.exec(
+    await db.exec(
         update(SessionSeries).where(col(SessionSeries.id) == series_id).values(active=False)
     )
-    result = await session.exec(
+    result = await db.exec(
         select(StudySession.id).where(
             col(StudySession.series_id) == series_id,
             col(StudySession.state) == SessionState.SCHEDULED,
@@ -350,9 +350,7 @@ async def cancel_series(*, session: AsyncSession, series_id: int, now: datetime)
     )
     cancelled = []
     for session_id in result.all():
-        if session_id is not None and await cancel_session(
-            session=session, session_id=session_id, now=now
-        ):
+        if session_id is not None and await cancel_session(db=db, session_id=session_id, now=now):
             cancelled.append(session_id)
     return cancelled
 
@@ -360,9 +358,9 @@ async def cancel_series(*, session: AsyncSession, series_id: int, now: datetime)
 # --- lists --------------------------------------------------------------------------------
 
 
-async def sessions_to_close(*, session: AsyncSession, now: datetime) -> list[StudySession]:
+async def sessions_to_close(*, db: AsyncSession, now: datetime) -> list[StudySession]:
     """Scheduled sessions that have started; the caller decides whose window has closed."""
-    result = await session.exec(
+    result = await db.exec(
         select(StudySession)
         .where(StudySession.state == SessionState.SCHEDULED, col(StudySession.starts_at) <= now)
         .order_by(col(StudySession.starts_at))
@@ -371,10 +369,10 @@ async def sessions_to_close(*, session: AsyncSession, now: datetime) -> list[Stu
 
 
 async def sessions_starting(
-    *, session: AsyncSession, start: datetime, end: datetime
+    *, db: AsyncSession, start: datetime, end: datetime
 ) -> list[StudySession]:
     """Scheduled sessions starting in [start, end), soonest first."""
-    result = await session.exec(
+    result = await db.exec(
         select(StudySession)
         .where(
             StudySession.state == SessionState.SCHEDULED,
@@ -394,7 +392,7 @@ class MemberSession(NamedTuple):
 
 
 async def member_sessions(
-    *, session: AsyncSession, member_id: int, now: datetime, limit: int = 5
+    *, db: AsyncSession, member_id: int, now: datetime, limit: int = 5
 ) -> tuple[list[MemberSession], list[MemberSession]]:
     """(upcoming, recent) sessions the member is invited to.
 
@@ -406,7 +404,7 @@ async def member_sessions(
         .join(Attendance, col(Attendance.session_id) == col(StudySession.id))
         .where(Attendance.member_id == member_id)
     )
-    upcoming = await session.exec(
+    upcoming = await db.exec(
         base.where(
             sa.or_(
                 col(StudySession.state) == SessionState.SCHEDULED,
@@ -419,7 +417,7 @@ async def member_sessions(
         .order_by(col(StudySession.starts_at), col(StudySession.id))
         .limit(limit)
     )
-    recent = await session.exec(
+    recent = await db.exec(
         base.where(StudySession.state == SessionState.CLOSED)
         .order_by(col(StudySession.starts_at).desc(), col(StudySession.id).desc())
         .limit(limit)
@@ -432,7 +430,7 @@ async def member_sessions(
 
 async def sessions_of_orgs(
     *,
-    session: AsyncSession,
+    db: AsyncSession,
     org_paths: Sequence[str],
     states: Sequence[SessionState],
     since: datetime | None = None,
@@ -449,7 +447,7 @@ async def sessions_of_orgs(
     if since is not None:
         stmt = stmt.where(StudySession.starts_at >= since)
     order = col(StudySession.starts_at).desc() if newest_first else col(StudySession.starts_at)
-    result = await session.exec(stmt.order_by(order, col(StudySession.id)).limit(limit))
+    result = await db.exec(stmt.order_by(order, col(StudySession.id)).limit(limit))
     return list(result.all())
 
 
@@ -462,7 +460,7 @@ class OfficerSession(NamedTuple):
 
 async def officer_sessions(
     *,
-    session: AsyncSession,
+    db: AsyncSession,
     org_paths: Sequence[str],
     now: datetime,
     start: datetime | None = None,
@@ -479,13 +477,13 @@ async def officer_sessions(
     if end is not None:
         conditions.append(col(StudySession.starts_at) < end)
     started = col(StudySession.starts_at) <= now
-    total = await session.exec(
+    total = await db.exec(
         select(sa.func.count())
         .select_from(StudySession)
         .join(OrgUnit, col(OrgUnit.id) == col(StudySession.org_id))
         .where(*conditions)
     )
-    page = await session.exec(
+    page = await db.exec(
         select(StudySession, OrgUnit.name)
         .join(OrgUnit, col(OrgUnit.id) == col(StudySession.org_id))
         .where(*conditions)

@@ -135,9 +135,9 @@ class UnitCompletion(NamedTuple):
     hours: Decimal
 
 
-async def _rows(session: AsyncSession, stmt: Any) -> Sequence[Any]:
-    await session.flush()
-    connection = await session.connection()
+async def _rows(db: AsyncSession, stmt: Any) -> Sequence[Any]:
+    await db.flush()
+    connection = await db.connection()
     return (await connection.execute(stmt)).all()
 
 
@@ -150,7 +150,7 @@ def _within(paths: Sequence[str]) -> Any:
 
 async def create_training(
     *,
-    session: AsyncSession,
+    db: AsyncSession,
     org_id: int,
     title: str,
     kind: TrainingKind,
@@ -186,20 +186,20 @@ async def create_training(
         created_by=created_by,
         created_at=now,
     )
-    session.add(training)
-    await session.flush()
+    db.add(training)
+    await db.flush()
     return training
 
 
 async def add_questions(
     *,
-    session: AsyncSession,
+    db: AsyncSession,
     training_id: int,
     items: Sequence[tuple[str, Sequence[str], int]],
 ) -> None:
     """The quiz: (question, options, index of the right option), in order."""
     for position, (text, options, answer) in enumerate(items):
-        session.add(
+        db.add(
             TrainingQuestion(
                 training_id=training_id,
                 position=position,
@@ -208,12 +208,12 @@ async def add_questions(
                 answer=answer,
             )
         )
-    await session.flush()
+    await db.flush()
 
 
 async def assign_audience(
     *,
-    session: AsyncSession,
+    db: AsyncSession,
     training: Training,
     path: str,
     status: MemberStatus | None,
@@ -242,33 +242,33 @@ async def assign_audience(
         )
         .returning(_ASSIGNEE.c.id)
     )
-    count = len(await _rows(session, stmt))
+    count = len(await _rows(db, stmt))
     per_person = training.cost_per_person_yuan or Decimal("0.00")
     training.cost_yuan = (per_person * count).quantize(Decimal("0.01"))
-    session.add(training)
-    await session.flush()
+    db.add(training)
+    await db.flush()
     return count
 
 
-async def get_training(*, session: AsyncSession, training_id: int) -> Training | None:
+async def get_training(*, db: AsyncSession, training_id: int) -> Training | None:
     """The training with this id, if any."""
-    return await session.get(Training, training_id)
+    return await db.get(Training, training_id)
 
 
-async def questions(*, session: AsyncSession, training_id: int) -> list[TrainingQuestion]:
+async def questions(*, db: AsyncSession, training_id: int) -> list[TrainingQuestion]:
     """The training's quiz in order (empty: no quiz)."""
     stmt = (
         select(TrainingQuestion)
         .where(col(TrainingQuestion.training_id) == training_id)
         .order_by(col(TrainingQuestion.position))
     )
-    return list((await session.exec(stmt)).all())
+    return list((await db.exec(stmt)).all())
 
 
-async def recipients(*, session: AsyncSession, training_id: int) -> list[Reader]:
+async def recipients(*, db: AsyncSession, training_id: int) -> list[Reader]:
     """Members of the training reachable on Telegram (linked, not blocked)."""
     result = await _rows(
-        session,
+        db,
         sa.select(col(Member.telegram_user_id), col(Member.id), col(TelegramAccount.language))
         .join(_ASSIGNEE, _ASSIGNEE.c.member_id == col(Member.id))
         .join(
@@ -289,11 +289,11 @@ async def recipients(*, session: AsyncSession, training_id: int) -> list[Reader]
 
 
 async def quiz_seat(
-    *, session: AsyncSession, training_id: int, telegram_user_id: int
+    *, db: AsyncSession, training_id: int, telegram_user_id: int
 ) -> QuizSeat | None:
     """The member behind this Telegram account in this training; None if not in it."""
     result = await _rows(
-        session,
+        db,
         sa.select(
             _ASSIGNEE.c.id,
             _ASSIGNEE.c.member_id,
@@ -320,10 +320,10 @@ async def quiz_seat(
     return QuizSeat(int(assignee_id), int(member_id), int(quiz_next), confirmed_at)
 
 
-async def pass_question(*, session: AsyncSession, assignee_id: int, position: int) -> bool:
+async def pass_question(*, db: AsyncSession, assignee_id: int, position: int) -> bool:
     """Move past question ``position``; False if the member is no longer at it (a double
     tap or an old button), so each answer counts once."""
-    result = await session.exec(
+    result = await db.exec(
         sa.update(_ASSIGNEE)
         .where(_ASSIGNEE.c.id == assignee_id, _ASSIGNEE.c.quiz_next == position)
         .values(quiz_next=position + 1)
@@ -331,9 +331,9 @@ async def pass_question(*, session: AsyncSession, assignee_id: int, position: in
     return bool(result.rowcount)
 
 
-async def fail_quiz(*, session: AsyncSession, assignee_id: int, position: int) -> bool:
+async def fail_quiz(*, db: AsyncSession, assignee_id: int, position: int) -> bool:
     """A wrong answer at ``position``: back to the first question, one failure more."""
-    result = await session.exec(
+    result = await db.exec(
         sa.update(_ASSIGNEE)
         .where(_ASSIGNEE.c.id == assignee_id, _ASSIGNEE.c.quiz_next == position)
         .values(quiz_next=0, quiz_failures=_ASSIGNEE.c.quiz_failures + 1)
@@ -343,7 +343,7 @@ async def fail_quiz(*, session: AsyncSession, assignee_id: int, position: int) -
 
 async def confirm(
     *,
-    session: AsyncSession,
+    db: AsyncSession,
     training_id: int,
     member_ids: Sequence[int],
     method: ConfirmationMethod,
@@ -371,7 +371,7 @@ async def confirm(
     )
     insert: Any = (
         postgresql.insert(_CONFIRMATION)
-        if await dialect_name(session) == "postgresql"
+        if await dialect_name(db) == "postgresql"
         else sqlite.insert(_CONFIRMATION)
     )
     stmt = (
@@ -381,14 +381,14 @@ async def confirm(
         .on_conflict_do_nothing(index_elements=["training_id", "member_id"])
         .returning(_CONFIRMATION.c.member_id)
     )
-    result = await _rows(session, stmt)
+    result = await _rows(db, stmt)
     return sorted(int(member_id) for (member_id,) in result)
 
 
-async def member_trainings(*, session: AsyncSession, member_id: int) -> list[MemberTraining]:
+async def member_trainings(*, db: AsyncSession, member_id: int) -> list[MemberTraining]:
     """Every training the member is in, soonest deadline first (no deadline last)."""
     result = await _rows(
-        session,
+        db,
         sa.select(
             col(Training.id),
             col(Training.title),
@@ -414,11 +414,11 @@ async def member_trainings(*, session: AsyncSession, member_id: int) -> list[Mem
 
 
 async def hours_between(
-    *, session: AsyncSession, member_id: int, since: datetime, until: datetime
+    *, db: AsyncSession, member_id: int, since: datetime, until: datetime
 ) -> Decimal:
     """Training hours the member completed in ``[since, until)`` (by confirmation time)."""
     result = await _rows(
-        session,
+        db,
         sa.select(sa.func.coalesce(sa.func.sum(col(Training.hours)), 0))
         .join(_CONFIRMATION, _CONFIRMATION.c.training_id == col(Training.id))
         .where(
@@ -445,7 +445,7 @@ def _members_in(paths: Sequence[str]) -> Any:
 
 
 async def progress_in_scope(
-    *, session: AsyncSession, paths: Sequence[str], today: date, limit: int = 10
+    *, db: AsyncSession, paths: Sequence[str], today: date, limit: int = 10
 ) -> list[TrainingProgress]:
     """Trainings that reach members inside these subtrees, newest first, with done/total
     and overdue (deadline before ``today``, not done) counted among those members only."""
@@ -453,7 +453,7 @@ async def progress_in_scope(
     done = _CONFIRMATION.c.id.is_not(None)
     author = aliased(OrgUnit)
     result = await _rows(
-        session,
+        db,
         sa.select(
             col(Training.id),
             col(Training.title),
@@ -481,7 +481,7 @@ async def progress_in_scope(
 
 async def assignees_in_scope(
     *,
-    session: AsyncSession,
+    db: AsyncSession,
     training_id: int,
     paths: Sequence[str],
     only_pending: bool = False,
@@ -513,20 +513,18 @@ async def assignees_in_scope(
     )
     if only_pending:
         stmt = stmt.where(_CONFIRMATION.c.id.is_(None))
-    result = await _rows(session, stmt)
+    result = await _rows(db, stmt)
     return [AssigneeRow(int(m), str(n), str(b), bool(t), bool(d)) for m, n, b, t, d in result]
 
 
 # --- reminders ---------------------------------------------------------------------------------
 
 
-async def due_reminders(
-    *, session: AsyncSession, today: date, last_day: date
-) -> list[DueReminder]:
+async def due_reminders(*, db: AsyncSession, today: date, last_day: date) -> list[DueReminder]:
     """Members on Telegram not done with a training whose deadline falls in
     ``[today, last_day]`` and who have not been reminded of it yet."""
     result = await _rows(
-        session,
+        db,
         sa.select(
             _ASSIGNEE.c.id,
             _ASSIGNEE.c.training_id,
@@ -560,13 +558,11 @@ async def due_reminders(
     return [DueReminder(int(a), int(t), int(m), int(c), str(lang)) for a, t, m, c, lang in result]
 
 
-async def mark_reminded(
-    *, session: AsyncSession, assignee_ids: Sequence[int], now: datetime
-) -> int:
+async def mark_reminded(*, db: AsyncSession, assignee_ids: Sequence[int], now: datetime) -> int:
     """Note that these members were reminded (only rows not noted yet change)."""
     if not assignee_ids:
         return 0
-    result = await session.exec(
+    result = await db.exec(
         sa.update(_ASSIGNEE)
         .where(_ASSIGNEE.c.id.in_(list(assignee_ids)), _ASSIGNEE.c.reminded_at.is_(None))
         .values(reminded_at=now)
@@ -607,21 +603,21 @@ def _assignments(since: datetime, until: datetime) -> Any:
 
 
 async def completion_total(
-    *, session: AsyncSession, org_id: int, since: datetime, until: datetime
+    *, db: AsyncSession, org_id: int, since: datetime, until: datetime
 ) -> UnitCompletion:
     """Completion in the whole subtree of ``org_id`` for trainings published in the period."""
-    org = await session.get(OrgUnit, org_id)
+    org = await db.get(OrgUnit, org_id)
     if org is None:
         raise LookupError(f"no org unit {org_id}")
     stmt = _assignments(since, until).where(col(OrgUnit.path).startswith(org.path))
-    assigned, completed, hours = (await _rows(session, stmt))[0]
+    assigned, completed, hours = (await _rows(db, stmt))[0]
     return UnitCompletion(
         org_id, org.name, int(assigned), int(completed), Decimal(hours).quantize(Decimal("0.1"))
     )
 
 
 async def completion_by_unit(
-    *, session: AsyncSession, parent_id: int, since: datetime, until: datetime
+    *, db: AsyncSession, parent_id: int, since: datetime, until: datetime
 ) -> list[UnitCompletion]:
     """Completion per unit directly below ``parent_id`` (each unit's whole subtree), for
     trainings published in the period; units without any assignment are left out."""
@@ -647,5 +643,5 @@ async def completion_by_unit(
             int(completed),
             Decimal(hours).quantize(Decimal("0.1")),
         )
-        for assigned, completed, hours, unit_id, name in await _rows(session, stmt)
+        for assigned, completed, hours, unit_id, name in await _rows(db, stmt)
     ]

@@ -18,21 +18,21 @@ _UPDATE = table_of(ProcessedUpdate)
 
 
 async def take(
-    *, session: AsyncSession, update_id: int, worker: str, now: datetime, stale: timedelta
+    *, db: AsyncSession, update_id: int, worker: str, now: datetime, stale: timedelta
 ) -> bool:
     """Whether ``worker`` may process the update: nobody took it yet, or whoever took it
     did not finish within ``stale`` (it died mid-way; Telegram delivers it again)."""
     t = _UPDATE
-    dialect = postgresql if await dialect_name(session) == "postgresql" else sqlite
+    dialect = postgresql if await dialect_name(db) == "postgresql" else sqlite
     stmt = (
         dialect.insert(t)
         .values(update_id=update_id, taken_by=worker, taken_at=now)
         .on_conflict_do_nothing(index_elements=[t.c.update_id])
         .returning(t.c.update_id)
     )
-    if (await session.exec(stmt)).first() is not None:
+    if (await db.exec(stmt)).first() is not None:
         return True
-    retaken = await session.exec(
+    retaken = await db.exec(
         sa.update(t)
         .where(t.c.update_id == update_id, t.c.finished_at.is_(None), t.c.taken_at < now - stale)
         .values(taken_by=worker, taken_at=now)
@@ -40,14 +40,14 @@ async def take(
     return bool(retaken.rowcount)
 
 
-async def finish(*, session: AsyncSession, update_id: int, now: datetime) -> None:
+async def finish(*, db: AsyncSession, update_id: int, now: datetime) -> None:
     """The update was processed (handlers ran, with or without an error)."""
     t = _UPDATE
-    await session.exec(sa.update(t).where(t.c.update_id == update_id).values(finished_at=now))
+    await db.exec(sa.update(t).where(t.c.update_id == update_id).values(finished_at=now))
 
 
-async def prune(*, session: AsyncSession, before: datetime) -> int:
+async def prune(*, db: AsyncSession, before: datetime) -> int:
     """Forget updates taken before ``before`` (Telegram gives up on an update in a day)."""
     t = _UPDATE
-    result = await session.exec(sa.delete(t).where(t.c.taken_at < before))
+    result = await db.exec(sa.delete(t).where(t.c.taken_at < before))
     return int(result.rowcount)

@@ -40,9 +40,9 @@ def database_url(tmp_path: Path, migrated_template: Path) -> str:
 
 @pytest.fixture
 async def database(database_url: str) -> AsyncIterator[Database]:
-    db = Database(database_url)
-    yield db
-    await db.dispose()
+    database = Database(database_url)
+    yield database
+    await database.dispose()
 
 
 @pytest.fixture

@@ -33,8 +33,8 @@ async def _county(database: Database, clock: ManualClock, person: Person) -> Cou
 
 
 async def _ratings(database: Database) -> dict[int, tuple[int | None, bool, Rating]]:
-    async with database.session_scope() as session:
-        rows = await session.exec(
+    async with database.session_scope() as db:
+        rows = await db.exec(
             select(Assessment).where(Assessment.scheme == AssessmentScheme.FIVE_GOOD)
         )
         return {
@@ -173,8 +173,8 @@ async def test_refusals_and_forged_buttons_change_nothing(
     assert (await forge(secretary, NEXT.encode(2026))).text is not None
     assert await _ratings(database) == {}
     assert await audit_log(database, prefix="assess.") == []
-    async with database.session_scope() as session:
-        assert (await session.exec(select(col(Assessment.id)))).all() == []
+    async with database.session_scope() as db:
+        assert (await db.exec(select(col(Assessment.id)))).all() == []
 
 
 async def test_menu_and_help_by_role(

@@ -49,8 +49,8 @@ async def _secretary(database: Database, county: County, person: Person, code: s
 
 async def _verdicts(database: Database) -> dict[str, bool]:
     """Member name -> five-lead verdict (passed) in the database."""
-    async with database.session_scope() as session:
-        rows = await session.exec(
+    async with database.session_scope() as db:
+        rows = await db.exec(
             select(Member.name, Assessment.passed)
             .join(Assessment, col(Assessment.member_id) == col(Member.id))
             .where(Assessment.scheme == AssessmentScheme.FIVE_LEAD, Assessment.year == 2026)
@@ -60,8 +60,8 @@ async def _verdicts(database: Database) -> dict[str, bool]:
 
 async def _proposals(database: Database) -> dict[str, bool]:
     """Member name -> decided (the proposal has a verdict) of the 2026 proposals."""
-    async with database.session_scope() as session:
-        rows = await session.exec(
+    async with database.session_scope() as db:
+        rows = await db.exec(
             select(Member.name, FiveLeadProposal.assessment_id)
             .join(FiveLeadProposal, col(FiveLeadProposal.member_id) == col(Member.id))
             .where(FiveLeadProposal.year == 2026)
@@ -186,17 +186,17 @@ async def test_proposed_confirmed_and_the_sixty_percent_marks_at_every_scope(
 
 async def _counts(database: Database) -> tuple[int, int, int]:
     """(proposals, five-lead verdicts, outbox rows) in the database."""
-    async with database.session_scope() as session:
-        proposals = (await session.exec(select(func.count()).select_from(FiveLeadProposal))).one()
+    async with database.session_scope() as db:
+        proposals = (await db.exec(select(func.count()).select_from(FiveLeadProposal))).one()
         verdicts = (
-            await session.exec(
+            await db.exec(
                 select(func.count())
                 .select_from(Assessment)
                 .where(Assessment.scheme == AssessmentScheme.FIVE_LEAD)
             )
         ).one()
         outbox = (
-            await session.exec(
+            await db.exec(
                 select(func.count())
                 .select_from(Delivery)
                 .where(col(Delivery.dedupe_key).startswith("five_lead:"))
@@ -206,9 +206,9 @@ async def _counts(database: Database) -> tuple[int, int, int]:
 
 
 async def _proposal_id(database: Database, member: Member) -> int:
-    async with database.session_scope() as session:
+    async with database.session_scope() as db:
         found = (
-            await session.exec(
+            await db.exec(
                 select(FiveLeadProposal.id).where(FiveLeadProposal.member_id == member.id)
             )
         ).one()

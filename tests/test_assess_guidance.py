@@ -53,10 +53,10 @@ async def _summary(user: SimUser, text: str) -> list[str]:
 
 async def _marks(database: Database) -> tuple[dict[int, GuidanceClass], set[int], set[int]]:
     """(org id -> class of 2026, poverty-flagged org ids, 2026 demonstration sites)."""
-    async with database.session_scope() as session:
-        grades = await session.exec(select(BranchGuidance).where(BranchGuidance.year == 2026))
-        poor = await session.exec(select(OrgUnit.id).where(OrgUnit.poverty_village == True))  # noqa: E712
-        sites = await session.exec(select(DemonstrationSite.org_id))
+    async with database.session_scope() as db:
+        grades = await db.exec(select(BranchGuidance).where(BranchGuidance.year == 2026))
+        poor = await db.exec(select(OrgUnit.id).where(OrgUnit.poverty_village == True))  # noqa: E712
+        sites = await db.exec(select(DemonstrationSite.org_id))
         return (
             {row.org_id: row.grade for row in grades.all()},
             {int(i) for i in poor.all() if i is not None},
@@ -116,8 +116,8 @@ async def test_classify_and_flag_branches_with_buttons_double_taps_once(
     assert await audit_actions(database, prefix="duty.site.") == ["duty.site.add"]
     # Reclassified: still one row for the year, the change audited.
     await forge(county.organiser, GRADE.encode(2026, dongfeng, "average"))
-    async with database.session_scope() as session:
-        rows = (await session.exec(select(func.count()).select_from(BranchGuidance))).one()
+    async with database.session_scope() as db:
+        rows = (await db.exec(select(func.count()).select_from(BranchGuidance))).one()
     assert rows == 1
     assert (await _marks(database))[0] == {dongfeng: GuidanceClass.AVERAGE}
 
@@ -219,14 +219,14 @@ async def test_commendation_list_best_attendance_first(
 ) -> None:
     county = await _county(database, clock, person)
     tree = county.tree
-    async with database.session_scope() as session:
+    async with database.session_scope() as db:
         for org, passed in (
             (tree.dongfeng, True),
             (tree.liushu, True),
             (tree.townships["T01"], True),
             (tree.qianjin, False),
         ):
-            session.add(
+            db.add(
                 Assessment(
                     year=2026,
                     subject_kind=AssessmentSubject.ORG,
@@ -239,7 +239,7 @@ async def test_commendation_list_best_attendance_first(
                 )
             )
         for name, passed in (("张三", True), ("李四", False), ("吴九", True)):
-            session.add(
+            db.add(
                 Assessment(
                     year=2026,
                     subject_kind=AssessmentSubject.MEMBER,

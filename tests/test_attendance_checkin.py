@@ -266,9 +266,9 @@ async def test_a_new_code_is_refused_once_the_role_is_gone(
     await tonight(database, settings, clock, branch)
     clock.set(at(2026, 3, 2, 19, 0))
     first = await say(branch.secretary, "/checkin")
-    async with database.session_scope() as session:
+    async with database.session_scope() as db:
         assert await roles.revoke_role(
-            session=session,
+            db=db,
             telegram_user_id=branch.secretary.id,
             role=Role.SECRETARY,
             org_id=branch.org.id or 0,

@@ -205,9 +205,9 @@ async def test_buttons_of_a_cancelled_or_started_session_are_refused(
     later = await create_session(
         database, settings, clock, branch.org, starts_at=at(2026, 3, 6, 19, 30), topic="党课"
     )
-    async with database.session_scope() as session:
+    async with database.session_scope() as db:
         await session_ops.cancel(
-            session=session,
+            db=db,
             study=later,
             actor=branch.secretary.id,
             settings=settings,

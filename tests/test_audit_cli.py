@@ -32,8 +32,8 @@ async def _fill(url: str) -> None:
     upgrade_to_head(url)
     database = Database(url)
     tree = await build_tree(database)
-    async with database.session_scope() as session:
-        await accounts.ensure_account(session=session, telegram_user_id=7, first_name="阿丽")
+    async with database.session_scope() as db:
+        await accounts.ensure_account(db=db, telegram_user_id=7, first_name="阿丽")
         entries = [
             # 2026-03-01 23:30 in Shanghai (still the 1st there, the 1st in UTC too)
             (datetime(2026, 3, 1, 15, 30, tzinfo=UTC), 7, "member.status", tree.dongfeng.id),
@@ -43,7 +43,7 @@ async def _fill(url: str) -> None:
         ]
         for at, actor, action, org_id in entries:
             await audit.record(
-                session=session,
+                db=db,
                 actor=actor,
                 action=action,
                 target_kind="member",

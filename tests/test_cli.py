@@ -107,8 +107,8 @@ def test_admin_grant_bootstraps_county_staff(
 
 async def _roles_of(url: str, telegram_user_id: int) -> list[role_store.RoleScope]:
     database = Database(url)
-    async with database.session_scope() as session:
-        held = await role_store.roles_of(session=session, telegram_user_id=telegram_user_id)
+    async with database.session_scope() as db:
+        held = await role_store.roles_of(db=db, telegram_user_id=telegram_user_id)
     await database.dispose()
     return held
 

@@ -34,8 +34,8 @@ def reminders(user: SimUser) -> list[str]:
 
 
 async def warnings_queued(database: Database) -> list[Delivery]:
-    async with database.session_scope() as session:
-        rows = await session.exec(
+    async with database.session_scope() as db:
+        rows = await db.exec(
             select(Delivery)
             .where(Delivery.kind == DeliveryKind.WARNING)
             .order_by(col(Delivery.id))
@@ -139,8 +139,8 @@ async def test_the_ladder_from_june_to_october_once_each_across_a_restart(
     assert await job_duty_reminders(services) == 0
     # 甲's June reminder became the visit form when he tapped it; September's is there.
     assert [len(reminders(u)) for u in (*users.values(), staff)] == [1, 1, 0, 1, 2]
-    async with database.session_scope() as session:
-        rungs = (await session.exec(select(DutyReminder))).all()
+    async with database.session_scope() as db:
+        rungs = (await db.exec(select(DutyReminder))).all()
     assert len(rungs) == 2 + 2 + 4 + 3  # June 2 (甲 戊), July 2, September 4, October 3
     assert len(await warnings_queued(database)) == 1 + 1 + 3 + 1
 
@@ -173,8 +173,8 @@ async def test_the_sandbox_clock_can_jump_to_the_next_rung(
     tz = SHANGHAI
 
     async def next_rung() -> datetime | None:
-        async with database.session_scope() as session:
-            return await next_rung_due(session=session, after=clock.now(), tz=tz)
+        async with database.session_scope() as db:
+            return await next_rung_due(db=db, after=clock.now(), tz=tz)
 
     assert await next_rung() is None  # no contact points
     point = await contact_point(database, leader, tree.liushu, 2026, clock.now())
@@ -182,8 +182,8 @@ async def test_the_sandbox_clock_can_jump_to_the_next_rung(
     await visit(database, point, date(2026, 3, 1), clock.now())
     assert await next_rung() == at(2026, 9, 30, 9, 0)  # one visit: only September's
     clock.set(at(2026, 9, 30, 9, 0))
-    async with database.session_scope() as session:
-        await queue_duty_reminders(session=session, now=clock.now(), tz=tz)
+    async with database.session_scope() as db:
+        await queue_duty_reminders(db=db, now=clock.now(), tz=tz)
     assert await next_rung() == at(2026, 10, 30, 9, 0)  # then the county
     await visit(database, point, date(2026, 9, 30), clock.now())
     assert await next_rung() is None

@@ -82,9 +82,9 @@ async def test_demonstration_sites_one_or_two_townships_one_village_each(
     person: Person, database: Database
 ) -> None:
     tree = await build_tree(database)
-    async with database.session_scope() as session:
+    async with database.session_scope() as db:
         await orgs.create_org(
-            session=session,
+            db=db,
             code="T03",
             name="三河镇党委",
             kind=OrgKind.TOWNSHIP,
@@ -163,7 +163,7 @@ async def test_duty_counters_for_staff(
     for day in (date(2026, 1, 10), date(2026, 2, 10)):
         await visit(database, wang_point, day, clock.now())
     await visit(database, li_point, date(2026, 2, 1), clock.now())
-    async with database.session_scope() as session:
+    async with database.session_scope() as db:
         for org, kind, when in (
             (tree.county, SessionKind.REPORT_HEARING, at(2026, 1, 20, 9)),
             (tree.county, SessionKind.REPORT_HEARING, at(2026, 2, 20, 9)),
@@ -172,7 +172,7 @@ async def test_duty_counters_for_staff(
             (tree.townships["T02"], SessionKind.SPECIAL_STUDY, at(2025, 12, 31, 23, 30)),
         ):
             assert org.id is not None
-            session.add(
+            db.add(
                 StudySession(
                     org_id=org.id,
                     kind=kind,

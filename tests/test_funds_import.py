@@ -49,18 +49,18 @@ def county(cli_env: Peek, capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["init", "--county", "红旗县"]) == 0
 
     async def build(database: Database) -> None:
-        async with database.session_scope() as session:
-            county = await get_org_by_code(session=session, code="C")
+        async with database.session_scope() as db:
+            county = await get_org_by_code(db=db, code="C")
             assert county is not None
             t1 = await create_org(
-                session=session,
+                db=db,
                 code="T01",
                 name="东风镇党委",
                 kind=OrgKind.TOWNSHIP,
                 parent_id=county.id,
             )
             t2 = await create_org(
-                session=session,
+                db=db,
                 code="T02",
                 name="前进乡党委",
                 kind=OrgKind.TOWNSHIP,
@@ -68,7 +68,7 @@ def county(cli_env: Peek, capsys: pytest.CaptureFixture[str]) -> None:
             )
             for code, parent in (("T01-V01", t1), ("T02-V09", t2)):
                 await create_org(
-                    session=session,
+                    db=db,
                     code=code,
                     name="东风村党支部",
                     kind=OrgKind.VILLAGE_BRANCH,
@@ -81,11 +81,11 @@ def county(cli_env: Peek, capsys: pytest.CaptureFixture[str]) -> None:
 
 def rows_of(database: Database) -> Awaitable[list[tuple[str, int, str, str, Decimal]]]:
     async def read() -> list[tuple[str, int, str, str, Decimal]]:
-        async with database.session_scope() as session:
-            found = await session.exec(select(FundAllocation).order_by(col(FundAllocation.id)))
+        async with database.session_scope() as db:
+            found = await db.exec(select(FundAllocation).order_by(col(FundAllocation.id)))
             result = []
             for row in found.all():
-                org = await get_org(session=session, org_id=row.org_id)
+                org = await get_org(db=db, org_id=row.org_id)
                 assert org is not None
                 result.append(
                     (org.code, row.year, row.source.value, row.purpose.value, row.amount_yuan)

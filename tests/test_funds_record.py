@@ -25,8 +25,8 @@ from tests.support.sessions import send_photo
 
 
 async def allocations(database: Database) -> list[FundAllocation]:
-    async with database.session_scope() as session:
-        rows = await session.exec(select(FundAllocation).order_by(col(FundAllocation.id)))
+    async with database.session_scope() as db:
+        rows = await db.exec(select(FundAllocation).order_by(col(FundAllocation.id)))
         return list(rows.all())
 
 

@@ -33,9 +33,9 @@ async def fund(
     purpose: FundPurpose = FundPurpose.TRAINING,
 ) -> None:
     assert org.id is not None
-    async with database.session_scope() as session:
+    async with database.session_scope() as db:
         await fund_store.record_fund(
-            session=session,
+            db=db,
             org_id=org.id,
             year=year,
             source=source,
@@ -52,8 +52,8 @@ async def fixture_county(database: Database, clock: ManualClock) -> Tree:
         for index in range(count):
             await add_member(database, org, f"{org.name[:2]}{index}")
     left = await add_member(database, tree.dongfeng, "已离开")
-    async with database.session_scope() as session:
-        stored = await session.get(Member, left.id)
+    async with database.session_scope() as db:
+        stored = await db.get(Member, left.id)
         assert stored is not None
         stored.active = False
     await fund(database, clock, tree.county, "190.00")
@@ -84,9 +84,9 @@ async def test_the_county_sees_every_level_and_the_shortfalls_worst_first(
         "柳树村党支部: 29.00 yuan per member (2 members), short 2.00 yuan"
     )
     # 东风镇: (60 + 40) / 6 + 19 = 35.666… and 东风村: 19 + 10 + 10 = 39 are not short.
-    async with database.session_scope() as session:
+    async with database.session_scope() as db:
         spends = await fund_store.training_spend(
-            session=session, org_id=tree.county.id or 0, year=2026, floor_yuan=Decimal(30)
+            db=db, org_id=tree.county.id or 0, year=2026, floor_yuan=Decimal(30)
         )
     figures = {s.name: s.per_member_yuan for s in spends}
     assert figures["东风镇党委"] == Decimal("35.66")

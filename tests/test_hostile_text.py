@@ -32,11 +32,11 @@ NOTICE = "明天 <开会> & 带上笔"
 
 
 async def _rename(database: Database, org: OrgUnit, name: str) -> None:
-    async with database.session_scope() as session:
-        row = await session.get(OrgUnit, org.id)
+    async with database.session_scope() as db:
+        row = await db.get(OrgUnit, org.id)
         assert row is not None
         row.name = name
-        session.add(row)
+        db.add(row)
 
 
 def _clean(user: SimUser) -> None:

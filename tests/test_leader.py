@@ -35,9 +35,9 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str
 
 @pytest.fixture
 async def database(database_url: str) -> AsyncIterator[Database]:
-    db = Database(database_url)
-    yield db
-    await db.dispose()
+    database = Database(database_url)
+    yield database
+    await database.dispose()
 
 
 class Clocks:
@@ -81,11 +81,9 @@ class Process:
 async def _claimed_by(database: Database, worker: str, count: int) -> None:
     """``count`` deliveries claimed (state sending) by ``worker``."""
     items = [Outgoing(5000 + n, {"text": f"m{n}"}, f"lease:{n}") for n in range(count)]
-    async with database.session_scope() as session:
-        await deliveries.enqueue_many(
-            session=session, kind=DeliveryKind.OTHER, items=items, due_at=T0
-        )
-        await deliveries.claim_due(session=session, worker=worker, now=T0, limit=count)
+    async with database.session_scope() as db:
+        await deliveries.enqueue_many(db=db, kind=DeliveryKind.OTHER, items=items, due_at=T0)
+        await deliveries.claim_due(db=db, worker=worker, now=T0, limit=count)
 
 
 async def test_one_leader_and_a_takeover_only_after_expiry(database: Database) -> None:

@@ -27,8 +27,8 @@ Person = Callable[..., SimUser]
 async def test_a_failing_handler_apologises_in_the_users_language(
     person: Person, database: Database, caplog: pytest.LogCaptureFixture
 ) -> None:
-    async with database.session_scope() as session:
-        await session.exec(sa.text("DROP TABLE telegram_account"))  # type: ignore[call-overload]
+    async with database.session_scope() as db:
+        await db.exec(sa.text("DROP TABLE telegram_account"))  # type: ignore[call-overload]
     alice, bob = person("阿丽"), person("Bob", language="en")
     with caplog.at_level(logging.ERROR, logger="handlers.errors"):
         await alice.send("/start")

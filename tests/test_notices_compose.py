@@ -44,8 +44,8 @@ async def branch(database: Database, person: Callable[..., SimUser]) -> Branch:
 
 
 async def _deliveries(database: Database) -> list[Delivery]:
-    async with database.session_scope() as session:
-        return list((await session.exec(select(Delivery).order_by(col(Delivery.id)))).all())
+    async with database.session_scope() as db:
+        return list((await db.exec(select(Delivery).order_by(col(Delivery.id)))).all())
 
 
 async def test_a_secretary_sends_a_notice_to_her_branch(
@@ -92,11 +92,9 @@ async def test_a_secretary_sends_a_notice_to_her_branch(
     )
     rows = await _deliveries(database)
     assert [row.state for row in rows] == [DeliveryState.SENT] * 3
-    async with database.session_scope() as session:
-        notice = (await session.exec(select(Notice))).one()
-        entry = (
-            await session.exec(select(AuditLog).where(AuditLog.action == "notice.send"))
-        ).one()
+    async with database.session_scope() as db:
+        notice = (await db.exec(select(Notice))).one()
+        entry = (await db.exec(select(AuditLog).where(AuditLog.action == "notice.send"))).one()
     assert notice.requires_ack
     assert entry.actor_telegram_id == alice.id
     assert entry.detail["recipients"] == 3
@@ -120,8 +118,8 @@ async def test_a_double_tap_on_send_sends_once(
     got = await bob.wait_for_reply()
     assert got.buttons == []  # no read receipt asked
     await world.wait_for(lambda: len(world.calls_of("sendMessage")) >= 3 + 4, timeout=10)
-    async with database.session_scope() as session:
-        assert len((await session.exec(select(Notice))).all()) == 1
+    async with database.session_scope() as db:
+        assert len((await db.exec(select(Notice))).all()) == 1
     assert len(await _deliveries(database)) == 3
 
 
@@ -411,12 +409,12 @@ async def test_a_unit_picked_earlier_is_checked_again_when_the_notice_is_sent(
     await organiser.wait_for_reply()
     await organiser.wait_for_reply()
     summary = await organiser.wait_for_reply()
-    async with database.session_scope() as session:  # meanwhile 柳树村 moved to 前进乡
-        moved = await session.get(OrgUnit, tree.liushu.id)
+    async with database.session_scope() as db:  # meanwhile 柳树村 moved to 前进乡
+        moved = await db.get(OrgUnit, tree.liushu.id)
         assert moved is not None
         moved.parent_id = tree.townships["T02"].id
         moved.path = f"{tree.townships['T02'].path}{moved.id}/"
-        session.add(moved)
+        db.add(moved)
     query = await organiser.tap("发给 1 人")
     answer = await organiser.wait_for_callback_answer(query)
     assert answer.text == "您没有权限在这里做这件事。"
@@ -427,5 +425,5 @@ async def test_a_unit_picked_earlier_is_checked_again_when_the_notice_is_sent(
 
     await world.wait_for(told_nothing_was_sent)
     assert await _deliveries(database) == []
-    async with database.session_scope() as session:
-        assert (await session.exec(select(Notice))).all() == []
+    async with database.session_scope() as db:
+        assert (await db.exec(select(Notice))).all() == []

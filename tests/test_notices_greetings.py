@@ -69,9 +69,9 @@ async def test_not_before_nine_in_the_morning(database: Database, clock: ManualC
         database, tree.dongfeng, "王芳", telegram_user_id=5, joined_on=date(2020, 3, 2)
     )
     early = ManualClock(clock.now() - timedelta(minutes=1))
-    async with database.session_scope() as session:
-        assert await queue_greetings(session=session, now=early.now(), tz=SHANGHAI) == 0
-        assert await queue_greetings(session=session, now=clock.now(), tz=SHANGHAI) == 1
+    async with database.session_scope() as db:
+        assert await queue_greetings(db=db, now=early.now(), tz=SHANGHAI) == 0
+        assert await queue_greetings(db=db, now=clock.now(), tz=SHANGHAI) == 1
 
 
 async def test_a_secretary_switches_greetings_off_for_the_branch(
@@ -98,8 +98,8 @@ async def test_a_secretary_switches_greetings_off_for_the_branch(
     assert screen.buttons == [["打开柳树村党支部的祝福"]]
     services: Services = bot_app.bot_data[SERVICES_KEY]
     assert await job_greetings(services) == 0
-    async with database.session_scope() as session:
-        entry = (await session.exec(select(AuditLog))).one()
+    async with database.session_scope() as db:
+        entry = (await db.exec(select(AuditLog))).one()
     assert (entry.action, entry.actor_telegram_id, entry.detail) == (
         "greetings.switch",
         lily.id,

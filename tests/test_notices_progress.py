@@ -93,9 +93,9 @@ async def test_progress_resumes_after_a_restart_and_finishes_once(
     progress_message = world.store_message(world.chat(alice.id), Content(text="正在发送通知…"))
     people = [person(f"P{n}") for n in range(3)]
     assert tree.dongfeng.id is not None
-    async with database.session_scope() as session:
+    async with database.session_scope() as db:
         notice = await notices.create_notice(
-            session=session,
+            db=db,
             org_id=tree.dongfeng.id,
             sender_telegram_id=alice.id,
             text="通知",
@@ -110,7 +110,7 @@ async def test_progress_resumes_after_a_restart_and_finishes_once(
             now=clock.now(),
         )
         await enqueue_many(
-            session=session,
+            db=db,
             kind=DeliveryKind.NOTICE,
             items=[Outgoing(p.id, {"text": "通知"}, f"n:{p.id}") for p in people],
             due_at=clock.now(),

@@ -20,10 +20,8 @@ from tests.support.notices import compose
 
 
 async def _acks(database: Database) -> dict[int, bool]:
-    async with database.session_scope() as session:
-        rows = (
-            await session.exec(select(Delivery).where(col(Delivery.notice_id).is_not(None)))
-        ).all()
+    async with database.session_scope() as db:
+        rows = (await db.exec(select(Delivery).where(col(Delivery.notice_id).is_not(None)))).all()
     return {row.chat_id: row.acknowledged_at is not None for row in rows}
 
 
@@ -104,10 +102,10 @@ async def test_read_receipts_rates_and_reminders(
     assert await job_ack_reminders(services) == 0
     auto = await dan.wait_for_reply()
     assert shown(auto).startswith("⏰ 提醒")
-    async with database.session_scope() as session:
+    async with database.session_scope() as db:
         actions = [
             row.action
-            for row in (await session.exec(select(AuditLog).order_by(col(AuditLog.id)))).all()
+            for row in (await db.exec(select(AuditLog).order_by(col(AuditLog.id)))).all()
             if row.action.startswith("notice.")
         ]
     assert actions == ["notice.send", "notice.remind", "notice.remind"]
@@ -190,8 +188,8 @@ async def test_forged_views_and_reminders_outside_the_scope_are_refused(
     await _send_branch_notice(alice, [bob], "东风村的通知")
     listing = await say(other, "/notices")
     assert listing.text == "还没有通知。发送 /notice 写一条。"
-    async with database.session_scope() as session:
-        (notice_id,) = (await session.exec(select(col(Delivery.notice_id)))).all()
+    async with database.session_scope() as db:
+        (notice_id,) = (await db.exec(select(col(Delivery.notice_id)))).all()
     for data in (f"ntc.view:{notice_id}", f"ntc.remind:{notice_id}"):
         tap = await other.tap_data(data, message_id=listing.message_id)
         assert (await other.wait_for_callback_answer(tap)).text == "您没有权限在这里做这件事。"

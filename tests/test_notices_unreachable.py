@@ -18,8 +18,8 @@ from tests.support.notices import compose
 
 
 async def _blocked_at(database: Database, user: SimUser) -> object:
-    async with database.session_scope() as session:
-        account = await session.get(TelegramAccount, user.id)
+    async with database.session_scope() as db:
+        account = await db.get(TelegramAccount, user.id)
         assert account is not None
         return account.blocked_at
 
@@ -66,8 +66,8 @@ async def test_a_403_marks_the_member_who_is_skipped_next_time(
     )
     await alice.tap("发给 1 人")
     await world.wait_for(lambda: (alice.last_text or "").startswith("通知已发送完毕"), timeout=10)
-    async with database.session_scope() as session:
-        rows = (await session.exec(select(Delivery).where(Delivery.chat_id == dave.id))).all()
+    async with database.session_scope() as db:
+        rows = (await db.exec(select(Delivery).where(Delivery.chat_id == dave.id))).all()
     assert [row.state for row in rows] == [DeliveryState.DEAD]  # the second notice skipped him
 
     # Dave unblocks the bot: Telegram says so, and he gets notices again.

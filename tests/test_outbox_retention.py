@@ -24,18 +24,18 @@ from tests.support.notices import compose
 
 
 async def _outbox(database: Database) -> list[tuple[DeliveryKind, int, DeliveryState]]:
-    async with database.session_scope() as session:
-        rows = (await session.exec(select(Delivery).order_by(col(Delivery.id)))).all()
+    async with database.session_scope() as db:
+        rows = (await db.exec(select(Delivery).order_by(col(Delivery.id)))).all()
     return [(row.kind, row.chat_id, row.state) for row in rows]
 
 
 async def _figures(database: Database, path: str, notice_id: int) -> tuple[Any, ...]:
     """What the reports and the export count from the outbox, for the whole county."""
     start, end = datetime(2026, 1, 1).astimezone(), datetime(2027, 1, 1).astimezone()
-    async with database.session_scope() as session:
-        counts = await notices.delivery_counts(session=session, notice_ids=[notice_id])
-        listed = await exports.notice_rows(session=session, path=path, start=start, end=end)
-        receipts = await exports.receipt_rows(session=session, path=path, start=start, end=end)
+    async with database.session_scope() as db:
+        counts = await notices.delivery_counts(db=db, notice_ids=[notice_id])
+        listed = await exports.notice_rows(db=db, path=path, start=start, end=end)
+        receipts = await exports.receipt_rows(db=db, path=path, start=start, end=end)
     return counts, listed, receipts
 
 
@@ -81,11 +81,9 @@ async def test_old_sent_rows_go_and_receipts_stay(
     await bob.wait_for_reply()
     await services.relay.drained()
 
-    async with database.session_scope() as session:
+    async with database.session_scope() as db:
         notice_id = (
-            await session.exec(
-                select(Delivery.notice_id).where(col(Delivery.notice_id).is_not(None))
-            )
+            await db.exec(select(Delivery.notice_id).where(col(Delivery.notice_id).is_not(None)))
         ).first()
     assert notice_id is not None
     path = tree.county.path

@@ -31,15 +31,15 @@ async def test_me_shows_branch_path_status_joined_group_and_roles(
         status=MemberStatus.PROBATIONARY,
         joined_on=date(2025, 7, 1),
     )
-    async with database.session_scope() as session:
+    async with database.session_scope() as db:
         group = await orgs.create_org(
-            session=session,
+            db=db,
             code="T01-V01-G1",
             name="第一党小组",
             kind=OrgKind.PARTY_GROUP,
             parent_id=tree.dongfeng.id,
         )
-        stored = await session.get(type(member), member.id)
+        stored = await db.get(type(member), member.id)
         assert stored is not None
         stored.party_group_id = group.id
     await grant(database, alice.id, Role.DEPUTY_SECRETARY, tree.dongfeng)
@@ -98,7 +98,7 @@ async def test_features_add_their_own_line_with_one_function(
     await add_member(database, tree.dongfeng, "王丽", telegram_user_id=alice.id)
 
     async def attendance(view: profile.ProfileView) -> list[str]:
-        assert isinstance(view.session, AsyncSession)
+        assert isinstance(view.db, AsyncSession)
         return [f"出勤：{view.member.name if view.member else '-'} 100%"]
 
     profile.profile_section(attendance)
@@ -122,8 +122,8 @@ async def test_language_switch_answers_and_remembers_and_redoes_the_menu(
     assert choose.buttons == [["中文", "English"]]
     done = await tap(alice, "English")
     assert done.text == "OK, I will write to you in English from now on."
-    async with database.session_scope() as session:
-        account = await session.get(TelegramAccount, alice.id)
+    async with database.session_scope() as db:
+        account = await db.get(TelegramAccount, alice.id)
     assert account is not None
     assert (account.language, account.language_chosen) == ("en", True)
     await menu_becomes(world, alice.id, lambda names: "appoint" in names)
@@ -152,7 +152,7 @@ async def test_forged_language_is_refused(person: Person, database: Database) ->
     query = await alice.tap_data("lang.set:fr", message_id=alice.messages[-1].message_id)
     answer = await alice.wait_for_callback_answer(query)
     assert answer.text == "这个按钮已经失效。"
-    async with database.session_scope() as session:
-        account = await session.get(TelegramAccount, alice.id)
+    async with database.session_scope() as db:
+        account = await db.get(TelegramAccount, alice.id)
     assert account is not None
     assert account.language_chosen is False

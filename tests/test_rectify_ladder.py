@@ -42,14 +42,14 @@ ACTIONS = "每月按时召开支委会，补开党员大会，督促党员阅读
 
 
 async def orders(database: Database) -> list[RectificationOrder]:
-    async with database.session_scope() as session:
-        rows = await session.exec(select(RectificationOrder).order_by(col(RectificationOrder.id)))
+    async with database.session_scope() as db:
+        rows = await db.exec(select(RectificationOrder).order_by(col(RectificationOrder.id)))
         return list(rows.all())
 
 
 async def rect_keys(database: Database) -> list[str]:
-    async with database.session_scope() as session:
-        rows = await session.exec(
+    async with database.session_scope() as db:
+        rows = await db.exec(
             select(Delivery.dedupe_key)
             .where(col(Delivery.dedupe_key).startswith("rect:"))
             .order_by(col(Delivery.id))
@@ -114,8 +114,8 @@ async def test_the_whole_ladder_once_each_across_restarts(
     order_id = await issue(county, database)
 
     async def next_step() -> datetime | None:
-        async with database.session_scope() as session:
-            return await next_ladder_due(session=session, after=clock.now(), tz=SHANGHAI)
+        async with database.session_scope() as db:
+            return await next_ladder_due(db=db, after=clock.now(), tz=SHANGHAI)
 
     assert await next_step() == at(2026, 4, 28, 9, 0)  # the sandbox's clock jumps there
     [order] = await orders(database)
@@ -156,8 +156,8 @@ async def test_the_whole_ladder_once_each_across_restarts(
         "📝 东风村党支部报告了整改进展：4月20日已召开支委会，研究整改措施。",
         "照片：1 张",
     ]
-    async with database.session_scope() as session:
-        [report] = (await session.exec(select(RectificationReport))).all()
+    async with database.session_scope() as db:
+        [report] = (await db.exec(select(RectificationReport))).all()
     assert (report.order_id, report.reported_by, len(report.photo_ids or [])) == (
         order_id,
         secretary.id,

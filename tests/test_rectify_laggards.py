@@ -77,10 +77,10 @@ async def test_not_five_good_is_a_reason_once_rated(
 ) -> None:
     clock.set(NOW)
     county = await build_county(database, person)
-    async with database.session_scope() as session:
+    async with database.session_scope() as db:
         for org, passed in ((county.tree.qianjin, False), (county.tree.dongfeng, True)):
             await assessment_store.save_five_good(
-                session=session,
+                db=db,
                 year=2026,
                 org_id=id_of(org),
                 criteria=0 if not passed else 31,
@@ -115,8 +115,8 @@ async def test_an_empty_period_and_refusals(
         "• 柳树村党支部（东风镇党委）：1 项未达标",
         "    培训经费不足：人均 0.00 元（标准 30 元）",
     ]
-    async with database.session_scope() as session:
-        session.add(
+    async with database.session_scope() as db:
+        db.add(
             FundAllocation(
                 org_id=id_of(county.tree.townships["T01"]),
                 year=2025,

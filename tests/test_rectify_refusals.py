@@ -35,8 +35,8 @@ async def rows(database: Database) -> dict[str, list[str]]:
     """Every row of the tables a refusal must leave alone (of the outbox, which the relay
     works through meanwhile, the messages queued)."""
     found: dict[str, list[str]] = {}
-    async with database.session_scope() as session:
-        connection = await session.connection()
+    async with database.session_scope() as db:
+        connection = await db.connection()
         for model in WATCHED:
             table = table_of(model)
             found[table.name] = sorted(
@@ -51,10 +51,10 @@ async def rows(database: Database) -> dict[str, list[str]]:
 
 async def order_for(database: Database, county: County, branch: Any, deadline: date) -> int:
     """County staff issue an order (the use case itself; the ladder test taps through it)."""
-    async with database.session_scope() as session:
-        principal = await load_principal(session=session, telegram_user_id=county.staff.id)
+    async with database.session_scope() as db:
+        principal = await load_principal(db=db, telegram_user_id=county.staff.id)
         view, _told = await issue_order(
-            session=session,
+            db=db,
             principal=principal,
             org_id=id_of(branch),
             criticism="通报批评",

@@ -241,11 +241,9 @@ async def test_a_roster_entry_taken_meanwhile_is_refused_and_the_request_stays_o
     await sec.wait_for_reply()
     await sec.tap("批准")
     await sec.wait_for_reply()
-    async with database.session_scope() as session:  # someone else got there first
-        await accounts.ensure_account(session=session, telegram_user_id=900001)
-        await members.link_telegram(
-            session=session, member_id=entry.id or 0, telegram_user_id=900001
-        )
+    async with database.session_scope() as db:  # someone else got there first
+        await accounts.ensure_account(db=db, telegram_user_id=900001)
+        await members.link_telegram(db=db, member_id=entry.id or 0, telegram_user_id=900001)
 
     answer = await sec.wait_for_callback_answer(await sec.tap("王小 …0003"))
     assert answer.text == "名册上的这个人已经绑定了别的 Telegram 账号。请选别的名字。"

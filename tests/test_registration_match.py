@@ -180,9 +180,9 @@ async def test_someone_taken_off_the_roster_can_register_again(
     tree = await build_tree(database)
     alice = person("阿丽", phone="+8613800000001")
     old = await add_member(database, tree.dongfeng, "阿丽", telegram_user_id=alice.id)
-    async with database.session_scope() as session:
+    async with database.session_scope() as db:
         await member_admin.deactivate_member(
-            session=session, member_id=old.id or 0, reason=InactiveReason.TRANSFERRED_OUT
+            db=db, member_id=old.id or 0, reason=InactiveReason.TRANSFERRED_OUT
         )
     back = await add_member(database, tree.liushu, "阿丽", phone="+8613800000001")
     code = await issue_code(database, clock, tree.liushu)

@@ -111,9 +111,9 @@ async def test_blocked_users_are_dead_and_flagged_unreachable(
 ) -> None:
     people = [world.add_user(name) for name in ("Ann", "Bo", "Cy")]
     never_started = world.add_user("Di", started=False)
-    async with database.session_scope() as session:
+    async with database.session_scope() as db:
         for user in [*people, never_started]:
-            await accounts.ensure_account(session=session, telegram_user_id=user.id)
+            await accounts.ensure_account(db=db, telegram_user_id=user.id)
     await people[1].block_bot()
     await queue_texts(database, clock, [user.id for user in [*people, never_started]])
     relay = make_relay(world, emulator, database, clock)
@@ -128,9 +128,9 @@ async def test_blocked_users_are_dead_and_flagged_unreachable(
         "blocked: Forbidden: bot can't initiate conversation with a user"
     )
     assert by_chat[people[1].id].attempts == 1
-    async with database.session_scope() as session:
+    async with database.session_scope() as db:
         blocked = {
-            user.id: (await session.get(TelegramAccount, user.id)).blocked_at  # type: ignore[union-attr]
+            user.id: (await db.get(TelegramAccount, user.id)).blocked_at  # type: ignore[union-attr]
             for user in [*people, never_started]
         }
     assert blocked == {

@@ -116,9 +116,9 @@ async def test_county_export_for_a_month_and_refusals(
 
 async def test_english_headers_for_an_english_reader(database: Database) -> None:
     county = await build_county(database, accounts_only())
-    async with database.session_scope() as session:
+    async with database.session_scope() as db:
         data = await gather(
-            session=session,
+            db=db,
             org=county.tree.county,
             period=Period(PeriodKind.YEAR, 2026),
             tz=SHANGHAI,

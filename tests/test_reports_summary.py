@@ -220,9 +220,9 @@ async def test_five_good_and_five_lead_once_assessed(
     database: Database, clock: ManualClock, person: Person, bot_app: PartyApplication
 ) -> None:
     county = await _county(database, clock, person)
-    async with database.session_scope() as session:
+    async with database.session_scope() as db:
         for org, passed in ((county.tree.dongfeng, True), (county.tree.liushu, False)):
-            session.add(
+            db.add(
                 Assessment(
                     year=2026,
                     subject_kind=AssessmentSubject.ORG,
@@ -234,7 +234,7 @@ async def test_five_good_and_five_lead_once_assessed(
                 )
             )
         for name, passed in (("张三", True), ("李四", False), ("王五", True)):
-            session.add(
+            db.add(
                 Assessment(
                     year=2026,
                     subject_kind=AssessmentSubject.MEMBER,
@@ -261,10 +261,10 @@ async def test_a_long_summary_is_split_below_telegrams_limit(
 ) -> None:
     county = await _county(database, clock, person)
     names = [f"第{n:03d}号党员同志名字很长很长很长很长" for n in range(90)]
-    async with database.session_scope() as session:
+    async with database.session_scope() as db:
         for name in names:
             await members.create_member(
-                session=session,
+                db=db,
                 name=name,
                 org_id=id_of(county.tree.dongfeng),
                 status=MemberStatus.FULL,
@@ -290,11 +290,11 @@ async def test_the_chart_draws_every_label_with_the_cjk_font(
     database: Database, clock: ManualClock, person: Person, bot_app: PartyApplication
 ) -> None:
     county = await _county(database, clock, person)
-    async with database.session_scope() as session:
-        org = await orgs.get_org(session=session, org_id=id_of(county.tree.county))
+    async with database.session_scope() as db:
+        org = await orgs.get_org(db=db, org_id=id_of(county.tree.county))
         assert org is not None
         summary = await build_summary(
-            session=session, org=org, period=Period(PeriodKind.YEAR, 2026), now=NOW, tz=SHANGHAI
+            db=db, org=org, period=Period(PeriodKind.YEAR, 2026), now=NOW, tz=SHANGHAI
         )
     chart = draw_chart(summary, "zh")
     chart.canvas.draw()
@@ -338,9 +338,9 @@ async def test_names_are_text_not_html(
     database: Database, clock: ManualClock, person: Person, bot_app: PartyApplication
 ) -> None:
     county = await _county(database, clock, person)
-    async with database.session_scope() as session:
+    async with database.session_scope() as db:
         await members.create_member(
-            session=session,
+            db=db,
             name="<b>王</b> & 李",
             org_id=id_of(county.tree.dongfeng),
             status=MemberStatus.FULL,

@@ -28,8 +28,8 @@ from tests.support.roles import (
 
 
 async def _status_changes(database: Database, member_id: int) -> list[MemberStatusChange]:
-    async with database.session_scope() as session:
-        result = await session.exec(
+    async with database.session_scope() as db:
+        result = await db.exec(
             select(MemberStatusChange)
             .where(MemberStatusChange.member_id == member_id)
             .order_by(col(MemberStatusChange.id))

@@ -394,9 +394,9 @@ async def test_an_upload_while_another_import_writes_is_refused_in_one_line(
     await boss.send_document("花名册.xlsx", messy_xlsx(ROWS), XLSX)
     await boss.wait_for_reply()
     await boss.wait_for_reply()  # the preview: a dry run needs no lease
-    async with database.session_scope() as session:  # the CLI starts importing meanwhile
+    async with database.session_scope() as db:  # the CLI starts importing meanwhile
         assert await leases.acquire(
-            session=session,
+            db=db,
             name=IMPORT_LEASE,
             holder="cli",
             now=datetime.now(UTC),

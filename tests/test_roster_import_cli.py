@@ -159,8 +159,8 @@ async def test_updated_file_updates_people_by_phone_and_by_name(
     settings = load_settings(env_file=None, PARTYBOT_DATABASE_URL=database_url)
     from storage import orgs as org_store
 
-    async with database.session_scope() as session:
-        await org_store.create_org(session=session, code="C", name="红旗县", kind=OrgKind.COUNTY)
+    async with database.session_scope() as db:
+        await org_store.create_org(db=db, code="C", name="红旗县", kind=OrgKind.COUNTY)
     first = tmp_path / "v1.xlsx"
     first.write_bytes(messy_xlsx(FIRST_ROWS))
     out = io.StringIO()

@@ -97,26 +97,26 @@ async def test_new_codes_follow_the_existing_ones_and_loose_names_match(
 
 
 async def test_orgs_that_cannot_take_the_row(database: Database, tree: Tree) -> None:
-    async with database.session_scope() as session:
+    async with database.session_scope() as db:
         for township in (tree.townships["T01"], tree.townships["T02"]):
             await orgs.create_org(
-                session=session,
+                db=db,
                 code=f"{township.code}-V09",
                 name="新村党支部",
                 kind=OrgKind.VILLAGE_BRANCH,
                 parent_id=township.id,
             )
         await orgs.create_org(
-            session=session,
+            db=db,
             code="D01",
             name="组织部",
             kind=OrgKind.COUNTY_DEPARTMENT,
             parent_id=tree.county.id,
         )
-        closed = await orgs.get_org(session=session, org_id=tree.qianjin.id or 0)
+        closed = await orgs.get_org(db=db, org_id=tree.qianjin.id or 0)
         assert closed is not None
         closed.active = False
-        session.add(closed)
+        db.add(closed)
     before = await counts(database)
     outcome = await run(
         database,
@@ -172,11 +172,11 @@ async def test_one_member_is_matched_by_one_row_only(database: Database, tree: T
 
 async def test_inactive_members_are_not_matched(database: Database, tree: Tree) -> None:
     gone = await add_member(database, tree.dongfeng, "张三", phone="+8613800138000")
-    async with database.session_scope() as session:
-        member = await session.get(Member, gone.id)
+    async with database.session_scope() as db:
+        member = await db.get(Member, gone.id)
         assert member is not None
         member.active = False
-        session.add(member)
+        db.add(member)
     outcome = await run(
         database, ["张三", "东风镇党委", "东风村党支部", "正式党员", "13800138000", ""]
     )
@@ -415,9 +415,9 @@ async def test_an_import_stopped_between_batches_is_resumed_by_importing_again(
 async def test_one_import_writes_at_a_time(database: Database, tree: Tree) -> None:
     before = await counts(database)
     now = datetime.now(UTC)  # the lease is on the wall clock, which processes share
-    async with database.session_scope() as session:  # another process is importing
+    async with database.session_scope() as db:  # another process is importing
         assert await leases.acquire(
-            session=session,
+            db=db,
             name=roster_import.IMPORT_LEASE,
             holder="other",
             now=now,
@@ -432,15 +432,15 @@ async def test_one_import_writes_at_a_time(database: Database, tree: Tree) -> No
     preview = await run(database, *people(3), dry_run=True)  # a dry run writes nothing
     assert len(preview.plan.creates) == 3
 
-    async with database.session_scope() as session:
+    async with database.session_scope() as db:
         assert await leases.release(
-            session=session, name=roster_import.IMPORT_LEASE, holder="other", now=now
+            db=db, name=roster_import.IMPORT_LEASE, holder="other", now=now
         )
     imported = await run(database, *people(3))
     assert len(imported.plan.creates) == 3
-    async with database.session_scope() as session:  # and the import let the lease go
+    async with database.session_scope() as db:  # and the import let the lease go
         assert await leases.acquire(
-            session=session,
+            db=db,
             name=roster_import.IMPORT_LEASE,
             holder="other",
             now=datetime.now(UTC),

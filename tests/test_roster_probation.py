@@ -19,9 +19,9 @@ from tests.support.roles import Person, speaks
 async def _probationary_since(
     database: Database, clock: ManualClock, member_id: int, day: date
 ) -> None:
-    async with database.session_scope() as session:
+    async with database.session_scope() as db:
         await member_admin.set_status(
-            session=session,
+            db=db,
             member_id=member_id,
             status=MemberStatus.PROBATIONARY,
             changed_on=day,

@@ -47,9 +47,9 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str
 
 @pytest.fixture
 async def database(database_url: str) -> AsyncIterator[Database]:
-    db = Database(database_url)
-    yield db
-    await db.dispose()
+    database = Database(database_url)
+    yield database
+    await database.dispose()
 
 
 @pytest.fixture
@@ -127,8 +127,8 @@ async def test_a_killed_leader_is_replaced_and_the_broadcast_finishes(
 
 
 async def _lease(database: Database) -> leases.Lease | None:
-    async with database.session_scope() as session:
-        return await leases.current(session=session, name=LEASE_NAME)
+    async with database.session_scope() as db:
+        return await leases.current(db=db, name=LEASE_NAME)
 
 
 async def test_a_replayed_update_is_processed_once_across_two_processes(

@@ -49,8 +49,8 @@ async def test_sigterm_mid_broadcast_loses_nothing_and_sends_nothing_twice(
             stopped_at = datetime.now(UTC)
             after_stop = await states(database)
             sent_before = len([c for c in sends(world) if int(c.params["chat_id"]) in people])
-            async with database.session_scope() as session:
-                lease = await leases.current(session=session, name=LEASE_NAME)
+            async with database.session_scope() as db:
+                lease = await leases.current(db=db, name=LEASE_NAME)
 
             assert DeliveryState.SENDING not in after_stop  # in-flight sends were finished
             assert after_stop[DeliveryState.SENT] == sent_before  # each one recorded

@@ -54,9 +54,9 @@ async def http(sandbox: Sandbox) -> AsyncIterator[httpx.AsyncClient]:
 
 
 async def _unlinked_member(sandbox: Sandbox) -> tuple[int, str, str | None]:
-    async with sandbox.database.session_scope() as session:
+    async with sandbox.database.session_scope() as db:
         row = (
-            await session.exec(
+            await db.exec(
                 sa.text(  # type: ignore[call-overload]
                     "SELECT id, name, phone FROM member WHERE telegram_user_id IS NULL"
                     " AND phone IS NOT NULL ORDER BY id LIMIT 1"
@@ -93,9 +93,9 @@ async def test_the_page_and_the_demo_people_are_served(
 
 
 async def test_every_account_has_an_emulator_user_with_its_phone(sandbox: Sandbox) -> None:
-    async with sandbox.database.session_scope() as session:
+    async with sandbox.database.session_scope() as db:
         linked = (
-            await session.exec(
+            await db.exec(
                 sa.text(  # type: ignore[call-overload]
                     "SELECT telegram_user_id, name, phone FROM member"
                     " WHERE telegram_user_id IS NOT NULL"
@@ -145,10 +145,10 @@ async def test_the_picker_links_a_roster_member_once_and_audits_it(
     assert (user.first_name, user.phone, user.language_code) == (name, phone, "zh-hans")
     again = (await http.post("/_sandbox/people", json={"member_id": member_id})).json()
     assert again == opened
-    async with sandbox.database.session_scope() as session:
-        member = await members.get_member(session=session, member_id=member_id)
+    async with sandbox.database.session_scope() as db:
+        member = await members.get_member(db=db, member_id=member_id)
         audited = (
-            await session.exec(
+            await db.exec(
                 sa.text(  # type: ignore[call-overload]
                     "SELECT count(*) FROM audit_log WHERE action = 'member.link'"
                     f" AND target_id = {member_id}"
@@ -229,18 +229,18 @@ async def test_reset_starts_afresh_and_a_restart_keeps_links_and_time(
     async with sandbox_at(path) as second:
         assert second.clock.offset.days == 1
         assert roster_telegram_id(member_id) in second.world.users
-        async with second.database.session_scope() as session:
-            member = await members.get_member(session=session, member_id=member_id)
+        async with second.database.session_scope() as db:
+            member = await members.get_member(db=db, member_id=member_id)
         assert member is not None
         assert member.telegram_user_id == roster_telegram_id(member_id)
 
     async with sandbox_at(path, fresh=True) as third:
         assert third.clock.offset.total_seconds() == 0
         assert roster_telegram_id(member_id) not in third.world.users
-        async with third.database.session_scope() as session:
-            member = await members.get_member(session=session, member_id=member_id)
+        async with third.database.session_scope() as db:
+            member = await members.get_member(db=db, member_id=member_id)
             seeded = (
-                await session.exec(sa.text("SELECT count(*) FROM member"))  # type: ignore[call-overload]
+                await db.exec(sa.text("SELECT count(*) FROM member"))  # type: ignore[call-overload]
             ).one()[0]
         assert member is not None
         assert member.telegram_user_id is None

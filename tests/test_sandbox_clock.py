@@ -90,11 +90,11 @@ def test_waking_jobs_without_a_scheduler_does_nothing() -> None:
 
 
 async def test_to_the_next_reminder_and_nothing_when_none_is_pending(sandbox: Sandbox) -> None:
-    async with sandbox.database.session_scope() as session:
+    async with sandbox.database.session_scope() as db:
         due = sorted(
             row[0]
             for row in (
-                await session.exec(
+                await db.exec(
                     sa.text(  # type: ignore[call-overload]
                         "SELECT due_at FROM session_reminder WHERE state = 'pending'"
                     )
@@ -102,12 +102,12 @@ async def test_to_the_next_reminder_and_nothing_when_none_is_pending(sandbox: Sa
             ).all()
         )
     reminders = [datetime.fromisoformat(d).replace(tzinfo=UTC) for d in due]
-    async with sandbox.database.session_scope() as session:
-        event = await next_session_event(session=session, after=START, tz=sandbox.time.tz)
+    async with sandbox.database.session_scope() as db:
+        event = await next_session_event(db=db, after=START, tz=sandbox.time.tz)
     assert event is not None
     first = min(reminders[0], event)
-    async with sandbox.database.session_scope() as session:
-        later = await next_session_event(session=session, after=first, tz=sandbox.time.tz)
+    async with sandbox.database.session_scope() as db:
+        later = await next_session_event(db=db, after=first, tz=sandbox.time.tz)
     assert later is not None
     following = min([r for r in reminders if r > first] + [later])
     assert await sandbox.time.next_due() == first
@@ -118,11 +118,11 @@ async def test_to_the_next_reminder_and_nothing_when_none_is_pending(sandbox: Sa
         assert answer["moved_seconds"] == int((first - START).total_seconds())
         assert datetime.fromisoformat(answer["next_due"]) == following
 
-        async with sandbox.database.session_scope() as session:
-            await session.exec(sa.text("UPDATE session_reminder SET state = 'sent'"))  # type: ignore[call-overload]
-            await session.exec(sa.text("UPDATE delivery SET state = 'sent'"))  # type: ignore[call-overload]
-            await session.exec(sa.text("UPDATE study_session SET state = 'closed'"))  # type: ignore[call-overload]
-            await session.exec(sa.text("DELETE FROM contact_point"))  # type: ignore[call-overload]
+        async with sandbox.database.session_scope() as db:
+            await db.exec(sa.text("UPDATE session_reminder SET state = 'sent'"))  # type: ignore[call-overload]
+            await db.exec(sa.text("UPDATE delivery SET state = 'sent'"))  # type: ignore[call-overload]
+            await db.exec(sa.text("UPDATE study_session SET state = 'closed'"))  # type: ignore[call-overload]
+            await db.exec(sa.text("DELETE FROM contact_point"))  # type: ignore[call-overload]
         before = sandbox.clock.now()
         answer = (await http.post("/_sandbox/clock", json={"jump": "next"})).json()
         assert answer["moved_seconds"] == 0

@@ -44,8 +44,8 @@ async def seeded(template: Path, tmp_path: Path) -> AsyncIterator[Database]:
     await database.dispose()
 
 
-async def _count(session: AsyncSession, sql: str) -> int:
-    return int((await session.exec(sa.text(sql))).one()[0])  # type: ignore[call-overload]
+async def _count(db: AsyncSession, sql: str) -> int:
+    return int((await db.exec(sa.text(sql))).one()[0])  # type: ignore[call-overload]
 
 
 async def _counts(database: Database) -> dict[str, int]:
@@ -74,16 +74,16 @@ async def _counts(database: Database) -> dict[str, int]:
         "visits": "SELECT count(*) FROM contact_visit",
         "sites": "SELECT count(*) FROM demonstration_site",
     }
-    async with database.session_scope() as session:
-        return {name: await _count(session, sql) for name, sql in queries.items()}
+    async with database.session_scope() as db:
+        return {name: await _count(db, sql) for name, sql in queries.items()}
 
 
 async def test_the_demo_county_is_seeded_once_with_months_of_history(
     database: Database,
 ) -> None:
     tz = sandbox_settings().tz
-    async with database.session_scope() as session:
-        assert await seed_demo(session=session, now=START, tz=tz) is True
+    async with database.session_scope() as db:
+        assert await seed_demo(db=db, now=START, tz=tz) is True
     counts = await _counts(database)
     assert (counts["counties"], counts["townships"], counts["branches"]) == (1, 3, 9)
     assert counts["members"] == 150
@@ -109,15 +109,15 @@ async def test_the_demo_county_is_seeded_once_with_months_of_history(
     assert counts["funds"] == 7
     assert (counts["contact_points"], counts["visits"], counts["sites"]) == (4, 4, 2)
 
-    async with database.session_scope() as session:
-        assert await seed_demo(session=session, now=START, tz=tz) is False
+    async with database.session_scope() as db:
+        assert await seed_demo(db=db, now=START, tz=tz) is False
     assert await _counts(database) == counts
 
 
 async def test_history_lies_before_the_seeding_and_reminders_after_it(seeded: Database) -> None:
-    async with seeded.session_scope() as session:
+    async with seeded.session_scope() as db:
         rows = (
-            await session.exec(
+            await db.exec(
                 sa.text(  # type: ignore[call-overload]
                     "SELECT state, min(starts_at), max(starts_at) FROM study_session"
                     " GROUP BY state"
@@ -125,7 +125,7 @@ async def test_history_lies_before_the_seeding_and_reminders_after_it(seeded: Da
             )
         ).all()
         pending = await _count(
-            session,
+            db,
             "SELECT count(*) FROM session_reminder"
             f" WHERE state = 'pending' AND due_at <= '{START.isoformat()}'",
         )
@@ -149,14 +149,12 @@ def test_the_plan_is_the_same_every_time_with_chinese_names() -> None:
 
 
 async def test_the_cast_are_linked_members_with_their_roles(seeded: Database) -> None:
-    async with seeded.session_scope() as session:
-        cast = await demo_people(session=session)
+    async with seeded.session_scope() as db:
+        cast = await demo_people(db=db)
         held = {
             person.key: [
                 (scope.role, scope.org_id)
-                for scope in await roles.roles_of(
-                    session=session, telegram_user_id=person.telegram_user_id
-                )
+                for scope in await roles.roles_of(db=db, telegram_user_id=person.telegram_user_id)
             ]
             for person in cast
         }
@@ -186,10 +184,10 @@ async def test_a_fresh_demo_starts_quiet(seeded: Database) -> None:
     assert await job_follow_the_roster(seeded, clock, settings=settings) == 0
     clock.advance(timedelta(days=14))  # still inside March: nothing new falls due
     assert await job_silent_ladder(seeded, clock, settings=settings) == 0
-    async with seeded.session_scope() as session:
-        assert await _count(session, "SELECT count(*) FROM session_escalation") == 0
-    async with seeded.session_scope() as session:
-        assert await queue_duty_reminders(session=session, now=clock.now(), tz=settings.tz) == 0
+    async with seeded.session_scope() as db:
+        assert await _count(db, "SELECT count(*) FROM session_escalation") == 0
+    async with seeded.session_scope() as db:
+        assert await queue_duty_reminders(db=db, now=clock.now(), tz=settings.tz) == 0
 
 
 async def test_a_demo_started_late_in_the_year_has_no_overdue_visit_reminders(
@@ -199,10 +197,10 @@ async def test_a_demo_started_late_in_the_year_has_no_overdue_visit_reminders(
     year (30 June ... 30 October) is held against them."""
     late = START.replace(month=11, day=30)
     tz = sandbox_settings().tz
-    async with database.session_scope() as session:
-        assert await seed_demo(session=session, now=late, tz=tz) is True
-    async with database.session_scope() as session:
-        assert await queue_duty_reminders(session=session, now=late, tz=tz) == 0
+    async with database.session_scope() as db:
+        assert await seed_demo(db=db, now=late, tz=tz) is True
+    async with database.session_scope() as db:
+        assert await queue_duty_reminders(db=db, now=late, tz=tz) == 0
 
 
 async def test_open_trainings_have_some_members_done_and_remind_only_when_due(
@@ -211,9 +209,9 @@ async def test_open_trainings_have_some_members_done_and_remind_only_when_due(
     """Three trainings are still open (two with a quiz), some members done;
     nothing is due at the start, and a reminder goes out once the deadline is near."""
     tz = sandbox_settings().tz
-    async with seeded.session_scope() as session:
+    async with seeded.session_scope() as db:
         rows = (
-            await session.exec(
+            await db.exec(
                 sa.text(  # type: ignore[call-overload]
                     "SELECT t.title, count(DISTINCT q.id), count(DISTINCT a.id),"
                     " count(DISTINCT c.id) FROM training t"
@@ -232,15 +230,13 @@ async def test_open_trainings_have_some_members_done_and_remind_only_when_due(
         ]
         assert all(0 < done < members for _, _, members, done in rows)
         assert (
-            await _count(
-                session, "SELECT count(*) FROM training_confirmation WHERE method = 'quiz'"
-            )
+            await _count(db, "SELECT count(*) FROM training_confirmation WHERE method = 'quiz'")
             > 0
         )
-        assert await remind_due(session=session, now=START, tz=tz) == 0
-        assert await _count(session, "SELECT count(*) FROM delivery WHERE state = 'pending'") == 0
+        assert await remind_due(db=db, now=START, tz=tz) == 0
+        assert await _count(db, "SELECT count(*) FROM delivery WHERE state = 'pending'") == 0
     later = START + timedelta(days=4)  # the branch lecture's deadline is two days away
-    async with seeded.session_scope() as session:
-        reminded = await remind_due(session=session, now=later, tz=tz)
+    async with seeded.session_scope() as db:
+        reminded = await remind_due(db=db, now=later, tz=tz)
         assert 0 < reminded < 20
-        assert await remind_due(session=session, now=later, tz=tz) == 0
+        assert await remind_due(db=db, now=later, tz=tz) == 0

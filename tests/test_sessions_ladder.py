@@ -35,8 +35,8 @@ async def ladder(database: Database, clock: ManualClock, settings: Settings) -> 
 
 
 async def escalations(database: Database) -> list[SessionEscalation]:
-    async with database.session_scope() as session:
-        rows = await session.exec(select(SessionEscalation).order_by(col(SessionEscalation.id)))
+    async with database.session_scope() as db:
+        rows = await db.exec(select(SessionEscalation).order_by(col(SessionEscalation.id)))
         return list(rows.all())
 
 
@@ -153,10 +153,10 @@ async def test_a_silent_party_group_goes_to_its_branch_then_township_then_county
     person: Person, database: Database, world: World, clock: ManualClock, settings: Settings
 ) -> None:
     branch = await make_branch(database, person, names=("张三", "李四"))
-    async with database.session_scope() as session:
+    async with database.session_scope() as db:
         groups = [
             await orgs.create_org(
-                session=session,
+                db=db,
                 code=f"T01-V01-G{n}",
                 name=name,
                 kind=OrgKind.PARTY_GROUP,
@@ -182,8 +182,8 @@ async def test_a_silent_party_group_goes_to_its_branch_then_township_then_county
             kind=SessionKind.PARTY_GROUP_MEETING,
         )
         if audience is not None:
-            async with database.session_scope() as session:
-                row = await session.get(StudySession, study.id)
+            async with database.session_scope() as db:
+                row = await db.get(StudySession, study.id)
                 assert row is not None
                 row.audience_kind, row.audience_org_id = audience, org_id or 0
     silent_line = "• 东风村党支部 · 第一党小组：党小组会，2026年3月（要求每月一次）"

@@ -362,9 +362,9 @@ async def test_a_typed_change_is_checked_again_when_it_is_saved(
     await say(sec, "/sessions")
     await tap(sec, "⚙ 3月5日（周四）19:30 学习党章")
     assert shown(await tap(sec, "✏️ 改地点")) == "请输入新的地点。"
-    async with database.session_scope() as session:  # meanwhile the role was taken away
+    async with database.session_scope() as db:  # meanwhile the role was taken away
         assert await roles.revoke_role(
-            session=session,
+            db=db,
             telegram_user_id=sec.id,
             role=Role.SECRETARY,
             org_id=branch.org.id or 0,
@@ -375,9 +375,9 @@ async def test_a_typed_change_is_checked_again_when_it_is_saved(
     await say(sec, "/sessions")
     await tap(sec, "⚙ 3月5日（周四）19:30 学习党章")
     assert shown(await tap(sec, "✏️ 改主题")) == "请输入新的主题。"
-    async with database.session_scope() as session:  # meanwhile it was cancelled
+    async with database.session_scope() as db:  # meanwhile it was cancelled
         await session_ops.cancel(
-            session=session, study=study, actor=sec.id, settings=settings, now=clock.now()
+            db=db, study=study, actor=sec.id, settings=settings, now=clock.now()
         )
     assert (await say(sec, "新主题")).text == "这次活动已经不在计划中，不能再修改。"
     stored = await stored_session(database, study.id or 0)

@@ -137,9 +137,9 @@ async def test_a_cancelled_session_sends_no_reminder(
     study = await create_session(
         database, settings, clock, branch.org, starts_at=at(2026, 3, 5, 19, 30)
     )
-    async with database.session_scope() as session:
+    async with database.session_scope() as db:
         cancelled = await session_ops.cancel(
-            session=session,
+            db=db,
             study=study,
             actor=branch.secretary.id,
             settings=settings,

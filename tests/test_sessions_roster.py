@@ -38,8 +38,8 @@ async def run_roster(database: Database, clock: ManualClock, settings: Settings)
 
 async def invitations_to(database: Database, member_id: int) -> list[int]:
     """The sessions a member was sent an invitation to, by id."""
-    async with database.session_scope() as session:
-        rows = await session.exec(
+    async with database.session_scope() as db:
+        rows = await db.exec(
             select(col(Delivery.session_id))
             .where(
                 Delivery.member_id == member_id,
@@ -51,8 +51,8 @@ async def invitations_to(database: Database, member_id: int) -> list[int]:
 
 
 async def invited_members(database: Database, session_id: int) -> set[int]:
-    async with database.session_scope() as session:
-        rows = await session.exec(
+    async with database.session_scope() as db:
+        rows = await db.exec(
             select(col(Attendance.member_id)).where(Attendance.session_id == session_id)
         )
         return set(rows.all())
@@ -184,10 +184,10 @@ async def test_leavers_come_off_coming_sessions_but_past_records_stay(
     assert past.id is not None
     assert coming.id is not None
     li_id = branch.member_id("李四")
-    async with database.session_scope() as session:
+    async with database.session_scope() as db:
         member = branch.members["李四"]
         member.active = False
-        session.add(member)
+        db.add(member)
 
     assert await run_roster(database, clock, settings) == 0  # nothing to send
     assert li_id not in await invited_members(database, coming.id)

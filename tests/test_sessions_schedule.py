@@ -256,15 +256,15 @@ async def test_cancel_on_the_preview_schedules_nothing(person: Person, database:
 
 async def test_a_party_group_can_be_the_audience(person: Person, database: Database) -> None:
     branch = await make_branch(database, person, names=("张三", "李四"))
-    async with database.session_scope() as session:
+    async with database.session_scope() as db:
         group = await orgs.create_org(
-            session=session,
+            db=db,
             code="T01-V01-G1",
             name="第一党小组",
             kind=OrgKind.PARTY_GROUP,
             parent_id=branch.org.id,
         )
-        member = await session.get(Member, branch.member_id("张三"))
+        member = await db.get(Member, branch.member_id("张三"))
         assert member is not None
         member.party_group_id = group.id
     sec = branch.secretary
@@ -309,10 +309,10 @@ async def test_township_staff_invite_their_whole_subtree(
     await tap(organiser, "✅ 确认")
     [study] = await sessions_in_db(database)
     assert study.audience_kind == AudienceKind.SUBTREE
-    async with database.session_scope() as session:
+    async with database.session_scope() as db:
         names = {
             m.name
-            for m in (await session.exec(select(Member))).all()
+            for m in (await db.exec(select(Member))).all()
             if m.id in await attendance_of(database, study.id)
         }
     assert names == {"张三", "柳树村党员"}

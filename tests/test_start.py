@@ -61,8 +61,8 @@ async def test_first_contact_records_the_account(person: Person, database: Datab
     bob = person("Bob", language="en")
     await bob.send("/start")
     await bob.wait_for_reply()
-    async with database.session_scope() as session:
-        account = await session.get(TelegramAccount, bob.id)
+    async with database.session_scope() as db:
+        account = await db.get(TelegramAccount, bob.id)
     assert account is not None
     assert (account.first_name, account.language) == ("Bob", "en")
 

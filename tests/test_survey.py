@@ -35,21 +35,21 @@ async def rated_units(database: Database, county: County) -> dict[str, OrgUnit]:
     """Two county departments and a grassroots station of 东风镇."""
     tree = county.tree
     found = {}
-    async with database.session_scope() as session:
+    async with database.session_scope() as db:
         for code, name, kind, parent in (
             ("D01", "县农业农村局", OrgKind.COUNTY_DEPARTMENT, tree.county),
             ("D02", "县市场监管局", OrgKind.COUNTY_DEPARTMENT, tree.county),
             ("T01-S01", "东风镇农技站", OrgKind.GRASSROOTS_STATION, tree.townships["T01"]),
         ):
             found[name] = await orgs.create_org(
-                session=session, code=code, name=name, kind=kind, parent_id=parent.id
+                db=db, code=code, name=name, kind=kind, parent_id=parent.id
             )
     return found
 
 
 async def answers(database: Database) -> list[tuple[int, int, Satisfaction, str | None]]:
-    async with database.session_scope() as session:
-        rows = await session.exec(select(SatisfactionAnswer).order_by(col(SatisfactionAnswer.id)))
+    async with database.session_scope() as db:
+        rows = await db.exec(select(SatisfactionAnswer).order_by(col(SatisfactionAnswer.id)))
         return [(a.unit_id, a.rater_id, a.choice, a.comment) for a in rows.all()]
 
 

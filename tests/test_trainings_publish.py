@@ -18,8 +18,8 @@ from tests.support.trainings import training_deliveries
 
 
 async def _trainings(database: Database) -> list[Training]:
-    async with database.session_scope() as session:
-        return list((await session.exec(select(Training))).all())
+    async with database.session_scope() as db:
+        return list((await db.exec(select(Training))).all())
 
 
 async def test_a_township_organiser_publishes_a_training_with_a_quiz(
@@ -127,8 +127,8 @@ async def test_a_township_organiser_publishes_a_training_with_a_quiz(
     assert training.cost_yuan == Decimal("60.00")  # two members in the audience
     assert training.funding_source == FundSource.COUNTY
     assert training.audience_status == MemberStatus.PROBATIONARY
-    async with database.session_scope() as session:
-        (question,) = (await session.exec(select(TrainingQuestion))).all()
+    async with database.session_scope() as db:
+        (question,) = (await db.exec(select(TrainingQuestion))).all()
     assert (question.options, question.answer) == (["四项", "六项", "八项"], 1)
     (row,) = await audit_log(database, prefix="training.")
     assert row.action == "training.publish"

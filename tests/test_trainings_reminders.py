@@ -82,8 +82,8 @@ async def test_reminders_go_once_to_those_not_done_across_a_restart(
     assert reminder.buttons == [["已完成学习"]]
     keys = [d.dedupe_key for d in await training_deliveries(database)]
     assert len([k for k in keys if ":remind:" in k]) == 2
-    async with database.session_scope() as session:
-        reminded = [a.reminded_at for a in (await session.exec(select(TrainingAssignee))).all()]
+    async with database.session_scope() as db:
+        reminded = [a.reminded_at for a in (await db.exec(select(TrainingAssignee))).all()]
     assert sum(r is not None for r in reminded) == 2
     (row,) = await audit_log(database, prefix="training.remind")
     assert row.detail == {"reminded": 2}

@@ -63,8 +63,8 @@ def _texts(user: SimUser) -> list[str]:
 
 
 async def _taken(database: Database) -> list[int]:
-    async with database.session_scope() as session:
-        rows = await session.exec(select(ProcessedUpdate.update_id))
+    async with database.session_scope() as db:
+        rows = await db.exec(select(ProcessedUpdate.update_id))
         return sorted(rows.all())
 
 
@@ -165,8 +165,8 @@ async def test_healthz_reports_database_migration_and_leadership(
         "migration": {"current": head_revision(), "head": head_revision()},
         "leader": True,
     }
-    async with database.session_scope() as session:
-        connection = await session.connection()
+    async with database.session_scope() as db:
+        connection = await db.connection()
         await connection.exec_driver_sql("UPDATE alembic_version SET version_num = '0001'")
     response = await client.get("/healthz")
     assert response.status_code == 503

@@ -49,7 +49,7 @@ def postgres_url() -> Iterator[str]:
 
 
 @pytest.fixture
-async def db(sqlite_url: str) -> AsyncIterator[Database]:
+async def sqlite_db(sqlite_url: str) -> AsyncIterator[Database]:
     """A migrated SQLite database."""
     await asyncio.to_thread(upgrade_to_head, sqlite_url)
     database = Database(sqlite_url)
@@ -73,14 +73,14 @@ async def pg_db(postgres_url: str) -> AsyncIterator[Database]:
 @pytest.fixture(params=["sqlite", "postgres"])
 def each_db(request: pytest.FixtureRequest) -> Database:
     """A migrated database of each kind (PostgreSQL: skipped locally without a server)."""
-    name = "db" if request.param == "sqlite" else "pg_db"
+    name = "sqlite_db" if request.param == "sqlite" else "pg_db"
     found: Database = request.getfixturevalue(name)
     return found
 
 
 @pytest.fixture
-async def tree(db: Database) -> dict[str, int]:
-    return await build_tree(db)
+async def tree(sqlite_db: Database) -> dict[str, int]:
+    return await build_tree(sqlite_db)
 
 
 @pytest.fixture

@@ -17,8 +17,8 @@ NOW = datetime(2025, 7, 1, tzinfo=UTC)
 
 
 async def _scalar(database: Database, sql: str) -> int:
-    async with database.session_scope() as session:
-        return int((await session.exec(sa.text(sql))).scalar_one())  # type: ignore[call-overload]
+    async with database.session_scope() as db:
+        return int((await db.exec(sa.text(sql))).scalar_one())  # type: ignore[call-overload]
 
 
 async def test_the_generator_writes_the_shape_it_is_given(database: Database) -> None:
@@ -26,8 +26,8 @@ async def test_the_generator_writes_the_shape_it_is_given(database: Database) ->
 
     assert len(branches) == 5
     kinds = "SELECT kind || ':' || count(*) FROM org_unit GROUP BY kind ORDER BY kind"
-    async with database.session_scope() as session:
-        rows = (await session.exec(sa.text(kinds))).scalars().all()  # type: ignore[call-overload]
+    async with database.session_scope() as db:
+        rows = (await db.exec(sa.text(kinds))).scalars().all()  # type: ignore[call-overload]
     assert rows == ["county:1", "township:2", "village_branch:5"]
     assert await _scalar(database, "SELECT count(*) FROM member") == 23
     # Four in five on Telegram: every member numbered not divisible by 5 (18 of 23).
@@ -56,11 +56,11 @@ async def test_past_sessions_are_closed_with_outcomes_and_later_ones_pending(
         f" WHERE a.outcome = '{AttendanceOutcome.PENDING.value}'"
     )
     assert await _scalar(database, pending) == 23 * 10
-    async with database.session_scope() as session:
-        found = await session.exec(sa.text("SELECT id, path FROM org_unit WHERE code = 'C'"))  # type: ignore[call-overload]
+    async with database.session_scope() as db:
+        found = await db.exec(sa.text("SELECT id, path FROM org_unit WHERE code = 'C'"))  # type: ignore[call-overload]
         county = found.one()
         figures = await attendance(
-            session=session,
+            db=db,
             scope=Scope(county[0], county[1], By.WHOLE),
             start=datetime(2024, 1, 1, tzinfo=UTC),
             end=datetime(2026, 1, 1, tzinfo=UTC),

@@ -32,7 +32,7 @@ def local(year: int, month: int, day: int, hour: int, minute: int = 0) -> dateti
 
 @pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
 def database(request: pytest.FixtureRequest) -> Database:
-    name = "db" if request.param == "sqlite" else "pg_db"
+    name = "sqlite_db" if request.param == "sqlite" else "pg_db"
     found: Database = request.getfixturevalue(name)
     return found
 
@@ -40,10 +40,10 @@ def database(request: pytest.FixtureRequest) -> Database:
 @pytest.fixture
 async def ids(database: Database) -> dict[str, int]:
     found = await build_tree(database)
-    async with database.session_scope() as session:
+    async with database.session_scope() as db:
         for key, org in (("lead_a", "v1"), ("lead_b", "v3")):
             member = await members.create_member(
-                session=session, name=key, org_id=found[org], status=MemberStatus.FULL
+                db=db, name=key, org_id=found[org], status=MemberStatus.FULL
             )
             assert member.id is not None
             found[key] = member.id
@@ -53,7 +53,7 @@ async def ids(database: Database) -> dict[str, int]:
             ("p3", "lead_a", "v2", 2025),
         ):
             point = await duties.add_contact_point(
-                session=session,
+                db=db,
                 leader_member_id=found[leader],
                 org_id=found[org],
                 year=year,
@@ -68,7 +68,7 @@ async def ids(database: Database) -> dict[str, int]:
             ("p3", date(2025, 5, 1)),
         ):
             await duties.add_visit(
-                session=session,
+                db=db,
                 contact_point_id=found[key],
                 visited_on=day,
                 note=None,
@@ -92,7 +92,7 @@ async def ids(database: Database) -> dict[str, int]:
             ("v1", SessionKind.REPORT_HEARING, local(2026, 6, 1, 9), SessionState.CLOSED),
         ]
         for org, kind, starts_at, state in sessions:
-            session.add(
+            db.add(
                 StudySession(
                     org_id=found[org],
                     kind=kind,
@@ -106,24 +106,18 @@ async def ids(database: Database) -> dict[str, int]:
                     created_by=1,
                 )
             )
-        await duties.add_site(
-            session=session, org_id=found["t1"], year=2026, created_by=1, now=NOW
-        )
-        await duties.add_site(
-            session=session, org_id=found["v3"], year=2026, created_by=1, now=NOW
-        )
+        await duties.add_site(db=db, org_id=found["t1"], year=2026, created_by=1, now=NOW)
+        await duties.add_site(db=db, org_id=found["v3"], year=2026, created_by=1, now=NOW)
     return found
 
 
 async def test_contact_points_with_their_visits(database: Database, ids: dict[str, int]) -> None:
-    async with database.session_scope() as session:
-        everywhere = await duties.contact_point_views(session=session, year=2026, under_path="/")
+    async with database.session_scope() as db:
+        everywhere = await duties.contact_point_views(db=db, year=2026, under_path="/")
         t1 = await duties.contact_point_views(
-            session=session, year=2026, under_path=f"/{ids['county']}/{ids['t1']}/"
+            db=db, year=2026, under_path=f"/{ids['county']}/{ids['t1']}/"
         )
-        mine = await duties.contact_point_views(
-            session=session, year=2025, leader_member_id=ids["lead_a"]
-        )
+        mine = await duties.contact_point_views(db=db, year=2025, leader_member_id=ids["lead_a"])
     assert [(p.id, p.visits, p.last_visit) for p in everywhere] == [
         (ids["p2"], 0, None),
         (ids["p1"], 2, date(2026, 2, 5)),
@@ -136,12 +130,12 @@ async def test_leading_groups_count_closed_sessions_in_the_shanghai_year(
     database: Database, ids: dict[str, int]
 ) -> None:
     start, end = year_bounds(2026, SHANGHAI)
-    async with database.session_scope() as session:
+    async with database.session_scope() as db:
         counts = await duties.leading_group_counts(
-            session=session, under_path=f"/{ids['county']}/", start=start, end=end
+            db=db, under_path=f"/{ids['county']}/", start=start, end=end
         )
         next_year = await duties.leading_group_counts(
-            session=session,
+            db=db,
             under_path=f"/{ids['county']}/",
             start=end,
             end=year_bounds(2027, SHANGHAI)[1],
@@ -155,26 +149,24 @@ async def test_leading_groups_count_closed_sessions_in_the_shanghai_year(
 
 
 async def test_sites_and_rungs(database: Database, ids: dict[str, int]) -> None:
-    async with database.session_scope() as session:
-        found = await duties.sites(session=session, year=2026, under_path="/")
-        township_sites = await duties.count_sites(
-            session=session, year=2026, kind=OrgKind.TOWNSHIP
-        )
+    async with database.session_scope() as db:
+        found = await duties.sites(db=db, year=2026, under_path="/")
+        township_sites = await duties.count_sites(db=db, year=2026, kind=OrgKind.TOWNSHIP)
         first = await duties.claim_rung(
-            session=session, contact_point_id=ids["p2"], step=DutyStep.NO_VISIT, now=NOW
+            db=db, contact_point_id=ids["p2"], step=DutyStep.NO_VISIT, now=NOW
         )
         second = await duties.claim_rung(
-            session=session, contact_point_id=ids["p2"], step=DutyStep.NO_VISIT, now=NOW
+            db=db, contact_point_id=ids["p2"], step=DutyStep.NO_VISIT, now=NOW
         )
         candidates = await duties.ladder_candidates(
-            session=session,
+            db=db,
             year=2026,
             step=DutyStep.NO_VISIT_COUNTY,
             fewer_than=1,
             created_before=NOW,
             after_step=DutyStep.NO_VISIT,
         )
-        removed = await duties.remove_contact_point(session=session, contact_point_id=ids["p1"])
+        removed = await duties.remove_contact_point(db=db, contact_point_id=ids["p1"])
     assert [(s.org_name, s.kind) for s in found] == [
         ("东镇", OrgKind.TOWNSHIP),
         ("一村", OrgKind.VILLAGE_BRANCH),
@@ -188,15 +180,15 @@ async def test_sites_and_rungs(database: Database, ids: dict[str, int]) -> None:
 async def test_removing_a_contact_point_takes_its_visits_and_rungs(
     database: Database, ids: dict[str, int]
 ) -> None:
-    async with database.session_scope() as session:
+    async with database.session_scope() as db:
         await duties.claim_rung(
-            session=session, contact_point_id=ids["p1"], step=DutyStep.FEW_VISITS, now=NOW
+            db=db, contact_point_id=ids["p1"], step=DutyStep.FEW_VISITS, now=NOW
         )
-    async with database.session_scope() as session:
-        assert await duties.remove_contact_point(session=session, contact_point_id=ids["p1"])
-        assert not await duties.remove_contact_point(session=session, contact_point_id=ids["p1"])
-    async with database.session_scope() as session:
-        left = await session.exec(
+    async with database.session_scope() as db:
+        assert await duties.remove_contact_point(db=db, contact_point_id=ids["p1"])
+        assert not await duties.remove_contact_point(db=db, contact_point_id=ids["p1"])
+    async with database.session_scope() as db:
+        left = await db.exec(
             sa.text(  # type: ignore[call-overload]
                 "SELECT (SELECT count(*) FROM contact_visit WHERE contact_point_id = :p),"
                 " (SELECT count(*) FROM duty_reminder WHERE contact_point_id = :p)"

@@ -43,12 +43,10 @@ async def _marked_county(url: str) -> tuple[int, int]:
     """A branch flagged poor and lagging, with a pending proposal; (branch id, member id)."""
     database = Database(url)
     try:
-        async with database.session_scope() as session:
-            county = await orgs.create_org(
-                session=session, code="C", name="县", kind=OrgKind.COUNTY
-            )
+        async with database.session_scope() as db:
+            county = await orgs.create_org(db=db, code="C", name="县", kind=OrgKind.COUNTY)
             branch = await orgs.create_org(
-                session=session,
+                db=db,
                 code="V",
                 name="村",
                 kind=OrgKind.VILLAGE_BRANCH,
@@ -56,21 +54,21 @@ async def _marked_county(url: str) -> tuple[int, int]:
             )
             assert branch.id is not None
             member = await members.create_member(
-                session=session, name="张三", org_id=branch.id, status=MemberStatus.FULL
+                db=db, name="张三", org_id=branch.id, status=MemberStatus.FULL
             )
             assert member.id is not None
             await proposals.add_proposal(
-                session=session, year=2026, member_id=member.id, proposed_by=7, now=_NOW
+                db=db, year=2026, member_id=member.id, proposed_by=7, now=_NOW
             )
             await guidance.set_grade(
-                session=session,
+                db=db,
                 org_id=branch.id,
                 year=2026,
                 grade=GuidanceClass.LAGGING,
                 set_by=8,
                 now=_NOW,
             )
-            await guidance.set_poverty(session=session, org=branch, flagged=True)
+            await guidance.set_poverty(db=db, org=branch, flagged=True)
             return branch.id, member.id
     finally:
         await database.dispose()
@@ -104,18 +102,18 @@ async def test_downgrade_to_0012_and_back_keeps_proposals_classes_and_flags(
     # New rows after the round trip get fresh ids.
     database = Database(url)
     try:
-        async with database.session_scope() as session:
+        async with database.session_scope() as db:
             other = await members.create_member(
-                session=session, name="李四", org_id=branch_id, status=MemberStatus.FULL
+                db=db, name="李四", org_id=branch_id, status=MemberStatus.FULL
             )
             assert other.id is not None
             row = await proposals.add_proposal(
-                session=session, year=2026, member_id=other.id, proposed_by=7, now=_NOW
+                db=db, year=2026, member_id=other.id, proposed_by=7, now=_NOW
             )
             assert row.id is not None
             assert row.id != before[0][0][0]
             await guidance.set_grade(
-                session=session,
+                db=db,
                 org_id=branch_id,
                 year=2027,
                 grade=GuidanceClass.ADVANCED,

@@ -23,7 +23,7 @@ FLOOR = Decimal("30")
 
 @pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
 def database(request: pytest.FixtureRequest) -> Database:
-    name = "db" if request.param == "sqlite" else "pg_db"
+    name = "sqlite_db" if request.param == "sqlite" else "pg_db"
     found: Database = request.getfixturevalue(name)
     return found
 
@@ -31,7 +31,7 @@ def database(request: pytest.FixtureRequest) -> Database:
 @pytest.fixture
 async def ids(database: Database) -> dict[str, int]:
     found = await build_tree(database)
-    async with database.session_scope() as session:
+    async with database.session_scope() as db:
         for index, (org, group, active) in enumerate(
             [
                 ("v1", "g1", True),
@@ -44,7 +44,7 @@ async def ids(database: Database) -> dict[str, int]:
             ]
         ):
             member = await members.create_member(
-                session=session,
+                db=db,
                 name=f"m{index}",
                 org_id=found[org],
                 status=MemberStatus.FULL,
@@ -60,7 +60,7 @@ async def ids(database: Database) -> dict[str, int]:
             ("t2", 2025, FundPurpose.TRAINING, "5000.00"),
         ]:
             await funds.record_fund(
-                session=session,
+                db=db,
                 org_id=found[org],
                 year=year,
                 source=FundSource.COUNTY,
@@ -75,9 +75,9 @@ async def ids(database: Database) -> dict[str, int]:
 async def test_training_spend_per_member_at_every_level(
     database: Database, ids: dict[str, int]
 ) -> None:
-    async with database.session_scope() as session:
+    async with database.session_scope() as db:
         spends = await funds.training_spend(
-            session=session, org_id=ids["county"], year=2026, floor_yuan=FLOOR
+            db=db, org_id=ids["county"], year=2026, floor_yuan=FLOOR
         )
     got = {
         s.org_id: (s.members, s.recorded_yuan, s.per_member_yuan, s.gap_yuan, s.short)
@@ -101,13 +101,9 @@ async def test_training_spend_per_member_at_every_level(
 async def test_a_township_scope_still_counts_the_county_share(
     database: Database, ids: dict[str, int]
 ) -> None:
-    async with database.session_scope() as session:
-        spends = await funds.training_spend(
-            session=session, org_id=ids["t2"], year=2026, floor_yuan=FLOOR
-        )
-        none = await funds.training_spend(
-            session=session, org_id=ids["t2"], year=2024, floor_yuan=FLOOR
-        )
+    async with database.session_scope() as db:
+        spends = await funds.training_spend(db=db, org_id=ids["t2"], year=2026, floor_yuan=FLOOR)
+        none = await funds.training_spend(db=db, org_id=ids["t2"], year=2024, floor_yuan=FLOOR)
     assert [(s.org_id, s.per_member_yuan) for s in spends] == [
         (ids["t2"], Decimal("20.99")),
         (ids["v3"], Decimal("20.99")),
@@ -118,8 +114,8 @@ async def test_a_township_scope_still_counts_the_county_share(
 
 
 async def test_fund_totals_by_source_and_purpose(database: Database, ids: dict[str, int]) -> None:
-    async with database.session_scope() as session:
-        totals = await funds.fund_totals(session=session, org_id=ids["t1"], year=2026)
+    async with database.session_scope() as db:
+        totals = await funds.fund_totals(db=db, org_id=ids["t1"], year=2026)
     assert [(t.purpose, t.source, t.records, t.total_yuan) for t in totals] == [
         (FundPurpose.OFFICE, FundSource.COUNTY, 1, Decimal("9999.00")),
         (FundPurpose.TRAINING, FundSource.COUNTY, 2, Decimal("60.01")),

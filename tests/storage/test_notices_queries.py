@@ -32,15 +32,13 @@ async def _person(
     active: bool = True,
     joined_on: date | None = None,
 ) -> int:
-    async with target.session_scope() as session:
+    async with target.session_scope() as db:
         if user_id is not None:
-            await accounts.ensure_account(
-                session=session, telegram_user_id=user_id, first_name=name
-            )
+            await accounts.ensure_account(db=db, telegram_user_id=user_id, first_name=name)
             if blocked:
-                await accounts.mark_blocked(session=session, telegram_user_id=user_id, at=NOW)
+                await accounts.mark_blocked(db=db, telegram_user_id=user_id, at=NOW)
         member = await members.create_member(
-            session=session,
+            db=db,
             name=name,
             org_id=org_id,
             status=status,
@@ -48,15 +46,15 @@ async def _person(
             joined_on=joined_on,
         )
         member.active = active
-        session.add(member)
-        await session.flush()
+        db.add(member)
+        await db.flush()
         assert member.id is not None
         return member.id
 
 
 async def _paths(target: Database, *org_ids: int) -> list[str]:
-    async with target.session_scope() as session:
-        found = [await orgs.get_org(session=session, org_id=org_id) for org_id in org_ids]
+    async with target.session_scope() as db:
+        found = [await orgs.get_org(db=db, org_id=org_id) for org_id in org_ids]
         return [org.path for org in found if org is not None]
 
 
@@ -68,11 +66,11 @@ async def test_audiences_by_unit_status_and_role(database: Database) -> None:
     await _person(database, ids["v1"], "丁", user_id=14, active=False)
     m5 = await _person(database, ids["v2"], "戊", user_id=15, status=MemberStatus.PROBATIONARY)
     await _person(database, ids["v3"], "己", user_id=16)
-    async with database.session_scope() as session:
+    async with database.session_scope() as db:
         for user_id, org in ((11, "v1"), (21, "v3"), (22, "v1"), (22, "v2")):
-            await accounts.ensure_account(session=session, telegram_user_id=user_id)
+            await accounts.ensure_account(db=db, telegram_user_id=user_id)
             await roles.grant_role(
-                session=session,
+                db=db,
                 telegram_user_id=user_id,
                 role=Role.SECRETARY,
                 org_id=ids[org],
@@ -83,34 +81,32 @@ async def test_audiences_by_unit_status_and_role(database: Database) -> None:
         await _paths(database, ids["t1"]),
         await _paths(database, ids["county"]),
     )
-    async with database.session_scope() as session:
-        assert await notices.audience_counts(session=session, paths=v1) == (1, 1, 1)
-        unreachable = await notices.unreachable_in_audience(session=session, paths=v1)
+    async with database.session_scope() as db:
+        assert await notices.audience_counts(db=db, paths=v1) == (1, 1, 1)
+        unreachable = await notices.unreachable_in_audience(db=db, paths=v1)
         assert sorted(unreachable) == sorted(["乙", "丙"])
-        found = await notices.recipients(session=session, paths=t1)
+        found = await notices.recipients(db=db, paths=t1)
         assert [(r.chat_id, r.member_id) for r in found] == [(11, m1), (15, m5)]
         probationary = await notices.recipients(
-            session=session, paths=county, status=MemberStatus.PROBATIONARY
+            db=db, paths=county, status=MemberStatus.PROBATIONARY
         )
         assert [r.chat_id for r in probationary] == [15]
-        secretaries = await notices.recipients(session=session, paths=county, role=Role.SECRETARY)
+        secretaries = await notices.recipients(db=db, paths=county, role=Role.SECRETARY)
         assert [(r.chat_id, r.member_id) for r in secretaries] == [
             (11, m1),
             (21, None),
             (22, None),
         ]
         in_v2 = await notices.recipients(
-            session=session, paths=await _paths(database, ids["v2"]), role=Role.SECRETARY
+            db=db, paths=await _paths(database, ids["v2"]), role=Role.SECRETARY
         )
         assert [r.chat_id for r in in_v2] == [22]
-        both = await notices.recipients(
-            session=session, paths=v1 + await _paths(database, ids["v3"])
-        )
+        both = await notices.recipients(db=db, paths=v1 + await _paths(database, ids["v3"]))
         assert [r.chat_id for r in both] == [11, 16]
         # No subtree is nobody, not everybody (an OR of nothing must not drop the filter).
-        assert await notices.recipients(session=session, paths=[]) == []
-        assert await notices.recipients(session=session, paths=[], role=Role.SECRETARY) == []
-        assert await notices.audience_counts(session=session, paths=[]) == (0, 0, 0)
+        assert await notices.recipients(db=db, paths=[]) == []
+        assert await notices.recipients(db=db, paths=[], role=Role.SECRETARY) == []
+        assert await notices.audience_counts(db=db, paths=[]) == (0, 0, 0)
 
 
 async def test_read_rates_are_exact(database: Database) -> None:
@@ -121,9 +117,9 @@ async def test_read_rates_are_exact(database: Database) -> None:
         (await _person(database, branches[n % 3], f"p{n:03d}", user_id=1000 + n), 1000 + n)
         for n in range(120)
     ]
-    async with database.session_scope() as session:
+    async with database.session_scope() as db:
         notice = await notices.create_notice(
-            session=session,
+            db=db,
             org_id=ids["county"],
             sender_telegram_id=1,
             text="<b>通知</b>",
@@ -140,13 +136,13 @@ async def test_read_rates_are_exact(database: Database) -> None:
         assert notice.id is not None
         notice_id = notice.id
         await enqueue_many(
-            session=session,
+            db=db,
             kind=DeliveryKind.NOTICE,
             items=[Outgoing(chat, {"text": "x"}, f"n:{chat}", member) for member, chat in people],
             due_at=NOW,
             notice_id=notice_id,
         )
-        claimed = await claim_due(session=session, worker="w", now=NOW, limit=200)
+        claimed = await claim_due(db=db, worker="w", now=NOW, limit=200)
     fates = [pick.choice("SSSSSSPFDB") for _ in claimed]
     outcomes = []
     for row, fate in zip(claimed, fates, strict=True):
@@ -160,30 +156,24 @@ async def test_read_rates_are_exact(database: Database) -> None:
             outcomes.append(Outcome(row.id, DeliveryState.DEAD, 1, NOW, error="blocked: 403"))
     sent_chats = [row.chat_id for row, fate in zip(claimed, fates, strict=True) if fate == "S"]
     readers = set(pick.sample(sent_chats, 37))
-    async with database.session_scope() as session:
-        await record_outcomes(session=session, worker="w", outcomes=outcomes, now=NOW)
+    async with database.session_scope() as db:
+        await record_outcomes(db=db, worker="w", outcomes=outcomes, now=NOW)
         for chat in sorted(readers):
-            result = await notices.acknowledge(
-                session=session, notice_id=notice_id, chat_id=chat, now=NOW
-            )
+            result = await notices.acknowledge(db=db, notice_id=notice_id, chat_id=chat, now=NOW)
             assert result == notices.AckResult.ACKNOWLEDGED
         again = await notices.acknowledge(
-            session=session, notice_id=notice_id, chat_id=min(readers), now=NOW
+            db=db, notice_id=notice_id, chat_id=min(readers), now=NOW
         )
         assert again == notices.AckResult.ALREADY
-        unknown = await notices.acknowledge(
-            session=session, notice_id=notice_id, chat_id=7, now=NOW
-        )
+        unknown = await notices.acknowledge(db=db, notice_id=notice_id, chat_id=7, now=NOW)
         assert unknown == notices.AckResult.UNKNOWN
-        counts = (await notices.delivery_counts(session=session, notice_ids=[notice_id]))[
-            notice_id
-        ]
+        counts = (await notices.delivery_counts(db=db, notice_ids=[notice_id]))[notice_id]
         (summary,) = await notices.recent_notices(
-            session=session, paths=await _paths(database, ids["county"])
+            db=db, paths=await _paths(database, ids["county"])
         )
-        groups = await notices.unread_by_branch(session=session, notice_id=notice_id)
-        names = await notices.unread_names(session=session, notice_id=notice_id, limit=500)
-        to_remind = await notices.non_readers(session=session, notice_id=notice_id)
+        groups = await notices.unread_by_branch(db=db, notice_id=notice_id)
+        names = await notices.unread_names(db=db, notice_id=notice_id, limit=500)
+        to_remind = await notices.non_readers(db=db, notice_id=notice_id)
     assert counts == notices.DeliveryCounts(
         total=120,
         sent=fates.count("S"),
@@ -204,9 +194,9 @@ async def test_automatic_reminders_are_claimed_once_when_due(database: Database)
     ids = await build_tree(database)
 
     async def notice(requires_ack: bool, minutes: int) -> int:
-        async with database.session_scope() as session:
+        async with database.session_scope() as db:
             created = await notices.create_notice(
-                session=session,
+                db=db,
                 org_id=ids["v1"],
                 sender_telegram_id=1,
                 text="x",
@@ -224,14 +214,14 @@ async def test_automatic_reminders_are_claimed_once_when_due(database: Database)
             return created.id
 
     day, hour, no_ack = await notice(True, 1440), await notice(True, 60), await notice(False, 60)
-    async with database.session_scope() as session:
-        assert await notices.due_ack_reminders(session=session, now=NOW) == []
-        due = await notices.due_ack_reminders(session=session, now=NOW + timedelta(hours=2))
+    async with database.session_scope() as db:
+        assert await notices.due_ack_reminders(db=db, now=NOW) == []
+        due = await notices.due_ack_reminders(db=db, now=NOW + timedelta(hours=2))
         assert [n.id for n in due] == [hour]
         later = NOW + timedelta(days=1, minutes=1)
-        assert [n.id for n in await notices.due_ack_reminders(session=session, now=later)] == [day]
-        assert await notices.due_ack_reminders(session=session, now=later) == []
-        stored = await session.get(Notice, no_ack)
+        assert [n.id for n in await notices.due_ack_reminders(db=db, now=later)] == [day]
+        assert await notices.due_ack_reminders(db=db, now=later) == []
+        stored = await db.get(Notice, no_ack)
         assert stored is not None
         assert stored.ack_reminded_at is None
 
@@ -244,14 +234,14 @@ async def test_political_birthdays(database: Database) -> None:
     new = await _person(database, ids["v1"], "新", user_id=34, joined_on=date(2027, 2, 28))
     await _person(database, ids["v1"], "堵", user_id=35, blocked=True, joined_on=date(2016, 2, 28))
     await _person(database, ids["v1"], "无", joined_on=date(2016, 2, 28))
-    async with database.session_scope() as session:
-        assert await notices.set_greetings(session=session, org_id=ids["v2"], enabled=False)
-        assert not await notices.set_greetings(session=session, org_id=ids["v2"], enabled=False)
-        assert await notices.greetings_enabled(session=session, org_id=ids["v2"]) is False
-        assert await notices.greetings_enabled(session=session, org_id=999) is None
-        non_leap = await notices.birthday_members(session=session, on=date(2027, 2, 28))
-        leap_28 = await notices.birthday_members(session=session, on=date(2028, 2, 28))
-        leap_29 = await notices.birthday_members(session=session, on=date(2028, 2, 29))
+    async with database.session_scope() as db:
+        assert await notices.set_greetings(db=db, org_id=ids["v2"], enabled=False)
+        assert not await notices.set_greetings(db=db, org_id=ids["v2"], enabled=False)
+        assert await notices.greetings_enabled(db=db, org_id=ids["v2"]) is False
+        assert await notices.greetings_enabled(db=db, org_id=999) is None
+        non_leap = await notices.birthday_members(db=db, on=date(2027, 2, 28))
+        leap_28 = await notices.birthday_members(db=db, on=date(2028, 2, 28))
+        leap_29 = await notices.birthday_members(db=db, on=date(2028, 2, 29))
     assert [(m.member_id, m.branch) for m in non_leap] == [(leap, "一村"), (plain, "一村")]
     assert [m.member_id for m in leap_28] == [plain, new]  # a first birthday a year on
     assert [m.member_id for m in leap_29] == [leap]
@@ -259,10 +249,10 @@ async def test_political_birthdays(database: Database) -> None:
 
 async def test_progress_targets_close(database: Database) -> None:
     ids = await build_tree(database)
-    async with database.session_scope() as session:
-        await accounts.ensure_account(session=session, telegram_user_id=9)
+    async with database.session_scope() as db:
+        await accounts.ensure_account(db=db, telegram_user_id=9)
         created = await notices.create_notice(
-            session=session,
+            db=db,
             org_id=ids["v1"],
             sender_telegram_id=9,
             text="x",
@@ -277,15 +267,13 @@ async def test_progress_targets_close(database: Database) -> None:
             now=NOW,
         )
         assert created.id is not None
-        targets = await notices.open_progress(session=session)
+        targets = await notices.open_progress(db=db)
         assert [(t.notice_id, t.chat_id, t.message_id, t.language) for t in targets] == [
             (created.id, 9, 77, "zh")
         ]
-        assert (await notices.delivery_counts(session=session, notice_ids=[created.id]))[
-            created.id
-        ].finished
-        await notices.close_progress(session=session, notice_id=created.id)
-        assert await notices.open_progress(session=session) == []
-        stored = await session.get(Notice, created.id, populate_existing=True)
+        assert (await notices.delivery_counts(db=db, notice_ids=[created.id]))[created.id].finished
+        await notices.close_progress(db=db, notice_id=created.id)
+        assert await notices.open_progress(db=db) == []
+        stored = await db.get(Notice, created.id, populate_existing=True)
         assert stored is not None
         assert (stored.progress_chat_id, stored.progress_message_id) == (9, None)

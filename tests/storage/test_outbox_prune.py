@@ -41,9 +41,9 @@ async def _finish(
 ) -> None:
     """Queue ``count`` rows and let a worker take them and record ``state`` at ``at``."""
     items = [Outgoing(100 + n, {"text": f"{key} {n}"}, f"{key}:{n}") for n in range(count)]
-    async with database.session_scope() as session:
-        await enqueue_many(session=session, kind=kind, items=items, due_at=at)
-        claimed = await claim_due(session=session, worker="w", now=at, limit=count)
+    async with database.session_scope() as db:
+        await enqueue_many(db=db, kind=kind, items=items, due_at=at)
+        claimed = await claim_due(db=db, worker="w", now=at, limit=count)
         if state == DeliveryState.SENDING:
             return
         outcomes = [
@@ -52,12 +52,12 @@ async def _finish(
             )
             for row in claimed
         ]
-        await record_outcomes(session=session, worker="w", outcomes=outcomes, now=at)
+        await record_outcomes(db=db, worker="w", outcomes=outcomes, now=at)
 
 
 async def _left(database: Database) -> list[str]:
-    async with database.session_scope() as session:
-        rows = await session.exec(sa.select(Delivery.dedupe_key).order_by(Delivery.dedupe_key))  # type: ignore[call-overload]
+    async with database.session_scope() as db:
+        rows = await db.exec(sa.select(Delivery.dedupe_key).order_by(Delivery.dedupe_key))  # type: ignore[call-overload]
         return [str(key) for (key,) in rows.all()]
 
 
@@ -68,9 +68,9 @@ async def test_only_old_finished_rows_are_pruned(database: Database) -> None:
     await _finish(database, "old-failed", DeliveryState.FAILED, at=OLD)
     await _finish(database, "old-sending", DeliveryState.SENDING, at=OLD)
     await _finish(database, "recent-sent", DeliveryState.SENT, at=NOW - timedelta(days=89))
-    async with database.session_scope() as session:  # due long ago, never claimed
+    async with database.session_scope() as db:  # due long ago, never claimed
         await enqueue_many(
-            session=session,
+            db=db,
             kind=DeliveryKind.OTHER,
             items=[Outgoing(7, {"text": "late"}, "old-pending:0")],
             due_at=OLD,
@@ -89,8 +89,8 @@ async def test_only_old_finished_rows_are_pruned(database: Database) -> None:
 
 async def test_pruning_goes_in_bounded_batches(database: Database) -> None:
     await _finish(database, "sent", DeliveryState.SENT, at=OLD, count=7)
-    async with database.session_scope() as session:
-        assert await prune_finished(session=session, before=NOW, limit=3) == 3
+    async with database.session_scope() as db:
+        assert await prune_finished(db=db, before=NOW, limit=3) == 3
     assert len(await _left(database)) == 4
     assert await prune_outbox(database, now=NOW, retention=RETENTION, batch=3) == 4
     assert await _left(database) == []

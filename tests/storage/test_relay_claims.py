@@ -34,22 +34,22 @@ def database(each_db: Database) -> Database:
 
 async def _queue(database: Database, count: int, *, due: datetime = NOW, key: str = "k") -> None:
     items = [Outgoing(1000 + n, {"text": f"m{n}"}, f"{key}:{n}") for n in range(count)]
-    async with database.session_scope() as session:
-        await enqueue_many(session=session, kind=DeliveryKind.OTHER, items=items, due_at=due)
+    async with database.session_scope() as db:
+        await enqueue_many(db=db, kind=DeliveryKind.OTHER, items=items, due_at=due)
 
 
 async def _states(database: Database) -> dict[int, tuple[DeliveryState, str | None]]:
-    async with database.session_scope() as session:
-        result = await session.exec(
+    async with database.session_scope() as db:
+        result = await db.exec(
             sa.select(Delivery.id, Delivery.state, Delivery.claimed_by)  # type: ignore[call-overload]
         )
         return {row_id: (DeliveryState(state), by) for row_id, state, by in result.all()}
 
 
 async def test_enqueue_is_idempotent_by_key(database: Database) -> None:
-    async with database.session_scope() as session:
+    async with database.session_scope() as db:
         first = await enqueue(
-            session=session,
+            db=db,
             kind=DeliveryKind.SESSION_REMINDER,
             chat_id=5,
             payload={"text": "明天开会", "parse_mode": "HTML"},
@@ -57,7 +57,7 @@ async def test_enqueue_is_idempotent_by_key(database: Database) -> None:
             due_at=NOW,
         )
         again = await enqueue(
-            session=session,
+            db=db,
             kind=DeliveryKind.SESSION_REMINDER,
             chat_id=5,
             payload={"text": "明天开会"},
@@ -71,10 +71,10 @@ async def test_enqueue_is_idempotent_by_key(database: Database) -> None:
 
 
 async def test_a_payload_without_text_is_refused(database: Database) -> None:
-    async with database.session_scope() as session:
+    async with database.session_scope() as db:
         with pytest.raises(ValueError, match="text"):
             await enqueue(
-                session=session,
+                db=db,
                 kind=DeliveryKind.OTHER,
                 chat_id=5,
                 payload={"photo": "abc"},
@@ -87,12 +87,12 @@ async def test_claims_take_due_rows_oldest_first(database: Database) -> None:
     await _queue(database, 3, due=NOW - timedelta(minutes=1), key="old")
     await _queue(database, 2, due=NOW, key="now")
     await _queue(database, 2, due=NOW + timedelta(minutes=5), key="later")
-    async with database.session_scope() as session:
-        first = await claim_due(session=session, worker="w1", now=NOW, limit=4)
+    async with database.session_scope() as db:
+        first = await claim_due(db=db, worker="w1", now=NOW, limit=4)
     assert [row.payload["text"] for row in first] == ["m0", "m1", "m2", "m0"]
     assert all(row.next_attempt_at <= NOW for row in first)
-    async with database.session_scope() as session:
-        rest = await claim_due(session=session, worker="w1", now=NOW, limit=10)
+    async with database.session_scope() as db:
+        rest = await claim_due(db=db, worker="w1", now=NOW, limit=10)
     assert len(rest) == 1  # the two "later" rows are not due
     states = await _states(database)
     assert sum(1 for state, by in states.values() if state == DeliveryState.SENDING) == 5
@@ -105,8 +105,8 @@ async def test_concurrent_claims_never_overlap(database: Database) -> None:
     async def worker(name: str) -> list[int]:
         taken: list[int] = []
         while True:
-            async with database.session_scope() as session:
-                rows = await claim_due(session=session, worker=name, now=NOW, limit=7)
+            async with database.session_scope() as db:
+                rows = await claim_due(db=db, worker=name, now=NOW, limit=7)
             if not rows:
                 return taken
             taken += [row.id for row in rows]
@@ -119,8 +119,8 @@ async def test_concurrent_claims_never_overlap(database: Database) -> None:
 
 async def test_outcomes_apply_only_to_the_claiming_worker(database: Database) -> None:
     await _queue(database, 3)
-    async with database.session_scope() as session:
-        rows = await claim_due(session=session, worker="w1", now=NOW, limit=3)
+    async with database.session_scope() as db:
+        rows = await claim_due(db=db, worker="w1", now=NOW, limit=3)
     sent, retry, dead = rows
     later = NOW + timedelta(seconds=30)
     outcomes = [
@@ -128,14 +128,14 @@ async def test_outcomes_apply_only_to_the_claiming_worker(database: Database) ->
         Outcome(retry.id, DeliveryState.FAILED, 1, later, error="NetworkError: Bad Gateway"),
         Outcome(dead.id, DeliveryState.DEAD, 1, NOW, error="blocked: Forbidden"),
     ]
-    async with database.session_scope() as session:
-        await record_outcomes(session=session, worker="someone-else", outcomes=outcomes, now=NOW)
+    async with database.session_scope() as db:
+        await record_outcomes(db=db, worker="someone-else", outcomes=outcomes, now=NOW)
     assert {state for state, _ in (await _states(database)).values()} == {DeliveryState.SENDING}
-    async with database.session_scope() as session:
-        await record_outcomes(session=session, worker="w1", outcomes=outcomes, now=NOW)
+    async with database.session_scope() as db:
+        await record_outcomes(db=db, worker="w1", outcomes=outcomes, now=NOW)
         stored = {
             row.id: row
-            for row in (await session.exec(sa.select(Delivery))).scalars()  # type: ignore[call-overload]
+            for row in (await db.exec(sa.select(Delivery))).scalars()  # type: ignore[call-overload]
         }
     assert stored[sent.id].state == DeliveryState.SENT
     assert (stored[sent.id].telegram_message_id, stored[sent.id].sent_at) == (77, NOW)
@@ -143,23 +143,23 @@ async def test_outcomes_apply_only_to_the_claiming_worker(database: Database) ->
     assert stored[retry.id].next_attempt_at == later
     assert stored[retry.id].claimed_by is None
     assert stored[dead.id].last_error == "blocked: Forbidden"
-    async with database.session_scope() as session:  # the retry is due only later
-        assert await claim_due(session=session, worker="w2", now=NOW, limit=5) == []
-        again = await claim_due(session=session, worker="w2", now=later, limit=5)
+    async with database.session_scope() as db:  # the retry is due only later
+        assert await claim_due(db=db, worker="w2", now=NOW, limit=5) == []
+        again = await claim_due(db=db, worker="w2", now=later, limit=5)
     assert [(row.id, row.attempts) for row in again] == [(retry.id, 1)]
 
 
 async def test_stale_claims_of_a_dead_worker_come_back(database: Database) -> None:
     await _queue(database, 4)
-    async with database.session_scope() as session:
-        await claim_due(session=session, worker="dead", now=NOW, limit=2)
-        await claim_due(session=session, worker="alive", now=NOW, limit=2)
+    async with database.session_scope() as db:
+        await claim_due(db=db, worker="dead", now=NOW, limit=2)
+        await claim_due(db=db, worker="alive", now=NOW, limit=2)
     within = NOW + LEASE - timedelta(seconds=1)
     after = NOW + LEASE + timedelta(seconds=1)
-    async with database.session_scope() as session:
-        assert await reclaim_stale(session=session, now=within, lease=LEASE, worker="alive") == 0
-        assert await renew_claims(session=session, worker="alive", now=within) == 2
-        assert await reclaim_stale(session=session, now=after, lease=LEASE, worker="alive") == 2
+    async with database.session_scope() as db:
+        assert await reclaim_stale(db=db, now=within, lease=LEASE, worker="alive") == 0
+        assert await renew_claims(db=db, worker="alive", now=within) == 2
+        assert await reclaim_stale(db=db, now=after, lease=LEASE, worker="alive") == 2
     states = await _states(database)
     assert sorted(state for state, _ in states.values()) == sorted(
         [DeliveryState.PENDING] * 2 + [DeliveryState.SENDING] * 2
@@ -169,11 +169,11 @@ async def test_stale_claims_of_a_dead_worker_come_back(database: Database) -> No
 
 async def test_release_gives_back_unsent_claims(database: Database) -> None:
     await _queue(database, 3)
-    async with database.session_scope() as session:
-        rows = await claim_due(session=session, worker="w1", now=NOW, limit=3)
-        assert await release(session=session, worker="w2", ids=[r.id for r in rows]) == 0
-        assert await release(session=session, worker="w1", ids=[r.id for r in rows[:2]]) == 2
-        assert await release(session=session, worker="w1", ids=[]) == 0
+    async with database.session_scope() as db:
+        rows = await claim_due(db=db, worker="w1", now=NOW, limit=3)
+        assert await release(db=db, worker="w2", ids=[r.id for r in rows]) == 0
+        assert await release(db=db, worker="w1", ids=[r.id for r in rows[:2]]) == 2
+        assert await release(db=db, worker="w1", ids=[]) == 0
     states = await _states(database)
     assert sorted(state for state, _ in states.values()) == sorted(
         [DeliveryState.PENDING] * 2 + [DeliveryState.SENDING]

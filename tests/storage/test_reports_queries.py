@@ -16,13 +16,11 @@ from tests.support.reports import NOW, SHANGHAI, accounts_only, build_county
 YEAR = Period(PeriodKind.YEAR, 2026)
 
 
-async def _figures(db: Database, org: OrgUnit) -> tuple[Figures, dict[str, Figures]]:
-    async with db.session_scope() as session:
-        fresh = await orgs.get_org(session=session, org_id=org.id or 0)
+async def _figures(sqlite_db: Database, org: OrgUnit) -> tuple[Figures, dict[str, Figures]]:
+    async with sqlite_db.session_scope() as db:
+        fresh = await orgs.get_org(db=db, org_id=org.id or 0)
         assert fresh is not None
-        summary = await build_summary(
-            session=session, org=fresh, period=YEAR, now=NOW, tz=SHANGHAI
-        )
+        summary = await build_summary(db=db, org=fresh, period=YEAR, now=NOW, tz=SHANGHAI)
     return summary.whole, {line.name: line.figures for line in summary.lines}
 
 
@@ -76,16 +74,14 @@ async def test_grouped_queries_key_by_unit_member_or_whole(database: Database) -
     assert top.id is not None
     assert t01.id is not None
     assert t02.id is not None
-    async with database.session_scope() as session:
-        by_unit = await reports.roster(session=session, scope=Scope(top.id, top.path, By.UNIT))
-        whole = await reports.roster(session=session, scope=Scope(top.id, top.path, By.WHOLE))
+    async with database.session_scope() as db:
+        by_unit = await reports.roster(db=db, scope=Scope(top.id, top.path, By.UNIT))
+        whole = await reports.roster(db=db, scope=Scope(top.id, top.path, By.WHOLE))
         branch = county.tree.dongfeng
         assert branch.id is not None
-        by_member = await reports.roster(
-            session=session, scope=Scope(branch.id, branch.path, By.MEMBER)
-        )
+        by_member = await reports.roster(db=db, scope=Scope(branch.id, branch.path, By.MEMBER))
         rated = await reports.five_good(
-            session=session, scope=Scope(top.id, top.path, By.UNIT), years=[2026]
+            db=db, scope=Scope(top.id, top.path, By.UNIT), years=[2026]
         )
     assert by_unit == {t01.id: Roster(6, 4), t02.id: Roster(2, 2)}
     assert whole == {top.id: Roster(8, 6)}
@@ -95,10 +91,8 @@ async def test_grouped_queries_key_by_unit_member_or_whole(database: Database) -
 
 async def test_the_workbook_rows_on_both_databases(database: Database) -> None:  # noqa: F811
     county = await build_county(database, accounts_only())
-    async with database.session_scope() as session:
-        data = await gather(
-            session=session, org=county.tree.county, period=YEAR, tz=SHANGHAI, language="zh"
-        )
+    async with database.session_scope() as db:
+        data = await gather(db=db, org=county.tree.county, period=YEAR, tz=SHANGHAI, language="zh")
     counts = {sheet.title: len(sheet.rows) for sheet in data.sheets}
     assert counts == {
         "Members": 8,
@@ -124,22 +118,22 @@ async def test_one_read_of_attendance_says_what_the_whole_and_the_units_say(
     start, end = YEAR.bounds(SHANGHAI)
     for org in (county.tree.county, county.tree.townships["T01"]):
         assert org.id is not None
-        async with database.session_scope() as session:
+        async with database.session_scope() as db:
             whole, units = await reports.attendance_with_whole(
-                session=session, scope=Scope(org.id, org.path, By.UNIT), start=start, end=end
+                db=db, scope=Scope(org.id, org.path, By.UNIT), start=start, end=end
             )
             apart = [
                 await reports.attendance(
-                    session=session, scope=Scope(org.id, org.path, by), start=start, end=end
+                    db=db, scope=Scope(org.id, org.path, by), start=start, end=end
                 )
                 for by in (By.WHOLE, By.UNIT)
             ]
         assert (whole, units) == (apart[0], apart[1])
         assert whole[org.id].invited > 0
         assert units
-    async with database.session_scope() as session:
+    async with database.session_scope() as db:
         nothing = await reports.attendance_with_whole(
-            session=session,
+            db=db,
             scope=Scope(county.tree.county.id or 0, county.tree.county.path, By.UNIT),
             start=end,
             end=end,

@@ -26,7 +26,7 @@ NOW = datetime(2026, 3, 2, 1, 0, tzinfo=UTC)
 @pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
 def database(request: pytest.FixtureRequest) -> Database:
     """The migrated database of each dialect (PostgreSQL only where a server is given)."""
-    name = "db" if request.param == "sqlite" else "pg_db"
+    name = "sqlite_db" if request.param == "sqlite" else "pg_db"
     found: Database = request.getfixturevalue(name)
     return found
 
@@ -34,7 +34,7 @@ def database(request: pytest.FixtureRequest) -> Database:
 @pytest.fixture
 async def ids(database: Database) -> dict[str, int]:
     found = await build_tree(database)
-    async with database.session_scope() as session:
+    async with database.session_scope() as db:
         for key, org, group in (
             ("a", "v1", "g1"),
             ("b", "v1", None),
@@ -42,7 +42,7 @@ async def ids(database: Database) -> dict[str, int]:
             ("d", "v3", None),
         ):
             member = await members.create_member(
-                session=session,
+                db=db,
                 name=key,
                 org_id=found[org],
                 status=MemberStatus.FULL,
@@ -62,9 +62,9 @@ async def new_session(
     starts_at: datetime = NOW + timedelta(days=1),
     kind: SessionKind = SessionKind.BRANCH_COMMITTEE_MEETING,
 ) -> int:
-    async with database.session_scope() as session:
+    async with database.session_scope() as db:
         study = await sessions.create_session(
-            session=session,
+            db=db,
             org_id=org_id,
             kind=kind,
             topic="t",
@@ -82,10 +82,8 @@ async def new_session(
 
 
 async def invited(database: Database, session_id: int) -> set[int]:
-    async with database.session_scope() as session:
-        return {
-            p.member_id for p in await attendance.invitees(session=session, session_id=session_id)
-        }
+    async with database.session_scope() as db:
+        return {p.member_id for p in await attendance.invitees(db=db, session_id=session_id)}
 
 
 async def test_audiences_resolve_in_sql(database: Database, ids: dict[str, int]) -> None:
@@ -105,49 +103,40 @@ async def test_answers_change_once_and_outcomes_are_final(
     database: Database, ids: dict[str, int]
 ) -> None:
     session_id = await new_session(database, ids["v1"])
-    async with database.session_scope() as session:
-        a = await attendance.get_attendance(
-            session=session, session_id=session_id, member_id=ids["a"]
-        )
-        b = await attendance.get_attendance(
-            session=session, session_id=session_id, member_id=ids["b"]
-        )
+    async with database.session_scope() as db:
+        a = await attendance.get_attendance(db=db, session_id=session_id, member_id=ids["a"])
+        b = await attendance.get_attendance(db=db, session_id=session_id, member_id=ids["b"])
         assert a is not None
         assert b is not None
         assert a.id is not None
         assert b.id is not None
-        assert await attendance.set_rsvp(session=session, attendance_id=a.id, now=NOW)
-        assert not await attendance.set_rsvp(session=session, attendance_id=a.id, now=NOW)
+        assert await attendance.set_rsvp(db=db, attendance_id=a.id, now=NOW)
+        assert not await attendance.set_rsvp(db=db, attendance_id=a.id, now=NOW)
         assert await attendance.check_in(
-            session=session, attendance_id=a.id, method=CheckinMethod.QR, now=NOW
+            db=db, attendance_id=a.id, method=CheckinMethod.QR, now=NOW
         )
         assert not await attendance.check_in(
-            session=session, attendance_id=a.id, method=CheckinMethod.CODE, now=NOW
+            db=db, attendance_id=a.id, method=CheckinMethod.CODE, now=NOW
         )
         assert await attendance.request_leave(
-            session=session, attendance_id=b.id, reason=LeaveReason.FARMING, note=None, now=NOW
+            db=db, attendance_id=b.id, reason=LeaveReason.FARMING, note=None, now=NOW
         )
         assert not await attendance.request_leave(
-            session=session, attendance_id=b.id, reason=LeaveReason.SICK, note=None, now=NOW
+            db=db, attendance_id=b.id, reason=LeaveReason.SICK, note=None, now=NOW
         )
         assert await attendance.decide_leave(
-            session=session, attendance_id=b.id, approve=True, decided_by=7, now=NOW
+            db=db, attendance_id=b.id, approve=True, decided_by=7, now=NOW
         )
         assert not await attendance.decide_leave(
-            session=session, attendance_id=b.id, approve=False, decided_by=8, now=NOW
+            db=db, attendance_id=b.id, approve=False, decided_by=8, now=NOW
         )
-        counts = await attendance.attendance_counts(session=session, session_id=session_id)
+        counts = await attendance.attendance_counts(db=db, session_id=session_id)
         assert counts == attendance.AttendanceCounts(2, 1, 0, 0, 1, 1, 0, 0)
-        assert await attendance.finalise_session(session=session, session_id=session_id, now=NOW)
-        assert not await attendance.finalise_session(
-            session=session, session_id=session_id, now=NOW
-        )
-    async with database.session_scope() as session:
-        people = {
-            p.member_id: p
-            for p in await attendance.invitees(session=session, session_id=session_id)
-        }
-        study = await sessions.get_session(session=session, session_id=session_id)
+        assert await attendance.finalise_session(db=db, session_id=session_id, now=NOW)
+        assert not await attendance.finalise_session(db=db, session_id=session_id, now=NOW)
+    async with database.session_scope() as db:
+        people = {p.member_id: p for p in await attendance.invitees(db=db, session_id=session_id)}
+        study = await sessions.get_session(db=db, session_id=session_id)
     assert study is not None
     assert study.state == SessionState.CLOSED
     assert people[ids["a"]].outcome == AttendanceOutcome.PRESENT
@@ -159,53 +148,47 @@ async def test_rates_streaks_and_last_held(database: Database, ids: dict[str, in
         session_id = await new_session(
             database, ids["v1"], starts_at=NOW - timedelta(days=7 * (4 - week))
         )
-        async with database.session_scope() as session:
+        async with database.session_scope() as db:
             if week == 0:
                 row = await attendance.get_attendance(
-                    session=session, session_id=session_id, member_id=ids["b"]
+                    db=db, session_id=session_id, member_id=ids["b"]
                 )
                 assert row is not None
                 assert row.id is not None
                 await attendance.check_in(
-                    session=session, attendance_id=row.id, method=CheckinMethod.PROXY, now=NOW
+                    db=db, attendance_id=row.id, method=CheckinMethod.PROXY, now=NOW
                 )
-            await attendance.finalise_session(session=session, session_id=session_id, now=NOW)
-    async with database.session_scope() as session:
-        assert (
-            await attendance.attendance_rate(session=session, member_id=ids["b"], year=2026)
-            == 0.25
-        )
-        assert (
-            await attendance.attendance_rate(session=session, member_id=ids["b"], year=2025)
-            is None
-        )
+            await attendance.finalise_session(db=db, session_id=session_id, now=NOW)
+    async with database.session_scope() as db:
+        assert await attendance.attendance_rate(db=db, member_id=ids["b"], year=2026) == 0.25
+        assert await attendance.attendance_rate(db=db, member_id=ids["b"], year=2025) is None
         # a: absent four times (no longer exactly three); b: three after one present.
         assert await attendance.absence_streaks(
-            session=session, member_ids=[ids["a"], ids["b"]], length=3
+            db=db, member_ids=[ids["a"], ids["b"]], length=3
         ) == [ids["b"]]
-        held = await escalations.last_held(session=session, now=NOW)
+        held = await escalations.last_held(db=db, now=NOW)
         assert held == {(ids["v1"], SessionKind.BRANCH_COMMITTEE_MEETING): NOW - timedelta(days=7)}
-        assert await escalations.first_session_created_at(session=session) == NOW
+        assert await escalations.first_session_created_at(db=db) == NOW
 
 
 async def test_a_ladder_row_is_opened_once_and_climbs_once_per_step(
     database: Database, ids: dict[str, int]
 ) -> None:
     kind = SessionKind.PARTY_LESSON
-    async with database.session_scope() as session:
+    async with database.session_scope() as db:
         assert await escalations.open_escalation(
-            session=session, org_id=ids["v1"], kind=kind, period_start=date(2026, 1, 1), now=NOW
+            db=db, org_id=ids["v1"], kind=kind, period_start=date(2026, 1, 1), now=NOW
         )
         assert not await escalations.open_escalation(
-            session=session, org_id=ids["v1"], kind=kind, period_start=date(2026, 1, 1), now=NOW
+            db=db, org_id=ids["v1"], kind=kind, period_start=date(2026, 1, 1), now=NOW
         )
-        [row] = await escalations.open_escalations(session=session)
+        [row] = await escalations.open_escalations(db=db)
         assert row.id is not None
         assert await escalations.step_escalation(
-            session=session, escalation_id=row.id, from_level=1, now=NOW
+            db=db, escalation_id=row.id, from_level=1, now=NOW
         )
         assert not await escalations.step_escalation(
-            session=session, escalation_id=row.id, from_level=1, now=NOW
+            db=db, escalation_id=row.id, from_level=1, now=NOW
         )
-        await escalations.resolve_escalation(session=session, escalation_id=row.id, now=NOW)
-        assert await escalations.open_escalations(session=session) == []
+        await escalations.resolve_escalation(db=db, escalation_id=row.id, now=NOW)
+        assert await escalations.open_escalations(db=db) == []

@@ -22,8 +22,8 @@ from storage._sql import dialect_name, in_subtree
     ],
 )
 async def test_in_subtree(each_db: Database, path: str, top: str, inside: bool) -> None:
-    async with each_db.session_scope() as session:
-        dialect = await dialect_name(session)
+    async with each_db.session_scope() as db:
+        dialect = await dialect_name(db)
         condition = in_subtree(sa.literal(path), sa.literal(top), dialect)
-        answer = (await session.exec(sa.select(condition))).one()  # type: ignore[call-overload]
+        answer = (await db.exec(sa.select(condition))).one()  # type: ignore[call-overload]
     assert bool(answer[0]) is inside

@@ -37,10 +37,10 @@ def test_language_from_code(code: str | None, expected: Language | None) -> None
     assert language_from_code(code) is expected
 
 
-async def test_new_account_takes_language_from_telegram(db: Database) -> None:
-    async with db.session_scope() as session:
+async def test_new_account_takes_language_from_telegram(sqlite_db: Database) -> None:
+    async with sqlite_db.session_scope() as db:
         en = await upsert_account(
-            session=session,
+            db=db,
             telegram_user_id=1,
             first_name="Ann",
             username="ann",
@@ -48,7 +48,7 @@ async def test_new_account_takes_language_from_telegram(db: Database) -> None:
             now=T0,
         )
         zh = await upsert_account(
-            session=session,
+            db=db,
             telegram_user_id=2,
             first_name="王",
             username=None,
@@ -60,10 +60,10 @@ async def test_new_account_takes_language_from_telegram(db: Database) -> None:
     assert en.created_at == en.last_seen_at == T0
 
 
-async def test_upsert_refreshes_names_and_follows_telegram_language(db: Database) -> None:
-    async with db.session_scope() as session:
+async def test_upsert_refreshes_names_and_follows_telegram_language(sqlite_db: Database) -> None:
+    async with sqlite_db.session_scope() as db:
         await upsert_account(
-            session=session,
+            db=db,
             telegram_user_id=1,
             first_name="Ann",
             username="ann",
@@ -71,9 +71,9 @@ async def test_upsert_refreshes_names_and_follows_telegram_language(db: Database
             now=T0,
         )
     later = T0 + timedelta(hours=1)
-    async with db.session_scope() as session:
+    async with sqlite_db.session_scope() as db:
         account = await upsert_account(
-            session=session,
+            db=db,
             telegram_user_id=1,
             first_name="Anna",
             username=None,
@@ -84,9 +84,9 @@ async def test_upsert_refreshes_names_and_follows_telegram_language(db: Database
     assert account.language is Language.ZH
     assert account.created_at == T0
     assert account.last_seen_at == later
-    async with db.session_scope() as session:  # no language_code: keep what we have
+    async with sqlite_db.session_scope() as db:  # no language_code: keep what we have
         account = await upsert_account(
-            session=session,
+            db=db,
             telegram_user_id=1,
             first_name="Anna",
             username=None,
@@ -95,20 +95,20 @@ async def test_upsert_refreshes_names_and_follows_telegram_language(db: Database
     assert account.language is Language.ZH
 
 
-async def test_explicit_choice_is_never_overwritten(db: Database) -> None:
-    async with db.session_scope() as session:
+async def test_explicit_choice_is_never_overwritten(sqlite_db: Database) -> None:
+    async with sqlite_db.session_scope() as db:
         await upsert_account(
-            session=session,
+            db=db,
             telegram_user_id=1,
             first_name="王",
             username=None,
             language_code="zh",
         )
-        chosen = await set_language(session=session, telegram_user_id=1, language="en")
+        chosen = await set_language(db=db, telegram_user_id=1, language="en")
     assert (chosen.language, chosen.language_chosen) == (Language.EN, True)
-    async with db.session_scope() as session:
+    async with sqlite_db.session_scope() as db:
         account = await upsert_account(
-            session=session,
+            db=db,
             telegram_user_id=1,
             first_name="王",
             username=None,
@@ -117,58 +117,58 @@ async def test_explicit_choice_is_never_overwritten(db: Database) -> None:
     assert (account.language, account.language_chosen) == (Language.EN, True)
 
 
-async def test_set_language_of_unknown_account(db: Database) -> None:
-    async with db.session_scope() as session:
+async def test_set_language_of_unknown_account(sqlite_db: Database) -> None:
+    async with sqlite_db.session_scope() as db:
         with pytest.raises(LookupError):
-            await set_language(session=session, telegram_user_id=5, language=Language.EN)
+            await set_language(db=db, telegram_user_id=5, language=Language.EN)
 
 
-async def test_blocked_until_the_user_writes_again(db: Database) -> None:
-    async with db.session_scope() as session:
+async def test_blocked_until_the_user_writes_again(sqlite_db: Database) -> None:
+    async with sqlite_db.session_scope() as db:
         await upsert_account(
-            session=session, telegram_user_id=1, first_name="A", username=None, language_code="zh"
+            db=db, telegram_user_id=1, first_name="A", username=None, language_code="zh"
         )
-        assert await mark_blocked(session=session, telegram_user_id=1, at=T0)
-        assert not await mark_blocked(session=session, telegram_user_id=2)
-    async with db.session_scope() as session:
+        assert await mark_blocked(db=db, telegram_user_id=1, at=T0)
+        assert not await mark_blocked(db=db, telegram_user_id=2)
+    async with sqlite_db.session_scope() as db:
         account = await upsert_account(
-            session=session, telegram_user_id=1, first_name="A", username=None, language_code="zh"
+            db=db, telegram_user_id=1, first_name="A", username=None, language_code="zh"
         )
     assert account.blocked_at is None
 
 
-async def test_ensure_account_creates_a_placeholder_once(db: Database) -> None:
-    async with db.session_scope() as session:
-        placeholder = await ensure_account(session=session, telegram_user_id=5, now=T0)
+async def test_ensure_account_creates_a_placeholder_once(sqlite_db: Database) -> None:
+    async with sqlite_db.session_scope() as db:
+        placeholder = await ensure_account(db=db, telegram_user_id=5, now=T0)
     assert (placeholder.first_name, placeholder.language) == ("", Language.ZH)
-    async with db.session_scope() as session:
+    async with sqlite_db.session_scope() as db:
         await upsert_account(
-            session=session,
+            db=db,
             telegram_user_id=5,
             first_name="Ann",
             username=None,
             language_code="en",
         )
-        again = await ensure_account(session=session, telegram_user_id=5)
+        again = await ensure_account(db=db, telegram_user_id=5)
     assert (again.first_name, again.language, again.created_at) == ("Ann", Language.EN, T0)
 
 
-async def test_grant_role_is_idempotent(db: Database, tree: dict[str, int]) -> None:
-    async with db.session_scope() as session:
+async def test_grant_role_is_idempotent(sqlite_db: Database, tree: dict[str, int]) -> None:
+    async with sqlite_db.session_scope() as db:
         await upsert_account(
-            session=session, telegram_user_id=1, first_name="A", username=None, language_code="zh"
+            db=db, telegram_user_id=1, first_name="A", username=None, language_code="zh"
         )
         first = await grant_role(
-            session=session,
+            db=db,
             telegram_user_id=1,
             role=Role.SECRETARY,
             org_id=tree["v1"],
             granted_by=None,
             now=T0,
         )
-    async with db.session_scope() as session:
+    async with sqlite_db.session_scope() as db:
         again = await grant_role(
-            session=session,
+            db=db,
             telegram_user_id=1,
             role="secretary",
             org_id=tree["v1"],
@@ -179,48 +179,46 @@ async def test_grant_role_is_idempotent(db: Database, tree: dict[str, int]) -> N
     assert again.granted_at == T0
 
 
-async def test_roles_of_and_revoke(db: Database, tree: dict[str, int]) -> None:
-    async with db.session_scope() as session:
+async def test_roles_of_and_revoke(sqlite_db: Database, tree: dict[str, int]) -> None:
+    async with sqlite_db.session_scope() as db:
         await upsert_account(
-            session=session, telegram_user_id=1, first_name="A", username=None, language_code="zh"
+            db=db, telegram_user_id=1, first_name="A", username=None, language_code="zh"
         )
         await grant_role(
-            session=session,
+            db=db,
             telegram_user_id=1,
             role=Role.SECRETARY,
             org_id=tree["v1"],
             granted_by=None,
         )
         await grant_role(
-            session=session,
+            db=db,
             telegram_user_id=1,
             role=Role.TOWNSHIP_ORGANISER,
             org_id=tree["t1"],
             granted_by=None,
         )
-    async with db.session_scope() as session:
-        roles = await roles_of(session=session, telegram_user_id=1)
-        assert await roles_of(session=session, telegram_user_id=2) == []
+    async with sqlite_db.session_scope() as db:
+        roles = await roles_of(db=db, telegram_user_id=1)
+        assert await roles_of(db=db, telegram_user_id=2) == []
     t1_path = f"/{tree['county']}/{tree['t1']}/"
     assert roles == [
         RoleScope(Role.TOWNSHIP_ORGANISER, tree["t1"], t1_path),
         RoleScope(Role.SECRETARY, tree["v1"], f"{t1_path}{tree['v1']}/"),
     ]
     assert roles[0].role is Role.TOWNSHIP_ORGANISER
-    async with db.session_scope() as session:
-        assert await revoke_role(
-            session=session, telegram_user_id=1, role=Role.SECRETARY, org_id=tree["v1"]
-        )
+    async with sqlite_db.session_scope() as db:
+        assert await revoke_role(db=db, telegram_user_id=1, role=Role.SECRETARY, org_id=tree["v1"])
         assert not await revoke_role(
-            session=session, telegram_user_id=1, role=Role.SECRETARY, org_id=tree["v1"]
+            db=db, telegram_user_id=1, role=Role.SECRETARY, org_id=tree["v1"]
         )
-        assert [r.role for r in await roles_of(session=session, telegram_user_id=1)] == [
+        assert [r.role for r in await roles_of(db=db, telegram_user_id=1)] == [
             Role.TOWNSHIP_ORGANISER
         ]
 
 
 async def test_a_known_account_seen_again_soon_with_nothing_new_is_not_written(
-    db: Database,
+    sqlite_db: Database,
 ) -> None:
     def seen(at: datetime, first_name: str = "Ann") -> dict[str, object]:
         return {
@@ -231,21 +229,21 @@ async def test_a_known_account_seen_again_soon_with_nothing_new_is_not_written(
             "now": at,
         }
 
-    async with db.session_scope() as session:
-        await upsert_account(session=session, **seen(T0))  # type: ignore[arg-type]
+    async with sqlite_db.session_scope() as db:
+        await upsert_account(db=db, **seen(T0))  # type: ignore[arg-type]
     soon = T0 + SEEN_PRECISION - timedelta(minutes=1)
-    async with db.session_scope() as session:
-        account = await upsert_account(session=session, **seen(soon))  # type: ignore[arg-type]
+    async with sqlite_db.session_scope() as db:
+        account = await upsert_account(db=db, **seen(soon))  # type: ignore[arg-type]
     assert account.last_seen_at == T0  # read, not written
-    async with db.session_scope() as session:  # a new name is written at once
-        account = await upsert_account(session=session, **seen(soon, "Anna"))  # type: ignore[arg-type]
+    async with sqlite_db.session_scope() as db:  # a new name is written at once
+        account = await upsert_account(db=db, **seen(soon, "Anna"))  # type: ignore[arg-type]
     assert (account.first_name, account.last_seen_at) == ("Anna", soon)
     later = soon + SEEN_PRECISION
-    async with db.session_scope() as session:
-        account = await upsert_account(session=session, **seen(later, "Anna"))  # type: ignore[arg-type]
+    async with sqlite_db.session_scope() as db:
+        account = await upsert_account(db=db, **seen(later, "Anna"))  # type: ignore[arg-type]
     assert account.last_seen_at == later
-    async with db.session_scope() as session:
-        await mark_blocked(session=session, telegram_user_id=1, at=later)
-    async with db.session_scope() as session:  # writing to us again unblocks at once
-        account = await upsert_account(session=session, **seen(later, "Anna"))  # type: ignore[arg-type]
+    async with sqlite_db.session_scope() as db:
+        await mark_blocked(db=db, telegram_user_id=1, at=later)
+    async with sqlite_db.session_scope() as db:  # writing to us again unblocks at once
+        account = await upsert_account(db=db, **seen(later, "Anna"))  # type: ignore[arg-type]
     assert account.blocked_at is None

@@ -12,10 +12,10 @@ from storage.audit import list_entries, record
 T0 = datetime(2025, 5, 1, 1, 0, tzinfo=UTC)
 
 
-async def test_record_and_list(db: Database, tree: dict[str, int]) -> None:
-    async with db.session_scope() as session:
+async def test_record_and_list(sqlite_db: Database, tree: dict[str, int]) -> None:
+    async with sqlite_db.session_scope() as db:
         entry = await record(
-            session=session,
+            db=db,
             actor=7,
             action="role.grant",
             target_kind="telegram_account",
@@ -25,7 +25,7 @@ async def test_record_and_list(db: Database, tree: dict[str, int]) -> None:
             at=T0,
         )
         await record(
-            session=session,
+            db=db,
             actor=None,
             action="org.create",
             target_kind="org_unit",
@@ -34,7 +34,7 @@ async def test_record_and_list(db: Database, tree: dict[str, int]) -> None:
             at=T0 + timedelta(minutes=1),
         )
         await record(
-            session=session,
+            db=db,
             actor=7,
             action="notice.send",
             target_kind="notice",
@@ -42,16 +42,16 @@ async def test_record_and_list(db: Database, tree: dict[str, int]) -> None:
             at=T0 + timedelta(minutes=2),
         )
     assert entry.id is not None
-    async with db.session_scope() as session:
-        everything = await list_entries(session=session)
-        township = await list_entries(session=session, org_id=tree["t1"])
-        only_t1 = await list_entries(session=session, org_id=tree["t1"], include_subtree=False)
+    async with sqlite_db.session_scope() as db:
+        everything = await list_entries(db=db)
+        township = await list_entries(db=db, org_id=tree["t1"])
+        only_t1 = await list_entries(db=db, org_id=tree["t1"], include_subtree=False)
         window = await list_entries(
-            session=session, since=T0 + timedelta(minutes=1), until=T0 + timedelta(minutes=2)
+            db=db, since=T0 + timedelta(minutes=1), until=T0 + timedelta(minutes=2)
         )
-        by_actor = await list_entries(session=session, actor=7, action="role.grant")
-        newest = await list_entries(session=session, limit=1)
-        nowhere = await list_entries(session=session, org_id=99999)
+        by_actor = await list_entries(db=db, actor=7, action="role.grant")
+        newest = await list_entries(db=db, limit=1)
+        nowhere = await list_entries(db=db, org_id=99999)
     assert [e.action for e in everything] == ["notice.send", "org.create", "role.grant"]
     assert [e.action for e in township] == ["notice.send", "role.grant"]
     assert [e.action for e in only_t1] == ["notice.send"]
@@ -64,13 +64,13 @@ async def test_record_and_list(db: Database, tree: dict[str, int]) -> None:
     assert nowhere == []
 
 
-async def test_audit_rolls_back_with_the_action(db: Database) -> None:
+async def test_audit_rolls_back_with_the_action(sqlite_db: Database) -> None:
     async def failing_action() -> None:
-        async with db.session_scope() as session:
-            await record(session=session, actor=1, action="x.y", target_kind="x")
+        async with sqlite_db.session_scope() as db:
+            await record(db=db, actor=1, action="x.y", target_kind="x")
             raise RuntimeError("action failed")
 
     with pytest.raises(RuntimeError):
         await failing_action()
-    async with db.session_scope() as session:
-        assert await list_entries(session=session) == []
+    async with sqlite_db.session_scope() as db:
+        assert await list_entries(db=db) == []

@@ -48,8 +48,8 @@ def test_unsupported_urls_are_refused(url: str) -> None:
         create_engine_for(url)
 
 
-async def test_sqlite_pragmas_on_every_connection(db: Database) -> None:
-    async with db.engine.connect() as conn:
+async def test_sqlite_pragmas_on_every_connection(sqlite_db: Database) -> None:
+    async with sqlite_db.engine.connect() as conn:
         pragmas = {
             name: (await conn.exec_driver_sql(f"PRAGMA {name}")).scalar()
             for name in ("journal_mode", "foreign_keys", "busy_timeout", "synchronous")
@@ -77,8 +77,8 @@ async def test_in_memory_database_with_create_all() -> None:
     database = Database("sqlite+aiosqlite://")
     try:
         await database.create_all()
-        async with database.session_scope() as session:
-            await create_org(session=session, code="C001", name="县委", kind=OrgKind.COUNTY)
+        async with database.session_scope() as db:
+            await create_org(db=db, code="C001", name="县委", kind=OrgKind.COUNTY)
         async with database.engine.connect() as conn:
             assert (await conn.exec_driver_sql("PRAGMA foreign_keys")).scalar() == 1
             assert (await conn.exec_driver_sql("PRAGMA journal_mode")).scalar() == "memory"
@@ -86,37 +86,37 @@ async def test_in_memory_database_with_create_all() -> None:
         await database.dispose()
 
 
-async def test_session_scope_commits_on_success(db: Database) -> None:
-    async with db.session_scope() as session:
-        await create_org(session=session, code="C001", name="县委", kind=OrgKind.COUNTY)
-    async with db.session_scope() as session:
-        org = (await session.exec(select(OrgUnit))).one()
+async def test_session_scope_commits_on_success(sqlite_db: Database) -> None:
+    async with sqlite_db.session_scope() as db:
+        await create_org(db=db, code="C001", name="县委", kind=OrgKind.COUNTY)
+    async with sqlite_db.session_scope() as db:
+        org = (await db.exec(select(OrgUnit))).one()
     assert org.code == "C001"
     assert org.path == f"/{org.id}/"  # expire_on_commit=False: usable after the scope
 
 
-async def test_session_scope_rolls_back_on_error(db: Database) -> None:
+async def test_session_scope_rolls_back_on_error(sqlite_db: Database) -> None:
     async def failing_unit_of_work() -> None:
-        async with db.session_scope() as session:
-            await create_org(session=session, code="C001", name="县委", kind=OrgKind.COUNTY)
+        async with sqlite_db.session_scope() as db:
+            await create_org(db=db, code="C001", name="县委", kind=OrgKind.COUNTY)
             raise RuntimeError("boom")
 
     with pytest.raises(RuntimeError, match="boom"):
         await failing_unit_of_work()
-    async with db.session_scope() as session:
-        assert (await session.exec(select(OrgUnit))).all() == []
+    async with sqlite_db.session_scope() as db:
+        assert (await db.exec(select(OrgUnit))).all() == []
 
 
-async def test_dialect_property(db: Database) -> None:
-    assert db.dialect == "sqlite"
-    async with db.engine.connect() as conn:
+async def test_dialect_property(sqlite_db: Database) -> None:
+    assert sqlite_db.dialect == "sqlite"
+    async with sqlite_db.engine.connect() as conn:
         assert (await conn.execute(sa.text("SELECT 1"))).scalar() == 1
 
 
-async def test_database_errors_never_carry_sql_parameters(db: Database) -> None:
+async def test_database_errors_never_carry_sql_parameters(sqlite_db: Database) -> None:
     """Names and phone numbers are parameters; an error's text goes to logs and the ops chat."""
-    async with db.session_scope() as session:
-        connection = await session.connection()
+    async with sqlite_db.session_scope() as db:
+        connection = await db.connection()
         with pytest.raises(sa.exc.DBAPIError) as raised:
             await connection.execute(
                 sa.text("INSERT INTO no_such_table (name, phone) VALUES (:name, :phone)"),

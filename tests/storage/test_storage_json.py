@@ -14,21 +14,21 @@ from storage.models import Delivery, DeliveryKind
 TEXT = "请于周五上午九时到村委会参加主题党日活动。"
 
 
-async def test_outbox_payloads_are_stored_as_utf8(db: Database) -> None:
+async def test_outbox_payloads_are_stored_as_utf8(sqlite_db: Database) -> None:
     payload = {"text": TEXT, "parse_mode": "HTML"}
-    async with db.session_scope() as session:
+    async with sqlite_db.session_scope() as db:
         assert await enqueue(
-            session=session,
+            db=db,
             kind=DeliveryKind.NOTICE,
             chat_id=42,
             payload=payload,
             dedupe_key="json:1",
             due_at=datetime(2026, 3, 2, 1, 0, tzinfo=UTC),
         )
-    async with db.session_scope() as session:
-        connection = await session.connection()
+    async with sqlite_db.session_scope() as db:
+        connection = await db.connection()
         raw = (await connection.execute(sa.text("SELECT payload FROM delivery"))).scalar_one()
-        stored = (await session.exec(select(Delivery))).one()
+        stored = (await db.exec(select(Delivery))).one()
     assert TEXT in raw
     assert "\\u" not in raw
     # Three bytes a character, where ASCII escapes took six.

@@ -119,23 +119,19 @@ async def _county_with_a_weekly_series(url: str) -> tuple[int, int]:
     )
     database = Database(url)
     try:
-        async with database.session_scope() as session:
-            county = await orgs.create_org(
-                session=session, code="C", name="县", kind=OrgKind.COUNTY
-            )
+        async with database.session_scope() as db:
+            county = await orgs.create_org(db=db, code="C", name="县", kind=OrgKind.COUNTY)
             branch = await orgs.create_org(
-                session=session,
+                db=db,
                 code="V",
                 name="村",
                 kind=OrgKind.VILLAGE_BRANCH,
                 parent_id=county.id,
             )
             assert branch.id is not None
-            await switch_greetings(
-                session=session, org_id=branch.id, enabled=False, actor=1, now=_NOW
-            )
+            await switch_greetings(db=db, org_id=branch.id, enabled=False, actor=1, now=_NOW)
             scheduled = await session_ops.schedule(
-                session=session,
+                db=db,
                 plan=SessionPlan(
                     org_id=branch.id,
                     kind=SessionKind.THEME_PARTY_DAY,
@@ -200,11 +196,11 @@ async def test_downgrade_to_0001_and_back_keeps_greetings_and_series_slots(
     )
     database = Database(url)
     try:
-        async with database.session_scope() as session:
-            series = await session.get(SessionSeries, series_id)
+        async with database.session_scope() as db:
+            series = await db.get(SessionSeries, series_id)
             assert series is not None
             created = await session_ops.extend_series(
-                session=session, series=series, settings=settings, now=_NOW
+                db=db, series=series, settings=settings, now=_NOW
             )
     finally:
         await database.dispose()

@@ -17,35 +17,35 @@ from storage.orgs import (
 )
 
 
-async def test_paths_follow_the_tree(db: Database, tree: dict[str, int]) -> None:
-    async with db.session_scope() as session:
-        group = await get_org(session=session, org_id=tree["g1"])
+async def test_paths_follow_the_tree(sqlite_db: Database, tree: dict[str, int]) -> None:
+    async with sqlite_db.session_scope() as db:
+        group = await get_org(db=db, org_id=tree["g1"])
     assert group is not None
     assert group.path == f"/{tree['county']}/{tree['t1']}/{tree['v1']}/{tree['g1']}/"
     assert group.kind is OrgKind.PARTY_GROUP
 
 
-async def test_subtree_ids(db: Database, tree: dict[str, int]) -> None:
-    async with db.session_scope() as session:
-        assert set(await subtree_ids(session=session, org_id=tree["county"])) == set(tree.values())
-        assert set(await subtree_ids(session=session, org_id=tree["t1"])) == {
+async def test_subtree_ids(sqlite_db: Database, tree: dict[str, int]) -> None:
+    async with sqlite_db.session_scope() as db:
+        assert set(await subtree_ids(db=db, org_id=tree["county"])) == set(tree.values())
+        assert set(await subtree_ids(db=db, org_id=tree["t1"])) == {
             tree["t1"],
             tree["v1"],
             tree["v2"],
             tree["g1"],
         }
-        assert await subtree_ids(session=session, org_id=tree["v3"]) == [tree["v3"]]
-        assert await subtree_ids(session=session, org_id=99999) == []
+        assert await subtree_ids(db=db, org_id=tree["v3"]) == [tree["v3"]]
+        assert await subtree_ids(db=db, org_id=99999) == []
 
 
-async def test_subtree_prefix_does_not_match_sibling_with_longer_id(db: Database) -> None:
+async def test_subtree_prefix_does_not_match_sibling_with_longer_id(sqlite_db: Database) -> None:
     """/1/2/ must not match /1/23/: the trailing slash is part of the prefix."""
-    async with db.session_scope() as session:
-        county = await create_org(session=session, code="C", name="县", kind=OrgKind.COUNTY)
+    async with sqlite_db.session_scope() as db:
+        county = await create_org(db=db, code="C", name="县", kind=OrgKind.COUNTY)
         assert county.id is not None
         townships = [
             await create_org(
-                session=session, code=f"T{i}", name=f"镇{i}", kind="township", parent_id=county.id
+                db=db, code=f"T{i}", name=f"镇{i}", kind="township", parent_id=county.id
             )
             for i in range(20)
         ]
@@ -53,36 +53,36 @@ async def test_subtree_prefix_does_not_match_sibling_with_longer_id(db: Database
         assert first.id is not None
         # ids 2 and 20..21: "/1/2/" is a string prefix of neither "/1/20/" nor "/1/21/"
         assert any(str(t.id).startswith(str(first.id)) and t is not first for t in townships)
-        assert await subtree_ids(session=session, org_id=first.id) == [first.id]
+        assert await subtree_ids(db=db, org_id=first.id) == [first.id]
 
 
-async def test_active_only_subtree(db: Database, tree: dict[str, int]) -> None:
-    async with db.session_scope() as session:
-        v2 = await get_org(session=session, org_id=tree["v2"])
+async def test_active_only_subtree(sqlite_db: Database, tree: dict[str, int]) -> None:
+    async with sqlite_db.session_scope() as db:
+        v2 = await get_org(db=db, org_id=tree["v2"])
         assert v2 is not None
         v2.active = False
-        session.add(v2)
-    async with db.session_scope() as session:
-        ids = await subtree_ids(session=session, org_id=tree["t1"], active_only=True)
+        db.add(v2)
+    async with sqlite_db.session_scope() as db:
+        ids = await subtree_ids(db=db, org_id=tree["t1"], active_only=True)
     assert tree["v2"] not in ids
     assert tree["v1"] in ids
 
 
-async def test_is_within(db: Database, tree: dict[str, int]) -> None:
-    async with db.session_scope() as session:
-        assert await is_within(session=session, org_id=tree["g1"], ancestor_id=tree["county"])
-        assert await is_within(session=session, org_id=tree["g1"], ancestor_id=tree["t1"])
-        assert await is_within(session=session, org_id=tree["v1"], ancestor_id=tree["v1"])
-        assert not await is_within(session=session, org_id=tree["v3"], ancestor_id=tree["t1"])
-        assert not await is_within(session=session, org_id=tree["t1"], ancestor_id=tree["v1"])
-        assert not await is_within(session=session, org_id=99999, ancestor_id=tree["county"])
+async def test_is_within(sqlite_db: Database, tree: dict[str, int]) -> None:
+    async with sqlite_db.session_scope() as db:
+        assert await is_within(db=db, org_id=tree["g1"], ancestor_id=tree["county"])
+        assert await is_within(db=db, org_id=tree["g1"], ancestor_id=tree["t1"])
+        assert await is_within(db=db, org_id=tree["v1"], ancestor_id=tree["v1"])
+        assert not await is_within(db=db, org_id=tree["v3"], ancestor_id=tree["t1"])
+        assert not await is_within(db=db, org_id=tree["t1"], ancestor_id=tree["v1"])
+        assert not await is_within(db=db, org_id=99999, ancestor_id=tree["county"])
 
 
-async def test_lookups(db: Database, tree: dict[str, int]) -> None:
-    async with db.session_scope() as session:
-        county = await get_county(session=session)
-        village = await get_org_by_code(session=session, code="T02-V01")
-        missing = await get_org_by_code(session=session, code="nope")
+async def test_lookups(sqlite_db: Database, tree: dict[str, int]) -> None:
+    async with sqlite_db.session_scope() as db:
+        county = await get_county(db=db)
+        village = await get_org_by_code(db=db, code="T02-V01")
+        missing = await get_org_by_code(db=db, code="nope")
     assert county is not None
     assert county.id == tree["county"]
     assert village is not None
@@ -90,20 +90,22 @@ async def test_lookups(db: Database, tree: dict[str, int]) -> None:
     assert missing is None
 
 
-async def test_get_county_on_empty_database(db: Database) -> None:
-    async with db.session_scope() as session:
-        assert await get_county(session=session) is None
+async def test_get_county_on_empty_database(sqlite_db: Database) -> None:
+    async with sqlite_db.session_scope() as db:
+        assert await get_county(db=db) is None
 
 
-async def test_create_under_missing_parent(db: Database) -> None:
-    async with db.session_scope() as session:
+async def test_create_under_missing_parent(sqlite_db: Database) -> None:
+    async with sqlite_db.session_scope() as db:
         with pytest.raises(LookupError):
-            await create_org(session=session, code="X", name="x", kind="township", parent_id=42)
+            await create_org(db=db, code="X", name="x", kind="township", parent_id=42)
 
 
-async def test_lineage_runs_from_the_county_down(db: Database, tree: dict[str, int]) -> None:
-    async with db.session_scope() as session:
-        group = await get_org(session=session, org_id=tree["g1"])
+async def test_lineage_runs_from_the_county_down(
+    sqlite_db: Database, tree: dict[str, int]
+) -> None:
+    async with sqlite_db.session_scope() as db:
+        group = await get_org(db=db, org_id=tree["g1"])
         assert group is not None
-        units = await lineage(session=session, org=group)
+        units = await lineage(db=db, org=group)
     assert [unit.id for unit in units] == [tree["county"], tree["t1"], tree["v1"], tree["g1"]]

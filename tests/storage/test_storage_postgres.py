@@ -21,9 +21,9 @@ SHANGHAI = timezone(timedelta(hours=8))
 
 async def test_aggregates_on_postgres(pg_db: Database, pg_tree: dict[str, int]) -> None:
     t = datetime(2025, 5, 1, 9, 0, tzinfo=SHANGHAI)
-    async with pg_db.session_scope() as session:
+    async with pg_db.session_scope() as db:
         account = await upsert_account(
-            session=session,
+            db=db,
             telegram_user_id=8_000_000_001,
             first_name="A",
             username=None,
@@ -32,9 +32,9 @@ async def test_aggregates_on_postgres(pg_db: Database, pg_tree: dict[str, int]) 
         )
         assert account.last_seen_at == t
         assert account.last_seen_at.tzinfo is UTC
-        await set_language(session=session, telegram_user_id=8_000_000_001, language="zh")
+        await set_language(db=db, telegram_user_id=8_000_000_001, language="zh")
         account = await upsert_account(
-            session=session,
+            db=db,
             telegram_user_id=8_000_000_001,
             first_name="B",
             username="b",
@@ -42,43 +42,43 @@ async def test_aggregates_on_postgres(pg_db: Database, pg_tree: dict[str, int]) 
         )
         assert account.language is Language.ZH
         first = await grant_role(
-            session=session,
+            db=db,
             telegram_user_id=8_000_000_001,
             role=Role.ADMIN,
             org_id=pg_tree["county"],
             granted_by=None,
         )
         again = await grant_role(
-            session=session,
+            db=db,
             telegram_user_id=8_000_000_001,
             role=Role.ADMIN,
             org_id=pg_tree["county"],
             granted_by=1,
         )
         assert again.id == first.id
-        assert [
-            r.role for r in await roles_of(session=session, telegram_user_id=8_000_000_001)
-        ] == [Role.ADMIN]
-        assert set(await subtree_ids(session=session, org_id=pg_tree["t1"])) == {
+        assert [r.role for r in await roles_of(db=db, telegram_user_id=8_000_000_001)] == [
+            Role.ADMIN
+        ]
+        assert set(await subtree_ids(db=db, org_id=pg_tree["t1"])) == {
             pg_tree["t1"],
             pg_tree["v1"],
             pg_tree["v2"],
             pg_tree["g1"],
         }
-        assert await is_within(session=session, org_id=pg_tree["g1"], ancestor_id=pg_tree["t1"])
+        assert await is_within(db=db, org_id=pg_tree["g1"], ancestor_id=pg_tree["t1"])
         await record(
-            session=session,
+            db=db,
             actor=1,
             action="role.grant",
             target_kind="telegram_account",
             org_id=pg_tree["v1"],
             detail={"k": [1, 2]},
         )
-        entries = await list_entries(session=session, org_id=pg_tree["t1"])
+        entries = await list_entries(db=db, org_id=pg_tree["t1"])
         assert [e.detail for e in entries] == [{"k": [1, 2]}]
 
-    async with pg_db.session_scope() as session:
-        session.add(Delivery(kind=DeliveryKind.NOTICE, chat_id=1, dedupe_key="k"))
+    async with pg_db.session_scope() as db:
+        db.add(Delivery(kind=DeliveryKind.NOTICE, chat_id=1, dedupe_key="k"))
     with pytest.raises(IntegrityError):
-        async with pg_db.session_scope() as session:
-            session.add(Delivery(kind=DeliveryKind.NOTICE, chat_id=1, dedupe_key="k"))
+        async with pg_db.session_scope() as db:
+            db.add(Delivery(kind=DeliveryKind.NOTICE, chat_id=1, dedupe_key="k"))

@@ -24,7 +24,7 @@ YEAR_2026 = (datetime(2025, 12, 31, 16, tzinfo=UTC), datetime(2026, 12, 31, 16, 
 @pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
 def database(request: pytest.FixtureRequest) -> Database:
     """The migrated database of each dialect (PostgreSQL only where a server is given)."""
-    name = "db" if request.param == "sqlite" else "pg_db"
+    name = "sqlite_db" if request.param == "sqlite" else "pg_db"
     found: Database = request.getfixturevalue(name)
     return found
 
@@ -39,11 +39,11 @@ async def _training(
     deadline: date = date(2026, 3, 10),
 ) -> tuple[int, int]:
     """A training for the subtree of ``org``; (its id, how many were assigned)."""
-    async with database.session_scope() as session:
-        unit = await session.get(OrgUnit, org)
+    async with database.session_scope() as db:
+        unit = await db.get(OrgUnit, org)
         assert unit is not None
         training = await trainings.create_training(
-            session=session,
+            db=db,
             org_id=org,
             title=f"t{hours}",
             kind=TrainingKind.COURSE,
@@ -61,7 +61,7 @@ async def _training(
             now=created,
         )
         assigned = await trainings.assign_audience(
-            session=session, training=training, path=unit.path, status=status, now=created
+            db=db, training=training, path=unit.path, status=status, now=created
         )
         assert training.id is not None
         assert training.cost_yuan == Decimal("12.50") * assigned
@@ -71,9 +71,9 @@ async def _training(
 async def _confirm(
     database: Database, training_id: int, member_ids: list[int], at: datetime
 ) -> list[int]:
-    async with database.session_scope() as session:
+    async with database.session_scope() as db:
         return await trainings.confirm(
-            session=session,
+            db=db,
             training_id=training_id,
             member_ids=member_ids,
             method=ConfirmationMethod.BULK,
@@ -85,7 +85,7 @@ async def _confirm(
 async def test_audiences_completions_hours_and_roll_ups(database: Database) -> None:
     ids = await build_tree(database)
     people: dict[str, int] = {}
-    async with database.session_scope() as session:
+    async with database.session_scope() as db:
         for key, org, status in (
             ("a", "v1", MemberStatus.PROBATIONARY),
             ("b", "v1", MemberStatus.FULL),
@@ -93,14 +93,12 @@ async def test_audiences_completions_hours_and_roll_ups(database: Database) -> N
             ("d", "v3", MemberStatus.FULL),
             ("gone", "v1", MemberStatus.PROBATIONARY),
         ):
-            member = await members.create_member(
-                session=session, name=key, org_id=ids[org], status=status
-            )
+            member = await members.create_member(db=db, name=key, org_id=ids[org], status=status)
             assert member.id is not None
             people[key] = member.id
             if key == "gone":
                 member.active = False
-                session.add(member)
+                db.add(member)
     a, b, c, d = (people[k] for k in "abcd")
 
     county, assigned = await _training(database, ids["county"], hours="2", created=NOW)
@@ -120,33 +118,33 @@ async def test_audiences_completions_hours_and_roll_ups(database: Database) -> N
     assert await _confirm(database, township, [a, c], NOW) == [a]  # c is not in it
     assert await _confirm(database, old, [c], datetime(2025, 6, 2, tzinfo=UTC)) == [c]
 
-    async with database.session_scope() as session:
+    async with database.session_scope() as db:
         assert await trainings.hours_between(
-            session=session, member_id=a, since=YEAR_2026[0], until=YEAR_2026[1]
+            db=db, member_id=a, since=YEAR_2026[0], until=YEAR_2026[1]
         ) == Decimal("3.5")
         assert await trainings.hours_between(
-            session=session, member_id=c, since=YEAR_2026[0], until=YEAR_2026[1]
+            db=db, member_id=c, since=YEAR_2026[0], until=YEAR_2026[1]
         ) == Decimal("2.0")
         total = await trainings.completion_total(
-            session=session, org_id=ids["county"], since=YEAR_2026[0], until=YEAR_2026[1]
+            db=db, org_id=ids["county"], since=YEAR_2026[0], until=YEAR_2026[1]
         )
         assert (total.assigned, total.completed, total.hours) == (5, 3, Decimal("5.5"))
         by_township = await trainings.completion_by_unit(
-            session=session, parent_id=ids["county"], since=YEAR_2026[0], until=YEAR_2026[1]
+            db=db, parent_id=ids["county"], since=YEAR_2026[0], until=YEAR_2026[1]
         )
         assert [(u.org_id, u.assigned, u.completed, u.hours) for u in by_township] == [
             (ids["t1"], 4, 3, Decimal("5.5")),
             (ids["t2"], 1, 0, Decimal("0.0")),
         ]
         by_branch = await trainings.completion_by_unit(
-            session=session, parent_id=ids["t1"], since=YEAR_2026[0], until=YEAR_2026[1]
+            db=db, parent_id=ids["t1"], since=YEAR_2026[0], until=YEAR_2026[1]
         )
         assert [(u.org_id, u.assigned, u.completed, u.hours) for u in by_branch] == [
             (ids["v1"], 3, 2, Decimal("3.5")),
             (ids["v2"], 1, 1, Decimal("2.0")),
         ]
         last_year = await trainings.completion_by_unit(
-            session=session,
+            db=db,
             parent_id=ids["t1"],
             since=datetime(2024, 12, 31, 16, tzinfo=UTC),
             until=YEAR_2026[0],
@@ -155,9 +153,9 @@ async def test_audiences_completions_hours_and_roll_ups(database: Database) -> N
             (ids["v2"], 1, 1, Decimal("3.0"))
         ]
 
-        t1_path = (await session.get(OrgUnit, ids["t1"])).path  # type: ignore[union-attr]
+        t1_path = (await db.get(OrgUnit, ids["t1"])).path  # type: ignore[union-attr]
         progress = await trainings.progress_in_scope(
-            session=session, paths=[t1_path], today=date(2026, 3, 20)
+            db=db, paths=[t1_path], today=date(2026, 3, 20)
         )
         assert [(p.training_id, p.total, p.done, p.overdue) for p in progress] == [
             (old, 1, 1, 0),
@@ -165,12 +163,12 @@ async def test_audiences_completions_hours_and_roll_ups(database: Database) -> N
             (county, 3, 2, 1),  # b is overdue; d is in another township
         ]
         pending = await trainings.assignees_in_scope(
-            session=session, training_id=county, paths=[t1_path], only_pending=True
+            db=db, training_id=county, paths=[t1_path], only_pending=True
         )
         assert [p.member_id for p in pending] == [b]
         assert d not in {p.member_id for p in pending}
 
-        mine = await trainings.member_trainings(session=session, member_id=a)
+        mine = await trainings.member_trainings(db=db, member_id=a)
         assert [(m.training_id, m.confirmed_at is not None) for m in mine] == [
             (county, True),
             (township, True),
@@ -179,31 +177,27 @@ async def test_audiences_completions_hours_and_roll_ups(database: Database) -> N
 
 async def test_quiz_progress_moves_once_per_answer(database: Database) -> None:
     ids = await build_tree(database)
-    async with database.session_scope() as session:
+    async with database.session_scope() as db:
         member = await members.create_member(
-            session=session, name="a", org_id=ids["v1"], status=MemberStatus.FULL
+            db=db, name="a", org_id=ids["v1"], status=MemberStatus.FULL
         )
     training, _ = await _training(database, ids["v1"], hours="1", created=NOW)
-    async with database.session_scope() as session:
-        seat = await trainings.quiz_seat(session=session, training_id=training, telegram_user_id=5)
+    async with database.session_scope() as db:
+        seat = await trainings.quiz_seat(db=db, training_id=training, telegram_user_id=5)
         assert seat is None  # no such account in the training
-    async with database.session_scope() as session:
-        (row,) = await trainings.assignees_in_scope(
-            session=session, training_id=training, paths=["/"]
-        )
+    async with database.session_scope() as db:
+        (row,) = await trainings.assignees_in_scope(db=db, training_id=training, paths=["/"])
         assert (row.member_id, row.on_telegram, row.done) == (member.id, False, False)
-    async with database.session_scope() as session:
-        result = await session.exec(
+    async with database.session_scope() as db:
+        result = await db.exec(
             sa.text("SELECT id FROM training_assignee")  # type: ignore[call-overload]
         )
         (assignee_id,) = result.one()
-        assert await trainings.pass_question(session=session, assignee_id=assignee_id, position=0)
-        assert not await trainings.pass_question(
-            session=session, assignee_id=assignee_id, position=0
-        )
-        assert await trainings.fail_quiz(session=session, assignee_id=assignee_id, position=1)
-        assert not await trainings.fail_quiz(session=session, assignee_id=assignee_id, position=1)
-        quiz = await session.exec(
+        assert await trainings.pass_question(db=db, assignee_id=assignee_id, position=0)
+        assert not await trainings.pass_question(db=db, assignee_id=assignee_id, position=0)
+        assert await trainings.fail_quiz(db=db, assignee_id=assignee_id, position=1)
+        assert not await trainings.fail_quiz(db=db, assignee_id=assignee_id, position=1)
+        quiz = await db.exec(
             sa.text(  # type: ignore[call-overload]
                 "SELECT quiz_next, quiz_failures FROM training_assignee"
             )

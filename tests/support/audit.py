@@ -15,8 +15,8 @@ async def audit_log(
     stmt = select(AuditLog).where(col(AuditLog.action).startswith(prefix))
     if action is not None:
         stmt = stmt.where(AuditLog.action == action)
-    async with database.session_scope() as session:
-        return list((await session.exec(stmt.order_by(col(AuditLog.id)))).all())
+    async with database.session_scope() as db:
+        return list((await db.exec(stmt.order_by(col(AuditLog.id)))).all())
 
 
 async def audit_actions(database: Database, *, prefix: str = "") -> list[str]:

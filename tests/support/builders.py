@@ -42,10 +42,8 @@ class Tree:
 
 async def build_tree(database: Database) -> Tree:
     """红旗县 > 东风镇 (东风村, 柳树村), 前进乡 (前进村)."""
-    async with database.session_scope() as session:
-        county = await orgs.create_org(
-            session=session, code="C", name="红旗县", kind=OrgKind.COUNTY
-        )
+    async with database.session_scope() as db:
+        county = await orgs.create_org(db=db, code="C", name="红旗县", kind=OrgKind.COUNTY)
         tree = Tree(county=county)
         layout = {
             ("T01", "东风镇党委"): [("T01-V01", "东风村党支部"), ("T01-V02", "柳树村党支部")],
@@ -53,7 +51,7 @@ async def build_tree(database: Database) -> Tree:
         }
         for (t_code, t_name), villages in layout.items():
             township = await orgs.create_org(
-                session=session,
+                db=db,
                 code=t_code,
                 name=t_name,
                 kind=OrgKind.TOWNSHIP,
@@ -62,7 +60,7 @@ async def build_tree(database: Database) -> Tree:
             tree.townships[t_code] = township
             for v_code, v_name in villages:
                 tree.branches[v_code] = await orgs.create_org(
-                    session=session,
+                    db=db,
                     code=v_code,
                     name=v_name,
                     kind=OrgKind.VILLAGE_BRANCH,
@@ -87,13 +85,13 @@ async def add_member(
     Being on the roster is what makes someone a member; no MEMBER role grant is stored.
     """
     assert org.id is not None
-    async with database.session_scope() as session:
+    async with database.session_scope() as db:
         if telegram_user_id is not None:
             await accounts.ensure_account(
-                session=session, telegram_user_id=telegram_user_id, first_name=first_name or name
+                db=db, telegram_user_id=telegram_user_id, first_name=first_name or name
             )
         member = await members.create_member(
-            session=session,
+            db=db,
             name=name,
             org_id=org.id,
             status=status,
@@ -106,15 +104,15 @@ async def add_member(
 
 async def grant(database: Database, telegram_user_id: int, role: Role, org: OrgUnit) -> None:
     """Give an account a role on an org (creating the account row if needed)."""
-    async with database.session_scope() as session:
-        await accounts.ensure_account(session=session, telegram_user_id=telegram_user_id)
-        await _grant(session, telegram_user_id, role, org)
+    async with database.session_scope() as db:
+        await accounts.ensure_account(db=db, telegram_user_id=telegram_user_id)
+        await _grant(db, telegram_user_id, role, org)
 
 
-async def _grant(session: AsyncSession, telegram_user_id: int, role: Role, org: OrgUnit) -> None:
+async def _grant(db: AsyncSession, telegram_user_id: int, role: Role, org: OrgUnit) -> None:
     assert org.id is not None
     await roles.grant_role(
-        session=session,
+        db=db,
         telegram_user_id=telegram_user_id,
         role=role,
         org_id=org.id,

@@ -18,9 +18,9 @@ async def contact_point(
     """Give the leader a contact point directly (the /leaders tests cover the buttons)."""
     assert leader.id is not None
     assert org.id is not None
-    async with database.session_scope() as session:
+    async with database.session_scope() as db:
         point = await store.add_contact_point(
-            session=session, leader_member_id=leader.id, org_id=org.id, year=year, now=now
+            db=db, leader_member_id=leader.id, org_id=org.id, year=year, now=now
         )
     assert point is not None
     assert point.id is not None
@@ -29,9 +29,9 @@ async def contact_point(
 
 async def visit(database: Database, point_id: int, day: date, now: datetime) -> None:
     """A visit logged directly."""
-    async with database.session_scope() as session:
+    async with database.session_scope() as db:
         await store.add_visit(
-            session=session,
+            db=db,
             contact_point_id=point_id,
             visited_on=day,
             note="看了看",
@@ -42,12 +42,12 @@ async def visit(database: Database, point_id: int, day: date, now: datetime) -> 
 
 
 async def visits(database: Database) -> list[ContactVisit]:
-    async with database.session_scope() as session:
-        rows = await session.exec(select(ContactVisit).order_by(col(ContactVisit.id)))
+    async with database.session_scope() as db:
+        rows = await db.exec(select(ContactVisit).order_by(col(ContactVisit.id)))
         return list(rows.all())
 
 
 async def points(database: Database) -> list[ContactPoint]:
-    async with database.session_scope() as session:
-        rows = await session.exec(select(ContactPoint).order_by(col(ContactPoint.id)))
+    async with database.session_scope() as db:
+        rows = await db.exec(select(ContactPoint).order_by(col(ContactPoint.id)))
         return list(rows.all())

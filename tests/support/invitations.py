@@ -35,9 +35,9 @@ async def issue_code(
     days: int = 7,
 ) -> str:
     """Create an invitation as the system would (no Telegram) and return its code."""
-    async with database.session_scope() as session:
+    async with database.session_scope() as db:
         issued = await rules.issue(
-            session=session,
+            db=db,
             org=org,
             role=role,
             max_uses=uses,
@@ -58,9 +58,9 @@ def code_in(text: str | None) -> str:
 
 async def rows(database: Database, model: type[Any], *where: Any) -> list[Any]:
     """Every row of a table (matching `where`), oldest first."""
-    async with database.session_scope() as session:
+    async with database.session_scope() as db:
         stmt = select(model).where(*where) if where else select(model)
-        result = await session.exec(stmt.order_by(col(model.id)))
+        result = await db.exec(stmt.order_by(col(model.id)))
         return list(result.all())
 
 
@@ -71,8 +71,8 @@ async def invitation_of(database: Database, code: str) -> Invitation:
 
 
 async def member(database: Database, member_id: int | None) -> Member:
-    async with database.session_scope() as session:
-        found = await session.get(Member, member_id)
+    async with database.session_scope() as db:
+        found = await db.get(Member, member_id)
     assert found is not None
     return found
 

@@ -83,21 +83,21 @@ async def queue_texts(
         Outgoing(chat_id, {"text": f"message {n} to {chat_id}"}, f"{key}:{n}")
         for n, chat_id in enumerate(chat_ids)
     ]
-    async with database.session_scope() as session:
-        await enqueue_many(session=session, kind=kind, items=items, due_at=clock.now())
+    async with database.session_scope() as db:
+        await enqueue_many(db=db, kind=kind, items=items, due_at=clock.now())
 
 
 async def states(database: Database) -> Counter[DeliveryState]:
     """How many delivery rows are in each state."""
-    async with database.session_scope() as session:
-        found = (await session.exec(select(Delivery.state))).all()
+    async with database.session_scope() as db:
+        found = (await db.exec(select(Delivery.state))).all()
     return Counter(DeliveryState(state) for state in found)
 
 
 async def rows(database: Database) -> Sequence[Delivery]:
     """Every delivery row, by id."""
-    async with database.session_scope() as session:
-        result = await session.exec(select(Delivery).order_by(col(Delivery.id)))
+    async with database.session_scope() as db:
+        result = await db.exec(select(Delivery).order_by(col(Delivery.id)))
         return list(result.all())
 
 

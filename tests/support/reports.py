@@ -194,7 +194,7 @@ async def build_county(database: Database, person: Callable[..., Any]) -> County
 
 
 async def _history(database: Database, county: County) -> None:
-    async with database.session_scope() as session:
+    async with database.session_scope() as db:
         for code, kind, day, state, outcomes in SESSIONS:
             org = county.org(code)
             starts = shanghai(*day)
@@ -212,10 +212,10 @@ async def _history(database: Database, county: County) -> None:
                 created_at=FIRST_USE,
                 updated_at=FIRST_USE,
             )
-            session.add(study)
-            await session.flush()
+            db.add(study)
+            await db.flush()
             for name, (outcome, made_up) in outcomes.items():
-                session.add(
+                db.add(
                     Attendance(
                         session_id=id_of(study),
                         member_id=id_of(county.members[name]),
@@ -232,11 +232,11 @@ async def _history(database: Database, county: County) -> None:
             requires_ack=True,
             created_at=shanghai(2026, 3, 1, 9),
         )
-        session.add(notice)
-        await session.flush()
+        db.add(notice)
+        await db.flush()
         for name, read in READS:
             member = county.members[name]
-            session.add(
+            db.add(
                 Delivery(
                     kind=DeliveryKind.NOTICE,
                     notice_id=notice.id,
@@ -249,7 +249,7 @@ async def _history(database: Database, county: County) -> None:
                 )
             )
         wang = county.members["王五"]  # still waiting to be sent: not counted
-        session.add(
+        db.add(
             Delivery(
                 kind=DeliveryKind.NOTICE,
                 notice_id=notice.id,
@@ -259,7 +259,7 @@ async def _history(database: Database, county: County) -> None:
             )
         )
         for code, yuan in FUNDS:
-            session.add(
+            db.add(
                 FundAllocation(
                     org_id=id_of(county.org(code)),
                     year=2026,
@@ -276,10 +276,10 @@ async def _history(database: Database, county: County) -> None:
                 year=2026,
                 created_at=FIRST_USE,
             )
-            session.add(point)
-            await session.flush()
+            db.add(point)
+            await db.flush()
             for visited in days:
-                session.add(
+                db.add(
                     ContactVisit(
                         contact_point_id=id_of(point),
                         visited_on=visited,
@@ -296,16 +296,16 @@ async def _history(database: Database, county: County) -> None:
                 created_by=county.staff.id,
                 created_at=shanghai(*day, 9),
             )
-            session.add(training)
-            await session.flush()
+            db.add(training)
+            await db.flush()
             for name in assigned:
-                session.add(
+                db.add(
                     TrainingAssignee(
                         training_id=id_of(training), member_id=id_of(county.members[name])
                     )
                 )
             for name in done:
-                session.add(
+                db.add(
                     TrainingConfirmation(
                         training_id=id_of(training),
                         member_id=id_of(county.members[name]),
@@ -313,4 +313,4 @@ async def _history(database: Database, county: County) -> None:
                     )
                 )
         for user in (county.staff, county.organiser, county.secretary, *county.users.values()):
-            await accounts.ensure_account(session=session, telegram_user_id=user.id)
+            await accounts.ensure_account(db=db, telegram_user_id=user.id)

@@ -48,8 +48,8 @@ def buttons(message: ChatMessage) -> list[str]:
 async def snapshot(database: Database) -> dict[str, Any]:
     """Row counts and content digests of the watched tables ("nothing changed" checks)."""
     found: dict[str, Any] = {}
-    async with database.session_scope() as session:
-        connection = await session.connection()
+    async with database.session_scope() as db:
+        connection = await db.connection()
         for model in WATCHED:
             table = sa.inspect(model).local_table
             rows = (await connection.execute(sa.select(table))).all()
@@ -59,16 +59,16 @@ async def snapshot(database: Database) -> dict[str, Any]:
 
 async def member_row(database: Database, member_id: int) -> Member:
     """The member as stored now."""
-    async with database.session_scope() as session:
-        member = await session.get(Member, member_id)
+    async with database.session_scope() as db:
+        member = await db.get(Member, member_id)
     assert member is not None
     return member
 
 
 async def grants_of(database: Database, telegram_user_id: int) -> set[tuple[str, int]]:
     """(role, org id) of every grant the account holds."""
-    async with database.session_scope() as session:
-        rows = await session.exec(
+    async with database.session_scope() as db:
+        rows = await db.exec(
             select(col(RoleGrant.role), col(RoleGrant.org_id)).where(
                 RoleGrant.telegram_user_id == telegram_user_id
             )
@@ -78,11 +78,9 @@ async def grants_of(database: Database, telegram_user_id: int) -> set[tuple[str,
 
 async def speaks(database: Database, telegram_user_id: int, language: str) -> None:
     """Make sure the account exists and reads `language` (as if it had chosen it)."""
-    async with database.session_scope() as session:
-        await accounts.ensure_account(session=session, telegram_user_id=telegram_user_id)
-        await accounts.set_language(
-            session=session, telegram_user_id=telegram_user_id, language=language
-        )
+    async with database.session_scope() as db:
+        await accounts.ensure_account(db=db, telegram_user_id=telegram_user_id)
+        await accounts.set_language(db=db, telegram_user_id=telegram_user_id, language=language)
 
 
 def menu(world: World, user_id: int) -> list[str]:

@@ -94,10 +94,10 @@ class Counts:
 
 
 async def counts(database: Database) -> Counts:
-    async with database.session_scope() as session:
+    async with database.session_scope() as db:
 
         async def count(model: Any) -> int:
-            result = await session.exec(select(sa.func.count()).select_from(model))
+            result = await db.exec(select(sa.func.count()).select_from(model))
             return int(result.one())
 
         return Counts(
@@ -110,31 +110,29 @@ async def counts(database: Database) -> Counts:
 
 async def all_members(database: Database) -> dict[str, Member]:
     """Every member by name."""
-    async with database.session_scope() as session:
-        result = await session.exec(select(Member).order_by(col(Member.id)))
+    async with database.session_scope() as db:
+        result = await db.exec(select(Member).order_by(col(Member.id)))
         return {member.name: member for member in result.all()}
 
 
 async def all_orgs(database: Database) -> dict[str, OrgUnit]:
     """Every org unit by code."""
-    async with database.session_scope() as session:
-        result = await session.exec(select(OrgUnit).order_by(col(OrgUnit.id)))
+    async with database.session_scope() as db:
+        result = await db.exec(select(OrgUnit).order_by(col(OrgUnit.id)))
         return {org.code: org for org in result.all()}
 
 
 async def status_changes(database: Database) -> list[MemberStatusChange]:
-    async with database.session_scope() as session:
-        result = await session.exec(
-            select(MemberStatusChange).order_by(col(MemberStatusChange.id))
-        )
+    async with database.session_scope() as db:
+        result = await db.exec(select(MemberStatusChange).order_by(col(MemberStatusChange.id)))
         return list(result.all())
 
 
 async def stored_text(database: Database) -> str:
     """Every value of every row of the tables an import touches, as one string."""
-    async with database.session_scope() as session:
+    async with database.session_scope() as db:
         parts: list[str] = []
         for model in (OrgUnit, Member, MemberStatusChange, AuditLog):
-            result = await session.exec(select(model))
+            result = await db.exec(select(model))
             parts += [repr(row.model_dump()) for row in result.all()]
         return "\n".join(parts)

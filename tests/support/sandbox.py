@@ -44,8 +44,8 @@ async def seed_template(path: Path) -> None:
     """A migrated database holding the demo county, seeded at START."""
     upgrade_to_head(url_of(path))
     database = Database(url_of(path))
-    async with database.session_scope() as session:
-        await seed_demo(session=session, now=START, tz=sandbox_settings().tz)
+    async with database.session_scope() as db:
+        await seed_demo(db=db, now=START, tz=sandbox_settings().tz)
     await database.dispose()
 
 

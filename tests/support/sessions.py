@@ -90,9 +90,9 @@ async def make_branch(
             database, tree.dongfeng, name, telegram_user_id=user.id if user else None
         )
         if user is not None:  # as if they had written to the bot once (language known)
-            async with database.session_scope() as session:
+            async with database.session_scope() as db:
                 await accounts.upsert_account(
-                    session=session,
+                    db=db,
                     telegram_user_id=user.id,
                     first_name=name,
                     username=None,
@@ -134,9 +134,9 @@ async def create_session(
         materials_file_id=materials_file[0] if materials_file else None,
         materials_file_kind=materials_file[1] if materials_file else None,
     )
-    async with database.session_scope() as session:
+    async with database.session_scope() as db:
         scheduled = await session_ops.schedule(
-            session=session,
+            db=db,
             plan=plan,
             actor=actor,
             settings=settings,
@@ -159,8 +159,8 @@ async def run_series(database: Database, clock: ManualClock, settings: Settings)
 
 async def deliveries(database: Database, key_prefix: str = "") -> list[Delivery]:
     """Outbox rows, oldest first, whose dedupe key starts with ``key_prefix``."""
-    async with database.session_scope() as session:
-        rows = await session.exec(
+    async with database.session_scope() as db:
+        rows = await db.exec(
             select(Delivery)
             .where(col(Delivery.dedupe_key).startswith(key_prefix))
             .order_by(col(Delivery.id))
@@ -171,16 +171,16 @@ async def deliveries(database: Database, key_prefix: str = "") -> list[Delivery]
 async def attendance_of(database: Database, session_id: int | None) -> dict[int, Attendance]:
     """Attendance rows of a session by member id."""
     assert session_id is not None
-    async with database.session_scope() as session:
-        rows = await session.exec(select(Attendance).where(Attendance.session_id == session_id))
+    async with database.session_scope() as db:
+        rows = await db.exec(select(Attendance).where(Attendance.session_id == session_id))
         return {row.member_id: row for row in rows.all()}
 
 
 async def reminders_of(database: Database, session_id: int | None) -> list[SessionReminder]:
     """Reminders of a session, the one due first (the largest offset) first."""
     assert session_id is not None
-    async with database.session_scope() as session:
-        rows = await session.exec(
+    async with database.session_scope() as db:
+        rows = await db.exec(
             select(SessionReminder)
             .where(SessionReminder.session_id == session_id)
             .order_by(col(SessionReminder.offset_minutes).desc())
@@ -189,15 +189,15 @@ async def reminders_of(database: Database, session_id: int | None) -> list[Sessi
 
 
 async def stored_session(database: Database, session_id: int) -> StudySession:
-    async with database.session_scope() as session:
-        found = await session.get(StudySession, session_id)
+    async with database.session_scope() as db:
+        found = await db.get(StudySession, session_id)
     assert found is not None
     return found
 
 
 async def sessions_in_db(database: Database) -> list[StudySession]:
-    async with database.session_scope() as session:
-        rows = await session.exec(select(StudySession).order_by(col(StudySession.starts_at)))
+    async with database.session_scope() as db:
+        rows = await db.exec(select(StudySession).order_by(col(StudySession.starts_at)))
         return list(rows.all())
 
 
@@ -263,30 +263,24 @@ async def send_photo(world: World, user: SimUser, caption: str | None = None) ->
 
 async def checked_in(database: Database, session_id: int, member_id: int, now: datetime) -> None:
     """Check someone in directly (how members do it is covered by the check-in tests)."""
-    async with database.session_scope() as session:
-        row = await attendance.get_attendance(
-            session=session, session_id=session_id, member_id=member_id
-        )
+    async with database.session_scope() as db:
+        row = await attendance.get_attendance(db=db, session_id=session_id, member_id=member_id)
         assert row is not None
         assert row.id is not None
-        await attendance.check_in(
-            session=session, attendance_id=row.id, method=CheckinMethod.QR, now=now
-        )
+        await attendance.check_in(db=db, attendance_id=row.id, method=CheckinMethod.QR, now=now)
 
 
 async def on_approved_leave(
     database: Database, session_id: int, member_id: int, now: datetime
 ) -> None:
     """Ask for and approve leave directly (the RSVP tests cover the buttons)."""
-    async with database.session_scope() as session:
-        row = await attendance.get_attendance(
-            session=session, session_id=session_id, member_id=member_id
-        )
+    async with database.session_scope() as db:
+        row = await attendance.get_attendance(db=db, session_id=session_id, member_id=member_id)
         assert row is not None
         assert row.id is not None
         await attendance.request_leave(
-            session=session, attendance_id=row.id, reason=LeaveReason.SICK, note=None, now=now
+            db=db, attendance_id=row.id, reason=LeaveReason.SICK, note=None, now=now
         )
         await attendance.decide_leave(
-            session=session, attendance_id=row.id, approve=True, decided_by=1, now=now
+            db=db, attendance_id=row.id, approve=True, decided_by=1, now=now
         )

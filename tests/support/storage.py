@@ -45,10 +45,10 @@ async def build_tree(database: Database) -> dict[str, int]:
         ("g1", "T01-V01-G1", "第一党小组", OrgKind.PARTY_GROUP, "v1"),
     ]
     ids: dict[str, int] = {}
-    async with database.session_scope() as session:
+    async with database.session_scope() as db:
         for key, code, name, kind, parent in layout:
             org = await create_org(
-                session=session,
+                db=db,
                 code=code,
                 name=name,
                 kind=kind,

@@ -36,9 +36,9 @@ async def publish_training(
 ) -> int:
     """Publish a training as ``actor`` through the use case (the flow has its own test)."""
     assert org.id is not None
-    async with database.session_scope() as session:
+    async with database.session_scope() as db:
         published = await publish(
-            session=session,
+            db=db,
             actor=actor,
             plan=TrainingPlan(
                 audience_org_id=org.id,
@@ -60,14 +60,14 @@ async def publish_training(
 
 async def confirmations(database: Database) -> dict[int, str]:
     """member id -> how completion was recorded."""
-    async with database.session_scope() as session:
-        rows = (await session.exec(select(TrainingConfirmation))).all()
+    async with database.session_scope() as db:
+        rows = (await db.exec(select(TrainingConfirmation))).all()
     return {row.member_id: row.method.value for row in rows}
 
 
 async def training_deliveries(database: Database) -> list[Delivery]:
-    async with database.session_scope() as session:
-        rows = await session.exec(
+    async with database.session_scope() as db:
+        rows = await db.exec(
             select(Delivery)
             .where(col(Delivery.dedupe_key).startswith("training:"))
             .order_by(col(Delivery.id))
