@@ -127,8 +127,8 @@ def test_the_join_handlers_reach_storage_only_through_bot() -> None:
 #
 # A state change is one use case in bot/ (docs/architecture.md, "A use case has one home");
 # a handler may read storage/ for display but never write through it. A storage function
-# writes if it adds, deletes or flushes through the session, builds an INSERT, UPDATE or
-# DELETE, or calls another storage function that does.
+# writes if it adds, deletes or flushes through the database session (`db`), builds an
+# INSERT, UPDATE or DELETE, or calls another storage function that does.
 
 #: Calls on the database session that write (a flush only sends what these added).
 SESSION_WRITES = frozenset({"add", "add_all", "delete", "merge", "commit"})
@@ -178,12 +178,12 @@ def _called(node: ast.Call, names: dict[str, str], here: str) -> str | None:
 
 
 def writes_itself(node: ast.Call) -> bool:
-    """A call that writes without help: session.add(...), sa.update(...), insert(...)."""
+    """A call that writes without help: db.add(...), sa.update(...), insert(...)."""
     func = node.func
     if isinstance(func, ast.Name):
         return func.id in STATEMENT_WRITES
     if isinstance(func, ast.Attribute) and isinstance(func.value, ast.Name):
-        if func.value.id == "session":
+        if func.value.id == "db":
             return func.attr in SESSION_WRITES
         return func.value.id in SQL_MODULES and func.attr in STATEMENT_WRITES
     return False
@@ -224,7 +224,7 @@ def storage_calls(path: Path) -> list[tuple[int, str]]:
 
 
 def handler_writes(root: Path) -> list[str]:
-    """Every write a guarded handler module makes itself: a storage writer or the session."""
+    """Every write a guarded handler module makes itself: a storage writer or `db` itself."""
     writers = storage_writers(root)
     found: list[str] = []
     for path in sorted((root / "handlers").glob("*.py")):
@@ -235,7 +235,7 @@ def handler_writes(root: Path) -> list[str]:
         found += [f"{module}:{line} calls {name}" for line, name in storage_calls(path)]
         found[:] = [entry for entry in found if entry.rsplit(" ", 1)[1] in writers]
         found += [
-            f"{module}:{node.lineno} writes through the session"
+            f"{module}:{node.lineno} writes through the database session"
             for node in ast.walk(tree)
             if isinstance(node, ast.Call) and writes_itself(node)
         ]
@@ -250,7 +250,7 @@ def test_the_storage_writers_are_told_from_the_readers() -> None:
     writers = storage_writers(ROOT)
     assert {
         "storage.notices.acknowledge",  # UPDATE
-        "storage.audit.record",  # session.add
+        "storage.audit.record",  # db.add
         "storage.deliveries.enqueue_many",  # a dialect's INSERT, through a helper
         "storage.attendance.check_in",
         "storage.accounts.upsert_account",
@@ -270,18 +270,18 @@ def test_a_write_in_a_handler_is_found(tmp_path: Path) -> None:
     files = {
         "storage/notes.py": (
             "import sqlalchemy as sa\n"
-            "async def read(*, session):\n    return await session.get(1)\n"
-            "async def _mark(session):\n    await session.exec(sa.update(1))\n"
-            "async def mark(*, session):\n    await _mark(session)\n"
+            "async def read(*, db):\n    return await db.get(1)\n"
+            "async def _mark(db):\n    await db.exec(sa.update(1))\n"
+            "async def mark(*, db):\n    await _mark(db)\n"
         ),
         "handlers/notes.py": (
             "from storage import notes\nfrom storage.notes import mark as tick\n"
-            "async def on_read(session):\n    await notes.read(session=session)\n"
-            "async def on_mark(session):\n    await notes.mark(session=session)\n"
-            "async def on_tick(session):\n    await tick(session=session)\n"
-            "async def on_add(session):\n    session.add(1)\n"
+            "async def on_read(db):\n    await notes.read(db=db)\n"
+            "async def on_mark(db):\n    await notes.mark(db=db)\n"
+            "async def on_tick(db):\n    await tick(db=db)\n"
+            "async def on_add(db):\n    db.add(1)\n"
         ),
-        "handlers/rectify.py": "from storage import notes\nnotes.mark(session=None)\n",
+        "handlers/rectify.py": "from storage import notes\nnotes.mark(db=None)\n",
     }
     for name, text in files.items():
         (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
@@ -290,5 +290,5 @@ def test_a_write_in_a_handler_is_found(tmp_path: Path) -> None:
     assert handler_writes(tmp_path) == [
         "handlers/notes.py:6 calls storage.notes.mark",
         "handlers/notes.py:8 calls storage.notes.mark",
-        "handlers/notes.py:10 writes through the session",
+        "handlers/notes.py:10 writes through the database session",
     ]
