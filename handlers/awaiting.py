@@ -15,10 +15,10 @@ refused with it (`continuation`, `on_continuation`) and never taken as the answe
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any, Final
+from typing import Any, Final, Generic, TypeVar
 
 from telegram import ForceReply, InlineKeyboardMarkup, Message, ReplyKeyboardMarkup, Update
 from telegram.ext import filters
@@ -89,6 +89,41 @@ def forget_on_cancel(key: str) -> str:
     if key not in _FORGET:
         _FORGET.append(key)
     return key
+
+
+Form = TypeVar("Form")
+
+
+class FormSlot(Generic[Form]):
+    """Where a flow keeps its half-filled form (a frozen dataclass) while it waits for input.
+
+    Keeping a form also makes the flow the one that waits (about `ref(form)`); dropping it
+    stops the wait. 取消 and /cancel clear the form too. One slot serves every flow that
+    collects a form over several messages, so none keeps its own copy of this bookkeeping.
+    """
+
+    def __init__(self, key: str, kind: type[Form], flow: str, ref: Callable[[Form], int]) -> None:
+        self._key = forget_on_cancel(key)
+        self._kind = kind
+        self._flow = flow
+        self._ref = ref
+
+    def get(self, context: BotContext) -> Form | None:
+        """The form in progress, if this flow has one."""
+        found = context.user_data.get(self._key) if context.user_data is not None else None
+        return found if isinstance(found, self._kind) else None
+
+    def keep(self, context: BotContext, form: Form) -> None:
+        """Remember the form; the user's next message belongs to this flow."""
+        if context.user_data is not None:
+            context.user_data[self._key] = form
+        expect(context, self._flow, self._ref(form))
+
+    def drop(self, context: BotContext) -> None:
+        """Forget the form and stop waiting."""
+        stop(context)
+        if context.user_data is not None:
+            context.user_data.pop(self._key, None)
 
 
 def cancel_keyboard(context: BotContext) -> InlineKeyboardMarkup:

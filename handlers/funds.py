@@ -34,7 +34,6 @@ from storage import orgs
 from storage.models import FundPurpose, FundSource, OrgKind, OrgUnit
 
 FLOW: Final = "fund"
-_DRAFT_KEY: Final = "funds.draft"
 #: Lines of orgs below the floor shown in one /funds message (it must stay under 4096).
 SHOWN: Final = 40
 
@@ -66,6 +65,9 @@ class Draft:
     year: int
     source: FundSource
     purpose: FundPurpose
+
+
+_FORM: Final = awaiting.FormSlot("funds.draft", Draft, FLOW, lambda draft: draft.org_id)
 
 
 def _today(context: BotContext) -> date:
@@ -184,9 +186,7 @@ async def on_purpose(update: Update, context: BotContext) -> None:
     except Refused as refused:
         await refuse(update, context, refused.text(context.language))
         return
-    if context.user_data is not None:
-        context.user_data[_DRAFT_KEY] = draft
-    awaiting.expect(context, FLOW, org_id)
+    _FORM.keep(context, draft)
     await query.answer()
     text = _("{org}, {year}, {source}, {purpose}. Type the amount in yuan, e.g. 1200.50:").format(
         org=org.name,
@@ -200,10 +200,10 @@ async def on_purpose(update: Update, context: BotContext) -> None:
 async def on_amount(update: Update, context: BotContext) -> None:
     """The typed amount: record it, or say in one line why not (and wait for another)."""
     message, user = update.effective_message, update.effective_user
-    draft = context.user_data.get(_DRAFT_KEY) if context.user_data is not None else None
+    draft = _FORM.get(context)
     if message is None or user is None:
         return
-    if not isinstance(draft, Draft):
+    if draft is None:
         awaiting.stop(context)
         return
     if not message.text:
@@ -230,9 +230,7 @@ async def on_amount(update: Update, context: BotContext) -> None:
         if refused.message == NOT_ALLOWED:
             awaiting.stop(context)
         return
-    awaiting.stop(context)
-    if context.user_data is not None:
-        context.user_data.pop(_DRAFT_KEY, None)
+    _FORM.drop(context)
     _ = context._
     await message.reply_text(
         _("Recorded: {amount} yuan for {org}, {year}, {source}, {purpose}.").format(

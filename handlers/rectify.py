@@ -48,7 +48,6 @@ from storage.models import OrgUnit, RectificationState, Role
 from storage.rectification import OrderView
 
 FLOW: Final = "rectify"
-_DRAFT_KEY: Final = awaiting.forget_on_cancel("rectify.draft")
 
 ISSUE: Final = CallbackCodec("rect.n", (int, str))  # branch, period token
 CONFIRM: Final = CallbackCodec("rect.i", (int,))  # branch
@@ -89,21 +88,7 @@ class Draft:
     photos: tuple[str, ...] = field(default=())
 
 
-def _draft(context: BotContext) -> Draft | None:
-    found = context.user_data.get(_DRAFT_KEY) if context.user_data is not None else None
-    return found if isinstance(found, Draft) else None
-
-
-def _keep(context: BotContext, draft: Draft) -> None:
-    if context.user_data is not None:
-        context.user_data[_DRAFT_KEY] = draft
-    awaiting.expect(context, FLOW, draft.ref)
-
-
-def _drop(context: BotContext) -> None:
-    awaiting.stop(context)
-    if context.user_data is not None:
-        context.user_data.pop(_DRAFT_KEY, None)
+_FORM: Final = awaiting.FormSlot("rectify.draft", Draft, FLOW, lambda draft: draft.ref)
 
 
 def _today(context: BotContext) -> date:
@@ -240,7 +225,7 @@ async def on_issue(update: Update, context: BotContext) -> None:
         for laggard in found:
             lines += [f"• {reason}" for reason in laggard.reasons(context.language)]
         lines += ["", _("Type the notice of criticism.")]
-        _keep(context, Draft("issue", org.id))
+        _FORM.keep(context, Draft("issue", org.id))
         return html_lines(lines)
 
     await _ask(update, context, build)
@@ -281,7 +266,7 @@ def _issue_screen(context: BotContext, draft: Draft, org_name: str) -> Screen:
 async def on_confirm(update: Update, context: BotContext) -> None:
     """Issue the order typed in (once: a second tap finds no draft)."""
     (org_id,) = callback_ints(CONFIRM, update)
-    draft = _draft(context)
+    draft = _FORM.get(context)
     if (
         not first_tap(update, context)
         or draft is None
@@ -311,7 +296,7 @@ async def on_confirm(update: Update, context: BotContext) -> None:
     done = await perform(update, context, act)
     if done is None:
         return
-    _drop(context)
+    _FORM.drop(context)
     view, told = done
     _ = context._
     lines = [
@@ -502,7 +487,7 @@ async def on_report(update: Update, context: BotContext) -> None:
 
     async def build(db: AsyncSession, principal: Principal) -> str:
         view = await rectification.own_order(db=db, principal=principal, order_id=order_id)
-        _keep(context, Draft("report", view.id))
+        _FORM.keep(context, Draft("report", view.id))
         return context._("{org}: what has been done? Type a few words.").format(org=view.org_name)
 
     await _ask(update, context, build)
@@ -516,7 +501,7 @@ async def on_close(update: Update, context: BotContext) -> None:
         view = await rectification.staff_order(db=db, principal=principal, order_id=order_id)
         if view.order.state == RectificationState.DONE:
             raise Refused(rectification.CLOSED)
-        _keep(context, Draft("close", view.id))
+        _FORM.keep(context, Draft("close", view.id))
         return context._("{org}: what shows the rectification is done? Type the evidence.").format(
             org=view.org_name
         )
@@ -540,7 +525,7 @@ def _send_markup(context: BotContext, draft: Draft) -> InlineKeyboardMarkup:
 async def on_input(update: Update, context: BotContext) -> None:
     """Typed text (and photos) while the rectify flow waits."""
     message = update.effective_message
-    draft = _draft(context)
+    draft = _FORM.get(context)
     if message is None:
         return
     if draft is None:
@@ -572,12 +557,12 @@ async def on_input(update: Update, context: BotContext) -> None:
             return
     if draft.mode == "issue":
         if draft.criticism is None:
-            _keep(context, replace(draft, criticism=text))
+            _FORM.keep(context, replace(draft, criticism=text))
             await message.reply_text(
                 _("Type the required actions."), reply_markup=awaiting.cancel_keyboard(context)
             )
         else:
-            _keep(context, replace(draft, actions=text))
+            _FORM.keep(context, replace(draft, actions=text))
             example = _today(context) + timedelta(days=30)
             await message.reply_text(
                 _("By when? Type the deadline, e.g. {example}.").format(
@@ -588,7 +573,7 @@ async def on_input(update: Update, context: BotContext) -> None:
         return
     if draft.note is None:
         draft = replace(draft, note=text, photos=_photo_of(message, ()))
-        _keep(context, draft)
+        _FORM.keep(context, draft)
         await message.reply_text(
             _("Send photos if you have any, then tap the button."),
             reply_markup=_send_markup(context, draft),
@@ -600,7 +585,7 @@ async def on_input(update: Update, context: BotContext) -> None:
         )
         return
     draft = replace(draft, photos=_photo_of(message, draft.photos))
-    _keep(context, draft)
+    _FORM.keep(context, draft)
     await message.reply_text(
         _("Photo {n} added. Send more, or tap the button.").format(n=len(draft.photos)),
         reply_markup=_send_markup(context, draft),
@@ -635,7 +620,7 @@ async def _take_deadline(update: Update, context: BotContext, draft: Draft, text
     async with services.database.session_scope() as db:
         org = await orgs.get_org(db=db, org_id=draft.ref)
     draft = replace(draft, deadline=day)
-    _keep(context, draft)
+    _FORM.keep(context, draft)
     text, markup = _issue_screen(context, draft, org.name if org else "?")
     await message.reply_text(text, reply_markup=markup)
 
@@ -643,7 +628,7 @@ async def _take_deadline(update: Update, context: BotContext, draft: Draft, text
 async def on_send_report(update: Update, context: BotContext) -> None:
     """Send the progress report (once: a second tap finds no draft)."""
     (order_id,) = callback_ints(SEND_REPORT, update)
-    draft = _draft(context)
+    draft = _FORM.get(context)
     if draft is None or draft.mode != "report" or draft.ref != order_id or draft.note is None:
         await refuse(update, context, context._(STALE_BUTTON))
         return
@@ -666,7 +651,7 @@ async def on_send_report(update: Update, context: BotContext) -> None:
     view = await perform(update, context, act)
     if view is None:
         return
-    _drop(context)
+    _FORM.drop(context)
     text = context._(
         "Progress reported on the rectification order for {org} ({count} reports so far)."
     ).format(org=view.org_name, count=view.reports)
@@ -677,7 +662,7 @@ async def on_send_report(update: Update, context: BotContext) -> None:
 async def on_send_close(update: Update, context: BotContext) -> None:
     """Close the order with the evidence typed (once: a second tap finds no draft)."""
     (order_id,) = callback_ints(SEND_CLOSE, update)
-    draft = _draft(context)
+    draft = _FORM.get(context)
     if draft is None or draft.mode != "close" or draft.ref != order_id or draft.note is None:
         await refuse(update, context, context._(STALE_BUTTON))
         return
@@ -697,7 +682,7 @@ async def on_send_close(update: Update, context: BotContext) -> None:
     view = await perform(update, context, act)
     if view is None:
         return
-    _drop(context)
+    _FORM.drop(context)
     text = context._("The rectification order for {org} is closed.").format(org=view.org_name)
     markup = InlineKeyboardMarkup([[button(context._("📋 View the order"), VIEW.encode(view.id))]])
     await show(update, context, text, markup)

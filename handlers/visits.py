@@ -34,7 +34,6 @@ from storage import duties as store
 from storage import members
 
 FLOW: Final = "visit"
-_DRAFT_KEY: Final = "duties.visit"
 
 DAY: Final = CallbackCodec("vis.d", (int, int))  # contact point, yyyymmdd
 SAVE: Final = CallbackCodec("vis.s", (int,))  # contact point
@@ -50,25 +49,11 @@ class Draft:
     photos: tuple[str, ...] = field(default=())
 
 
+_FORM: Final = awaiting.FormSlot("duties.visit", Draft, FLOW, lambda draft: draft.point_id)
+
+
 def _today(context: BotContext) -> date:
     return local_date(context.services.clock.now(), context.services.settings.tz)
-
-
-def _draft(context: BotContext) -> Draft | None:
-    found = context.user_data.get(_DRAFT_KEY) if context.user_data is not None else None
-    return found if isinstance(found, Draft) else None
-
-
-def _keep(context: BotContext, draft: Draft) -> None:
-    if context.user_data is not None:
-        context.user_data[_DRAFT_KEY] = draft
-    awaiting.expect(context, FLOW, draft.point_id)
-
-
-def _drop(context: BotContext) -> None:
-    awaiting.stop(context)
-    if context.user_data is not None:
-        context.user_data.pop(_DRAFT_KEY, None)
 
 
 async def cmd_visit(update: Update, context: BotContext) -> None:
@@ -76,7 +61,7 @@ async def cmd_visit(update: Update, context: BotContext) -> None:
     user = update.effective_user
     if user is None:
         return
-    _drop(context)
+    _FORM.drop(context)
     lang = context.language
     today = _today(context)
 
@@ -90,7 +75,7 @@ async def cmd_visit(update: Update, context: BotContext) -> None:
         if not points:
             raise Refused(duties.NO_CONTACT_POINT)
         if len(points) == 1:
-            _keep(context, Draft(points[0].id))
+            _FORM.keep(context, Draft(points[0].id))
             return _days(points[0], today, lang)
         _ = partial(gettext, lang)
         rows = [[button(p.org_name, POINT.encode(p.id))] for p in points]
@@ -133,7 +118,7 @@ async def on_point(update: Update, context: BotContext) -> None:
 
     async def build(db: AsyncSession, principal: Principal) -> Screen:
         point = await duties.own_point(db=db, telegram_user_id=user.id, contact_point_id=point_id)
-        _keep(context, Draft(point_id))
+        _FORM.keep(context, Draft(point_id))
         return _days(point, today, lang)
 
     await answer_with(update, context, build)
@@ -166,7 +151,7 @@ async def _take_day(update: Update, context: BotContext, point_id: int, day: dat
     except Refused as refused:
         await refuse(update, context, refused.text(context.language))
         return
-    _keep(context, Draft(point_id, day))
+    _FORM.keep(context, Draft(point_id, day))
     text = context._("{org}, {day}. What did you check? Type a few words.").format(
         org=point.org_name, day=format_day(context.language, day)
     )
@@ -185,7 +170,7 @@ def _save_markup(context: BotContext, point_id: int) -> InlineKeyboardMarkup:
 async def on_visit_input(update: Update, context: BotContext) -> None:
     """Typed day, then the note, then photos, while the visit flow waits."""
     message = update.effective_message
-    draft = _draft(context)
+    draft = _FORM.get(context)
     if message is None:
         return
     if draft is None:
@@ -209,7 +194,7 @@ async def on_visit_input(update: Update, context: BotContext) -> None:
                 _("That is too long: at most {limit} characters.").format(limit=duties.MAX_NOTE)
             )
             return
-        _keep(context, replace(draft, note=text))
+        _FORM.keep(context, replace(draft, note=text))
         await message.reply_text(
             _("Send photos if you have any, then tap Save."),
             reply_markup=_save_markup(context, draft.point_id),
@@ -222,7 +207,7 @@ async def on_visit_input(update: Update, context: BotContext) -> None:
         )
         return
     photos = (*draft.photos, message.photo[-1].file_id)[: duties.MAX_PHOTOS]
-    _keep(context, replace(draft, photos=photos))
+    _FORM.keep(context, replace(draft, photos=photos))
     await message.reply_text(
         _("Photo {n} added. Send more, or tap Save.").format(n=len(photos)),
         reply_markup=_save_markup(context, draft.point_id),
@@ -233,7 +218,7 @@ async def on_save(update: Update, context: BotContext) -> None:
     """Write the visit (one transaction, audited) and show the count this year."""
     (point_id,) = callback_ints(SAVE, update)
     user, query = update.effective_user, update.callback_query
-    draft = _draft(context)
+    draft = _FORM.get(context)
     if user is None or query is None:
         return
     if draft is None or draft.point_id != point_id or draft.day is None or draft.note is None:
@@ -257,7 +242,7 @@ async def on_save(update: Update, context: BotContext) -> None:
     )
     if done is None:
         return
-    _drop(context)
+    _FORM.drop(context)
     await query.answer()
     await query.edit_message_text(
         context._("Visit saved: {org}, {day}. Visits this year: {count} of {needed}.").format(
