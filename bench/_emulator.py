@@ -4,7 +4,8 @@ In the measured process the emulator's HTTP handling shared the CPU with what wa
 measured (relay/raw came out anywhere between 0.46 and 0.97). ``emulator_process`` starts
 ``python -m bench._emulator`` with ``people`` users (ids from ``sandbox.world.FIRST_USER_ID``)
 and, optionally, flood limits; the benchmark talks to it over HTTP and reads the emulator's
-call log through the control API (``/_control/calls``).
+call log through the control API (``/_control/calls``). With ``clock`` the emulator's dates
+follow a benchmark's clock, and a crowd (bench/_crowd.py) can act in it.
 """
 
 from __future__ import annotations
@@ -14,16 +15,18 @@ import asyncio
 import contextlib
 import json
 import sys
+import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 from typing import Any
 
 import httpx
 
 from sandbox import EmulatorServer, World
 
-__all__ = ["TOKEN", "Emulator", "emulator_process"]
+__all__ = ["TOKEN", "Emulator", "StartedClock", "emulator_process"]
 
 TOKEN = "123456789:BENCH-token-abcdefghijklmnopqrstuvwxyz"
 
@@ -46,11 +49,29 @@ class Emulator:
         return calls
 
 
+@dataclass(frozen=True, slots=True)
+class StartedClock:
+    """A clock that read ``start`` at Unix time ``origin`` and runs at the wall clock's pace;
+    the same in every process of a benchmark."""
+
+    start: datetime
+    origin: float
+
+    def now(self) -> datetime:
+        return self.start + timedelta(seconds=time.time() - self.origin)
+
+
 @asynccontextmanager
 async def emulator_process(
-    people: int, *, global_per_second: int = 0, per_chat_per_second: int = 1
+    people: int,
+    *,
+    global_per_second: int = 0,
+    per_chat_per_second: int = 1,
+    clock: StartedClock | None = None,
 ) -> AsyncIterator[Emulator]:
-    """An emulator in a child process; flood limits on when ``global_per_second`` > 0."""
+    """An emulator in a child process; flood limits on when ``global_per_second`` > 0;
+    with ``clock``, its dates follow that clock and it has a crowd (bench/_crowd.py)."""
+    extra = [] if clock is None else ["--clock", clock.start.isoformat(), str(clock.origin)]
     child = await asyncio.create_subprocess_exec(
         sys.executable,
         "-m",
@@ -58,6 +79,7 @@ async def emulator_process(
         str(people),
         str(global_per_second),
         str(per_chat_per_second),
+        *extra,
         stdout=asyncio.subprocess.PIPE,
     )
     try:
@@ -71,8 +93,13 @@ async def emulator_process(
         await child.wait()
 
 
-async def _serve(people: int, global_per_second: int, per_chat_per_second: int) -> None:
-    world = World(TOKEN)
+async def _serve(
+    people: int,
+    global_per_second: int,
+    per_chat_per_second: int,
+    clock: StartedClock | None = None,
+) -> None:
+    world = World(TOKEN, clock=clock.now if clock is not None else None)
     chats = [world.add_user(f"p{n}").id for n in range(people)]
     if global_per_second > 0:
         world.set_rate_limits(
@@ -80,7 +107,12 @@ async def _serve(people: int, global_per_second: int, per_chat_per_second: int) 
             global_per_second=global_per_second,
             per_chat_per_second=per_chat_per_second,
         )
-    async with EmulatorServer(world, host="127.0.0.1", port=0) as server:
+    routes = []
+    if clock is not None:
+        from bench._crowd import Crowd
+
+        routes = Crowd(world).routes()
+    async with EmulatorServer(world, host="127.0.0.1", port=0, extra_routes=routes) as server:
         print(json.dumps({"url": server.url, "chats": chats}), flush=True)
         await asyncio.Event().wait()
 
@@ -91,9 +123,13 @@ def main() -> None:
     parser.add_argument("people", type=int)
     parser.add_argument("global_per_second", type=int, help="0: flood limits off")
     parser.add_argument("per_chat_per_second", type=int)
+    parser.add_argument("--clock", nargs=2, metavar=("START", "ORIGIN"))
     args = parser.parse_args()
+    clock = None
+    if args.clock:
+        clock = StartedClock(datetime.fromisoformat(args.clock[0]), float(args.clock[1]))
     with contextlib.suppress(KeyboardInterrupt):
-        asyncio.run(_serve(args.people, args.global_per_second, args.per_chat_per_second))
+        asyncio.run(_serve(args.people, args.global_per_second, args.per_chat_per_second, clock))
 
 
 if __name__ == "__main__":
