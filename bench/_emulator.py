@@ -81,6 +81,7 @@ async def emulator_process(
         str(per_chat_per_second),
         *extra,
         stdout=asyncio.subprocess.PIPE,
+        limit=1 << 24,  # the ready line lists every person's chat id
     )
     try:
         assert child.stdout is not None
