@@ -24,8 +24,8 @@ from bot.access import (
 )
 from bot.direct_messages import Recipient, recipient
 from bot.i18n import N_
-from bot.members import GONE, end_role
 from bot.refusals import NOT_ALLOWED, Refused
+from bot.roster import GONE, end_role
 from storage import audit, members, orgs, roles
 from storage.models import Member, OrgUnit, Role
 

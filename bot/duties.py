@@ -27,8 +27,8 @@ from bot.direct_messages import recipient
 from bot.duty_buttons import visit_markup
 from bot.htmltext import html_lines, payload_html
 from bot.i18n import N_, gettext
-from bot.members import BRANCH_KINDS, GONE
 from bot.refusals import NOT_ALLOWED, Refused
+from bot.roster import BRANCH_KINDS, GONE
 from storage import audit, deliveries, members, orgs, roles
 from storage import duties as store
 from storage.deliveries import Outgoing

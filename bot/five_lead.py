@@ -22,8 +22,8 @@ from bot.assessments import check_year
 from bot.direct_messages import recipient
 from bot.htmltext import payload_html
 from bot.i18n import N_, gettext
-from bot.members import GONE
 from bot.refusals import NOT_ALLOWED, Refused
+from bot.roster import GONE
 from storage import audit, deliveries, members, orgs
 from storage import five_lead as store
 from storage.five_lead import Standing

@@ -18,7 +18,7 @@ from telegram.constants import ParseMode
 from bot.direct_messages import Recipient
 from bot.htmltext import html_lines, payload_html
 from bot.i18n import gettext
-from bot.members import format_day, secretaries
+from bot.roster import format_day, secretaries
 from storage import audit, deliveries, member_admin, orgs
 from storage.deliveries import Outgoing
 from storage.models import DeliveryKind

@@ -25,8 +25,8 @@ from bot.access import Action, Principal, allows, load_principal, scope_roots
 from bot.dates import local_date, parse_day
 from bot.htmltext import bold, html_lines, payload_html
 from bot.i18n import N_, gettext
-from bot.members import format_day
 from bot.refusals import NOT_ALLOWED, Refused
+from bot.roster import format_day
 from bot.training_buttons import done_markup
 from storage import audit, deliveries, orgs, trainings
 from storage.deliveries import Outgoing

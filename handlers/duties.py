@@ -24,8 +24,8 @@ from bot.dates import local_date
 from bot.funds import check_year
 from bot.htmltext import Markup, html_lines
 from bot.i18n import N_, gettext
-from bot.members import GONE, is_branch
 from bot.refusals import NOT_ALLOWED, Refused
+from bot.roster import GONE, is_branch
 from handlers.guard import refuse
 from handlers.menus import refresh_menu
 from handlers.org_picker import OrgPicker, OrgQuestion

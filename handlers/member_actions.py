@@ -1,7 +1,7 @@
 """The officers' actions on a member card: transfer, status step or correction, deactivation.
 
 Each action is a short confirm flow; every tap re-checks MANAGE_MEMBERS on the member's
-branch (and on the destination of a transfer) in bot/members.py, inside the transaction
+branch (and on the destination of a transfer) in bot/roster.py, inside the transaction
 that writes the change and its audit row.
 """
 
@@ -13,7 +13,7 @@ from typing import Final
 from sqlmodel.ext.asyncio.session import AsyncSession
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
 
-from bot import members as rules
+from bot import roster as rules
 from bot.access import Action, Principal, allows
 from bot.context import BotContext
 from bot.direct_messages import Recipient, recipient, tell

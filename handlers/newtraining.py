@@ -27,8 +27,8 @@ from bot.dates import local_date
 from bot.htmltext import bold, html_lines
 from bot.i18n import N_
 from bot.invitations import status_label
-from bot.members import format_day
 from bot.refusals import NOT_ALLOWED, Refused
+from bot.roster import format_day
 from bot.session_text import clip
 from bot.trainings import KIND_LABELS, SOURCE_LABELS, TrainingPlan, format_hours
 from handlers import awaiting

@@ -15,7 +15,7 @@ from typing import Final
 from sqlmodel.ext.asyncio.session import AsyncSession
 from telegram import InlineKeyboardMarkup, Update
 
-from bot import members as rules
+from bot import roster as rules
 from bot.access import Principal, load_principal
 from bot.accounts import choose_language
 from bot.callbacks import CallbackCodec

@@ -28,8 +28,8 @@ from bot.context import BotContext
 from bot.direct_messages import tell
 from bot.htmltext import html_lines
 from bot.i18n import N_, gettext
-from bot.members import STALE
 from bot.refusals import NOT_ALLOWED, Refused
+from bot.roster import STALE
 from handlers.guard import refuse
 from handlers.menus import refresh_menu
 from handlers.org_picker import OrgPicker, OrgQuestion

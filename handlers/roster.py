@@ -14,7 +14,7 @@ from typing import Final
 from sqlmodel.ext.asyncio.session import AsyncSession
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
 
-from bot import members as rules
+from bot import roster as rules
 from bot.access import Action, Principal, allows, scope_roots
 from bot.context import BotContext
 from bot.htmltext import bold, html_lines

@@ -18,8 +18,8 @@ from bot.access import Action, Principal, load_principal, scope_roots
 from bot.context import BotContext
 from bot.dates import local_date
 from bot.htmltext import Markup, bold, html_lines
-from bot.members import format_day
 from bot.notices import names_line
+from bot.roster import format_day
 from bot.session_text import clip
 from handlers.guard import STALE_BUTTON, refuse
 from handlers.screens import Screen, answer_with, button, callback_ints, perform, show

@@ -18,7 +18,7 @@ from bot.access import Action, Principal, scope_roots
 from bot.context import BotContext
 from bot.dates import local_date
 from bot.htmltext import Markup, bold, html_lines
-from bot.members import format_day
+from bot.roster import format_day
 from bot.session_text import clip
 from bot.training_buttons import DONE
 from bot.trainings import QuizOutcome, QuizStep, format_hours

@@ -24,8 +24,8 @@ from bot.dates import local_date
 from bot.duty_buttons import POINT
 from bot.htmltext import html_lines
 from bot.i18n import gettext
-from bot.members import format_day
 from bot.refusals import Refused
+from bot.roster import format_day
 from bot.roster_file import parse_date
 from handlers import awaiting
 from handlers.guard import STALE_BUTTON, refuse

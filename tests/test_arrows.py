@@ -82,19 +82,19 @@ def test_a_wrong_arrow_is_found_wherever_it_is_drawn(tmp_path: Path) -> None:
     files = {
         "storage/orgs.py": "from bot.access import ROLE_RANK\n",
         "storage/lazy.py": "def f() -> None:\n    import handlers.roster\n",
-        "bot/members.py": "from handlers import roster\nfrom storage import orgs\n",
+        "bot/roster.py": "from handlers import roster\nfrom storage import orgs\n",
         "bot/app.py": "from handlers.registry import register_handlers\n",
         "bot/cli.py": "from demo.app import serve_sandbox\n",
         "sandbox/world.py": "import storage.models\n",
         "schedules/jobs.py": "from bot import relay\nfrom handlers import notices\n",
-        "handlers/roster.py": "from . import screens\nfrom bot import members\n",
+        "handlers/roster.py": "from . import screens\nfrom bot import roster\n",
     }
     for name, text in files.items():
         (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
         (tmp_path / name).write_text(text, encoding="utf-8")
 
     assert sorted(str(arrow) for arrow in wrong_arrows(tmp_path)) == [
-        "bot/members.py:1 imports handlers",
+        "bot/roster.py:1 imports handlers",
         "sandbox/world.py:1 imports storage",
         "schedules/jobs.py:2 imports handlers",
         "storage/lazy.py:2 imports handlers",

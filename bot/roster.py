@@ -1,4 +1,4 @@
-"""Rules for looking after a roster: the status path, transfers and deactivation.
+"""Roster upkeep: the status path (发展党员), transfers and deactivation (停用).
 
 Each change checks the actor's right on the member's branch (and on the destination, for a
 transfer) inside the transaction that makes it, refuses with a translatable reason
