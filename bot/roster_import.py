@@ -34,7 +34,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from bot.i18n import N_
 from bot.leader import process_identity
 from bot.roster_file import ParsedRoster, RosterFileError, RosterRow, RowProblem, read_roster
-from storage import Database, audit, leases, members, orgs, roster
+from storage import Database, audit, leases, members, orgs, roster_import
 from storage.models import Gender, Member, MemberStatus, OrgKind, OrgUnit
 
 __all__ = [
@@ -343,8 +343,8 @@ async def plan_import(
     existing unit's name to use, or the typed name itself to create it as new.
     """
     assert county.id is not None
-    units = await roster.org_units_under(db=db, path=county.path)
-    planner = _OrgPlanner(county, units, await roster.org_codes(db=db), answers or {})
+    units = await roster_import.org_units_under(db=db, path=county.path)
+    planner = _OrgPlanner(county, units, await roster_import.org_codes(db=db), answers or {})
     plan = ImportPlan(
         filename=filename,
         county_id=county.id,
@@ -838,7 +838,7 @@ async def _write_batch(
             )
             assert unit.id is not None
             ids[new] = unit.id
-    await roster.insert_members(
+    await roster_import.insert_members(
         db=db,
         rows=[
             {
@@ -866,8 +866,8 @@ async def _write_batch(
         if update.sets_party_group:
             values["party_group_id"] = resolve(update.party_group)
         rows.append(values)
-    await roster.update_members(db=db, rows=rows)
-    await roster.record_status_changes(
+    await roster_import.update_members(db=db, rows=rows)
+    await roster_import.record_status_changes(
         db=db,
         rows=[
             {
