@@ -24,8 +24,8 @@ from bot.access import (
 )
 from bot.direct_messages import Recipient, recipient
 from bot.i18n import N_
-from bot.refusals import NOT_ALLOWED, Refused
-from bot.roster import GONE, end_role
+from bot.refusals import MEMBER_GONE, NOT_ALLOWED, Refused
+from bot.roster import end_role
 from storage import audit, members, orgs, roles
 from storage.models import Member, OrgUnit, Role
 
@@ -64,12 +64,12 @@ async def candidate(*, db: AsyncSession, member_id: int) -> Candidate:
     """The active, Telegram-linked member behind a button, with their current roles."""
     member = await members.get_member(db=db, member_id=member_id)
     if member is None or not member.active:
-        raise Refused(GONE)
+        raise Refused(MEMBER_GONE)
     if member.telegram_user_id is None:
         raise Refused(N_("This person has not linked Telegram yet."))
     branch = await orgs.get_org(db=db, org_id=member.org_id)
     if branch is None:
-        raise Refused(GONE)
+        raise Refused(MEMBER_GONE)
     holder = await load_principal(db=db, telegram_user_id=member.telegram_user_id)
     return Candidate(member, branch, holder)
 
@@ -88,7 +88,7 @@ async def candidate_in(
         raise Refused(NOT_ALLOWED)
     member = await members.get_member(db=db, member_id=member_id)
     if member is None:
-        raise Refused(GONE)
+        raise Refused(MEMBER_GONE)
     branch = await orgs.get_org(db=db, org_id=member.org_id)
     if branch is None or not branch.path.startswith(org.path):
         raise Refused(NOT_ALLOWED)

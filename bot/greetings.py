@@ -16,8 +16,8 @@ from telegram.constants import ParseMode
 from bot.access import Action, Principal, allows
 from bot.htmltext import payload_html
 from bot.i18n import gettext
+from bot.orgs import BRANCH_KINDS
 from bot.refusals import NOT_ALLOWED, Refused
-from bot.roster import BRANCH_KINDS
 from storage import audit, deliveries, notices, orgs
 from storage.deliveries import Outgoing
 from storage.models import DeliveryKind

@@ -23,9 +23,9 @@ from bot.dates import format_calendar_day, local_date
 from bot.direct_messages import recipient
 from bot.htmltext import html_lines, payload_html
 from bot.i18n import N_, gettext
+from bot.orgs import BRANCH_KINDS
 from bot.rectify_buttons import report_markup, view_markup
 from bot.refusals import NOT_ALLOWED, Refused
-from bot.roster import BRANCH_KINDS
 from storage import audit, deliveries, orgs, roles
 from storage import rectification as store
 from storage.deliveries import Outgoing

@@ -13,15 +13,15 @@ from typing import Final
 
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from bot.access import ROLE_ORG_KINDS, Action, Principal, allows, load_principal, may_end_role
-from bot.dates import format_calendar_day
+from bot.access import Action, Principal, allows, load_principal, may_end_role
 from bot.direct_messages import Recipient
 from bot.i18n import N_
-from bot.refusals import NOT_ALLOWED, Refused
+from bot.orgs import BRANCH_KINDS
+from bot.refusals import MEMBER_GONE, NOT_ALLOWED, Refused
 from bot.session_duties import follow_the_roster
 from bot.settings import Settings
 from storage import audit, member_admin, members, orgs, roles
-from storage.models import InactiveReason, Member, MemberStatus, OrgKind, OrgUnit, Role
+from storage.models import InactiveReason, Member, MemberStatus, OrgUnit, Role
 
 #: "Developing party members": 入党积极分子 -> 发展对象 -> 预备党员 -> 正式党员.
 STATUS_PATH: Final = (
@@ -36,9 +36,6 @@ STATUS_NAMES: Final[dict[MemberStatus, str]] = {
     MemberStatus.PROBATIONARY: N_("probationary member"),
     MemberStatus.FULL: N_("full member"),
 }
-#: Where members may belong (village branches, departments, stations).
-BRANCH_KINDS: Final[frozenset[OrgKind]] = ROLE_ORG_KINDS[Role.MEMBER]
-
 #: Reasons offered for taking someone off the roster (transfers have their own path).
 DEACTIVATION_REASONS: Final[dict[InactiveReason, str]] = {
     InactiveReason.LEFT: N_("Left"),
@@ -52,7 +49,6 @@ CORRECTION_REASONS: Final[dict[str, str]] = {
     "other": N_("Other reason"),
 }
 
-GONE: Final = N_("This person is no longer on the roster.")
 STALE: Final = N_("This has changed in the meantime. Please open the member card again.")
 ROLE_BLOCKS_DEACTIVATION: Final = N_(
     "{name} holds a role in {org} that you may not end, so you cannot take them off the roster."
@@ -62,28 +58,10 @@ ROLE_BLOCKS_TRANSFER: Final = N_(
 )
 
 
-def is_branch(org: OrgUnit) -> bool:
-    """Is this unit one that has a roster (a village branch, department or station)?"""
-    return org.kind in BRANCH_KINDS
-
-
 def next_status(status: MemberStatus) -> MemberStatus | None:
     """The next step on the path, or None for a full member."""
     index = STATUS_PATH.index(status)
     return STATUS_PATH[index + 1] if index + 1 < len(STATUS_PATH) else None
-
-
-def format_day(language: str, day: date) -> str:
-    """A calendar date as people read it ("2025年3月1日" / "2025-03-01")."""
-    return format_calendar_day(day, language=language)
-
-
-async def org_trail(*, db: AsyncSession, org: OrgUnit, include_county: bool = True) -> str:
-    """The org and its ancestors: "红旗县 / 东风镇党委 / 东风村党支部" (or without the county)."""
-    units = await orgs.lineage(db=db, org=org)
-    if not include_county and len(units) > 1:
-        units = units[1:]
-    return " / ".join(unit.name for unit in units)
 
 
 async def secretaries(*, db: AsyncSession, org_id: int) -> list[Recipient]:
@@ -98,7 +76,7 @@ async def managed_member(
     """The active member and their branch, if the principal may manage members there."""
     member = await members.get_member(db=db, member_id=member_id)
     if member is None or not member.active:
-        raise Refused(GONE)
+        raise Refused(MEMBER_GONE)
     org = await orgs.get_org(db=db, org_id=member.org_id)
     if org is None or not allows(principal, Action.MANAGE_MEMBERS, org.path):
         raise Refused(NOT_ALLOWED)

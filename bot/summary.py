@@ -21,8 +21,8 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from bot.dates import local_date
 from bot.duties import HEARINGS_NEEDED, STUDIES_NEEDED, VISITS_NEEDED, year_bounds
 from bot.funds import FLOOR_YUAN
+from bot.orgs import BRANCH_KINDS
 from bot.periods import Period
-from bot.roster import BRANCH_KINDS
 from bot.sessions import KIND_ORDER, REQUIRED_KINDS, period_containing
 from storage import duties, escalations, funds, reports, trainings
 from storage.funds import OrgSpend

@@ -23,8 +23,8 @@ from bot.context import BotContext
 from bot.dates import local_date
 from bot.htmltext import Markup, html_lines
 from bot.i18n import N_, gettext
+from bot.orgs import org_trail
 from bot.refusals import NOT_ALLOWED, Refused
-from bot.roster import org_trail
 from handlers import awaiting
 from handlers.guard import refuse
 from handlers.org_picker import OrgPicker, OrgQuestion

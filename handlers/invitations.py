@@ -19,8 +19,8 @@ from bot.callbacks import CallbackCodec
 from bot.context import BotContext
 from bot.htmltext import html_lines
 from bot.i18n import N_
+from bot.orgs import is_branch
 from bot.refusals import Refused
-from bot.roster import is_branch
 from handlers.guard import STALE_BUTTON, refuse
 from handlers.org_picker import OrgPicker, OrgQuestion
 from handlers.screens import (

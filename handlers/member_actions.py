@@ -16,9 +16,11 @@ from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
 from bot import roster as rules
 from bot.access import Action, Principal, allows
 from bot.context import BotContext
+from bot.dates import format_calendar_day
 from bot.direct_messages import Recipient, recipient, tell
 from bot.htmltext import bold, html_lines
 from bot.i18n import gettext
+from bot.orgs import is_branch
 from bot.refusals import Refused
 from handlers.menus import refresh_menu
 from handlers.roster_codecs import (
@@ -71,7 +73,7 @@ async def on_transfer_nav(update: Update, context: BotContext) -> None:
             subject=member_id,
             at=at,
             page=page,
-            can_pick=lambda unit: rules.is_branch(unit) and unit.id != org.id,
+            can_pick=lambda unit: is_branch(unit) and unit.id != org.id,
             _=_,
         )
         if found is None:
@@ -171,7 +173,11 @@ async def on_status(update: Update, context: BotContext) -> None:
         ]
         since = await member_admin.probation_started_on(db=db, member_id=member_id)
         if member.status is MemberStatus.PROBATIONARY and since is not None:
-            lines.append(_("Probationary since {date}").format(date=rules.format_day(lang, since)))
+            lines.append(
+                _("Probationary since {date}").format(
+                    date=format_calendar_day(since, language=lang)
+                )
+            )
         rows: list[list[InlineKeyboardButton]] = []
         following = rules.next_status(member.status)
         if following is not None:
@@ -201,7 +207,7 @@ async def on_status_step(update: Update, context: BotContext) -> None:
             name=member.name,
             before=_(rules.STATUS_NAMES[before]),
             after=_(rules.STATUS_NAMES[after]),
-            date=rules.format_day(lang, today),
+            date=format_calendar_day(today, language=lang),
         )
         confirm = button(
             _("Yes, change"), STATUS_DO.encode(member_id, current, target, rules.STEP)
@@ -283,7 +289,7 @@ async def on_status_do(update: Update, context: BotContext) -> None:
     text = _("Recorded: {name} is now {status} (from {date}).").format(
         name=done.member_name,
         status=_(rules.STATUS_NAMES[done.after]),
-        date=rules.format_day(context.language, done.changed_on),
+        date=format_calendar_day(done.changed_on, language=context.language),
     )
     back = button(_("Back to the card"), CARD.encode(int(member_id), 0))
     await show(update, context, text, InlineKeyboardMarkup([[back]]))

@@ -15,8 +15,8 @@ from bot.dates import format_when
 from bot.htmltext import html_lines
 from bot.notice_buttons import ACK, ACKED, acked_markup
 from bot.notices import acknowledge, names_line, notice_in_scope, plain_text, remind_as
+from bot.orgs import BRANCH_KINDS
 from bot.refusals import NOT_ALLOWED
-from bot.roster import BRANCH_KINDS
 from handlers.guard import refuse
 from handlers.screens import button, callback_ints, perform, show
 from storage import notices, orgs
