@@ -147,14 +147,14 @@ async def gather(
         )
     ]  # fmt: skip
     notices = [
-        (local(at), org_name, text[:NOTICE_TEXT], yes(ack), delivered, read)
-        for at, org_name, text, ack, delivered, read in await exports.notice_rows(
+        (local(at), org_name, text[:NOTICE_TEXT], yes(asks_ack), delivered, acked)
+        for at, org_name, text, asks_ack, delivered, acked in await exports.notice_rows(
             db=db, path=path, only=only, start=start, end=end
         )
     ]
-    receipts = [
-        (local(at), text[:NOTICE_TEXT], name, org_name, local(sent), local(read))
-        for at, text, name, org_name, sent, read in await exports.receipt_rows(
+    acks = [
+        (local(at), text[:NOTICE_TEXT], name, org_name, local(sent), local(acked))
+        for at, text, name, org_name, sent, acked in await exports.ack_rows(
             db=db, path=path, only=only, start=start, end=end
         )
     ]
@@ -226,7 +226,7 @@ async def gather(
             N_("Read receipts"),
             (N_("Notice sent"), N_("Text"), N_("Name"), N_("Org"), N_("Delivered"),
              N_("Read")),
-            receipts,
+            acks,
         ),
         Sheet(
             N_("Trainings"),

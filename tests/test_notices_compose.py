@@ -116,7 +116,7 @@ async def test_a_double_tap_on_send_sends_once(
     assert answer.text == "这条通知已经发出去了。"
     assert (await alice.wait_for_callback_answer(first)).text == "正在发给 3 人。"
     got = await bob.wait_for_reply()
-    assert got.buttons == []  # no read receipt asked
+    assert got.buttons == []  # no 已阅 asked
     await world.wait_for(lambda: len(world.calls_of("sendMessage")) >= 3 + 4, timeout=10)
     async with database.session_scope() as db:
         assert len((await db.exec(select(Notice))).all()) == 1
