@@ -14,8 +14,8 @@ from typing import Final
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.access import Action, Principal, allows, load_principal, may_end_role
-from bot.direct_messages import Recipient
-from bot.i18n import N_
+from bot.direct_messages import Recipient, tell
+from bot.i18n import N_, gettext
 from bot.orgs import BRANCH_KINDS
 from bot.refusals import MEMBER_GONE, NOT_ALLOWED, Refused
 from bot.session_duties import follow_the_roster
@@ -53,6 +53,7 @@ STALE: Final = N_("This has changed in the meantime. Please open the member card
 ROLE_BLOCKS_DEACTIVATION: Final = N_(
     "{name} holds a role in {org} that you may not end, so you cannot take them off the roster."
 )
+MOVED: Final = N_("{name} has been moved from {source} to {target}.")
 ROLE_BLOCKS_TRANSFER: Final = N_(
     "{name} holds a role in {org} that you may not end, so you cannot move them elsewhere."
 )
@@ -85,7 +86,7 @@ async def managed_member(
 
 @dataclass(frozen=True, slots=True)
 class Transferred:
-    """A member moved between branches, and the secretaries of both to tell."""
+    """A member moved between branches, and the secretaries of both who were told."""
 
     member_name: str
     from_org: OrgUnit
@@ -105,7 +106,7 @@ async def transfer(
 ) -> Transferred:
     """Move a member to another branch inside the principal's scope; in the same
     transaction they leave the coming sessions of the old branch and are invited to the
-    new one's."""
+    new one's, and the secretaries of both branches (but the actor) are told (`MOVED`)."""
     member, source = await managed_member(db=db, principal=principal, member_id=member_id)
     if source.id != from_org_id:
         raise Refused(STALE)
@@ -143,6 +144,15 @@ async def transfer(
     await follow_the_roster(db=db, settings=settings, now=now, member_ids=[member_id])
     told = await secretaries(db=db, org_id=from_org_id)
     told += await secretaries(db=db, org_id=to_org_id)
+    told = [someone for someone in told if someone.telegram_user_id != principal.telegram_user_id]
+    values = {"name": member.name, "source": source.name, "target": target.name}
+    await tell(
+        db=db,
+        recipients=told,
+        render=lambda language: gettext(language, MOVED).format(**values),
+        key=f"member.transfer:{member_id}:{now.isoformat()}",
+        now=now,
+    )
     return Transferred(member.name, source, target, told)
 
 

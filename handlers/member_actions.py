@@ -17,7 +17,7 @@ from bot import roster as rules
 from bot.access import Action, Principal, allows
 from bot.context import BotContext
 from bot.dates import format_calendar_day
-from bot.direct_messages import Recipient, recipient, tell
+from bot.direct_messages import Recipient, recipient
 from bot.htmltext import bold, html_lines
 from bot.i18n import gettext
 from bot.orgs import is_branch
@@ -136,23 +136,11 @@ async def on_transfer_do(update: Update, context: BotContext) -> None:
     )
     if done is None:
         return
-    services.relay.wake()  # invitations to the new branch's coming sessions
-    values = {
-        "name": done.member_name,
-        "source": done.from_org.name,
-        "target": done.to_org.name,
-    }
-    text = context._("{name} has been moved from {source} to {target}.").format(**values)
-    await show(update, context, text)
-    await tell(
-        context.bot,
-        services.database,
-        [someone for someone in done.told if someone.telegram_user_id != user.id],
-        lambda lang: gettext(lang, "{name} has been moved from {source} to {target}.").format(
-            **values
-        ),
-        now=services.clock.now(),
+    services.relay.wake()  # the secretaries' news, invitations to the new branch's sessions
+    text = context._(rules.MOVED).format(
+        name=done.member_name, source=done.from_org.name, target=done.to_org.name
     )
+    await show(update, context, text)
 
 
 # --- status -------------------------------------------------------------------------------
