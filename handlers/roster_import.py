@@ -28,6 +28,7 @@ from bot.i18n import N_
 from bot.roster_file import MAX_FILE_BYTES, MSG_UNSUPPORTED, RosterFileError
 from bot.roster_import import PROGRESS_MIN_ROWS, ImportOutcome, Verdict, import_roster
 from bot.roster_report import is_truncated, report_lines
+from handlers import awaiting
 from handlers.attendance import follow_roster_change
 from handlers.guard import permitted, refuse
 from storage import orgs
@@ -37,7 +38,7 @@ log = logging.getLogger(__name__)
 
 #: What a roster may be called; old Excel files get read_roster's "save as .xlsx" advice.
 ROSTER_SUFFIXES: Final = frozenset({".xlsx", ".xlsm", ".csv", ".xls", ".et", ".wps"})
-PENDING_KEY: Final = "roster_imports"
+PENDING_KEY: Final = awaiting.forget_on_cancel("roster_imports")
 PENDING_TTL: Final = timedelta(minutes=30)
 #: Entries per list in a chat report; longer reports come as an attached text file too.
 SUMMARY_LIMIT: Final = 10
