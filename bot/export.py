@@ -24,8 +24,8 @@ from bot.dates import local_date
 from bot.duties import year_bounds
 from bot.funds import FLOOR_YUAN, PURPOSES, SOURCES
 from bot.i18n import N_, gettext
-from bot.members import STATUS_NAMES
 from bot.periods import Period, parse_period
+from bot.roster import STATUS_NAMES
 from bot.session_text import kind_label
 from bot.settings import Settings
 from storage import Database, current_revision, exports, orgs

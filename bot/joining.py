@@ -18,11 +18,12 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot import invitations as rules
 from bot import registration as reg
-from bot.direct_messages import Recipient, recipient
+from bot.direct_messages import Recipient
 from bot.i18n import N_
+from bot.registration import Welcome, branch_of, welcome_of, welcome_text
 from storage import invitations as store
-from storage import members, orgs
-from storage.models import Invitation, Language, RegistrationRequest, Role
+from storage import members
+from storage.models import Invitation, RegistrationRequest, Role
 
 __all__ = [
     "ALREADY_REGISTERED",
@@ -42,6 +43,7 @@ __all__ = [
     "open_code",
     "opened_invitation",
     "welcome_of",
+    "welcome_text",
 ]
 
 ALREADY_REGISTERED: Final = N_("You are already registered as {name} in {branch}.")
@@ -62,18 +64,6 @@ class Notice:
     branch: str = ""
     name: str = ""
     done: bool = False  # the registration state can be forgotten
-
-
-@dataclass(frozen=True, slots=True)
-class Welcome:
-    """Someone joined a branch."""
-
-    telegram_user_id: int
-    member_id: int
-    name: str
-    branch: str
-    role: str | None
-    language: str
 
 
 @dataclass(frozen=True, slots=True)
@@ -119,12 +109,6 @@ class CodeAccepted:
 # --- reads the steps share ----------------------------------------------------------------
 
 
-async def branch_of(db: AsyncSession, org_id: int) -> str:
-    """The branch as people know it, for the texts (empty if it is gone)."""
-    org = await orgs.get_org(db=db, org_id=org_id)
-    return await rules.org_label(db=db, org=org) if org else ""
-
-
 async def already_settled(db: AsyncSession, telegram_user_id: int) -> Notice | None:
     """Already registered, or waiting for a decision: nothing more to do here."""
     member = await members.member_by_telegram(db=db, telegram_user_id=telegram_user_id)
@@ -135,22 +119,6 @@ async def already_settled(db: AsyncSession, telegram_user_id: int) -> Notice | N
     if pending is not None:
         return Notice(WAITING, branch=await branch_of(db, pending.org_id), done=True)
     return None
-
-
-async def welcome_of(db: AsyncSession, joined: reg.Joined, language: str | None = None) -> Welcome:
-    """What the new member is told; in their stored language unless it is given."""
-    if language is None:
-        found = await recipient(db=db, telegram_user_id=joined.telegram_user_id)
-        language = found.language if found else Language.ZH.value
-    assert joined.member.id is not None
-    return Welcome(
-        telegram_user_id=joined.telegram_user_id,
-        member_id=joined.member.id,
-        name=joined.member.name,
-        branch=await branch_of(db, joined.org_id),
-        role=rules.role_label(language, joined.role) if joined.role else None,
-        language=language,
-    )
 
 
 # --- the steps ----------------------------------------------------------------------------

@@ -21,7 +21,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from bot.dates import local_date
 from bot.duties import HEARINGS_NEEDED, STUDIES_NEEDED, VISITS_NEEDED, year_bounds
 from bot.funds import FLOOR_YUAN
-from bot.members import BRANCH_KINDS
+from bot.orgs import BRANCH_KINDS
 from bot.periods import Period
 from bot.sessions import KIND_ORDER, REQUIRED_KINDS, period_containing
 from storage import duties, escalations, funds, reports, trainings

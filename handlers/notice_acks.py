@@ -13,9 +13,9 @@ from bot.callbacks import CallbackCodec
 from bot.context import BotContext
 from bot.dates import format_when
 from bot.htmltext import html_lines
-from bot.members import BRANCH_KINDS
 from bot.notice_buttons import ACK, ACKED, acked_markup
 from bot.notices import acknowledge, names_line, notice_in_scope, plain_text, remind_as
+from bot.orgs import BRANCH_KINDS
 from bot.refusals import NOT_ALLOWED
 from handlers.guard import refuse
 from handlers.screens import button, callback_ints, perform, show

@@ -8,7 +8,9 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from bot.clock import ManualClock
-from bot.roster_import import IMPORT_LEASE
+from bot.refusals import Refused
+from bot.roster_import import IMPORT_LEASE, import_as
+from bot.settings import Settings
 from sandbox import SimUser, World
 from storage import Database, leases
 from storage.models import MemberStatus, Role
@@ -274,6 +276,28 @@ async def test_someone_who_is_not_county_staff_is_refused(
     )
     assert world.calls_of("getFile") == []
     assert (await counts(database)).members == 0
+
+
+async def test_the_use_case_checks_the_right_again_when_it_plans(
+    database: Database, clock: ManualClock, settings: Settings, tree: Tree
+) -> None:
+    """A screen drawn for county staff does not stand in for the import's own check."""
+    secretary = 9001
+    await grant(database, secretary, Role.SECRETARY, tree.dongfeng)
+    for dry_run in (True, False):
+        with pytest.raises(Refused):
+            await import_as(
+                database=database,
+                actor=secretary,
+                data=messy_xlsx(ROWS),
+                filename="花名册.xlsx",
+                today=clock.now().date(),
+                now=clock.now(),
+                settings=settings,
+                dry_run=dry_run,
+            )
+    assert (await counts(database)).members == 0
+    assert await audit_log(database, "roster.import") == []
 
 
 async def test_files_too_big_or_of_another_kind_are_refused_before_downloading(

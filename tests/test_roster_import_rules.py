@@ -17,7 +17,7 @@ from bot.roster_import import ImportOutcome, Verdict, import_roster
 from bot.roster_report import report_lines
 from storage import Database, leases, orgs
 from storage import audit as audit_store
-from storage import roster as roster_store
+from storage import roster_import as roster_store
 from storage.models import Member, MemberStatus, OrgKind, Role
 from tests.support.audit import audit_log
 from tests.support.builders import Tree, add_member, build_tree, grant
