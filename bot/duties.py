@@ -28,8 +28,8 @@ from bot.duty_buttons import visit_markup
 from bot.fit import fit_lines
 from bot.htmltext import Markup, payload_html
 from bot.i18n import N_, gettext
-from bot.members import BRANCH_KINDS, GONE
-from bot.refusals import NOT_ALLOWED, Refused
+from bot.orgs import BRANCH_KINDS
+from bot.refusals import MEMBER_GONE, NOT_ALLOWED, Refused
 from storage import audit, deliveries, members, orgs, roles
 from storage import duties as store
 from storage.deliveries import Outgoing
@@ -150,7 +150,7 @@ async def add_contact_point(
         raise Refused(BAD_CONTACT_ORG)
     leader = await members.get_member(db=db, member_id=leader_member_id)
     if leader is None or not leader.active:
-        raise Refused(GONE)
+        raise Refused(MEMBER_GONE)
     home = await orgs.get_org(db=db, org_id=leader.org_id)
     _check_manage(principal, home)
     point = await store.add_contact_point(
@@ -197,7 +197,7 @@ async def remove_contact_point(
     """Unlink a leader from a contact point (its visits go with it)."""
     point = await store.get_contact_point(db=db, contact_point_id=contact_point_id)
     if point is None:
-        raise Refused(GONE)
+        raise Refused(MEMBER_GONE)
     org = _check_manage(principal, await orgs.get_org(db=db, org_id=point.org_id))
     leader = await members.get_member(db=db, member_id=point.leader_member_id)
     name = leader.name if leader is not None else "?"

@@ -24,8 +24,8 @@ from bot.dates import local_date
 from bot.duties import year_bounds
 from bot.funds import FLOOR_YUAN, PURPOSES, SOURCES
 from bot.i18n import N_, gettext
-from bot.members import STATUS_NAMES
 from bot.periods import Period, parse_period
+from bot.roster import STATUS_NAMES
 from bot.session_text import kind_label
 from bot.settings import Settings
 from storage import Database, current_revision, exports, orgs
@@ -147,14 +147,14 @@ async def gather(
         )
     ]  # fmt: skip
     notices = [
-        (local(at), org_name, text[:NOTICE_TEXT], yes(ack), delivered, read)
-        for at, org_name, text, ack, delivered, read in await exports.notice_rows(
+        (local(at), org_name, text[:NOTICE_TEXT], yes(asks_ack), delivered, acked)
+        for at, org_name, text, asks_ack, delivered, acked in await exports.notice_rows(
             db=db, path=path, only=only, start=start, end=end
         )
     ]
-    receipts = [
-        (local(at), text[:NOTICE_TEXT], name, org_name, local(sent), local(read))
-        for at, text, name, org_name, sent, read in await exports.receipt_rows(
+    acks = [
+        (local(at), text[:NOTICE_TEXT], name, org_name, local(sent), local(acked))
+        for at, text, name, org_name, sent, acked in await exports.ack_rows(
             db=db, path=path, only=only, start=start, end=end
         )
     ]
@@ -226,7 +226,7 @@ async def gather(
             N_("Read receipts"),
             (N_("Notice sent"), N_("Text"), N_("Name"), N_("Org"), N_("Delivered"),
              N_("Read")),
-            receipts,
+            acks,
         ),
         Sheet(
             N_("Trainings"),

@@ -22,8 +22,7 @@ from bot.assessments import check_year
 from bot.direct_messages import recipient
 from bot.htmltext import payload_html
 from bot.i18n import N_, gettext
-from bot.members import GONE
-from bot.refusals import NOT_ALLOWED, Refused
+from bot.refusals import MEMBER_GONE, NOT_ALLOWED, Refused
 from storage import audit, deliveries, members, orgs
 from storage import five_lead as store
 from storage.five_lead import Standing
@@ -86,7 +85,7 @@ async def propose(
     check_year(year, now)
     member = await members.get_member(db=db, member_id=member_id)
     if member is None or not member.active:
-        raise Refused(GONE)
+        raise Refused(MEMBER_GONE)
     org = check_propose(principal, await orgs.get_org(db=db, org_id=member.org_id))
     if await store.verdict_of(db=db, year=year, member_id=member_id) is not None:
         raise Refused(ALREADY_DECIDED, name=member.name, year=str(year))
@@ -142,7 +141,7 @@ async def decide(
         raise Refused(WITHDRAWN)
     member = await members.get_member(db=db, member_id=proposal.member_id)
     if member is None or not member.active:
-        raise Refused(GONE)
+        raise Refused(MEMBER_GONE)
     org = check_review(principal, await orgs.get_org(db=db, org_id=member.org_id))
     verdict = await store.verdict_of(db=db, year=proposal.year, member_id=member.id or 0)
     if verdict is not None:

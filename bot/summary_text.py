@@ -29,7 +29,7 @@ FIGURE_LABELS: dict[Figure, str] = {
     Figure.CADENCE: N_("Sessions on time"),
     Figure.ATTENDANCE: N_("Attendance"),
     Figure.MAKEUP: N_("Make-up study"),
-    Figure.READS: N_("Notices read"),
+    Figure.ACKS: N_("Notices read"),
     Figure.TRAINING: N_("Trainings completed"),
     Figure.FUNDS: N_("Training funds"),
     Figure.VISITS: N_("Contact visits"),

@@ -60,15 +60,13 @@ NOT_INVITED: Final = answers.NOT_INVITED
 log = logging.getLogger(__name__)
 
 
-async def follow_roster_change(services: Services, member_ids: Sequence[int] | None) -> None:
-    """Members joined (registration) or a roster was imported: bring coming sessions in
-    step now. A transfer or a deactivation does this inside its own use case.
+async def follow_roster_change(services: Services, member_ids: Sequence[int]) -> None:
+    """A newcomer joined by themselves: bring coming sessions in step now. An approval, a
+    transfer, a deactivation and a roster import do this inside their own use case.
 
-    ``member_ids`` None: anyone may have changed (a roster import).
-
-    Runs after the change committed and was confirmed to the user (so a newcomer's
-    welcome comes before the invitations); the session_roster job does the same every
-    minute, so a failure here is logged and only delays things.
+    Runs after the join committed and its welcome, the direct answer, went out (why, see
+    handlers/registration.conclude); the session_roster job does the same every minute,
+    so a failure here is logged and only delays things.
     """
     try:
         async with services.database.session_scope() as db:

@@ -23,7 +23,7 @@ from bot.context import BotContext
 from bot.dates import local_date
 from bot.htmltext import Markup, html_lines
 from bot.i18n import N_, gettext
-from bot.members import org_trail
+from bot.orgs import org_trail
 from bot.refusals import NOT_ALLOWED, Refused
 from handlers import awaiting
 from handlers.guard import refuse

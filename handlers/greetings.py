@@ -12,7 +12,7 @@ from bot.callbacks import CallbackCodec
 from bot.context import BotContext
 from bot.greetings import set_branch_greetings
 from bot.htmltext import html_lines
-from bot.members import BRANCH_KINDS
+from bot.orgs import BRANCH_KINDS
 from bot.refusals import NOT_ALLOWED
 from handlers.guard import refuse
 from handlers.screens import button, callback_ints, perform, show
