@@ -135,3 +135,29 @@ def test_every_menu_is_a_command_list_telegram_takes() -> None:
             assert re.fullmatch(r"[a-z0-9_]{1,32}", command.name)
             description = gettext(language, command.description).strip()
             assert 1 <= len(description) <= 256, (language, command.name)
+
+
+async def test_funds_below_the_floor_list_as_many_long_names_as_fit(
+    person: Person, database: Database, clock: ManualClock, bot_app: object
+) -> None:
+    tree = await build_tree(database)
+    staff = person("县委组织部")
+    await grant(database, staff.id, Role.COUNTY_STAFF, tree.county)
+    async with database.session_scope() as db:
+        branches = [
+            await orgs.create_org(
+                db=db,
+                code=f"T02-V{n:02d}",
+                name=f"{n:02d}" + "远" * 98,  # the longest name an org unit may have
+                kind=OrgKind.VILLAGE_BRANCH,
+                parent_id=tree.townships["T02"].id,
+            )
+            for n in range(10, 50)
+        ]
+    for branch in branches:
+        await add_member(database, branch, "党员")
+    report = await say(staff, "/funds")
+    text = report.text or ""
+    assert len(text) <= 4096
+    assert "远" * 98 + "：人均 0.00 元（1 名党员），差 30.00 元" in text
+    assert text.splitlines()[-1].startswith("……还有 ")
