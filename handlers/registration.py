@@ -28,7 +28,7 @@ from bot.i18n import N_
 from bot.refusals import NOT_ALLOWED
 from handlers import awaiting
 from handlers.attendance import follow_roster_change
-from handlers.guard import STALE_BUTTON
+from handlers.guard import STALE_BUTTON, refuse
 from handlers.menus import refresh_menu
 
 Result = TypeVar("Result")
@@ -200,10 +200,7 @@ async def explain_refusal(
             text = _("Already decided by {name}.").format(name=name)
     else:
         text = _((DECIDER_REFUSALS if deciding else REFUSALS).get(refused.reason, STALE_BUTTON))
-    if update.callback_query is not None:
-        await update.callback_query.answer(text, show_alert=True)
-    elif update.effective_message is not None:
-        await update.effective_message.reply_text(text)
+    await refuse(update, context, text)
 
 
 def no_invitation_text(context: BotContext) -> str:
