@@ -39,6 +39,7 @@ from bot.access import Action, allows, load_principal
 from bot.i18n import N_
 from bot.leader import process_identity
 from bot.refusals import NOT_ALLOWED, Refused
+from bot.roster import end_roles_on_leaving
 from bot.roster_file import ParsedRoster, RosterFileError, RosterRow, RowProblem, read_roster
 from bot.session_duties import follow_the_roster
 from bot.settings import Settings
@@ -928,6 +929,14 @@ async def _write_batch(
         ],
     )
     updates = [update for update in batch if isinstance(update, PersonUpdate)]
+    # Someone moved to another branch stops leading the old one, as on a transfer from
+    # the member card: the roles bound inside it end before the move.
+    await end_roles_on_leaving(
+        db=db,
+        actor=actor,
+        member_ids=[update.member_id for update in updates if update.branch is not None],
+        now=now,
+    )
     rows: list[dict[str, Any]] = []
     for update in updates:
         values = {"id": update.member_id, **update.columns, "updated_at": now}

@@ -33,7 +33,7 @@ from bot.session_buttons import (
     rsvp_markup,
 )
 from bot.session_duties import follow_the_roster
-from bot.session_text import LEAVE_REASON_LABELS, leave_label, session_card
+from bot.session_text import LEAVE_REASON_LABELS, clip, leave_label, session_card
 from bot.sessions import Window, window_state
 from handlers import awaiting
 from handlers.awaiting import cancel_keyboard
@@ -54,6 +54,7 @@ REASONS: Final = (
     LeaveReason.OTHER,
 )
 MAX_NOTE: Final = 200
+ALERT_NOTE: Final = 60  # of those words quoted in an alert (at most 200 characters in all)
 NOT_INVITED: Final = answers.NOT_INVITED
 
 log = logging.getLogger(__name__)
@@ -191,11 +192,11 @@ async def _offer_reasons(
     query = update.callback_query
     assert query is not None
     if row.leave_state in (LeaveState.PENDING, LeaveState.APPROVED):
+        # The member's own words (up to MAX_NOTE) are cut to leave room in the alert.
+        note = clip(row.leave_note, ALERT_NOTE) if row.leave_note else None
         await query.answer(
             context._("You have already asked for leave: {leave}").format(
-                leave=leave_label(
-                    row.leave_reason, row.leave_note, row.leave_state, context.language
-                )
+                leave=leave_label(row.leave_reason, note, row.leave_state, context.language)
             ),
             show_alert=True,
         )

@@ -29,13 +29,14 @@ from bot.refusals import NOT_ALLOWED, Refused
 from bot.roster_file import MAX_FILE_BYTES, MSG_UNSUPPORTED, RosterFileError
 from bot.roster_import import PROGRESS_MIN_ROWS, ImportOutcome, Verdict, import_as, may_import
 from bot.roster_report import is_truncated, report_lines
+from handlers import awaiting
 from handlers.guard import refuse
 
 log = logging.getLogger(__name__)
 
 #: What a roster may be called; old Excel files get read_roster's "save as .xlsx" advice.
 ROSTER_SUFFIXES: Final = frozenset({".xlsx", ".xlsm", ".csv", ".xls", ".et", ".wps"})
-PENDING_KEY: Final = "roster_imports"
+PENDING_KEY: Final = awaiting.forget_on_cancel("roster_imports")
 PENDING_TTL: Final = timedelta(minutes=30)
 #: Entries per list in a chat report; longer reports come as an attached text file too.
 SUMMARY_LIMIT: Final = 10

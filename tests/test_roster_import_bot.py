@@ -204,6 +204,23 @@ async def test_cancel_imports_nothing(
     assert (await counts(database)).members == 0
 
 
+async def test_cancel_typed_at_the_preview_imports_nothing(
+    database: Database, world: World, staff: Callable[..., Awaitable[SimUser]]
+) -> None:
+    """/cancel works everywhere: the preview's 导入 button is dead after it."""
+    boss = await staff()
+    await boss.send_document(
+        "花名册.csv", csv_bytes([["姓名", "支部", "类别"], ["张三", "东风村党支部", "正式"]])
+    )
+    await shown(world, boss, "预览")
+    await boss.send("/cancel")
+    assert (await boss.wait_for_reply()).text == "已取消。"
+    late = await boss.tap("导入")
+    answer = await boss.wait_for_callback_answer(late)
+    assert answer.text == "这次导入已经完成、取消或过期了。如需导入，请重新发送文件。"
+    assert (await counts(database)).members == 0
+
+
 async def test_tapping_import_twice_imports_once(
     database: Database, world: World, staff: Callable[..., Awaitable[SimUser]]
 ) -> None:
