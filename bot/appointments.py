@@ -22,10 +22,10 @@ from bot.access import (
     may_end_role,
     may_give_role,
 )
-from bot.direct_messages import Recipient, recipient
-from bot.i18n import N_
-from bot.members import GONE, end_role
-from bot.refusals import NOT_ALLOWED, Refused
+from bot.direct_messages import Recipient, recipient, tell
+from bot.i18n import N_, gettext
+from bot.refusals import MEMBER_GONE, NOT_ALLOWED, Refused
+from bot.roster import end_role
 from storage import audit, members, orgs, roles
 from storage.models import Member, OrgUnit, Role
 
@@ -38,6 +38,11 @@ ROLE_NAMES: Final[dict[Role, str]] = {
     Role.INSPECTOR: N_("inspector"),
     Role.ADMIN: N_("administrator"),
 }
+#: What the person whose role changed is told (the actor sees their own confirmation).
+APPOINTED: Final = N_(
+    "You have been appointed {role} of {org}. Send /help to see what you can do."
+)
+DISMISSED: Final = N_("You are no longer {role} of {org}.")
 #: Roles /appoint can give; being a member comes from the roster, not from a grant.
 APPOINTABLE: Final = tuple(role for role in Role if role is not Role.MEMBER)
 
@@ -64,12 +69,12 @@ async def candidate(*, db: AsyncSession, member_id: int) -> Candidate:
     """The active, Telegram-linked member behind a button, with their current roles."""
     member = await members.get_member(db=db, member_id=member_id)
     if member is None or not member.active:
-        raise Refused(GONE)
+        raise Refused(MEMBER_GONE)
     if member.telegram_user_id is None:
         raise Refused(N_("This person has not linked Telegram yet."))
     branch = await orgs.get_org(db=db, org_id=member.org_id)
     if branch is None:
-        raise Refused(GONE)
+        raise Refused(MEMBER_GONE)
     holder = await load_principal(db=db, telegram_user_id=member.telegram_user_id)
     return Candidate(member, branch, holder)
 
@@ -88,7 +93,7 @@ async def candidate_in(
         raise Refused(NOT_ALLOWED)
     member = await members.get_member(db=db, member_id=member_id)
     if member is None:
-        raise Refused(GONE)
+        raise Refused(MEMBER_GONE)
     branch = await orgs.get_org(db=db, org_id=member.org_id)
     if branch is None or not branch.path.startswith(org.path):
         raise Refused(NOT_ALLOWED)
@@ -97,7 +102,7 @@ async def candidate_in(
 
 @dataclass(frozen=True, slots=True)
 class RoleChange:
-    """A role given or removed, and whom to tell about it."""
+    """A role given or removed, and who was told about it."""
 
     member_name: str
     role: Role
@@ -105,9 +110,24 @@ class RoleChange:
     holder: Recipient
 
 
-async def _holder(db: AsyncSession, telegram_user_id: int) -> Recipient:
+async def _tell_holder(
+    db: AsyncSession, telegram_user_id: int, change: str, role: Role, org: OrgUnit, now: datetime
+) -> Recipient:
+    """Queue the news of ``change`` ("role.grant" or "role.revoke", as audited) for the
+    person whose role changed; they are who was told."""
+    text = APPOINTED if change == "role.grant" else DISMISSED
     found = await recipient(db=db, telegram_user_id=telegram_user_id)
-    return found or Recipient(telegram_user_id, "zh")
+    holder = found or Recipient(telegram_user_id, "zh")
+    await tell(
+        db=db,
+        recipients=[holder],
+        render=lambda language: gettext(language, text).format(
+            role=gettext(language, ROLE_NAMES[role]), org=org.name
+        ),
+        key=f"{change}:{role.value}:{org.id}:{now.isoformat()}",
+        now=now,
+    )
+    return holder
 
 
 async def appoint(
@@ -147,7 +167,7 @@ async def appoint(
         detail={"role": role.value, "member_id": member_id, "name": chosen.member.name},
         at=now,
     )
-    holder = await _holder(db, chosen.member.telegram_user_id)
+    holder = await _tell_holder(db, chosen.member.telegram_user_id, "role.grant", role, org, now)
     return RoleChange(chosen.member.name, role, org, holder)
 
 
@@ -179,7 +199,7 @@ async def dismiss(
         now=now,
     )
     assert chosen.member.telegram_user_id is not None
-    holder = await _holder(db, chosen.member.telegram_user_id)
+    holder = await _tell_holder(db, chosen.member.telegram_user_id, "role.revoke", role, org, now)
     return RoleChange(chosen.member.name, role, org, holder)
 
 

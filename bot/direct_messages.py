@@ -1,24 +1,24 @@
 """One-off messages to a few people (officers told about a change), each in their language.
 
-Bulk sends (notices, reminders to a whole branch) go through the delivery outbox instead;
-these are a handful of messages sent right after a change has been committed.
+They are queued in the outbox inside the transaction that makes the change, like every
+other message to people, so a change and the news of it commit together or not at all;
+the relay sends them (marking a blocked account, retrying a failure). Only the answer to
+the update being handled is sent directly, by the handler.
 """
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Callable, Iterable
 from datetime import datetime
 from typing import NamedTuple
 
 from sqlmodel.ext.asyncio.session import AsyncSession
-from telegram import Bot
-from telegram.error import Forbidden, TelegramError
+from telegram.constants import ParseMode
 
-from storage import Database, accounts
-from storage.models import TelegramAccount
-
-log = logging.getLogger(__name__)
+from bot.htmltext import payload_html
+from storage import deliveries
+from storage.deliveries import Outgoing
+from storage.models import DeliveryKind, TelegramAccount
 
 
 class Recipient(NamedTuple):
@@ -37,29 +37,25 @@ async def recipient(*, db: AsyncSession, telegram_user_id: int) -> Recipient | N
 
 
 async def tell(
-    bot: Bot,
-    database: Database,
+    *,
+    db: AsyncSession,
     recipients: Iterable[Recipient],
     render: Callable[[str], str],
-    *,
+    key: str,
     now: datetime,
 ) -> int:
-    """Send each recipient `render(their language)`; returns how many were reached.
+    """Queue `render(their language)` for each recipient (once each); how many were queued.
 
-    A user who blocked the bot is marked so; other failures are logged. The change that
-    prompted the message is already committed, so nothing here raises.
+    ``key`` names the change (``member.transfer:<id>:<time>``); with the chat it makes
+    each row's dedupe key, so a replay of the same change queues nothing twice. The
+    caller wakes the relay after its transaction has committed.
     """
-    reached = 0
-    for recipient in dict.fromkeys(recipients):
-        try:
-            await bot.send_message(recipient.telegram_user_id, render(recipient.language))
-        except Forbidden:
-            async with database.session_scope() as db:
-                await accounts.mark_blocked(
-                    db=db, telegram_user_id=recipient.telegram_user_id, at=now
-                )
-        except TelegramError as exc:
-            log.warning("could not tell user %s: %s", recipient.telegram_user_id, exc)
-        else:
-            reached += 1
-    return reached
+    items = [
+        Outgoing(
+            someone.telegram_user_id,
+            {"text": payload_html(render(someone.language)), "parse_mode": ParseMode.HTML.value},
+            f"{key}:{someone.telegram_user_id}",
+        )
+        for someone in dict.fromkeys(recipients)
+    ]
+    return await deliveries.enqueue_many(db=db, kind=DeliveryKind.OTHER, items=items, due_at=now)

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import io
-from collections.abc import Collection
+from collections.abc import Callable, Collection
 from dataclasses import dataclass
 from datetime import date, datetime
 from pathlib import Path
@@ -24,8 +24,9 @@ from bot.dates import local_date
 from bot.duties import year_bounds
 from bot.funds import FLOOR_YUAN, PURPOSES, SOURCES
 from bot.i18n import N_, gettext
-from bot.members import STATUS_NAMES
 from bot.periods import Period, parse_period
+from bot.roster import STATUS_NAMES
+from bot.satisfaction import TARGET, satisfied_share, survey_results
 from bot.session_text import kind_label
 from bot.settings import Settings
 from storage import Database, current_revision, exports, orgs
@@ -38,6 +39,7 @@ from storage.models import (
     FundSource,
     LeaveState,
     MemberStatus,
+    OrgKind,
     OrgUnit,
     Rsvp,
     SessionKind,
@@ -147,14 +149,14 @@ async def gather(
         )
     ]  # fmt: skip
     notices = [
-        (local(at), org_name, text[:NOTICE_TEXT], yes(ack), delivered, read)
-        for at, org_name, text, ack, delivered, read in await exports.notice_rows(
+        (local(at), org_name, text[:NOTICE_TEXT], yes(asks_ack), delivered, acked)
+        for at, org_name, text, asks_ack, delivered, acked in await exports.notice_rows(
             db=db, path=path, only=only, start=start, end=end
         )
     ]
-    receipts = [
-        (local(at), text[:NOTICE_TEXT], name, org_name, local(sent), local(read))
-        for at, text, name, org_name, sent, read in await exports.receipt_rows(
+    acks = [
+        (local(at), text[:NOTICE_TEXT], name, org_name, local(sent), local(acked))
+        for at, text, name, org_name, sent, acked in await exports.ack_rows(
             db=db, path=path, only=only, start=start, end=end
         )
     ]
@@ -197,6 +199,7 @@ async def gather(
                 db=db, under_path=path, start=year_start, end=year_end
             )
         ]
+    survey = await _survey_rows(db, org, year, only, yes)
     sheets = [
         Sheet(
             N_("Members"),
@@ -226,7 +229,7 @@ async def gather(
             N_("Read receipts"),
             (N_("Notice sent"), N_("Text"), N_("Name"), N_("Org"), N_("Delivered"),
              N_("Read")),
-            receipts,
+            acks,
         ),
         Sheet(
             N_("Trainings"),
@@ -256,8 +259,42 @@ async def gather(
             (N_("Org"), N_("Report hearings"), N_("Special studies")),
             leading,
         ),
+        Sheet(
+            N_("Satisfaction survey"),
+            (N_("Year"), N_("Unit"), N_("Satisfied"), N_("Basically satisfied"),
+             N_("Dissatisfied"), N_("Answers"), N_("Satisfied (%)"), N_("At the mark")),
+            survey,
+        ),
     ]  # fmt: skip
     return ExportData(org, period, sheets, only)
+
+
+async def _survey_rows(
+    db: AsyncSession, org: OrgUnit, year: int, only: Only | None, yes: Callable[[bool], str]
+) -> list[tuple[Any, ...]]:
+    """The county's workbook: the year's satisfaction survey by unit, counts only (the
+    survey's results are the county's; no row, here or anywhere, names a rater)."""
+    if org.kind != OrgKind.COUNTY or only is not None:
+        return []
+    found = await survey_results(db=db, year=year)
+    if found is None:
+        return []
+    rows: list[tuple[Any, ...]] = []
+    for unit in found.units:
+        share = satisfied_share(unit)
+        rows.append(
+            (
+                found.survey.year,
+                unit.name,
+                unit.satisfied,
+                unit.basically,
+                unit.dissatisfied,
+                unit.answers,
+                None if share is None else share.numerator * 100 // share.denominator,
+                None if share is None else yes(share >= TARGET),
+            )
+        )
+    return rows
 
 
 def workbook_bytes(data: ExportData, language: str) -> bytes:

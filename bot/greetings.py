@@ -16,7 +16,7 @@ from telegram.constants import ParseMode
 from bot.access import Action, Principal, allows
 from bot.htmltext import payload_html
 from bot.i18n import gettext
-from bot.members import BRANCH_KINDS
+from bot.orgs import BRANCH_KINDS
 from bot.refusals import NOT_ALLOWED, Refused
 from storage import audit, deliveries, notices, orgs
 from storage.deliveries import Outgoing

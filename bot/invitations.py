@@ -33,8 +33,9 @@ from bot.checkin import parse_start_payload
 from bot.clock import Clock, SystemClock
 from bot.dates import format_when
 from bot.i18n import N_, gettext
-from bot.members import BRANCH_KINDS, STATUS_NAMES, org_trail
+from bot.orgs import BRANCH_KINDS, org_trail
 from bot.refusals import NOT_ALLOWED, STALE_BUTTON, Refused
+from bot.roster import STATUS_NAMES
 from bot.settings import Settings
 from storage import Database, audit, orgs
 from storage import invitations as store

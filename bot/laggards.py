@@ -20,8 +20,8 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from bot.funds import FLOOR_YUAN
 from bot.i18n import N_, gettext
 from bot.periods import Period
+from bot.shares import percent
 from bot.summary import TARGETS, Check, Figure, Figures, branch_figures
-from bot.summary_text import percent
 from storage import reports
 from storage.models import OrgUnit
 from storage.reports import Branch
@@ -33,7 +33,7 @@ LAGGARD_FIGURES: Final = (
     Figure.CADENCE,
     Figure.ATTENDANCE,
     Figure.FUNDS,
-    Figure.READS,
+    Figure.ACKS,
     Figure.FIVE_GOOD,
 )
 
@@ -42,7 +42,7 @@ REASONS: Final = {
     Figure.CADENCE: N_("silent: sessions held on time in {part} of {whole} periods"),
     Figure.ATTENDANCE: N_("low attendance: {percent} (target {target})"),
     Figure.FUNDS: N_("training funds short: {amount} yuan a member (target {floor} yuan)"),
-    Figure.READS: N_("low notice read rate: {percent} (target {target})"),
+    Figure.ACKS: N_("low notice read rate: {percent} (target {target})"),
     Figure.FIVE_GOOD: N_("not five-good"),
 }
 

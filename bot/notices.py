@@ -38,9 +38,9 @@ __all__ = [
     "NoticeProgress",
     "Preview",
     "SentNotice",
+    "acknowledge",
     "final_text",
     "join_names",
-    "mark_read",
     "names_line",
     "notice_body",
     "notice_in_scope",
@@ -49,7 +49,7 @@ __all__ = [
     "preview",
     "progress_text",
     "remind_as",
-    "remind_non_readers",
+    "remind_unacked",
     "send_notice",
     "too_long",
 ]
@@ -254,8 +254,10 @@ async def send_notice(
     return SentNotice(notice.id, len(items))
 
 
-async def mark_read(*, db: AsyncSession, actor: Principal, notice_id: int, now: datetime) -> bool:
-    """已阅: the actor confirms they have read a notice sent to them; True the first time.
+async def acknowledge(
+    *, db: AsyncSession, actor: Principal, notice_id: int, now: datetime
+) -> bool:
+    """已阅 (ack): the actor confirms they read a notice sent to them; True the first time.
 
     Only the first tap writes (a conditional update, so a double tap is harmless); a
     notice that never reached the actor is refused as a stale button.
@@ -287,7 +289,7 @@ async def remind_as(
     key: str,
     now: datetime,
 ) -> int:
-    """/notices' remind button: an officer reminds whoever has not read a notice in scope.
+    """/notices' remind button: an officer reminds whoever has not acked a notice in scope.
 
     Refused unless the notice was sent inside the actor's scope and asks for 已阅; ``key``
     (the tapped message) makes a second tap queue nothing. Returns how many were queued.
@@ -295,7 +297,7 @@ async def remind_as(
     notice = await notice_in_scope(db=db, actor=actor, notice_id=notice_id)
     if notice is None or not notice.requires_ack:
         raise Refused(NOT_ALLOWED)
-    return await remind_non_readers(
+    return await remind_unacked(
         db=db,
         notice=notice,
         key=key,
@@ -304,7 +306,7 @@ async def remind_as(
     )
 
 
-async def remind_non_readers(
+async def remind_unacked(
     *,
     db: AsyncSession,
     notice: Notice,
@@ -320,9 +322,9 @@ async def remind_non_readers(
     assert notice.id is not None
     org = await orgs.get_org(db=db, org_id=notice.org_id)
     org_name = org.name if org is not None else ""
-    readers = await notices.non_readers(db=db, notice_id=notice.id)
+    unacked = await notices.unacked_recipients(db=db, notice_id=notice.id)
     items = _queue_items(
-        readers,
+        unacked,
         f"notice:{notice.id}:{key}",
         lambda language: notice_payload(language, notice, org_name, reminder=True),
     )

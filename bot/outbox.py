@@ -2,7 +2,7 @@
 
 Every message partybot sends is a ``delivery`` row, and a sent row is no use to the relay
 any more; kept for ever, the outbox grows by every reminder and invitation of every year.
-What still needs an old row is kept: a notice's rows are its receipts (delivered, 已阅,
+What still needs an old row is kept: a notice's rows are its acks (delivered, 已阅,
 blocked: /notices, /summary and the export count them), so they stay as long as the notice.
 Every other row guards only against queuing the same message twice (``dedupe_key``), and
 every job that queues looks at a window of a day or two, so a retention of a week or more

@@ -15,10 +15,11 @@ from typing import Final
 from sqlmodel.ext.asyncio.session import AsyncSession
 from telegram.constants import ParseMode
 
+from bot.dates import format_calendar_day
 from bot.direct_messages import Recipient
 from bot.htmltext import html_lines, payload_html
 from bot.i18n import gettext
-from bot.members import format_day, secretaries
+from bot.roster import secretaries
 from storage import audit, deliveries, member_admin, orgs
 from storage.deliveries import Outgoing
 from storage.models import DeliveryKind
@@ -55,7 +56,7 @@ class ProbationReminder:
         for person in self.due:
             lines.append(
                 gettext(language, "• {name} (probationary since {date})").format(
-                    name=person.name, date=format_day(language, person.since)
+                    name=person.name, date=format_calendar_day(person.since, language=language)
                 )
             )
         return html_lines(lines)

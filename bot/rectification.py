@@ -23,7 +23,7 @@ from bot.dates import format_calendar_day, local_date
 from bot.direct_messages import recipient
 from bot.htmltext import html_lines, payload_html
 from bot.i18n import N_, gettext
-from bot.members import BRANCH_KINDS
+from bot.orgs import BRANCH_KINDS
 from bot.rectify_buttons import report_markup, view_markup
 from bot.refusals import NOT_ALLOWED, Refused
 from storage import audit, deliveries, orgs, roles

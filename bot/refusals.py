@@ -12,6 +12,8 @@ from bot.i18n import N_, gettext
 
 NOT_ALLOWED: Final = N_("You do not have the right to do this here.")
 STALE_BUTTON: Final = N_("This button is no longer valid.")
+#: The member a tap names has been taken off the roster (any feature that acts on a member).
+MEMBER_GONE: Final = N_("This person is no longer on the roster.")
 
 
 class Refused(Exception):

@@ -3,7 +3,9 @@
 Joining spends one use of the invitation and links the Telegram account in the same
 transaction, so a refusal (code used up meanwhile, roster entry taken) raises and leaves
 nothing behind. Decisions on requests are one conditional UPDATE: the first tap wins and
-every later one learns who decided.
+every later one learns who decided. An approval welcomes the newcomer and invites them to
+their branch's coming sessions, a rejection tells them, all through the outbox in the
+decision's transaction.
 """
 
 from __future__ import annotations
@@ -16,13 +18,18 @@ from typing import Final, NoReturn
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.access import ROLE_RANK, Action, Principal, allows, may_give_role
-from bot.direct_messages import Recipient
-from bot.invitations import CodeStatus, is_raised_role, status_of
+from bot.direct_messages import Recipient, recipient, tell
+from bot.htmltext import html_lines
+from bot.i18n import N_, gettext
+from bot.invitations import CodeStatus, is_raised_role, org_label, role_label, status_of
 from bot.roster_file import normalise_phone
+from bot.session_duties import follow_the_roster
+from bot.settings import Settings
 from storage import audit, members, orgs, roles
 from storage import invitations as store
 from storage.models import (
     Invitation,
+    Language,
     Member,
     MemberStatus,
     OrgKind,
@@ -88,6 +95,59 @@ class Joined:
     telegram_user_id: int
     org_id: int
     role: Role | None
+
+
+@dataclass(frozen=True, slots=True)
+class Welcome:
+    """Someone joined a branch."""
+
+    telegram_user_id: int
+    member_id: int
+    name: str
+    branch: str
+    role: str | None
+    language: str
+
+
+REJECTED: Final = N_(
+    "Sorry, your request to join {branch} was not approved. "
+    "If you think this is a mistake, please talk to your branch secretary."
+)
+
+
+async def branch_of(db: AsyncSession, org_id: int) -> str:
+    """The branch as people know it, for the texts (empty if it is gone)."""
+    org = await orgs.get_org(db=db, org_id=org_id)
+    return await org_label(db=db, org=org) if org else ""
+
+
+async def welcome_of(db: AsyncSession, joined: Joined, language: str | None = None) -> Welcome:
+    """What the new member is told; in their stored language unless it is given."""
+    if language is None:
+        found = await recipient(db=db, telegram_user_id=joined.telegram_user_id)
+        language = found.language if found else Language.ZH.value
+    assert joined.member.id is not None
+    return Welcome(
+        telegram_user_id=joined.telegram_user_id,
+        member_id=joined.member.id,
+        name=joined.member.name,
+        branch=await branch_of(db, joined.org_id),
+        role=role_label(language, joined.role) if joined.role else None,
+        language=language,
+    )
+
+
+def welcome_text(welcome: Welcome) -> str:
+    """One welcome, whether the member joined alone or an officer approved them (HTML)."""
+    lines = [
+        gettext(welcome.language, "Welcome, {name}! You have joined {branch}.").format(
+            name=welcome.name, branch=welcome.branch
+        )
+    ]
+    if welcome.role is not None:
+        lines.append(gettext(welcome.language, "Your role: {role}.").format(role=welcome.role))
+    lines.append(gettext(welcome.language, "Send /help to see what I can do."))
+    return html_lines(lines)
 
 
 def clean_phone(raw: str | None) -> str | None:
@@ -234,10 +294,13 @@ async def approve(
     request_id: int,
     member_id: int | None,
     new_status: MemberStatus | None,
+    settings: Settings,
     now: datetime,
-) -> Joined:
+) -> Welcome:
     """Link the requester to a roster entry (or a new one) and grant the invited role,
-    if the actor may decide the request (and so give its role)."""
+    if the actor may decide the request (and so give its role); in the same transaction
+    queue their welcome and then their invitations to the branch's coming sessions (the
+    relay sends one chat's rows in order, so the welcome comes first)."""
     request = await decidable(db=db, actor=actor, request_id=request_id)
     decider_id = actor.telegram_user_id
     assert request.id is not None
@@ -281,13 +344,23 @@ async def approve(
         detail={"member_id": member_id, "telegram_user_id": request.telegram_user_id},
         at=now,
     )
-    return Joined(member, request.telegram_user_id, request.org_id, role)
+    welcome = await welcome_of(db, Joined(member, request.telegram_user_id, request.org_id, role))
+    await tell(
+        db=db,
+        recipients=[Recipient(welcome.telegram_user_id, welcome.language)],
+        render=lambda _language: welcome_text(welcome),
+        key=f"registration:{request.id}:welcome",
+        now=now,
+    )
+    await follow_the_roster(db=db, settings=settings, now=now, member_ids=[member_id])
+    return welcome
 
 
 async def reject(
     *, db: AsyncSession, actor: Principal, request_id: int, now: datetime
 ) -> RegistrationRequest:
-    """Turn the request down, if the actor may decide it; the request, to tell its author."""
+    """Turn the request down, if the actor may decide it, and tell its author (`REJECTED`,
+    through the outbox)."""
     request = await decidable(db=db, actor=actor, request_id=request_id)
     decider_id = actor.telegram_user_id
     await _claim_decision(db, request, RegistrationState.REJECTED, decider_id, None, now)
@@ -300,6 +373,15 @@ async def reject(
         org_id=request.org_id,
         detail={"telegram_user_id": request.telegram_user_id},
         at=now,
+    )
+    told = await recipient(db=db, telegram_user_id=request.telegram_user_id)
+    branch = await branch_of(db, request.org_id)
+    await tell(
+        db=db,
+        recipients=[told] if told else [],
+        render=lambda language: gettext(language, REJECTED).format(branch=branch),
+        key=f"registration:{request.id}:rejected",
+        now=now,
     )
     return request
 

@@ -3,7 +3,7 @@
 `build_summary` asks storage/reports for grouped aggregates and puts them against the
 targets: roster on Telegram, 三会一课 cadence (judged exactly as the silent-branch ladder
 judges it: `REQUIRED_KINDS`, `CADENCE_MONTHS`, the same holder rule and the same "not
-before partybot was first used"), attendance, make-up study, notice reads, and the 五好 /
+before partybot was first used"), attendance, make-up study, notice acks (已阅), and the 五好 /
 五带头 shares once the assessment exists. Units are ordered worst first.
 """
 
@@ -21,20 +21,21 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from bot.dates import local_date
 from bot.duties import HEARINGS_NEEDED, STUDIES_NEEDED, VISITS_NEEDED, year_bounds
 from bot.funds import FLOOR_YUAN
-from bot.members import BRANCH_KINDS
+from bot.orgs import BRANCH_KINDS
 from bot.periods import Period
+from bot.satisfaction import SurveyResults, survey_results
 from bot.sessions import KIND_ORDER, REQUIRED_KINDS, period_containing
 from storage import duties, escalations, funds, reports, trainings
 from storage.funds import OrgSpend
 from storage.guidance import Only
 from storage.models import OrgKind, OrgUnit, SessionKind
 from storage.reports import (
+    Acks,
     AttendanceFigures,
     By,
     FiveLead,
     JudgedPeriod,
     Ratings,
-    Reads,
     Roster,
     Scope,
 )
@@ -67,7 +68,7 @@ class Figure(StrEnum):
     CADENCE = "cadence"
     ATTENDANCE = "attendance"
     MAKEUP = "makeup"
-    READS = "reads"
+    ACKS = "acks"
     TRAINING = "training"
     FUNDS = "funds"
     VISITS = "visits"
@@ -84,7 +85,7 @@ TARGETS: dict[Figure, Fraction] = {
     Figure.CADENCE: Fraction(1),
     Figure.ATTENDANCE: Fraction(9, 10),
     Figure.MAKEUP: Fraction(1),
-    Figure.READS: Fraction(9, 10),
+    Figure.ACKS: Fraction(9, 10),
     Figure.TRAINING: Fraction(9, 10),  # member-trainings completed, of those published
     Figure.FUNDS: Fraction(1),  # of the floor: FLOOR_YUAN a member a year
     Figure.VISITS: Fraction(1),  # contact points visited VISITS_NEEDED times a year
@@ -144,7 +145,7 @@ class Figures:
     attendance: AttendanceFigures = field(
         default_factory=lambda: AttendanceFigures(0, 0, 0, 0, 0, 0)
     )
-    reads: Reads = field(default_factory=lambda: Reads(0, 0))
+    acks: Acks = field(default_factory=lambda: Acks(0, 0))
     five_good: Ratings | None = None  # None: not assessed yet
     five_lead: FiveLead | None = None  # a member's own: FiveLead(1, 1) when confirmed
     training: UnitCompletion | None = None  # trainings published in the period
@@ -173,7 +174,7 @@ class Figures:
         checks += [
             Check(Figure.ATTENDANCE, a.present, a.invited),
             Check(Figure.MAKEUP, a.makeup_done, a.makeup_owed),
-            Check(Figure.READS, self.reads.read, self.reads.delivered),
+            Check(Figure.ACKS, self.acks.acked, self.acks.delivered),
         ]
         if not members:
             checks += self._duties()
@@ -235,6 +236,7 @@ class Summary:
     lines: list[Line]
     judged_until: date  # cadence periods ending after this day are not judged yet
     only: Only | None = None  # narrowed to the units of one class or flag
+    survey: SurveyResults | None = None  # the county's: the year's satisfaction survey
 
 
 def grouping_of(org: OrgUnit) -> By:
@@ -296,7 +298,7 @@ async def _figures(
     start, end = period.bounds(tz)
     years = list(range(period.start.year, (period.end - timedelta(days=1)).year + 1))
     roster = await reports.roster(db=db, scope=scope)
-    reads = await reports.notice_reads(db=db, scope=scope, start=start, end=end)
+    acks = await reports.notice_acks(db=db, scope=scope, start=start, end=end)
     five_good = await reports.five_good(db=db, scope=scope, years=years)
     five_lead = await reports.five_lead(db=db, scope=scope, years=years)
     cadence: dict[int, dict[SessionKind, tuple[int, int, int]]] = {}
@@ -321,7 +323,7 @@ async def _figures(
         leading = await _leading(db, scope, year, tz)
     if scope.by != By.MEMBER:
         visits = await reports.contact_visits(db=db, scope=scope, year=year, needed=VISITS_NEEDED)
-    groups = set(roster) | set(attendance) | set(reads) | set(cadence)
+    groups = set(roster) | set(attendance) | set(acks) | set(cadence)
     groups |= set(five_good) | set(five_lead) | set(spend) | set(visits) | set(leading)
     groups |= set(training)
     year_over = year_bounds(year, tz)[1] <= now
@@ -330,7 +332,7 @@ async def _figures(
             roster=roster.get(group, Roster(0, 0)),
             cadence=cadence.get(group, {}),
             attendance=attendance.get(group, AttendanceFigures(0, 0, 0, 0, 0, 0)),
-            reads=reads.get(group, Reads(0, 0)),
+            acks=acks.get(group, Acks(0, 0)),
             five_good=five_good.get(group),
             five_lead=five_lead.get(group),
             training=training.get(group),
@@ -519,4 +521,11 @@ async def build_summary(
             for u in await reports.units(db=db, org_id=org.id, only=only)
         ]
     lines.sort(key=Line.sort_key)
-    return Summary(org, period, by, whole, lines, today, only)
+    # The satisfaction survey rates the county's departments and stations: the county's
+    # own summary shows its results (counts by unit), never narrowed by a branch's flag.
+    survey = (
+        await survey_results(db=db, year=period.start.year)
+        if org.kind == OrgKind.COUNTY and only is None
+        else None
+    )
+    return Summary(org, period, by, whole, lines, today, only, survey)

@@ -22,10 +22,9 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from telegram.constants import ParseMode
 
 from bot.access import Action, Principal, allows, load_principal, scope_roots
-from bot.dates import local_date, parse_day
+from bot.dates import format_calendar_day, local_date, parse_day
 from bot.htmltext import bold, html_lines, payload_html
 from bot.i18n import N_, gettext
-from bot.members import format_day
 from bot.refusals import NOT_ALLOWED, Refused
 from bot.training_buttons import done_markup
 from storage import audit, deliveries, orgs, trainings
@@ -174,7 +173,7 @@ def read_deadline(text: str, *, now: datetime, tz: ZoneInfo, language: str) -> d
     if day is None:
         raise Refused(BAD_DEADLINE, examples=gettext(language, DAY_EXAMPLES))
     if day < local_date(now, tz):
-        raise Refused(PAST_DEADLINE, day=format_day(language, day))
+        raise Refused(PAST_DEADLINE, day=format_calendar_day(day, language=language))
     return day
 
 
@@ -213,7 +212,11 @@ def training_text(
         ),
     ]
     if training.deadline is not None:
-        lines.append(_("Complete by: {day}").format(day=format_day(language, training.deadline)))
+        lines.append(
+            _("Complete by: {day}").format(
+                day=format_calendar_day(training.deadline, language=language)
+            )
+        )
     if training.materials_text:
         lines += ["", training.materials_text]
     if training.materials_file_id:

@@ -1,7 +1,7 @@
 """The months before the sandbox started: sessions with attendance, trainings, notices.
 
 Written through the features' own storage functions (sessions, answers, leave, check-in,
-closing, make-up; notices, recipients, read receipts), so the history looks exactly as if
+closing, make-up; notices, recipients, 已阅 acks), so the history looks exactly as if
 people had used the bot (trainings too: published, their audience written down, some
 members done); already-sent deliveries, which have no such function, are inserted as
 models.
@@ -333,7 +333,7 @@ class History:
             await self._notice(senders[notice.org], notice)
 
     async def _notice(self, org: OrgUnit, data: NoticeData) -> None:
-        """A notice as /notice leaves it once the relay has sent it and people have read it."""
+        """A notice as /notice leaves it once the relay has sent it and people have acked it."""
         assert org.id is not None
         db = self.db
         sent_at = self._at(self.today - timedelta(days=data.days_ago), 10)
@@ -376,10 +376,10 @@ class History:
             )
         await db.flush()
         for reader in readers:
-            if self.rng.random() < data.read_share:
-                read_at = sent_at + timedelta(hours=self.rng.randint(1, 30))
+            if self.rng.random() < data.ack_share:
+                acked_at = sent_at + timedelta(hours=self.rng.randint(1, 30))
                 await notices.acknowledge(
-                    db=db, notice_id=notice.id, chat_id=reader.chat_id, now=read_at
+                    db=db, notice_id=notice.id, chat_id=reader.chat_id, now=acked_at
                 )
 
 

@@ -50,7 +50,7 @@ class NoticeData:
 
     org: str  # "county" | "township" | "branch"
     days_ago: int
-    read_share: float
+    ack_share: float
     text: str
 
 
@@ -128,7 +128,7 @@ def demo_data() -> DemoData:
             for t in raw["trainings"]["current"]
         ),
         notices=tuple(
-            NoticeData(n["org"], int(n["days_ago"]), float(n["read_share"]), n["text"])
+            NoticeData(n["org"], int(n["days_ago"]), float(n["ack_share"]), n["text"])
             for n in raw["notices"]
         ),
     )

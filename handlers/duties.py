@@ -24,8 +24,8 @@ from bot.dates import local_date
 from bot.funds import check_year
 from bot.htmltext import Markup, html_lines
 from bot.i18n import N_, gettext
-from bot.members import GONE, is_branch
-from bot.refusals import NOT_ALLOWED, Refused
+from bot.orgs import is_branch
+from bot.refusals import MEMBER_GONE, NOT_ALLOWED, Refused
 from handlers.guard import refuse
 from handlers.menus import refresh_menu
 from handlers.org_picker import OrgPicker, OrgQuestion
@@ -264,7 +264,7 @@ async def on_point_nav(update: Update, context: BotContext) -> None:
     async def build(db: AsyncSession, principal: Principal) -> Screen | None:
         leader = await members.get_member(db=db, member_id=member_id)
         if leader is None or not leader.active:
-            raise Refused(GONE)
+            raise Refused(MEMBER_GONE)
         await _org_in_scope(db, principal, leader.org_id)
         found = await POINT_PICKER.screen(
             db=db,
@@ -377,7 +377,7 @@ async def on_remove(update: Update, context: BotContext) -> None:
     async def build(db: AsyncSession, principal: Principal) -> Screen:
         point = await store.get_contact_point(db=db, contact_point_id=point_id)
         if point is None:
-            raise Refused(GONE)
+            raise Refused(MEMBER_GONE)
         await _org_in_scope(db, principal, point.org_id)
         [view] = await store.contact_point_views(db=db, year=point.year, contact_point_id=point_id)
         _ = context._

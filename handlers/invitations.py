@@ -19,7 +19,7 @@ from bot.callbacks import CallbackCodec
 from bot.context import BotContext
 from bot.htmltext import html_lines
 from bot.i18n import N_
-from bot.members import is_branch
+from bot.orgs import is_branch
 from bot.refusals import Refused
 from handlers.guard import STALE_BUTTON, refuse
 from handlers.org_picker import OrgPicker, OrgQuestion

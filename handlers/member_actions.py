@@ -1,7 +1,7 @@
 """The officers' actions on a member card: transfer, status step or correction, deactivation.
 
 Each action is a short confirm flow; every tap re-checks MANAGE_MEMBERS on the member's
-branch (and on the destination of a transfer) in bot/members.py, inside the transaction
+branch (and on the destination of a transfer) in bot/roster.py, inside the transaction
 that writes the change and its audit row.
 """
 
@@ -13,12 +13,14 @@ from typing import Final
 from sqlmodel.ext.asyncio.session import AsyncSession
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
 
-from bot import members as rules
+from bot import roster as rules
 from bot.access import Action, Principal, allows
 from bot.context import BotContext
-from bot.direct_messages import Recipient, recipient, tell
+from bot.dates import format_calendar_day
+from bot.direct_messages import Recipient, recipient
 from bot.htmltext import bold, html_lines
 from bot.i18n import gettext
+from bot.orgs import is_branch
 from bot.refusals import Refused
 from handlers.menus import refresh_menu
 from handlers.roster_codecs import (
@@ -71,7 +73,7 @@ async def on_transfer_nav(update: Update, context: BotContext) -> None:
             subject=member_id,
             at=at,
             page=page,
-            can_pick=lambda unit: rules.is_branch(unit) and unit.id != org.id,
+            can_pick=lambda unit: is_branch(unit) and unit.id != org.id,
             _=_,
         )
         if found is None:
@@ -134,23 +136,11 @@ async def on_transfer_do(update: Update, context: BotContext) -> None:
     )
     if done is None:
         return
-    services.relay.wake()  # invitations to the new branch's coming sessions
-    values = {
-        "name": done.member_name,
-        "source": done.from_org.name,
-        "target": done.to_org.name,
-    }
-    text = context._("{name} has been moved from {source} to {target}.").format(**values)
-    await show(update, context, text)
-    await tell(
-        context.bot,
-        services.database,
-        [someone for someone in done.told if someone.telegram_user_id != user.id],
-        lambda lang: gettext(lang, "{name} has been moved from {source} to {target}.").format(
-            **values
-        ),
-        now=services.clock.now(),
+    services.relay.wake()  # the secretaries' news, invitations to the new branch's sessions
+    text = context._(rules.MOVED).format(
+        name=done.member_name, source=done.from_org.name, target=done.to_org.name
     )
+    await show(update, context, text)
 
 
 # --- status -------------------------------------------------------------------------------
@@ -171,7 +161,11 @@ async def on_status(update: Update, context: BotContext) -> None:
         ]
         since = await member_admin.probation_started_on(db=db, member_id=member_id)
         if member.status is MemberStatus.PROBATIONARY and since is not None:
-            lines.append(_("Probationary since {date}").format(date=rules.format_day(lang, since)))
+            lines.append(
+                _("Probationary since {date}").format(
+                    date=format_calendar_day(since, language=lang)
+                )
+            )
         rows: list[list[InlineKeyboardButton]] = []
         following = rules.next_status(member.status)
         if following is not None:
@@ -201,7 +195,7 @@ async def on_status_step(update: Update, context: BotContext) -> None:
             name=member.name,
             before=_(rules.STATUS_NAMES[before]),
             after=_(rules.STATUS_NAMES[after]),
-            date=rules.format_day(lang, today),
+            date=format_calendar_day(today, language=lang),
         )
         confirm = button(
             _("Yes, change"), STATUS_DO.encode(member_id, current, target, rules.STEP)
@@ -283,7 +277,7 @@ async def on_status_do(update: Update, context: BotContext) -> None:
     text = _("Recorded: {name} is now {status} (from {date}).").format(
         name=done.member_name,
         status=_(rules.STATUS_NAMES[done.after]),
-        date=rules.format_day(context.language, done.changed_on),
+        date=format_calendar_day(done.changed_on, language=context.language),
     )
     back = button(_("Back to the card"), CARD.encode(int(member_id), 0))
     await show(update, context, text, InlineKeyboardMarkup([[back]]))

@@ -23,11 +23,10 @@ from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Message, Update
 from bot import trainings as rules
 from bot.access import Action, Principal, allows, load_principal, scope_roots
 from bot.context import BotContext
-from bot.dates import local_date
+from bot.dates import format_calendar_day, local_date
 from bot.htmltext import bold, html_lines
 from bot.i18n import N_
 from bot.invitations import status_label
-from bot.members import format_day
 from bot.refusals import NOT_ALLOWED, Refused
 from bot.session_text import clip
 from bot.trainings import KIND_LABELS, SOURCE_LABELS, TrainingPlan, format_hours
@@ -39,7 +38,7 @@ from storage import orgs
 from storage.models import AttachmentKind, FundSource, MemberStatus, TrainingKind
 
 FLOW: Final = "newtraining"
-DRAFT_KEY: Final = "trainings.draft"
+DRAFT_KEY: Final = awaiting.forget_on_cancel("trainings.draft")
 STALE: Final = N_("This form is no longer open. Send /newtraining to start again.")
 
 KINDS: Final = tuple(TrainingKind)
@@ -340,7 +339,7 @@ def _audience_label(context: BotContext, draft: Draft) -> str:
 
 
 def _deadline(context: BotContext, draft: Draft) -> str:
-    return format_day(context.language, date.fromisoformat(draft.deadline_iso))
+    return format_calendar_day(date.fromisoformat(draft.deadline_iso), language=context.language)
 
 
 def _cost_line(context: BotContext, draft: Draft) -> str:

@@ -40,7 +40,7 @@ from handlers.screens import button, callback_values, perform
 from storage import orgs
 from storage.models import AttachmentKind, MemberStatus, OrgKind, OrgUnit, Role
 
-DRAFT_KEY: Final = "notices.draft"
+DRAFT_KEY: Final = awaiting.forget_on_cancel("notices.draft")
 SENT_KEY: Final = "notices.sent"
 #: The typed-input flow (handlers.awaiting) of a draft waiting for its text.
 FLOW: Final = "notice.text"
@@ -49,7 +49,7 @@ AUDIENCE: Final = CallbackCodec("ntc.aud", (str, str, int))  # token, all|pick|s
 PICK: Final = CallbackCodec("ntc.pick", (str, int))  # token, unit id (0: done)
 STATUS: Final = CallbackCodec("ntc.stat", (str, int, int))  # token, root, index in STATUSES
 ROLE: Final = CallbackCodec("ntc.role", (str, int, int))  # token, root, index in ROLES
-RECEIPT: Final = CallbackCodec("ntc.rcpt", (str, int))  # token, 1: ask for 已阅
+ASK_ACK: Final = CallbackCodec("ntc.askack", (str, int))  # token, 1: ask for 已阅
 SEND: Final = CallbackCodec("ntc.send", (str,))  # token
 CANCEL: Final = CallbackCodec("ntc.cancel", (str,))  # token
 
@@ -71,7 +71,7 @@ class Draft:
     """A notice being written (kept in user_data between messages and taps)."""
 
     token: str
-    step: str = "text"  # text -> audience -> receipt -> confirm
+    step: str = "text"  # text -> audience -> ack -> confirm
     text_html: str = ""
     attachment_kind: AttachmentKind | None = None
     file_id: str | None = None
@@ -225,7 +225,7 @@ async def on_audience(update: Update, context: BotContext) -> None:
     _ = context._
     if kind == "all":
         draft.audience = Audience(draft.root_id, (draft.root_id,))
-        await _ask_receipt(update, context, draft)
+        await _ask_ack(update, context, draft)
     elif kind == "pick":
         draft.picked = []
         await _edit(update, *_pick_screen(context, draft, root, children))
@@ -281,7 +281,7 @@ async def on_pick(update: Update, context: BotContext) -> None:
             await refuse(update, context, context._("Please choose at least one unit."))
             return
         draft.audience = Audience(draft.root_id, tuple(draft.picked))
-        await _ask_receipt(update, context, draft)
+        await _ask_ack(update, context, draft)
         return
     if int(unit_id) not in {unit.id for unit in children}:
         await refuse(update, context, context._(NOT_ALLOWED))
@@ -323,15 +323,15 @@ async def _narrowed(update: Update, context: BotContext, codec: CallbackCodec) -
         status=choice if codec is STATUS else None,
         role=choice if codec is ROLE else None,
     )
-    await _ask_receipt(update, context, draft)
+    await _ask_ack(update, context, draft)
 
 
-async def _ask_receipt(update: Update, context: BotContext, draft: Draft) -> None:
-    draft.step = "receipt"
+async def _ask_ack(update: Update, context: BotContext, draft: Draft) -> None:
+    draft.step = "ack"
     _ = context._
     rows = [
-        [button(_("Yes, ask them to tap “Mark as read”"), RECEIPT.encode(draft.token, 1))],
-        [button(_("No read receipt"), RECEIPT.encode(draft.token, 0))],
+        [button(_("Yes, ask them to tap “Mark as read”"), ASK_ACK.encode(draft.token, 1))],
+        [button(_("No read receipt"), ASK_ACK.encode(draft.token, 0))],
         _cancel_row(context, draft),
     ]
     text = _("Should members confirm that they have read it (已阅)?")
@@ -350,12 +350,12 @@ async def _describe(db: AsyncSession, context: BotContext, audience: Audience) -
     return context._("every {who} in {org}").format(who=who, org=names)
 
 
-async def on_receipt(update: Update, context: BotContext) -> None:
-    """Read receipt or not; then show the notice as members will see it, and the count."""
+async def on_ask_ack(update: Update, context: BotContext) -> None:
+    """Ask for 已阅 (ack) or not; then show the notice as members will see it, and the count."""
     query = update.callback_query
-    token, ask = callback_values(RECEIPT, update)
+    token, ask = callback_values(ASK_ACK, update)
     draft = _draft(context, str(token))
-    if query is None or draft is None or draft.step != "receipt" or draft.audience is None:
+    if query is None or draft is None or draft.step != "ack" or draft.audience is None:
         await refuse(update, context, context._(STALE))
         return
     draft.requires_ack = bool(ask)
@@ -477,7 +477,7 @@ CALLBACKS: Final = (
     (PICK, on_pick),
     (STATUS, on_status),
     (ROLE, on_role),
-    (RECEIPT, on_receipt),
+    (ASK_ACK, on_ask_ack),
     (SEND, on_send),
     (CANCEL, on_cancel),
 )

@@ -22,7 +22,7 @@ from bot.callbacks import CallbackCodec
 from bot.context import BotContext
 from bot.htmltext import html_lines
 from bot.i18n import gettext
-from bot.members import BRANCH_KINDS, is_branch, org_trail
+from bot.orgs import BRANCH_KINDS, is_branch, org_trail
 from handlers.screens import Screen, answer_with, button, callback_ints
 from storage import orgs
 from storage.models import OrgUnit

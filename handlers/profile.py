@@ -15,13 +15,15 @@ from typing import Final
 from sqlmodel.ext.asyncio.session import AsyncSession
 from telegram import InlineKeyboardMarkup, Update
 
-from bot import members as rules
+from bot import roster as rules
 from bot.access import Principal, load_principal
 from bot.accounts import choose_language
 from bot.callbacks import CallbackCodec
 from bot.context import BotContext
+from bot.dates import format_calendar_day
 from bot.htmltext import bold, html_lines
 from bot.i18n import gettext
+from bot.orgs import org_trail
 from handlers.guard import STALE_BUTTON, refuse
 from handlers.menus import refresh_menu
 from handlers.roles import role_name
@@ -70,9 +72,9 @@ async def roster_entry(view: ProfileView) -> list[str]:
             _("To join, ask your branch secretary for an invitation link."),
         ]
     branch = await orgs.get_org(db=view.db, org_id=member.org_id)
-    trail = await rules.org_trail(db=view.db, org=branch) if branch else ""
+    trail = await org_trail(db=view.db, org=branch) if branch else ""
     joined = (
-        rules.format_day(view.language, member.joined_on)
+        format_calendar_day(member.joined_on, language=view.language)
         if member.joined_on
         else _("not recorded")
     )

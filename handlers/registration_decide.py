@@ -15,18 +15,11 @@ from bot import registration as reg
 from bot.access import load_principal
 from bot.callbacks import CallbackCodec
 from bot.context import BotContext
-from bot.direct_messages import Recipient, recipient, tell
-from bot.i18n import gettext
-from bot.joining import Welcome, branch_of, welcome_of
+from bot.joining import Welcome, branch_of
+from bot.registration_buttons import APPROVE, REJECT
 from handlers.guard import STALE_BUTTON, refuse
 from handlers.invitations import PAGE_SIZE, in_rows, keyboard, paging_row
-from handlers.registration import (
-    APPROVE,
-    REJECT,
-    perform_step,
-    settle_in,
-    welcome_text,
-)
+from handlers.registration import perform_step, settle_in
 from handlers.screens import button, callback_ints, callback_values, show
 from storage import invitations as store
 from storage import members
@@ -170,15 +163,15 @@ async def _approve(
 
     async def approve(db: AsyncSession) -> Welcome:
         principal = await load_principal(db=db, telegram_user_id=user.id)
-        joined = await reg.approve(
+        return await reg.approve(
             db=db,
             actor=principal,
             request_id=request_id,
             member_id=member_id,
             new_status=status,
+            settings=context.services.settings,
             now=now,
         )
-        return await welcome_of(db, joined)
 
     welcome = await perform_step(update, context, approve, deciding=True)
     if welcome is None:
@@ -189,10 +182,7 @@ async def _approve(
             name=welcome.name, branch=welcome.branch
         )
     )
-    member = Recipient(welcome.telegram_user_id, welcome.language)
-    await tell(
-        context.bot, context.services.database, [member], lambda _: welcome_text(welcome), now=now
-    )
+    context.services.relay.wake()  # the welcome, then the invitations to coming sessions
     await settle_in(context, welcome)
 
 
@@ -204,29 +194,18 @@ async def on_reject(update: Update, context: BotContext) -> None:
     (request_id,) = callback_ints(REJECT, update)
     now = context.services.clock.now()
 
-    async def reject(db: AsyncSession) -> tuple[RegistrationRequest, str, Recipient | None]:
+    async def reject(db: AsyncSession) -> RegistrationRequest:
         principal = await load_principal(db=db, telegram_user_id=user.id)
-        request = await reg.reject(db=db, actor=principal, request_id=request_id, now=now)
-        told = await recipient(db=db, telegram_user_id=request.telegram_user_id)
-        return request, await branch_of(db, request.org_id), told
+        return await reg.reject(db=db, actor=principal, request_id=request_id, now=now)
 
-    rejected = await perform_step(update, context, reject, deciding=True)
-    if rejected is None:
+    request = await perform_step(update, context, reject, deciding=True)
+    if request is None:
         return
-    request, branch, told = rejected
+    context.services.relay.wake()  # the requester is told
     await query.answer(context._("Rejected."))
     await query.edit_message_text(
         context._("Rejected: {name} was told.").format(name=request.claimed_name)
     )
-
-    def rejection(language: str) -> str:
-        return gettext(
-            language,
-            "Sorry, your request to join {branch} was not approved. "
-            "If you think this is a mistake, please talk to your branch secretary.",
-        ).format(branch=branch)
-
-    await tell(context.bot, context.services.database, [told] if told else [], rejection, now=now)
 
 
 #: Every button the officers tap and its handler, for handlers/registry.py.

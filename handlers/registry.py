@@ -41,7 +41,7 @@ from handlers import (
     menus,
     newsession,
     newtraining,
-    notice_reads,
+    notice_acks,
     notices,
     profile,
     reachability,
@@ -148,9 +148,9 @@ def register_handlers(application: Application[Any, Any, Any, Any, Any, Any]) ->
         application.add_handler(CallbackQueryHandler(on_tap, pattern=codec.pattern))
 
     application.add_handler(CommandHandler("notice", notices.cmd_notice))
-    application.add_handler(CommandHandler("notices", notice_reads.cmd_notices))
+    application.add_handler(CommandHandler("notices", notice_acks.cmd_notices))
     application.add_handler(CommandHandler("greetings", greetings.cmd_greetings))
-    for codec, on_tap in (*notices.CALLBACKS, *notice_reads.CALLBACKS, *greetings.CALLBACKS):
+    for codec, on_tap in (*notices.CALLBACKS, *notice_acks.CALLBACKS, *greetings.CALLBACKS):
         application.add_handler(CallbackQueryHandler(on_tap, pattern=codec.pattern))
     application.add_handler(
         ChatMemberHandler(reachability.on_my_chat_member, ChatMemberHandler.MY_CHAT_MEMBER)

@@ -25,11 +25,10 @@ from bot.access import (
 )
 from bot.callbacks import CallbackCodec
 from bot.context import BotContext
-from bot.direct_messages import tell
 from bot.htmltext import html_lines
 from bot.i18n import N_, gettext
-from bot.members import STALE
 from bot.refusals import NOT_ALLOWED, Refused
+from bot.roster import STALE
 from handlers.guard import refuse
 from handlers.menus import refresh_menu
 from handlers.org_picker import OrgPicker, OrgQuestion
@@ -303,23 +302,16 @@ async def _change(
     if done is None:
         return
     name, place = done.member_name, done.org.name
-    if give:
-        mine = N_("{name} is now {role} of {org}.")
-        theirs = N_("You have been appointed {role} of {org}. Send /help to see what you can do.")
-    else:
-        mine = N_("{name} is no longer {role} of {org}.")
-        theirs = N_("You are no longer {role} of {org}.")
+    services.relay.wake()  # the holder's news
+    mine = (
+        N_("{name} is now {role} of {org}.")
+        if give
+        else N_("{name} is no longer {role} of {org}.")
+    )
     lang = context.language
     text = gettext(lang, mine).format(name=name, role=role_name(lang, role), org=place)
     back = button(context._("Back"), PERSON.encode(org_id, member_id))
     await show(update, context, text, InlineKeyboardMarkup([[back]]))
-    await tell(
-        context.bot,
-        services.database,
-        [done.holder],
-        lambda lang: gettext(lang, theirs).format(role=role_name(lang, role), org=place),
-        now=services.clock.now(),
-    )
     await refresh_menu(
         context.bot,
         database=services.database,

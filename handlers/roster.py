@@ -14,12 +14,14 @@ from typing import Final
 from sqlmodel.ext.asyncio.session import AsyncSession
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
 
-from bot import members as rules
+from bot import roster as rules
 from bot.access import Action, Principal, allows, scope_roots
 from bot.context import BotContext
+from bot.dates import format_calendar_day
 from bot.htmltext import bold, html_lines
 from bot.i18n import N_, gettext
-from bot.refusals import Refused
+from bot.orgs import is_branch, org_trail
+from bot.refusals import MEMBER_GONE, Refused
 from handlers import member_actions
 from handlers.org_picker import OrgQuestion
 from handlers.roster_codecs import CARD, DEACTIVATE, PAGE, PICKER, STATUS, TRANSFER
@@ -32,7 +34,7 @@ QUESTION: Final = OrgQuestion(
     PICKER,
     Action.VIEW_ROSTER,
     N_("Whose roster? Choose a branch:"),
-    lambda _principal, org: rules.is_branch(org),
+    lambda _principal, org: is_branch(org),
 )
 
 NO_ROSTER: Final = N_("Only branch officers and party staff can see a roster.")
@@ -85,11 +87,7 @@ async def _roster_of(
     db: AsyncSession, principal: Principal, org_id: int, page: int, lang: str
 ) -> Screen | None:
     org = await orgs.get_org(db=db, org_id=org_id)
-    if (
-        org is None
-        or not rules.is_branch(org)
-        or not allows(principal, Action.VIEW_ROSTER, org.path)
-    ):
+    if org is None or not is_branch(org) or not allows(principal, Action.VIEW_ROSTER, org.path):
         return None
     return await _roster(db, principal, org, page, lang)
 
@@ -105,7 +103,7 @@ async def _roster(
         db=db, org_ids=[_id(org)], offset=page * PAGE_SIZE, limit=PAGE_SIZE
     )
     lines = [
-        await rules.org_trail(db=db, org=org),
+        await org_trail(db=db, org=org),
         _("Members: {total} ({linked} on Telegram, {unlinked} not linked)").format(
             total=counts.total, linked=counts.linked, unlinked=counts.total - counts.linked
         ),
@@ -153,7 +151,7 @@ async def _card(
     _ = partial(gettext, lang)
     member = await members.get_member(db=db, member_id=member_id)
     if member is None or not member.active:
-        raise Refused(rules.GONE)
+        raise Refused(MEMBER_GONE)
     org = await orgs.get_org(db=db, org_id=member.org_id)
     if org is None or not allows(principal, Action.VIEW_ROSTER, org.path):
         return None
@@ -164,8 +162,12 @@ async def _card(
         phone = member.phone
     else:
         phone = mask_phone(member.phone)
-    joined = rules.format_day(lang, member.joined_on) if member.joined_on else _("not recorded")
-    trail = await rules.org_trail(db=db, org=org)
+    joined = (
+        format_calendar_day(member.joined_on, language=lang)
+        if member.joined_on
+        else _("not recorded")
+    )
+    trail = await org_trail(db=db, org=org)
     lines = [
         bold(member.name),
         _("Branch: {branch}").format(branch=trail),
@@ -191,7 +193,7 @@ async def _may_transfer_somewhere(db: AsyncSession, principal: Principal) -> boo
     if len(roots) != 1:
         return len(roots) > 1
     org = await orgs.get_org(db=db, org_id=roots[0].org_id)
-    return org is not None and not rules.is_branch(org)
+    return org is not None and not is_branch(org)
 
 
 CALLBACKS: Final = (

@@ -16,9 +16,8 @@ from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
 from bot import trainings as rules
 from bot.access import Action, Principal, load_principal, scope_roots
 from bot.context import BotContext
-from bot.dates import local_date
+from bot.dates import format_calendar_day, local_date
 from bot.htmltext import Markup, bold, html_lines
-from bot.members import format_day
 from bot.notices import names_line
 from bot.session_text import clip
 from handlers.guard import STALE_BUTTON, refuse
@@ -67,7 +66,9 @@ async def _detail(
     lines = [
         bold(training.title),
         _("Deadline: {day}").format(
-            day=format_day(context.language, training.deadline) if training.deadline else "-"
+            day=format_calendar_day(training.deadline, language=context.language)
+            if training.deadline
+            else "-"
         ),
         _("Completed: {done} of {total}").format(done=done, total=len(people)),
     ]

@@ -16,9 +16,8 @@ from telegram.error import BadRequest
 from bot import trainings as rules
 from bot.access import Action, Principal, scope_roots
 from bot.context import BotContext
-from bot.dates import local_date
+from bot.dates import format_calendar_day, local_date
 from bot.htmltext import Markup, bold, html_lines
-from bot.members import format_day
 from bot.session_text import clip
 from bot.training_buttons import DONE
 from bot.trainings import QuizOutcome, QuizStep, format_hours
@@ -215,7 +214,11 @@ async def _member_part(
     if pending:
         lines.append(_("To complete ({n}):").format(n=len(pending)))
         for item in pending:
-            due = format_day(context.language, item.deadline) if item.deadline else "-"
+            due = (
+                format_calendar_day(item.deadline, language=context.language)
+                if item.deadline
+                else "-"
+            )
             late = _(" (overdue)") if item.deadline and item.deadline < today else ""
             lines.append(
                 _("• {title} · {hours} h · by {day}{late}").format(
@@ -237,7 +240,9 @@ async def _member_part(
                 _("• {title} · {hours} h · {day}").format(
                     title=item.title,
                     hours=format_hours(item.hours),
-                    day=format_day(context.language, local_date(item.confirmed_at, tz)),
+                    day=format_calendar_day(
+                        local_date(item.confirmed_at, tz), language=context.language
+                    ),
                 )
             )
     return html_lines(lines), rows
@@ -257,7 +262,9 @@ async def _officer_part(
     ]
     rows = []
     for number, item in enumerate(found, start=1):
-        due = format_day(context.language, item.deadline) if item.deadline else "-"
+        due = (
+            format_calendar_day(item.deadline, language=context.language) if item.deadline else "-"
+        )
         line = _("{n}. {title} · done {done}/{total} · by {day}").format(
             n=number,
             title=clip(item.title, 40),

@@ -20,11 +20,10 @@ from bot import duties
 from bot.access import Principal
 from bot.callbacks import CallbackCodec
 from bot.context import BotContext
-from bot.dates import local_date
+from bot.dates import format_calendar_day, local_date
 from bot.duty_buttons import POINT
 from bot.htmltext import html_lines
 from bot.i18n import gettext
-from bot.members import format_day
 from bot.refusals import Refused
 from bot.roster_file import parse_date
 from handlers import awaiting
@@ -153,7 +152,7 @@ async def _take_day(update: Update, context: BotContext, point_id: int, day: dat
         return
     _FORM.keep(context, Draft(point_id, day))
     text = context._("{org}, {day}. What did you check? Type a few words.").format(
-        org=point.org_name, day=format_day(context.language, day)
+        org=point.org_name, day=format_calendar_day(day, language=context.language)
     )
     query = update.callback_query
     if query is not None:
@@ -247,7 +246,7 @@ async def on_save(update: Update, context: BotContext) -> None:
     await query.edit_message_text(
         context._("Visit saved: {org}, {day}. Visits this year: {count} of {needed}.").format(
             org=done.point.org_name,
-            day=format_day(context.language, draft.day),
+            day=format_calendar_day(draft.day, language=context.language),
             count=done.point.visits,
             needed=duties.VISITS_NEEDED,
         )

@@ -11,7 +11,7 @@ from typing import Final
 
 from bot.context import Services
 from bot.greetings import queue_greetings
-from bot.notices import remind_non_readers
+from bot.notices import remind_unacked
 from storage import notices
 
 log = logging.getLogger(__name__)
@@ -21,12 +21,12 @@ GREETINGS_EVERY_MINUTES: Final = 15
 
 
 async def job_ack_reminders(services: Services) -> int:
-    """Remind non-readers of every notice whose reminder delay has passed (once each)."""
+    """Remind who has not acked (已阅) each notice whose reminder delay has passed (once each)."""
     now = services.clock.now()
     queued = 0
     async with services.database.session_scope() as db:
         for notice in await notices.due_ack_reminders(db=db, now=now):
-            queued += await remind_non_readers(
+            queued += await remind_unacked(
                 db=db,
                 notice=notice,
                 key="auto",

@@ -318,7 +318,7 @@ async def prune_finished(*, db: AsyncSession, before: datetime, limit: int) -> i
 
     A finished row's ``next_attempt_at`` is when it finished (the relay writes the moment
     of the outcome), so the state index finds them. A notice's rows are kept whatever
-    their age: they are its receipts (delivered, 已阅, blocked) that /notices, /summary and
+    their age: they are its acks (delivered, 已阅, blocked) that /notices, /summary and
     the export count, and its reminders' keys remember which remind button was tapped.
     Returns how many were deleted.
     """

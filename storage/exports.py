@@ -1,4 +1,4 @@
-"""Rows of the /export workbook: members, sessions, attendance, notices, read receipts.
+"""Rows of the /export workbook: members, sessions, attendance, notices, 已阅 (acks).
 
 Each function lists what lies inside one org subtree (a materialised path prefix) and,
 where it has a date, inside ``[start, end)``; the per-session and per-notice counts are
@@ -26,11 +26,11 @@ from storage.reports import delivered_notice, notices_between
 from storage.types import UTCDateTime
 
 __all__ = [
+    "ack_rows",
     "attendance_rows",
     "fund_rows",
     "member_rows",
     "notice_rows",
-    "receipt_rows",
     "session_rows",
     "training_rows",
 ]
@@ -151,7 +151,7 @@ async def attendance_rows(
 async def notice_rows(
     *, db: AsyncSession, path: str, only: Only | None = None, start: datetime, end: datetime
 ) -> list[tuple[Any, ...]]:
-    """(sent at, org name, text, asks 已阅, delivered, read) of notices sent by the
+    """(sent at, org name, text, asks 已阅, delivered, acked) of notices sent by the
     subtree's orgs, oldest first."""
     return await _rows(
         db,
@@ -175,10 +175,10 @@ async def notice_rows(
     )
 
 
-async def receipt_rows(
+async def ack_rows(
     *, db: AsyncSession, path: str, only: Only | None = None, start: datetime, end: datetime
 ) -> list[tuple[Any, ...]]:
-    """(notice sent at, notice text, member, member's org, delivered at, read at) for the
+    """(notice sent at, notice text, member, member's org, delivered at, acked at) for the
     subtree's members, whoever sent the notice."""
     return await _rows(
         db,

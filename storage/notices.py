@@ -1,6 +1,6 @@
-"""Notices aggregate: audiences, the notice itself, read receipts, progress and greetings.
+"""Notices aggregate: audiences, the notice itself, 已阅 (acks), progress and greetings.
 
-Every count here (audience sizes, delivery progress, read rates, who has not read) is one
+Every count here (audience sizes, delivery progress, ack rates, who has not acked) is one
 SQL aggregate; nothing walks rows in Python. Audiences are org subtrees (materialised
 paths), optionally narrowed to a member status or to holders of a role.
 """
@@ -39,7 +39,7 @@ __all__ = [
     "NoticeSummary",
     "ProgressTarget",
     "Reader",
-    "UnreadGroup",
+    "UnackedGroup",
     "acknowledge",
     "audience_counts",
     "birthday_members",
@@ -49,15 +49,15 @@ __all__ = [
     "due_ack_reminders",
     "get_notice",
     "greetings_enabled",
-    "non_readers",
     "open_progress",
     "recent_notices",
     "recipients",
     "set_greetings",
+    "unacked_by_branch",
+    "unacked_names",
+    "unacked_recipients",
     "unreachable_in_audience",
     "unreachable_names",
-    "unread_by_branch",
-    "unread_names",
 ]
 
 #: Member statuses that have joined the party, so have a political birthday.
@@ -92,7 +92,7 @@ class DeliveryCounts(NamedTuple):
     waiting: int  # pending, being sent, or failed and due to be retried
     failed: int  # gave up (not because the person blocked the bot)
     unreachable: int  # the person blocked the bot (403)
-    read: int
+    acked: int  # tapped 已阅
 
     @property
     def finished(self) -> bool:
@@ -100,7 +100,7 @@ class DeliveryCounts(NamedTuple):
 
 
 class NoticeSummary(NamedTuple):
-    """One line of /notices: the notice and its read rate."""
+    """One line of /notices: the notice and its ack rate."""
 
     id: int
     org_name: str
@@ -109,15 +109,15 @@ class NoticeSummary(NamedTuple):
     requires_ack: bool
     total: int
     delivered: int
-    read: int
+    acked: int
 
 
-class UnreadGroup(NamedTuple):
-    """How many in one branch (of one township) have not read a notice."""
+class UnackedGroup(NamedTuple):
+    """How many in one branch (of one township) have not acked (已阅) a notice."""
 
     township: str | None
     branch: str | None
-    unread: int
+    unacked: int
 
 
 class ProgressTarget(NamedTuple):
@@ -404,7 +404,7 @@ async def unreachable_names(*, db: AsyncSession, notice_id: int, limit: int = 30
     return [str(name) for (name,) in result]
 
 
-# --- read receipts ---------------------------------------------------------------------------
+# --- 已阅 (acks) ----------------------------------------------------------------------------
 
 
 async def acknowledge(
@@ -431,7 +431,7 @@ async def acknowledge(
     return AckResult.ALREADY if found else AckResult.UNKNOWN
 
 
-def _unread(notice_id: int) -> tuple[Any, ...]:
+def _unacked(notice_id: int) -> tuple[Any, ...]:
     return (
         col(Delivery.notice_id) == notice_id,
         col(Delivery.state) == DeliveryState.SENT,
@@ -442,9 +442,9 @@ def _unread(notice_id: int) -> tuple[Any, ...]:
 async def recent_notices(
     *, db: AsyncSession, paths: Sequence[str], limit: int = 10
 ) -> list[NoticeSummary]:
-    """The newest notices sent from inside these subtrees, each with its read rate."""
+    """The newest notices sent from inside these subtrees, each with its ack rate."""
     delivered = sa.func.count().filter(col(Delivery.state) == DeliveryState.SENT)
-    read = sa.func.count(col(Delivery.acknowledged_at))
+    acked = sa.func.count(col(Delivery.acknowledged_at))
     result = await _rows(
         db,
         sa.select(
@@ -455,7 +455,7 @@ async def recent_notices(
             col(Notice.requires_ack),
             sa.func.count(col(Delivery.id)),
             delivered,
-            read,
+            acked,
         )
         .join(OrgUnit, col(OrgUnit.id) == col(Notice.org_id))
         .outerjoin(Delivery, col(Delivery.notice_id) == col(Notice.id))
@@ -476,8 +476,8 @@ async def recent_notices(
     ]
 
 
-async def unread_by_branch(*, db: AsyncSession, notice_id: int) -> list[UnreadGroup]:
-    """Who has not read a delivered notice, counted by township and branch."""
+async def unacked_by_branch(*, db: AsyncSession, notice_id: int) -> list[UnackedGroup]:
+    """Who has not acked a delivered notice, counted by township and branch."""
     branch = aliased(OrgUnit)
     township = aliased(OrgUnit)
     result = await _rows(
@@ -487,35 +487,35 @@ async def unread_by_branch(*, db: AsyncSession, notice_id: int) -> list[UnreadGr
         .outerjoin(Member, col(Member.id) == col(Delivery.member_id))
         .outerjoin(branch, col(branch.id) == col(Member.org_id))
         .outerjoin(township, col(township.id) == col(branch.parent_id))
-        .where(*_unread(notice_id))
+        .where(*_unacked(notice_id))
         .group_by(col(township.name), col(branch.name))
         .order_by(col(township.name), col(branch.name)),
     )
-    return [UnreadGroup(t, b, int(n)) for t, b, n in result]
+    return [UnackedGroup(t, b, int(n)) for t, b, n in result]
 
 
-async def unread_names(*, db: AsyncSession, notice_id: int, limit: int = 50) -> list[str]:
-    """Names of those who have not read a delivered notice."""
+async def unacked_names(*, db: AsyncSession, notice_id: int, limit: int = 50) -> list[str]:
+    """Names of those who have not acked a delivered notice."""
     result = await _rows(
         db,
         sa.select(sa.func.coalesce(Member.name, TelegramAccount.first_name))
         .select_from(Delivery)
         .outerjoin(Member, col(Member.id) == col(Delivery.member_id))
         .outerjoin(TelegramAccount, col(TelegramAccount.telegram_user_id) == col(Delivery.chat_id))
-        .where(*_unread(notice_id))
+        .where(*_unacked(notice_id))
         .order_by(sa.func.coalesce(Member.name, TelegramAccount.first_name))
         .limit(limit),
     )
     return [str(name) for (name,) in result]
 
 
-async def non_readers(*, db: AsyncSession, notice_id: int) -> list[Reader]:
+async def unacked_recipients(*, db: AsyncSession, notice_id: int) -> list[Reader]:
     """Who got the notice, has not tapped 已阅 and can still be reached: to remind."""
     result = await _rows(
         db,
         sa.select(col(Delivery.chat_id), col(Delivery.member_id), col(TelegramAccount.language))
         .join(TelegramAccount, col(TelegramAccount.telegram_user_id) == col(Delivery.chat_id))
-        .where(*_unread(notice_id), col(TelegramAccount.blocked_at).is_(None))
+        .where(*_unacked(notice_id), col(TelegramAccount.blocked_at).is_(None))
         .order_by(col(Delivery.chat_id)),
     )
     return [Reader(int(chat), member, str(lang)) for chat, member, lang in result]

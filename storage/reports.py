@@ -5,7 +5,7 @@ A report looks at one org and groups what happened under it (`Scope`): by its ch
 (the headline). Each function is one grouped query returning plain numbers keyed by the
 unit's org id, the member id, or the scope's own org id; nothing walks rows in Python.
 
-People's figures (roster, attendance, read receipts, five-lead ratings) count under the
+People's figures (roster, attendance, 已阅 acks, five-lead ratings) count under the
 unit the member belongs to now; org figures (sessions held, five-good ratings) under the
 unit the org lies in.
 """
@@ -39,6 +39,7 @@ from storage.models.sessions import (
 from storage.types import UTCDateTime
 
 __all__ = [
+    "Acks",
     "AttendanceFigures",
     "Branch",
     "By",
@@ -47,7 +48,6 @@ __all__ = [
     "JudgedPeriod",
     "MemberLine",
     "Ratings",
-    "Reads",
     "Roster",
     "Scope",
     "Unit",
@@ -61,7 +61,7 @@ __all__ = [
     "five_good",
     "five_lead",
     "member_key",
-    "notice_reads",
+    "notice_acks",
     "notices_between",
     "org_key",
     "org_kinds",
@@ -137,11 +137,11 @@ class AttendanceFigures(NamedTuple):
     makeup_done: int
 
 
-class Reads(NamedTuple):
-    """Notices that asked for 已阅 and reached the member, and how many were read."""
+class Acks(NamedTuple):
+    """Notices that asked for 已阅 and reached the member, and how many were acked."""
 
     delivered: int
-    read: int
+    acked: int
 
 
 class Ratings(NamedTuple):
@@ -526,10 +526,10 @@ def notices_between(start: datetime, end: datetime) -> Any:
     )
 
 
-async def notice_reads(
+async def notice_acks(
     *, db: AsyncSession, scope: Scope, start: datetime, end: datetime
-) -> dict[int, Reads]:
-    """Notices sent in [start, end) that asked for 已阅: delivered to members, and read."""
+) -> dict[int, Acks]:
+    """Notices sent in [start, end) that asked for 已阅: delivered to members, and acked."""
     base = (
         sa.select()
         .select_from(_DELIVERY)
@@ -548,7 +548,7 @@ async def notice_reads(
             key, sa.func.count(), sa.func.count(_DELIVERY.c.acknowledged_at)
         ).group_by(key),
     )
-    return {int(k): Reads(int(d), int(r)) for k, d, r in rows}
+    return {int(k): Acks(int(d), int(a)) for k, d, a in rows}
 
 
 def _ratings_columns() -> tuple[Any, ...]:

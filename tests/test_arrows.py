@@ -82,19 +82,19 @@ def test_a_wrong_arrow_is_found_wherever_it_is_drawn(tmp_path: Path) -> None:
     files = {
         "storage/orgs.py": "from bot.access import ROLE_RANK\n",
         "storage/lazy.py": "def f() -> None:\n    import handlers.roster\n",
-        "bot/members.py": "from handlers import roster\nfrom storage import orgs\n",
+        "bot/roster.py": "from handlers import roster\nfrom storage import orgs\n",
         "bot/app.py": "from handlers.registry import register_handlers\n",
         "bot/cli.py": "from demo.app import serve_sandbox\n",
         "sandbox/world.py": "import storage.models\n",
         "schedules/jobs.py": "from bot import relay\nfrom handlers import notices\n",
-        "handlers/roster.py": "from . import screens\nfrom bot import members\n",
+        "handlers/roster.py": "from . import screens\nfrom bot import roster\n",
     }
     for name, text in files.items():
         (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
         (tmp_path / name).write_text(text, encoding="utf-8")
 
     assert sorted(str(arrow) for arrow in wrong_arrows(tmp_path)) == [
-        "bot/members.py:1 imports handlers",
+        "bot/roster.py:1 imports handlers",
         "sandbox/world.py:1 imports storage",
         "schedules/jobs.py:2 imports handlers",
         "storage/lazy.py:2 imports handlers",
@@ -135,18 +135,6 @@ SESSION_WRITES = frozenset({"add", "add_all", "delete", "merge", "commit"})
 #: SQL statements that write, called bare (`update(...)`) or on a SQL module (`sa.insert`).
 STATEMENT_WRITES = frozenset({"insert", "update", "delete"})
 SQL_MODULES = frozenset({"sa", "sqlalchemy", "sqlmodel", "sqlite", "postgresql"})
-#: Handler modules other work is still moving (assessment, surveys, rectification): not
-#: guarded yet. Every other handler module is, including new ones.
-UNGUARDED = frozenset(
-    {
-        "handlers/assess.py",
-        "handlers/commend.py",
-        "handlers/five_lead.py",
-        "handlers/guidance.py",
-        "handlers/rectify.py",
-        "handlers/survey.py",
-    }
-)
 
 
 def storage_names(tree: ast.AST) -> dict[str, str]:
@@ -224,16 +212,17 @@ def storage_calls(path: Path) -> list[tuple[int, str]]:
 
 
 def handler_writes(root: Path) -> list[str]:
-    """Every write a guarded handler module makes itself: a storage writer or `db` itself."""
+    """Every write a handler module makes itself: a storage writer or `db` itself."""
     writers = storage_writers(root)
     found: list[str] = []
     for path in sorted((root / "handlers").glob("*.py")):
         module = path.relative_to(root).as_posix()
-        if module in UNGUARDED:
-            continue
         tree = ast.parse(path.read_text(encoding="utf-8"))
-        found += [f"{module}:{line} calls {name}" for line, name in storage_calls(path)]
-        found[:] = [entry for entry in found if entry.rsplit(" ", 1)[1] in writers]
+        found += [
+            f"{module}:{line} calls {name}"
+            for line, name in storage_calls(path)
+            if name in writers
+        ]
         found += [
             f"{module}:{node.lineno} writes through the database session"
             for node in ast.walk(tree)
@@ -281,13 +270,14 @@ def test_a_write_in_a_handler_is_found(tmp_path: Path) -> None:
             "async def on_tick(db):\n    await tick(db=db)\n"
             "async def on_add(db):\n    db.add(1)\n"
         ),
-        "handlers/rectify.py": "from storage import notes\nnotes.mark(db=None)\n",
+        "handlers/alpha.py": "async def on_add(db):\n    db.add(1)\n",  # before notes.py
     }
     for name, text in files.items():
         (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
         (tmp_path / name).write_text(text, encoding="utf-8")
 
     assert handler_writes(tmp_path) == [
+        "handlers/alpha.py:2 writes through the database session",
         "handlers/notes.py:6 calls storage.notes.mark",
         "handlers/notes.py:8 calls storage.notes.mark",
         "handlers/notes.py:10 writes through the database session",

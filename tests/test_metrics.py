@@ -97,5 +97,5 @@ async def test_metrics_after_a_broadcast(
     assert after[("partybot_outbox_rows", ("pending",))] == 0
     assert after[("partybot_outbox_rows", ("sending",))] == 0
     handled = after[("partybot_updates_total", ())] - before[("partybot_updates_total", ())]
-    assert handled == 5  # /notice, the text, two taps for audience and receipt, send
+    assert handled == 5  # /notice, the text, two taps for audience and 已阅, send
     assert after[("partybot_handler_seconds_count", ())] == after[("partybot_updates_total", ())]

@@ -1,4 +1,4 @@
-"""The outbox forgets what it sent after the retention, but never a notice's receipts."""
+"""The outbox forgets what it sent after the retention, but never a notice's acks (已阅)."""
 
 from __future__ import annotations
 
@@ -35,11 +35,11 @@ async def _figures(database: Database, path: str, notice_id: int) -> tuple[Any, 
     async with database.session_scope() as db:
         counts = await notices.delivery_counts(db=db, notice_ids=[notice_id])
         listed = await exports.notice_rows(db=db, path=path, start=start, end=end)
-        receipts = await exports.receipt_rows(db=db, path=path, start=start, end=end)
-    return counts, listed, receipts
+        acks = await exports.ack_rows(db=db, path=path, start=start, end=end)
+    return counts, listed, acks
 
 
-async def test_old_sent_rows_go_and_receipts_stay(
+async def test_old_sent_rows_go_and_acks_stay(
     database: Database,
     clock: ManualClock,
     person: Callable[..., SimUser],

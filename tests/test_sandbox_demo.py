@@ -67,7 +67,7 @@ async def _counts(database: Database) -> dict[str, int]:
         "confirmations": "SELECT count(*) FROM training_confirmation",
         "notices": "SELECT count(*) FROM notice",
         "deliveries": "SELECT count(*) FROM delivery",
-        "read": "SELECT count(*) FROM delivery WHERE acknowledged_at IS NOT NULL",
+        "acked": "SELECT count(*) FROM delivery WHERE acknowledged_at IS NOT NULL",
         "audit": "SELECT count(*) FROM audit_log WHERE action = 'sandbox.seed'",
         "funds": "SELECT count(*) FROM fund_allocation",
         "contact_points": "SELECT count(*) FROM contact_point",
@@ -102,7 +102,7 @@ async def test_the_demo_county_is_seeded_once_with_months_of_history(
     assert counts["trainings"] == 4 + 3  # long over; still open (two with a quiz)
     assert counts["confirmations"] > 150
     assert counts["notices"] == 3
-    assert 0 < counts["read"] < counts["deliveries"]
+    assert 0 < counts["acked"] < counts["deliveries"]
     assert counts["audit"] == 1
     # Training funds and leaders' duties: every township's organiser and the county staff
     # member have a contact point with 0-2 visits; one township and one village are sites.

@@ -1,4 +1,4 @@
-"""Notices (通知) with read receipts, and the delivery outbox for every bulk send."""
+"""Notices (通知) with their 已阅 acks, and the delivery outbox for every bulk send."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Notice aggregates on both databases: audiences, exact read rates, reminders, birthdays."""
+"""Notice aggregates on both databases: audiences, exact ack rates, reminders, birthdays."""
 
 from __future__ import annotations
 
@@ -109,7 +109,7 @@ async def test_audiences_by_unit_status_and_role(database: Database) -> None:
         assert await notices.audience_counts(db=db, paths=[]) == (0, 0, 0)
 
 
-async def test_read_rates_are_exact(database: Database) -> None:
+async def test_ack_rates_are_exact(database: Database) -> None:
     ids = await build_tree(database)
     pick = random.Random(5)
     branches = [ids["v1"], ids["v2"], ids["v3"]]
@@ -155,15 +155,13 @@ async def test_read_rates_are_exact(database: Database) -> None:
         elif fate == "B":
             outcomes.append(Outcome(row.id, DeliveryState.DEAD, 1, NOW, error="blocked: 403"))
     sent_chats = [row.chat_id for row, fate in zip(claimed, fates, strict=True) if fate == "S"]
-    readers = set(pick.sample(sent_chats, 37))
+    ackers = set(pick.sample(sent_chats, 37))
     async with database.session_scope() as db:
         await record_outcomes(db=db, worker="w", outcomes=outcomes, now=NOW)
-        for chat in sorted(readers):
+        for chat in sorted(ackers):
             result = await notices.acknowledge(db=db, notice_id=notice_id, chat_id=chat, now=NOW)
             assert result == notices.AckResult.ACKNOWLEDGED
-        again = await notices.acknowledge(
-            db=db, notice_id=notice_id, chat_id=min(readers), now=NOW
-        )
+        again = await notices.acknowledge(db=db, notice_id=notice_id, chat_id=min(ackers), now=NOW)
         assert again == notices.AckResult.ALREADY
         unknown = await notices.acknowledge(db=db, notice_id=notice_id, chat_id=7, now=NOW)
         assert unknown == notices.AckResult.UNKNOWN
@@ -171,23 +169,23 @@ async def test_read_rates_are_exact(database: Database) -> None:
         (summary,) = await notices.recent_notices(
             db=db, paths=await _paths(database, ids["county"])
         )
-        groups = await notices.unread_by_branch(db=db, notice_id=notice_id)
-        names = await notices.unread_names(db=db, notice_id=notice_id, limit=500)
-        to_remind = await notices.non_readers(db=db, notice_id=notice_id)
+        groups = await notices.unacked_by_branch(db=db, notice_id=notice_id)
+        names = await notices.unacked_names(db=db, notice_id=notice_id, limit=500)
+        to_remind = await notices.unacked_recipients(db=db, notice_id=notice_id)
     assert counts == notices.DeliveryCounts(
         total=120,
         sent=fates.count("S"),
         waiting=fates.count("P") + fates.count("F"),
         failed=fates.count("D"),
         unreachable=fates.count("B"),
-        read=37,
+        acked=37,
     )
     assert not counts.finished
-    assert (summary.total, summary.delivered, summary.read) == (120, fates.count("S"), 37)
-    assert sum(group.unread for group in groups) == fates.count("S") - 37
+    assert (summary.total, summary.delivered, summary.acked) == (120, fates.count("S"), 37)
+    assert sum(group.unacked for group in groups) == fates.count("S") - 37
     assert {group.branch for group in groups} <= {"一村", "二村"}
     assert len(names) == fates.count("S") - 37
-    assert {reader.chat_id for reader in to_remind} == set(sent_chats) - readers
+    assert {reader.chat_id for reader in to_remind} == set(sent_chats) - ackers
 
 
 async def test_automatic_reminders_are_claimed_once_when_due(database: Database) -> None:

@@ -9,7 +9,7 @@ from bot.periods import Period, PeriodKind
 from bot.summary import Figures, Leading, build_summary
 from storage import Database, orgs, reports
 from storage.models import OrgUnit, SessionKind
-from storage.reports import AttendanceFigures, By, Ratings, Reads, Roster, Scope
+from storage.reports import Acks, AttendanceFigures, By, Ratings, Roster, Scope
 from tests.storage.test_sessions_storage import database  # noqa: F401  (both databases)
 from tests.support.reports import NOW, SHANGHAI, accounts_only, build_county
 
@@ -29,7 +29,7 @@ async def test_every_scope_on_both_databases(database: Database) -> None:  # noq
     whole, towns = await _figures(database, county.tree.county)
     assert whole.roster == Roster(8, 6)
     assert whole.attendance == AttendanceFigures(10, 6, 1, 3, 4, 2)
-    assert whole.reads == Reads(3, 2)
+    assert whole.acks == Acks(3, 2)
     assert (whole.periods_met, whole.periods_required) == (16, 24)
     assert whole.cadence[SessionKind.BRANCH_COMMITTEE_MEETING] == (7, 9, 7)
     assert whole.cadence[SessionKind.SPECIAL_STUDY] == (0, 0, 1)
@@ -64,7 +64,7 @@ async def test_every_scope_on_both_databases(database: Database) -> None:  # noq
     assert branch.attendance == AttendanceFigures(6, 3, 1, 2, 3, 2)
     assert list(people) == ["赵六", "李四", "王五", "张三"]
     assert people["李四"].attendance == AttendanceFigures(2, 1, 0, 1, 1, 1)
-    assert people["李四"].reads == Reads(1, 0)
+    assert people["李四"].acks == Acks(1, 0)
 
 
 async def test_grouped_queries_key_by_unit_member_or_whole(database: Database) -> None:  # noqa: F811
@@ -105,6 +105,7 @@ async def test_the_workbook_rows_on_both_databases(database: Database) -> None: 
         "Training funds per member": 6,
         "Contact points": 3,
         "Leading groups": 3,
+        "Satisfaction survey": 0,  # no survey held in this county
     }
     sessions = next(sheet for sheet in data.sheets if sheet.title == "Sessions")
     invited = [row[6] for row in sessions.rows]

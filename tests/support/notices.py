@@ -5,7 +5,7 @@ from __future__ import annotations
 from sandbox import SimUser
 
 
-async def compose(alice: SimUser, text: str, audience: str, receipt: str) -> None:
+async def compose(alice: SimUser, text: str, audience: str, ack: str) -> None:
     """Walk the flow up to the summary with the send button."""
     await alice.send("/notice")
     await alice.wait_for_reply()
@@ -13,4 +13,4 @@ async def compose(alice: SimUser, text: str, audience: str, receipt: str) -> Non
     await alice.wait_for_reply()
     await alice.tap(audience)
     await alice.wait_for_reply()
-    await alice.tap(receipt)
+    await alice.tap(ack)

@@ -2,7 +2,7 @@
 
 红旗县 > 东风镇 (东风村, 柳树村), 前进乡 (前进村); the clock at 2026-04-15 10:00 in
 Shanghai, so in 2026 the months January to March and the first quarter are judged.
-Sessions, outcomes, make-up study and read receipts are written straight into the
+Sessions, outcomes, make-up study and 已阅 acks are written straight into the
 database (as closed history), so every figure below is known by hand:
 
 =========  =====  ===========  =========  ==========  =============  =======
@@ -151,8 +151,8 @@ TRAININGS = (
     ("C", "党章学习", "2.5", (2026, 2, 1), ("吴九", "郑十", "张三"), ("吴九", "张三")),
 )  # fmt: skip
 
-# (member, read): deliveries of one notice of 东风镇 on 2026-03-01 that asked for 已阅.
-READS = (("张三", True), ("李四", False), ("孙七", True))
+# (member, acked): deliveries of one notice of 东风镇 on 2026-03-01 that asked for 已阅.
+ACKS = (("张三", True), ("李四", False), ("孙七", True))
 
 
 @dataclass(frozen=True)
@@ -234,7 +234,7 @@ async def _history(database: Database, county: County) -> None:
         )
         db.add(notice)
         await db.flush()
-        for name, read in READS:
+        for name, acked in ACKS:
             member = county.members[name]
             db.add(
                 Delivery(
@@ -244,7 +244,7 @@ async def _history(database: Database, county: County) -> None:
                     chat_id=member.telegram_user_id or 0,
                     state=DeliveryState.SENT,
                     sent_at=shanghai(2026, 3, 1, 9),
-                    acknowledged_at=shanghai(2026, 3, 1, 12) if read else None,
+                    acknowledged_at=shanghai(2026, 3, 1, 12) if acked else None,
                     dedupe_key=f"notice:{notice.id}:{member.id}",
                 )
             )

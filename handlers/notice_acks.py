@@ -1,4 +1,4 @@
-"""Read receipts: the 已阅 button, /notices with read rates, who has not read, reminders."""
+"""已阅 (acks): the 已阅 button, /notices with ack rates, who has not acked, reminders."""
 
 from __future__ import annotations
 
@@ -13,9 +13,9 @@ from bot.callbacks import CallbackCodec
 from bot.context import BotContext
 from bot.dates import format_when
 from bot.htmltext import html_lines
-from bot.members import BRANCH_KINDS
 from bot.notice_buttons import ACK, ACKED, acked_markup
-from bot.notices import mark_read, names_line, notice_in_scope, plain_text, remind_as
+from bot.notices import acknowledge, names_line, notice_in_scope, plain_text, remind_as
+from bot.orgs import BRANCH_KINDS
 from bot.refusals import NOT_ALLOWED
 from handlers.guard import refuse
 from handlers.screens import button, callback_ints, perform, show
@@ -40,7 +40,7 @@ async def on_ack(update: Update, context: BotContext) -> None:
     first = await perform(
         update,
         context,
-        lambda db, principal: mark_read(db=db, actor=principal, notice_id=notice_id, now=now),
+        lambda db, principal: acknowledge(db=db, actor=principal, notice_id=notice_id, now=now),
     )
     if first is None:
         return
@@ -78,9 +78,9 @@ def _rate(context: BotContext, summary: notices.NoticeSummary) -> str:
         return context._("delivered {delivered} of {total} · no read receipt").format(
             delivered=summary.delivered, total=summary.total
         )
-    percent = 100 * summary.read // summary.delivered if summary.delivered else 0
+    percent = 100 * summary.acked // summary.delivered if summary.delivered else 0
     return context._("read {read} of {delivered} ({percent}%)").format(
-        read=summary.read, delivered=summary.delivered, percent=percent
+        read=summary.acked, delivered=summary.delivered, percent=percent
     )
 
 
@@ -109,7 +109,7 @@ async def _list_screen(
 
 
 async def cmd_notices(update: Update, context: BotContext) -> None:
-    """List recent notices in the user's scope with their read rates."""
+    """List recent notices in the user's scope with their ack rates."""
     await _show_list(update, context)
 
 
@@ -148,24 +148,24 @@ async def _detail_screen(
     lines = [f"{when} · {org.name if org else ''}", _excerpt(notice.text), ""]
     rows: list[list[InlineKeyboardButton]] = []
     if notice.requires_ack:
-        percent = 100 * counts.read // delivered if delivered else 0
+        percent = 100 * counts.acked // delivered if delivered else 0
         lines.append(
             _("Delivered {delivered} of {total} · read {read} ({percent}%)").format(
-                delivered=delivered, total=counts.total, read=counts.read, percent=percent
+                delivered=delivered, total=counts.total, read=counts.acked, percent=percent
             )
         )
-        unread = delivered - counts.read
-        lines.append(_("Not read yet: {n}").format(n=unread))
-        if unread and org is not None and org.kind in BRANCH_KINDS:
-            names = await notices.unread_names(db=db, notice_id=notice.id)
-            lines.append(names_line(context.language, names, unread))
-        elif unread:
+        unacked = delivered - counts.acked
+        lines.append(_("Not read yet: {n}").format(n=unacked))
+        if unacked and org is not None and org.kind in BRANCH_KINDS:
+            names = await notices.unacked_names(db=db, notice_id=notice.id)
+            lines.append(names_line(context.language, names, unacked))
+        elif unacked:
             off_roster = _("Not on a roster")
-            for group in await notices.unread_by_branch(db=db, notice_id=notice.id):
+            for group in await notices.unacked_by_branch(db=db, notice_id=notice.id):
                 place = " · ".join(p for p in (group.township, group.branch) if p)
-                lines.append(f"  {place or off_roster}: {group.unread}")
-        if unread:
-            label = _("Remind the {n} who have not read it").format(n=unread)
+                lines.append(f"  {place or off_roster}: {group.unacked}")
+        if unacked:
+            label = _("Remind the {n} who have not read it").format(n=unacked)
             rows.append([button(label, REMIND.encode(notice.id))])
     else:
         lines.append(
@@ -186,7 +186,7 @@ async def _detail_screen(
 
 
 async def on_view(update: Update, context: BotContext) -> None:
-    """One notice: read rate, who has not read it, and a button to remind them."""
+    """One notice: ack rate, who has not acked it, and a button to remind them."""
     user = update.effective_user
     if user is None:
         return
@@ -204,7 +204,7 @@ async def on_view(update: Update, context: BotContext) -> None:
 
 
 async def on_remind(update: Update, context: BotContext) -> None:
-    """Remind everyone who has not read the notice (once per tap-able message)."""
+    """Remind everyone who has not acked the notice (once per tap-able message)."""
     query = update.callback_query
     user = update.effective_user
     if query is None or user is None or query.message is None:

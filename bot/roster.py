@@ -1,4 +1,4 @@
-"""Rules for looking after a roster: the status path, transfers and deactivation.
+"""Roster upkeep: the status path (发展党员), transfers and deactivation (停用).
 
 Each change checks the actor's right on the member's branch (and on the destination, for a
 transfer) inside the transaction that makes it, refuses with a translatable reason
@@ -7,21 +7,22 @@ transfer) inside the transaction that makes it, refuses with a translatable reas
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Final
 
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from bot.access import ROLE_ORG_KINDS, Action, Principal, allows, load_principal, may_end_role
-from bot.dates import format_calendar_day
-from bot.direct_messages import Recipient
-from bot.i18n import N_
-from bot.refusals import NOT_ALLOWED, Refused
+from bot.access import Action, Principal, allows, load_principal, may_end_role
+from bot.direct_messages import Recipient, tell
+from bot.i18n import N_, gettext
+from bot.orgs import BRANCH_KINDS
+from bot.refusals import MEMBER_GONE, NOT_ALLOWED, Refused
 from bot.session_duties import follow_the_roster
 from bot.settings import Settings
 from storage import audit, member_admin, members, orgs, roles
-from storage.models import InactiveReason, Member, MemberStatus, OrgKind, OrgUnit, Role
+from storage.models import InactiveReason, Member, MemberStatus, OrgUnit, Role
 
 #: "Developing party members": 入党积极分子 -> 发展对象 -> 预备党员 -> 正式党员.
 STATUS_PATH: Final = (
@@ -36,9 +37,6 @@ STATUS_NAMES: Final[dict[MemberStatus, str]] = {
     MemberStatus.PROBATIONARY: N_("probationary member"),
     MemberStatus.FULL: N_("full member"),
 }
-#: Where members may belong (village branches, departments, stations).
-BRANCH_KINDS: Final[frozenset[OrgKind]] = ROLE_ORG_KINDS[Role.MEMBER]
-
 #: Reasons offered for taking someone off the roster (transfers have their own path).
 DEACTIVATION_REASONS: Final[dict[InactiveReason, str]] = {
     InactiveReason.LEFT: N_("Left"),
@@ -52,38 +50,20 @@ CORRECTION_REASONS: Final[dict[str, str]] = {
     "other": N_("Other reason"),
 }
 
-GONE: Final = N_("This person is no longer on the roster.")
 STALE: Final = N_("This has changed in the meantime. Please open the member card again.")
 ROLE_BLOCKS_DEACTIVATION: Final = N_(
     "{name} holds a role in {org} that you may not end, so you cannot take them off the roster."
 )
+MOVED: Final = N_("{name} has been moved from {source} to {target}.")
 ROLE_BLOCKS_TRANSFER: Final = N_(
     "{name} holds a role in {org} that you may not end, so you cannot move them elsewhere."
 )
-
-
-def is_branch(org: OrgUnit) -> bool:
-    """Is this unit one that has a roster (a village branch, department or station)?"""
-    return org.kind in BRANCH_KINDS
 
 
 def next_status(status: MemberStatus) -> MemberStatus | None:
     """The next step on the path, or None for a full member."""
     index = STATUS_PATH.index(status)
     return STATUS_PATH[index + 1] if index + 1 < len(STATUS_PATH) else None
-
-
-def format_day(language: str, day: date) -> str:
-    """A calendar date as people read it ("2025年3月1日" / "2025-03-01")."""
-    return format_calendar_day(day, language=language)
-
-
-async def org_trail(*, db: AsyncSession, org: OrgUnit, include_county: bool = True) -> str:
-    """The org and its ancestors: "红旗县 / 东风镇党委 / 东风村党支部" (or without the county)."""
-    units = await orgs.lineage(db=db, org=org)
-    if not include_county and len(units) > 1:
-        units = units[1:]
-    return " / ".join(unit.name for unit in units)
 
 
 async def secretaries(*, db: AsyncSession, org_id: int) -> list[Recipient]:
@@ -98,7 +78,7 @@ async def managed_member(
     """The active member and their branch, if the principal may manage members there."""
     member = await members.get_member(db=db, member_id=member_id)
     if member is None or not member.active:
-        raise Refused(GONE)
+        raise Refused(MEMBER_GONE)
     org = await orgs.get_org(db=db, org_id=member.org_id)
     if org is None or not allows(principal, Action.MANAGE_MEMBERS, org.path):
         raise Refused(NOT_ALLOWED)
@@ -107,7 +87,7 @@ async def managed_member(
 
 @dataclass(frozen=True, slots=True)
 class Transferred:
-    """A member moved between branches, and the secretaries of both to tell."""
+    """A member moved between branches, and the secretaries of both who were told."""
 
     member_name: str
     from_org: OrgUnit
@@ -127,7 +107,7 @@ async def transfer(
 ) -> Transferred:
     """Move a member to another branch inside the principal's scope; in the same
     transaction they leave the coming sessions of the old branch and are invited to the
-    new one's."""
+    new one's, and the secretaries of both branches (but the actor) are told (`MOVED`)."""
     member, source = await managed_member(db=db, principal=principal, member_id=member_id)
     if source.id != from_org_id:
         raise Refused(STALE)
@@ -165,6 +145,15 @@ async def transfer(
     await follow_the_roster(db=db, settings=settings, now=now, member_ids=[member_id])
     told = await secretaries(db=db, org_id=from_org_id)
     told += await secretaries(db=db, org_id=to_org_id)
+    told = [someone for someone in told if someone.telegram_user_id != principal.telegram_user_id]
+    values = {"name": member.name, "source": source.name, "target": target.name}
+    await tell(
+        db=db,
+        recipients=told,
+        render=lambda language: gettext(language, MOVED).format(**values),
+        key=f"member.transfer:{member_id}:{now.isoformat()}",
+        now=now,
+    )
     return Transferred(member.name, source, target, told)
 
 
@@ -323,10 +312,34 @@ async def end_roles_within(
     return [grant.role for grant in ending]
 
 
+async def end_roles_on_leaving(
+    *, db: AsyncSession, actor: int | None, member_ids: Sequence[int], now: datetime
+) -> list[tuple[int, Role]]:
+    """End the roles bound inside the branch each member is about to leave (a transfer
+    that is not made from the member card: a roster import), audited one by one like a
+    transfer's. Call it before the members move. Returns (member id, role) ended."""
+    ended: list[tuple[int, Role]] = []
+    for grant in await roles.grants_inside_own_branch(db=db, member_ids=member_ids):
+        member = await db.get(Member, grant.member_id)
+        if member is None or member.telegram_user_id is None:
+            continue
+        if await end_role(
+            db=db,
+            actor=actor,
+            member=member,
+            role=grant.role,
+            org_id=grant.org_id,
+            now=now,
+            because="transferred",
+        ):
+            ended.append((grant.member_id, grant.role))
+    return ended
+
+
 async def end_role(
     *,
     db: AsyncSession,
-    actor: int,
+    actor: int | None,
     member: Member,
     role: Role,
     org_id: int,

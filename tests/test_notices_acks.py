@@ -1,4 +1,4 @@
-"""已阅: one tap marks a notice read; /notices shows exact read rates; reminders, once."""
+"""已阅 (ack): one tap acks a notice; /notices shows exact ack rates; reminders, once."""
 
 from __future__ import annotations
 
@@ -34,7 +34,7 @@ async def _send_branch_notice(alice: SimUser, members: list[SimUser], text: str)
         await member.wait_for_reply()
 
 
-async def test_read_receipts_rates_and_reminders(
+async def test_acks_rates_and_reminders(
     database: Database,
     world: World,
     clock: ManualClock,
@@ -84,9 +84,9 @@ async def test_read_receipts_rates_and_reminders(
     assert reminder.buttons == [["已阅"]]
     again = await alice.tap("提醒还没阅读的 2 人")
     assert (await alice.wait_for_callback_answer(again)).text == "已经提醒过了。"
-    assert len(bob.messages) == 1  # Bob had read it: no reminder
+    assert len(bob.messages) == 1  # Bob had acked it: no reminder
 
-    # Carol reads it from the reminder: the notice counts as read.
+    # Carol acks it from the reminder: the notice counts as acked.
     await carol.tap("已阅", message_id=reminder.message_id)
     await carol.wait_for_reply()
     assert await _acks(database) == {bob.id: True, carol.id: True, dan.id: False}
@@ -111,7 +111,7 @@ async def test_read_receipts_rates_and_reminders(
     assert actions == ["notice.send", "notice.remind", "notice.remind"]
 
 
-async def test_no_read_receipt_means_no_button_and_no_reminder(
+async def test_no_ack_asked_means_no_button_and_no_reminder(
     database: Database,
     clock: ManualClock,
     person: Callable[..., SimUser],
@@ -143,7 +143,7 @@ async def test_no_read_receipt_means_no_button_and_no_reminder(
     assert await job_ack_reminders(services) == 0
 
 
-async def test_staff_see_unread_rolled_up_by_township_and_branch(
+async def test_staff_see_unacked_rolled_up_by_township_and_branch(
     database: Database, person: Callable[..., SimUser], bot_app: PartyApplication
 ) -> None:
     tree = await build_tree(database)
