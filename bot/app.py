@@ -13,7 +13,6 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from telegram import BotCommand, Update
 from telegram.constants import ParseMode
 from telegram.ext import (
-    AIORateLimiter,
     Application,
     ApplicationBuilder,
     BaseUpdateProcessor,
@@ -32,7 +31,7 @@ from bot.metrics import Metrics
 from bot.notices import NoticeProgress
 from bot.relay import Relay, RelayConfig, relay_bot
 from bot.settings import Settings
-from bot.updates import PerChatProcessor
+from bot.updates import PerChatProcessor, SlotReleasingRateLimiter
 from handlers.registry import PUBLIC_COMMANDS, register_handlers
 from schedules.registry import job_table, register
 from schedules.scheduler import build_scheduler
@@ -161,7 +160,7 @@ def html_bot(settings: Settings, token: str) -> HtmlBot:
         base_url=settings.bot_api_url,
         base_file_url=settings.bot_file_url,
         defaults=Defaults(tzinfo=settings.tz, parse_mode=ParseMode.HTML),
-        rate_limiter=AIORateLimiter(max_retries=3),
+        rate_limiter=SlotReleasingRateLimiter(max_retries=3),
         request=HTTPXRequest(connection_pool_size=_CONNECTIONS),
     )
 
