@@ -43,6 +43,16 @@ log = logging.getLogger(__name__)
 PartyApplication = Application[Any, BotContext, Any, Any, Any, Any]
 _SCHEDULER_KEY = "scheduler"
 _CONNECTIONS = 256  # what ApplicationBuilder gives the bot's own connection pool
+# The update types handlers/registry.py takes (commands and messages, edited too; taps; the
+# bot blocked or unblocked), asked of Telegram by name when polling and for the webhook:
+# PTB's Update.ALL_TYPES follows the newest Bot API, whose new names an older server or a
+# checker of the spec refuses.
+ALLOWED_UPDATES: tuple[str, ...] = (
+    Update.MESSAGE,
+    Update.EDITED_MESSAGE,
+    Update.CALLBACK_QUERY,
+    Update.MY_CHAT_MEMBER,
+)
 
 
 class MeteredApplication(Application[Any, BotContext, Any, Any, Any, Any]):
@@ -267,7 +277,7 @@ async def serving(
     assert application.updater is not None
     if poll_timeout is not None:
         await application.updater.start_polling(
-            poll_interval=0.0, timeout=poll_timeout, allowed_updates=Update.ALL_TYPES
+            poll_interval=0.0, timeout=poll_timeout, allowed_updates=list(ALLOWED_UPDATES)
         )
     await application.start()
     started: list[Service] = []

@@ -35,7 +35,8 @@ _BABEL_LOCALE = {"zh": "zh_CN", "en": "en"}
 _YMD = re.compile(r"^(?P<y>\d{4})\s*[-/.年]\s*(?P<m>\d{1,2})\s*[-/.月]\s*(?P<d>\d{1,2})\s*[日号]?")
 _MD = re.compile(r"^(?P<m>\d{1,2})\s*[-/.月]\s*(?P<d>\d{1,2})\s*[日号]?")
 # The weekday the bot itself prints after a date ("12月10日（周四）"): read and ignored.
-_SHOWN_WEEKDAY = re.compile(r"^\s*\(?\s*(?:周|星期)[一二三四五六日天]\s*\)?")
+# A weekday that is not the date's own is a slip in one of the two: the text is refused.
+_SHOWN_WEEKDAY = re.compile(r"^\s*\(?\s*(?:周|星期)(?P<day>[一二三四五六日天])\s*\)?")
 # "今晚" is today in the evening: a time typed after it without 上午/下午 is p.m.
 _RELATIVE_DAYS = {
     "今天": (0, None),
@@ -63,14 +64,14 @@ _WEEKDAY_EN = re.compile(
 )
 # "10 Dec", "Thu 10 Dec", "Tue 5 Jan 2027" (the bot's English display form).
 _DAY_MONTH_EN = re.compile(
-    r"^(?:(?:mon|tue|wed|thu|fri|sat|sun)[a-z]*\.?,?\s+)?(?P<d>\d{1,2})\s+"
+    r"^(?:(?P<wd>mon|tue|wed|thu|fri|sat|sun)[a-z]*\.?,?\s+)?(?P<d>\d{1,2})\s+"
     r"(?P<m>jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)[a-z]*\.?(?:\s+(?P<y>\d{4}))?",
     re.IGNORECASE,
 )
 _PERIOD = r"上午|早上|早晨|中午|下午|傍晚|晚上"
 _TIME = re.compile(
     rf"^(?P<period>{_PERIOD})?\s*(?P<h>\d{{1,2}})"
-    r"(?::(?P<m>\d{2})|[点时](?:(?P<m2>\d{1,2})分?|(?P<half>半))?)?\s*(?P<ampm>am|pm)?$",
+    r"(?::(?P<m>\d{2})|[点时](?:(?P<m2>\d{1,2})分?|(?P<half>半)|整)?)?\s*(?P<ampm>am|pm)?$",
     re.IGNORECASE,
 )
 _AFTERNOON = {"下午", "傍晚", "晚上", "pm"}
@@ -145,6 +146,8 @@ def _parse_day(text: str, today: date) -> tuple[date, str, str | None] | None:
             day = _safe_date(int(match["y"]), month, int(match["d"]))
         else:
             day = _month_day(today, month, int(match["d"]))
+        if day is not None and match["wd"] and day.weekday() != _weekday_of(match["wd"]):
+            return None
     elif match := _RELATIVE.match(text):
         offset, period = _RELATIVE_DAYS[match["word"].lower()]
         day = today + timedelta(days=offset)
@@ -159,8 +162,14 @@ def _parse_day(text: str, today: date) -> tuple[date, str, str | None] | None:
         return None
     rest = text[match.end() :]
     if shown := _SHOWN_WEEKDAY.match(rest):
+        if day.weekday() != _ZH_WEEKDAY[shown["day"]]:
+            return None
         rest = rest[shown.end() :]
     return day, rest, period
+
+
+def _weekday_of(name: str) -> int:
+    return _EN_WEEKDAYS.index(name[:3].lower())
 
 
 def _month_day(today: date, month: int, day: int) -> date | None:
@@ -197,6 +206,8 @@ def _parse_time(text: str, implied: str | None) -> time | None:
     hour = int(match["h"])
     minute = 30 if match["half"] else int(match["m"] or match["m2"] or 0)
     period = match["period"] or (match["ampm"] or "").lower() or implied or ""
+    if period in ("晚上", "傍晚") and hour == 12:
+        return None  # midnight, which belongs to the next day: ask rather than guess noon
     if (period in _AFTERNOON and hour < 12) or (period == "中午" and hour < 11):
         hour += 12
     elif period == "am" and hour == 12:

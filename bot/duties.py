@@ -25,7 +25,8 @@ from telegram.constants import ParseMode
 from bot.access import Action, Principal, allows
 from bot.direct_messages import recipient
 from bot.duty_buttons import visit_markup
-from bot.htmltext import html_lines, payload_html
+from bot.fit import fit_lines
+from bot.htmltext import Markup, payload_html
 from bot.i18n import N_, gettext
 from bot.orgs import BRANCH_KINDS
 from bot.refusals import MEMBER_GONE, NOT_ALLOWED, Refused
@@ -70,7 +71,6 @@ TOWNSHIP_SITES: Final = 1  # villages each township keeps as a site, at most
 CONTACT_KINDS: Final = BRANCH_KINDS | {OrgKind.TOWNSHIP}
 MAX_NOTE: Final = 1000
 MAX_PHOTOS: Final = 10
-COUNTY_LINES: Final = 60  # contact points listed in one message to the county (4096 chars)
 
 NOT_YOURS: Final = N_("This is not your contact point.")
 NO_CONTACT_POINT: Final = N_("You have no contact point this year.")
@@ -443,6 +443,23 @@ async def _tell_leaders(
     return await deliveries.enqueue_many(db=db, kind=DeliveryKind.WARNING, items=items, due_at=now)
 
 
+def _county_text(language: str, head: str, points: list[ContactPointView]) -> Markup:
+    """The county's list: a line per contact point, as many as fit in one message (names
+    of any length), then how many more."""
+    more = gettext(language, N_("…and {count} more"))
+    return fit_lines(
+        [gettext(language, head)],
+        [
+            gettext(language, COUNTY_LINE).format(
+                leader=p.leader_name, org=p.org_name, count=p.visits
+            )
+            for p in points
+        ],
+        [gettext(language, N_("Please follow up with them."))],
+        more=lambda n: more.format(count=n),
+    )
+
+
 async def _tell_county(
     db: AsyncSession, rung: Rung, points: list[ContactPointView], now: datetime
 ) -> int:
@@ -460,18 +477,7 @@ async def _tell_county(
     for holder in staff:
         language = holder.language
         if language not in by_language:
-            lines = [gettext(language, head)]
-            lines += [
-                gettext(language, COUNTY_LINE).format(
-                    leader=p.leader_name, org=p.org_name, count=p.visits
-                )
-                for p in points[:COUNTY_LINES]
-            ]
-            if len(points) > COUNTY_LINES:
-                more = gettext(language, N_("…and {count} more"))
-                lines.append(more.format(count=len(points) - COUNTY_LINES))
-            lines.append(gettext(language, N_("Please follow up with them.")))
-            by_language[language] = html_lines(lines)
+            by_language[language] = _county_text(language, head, points)
         items.append(
             Outgoing(
                 holder.telegram_user_id,

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import io
-from collections.abc import Collection
+from collections.abc import Callable, Collection
 from dataclasses import dataclass
 from datetime import date, datetime
 from pathlib import Path
@@ -26,6 +26,7 @@ from bot.funds import FLOOR_YUAN, PURPOSES, SOURCES
 from bot.i18n import N_, gettext
 from bot.periods import Period, parse_period
 from bot.roster import STATUS_NAMES
+from bot.satisfaction import TARGET, satisfied_share, survey_results
 from bot.session_text import kind_label
 from bot.settings import Settings
 from storage import Database, current_revision, exports, orgs
@@ -38,6 +39,7 @@ from storage.models import (
     FundSource,
     LeaveState,
     MemberStatus,
+    OrgKind,
     OrgUnit,
     Rsvp,
     SessionKind,
@@ -197,6 +199,7 @@ async def gather(
                 db=db, under_path=path, start=year_start, end=year_end
             )
         ]
+    survey = await _survey_rows(db, org, year, only, yes)
     sheets = [
         Sheet(
             N_("Members"),
@@ -256,8 +259,42 @@ async def gather(
             (N_("Org"), N_("Report hearings"), N_("Special studies")),
             leading,
         ),
+        Sheet(
+            N_("Satisfaction survey"),
+            (N_("Year"), N_("Unit"), N_("Satisfied"), N_("Basically satisfied"),
+             N_("Dissatisfied"), N_("Answers"), N_("Satisfied (%)"), N_("At the mark")),
+            survey,
+        ),
     ]  # fmt: skip
     return ExportData(org, period, sheets, only)
+
+
+async def _survey_rows(
+    db: AsyncSession, org: OrgUnit, year: int, only: Only | None, yes: Callable[[bool], str]
+) -> list[tuple[Any, ...]]:
+    """The county's workbook: the year's satisfaction survey by unit, counts only (the
+    survey's results are the county's; no row, here or anywhere, names a rater)."""
+    if org.kind != OrgKind.COUNTY or only is not None:
+        return []
+    found = await survey_results(db=db, year=year)
+    if found is None:
+        return []
+    rows: list[tuple[Any, ...]] = []
+    for unit in found.units:
+        share = satisfied_share(unit)
+        rows.append(
+            (
+                found.survey.year,
+                unit.name,
+                unit.satisfied,
+                unit.basically,
+                unit.dissatisfied,
+                unit.answers,
+                None if share is None else share.numerator * 100 // share.denominator,
+                None if share is None else yes(share >= TARGET),
+            )
+        )
+    return rows
 
 
 def workbook_bytes(data: ExportData, language: str) -> bytes:

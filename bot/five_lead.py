@@ -2,6 +2,10 @@
 above the branch (its township, or the county) confirm or reject each proposal, and the
 one who proposed is told through the outbox. Only confirmed members count toward 60 %.
 
+A proposal is news for the township: its organisers get a message with 确认 / 不确认
+(bot/five_lead_buttons.py), so one tap decides it; a branch with no township organiser
+on the bot (or no township above it) asks the county staff instead.
+
 Each change is one function: it checks the right and the state, writes, audits and
 queues its message in the caller's transaction. A button carries what it asks for
 (propose or withdraw, confirm or reject), so a double tap asks for the same thing twice
@@ -20,13 +24,15 @@ from telegram.constants import ParseMode
 from bot.access import Action, Principal, allows, allows_below
 from bot.assessments import check_year
 from bot.direct_messages import recipient
+from bot.five_lead_buttons import verdict_markup
 from bot.htmltext import payload_html
 from bot.i18n import N_, gettext
 from bot.refusals import MEMBER_GONE, NOT_ALLOWED, Refused
-from storage import audit, deliveries, members, orgs
+from storage import audit, deliveries, members, orgs, roles
 from storage import five_lead as store
+from storage.deliveries import Outgoing
 from storage.five_lead import Standing
-from storage.models import DeliveryKind, Member, OrgKind, OrgUnit
+from storage.models import DeliveryKind, FiveLeadProposal, Member, OrgKind, OrgUnit, Role
 
 __all__ = [
     "ALREADY_DECIDED",
@@ -36,12 +42,16 @@ __all__ = [
     "check_review",
     "decide",
     "propose",
+    "reviewers",
 ]
 
 ALREADY_DECIDED: Final = N_("The township has already decided on {name} for {year}.")
 WITHDRAWN: Final = N_("This proposal was withdrawn.")
 TOLD_CONFIRMED: Final = N_("✅ Five lead {year}: {name} of {org} is confirmed.")
 TOLD_REJECTED: Final = N_("✖ Five lead {year}: {name} of {org} was not confirmed.")
+ASK_TOWNSHIP: Final = N_(
+    '📝 Five lead {year}: {org} proposes {name}. Does {name} meet "five lead"?'
+)
 
 
 def check_propose(principal: Principal, org: OrgUnit | None) -> OrgUnit:
@@ -100,6 +110,7 @@ async def propose(
             proposed_by=principal.telegram_user_id,
             now=now,
         )
+        await _ask_above(db, row, member, org, now)
     else:
         await store.remove_proposal(db=db, proposal=row)
     await audit.record(
@@ -113,6 +124,51 @@ async def propose(
         at=now,
     )
     return Proposed(member, org, Standing.PROPOSED if proposed else Standing.NONE)
+
+
+async def reviewers(*, db: AsyncSession, org: OrgUnit) -> list[roles.Holder]:
+    """Who is asked to decide a proposal of the branch: the organisers of the township
+    above it, or the county staff when no township organiser is there to ask."""
+    lineage = await orgs.lineage(db=db, org=org)
+    townships = [unit.id for unit in lineage if unit.kind == OrgKind.TOWNSHIP and unit.id]
+    found: dict[int, roles.Holder] = {}
+    for township_id in townships:
+        for holder in await roles.holders(
+            db=db, org_id=township_id, roles=[Role.TOWNSHIP_ORGANISER]
+        ):
+            found.setdefault(holder.telegram_user_id, holder)
+    if not found:
+        county = await orgs.get_county(db=db)
+        if county is not None and county.id is not None:
+            for holder in await roles.holders(db=db, org_id=county.id, roles=[Role.COUNTY_STAFF]):
+                found.setdefault(holder.telegram_user_id, holder)
+    return list(found.values())
+
+
+async def _ask_above(
+    db: AsyncSession, proposal: FiveLeadProposal, member: Member, org: OrgUnit, now: datetime
+) -> int:
+    """Queue the proposal, with 确认 / 不确认, to those who decide it; how many."""
+    assert proposal.id is not None
+    assert member.id is not None
+    items = []
+    for holder in await reviewers(db=db, org=org):
+        language = holder.language
+        text = gettext(language, ASK_TOWNSHIP).format(
+            year=proposal.year, org=org.name, name=member.name
+        )
+        items.append(
+            Outgoing(
+                holder.telegram_user_id,
+                {
+                    "text": payload_html(text),
+                    "parse_mode": ParseMode.HTML.value,
+                    "reply_markup": verdict_markup(proposal.id, member.id, language),
+                },
+                f"five_lead:{proposal.id}:ask:{member.id}:{holder.telegram_user_id}",
+            )
+        )
+    return await deliveries.enqueue_many(db=db, kind=DeliveryKind.OTHER, items=items, due_at=now)
 
 
 @dataclass(frozen=True, slots=True)
@@ -132,12 +188,14 @@ async def decide(
     proposal_id: int,
     confirm: bool,
     now: datetime,
+    member_id: int | None = None,
 ) -> Decided:
     """Confirm or reject a proposal; the member's five-lead verdict is written and the
     one who proposed is told. The same verdict again changes nothing; the other one is
-    refused (a verdict is final)."""
+    refused (a verdict is final). ``member_id``, when the button names the member, must
+    be the proposal's (an id taken again after a withdrawal is another proposal)."""
     proposal = await store.get_proposal(db=db, proposal_id=proposal_id)
-    if proposal is None:
+    if proposal is None or member_id not in (None, proposal.member_id):
         raise Refused(WITHDRAWN)
     member = await members.get_member(db=db, member_id=proposal.member_id)
     if member is None or not member.active:

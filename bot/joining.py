@@ -3,27 +3,33 @@ shared phone, or ask the branch officers by typed name.
 
 Each step is one use case in one transaction: it checks (registered already, waiting for a
 decision, the invitation still usable), writes (the code attempt, the joined member, the
-request), audits, and returns an outcome the handler renders. A refusal raises
-`RegistrationRefused` inside the transaction, so nothing of the step is kept. The officers'
-side (approve, reject) is in bot/registration.py.
+request), audits, queues the news for others (a request goes to the branch officers with
+its 批准 / 拒绝 buttons through the outbox), and returns an outcome the handler renders. A
+refusal raises `RegistrationRefused` inside the transaction, so nothing of the step is
+kept. The officers' side (approve, reject) is in bot/registration.py.
 """
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Final
 
 from sqlmodel.ext.asyncio.session import AsyncSession
+from telegram.constants import ParseMode
 
 from bot import invitations as rules
 from bot import registration as reg
 from bot.direct_messages import Recipient
-from bot.i18n import N_
+from bot.htmltext import payload_html
+from bot.i18n import N_, gettext
 from bot.registration import Welcome, branch_of, welcome_of, welcome_text
+from bot.registration_buttons import decide_markup
+from storage import deliveries, members
 from storage import invitations as store
-from storage import members
-from storage.models import Invitation, RegistrationRequest, Role
+from storage.deliveries import Outgoing
+from storage.models import DeliveryKind, Invitation, RegistrationRequest, Role
 
 __all__ = [
     "ALREADY_REGISTERED",
@@ -45,6 +51,8 @@ __all__ = [
     "welcome_of",
     "welcome_text",
 ]
+
+log = logging.getLogger(__name__)
 
 ALREADY_REGISTERED: Final = N_("You are already registered as {name} in {branch}.")
 WAITING: Final = N_(
@@ -205,7 +213,8 @@ async def _ask(
     phone: str | None,
     now: datetime,
 ) -> Asked:
-    """File a request for this branch; both ways of matching end here when nothing fits."""
+    """File a request for this branch and queue it for the officers who decide it; both
+    ways of matching end here when nothing fits."""
     request = await reg.ask_deciders(
         db=db,
         invitation=invitation,
@@ -214,9 +223,42 @@ async def _ask(
         phone=phone,
         now=now,
     )
-    return Asked(
+    asked = Asked(
         request=request,
         branch=await branch_of(db, invitation.org_id),
         deciders=await reg.deciders(db=db, org_id=invitation.org_id, role=invitation.role),
         role=Role(invitation.role),
     )
+    await _queue_request(db, asked, now)
+    return asked
+
+
+async def _queue_request(db: AsyncSession, asked: Asked, now: datetime) -> None:
+    """The request, with its 批准 / 拒绝 buttons, for each officer who may decide it."""
+    request = asked.request
+    assert request.id is not None
+    if not asked.deciders:
+        log.warning("registration request %s has nobody to decide it", request.id)
+    items = []
+    for officer in dict.fromkeys(asked.deciders):
+        language = officer.language
+        text = gettext(
+            language,
+            "New member request for {branch}:\nName: {name}\nPhone: {phone}\n"
+            "This person is not on the roster yet. Please check and decide.",
+        ).format(
+            branch=asked.branch,
+            name=request.claimed_name,
+            phone=request.phone or gettext(language, "not given"),
+        )
+        if rules.is_raised_role(asked.role):
+            role = rules.role_label(language, asked.role)
+            text += "\n" + gettext(language, "Role: {role}").format(role=role)
+        payload = {
+            "text": payload_html(text),
+            "parse_mode": ParseMode.HTML.value,
+            "reply_markup": decide_markup(request.id, language),
+        }
+        key = f"registration:{request.id}:ask:{officer.telegram_user_id}"
+        items.append(Outgoing(officer.telegram_user_id, payload, key))
+    await deliveries.enqueue_many(db=db, kind=DeliveryKind.OTHER, items=items, due_at=now)

@@ -20,8 +20,8 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from bot.funds import FLOOR_YUAN
 from bot.i18n import N_, gettext
 from bot.periods import Period
+from bot.shares import percent
 from bot.summary import TARGETS, Check, Figure, Figures, branch_figures
-from bot.summary_text import percent
 from storage import reports
 from storage.models import OrgUnit
 from storage.reports import Branch

@@ -7,6 +7,7 @@ transfer) inside the transaction that makes it, refuses with a translatable reas
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Final
@@ -311,10 +312,34 @@ async def end_roles_within(
     return [grant.role for grant in ending]
 
 
+async def end_roles_on_leaving(
+    *, db: AsyncSession, actor: int | None, member_ids: Sequence[int], now: datetime
+) -> list[tuple[int, Role]]:
+    """End the roles bound inside the branch each member is about to leave (a transfer
+    that is not made from the member card: a roster import), audited one by one like a
+    transfer's. Call it before the members move. Returns (member id, role) ended."""
+    ended: list[tuple[int, Role]] = []
+    for grant in await roles.grants_inside_own_branch(db=db, member_ids=member_ids):
+        member = await db.get(Member, grant.member_id)
+        if member is None or member.telegram_user_id is None:
+            continue
+        if await end_role(
+            db=db,
+            actor=actor,
+            member=member,
+            role=grant.role,
+            org_id=grant.org_id,
+            now=now,
+            because="transferred",
+        ):
+            ended.append((grant.member_id, grant.role))
+    return ended
+
+
 async def end_role(
     *,
     db: AsyncSession,
-    actor: int,
+    actor: int | None,
     member: Member,
     role: Role,
     org_id: int,

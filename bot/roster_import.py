@@ -17,6 +17,10 @@ alone, the rest is written.
 
 People are matched by phone number first, then by name within their branch. A blank cell
 never erases what the database already knows (elders often have no phone on the sheet).
+
+From the bot, county staff send the file and `import_as` is the one use case: the right
+(IMPORT_ROSTER on the county) is checked in the transaction that plans, and the last
+batch's transaction brings the coming study sessions in step with the new roster.
 """
 
 from __future__ import annotations
@@ -31,9 +35,14 @@ from typing import Any, Final
 
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from bot.access import Action, allows, load_principal
 from bot.i18n import N_
 from bot.leader import process_identity
+from bot.refusals import NOT_ALLOWED, Refused
+from bot.roster import end_roles_on_leaving
 from bot.roster_file import ParsedRoster, RosterFileError, RosterRow, RowProblem, read_roster
+from bot.session_duties import follow_the_roster
+from bot.settings import Settings
 from storage import Database, audit, leases, members, orgs, roster_import
 from storage.models import Gender, Member, MemberStatus, OrgKind, OrgUnit
 
@@ -55,7 +64,9 @@ __all__ = [
     "Verdict",
     "apply_plan",
     "display_phone",
+    "import_as",
     "import_roster",
+    "may_import",
     "org_key",
     "plan_import",
     "similar_name",
@@ -228,7 +239,53 @@ class ImportOutcome:
 Progress = Callable[[str, int, int], None]
 
 
-# --- Entry point ---------------------------------------------------------------------------
+# --- Entry points --------------------------------------------------------------------------
+
+
+async def may_import(*, db: AsyncSession, actor: int) -> OrgUnit | None:
+    """The county, if ``actor`` may import a roster into it (IMPORT_ROSTER there)."""
+    county = await orgs.get_county(db=db)
+    if county is None:
+        return None
+    principal = await load_principal(db=db, telegram_user_id=actor)
+    return county if allows(principal, Action.IMPORT_ROSTER, county.path) else None
+
+
+async def import_as(
+    *,
+    database: Database,
+    actor: int,
+    data: bytes,
+    filename: str,
+    today: date,
+    now: datetime,
+    settings: Settings,
+    dry_run: bool,
+    skip_bad: bool = False,
+    progress: Progress | None = None,
+    answers: Mapping[str, str] | None = None,
+) -> ImportOutcome:
+    """The bot's roster import, from the file to the roster: preview (``dry_run``) or write.
+
+    Refused (NOT_ALLOWED) unless ``actor`` may import, checked in the transaction that
+    plans; written, the last batch's transaction also invites newcomers and movers to
+    their branch's coming sessions and takes leavers off (the caller wakes the relay).
+    """
+    return await import_roster(
+        database=database,
+        data=data,
+        filename=filename,
+        today=today,
+        now=now,
+        actor=actor,
+        via="bot",
+        dry_run=dry_run,
+        skip_bad=skip_bad,
+        progress=progress,
+        answers=answers,
+        authorise=True,
+        settings=settings,
+    )
 
 
 async def import_roster(
@@ -245,6 +302,8 @@ async def import_roster(
     progress: Progress | None = None,
     answers: Mapping[str, str] | None = None,
     batch_size: int = WRITE_BATCH,
+    authorise: bool = False,
+    settings: Settings | None = None,
 ) -> ImportOutcome:
     """Read and plan the file, then (unless a dry run or refused) write it in batches.
 
@@ -252,14 +311,17 @@ async def import_roster(
     (see the module docstring for what an interrupted import leaves), one import at a time.
     Raises RosterFileError when the file as a whole cannot be used (NoCountyError when
     there is no county yet, ImportBusyError while another import writes); nothing is
-    written then.
+    written then. ``authorise``: ``actor`` must hold IMPORT_ROSTER on the county (the bot;
+    the CLI is the server's operator), else Refused. ``settings``: coming sessions follow
+    the roster in the last batch's transaction.
     """
     parsed = await asyncio.to_thread(read_roster, data, filename, today=today)
+    authorised = actor if authorise else None
     if dry_run:
-        plan = await _plan(database, parsed, filename, progress, answers)
+        plan = await _plan(database, parsed, filename, progress, answers, authorised)
         return ImportOutcome(plan, Verdict.PREVIEW)
     async with _one_import_at_a_time(database):
-        plan = await _plan(database, parsed, filename, progress, answers)
+        plan = await _plan(database, parsed, filename, progress, answers, authorised)
         if plan.problems and not skip_bad:
             return ImportOutcome(plan, Verdict.REFUSED)
         await apply_plan(
@@ -271,6 +333,7 @@ async def import_roster(
             via=via,
             progress=progress,
             batch_size=batch_size,
+            settings=settings,
         )
     return ImportOutcome(plan, Verdict.IMPORTED)
 
@@ -281,12 +344,15 @@ async def _plan(
     filename: str,
     progress: Progress | None,
     answers: Mapping[str, str] | None,
+    authorised: int | None,
 ) -> ImportPlan:
-    """The plan, in one read-only transaction."""
+    """The plan, in one read-only transaction (which checks ``authorised``'s right first)."""
     async with database.session_scope() as db:
         county = await orgs.get_county(db=db)
         if county is None or county.id is None:
             raise NoCountyError
+        if authorised is not None and await may_import(db=db, actor=authorised) is None:
+            raise Refused(NOT_ALLOWED)
         return await plan_import(
             db=db,
             county=county,
@@ -786,13 +852,16 @@ async def apply_plan(
     via: str,
     progress: Progress | None = None,
     batch_size: int = WRITE_BATCH,
+    settings: Settings | None = None,
 ) -> int:
     """Write the plan's good rows in transactions of at most ``batch_size`` rows each.
 
     Org units go first (parents before children), then new people, then changed people
     with their status changes, so a batch only refers to units of its own or an earlier
     batch. The audit row goes with the first batch: every write of an import is
-    accounted for even if a later batch never comes. Returns the number of transactions.
+    accounted for even if a later batch never comes. With ``settings``, the last batch
+    brings coming sessions in step with the roster (`follow_the_roster`). Returns the
+    number of transactions.
     """
     if batch_size < 1:
         raise ValueError("batch_size must be at least 1")
@@ -807,6 +876,8 @@ async def apply_plan(
             await _write_batch(db=db, batch=batch, ids=ids, today=today, now=now, actor=actor)
             if number == 0:
                 await _audit(db=db, plan=plan, now=now, actor=actor, via=via)
+            if settings is not None and number == len(starts) - 1:
+                await follow_the_roster(db=db, settings=settings, now=now)
         written += sum(not isinstance(item, NewOrg) for item in batch)
         if progress is not None:
             progress("write", written, people)
@@ -858,6 +929,14 @@ async def _write_batch(
         ],
     )
     updates = [update for update in batch if isinstance(update, PersonUpdate)]
+    # Someone moved to another branch stops leading the old one, as on a transfer from
+    # the member card: the roles bound inside it end before the move.
+    await end_roles_on_leaving(
+        db=db,
+        actor=actor,
+        member_ids=[update.member_id for update in updates if update.branch is not None],
+        now=now,
+    )
     rows: list[dict[str, Any]] = []
     for update in updates:
         values = {"id": update.member_id, **update.columns, "updated_at": now}

@@ -43,6 +43,7 @@ __all__ = [
     "MAX_COMMENT",
     "TARGET",
     "RaterView",
+    "SurveyResults",
     "answer",
     "close_survey",
     "comment",
@@ -50,6 +51,7 @@ __all__ = [
     "open_survey",
     "rater_survey",
     "satisfied_share",
+    "survey_results",
 ]
 
 TARGET: Final = Fraction(65, 100)
@@ -82,6 +84,33 @@ def meets(result: UnitResult) -> bool | None:
     """Whether the unit reaches 65 % satisfied; None without answers."""
     share = satisfied_share(result)
     return None if share is None else share >= TARGET
+
+
+@dataclass(frozen=True, slots=True)
+class SurveyResults:
+    """A year's survey and how each unit was rated: counts only, never a rater."""
+
+    survey: SatisfactionSurvey
+    units: list[UnitResult]
+
+    @property
+    def judged(self) -> int:
+        """Units with at least one answer (the others are not judged)."""
+        return sum(1 for unit in self.units if unit.answers)
+
+    @property
+    def passing(self) -> int:
+        """Units at the mark: 65 % satisfied or more."""
+        return sum(1 for unit in self.units if meets(unit))
+
+
+async def survey_results(*, db: AsyncSession, year: int) -> SurveyResults | None:
+    """The year's survey with its results by unit; None if there was none. A read for
+    the county's screens (/survey, /summary, /export): access is the caller's to check."""
+    survey = await store.survey_of_year(db=db, year=year)
+    if survey is None or survey.id is None:
+        return None
+    return SurveyResults(survey, await store.results(db=db, survey_id=survey.id))
 
 
 async def _county_staff(db: AsyncSession, principal: Principal) -> OrgUnit:

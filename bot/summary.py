@@ -23,6 +23,7 @@ from bot.duties import HEARINGS_NEEDED, STUDIES_NEEDED, VISITS_NEEDED, year_boun
 from bot.funds import FLOOR_YUAN
 from bot.orgs import BRANCH_KINDS
 from bot.periods import Period
+from bot.satisfaction import SurveyResults, survey_results
 from bot.sessions import KIND_ORDER, REQUIRED_KINDS, period_containing
 from storage import duties, escalations, funds, reports, trainings
 from storage.funds import OrgSpend
@@ -235,6 +236,7 @@ class Summary:
     lines: list[Line]
     judged_until: date  # cadence periods ending after this day are not judged yet
     only: Only | None = None  # narrowed to the units of one class or flag
+    survey: SurveyResults | None = None  # the county's: the year's satisfaction survey
 
 
 def grouping_of(org: OrgUnit) -> By:
@@ -519,4 +521,11 @@ async def build_summary(
             for u in await reports.units(db=db, org_id=org.id, only=only)
         ]
     lines.sort(key=Line.sort_key)
-    return Summary(org, period, by, whole, lines, today, only)
+    # The satisfaction survey rates the county's departments and stations: the county's
+    # own summary shows its results (counts by unit), never narrowed by a branch's flag.
+    survey = (
+        await survey_results(db=db, year=period.start.year)
+        if org.kind == OrgKind.COUNTY and only is None
+        else None
+    )
+    return Summary(org, period, by, whole, lines, today, only, survey)

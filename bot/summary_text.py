@@ -7,8 +7,6 @@ a figure shown at 90 % never hides one that misses a 90 % target.
 
 from __future__ import annotations
 
-from fractions import Fraction
-
 from bot.funds import FLOOR_YUAN
 from bot.guidance import FLAG_LABELS
 from bot.htmltext import Markup, bold, html_lines
@@ -16,11 +14,13 @@ from bot.i18n import N_, gettext
 from bot.periods import Period
 from bot.session_text import cadence_label, kind_label
 from bot.sessions import CADENCE_MONTHS
+from bot.shares import percent
 from bot.summary import TARGETS, Check, Figure, Figures, Line, Summary
+from bot.survey_text import result_lines
 from storage.models import OrgKind
 from storage.reports import By
 
-__all__ = ["FIGURE_LABELS", "MESSAGE_LIMIT", "percent", "split_message", "summary_text"]
+__all__ = ["FIGURE_LABELS", "MESSAGE_LIMIT", "split_message", "summary_text"]
 
 MESSAGE_LIMIT = 4000  # below Telegram's 4096, with room for a heading
 
@@ -43,11 +43,6 @@ _UNITS_HEADING = {
     OrgKind.COUNTY: N_("By township, worst first:"),
     OrgKind.TOWNSHIP: N_("By branch, worst first:"),
 }
-
-
-def percent(share: Fraction) -> str:
-    """ "83%": rounded down."""
-    return f"{share.numerator * 100 // share.denominator}%"
 
 
 def _mark(check: Check) -> str:
@@ -198,6 +193,8 @@ def summary_text(summary: Summary, language: str) -> Markup:
         )
         lines += ["", gettext(language, heading)]
         lines += [_unit_line(line, language) for line in summary.lines]
+    if summary.survey is not None:
+        lines += ["", *result_lines(summary.survey, language)]
     return html_lines(lines)
 
 

@@ -22,7 +22,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 from telegram import Update
 
-from bot.app import PartyApplication
+from bot.app import ALLOWED_UPDATES, PartyApplication
 from bot.context import SERVICES_KEY, Services
 from bot.update_log import finish_update, take_update
 from storage import head_revision
@@ -146,7 +146,7 @@ class WebServer:
             await self.application.bot.set_webhook(
                 url,
                 secret_token=self.settings.webhook_token,
-                allowed_updates=Update.ALL_TYPES,
+                allowed_updates=list(ALLOWED_UPDATES),
             )
             log.info("Telegram delivers updates to the webhook at %s", url)
 

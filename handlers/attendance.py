@@ -33,7 +33,7 @@ from bot.session_buttons import (
     rsvp_markup,
 )
 from bot.session_duties import follow_the_roster
-from bot.session_text import LEAVE_REASON_LABELS, leave_label, session_card
+from bot.session_text import LEAVE_REASON_LABELS, clip, leave_label, session_card
 from bot.sessions import Window, window_state
 from handlers import awaiting
 from handlers.awaiting import cancel_keyboard
@@ -54,20 +54,19 @@ REASONS: Final = (
     LeaveReason.OTHER,
 )
 MAX_NOTE: Final = 200
+ALERT_NOTE: Final = 60  # of those words quoted in an alert (at most 200 characters in all)
 NOT_INVITED: Final = answers.NOT_INVITED
 
 log = logging.getLogger(__name__)
 
 
-async def follow_roster_change(services: Services, member_ids: Sequence[int] | None) -> None:
-    """Members joined (registration) or a roster was imported: bring coming sessions in
-    step now. A transfer or a deactivation does this inside its own use case.
+async def follow_roster_change(services: Services, member_ids: Sequence[int]) -> None:
+    """A newcomer joined by themselves: bring coming sessions in step now. An approval, a
+    transfer, a deactivation and a roster import do this inside their own use case.
 
-    ``member_ids`` None: anyone may have changed (a roster import).
-
-    Runs after the change committed and was confirmed to the user (so a newcomer's
-    welcome comes before the invitations); the session_roster job does the same every
-    minute, so a failure here is logged and only delays things.
+    Runs after the join committed and its welcome, the direct answer, went out (why, see
+    handlers/registration.conclude); the session_roster job does the same every minute,
+    so a failure here is logged and only delays things.
     """
     try:
         async with services.database.session_scope() as db:
@@ -193,11 +192,11 @@ async def _offer_reasons(
     query = update.callback_query
     assert query is not None
     if row.leave_state in (LeaveState.PENDING, LeaveState.APPROVED):
+        # The member's own words (up to MAX_NOTE) are cut to leave room in the alert.
+        note = clip(row.leave_note, ALERT_NOTE) if row.leave_note else None
         await query.answer(
             context._("You have already asked for leave: {leave}").format(
-                leave=leave_label(
-                    row.leave_reason, row.leave_note, row.leave_state, context.language
-                )
+                leave=leave_label(row.leave_reason, note, row.leave_state, context.language)
             ),
             show_alert=True,
         )

@@ -20,7 +20,8 @@ from bot.funds import check_year
 from bot.htmltext import Markup, html_lines
 from bot.periods import Period, PeriodKind
 from bot.refusals import Refused
-from bot.summary_text import percent, split_message
+from bot.shares import percent
+from bot.summary_text import split_message
 from handlers.guard import refuse
 from storage import five_lead, reports
 from storage.reports import Commended

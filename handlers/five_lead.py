@@ -3,8 +3,9 @@
 A secretary's /assess opens the branch roster of the year: one tap on a member proposes
 them (⏳ waits for the township), a tap on ⏳ withdraws; ✅ and ✖ are the township's
 verdicts. Big branches are paged. Staff open "Five-lead proposals" from their /assess
-overview: ✅ or ✖ beside each name; the secretary is told through the outbox. Every tap
-is checked again on the server; the screens only show, bot/five_lead.py changes.
+overview: ✅ or ✖ beside each name, or 确认 / 不确认 on the message the proposal sent
+them; the secretary is told through the outbox. Every tap is checked again on the server;
+the screens only show, bot/five_lead.py changes.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
 from bot import five_lead
 from bot.access import Action, Principal, scope_roots
 from bot.context import BotContext
+from bot.five_lead_buttons import VERDICT
 from bot.htmltext import html_lines
 from bot.i18n import N_
 from bot.refusals import NOT_ALLOWED, STALE_BUTTON, Refused
@@ -235,9 +237,45 @@ async def on_decide(update: Update, context: BotContext) -> None:
         await show(update, context, *screen)
 
 
+async def on_verdict(update: Update, context: BotContext) -> None:
+    """确认 / 不确认 on the message a proposal sent: decided in one tap, and the message
+    keeps its text with the outcome under it instead of the buttons."""
+    proposal_id, member_id, verdict = callback_ints(VERDICT, update)
+    query = update.callback_query
+    now = context.services.clock.now()
+
+    async def act(db: AsyncSession, principal: Principal) -> five_lead.Decided:
+        if verdict not in (0, 1):
+            raise Refused(STALE_BUTTON)
+        return await five_lead.decide(
+            db=db,
+            principal=principal,
+            proposal_id=proposal_id,
+            member_id=member_id,
+            confirm=bool(verdict),
+            now=now,
+        )
+
+    done = await perform(update, context, act)
+    if done is None or query is None or query.message is None:
+        return
+    _ = context._
+    if done.changed:
+        outcome = _("Confirmed: {name}.") if done.confirmed else _("Not confirmed: {name}.")
+    else:
+        outcome = (
+            _("Already confirmed: {name}.")
+            if done.confirmed
+            else _("Already not confirmed: {name}.")
+        )
+    original = getattr(query.message, "text", None) or ""
+    await show(update, context, html_lines([original, outcome.format(name=done.member.name)]))
+
+
 CALLBACKS: Final = (
     (ROSTER, on_roster),
     (PROPOSE, on_propose),
     (REVIEW, on_review),
     (DECIDE, on_decide),
+    (VERDICT, on_verdict),
 )

@@ -21,6 +21,7 @@ from bot.access import Action, Principal, allows, load_principal, scope_roots
 from bot.callbacks import CallbackCodec
 from bot.context import BotContext
 from bot.dates import local_date
+from bot.fit import fit_lines
 from bot.htmltext import Markup, html_lines
 from bot.i18n import N_, gettext
 from bot.orgs import org_trail
@@ -34,9 +35,6 @@ from storage import orgs
 from storage.models import FundPurpose, FundSource, OrgKind, OrgUnit
 
 FLOW: Final = "fund"
-#: Lines of orgs below the floor shown in one /funds message (it must stay under 4096).
-SHOWN: Final = 40
-
 SOURCE_ORDER: Final = tuple(funds.SOURCES)
 PURPOSE_ORDER: Final = tuple(funds.PURPOSES)
 
@@ -314,15 +312,14 @@ async def _report(db: AsyncSession, org_id: int, year: int, lang: str) -> str:
         )
         return html_lines(lines)
     lines.append(_("Below the floor ({count}), worst first:").format(count=len(short)))
-    for spend in short[:SHOWN]:
-        lines.append(
-            _("{line}, short {gap} yuan").format(
-                line=_per_member(lang, spend), gap=funds.format_yuan(spend.gap_yuan)
-            )
+    below = [
+        _("{line}, short {gap} yuan").format(
+            line=_per_member(lang, spend), gap=funds.format_yuan(spend.gap_yuan)
         )
-    if len(short) > SHOWN:
-        lines.append(_("…and {count} more").format(count=len(short) - SHOWN))
-    return html_lines(lines)
+        for spend in short
+    ]
+    # Org names of any length: the worst that fit in one message (4096 characters).
+    return fit_lines(lines, below, more=lambda n: _("…and {count} more").format(count=n))
 
 
 CALLBACKS: Final = (

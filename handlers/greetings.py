@@ -30,7 +30,9 @@ async def _branches(db: AsyncSession, principal: Principal) -> list[OrgUnit]:
     return [org for org in found if org is not None and org.kind in BRANCH_KINDS]
 
 
-def _screen(context: BotContext, branches: list[OrgUnit]) -> tuple[str, InlineKeyboardMarkup]:
+def _screen(
+    context: BotContext, branches: list[OrgUnit]
+) -> tuple[str, InlineKeyboardMarkup | None]:
     _ = context._
     lines = [
         _(
@@ -49,7 +51,7 @@ def _screen(context: BotContext, branches: list[OrgUnit]) -> tuple[str, InlineKe
             lines.append(_("{org}: greetings are off").format(org=branch.name))
             label = _("Turn on for {org}").format(org=branch.name)
             rows.append([button(label, SWITCH.encode(branch.id, 1))])
-    return html_lines(lines), InlineKeyboardMarkup(rows)
+    return html_lines(lines), InlineKeyboardMarkup(rows) if rows else None  # never `{}`
 
 
 async def cmd_greetings(update: Update, context: BotContext) -> None:
@@ -84,7 +86,11 @@ async def on_switch(update: Update, context: BotContext) -> None:
         await set_branch_greetings(
             db=db, actor=principal, org_id=org_id, enabled=bool(enabled), now=now
         )
-        return await _branches(db, principal)
+        branches = await _branches(db, principal)
+        if all(branch.id != org_id for branch in branches):  # a branch below the user's unit
+            switched = await orgs.get_org(db=db, org_id=org_id)
+            branches += [switched] if switched is not None else []
+        return branches
 
     branches = await perform(update, context, act)
     if branches is None:

@@ -6,16 +6,25 @@ from telegram import Update
 
 from bot.access import Action, Principal, allows
 from bot.context import BotContext
+from bot.fit import fits_alert
 from bot.refusals import STALE_BUTTON as STALE_BUTTON  # re-exported: handlers answer with it
 
 #: The answer to a tap on a button that is outdated, forged or no longer means anything.
 
 
 async def refuse(update: Update, context: BotContext, text: str) -> None:
-    """Tell the user why nothing happened: an alert for a tap, a message otherwise."""
-    if update.callback_query is not None:
-        await update.callback_query.answer(text, show_alert=True)
-    elif update.effective_message is not None:
+    """Tell the user why nothing happened: an alert for a tap, a message otherwise.
+
+    An alert holds at most 200 characters; a reason naming long names or units may be
+    longer, and then comes as a message after a silent answer to the tap.
+    """
+    query = update.callback_query
+    if query is not None:
+        if fits_alert(text):
+            await query.answer(text, show_alert=True)
+            return
+        await query.answer()
+    if update.effective_message is not None:
         await update.effective_message.reply_text(text)
 
 

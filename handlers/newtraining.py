@@ -38,7 +38,7 @@ from storage import orgs
 from storage.models import AttachmentKind, FundSource, MemberStatus, TrainingKind
 
 FLOW: Final = "newtraining"
-DRAFT_KEY: Final = "trainings.draft"
+DRAFT_KEY: Final = awaiting.forget_on_cancel("trainings.draft")
 STALE: Final = N_("This form is no longer open. Send /newtraining to start again.")
 
 KINDS: Final = tuple(TrainingKind)

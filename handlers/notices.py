@@ -40,7 +40,7 @@ from handlers.screens import button, callback_values, perform
 from storage import orgs
 from storage.models import AttachmentKind, MemberStatus, OrgKind, OrgUnit, Role
 
-DRAFT_KEY: Final = "notices.draft"
+DRAFT_KEY: Final = awaiting.forget_on_cancel("notices.draft")
 SENT_KEY: Final = "notices.sent"
 #: The typed-input flow (handlers.awaiting) of a draft waiting for its text.
 FLOW: Final = "notice.text"

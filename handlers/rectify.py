@@ -23,6 +23,7 @@ from bot.access import Action, Principal, allows, scope_roots
 from bot.callbacks import CallbackCodec
 from bot.context import BotContext
 from bot.dates import format_calendar_day, local_date, parse_day
+from bot.fit import fit_lines
 from bot.htmltext import html_lines
 from bot.i18n import N_
 from bot.laggards import laggards
@@ -350,16 +351,16 @@ def _order_screen(
     if order.actions:
         lines.append(_("Required actions: {text}").format(text=order.actions))
     lines.append(_("Progress reports: {count}").format(count=view.reports))
-    lines += reports
+    closing: list[str] = []
     if order.state == RectificationState.DONE and order.closed_at is not None:
         day = local_date(order.closed_at, context.services.settings.tz)
-        lines.append(
+        closing.append(
             _("Closed {day}. Evidence: {note}").format(
                 day=_day(context, day), note=order.closed_note or ""
             )
         )
         if order.closed_photo_ids:
-            lines.append(_("Photos: {count}").format(count=len(order.closed_photo_ids)))
+            closing.append(_("Photos: {count}").format(count=len(order.closed_photo_ids)))
     rows: list[list[InlineKeyboardButton]] = []
     if photos:
         label = _("🖼 Photos ({count})").format(count=photos)
@@ -370,7 +371,15 @@ def _order_screen(
         else:
             rows.append([button(_(REPORT_PROGRESS), REPORT.encode(view.id))])
     rows.append([button(_("⬆ Rectification orders"), ORDERS.encode())])
-    return html_lines(lines), InlineKeyboardMarkup(rows)
+    # Reports of up to MAX_TEXT characters each: the newest that fit in one message.
+    text = fit_lines(
+        lines,
+        reports,
+        closing,
+        more=lambda n: _("…{count} earlier reports not shown").format(count=n),
+        keep_last=True,
+    )
+    return text, InlineKeyboardMarkup(rows)
 
 
 async def _report_lines(db: AsyncSession, context: BotContext, order_id: int) -> list[str]:

@@ -9,42 +9,33 @@ importing each other.
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Awaitable, Callable
 from typing import Final, TypeVar
 
 from sqlmodel.ext.asyncio.session import AsyncSession
 from telegram import (
-    InlineKeyboardMarkup,
     KeyboardButton,
     ReplyKeyboardMarkup,
     ReplyKeyboardRemove,
     Update,
 )
-from telegram.error import TelegramError
 
 from bot import invitations as rules
 from bot import joining
 from bot import registration as reg
-from bot.callbacks import CallbackCodec
 from bot.context import BotContext
-from bot.i18n import N_, gettext
+from bot.i18n import N_
 from bot.refusals import NOT_ALLOWED
 from handlers import awaiting
 from handlers.attendance import follow_roster_change
-from handlers.guard import STALE_BUTTON
+from handlers.guard import STALE_BUTTON, refuse
 from handlers.menus import refresh_menu
-from handlers.screens import button
 
-log = logging.getLogger(__name__)
 Result = TypeVar("Result")
 
 STATE_KEY: Final = "registration.invitation"  # user_data: the invitation being used
 TYPED_NAME: Final = "registration.name"  # awaited typed input: the name; ref: the invitation
 
-# The officers' request message carries these; handlers/registration_decide.py answers them.
-APPROVE = CallbackCodec("reg.ok", (int, int))  # request id, page
-REJECT = CallbackCodec("reg.no", (int,))  # request id
 
 SHARE_PHONE: Final = N_("📱 Share my phone number")
 BY_NAME: Final = N_("No phone? Find me by name")
@@ -173,7 +164,7 @@ async def conclude(update: Update, context: BotContext, outcome: joining.Outcome
             "the branch secretary to confirm. I will tell you here when they decide."
         ).format(branch=outcome.branch)
         await context.bot.send_message(chat.id, text, reply_markup=ReplyKeyboardRemove())
-        await _notify_deciders(context, outcome)
+        context.services.relay.wake()  # the request, to the officers who decide it
 
 
 async def settle_in(context: BotContext, welcome: joining.Welcome) -> None:
@@ -184,39 +175,6 @@ async def settle_in(context: BotContext, welcome: joining.Welcome) -> None:
         telegram_user_id=welcome.telegram_user_id,
         language=welcome.language,
     )
-
-
-async def _notify_deciders(context: BotContext, asked: joining.Asked) -> None:
-    request = asked.request
-    assert request.id is not None
-    if not asked.deciders:
-        log.warning("registration request %s has nobody to decide it", request.id)
-    for account in asked.deciders:
-        language = account.language
-        text = gettext(
-            language,
-            "New member request for {branch}:\nName: {name}\nPhone: {phone}\n"
-            "This person is not on the roster yet. Please check and decide.",
-        ).format(
-            branch=asked.branch,
-            name=request.claimed_name,
-            phone=request.phone or gettext(language, "not given"),
-        )
-        if rules.is_raised_role(asked.role):
-            role = rules.role_label(language, asked.role)
-            text += "\n" + gettext(language, "Role: {role}").format(role=role)
-        markup = InlineKeyboardMarkup(
-            [
-                [
-                    button(gettext(language, "Approve"), APPROVE.encode(request.id, 0)),
-                    button(gettext(language, "Reject"), REJECT.encode(request.id)),
-                ]
-            ]
-        )
-        try:
-            await context.bot.send_message(account.telegram_user_id, text, reply_markup=markup)
-        except TelegramError as exc:
-            log.warning("could not ask %s about request %s: %s", account, request.id, exc)
 
 
 async def explain_refusal(
@@ -242,10 +200,7 @@ async def explain_refusal(
             text = _("Already decided by {name}.").format(name=name)
     else:
         text = _((DECIDER_REFUSALS if deciding else REFUSALS).get(refused.reason, STALE_BUTTON))
-    if update.callback_query is not None:
-        await update.callback_query.answer(text, show_alert=True)
-    elif update.effective_message is not None:
-        await update.effective_message.reply_text(text)
+    await refuse(update, context, text)
 
 
 def no_invitation_text(context: BotContext) -> str:

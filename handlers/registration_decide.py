@@ -16,14 +16,10 @@ from bot.access import load_principal
 from bot.callbacks import CallbackCodec
 from bot.context import BotContext
 from bot.joining import Welcome, branch_of
+from bot.registration_buttons import APPROVE, REJECT
 from handlers.guard import STALE_BUTTON, refuse
 from handlers.invitations import PAGE_SIZE, in_rows, keyboard, paging_row
-from handlers.registration import (
-    APPROVE,
-    REJECT,
-    perform_step,
-    settle_in,
-)
+from handlers.registration import perform_step, settle_in
 from handlers.screens import button, callback_ints, callback_values, show
 from storage import invitations as store
 from storage import members

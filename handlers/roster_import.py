@@ -4,7 +4,8 @@ Nothing is kept between the preview and the confirmation but the file's Telegram
 a short random token in the sender's user_data: the confirm tap downloads the file again
 and plans afresh against the database as it is then, so a stale preview can never be
 written. The token is taken out of user_data by the first tap, so a second tap (or a
-forged one) imports nothing.
+forged one) imports nothing. Every step is one call of `bot.roster_import.import_as`, which
+checks the right again in the transaction that plans.
 """
 
 from __future__ import annotations
@@ -20,24 +21,22 @@ from typing import Final, cast
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Message, Update
 from telegram.error import TelegramError
 
-from bot.access import Action, Principal, allows, load_principal
 from bot.callbacks import CallbackCodec
 from bot.context import BotContext
 from bot.htmltext import Markup, as_html
 from bot.i18n import N_
+from bot.refusals import NOT_ALLOWED, Refused
 from bot.roster_file import MAX_FILE_BYTES, MSG_UNSUPPORTED, RosterFileError
-from bot.roster_import import PROGRESS_MIN_ROWS, ImportOutcome, Verdict, import_roster
+from bot.roster_import import PROGRESS_MIN_ROWS, ImportOutcome, Verdict, import_as, may_import
 from bot.roster_report import is_truncated, report_lines
-from handlers.attendance import follow_roster_change
-from handlers.guard import permitted, refuse
-from storage import orgs
-from storage.models import OrgUnit
+from handlers import awaiting
+from handlers.guard import refuse
 
 log = logging.getLogger(__name__)
 
 #: What a roster may be called; old Excel files get read_roster's "save as .xlsx" advice.
 ROSTER_SUFFIXES: Final = frozenset({".xlsx", ".xlsm", ".csv", ".xls", ".et", ".wps"})
-PENDING_KEY: Final = "roster_imports"
+PENDING_KEY: Final = awaiting.forget_on_cancel("roster_imports")
 PENDING_TTL: Final = timedelta(minutes=30)
 #: Entries per list in a chat report; longer reports come as an attached text file too.
 SUMMARY_LIMIT: Final = 10
@@ -93,8 +92,7 @@ async def on_roster_document(update: Update, context: BotContext) -> None:
     if message is None or message.document is None or user is None:
         return
     _ = context._
-    county, principal = await _county_and_principal(context, user.id)
-    if county is None or not allows(principal, Action.IMPORT_ROSTER, county.path):
+    if not await _may_import(context, user.id):
         await refuse(update, context, _(MSG_STAFF_ONLY))
         return
     document = message.document
@@ -108,7 +106,7 @@ async def on_roster_document(update: Update, context: BotContext) -> None:
         await message.reply_text(text)
         return
     status = await message.reply_text(_(MSG_RECEIVED).format(filename=filename))
-    outcome = await _run(context, status, document.file_id, filename, dry_run=True)
+    outcome = await _run(context, status, document.file_id, filename, actor=user.id, dry_run=True)
     if outcome is None:
         return
     token = _remember(context, document.file_id, filename, outcome=outcome)
@@ -128,10 +126,8 @@ async def on_roster_choice(update: Update, context: BotContext) -> None:
     if pending is None or pending.expires_at <= context.services.clock.now():
         await query.answer(_(MSG_GONE), show_alert=True)
         return
-    county, principal = await _county_and_principal(context, user.id)
-    if county is None or not await permitted(
-        update, context, principal, Action.IMPORT_ROSTER, county.path
-    ):
+    if not await _may_import(context, user.id):
+        await refuse(update, context, _(NOT_ALLOWED))
         return
     await query.answer()
     if action == CANCEL:
@@ -146,9 +142,9 @@ async def on_roster_choice(update: Update, context: BotContext) -> None:
         status,
         pending.file_id,
         pending.filename,
+        actor=user.id,
         dry_run=False,
         skip_bad=action == SKIP_BAD,
-        actor=user.id,
         answers=dict(pending.answers),
     )
     if outcome is None:
@@ -159,8 +155,8 @@ async def on_roster_choice(update: Update, context: BotContext) -> None:
         )
         await _show(context, status, outcome, _choices(context, outcome, token))
         return
+    context.services.relay.wake()  # invitations for newcomers and movers
     await _show(context, status, outcome, None)
-    await follow_roster_change(context.services, None)  # newcomers, movers, leavers
 
 
 async def on_name_answer(update: Update, context: BotContext) -> None:
@@ -178,10 +174,8 @@ async def on_name_answer(update: Update, context: BotContext) -> None:
     ):
         await query.answer(context._(MSG_GONE), show_alert=True)
         return
-    county, principal = await _county_and_principal(context, user.id)
-    if county is None or not await permitted(
-        update, context, principal, Action.IMPORT_ROSTER, county.path
-    ):
+    if not await _may_import(context, user.id):
+        await refuse(update, context, context._(NOT_ALLOWED))
         return
     await query.answer()
     typed, match = pending.questions[index]
@@ -190,7 +184,13 @@ async def on_name_answer(update: Update, context: BotContext) -> None:
     if not isinstance(status, Message):
         return
     outcome = await _run(
-        context, status, pending.file_id, pending.filename, dry_run=True, answers=dict(answers)
+        context,
+        status,
+        pending.file_id,
+        pending.filename,
+        actor=user.id,
+        dry_run=True,
+        answers=dict(answers),
     )
     if outcome is None:
         return
@@ -198,14 +198,10 @@ async def on_name_answer(update: Update, context: BotContext) -> None:
     await _show(context, status, outcome, _choices(context, outcome, token))
 
 
-async def _county_and_principal(
-    context: BotContext, telegram_user_id: int
-) -> tuple[OrgUnit | None, Principal]:
-    """The county (None before `partybot init`) and what this user may do."""
+async def _may_import(context: BotContext, telegram_user_id: int) -> bool:
+    """Show the import's screens only to county staff (`import_as` checks again)."""
     async with context.services.database.session_scope() as db:
-        county = await orgs.get_county(db=db)
-        principal = await load_principal(db=db, telegram_user_id=telegram_user_id)
-    return county, principal
+        return await may_import(db=db, actor=telegram_user_id) is not None
 
 
 async def _run(
@@ -214,26 +210,27 @@ async def _run(
     file_id: str,
     filename: str,
     *,
+    actor: int,
     dry_run: bool,
     skip_bad: bool = False,
-    actor: int | None = None,
     answers: dict[str, str] | None = None,
 ) -> ImportOutcome | None:
-    """Download and import (or preview) the file; None once a file-level problem is shown."""
+    """Download and import (or preview) the file; None once a file-level problem (or a
+    refusal) is shown."""
     _ = context._
     file = await context.bot.get_file(file_id)
     data = bytes(await file.download_as_bytearray())
     now = context.services.clock.now()
     try:
         async with _ProgressMessage(status, _(MSG_CHECKING), _(MSG_WRITING), filename) as shown:
-            return await import_roster(
+            return await import_as(
                 database=context.services.database,
+                actor=actor,
                 data=data,
                 filename=filename,
                 today=now.astimezone(context.services.settings.tz).date(),
                 now=now,
-                actor=actor,
-                via="bot",
+                settings=context.services.settings,
                 dry_run=dry_run,
                 skip_bad=skip_bad,
                 progress=shown,
@@ -241,6 +238,9 @@ async def _run(
             )
     except RosterFileError as error:
         await status.edit_text(error.render(_))
+        return None
+    except Refused as refused:  # the right was taken away since the screen was drawn
+        await status.edit_text(refused.text(context.language))
         return None
 
 

@@ -50,7 +50,12 @@ async def show(
     text: str,
     markup: InlineKeyboardMarkup | None = None,
 ) -> None:
-    """Edit the tapped message into this screen, or send it as a reply to a command."""
+    """Edit the tapped message into this screen, or send it as a reply to a command.
+
+    A keyboard left without buttons is sent as none: the Bot API has no empty keyboard.
+    """
+    if markup is not None and not any(markup.inline_keyboard):
+        markup = None
     query = update.callback_query
     if query is not None:
         await query.answer()

@@ -23,8 +23,8 @@ from bot.funds import check_year
 from bot.htmltext import html_lines
 from bot.i18n import N_
 from bot.refusals import Refused
-from bot.summary_text import percent
 from bot.survey_buttons import UNIT, unit_rows
+from bot.survey_text import result_lines
 from handlers import awaiting
 from handlers.guard import STALE_BUTTON, refuse
 from handlers.screens import Screen, answer_with, button, callback_ints, first_tap, perform, show
@@ -48,10 +48,6 @@ CHOICE_LABELS: Final = {
     Satisfaction.SATISFIED: N_("Satisfied"),
     Satisfaction.BASICALLY: N_("Basically satisfied"),
     Satisfaction.DISSATISFIED: N_("Dissatisfied"),
-}
-RATER_LABELS: Final = {
-    SurveyRaters.SECRETARIES: N_("branch secretaries"),
-    SurveyRaters.MEMBERS: N_("all members"),
 }
 NO_SURVEY: Final = N_("Only county staff run the satisfaction survey.")
 COMMENTS_SIZE: Final = 3000  # characters of comments on one screen (escaping adds some)
@@ -107,43 +103,13 @@ async def _staff_screen(
 async def _results(db: AsyncSession, survey: SatisfactionSurvey, context: BotContext) -> Screen:
     """Counts by unit and the share satisfied against 65 % (never who rated what)."""
     assert survey.id is not None
+    found = await satisfaction.survey_results(db=db, year=survey.year)
+    assert found is not None
     _ = context._
-    state = _("answers open") if survey.state == SurveyState.OPEN else _("answers closed")
-    lines = [
-        _("📊 Satisfaction survey {year} (raters: {raters}; {state})").format(
-            year=survey.year, raters=_(RATER_LABELS[survey.raters]), state=state
-        ),
-        _("Satisfied = satisfied + basically satisfied, of all answers; target {target}.").format(
-            target=percent(satisfaction.TARGET)
-        ),
-    ]
-    results = await store.results(db=db, survey_id=survey.id)
-    judged = [r for r in results if r.answers]
-    passing = sum(1 for r in judged if satisfaction.meets(r))
-    lines.append(
-        _("Units at the mark: {passing} of {judged} rated").format(
-            passing=passing, judged=len(judged)
-        )
-    )
-    for result in results:
-        share = satisfaction.satisfied_share(result)
-        if share is None:
-            lines.append(_("• {unit}: no answers yet").format(unit=result.name))
-            continue
-        lines.append(
-            _("• {unit}: satisfied {s}, basically {b}, dissatisfied {d}; {percent} {mark}").format(
-                unit=result.name,
-                s=result.satisfied,
-                b=result.basically,
-                d=result.dissatisfied,
-                percent=percent(share),
-                mark="✅" if satisfaction.meets(result) else "⚠️",
-            )
-        )
     rows = [[button(_("💬 Comments"), COMMENTS.encode(survey.id))]]
-    if survey.state == SurveyState.OPEN:
+    if found.survey.state == SurveyState.OPEN:
         rows.append([button(_("🔒 Close the survey"), CLOSE.encode(survey.id))])
-    return html_lines(lines), InlineKeyboardMarkup(rows)
+    return html_lines(result_lines(found, context.language)), InlineKeyboardMarkup(rows)
 
 
 async def on_open(update: Update, context: BotContext) -> None:

@@ -19,7 +19,10 @@ TEXT_TOO_LONG = "Bad Request: message is too long"
 CAPTION_TOO_LONG = "Bad Request: message caption is too long"
 BUTTON_DATA_INVALID = "Bad Request: BUTTON_DATA_INVALID"
 BUTTON_URL_INVALID = "Bad Request: BUTTON_URL_INVALID"
-BUTTON_TYPE_INVALID = "Bad Request: BUTTON_TYPE_INVALID"
+TEXT_BUTTON_INLINE = (
+    "Bad Request: can't parse inline keyboard button: "
+    "Text buttons are unallowed in the inline keyboard"
+)
 BAD_MARKUP = "Bad Request: can't parse reply keyboard markup JSON object"
 BAD_INLINE_KEYBOARD = "Bad Request: inline keyboard expected"
 EMPTY_KEYBOARD = "Bad Request: keyboard must have at least one button in every row"
@@ -51,10 +54,41 @@ MEDIA_TYPE = "Bad Request: only photos can be edited here (media type must be ph
 NO_DOCUMENT = "Bad Request: there is no document in the request"
 BAD_ACTION = "Bad Request: wrong parameter action in request"
 COMMAND_INVALID = "Bad Request: BOT_COMMAND_INVALID"
-COMMAND_DESCRIPTION_INVALID = "Bad Request: command description is empty or too long"
+COMMAND_EMPTY = "Bad Request: command must be non-empty"
+COMMAND_TOO_LONG = "Bad Request: command length must not exceed 32"
+COMMAND_DESCRIPTION_EMPTY = "Bad Request: command description must be non-empty"
+COMMAND_DESCRIPTION_TOO_LONG = "Bad Request: command description length must not exceed 256"
+COMMANDS_TOO_MUCH = "Bad Request: BOT_COMMANDS_TOO_MUCH"
+COMMANDS_NOT_ARRAY = "Bad Request: expected an Array of BotCommand"
+BAD_COMMANDS_JSON = "Bad Request: can't parse commands JSON object"
+BAD_COMMAND = "Bad Request: can't parse BotCommand: expected an Object"
 BAD_SCOPE = "Bad Request: can't parse BotCommandScope JSON object"
 BAD_MENU_BUTTON = "Bad Request: can't parse menu button JSON object"
 BAD_WEBHOOK_URL = "Bad Request: bad webhook: An HTTPS URL must be provided for webhook"
+INVALID_WEBHOOK_URL = "Bad Request: invalid webhook URL specified"
+SECRET_TOO_LONG = "Bad Request: secret token is too long"
+SECRET_CHARACTERS = "Bad Request: secret token contains unallowed characters"
+PHOTO_DIMENSIONS = "Bad Request: PHOTO_INVALID_DIMENSIONS"
+BUTTON_TEXT_INVALID = "Bad Request: BUTTON_TEXT_INVALID"
+TOO_LARGE = "Request Entity Too Large"
+
+# Stricter than Telegram, which silently repairs or ignores these (the published Bot API
+# calls them errors, and an independent checker refuses them); the texts are the emulator's.
+BUTTON_FIELDS = (
+    "Bad Request: can't parse inline keyboard button: "
+    "InlineKeyboardButton must have exactly one optional field"
+)
+KEYBOARD_BUTTON_FIELDS = (
+    "Bad Request: can't parse keyboard button: KeyboardButton must have at most one optional field"
+)
+PLACEHOLDER_INVALID = "Bad Request: input_field_placeholder must be 1-64 characters"
+KEYBOARD_FLAG_FALSE = "Bad Request: remove_keyboard and force_reply can only be True"
+SECRET_EMPTY = "Bad Request: secret token must be 1-256 characters"
+MAX_CONNECTIONS = "Bad Request: max_connections must be between 1 and 100"
+BAD_LIMIT = "Bad Request: limit must be between 1 and 100"
+BAD_TIMEOUT = "Bad Request: timeout must not be negative"
+BAD_ALLOWED_UPDATES = "Bad Request: can't parse allowed_updates JSON object"
+UNKNOWN_UPDATE_TYPE = 'Bad Request: allowed_updates: unknown update type "{}"'
 WEBHOOK_CONFLICT = (
     "Conflict: can't use getUpdates method while webhook is active; "
     "use deleteWebhook to delete the webhook first"

@@ -92,6 +92,16 @@ def photo_sizes(stored: StoredFile) -> list[dict[str, Any]]:
     ]
 
 
+def photo_dimensions_ok(width: int, height: int) -> bool:
+    """The Bot API's rule for photos: width + height at most 10000, ratio at most 20.
+
+    Unknown sizes (bytes that are no PNG, GIF or JPEG) pass: only what is read is judged.
+    """
+    if width <= 0 or height <= 0:
+        return True
+    return width + height <= 10_000 and max(width, height) <= 20 * min(width, height)
+
+
 def document_dict(stored: StoredFile) -> dict[str, Any]:
     """The ``Document`` object for a stored file."""
     out: dict[str, Any] = {

@@ -3,6 +3,13 @@
 Follows tdlib's parser closely enough that markup Telegram refuses is refused here too, with
 the same ``can't parse entities`` reasons, and accepted markup yields the same plain text and
 entities (offsets in UTF-16 units).
+
+Two rules of the published Bot API that Telegram does not refuse but quietly works around
+are refused here too (with the emulator's own wording): a ``&`` that starts no supported
+entity (``&amp; &lt; &gt; &quot;`` or numeric) must be written ``&amp;``; and entities
+nest only as the Bot API allows (nothing inside code or pre, bold/italic/underline/
+strikethrough/spoiler not around code or pre, no blockquote in a blockquote, links and
+custom emoji not inside each other).
 """
 
 from __future__ import annotations
@@ -31,6 +38,9 @@ _SIMPLE_TAGS = {
     "blockquote": "blockquote",
 }
 ALLOWED_TAGS = frozenset({*_SIMPLE_TAGS, "a", "span", "tg-emoji"})
+_KINDS = {**_SIMPLE_TAGS, "a": "text_link", "span": "spoiler", "tg-emoji": "custom_emoji"}
+_SPLITTABLE = frozenset({"bold", "italic", "underline", "strikethrough", "spoiler"})
+_CODE = frozenset({"code", "pre"})
 _NAME = re.compile(r"[a-zA-Z0-9-]*")
 _ATTR = re.compile(r"\s*([a-zA-Z0-9_-]+)\s*(?:=\s*(\"[^\"]*\"|'[^']*'|[^\s>\"']*))?")
 _ENTITY = re.compile(r"&(#x[0-9a-fA-F]+|#[0-9]+|[a-zA-Z]+);")
@@ -49,7 +59,8 @@ def _byte_offset(text: str, index: int) -> int:
 
 
 def _decode_entity(text: str, index: int) -> tuple[str, int]:
-    """Decode ``&...;`` at ``index``; unknown entities stay a literal ``&`` like tdlib."""
+    """Decode ``&...;`` at ``index``. tdlib keeps an unknown one as a literal ``&``; the
+    Bot API says such a ``&`` must be escaped, so it is refused here."""
     match = _ENTITY.match(text, index)
     if match:
         body = match.group(1)
@@ -60,7 +71,34 @@ def _decode_entity(text: str, index: int) -> tuple[str, int]:
                 return chr(code), match.end()
         elif body in _NAMED:
             return _NAMED[body], match.end()
-    return "&", index + 1
+    raise parse_entities_error(
+        f'Character "&" at byte offset {_byte_offset(text, index)} must be escaped as "&amp;"'
+    )
+
+
+def _may_contain(outer: str, inner: str) -> bool:
+    """Whether an entity of kind ``outer`` may contain one of kind ``inner`` (Bot API)."""
+    if outer in _CODE:
+        return False
+    if inner == "blockquote":
+        return outer in _SPLITTABLE
+    if outer == "blockquote":
+        return True
+    if outer in _SPLITTABLE or inner in _SPLITTABLE:
+        return inner not in _CODE and outer not in _CODE
+    return False
+
+
+def _check_nesting(stack: list[_Open], opened: _Open, text: str, begin: int) -> None:
+    if opened.tag == "code" and stack and stack[-1].tag == "pre":
+        return  # <pre><code class="language-x">: one pre entity with a language
+    inner = _KINDS[opened.tag]
+    for outer in stack:
+        if not _may_contain(_KINDS[outer.tag], inner):
+            raise parse_entities_error(
+                f'Tag "{opened.tag}" can\'t be inside tag "{outer.tag}" '
+                f"at byte offset {_byte_offset(text, begin)}"
+            )
 
 
 def _entity_for(opened: _Open, length: int) -> dict[str, Any] | None:
@@ -176,6 +214,7 @@ def parse_html(text: str) -> tuple[str, list[dict[str, Any]]]:
                 entities.append(entity)
             continue
         opened, index = _parse_start_tag(text, index)
+        _check_nesting(stack, opened, text, begin)
         opened.start = out_len
         stack.append(opened)
     if stack:

@@ -4,6 +4,10 @@ Telegram refuses bad keyboards as a whole (the message is not sent), so every bu
 checked before anything is stored: callback data is 1..64 *bytes* of UTF-8, which is only
 21 Chinese characters. The Bot API defines no empty keyboard: ``{}``, no rows or an empty
 row are refused, so a bot that "sends no buttons" must leave reply_markup out.
+
+Where Telegram quietly repairs a markup the Bot API calls wrong (an inline button with two
+actions, a reply button with two requests, a placeholder over 64 characters,
+``remove_keyboard: false``), the emulator refuses it, so the mistake shows in our tests.
 """
 
 from __future__ import annotations
@@ -15,13 +19,27 @@ from sandbox.errors import (
     BAD_INLINE_KEYBOARD,
     BAD_MARKUP,
     BUTTON_DATA_INVALID,
-    BUTTON_TYPE_INVALID,
+    BUTTON_FIELDS,
+    BUTTON_TEXT_INVALID,
     BUTTON_URL_INVALID,
     EMPTY_KEYBOARD,
+    KEYBOARD_BUTTON_FIELDS,
+    KEYBOARD_FLAG_FALSE,
+    PLACEHOLDER_INVALID,
+    TEXT_BUTTON_INLINE,
     bad_request,
 )
 
 MAX_CALLBACK_BYTES = 64
+MAX_PLACEHOLDER = 64
+_REQUESTS = (
+    "request_users",
+    "request_chat",
+    "request_contact",
+    "request_location",
+    "request_poll",
+    "web_app",
+)
 _INLINE_ACTIONS = (
     "url",
     "callback_data",
@@ -52,8 +70,17 @@ def parse_markup(raw: object) -> dict[str, Any] | None:
         _check_inline(value["inline_keyboard"])
     elif "keyboard" in value:
         _check_reply(value["keyboard"])
-    elif not (value.get("remove_keyboard") or value.get("force_reply")):
+    elif "remove_keyboard" in value or "force_reply" in value:
+        flag = "remove_keyboard" if "remove_keyboard" in value else "force_reply"
+        if value[flag] is not True:
+            raise bad_request(KEYBOARD_FLAG_FALSE)
+    else:
         raise bad_request(BAD_MARKUP)
+    placeholder = value.get("input_field_placeholder")
+    if placeholder is not None and not (
+        isinstance(placeholder, str) and 1 <= len(placeholder) <= MAX_PLACEHOLDER
+    ):
+        raise bad_request(PLACEHOLDER_INVALID)
     return value
 
 
@@ -73,14 +100,25 @@ def _rows(value: object) -> list[list[Any]]:
     return value
 
 
+def _check_text(button: dict[str, Any]) -> None:
+    text = button.get("text")
+    if not isinstance(text, str):
+        raise bad_request(BAD_MARKUP)
+    if not text.strip():
+        raise bad_request(BUTTON_TEXT_INVALID)
+
+
 def _check_inline(value: object) -> None:
     for row in _rows(value):
         for button in row:
-            if not isinstance(button, dict) or not isinstance(button.get("text"), str):
+            if not isinstance(button, dict):
                 raise bad_request(BAD_MARKUP)
+            _check_text(button)
             actions = [key for key in _INLINE_ACTIONS if key in button]
-            if len(actions) != 1:
-                raise bad_request(BUTTON_TYPE_INVALID)
+            if not actions:
+                raise bad_request(TEXT_BUTTON_INLINE)
+            if len(actions) > 1:
+                raise bad_request(BUTTON_FIELDS)
             if "callback_data" in button:
                 data = button["callback_data"]
                 size = len(data.encode("utf-8")) if isinstance(data, str) else 0
@@ -98,9 +136,14 @@ def _check_reply(value: object) -> None:
     for row in _rows(value):
         for button in row:
             if isinstance(button, str):
+                if not button.strip():
+                    raise bad_request(BUTTON_TEXT_INVALID)
                 continue
-            if not isinstance(button, dict) or not isinstance(button.get("text"), str):
+            if not isinstance(button, dict):
                 raise bad_request(BAD_MARKUP)
+            _check_text(button)
+            if sum(key in button for key in _REQUESTS) > 1:
+                raise bad_request(KEYBOARD_BUTTON_FIELDS)
 
 
 def button_label(button: object) -> str:

@@ -12,7 +12,7 @@ from typing import Any, Literal
 
 from sandbox import errors as e
 from sandbox.errors import ApiError, bad_request, forbidden
-from sandbox.files import document_dict, photo_sizes
+from sandbox.files import document_dict, image_size, photo_dimensions_ok, photo_sizes
 from sandbox.html_check import parse_html
 from sandbox.markdown import parse_markdown_v2
 from sandbox.markup import parse_inline_markup, parse_markup
@@ -22,6 +22,8 @@ from sandbox.text import MAX_CAPTION, MAX_TEXT
 from sandbox.world import World
 
 DELETE_WINDOW = timedelta(hours=48)
+#: Uploads by multipart: photos up to 10 MB, other files up to 50 MB (Bot API sendPhoto).
+MAX_UPLOAD = {"photo": 10 * 1024 * 1024, "document": 50 * 1024 * 1024}
 
 
 def find_chat(world: World, params: Params) -> Chat:
@@ -60,13 +62,14 @@ def render(
     mode = params.text("parse_mode") or None
     if mode is None:
         return source, (), None
-    if mode.lower() == "html":
+    # Spelled exactly as the Bot API lists them (Telegram also takes "html").
+    if mode == "HTML":
         plain, entities = parse_html(source)
         return plain, tuple(entities), "HTML"
-    if mode.lower() == "markdownv2":
+    if mode == "MarkdownV2":
         plain, entities = parse_markdown_v2(source)
         return plain, tuple(entities), "MarkdownV2"
-    if mode.lower() == "markdown":  # legacy mode: accepted, not rendered
+    if mode == "Markdown":  # legacy mode: accepted, not rendered
         return source, (), "Markdown"
     raise bad_request(e.UNSUPPORTED_PARSE_MODE)
 
@@ -139,6 +142,10 @@ def _upload(
     if isinstance(value, UploadedFile):
         if not value.data:
             raise bad_request(e.FILE_EMPTY)
+        if len(value.data) > MAX_UPLOAD[kind]:
+            raise ApiError(413, e.TOO_LARGE)
+        if kind == "photo" and not photo_dimensions_ok(*image_size(value.data)):
+            raise bad_request(e.PHOTO_DIMENSIONS)
         mime = value.content_type if kind == "document" else "image/jpeg"
         return world.files.add(value.data, kind, value.filename or None, mime)
     stored = world.files.get(value)

@@ -62,6 +62,9 @@ SCOPE_TYPES = frozenset(
     }
 )
 _COMMAND = re.compile(r"[a-z0-9_]{1,32}")
+MAX_COMMAND = 32
+MAX_DESCRIPTION = 256
+MAX_COMMANDS = 100
 _LANGUAGE = re.compile(r"(|[a-z]{2})")
 MAX_FILE_DOWNLOAD = 20 * 1024 * 1024
 
@@ -161,23 +164,42 @@ def _command_key(world: World, params: Params) -> tuple[str, int | None, int | N
 
 
 async def set_my_commands(world: World, params: Params) -> Any:
-    """setMyCommands, kept per scope (type, chat_id, user_id) and language."""
-    commands = params.json("commands", "Bad Request: can't parse commands JSON object")
-    if not isinstance(commands, list) or len(commands) > 100:
-        raise bad_request("Bad Request: can't parse commands JSON object")
-    cleaned: list[dict[str, str]] = []
-    for item in commands:
-        if not isinstance(item, dict):
-            raise bad_request("Bad Request: can't parse commands JSON object")
-        command = str(item.get("command", "")).removeprefix("/")
-        description = str(item.get("description", ""))
-        if not _COMMAND.fullmatch(command):
-            raise bad_request(e.COMMAND_INVALID)
-        if not 1 <= len(description) <= 256:
-            raise bad_request(e.COMMAND_DESCRIPTION_INVALID)
-        cleaned.append({"command": command, "description": description})
+    """setMyCommands, kept per scope (type, chat_id, user_id) and language.
+
+    Checked as tdlib checks (texts included): names and descriptions are trimmed, a name
+    is 1..32 of [a-z0-9_], a description 1..256 characters, at most 100 commands.
+    """
+    commands = params.json("commands", e.BAD_COMMANDS_JSON)
+    if commands is None:
+        commands = []
+    if not isinstance(commands, list):
+        raise bad_request(e.COMMANDS_NOT_ARRAY)
+    cleaned = [_bot_command(item) for item in commands]
+    if len(cleaned) > MAX_COMMANDS:
+        raise bad_request(e.COMMANDS_TOO_MUCH)
     world.set_commands(_command_key(world, params), cleaned)
     return True
+
+
+def _bot_command(item: object) -> dict[str, str]:
+    if not isinstance(item, dict):
+        raise bad_request(e.BAD_COMMAND)
+    command, description = item.get("command"), item.get("description")
+    if not isinstance(command, str) or not isinstance(description, str):
+        raise bad_request(e.BAD_COMMAND)
+    command = command.strip().removeprefix("/")
+    description = description.strip()
+    if not command:
+        raise bad_request(e.COMMAND_EMPTY)
+    if len(command) > MAX_COMMAND:
+        raise bad_request(e.COMMAND_TOO_LONG)
+    if not description:
+        raise bad_request(e.COMMAND_DESCRIPTION_EMPTY)
+    if len(description) > MAX_DESCRIPTION:
+        raise bad_request(e.COMMAND_DESCRIPTION_TOO_LONG)
+    if not _COMMAND.fullmatch(command):
+        raise bad_request(e.COMMAND_INVALID)
+    return {"command": command, "description": description}
 
 
 async def get_my_commands(world: World, params: Params) -> Any:

@@ -6,15 +6,26 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import NamedTuple
 
+from sqlalchemy.orm import aliased
 from sqlmodel import col, delete, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from storage._sql import insert_ignore
 from storage.models.accounts import Role, RoleGrant, TelegramAccount
+from storage.models.members import Member
 from storage.models.orgs import OrgUnit
 from storage.types import utcnow
 
-__all__ = ["Holder", "RoleScope", "grant_role", "holders", "revoke_role", "roles_of"]
+__all__ = [
+    "BranchGrant",
+    "Holder",
+    "RoleScope",
+    "grant_role",
+    "grants_inside_own_branch",
+    "holders",
+    "revoke_role",
+    "roles_of",
+]
 
 
 class RoleScope(NamedTuple):
@@ -30,6 +41,14 @@ class Holder(NamedTuple):
 
     telegram_user_id: int
     language: str
+
+
+class BranchGrant(NamedTuple):
+    """A role of a member's account bound inside the branch the member is on."""
+
+    member_id: int
+    role: Role
+    org_id: int
 
 
 async def grant_role(
@@ -102,3 +121,26 @@ async def holders(*, db: AsyncSession, org_id: int, roles: Sequence[Role]) -> li
         .order_by(col(TelegramAccount.telegram_user_id))
     )
     return [Holder(int(user_id), str(language)) for user_id, language in result.all()]
+
+
+async def grants_inside_own_branch(
+    *, db: AsyncSession, member_ids: Sequence[int]
+) -> list[BranchGrant]:
+    """Roles of the members' accounts bound inside the subtree of their own branch (what
+    they lose on leaving it), in one query."""
+    if not member_ids:
+        return []
+    branch, bound = aliased(OrgUnit), aliased(OrgUnit)
+    result = await db.exec(
+        select(col(Member.id), col(RoleGrant.role), col(RoleGrant.org_id))
+        .join(branch, col(branch.id) == col(Member.org_id))
+        .join(RoleGrant, col(RoleGrant.telegram_user_id) == col(Member.telegram_user_id))
+        .join(bound, col(bound.id) == col(RoleGrant.org_id))
+        .where(col(Member.id).in_(list(member_ids)), col(bound.path).startswith(branch.path))
+        .order_by(col(Member.id), col(RoleGrant.org_id), col(RoleGrant.role))
+    )
+    return [
+        BranchGrant(member, Role(role), org)
+        for member, role, org in result.all()
+        if member is not None
+    ]

@@ -12,10 +12,11 @@ from sqlmodel import col, func, select
 
 from bot.clock import ManualClock
 from bot.five_lead import ALREADY_DECIDED, WITHDRAWN
+from bot.five_lead_buttons import VERDICT
 from bot.i18n import gettext
 from bot.refusals import NOT_ALLOWED, STALE_BUTTON
 from handlers.assess_codecs import DECIDE, PROPOSE, ROSTER
-from sandbox import SimUser
+from sandbox import SimUser, World
 from storage import Database
 from storage.models import (
     Assessment,
@@ -27,9 +28,10 @@ from storage.models import (
 )
 from tests.support.audit import audit_actions, audit_log
 from tests.support.builders import add_member, grant, id_of
-from tests.support.conversation import say, tap
+from tests.support.conversation import say, tap, tap_refused
 from tests.support.reports import NOW, County, build_county
 from tests.support.roles import buttons, forge
+from tests.support.sessions import arrives
 
 Person = Callable[..., SimUser]
 
@@ -228,7 +230,7 @@ async def test_forged_and_cross_township_buttons_are_refused_and_write_nothing(
     await tap(qianjin, "⬜ 吴九", message_id=screen.message_id)
     wu_proposal = await _proposal_id(database, wu)
     before = await _counts(database)
-    assert before == (1, 0, 0)
+    assert before == (1, 0, 1)  # the county is asked: 前进乡 has no organiser on the bot
     audited = await audit_log(database, prefix="assess.")
 
     # 东风村's secretary cannot propose 前进村's member, nor decide; staff do not propose.
@@ -275,14 +277,15 @@ async def test_double_taps_make_one_row(
     # The same button again (a double tap, or an old screen): still one proposal.
     await forge(secretary, PROPOSE.encode(2026, id_of(zhang), 1, 0))
     await forge(secretary, PROPOSE.encode(2026, id_of(zhang), 1, 0))
-    assert await _counts(database) == (1, 0, 0)
+    assert await _counts(database) == (1, 0, 1)  # the township asked once
     proposal = await _proposal_id(database, zhang)
     overview = await say(organiser, "/assess")
     review = await tap(organiser, "📝 五带头推荐（1）", message_id=overview.message_id)
     await tap(organiser, "✅ 张三", message_id=review.message_id)
     await forge(organiser, DECIDE.encode(2026, proposal, 1, 0))
     await forge(organiser, DECIDE.encode(2026, proposal, 1, 0))
-    assert await _counts(database) == (1, 1, 1)  # one proposal, one verdict, one message
+    # One proposal, one verdict, two messages: the township asked, the secretary told.
+    assert await _counts(database) == (1, 1, 2)
     assert await audit_actions(database, prefix="assess.five_lead.") == [
         "assess.five_lead.propose",
         "assess.five_lead.confirm",
@@ -310,3 +313,82 @@ async def test_a_big_branch_is_paged(
     after = await tap(secretary, label, message_id=first.message_id)
     assert "第 2/3 页" in (after.text or "")
     assert buttons(after)[0] == label.replace("⬜", "⏳")
+
+
+async def test_the_township_is_asked_and_decides_in_one_tap(
+    database: Database, clock: ManualClock, world: World, person: Person
+) -> None:
+    county = await _county(database, clock, person)
+    secretary, organiser, staff = county.secretary, county.organiser, county.staff
+    screen = await say(secretary, "/assess")
+    for name in ("张三", "李四", "王五"):
+        await tap(secretary, f"⬜ {name}", message_id=screen.message_id)
+
+    # 东风镇's organiser hears of each proposal with 确认 / 不确认; the county does not.
+    asked = {
+        name: await arrives(world, organiser, f"推荐{name}") for name in ("张三", "李四", "王五")
+    }
+    assert asked["张三"].text == "📝 2026年五带头：东风村党支部推荐张三。张三是否符合“五带头”？"
+    assert [buttons(m) for m in asked.values()] == [["确认", "不确认"]] * 3
+    assert not [m for m in staff.messages if "五带头" in (m.text or "")]
+
+    # One tap decides: the message keeps its text with the outcome instead of buttons.
+    done = await tap(organiser, "确认", message_id=asked["张三"].message_id)
+    assert done.message_id == asked["张三"].message_id
+    assert done.text == (
+        "📝 2026年五带头：东风村党支部推荐张三。张三是否符合“五带头”？\n已确认：张三。"
+    )
+    assert buttons(done) == []
+    not_done = await tap(organiser, "不确认", message_id=asked["李四"].message_id)
+    assert (not_done.text or "").endswith("\n未予确认：李四。")
+    assert await _verdicts(database) == {"张三": True, "李四": False}
+    told = await arrives(world, secretary, "李四未获确认")
+    assert told.text == "✖ 2026年五带头：东风村党支部的李四未获确认。"
+    assert "✅ 2026年五带头：东风村党支部的张三已获确认。" in [m.text for m in secretary.messages]
+
+    # A repeat changes nothing; the other verdict is refused, a verdict is final.
+    zhang = county.members["张三"]
+    zhang_proposal = await _proposal_id(database, zhang)
+    message = asked["张三"].message_id
+    await organiser.tap_data(VERDICT.encode(zhang_proposal, id_of(zhang), 1), message_id=message)
+    again = await organiser.wait_for_reply()
+    assert (again.text or "").endswith("\n已确认过：张三。")
+    other = VERDICT.encode(zhang_proposal, id_of(zhang), 0)
+    query = await organiser.tap_data(other, message_id=message)
+    refused = await organiser.wait_for_callback_answer(query)
+    assert refused.text == gettext("zh", ALREADY_DECIDED).format(name="张三", year=2026)
+    # Withdrawn before the township tapped: the old message decides nothing.
+    roster = await say(secretary, "/assess")
+    await tap(secretary, "⏳ 王五", message_id=roster.message_id)
+    withdrawn = await tap_refused(organiser, "确认", message_id=asked["王五"].message_id)
+    assert withdrawn.text == gettext("zh", WITHDRAWN)
+    # A button naming another member than its proposal's is refused the same way.
+    await tap(secretary, "⬜ 赵六", message_id=roster.message_id)
+    zhao = await _proposal_id(database, county.members["赵六"])
+    forged = VERDICT.encode(zhao, id_of(county.members["张三"]), 1)
+    assert (await forge(organiser, forged)).text == gettext("zh", WITHDRAWN)
+    # 前进村's proposal goes to the county (前进乡 has no organiser on the bot), and
+    # 东风镇's organiser cannot decide it with a forged button.
+    qianjin = await _secretary(database, county, person, "T02-V01")
+    screen = await say(qianjin, "/assess")
+    await tap(qianjin, "⬜ 吴九", message_id=screen.message_id)
+    ask_county = await arrives(world, staff, "推荐吴九")
+    assert ask_county.text == "📝 2026年五带头：前进村党支部推荐吴九。吴九是否符合“五带头”？"
+    wu = county.members["吴九"]
+    wu_proposal = await _proposal_id(database, wu)
+    cross = VERDICT.encode(wu_proposal, id_of(wu), 1)
+    assert (await forge(organiser, cross)).text == gettext("zh", NOT_ALLOWED)
+    assert (await forge(qianjin, cross)).text == gettext("zh", NOT_ALLOWED)
+    assert "吴九" not in await _verdicts(database)
+    await tap(staff, "确认", message_id=ask_county.message_id)
+    assert (await _verdicts(database))["吴九"] is True
+    assert (await arrives(world, qianjin, "已获确认")).text == (
+        "✅ 2026年五带头：前进村党支部的吴九已获确认。"
+    )
+    assert await audit_actions(database, prefix="assess.five_lead.confirm") == [
+        "assess.five_lead.confirm",
+        "assess.five_lead.confirm",
+    ]
+    assert await audit_actions(database, prefix="assess.five_lead.reject") == [
+        "assess.five_lead.reject"
+    ]

@@ -65,6 +65,9 @@ def local(year: int, month: int, day: int, hour: int, minute: int = 0) -> dateti
         ("Tue 5 Jan 2027 08:00", local(2027, 1, 5, 8, 0)),
         ("tonight 8pm", local(2026, 3, 2, 20, 0)),
         ("next Wed 9:00", local(2026, 3, 11, 9, 0)),
+        ("明晚8点整", local(2026, 3, 3, 20, 0)),  # 整: "on the hour"
+        ("12月3日 下午3点整", local(2026, 12, 3, 15, 0)),
+        ("12pm", local(2026, 3, 2, 12, 0)),
     ],
 )
 def test_typed_forms(typed: str, expected: datetime) -> None:
@@ -83,6 +86,12 @@ def test_typed_forms(typed: str, expected: datetime) -> None:
         "13月1日 19:30",
         "明天 24:00",
         "周八 9:00",
+        # 晚上12点 is midnight, the start of the next day: ask again rather than guess noon.
+        "晚上12点",
+        "明晚12点",
+        # A weekday that is not the date's own: one of the two is a slip, so ask again.
+        "12月10日（周一）15:00",
+        "Mon 10 Dec 15:00",
     ],
 )
 def test_what_is_not_a_date_and_time(typed: str) -> None:

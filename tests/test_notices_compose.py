@@ -427,3 +427,22 @@ async def test_a_unit_picked_earlier_is_checked_again_when_the_notice_is_sent(
     assert await _deliveries(database) == []
     async with database.session_scope() as db:
         assert (await db.exec(select(Notice))).all() == []
+
+
+async def test_cancel_typed_at_a_button_step_drops_the_draft(
+    branch: Branch, database: Database, bot_app: PartyApplication
+) -> None:
+    """/cancel works everywhere: also while the form waits for a tap, not only for text."""
+    alice = branch.secretary
+    await alice.send("/notice")
+    await alice.wait_for_reply()
+    await alice.send("一条会被 /cancel 取消的通知")
+    menu = await alice.wait_for_reply()
+    everyone = menu.callback_data("东风村党支部全体")
+    assert everyone is not None
+    await alice.send("/cancel")
+    assert (await alice.wait_for_reply()).text == "已取消。"
+    stale = await alice.tap_data(everyone, message_id=menu.message_id)
+    answer = await alice.wait_for_callback_answer(stale)
+    assert answer.text == "这条通知草稿已失效。请发送 /notice 重新开始。"
+    assert await _deliveries(database) == []

@@ -121,3 +121,21 @@ async def test_who_may_switch_greetings(
     assert (await member.wait_for_reply()).text == "您没有权限在这里做这件事。"
     await organiser.send("/greetings")
     assert (await organiser.wait_for_reply()).text == "政治生日祝福由各支部书记开关。"
+
+
+async def test_a_township_organiser_switching_a_branch_below_sees_that_branch(
+    database: Database, person: Callable[..., SimUser], bot_app: PartyApplication
+) -> None:
+    """An old or forwarded button: the switch is allowed below the township, and the
+    screen shows the branch switched (never a keyboard without buttons, which Telegram
+    refuses)."""
+    tree = await build_tree(database)
+    organiser = person("Olga")
+    await grant(database, organiser.id, Role.TOWNSHIP_ORGANISER, tree.townships["T01"])
+    await organiser.send("/greetings")
+    told = await organiser.wait_for_reply()
+    tapped = await organiser.tap_data(f"grt.set:{tree.dongfeng.id}:0", message_id=told.message_id)
+    await organiser.wait_for_callback_answer(tapped)
+    screen = await organiser.wait_for_reply()
+    assert shown(screen).endswith("东风村党支部：祝福已关闭")
+    assert screen.buttons == [["打开东风村党支部的祝福"]]

@@ -5,7 +5,7 @@ from __future__ import annotations
 from sqlmodel import col
 
 from bot.clock import ManualClock
-from handlers.registration import APPROVE, REJECT
+from bot.registration_buttons import APPROVE, REJECT
 from handlers.registration_decide import LINK
 from sandbox import SimUser, World
 from storage import Database, accounts, members

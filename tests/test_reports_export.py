@@ -26,7 +26,7 @@ from tests.support.reports import NOW, SHANGHAI, accounts_only, build_county
 Person = Callable[..., SimUser]
 SHEETS_ZH = [
     "党员", "组织生活", "出勤", "通知", "已阅回执",
-    "培训", "经费", "人均培训经费", "联系点", "领导班子",
+    "培训", "经费", "人均培训经费", "联系点", "领导班子", "满意度测评",
 ]  # fmt: skip
 
 
@@ -127,7 +127,7 @@ async def test_english_headers_for_an_english_reader(database: Database) -> None
     book = load_workbook(io.BytesIO(workbook_bytes(data, "en")))
     assert book.sheetnames == [
         "Members", "Sessions", "Attendance", "Notices", "Read receipts", "Trainings", "Funds",
-        "Training funds per member", "Contact points", "Leading groups",
+        "Training funds per member", "Contact points", "Leading groups", "Satisfaction survey",
     ]  # fmt: skip
     assert _column(book, "Contact points", "Visits") == [0, 1, 2]  # fewest first
     assert _column(book, "Leading groups", "Special studies") == [0, 1, 0]
@@ -162,7 +162,7 @@ def test_the_command_line_writes_the_same_workbook(
     out = capsys.readouterr().out.strip()
     assert out == (
         f"{target}: 东风镇党委 2026年第1季度 (党员 6, 组织生活 10, 出勤 8, 通知 1, 已阅回执 3, "
-        "培训 7, 经费 1, 人均培训经费 3, 联系点 2, 领导班子 1)"
+        "培训 7, 经费 1, 人均培训经费 3, 联系点 2, 领导班子 1, 满意度测评 0)"
     )
     book = load_workbook(target)
     assert book.sheetnames == SHEETS_ZH

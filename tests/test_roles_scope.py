@@ -8,8 +8,8 @@ nothing outside the actor's scope, and a public invitation does not list the ros
 from __future__ import annotations
 
 from bot.clock import ManualClock
+from bot.registration_buttons import APPROVE
 from handlers.invitations import CREATE, PICK_USES, REVOKE
-from handlers.registration import APPROVE
 from handlers.registration_decide import LINK
 from handlers.roles import GIVE, PERSON, TAKE
 from storage import Database

@@ -8,7 +8,9 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from bot.clock import ManualClock
-from bot.roster_import import IMPORT_LEASE
+from bot.refusals import Refused
+from bot.roster_import import IMPORT_LEASE, import_as
+from bot.settings import Settings
 from sandbox import SimUser, World
 from storage import Database, leases
 from storage.models import MemberStatus, Role
@@ -202,6 +204,23 @@ async def test_cancel_imports_nothing(
     assert (await counts(database)).members == 0
 
 
+async def test_cancel_typed_at_the_preview_imports_nothing(
+    database: Database, world: World, staff: Callable[..., Awaitable[SimUser]]
+) -> None:
+    """/cancel works everywhere: the preview's 导入 button is dead after it."""
+    boss = await staff()
+    await boss.send_document(
+        "花名册.csv", csv_bytes([["姓名", "支部", "类别"], ["张三", "东风村党支部", "正式"]])
+    )
+    await shown(world, boss, "预览")
+    await boss.send("/cancel")
+    assert (await boss.wait_for_reply()).text == "已取消。"
+    late = await boss.tap("导入")
+    answer = await boss.wait_for_callback_answer(late)
+    assert answer.text == "这次导入已经完成、取消或过期了。如需导入，请重新发送文件。"
+    assert (await counts(database)).members == 0
+
+
 async def test_tapping_import_twice_imports_once(
     database: Database, world: World, staff: Callable[..., Awaitable[SimUser]]
 ) -> None:
@@ -257,6 +276,28 @@ async def test_someone_who_is_not_county_staff_is_refused(
     )
     assert world.calls_of("getFile") == []
     assert (await counts(database)).members == 0
+
+
+async def test_the_use_case_checks_the_right_again_when_it_plans(
+    database: Database, clock: ManualClock, settings: Settings, tree: Tree
+) -> None:
+    """A screen drawn for county staff does not stand in for the import's own check."""
+    secretary = 9001
+    await grant(database, secretary, Role.SECRETARY, tree.dongfeng)
+    for dry_run in (True, False):
+        with pytest.raises(Refused):
+            await import_as(
+                database=database,
+                actor=secretary,
+                data=messy_xlsx(ROWS),
+                filename="花名册.xlsx",
+                today=clock.now().date(),
+                now=clock.now(),
+                settings=settings,
+                dry_run=dry_run,
+            )
+    assert (await counts(database)).members == 0
+    assert await audit_log(database, "roster.import") == []
 
 
 async def test_files_too_big_or_of_another_kind_are_refused_before_downloading(

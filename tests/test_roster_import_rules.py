@@ -18,8 +18,10 @@ from bot.roster_report import report_lines
 from storage import Database, leases, orgs
 from storage import audit as audit_store
 from storage import roster_import as roster_store
-from storage.models import Member, MemberStatus, OrgKind
-from tests.support.builders import Tree, add_member, build_tree
+from storage.models import Member, MemberStatus, OrgKind, Role
+from tests.support.audit import audit_log
+from tests.support.builders import Tree, add_member, build_tree, grant
+from tests.support.roles import grants_of
 from tests.support.roster_import import (
     all_members,
     all_orgs,
@@ -446,3 +448,30 @@ async def test_one_import_writes_at_a_time(database: Database, tree: Tree) -> No
             now=datetime.now(UTC),
             ttl=timedelta(minutes=5),
         )
+
+
+async def test_a_secretary_moved_by_an_import_loses_the_role_on_the_old_branch(
+    database: Database, tree: Tree
+) -> None:
+    """A transfer by spreadsheet ends the branch roles like a transfer from the card
+    (bot.members.transfer): nobody leads a branch they are no longer on."""
+    await add_member(
+        database, tree.dongfeng, "刘书记", phone="+8613800138000", telegram_user_id=777
+    )
+    await grant(database, 777, Role.SECRETARY, tree.dongfeng)
+    await grant(database, 777, Role.TOWNSHIP_ORGANISER, tree.townships["T01"])
+    outcome = await run(
+        database, ["刘书记", "东风镇党委", "柳树村党支部", "正式党员", "13800138000", ""]
+    )
+    assert outcome.verdict == Verdict.IMPORTED
+    (moved,) = (await all_members(database)).values()
+    assert moved.org_id == tree.liushu.id
+    # the township role was not bound inside the old branch: it stays
+    assert await grants_of(database, 777) == {("township_organiser", tree.townships["T01"].id)}
+    (revoked,) = await audit_log(database, "role.revoke")
+    assert (revoked.target_id, revoked.org_id, revoked.actor_telegram_id) == (
+        777,
+        tree.dongfeng.id,
+        42,
+    )
+    assert revoked.detail["role"] == "secretary"

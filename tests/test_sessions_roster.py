@@ -17,7 +17,9 @@ from storage import Database
 from storage.models import Attendance, AttendanceOutcome, Delivery, DeliveryKind, Role, Rsvp
 from tests.support.builders import add_member, grant
 from tests.support.conversation import say, shown, tap
-from tests.support.invitations import ZH_SHARE, issue_code, open_invitation
+from tests.support.invitations import ZH_DONGFENG, ZH_SHARE, issue_code, open_invitation
+from tests.support.roster_import import all_members, messy_xlsx
+from tests.support.roster_import import person as roster_row
 from tests.support.sessions import (
     Person,
     arrives,
@@ -30,6 +32,7 @@ from tests.support.sessions import (
 )
 
 INVITED = "📅 请参加："
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 
 async def run_roster(database: Database, clock: ManualClock, settings: Settings) -> int:
@@ -193,3 +196,52 @@ async def test_leavers_come_off_coming_sessions_but_past_records_stay(
     assert li_id not in await invited_members(database, coming.id)
     kept = (await attendance_of(database, past.id))[li_id]
     assert kept.outcome == AttendanceOutcome.ABSENT  # history is not rewritten
+
+
+async def test_an_approved_newcomer_is_welcomed_then_invited_in_the_approvals_transaction(
+    person: Person, database: Database, world: World, clock: ManualClock, settings: Settings
+) -> None:
+    branch = await make_branch(database, person, names=("张三",))
+    coming = await create_session(
+        database, settings, clock, branch.org, starts_at=at(2026, 3, 6, 19, 30)
+    )
+    entry = await add_member(database, branch.org, "王小", phone="+8613800000003")
+    assert coming.id is not None
+    assert entry.id is not None
+    code = await issue_code(database, clock, branch.org, uses=5)
+    newcomer = person("小", phone="+8613700000007")
+    await open_invitation(newcomer, code)
+    await newcomer.press(ZH_SHARE)
+    await newcomer.wait_for_reply()  # asked the officers
+    await branch.secretary.wait_for_reply()
+    await branch.secretary.tap("批准")
+    await branch.secretary.wait_for_reply()
+    await branch.secretary.tap("王小 …0003")
+
+    welcome = await newcomer.wait_for_reply()  # the welcome comes first, then the invitation
+    assert welcome.text == f"欢迎您，王小！您已加入{ZH_DONGFENG}。\n发送 /help 看看我能做什么。"
+    assert shown(await arrives(world, newcomer, INVITED)).startswith(INVITED)
+    assert await invitations_to(database, entry.id) == [coming.id]
+    assert await run_roster(database, clock, settings) == 0  # the approval did it already
+
+
+async def test_a_roster_import_from_the_bot_puts_newcomers_on_coming_sessions_at_once(
+    person: Person, database: Database, world: World, clock: ManualClock, settings: Settings
+) -> None:
+    branch = await make_branch(database, person, names=("张三",))
+    coming = await create_session(
+        database, settings, clock, branch.org, starts_at=at(2026, 3, 6, 19, 30)
+    )
+    assert coming.id is not None
+    staff = person("县委组织部")
+    await grant(database, staff.id, Role.COUNTY_STAFF, branch.tree.county)
+    sheet = [roster_row(1, "赵六", "东风镇党委", "东风村党支部", "正式党员", phone="13700137000")]
+
+    await staff.send_document("花名册.xlsx", messy_xlsx(sheet), XLSX)
+    await arrives(world, staff, "要导入这个文件吗？")
+    await staff.tap("导入")
+    await arrives(world, staff, "已导入 花名册.xlsx")
+
+    newcomer = (await all_members(database))["赵六"]
+    assert newcomer.id in await invited_members(database, coming.id)
+    assert await run_roster(database, clock, settings) == 0  # the import did it already

@@ -5,9 +5,12 @@ row), changeable until the survey closes, results by unit against 65 % satisfied
 
 from __future__ import annotations
 
+import io
+import zipfile
 from collections.abc import Callable
 from dataclasses import fields
 
+from openpyxl import load_workbook
 from sqlmodel import col, select
 
 from bot.clock import ManualClock
@@ -216,3 +219,95 @@ async def test_all_members_rate_when_chosen(
     last_year = await say(county.staff, "/survey 2025")
     assert (last_year.text or "").startswith("2025年县直部门和基层站所满意度测评还没有开始。")
     assert (await say(county.staff, "/survey 2020")).text == "2020年没有开展满意度测评。"
+
+
+def _unzipped(content: bytes) -> str:
+    """Every part of an XLSX file (a zip of XML), decompressed and joined."""
+    with zipfile.ZipFile(io.BytesIO(content)) as book:
+        return "\n".join(book.read(name).decode("utf-8", "replace") for name in book.namelist())
+
+
+async def test_the_county_sees_results_in_summary_and_export_and_no_rater_anywhere(
+    database: Database, clock: ManualClock, world: World, person: Person
+) -> None:
+    clock.set(NOW)
+    county = await build_county(database, person)
+    await rated_units(database, county)
+    raters = [county.secretary, person("柳树村书记"), person("前进村书记")]
+    await grant(database, raters[1].id, Role.SECRETARY, county.tree.liushu)
+    await grant(database, raters[2].id, Role.SECRETARY, county.tree.qianjin)
+    staff = county.staff
+    start = await say(staff, "/survey")
+    await tap(staff, "开始测评：支部书记评议", message_id=start.message_id)
+    messages = [await arrives(world, user, "📊") for user in raters]
+    for user, message, picks in zip(
+        raters,
+        messages,
+        (
+            (("县农业农村局", "不满意"),),
+            (("县农业农村局", "满意"), ("县市场监管局", "基本满意")),
+            (("县农业农村局", "基本满意"), ("县市场监管局", "不满意")),
+        ),
+        strict=True,
+    ):
+        for unit, choice in picks:
+            await rate(user, message.message_id, unit, choice)
+    await tap(raters[0], "✓ 县农业农村局", message_id=messages[0].message_id)
+    await tap(raters[0], "💬 添加意见", message_id=messages[0].message_id)
+    await say(raters[0], "办事效率有待提高")
+    results = [
+        "📊 2026年满意度测评（评议人：支部书记；进行中）",
+        "满意率 =（满意 + 基本满意）÷ 全部评价，目标 65%。",
+        "达标单位：已评 2 个中 1 个",
+        "• 县农业农村局：满意 1，基本满意 1，不满意 1；满意率 66% ✅",
+        "• 县市场监管局：满意 0，基本满意 1，不满意 1；满意率 50% ⚠️",
+        "• 东风镇农技站：暂无评价",
+    ]
+
+    # The county's /summary ends with the survey's results by unit against 65 %.
+    summary = await say(staff, "/summary")
+    assert (await staff.wait_for_reply()).photo is not None  # the chart
+    lines = (summary.text or "").splitlines()
+    assert lines[-7:] == ["", *results]
+    # /survey shows the same lines; a drill into a township, or a narrowed summary, not.
+    assert ((await say(staff, "/survey")).text or "").splitlines() == results
+    township = await tap(staff, "⚠️ 东风镇党委", message_id=summary.message_id)
+    assert "满意度测评" not in (township.text or "")
+    narrowed = await say(staff, "/summary 贫困村")
+    assert "满意度测评" not in (narrowed.text or "")
+    organiser = await say(county.organiser, "/summary")
+    assert "满意度测评" not in (organiser.text or "")
+
+    # The county's workbook has a sheet of results by unit: counts, never a rater.
+    await say(staff, "/export")
+    document = await staff.wait_for_reply()
+    assert document.document is not None
+    content = world.file_bytes(document.document["file_id"])
+    book = load_workbook(io.BytesIO(content))
+    sheet = book["满意度测评"]
+    assert [list(row) for row in sheet.iter_rows(values_only=True)] == [
+        ["年度", "单位", "满意", "基本满意", "不满意", "评价数", "满意率（%）", "达标"],
+        [2026, "县农业农村局", 1, 1, 1, 3, 66, "是"],
+        [2026, "县市场监管局", 0, 1, 1, 2, 50, "否"],
+        [2026, "东风镇农技站", 0, 0, 0, 0, None, None],
+    ]
+    await staff.wait_for_reply()  # the progress message, edited
+
+    # Anonymity: no rater's name, username or id is in the workbook (any of its parts)
+    # or on any screen the county saw, and no answer's comment leaves /survey's 💬.
+    everything = _unzipped(content)
+    screens = "\n".join(m.shown_text or "" for m in staff.messages)
+    for user in raters:
+        for trace in (user.first_name, str(user.id), user.username):
+            if trace:
+                assert trace not in everything
+                assert trace.encode() not in content
+                assert trace not in screens
+    assert "办事效率有待提高" not in everything
+    assert "办事效率有待提高" not in "\n".join(lines)
+    # A township's workbook has the sheet, empty: the survey's results are the county's.
+    await say(county.organiser, "/export")
+    township_book = await county.organiser.wait_for_reply()
+    assert township_book.document is not None
+    kept = load_workbook(io.BytesIO(world.file_bytes(township_book.document["file_id"])))
+    assert kept["满意度测评"].max_row == 1

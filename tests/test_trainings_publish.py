@@ -161,6 +161,24 @@ async def test_cancel_on_any_step_writes_nothing_and_members_cannot_publish(
     assert refused.text == "您没有权限在这里做这件事。"
 
 
+async def test_cancel_typed_at_a_button_step_drops_the_form(
+    database: Database, person: Callable[..., SimUser], bot_app: PartyApplication
+) -> None:
+    """/cancel works everywhere: also while the form waits for a tap, not only for text."""
+    tree = await build_tree(database)
+    secretary = person("Sec")
+    await grant(database, secretary.id, Role.SECRETARY, tree.dongfeng)
+    await say(secretary, "/newtraining")
+    await tap(secretary, "选择 东风村党支部")
+    kinds = await tap(secretary, "全体党员")
+    assert (await say(secretary, "/cancel")).text == "已取消。"
+    course = kinds.callback_data("培训班")
+    assert course is not None
+    stale = await secretary.tap_data(course, message_id=kinds.message_id)
+    answer = await secretary.wait_for_callback_answer(stale)
+    assert answer.text == "这张表单已经关闭。请发送 /newtraining 重新开始。"
+
+
 async def test_the_flow_in_english(
     database: Database, person: Callable[..., SimUser], bot_app: PartyApplication
 ) -> None:

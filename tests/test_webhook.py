@@ -89,6 +89,13 @@ async def test_the_bot_sets_its_webhook_with_a_valid_secret_and_answers_through_
     assert 1 <= len(secret) <= 256
     assert set(secret) <= set("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_-")
     assert world.calls_of("getUpdates") == []  # no polling in webhook mode
+    # Only the update types partybot handles, by their Bot API names.
+    assert world.webhook.allowed_updates == [
+        "message",
+        "edited_message",
+        "callback_query",
+        "my_chat_member",
+    ]
 
     alice = world.add_user("阿丽", language_code="zh-hans")
     await alice.send("/start")

@@ -4,7 +4,12 @@ A downgrade that drops a column (or a table) with data in it copies those values
 table of their own (``kept_<revision>_<table>``, by row id); the upgrade that adds them
 again restores them from there and drops the copy. So downgrading and upgrading again
 changes nothing: no branch's greetings switch back on, no repeating session loses the
-slot that stops its occurrences being generated twice. Imports nothing of ours.
+slot that stops its occurrences being generated twice. A downgrade that rewrites values
+the older schema cannot hold (a kind it does not know) keeps the rows it rewrites the same
+way (``where``). Imports nothing of ours.
+
+Rows deleted while downgraded stay deleted: a kept row whose parent is gone is not
+restored (a ``SET NULL`` reference comes back empty), like the foreign key would have had it.
 """
 
 from __future__ import annotations
@@ -24,26 +29,41 @@ def _exists(name: str) -> bool:
     return sa.inspect(op.get_bind()).has_table(name)
 
 
-def keep_columns(revision: str, table: str, columns: Sequence[str]) -> None:
-    """Before a downgrade drops ``columns`` of ``table``: copy them with each row's id."""
+def _columns(table: str) -> list[str]:
+    return [column["name"] for column in sa.inspect(op.get_bind()).get_columns(table)]
+
+
+def keep_columns(
+    revision: str, table: str, columns: Sequence[str], *, where: str | None = None
+) -> None:
+    """Before a downgrade drops (or rewrites) ``columns`` of ``table``: copy them with each
+    row's id; only the rows matching ``where`` (SQL on ``table``) if given."""
     name = kept_name(revision, table)
     if _exists(name):
         op.drop_table(name)
     listed = ", ".join(["id", *columns])
-    op.execute(sa.text(f"CREATE TABLE {name} AS SELECT {listed} FROM {table}"))
+    condition = f" WHERE {where}" if where else ""
+    op.execute(sa.text(f"CREATE TABLE {name} AS SELECT {listed} FROM {table}{condition}"))
 
 
-def restore_columns(revision: str, table: str, columns: Sequence[str]) -> None:
-    """After an upgrade re-adds ``columns``: the values a downgrade kept, by row id."""
+def restore_columns(
+    revision: str, table: str, columns: Sequence[str], *, where: str | None = None
+) -> None:
+    """After an upgrade re-adds ``columns``: the values a downgrade kept, by row id, empty
+    ones too (they win over whatever the upgrade derived); only on the rows that still
+    match ``where`` (SQL on ``table``) if given."""
     name = kept_name(revision, table)
     if not _exists(name):
         return
+    references = _references(table)
+    condition = f" AND ({where})" if where else ""
     for column in columns:
+        value = _kept_value(column, references.get(column), nullify=True)
         op.execute(
             sa.text(
                 f"UPDATE {table} SET {column} = "
-                f"(SELECT k.{column} FROM {name} k WHERE k.id = {table}.id) "
-                f"WHERE id IN (SELECT id FROM {name} WHERE {column} IS NOT NULL)"
+                f"(SELECT {value} FROM {name} k WHERE k.id = {table}.id) "
+                f"WHERE id IN (SELECT id FROM {name}){condition}"
             )
         )
     op.drop_table(name)
@@ -58,21 +78,75 @@ def keep_table(revision: str, table: str) -> None:
 
 
 def restore_table(revision: str, table: str) -> None:
-    """After an upgrade re-creates ``table``: the rows a downgrade copied aside."""
+    """After an upgrade re-creates ``table``: the rows a downgrade copied aside (restore a
+    parent table before its children)."""
     name = kept_name(revision, table)
     if not _exists(name):
         return
-    op.execute(sa.text(f"INSERT INTO {table} SELECT * FROM {name}"))
+    kept = set(_columns(name))
+    columns = [column for column in _columns(table) if column in kept]
+    references = _references(table)
+    values = [
+        _kept_value(column, references.get(column), nullify=_sets_null(references, column))
+        for column in columns
+    ]
+    conditions = [
+        _parent_exists(column, reference)
+        for column, reference in references.items()
+        if column in kept and not _sets_null(references, column)
+    ]
+    where = f" WHERE {' AND '.join(conditions)}" if conditions else ""
+    op.execute(
+        sa.text(
+            f"INSERT INTO {table} ({', '.join(columns)}) "
+            f"SELECT {', '.join(values)} FROM {name} k{where}"
+        )
+    )
     op.drop_table(name)
     _continue_ids(table)
+
+
+#: A column's reference: (parent table, parent column, ON DELETE action or None).
+_Reference = tuple[str, str, str | None]
+
+
+def _references(table: str) -> dict[str, _Reference]:
+    """The single-column foreign keys of ``table``, by column."""
+    found: dict[str, _Reference] = {}
+    for key in sa.inspect(op.get_bind()).get_foreign_keys(table):
+        if len(key["constrained_columns"]) != 1:
+            continue
+        ondelete = (key.get("options") or {}).get("ondelete")
+        found[key["constrained_columns"][0]] = (
+            key["referred_table"],
+            key["referred_columns"][0],
+            ondelete.upper() if ondelete else None,
+        )
+    return found
+
+
+def _sets_null(references: dict[str, _Reference], column: str) -> bool:
+    reference = references.get(column)
+    return reference is not None and reference[2] == "SET NULL"
+
+
+def _parent_exists(column: str, reference: _Reference) -> str:
+    parent, key, _ = reference
+    return f"(k.{column} IS NULL OR EXISTS (SELECT 1 FROM {parent} p WHERE p.{key} = k.{column}))"
+
+
+def _kept_value(column: str, reference: _Reference | None, *, nullify: bool) -> str:
+    """``k.column``; a reference to a row gone meanwhile comes back empty if ``nullify``."""
+    if reference is None or not nullify:
+        return f"k.{column}"
+    return f"CASE WHEN {_parent_exists(column, reference)} THEN k.{column} END"
 
 
 def _continue_ids(table: str) -> None:
     """PostgreSQL: the id sequence goes on after the restored rows (it restarted at 1 with
     the re-created table, so the next insert would take a kept row's id)."""
     bind = op.get_bind()
-    columns = {column["name"] for column in sa.inspect(bind).get_columns(table)}
-    if bind.dialect.name != "postgresql" or "id" not in columns:
+    if bind.dialect.name != "postgresql" or "id" not in _columns(table):
         return
     op.execute(
         sa.text(

@@ -113,9 +113,19 @@ def test_token_must_look_like_a_token() -> None:
         World("not-a-token")
 
 
+def test_html_numeric_and_named_entities() -> None:
+    assert parse_html("&#x5F20;&amp;&lt;&gt;&quot;&#39;")[0] == "张&<>\"'"
+
+
 @pytest.mark.parametrize(
-    ("source", "shown"),
-    [("&#99999999; &#xD800; &#0;", "&#99999999; &#xD800; &#0;"), ("&#x5F20;&amp;", "张&")],
+    ("source", "offset"),
+    [("&#99999999;", 0), ("x &#xD800;", 2), ("&#0;", 0), ("a & b", 2), ("张&nbsp;", 3)],
 )
-def test_html_numeric_entities_that_are_no_code_point_stay_text(source: str, shown: str) -> None:
-    assert parse_html(source)[0] == shown
+def test_html_ampersand_that_starts_no_entity_is_refused(source: str, offset: int) -> None:
+    """tdlib would keep it as text; the Bot API says it must be escaped as &amp;."""
+    with pytest.raises(ApiError) as caught:
+        parse_html(source)
+    assert caught.value.description == (
+        "Bad Request: can't parse entities: "
+        f'Character "&" at byte offset {offset} must be escaped as "&amp;"'
+    )

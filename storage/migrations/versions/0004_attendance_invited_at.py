@@ -12,6 +12,8 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
+from storage.migrations.kept import keep_columns, restore_columns
+
 revision: str = "0004"
 down_revision: str | None = "0003"
 branch_labels: str | Sequence[str] | None = None
@@ -45,8 +47,11 @@ def upgrade() -> None:
         .scalar_subquery()
     )
     op.execute(attendance.update().values(invited_at=first_invitation))
+    # Rows a downgrade saw get back their own time (or none), not the derived one.
+    restore_columns(revision, "attendance", ("invited_at",))
 
 
 def downgrade() -> None:
+    keep_columns(revision, "attendance", ("invited_at",))
     with op.batch_alter_table("attendance", schema=None) as batch_op:
         batch_op.drop_column("invited_at")

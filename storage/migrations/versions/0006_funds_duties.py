@@ -1,6 +1,8 @@
 """Funds and leaders' duties: funds imported by the system have no recorder;
 demonstration sites get their own table, visits keep photos, and the visit reminder ladder
-remembers the rungs it has taken.
+remembers the rungs it has taken. A downgrade keeps the sites, rungs, photos and the
+funds without a recorder aside; the upgrade after it puts them back
+(storage/migrations/kept.py).
 
 Revision ID: 0006
 Revises: 0004
@@ -13,6 +15,8 @@ from collections.abc import Sequence
 
 import sqlalchemy as sa
 from alembic import op
+
+from storage.migrations.kept import keep_columns, keep_table, restore_columns, restore_table
 
 revision: str = "0006"
 down_revision: str | None = "0004"
@@ -64,17 +68,28 @@ def upgrade() -> None:
         batch_op.add_column(sa.Column("photo_ids", sa.JSON(), nullable=True))
     with op.batch_alter_table("fund_allocation", schema=None) as batch_op:
         batch_op.alter_column("recorded_by", existing_type=sa.BigInteger(), nullable=True)
-    # A contact point marked as a demonstration made its org a site for that year.
+    restore_table(revision, "demonstration_site")
+    restore_table(revision, "duty_reminder")
+    restore_columns(revision, "contact_visit", ("photo_ids",))
+    restore_columns(revision, "fund_allocation", ("recorded_by",), where="recorded_by = 0")
+    # A contact point marked as a demonstration made its org a site for that year (unless
+    # a downgrade kept that site).
     op.execute(
         "INSERT INTO demonstration_site (org_id, year, created_at)"
-        " SELECT DISTINCT org_id, year, MIN(created_at) FROM contact_point"
-        " WHERE is_demonstration GROUP BY org_id, year"
+        " SELECT org_id, year, MIN(created_at) FROM contact_point c"
+        " WHERE is_demonstration AND NOT EXISTS (SELECT 1 FROM demonstration_site s"
+        " WHERE s.org_id = c.org_id AND s.year = c.year) GROUP BY org_id, year"
     )
     with op.batch_alter_table("contact_point", schema=None) as batch_op:
         batch_op.drop_column("is_demonstration")
 
 
 def downgrade() -> None:
+    keep_table(revision, "demonstration_site")
+    keep_table(revision, "duty_reminder")
+    keep_columns(revision, "contact_visit", ("photo_ids",))
+    # 0004 needs a recorder: funds without one get 0 there, and get none back here.
+    keep_columns(revision, "fund_allocation", ("recorded_by",), where="recorded_by IS NULL")
     with op.batch_alter_table("contact_point", schema=None) as batch_op:
         batch_op.add_column(
             sa.Column("is_demonstration", sa.Boolean(), nullable=False, server_default=sa.false())

@@ -1,5 +1,9 @@
 """Several processes on one database: the leader's lease and the webhook updates taken.
 
+Both are runtime state (a lease lapses within minutes, an update taken is forgotten after
+two days), but a downgrade keeps them aside all the same, so the rule holds without
+exception: an update taken just before is still not processed twice after the upgrade.
+
 Revision ID: 0007
 Revises: 0006
 Create Date: 2026-12-04 17:40:00
@@ -11,6 +15,8 @@ from collections.abc import Sequence
 
 import sqlalchemy as sa
 from alembic import op
+
+from storage.migrations.kept import keep_table, restore_table
 
 revision: str = "0007"
 down_revision: str | None = "0006"
@@ -38,9 +44,13 @@ def upgrade() -> None:
     op.create_index(
         op.f("ix_processed_update_taken_at"), "processed_update", ["taken_at"], unique=False
     )
+    restore_table(revision, "leader_lease")
+    restore_table(revision, "processed_update")
 
 
 def downgrade() -> None:
+    keep_table(revision, "leader_lease")
+    keep_table(revision, "processed_update")
     op.drop_index(op.f("ix_processed_update_taken_at"), table_name="processed_update")
     op.drop_table("processed_update")
     op.drop_table("leader_lease")

@@ -4,6 +4,9 @@ sent); quiz questions; how each completion was recorded.
 
 Trainings recorded before keep their rows: kind ``course``, no deadline or audience; their
 confirmations count as ``bulk`` when someone marked them for the member, else ``self``.
+A downgrade keeps the trainings' columns, the questions, the audience, how each completion
+was recorded and which messages were a training's aside; the upgrade after it puts them
+back (storage/migrations/kept.py).
 
 Revision ID: 0008
 Revises: 0007
@@ -17,6 +20,8 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
+from storage.migrations.kept import keep_columns, keep_table, restore_columns, restore_table
+
 revision: str = "0008"
 down_revision: str | None = "0007"
 branch_labels: str | Sequence[str] | None = None
@@ -27,6 +32,17 @@ _STATUSES = "'full', 'probationary', 'development_target', 'activist'"
 _SOURCES = "'municipal', 'county', 'township', 'other'"
 _FILES = "'photo', 'document'"
 _METHODS = "'self', 'quiz', 'bulk'"
+_TRAINING_KEPT = (
+    "kind",
+    "deadline",
+    "cost_per_person_yuan",
+    "funding_source",
+    "audience_org_id",
+    "audience_status",
+    "materials_text",
+    "materials_file_id",
+    "materials_file_kind",
+)
 _DELIVERY_KINDS = (
     "'notice', 'session_reminder', 'session_invitation', {training}'training_reminder', "
     "'warning', 'greeting', 'makeup', 'other'"
@@ -139,19 +155,30 @@ def upgrade() -> None:
             "cost_per_person_not_negative",
             "cost_per_person_yuan IS NULL OR cost_per_person_yuan >= 0",
         )
+    restore_columns(revision, "training", _TRAINING_KEPT)
+    restore_table(revision, "training_assignee")
+    restore_table(revision, "training_question")
     with op.batch_alter_table("training_confirmation", schema=None) as batch_op:
         batch_op.add_column(sa.Column("method", sa.String(length=32), nullable=True))
     op.execute(
         "UPDATE training_confirmation"
         " SET method = CASE WHEN marked_by IS NULL THEN 'self' ELSE 'bulk' END"
     )
+    restore_columns(revision, "training_confirmation", ("method",))
     with op.batch_alter_table("training_confirmation", schema=None) as batch_op:
         batch_op.alter_column("method", existing_type=sa.String(length=32), nullable=False)
         batch_op.create_check_constraint("method", f"method IN ({_METHODS})")
     _delivery_kinds(with_training=True)
+    restore_columns(revision, "delivery", ("kind",), where="kind = 'other'")
 
 
 def downgrade() -> None:
+    keep_table(revision, "training_question")
+    keep_table(revision, "training_assignee")
+    keep_columns(revision, "training", _TRAINING_KEPT)
+    keep_columns(revision, "training_confirmation", ("method",))
+    # 0007 knows no ``training`` message: they become ``other`` there, and training again here.
+    keep_columns(revision, "delivery", ("kind",), where="kind = 'training'")
     op.execute("UPDATE delivery SET kind = 'other' WHERE kind = 'training'")
     _delivery_kinds(with_training=False)
     with op.batch_alter_table("training_confirmation", schema=None) as batch_op:
@@ -171,17 +198,7 @@ def downgrade() -> None:
         )
         batch_op.drop_index(batch_op.f("ix_training_deadline"))
         batch_op.drop_index(batch_op.f("ix_training_audience_org_id"))
-        for column in (
-            "materials_file_kind",
-            "materials_file_id",
-            "materials_text",
-            "audience_status",
-            "audience_org_id",
-            "funding_source",
-            "cost_per_person_yuan",
-            "deadline",
-            "kind",
-        ):
+        for column in reversed(_TRAINING_KEPT):
             batch_op.drop_column(column)
     op.drop_table("training_question")
     op.drop_index(op.f("ix_training_assignee_member_id"), table_name="training_assignee")

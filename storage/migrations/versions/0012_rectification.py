@@ -2,7 +2,9 @@
 secretary is reminded and when he was, how far the order has escalated (1 township, 2
 county), who closed it and the photos given as evidence; and the branch's progress reports.
 
-Orders written before keep their rows: no actions, no reminder, not escalated.
+Orders written before keep their rows: no actions, no reminder, not escalated. A downgrade
+keeps the ladder's columns and the reports aside for the upgrade after it
+(storage/migrations/kept.py).
 
 Revision ID: 0012
 Revises: 0010
@@ -15,6 +17,8 @@ from collections.abc import Sequence
 
 import sqlalchemy as sa
 from alembic import op
+
+from storage.migrations.kept import keep_columns, keep_table, restore_columns, restore_table
 
 revision: str = "0012"
 down_revision: str | None = "0010"
@@ -33,6 +37,7 @@ def upgrade() -> None:
         batch.create_check_constraint(
             op.f("ck_rectification_order_level_range"), "level >= 0 AND level <= 2"
         )
+    restore_columns(revision, "rectification_order", _ORDER_KEPT)
     op.create_table(
         "rectification_report",
         sa.Column("id", sa.Integer(), nullable=False),
@@ -55,9 +60,15 @@ def upgrade() -> None:
         ["order_id"],
         unique=False,
     )
+    restore_table(revision, "rectification_report")
+
+
+_ORDER_KEPT = ("actions", "level", "remind_on", "reminded_at", "closed_by", "closed_photo_ids")
 
 
 def downgrade() -> None:
+    keep_table(revision, "rectification_report")
+    keep_columns(revision, "rectification_order", _ORDER_KEPT)
     op.drop_index(op.f("ix_rectification_report_order_id"), table_name="rectification_report")
     op.drop_table("rectification_report")
     with op.batch_alter_table("rectification_order") as batch:

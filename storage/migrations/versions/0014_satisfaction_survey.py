@@ -1,5 +1,6 @@
 """The yearly satisfaction survey of county departments and grassroots stations, and its
-answers: one per rater and unit (the rater kept only for that key), no time kept.
+answers: one per rater and unit (the rater kept only for that key), no time kept. A
+downgrade keeps both aside for the upgrade after it (storage/migrations/kept.py).
 
 Revision ID: 0014
 Revises: 0013
@@ -12,6 +13,8 @@ from collections.abc import Sequence
 
 import sqlalchemy as sa
 from alembic import op
+
+from storage.migrations.kept import keep_table, restore_table
 
 revision: str = "0014"
 down_revision: str | None = "0013"
@@ -73,9 +76,13 @@ def upgrade() -> None:
     op.create_index(
         op.f("ix_satisfaction_answer_unit_id"), "satisfaction_answer", ["unit_id"], unique=False
     )
+    restore_table(revision, "satisfaction_survey")
+    restore_table(revision, "satisfaction_answer")
 
 
 def downgrade() -> None:
+    keep_table(revision, "satisfaction_answer")
+    keep_table(revision, "satisfaction_survey")
     op.drop_index(op.f("ix_satisfaction_answer_unit_id"), table_name="satisfaction_answer")
     op.drop_table("satisfaction_answer")
     op.drop_table("satisfaction_survey")
