@@ -107,3 +107,19 @@ async def test_the_relays_bot_sends_many_at_once_on_at_most_its_lanes(
         assert isinstance(request, LaneRequest)
         assert request.lanes <= config.max_in_flight + 4
     assert len(world.calls_of("sendMessage")) == 120
+
+
+async def test_a_relays_bot_shut_down_and_started_again_sends_on_reopened_lanes(
+    world: World, emulator: EmulatorServer
+) -> None:
+    people = [world.add_user(f"q{n}").id for n in range(6)]
+    bot = relay_bot(
+        world.token,
+        base_url=f"{emulator.url}/bot",
+        base_file_url=f"{emulator.url}/file/bot",
+        config=RelayConfig(max_in_flight=2),
+    )
+    for _ in range(2):  # a relay stopped and started again (leadership moved and came back)
+        async with bot:
+            await asyncio.gather(*(bot.send_message(chat, "hi") for chat in people))
+    assert len(world.calls_of("sendMessage")) == 12
