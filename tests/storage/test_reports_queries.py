@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from decimal import Decimal
 
-from sqlmodel import select
+from sqlmodel import col, select
 
 from bot.export import gather
 from bot.periods import Period, PeriodKind
@@ -128,7 +128,7 @@ async def test_the_workbook_rows_on_both_databases(database: Database) -> None: 
     async with database.session_scope() as db:
         stored = await db.exec(
             select(StudySession.starts_at, Attendance.checked_in_at).join(
-                Attendance, Attendance.session_id == StudySession.id
+                Attendance, col(Attendance.session_id) == col(StudySession.id)
             )
         )
         pairs = stored.all()
