@@ -163,12 +163,24 @@ async def test_summary_and_export_narrowed_by_class_or_flag(
     lagging = await _summary(organiser, "/summary 2026 落后")
     assert lagging[:3] == [
         "📊 东风镇党委 · 2026年",
-        "🔎 仅统计2026年的落后支部；培训、经费和领导班子不计入",
+        "🔎 仅统计2026年的落后支部；领导班子是县、乡镇党委本身的，未按此筛选",
         "党员：4人",
     ]
     assert "出勤：3/6（50%）⚠️ 目标 90%" in lagging
     assert "按期开会：6/8（75%）⚠️ 目标 100%" in lagging
-    assert not any(line.startswith(("培训", "听取汇报", "专题学习：")) for line in lagging)
+    # Training and funds count the flagged branch alone (东风村: 3/5 done, 10.5 hours, 35
+    # yuan a member, as its own line says); the leading group is the township's own.
+    assert lagging[lagging.index("培训完成：3/5（60%）⚠️ 目标 90%") + 1 :][:2] == [
+        "   已完成培训 10.5 学时",
+        "培训经费：2026年人均 35.00 元 ✅ 目标 30 元",
+    ]
+    assert "培训完成：4/7（57%）⚠️ 目标 90%" in whole  # the whole township: both branches
+    assert "培训经费：2026年人均 30.00 元 ✅ 目标 30 元" in whole
+    leading = [
+        "听取汇报：目前 0/1（0%），年底目标 100%",
+        "专题学习：目前 1/1（100%），年底目标 100%",
+    ]
+    assert all(line in lagging and line in whole for line in leading)
     assert lagging[-2:] == ["各支部（差的在前）：", lagging[-1]]
     assert lagging[-1].startswith("⚠️")
     assert "东风村党支部：" in lagging[-1]
@@ -181,7 +193,13 @@ async def test_summary_and_export_narrowed_by_class_or_flag(
 
     # The county, narrowed to the year's demonstration sites: 前进村 alone (前进乡 listed).
     sites = await _summary(staff, "/summary 2026 示范点")
-    assert sites[1] == "🔎 仅统计2026年的示范点；培训、经费和领导班子不计入"
+    assert sites[1] == "🔎 仅统计2026年的示范点；领导班子是县、乡镇党委本身的，未按此筛选"
+    # 前进村's training (1/2, 2.5 hours) and money (20 yuan a member: its share of the
+    # county's); the county's and both townships' committees, not narrowed.
+    assert "培训完成：1/2（50%）⚠️ 目标 90%" in sites
+    assert "   已完成培训 2.5 学时" in sites
+    assert "培训经费：2026年人均 20.00 元 ⚠️ 目标 30 元" in sites
+    assert "听取汇报：目前 0/3（0%），年底目标 100%" in sites
     assert "党员：2人" in sites
     assert "出勤：1/2（50%）⚠️ 目标 90%" in sites
     assert [line for line in sites if "党委：" in line] == [sites[-1]]
@@ -196,7 +214,7 @@ async def test_summary_and_export_narrowed_by_class_or_flag(
     label = next(b for b in buttons(county_lagging) if "东风镇党委" in b)
     drilled = await tap(staff, label, message_id=county_lagging.message_id)
     assert (drilled.text or "").splitlines()[1:3] == [
-        "🔎 仅统计2026年的落后支部；培训、经费和领导班子不计入",
+        "🔎 仅统计2026年的落后支部；领导班子是县、乡镇党委本身的，未按此筛选",
         "党员：4人",
     ]
 
