@@ -17,7 +17,13 @@ from datetime import date, timedelta
 from typing import Final
 
 from sqlmodel.ext.asyncio.session import AsyncSession
-from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Message, Update
+from telegram import (
+    InlineKeyboardButton,
+    InlineKeyboardMarkup,
+    InputMediaPhoto,
+    Message,
+    Update,
+)
 
 from bot import rectification
 from bot.access import Action, Principal, allows, scope_roots
@@ -68,7 +74,7 @@ SEND_CLOSE: Final = CallbackCodec("rect.cs", (int,))  # order
 ORDERS: Final = CallbackCodec("rect.l")
 PAGE: Final = CallbackCodec("rect.g", (int, str, int))  # org, report token, offset
 PHOTOS: Final = CallbackCodec("rect.p", (int,))  # order: its photos
-PHOTOS_SHOWN: Final = 10
+PHOTOS_SHOWN: Final = 10  # the latest photos shown: one album holds at most 10
 
 LISTED: Final = 25  # orders listed in one message (4096 characters)
 LAGGARDS_LISTED: Final = 15  # laggards in one message: a line each and up to five reasons
@@ -479,7 +485,9 @@ async def _photos(db: AsyncSession, context: BotContext, view: OrderView) -> lis
 
 
 async def on_photos(update: Update, context: BotContext) -> None:
-    """🖼 Photos: the order's photos (the latest PHOTOS_SHOWN), each as a message."""
+    """🖼 Photos: the order's photos (the latest PHOTOS_SHOWN, an album's most), one album
+    when there are several (each photo keeps its caption: whose progress, or the
+    closing's evidence), else the one photo."""
     (order_id,) = callback_ints(PHOTOS, update)
 
     async def act(db: AsyncSession, principal: Principal) -> list[tuple[str, str]]:
@@ -492,8 +500,13 @@ async def on_photos(update: Update, context: BotContext) -> None:
         return
     if update.callback_query is not None:
         await update.callback_query.answer()
-    for file_id, caption in photos:
+    if len(photos) == 1:
+        [(file_id, caption)] = photos
         await message.reply_photo(file_id, caption=caption)
+    elif photos:
+        await message.reply_media_group(
+            [InputMediaPhoto(file_id, caption=caption) for file_id, caption in photos]
+        )
 
 
 async def on_view(update: Update, context: BotContext) -> None:
