@@ -25,10 +25,10 @@ from typing import Any
 
 from telegram import Bot, InlineKeyboardMarkup, Message
 from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TelegramError
-from telegram.request import HTTPXRequest
 from telegram.warnings import PTBDeprecationWarning
 
 from bot.clock import Clock
+from bot.lanes import LaneRequest
 from bot.metrics import Metrics
 from bot.pacing import Pacer
 from storage import Database, accounts, deliveries
@@ -66,14 +66,16 @@ class RelayConfig:
 def relay_bot(
     token: str, *, base_url: str, base_file_url: str, config: RelayConfig = RelayConfig()
 ) -> Bot:
-    """A Bot of the relay's own: no rate limiter and its own connection pool.
+    """A Bot of the relay's own: no rate limiter and its own connections.
 
     The Application's bot goes through PTB's AIORateLimiter, whose queue and retries
-    would hold people's replies behind a broadcast and hide 429s from the relay.
+    would hold people's replies behind a broadcast and hide 429s from the relay. One
+    connection per send in flight, plus a few for the notices' progress edits, each in a
+    lane of its own (bot/lanes.py: httpcore's shared pool scans them all per request).
     """
     timeout = config.request_timeout
-    request = HTTPXRequest(
-        connection_pool_size=config.max_in_flight + 4,
+    request = LaneRequest(
+        config.max_in_flight + 4,
         read_timeout=timeout,
         write_timeout=timeout,
         connect_timeout=timeout,
