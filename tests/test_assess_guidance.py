@@ -33,7 +33,7 @@ from storage.models import (
 )
 from tests.support.audit import audit_actions
 from tests.support.builders import id_of
-from tests.support.conversation import say, tap
+from tests.support.conversation import next_document, say, tap
 from tests.support.reports import NOW, County, build_county
 from tests.support.roles import buttons, forge
 
@@ -60,7 +60,7 @@ def _rows(book: Workbook, sheet: str) -> list[tuple[Any, ...]]:
 
 async def _workbook(user: SimUser, world: World) -> Workbook:
     """The workbook that follows an /export's progress line."""
-    document = await user.wait_for_reply()
+    document = await next_document(user)
     assert document.document is not None
     return load_workbook(io.BytesIO(world.file_bytes(document.document["file_id"])))
 
