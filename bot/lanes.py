@@ -59,7 +59,10 @@ class LaneRequest(BaseRequest):
         return self._timeouts[0]
 
     async def initialize(self) -> None:
-        """Reopen the lanes a shutdown closed (a relay stopped and started again)."""
+        """Load the TLS context (tens of ms: not during the first send) and reopen the
+        lanes a shutdown closed (a relay stopped and started again)."""
+        if self._tls is None:
+            self._tls = httpx.create_ssl_context()
         for lane in self._lanes:
             await lane.initialize()
 
@@ -129,7 +132,7 @@ class LaneRequest(BaseRequest):
         self._free.append(lane)
 
     def _new_lane(self) -> HTTPXRequest:
-        if self._tls is None:
+        if self._tls is None:  # used without initialize()
             self._tls = httpx.create_ssl_context()
         read, write, connect, pool = self._timeouts
         return HTTPXRequest(
