@@ -33,6 +33,7 @@ from bot.xlsx import Table
 from storage import Database, current_revision, exports, orgs
 from storage import duties as duty_store
 from storage import funds as fund_store
+from storage import guidance as guidance_store
 from storage.guidance import Only
 from storage.models import (
     AttendanceOutcome,
@@ -111,8 +112,9 @@ async def gather(
     """Everything the workbook shows for ``org``'s subtree, read in one transaction.
 
     Narrowed by ``only`` (a class or flag), the sheets list the flagged units' subtrees
-    alone; the money per member, contact points and leading groups, kept for townships
-    and the county, stay empty."""
+    alone (the money per member: the rows of the orgs in them, each its own figure, as
+    /summary counts them); the leading groups are the county's and the townships'
+    committees' own, which no branch has, and are listed whole."""
     start, end = period.bounds(tz)
     path = org.path
     _ = lambda message: gettext(language, message)  # noqa: E731
@@ -197,29 +199,28 @@ async def gather(
             db=db, path=path, only=only, years=[year]
         )
     ]  # fmt: skip
-    spend: list[tuple[Any, ...]] = []
-    points: list[tuple[Any, ...]] = []
-    leading: list[tuple[Any, ...]] = []
-    if only is None:  # kept for townships and the county: no branch's own
-        spend = [
-            (s.name, s.members, float(s.recorded_yuan), float(s.attributed_yuan),
-             float(s.per_member_yuan) if s.per_member_yuan is not None else None,
-             float(s.gap_yuan))
-            for s in await fund_store.training_spend(
-                db=db, org_id=org.id or 0, year=year, floor_yuan=FLOOR_YUAN
-            )
-        ]  # fmt: skip
-        points = [
-            (p.leader_name, p.org_name, p.visits, p.last_visit)
-            for p in await duty_store.contact_point_views(db=db, year=year, under_path=path)
-        ]
-        year_start, year_end = year_bounds(year, tz)
-        leading = [
-            (c.org_name, c.report_hearings, c.special_studies)
-            for c in await duty_store.leading_group_counts(
-                db=db, under_path=path, start=year_start, end=year_end
-            )
-        ]
+    kept = await _kept_paths(db, only)
+    spend = [
+        (s.name, s.members, float(s.recorded_yuan), float(s.attributed_yuan),
+         float(s.per_member_yuan) if s.per_member_yuan is not None else None,
+         float(s.gap_yuan))
+        for s in await fund_store.training_spend(
+            db=db, org_id=org.id or 0, year=year, floor_yuan=FLOOR_YUAN
+        )
+        if kept(s.path)
+    ]  # fmt: skip
+    points = []
+    for p in await duty_store.contact_point_views(db=db, year=year, under_path=path):
+        point_org = await orgs.get_org(db=db, org_id=p.org_id) if only is not None else None
+        if only is None or (point_org is not None and kept(point_org.path)):
+            points.append((p.leader_name, p.org_name, p.visits, p.last_visit))
+    year_start, year_end = year_bounds(year, tz)
+    leading = [  # the committees' own: shown whole, narrowed or not (as /summary does)
+        (c.org_name, c.report_hearings, c.special_studies)
+        for c in await duty_store.leading_group_counts(
+            db=db, under_path=path, start=year_start, end=year_end
+        )
+    ]
     survey = await _survey_rows(db, org, year, only, yes)
     sheets = [
         Sheet(
@@ -288,6 +289,15 @@ async def gather(
         ),
     ]  # fmt: skip
     return ExportData(org, period, sheets, only)
+
+
+async def _kept_paths(db: AsyncSession, only: Only | None) -> Callable[[str], bool]:
+    """Whether an org (by path) is in the export: all when not narrowed, else those in
+    the subtree of a unit that carries the flag."""
+    if only is None:
+        return lambda _path: True
+    flagged = await guidance_store.flagged_paths(db=db, only=only)
+    return lambda path: any(path.startswith(unit) for unit in flagged)
 
 
 async def _survey_rows(

@@ -485,21 +485,29 @@ async def _photos(db: AsyncSession, context: BotContext, view: OrderView) -> lis
 
 
 async def on_photos(update: Update, context: BotContext) -> None:
-    """🖼 Photos: the order's photos (the latest PHOTOS_SHOWN, an album's most), one album
-    when there are several (each photo keeps its caption: whose progress, or the
-    closing's evidence), else the one photo."""
+    """🖼 Photos: the order's photos (the latest PHOTOS_SHOWN, an album's most, and a
+    note saying so when there are more), one album when there are several (each photo
+    keeps its caption: whose progress, or the closing's evidence), else the one photo."""
     (order_id,) = callback_ints(PHOTOS, update)
 
     async def act(db: AsyncSession, principal: Principal) -> list[tuple[str, str]]:
         view, _staff = await _visible(db, principal, order_id)
-        return (await _photos(db, context, view))[-PHOTOS_SHOWN:]
+        return await _photos(db, context, view)
 
-    photos = await perform(update, context, act)
+    found = await perform(update, context, act)
     message = update.effective_message
-    if photos is None or message is None:
+    if found is None or message is None:
         return
+    photos = found[-PHOTOS_SHOWN:]
     if update.callback_query is not None:
-        await update.callback_query.answer()
+        more = len(found) > len(photos)
+        await update.callback_query.answer(
+            context._("The latest {shown} of {count} photos.").format(
+                shown=len(photos), count=len(found)
+            )
+            if more
+            else None
+        )
     if len(photos) == 1:
         [(file_id, caption)] = photos
         await message.reply_photo(file_id, caption=caption)

@@ -9,8 +9,10 @@ from __future__ import annotations
 
 import io
 from collections.abc import Callable
+from datetime import datetime
+from typing import Any
 
-from openpyxl import load_workbook
+from openpyxl import Workbook, load_workbook
 from sqlmodel import func, select
 
 from bot.clock import ManualClock
@@ -31,7 +33,7 @@ from storage.models import (
 )
 from tests.support.audit import audit_actions
 from tests.support.builders import id_of
-from tests.support.conversation import say, tap
+from tests.support.conversation import next_document, say, tap
 from tests.support.reports import NOW, County, build_county
 from tests.support.roles import buttons, forge
 
@@ -49,6 +51,18 @@ async def _summary(user: SimUser, text: str) -> list[str]:
     chart = await user.wait_for_reply()
     assert chart.photo is not None
     return (answer.text or "").splitlines()
+
+
+def _rows(book: Workbook, sheet: str) -> list[tuple[Any, ...]]:
+    """A workbook sheet's rows under its heading."""
+    return list(book[sheet].iter_rows(min_row=2, values_only=True))
+
+
+async def _workbook(user: SimUser, world: World) -> Workbook:
+    """The workbook that follows an /export's progress line."""
+    document = await next_document(user)
+    assert document.document is not None
+    return load_workbook(io.BytesIO(world.file_bytes(document.document["file_id"])))
 
 
 async def _marks(database: Database) -> tuple[dict[int, GuidanceClass], set[int], set[int]]:
@@ -229,7 +243,17 @@ async def test_summary_and_export_narrowed_by_class_or_flag(
     assert sorted(names) == sorted(["孙七", "周八"])
     orgs = {row[1] for row in book["组织生活"].iter_rows(min_row=2, values_only=True)}
     assert orgs == {"柳树村党支部"}
-    assert book["人均培训经费"].max_row == 1  # kept for townships: left out when narrowed
+    # Money per member: the village's own row, as /summary counts it (its share of the
+    # county's money); its leader's contact point; the township's committee whole.
+    assert _rows(book, "人均培训经费") == [("柳树村党支部", 2, 0, 40, 20, 20)]
+    assert _rows(book, "联系点") == [("张三", "柳树村党支部", 2, datetime(2026, 3, 30))]
+    assert _rows(book, "领导班子") == [("东风镇党委", 0, 1)]
+    # Narrowed to the lagging branch: its row alone, and no contact point lies there.
+    await say(organiser, "/export 2026 落后")
+    lagging_book = await _workbook(organiser, world)
+    assert [row[0] for row in _rows(lagging_book, "人均培训经费")] == ["东风村党支部"]
+    assert _rows(lagging_book, "联系点") == []
+    assert _rows(lagging_book, "领导班子") == [("东风镇党委", 0, 1)]
 
 
 async def test_commendation_list_best_attendance_first(

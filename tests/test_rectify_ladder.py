@@ -10,6 +10,7 @@ import dataclasses
 from collections.abc import Callable
 from datetime import datetime
 
+import pytest
 from sqlmodel import col, select
 
 from bot.app import PartyApplication
@@ -18,6 +19,7 @@ from bot.context import SERVICES_KEY, Services
 from bot.i18n import gettext
 from bot.rectification import CLOSED, next_ladder_due
 from bot.refusals import STALE_BUTTON
+from handlers import rectify
 from handlers.rectify import CONFIRM
 from sandbox import SimUser, World
 from schedules.rectification import job_rectification_ladder
@@ -106,6 +108,7 @@ async def test_the_whole_ladder_once_each_across_restarts(
     world: World,
     person: Person,
     bot_app: PartyApplication,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     services: Services = bot_app.bot_data[SERVICES_KEY]
     clock.set(NOW)
@@ -270,6 +273,13 @@ async def test_the_whole_ladder_once_each_across_restarts(
     assert album[0].media_group_id is not None
     assert {m.media_group_id for m in album} == {album[0].media_group_id}
     assert secretary.messages[-3:] == album  # nothing else was sent
+    # More photos than an album holds: the latest, and a note says how many there are.
+    monkeypatch.setattr(rectify, "PHOTOS_SHOWN", 2)
+    query = await secretary.tap("🖼 照片（3 张）", message_id=seen.message_id)
+    assert (await secretary.wait_for_callback_answer(query)).text == "最近 2 张，共 3 张照片。"
+    latest = [await secretary.wait_for_reply() for _ in range(2)]
+    assert [m.caption for m in latest] == ["东风村党支部：销号佐证"] * 2
+    assert latest[0].media_group_id == latest[1].media_group_id != album[0].media_group_id
 
     entries = await audit_log(database, prefix="rectify.")
     assert [(e.action, e.actor_telegram_id) for e in entries] == [
