@@ -68,7 +68,7 @@ _DAY_MONTH_EN = re.compile(
     r"(?P<m>jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)[a-z]*\.?(?:\s+(?P<y>\d{4}))?",
     re.IGNORECASE,
 )
-_PERIOD = r"上午|早上|早晨|中午|下午|傍晚|晚上"
+_PERIOD = r"凌晨|上午|早上|早晨|中午|下午|傍晚|晚上"
 _TIME = re.compile(
     rf"^(?P<period>{_PERIOD})?\s*(?P<h>\d{{1,2}})"
     r"(?::(?P<m>\d{2})|[点时](?:(?P<m2>\d{1,2})分?|(?P<half>半)|整)?)?\s*(?P<ampm>am|pm)?$",
@@ -208,6 +208,8 @@ def _parse_time(text: str, implied: str | None) -> time | None:
     period = match["period"] or (match["ampm"] or "").lower() or implied or ""
     if period in ("晚上", "傍晚") and hour == 12:
         return None  # midnight, which belongs to the next day: ask rather than guess noon
+    if period == "凌晨" and not 0 <= hour <= 6:
+        return None  # 凌晨 is the small hours: "凌晨12点" or "凌晨8点" is a slip, so ask
     if (period in _AFTERNOON and hour < 12) or (period == "中午" and hour < 11):
         hour += 12
     elif period == "am" and hour == 12:

@@ -12,9 +12,11 @@ or not the code that formatted it remembered to, and markup we write on purpose
 from __future__ import annotations
 
 from collections.abc import Iterable
+from copy import copy
 from typing import Any
 
 from markupsafe import Markup, escape
+from telegram import InputMedia
 from telegram.ext import ExtBot
 
 __all__ = ["HtmlBot", "Markup", "as_html", "bold", "html_lines", "payload_html"]
@@ -44,11 +46,30 @@ def _is_html(parse_mode: object) -> bool:
     return str(getattr(parse_mode, "value", parse_mode) or "").upper() == "HTML"
 
 
+def _escaped_media(item: object) -> object:
+    """An InputMedia whose caption is sent as HTML, with that caption through `as_html`
+    (a copy: the caller's object is left as it was)."""
+    if not (isinstance(item, InputMedia) and _is_html(item.parse_mode)):
+        return item
+    if not isinstance(item.caption, str) or isinstance(item.caption, Markup):
+        return item
+    escaped = copy(item)
+    with escaped._unfrozen():
+        escaped.caption = as_html(item.caption)
+    return escaped
+
+
 class HtmlBot(ExtBot[Any]):
-    """The application's Bot: text and captions sent as HTML go through `as_html`."""
+    """The application's Bot: text and captions sent as HTML go through `as_html`, the
+    captions of an album's items (sendMediaGroup) and of new media too."""
 
     def _insert_defaults(self, data: dict[str, object]) -> None:
         super()._insert_defaults(data)
+        media = data.get("media")
+        if isinstance(media, list | tuple):
+            data["media"] = [_escaped_media(item) for item in media]
+        elif media is not None:
+            data["media"] = _escaped_media(media)
         if not _is_html(data.get("parse_mode")):
             return
         for key in ("text", "caption"):

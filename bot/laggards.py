@@ -23,6 +23,7 @@ from bot.periods import Period
 from bot.shares import percent
 from bot.summary import TARGETS, Check, Figure, Figures, branch_figures
 from storage import reports
+from storage.guidance import Only
 from storage.models import OrgUnit
 from storage.reports import Branch
 
@@ -83,12 +84,20 @@ def _missed(figures: Figures) -> list[Check]:
 
 
 async def laggards(
-    *, db: AsyncSession, org: OrgUnit, period: Period, now: datetime, tz: ZoneInfo
+    *,
+    db: AsyncSession,
+    org: OrgUnit,
+    period: Period,
+    now: datetime,
+    tz: ZoneInfo,
+    only: Only | None = None,
 ) -> tuple[int, list[Laggard]]:
-    """How many branches lie under ``org``, and those below target, most reasons first.
-    Access is the caller's to check (the org came from the user's grant or a button)."""
-    figures = await branch_figures(db=db, org=org, period=period, now=now, tz=tz)
-    branches = await reports.branches(db=db, path=org.path)
+    """How many branches lie under ``org``, and those below target, most reasons first;
+    narrowed by ``only`` (a class or flag, as /summary takes it), of the branches in
+    flagged units alone. Access is the caller's to check (the org came from the user's
+    grant or a button)."""
+    figures = await branch_figures(db=db, org=org, period=period, now=now, tz=tz, only=only)
+    branches = await reports.branches(db=db, path=org.path, only=only)
     found = [
         Laggard(branch, missed, figures[branch.id])
         for branch in branches

@@ -23,19 +23,27 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from telegram import Bot, InlineKeyboardMarkup, Message
+from telegram import Bot
 from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TelegramError
-from telegram.request import HTTPXRequest
 from telegram.warnings import PTBDeprecationWarning
 
 from bot.clock import Clock
+from bot.lanes import LaneRequest
 from bot.metrics import Metrics
 from bot.pacing import Pacer
 from storage import Database, accounts, deliveries
 from storage.deliveries import BLOCKED_ERROR, ClaimedDelivery, Outcome
 from storage.models import DeliveryState
 
-__all__ = ["Relay", "RelayConfig", "judge", "relay_bot", "retry_after_seconds", "send_payload"]
+__all__ = [
+    "Relay",
+    "RelayBot",
+    "RelayConfig",
+    "delivery_request",
+    "judge",
+    "relay_bot",
+    "retry_after_seconds",
+]
 
 log = logging.getLogger(__name__)
 
@@ -63,44 +71,60 @@ class RelayConfig:
         return max(10, min(500, round(self.rate)))
 
 
+class RelayBot(Bot):
+    """A ``Bot`` that sends an outbox payload as it is stored and keeps only the message id.
+
+    ``Bot.send_message`` turns the stored keyboard into an ``InlineKeyboardMarkup`` and
+    back into the same dict, and parses Telegram's whole answer into a ``Message`` (its
+    chat, sender, entities, keyboard) of which the relay keeps one number. Here the
+    payload goes to ``Bot._post`` as it is, so the request is the same (PTB's request
+    layer builds and checks it, and raises the same errors: 429, 403, 400, timeouts),
+    and the answer is read as the plain dict the request layer has already decoded.
+    """
+
+    async def send_delivery(self, chat_id: int, payload: dict[str, Any]) -> int:
+        """Send one delivery payload (text, or a photo / document with the text as
+        caption); the sent message's id."""
+        endpoint, data = delivery_request(chat_id, payload)
+        result = await self._post(endpoint, data)
+        return int(result["message_id"])
+
+
+def delivery_request(chat_id: int, payload: dict[str, Any]) -> tuple[str, dict[str, Any]]:
+    """The Bot API method and parameters for one stored payload (None values are left out
+    by ``Bot._post``, as ``send_message`` leaves them out)."""
+    data: dict[str, Any] = {
+        "chat_id": chat_id,
+        "parse_mode": payload.get("parse_mode"),
+        "reply_markup": payload.get("reply_markup") or None,
+    }
+    text = payload["text"]
+    if payload.get("photo"):
+        return "sendPhoto", {**data, "photo": payload["photo"], "caption": text}
+    if payload.get("document"):
+        return "sendDocument", {**data, "document": payload["document"], "caption": text}
+    return "sendMessage", {**data, "text": text}
+
+
 def relay_bot(
     token: str, *, base_url: str, base_file_url: str, config: RelayConfig = RelayConfig()
-) -> Bot:
-    """A Bot of the relay's own: no rate limiter and its own connection pool.
+) -> RelayBot:
+    """A Bot of the relay's own: no rate limiter and its own connections.
 
     The Application's bot goes through PTB's AIORateLimiter, whose queue and retries
-    would hold people's replies behind a broadcast and hide 429s from the relay.
+    would hold people's replies behind a broadcast and hide 429s from the relay. One
+    connection per send in flight, plus a few for the notices' progress edits, each in a
+    lane of its own (bot/lanes.py: httpcore's shared pool scans them all per request).
     """
     timeout = config.request_timeout
-    request = HTTPXRequest(
-        connection_pool_size=config.max_in_flight + 4,
+    request = LaneRequest(
+        config.max_in_flight + 4,
         read_timeout=timeout,
         write_timeout=timeout,
         connect_timeout=timeout,
         pool_timeout=timeout,
     )
-    return Bot(token, base_url=base_url, base_file_url=base_file_url, request=request)
-
-
-async def send_payload(bot: Bot, chat_id: int, payload: dict[str, Any]) -> Message:
-    """Send one delivery payload: text, or a photo / document with the text as caption."""
-    markup_data = payload.get("reply_markup")
-    markup = InlineKeyboardMarkup.de_json(markup_data, bot) if markup_data else None
-    text: str = payload["text"]
-    parse_mode = payload.get("parse_mode")
-    if payload.get("photo"):
-        return await bot.send_photo(
-            chat_id, payload["photo"], caption=text, parse_mode=parse_mode, reply_markup=markup
-        )
-    if payload.get("document"):
-        return await bot.send_document(
-            chat_id,
-            payload["document"],
-            caption=text,
-            parse_mode=parse_mode,
-            reply_markup=markup,
-        )
-    return await bot.send_message(chat_id, text, parse_mode=parse_mode, reply_markup=markup)
+    return RelayBot(token, base_url=base_url, base_file_url=base_file_url, request=request)
 
 
 def judge(
@@ -144,7 +168,7 @@ class Relay:
     def __init__(
         self,
         *,
-        bot: Bot,
+        bot: RelayBot,
         database: Database,
         clock: Clock,
         config: RelayConfig = RelayConfig(),
@@ -366,8 +390,7 @@ class Relay:
         message_id: int | None = None
         try:
             try:
-                message = await send_payload(self.bot, row.chat_id, row.payload)
-                message_id = message.message_id
+                message_id = await self.bot.send_delivery(row.chat_id, row.payload)
             except RetryAfter as exc:
                 self._rate_limited(row, exc)
                 return

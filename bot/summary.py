@@ -25,7 +25,7 @@ from bot.orgs import BRANCH_KINDS
 from bot.periods import Period
 from bot.satisfaction import SurveyResults, survey_results
 from bot.sessions import KIND_ORDER, REQUIRED_KINDS, period_containing
-from storage import duties, escalations, funds, reports, trainings
+from storage import duties, escalations, funds, guidance, reports, trainings
 from storage.funds import OrgSpend
 from storage.guidance import Only
 from storage.models import OrgKind, OrgUnit, SessionKind
@@ -317,11 +317,15 @@ async def _figures(
     leading: dict[int, Leading] = {}
     training: dict[int, UnitCompletion] = {}
     year = period.start.year
-    if scope.by != By.MEMBER and scope.only is None:
-        training = await _training(db, scope, start, end)
-        spend = _spend(spends, scope)
-        leading = await _leading(db, scope, year, tz)
     if scope.by != By.MEMBER:
+        flagged = (
+            await guidance.flagged_paths(db=db, only=scope.only)
+            if scope.only is not None
+            else None
+        )
+        training = await _training(db, scope, start, end)
+        spend = _spend(spends, scope, flagged)
+        leading = await _leading(db, scope, year, tz)
         visits = await reports.contact_visits(db=db, scope=scope, year=year, needed=VISITS_NEEDED)
     groups = set(roster) | set(attendance) | set(acks) | set(cadence)
     groups |= set(five_good) | set(five_lead) | set(spend) | set(visits) | set(leading)
@@ -349,26 +353,53 @@ async def _training(
     db: AsyncSession, scope: Scope, start: datetime, end: datetime
 ) -> dict[int, UnitCompletion]:
     """Completion and hours of the trainings published in the period, from
-    storage.trainings: the scope as a whole (WHOLE) or each child unit (UNIT)."""
+    storage.trainings: the scope as a whole (WHOLE) or each child unit (UNIT), of the
+    members of the flagged units alone when the scope is narrowed."""
     if scope.by == By.BRANCH:
         return {}  # not judged branch by branch (the laggards list does not use it)
     if scope.by == By.UNIT:
         units = await trainings.completion_by_unit(
-            db=db, parent_id=scope.org_id, since=start, until=end
+            db=db, parent_id=scope.org_id, since=start, until=end, only=scope.only
         )
         return {unit.org_id: unit for unit in units if unit.assigned}
-    total = await trainings.completion_total(db=db, org_id=scope.org_id, since=start, until=end)
+    total = await trainings.completion_total(
+        db=db, org_id=scope.org_id, since=start, until=end, only=scope.only
+    )
     return {scope.org_id: total} if total.assigned else {}
 
 
-def _spend(spends: list[OrgSpend], scope: Scope) -> dict[int, OrgSpend]:
+def _spend(spends: list[OrgSpend], scope: Scope, flagged: list[str] | None) -> dict[int, OrgSpend]:
     """Training money per member of the scope (WHOLE) or of each child unit (UNIT), from
     storage.funds' attribution over the scope's subtree (ancestors' money shared out by
-    members); or of every branch (BRANCH)."""
+    members); or of every branch (BRANCH). Narrowed (``flagged``: the flagged units'
+    paths), each group counts its flagged units alone, with the money counted for them."""
     if scope.by == By.BRANCH:
-        return {spend.org_id: spend for spend in spends if spend.kind in BRANCH_KINDS}
-    depth = scope.path.count("/") - 2 + (1 if scope.by == By.UNIT else 0)
-    return {spend.org_id: spend for spend in spends if spend.depth == depth}
+        groups = [spend for spend in spends if spend.kind in BRANCH_KINDS]
+    else:
+        depth = scope.path.count("/") - 2 + (1 if scope.by == By.UNIT else 0)
+        groups = [spend for spend in spends if spend.depth == depth]
+    if flagged is None:
+        return {group.org_id: group for group in groups}
+    found = {}
+    for group in groups:
+        parts = _flagged_parts(spends, group, flagged)
+        if parts:
+            found[group.org_id] = funds.combined_spend(group, parts, FLOOR_YUAN)
+    return found
+
+
+def _flagged_parts(spends: list[OrgSpend], group: OrgSpend, flagged: list[str]) -> list[OrgSpend]:
+    """The flagged units in the group (the group itself if it lies in one), none of them
+    inside another, so no member counts twice."""
+    if any(group.path.startswith(path) for path in flagged):
+        return [group]
+    marked = set(flagged)
+    inside = [s for s in spends if s.path in marked and s.path.startswith(group.path)]
+    return [
+        part
+        for part in inside
+        if not any(other is not part and part.path.startswith(other.path) for other in inside)
+    ]
 
 
 async def _leading(db: AsyncSession, scope: Scope, year: int, tz: ZoneInfo) -> dict[int, Leading]:
@@ -405,17 +436,24 @@ async def _leading(db: AsyncSession, scope: Scope, year: int, tz: ZoneInfo) -> d
 
 
 async def branch_figures(
-    *, db: AsyncSession, org: OrgUnit, period: Period, now: datetime, tz: ZoneInfo
+    *,
+    db: AsyncSession,
+    org: OrgUnit,
+    period: Period,
+    now: datetime,
+    tz: ZoneInfo,
+    only: Only | None = None,
 ) -> dict[int, Figures]:
     """The summary's figures of every branch under ``org`` (however deep), by branch id,
-    judged as /summary judges them: the same queries, periods and targets."""
+    judged as /summary judges them: the same queries, periods and targets (narrowed by
+    ``only``, of the branches in flagged units alone)."""
     assert org.id is not None
     today = local_date(now, tz)
     first = await escalations.first_session_created_at(db=db)
     judged = judged_periods(
         period, today=today, first_use=local_date(first, tz) if first else None, tz=tz
     )
-    scope = Scope(org.id, org.path, By.BRANCH)
+    scope = Scope(org.id, org.path, By.BRANCH, only)
     start, end = period.bounds(tz)
     attendance = await reports.attendance(db=db, scope=scope, start=start, end=end)
     (met,) = await reports.periods_met(db=db, scopes=[scope], periods=judged, now=now)
@@ -448,8 +486,10 @@ async def build_summary(
     first. Access is the caller's to check (the org came from a button or a role).
 
     Narrowed by ``only`` (a class or flag of the period's year), every figure counts the
-    flagged units' subtrees alone, and the figures kept per township or county (training,
-    funds, leading groups) are left out: they belong to no branch."""
+    flagged units' subtrees alone: training completion of their members, training money
+    counted for them, and so on. The leading groups' duties are the county's and the
+    townships' committees' own, which no branch has: they are shown as they are, not
+    narrowed, and the text says so."""
     assert org.id is not None
     today = local_date(now, tz)
     first = await escalations.first_session_created_at(db=db)
@@ -473,12 +513,8 @@ async def build_summary(
     whole_met, *grouped_met = await reports.periods_met(
         db=db, scopes=scopes, periods=judged, now=now
     )
-    spends = (
-        await funds.training_spend(
-            db=db, org_id=org.id, year=period.start.year, floor_yuan=FLOOR_YUAN
-        )
-        if only is None
-        else []
+    spends = await funds.training_spend(
+        db=db, org_id=org.id, year=period.start.year, floor_yuan=FLOOR_YUAN
     )
     whole = (
         await _figures(

@@ -101,9 +101,9 @@ def _whole_lines(summary: Summary, language: str) -> list[str]:
     ]
     if summary.only is not None:
         lines.append(
-            _("🔎 Only {what} of {year}; training, funds and leading groups left out").format(
-                what=_(FLAG_LABELS[summary.only.flag]), year=summary.only.year
-            )
+            _(
+                "🔎 Only {what} of {year}; leading groups are the committees' own, not narrowed"
+            ).format(what=_(FLAG_LABELS[summary.only.flag]), year=summary.only.year)
         )
     lines.append(_("Members: {n}").format(n=figures.roster.members))
     for check in figures.checks():

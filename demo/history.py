@@ -10,7 +10,7 @@ models.
 from __future__ import annotations
 
 import random
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import date, datetime, time, timedelta
 from decimal import Decimal
 from zoneinfo import ZoneInfo
@@ -59,6 +59,8 @@ class History:
         self.tz = tz
         self.acting = acting
         self.today = now.astimezone(tz).date()
+        #: The first of the month three months back: the history's first day.
+        self.begins = self._at(_months_before(self.today.replace(day=1), 3), 0)
 
     def _at(self, day: date, hour: int, minute: int = 0) -> datetime:
         return datetime.combine(day, time(hour, minute), self.tz).astimezone(self.now.tzinfo)
@@ -82,8 +84,7 @@ class History:
                 (SessionKind.BRANCH_COMMITTEE_MEETING, self._at(month(n, 5), 19, 30))
                 for n in (3, 2, 1, 0)  # this month's too: held already or coming
             ),
-            (SessionKind.PARTY_LESSON, self._at(month(2, 8), 19, 30)),
-            (SessionKind.BRANCH_GENERAL_MEETING, self._at(month(1, 25), 19, 30)),
+            *self._quarterly(month),
             (SessionKind.THEME_PARTY_DAY, self._at(next_theme_day, 9)),
         ]
         diligence = {m.id: p.diligence for m, p in zip(roster, planned, strict=True)}
@@ -97,6 +98,21 @@ class History:
                 continue
             study = await self._create(branch, kind, starts_at, _sent_reminders(starts_at))
             await self._held(branch, study, diligence)
+
+    def _quarterly(self, month: Callable[[int, int], date]) -> list[tuple[SessionKind, datetime]]:
+        """A party lesson and a general meeting in every quarter the three months touch, so
+        the quarter /summary judges first (the one the history starts in) was kept too."""
+        held: list[tuple[SessionKind, datetime]] = []
+        quarters: set[tuple[int, int]] = set()
+        for back in (3, 2, 1):
+            first = month(back, 1)
+            quarter = (first.year, (first.month - 1) // 3)
+            if quarter in quarters:
+                continue
+            quarters.add(quarter)
+            held.append((SessionKind.PARTY_LESSON, self._at(month(back, 8), 19, 30)))
+            held.append((SessionKind.BRANCH_GENERAL_MEETING, self._at(month(back, 25), 19, 30)))
+        return held
 
     async def leadership(self, org: OrgUnit) -> None:
         """A township's or the county's leading group: a special study and a report hearing.
@@ -129,7 +145,9 @@ class History:
             audience_org_id=branch.id,
             created_by=self.acting.get(branch.code, 0),
             reminders=reminders,
-            now=min(starts_at - timedelta(days=7), self.now),
+            # Scheduled a week ahead, but not before the history starts: partybot's first
+            # use, from which /summary and the ladder judge (no month before it).
+            now=min(max(starts_at - timedelta(days=7), self.begins), self.now),
         )
 
     async def _invited(self, study: StudySession) -> None:

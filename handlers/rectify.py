@@ -1,6 +1,7 @@
 """/laggards and rectification orders (限期整改) in the chat.
 
-/laggards [period] lists the branches below target under the staff member's unit, with
+/laggards [period] [class or flag] [unit] lists the branches below target under the staff
+member's unit (narrowed as /summary is: 落后, 贫困村, 示范点, ...), with
 the reasons, and a button per branch to issue an order: the criticism, the required
 actions and the deadline are typed, then one tap issues it. The secretary's message
 carries 📝 Report progress (a few words, photos, Send); staff open an order from /rectify
@@ -16,7 +17,13 @@ from datetime import date, timedelta
 from typing import Final
 
 from sqlmodel.ext.asyncio.session import AsyncSession
-from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Message, Update
+from telegram import (
+    InlineKeyboardButton,
+    InlineKeyboardMarkup,
+    InputMediaPhoto,
+    Message,
+    Update,
+)
 
 from bot import rectification
 from bot.access import Action, Principal, allows, scope_roots
@@ -24,6 +31,14 @@ from bot.callbacks import CallbackCodec
 from bot.context import BotContext
 from bot.dates import format_calendar_day, local_date, parse_day
 from bot.fit import fit_lines
+from bot.guidance import (
+    FLAG_LABELS,
+    FLAG_WORDS,
+    flag_in,
+    only_for,
+    report_token,
+    split_report_token,
+)
 from bot.htmltext import html_lines
 from bot.i18n import N_
 from bot.laggards import laggards
@@ -45,6 +60,7 @@ from handlers.screens import (
 )
 from storage import orgs
 from storage import rectification as store
+from storage.guidance import Flag, Only
 from storage.models import OrgUnit, RectificationState, Role
 from storage.rectification import OrderView
 
@@ -56,18 +72,21 @@ CLOSE: Final = CallbackCodec("rect.c", (int,))  # order
 SEND_REPORT: Final = CallbackCodec("rect.rs", (int,))  # order
 SEND_CLOSE: Final = CallbackCodec("rect.cs", (int,))  # order
 ORDERS: Final = CallbackCodec("rect.l")
-PAGE: Final = CallbackCodec("rect.g", (int, str, int))  # org, period token, offset
+PAGE: Final = CallbackCodec("rect.g", (int, str, int))  # org, report token, offset
 PHOTOS: Final = CallbackCodec("rect.p", (int,))  # order: its photos
-PHOTOS_SHOWN: Final = 10
+PHOTOS_SHOWN: Final = 10  # the latest photos shown: one album holds at most 10
 
 LISTED: Final = 25  # orders listed in one message (4096 characters)
 LAGGARDS_LISTED: Final = 15  # laggards in one message: a line each and up to five reasons
 NO_RECTIFY: Final = N_("Only township and county staff list laggard branches.")
 NO_ORDERS: Final = N_("Rectification orders are for township and county staff and secretaries.")
-PERIOD_HELP: Final = N_(
-    "I did not understand that period. Examples: /laggards 2026, /laggards 2026年3月, "
-    "/laggards 上季度."
+FILTER_HELP: Final = N_(
+    "After /laggards type a period, a class or flag, and a unit's name, in any order, or "
+    "nothing. Examples: /laggards 2026, /laggards 上季度, /laggards 2026 东风镇 落后, "
+    "/laggards 贫困村."
 )
+NO_SUCH_UNIT: Final = N_("No unit called “{name}” under yours.")
+UNITS_OFFERED: Final = 20  # units of the same name offered as buttons
 STATES: Final = {
     RectificationState.OPEN: N_("open"),
     RectificationState.OVERDUE: N_("overdue"),
@@ -103,26 +122,59 @@ def _day(context: BotContext, day: date) -> str:
 # --- /laggards ----------------------------------------------------------------------------
 
 
+def _laggard_filters(
+    context: BotContext, args: list[str]
+) -> tuple[Period, Flag | None, str | None] | None:
+    """(period, class or flag, unit name) typed after /laggards, in any order: a class or
+    flag word, a unit's name (one word that is neither), the period the rest; None if the
+    words are not that."""
+    flag, words = flag_in(args)
+    period = requested_period(context, " ".join(words))
+    if period is not None:
+        return period, flag, None
+    for index, word in enumerate(words):
+        if word.strip().lower() in FLAG_WORDS:
+            continue  # a second class or flag is not a unit's name
+        period = requested_period(context, " ".join(words[:index] + words[index + 1 :]))
+        if period is not None:
+            return period, flag, word.strip()
+    return None
+
+
 async def cmd_laggards(update: Update, context: BotContext) -> None:
-    """The branches below target under the user's units, for a period (default: this year)."""
+    """The branches below target under the user's units, for a period (default: this year),
+    narrowed to a class or flag and to a unit by name, typed as after /summary
+    ("/laggards 2026 东风镇 贫困村"). Words that are none of these get the help."""
     message = update.effective_message
     if message is None:
         return
-    period = requested_period(context, " ".join(context.args or []))
-    if period is None:
-        await message.reply_text(context._(PERIOD_HELP))
+    filters = _laggard_filters(context, list(context.args or []))
+    if filters is None:
+        await message.reply_text(context._(FILTER_HELP))
         return
+    period, flag, name = filters
+    only = only_for(flag, period.start.year)
+    token = report_token(period.token, flag)
 
     async def build(db: AsyncSession, principal: Principal) -> Screen | None:
         roots = scope_roots(principal, Action.RECTIFY)
-        found = [await orgs.get_org(db=db, org_id=root.org_id) for root in roots]
-        tops = [org for org in found if org is not None]
+        if not roots:
+            return None
+        if name is not None:
+            paths = [root.org_path for root in roots]
+            tops = await orgs.named_within(db=db, paths=paths, name=name)
+            if not tops:
+                missing = context._(NO_SUCH_UNIT).format(name=name)
+                return html_lines([missing, context._(FILTER_HELP)]), None
+        else:
+            found = [await orgs.get_org(db=db, org_id=root.org_id) for root in roots]
+            tops = [org for org in found if org is not None and org.id is not None]
         if not tops:
             return None
         if len(tops) > 1:  # several units: which one (each then pages on its own)
-            rows = [[button(org.name, PAGE.encode(org.id or 0, period.token, 0))] for org in tops]
-            return context._("Which one?"), InlineKeyboardMarkup(rows)
-        return await _laggard_page(db, context, tops[0], period, 0)
+            rows = [[button(org.name, PAGE.encode(org.id or 0, token, 0))] for org in tops]
+            return context._("Which one?"), InlineKeyboardMarkup(rows[:UNITS_OFFERED])
+        return await _laggard_page(db, context, tops[0], period, only, 0)
 
     await answer_with(update, context, build, refusal=NO_RECTIFY)
 
@@ -130,7 +182,8 @@ async def cmd_laggards(update: Update, context: BotContext) -> None:
 async def on_page(update: Update, context: BotContext) -> None:
     """Another page of an org's laggards (or the org chosen among several)."""
     org_id, token, offset = callback_values(PAGE, update)
-    period = period_from_token(str(token))
+    period_token, flag = split_report_token(str(token))
+    period = period_from_token(period_token)
     if period is None:
         await refuse(update, context, context._(STALE_BUTTON))
         return
@@ -139,33 +192,54 @@ async def on_page(update: Update, context: BotContext) -> None:
         org = await orgs.get_org(db=db, org_id=int(org_id))
         if org is None or not allows(principal, Action.RECTIFY, org.path):
             return None
-        return await _laggard_page(db, context, org, period, int(offset))
+        only = only_for(flag, period.start.year)
+        return await _laggard_page(db, context, org, period, only, int(offset))
 
     await answer_with(update, context, build, refusal=NO_RECTIFY)
 
 
 async def _laggard_page(
-    db: AsyncSession, context: BotContext, org: OrgUnit, period: Period, offset: int
+    db: AsyncSession,
+    context: BotContext,
+    org: OrgUnit,
+    period: Period,
+    only: Only | None,
+    offset: int,
 ) -> Screen:
     """LAGGARDS_LISTED laggards of ``org`` from ``offset``, each with its reasons and a
-    button to order rectification; ◀ / ▶ page through the rest."""
+    button to order rectification; ◀ / ▶ page through the rest (keeping the narrowing)."""
     _ = context._
     services = context.services
     total, found = await laggards(
-        db=db, org=org, period=period, now=services.clock.now(), tz=services.settings.tz
+        db=db,
+        org=org,
+        period=period,
+        now=services.clock.now(),
+        tz=services.settings.tz,
+        only=only,
     )
     label = period.label(context.language)
+    token = report_token(period.token, only.flag if only is not None else None)
+    narrowed = (
+        [_("🔎 Only {what} of {year}").format(what=_(FLAG_LABELS[only.flag]), year=only.year)]
+        if only is not None
+        else []
+    )
     orders_row = [button(_("📋 Rectification orders"), ORDERS.encode())]
+    if not total:
+        text = _("{org}, {period}: no branch to judge.").format(org=org.name, period=label)
+        return html_lines([text, *narrowed]), InlineKeyboardMarkup([orders_row])
     if not found:
         text = _("✅ {org}, {period}: none of {total} branches is below target.").format(
             org=org.name, period=label, total=total
         )
-        return text, InlineKeyboardMarkup([orders_row])
+        return html_lines([text, *narrowed]), InlineKeyboardMarkup([orders_row])
     offset = min(max(offset, 0), (len(found) - 1) // LAGGARDS_LISTED * LAGGARDS_LISTED)
     lines = [
         _("⚠️ {org}, {period}: {count} of {total} branches below target").format(
             org=org.name, period=label, count=len(found), total=total
-        )
+        ),
+        *narrowed,
     ]
     rows: list[list[InlineKeyboardButton]] = []
     shown = found[offset : offset + LAGGARDS_LISTED]
@@ -182,10 +256,10 @@ async def _laggard_page(
     pages: list[InlineKeyboardButton] = []
     if offset:
         back = max(offset - LAGGARDS_LISTED, 0)
-        pages.append(button(_("◀ Previous"), PAGE.encode(org.id or 0, period.token, back)))
+        pages.append(button(_("◀ Previous"), PAGE.encode(org.id or 0, token, back)))
     if offset + LAGGARDS_LISTED < len(found):
         ahead = offset + LAGGARDS_LISTED
-        pages.append(button(_("Next ▶"), PAGE.encode(org.id or 0, period.token, ahead)))
+        pages.append(button(_("Next ▶"), PAGE.encode(org.id or 0, token, ahead)))
     if len(found) > LAGGARDS_LISTED:
         lines.append(
             _("{first}-{last} of {count} shown.").format(
@@ -411,21 +485,36 @@ async def _photos(db: AsyncSession, context: BotContext, view: OrderView) -> lis
 
 
 async def on_photos(update: Update, context: BotContext) -> None:
-    """🖼 Photos: the order's photos (the latest PHOTOS_SHOWN), each as a message."""
+    """🖼 Photos: the order's photos (the latest PHOTOS_SHOWN, an album's most, and a
+    note saying so when there are more), one album when there are several (each photo
+    keeps its caption: whose progress, or the closing's evidence), else the one photo."""
     (order_id,) = callback_ints(PHOTOS, update)
 
     async def act(db: AsyncSession, principal: Principal) -> list[tuple[str, str]]:
         view, _staff = await _visible(db, principal, order_id)
-        return (await _photos(db, context, view))[-PHOTOS_SHOWN:]
+        return await _photos(db, context, view)
 
-    photos = await perform(update, context, act)
+    found = await perform(update, context, act)
     message = update.effective_message
-    if photos is None or message is None:
+    if found is None or message is None:
         return
+    photos = found[-PHOTOS_SHOWN:]
     if update.callback_query is not None:
-        await update.callback_query.answer()
-    for file_id, caption in photos:
+        more = len(found) > len(photos)
+        await update.callback_query.answer(
+            context._("The latest {shown} of {count} photos.").format(
+                shown=len(photos), count=len(found)
+            )
+            if more
+            else None
+        )
+    if len(photos) == 1:
+        [(file_id, caption)] = photos
         await message.reply_photo(file_id, caption=caption)
+    elif photos:
+        await message.reply_media_group(
+            [InputMediaPhoto(file_id, caption=caption) for file_id, caption in photos]
+        )
 
 
 async def on_view(update: Update, context: BotContext) -> None:

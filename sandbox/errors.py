@@ -50,6 +50,13 @@ WRONG_FILE = "Bad Request: wrong file identifier/HTTP URL specified"
 FILE_EMPTY = "Bad Request: file must be non-empty"
 NO_PHOTO = "Bad Request: there is no photo in the request"
 BAD_MEDIA = "Bad Request: can't parse InputMedia JSON object"
+BAD_MEDIA_GROUP = "Bad Request: can't parse media JSON object"
+MEDIA_NOT_ARRAY = "Bad Request: expected an Array of InputMedia"
+NO_ALBUM_MESSAGES = "Bad Request: there are no messages to send"
+ALBUM_TOO_BIG = "Bad Request: too many messages to send as an album"
+ALBUM_MEDIA_NOT_FOUND = "Bad Request: can't parse InputMedia: media not found"
+ALBUM_TYPE = "Bad Request: can't parse InputMedia: type \"{}\" can't be used in sendMediaGroup"
+ALBUM_DOCUMENT_MIXED = "Bad Request: document can't be mixed with other media types"
 MEDIA_TYPE = "Bad Request: only photos can be edited here (media type must be photo)"
 NO_DOCUMENT = "Bad Request: there is no document in the request"
 BAD_ACTION = "Bad Request: wrong parameter action in request"
@@ -81,6 +88,10 @@ BUTTON_FIELDS = (
 KEYBOARD_BUTTON_FIELDS = (
     "Bad Request: can't parse keyboard button: KeyboardButton must have at most one optional field"
 )
+# The Bot API reference asks for 2-10 items; Telegram sends a single one outside any album.
+ALBUM_TOO_SMALL = "Bad Request: media must include 2-10 items"
+ALBUM_MARKUP = "Bad Request: sendMediaGroup takes no reply_markup"
+ALBUM_UNSUPPORTED = 'Bad Request: the emulator sends albums of photos or documents, not "{}"'
 PLACEHOLDER_INVALID = "Bad Request: input_field_placeholder must be 1-64 characters"
 KEYBOARD_FLAG_FALSE = "Bad Request: remove_keyboard and force_reply can only be True"
 SECRET_EMPTY = "Bad Request: secret token must be 1-256 characters"

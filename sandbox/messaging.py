@@ -173,6 +173,66 @@ async def send_document(world: World, params: Params) -> Any:
     return _store(world, chat, params, content, document=document_dict(stored))
 
 
+MAX_ALBUM = 10
+_ALBUM_KINDS: dict[str, Literal["photo", "document"]] = {"photo": "photo", "document": "document"}
+
+
+def _album_item(
+    world: World, params: Params, item: object
+) -> tuple[Literal["photo", "document"], StoredFile, Content]:
+    """One InputMedia of an album: its kind, file and caption, checked as sendPhoto /
+    sendDocument check theirs."""
+    if not isinstance(item, dict):
+        raise bad_request(e.BAD_MEDIA)
+    kind_name = item.get("type")
+    if kind_name in ("video", "audio"):
+        raise bad_request(e.ALBUM_UNSUPPORTED.format(kind_name))
+    kind = _ALBUM_KINDS.get(str(kind_name))
+    if kind is None:
+        raise bad_request(e.ALBUM_TYPE.format(kind_name))
+    inner = Params({key: value for key, value in item.items() if key != "type"}, params.files)
+    content = _caption_content(inner)
+    source = Params({kind: item.get("media")}, params.files)
+    return kind, _upload(world, source, kind, kind, e.ALBUM_MEDIA_NOT_FOUND), content
+
+
+async def send_media_group(world: World, params: Params) -> Any:
+    """sendMediaGroup: 2-10 photos, or 2-10 documents, as one album; every item is
+    checked before any is stored, so a refused album leaves nothing. Each message carries
+    the album's ``media_group_id`` and its own caption; an album takes no keyboard."""
+    chat = target_chat(world, params)
+    if params.has("reply_markup"):
+        raise bad_request(e.ALBUM_MARKUP)
+    media = params.json("media", e.BAD_MEDIA_GROUP)
+    if media is None or media == []:
+        raise bad_request(e.NO_ALBUM_MESSAGES)
+    if not isinstance(media, list):
+        raise bad_request(e.MEDIA_NOT_ARRAY)
+    if len(media) > MAX_ALBUM:
+        raise bad_request(e.ALBUM_TOO_BIG)
+    if len(media) < 2:
+        raise bad_request(e.ALBUM_TOO_SMALL)
+    items = [_album_item(world, params, item) for item in media]
+    kinds = {kind for kind, _stored, _content in items}
+    if "document" in kinds and len(kinds) > 1:
+        raise bad_request(e.ALBUM_DOCUMENT_MIXED)
+    reply_to = _reply_target(chat, params)
+    group = world.new_media_group_id()
+    sent = []
+    for kind, stored, content in items:
+        message = world.store_message(
+            chat,
+            content,
+            photo=photo_sizes(stored) if kind == "photo" else None,
+            document=document_dict(stored) if kind == "document" else None,
+            reply_to=reply_to,
+            disable_notification=params.boolean("disable_notification"),
+            media_group_id=group,
+        )
+        sent.append(message.to_api())
+    return sent
+
+
 def _editable(world: World, params: Params) -> ChatMessage:
     if params.has("inline_message_id") and not params.has("chat_id"):
         raise bad_request(e.EDIT_NOT_FOUND)

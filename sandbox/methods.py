@@ -20,6 +20,7 @@ from sandbox.messaging import (
     edit_message_text,
     find_chat,
     send_document,
+    send_media_group,
     send_message,
     send_photo,
     target_chat,
@@ -31,7 +32,7 @@ from sandbox.world import World, scope_key
 
 Method = Callable[[World, Params], Awaitable[Any]]
 
-SENDING = frozenset({"sendMessage", "sendPhoto", "sendDocument"})
+SENDING = frozenset({"sendMessage", "sendPhoto", "sendDocument", "sendMediaGroup"})
 EDITING = frozenset(
     {"editMessageText", "editMessageCaption", "editMessageMedia", "editMessageReplyMarkup"}
 )
@@ -250,6 +251,7 @@ _TABLE: dict[str, Method] = {
     "sendMessage": send_message,
     "sendPhoto": send_photo,
     "sendDocument": send_document,
+    "sendMediaGroup": send_media_group,
     "editMessageText": edit_message_text,
     "editMessageCaption": edit_message_caption,
     "editMessageMedia": edit_message_media,

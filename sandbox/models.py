@@ -48,6 +48,7 @@ class ChatMessage:
     reply_to: dict[str, Any] | None = None
     disable_notification: bool = False
     deleted: bool = False
+    media_group_id: str | None = None  # the album (sendMediaGroup) the message belongs to
 
     @property
     def current(self) -> Content:
@@ -120,6 +121,8 @@ class ChatMessage:
             out["edit_date"] = content.edit_date
         if self.reply_to is not None:
             out["reply_to_message"] = self.reply_to
+        if self.media_group_id is not None:
+            out["media_group_id"] = self.media_group_id
         if content.text is not None:
             out["text"] = content.text
             if content.entities:
@@ -157,6 +160,7 @@ class ChatMessage:
             "photo": self.photo,
             "document": self.document,
             "contact": self.contact,
+            "media_group_id": self.media_group_id,
             "reply_to_message_id": (self.reply_to or {}).get("message_id"),
             "edit_date": self.edit_date,
             "edits": len(self.edits),

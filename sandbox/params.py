@@ -27,6 +27,7 @@ JSON_FIELDS = frozenset(
         "commands",
         "scope",
         "menu_button",
+        "media",
     }
 )
 _DISPOSITION_PARAM = re.compile(r';\s*([a-zA-Z*]+)="((?:[^"\\]|\\.)*)"')

@@ -99,6 +99,7 @@ class World:
         self._next_user_id = FIRST_USER_ID
         self._next_group_id = 1
         self._next_callback = 1
+        self._next_media_group = 1
         self._poll = _Poll()
         self._changed = asyncio.Event()
         self._outboxes: list[Callable[[], Awaitable[None]]] = []
@@ -207,6 +208,7 @@ class World:
         contact: dict[str, Any] | None = None,
         reply_to: ChatMessage | None = None,
         disable_notification: bool = False,
+        media_group_id: str | None = None,
     ) -> ChatMessage:
         """Append a message to ``chat`` (from the bot unless ``sender`` is given)."""
         from_bot = sender is None
@@ -223,6 +225,7 @@ class World:
             contact=contact,
             reply_to=_reply_view(reply_to),
             disable_notification=disable_notification,
+            media_group_id=media_group_id,
         )
         chat.next_message_id += 1
         chat.messages.append(message)
@@ -234,6 +237,12 @@ class World:
                 chat.reply_keyboard = None
         self.emit("message", chat.id, message.message_id, message=message)
         return message
+
+    def new_media_group_id(self) -> str:
+        """A fresh album id: an opaque numeric string, as Telegram's ``media_group_id``."""
+        found = str(13_000_000_000_000_000 + self._next_media_group)
+        self._next_media_group += 1
+        return found
 
     def edit_message(self, message: ChatMessage, content: Content) -> ChatMessage:
         """Record a new version of ``message``."""

@@ -269,6 +269,29 @@ async def release(*, db: AsyncSession, worker: str, ids: Sequence[int]) -> int:
     return int(result.rowcount)
 
 
+# Built once: a statement made anew per batch costs SQLAlchemy its construction and its
+# cache key, ~40 % of a small batch's write (the relay writes one batch every few
+# messages). The worker is a parameter too, so one statement serves every relay.
+_RECORD_OUTCOME = (
+    sa.update(_DELIVERY)
+    .where(
+        _DELIVERY.c.id == sa.bindparam("b_id"),
+        _DELIVERY.c.state == DeliveryState.SENDING,
+        _DELIVERY.c.claimed_by == sa.bindparam("b_worker"),
+    )
+    .values(
+        state=sa.bindparam("b_state", type_=_DELIVERY.c.state.type),
+        attempts=sa.bindparam("b_attempts"),
+        next_attempt_at=sa.bindparam("b_next", type_=_DELIVERY.c.next_attempt_at.type),
+        telegram_message_id=sa.bindparam("b_message_id"),
+        last_error=sa.bindparam("b_error"),
+        sent_at=sa.bindparam("b_sent_at", type_=_DELIVERY.c.sent_at.type),
+        claimed_at=None,
+        claimed_by=None,
+    )
+)
+
+
 async def record_outcomes(
     *, db: AsyncSession, worker: str, outcomes: Sequence[Outcome], now: datetime
 ) -> None:
@@ -279,28 +302,10 @@ async def record_outcomes(
     """
     if not outcomes:
         return
-    t = _DELIVERY
-    stmt = (
-        sa.update(t)
-        .where(
-            t.c.id == sa.bindparam("b_id"),
-            t.c.state == DeliveryState.SENDING,
-            t.c.claimed_by == worker,
-        )
-        .values(
-            state=sa.bindparam("b_state", type_=t.c.state.type),
-            attempts=sa.bindparam("b_attempts"),
-            next_attempt_at=sa.bindparam("b_next", type_=t.c.next_attempt_at.type),
-            telegram_message_id=sa.bindparam("b_message_id"),
-            last_error=sa.bindparam("b_error"),
-            sent_at=sa.bindparam("b_sent_at", type_=t.c.sent_at.type),
-            claimed_at=None,
-            claimed_by=None,
-        )
-    )
     params = [
         {
             "b_id": outcome.delivery_id,
+            "b_worker": worker,
             "b_state": outcome.state,
             "b_attempts": outcome.attempts,
             "b_next": outcome.next_attempt_at,
@@ -310,7 +315,7 @@ async def record_outcomes(
         }
         for outcome in outcomes
     ]
-    await db.exec(stmt, params=params)
+    await db.exec(_RECORD_OUTCOME, params=params)
 
 
 async def prune_finished(*, db: AsyncSession, before: datetime, limit: int) -> int:

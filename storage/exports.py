@@ -2,13 +2,14 @@
 
 Each function lists what lies inside one org subtree (a materialised path prefix) and,
 where it has a date, inside ``[start, end)``; the per-session and per-notice counts are
-grouped in SQL. Rows are plain tuples in sheet column order; times are UTC. ``only``
+grouped in SQL. Rows are plain tuples in sheet column order; times are UTC. The session
+and attendance rows give enum columns as their stored text (a StrEnum member equals it). ``only``
 narrows a workbook to the subtrees of the units of one class or flag (storage/guidance.py).
 """
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 import sqlalchemy as sa
@@ -47,10 +48,50 @@ _ASSIGNEE = table_of(TrainingAssignee)
 _CONFIRMATION = table_of(TrainingConfirmation)
 
 
-async def _rows(db: AsyncSession, stmt: sa.Select[Any]) -> list[tuple[Any, ...]]:
+_PART = 5000  # rows read at a time: between two parts the event loop serves others
+
+
+async def _rows(
+    db: AsyncSession, stmt: sa.Select[Any], times: tuple[int, ...] = ()
+) -> list[tuple[Any, ...]]:
+    """The rows, read a part at a time (a county-year's attendance is 300,000 rows).
+
+    The columns at ``times`` were selected raw (``_raw``) and are turned into aware UTC
+    datetimes here, each distinct value once: a session's start repeats for every
+    invitee, and the column type's own conversion per value was most of the read."""
     await db.flush()
     connection = await db.connection()
-    return [tuple(row) for row in (await connection.execute(stmt)).all()]
+    result = await connection.stream(stmt)
+    rows: list[tuple[Any, ...]] = []
+    seen: dict[Any, datetime | None] = {None: None}
+    async for part in result.partitions(_PART):
+        if not times:
+            rows.extend(tuple(row) for row in part)
+            continue
+        for row in part:
+            values = list(row)
+            for index in times:
+                raw = values[index]
+                moment = seen.get(raw, _UNSEEN)
+                if moment is _UNSEEN:
+                    moment = seen[raw] = _as_utc(raw)
+                values[index] = moment
+            rows.append(tuple(values))
+    return rows
+
+
+_UNSEEN: Any = object()
+
+
+def _raw(column: Any) -> Any:
+    """A timestamp or enum column as the driver gives it (no per-value conversion)."""
+    return sa.type_coerce(column, sa.String())
+
+
+def _as_utc(raw: Any) -> datetime:
+    """A raw timestamp (text on SQLite, a datetime on PostgreSQL) as aware UTC."""
+    moment = datetime.fromisoformat(raw) if isinstance(raw, str) else raw
+    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
 
 
 def _utc(moment: datetime) -> Any:
@@ -93,12 +134,12 @@ async def session_rows(
     return await _rows(
         db,
         sa.select(
-            _STUDY.c.starts_at,
+            _raw(_STUDY.c.starts_at),
             _ORG.c.name,
-            _STUDY.c.kind,
+            _raw(_STUDY.c.kind),
             _STUDY.c.topic,
             _STUDY.c.place,
-            _STUDY.c.state,
+            _raw(_STUDY.c.state),
             sa.func.count(_ATTENDANCE.c.id),
             sa.func.count(_ATTENDANCE.c.id).filter(outcome == AttendanceOutcome.PRESENT.value),
             sa.func.count(_ATTENDANCE.c.id).filter(outcome == AttendanceOutcome.EXCUSED.value),
@@ -113,6 +154,7 @@ async def session_rows(
         )
         .group_by(_STUDY.c.id, _ORG.c.name)
         .order_by(_STUDY.c.starts_at, _STUDY.c.id),
+        times=(0,),
     )
 
 
@@ -124,16 +166,16 @@ async def attendance_rows(
     return await _rows(
         db,
         sa.select(
-            _STUDY.c.starts_at,
+            _raw(_STUDY.c.starts_at),
             _STUDY.c.topic,
-            _STUDY.c.kind,
+            _raw(_STUDY.c.kind),
             _MEMBER.c.name,
             _ORG.c.name,
-            _ATTENDANCE.c.rsvp,
-            _ATTENDANCE.c.leave_state,
-            _ATTENDANCE.c.outcome,
-            _ATTENDANCE.c.checked_in_at,
-            _ATTENDANCE.c.makeup_done_at,
+            _raw(_ATTENDANCE.c.rsvp),
+            _raw(_ATTENDANCE.c.leave_state),
+            _raw(_ATTENDANCE.c.outcome),
+            _raw(_ATTENDANCE.c.checked_in_at),
+            _raw(_ATTENDANCE.c.makeup_done_at),
         )
         .select_from(_ATTENDANCE)
         .join(_STUDY, _STUDY.c.id == _ATTENDANCE.c.session_id)
@@ -145,6 +187,7 @@ async def attendance_rows(
             _STUDY.c.starts_at < _utc(end),
         )
         .order_by(_STUDY.c.starts_at, _STUDY.c.id, _MEMBER.c.name),
+        times=(0, 8, 9),
     )
 
 

@@ -15,7 +15,8 @@ below the floor never shows as reaching it).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
 from datetime import datetime
 from decimal import Decimal
 from fractions import Fraction
@@ -33,6 +34,7 @@ from storage.models.orgs import OrgKind, OrgUnit
 __all__ = [
     "FundTotal",
     "OrgSpend",
+    "combined_spend",
     "fund_totals",
     "orgs_named",
     "record_fund",
@@ -96,6 +98,25 @@ class OrgSpend:
     def short(self) -> bool:
         """Below the floor (an org without members is not judged)."""
         return self.members > 0 and self.gap_yuan > 0
+
+
+def combined_spend(into: OrgSpend, parts: Sequence[OrgSpend], floor_yuan: Decimal) -> OrgSpend:
+    """``into`` counted over ``parts`` alone (units in its subtree, none inside another):
+    their members and the money counted for them added up, per member and the gap worked
+    out again. For a report narrowed to some units (a class or flag): the same yuan as
+    each unit's own figure, so narrowed and whole figures agree."""
+    members = sum(part.members for part in parts)
+    recorded = sum((part.recorded_yuan for part in parts), Decimal(0))
+    attributed = sum((part.attributed_yuan for part in parts), Decimal(0))
+    gap = max(Fraction(floor_yuan) * members - Fraction(attributed), Fraction(0))
+    return replace(
+        into,
+        members=members,
+        recorded_yuan=recorded,
+        attributed_yuan=attributed,
+        per_member_yuan=_cents(Fraction(attributed) / members, up=False) if members else None,
+        gap_yuan=_cents(gap, up=True),
+    )
 
 
 def _cents(value: Fraction, *, up: bool) -> Decimal:

@@ -27,6 +27,7 @@ __all__ = [
     "Only",
     "branch_marks",
     "count_branches",
+    "flagged_paths",
     "grade_of",
     "set_grade",
     "set_poverty",
@@ -66,6 +67,15 @@ def _flagged(only: Only) -> sa.Select[Any]:
     return base.join(_GUIDANCE, _GUIDANCE.c.org_id == _ORG.c.id).where(
         _GUIDANCE.c.year == only.year, _GUIDANCE.c.grade == only.flag.value
     )
+
+
+async def flagged_paths(*, db: AsyncSession, only: Only) -> list[str]:
+    """The paths of the active orgs that carry the flag (what ``within`` admits lies in
+    their subtrees): for figures worked out in Python from per-org rows."""
+    await db.flush()
+    connection = await db.connection()
+    rows = (await connection.execute(_flagged(only).order_by(_ORG.c.path))).all()
+    return [str(path) for _org_id, path in rows]
 
 
 def within(only: Only, org_id: Any) -> sa.ColumnElement[bool]:

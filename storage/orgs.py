@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import sqlalchemy as sa
 from sqlalchemy import func
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -19,6 +20,7 @@ __all__ = [
     "get_org_by_code",
     "is_within",
     "lineage",
+    "named_within",
     "subtree_ids",
 ]
 
@@ -94,6 +96,23 @@ async def is_within(*, db: AsyncSession, org_id: int, ancestor_id: int) -> bool:
     result = await db.exec(select(OrgUnit.path).where(OrgUnit.id == org_id))
     path = result.first()
     return path is not None and f"/{ancestor_id}/" in path
+
+
+async def named_within(*, db: AsyncSession, paths: list[str], name: str) -> list[OrgUnit]:
+    """Active units in the subtrees at ``paths`` called ``name``, or whose name begins with
+    it ("东风镇" finds 东风镇党委), by path: a unit typed after a report command. An exact
+    name wins over names that only begin with it."""
+    if not paths or not name:
+        return []
+    stmt = select(OrgUnit).where(
+        col(OrgUnit.active).is_(True),
+        OrgUnit.kind != OrgKind.PARTY_GROUP,
+        sa.or_(*(col(OrgUnit.path).startswith(path) for path in paths)),
+        col(OrgUnit.name).startswith(name, autoescape=True),
+    )
+    found = list((await db.exec(stmt.order_by(col(OrgUnit.path)))).all())
+    exact = [org for org in found if org.name == name]
+    return exact or found
 
 
 def _child_units_of(org_id: int) -> tuple[Any, ...]:

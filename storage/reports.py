@@ -265,9 +265,9 @@ class Branch(NamedTuple):
     parent_name: str
 
 
-async def branches(*, db: AsyncSession, path: str) -> list[Branch]:
+async def branches(*, db: AsyncSession, path: str, only: Only | None = None) -> list[Branch]:
     """The active branches of the subtree at ``path`` (the org itself if it is one), by
-    code: the units `By.BRANCH` groups by."""
+    code: the units `By.BRANCH` groups by (narrowed by ``only``, those in flagged units)."""
     parent = _ORG.alias("parent")
     rows = await _grouped(
         db,
@@ -277,6 +277,7 @@ async def branches(*, db: AsyncSession, path: str) -> list[Branch]:
             _ORG.c.path.startswith(path),
             _ORG.c.active.is_(True),
             _ORG.c.kind.not_in(_NOT_BRANCH),
+            sa.true() if only is None else within(only, _ORG.c.id),
         )
         .order_by(_ORG.c.code),
     )

@@ -21,6 +21,7 @@ from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from storage._sql import dialect_name, table_of
+from storage.guidance import Only, within
 from storage.models import (
     AttachmentKind,
     ConfirmationMethod,
@@ -582,10 +583,10 @@ def _completion_columns() -> tuple[Any, ...]:
     )
 
 
-def _assignments(since: datetime, until: datetime) -> Any:
+def _assignments(since: datetime, until: datetime, only: Only | None = None) -> Any:
     """Member-trainings of trainings published in ``[since, until)``, with the member's unit
-    path and whether each is done."""
-    return (
+    path and whether each is done; narrowed by ``only``, of members of flagged units."""
+    stmt = (
         sa.select(*_completion_columns())
         .select_from(_ASSIGNEE)
         .join(Training, col(Training.id) == _ASSIGNEE.c.training_id)
@@ -600,16 +601,23 @@ def _assignments(since: datetime, until: datetime) -> Any:
         )
         .where(col(Training.created_at) >= since, col(Training.created_at) < until)
     )
+    return stmt if only is None else stmt.where(within(only, col(OrgUnit.id)))
 
 
 async def completion_total(
-    *, db: AsyncSession, org_id: int, since: datetime, until: datetime
+    *,
+    db: AsyncSession,
+    org_id: int,
+    since: datetime,
+    until: datetime,
+    only: Only | None = None,
 ) -> UnitCompletion:
-    """Completion in the whole subtree of ``org_id`` for trainings published in the period."""
+    """Completion in the whole subtree of ``org_id`` for trainings published in the period
+    (narrowed by ``only``: of the members of the flagged units alone)."""
     org = await db.get(OrgUnit, org_id)
     if org is None:
         raise LookupError(f"no org unit {org_id}")
-    stmt = _assignments(since, until).where(col(OrgUnit.path).startswith(org.path))
+    stmt = _assignments(since, until, only).where(col(OrgUnit.path).startswith(org.path))
     assigned, completed, hours = (await _rows(db, stmt))[0]
     return UnitCompletion(
         org_id, org.name, int(assigned), int(completed), Decimal(hours).quantize(Decimal("0.1"))
@@ -617,13 +625,19 @@ async def completion_total(
 
 
 async def completion_by_unit(
-    *, db: AsyncSession, parent_id: int, since: datetime, until: datetime
+    *,
+    db: AsyncSession,
+    parent_id: int,
+    since: datetime,
+    until: datetime,
+    only: Only | None = None,
 ) -> list[UnitCompletion]:
     """Completion per unit directly below ``parent_id`` (each unit's whole subtree), for
-    trainings published in the period; units without any assignment are left out."""
+    trainings published in the period; units without any assignment are left out
+    (narrowed by ``only``: of the members of the flagged units alone)."""
     child = aliased(OrgUnit)
     stmt = (
-        _assignments(since, until)
+        _assignments(since, until, only)
         .add_columns(col(child.id), col(child.name))
         .join(
             child,

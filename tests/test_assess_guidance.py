@@ -9,8 +9,10 @@ from __future__ import annotations
 
 import io
 from collections.abc import Callable
+from datetime import datetime
+from typing import Any
 
-from openpyxl import load_workbook
+from openpyxl import Workbook, load_workbook
 from sqlmodel import func, select
 
 from bot.clock import ManualClock
@@ -31,7 +33,7 @@ from storage.models import (
 )
 from tests.support.audit import audit_actions
 from tests.support.builders import id_of
-from tests.support.conversation import say, tap
+from tests.support.conversation import next_document, say, tap
 from tests.support.reports import NOW, County, build_county
 from tests.support.roles import buttons, forge
 
@@ -49,6 +51,18 @@ async def _summary(user: SimUser, text: str) -> list[str]:
     chart = await user.wait_for_reply()
     assert chart.photo is not None
     return (answer.text or "").splitlines()
+
+
+def _rows(book: Workbook, sheet: str) -> list[tuple[Any, ...]]:
+    """A workbook sheet's rows under its heading."""
+    return list(book[sheet].iter_rows(min_row=2, values_only=True))
+
+
+async def _workbook(user: SimUser, world: World) -> Workbook:
+    """The workbook that follows an /export's progress line."""
+    document = await next_document(user)
+    assert document.document is not None
+    return load_workbook(io.BytesIO(world.file_bytes(document.document["file_id"])))
 
 
 async def _marks(database: Database) -> tuple[dict[int, GuidanceClass], set[int], set[int]]:
@@ -163,12 +177,24 @@ async def test_summary_and_export_narrowed_by_class_or_flag(
     lagging = await _summary(organiser, "/summary 2026 落后")
     assert lagging[:3] == [
         "📊 东风镇党委 · 2026年",
-        "🔎 仅统计2026年的落后支部；培训、经费和领导班子不计入",
+        "🔎 仅统计2026年的落后支部；领导班子是县、乡镇党委本身的，未按此筛选",
         "党员：4人",
     ]
     assert "出勤：3/6（50%）⚠️ 目标 90%" in lagging
     assert "按期开会：6/8（75%）⚠️ 目标 100%" in lagging
-    assert not any(line.startswith(("培训", "听取汇报", "专题学习：")) for line in lagging)
+    # Training and funds count the flagged branch alone (东风村: 3/5 done, 10.5 hours, 35
+    # yuan a member, as its own line says); the leading group is the township's own.
+    assert lagging[lagging.index("培训完成：3/5（60%）⚠️ 目标 90%") + 1 :][:2] == [
+        "   已完成培训 10.5 学时",
+        "培训经费：2026年人均 35.00 元 ✅ 目标 30 元",
+    ]
+    assert "培训完成：4/7（57%）⚠️ 目标 90%" in whole  # the whole township: both branches
+    assert "培训经费：2026年人均 30.00 元 ✅ 目标 30 元" in whole
+    leading = [
+        "听取汇报：目前 0/1（0%），年底目标 100%",
+        "专题学习：目前 1/1（100%），年底目标 100%",
+    ]
+    assert all(line in lagging and line in whole for line in leading)
     assert lagging[-2:] == ["各支部（差的在前）：", lagging[-1]]
     assert lagging[-1].startswith("⚠️")
     assert "东风村党支部：" in lagging[-1]
@@ -181,7 +207,13 @@ async def test_summary_and_export_narrowed_by_class_or_flag(
 
     # The county, narrowed to the year's demonstration sites: 前进村 alone (前进乡 listed).
     sites = await _summary(staff, "/summary 2026 示范点")
-    assert sites[1] == "🔎 仅统计2026年的示范点；培训、经费和领导班子不计入"
+    assert sites[1] == "🔎 仅统计2026年的示范点；领导班子是县、乡镇党委本身的，未按此筛选"
+    # 前进村's training (1/2, 2.5 hours) and money (20 yuan a member: its share of the
+    # county's); the county's and both townships' committees, not narrowed.
+    assert "培训完成：1/2（50%）⚠️ 目标 90%" in sites
+    assert "   已完成培训 2.5 学时" in sites
+    assert "培训经费：2026年人均 20.00 元 ⚠️ 目标 30 元" in sites
+    assert "听取汇报：目前 0/3（0%），年底目标 100%" in sites
     assert "党员：2人" in sites
     assert "出勤：1/2（50%）⚠️ 目标 90%" in sites
     assert [line for line in sites if "党委：" in line] == [sites[-1]]
@@ -196,7 +228,7 @@ async def test_summary_and_export_narrowed_by_class_or_flag(
     label = next(b for b in buttons(county_lagging) if "东风镇党委" in b)
     drilled = await tap(staff, label, message_id=county_lagging.message_id)
     assert (drilled.text or "").splitlines()[1:3] == [
-        "🔎 仅统计2026年的落后支部；培训、经费和领导班子不计入",
+        "🔎 仅统计2026年的落后支部；领导班子是县、乡镇党委本身的，未按此筛选",
         "党员：4人",
     ]
 
@@ -211,7 +243,17 @@ async def test_summary_and_export_narrowed_by_class_or_flag(
     assert sorted(names) == sorted(["孙七", "周八"])
     orgs = {row[1] for row in book["组织生活"].iter_rows(min_row=2, values_only=True)}
     assert orgs == {"柳树村党支部"}
-    assert book["人均培训经费"].max_row == 1  # kept for townships: left out when narrowed
+    # Money per member: the village's own row, as /summary counts it (its share of the
+    # county's money); its leader's contact point; the township's committee whole.
+    assert _rows(book, "人均培训经费") == [("柳树村党支部", 2, 0, 40, 20, 20)]
+    assert _rows(book, "联系点") == [("张三", "柳树村党支部", 2, datetime(2026, 3, 30))]
+    assert _rows(book, "领导班子") == [("东风镇党委", 0, 1)]
+    # Narrowed to the lagging branch: its row alone, and no contact point lies there.
+    await say(organiser, "/export 2026 落后")
+    lagging_book = await _workbook(organiser, world)
+    assert [row[0] for row in _rows(lagging_book, "人均培训经费")] == ["东风村党支部"]
+    assert _rows(lagging_book, "联系点") == []
+    assert _rows(lagging_book, "领导班子") == [("东风镇党委", 0, 1)]
 
 
 async def test_commendation_list_best_attendance_first(

@@ -68,6 +68,10 @@ def local(year: int, month: int, day: int, hour: int, minute: int = 0) -> dateti
         ("明晚8点整", local(2026, 3, 3, 20, 0)),  # 整: "on the hour"
         ("12月3日 下午3点整", local(2026, 12, 3, 15, 0)),
         ("12pm", local(2026, 3, 2, 12, 0)),
+        # 凌晨: the small hours, as a day's own hour (明天凌晨1点 is 01:00 tomorrow).
+        ("明天凌晨1点", local(2026, 3, 3, 1, 0)),
+        ("3月5日 凌晨5点半", local(2026, 3, 5, 5, 30)),
+        ("凌晨0点", local(2026, 3, 3, 0, 0)),  # already past today: tomorrow
     ],
 )
 def test_typed_forms(typed: str, expected: datetime) -> None:
@@ -89,6 +93,9 @@ def test_typed_forms(typed: str, expected: datetime) -> None:
         # 晚上12点 is midnight, the start of the next day: ask again rather than guess noon.
         "晚上12点",
         "明晚12点",
+        # 凌晨 is before dawn: 凌晨12点 and 凌晨8点 are slips, asked again.
+        "明天凌晨12点",
+        "明天凌晨8点",
         # A weekday that is not the date's own: one of the two is a slip, so ask again.
         "12月10日（周一）15:00",
         "Mon 10 Dec 15:00",

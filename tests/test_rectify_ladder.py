@@ -10,6 +10,7 @@ import dataclasses
 from collections.abc import Callable
 from datetime import datetime
 
+import pytest
 from sqlmodel import col, select
 
 from bot.app import PartyApplication
@@ -18,6 +19,7 @@ from bot.context import SERVICES_KEY, Services
 from bot.i18n import gettext
 from bot.rectification import CLOSED, next_ladder_due
 from bot.refusals import STALE_BUTTON
+from handlers import rectify
 from handlers.rectify import CONFIRM
 from sandbox import SimUser, World
 from schedules.rectification import job_rectification_ladder
@@ -106,6 +108,7 @@ async def test_the_whole_ladder_once_each_across_restarts(
     world: World,
     person: Person,
     bot_app: PartyApplication,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     services: Services = bot_app.bot_data[SERVICES_KEY]
     clock.set(NOW)
@@ -224,6 +227,7 @@ async def test_the_whole_ladder_once_each_across_restarts(
     assert buttons(screen) == ["🖼 照片（1 张）", "✅ 凭佐证销号", "⬆ 整改通知"]
     photo = await tap(staff, "🖼 照片（1 张）", message_id=screen.message_id)
     assert photo.photo
+    assert photo.media_group_id is None  # one photo: sent alone, not as an album
     assert photo.shown_text == "东风村党支部：2026年4月15日的整改进展"
     ask = await tap(staff, "✅ 凭佐证销号", message_id=screen.message_id)
     assert ask.text == "东风村党支部：有什么能证明整改到位？请输入整改佐证。"
@@ -257,6 +261,25 @@ async def test_the_whole_ladder_once_each_across_restarts(
     assert "状态：已销号" in (seen.text or "")
     assert f"2026年5月8日已销号。整改佐证：{evidence}" in (seen.text or "")
     assert buttons(seen) == ["🖼 照片（3 张）", "⬆ 整改通知"]
+    # Several photos come as one album, each with its caption: the progress photo first.
+    album = [await tap(secretary, "🖼 照片（3 张）", message_id=seen.message_id)]
+    album += [await secretary.wait_for_reply() for _ in range(2)]
+    assert [m.caption for m in album] == [
+        "东风村党支部：2026年4月15日的整改进展",
+        "东风村党支部：销号佐证",
+        "东风村党支部：销号佐证",
+    ]
+    assert all(m.photo for m in album)
+    assert album[0].media_group_id is not None
+    assert {m.media_group_id for m in album} == {album[0].media_group_id}
+    assert secretary.messages[-3:] == album  # nothing else was sent
+    # More photos than an album holds: the latest, and a note says how many there are.
+    monkeypatch.setattr(rectify, "PHOTOS_SHOWN", 2)
+    query = await secretary.tap("🖼 照片（3 张）", message_id=seen.message_id)
+    assert (await secretary.wait_for_callback_answer(query)).text == "最近 2 张，共 3 张照片。"
+    latest = [await secretary.wait_for_reply() for _ in range(2)]
+    assert [m.caption for m in latest] == ["东风村党支部：销号佐证"] * 2
+    assert latest[0].media_group_id == latest[1].media_group_id != album[0].media_group_id
 
     entries = await audit_log(database, prefix="rectify.")
     assert [(e.action, e.actor_telegram_id) for e in entries] == [

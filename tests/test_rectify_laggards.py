@@ -12,16 +12,26 @@ from collections.abc import Callable
 from decimal import Decimal
 
 import pytest
+from sqlmodel import func, select
 
 from bot.clock import ManualClock
 from bot.i18n import gettext
 from bot.refusals import NOT_ALLOWED, STALE_BUTTON
 from handlers import rectify
-from handlers.rectify import ISSUE, NO_RECTIFY, PAGE
+from handlers.rectify import FILTER_HELP, ISSUE, NO_RECTIFY, PAGE
 from sandbox import SimUser
 from storage import Database
 from storage import assessments as assessment_store
-from storage.models import FundAllocation, FundPurpose, FundSource, Rating, Role
+from storage import guidance as guidance_store
+from storage.models import (
+    FundAllocation,
+    FundPurpose,
+    FundSource,
+    GuidanceClass,
+    Rating,
+    RectificationOrder,
+    Role,
+)
 from tests.support.builders import grant, id_of
 from tests.support.conversation import say, tap
 from tests.support.reports import NOW, build_county
@@ -177,3 +187,92 @@ async def test_laggards_page_and_several_units_are_offered(
     assert (page.text or "").startswith("⚠️ 前进乡党委，2026年：1 个支部中有 1 个未达标")
     forged = await forge(county.organiser, PAGE.encode(id_of(county.tree.county), "y2026", 0))
     assert forged.text == gettext("zh", NO_RECTIFY)
+
+
+async def test_laggards_narrowed_by_class_flag_and_unit_typed(
+    database: Database, clock: ManualClock, person: Person, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    clock.set(NOW)
+    county = await build_county(database, person)
+    tree = county.tree
+    async with database.session_scope() as db:
+        await guidance_store.set_grade(
+            db=db,
+            org_id=id_of(tree.dongfeng),
+            year=2026,
+            grade=GuidanceClass.LAGGING,
+            set_by=county.organiser.id,
+            now=NOW,
+        )
+        await guidance_store.set_poverty(db=db, org=tree.liushu, flagged=True)
+        await guidance_store.set_poverty(db=db, org=tree.qianjin, flagged=True)
+    lagging = await say(county.staff, "/laggards 2026 落后")
+    assert (lagging.text or "").splitlines() == [
+        "⚠️ 红旗县，2026年：1 个支部中有 1 个未达标",
+        "🔎 仅统计2026年的落后支部",
+        *DONGFENG,
+    ]
+    assert buttons(lagging) == ["限期整改：东风村党支部", "📋 整改通知"]
+    # A township typed by the start of its name, with a flag, in any order.
+    poor = await say(county.staff, "/laggards 贫困村 东风镇")
+    assert (poor.text or "").splitlines() == [
+        "⚠️ 东风镇党委，2026年：1 个支部中有 1 个未达标",
+        "🔎 仅统计2026年的贫困村",
+        *LIUSHU,
+    ]
+    township = await say(county.staff, "/laggards 前进乡党委 2026年第1季度")
+    assert (township.text or "").splitlines()[0] == (
+        "⚠️ 前进乡党委，2026年第1季度：1 个支部中有 1 个未达标"
+    )
+    # Pages keep the narrowing: the county's two poverty-stricken villages, one a page.
+    monkeypatch.setattr(rectify, "LAGGARDS_LISTED", 1)
+    first = await say(county.staff, "/laggards 贫困村")
+    assert (first.text or "").splitlines()[:3] == [
+        "⚠️ 红旗县，2026年：2 个支部中有 2 个未达标",
+        "🔎 仅统计2026年的贫困村",
+        LIUSHU[0],
+    ]
+    second = await tap(county.staff, "下一页 ▶", message_id=first.message_id)
+    assert (second.text or "").splitlines()[1:3] == [
+        "🔎 仅统计2026年的贫困村",
+        "• 前进村党支部（前进乡党委）：2 项未达标",
+    ]
+    assert buttons(second) == ["限期整改：前进村党支部", "◀ 上一页", "📋 整改通知"]
+    # No branch of the township carries the flag: said so, with the narrowing.
+    none = await say(county.organiser, "/laggards 示范点")
+    assert (none.text or "").splitlines() == [
+        "东风镇党委，2026年：没有可评判的支部。",
+        "🔎 仅统计2026年的示范点",
+    ]
+
+
+async def test_bad_laggard_filters_get_the_help_and_show_nothing_else(
+    database: Database, clock: ManualClock, person: Person
+) -> None:
+    clock.set(NOW)
+    county = await build_county(database, person)
+    help_text = gettext("zh", FILTER_HELP)
+    # A unit outside one's own (another township), one that does not exist, a bad period
+    # beside a good unit, two unknown words.
+    for typed, name in (("/laggards 前进乡", "前进乡"), ("/laggards 2026 西山镇", "西山镇")):
+        answer = await say(county.organiser, typed)
+        assert answer.text == f"您管辖范围内没有名为“{name}”的单位。\n{help_text}"
+        assert buttons(answer) == []
+    for typed in ("/laggards 2026年13月 东风镇", "/laggards 东风镇 落后 foo"):
+        answer = await say(county.staff, typed)
+        assert answer.text == help_text
+        assert buttons(answer) == []
+    assert "/laggards 2026 东风镇 落后" in help_text
+    # A name shared by several units: which one, as buttons; the choice keeps the period.
+    which = await say(county.staff, "/laggards 2026年第1季度 东风")
+    assert which.text == "看哪一个？"
+    assert buttons(which) == ["东风镇党委", "东风村党支部"]
+    chosen = await tap(county.staff, "东风村党支部", message_id=which.message_id)
+    assert (chosen.text or "").splitlines() == [
+        "⚠️ 东风村党支部，2026年第1季度：1 个支部中有 1 个未达标",
+        *DONGFENG,
+    ]
+    # The secretary has no unit to name.
+    assert (await say(county.secretary, "/laggards 东风村")).text == gettext("zh", NO_RECTIFY)
+    async with database.session_scope() as db:
+        assert (await db.exec(select(func.count()).select_from(RectificationOrder))).one() == 0

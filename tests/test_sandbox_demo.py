@@ -13,11 +13,13 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.clock import ManualClock
 from bot.duties import queue_duty_reminders
+from bot.periods import Period
+from bot.summary import build_summary
 from bot.trainings import remind_due
 from demo.county import demo_people, seed_demo
 from demo.plan import CAST, plan_demo, roster_telegram_id
 from schedules.sessions import job_follow_the_roster, job_silent_ladder
-from storage import Database, roles
+from storage import Database, orgs, roles
 from storage.models import Role
 from tests.support.sandbox import (
     START,
@@ -90,12 +92,13 @@ async def test_the_demo_county_is_seeded_once_with_months_of_history(
     assert counts["linked"] == counts["accounts"]
     assert 80 <= counts["linked"] < 150  # most, not all, members use Telegram
     # Per branch: three theme party days, three committee meetings, a party lesson and a
-    # general meeting held; this month's committee meeting and the next theme day ahead.
+    # general meeting in each of the two quarters the three months touch (Dec; Jan-Feb),
+    # held; this month's committee meeting and the next theme day ahead.
     # Per leading group (3 townships, the county): a special study and a report hearing.
-    assert (counts["closed"], counts["upcoming"]) == (9 * 8 + 4 * 2, 9 * 2)
-    assert counts["attendance"] == 150 * 10
+    assert (counts["closed"], counts["upcoming"]) == (9 * 10 + 4 * 2, 9 * 2)
+    assert counts["attendance"] == 150 * 12
     closed_rows = counts["present"] + counts["excused"] + counts["absent"]
-    assert closed_rows == 150 * 8
+    assert closed_rows == 150 * 10
     assert counts["present"] > counts["absent"] > 0
     assert counts["excused"] > 0
     assert counts["pending_reminders"] == 9 * 2 * 2
@@ -240,3 +243,27 @@ async def test_open_trainings_have_some_members_done_and_remind_only_when_due(
         reminded = await remind_due(db=db, now=later, tz=tz)
         assert 0 < reminded < 20
         assert await remind_due(db=db, now=later, tz=tz) == 0
+
+
+@pytest.mark.parametrize("month", [4, 5, 12])  # each place in a quarter: first, middle, last
+async def test_a_demo_keeps_every_cadence_the_summary_judges(
+    database: Database, month: int
+) -> None:
+    """Started in any month, the county's /summary of the year so far finds every required
+    meeting of the judged periods held (before: a December start showed 党课 and 支部党员大会
+    at 0 of 9, their quarter's meetings missing from the history)."""
+    start = START.replace(month=month, day=5)
+    tz = sandbox_settings().tz
+    async with database.session_scope() as db:
+        assert await seed_demo(db=db, now=start, tz=tz) is True
+    async with database.session_scope() as db:
+        county = await orgs.get_county(db=db)
+        assert county is not None
+        today = start.astimezone(tz).date()
+        summary = await build_summary(
+            db=db, org=county, period=Period.year_of(today), now=start, tz=tz
+        )
+    cadence = summary.whole.cadence
+    judged = {kind: required for kind, (_, required, _) in cadence.items() if required}
+    assert judged  # the quarter or months behind us are judged at all
+    assert {kind: met for kind, (met, _, _) in cadence.items() if kind in judged} == judged

@@ -25,7 +25,7 @@ from storage.models import OrgKind, OrgUnit, Role, Satisfaction, SatisfactionAns
 from storage.satisfaction import UnitResult
 from tests.support.audit import audit_log
 from tests.support.builders import grant, id_of
-from tests.support.conversation import say, tap, tap_refused
+from tests.support.conversation import next_document, say, tap, tap_refused
 from tests.support.reports import NOW, County, build_county
 from tests.support.roles import buttons, forge, speaks
 from tests.support.sessions import arrives
@@ -307,7 +307,7 @@ async def test_the_county_sees_results_in_summary_and_export_and_no_rater_anywhe
     assert "办事效率有待提高" not in "\n".join(lines)
     # A township's workbook has the sheet, empty: the survey's results are the county's.
     await say(county.organiser, "/export")
-    township_book = await county.organiser.wait_for_reply()
+    township_book = await next_document(county.organiser)
     assert township_book.document is not None
     kept = load_workbook(io.BytesIO(world.file_bytes(township_book.document["file_id"])))
     assert kept["满意度测评"].max_row == 1

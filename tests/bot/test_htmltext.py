@@ -5,7 +5,11 @@ from __future__ import annotations
 import ast
 from pathlib import Path
 
-from bot.htmltext import Markup, as_html, bold, html_lines, payload_html
+from telegram import InputMediaPhoto
+from telegram.constants import ParseMode
+from telegram.ext import Defaults
+
+from bot.htmltext import HtmlBot, Markup, as_html, bold, html_lines, payload_html
 
 
 def test_plain_text_is_escaped_once_and_markup_is_kept() -> None:
@@ -41,3 +45,23 @@ def test_nothing_escapes_by_hand() -> None:
                 ):
                     offenders.append(f"{path.relative_to(root)}:{node.lineno}")
     assert offenders == []
+
+
+def test_album_and_new_media_captions_are_escaped_once() -> None:
+    """HtmlBot escapes the captions inside InputMedia sent as HTML (sendMediaGroup,
+    editMessageMedia) as it does top-level ones; Markup and other parse modes are kept,
+    and the caller's objects are not changed."""
+    bot = HtmlBot("1:x", defaults=Defaults(parse_mode=ParseMode.HTML))
+    plain = InputMediaPhoto("id1", caption="张<华 & 李")
+    marked = InputMediaPhoto("id2", caption=Markup("<b>{}</b>").format("<x>"))
+    other = InputMediaPhoto("id3", caption="a<b", parse_mode=ParseMode.MARKDOWN_V2)
+    data: dict[str, object] = {"chat_id": 1, "media": [plain, marked, other]}
+    bot._insert_defaults(data)
+    sent = data["media"]
+    assert isinstance(sent, list)
+    assert [item.caption for item in sent] == ["张&lt;华 &amp; 李", "<b>&lt;x&gt;</b>", "a<b"]
+    assert plain.caption == "张<华 & 李"
+    one: dict[str, object] = {"chat_id": 1, "message_id": 2, "media": plain}
+    bot._insert_defaults(one)
+    assert isinstance(one["media"], InputMediaPhoto)
+    assert one["media"].caption == "张&lt;华 &amp; 李"

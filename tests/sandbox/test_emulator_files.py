@@ -6,7 +6,14 @@ import struct
 import zlib
 
 import pytest
-from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup, InputMediaPhoto, Message
+from telegram import (
+    Bot,
+    InlineKeyboardButton,
+    InlineKeyboardMarkup,
+    InputMediaDocument,
+    InputMediaPhoto,
+    Message,
+)
 from telegram.error import BadRequest
 
 from sandbox import SimUser, World
@@ -103,3 +110,57 @@ async def test_a_photo_is_replaced_in_place_by_edit_message_media(
         await bot.edit_message_media(
             InputMediaPhoto(tiny_png(5, 5)), chat_id=alice.id, message_id=text.message_id
         )
+
+
+async def test_an_album_of_photos_is_one_media_group(
+    bot: Bot, alice: SimUser, world: World
+) -> None:
+    first = await bot.send_photo(alice.id, tiny_png(30, 30))
+    known = first.photo[-1].file_id
+    sent = await bot.send_media_group(
+        alice.id,
+        [
+            InputMediaPhoto(known, caption="<b>一</b> &amp; 二", parse_mode="HTML"),
+            InputMediaPhoto(tiny_png(40, 20), caption="plain <i>"),
+            InputMediaPhoto(tiny_png(10, 10)),
+        ],
+    )
+    assert [m.caption for m in sent] == ["一 & 二", "plain <i>", None]
+    assert len({m.media_group_id for m in sent}) == 1
+    assert sent[0].media_group_id is not None
+    assert sent[0].photo[-1].file_id == known
+    assert (sent[1].photo[-1].width, sent[1].photo[-1].height) == (40, 20)
+    shown = alice.messages[-3:]
+    assert [m.media_group_id for m in shown] == [sent[0].media_group_id] * 3
+    assert alice.messages[0].media_group_id is None  # the lone photo is in no album
+    again = await bot.send_media_group(alice.id, [InputMediaPhoto(known), InputMediaPhoto(known)])
+    assert again[0].media_group_id != sent[0].media_group_id
+
+
+async def test_an_album_is_checked_whole_before_anything_is_sent(
+    bot: Bot, alice: SimUser, world: World
+) -> None:
+    known = (await bot.send_photo(alice.id, tiny_png(30, 30))).photo[-1].file_id
+    before = len(alice.messages)
+    with pytest.raises(BadRequest, match="Too many messages to send as an album"):
+        await bot.send_media_group(alice.id, [InputMediaPhoto(known)] * 11)
+    with pytest.raises(BadRequest, match="Media must include 2-10 items"):
+        await bot.send_media_group(alice.id, [InputMediaPhoto(known)])
+    with pytest.raises(BadRequest, match="Wrong file identifier"):
+        await bot.send_media_group(alice.id, [InputMediaPhoto(known), InputMediaPhoto("nope")])
+    with pytest.raises(BadRequest, match="Message caption is too long"):
+        await bot.send_media_group(
+            alice.id, [InputMediaPhoto(known), InputMediaPhoto(known, caption="c" * 1025)]
+        )
+    document = (await bot.send_document(alice.id, b"x", filename="a.txt")).document
+    assert document is not None
+    before += 1
+    with pytest.raises(BadRequest, match="Document can't be mixed with other media types"):
+        await bot.send_media_group(
+            alice.id, [InputMediaPhoto(known), InputMediaDocument(document.file_id)]
+        )
+    assert len(alice.messages) == before
+    documents = await bot.send_media_group(
+        alice.id, [InputMediaDocument(document.file_id), InputMediaDocument(document.file_id)]
+    )
+    assert [m.document.file_name for m in documents if m.document] == ["a.txt", "a.txt"]

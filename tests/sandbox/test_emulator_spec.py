@@ -252,3 +252,46 @@ async def test_photo_upload_at_most_10_mb(bot: Bot, alice: SimUser) -> None:
     with pytest.raises(Exception, match="Request Entity Too Large"):
         await bot.send_photo(alice.id, b"\0" * (10 * 1024 * 1024 + 1))
     assert alice.messages == []
+
+
+# --- albums ----------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("media", "description"),
+    [
+        ([], "Bad Request: there are no messages to send"),
+        ({"type": "photo"}, "Bad Request: expected an Array of InputMedia"),
+        (
+            [{"type": "photo", "media": "attach://gone"}, {"type": "photo", "media": "x"}],
+            "Bad Request: can't parse InputMedia: media not found",
+        ),
+        (
+            [{"type": "animation", "media": "x"}, {"type": "photo", "media": "x"}],
+            "Bad Request: can't parse InputMedia: type \"animation\" can't be used in "
+            "sendMediaGroup",
+        ),
+        (["photo", "photo"], "Bad Request: can't parse InputMedia JSON object"),
+    ],
+)
+async def test_bad_albums_are_refused(
+    http: httpx.AsyncClient, world: World, alice: SimUser, media: Any, description: str
+) -> None:
+    body = await call(http, world, "sendMediaGroup", chat_id=alice.id, media=media)
+    assert refusal(body) == description
+    assert alice.messages == []
+
+
+async def test_an_album_takes_no_keyboard(
+    http: httpx.AsyncClient, world: World, alice: SimUser, bot: Bot
+) -> None:
+    known = (await bot.send_photo(alice.id, tiny_png(30, 30))).photo[-1].file_id
+    media = [{"type": "photo", "media": known}, {"type": "photo", "media": known}]
+    markup = {"inline_keyboard": [[{"text": "a", "callback_data": "x"}]]}
+    body = await call(
+        http, world, "sendMediaGroup", chat_id=alice.id, media=media, reply_markup=markup
+    )
+    assert refusal(body) == "Bad Request: sendMediaGroup takes no reply_markup"
+    body = await call(http, world, "sendMediaGroup", chat_id=alice.id, media="[not json")
+    assert refusal(body) == "Bad Request: can't parse media JSON object"
+    assert len(alice.messages) == 1

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from decimal import Decimal
+
+from sqlmodel import col, select
 
 from bot.export import gather
 from bot.periods import Period, PeriodKind
 from bot.summary import Figures, Leading, build_summary
 from storage import Database, orgs, reports
-from storage.models import OrgUnit, SessionKind
+from storage.models import Attendance, OrgUnit, SessionKind, StudySession
 from storage.reports import Acks, AttendanceFigures, By, Ratings, Roster, Scope
 from tests.storage.test_sessions_storage import database  # noqa: F401  (both databases)
 from tests.support.reports import NOW, SHANGHAI, accounts_only, build_county
@@ -110,6 +113,34 @@ async def test_the_workbook_rows_on_both_databases(database: Database) -> None: 
     sessions = next(sheet for sheet in data.sheets if sheet.title == "Sessions")
     invited = [row[6] for row in sessions.rows]
     assert sum(invited) == 10
+    # Read raw and named once per value: still local wall-clock times and readers' words.
+    attendance = next(sheet for sheet in data.sheets if sheet.title == "Attendance")
+    for row in [*attendance.rows, *sessions.rows]:
+        assert isinstance(row[0], datetime)
+        assert row[0].tzinfo is None
+        assert row[0].year == 2026
+    assert {row[7] for row in attendance.rows} <= {"出席", "缺席", "请假", "未定"}
+    assert {row[2] for row in attendance.rows} <= {"支委会", "主题党日", "支部党员大会", "党课"}
+    checked = [row[8] for row in attendance.rows if row[8] is not None]
+    assert checked
+    assert all(moment.tzinfo is None for moment in checked)
+    # The same wall-clock times as the stored UTC ones, shown in Asia/Shanghai.
+    async with database.session_scope() as db:
+        stored = await db.exec(
+            select(StudySession.starts_at, Attendance.checked_in_at).join(
+                Attendance, col(Attendance.session_id) == col(StudySession.id)
+            )
+        )
+        pairs = stored.all()
+    shown = {
+        (
+            at.astimezone(SHANGHAI).replace(tzinfo=None),
+            done and done.astimezone(SHANGHAI).replace(tzinfo=None),
+        )
+        for at, done in pairs
+    }
+    assert {(row[0], row[8]) for row in attendance.rows} <= shown
+    assert set(checked) <= {done for _, done in shown}
 
 
 async def test_one_read_of_attendance_says_what_the_whole_and_the_units_say(

@@ -13,8 +13,10 @@ from storage.orgs import (
     get_org_by_code,
     is_within,
     lineage,
+    named_within,
     subtree_ids,
 )
+from tests.support.storage import build_tree
 
 
 async def test_paths_follow_the_tree(sqlite_db: Database, tree: dict[str, int]) -> None:
@@ -109,3 +111,26 @@ async def test_lineage_runs_from_the_county_down(
         assert group is not None
         units = await lineage(db=db, org=group)
     assert [unit.id for unit in units] == [tree["county"], tree["t1"], tree["v1"], tree["g1"]]
+
+
+async def test_named_within_finds_typed_names_in_the_given_subtrees(each_db: Database) -> None:
+    """Exact names win over names that begin with the word; other subtrees, party groups
+    and LIKE wildcards in the word find nothing."""
+    tree = await build_tree(each_db)
+    async with each_db.session_scope() as db:
+        county = await get_org(db=db, org_id=tree["county"])
+        east = await get_org(db=db, org_id=tree["t1"])
+        assert county is not None
+        assert east is not None
+        named = await named_within(db=db, paths=[county.path], name="一村")
+        assert [org.id for org in named] == [tree["v1"], tree["v3"]]
+        assert [o.id for o in await named_within(db=db, paths=[east.path], name="一村")] == [
+            tree["v1"]
+        ]
+        assert [o.id for o in await named_within(db=db, paths=[county.path], name="东")] == [
+            tree["t1"]
+        ]
+        assert await named_within(db=db, paths=[east.path], name="西镇") == []
+        assert await named_within(db=db, paths=[county.path], name="第一党小组") == []
+        assert await named_within(db=db, paths=[county.path], name="%") == []
+        assert await named_within(db=db, paths=[], name="东镇") == []

@@ -36,6 +36,16 @@ async def tap_refused(
     return await user.wait_for_callback_answer(query)
 
 
+async def next_document(user: SimUser, *, within: int = 5) -> ChatMessage:
+    """The next document the bot sends ``user``, passing over what comes before it (a
+    workbook follows its progress line; an outbox message may land in between)."""
+    for _ in range(within):
+        message = await user.wait_for_reply()
+        if message.document is not None:
+            return message
+    raise AssertionError(f"no document among the next {within} messages to {user.first_name}")
+
+
 def shown(message: ChatMessage) -> str:
     """The text of a bot message as shown; the test fails if the message has none."""
     assert message.text is not None, f"message {message.message_id} has no text"
