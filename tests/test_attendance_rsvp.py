@@ -3,28 +3,16 @@ the member told, and buttons about other branches or cancelled sessions refused.
 
 from __future__ import annotations
 
-from datetime import timedelta
-
-from sqlmodel import col, update
-
 from bot import session_ops
-from bot.app import PartyApplication
 from bot.clock import ManualClock
 from bot.session_buttons import DECIDE, RSVP
 from bot.settings import Settings
 from sandbox import World
 from storage import Database
-from storage.models import (
-    AttendanceOutcome,
-    LeaveReason,
-    LeaveState,
-    Role,
-    Rsvp,
-    TelegramAccount,
-)
+from storage.models import AttendanceOutcome, LeaveReason, LeaveState, Role, Rsvp
 from tests.support.audit import audit_log
 from tests.support.builders import add_member, grant
-from tests.support.conversation import say, settled, shown, tap
+from tests.support.conversation import say, shown, tap
 from tests.support.sessions import (
     Branch,
     Person,
@@ -318,29 +306,3 @@ async def test_an_answer_can_be_changed_from_the_invitation_in_each_language(
     await tap(eve, "Ask for leave")
     english = await tap(eve, "Sick")
     assert shown(english).endswith("\n\nAnswered: leave, Sick (waiting for approval)")
-
-
-async def test_the_time_last_seen_is_noted_once_the_tap_is_answered(
-    person: Person,
-    database: Database,
-    world: World,
-    clock: ManualClock,
-    settings: Settings,
-    bot_app: PartyApplication,
-) -> None:
-    branch = await make_branch(database, person, names=("张三",))
-    await invited(database, settings, clock, world, branch)
-    zhang = branch.people["张三"]
-    async with database.session_scope() as db:  # last seen yesterday
-        await db.exec(
-            update(TelegramAccount)
-            .where(col(TelegramAccount.telegram_user_id) == zhang.id)
-            .values(last_seen_at=clock.now() - timedelta(days=1))
-        )
-
-    assert shown(await tap(zhang, "参加")).endswith("已回复：参加 ✓")
-    await settled(bot_app)
-    async with database.session_scope() as db:
-        account = await db.get(TelegramAccount, zhang.id)
-    assert account is not None
-    assert account.last_seen_at == clock.now()
