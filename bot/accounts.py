@@ -24,11 +24,7 @@ async def remember_user(
     language_code: str | None,
     now: datetime,
 ) -> TelegramAccount:
-    """Record (or refresh) the account of whoever just wrote; it says which language to use.
-
-    Only the time last seen is left behind: `seen_after_answer` writes it once the update
-    was handled, off the path to the person's answer (`needs_seen` says whether to).
-    """
+    """Record (or refresh) the account of whoever just wrote; it says which language to use."""
     return await accounts.upsert_account(
         db=db,
         telegram_user_id=telegram_user_id,
@@ -36,18 +32,7 @@ async def remember_user(
         username=username,
         language_code=language_code,
         now=now,
-        seen_later=True,
     )
-
-
-def needs_seen(account: TelegramAccount, now: datetime) -> bool:
-    """Whether the account's ``last_seen_at`` is older than it is kept to."""
-    return now - account.last_seen_at >= accounts.SEEN_PRECISION
-
-
-async def seen_after_answer(*, db: AsyncSession, telegram_user_id: int, now: datetime) -> None:
-    """The person was seen at ``now`` (written after their update was handled)."""
-    await accounts.mark_seen(db=db, telegram_user_id=telegram_user_id, at=now)
 
 
 async def choose_language(

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
 from typing import Any, cast
 
 from telegram.ext import Application, CallbackContext, ExtBot
@@ -43,8 +42,6 @@ class BotContext(CallbackContext[ExtBot[None], dict[Any, Any], dict[Any, Any], d
     ) -> None:
         super().__init__(application=application, chat_id=chat_id, user_id=user_id)
         self._fallback_language: str | None = None
-        #: When the sender was seen, if their account is to note it once they are answered.
-        self.seen_at: datetime | None = None
 
     @property
     def services(self) -> Services:

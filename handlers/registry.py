@@ -68,7 +68,6 @@ PUBLIC_COMMANDS: tuple[tuple[str, str], ...] = menus.public_commands()
 def register_handlers(application: Application[Any, Any, Any, Any, Any, Any]) -> None:
     """Attach every handler to the application, in order."""
     application.add_handler(TypeHandler(Update, common.on_any_update_remember_user), group=-1)
-    application.add_handler(TypeHandler(Update, common.on_any_update_note_seen), group=1)
 
     # A scanned check-in QR code opens the bot with "/start ci_<session>_<code>"; any other
     # payload is an invitation code (which never has that shape).

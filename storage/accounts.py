@@ -18,7 +18,6 @@ __all__ = [
     "ensure_account",
     "language_from_code",
     "mark_blocked",
-    "mark_seen",
     "set_language",
     "upsert_account",
 ]
@@ -47,7 +46,6 @@ async def upsert_account(
     username: str | None,
     language_code: str | None,
     now: datetime | None = None,
-    seen_later: bool = False,
 ) -> TelegramAccount:
     """Create or refresh the account of whoever just wrote to the bot.
 
@@ -57,9 +55,7 @@ async def upsert_account(
     CONFLICT statement, so two updates from the same user racing are harmless. When the
     account is known and nothing would change (``last_seen_at`` kept to SEEN_PRECISION),
     it is only read: most updates are taps of known people, and a write on each took
-    SQLite's write lock once per update. With ``seen_later`` a stale ``last_seen_at`` alone
-    is not written either: the caller refreshes it with `mark_seen` once the person has
-    been answered (in a rush, every tap is someone's first in an hour).
+    SQLite's write lock once per update.
     """
     now = now or utcnow()
     detected = language_from_code(language_code)
@@ -69,7 +65,7 @@ async def upsert_account(
         and (known.first_name, known.username) == (first_name, username)
         and known.blocked_at is None
         and (detected is None or known.language_chosen or known.language == detected)
-        and (seen_later or now - known.last_seen_at < SEEN_PRECISION)
+        and now - known.last_seen_at < SEEN_PRECISION
     ):
         return known
     table = table_of(TelegramAccount)
@@ -142,16 +138,6 @@ async def set_language(
     db.add(account)
     await db.flush()
     return account
-
-
-async def mark_seen(*, db: AsyncSession, telegram_user_id: int, at: datetime) -> None:
-    """Move ``last_seen_at`` forward to ``at`` (never back)."""
-    await db.exec(
-        update(TelegramAccount)
-        .where(col(TelegramAccount.telegram_user_id) == telegram_user_id)
-        .where(col(TelegramAccount.last_seen_at) < at)
-        .values(last_seen_at=at)
-    )
 
 
 async def mark_blocked(

@@ -12,11 +12,10 @@ from storage.accounts import (
     ensure_account,
     language_from_code,
     mark_blocked,
-    mark_seen,
     set_language,
     upsert_account,
 )
-from storage.models import Language, Role, TelegramAccount
+from storage.models import Language, Role
 from storage.roles import RoleScope, grant_role, revoke_role, roles_of
 
 T0 = datetime(2025, 5, 1, 1, 0, tzinfo=UTC)
@@ -248,29 +247,3 @@ async def test_a_known_account_seen_again_soon_with_nothing_new_is_not_written(
     async with sqlite_db.session_scope() as db:  # writing to us again unblocks at once
         account = await upsert_account(db=db, **seen(later, "Anna"))  # type: ignore[arg-type]
     assert account.blocked_at is None
-
-
-async def test_seen_later_leaves_only_the_time_seen_to_mark_seen(sqlite_db: Database) -> None:
-    async with sqlite_db.session_scope() as db:
-        await upsert_account(
-            db=db, telegram_user_id=1, first_name="Ann", username=None, language_code="en", now=T0
-        )
-    later = T0 + SEEN_PRECISION * 3
-    async with sqlite_db.session_scope() as db:  # a tap: nothing written on the way
-        account = await upsert_account(
-            db=db,
-            telegram_user_id=1,
-            first_name="Ann",
-            username=None,
-            language_code="en",
-            now=later,
-            seen_later=True,
-        )
-    assert account.last_seen_at == T0
-    async with sqlite_db.session_scope() as db:  # once answered
-        await mark_seen(db=db, telegram_user_id=1, at=later)
-        await mark_seen(db=db, telegram_user_id=1, at=T0)  # never back
-    async with sqlite_db.session_scope() as db:
-        stored = await db.get(TelegramAccount, 1)
-        assert stored is not None
-        assert stored.last_seen_at == later
