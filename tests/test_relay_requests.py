@@ -1,19 +1,28 @@
 """The relay's light send (RelayBot.send_delivery, no Message parsed) asks Telegram exactly
-what PTB's own send_message / send_photo / send_document ask, and the message id it reads
-from the answer is the one recorded on the row."""
+what PTB's own send_message / send_photo / send_document ask, the message id it reads from
+the answer is the one recorded on the row, and outcomes share commits."""
 
 from __future__ import annotations
 
 from typing import Any
 
+import pytest
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Message
 
 from bot.clock import ManualClock
 from bot.relay import RelayBot, RelayConfig, relay_bot
 from sandbox import EmulatorServer, World
-from storage import Database
+from storage import Database, deliveries
 from storage.models import DeliveryState
-from tests.support.relay import add_people, make_relay, queue_texts, rows, running, sends
+from tests.support.relay import (
+    add_people,
+    config,
+    make_relay,
+    queue_texts,
+    rows,
+    running,
+    sends,
+)
 
 PNG = (
     b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\x00\x00\x00\x01\x00\x00\x00\x01\x08\x06"
@@ -80,3 +89,31 @@ async def test_each_row_records_the_id_of_the_message_telegram_made(
     stored = await rows(database)
     assert {row.state for row in stored} == {DeliveryState.SENT}
     assert {row.chat_id: row.telegram_message_id for row in stored} == made
+
+
+async def test_answers_that_come_together_share_a_commit_and_none_waits_for_nothing(
+    world: World,
+    emulator: EmulatorServer,
+    database: Database,
+    clock: ManualClock,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """With a linger far longer than the test may run, the relay still finishes: a commit
+    waits for half the slots or for every answer still due, never for the timer."""
+    batches: list[int] = []
+    record = deliveries.record_outcomes
+
+    async def counted(**kwargs: Any) -> None:
+        batches.append(len(kwargs["outcomes"]))
+        await record(**kwargs)
+
+    monkeypatch.setattr(deliveries, "record_outcomes", counted)
+    people = add_people(world, 60)
+    await queue_texts(database, clock, people)
+    relay_config = config(max_in_flight=8, write_linger=600.0)
+    async with running(make_relay(world, emulator, database, clock, relay_config)) as relay:
+        await relay.drained()
+    assert sum(batches) == 60
+    assert max(batches) > 1  # answers shared a commit
+    assert max(batches) <= 8  # a slot is held until its own row's commit
+    assert {row.state for row in await rows(database)} == {DeliveryState.SENT}
