@@ -302,6 +302,8 @@ async def record_outcomes(
     """
     if not outcomes:
         return
+    # Rows are locked in id order, as other writers of several rows meet them: in the
+    # order the sends finished, PostgreSQL found a deadlock with a rush's writes.
     params = [
         {
             "b_id": outcome.delivery_id,
@@ -313,7 +315,7 @@ async def record_outcomes(
             "b_error": outcome.error,
             "b_sent_at": now if outcome.state == DeliveryState.SENT else None,
         }
-        for outcome in outcomes
+        for outcome in sorted(outcomes, key=lambda outcome: outcome.delivery_id)
     ]
     await db.exec(_RECORD_OUTCOME, params=params)
 

@@ -178,3 +178,35 @@ async def test_release_gives_back_unsent_claims(database: Database) -> None:
     assert sorted(state for state, _ in states.values()) == sorted(
         [DeliveryState.PENDING] * 2 + [DeliveryState.SENDING]
     )
+
+
+async def test_outcomes_lock_their_rows_in_id_order(database: Database) -> None:
+    """Sends finish in any order; their outcomes are written lowest id first, the order
+    other writers of several rows meet them in (else PostgreSQL can find a deadlock)."""
+    await _queue(database, 3)
+    async with database.session_scope() as db:
+        rows = await claim_due(db=db, worker="w1", now=NOW, limit=3)
+    finished = [rows[2], rows[0], rows[1]]  # the order the answers came back
+    outcomes = [
+        Outcome(row.id, DeliveryState.SENT, 1, NOW, telegram_message_id=row.id) for row in finished
+    ]
+    written: list[list[int]] = []
+
+    def capture(
+        _conn: object, statement: object, multiparams: list[dict[str, int]], *_: object
+    ) -> None:
+        if (
+            isinstance(statement, sa.Update)
+            and statement.table is sa.inspect(Delivery).local_table
+        ):
+            written.append([params["b_id"] for params in multiparams])
+
+    engine = database.engine.sync_engine
+    sa.event.listen(engine, "before_execute", capture)
+    try:
+        async with database.session_scope() as db:
+            await record_outcomes(db=db, worker="w1", outcomes=outcomes, now=NOW)
+    finally:
+        sa.event.remove(engine, "before_execute", capture)
+    assert written == [sorted(row.id for row in rows)]
+    assert {state for state, _ in (await _states(database)).values()} == {DeliveryState.SENT}
