@@ -435,6 +435,19 @@ async def _leading(db: AsyncSession, scope: Scope, year: int, tz: ZoneInfo) -> d
     }
 
 
+async def _judged_so_far(
+    db: AsyncSession, period: Period, *, now: datetime, tz: ZoneInfo
+) -> list[JudgedPeriod]:
+    """The cadence periods judged today: those since partybot's first use (see above)."""
+    first = await escalations.first_session_created_at(db=db)
+    return judged_periods(
+        period,
+        today=local_date(now, tz),
+        first_use=local_date(first, tz) if first else None,
+        tz=tz,
+    )
+
+
 async def branch_figures(
     *,
     db: AsyncSession,
@@ -448,11 +461,7 @@ async def branch_figures(
     judged as /summary judges them: the same queries, periods and targets (narrowed by
     ``only``, of the branches in flagged units alone)."""
     assert org.id is not None
-    today = local_date(now, tz)
-    first = await escalations.first_session_created_at(db=db)
-    judged = judged_periods(
-        period, today=today, first_use=local_date(first, tz) if first else None, tz=tz
-    )
+    judged = await _judged_so_far(db, period, now=now, tz=tz)
     scope = Scope(org.id, org.path, By.BRANCH, only)
     start, end = period.bounds(tz)
     attendance = await reports.attendance(db=db, scope=scope, start=start, end=end)
@@ -492,10 +501,7 @@ async def build_summary(
     narrowed, and the text says so."""
     assert org.id is not None
     today = local_date(now, tz)
-    first = await escalations.first_session_created_at(db=db)
-    judged = judged_periods(
-        period, today=today, first_use=local_date(first, tz) if first else None, tz=tz
-    )
+    judged = await _judged_so_far(db, period, now=now, tz=tz)
     by = grouping_of(org)
     whole_scope, scope = Scope(org.id, org.path, By.WHOLE, only), Scope(org.id, org.path, by, only)
     start, end = period.bounds(tz)
