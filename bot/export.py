@@ -209,11 +209,11 @@ async def gather(
         )
         if kept(s.path)
     ]  # fmt: skip
-    points = []
-    for p in await duty_store.contact_point_views(db=db, year=year, under_path=path):
-        point_org = await orgs.get_org(db=db, org_id=p.org_id) if only is not None else None
-        if only is None or (point_org is not None and kept(point_org.path)):
-            points.append((p.leader_name, p.org_name, p.visits, p.last_visit))
+    points = [
+        (p.leader_name, p.org_name, p.visits, p.last_visit)
+        for p in await duty_store.contact_point_views(db=db, year=year, under_path=path)
+        if kept(p.org_path)
+    ]
     year_start, year_end = year_bounds(year, tz)
     leading = [  # the committees' own: shown whole, narrowed or not (as /summary does)
         (c.org_name, c.report_hearings, c.special_studies)

@@ -69,6 +69,7 @@ class ContactPointView:
     visits: int
     last_visit: date | None
     created_at: datetime
+    org_path: str
 
 
 def _visits() -> sa.Subquery:
@@ -117,6 +118,7 @@ def _views_query() -> tuple[Any, sa.ColumnElement[int]]:
             count,
             visits.c.last_visit,
             col(ContactPoint.created_at),
+            col(OrgUnit.path),
         )
         .join(Member, col(Member.id) == col(ContactPoint.leader_member_id))
         .join(OrgUnit, col(OrgUnit.id) == col(ContactPoint.org_id))
@@ -131,7 +133,7 @@ def _views_query() -> tuple[Any, sa.ColumnElement[int]]:
 
 
 def _view(row: Sequence[object]) -> ContactPointView:
-    cp_id, year, leader, name, tg, lang, org_id, org_name, visits, last, created = row
+    cp_id, year, leader, name, tg, lang, org_id, org_name, visits, last, created, path = row
     return ContactPointView(
         id=int(str(cp_id)),
         year=int(str(year)),
@@ -144,6 +146,7 @@ def _view(row: Sequence[object]) -> ContactPointView:
         visits=int(str(visits)),
         last_visit=last if isinstance(last, date) else None,
         created_at=created,  # type: ignore[arg-type]
+        org_path=str(path),
     )
 
 
