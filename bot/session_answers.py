@@ -61,13 +61,10 @@ async def own_answer(
     *, db: AsyncSession, actor: int, session_id: int, now: datetime
 ) -> AnswerOutcome:
     """The member's row for this session if they may still answer (ALREADY), or why not."""
-    member = await members.member_by_telegram(db=db, telegram_user_id=actor)
-    study = await sessions.get_session(db=db, session_id=session_id)
-    row = None
-    if member is not None and member.id is not None and study is not None:
-        row = await attendance.get_attendance(db=db, session_id=session_id, member_id=member.id)
-    if study is None or row is None:
+    found = await attendance.own_row(db=db, session_id=session_id, telegram_user_id=actor)
+    if found is None:
         return _refused(NOT_INVITED)
+    study, row = found
     refusal = rsvp_refusal(study, now)
     if refusal is not None:
         return _refused(refusal, study)
@@ -80,8 +77,9 @@ async def attend(*, db: AsyncSession, actor: int, session_id: int, now: datetime
     if found.row is None or found.row.id is None:
         return found
     changed = await attendance.set_rsvp(db=db, attendance_id=found.row.id, now=now)
-    row = await attendance.get_attendance_by_id(db=db, attendance_id=found.row.id)
-    return AnswerOutcome(Answer.DONE if changed else Answer.ALREADY, found.study, row)
+    if changed is None:  # already attending: the row as own_answer read it
+        return found
+    return AnswerOutcome(Answer.DONE, found.study, changed)
 
 
 async def ask_leave(

@@ -86,12 +86,7 @@ def window_refusal(study: StudySession, moment: datetime) -> Checkin | None:
 async def _own_row(
     db: AsyncSession, actor: int, session_id: int
 ) -> tuple[StudySession, Attendance] | None:
-    member = await members.member_by_telegram(db=db, telegram_user_id=actor)
-    study = await sessions.get_session(db=db, session_id=session_id)
-    if member is None or member.id is None or study is None:
-        return None
-    row = await attendance.get_attendance(db=db, session_id=session_id, member_id=member.id)
-    return (study, row) if row is not None else None
+    return await attendance.own_row(db=db, session_id=session_id, telegram_user_id=actor)
 
 
 async def may_check_in(
