@@ -11,6 +11,7 @@ from datetime import datetime
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.access import Principal
+from bot.seen_log import SeenLog
 from storage import accounts
 from storage.models import Language, TelegramAccount
 
@@ -23,8 +24,12 @@ async def remember_user(
     username: str | None,
     language_code: str | None,
     now: datetime,
+    seen: SeenLog | None = None,
 ) -> TelegramAccount:
-    """Record (or refresh) the account of whoever just wrote; it says which language to use."""
+    """Record (or refresh) the account of whoever just wrote; it says which language to use.
+
+    With ``seen``, a known account whose only news is the time goes there, not to a write.
+    """
     return await accounts.upsert_account(
         db=db,
         telegram_user_id=telegram_user_id,
@@ -32,6 +37,7 @@ async def remember_user(
         username=username,
         language_code=language_code,
         now=now,
+        note_seen=seen.note if seen is not None else None,
     )
 
 

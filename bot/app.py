@@ -30,6 +30,7 @@ from bot.leader import Leadership, process_identity
 from bot.metrics import Metrics
 from bot.notices import NoticeProgress
 from bot.relay import Relay, RelayConfig, relay_bot
+from bot.seen_log import SeenLog
 from bot.settings import Settings
 from bot.updates import PerChatProcessor, SlotReleasingRateLimiter
 from handlers.registry import PUBLIC_COMMANDS, register_handlers
@@ -120,6 +121,7 @@ def build_application(
             on_elected=work.begin,
             on_deposed=work.end,
         ),
+        seen=SeenLog(database),
     )
     application.bot_data[SCREENS_KEY] = LiveScreens()
     register_handlers(application)
@@ -215,6 +217,7 @@ async def _post_init(application: PartyApplication) -> None:
     scheduler.start(paused=True)
     application.bot_data[_SCHEDULER_KEY] = scheduler
     await services.leadership.start()
+    services.seen.start()
     me = application.bot
     log.info("partybot is up as @%s", me.username)
 
@@ -226,6 +229,7 @@ async def _post_shutdown(application: PartyApplication) -> None:
     scheduler = application.bot_data.pop(_SCHEDULER_KEY, None)
     if scheduler is not None:
         scheduler.shutdown(wait=False)
+    await services.seen.stop()
     await services.database.dispose()
 
 

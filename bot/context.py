@@ -12,6 +12,7 @@ from bot.i18n import gettext, ngettext
 from bot.leader import Leadership
 from bot.metrics import Metrics
 from bot.relay import Relay
+from bot.seen_log import SeenLog
 from bot.settings import Settings
 from storage import Database
 
@@ -29,6 +30,7 @@ class Services:
     relay: Relay  # the outbox sender: call relay.wake() after enqueuing deliveries
     metrics: Metrics
     leadership: Leadership  # whether this process runs the jobs and the relay
+    seen: SeenLog  # last-seen times waiting to be written together
 
 
 class BotContext(CallbackContext[ExtBot[None], dict[Any, Any], dict[Any, Any], dict[str, Any]]):

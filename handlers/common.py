@@ -24,5 +24,6 @@ async def on_any_update_remember_user(update: Update, context: BotContext) -> No
             username=user.username,
             language_code=normalise_language(user.language_code, default),
             now=context.services.clock.now(),
+            seen=context.services.seen,
         )
         context.language = account.language

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -20,6 +21,7 @@ __all__ = [
     "mark_blocked",
     "set_language",
     "upsert_account",
+    "write_seen",
 ]
 
 
@@ -46,6 +48,7 @@ async def upsert_account(
     username: str | None,
     language_code: str | None,
     now: datetime | None = None,
+    note_seen: Callable[[int, datetime], None] | None = None,
 ) -> TelegramAccount:
     """Create or refresh the account of whoever just wrote to the bot.
 
@@ -55,7 +58,9 @@ async def upsert_account(
     CONFLICT statement, so two updates from the same user racing are harmless. When the
     account is known and nothing would change (``last_seen_at`` kept to SEEN_PRECISION),
     it is only read: most updates are taps of known people, and a write on each took
-    SQLite's write lock once per update.
+    SQLite's write lock once per update. When only ``last_seen_at`` has fallen behind,
+    ``note_seen`` (if given) is told instead of writing: a rush of members last seen
+    yesterday is then read only, and their times are written together (`write_seen`).
     """
     now = now or utcnow()
     detected = language_from_code(language_code)
@@ -65,9 +70,12 @@ async def upsert_account(
         and (known.first_name, known.username) == (first_name, username)
         and known.blocked_at is None
         and (detected is None or known.language_chosen or known.language == detected)
-        and now - known.last_seen_at < SEEN_PRECISION
     ):
-        return known
+        if now - known.last_seen_at < SEEN_PRECISION:
+            return known
+        if note_seen is not None:
+            note_seen(telegram_user_id, now)
+            return known
     table = table_of(TelegramAccount)
     values: dict[str, Any] = {
         "telegram_user_id": telegram_user_id,
@@ -93,6 +101,30 @@ async def upsert_account(
     account = await db.get(TelegramAccount, telegram_user_id, populate_existing=True)
     assert account is not None
     return account
+
+
+_ACCOUNTS = table_of(TelegramAccount)
+# Built once: the statement and its cache key cost more than a small batch's write.
+_WRITE_SEEN = (
+    sa.update(_ACCOUNTS)
+    .where(
+        _ACCOUNTS.c.telegram_user_id == sa.bindparam("b_account"),
+        _ACCOUNTS.c.last_seen_at < sa.bindparam("b_seen"),
+    )
+    .values(last_seen_at=sa.bindparam("b_seen"))
+)
+
+
+async def write_seen(*, db: AsyncSession, seen: Mapping[int, datetime]) -> None:
+    """Move ``last_seen_at`` forward for many accounts in one statement (never back).
+
+    Rows are written in the order of their keys, the order other writers of several
+    accounts meet them, so two such writers on PostgreSQL cannot deadlock.
+    """
+    if not seen:
+        return
+    params = [{"b_account": account, "b_seen": at} for account, at in sorted(seen.items())]
+    await db.exec(_WRITE_SEEN, params=params)
 
 
 async def ensure_account(

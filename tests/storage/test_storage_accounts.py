@@ -14,6 +14,7 @@ from storage.accounts import (
     mark_blocked,
     set_language,
     upsert_account,
+    write_seen,
 )
 from storage.models import Language, Role
 from storage.roles import RoleScope, grant_role, revoke_role, roles_of
@@ -247,3 +248,52 @@ async def test_a_known_account_seen_again_soon_with_nothing_new_is_not_written(
     async with sqlite_db.session_scope() as db:  # writing to us again unblocks at once
         account = await upsert_account(db=db, **seen(later, "Anna"))  # type: ignore[arg-type]
     assert account.blocked_at is None
+
+
+async def test_an_account_whose_only_news_is_the_time_is_told_not_written(
+    sqlite_db: Database,
+) -> None:
+    noted: list[tuple[int, datetime]] = []
+    async with sqlite_db.session_scope() as db:
+        await upsert_account(
+            db=db, telegram_user_id=1, first_name="Ann", username=None, language_code="en", now=T0
+        )
+    later = T0 + SEEN_PRECISION + timedelta(minutes=1)
+    async with sqlite_db.session_scope() as db:
+        account = await upsert_account(
+            db=db,
+            telegram_user_id=1,
+            first_name="Ann",
+            username=None,
+            language_code="en",
+            now=later,
+            note_seen=lambda account, at: noted.append((account, at)),
+        )
+    assert noted == [(1, later)]
+    assert account.last_seen_at == T0  # read, not written
+    async with sqlite_db.session_scope() as db:  # a new name is still written at once
+        account = await upsert_account(
+            db=db,
+            telegram_user_id=1,
+            first_name="Anna",
+            username=None,
+            language_code="en",
+            now=later,
+            note_seen=lambda account, at: noted.append((account, at)),
+        )
+    assert (account.first_name, account.last_seen_at, len(noted)) == ("Anna", later, 1)
+
+
+async def test_write_seen_moves_many_accounts_forward_never_back(each_db: Database) -> None:
+    async with each_db.session_scope() as db:
+        for user in (1, 2, 3):
+            await ensure_account(db=db, telegram_user_id=user, first_name=f"p{user}", now=T0)
+    later, earlier = T0 + timedelta(days=1), T0 - timedelta(days=1)
+    async with each_db.session_scope() as db:
+        await write_seen(db=db, seen={3: later, 1: later, 2: earlier})
+    async with each_db.session_scope() as db:
+        seen = {
+            user: (await ensure_account(db=db, telegram_user_id=user)).last_seen_at
+            for user in (1, 2, 3)
+        }
+    assert seen == {1: later, 2: T0, 3: later}
