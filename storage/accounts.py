@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -19,6 +19,7 @@ __all__ = [
     "ensure_account",
     "language_from_code",
     "mark_blocked",
+    "mark_blocked_on",
     "set_language",
     "upsert_account",
     "write_seen",
@@ -182,3 +183,18 @@ async def mark_blocked(
         .values(blocked_at=at or utcnow())
     )
     return bool(result.rowcount)
+
+
+def mark_blocked_on(
+    connection: sa.Connection, *, telegram_user_ids: Sequence[int], at: datetime
+) -> int:
+    """:func:`mark_blocked` for several users on a synchronous connection (the relay's
+    outcome write); how many accounts were known."""
+    if not telegram_user_ids:
+        return 0
+    result = connection.execute(
+        sa.update(table_of(TelegramAccount))
+        .where(table_of(TelegramAccount).c.telegram_user_id.in_(sorted(telegram_user_ids)))
+        .values(blocked_at=at)
+    )
+    return int(result.rowcount)

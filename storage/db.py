@@ -15,10 +15,12 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import AsyncIterator
+import sqlite3
+from collections.abc import AsyncIterator, Callable
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import asynccontextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import sqlalchemy as sa
 from alembic import command
@@ -48,6 +50,8 @@ __all__ = [
 ]
 
 ALEMBIC_INI = Path(__file__).resolve().parent / "alembic.ini"
+
+T = TypeVar("T")
 
 # busy_timeout comes first so that switching to WAL waits for a lock instead of failing.
 SQLITE_PRAGMAS: tuple[str, ...] = (
@@ -152,15 +156,93 @@ def _json_text(value: Any) -> str:
     return json.dumps(value, ensure_ascii=False)
 
 
+class _SQLiteWriter:
+    """Short write transactions on a SQLite file through plain (pysqlite) connections.
+
+    Through aiosqlite every call is a round trip to its thread (the statement, the
+    cursor's close, the commit, the pool's reset), each a hand-over of the GIL with the
+    busy event loop, and the hand-overs cost more than the write. Here a transaction
+    first tries to take the write lock at once (``BEGIN IMMEDIATE`` with no busy wait)
+    and runs in the event loop's thread: a few hundred microseconds, and no thread at
+    all. If another connection holds the lock, it must not wait there (that holder may
+    need this very loop to finish), so it runs in a thread of its own instead, where
+    it waits the usual ``busy_timeout``. The loop's connection never checkpoints the
+    WAL (the other connections do, at their commits), so it never waits for a disk sync.
+    """
+
+    def __init__(self, url: URL, *, echo: bool) -> None:
+        self.now = self._engine(url, echo=echo, pragmas=_NO_WAIT_PRAGMAS)
+        self.later = self._engine(url, echo=echo, pragmas=())
+        self.executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="sqlite-writer")
+
+    @staticmethod
+    def _engine(url: URL, *, echo: bool, pragmas: tuple[str, ...]) -> sa.Engine:
+        engine = sa.create_engine(
+            sync_url(url),
+            echo=echo,
+            hide_parameters=True,
+            json_serializer=_json_text,
+            pool_size=1,
+            max_overflow=0,
+        )
+        _install_sqlite_pragmas(engine, wal=True)
+
+        @event.listens_for(engine, "connect")
+        def _on_connect(dbapi_connection: Any, _record: Any) -> None:
+            dbapi_connection.isolation_level = None  # we say BEGIN, not the driver
+            for pragma in pragmas:
+                dbapi_connection.execute(pragma)
+
+        @event.listens_for(engine, "begin")
+        def _on_begin(connection: sa.Connection) -> None:
+            connection.exec_driver_sql("BEGIN IMMEDIATE")
+
+        return engine
+
+    @staticmethod
+    def _transaction(engine: sa.Engine, work: Callable[[sa.Connection], T]) -> T:
+        with engine.begin() as connection:
+            return work(connection)
+
+    async def run(self, work: Callable[[sa.Connection], T]) -> T:
+        try:
+            return self._transaction(self.now, work)
+        except sa.exc.OperationalError as exc:
+            if not _is_busy(exc):
+                raise
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(self.executor, self._transaction, self.later, work)
+
+    async def close(self) -> None:
+        self.now.dispose()
+        loop = asyncio.get_running_loop()
+        await loop.run_in_executor(self.executor, self.later.dispose)
+        self.executor.shutdown(wait=False)
+
+
+# The loop's connection: fail at once rather than wait for a lock, never checkpoint.
+_NO_WAIT_PRAGMAS = ("PRAGMA busy_timeout=0", "PRAGMA wal_autocheckpoint=0")
+
+
+def _is_busy(exc: sa.exc.OperationalError) -> bool:
+    """Whether SQLite refused because another connection holds the lock (SQLITE_BUSY)."""
+    code = getattr(exc.orig, "sqlite_errorcode", None)
+    return code is not None and code & 0xFF == sqlite3.SQLITE_BUSY
+
+
 class Database:
     """The engine plus a session factory; hand this object around, never a session."""
 
     def __init__(self, url: str, *, echo: bool = False) -> None:
         self.url = url
+        self._echo = echo
         self.engine: AsyncEngine = create_engine_for(url, echo=echo)
         self.sessionmaker: async_sessionmaker[AsyncSession] = async_sessionmaker(
             self.engine, class_=AsyncSession, expire_on_commit=False
         )
+        target = async_url(url)
+        self._sqlite_file_url = target if _is_sqlite(target) and _sqlite_file(target) else None
+        self._sqlite_writer: _SQLiteWriter | None = None
 
     @property
     def dialect(self) -> str:
@@ -178,6 +260,25 @@ class Database:
                 await db.rollback()
                 raise
 
+    async def run_sync(self, work: Callable[[sa.Connection], T]) -> T:
+        """Run ``work`` on a synchronous connection in one transaction, committed if it
+        returns, rolled back if it raises; its result.
+
+        For hot, short writes (the relay's outcomes). On a SQLite file, through plain
+        sqlite3 connections (``_SQLiteWriter``): in the event loop's thread when the write
+        lock is free at once (no thread hop at all), else in a thread of its own that
+        waits for the lock; ``work`` may then run twice, the first try rolled back, so it
+        must do nothing but database work, touch no ORM object and never block long.
+        Elsewhere (PostgreSQL, in-memory SQLite) it runs on the async engine's connection
+        (``AsyncConnection.run_sync``).
+        """
+        if self._sqlite_file_url is not None:
+            if self._sqlite_writer is None:
+                self._sqlite_writer = _SQLiteWriter(self._sqlite_file_url, echo=self._echo)
+            return await self._sqlite_writer.run(work)
+        async with self.engine.begin() as connection:
+            return await connection.run_sync(work)
+
     async def upgrade(self) -> None:
         """Run the migrations to head (in a thread, so the event loop keeps running)."""
         await asyncio.to_thread(upgrade_to_head, self.url)
@@ -192,6 +293,9 @@ class Database:
 
     async def dispose(self) -> None:
         """Close every pooled connection."""
+        if self._sqlite_writer is not None:
+            await self._sqlite_writer.close()
+            self._sqlite_writer = None
         await self.engine.dispose()
 
 

@@ -32,6 +32,7 @@ __all__ = [
     "prune_finished",
     "reclaim_stale",
     "record_outcomes",
+    "record_outcomes_on",
     "release",
     "release_others",
     "renew_claims",
@@ -295,16 +296,32 @@ _RECORD_OUTCOME = (
 async def record_outcomes(
     *, db: AsyncSession, worker: str, outcomes: Sequence[Outcome], now: datetime
 ) -> None:
-    """Write what happened to claimed rows, in one executemany statement.
+    """Write what happened to claimed rows, in one executemany statement (see
+    :func:`record_outcomes_on`), inside the caller's transaction."""
+    if not outcomes:
+        return
+    await db.exec(_RECORD_OUTCOME, params=_outcome_params(worker, outcomes, now))
+
+
+def record_outcomes_on(
+    connection: sa.Connection, *, worker: str, outcomes: Sequence[Outcome], now: datetime
+) -> None:
+    """Write what happened to claimed rows, in one executemany statement, on a synchronous
+    connection (``Database.run_sync``: the relay's whole write in one thread hop).
 
     Only rows still claimed by ``worker`` change: if a lease was lost meanwhile, the row
     belongs to someone else now and this worker's late answer must not overwrite it.
     """
-    if not outcomes:
-        return
+    if outcomes:
+        connection.execute(_RECORD_OUTCOME, _outcome_params(worker, outcomes, now))
+
+
+def _outcome_params(
+    worker: str, outcomes: Sequence[Outcome], now: datetime
+) -> list[dict[str, Any]]:
     # Rows are locked in id order, as other writers of several rows meet them: in the
     # order the sends finished, PostgreSQL found a deadlock with a rush's writes.
-    params = [
+    return [
         {
             "b_id": outcome.delivery_id,
             "b_worker": worker,
@@ -317,7 +334,6 @@ async def record_outcomes(
         }
         for outcome in sorted(outcomes, key=lambda outcome: outcome.delivery_id)
     ]
-    await db.exec(_RECORD_OUTCOME, params=params)
 
 
 async def prune_finished(*, db: AsyncSession, before: datetime, limit: int) -> int:

@@ -101,13 +101,13 @@ async def test_answers_that_come_together_share_a_commit_and_none_waits_for_noth
     """With a linger far longer than the test may run, the relay still finishes: a commit
     waits for half the slots or for every answer still due, never for the timer."""
     batches: list[int] = []
-    record = deliveries.record_outcomes
+    record = deliveries.record_outcomes_on
 
-    async def counted(**kwargs: Any) -> None:
+    def counted(connection: Any, **kwargs: Any) -> None:
         batches.append(len(kwargs["outcomes"]))
-        await record(**kwargs)
+        record(connection, **kwargs)
 
-    monkeypatch.setattr(deliveries, "record_outcomes", counted)
+    monkeypatch.setattr(deliveries, "record_outcomes_on", counted)
     people = add_people(world, 60)
     await queue_texts(database, clock, people)
     relay_config = config(max_in_flight=8, write_linger=600.0)

@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 import sqlalchemy as sa
 
-from storage import Database
+from storage import Database, accounts
 from storage.deliveries import (
     Outcome,
     Outgoing,
@@ -17,6 +17,7 @@ from storage.deliveries import (
     enqueue_many,
     reclaim_stale,
     record_outcomes,
+    record_outcomes_on,
     release,
     renew_claims,
 )
@@ -210,3 +211,53 @@ async def test_outcomes_lock_their_rows_in_id_order(database: Database) -> None:
         sa.event.remove(engine, "before_execute", capture)
     assert written == [sorted(row.id for row in rows)]
     assert {state for state, _ in (await _states(database)).values()} == {DeliveryState.SENT}
+
+
+async def test_the_relays_outcome_write_in_one_sync_transaction(database: Database) -> None:
+    """The relay's write (``Database.run_sync``: on SQLite one transaction on a plain
+    connection, on PostgreSQL the async engine's): outcomes in id order, late answers of
+    a lost lease ignored, blocked users marked, all in one commit."""
+    await _queue(database, 4)
+    async with database.session_scope() as db:
+        rows = await claim_due(db=db, worker="w1", now=NOW, limit=4)
+        await accounts.ensure_account(db=db, telegram_user_id=rows[3].chat_id)
+    finished = [rows[2], rows[0], rows[1]]  # the order the answers came back
+    outcomes = [
+        Outcome(row.id, DeliveryState.SENT, 1, NOW, telegram_message_id=row.id) for row in finished
+    ]
+    outcomes.append(Outcome(rows[3].id, DeliveryState.DEAD, 1, NOW, error="blocked: 403"))
+    written: list[list[int]] = []
+
+    def capture(
+        _conn: object, statement: object, multiparams: list[dict[str, int]], *_: object
+    ) -> None:
+        if (
+            isinstance(statement, sa.Update)
+            and statement.table is sa.inspect(Delivery).local_table
+        ):
+            written.append([params["b_id"] for params in multiparams])
+
+    def write(connection: sa.Connection) -> int:
+        record_outcomes_on(connection, worker="w1", outcomes=outcomes, now=NOW)
+        record_outcomes_on(connection, worker="w2", outcomes=outcomes[:1], now=NOW)
+        return accounts.mark_blocked_on(
+            connection, telegram_user_ids=[rows[3].chat_id, 999_999], at=NOW
+        )
+
+    sa.event.listen(sa.Engine, "before_execute", capture)
+    try:
+        known = await database.run_sync(write)
+    finally:
+        sa.event.remove(sa.Engine, "before_execute", capture)
+    assert written[0] == sorted(row.id for row in rows)
+    assert known == 1
+    states = await _states(database)
+    assert {row.id: states[row.id][0] for row in rows} == {
+        rows[0].id: DeliveryState.SENT,
+        rows[1].id: DeliveryState.SENT,
+        rows[2].id: DeliveryState.SENT,
+        rows[3].id: DeliveryState.DEAD,
+    }
+    async with database.session_scope() as db:
+        account = await accounts.ensure_account(db=db, telegram_user_id=rows[3].chat_id)
+    assert account.blocked_at == NOW

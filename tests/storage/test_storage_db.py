@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
+import sqlite3
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -9,6 +12,7 @@ import sqlalchemy as sa
 from sqlmodel import select
 
 from storage import Database, create_engine_for, sync_url
+from storage._sql import table_of
 from storage.db import async_url
 from storage.models import OrgKind, OrgUnit
 from storage.orgs import create_org
@@ -125,3 +129,55 @@ async def test_database_errors_never_carry_sql_parameters(sqlite_db: Database) -
     assert "no_such_table" in str(raised.value)
     assert "13812345678" not in str(raised.value)
     assert "张三" not in str(raised.value)
+
+
+def _org_codes(connection: sa.Connection) -> list[str]:
+    return list(connection.execute(sa.select(table_of(OrgUnit).c.code)).scalars())
+
+
+def _add_org(code: str) -> Callable[[sa.Connection], None]:
+    def work(connection: sa.Connection) -> None:
+        connection.execute(
+            sa.insert(table_of(OrgUnit)).values(
+                code=code, name="县委", kind=OrgKind.COUNTY, path="/", active=True
+            )
+        )
+
+    return work
+
+
+async def test_run_sync_commits_or_rolls_back(each_db: Database) -> None:
+    """A synchronous unit of work (the relay's outcome write) on either database: one
+    transaction, committed when it returns, rolled back when it raises."""
+
+    def failing(connection: sa.Connection) -> None:
+        _add_org("C002")(connection)
+        raise RuntimeError("boom")
+
+    await each_db.run_sync(_add_org("C001"))
+    with pytest.raises(RuntimeError, match="boom"):
+        await each_db.run_sync(failing)
+    assert await each_db.run_sync(_org_codes) == ["C001"]
+
+
+async def test_run_sync_waits_for_a_busy_sqlite_lock_outside_the_event_loop(
+    sqlite_db: Database, tmp_path: Path
+) -> None:
+    """While another connection holds SQLite's write lock, the unit of work waits for it
+    in a thread: the loop keeps running, so the holder (here the test itself) can finish.
+    Waiting in the loop would hang until busy_timeout and fail "database is locked"."""
+    await sqlite_db.run_sync(_add_org("C001"))  # the writer's connections exist now
+    path = sa.make_url(sqlite_db.url).database
+    assert path is not None
+    holder = sqlite3.connect(path, isolation_level=None)
+    try:
+        holder.execute("BEGIN IMMEDIATE")
+        holder.execute("UPDATE org_unit SET name = '县委组织部'")
+        writing = asyncio.create_task(sqlite_db.run_sync(_add_org("C002")))
+        await asyncio.sleep(0)  # it tried the lock in the loop and went to its thread
+        assert not writing.done()
+        holder.execute("COMMIT")
+        await writing
+    finally:
+        holder.close()
+    assert sorted(await sqlite_db.run_sync(_org_codes)) == ["C001", "C002"]
