@@ -8,9 +8,8 @@ from typing import Any, cast
 
 import pytest
 from telegram.error import TimedOut
-from telegram.request import HTTPXRequest
 
-from bot.lanes import LaneRequest
+from bot.lanes import Lane, LaneRequest
 from bot.relay import RelayConfig, relay_bot
 from sandbox import EmulatorServer, World
 
@@ -36,9 +35,7 @@ def _lanes(
     log: list[str] = []
     gates: dict[str, asyncio.Event] = {}
     names = iter("ABCDEFG")
-    monkeypatch.setattr(
-        request, "_new_lane", lambda: cast(HTTPXRequest, _Lane(next(names), log, gates))
-    )
+    monkeypatch.setattr(request, "_new_lane", lambda: cast(Lane, _Lane(next(names), log, gates)))
     return log, gates
 
 
