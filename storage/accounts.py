@@ -192,9 +192,10 @@ def mark_blocked_on(
     outcome write); how many accounts were known."""
     if not telegram_user_ids:
         return 0
+    account = table_of(TelegramAccount)
     result = connection.execute(
-        sa.update(table_of(TelegramAccount))
-        .where(table_of(TelegramAccount).c.telegram_user_id.in_(sorted(telegram_user_ids)))
+        sa.update(account)
+        .where(account.c.telegram_user_id.in_(sorted(telegram_user_ids)))
         .values(blocked_at=at)
     )
     return int(result.rowcount)

@@ -307,7 +307,7 @@ def record_outcomes_on(
     connection: sa.Connection, *, worker: str, outcomes: Sequence[Outcome], now: datetime
 ) -> None:
     """Write what happened to claimed rows, in one executemany statement, on a synchronous
-    connection (``Database.run_sync``: the relay's whole write in one thread hop).
+    connection (``Database.run_sync``: on SQLite the relay's write needs no thread hop).
 
     Only rows still claimed by ``worker`` change: if a lease was lost meanwhile, the row
     belongs to someone else now and this worker's late answer must not overwrite it.
