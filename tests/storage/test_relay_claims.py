@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -181,6 +182,23 @@ async def test_release_gives_back_unsent_claims(database: Database) -> None:
     )
 
 
+def _capturing_outcome_ids(
+    written: list[list[int]],
+) -> Callable[[object, object, list[dict[str, int]]], None]:
+    """A ``before_execute`` listener noting the delivery ids of each outcome UPDATE."""
+
+    def capture(
+        _conn: object, statement: object, multiparams: list[dict[str, int]], *_: object
+    ) -> None:
+        if (
+            isinstance(statement, sa.Update)
+            and statement.table is sa.inspect(Delivery).local_table
+        ):
+            written.append([params["b_id"] for params in multiparams])
+
+    return capture
+
+
 async def test_outcomes_lock_their_rows_in_id_order(database: Database) -> None:
     """Sends finish in any order; their outcomes are written lowest id first, the order
     other writers of several rows meet them in (else PostgreSQL can find a deadlock)."""
@@ -192,15 +210,7 @@ async def test_outcomes_lock_their_rows_in_id_order(database: Database) -> None:
         Outcome(row.id, DeliveryState.SENT, 1, NOW, telegram_message_id=row.id) for row in finished
     ]
     written: list[list[int]] = []
-
-    def capture(
-        _conn: object, statement: object, multiparams: list[dict[str, int]], *_: object
-    ) -> None:
-        if (
-            isinstance(statement, sa.Update)
-            and statement.table is sa.inspect(Delivery).local_table
-        ):
-            written.append([params["b_id"] for params in multiparams])
+    capture = _capturing_outcome_ids(written)
 
     engine = database.engine.sync_engine
     sa.event.listen(engine, "before_execute", capture)
@@ -227,15 +237,7 @@ async def test_the_relays_outcome_write_in_one_sync_transaction(database: Databa
     ]
     outcomes.append(Outcome(rows[3].id, DeliveryState.DEAD, 1, NOW, error="blocked: 403"))
     written: list[list[int]] = []
-
-    def capture(
-        _conn: object, statement: object, multiparams: list[dict[str, int]], *_: object
-    ) -> None:
-        if (
-            isinstance(statement, sa.Update)
-            and statement.table is sa.inspect(Delivery).local_table
-        ):
-            written.append([params["b_id"] for params in multiparams])
+    capture = _capturing_outcome_ids(written)
 
     def write(connection: sa.Connection) -> int:
         record_outcomes_on(connection, worker="w1", outcomes=outcomes, now=NOW)

@@ -16,7 +16,7 @@ from storage.accounts import (
     upsert_account,
     write_seen,
 )
-from storage.models import Language, Role
+from storage.models import Language, Role, TelegramAccount
 from storage.roles import RoleScope, grant_role, revoke_role, roles_of
 
 T0 = datetime(2025, 5, 1, 1, 0, tzinfo=UTC)
@@ -254,33 +254,25 @@ async def test_an_account_whose_only_news_is_the_time_is_told_not_written(
     sqlite_db: Database,
 ) -> None:
     noted: list[tuple[int, datetime]] = []
-    async with sqlite_db.session_scope() as db:
-        await upsert_account(
-            db=db, telegram_user_id=1, first_name="Ann", username=None, language_code="en", now=T0
-        )
+
+    async def write(first_name: str, at: datetime) -> TelegramAccount:
+        async with sqlite_db.session_scope() as db:
+            return await upsert_account(
+                db=db,
+                telegram_user_id=1,
+                first_name=first_name,
+                username=None,
+                language_code="en",
+                now=at,
+                note_seen=lambda account, seen: noted.append((account, seen)),
+            )
+
+    await write("Ann", T0)
     later = T0 + SEEN_PRECISION + timedelta(minutes=1)
-    async with sqlite_db.session_scope() as db:
-        account = await upsert_account(
-            db=db,
-            telegram_user_id=1,
-            first_name="Ann",
-            username=None,
-            language_code="en",
-            now=later,
-            note_seen=lambda account, at: noted.append((account, at)),
-        )
+    account = await write("Ann", later)
     assert noted == [(1, later)]
     assert account.last_seen_at == T0  # read, not written
-    async with sqlite_db.session_scope() as db:  # a new name is still written at once
-        account = await upsert_account(
-            db=db,
-            telegram_user_id=1,
-            first_name="Anna",
-            username=None,
-            language_code="en",
-            now=later,
-            note_seen=lambda account, at: noted.append((account, at)),
-        )
+    account = await write("Anna", later)  # a new name is still written at once
     assert (account.first_name, account.last_seen_at, len(noted)) == ("Anna", later, 1)
 
 
