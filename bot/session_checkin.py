@@ -21,7 +21,7 @@ from bot.refusals import NOT_ALLOWED, Refused
 from bot.sessions import MAX_CHECKIN_FAILURES, Window, checkin_opens_at, window_state
 from storage import attendance, audit, members, orgs, sessions
 from storage.attendance import AttendanceCounts
-from storage.models import Attendance, CheckinMethod, SessionState, StudySession
+from storage.models import CheckinMethod, SessionState, StudySession
 
 __all__ = [
     "SENT_AT_TRUSTED",
@@ -83,17 +83,11 @@ def window_refusal(study: StudySession, moment: datetime) -> Checkin | None:
     return None
 
 
-async def _own_row(
-    db: AsyncSession, actor: int, session_id: int
-) -> tuple[StudySession, Attendance] | None:
-    return await attendance.own_row(db=db, session_id=session_id, telegram_user_id=actor)
-
-
 async def may_check_in(
     *, db: AsyncSession, actor: int, session_id: int, now: datetime
 ) -> CheckinOutcome:
     """READY if this member may type a code for this session now, else why not."""
-    found = await _own_row(db, actor, session_id)
+    found = await attendance.own_row(db=db, session_id=session_id, telegram_user_id=actor)
     if found is None:
         return CheckinOutcome(Checkin.NOT_INVITED)
     study, row = found
@@ -119,7 +113,7 @@ async def check_in(
     now: datetime,
 ) -> CheckinOutcome:
     """Check the member in with a code sent at ``sent_at``; wrong codes are counted."""
-    found = await _own_row(db, actor, session_id)
+    found = await attendance.own_row(db=db, session_id=session_id, telegram_user_id=actor)
     if found is None:
         return CheckinOutcome(Checkin.NOT_INVITED)
     study, row = found
@@ -161,7 +155,7 @@ async def organiser_present(
 
     Marked as a proxy check-in by themselves; False if not invited or already in.
     """
-    found = await _own_row(db, actor, study.id or 0)
+    found = await attendance.own_row(db=db, session_id=study.id or 0, telegram_user_id=actor)
     if found is None:
         return False
     _study, row = found
