@@ -87,6 +87,10 @@ FILTER_HELP: Final = N_(
 )
 NO_SUCH_UNIT: Final = N_("No unit called “{name}” under yours.")
 UNITS_OFFERED: Final = 20  # units of the same name offered as buttons
+MORE_UNITS: Final = N_(
+    "{n} units have names beginning with “{name}”; here are the first {shown}. "
+    "Type more of the name to find the others."
+)
 STATES: Final = {
     RectificationState.OPEN: N_("open"),
     RectificationState.OVERDUE: N_("overdue"),
@@ -172,8 +176,13 @@ async def cmd_laggards(update: Update, context: BotContext) -> None:
         if not tops:
             return None
         if len(tops) > 1:  # several units: which one (each then pages on its own)
-            rows = [[button(org.name, PAGE.encode(org.id or 0, token, 0))] for org in tops]
-            return context._("Which one?"), InlineKeyboardMarkup(rows[:UNITS_OFFERED])
+            offered = tops[:UNITS_OFFERED]
+            rows = [[button(org.name, PAGE.encode(org.id or 0, token, 0))] for org in offered]
+            lines = [context._("Which one?")]
+            if name is not None and len(tops) > len(offered):  # say so: the rest are unreachable
+                more = context._(MORE_UNITS).format(n=len(tops), name=name, shown=len(offered))
+                lines.append(more)
+            return html_lines(lines), InlineKeyboardMarkup(rows)
         return await _laggard_page(db, context, tops[0], period, only, 0)
 
     await answer_with(update, context, build, refusal=NO_RECTIFY)

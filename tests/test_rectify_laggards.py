@@ -20,7 +20,7 @@ from bot.refusals import NOT_ALLOWED, STALE_BUTTON
 from handlers import rectify
 from handlers.rectify import FILTER_HELP, ISSUE, NO_RECTIFY, PAGE
 from sandbox import SimUser
-from storage import Database
+from storage import Database, orgs
 from storage import assessments as assessment_store
 from storage import guidance as guidance_store
 from storage.models import (
@@ -28,6 +28,7 @@ from storage.models import (
     FundPurpose,
     FundSource,
     GuidanceClass,
+    OrgKind,
     Rating,
     RectificationOrder,
     Role,
@@ -276,3 +277,32 @@ async def test_bad_laggard_filters_get_the_help_and_show_nothing_else(
     assert (await say(county.secretary, "/laggards 东风村")).text == gettext("zh", NO_RECTIFY)
     async with database.session_scope() as db:
         assert (await db.exec(select(func.count()).select_from(RectificationOrder))).one() == 0
+
+
+async def test_more_units_of_a_name_than_buttons_are_said_to_be_more(
+    database: Database, clock: ManualClock, person: Person
+) -> None:
+    """Twenty buttons at most; the rest are not silently dropped: the answer says how many
+    there are and how to reach them."""
+    clock.set(NOW)
+    county = await build_county(database, person)
+    async with database.session_scope() as db:
+        for number in range(1, rectify.UNITS_OFFERED + 2):
+            await orgs.create_org(
+                db=db,
+                code=f"T01-N{number:02d}",
+                name=f"新村{number:02d}党支部",
+                kind=OrgKind.VILLAGE_BRANCH,
+                parent_id=id_of(county.tree.townships["T01"]),
+            )
+    which = await say(county.staff, "/laggards 新村")
+    assert (which.text or "").splitlines() == [
+        "看哪一个？",
+        "名称以“新村”开头的单位有 21 个，这里只列出前 20 个。请输入更完整的名称查找其余单位。",
+    ]
+    offered = buttons(which)
+    named = {f"新村{number:02d}党支部" for number in range(1, rectify.UNITS_OFFERED + 2)}
+    assert len(offered) == len(set(offered)) == rectify.UNITS_OFFERED
+    assert set(offered) < named
+    last = await say(county.staff, "/laggards 新村21")
+    assert (last.text or "").splitlines()[0] == "⚠️ 新村21党支部，2026年：1 个支部中有 1 个未达标"
