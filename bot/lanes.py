@@ -24,6 +24,7 @@ import asyncio
 import contextlib
 import ssl
 from collections import deque
+from typing import TypeGuard
 
 import httpx
 from telegram._utils.types import ODVInput
@@ -221,11 +222,11 @@ class Lane:
         return answer.status_code, answer.content
 
 
-def _is_given(value: ODVInput[float]) -> bool:
+def _is_given(value: ODVInput[float]) -> TypeGuard[float | None]:
     """Whether the caller gave this timeout (PTB passes ``DEFAULT_NONE`` when not)."""
     return value is None or isinstance(value, int | float)
 
 
 def _given(value: ODVInput[float], default: float | None) -> float | None:
     """A timeout the caller gave, or the lane's own."""
-    return value if value is None or isinstance(value, int | float) else default
+    return value if _is_given(value) else default

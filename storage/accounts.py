@@ -31,6 +31,9 @@ __all__ = [
 SEEN_PRECISION = timedelta(hours=1)
 
 
+_ACCOUNTS = table_of(TelegramAccount)
+
+
 def language_from_code(language_code: str | None) -> Language | None:
     """Map Telegram's ``language_code`` to ours: "en*" is English, anything else Chinese.
 
@@ -77,7 +80,7 @@ async def upsert_account(
         if note_seen is not None:
             note_seen(telegram_user_id, now)
             return known
-    table = table_of(TelegramAccount)
+    table = _ACCOUNTS
     values: dict[str, Any] = {
         "telegram_user_id": telegram_user_id,
         "first_name": first_name,
@@ -104,7 +107,6 @@ async def upsert_account(
     return account
 
 
-_ACCOUNTS = table_of(TelegramAccount)
 # Built once: the statement and its cache key cost more than a small batch's write.
 _WRITE_SEEN = (
     sa.update(_ACCOUNTS)
@@ -192,10 +194,9 @@ def mark_blocked_on(
     outcome write); how many accounts were known."""
     if not telegram_user_ids:
         return 0
-    account = table_of(TelegramAccount)
     result = connection.execute(
-        sa.update(account)
-        .where(account.c.telegram_user_id.in_(sorted(telegram_user_ids)))
+        sa.update(_ACCOUNTS)
+        .where(_ACCOUNTS.c.telegram_user_id.in_(sorted(telegram_user_ids)))
         .values(blocked_at=at)
     )
     return int(result.rowcount)
