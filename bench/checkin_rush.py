@@ -49,6 +49,7 @@ from bot import session_ops
 from bot.app import build_application, polling
 from bot.context import SERVICES_KEY, Services
 from bot.i18n import gettext
+from bot.lanes import LaneRequest
 from bot.session_buttons import ATTEND, CHECK_IN
 from bot.session_duties import announce_checkin
 from bot.session_ops import SessionPlan
@@ -72,18 +73,25 @@ FIRST_USER_ID = 1_000_001  # the emulator's first person (sandbox.world.FIRST_US
 
 @contextmanager
 def delayed_bot_api() -> Iterator[None]:
-    """Every HTTP request to the Bot API takes DELAY seconds longer (getUpdates too)."""
-    original = HTTPXRequest.do_request
+    """Every HTTP request to the Bot API takes DELAY seconds longer (getUpdates too):
+    PTB's own request class (the bare application, getUpdates) and the lanes partybot's
+    bot and relay send through."""
+    originals = {kind: kind.do_request for kind in (HTTPXRequest, LaneRequest)}
 
-    async def slow(self: HTTPXRequest, *args: Any, **kwargs: Any) -> Any:
-        await asyncio.sleep(DELAY)
-        return await original(self, *args, **kwargs)
+    def delayed(original: Any) -> Any:
+        async def slow(self: Any, *args: Any, **kwargs: Any) -> Any:
+            await asyncio.sleep(DELAY)
+            return await original(self, *args, **kwargs)
 
-    HTTPXRequest.do_request = slow  # type: ignore[method-assign]
+        return slow
+
+    for kind, original in originals.items():
+        kind.do_request = delayed(original)  # type: ignore[method-assign]
     try:
         yield
     finally:
-        HTTPXRequest.do_request = original  # type: ignore[method-assign]
+        for kind, original in originals.items():
+            kind.do_request = original  # type: ignore[method-assign]
 
 
 @dataclass

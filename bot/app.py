@@ -19,13 +19,13 @@ from telegram.ext import (
     ContextTypes,
     Defaults,
 )
-from telegram.request import HTTPXRequest
 
 from bot.checkin_screen import SCREENS_KEY, LiveScreens
 from bot.clock import Clock, SystemClock
 from bot.context import SERVICES_KEY, BotContext, Services
 from bot.htmltext import HtmlBot
 from bot.i18n import LANGUAGES, gettext
+from bot.lanes import LaneRequest
 from bot.leader import Leadership, process_identity
 from bot.metrics import Metrics
 from bot.notices import NoticeProgress
@@ -156,14 +156,19 @@ class _LeaderWork:
 
 
 def html_bot(settings: Settings, token: str) -> HtmlBot:
-    """The application's Bot: HTML by default, every plain string escaped (bot/htmltext.py)."""
+    """The application's Bot: HTML by default, every plain string escaped (bot/htmltext.py).
+
+    Its calls go over lanes (bot/lanes.py), as the relay's do: in a check-in rush up to
+    `_CONNECTIONS` answers and edits are on their way at once, and through one httpx pool
+    httpcore would walk every connection for every request.
+    """
     return HtmlBot(
         token,
         base_url=settings.bot_api_url,
         base_file_url=settings.bot_file_url,
         defaults=Defaults(tzinfo=settings.tz, parse_mode=ParseMode.HTML),
         rate_limiter=SlotReleasingRateLimiter(max_retries=3),
-        request=HTTPXRequest(connection_pool_size=_CONNECTIONS),
+        request=LaneRequest(_CONNECTIONS),
     )
 
 

@@ -10,11 +10,11 @@ from typing import Any
 
 import pytest
 from telegram import Chat, Message, Update, User
-from telegram.request import HTTPXRequest
 
 from bot.app import PartyApplication, build_application, polling
 from bot.clock import ManualClock
 from bot.context import SERVICES_KEY
+from bot.lanes import LaneRequest
 from bot.relay import RelayConfig
 from bot.settings import Settings
 from bot.updates import PerChatProcessor, SlotReleasingRateLimiter, order_key, slot_released
@@ -215,15 +215,15 @@ class _HeldEdit:
 
     def __init__(self, monkeypatch: pytest.MonkeyPatch) -> None:
         self.arrived, self.release = asyncio.Event(), asyncio.Event()
-        original = HTTPXRequest.do_request
+        original = LaneRequest.do_request
 
-        async def do_request(request: HTTPXRequest, url: str, *args: Any, **kwargs: Any) -> Any:
+        async def do_request(request: LaneRequest, url: str, *args: Any, **kwargs: Any) -> Any:
             if url.endswith("/editMessageText") and not self.arrived.is_set():
                 self.arrived.set()
                 await self.release.wait()
             return await original(request, url, *args, **kwargs)
 
-        monkeypatch.setattr(HTTPXRequest, "do_request", do_request)
+        monkeypatch.setattr(LaneRequest, "do_request", do_request)
 
 
 async def test_a_tap_is_answered_while_another_members_edit_is_on_its_way(
