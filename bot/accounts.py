@@ -6,39 +6,55 @@ them and call one of these.
 
 from __future__ import annotations
 
+import functools
 from datetime import datetime
 
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.access import Principal
 from bot.seen_log import SeenLog
-from storage import accounts
+from storage import Database, accounts
 from storage.models import Language, TelegramAccount
 
 
 async def remember_user(
     *,
-    db: AsyncSession,
+    database: Database,
     telegram_user_id: int,
     first_name: str,
     username: str | None,
     language_code: str | None,
     now: datetime,
     seen: SeenLog | None = None,
-) -> TelegramAccount:
-    """Record (or refresh) the account of whoever just wrote; it says which language to use.
+) -> Language:
+    """Record (or refresh) the account of whoever just wrote; the language to answer in.
 
-    With ``seen``, a known account whose only news is the time goes there, not to a write.
+    Most updates are taps of known people with nothing new: their account is only read,
+    one statement on a plain connection (`Database.read_sync`), and a last-seen time that
+    fell behind goes to ``seen`` (written in batches). Anything else is written at once.
     """
-    return await accounts.upsert_account(
-        db=db,
-        telegram_user_id=telegram_user_id,
-        first_name=first_name,
-        username=username,
-        language_code=language_code,
-        now=now,
-        note_seen=seen.note if seen is not None else None,
+    known = await database.read_sync(
+        functools.partial(accounts.account_state_on, telegram_user_id=telegram_user_id)
     )
+    refresh = accounts.refresh_needed(
+        known, first_name=first_name, username=username, language_code=language_code, now=now
+    )
+    if known is not None and refresh is accounts.Refresh.NOTHING:
+        return known.language
+    if known is not None and refresh is accounts.Refresh.SEEN and seen is not None:
+        seen.note(telegram_user_id, now)
+        return known.language
+    async with database.session_scope() as db:
+        account = await accounts.upsert_account(
+            db=db,
+            telegram_user_id=telegram_user_id,
+            first_name=first_name,
+            username=username,
+            language_code=language_code,
+            now=now,
+            note_seen=seen.note if seen is not None else None,
+        )
+        return account.language
 
 
 async def choose_language(

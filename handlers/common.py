@@ -16,14 +16,12 @@ async def on_any_update_remember_user(update: Update, context: BotContext) -> No
     context.language = normalise_language(user.language_code if user else None, default)
     if user is None or user.is_bot:
         return
-    async with context.services.database.session_scope() as db:
-        account = await remember_user(
-            db=db,
-            telegram_user_id=user.id,
-            first_name=user.first_name,
-            username=user.username,
-            language_code=normalise_language(user.language_code, default),
-            now=context.services.clock.now(),
-            seen=context.services.seen,
-        )
-        context.language = account.language
+    context.language = await remember_user(
+        database=context.services.database,
+        telegram_user_id=user.id,
+        first_name=user.first_name,
+        username=user.username,
+        language_code=normalise_language(user.language_code, default),
+        now=context.services.clock.now(),
+        seen=context.services.seen,
+    )

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import enum
 from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, Protocol
 
 import sqlalchemy as sa
 from sqlmodel import col, update
@@ -16,10 +17,14 @@ from storage.types import utcnow
 
 __all__ = [
     "SEEN_PRECISION",
+    "AccountState",
+    "Refresh",
+    "account_state_on",
     "ensure_account",
     "language_from_code",
     "mark_blocked",
     "mark_blocked_on",
+    "refresh_needed",
     "set_language",
     "upsert_account",
     "write_seen",
@@ -42,6 +47,70 @@ def language_from_code(language_code: str | None) -> Language | None:
     if not language_code:
         return None
     return Language.EN if language_code.strip().lower().startswith("en") else Language.ZH
+
+
+class AccountState(Protocol):
+    """What an account holds that a refresh compares (an ORM account or a plain row)."""
+
+    @property
+    def first_name(self) -> str: ...
+    @property
+    def username(self) -> str | None: ...
+    @property
+    def language(self) -> Language: ...
+    @property
+    def language_chosen(self) -> bool: ...
+    @property
+    def blocked_at(self) -> datetime | None: ...
+    @property
+    def last_seen_at(self) -> datetime: ...
+
+
+class Refresh(enum.Enum):
+    """What an update from a person asks of their account."""
+
+    NOTHING = "nothing"  # known, unchanged, seen within SEEN_PRECISION
+    SEEN = "seen"  # known and unchanged, but last seen longer ago
+    WRITE = "write"  # new, renamed, blocked until now, or another language detected
+
+
+def refresh_needed(
+    known: AccountState | None,
+    *,
+    first_name: str,
+    username: str | None,
+    language_code: str | None,
+    now: datetime,
+) -> Refresh:
+    """Whether the account must be written, only its last-seen time moved, or neither."""
+    detected = language_from_code(language_code)
+    if (
+        known is None
+        or (known.first_name, known.username) != (first_name, username)
+        or known.blocked_at is not None
+        or not (detected is None or known.language_chosen or known.language == detected)
+    ):
+        return Refresh.WRITE
+    return Refresh.NOTHING if now - known.last_seen_at < SEEN_PRECISION else Refresh.SEEN
+
+
+# Built once: a tap reads its sender's account with it, on a plain connection.
+_READ_STATE = sa.select(
+    _ACCOUNTS.c.first_name,
+    _ACCOUNTS.c.username,
+    _ACCOUNTS.c.language,
+    _ACCOUNTS.c.language_chosen,
+    _ACCOUNTS.c.blocked_at,
+    _ACCOUNTS.c.last_seen_at,
+).where(_ACCOUNTS.c.telegram_user_id == sa.bindparam("b_account"))
+
+
+def account_state_on(connection: sa.Connection, telegram_user_id: int) -> AccountState | None:
+    """The account's columns a refresh compares, read on a synchronous connection."""
+    row: AccountState | None = connection.execute(
+        _READ_STATE, {"b_account": telegram_user_id}
+    ).first()
+    return row
 
 
 async def upsert_account(
@@ -69,17 +138,14 @@ async def upsert_account(
     now = now or utcnow()
     detected = language_from_code(language_code)
     known = await db.get(TelegramAccount, telegram_user_id, populate_existing=True)
-    if (
-        known is not None
-        and (known.first_name, known.username) == (first_name, username)
-        and known.blocked_at is None
-        and (detected is None or known.language_chosen or known.language == detected)
-    ):
-        if now - known.last_seen_at < SEEN_PRECISION:
-            return known
-        if note_seen is not None:
-            note_seen(telegram_user_id, now)
-            return known
+    refresh = refresh_needed(
+        known, first_name=first_name, username=username, language_code=language_code, now=now
+    )
+    if known is not None and refresh is Refresh.NOTHING:
+        return known
+    if known is not None and refresh is Refresh.SEEN and note_seen is not None:
+        note_seen(telegram_user_id, now)
+        return known
     table = _ACCOUNTS
     values: dict[str, Any] = {
         "telegram_user_id": telegram_user_id,

@@ -9,9 +9,12 @@ import pytest
 from storage import Database
 from storage.accounts import (
     SEEN_PRECISION,
+    Refresh,
+    account_state_on,
     ensure_account,
     language_from_code,
     mark_blocked,
+    refresh_needed,
     set_language,
     upsert_account,
     write_seen,
@@ -289,3 +292,39 @@ async def test_write_seen_moves_many_accounts_forward_never_back(each_db: Databa
             for user in (1, 2, 3)
         }
     assert seen == {1: later, 2: T0, 3: later}
+
+
+async def test_the_state_read_on_a_plain_connection_says_what_a_refresh_needs(
+    each_db: Database,
+) -> None:
+    """What each update's account read decides (bot/accounts.remember_user), on the row
+    read by ``account_state_on``: nothing, the last-seen time only, or a write."""
+
+    async def refresh(
+        at: datetime, first_name: str = "Ann", username: str | None = "ann", code: str = "en"
+    ) -> Refresh:
+        state = await each_db.read_sync(lambda c: account_state_on(c, 1))
+        return refresh_needed(
+            state, first_name=first_name, username=username, language_code=code, now=at
+        )
+
+    assert await refresh(T0) is Refresh.WRITE  # unknown
+    async with each_db.session_scope() as db:
+        await upsert_account(
+            db=db, telegram_user_id=1, first_name="Ann", username="ann", language_code="en", now=T0
+        )
+    state = await each_db.read_sync(lambda c: account_state_on(c, 1))
+    assert state is not None
+    assert (state.language, state.language_chosen, state.last_seen_at) == (Language.EN, False, T0)
+    soon, later = T0 + SEEN_PRECISION / 2, T0 + SEEN_PRECISION
+    assert await refresh(soon) is Refresh.NOTHING
+    assert await refresh(later) is Refresh.SEEN
+    assert await refresh(soon, first_name="Anna") is Refresh.WRITE
+    assert await refresh(soon, username=None) is Refresh.WRITE
+    assert await refresh(soon, code="zh-hans") is Refresh.WRITE  # Telegram's language moved
+    async with each_db.session_scope() as db:
+        await set_language(db=db, telegram_user_id=1, language=Language.EN)
+    assert await refresh(soon, code="zh-hans") is Refresh.NOTHING  # chosen: Telegram's ignored
+    async with each_db.session_scope() as db:
+        await mark_blocked(db=db, telegram_user_id=1, at=soon)
+    assert await refresh(soon) is Refresh.WRITE  # writing again unblocks

@@ -181,3 +181,46 @@ async def test_run_sync_waits_for_a_busy_sqlite_lock_outside_the_event_loop(
     finally:
         holder.close()
     assert sorted(await sqlite_db.run_sync(_org_codes)) == ["C001", "C002"]
+
+
+async def test_read_sync_reads_on_either_database_and_leaves_transactions_whole(
+    each_db: Database,
+) -> None:
+    """A hot read (each update's account) sees what was committed; the connection it used
+    goes back to the pool transactional again (PostgreSQL reads in autocommit): a unit of
+    work after it that raises is still rolled back whole."""
+
+    def failing(connection: sa.Connection) -> None:
+        _add_org("C002")(connection)
+        raise RuntimeError("boom")
+
+    await each_db.run_sync(_add_org("C001"))
+    assert await each_db.read_sync(_org_codes) == ["C001"]
+    with pytest.raises(RuntimeError, match="boom"):
+        await each_db.run_sync(failing)
+    async with each_db.session_scope() as db:  # an ORM unit of work on the same pool
+        await db.run_sync(lambda session: _add_org("C003")(session.connection()))
+        await db.rollback()
+    assert await each_db.read_sync(_org_codes) == ["C001"]
+
+
+async def test_read_sync_on_sqlite_reads_in_the_loop_while_a_writer_holds_the_lock(
+    sqlite_db: Database,
+) -> None:
+    """In WAL mode a reader does not wait for the writer: the read returns at once (in the
+    loop's thread, no task switch) with the last committed rows, not the writer's."""
+    await sqlite_db.run_sync(_add_org("C001"))
+    path = sa.make_url(sqlite_db.url).database
+    assert path is not None
+    holder = sqlite3.connect(path, isolation_level=None)
+    try:
+        holder.execute("BEGIN IMMEDIATE")
+        holder.execute("UPDATE org_unit SET code = 'C009'")
+        reading = sqlite_db.read_sync(_org_codes).__await__()
+        with pytest.raises(StopIteration) as done:  # finished without yielding to the loop
+            reading.send(None)
+        assert done.value.value == ["C001"]
+        holder.execute("COMMIT")
+    finally:
+        holder.close()
+    assert await sqlite_db.read_sync(_org_codes) == ["C009"]
