@@ -8,7 +8,9 @@ the connections): 0.6-1.9 million ``is_idle`` calls and 90,000 socket polls for 
 messages, which made the relay's cost vary from run to run. A lane is a client with a
 pool of one connection, so placing a request looks at one socket; a free lane is taken
 from a stack (the warmest connection first) and waited for, first come first served,
-when all are busy. Lanes are made on first need, so an idle relay holds few.
+when all are busy. Lanes are made on first need, so an idle relay holds few. The
+Application's bot sends over lanes too (bot/app.py): in a check-in rush hundreds of its
+answers and edits are on their way at once.
 
 A lane is our own small client rather than PTB's ``HTTPXRequest`` so that it can hand
 httpx a parsed URL: given the string, httpx parses and checks every character of

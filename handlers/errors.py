@@ -1,8 +1,10 @@
 """The one error handler: log first, then apologise to the user and tell the ops chat.
 
 Before that, a handler whose write found SQLite locked (a long CLI import beside the bot)
-is run once more (`retry_once_when_locked`): its transaction was rolled back, so the
-second run starts clean, and the member gets an answer instead of an apology.
+or whose PostgreSQL connection had died (a server restart while the pool was busy: see
+storage/db.py) is run once more (`retry_once_when_transient`): its transaction was
+rolled back, so the second run starts clean, and the member gets an answer instead of an
+apology.
 """
 
 from __future__ import annotations
@@ -12,7 +14,7 @@ import logging
 from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
 
-from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import DBAPIError, OperationalError
 from telegram import Update
 from telegram.error import TelegramError
 
@@ -28,29 +30,35 @@ def is_locked(error: BaseException) -> bool:
     return isinstance(error, OperationalError) and "database is locked" in str(error.orig)
 
 
-def retry_once_when_locked(
+def is_transient(error: BaseException) -> bool:
+    """SQLite locked, or a dead database connection (SQLAlchemy has dropped it and its pool)."""
+    return is_locked(error) or (isinstance(error, DBAPIError) and error.connection_invalidated)
+
+
+def retry_once_when_transient(
     callback: Callable[[Update, BotContext], Awaitable[T]],
 ) -> Callable[[Update, BotContext], Awaitable[T]]:
-    """The handler callback, run a second time if its write found the database locked."""
+    """The handler callback, run a second time if the database failed it in passing."""
 
     @functools.wraps(callback)
     async def run(update: Update, context: BotContext) -> T:
         try:
             return await callback(update, context)
-        except OperationalError as error:
-            if not is_locked(error):
+        except DBAPIError as error:
+            if not is_transient(error):
                 raise
-            log.warning("update %s: the database was locked; trying once more", _update_id(update))
+            what = "locked" if is_locked(error) else "connection was lost"
+            log.warning("update %s: the database %s; trying once more", _update_id(update), what)
             return await callback(update, context)
 
     return run
 
 
 def retry_every_handler(handlers: dict[int, list[Any]]) -> None:
-    """Wrap every registered handler's callback in `retry_once_when_locked`."""
+    """Wrap every registered handler's callback in `retry_once_when_transient`."""
     for group in handlers.values():
         for handler in group:
-            handler.callback = retry_once_when_locked(handler.callback)
+            handler.callback = retry_once_when_transient(handler.callback)
 
 
 async def on_error(update: object, context: BotContext) -> None:

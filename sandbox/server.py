@@ -32,6 +32,7 @@ from sandbox.world import World
 
 log = logging.getLogger(__name__)
 DEFAULT_TOKEN = "123456:TEST-token-abcdefghijklmnopqrstuvwxyz"
+KEEP_ALIVE_SECONDS = 75
 _LOGGERS = ("uvicorn", "uvicorn.error", "uvicorn.access", "sandbox", __name__)
 STATIC_DIR = Path(__file__).resolve().parent / "static"
 
@@ -110,6 +111,10 @@ class EmulatorServer:
             access_log=False,
             lifespan="off",
             timeout_graceful_shutdown=2,
+            # Keep idle connections as a real server does (nginx: 75 s), longer than
+            # httpx keeps them (5 s): with uvicorn's 5 s a client could reuse one just as
+            # the server closed it, an error Telegram's servers never cause.
+            timeout_keep_alive=KEEP_ALIVE_SECONDS,
         )
         config.load()
         server = uvicorn.Server(config)

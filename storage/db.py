@@ -16,6 +16,7 @@ from __future__ import annotations
 import asyncio
 import json
 import sqlite3
+import time
 from collections.abc import AsyncIterator, Callable
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import asynccontextmanager
@@ -131,7 +132,41 @@ def _install_sqlite_pragmas(engine: sa.Engine, *, wal: bool) -> None:
             cursor.close()
 
 
-def create_engine_for(url: str, *, echo: bool = False) -> AsyncEngine:
+# A pooled PostgreSQL connection idle this long is pinged before use (seconds).
+PING_IDLE_AFTER = 5.0
+
+
+def _ping_when_idle(engine: sa.Engine, *, after: float) -> None:
+    """Ping a connection taken from the pool only if it sat idle ``after`` seconds or more.
+
+    A server restart or a dropped connection shows up after a quiet spell, and the ping
+    then swaps the dead connection for a new one unseen. SQLAlchemy's ``pool_pre_ping``
+    pings at every checkout: in a rush, a round trip more for each of an update's two
+    short transactions, while the connections were in use a moment before. A connection
+    that dies while busy fails its statement instead; the pool is then invalidated and the
+    handler is run once more (handlers/errors.py).
+    """
+
+    @event.listens_for(engine, "checkin")
+    def _on_checkin(_dbapi_connection: Any, record: Any) -> None:
+        record.info["idle_since"] = time.monotonic()
+
+    @event.listens_for(engine, "checkout")
+    def _on_checkout(dbapi_connection: Any, record: Any, _proxy: Any) -> None:
+        idle_since = record.info.pop("idle_since", None)
+        if idle_since is None or time.monotonic() - idle_since < after:
+            return
+        try:
+            alive = engine.dialect.do_ping(dbapi_connection)
+        except engine.dialect.loaded_dbapi.Error as exc:
+            raise sa.exc.DisconnectionError(f"a pooled connection is gone: {exc}") from exc
+        if not alive:
+            raise sa.exc.DisconnectionError("a pooled connection is gone")
+
+
+def create_engine_for(
+    url: str, *, echo: bool = False, ping_idle_after: float = PING_IDLE_AFTER
+) -> AsyncEngine:
     """An async engine for ``url``; plain sqlite:// and postgresql:// get async drivers.
 
     Errors and echo never show SQL parameters (``hide_parameters``): they are names and
@@ -145,9 +180,11 @@ def create_engine_for(url: str, *, echo: bool = False) -> AsyncEngine:
         )
         _install_sqlite_pragmas(engine.sync_engine, wal=_sqlite_file(target) is not None)
         return engine
-    return create_async_engine(
-        target, echo=echo, pool_pre_ping=True, hide_parameters=True, json_serializer=_json_text
+    engine = create_async_engine(
+        target, echo=echo, hide_parameters=True, json_serializer=_json_text
     )
+    _ping_when_idle(engine.sync_engine, after=ping_idle_after)
+    return engine
 
 
 def _json_text(value: Any) -> str:

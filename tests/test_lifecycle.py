@@ -142,6 +142,33 @@ async def test_a_write_that_finds_the_database_locked_is_tried_once_more(
     assert reply.text == "Sorry, something went wrong. Please try again in a moment."
 
 
+async def test_a_database_connection_lost_in_passing_is_tried_once_more(
+    person: Person, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    """PostgreSQL restarted while a connection was in use (storage/db.py pings only idle
+    ones): SQLAlchemy renews the pool and the handler runs again; the member is answered."""
+    real = accounts.upsert_account
+    failures = {"left": 1}
+
+    async def lost(**kwargs: object) -> object:
+        if failures["left"]:
+            failures["left"] -= 1
+            raise OperationalError(
+                "SELECT 1",
+                {},
+                ConnectionError("server closed the connection"),
+                connection_invalidated=True,
+            )
+        return await real(**kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(accounts, "upsert_account", lost)
+    alice = person("阿丽")
+    await alice.send("/start")
+    assert shown(await alice.wait_for_reply()).startswith("欢迎使用")
+    assert "抱歉" not in " ".join(m.text or "" for m in alice.messages)
+    assert any("connection was lost" in r.getMessage() for r in caplog.records)
+
+
 async def test_the_ops_chat_reads_an_error_as_it_was_raised(
     settings: Settings,
     database: Database,

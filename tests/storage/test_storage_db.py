@@ -9,6 +9,8 @@ from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy.pool import NullPool
 from sqlmodel import select
 
 from storage import Database, create_engine_for, sync_url
@@ -224,3 +226,53 @@ async def test_read_sync_on_sqlite_reads_in_the_loop_while_a_writer_holds_the_lo
     finally:
         holder.close()
     assert await sqlite_db.read_sync(_org_codes) == ["C009"]
+
+
+def _end_backends(url: str) -> None:
+    """A server restart, as far as the pool can tell: every other session is ended."""
+    admin = sa.create_engine(sync_url(url), isolation_level="AUTOCOMMIT", poolclass=NullPool)
+    try:
+        with admin.connect() as connection:
+            connection.exec_driver_sql(
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
+                " WHERE datname = current_database() AND pid <> pg_backend_pid()"
+            )
+    finally:
+        admin.dispose()
+
+
+async def _backend(engine: AsyncEngine) -> int:
+    async with engine.connect() as connection:
+        return int((await connection.exec_driver_sql("SELECT pg_backend_pid()")).scalar_one())
+
+
+async def test_a_pooled_connection_idle_long_enough_is_pinged_and_replaced(
+    postgres_url: str,
+) -> None:
+    """After a quiet spell (here: any time at all) a dead pooled connection is found by a
+    ping and swapped for a new one: the next unit of work does not notice."""
+    engine = create_engine_for(postgres_url, ping_idle_after=0)
+    try:
+        first = await _backend(engine)
+        await asyncio.to_thread(_end_backends, postgres_url)
+        assert await _backend(engine) != first
+    finally:
+        await engine.dispose()
+
+
+async def test_a_connection_that_died_while_busy_fails_once_and_its_pool_is_renewed(
+    postgres_url: str,
+) -> None:
+    """In use a moment ago, a connection is not pinged (no round trip per transaction in a
+    rush): if it died meanwhile its statement fails, marked as a lost connection (what
+    handlers/errors.py runs once more), and the pool hands out a new one next."""
+    engine = create_engine_for(postgres_url, ping_idle_after=3600)
+    try:
+        first = await _backend(engine)
+        await asyncio.to_thread(_end_backends, postgres_url)
+        with pytest.raises(sa.exc.DBAPIError) as failed:
+            await _backend(engine)
+        assert failed.value.connection_invalidated
+        assert await _backend(engine) != first
+    finally:
+        await engine.dispose()
