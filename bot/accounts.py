@@ -36,13 +36,16 @@ async def remember_user(
     known = await database.read_sync(
         functools.partial(accounts.account_state_on, telegram_user_id=telegram_user_id)
     )
-    refresh = accounts.refresh_needed(
-        known, first_name=first_name, username=username, language_code=language_code, now=now
-    )
-    if known is not None and refresh is accounts.Refresh.NOTHING:
-        return known.language
-    if known is not None and refresh is accounts.Refresh.SEEN and seen is not None:
-        seen.note(telegram_user_id, now)
+    note_seen = seen.note if seen is not None else None
+    if known is not None and accounts.spared_write(
+        known,
+        telegram_user_id=telegram_user_id,
+        first_name=first_name,
+        username=username,
+        language_code=language_code,
+        now=now,
+        note_seen=note_seen,
+    ):
         return known.language
     async with database.session_scope() as db:
         account = await accounts.upsert_account(
@@ -52,7 +55,7 @@ async def remember_user(
             username=username,
             language_code=language_code,
             now=now,
-            note_seen=seen.note if seen is not None else None,
+            note_seen=note_seen,
         )
         return account.language
 

@@ -26,6 +26,7 @@ __all__ = [
     "mark_blocked_on",
     "refresh_needed",
     "set_language",
+    "spared_write",
     "upsert_account",
     "write_seen",
 ]
@@ -94,6 +95,27 @@ def refresh_needed(
     return Refresh.NOTHING if now - known.last_seen_at < SEEN_PRECISION else Refresh.SEEN
 
 
+def spared_write(
+    known: AccountState,
+    *,
+    telegram_user_id: int,
+    first_name: str,
+    username: str | None,
+    language_code: str | None,
+    now: datetime,
+    note_seen: Callable[[int, datetime], None] | None,
+) -> bool:
+    """Whether a known account needs no write now: nothing changed, or only its last-seen
+    time, which is then told to ``note_seen`` (if given) to be written in a batch."""
+    refresh = refresh_needed(
+        known, first_name=first_name, username=username, language_code=language_code, now=now
+    )
+    if refresh is Refresh.SEEN and note_seen is not None:
+        note_seen(telegram_user_id, now)
+        return True
+    return refresh is Refresh.NOTHING
+
+
 # Built once: a tap reads its sender's account with it, on a plain connection.
 _READ_STATE = sa.select(
     _ACCOUNTS.c.first_name,
@@ -138,13 +160,15 @@ async def upsert_account(
     now = now or utcnow()
     detected = language_from_code(language_code)
     known = await db.get(TelegramAccount, telegram_user_id, populate_existing=True)
-    refresh = refresh_needed(
-        known, first_name=first_name, username=username, language_code=language_code, now=now
-    )
-    if known is not None and refresh is Refresh.NOTHING:
-        return known
-    if known is not None and refresh is Refresh.SEEN and note_seen is not None:
-        note_seen(telegram_user_id, now)
+    if known is not None and spared_write(
+        known,
+        telegram_user_id=telegram_user_id,
+        first_name=first_name,
+        username=username,
+        language_code=language_code,
+        now=now,
+        note_seen=note_seen,
+    ):
         return known
     table = _ACCOUNTS
     values: dict[str, Any] = {
