@@ -68,6 +68,7 @@ SESSION_AT = START + timedelta(hours=2)  # check-in opens 3 h before: open all r
 RATE_GOAL = 0.5  # of the bare application's answers a second
 P99_GOAL = 1.0  # seconds
 WAIT = 1800.0  # seconds a scene may take before the benchmark gives up
+STALL = 90.0  # seconds without any answer before it gives up (one was lost)
 FIRST_USER_ID = 1_000_001  # the emulator's first person (sandbox.world.FIRST_USER_ID)
 
 
@@ -140,13 +141,19 @@ class Crowd:
         """Run the actions and return every step once each is answered."""
         await self._post("/_crowd/run", {"actions": actions, "follow": follow, "key": key.hex()})
         deadline = time.monotonic() + WAIT
+        last, moved = -1, time.monotonic()
         async with httpx.AsyncClient(timeout=120) as client:
             while True:
-                answer = await client.get(f"{self.url}/_crowd/wait", params={"timeout": 60})
+                answer = await client.get(f"{self.url}/_crowd/wait", params={"timeout": 30})
                 outstanding = int(answer.json()["outstanding"])
                 if not outstanding:
                     break
-                if time.monotonic() > deadline:
+                now = time.monotonic()
+                if outstanding != last:
+                    last, moved = outstanding, now
+                elif now - moved > STALL:
+                    raise RuntimeError(f"no answer for {STALL:.0f} s, {outstanding} missing")
+                if now > deadline:
                     raise RuntimeError(f"{outstanding} answers still missing after {WAIT:.0f} s")
             steps: list[dict[str, Any]] = (await client.get(f"{self.url}/_crowd/results")).json()[
                 "steps"

@@ -107,13 +107,12 @@ async def _ask_for_number(update: Update, context: BotContext, session_id: int) 
     user = update.effective_user
     if user is None:
         return
-    async with context.services.database.session_scope() as db:
-        outcome = await may_check_in(
-            db=db,
-            actor=user.id,
-            session_id=session_id,
-            now=context.services.clock.now(),
-        )
+    outcome = await may_check_in(
+        database=context.services.database,
+        actor=user.id,
+        session_id=session_id,
+        now=context.services.clock.now(),
+    )
     if outcome.result != Checkin.READY:
         await refuse(update, context, _answer(context, outcome))
         return

@@ -13,8 +13,9 @@ from datetime import UTC, datetime, tzinfo
 from typing import Any, NamedTuple
 
 import sqlalchemy as sa
-from sqlmodel import col, select, update
+from sqlmodel import Session, col, select, update
 from sqlmodel.ext.asyncio.session import AsyncSession
+from sqlmodel.sql.expression import Select
 
 from storage._sql import table_of
 from storage.models.accounts import TelegramAccount
@@ -51,6 +52,7 @@ __all__ = [
     "mark_makeup_done",
     "mark_makeup_sent",
     "own_row",
+    "own_row_on",
     "request_leave",
     "set_rsvp",
     "uninvited",
@@ -295,14 +297,9 @@ async def get_attendance(
     return result.first()
 
 
-async def own_row(
-    *, db: AsyncSession, session_id: int, telegram_user_id: int
-) -> tuple[StudySession, Attendance] | None:
-    """The session and the row of the active member behind this Telegram account (None:
-    not invited, or no such session or member), read fresh in ONE statement: a tap on
-    参加 or 签到 starts here, thousands at once when a meeting begins.
-    """
-    result = await db.exec(
+def _own_row_query(session_id: int, telegram_user_id: int) -> Select[StudySession, Attendance]:
+    """The session joined to the row of the active member behind a Telegram account."""
+    return (
         select(StudySession, Attendance)
         .join(Attendance, col(Attendance.session_id) == col(StudySession.id))
         .join(Member, col(Member.id) == col(Attendance.member_id))
@@ -313,8 +310,27 @@ async def own_row(
         )
         .execution_options(populate_existing=True)
     )
-    found = result.first()
+
+
+async def own_row(
+    *, db: AsyncSession, session_id: int, telegram_user_id: int
+) -> tuple[StudySession, Attendance] | None:
+    """The session and the row of the active member behind this Telegram account (None:
+    not invited, or no such session or member), read fresh in ONE statement: a tap on
+    参加 or 签到 starts here, thousands at once when a meeting begins.
+    """
+    found = (await db.exec(_own_row_query(session_id, telegram_user_id))).first()
     return (found[0], found[1]) if found is not None else None
+
+
+def own_row_on(
+    connection: sa.Connection, *, session_id: int, telegram_user_id: int
+) -> tuple[StudySession, Attendance] | None:
+    """`own_row` on a synchronous connection (`Database.read_sync`), for decisions that
+    only read: the objects come back detached, every column loaded."""
+    with Session(bind=connection) as db:
+        found = db.exec(_own_row_query(session_id, telegram_user_id)).first()
+        return (found[0], found[1]) if found is not None else None
 
 
 async def get_attendance_by_id(*, db: AsyncSession, attendance_id: int) -> Attendance | None:

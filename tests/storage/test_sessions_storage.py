@@ -3,11 +3,13 @@ finalising, counts, rates, absence streaks, when each kind was last held, the la
 
 from __future__ import annotations
 
+import functools
 from datetime import UTC, date, datetime, timedelta
+from typing import Any
 
 import pytest
 
-from storage import Database, attendance, escalations, members, sessions
+from storage import Database, accounts, attendance, escalations, members, sessions
 from storage.models import (
     AttendanceOutcome,
     AudienceKind,
@@ -192,3 +194,49 @@ async def test_a_ladder_row_is_opened_once_and_climbs_once_per_step(
         )
         await escalations.resolve_escalation(db=db, escalation_id=row.id, now=NOW)
         assert await escalations.open_escalations(db=db) == []
+
+
+async def test_own_row_reads_the_same_on_a_plain_connection(
+    database: Database, ids: dict[str, int]
+) -> None:
+    """A 签到 tap decides from `own_row_on` through `Database.read_sync` (no transaction):
+    the same session and row as `own_row`, every column loaded on detached objects,
+    committed changes seen at once; nobody's row for an unknown or inactive account."""
+    async with database.session_scope() as db:
+        for account in (501, 502):
+            await accounts.ensure_account(db=db, telegram_user_id=account, first_name="x", now=NOW)
+        member = await members.create_member(
+            db=db, name="e", org_id=ids["v1"], status=MemberStatus.FULL, telegram_user_id=501
+        )
+        gone = await members.create_member(
+            db=db, name="f", org_id=ids["v1"], status=MemberStatus.FULL, telegram_user_id=502
+        )
+    session_id = await new_session(database, ids["v1"])
+    async with database.session_scope() as db:
+        gone.active = False
+        db.add(gone)
+
+    def plain(telegram_user_id: int) -> Any:
+        return database.read_sync(
+            functools.partial(
+                attendance.own_row_on, session_id=session_id, telegram_user_id=telegram_user_id
+            )
+        )
+
+    found = await plain(501)
+    assert found is not None
+    study, row = found
+    assert (study.id, study.topic, study.starts_at) == (session_id, "t", NOW + timedelta(days=1))
+    assert (row.member_id, row.checked_in_at, row.checkin_failures) == (member.id, None, 0)
+    async with database.session_scope() as db:
+        pooled = await attendance.own_row(db=db, session_id=session_id, telegram_user_id=501)
+        assert pooled is not None
+        assert pooled[1].id == row.id
+        assert await attendance.check_in(
+            db=db, attendance_id=row.id or 0, method=CheckinMethod.CODE, now=NOW
+        )
+    again = await plain(501)
+    assert again is not None
+    assert again[1].checked_in_at == NOW
+    assert await plain(502) is None  # left the roster
+    assert await plain(999) is None  # never on it
