@@ -4,13 +4,14 @@ finalising, counts, rates, absence streaks, when each kind was last held, the la
 from __future__ import annotations
 
 import functools
+from collections.abc import Awaitable
 from datetime import UTC, date, datetime, timedelta
-from typing import Any
 
 import pytest
 
 from storage import Database, accounts, attendance, escalations, members, sessions
 from storage.models import (
+    Attendance,
     AttendanceOutcome,
     AudienceKind,
     CheckinMethod,
@@ -19,6 +20,7 @@ from storage.models import (
     ReminderState,
     SessionKind,
     SessionState,
+    StudySession,
 )
 from tests.support.storage import build_tree
 
@@ -216,7 +218,7 @@ async def test_own_row_reads_the_same_on_a_plain_connection(
         gone.active = False
         db.add(gone)
 
-    def plain(telegram_user_id: int) -> Any:
+    def plain(telegram_user_id: int) -> Awaitable[tuple[StudySession, Attendance] | None]:
         return database.read_sync(
             functools.partial(
                 attendance.own_row_on, session_id=session_id, telegram_user_id=telegram_user_id
